@@ -1,0 +1,44 @@
+"""The simulated cluster: rollouts that take a configured time and fail on a pattern.
+
+For `deploybot shell`, demos and tests of everything above the cluster port. It keeps the
+running versions in memory (seeded from `simulated.initial_version`).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+
+from bot.config import SimulatedConfig
+from bot.ports import RolloutFailed
+
+REPLICAS = 3
+
+
+class SimulatedCluster:
+    def __init__(self, config: SimulatedConfig, *, sleep: Callable[[float], None]) -> None:
+        self._config = config
+        self._sleep = sleep
+        self._versions: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def current_version(self, environment: str, service: str) -> str | None:
+        with self._lock:
+            return self._versions.get((environment, service), self._config.initial_version)
+
+    def deploy(
+        self, environment: str, service: str, version: str, *, progress: Callable[[str], None]
+    ) -> None:
+        step = self._config.rollout_seconds / REPLICAS
+        pattern = self._config.fail_versions
+        for i in range(1, REPLICAS + 1):
+            self._sleep(step)
+            if pattern and re.search(pattern, version) and i == 2:
+                raise RolloutFailed(
+                    f"simulated failure: new pods of {service} {version} crash-loop "
+                    f"(version matches simulated.fail_versions `{pattern}`)"
+                )
+            progress(f"{i}/{REPLICAS} pods updated")
+        with self._lock:
+            self._versions[(environment, service)] = version

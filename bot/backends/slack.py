@@ -1,0 +1,118 @@
+"""Slack Web API backend: implements the Notifier and Directory ports with slack_sdk."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+
+from bot.domain.deployment import Deployment
+from bot.errors import PermanentError, RetryableError
+from bot.ports import MessageRefs
+from bot.presentation import blocks
+
+_RETRYABLE = {"ratelimited", "internal_error", "service_unavailable", "request_timeout",
+              "fatal_error"}
+
+
+def make_client(token: str, base_url: str | None) -> WebClient:
+    client = WebClient(token=token, base_url=base_url or WebClient.BASE_URL, timeout=10)
+    client.retry_handlers.extend([ConnectionErrorRetryHandler(max_retry_count=2),
+                                  RateLimitErrorRetryHandler(max_retry_count=2)])
+    return client
+
+
+def _call(fn: Any, **kw: Any) -> Any:
+    try:
+        return fn(**kw)
+    except SlackApiError as e:
+        err = str(e.response.get("error", "unknown_error"))
+        if err in _RETRYABLE or e.response.status_code >= 500:
+            raise RetryableError(f"Slack API error {err}") from e
+        raise PermanentError(f"Slack API error {err}") from e
+    except SlackClientError as e:
+        raise RetryableError(f"Slack API unreachable: {e}") from e
+    except OSError as e:
+        raise RetryableError(f"Slack API unreachable: {e}") from e
+
+
+class SlackNotifier:
+    def __init__(self, client: WebClient, *, channel: str, zone: ZoneInfo) -> None:
+        self._client = client
+        self._channel = channel
+        self._zone = zone
+        # Serialize edits of one deployment's messages so an older state never lands last.
+        self._locks: dict[int, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock_for(self, deployment_id: int) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(deployment_id, threading.Lock())
+
+    def show(self, d: Deployment) -> MessageRefs:
+        card = blocks.deployment_card(d, self._zone)
+        record = blocks.deployment_record(d, self._zone)
+        with self._lock_for(d.id):
+            if d.channel and d.message_ts:
+                _call(self._client.chat_update, channel=d.channel, ts=d.message_ts,
+                      text=card.text, blocks=card.blocks)
+                if d.record_ts:
+                    _call(self._client.chat_update, channel=d.channel, ts=d.record_ts,
+                          text=record.text, blocks=record.blocks)
+                return MessageRefs(d.channel, d.message_ts, d.record_ts)
+            posted = _call(self._client.chat_postMessage, channel=self._channel,
+                           text=card.text, blocks=card.blocks, unfurl_links=False)
+            channel, ts = str(posted["channel"]), str(posted["ts"])
+            rec = _call(self._client.chat_postMessage, channel=channel, thread_ts=ts,
+                        text=record.text, blocks=record.blocks, unfurl_links=False)
+            return MessageRefs(channel, ts, str(rec["ts"]))
+
+    def _permalink(self, d: Deployment) -> str | None:
+        if not (d.channel and d.message_ts):
+            return None
+        try:
+            res = _call(self._client.chat_getPermalink, channel=d.channel,
+                        message_ts=d.message_ts)
+        except (RetryableError, PermanentError):
+            return None
+        return str(res["permalink"])
+
+    def announce(self, d: Deployment) -> None:
+        msg = blocks.announcement(d, self._zone, self._permalink(d))
+        _call(self._client.chat_postMessage, channel=d.channel or self._channel,
+              text=msg.text, blocks=msg.blocks, unfurl_links=False)
+
+    def notify_requester(self, d: Deployment) -> None:
+        msg = blocks.requester_note(d, self._zone, self._permalink(d))
+        _call(self._client.chat_postMessage, channel=d.requested_by, text=msg.text,
+              blocks=msg.blocks, unfurl_links=False)
+
+
+class SlackDirectory:
+    """User-group membership, cached for `ttl` seconds."""
+
+    def __init__(self, client: WebClient, *, ttl: float = 300.0) -> None:
+        self._client = client
+        self._ttl = ttl
+        self._cache: dict[str, tuple[float, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def group_members(self, group_id: str) -> frozenset[str]:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(group_id)
+            if hit and now - hit[0] < self._ttl:
+                return hit[1]
+        res = _call(self._client.usergroups_users_list, usergroup=group_id)
+        members = frozenset(str(u) for u in res.get("users", []))
+        with self._lock:
+            self._cache[group_id] = (now, members)
+        return members

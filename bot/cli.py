@@ -1,0 +1,166 @@
+"""The `deploybot` command: run, shell, db upgrade, check-config.
+
+Configuration or secret problems print one line naming the file/variable, the key and the
+reason, and exit with code 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+
+from bot.config import AppConfig, ConfigError, load_config
+from bot.settings import Settings, SettingsError
+
+EXIT_USAGE = 2
+
+
+def _fail(message: str) -> int:
+    print(f"deploybot: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _settings_and_config(path: str | None = None) -> tuple[Settings, AppConfig]:
+    settings = Settings.from_env()
+    return settings, load_config(path or settings.config_path)
+
+
+def cmd_check_config(ns: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    path = ns.path or settings.config_path
+    cfg = load_config(path)
+    print(f"{path}: OK")
+    print(f"  time zone: {cfg.timezone}")
+    print(f"  deployments channel: {cfg.slack.deployments_channel}")
+    for role, members in cfg.roles.items():
+        print(f"  role {role}: {', '.join(members) or '(nobody)'}")
+    for name, env in cfg.environments.items():
+        a = env.approval
+        rule = (f"{a.required} approval(s) from {', '.join(a.approvers)}; self-approval "
+                f"{'allowed' if a.allow_self_approval else 'not allowed'}; expires after "
+                f"{a.expires_after}") if a else "no approval needed"
+        print(f"  environment {name}: deployers {', '.join(env.deployers)}; {rule}")
+    for name, svc in cfg.services.items():
+        envs = ", ".join(svc.environments or cfg.environments.keys())
+        print(f"  service {name}: executor {svc.executor}; versions match "
+              f"{svc.version_pattern}; deploys to {envs}")
+    return 0
+
+
+def cmd_db(ns: argparse.Namespace) -> int:
+    from bot.store.migrate import current, downgrade, head, upgrade  # noqa: PLC0415
+    from bot.store.db import make_engine  # noqa: PLC0415
+
+    settings = Settings.from_env()
+    if ns.db_command == "upgrade":
+        upgrade(settings.database_url, ns.revision)
+        print(f"database upgraded to {ns.revision}")
+    elif ns.db_command == "downgrade":
+        downgrade(settings.database_url, ns.revision)
+        print(f"database downgraded to {ns.revision}")
+    else:
+        engine = make_engine(settings.database_url)
+        try:
+            print(f"current: {current(engine) or 'none'}; head: {head()}")
+        finally:
+            engine.dispose()
+    return 0
+
+
+def cmd_run(ns: argparse.Namespace) -> int:
+    import uvicorn  # noqa: PLC0415
+
+    from bot.container import build_container  # noqa: PLC0415
+    from bot.scheduling.scheduler import build_scheduler  # noqa: PLC0415
+    from bot.store.migrate import SchemaOutdated, ensure_schema  # noqa: PLC0415
+    from bot.web import build_asgi  # noqa: PLC0415
+    from handlers import build_app  # noqa: PLC0415
+
+    settings, config = _settings_and_config()
+    settings.require_slack()
+    try:
+        ensure_schema(settings.database_url, auto=ns.migrate)
+    except SchemaOutdated as e:
+        return _fail(str(e))
+    assert settings.slack_bot_token is not None
+    container = build_container(config, database_url=settings.database_url,
+                                slack_token=settings.slack_bot_token,
+                                slack_api_url=settings.slack_api_url)
+    app = build_app(container, signing_secret=settings.slack_signing_secret)
+    scheduler = build_scheduler(container)
+    scheduler.start()
+    container.runner.resume()
+    try:
+        if settings.slack_app_token:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: PLC0415
+
+            handler = SocketModeHandler(app, settings.slack_app_token)
+
+            def _stop(_sig: int, _frame: FrameType | None) -> None:
+                handler.close()
+
+            signal.signal(signal.SIGTERM, _stop)
+            handler.start()
+        else:
+            uvicorn.run(build_asgi(app), host=ns.host, port=settings.port,
+                        log_level="info", access_log=False)
+    finally:
+        scheduler.shutdown(wait=False)
+        container.close()
+    return 0
+
+
+def cmd_shell(ns: argparse.Namespace) -> int:
+    from bot.shell import run_shell  # noqa: PLC0415
+
+    settings, config = _settings_and_config(ns.config)
+    return run_shell(config, database_url=ns.database_url or "sqlite:///deploybot-shell.db",
+                     script=ns.script)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="deploybot", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="serve Slack (HTTP on $PORT, or Socket Mode with "
+                                     "SLACK_APP_TOKEN)")
+    run.add_argument("--host", default="0.0.0.0")
+    run.add_argument("--migrate", action="store_true",
+                     help="upgrade a server database at start (SQLite always is)")
+    run.set_defaults(func=cmd_run)
+    sh = sub.add_parser("shell", help="try the bot locally: type commands, click buttons")
+    sh.add_argument("--config", help="app.yaml to use (default $DEPLOYBOT_CONFIG or ./app.yaml)")
+    sh.add_argument("--database-url", help="default: sqlite:///deploybot-shell.db")
+    sh.add_argument("--script", help="read commands from this file ('-' for stdin) and exit")
+    sh.set_defaults(func=cmd_shell)
+    db = sub.add_parser("db", help="database schema (Alembic)")
+    dbs = db.add_subparsers(dest="db_command", required=True)
+    up = dbs.add_parser("upgrade")
+    up.add_argument("revision", nargs="?", default="head")
+    down = dbs.add_parser("downgrade")
+    down.add_argument("revision")
+    dbs.add_parser("current")
+    db.set_defaults(func=cmd_db)
+    cc = sub.add_parser("check-config", help="validate app.yaml and print what it says")
+    cc.add_argument("path", nargs="?")
+    cc.set_defaults(func=cmd_check_config)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ns = parser().parse_args(argv)
+    try:
+        return int(ns.func(ns))
+    except (ConfigError, SettingsError) as e:
+        return _fail(str(e))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

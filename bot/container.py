@@ -1,0 +1,79 @@
+"""The composition root: builds every service, backend and store from the typed config.
+
+Nothing else constructs engines, clients or schedulers. Entry points (CLI, web, shell,
+tests) call `build_container` and hand the result to the Bolt listeners.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from slack_sdk import WebClient
+
+from bot.backends.simulated import SimulatedCluster
+from bot.backends.slack import SlackDirectory, SlackNotifier, make_client
+from bot.clock import Clock, SystemClock
+from bot.config import AppConfig
+from bot.ports import Cluster
+from bot.services.access import Access
+from bot.services.deployments import DeploymentService
+from bot.services.runner import DeploymentRunner
+from bot.store.db import Database
+
+
+@dataclass
+class Container:
+    config: AppConfig
+    clock: Clock
+    database: Database
+    slack: WebClient
+    cluster: Cluster
+    access: Access
+    runner: DeploymentRunner
+    deployments: DeploymentService
+    instance: str
+
+    def close(self) -> None:
+        self.runner.shutdown(wait=True)
+        self.database.dispose()
+
+
+def instance_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def build_container(
+    config: AppConfig,
+    *,
+    database_url: str,
+    slack_token: str,
+    slack_api_url: str | None = None,
+    clock: Clock | None = None,
+    cluster: Cluster | None = None,
+    progress_every: timedelta = timedelta(seconds=2),
+) -> Container:
+    clock = clock or SystemClock()
+    database = Database.from_url(database_url)
+    slack = make_client(slack_token, slack_api_url)
+    if cluster is None:
+        cluster = SimulatedCluster(config.simulated, sleep=time.sleep)
+    notifier = SlackNotifier(slack, channel=config.slack.deployments_channel, zone=config.zone)
+    access = Access(config, SlackDirectory(slack))
+    name = instance_name()
+    runner = DeploymentRunner(
+        store=database, cluster=cluster, notifier=notifier, clock=clock, owner=name,
+        lease=config.runner.lease, workers=config.runner.workers,
+        progress_every=progress_every,
+    )
+    deployments = DeploymentService(
+        config=config, store=database, notifier=notifier, cluster=cluster, access=access,
+        clock=clock, runner=runner,
+    )
+    return Container(config=config, clock=clock, database=database, slack=slack,
+                     cluster=cluster, access=access, runner=runner, deployments=deployments,
+                     instance=name)

@@ -1,0 +1,572 @@
+"""A local fake of the Slack Web API for tests, the benchmark and the local shell.
+
+This module owns :class:`FakeSlack`, a tiny stdlib HTTP server (``ThreadingHTTPServer`` on
+127.0.0.1, in a daemon thread) that answers Slack Web API calls such as ``chat.postMessage``
+with plausible responses, and posts to Slack ``response_url`` endpoints.  Every request is
+recorded as a :class:`Call` so tests can assert on what the bot sent; ``wait_for`` blocks on a
+condition variable until expected calls arrive, ``fail_next`` injects Slack errors and
+``messages`` reconstructs the current state of posted (and updated) messages.
+
+Point ``slack_sdk.WebClient(base_url=fake.base_url)`` at it and use ``fake.response_url(key)``
+as the ``response_url`` of a slash command or block action.  Stdlib only on purpose.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+__all__ = ["RESPONSE_URL_METHOD", "Call", "FakeSlack"]
+
+#: ``Call.method`` used for posts to a ``response_url`` (``/response/<key>``).
+RESPONSE_URL_METHOD = "response_url"
+
+TEAM_ID = "T0001"
+TEAM_NAME = "Deploybot Test"
+TEAM_URL = "https://example.slack.com/"
+BOT_USER_ID = "UBOT"
+BOT_USER_NAME = "deploybot"
+BOT_ID = "B0001"
+
+# Arguments that slack_sdk JSON-encodes into a string when it sends a form body.
+_JSON_STRING_ARGS = frozenset({"blocks", "attachments", "view"})
+_TS_BASE_SECONDS = 1_700_000_000
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request received by the fake."""
+
+    method: str
+    """Web API method (e.g. ``"chat.postMessage"``) or ``"response_url"``."""
+    args: dict[str, Any]
+    """Arguments from the query string and the JSON or form body (body wins)."""
+    key: str | None = None
+    """The ``<key>`` of a ``/response/<key>`` post; ``None`` for Web API calls."""
+    token: str | None = None
+    """Bearer token from the ``Authorization`` header (or a ``token`` argument)."""
+    at: float = field(default_factory=time.monotonic)
+    """``time.monotonic()`` when the request was received."""
+
+
+@dataclass
+class _Failure:
+    error: str
+    status: int
+
+
+@dataclass
+class _Reply:
+    status: int
+    body: bytes
+    content_type: str = "application/json; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _json_reply(payload: dict[str, Any], status: int = 200) -> _Reply:
+    return _Reply(status=status, body=json.dumps(payload).encode("utf-8"))
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, fake: FakeSlack) -> None:
+        self.fake = fake
+        self.open_sockets: set[socket.socket] = set()
+        self.sockets_lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeSlack/1.0"
+    server: _Server
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.sockets_lock:
+            self.server.open_sockets.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.sockets_lock:
+            self.server.open_sockets.discard(self.connection)
+        super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default per-request logging to stderr."""
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks: list[bytes] = []
+            while True:
+                size_line = self.rfile.readline()
+                size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    # Trailer section ends with an empty line.
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _handle(self) -> None:
+        try:
+            body = self._read_body()
+            reply = self.server.fake._dispatch(
+                path=self.path,
+                headers={k.lower(): v for k, v in self.headers.items()},
+                body=body,
+            )
+        except Exception:  # pragma: no cover - a bug in the fake itself
+            traceback.print_exc(file=sys.stderr)
+            reply = _json_reply({"ok": False, "error": "fake_slack_internal_error"}, 500)
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(reply.body)
+        self.wfile.flush()
+
+
+def _parse_args(query: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    args: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
+    if body:
+        content_type = headers.get("content-type", "").lower()
+        text = body.decode("utf-8", errors="replace")
+        parsed: Any = None
+        if "json" in content_type or (
+            "x-www-form-urlencoded" not in content_type and text.lstrip()[:1] in ("{", "[")
+        ):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = None
+        if isinstance(parsed, dict):
+            args.update(parsed)
+        elif parsed is None:
+            args.update(parse_qsl(text, keep_blank_values=True))
+        else:
+            args["_body"] = parsed
+    for name in _JSON_STRING_ARGS:
+        value = args.get(name)
+        if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
+            with contextlib.suppress(ValueError):
+                args[name] = json.loads(value)
+    return args
+
+
+def _bearer_token(headers: dict[str, str], args: dict[str, Any]) -> str | None:
+    auth = headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    token = args.get("token")
+    return token if isinstance(token, str) and token else None
+
+
+def _first_user(value: Any) -> str | None:
+    if isinstance(value, list | tuple):
+        return str(value[0]) if value else None
+    if isinstance(value, str) and value:
+        return value.split(",", 1)[0].strip() or None
+    return None
+
+
+class FakeSlack:
+    """A fake Slack Web API server recording every call.
+
+    Use as a context manager (``with FakeSlack() as fake:``) or call ``start()``/``stop()``.
+    """
+
+    def __init__(
+        self,
+        *,
+        usergroups: dict[str, list[str]] | None = None,
+        on_call: Callable[[Call], None] | None = None,
+    ) -> None:
+        self._cond = threading.Condition()
+        self._calls: list[Call] = []
+        self._failures: dict[str, deque[_Failure]] = {}
+        self._messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self._usergroups: dict[str, list[str]] = {
+            group: list(users) for group, users in (usergroups or {}).items()
+        }
+        self._on_call = on_call
+        self._ts_counter = 0
+        self._key_counter = 0
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> FakeSlack:
+        """Bind 127.0.0.1 on a free port and serve in a daemon thread. Idempotent."""
+        if self._server is not None:
+            return self
+        server = _Server(self)
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"FakeSlack:{server.server_address[1]}",
+            daemon=True,
+        )
+        self._server = server
+        self._thread = thread
+        thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close the listening socket and any kept-alive connections."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._server = None
+        self._thread = None
+        server.shutdown()
+        with server.sockets_lock:
+            open_sockets = list(server.open_sockets)
+        for sock in open_sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5.0)
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("FakeSlack is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def root_url(self) -> str:
+        """``http://127.0.0.1:PORT`` (no trailing slash)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """Web API base URL for ``WebClient(base_url=...)``; ends with ``/api/``."""
+        return f"{self.root_url}/api/"
+
+    def response_url(self, key: str) -> str:
+        """A URL usable as a Slack ``response_url``; posts to it are recorded with ``key``."""
+        return f"{self.root_url}/response/{key}"
+
+    def new_response_key(self, prefix: str = "r") -> str:
+        """A response-url key unique within this fake (``"r1"``, ``"r2"``, ...)."""
+        with self._cond:
+            self._key_counter += 1
+            return f"{prefix}{self._key_counter}"
+
+    # ------------------------------------------------------------------ configuration
+
+    def set_usergroup(self, group_id: str, users: list[str]) -> None:
+        """Set the members returned by ``usergroups.users.list`` for ``group_id``."""
+        with self._cond:
+            self._usergroups[group_id] = list(users)
+
+    def fail_next(
+        self, method: str, error: str = "internal_error", status: int = 200, times: int = 1
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` fail with ``{"ok": false, "error": ...}``.
+
+        ``status`` is the HTTP status; 429 also sends ``Retry-After: 1``.  ``method`` may be
+        ``"response_url"`` to fail response-url posts (the body is then the plain error text).
+        """
+        with self._cond:
+            queue = self._failures.setdefault(method, deque())
+            for _ in range(times):
+                queue.append(_Failure(error=error, status=status))
+
+    # ------------------------------------------------------------------ inspection
+
+    def calls(self, method: str | None = None) -> list[Call]:
+        """Recorded calls in arrival order, optionally only those of ``method``."""
+        with self._cond:
+            return [c for c in self._calls if method is None or c.method == method]
+
+    def clear(self) -> None:
+        """Forget recorded calls (message state, usergroups and pending failures are kept)."""
+        with self._cond:
+            self._calls.clear()
+
+    def reset(self) -> None:
+        """Forget recorded calls, message state and pending failures."""
+        with self._cond:
+            self._calls.clear()
+            self._messages.clear()
+            self._failures.clear()
+
+    def wait_for(
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 5.0,
+        predicate: Callable[[Call], bool] | None = None,
+    ) -> list[Call]:
+        """Block until at least ``count`` calls of ``method`` (matching ``predicate``) exist.
+
+        Returns all matching calls; raises ``AssertionError`` listing the recorded calls if they
+        do not arrive within ``timeout`` seconds.
+        """
+
+        def matching() -> list[Call]:
+            return [
+                c for c in self._calls if c.method == method and (predicate is None or predicate(c))
+            ]
+
+        with self._cond:
+            found: list[Call] = []
+
+            def enough() -> bool:
+                nonlocal found
+                found = matching()
+                return len(found) >= count
+
+            if self._cond.wait_for(enough, timeout=timeout):
+                return found
+            recorded = list(self._calls)
+        listing = "\n".join(f"  {i}. {_describe(c)}" for i, c in enumerate(recorded, 1))
+        raise AssertionError(
+            f"timed out after {timeout:.2f}s waiting for {count} {method!r} call(s)"
+            f"{' matching predicate' if predicate else ''}; got {len(found)}.\n"
+            f"Recorded calls ({len(recorded)}):\n{listing or '  (none)'}"
+        )
+
+    def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Current state of posted messages (``chat.update`` applied), in post order.
+
+        Each dict has keys ``channel``, ``ts``, ``thread_ts``, ``text`` and ``blocks``.
+        """
+        with self._cond:
+            return [
+                dict(m)
+                for m in self._messages.values()
+                if channel is None or m["channel"] == channel
+            ]
+
+    def response_posts(self, key: str) -> list[Call]:
+        """Recorded posts to ``response_url(key)``."""
+        return [c for c in self.calls(RESPONSE_URL_METHOD) if c.key == key]
+
+    # ------------------------------------------------------------------ request handling
+
+    def _next_ts(self) -> str:
+        # Caller holds the lock.
+        self._ts_counter += 1
+        n = 99 + self._ts_counter
+        return f"{_TS_BASE_SECONDS + n // 1_000_000}.{n % 1_000_000:06d}"
+
+    def _dispatch(self, *, path: str, headers: dict[str, str], body: bytes) -> _Reply:
+        parts = urlsplit(path)
+        route = parts.path
+        args = _parse_args(parts.query, headers, body)
+        token = _bearer_token(headers, args)
+        if route.startswith("/api/") and len(route) > len("/api/"):
+            method, key = unquote(route[len("/api/") :]), None
+        elif route.startswith("/response/") and len(route) > len("/response/"):
+            method, key = RESPONSE_URL_METHOD, unquote(route[len("/response/") :])
+        else:
+            return _json_reply({"ok": False, "error": "unknown_route"}, 404)
+
+        call = Call(method=method, args=args, key=key, token=token)
+        with self._cond:
+            self._calls.append(call)
+            reply = self._respond(call)
+            self._cond.notify_all()
+        if self._on_call is not None:
+            try:
+                self._on_call(call)
+            except Exception:
+                traceback.print_exc(file=sys.stderr)
+        return reply
+
+    def _respond(self, call: Call) -> _Reply:
+        # Caller holds the lock.
+        queue = self._failures.get(call.method)
+        if queue:
+            failure = queue.popleft()
+            headers = {"Retry-After": "1"} if failure.status == 429 else {}
+            if call.method == RESPONSE_URL_METHOD:
+                return _Reply(
+                    failure.status, failure.error.encode(), "text/plain; charset=utf-8", headers
+                )
+            reply = _json_reply({"ok": False, "error": failure.error}, failure.status)
+            reply.headers.update(headers)
+            return reply
+        if call.method == RESPONSE_URL_METHOD:
+            return _Reply(200, b"ok", "text/plain; charset=utf-8")
+        handler = _METHODS.get(call.method)
+        payload = handler(self, call.args) if handler else {"ok": True}
+        return _json_reply(payload)
+
+    # Web API method implementations; all run with the lock held.
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": TEAM_URL,
+            "team": TEAM_NAME,
+            "user": BOT_USER_NAME,
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or "")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel[0] in ("U", "W"):
+            channel = "D" + channel
+        ts = self._next_ts()
+        thread_ts = args.get("thread_ts") or None
+        text = args.get("text")
+        blocks = args.get("blocks")
+        self._messages[(channel, ts)] = {
+            "channel": channel,
+            "ts": ts,
+            "thread_ts": thread_ts,
+            "text": text,
+            "blocks": blocks,
+        }
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "text": text if text is not None else "",
+            "blocks": blocks if blocks is not None else [],
+            "ts": ts,
+        }
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or "")
+        ts = str(args.get("ts") or "")
+        existing = self._messages.get((channel, ts))
+        text = args.get("text")
+        if existing is not None:
+            if "text" in args:
+                existing["text"] = text
+            if "blocks" in args:
+                existing["blocks"] = args.get("blocks")
+            text = existing["text"]
+        return {"ok": True, "channel": channel, "ts": ts, "text": text if text is not None else ""}
+
+    def _chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _chat_get_permalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or "")
+        ts = str(args.get("message_ts") or args.get("ts") or "")
+        return {
+            "ok": True,
+            "channel": channel,
+            "permalink": f"https://example.slack.com/archives/{channel}/p{ts.replace('.', '')}",
+        }
+
+    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        if args.get("channel"):
+            return {"ok": True, "channel": {"id": str(args["channel"])}}
+        user = _first_user(args.get("users"))
+        if user is None:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        return {"ok": True, "channel": {"id": "D" + user}}
+
+    def _usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        group = str(args.get("usergroup") or "")
+        users = self._usergroups.get(group)
+        if users is None:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(users)}
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args.get("view")
+        published: dict[str, Any] = dict(view) if isinstance(view, dict) else {}
+        published.update({"id": "V1", "team_id": TEAM_ID, "bot_id": BOT_ID})
+        return {"ok": True, "view": published}
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user_id = str(args.get("user") or "")
+        if not user_id:
+            return {"ok": False, "error": "user_not_found"}
+        name = user_id.lower()
+        real_name = f"User {user_id}"
+        return {
+            "ok": True,
+            "user": {
+                "id": user_id,
+                "team_id": TEAM_ID,
+                "name": name,
+                "real_name": real_name,
+                "tz": "America/New_York",
+                "is_bot": False,
+                "deleted": False,
+                "profile": {"real_name": real_name, "display_name": name},
+            },
+        }
+
+
+def _describe(call: Call) -> str:
+    args = json.dumps(call.args, default=str, sort_keys=True)
+    if len(args) > 300:
+        args = args[:297] + "..."
+    where = f" key={call.key}" if call.key is not None else ""
+    return f"{call.method}{where} {args}"
+
+
+_METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
+    "auth.test": FakeSlack._auth_test,
+    "chat.postMessage": FakeSlack._chat_post_message,
+    "chat.update": FakeSlack._chat_update,
+    "chat.postEphemeral": FakeSlack._chat_post_ephemeral,
+    "chat.getPermalink": FakeSlack._chat_get_permalink,
+    "conversations.open": FakeSlack._conversations_open,
+    "usergroups.users.list": FakeSlack._usergroups_users_list,
+    "views.publish": FakeSlack._views_publish,
+    "users.info": FakeSlack._users_info,
+}

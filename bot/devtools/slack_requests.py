@@ -1,0 +1,436 @@
+"""Build and send requests exactly as Slack sends them to the bot's events endpoint.
+
+This module owns the Slack-side request builders used by tests, the benchmark and the local
+shell: request signing (``sign``/``signed_headers``, Slack's ``v0`` HMAC-SHA256 scheme),
+form bodies for slash commands (``slash_command_body``) and ``block_actions`` interactions
+(``block_actions_body``), and :class:`SlackRequester`, a small stdlib HTTP client that signs
+and POSTs them to a running bot and returns a :class:`Reply`.  When given a
+:class:`~bot.devtools.fake_slack.FakeSlack`, the requester points each request's
+``response_url`` at the fake under a fresh key so callers can find what the bot posted back.
+Stdlib only on purpose.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import itertools
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
+
+if TYPE_CHECKING:
+    from bot.devtools.fake_slack import Call, FakeSlack
+
+__all__ = [
+    "Reply",
+    "SlackRequester",
+    "block_actions_body",
+    "sign",
+    "signed_headers",
+    "slash_command_body",
+]
+
+DEFAULT_TEAM_ID = "T0001"
+DEFAULT_CHANNEL_ID = "C0DEPLOYS"
+TEAM_DOMAIN = "example"
+API_APP_ID = "A0DEPLOYBOT"
+BOT_USER_ID = "UBOT"
+BOT_ID = "B0001"
+# Slack's deprecated verification token; Bolt ignores it but Slack still sends it.
+VERIFICATION_TOKEN = "xxxxDEPRECATEDverificationTOKEN"
+PLACEHOLDER_RESPONSE_URL = "https://hooks.slack.com/commands/T0001/1000000000001/placeholder"
+
+_trigger_counter = itertools.count(1)
+_action_ts_counter = itertools.count(1)
+_message_ts_counter = itertools.count(1)
+
+
+def sign(secret: str, body: str, timestamp: int) -> str:
+    """Slack request signature: ``"v0=" + hex(HMAC-SHA256(secret, f"v0:{ts}:{body}"))``."""
+    base = f"v0:{timestamp}:{body}".encode()
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def signed_headers(
+    secret: str,
+    body: str,
+    *,
+    timestamp: int | None = None,
+    content_type: str = "application/x-www-form-urlencoded",
+) -> dict[str, str]:
+    """Headers Slack sends with a request: content type, timestamp and signature."""
+    ts = int(time.time()) if timestamp is None else timestamp
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": str(ts),
+        "X-Slack-Signature": sign(secret, body, ts),
+    }
+
+
+def _trigger_id() -> str:
+    n = next(_trigger_counter)
+    return f"{1_000_000_000_000 + n}.{1_000_000_000_000 + n}.{uuid.uuid4().hex}"
+
+
+def _action_ts() -> str:
+    n = next(_action_ts_counter)
+    return f"{int(time.time())}.{n % 1_000_000:06d}"
+
+
+def _channel_name(channel_id: str) -> str:
+    if channel_id == DEFAULT_CHANNEL_ID:
+        return "deploys"
+    if channel_id.startswith("D"):
+        return "directmessage"
+    return channel_id.lower()
+
+
+def _user_name(user_id: str) -> str:
+    return user_id.lower()
+
+
+def slash_command_body(
+    command: str,
+    text: str,
+    *,
+    user_id: str,
+    user_name: str | None = None,
+    channel_id: str = DEFAULT_CHANNEL_ID,
+    channel_name: str | None = None,
+    team_id: str = DEFAULT_TEAM_ID,
+    response_url: str,
+    trigger_id: str | None = None,
+) -> str:
+    """Form-urlencoded body of a slash command invocation, with every field Slack sends.
+
+    ``user_name`` defaults to the lower-cased user id, ``trigger_id`` to a fresh unique one.
+    """
+    fields = {
+        "token": VERIFICATION_TOKEN,
+        "team_id": team_id,
+        "team_domain": TEAM_DOMAIN,
+        "channel_id": channel_id,
+        "channel_name": channel_name if channel_name is not None else _channel_name(channel_id),
+        "user_id": user_id,
+        "user_name": user_name if user_name is not None else _user_name(user_id),
+        "command": command if command.startswith("/") else "/" + command,
+        "text": text,
+        "api_app_id": API_APP_ID,
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": trigger_id if trigger_id is not None else _trigger_id(),
+    }
+    return urlencode(fields)
+
+
+def _find_button(blocks: Any, action_id: str) -> tuple[str | None, str | None]:
+    """(block_id, button text) of the element with ``action_id`` in ``blocks``, if any."""
+    if not isinstance(blocks, list):
+        return None, None
+    for block in blocks:
+        if not isinstance(block, dict):
+            continue
+        elements = list(block.get("elements") or [])
+        accessory = block.get("accessory")
+        if accessory is not None:
+            elements.append(accessory)
+        for element in elements:
+            if isinstance(element, dict) and element.get("action_id") == action_id:
+                label = element.get("text")
+                text = label.get("text") if isinstance(label, dict) else None
+                block_id = block.get("block_id")
+                return (
+                    str(block_id) if block_id is not None else None,
+                    str(text) if text is not None else None,
+                )
+    return None, None
+
+
+def block_actions_body(
+    *,
+    user_id: str,
+    action_id: str,
+    value: str,
+    block_id: str | None = None,
+    message: dict[str, Any] | None = None,
+    channel_id: str | None = None,
+    response_url: str,
+    team_id: str = DEFAULT_TEAM_ID,
+    user_name: str | None = None,
+    button_text: str | None = None,
+    trigger_id: str | None = None,
+) -> str:
+    """Form body ``payload=<json>`` of a ``block_actions`` interaction (a button click).
+
+    ``message`` is the message the button lives on, e.g. an entry of
+    ``FakeSlack.messages()``; its ``ts``, ``thread_ts`` and ``blocks`` are used (a ``ts`` is
+    invented when missing, and a minimal bot message is used when ``message`` is ``None``).
+    ``channel_id`` defaults to the message's ``channel`` or ``"C0DEPLOYS"``; ``block_id`` and
+    ``button_text`` default to the matching button in the message's blocks, when found.
+    """
+    source = dict(message or {})
+    if channel_id is None:
+        channel = source.get("channel")
+        channel_id = str(channel) if channel else DEFAULT_CHANNEL_ID
+    msg: dict[str, Any] = {
+        "type": "message",
+        "user": BOT_USER_ID,
+        "bot_id": BOT_ID,
+        "app_id": API_APP_ID,
+        "team": team_id,
+        "text": "",
+    }
+    msg.update({k: v for k, v in source.items() if k != "channel" and v is not None})
+    if not msg.get("ts"):
+        msg["ts"] = f"1600000000.{next(_message_ts_counter) % 1_000_000:06d}"
+    found_block_id, found_text = _find_button(msg.get("blocks"), action_id)
+    resolved_block_id = block_id or found_block_id or "actions"
+    name = user_name if user_name is not None else _user_name(user_id)
+    container: dict[str, Any] = {
+        "type": "message",
+        "message_ts": msg["ts"],
+        "channel_id": channel_id,
+        "is_ephemeral": False,
+    }
+    if msg.get("thread_ts"):
+        container["thread_ts"] = msg["thread_ts"]
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": name, "name": name, "team_id": team_id},
+        "api_app_id": API_APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "container": container,
+        "trigger_id": trigger_id if trigger_id is not None else _trigger_id(),
+        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel_id, "name": _channel_name(channel_id)},
+        "message": msg,
+        "state": {"values": {}},
+        "response_url": response_url,
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": resolved_block_id,
+                "text": {
+                    "type": "plain_text",
+                    "text": button_text or found_text or value,
+                    "emoji": True,
+                },
+                "value": value,
+                "type": "button",
+                "action_ts": _action_ts(),
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload, separators=(",", ":"))})
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The bot's HTTP answer to a request sent by :class:`SlackRequester`."""
+
+    status: int
+    body: str
+    elapsed: float
+    """Seconds from sending the request to reading the whole response."""
+    json: Any | None
+    """The body parsed as JSON, or ``None`` when it is empty or not JSON."""
+    response_key: str | None = None
+    """Key of the request's ``response_url`` on the fake (``None`` without a fake)."""
+    headers: dict[str, str] | None = None
+    """Response headers (lower-cased names)."""
+
+
+_RETRYABLE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+class SlackRequester:
+    """Signs and POSTs Slack requests to the bot's events URL (stdlib ``http.client``).
+
+    Connections are kept alive per thread, so one requester may be shared by threads.
+    """
+
+    def __init__(
+        self,
+        events_url: str,
+        signing_secret: str,
+        fake: FakeSlack | None = None,
+        *,
+        timeout: float = 10.0,
+    ) -> None:
+        parts = urlsplit(events_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"events_url must be an http(s) URL, got {events_url!r}")
+        self.events_url = events_url
+        self.signing_secret = signing_secret
+        self.fake = fake
+        self.timeout = timeout
+        self._scheme = parts.scheme
+        self._host = parts.hostname
+        self._port = parts.port
+        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._local = threading.local()
+        self._connections: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ public API
+
+    def command(
+        self,
+        command: str,
+        text: str,
+        *,
+        user_id: str,
+        user_name: str | None = None,
+        channel_id: str = DEFAULT_CHANNEL_ID,
+        team_id: str = DEFAULT_TEAM_ID,
+        timestamp: int | None = None,
+    ) -> Reply:
+        """Send a signed slash command (e.g. ``command("/deploy", "api v1.2")``)."""
+        key, url = self._response_url("cmd")
+        body = slash_command_body(
+            command,
+            text,
+            user_id=user_id,
+            user_name=user_name,
+            channel_id=channel_id,
+            team_id=team_id,
+            response_url=url,
+        )
+        return self._send(body, signed_headers(self.signing_secret, body, timestamp=timestamp), key)
+
+    def click(
+        self,
+        *,
+        user_id: str,
+        action_id: str,
+        value: str,
+        message: dict[str, Any] | None = None,
+        block_id: str | None = None,
+        channel_id: str | None = None,
+        team_id: str = DEFAULT_TEAM_ID,
+        user_name: str | None = None,
+        timestamp: int | None = None,
+    ) -> Reply:
+        """Send a signed ``block_actions`` button click (see :func:`block_actions_body`)."""
+        key, url = self._response_url("act")
+        body = block_actions_body(
+            user_id=user_id,
+            action_id=action_id,
+            value=value,
+            block_id=block_id,
+            message=message,
+            channel_id=channel_id,
+            response_url=url,
+            team_id=team_id,
+            user_name=user_name,
+        )
+        return self._send(body, signed_headers(self.signing_secret, body, timestamp=timestamp), key)
+
+    def raw(self, body: str, headers: dict[str, str]) -> Reply:
+        """POST ``body`` with exactly ``headers`` (e.g. a forged or stale signature)."""
+        return self._send(body, headers, None)
+
+    def response_posts(self, reply: Reply, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Wait until the bot posted ``count`` times to ``reply``'s response_url; return them."""
+        if self.fake is None or reply.response_key is None:
+            raise RuntimeError("response_posts needs a SlackRequester created with a FakeSlack")
+        key = reply.response_key
+        return self.fake.wait_for(
+            "response_url", count=count, timeout=timeout, predicate=lambda c: c.key == key
+        )
+
+    def close(self) -> None:
+        """Close every kept-alive connection."""
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
+
+    def __enter__(self) -> SlackRequester:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ internals
+
+    def _response_url(self, prefix: str) -> tuple[str | None, str]:
+        if self.fake is None:
+            return None, PLACEHOLDER_RESPONSE_URL
+        key = self.fake.new_response_key(prefix)
+        return key, self.fake.response_url(key)
+
+    def _new_connection(self) -> http.client.HTTPConnection:
+        conn: http.client.HTTPConnection
+        if self._scheme == "https":
+            conn = http.client.HTTPSConnection(self._host, self._port, timeout=self.timeout)
+        else:
+            conn = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
+        with self._lock:
+            self._connections.append(conn)
+        self._local.conn = conn
+        return conn
+
+    def _drop_connection(self, conn: http.client.HTTPConnection) -> None:
+        conn.close()
+        with self._lock:
+            if conn in self._connections:
+                self._connections.remove(conn)
+        if getattr(self._local, "conn", None) is conn:
+            self._local.conn = None
+
+    def _send(self, body: str, headers: dict[str, str], key: str | None) -> Reply:
+        data = body.encode("utf-8")
+        send_headers = {"User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)"}
+        send_headers.update(headers)
+        send_headers["Content-Length"] = str(len(data))
+        existing: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
+        for attempt in range(2):
+            reused = existing is not None and attempt == 0
+            conn = existing if reused and existing is not None else self._new_connection()
+            started = time.perf_counter()
+            try:
+                conn.request("POST", self._path, body=data, headers=send_headers)
+                response = conn.getresponse()
+                raw = response.read()
+            except _RETRYABLE:
+                self._drop_connection(conn)
+                if reused:
+                    continue  # a stale kept-alive connection: retry once on a fresh one
+                raise
+            except BaseException:
+                self._drop_connection(conn)
+                raise
+            elapsed = time.perf_counter() - started
+            if response.will_close:
+                self._drop_connection(conn)
+            text = raw.decode("utf-8", errors="replace")
+            parsed: Any | None = None
+            if text.strip():
+                try:
+                    parsed = json.loads(text)
+                except ValueError:
+                    parsed = None
+            return Reply(
+                status=response.status,
+                body=text,
+                elapsed=elapsed,
+                json=parsed,
+                response_key=key,
+                headers={k.lower(): v for k, v in response.getheaders()},
+            )
+        raise AssertionError("unreachable")  # pragma: no cover

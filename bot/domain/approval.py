@@ -1,0 +1,66 @@
+"""Approval rules (pure): who may approve, when enough approvals have been given."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.deployment import Deployment
+from bot.domain.states import State
+from bot.domain.text import shown
+from bot.errors import Conflict, Forbidden
+
+
+@dataclass(frozen=True)
+class ApprovalRule:
+    required: int
+    allow_self_approval: bool
+
+
+def _closed_reason(d: Deployment) -> str:
+    match d.state:
+        case State.REJECTED:
+            who = d.rejecter.user_id if d.rejecter else "someone"
+            return f"was rejected by <@{who}>"
+        case State.EXPIRED:
+            return "expired without enough approvals"
+        case State.CANCELLED:
+            return "was cancelled"
+        case State.QUEUED | State.RUNNING | State.VERIFYING:
+            return "is already approved and under way"
+        case _:
+            return f"has already finished ({d.state.value.replace('_', ' ')})"
+
+
+def check_decision(
+    d: Deployment,
+    *,
+    user_id: str,
+    approve: bool,
+    is_approver: bool,
+    rule: ApprovalRule,
+    at: datetime,
+) -> None:
+    """Raise a user-facing error when `user_id` may not approve/reject `d` at `at`.
+
+    The requester may always reject (withdraw) their own request."""
+    label = f"Deployment #{d.id} ({d.service} {shown(d.version)} to {d.environment})"
+    if d.state is not State.AWAITING_APPROVAL:
+        raise Conflict(f"{label} {_closed_reason(d)}; nothing to approve.")
+    if d.expires_at is not None and at >= d.expires_at:
+        raise Conflict(f"{label} expired without enough approvals; request it again.")
+    if not approve and user_id == d.requested_by:
+        return
+    if not is_approver:
+        raise Forbidden(
+            f"You are not an approver for {d.environment}. Ask someone in its approvers role."
+        )
+    if user_id == d.requested_by and not rule.allow_self_approval:
+        raise Forbidden(
+            f"You requested {label}, so you cannot approve it yourself: "
+            "another approver has to."
+        )
+
+
+def enough(approvals: int, rule: ApprovalRule) -> bool:
+    return approvals >= rule.required

@@ -1,0 +1,130 @@
+"""Parsing the text of `/deploy` (pure: no config objects, no I/O).
+
+Accepted forms (the service may be left out when exactly one exists):
+    /deploy production v1.2.3
+    /deploy api production v1.2.3
+    /deploy production --version=v1.2.3
+    /deploy help | status
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+from bot.domain.text import shown
+from bot.errors import UserError
+
+MAX_TEXT = 200
+USAGE = (
+    "*Usage*\n"
+    "• `/deploy <environment> <version>` — e.g. `/deploy production v1.2.3`\n"
+    "• `/deploy <service> <environment> <version>` — e.g. `/deploy api production v1.2.3`\n"
+    "• `/deploy <environment> --version=<version>`\n"
+    "• `/deploy status` — what runs where, and the last deployments\n"
+    "• `/deploy help` — this message"
+)
+_WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+
+
+class UsageError(UserError):
+    """Bad `/deploy` text; the message names the problem, then shows the usage."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"{problem}\n\n{USAGE}")
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class DeployArgs:
+    service: str
+    environment: str
+    version: str
+
+
+@dataclass(frozen=True)
+class HelpArgs:
+    pass
+
+
+@dataclass(frozen=True)
+class StatusArgs:
+    pass
+
+
+Parsed = DeployArgs | HelpArgs | StatusArgs
+
+
+def _one_of(kind: str, value: str, known: Collection[str]) -> str:
+    if value in known:
+        return value
+    names = ", ".join(f"`{k}`" for k in sorted(known))
+    raise UsageError(f"Unknown {kind} {shown(value)}. Known {kind}s: {names}.")
+
+
+def parse_deploy(
+    text: str,
+    *,
+    environments: Collection[str],
+    services: Collection[str],
+    version_patterns: Mapping[str, str],
+) -> Parsed:
+    """Parse `/deploy` text against the known names; raise `UsageError` with the reason."""
+    if len(text) > MAX_TEXT:
+        raise UsageError(f"That command is {len(text)} characters long; the limit is {MAX_TEXT}.")
+    words = text.split()
+    if not words:
+        raise UsageError("Tell me what to deploy.")
+    if words == ["help"]:
+        return HelpArgs()
+    if words == ["status"]:
+        return StatusArgs()
+    for w in words:
+        if not _WORD.match(w.removeprefix("--version=")):
+            raise UsageError(
+                f"{shown(w)} is not a name or a version: only letters, digits and `. _ + -` "
+                "are allowed."
+            )
+
+    version: str | None = None
+    positional: list[str] = []
+    for w in words:
+        if w.startswith("--version="):
+            if version is not None:
+                raise UsageError("The version is given twice.")
+            version = w.removeprefix("--version=")
+        elif w.startswith("-"):
+            raise UsageError(f"Unknown option {shown(w)}.")
+        else:
+            positional.append(w)
+    if version is None and positional:
+        if len(positional) > 3 or (len(positional) == 3 and positional[0] not in services
+                                   and positional[0] in environments):
+            keep = 2 if positional[0] in environments else 3
+            extra = " ".join(positional[keep:])
+            raise UsageError(f"Too many words: {shown(extra)} was not expected.")
+        version = positional.pop()
+    if not version:
+        raise UsageError("Which version? e.g. `/deploy production v1.2.3`.")
+    if len(positional) > 2:
+        raise UsageError(f"Too many words: {shown(' '.join(positional[2:]))} was not expected.")
+    if len(positional) == 0:
+        raise UsageError("Which environment? e.g. `/deploy production v1.2.3`.")
+    if len(positional) == 1:
+        environment = _one_of("environment", positional[0], environments)
+        if len(services) != 1:
+            names = ", ".join(f"`{s}`" for s in sorted(services))
+            raise UsageError(f"Which service? Name one of {names} before the environment.")
+        service = next(iter(services))
+    else:
+        service = _one_of("service", positional[0], services)
+        environment = _one_of("environment", positional[1], environments)
+
+    pattern = version_patterns[service]
+    if not re.fullmatch(pattern, version):
+        raise UsageError(
+            f"{shown(version)} is not a valid version for `{service}` "
+            f"(expected a match of `{pattern}`, e.g. `v1.2.3`)."
+        )
+    return DeployArgs(service=service, environment=environment, version=version)

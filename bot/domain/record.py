@@ -1,0 +1,99 @@
+"""The guide's deployment record for one deployment, derived from its state (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.domain.deployment import Deployment
+from bot.domain.states import State
+
+# The guide's pre-deployment checklist. Shown for the approvers to confirm by hand until the
+# GitHub integration evaluates them.
+PRE_DEPLOYMENT_CHECKLIST = (
+    "Tests passing",
+    "Code reviewed and approved",
+    "Database migrations reviewed",
+    "Feature flags configured",
+    "Monitoring alerts set up",
+    "Rollback plan documented",
+)
+
+
+class Mark(StrEnum):
+    DONE = "done"
+    FAILED = "failed"
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    MANUAL = "manual"  # to be confirmed by people; not checked by the bot
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Item:
+    label: str
+    mark: Mark
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    items: tuple[Item, ...]
+
+
+_REACHED_RUN = {State.RUNNING, State.VERIFYING, State.SUCCEEDED, State.FAILED,
+                State.ROLLED_BACK}
+
+
+def _approval_item(d: Deployment) -> Item:
+    if not d.needs_approval:
+        return Item("Approval", Mark.SKIPPED, "not required in this environment")
+    names = ", ".join(f"<@{a.user_id}>" for a in d.approvers)
+    if d.state is State.AWAITING_APPROVAL:
+        return Item("Approval", Mark.PENDING,
+                    f"{len(d.approvers)}/{d.approvals_required}" + (f" — {names}" if names else ""))
+    if d.state is State.REJECTED:
+        who = d.rejecter.user_id if d.rejecter else "?"
+        return Item("Approval", Mark.FAILED, f"rejected by <@{who}>")
+    if d.state in (State.EXPIRED, State.CANCELLED):
+        return Item("Approval", Mark.FAILED, d.state.value)
+    return Item("Approval", Mark.DONE, names or None)
+
+
+def _rollout_item(d: Deployment) -> Item:
+    if d.state is State.QUEUED:
+        return Item("Rollout", Mark.PENDING, "queued")
+    if d.state is State.RUNNING:
+        return Item("Rollout", Mark.IN_PROGRESS, d.progress)
+    if d.state is State.FAILED and d.error:
+        return Item("Rollout", Mark.FAILED, d.error)
+    if d.state in _REACHED_RUN:
+        return Item("Rollout", Mark.DONE, f"{d.version} is live")
+    return Item("Rollout", Mark.PENDING)
+
+
+def _watch_item(d: Deployment) -> Item:
+    if d.state is State.VERIFYING:
+        return Item("Post-deployment checks", Mark.IN_PROGRESS, d.progress)
+    if d.state is State.SUCCEEDED:
+        return Item("Post-deployment checks", Mark.DONE)
+    return Item("Post-deployment checks", Mark.PENDING)
+
+
+def _announce_item(d: Deployment) -> Item:
+    if d.state in (State.SUCCEEDED, State.FAILED, State.ROLLED_BACK):
+        return Item("Announced in the deployments channel", Mark.DONE)
+    return Item("Announced in the deployments channel", Mark.PENDING)
+
+
+def build_record(d: Deployment) -> tuple[Section, ...]:
+    pre_mark = Mark.MANUAL if d.state is State.AWAITING_APPROVAL else (
+        Mark.DONE if d.state not in (State.REJECTED, State.EXPIRED, State.CANCELLED)
+        else Mark.SKIPPED)
+    pre = tuple(Item(label, pre_mark, None) for label in PRE_DEPLOYMENT_CHECKLIST)
+    return (
+        Section("Pre-deployment", (*pre, _approval_item(d))),
+        Section("Deployment", (_rollout_item(d),)),
+        Section("Post-deployment", (_watch_item(d), _announce_item(d))),
+    )

@@ -1,0 +1,39 @@
+"""Error classes. Every failure is one of three kinds, rendered in one place per adapter.
+
+- `UserError`: the user asked for something the rules refuse; `message` says what and how
+  to fix it, and is shown to them (ephemeral in Slack).
+- `RetryableError`: a dependency is down or busy; the user is told to try again.
+- `PermanentError`: a bug or misconfiguration; logged with a reference the user can quote.
+"""
+
+from __future__ import annotations
+
+
+class DeploybotError(Exception):
+    """Base class for errors raised on purpose by deploybot."""
+
+
+class UserError(DeploybotError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(UserError):
+    pass
+
+
+class Forbidden(UserError):
+    pass
+
+
+class Conflict(UserError):
+    """The state changed under the user (already approved, expired, finished…)."""
+
+
+class RetryableError(DeploybotError):
+    pass
+
+
+class PermanentError(DeploybotError):
+    pass

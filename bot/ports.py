@@ -1,0 +1,127 @@
+"""The small interfaces the services need. Backends and the store implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.clock import Clock
+from bot.domain.deployment import Deployment, NewDeployment, RunningVersion
+from bot.domain.states import State
+
+__all__ = [
+    "AuditLog",
+    "Clock",
+    "Cluster",
+    "DeploymentRepository",
+    "Directory",
+    "MessageRefs",
+    "Notifier",
+    "Repositories",
+    "RolloutFailed",
+    "Store",
+]
+
+
+class RolloutFailed(Exception):
+    """The cluster could not roll the version out; `str()` says why in plain words."""
+
+
+class Cluster(Protocol):
+    def current_version(self, environment: str, service: str) -> str | None: ...
+
+    def deploy(
+        self, environment: str, service: str, version: str, *, progress: Callable[[str], None]
+    ) -> None:
+        """Roll `version` out and return when it is live; raise RolloutFailed otherwise."""
+        ...
+
+
+@dataclass(frozen=True)
+class MessageRefs:
+    channel: str
+    message_ts: str
+    record_ts: str | None
+
+
+class Notifier(Protocol):
+    def show(self, d: Deployment) -> MessageRefs:
+        """Post the deployment's card and record thread, or update them in place."""
+        ...
+
+    def announce(self, d: Deployment) -> None:
+        """Announce the end result in the deployments channel."""
+        ...
+
+    def notify_requester(self, d: Deployment) -> None: ...
+
+
+class Directory(Protocol):
+    def group_members(self, group_id: str) -> frozenset[str]: ...
+
+
+class DeploymentRepository(Protocol):
+    def add(self, new: NewDeployment) -> Deployment: ...
+
+    def get(self, deployment_id: int) -> Deployment | None: ...
+
+    def lock(self, deployment_id: int, state: State) -> bool:
+        """Serialize writers on one deployment still in `state` (row lock); False if not."""
+        ...
+
+    def transition(
+        self, deployment_id: int, target: State, *, at: datetime, **fields: Any
+    ) -> bool:
+        """Move to `target` only from a legal source state; False when another got there."""
+        ...
+
+    def set_fields(self, deployment_id: int, **fields: Any) -> None: ...
+
+    def add_decision(self, deployment_id: int, user_id: str, *, approve: bool,
+                     at: datetime) -> bool: ...
+
+    def count_approvals(self, deployment_id: int) -> int: ...
+
+    def due_for_expiry(self, at: datetime) -> Sequence[int]: ...
+
+    def claim(self, deployment_id: int, *, owner: str, at: datetime, until: datetime) -> bool:
+        """Take the lease on a queued deployment (or on a running one whose lease ran out)."""
+        ...
+
+    def renew(self, deployment_id: int, *, owner: str, until: datetime) -> bool: ...
+
+    def claimable(self, at: datetime) -> Sequence[int]: ...
+
+    def recent(self, limit: int) -> Sequence[Deployment]: ...
+
+    def running_versions(self) -> Sequence[RunningVersion]: ...
+
+    def last_succeeded_version(self, environment: str, service: str) -> str | None: ...
+
+
+class AuditLog(Protocol):
+    def record(
+        self,
+        action: str,
+        *,
+        actor: str,
+        at: datetime,
+        deployment_id: int | None = None,
+        details: dict[str, Any] | None = None,
+        slack_channel: str | None = None,
+        slack_ts: str | None = None,
+    ) -> None: ...
+
+
+class Repositories(Protocol):
+    deployments: DeploymentRepository
+    audit: AuditLog
+
+
+class Store(Protocol):
+    def transaction(self) -> AbstractContextManager[Repositories]:
+        """A unit of work: commits when the block ends, rolls back on an exception."""
+        ...

@@ -1,0 +1,198 @@
+"""Block Kit messages built from domain values (pure; no Slack client here).
+
+Used by the Slack notifier for channel messages and by the handlers for ephemeral replies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.domain.deployment import Deployment
+from bot.domain.record import Mark, build_record
+from bot.domain.states import State
+from bot.presentation import ids
+
+Block = dict[str, Any]
+
+MARKS = {
+    Mark.DONE: "✅",
+    Mark.FAILED: "❌",
+    Mark.PENDING: "⏳",
+    Mark.IN_PROGRESS: "🔄",
+    Mark.MANUAL: "☑️",
+    Mark.SKIPPED: "➖",
+}
+STATE_LINE = {
+    State.AWAITING_APPROVAL: "⏳ Awaiting approval",
+    State.QUEUED: "📥 Approved, queued",
+    State.RUNNING: "🚀 Rolling out",
+    State.VERIFYING: "🔎 Verifying",
+    State.SUCCEEDED: "✅ Succeeded",
+    State.FAILED: "❌ Failed",
+    State.REJECTED: "🚫 Rejected",
+    State.EXPIRED: "⌛ Expired",
+    State.CANCELLED: "✖️ Cancelled",
+    State.ROLLED_BACK: "↩️ Rolled back",
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    blocks: list[Block] = field(default_factory=list)
+
+
+def when(at: datetime, zone: ZoneInfo) -> str:
+    return at.astimezone(zone).strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+def took(delta: timedelta | None) -> str:
+    if delta is None:
+        return "—"
+    s = int(delta.total_seconds())
+    return f"{s // 60}m {s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
+
+
+def title(d: Deployment) -> str:
+    return f"#{d.id} {d.service} {d.version} → {d.environment}"
+
+
+def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
+    lines = [
+        f"*Service:* `{d.service}`   *Environment:* `{d.environment}`",
+        f"*Version:* `{d.version}`   *Running now:* `{d.previous_version or 'unknown'}`",
+        f"*Requested by:* <@{d.requested_by}> at {when(d.requested_at, zone)}",
+    ]
+    status = STATE_LINE[d.state]
+    if d.state is State.RUNNING and d.progress:
+        status += f" — {d.progress}"
+    if d.state is State.FAILED and d.error:
+        status += f" — {d.error}"
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"Deploy {title(d)}"[:150]}},
+        _section("\n".join(lines)),
+        _section(f"*Status:* {status}"),
+    ]
+    if d.needs_approval:
+        decided = [
+            f"{'✅ approved' if x.approve else '🚫 rejected'} by <@{x.user_id}> at "
+            f"{when(x.at, zone)}" for x in d.decisions
+        ]
+        need = f"Approvals: {len(d.approvers)}/{d.approvals_required}"
+        blocks.append(_context(" · ".join([need, *decided])))
+    if d.state is State.AWAITING_APPROVAL:
+        if d.expires_at is not None:
+            blocks.append(_context(f"Expires {when(d.expires_at, zone)} if not approved."))
+        blocks.append(_context("Pre-deployment checklist (confirm before approving): "
+                               "tests passing · code reviewed and approved · migrations "
+                               "reviewed · feature flags configured · monitoring alerts set "
+                               "up · rollback plan documented"))
+        blocks.append({
+            "type": "actions",
+            "block_id": ids.APPROVAL_BLOCK,
+            "elements": [
+                {
+                    "type": "button", "action_id": ids.APPROVE, "style": "primary",
+                    "text": {"type": "plain_text", "text": "Approve"}, "value": str(d.id),
+                    "confirm": {
+                        "title": {"type": "plain_text", "text": "Approve this deploy?"},
+                        "text": {"type": "mrkdwn", "text":
+                                 f"Deploy `{d.service}` `{d.version}` to *{d.environment}*."},
+                        "confirm": {"type": "plain_text", "text": "Approve"},
+                        "deny": {"type": "plain_text", "text": "Cancel"},
+                    },
+                },
+                {
+                    "type": "button", "action_id": ids.REJECT, "style": "danger",
+                    "text": {"type": "plain_text", "text": "Reject"}, "value": str(d.id),
+                },
+            ],
+        })
+    elif d.state is State.EXPIRED and d.expires_at is not None:
+        blocks.append(_context(f"Expired at {when(d.expires_at, zone)} without enough "
+                               "approvals. Request it again with `/deploy`."))
+    text = f"Deploy {title(d)}: {STATE_LINE[d.state]}"
+    return Message(text=text, blocks=blocks)
+
+
+def deployment_record(d: Deployment, zone: ZoneInfo) -> Message:
+    lines = [
+        "*Deployment record*",
+        f"*Version:* `{d.version}` (from `{d.previous_version or 'unknown'}`)",
+        f"*Date:* {when(d.started_at or d.requested_at, zone)}",
+        f"*Deployer:* <@{d.requested_by}>",
+    ]
+    for section in build_record(d):
+        lines.append(f"\n*{section.title}*")
+        for item in section.items:
+            detail = f" — {item.detail}" if item.detail else ""
+            lines.append(f"{MARKS[item.mark]} {item.label}{detail}")
+    if d.duration is not None:
+        lines.append(f"\nDuration: {took(d.duration)}")
+    text = "\n".join(lines)
+    return Message(text=f"Deployment record for {title(d)}", blocks=[_section(text)])
+
+
+def announcement(d: Deployment, zone: ZoneInfo, permalink: str | None) -> Message:
+    ok = d.state is State.SUCCEEDED
+    head = (f"✅ *{d.service} `{d.version}` is live in {d.environment}*" if ok
+            else f"❌ *Deploy of {d.service} `{d.version}` to {d.environment} failed*")
+    parts = [head]
+    if not ok and d.error:
+        parts.append(f"Cause: {d.error}")
+    who = f"Deployed by <@{d.requested_by}>"
+    if d.approvers:
+        who += ", approved by " + ", ".join(f"<@{a.user_id}>" for a in d.approvers)
+    parts.append(f"{who} · took {took(d.duration)} · previous `{d.previous_version or '—'}`")
+    if permalink:
+        parts.append(f"<{permalink}|Deployment thread>")
+    return Message(text=f"{title(d)}: {d.state.value}", blocks=[_section("\n".join(parts))])
+
+
+def requester_note(d: Deployment, zone: ZoneInfo, permalink: str | None) -> Message:
+    link = f" <{permalink}|Thread>" if permalink else ""
+    match d.state:
+        case State.SUCCEEDED:
+            text = f"✅ Your deploy {title(d)} succeeded in {took(d.duration)}."
+        case State.FAILED:
+            text = f"❌ Your deploy {title(d)} failed: {d.error or 'see the thread'}."
+        case State.REJECTED:
+            who = f"<@{d.rejecter.user_id}>" if d.rejecter else "an approver"
+            text = f"🚫 Your deploy {title(d)} was rejected by {who}."
+        case State.EXPIRED:
+            text = f"⌛ Your deploy {title(d)} expired without enough approvals."
+        case _:
+            text = f"Your deploy {title(d)} is now {d.state.value.replace('_', ' ')}."
+    return Message(text=text + link, blocks=[_section(text + link)])
+
+
+def notice(text: str) -> Message:
+    return Message(text=text, blocks=[_section(text)])
+
+
+def status_view(running: list[tuple[str, str, str, datetime]], recent: list[Deployment],
+                zone: ZoneInfo) -> Message:
+    lines = ["*Running now*"]
+    if not running:
+        lines.append("_Nothing deployed by deploybot yet._")
+    for env, svc, version, since in running:
+        lines.append(f"• `{env}` / `{svc}`: `{version}` since {when(since, zone)}")
+    lines.append("\n*Last deployments*")
+    if not recent:
+        lines.append("_None yet._")
+    for d in recent:
+        lines.append(f"• #{d.id} `{d.service}` `{d.version}` → `{d.environment}` — "
+                     f"{STATE_LINE[d.state]} — <@{d.requested_by}>, "
+                     f"{when(d.requested_at, zone)}")
+    return Message(text="Deployment status", blocks=[_section("\n".join(lines))])

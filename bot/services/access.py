@@ -1,0 +1,35 @@
+"""Who is who: roles from app.yaml resolved to Slack users, user groups expanded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.config import AppConfig
+from bot.ports import Directory
+
+
+class Access:
+    def __init__(self, config: AppConfig, directory: Directory) -> None:
+        self._config = config
+        self._directory = directory
+
+    def _ids(self, refs: Iterable[str]) -> list[str]:
+        out: list[str] = []
+        for ref in refs:
+            out.extend(self._config.roles.get(ref, [ref]))
+        return out
+
+    def is_member(self, user_id: str, refs: Iterable[str]) -> bool:
+        ids = self._ids(refs)
+        if user_id in ids:
+            return True
+        return any(
+            user_id in self._directory.group_members(i) for i in ids if i.startswith("S")
+        )
+
+    def may_deploy(self, user_id: str, environment: str) -> bool:
+        return self.is_member(user_id, self._config.environments[environment].deployers)
+
+    def may_approve(self, user_id: str, environment: str) -> bool:
+        approval = self._config.environments[environment].approval
+        return approval is not None and self.is_member(user_id, approval.approvers)

@@ -1,0 +1,170 @@
+"""The deployment runner: takes approved deployments and carries them to a result.
+
+Work is claimed with a lease in the database (owner + expiry, renewed as the rollout
+progresses), so exactly one process runs a deployment, and a deployment whose process died is
+picked up again by `resume()` once its lease has run out.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
+
+from bot.domain.deployment import Deployment
+from bot.domain.states import State
+from bot.errors import DeploybotError
+from bot.ports import Clock, Cluster, Notifier, Repositories, RolloutFailed, Store
+
+log = logging.getLogger(__name__)
+
+
+class DeploymentRunner:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        cluster: Cluster,
+        notifier: Notifier,
+        clock: Clock,
+        owner: str,
+        lease: timedelta,
+        workers: int = 4,
+        progress_every: timedelta = timedelta(seconds=2),
+    ) -> None:
+        self._store = store
+        self._cluster = cluster
+        self._notifier = notifier
+        self._clock = clock
+        self._owner = owner
+        self._lease = lease
+        self._progress_every = progress_every
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deploy")
+        self._inflight: set[int] = set()
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._closed = False
+
+    # -- scheduling work ---------------------------------------------------------------
+    def submit(self, deployment_id: int) -> None:
+        with self._lock:
+            if self._closed or deployment_id in self._inflight:
+                return
+            self._inflight.add(deployment_id)
+        fut: Future[None] = self._pool.submit(self.run_one, deployment_id)
+        fut.add_done_callback(lambda _f: self._done(deployment_id))
+
+    def _done(self, deployment_id: int) -> None:
+        with self._lock:
+            self._inflight.discard(deployment_id)
+            self._idle.notify_all()
+
+    def resume(self) -> int:
+        """Submit every deployment that is queued or whose lease has lapsed."""
+        with self._store.transaction() as r:
+            ids = list(r.deployments.claimable(self._clock.now()))
+        for i in ids:
+            self.submit(i)
+        return len(ids)
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._inflight, timeout=timeout)
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        with self._lock:
+            self._closed = True
+        self._pool.shutdown(wait=wait, cancel_futures=True)
+
+    # -- running one -------------------------------------------------------------------
+    def run_one(self, deployment_id: int) -> None:
+        try:
+            self._run(deployment_id)
+        except Exception:
+            # The runner is the top of a worker thread: nothing above it would see this.
+            log.exception("deployment %s: runner failed; the lease will expire and "
+                          "another attempt will resume it", deployment_id)
+
+    def _run(self, deployment_id: int) -> None:
+        at = self._clock.now()
+        with self._store.transaction() as r:
+            if not r.deployments.claim(deployment_id, owner=self._owner, at=at,
+                                       until=at + self._lease):
+                return
+            d = self._get(r, deployment_id)
+            if d.state is State.QUEUED:
+                r.deployments.transition(d.id, State.RUNNING, at=at, started_at=at,
+                                         progress="starting")
+                r.audit.record("deploy.started", actor="deploybot", at=at, deployment_id=d.id,
+                               details={"owner": self._owner})
+            else:
+                r.audit.record("deploy.resumed", actor="deploybot", at=at, deployment_id=d.id,
+                               details={"owner": self._owner, "state": d.state.value})
+            d = self._get(r, deployment_id)
+        self._show(d)
+
+        last_shown = [self._clock.now()]
+
+        def progress(text: str) -> None:
+            now = self._clock.now()
+            with self._store.transaction() as r:
+                r.deployments.renew(deployment_id, owner=self._owner, until=now + self._lease)
+                r.deployments.set_fields(deployment_id, progress=text[:255])
+                cur = self._get(r, deployment_id)
+            if now - last_shown[0] >= self._progress_every:
+                last_shown[0] = now
+                self._show(cur)
+
+        try:
+            if d.state is State.RUNNING:
+                self._cluster.deploy(d.environment, d.service, d.version, progress=progress)
+                self._move(d.id, State.VERIFYING, progress="checking")
+            self._move(d.id, State.SUCCEEDED, finished=True, progress=None)
+        except RolloutFailed as e:
+            self._move(d.id, State.FAILED, finished=True, error=str(e) or "rollout failed")
+
+        with self._store.transaction() as r:
+            r.deployments.set_fields(deployment_id, lease_owner=None, lease_until=None)
+            final = self._get(r, deployment_id)
+        self._show(final)
+        for call in (self._notifier.announce, self._notifier.notify_requester):
+            try:
+                call(final)
+            except DeploybotError:
+                log.warning("deployment %s: could not send the result", final.id, exc_info=True)
+
+    def _move(self, deployment_id: int, target: State, *, finished: bool = False,
+              **fields: str | None) -> None:
+        at = self._clock.now()
+        extra: dict[str, object] = dict(fields)
+        if finished:
+            extra["finished_at"] = at
+        with self._store.transaction() as r:
+            if not r.deployments.transition(deployment_id, target, at=at, **extra):
+                raise LostLease(deployment_id, target)
+            r.audit.record(f"deploy.{target.value}", actor="deploybot", at=at,
+                           deployment_id=deployment_id,
+                           details={k: v for k, v in fields.items() if v is not None})
+            d = self._get(r, deployment_id)
+        if not finished:
+            self._show(d)
+
+    @staticmethod
+    def _get(r: Repositories, deployment_id: int) -> Deployment:
+        d = r.deployments.get(deployment_id)
+        if d is None:
+            raise LookupError(f"deployment {deployment_id} vanished")
+        return d
+
+    def _show(self, d: Deployment) -> None:
+        try:
+            self._notifier.show(d)
+        except DeploybotError:
+            log.warning("deployment %s: could not update Slack", d.id, exc_info=True)
+
+
+class LostLease(RuntimeError):
+    def __init__(self, deployment_id: int, target: State) -> None:
+        super().__init__(f"deployment {deployment_id} could not move to {target}: "
+                         "another process changed it")

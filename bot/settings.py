@@ -1,0 +1,68 @@
+"""Process settings from the environment: secrets, URLs and ports (never from app.yaml)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_DATABASE_URL = "sqlite:///deploybot.db"
+
+
+class SettingsError(Exception):
+    """A missing or malformed environment variable; `str()` names it and says why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_path: str
+    database_url: str
+    slack_bot_token: str | None
+    slack_signing_secret: str | None
+    slack_app_token: str | None
+    slack_api_url: str | None
+    port: int
+
+    def __repr__(self) -> str:  # never print secrets
+        return (
+            f"Settings(config_path={self.config_path!r}, database_url=<redacted>, "
+            f"slack_api_url={self.slack_api_url!r}, port={self.port})"
+        )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        e = os.environ if env is None else env
+        port_s = e.get("PORT", "3000")
+        if not port_s.isdigit() or not 0 < int(port_s) < 65536:
+            raise SettingsError(f"PORT={port_s!r} is not a TCP port number (1-65535)")
+        api = e.get("SLACK_API_URL") or None
+        if api is not None:
+            if not re.match(r"^https?://", api):
+                raise SettingsError(f"SLACK_API_URL={api!r} must start with http:// or https://")
+            if not api.endswith("/"):
+                api += "/"
+        return cls(
+            config_path=e.get("DEPLOYBOT_CONFIG", "app.yaml"),
+            database_url=e.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            slack_bot_token=e.get("SLACK_BOT_TOKEN") or None,
+            slack_signing_secret=e.get("SLACK_SIGNING_SECRET") or None,
+            slack_app_token=e.get("SLACK_APP_TOKEN") or None,
+            slack_api_url=api,
+            port=int(port_s),
+        )
+
+    def require_slack(self) -> None:
+        """Fail with the first missing or malformed Slack secret needed by `deploybot run`."""
+        if not self.slack_bot_token:
+            raise SettingsError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
+        if not self.slack_bot_token.startswith("xoxb-"):
+            raise SettingsError("SLACK_BOT_TOKEN does not look like a bot token (xoxb-…)")
+        if self.slack_app_token:
+            if not self.slack_app_token.startswith("xapp-"):
+                raise SettingsError("SLACK_APP_TOKEN does not look like an app token (xapp-…)")
+        elif not self.slack_signing_secret:
+            raise SettingsError(
+                "SLACK_SIGNING_SECRET is not set (needed in HTTP mode; "
+                "set SLACK_APP_TOKEN instead for Socket Mode)"
+            )

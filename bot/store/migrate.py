@@ -1,0 +1,67 @@
+"""Schema migrations: Alembic driven from code (`deploybot db upgrade`, tests, startup)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+import migrations
+from bot.store.db import make_engine, normalize_url
+
+SCRIPT_LOCATION = str(Path(migrations.__file__).parent)
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", SCRIPT_LOCATION)
+    cfg.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    command.downgrade(alembic_config(url), revision)
+
+
+def head() -> str:
+    h = ScriptDirectory(SCRIPT_LOCATION).get_current_head()
+    assert h is not None
+    return h
+
+
+def current(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def is_sqlite(url: str) -> bool:
+    return normalize_url(url).startswith("sqlite")
+
+
+def ensure_schema(url: str, *, auto: bool) -> None:
+    """Bring an embedded SQLite database to head; refuse to run on an outdated server DB."""
+    if auto or is_sqlite(url):
+        upgrade(url)
+        return
+    engine = make_engine(url)
+    try:
+        cur = current(engine)
+    finally:
+        engine.dispose()
+    if cur != head():
+        raise SchemaOutdated(
+            f"the database is at revision {cur or 'none'} but this deploybot needs {head()}: "
+            "run `deploybot db upgrade` first"
+        )
+
+
+class SchemaOutdated(Exception):
+    pass

@@ -1,0 +1,30 @@
+"""The Slack adapter: Bolt listeners that parse, call one service, and render.
+
+`build_app` makes the Bolt App and registers each listener kind with its `register`.
+"""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.container import Container
+from handlers import actions, commands
+
+
+def build_app(
+    container: Container,
+    *,
+    signing_secret: str | None,
+    verify_requests: bool = True,
+) -> App:
+    app = App(
+        client=container.slack,
+        signing_secret=signing_secret,
+        process_before_response=True,
+        request_verification_enabled=verify_requests,
+        token_verification_enabled=True,
+        ignoring_self_events_enabled=True,
+    )
+    commands.register(app, container)
+    actions.register(app, container)
+    return app

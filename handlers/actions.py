@@ -1,0 +1,58 @@
+"""Button clicks on the approval card: Approve and Reject."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.container import Container
+from bot.errors import UserError
+from bot.presentation import ids
+from handlers.replies import ephemeral, reporting
+
+
+def _deployment_id(action: dict[str, Any]) -> int:
+    value = str(action.get("value", ""))
+    if not value.isdigit():
+        raise UserError("That button does not name a deployment; it may be from an old "
+                        "message. Use `/deploy status` to find it.")
+    return int(value)
+
+
+def register(app: App, container: Container) -> None:
+    service = container.deployments
+
+    def ack_click(ack: Ack) -> None:
+        ack()
+
+    def decide(body: dict[str, Any], action: dict[str, Any], respond: Respond,
+               *, approve: bool) -> None:
+        with reporting(respond):
+            container_ = body.get("container") or {}
+            result = service.decide(
+                _deployment_id(action),
+                user_id=body["user"]["id"],
+                approve=approve,
+                slack_channel=container_.get("channel_id"),
+                slack_ts=container_.get("message_ts"),
+            )
+            d = result.deployment
+            if not approve:
+                text = f"🚫 You rejected deployment #{d.id}."
+            elif result.started:
+                text = f"✅ You approved deployment #{d.id}; it is starting now."
+            else:
+                missing = d.approvals_required - len(d.approvers)
+                text = (f"✅ You approved deployment #{d.id}; {missing} more approval(s) "
+                        "needed.")
+            respond(**ephemeral(text))
+
+    def approve(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        decide(body, action, respond, approve=True)
+
+    def reject(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        decide(body, action, respond, approve=False)
+
+    app.action(ids.APPROVE)(ack=ack_click, lazy=[approve])
+    app.action(ids.REJECT)(ack=ack_click, lazy=[reject])

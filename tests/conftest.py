@@ -1,0 +1,160 @@
+"""Shared fixtures: a database (SQLite, or PostgreSQL from TEST_DATABASE_URL), a fake Slack
+Web API, a manual clock, and the whole bot served over HTTP as Slack would reach it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from bot.clock import ManualClock
+from bot.config import AppConfig, parse_config
+from bot.container import Container, build_container
+from bot.devtools.fake_slack import FakeSlack
+from bot.domain.deployment import Deployment
+from bot.devtools.server import ThreadedServer
+from bot.devtools.slack_requests import SlackRequester
+from bot.store.db import make_engine
+from bot.store.migrate import upgrade
+from bot.store.models import Base
+from bot.web import build_asgi
+from handlers import build_app
+
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-token"
+# A Wednesday, 10:00 in New York: inside every schedule.
+WEDNESDAY = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
+
+REQUESTER, APPROVER, APPROVER2, OUTSIDER = "U0ALICE", "U0BOB", "U0CAROL", "U0MALLORY"
+
+
+def base_config(**overrides: Any) -> dict[str, Any]:
+    cfg: dict[str, Any] = {
+        "timezone": "America/New_York",
+        "slack": {"deployments_channel": "C0DEPLOYS"},
+        "roles": {"deployers": [REQUESTER, APPROVER, APPROVER2],
+                  "approvers": [APPROVER, APPROVER2, "S0LEADS"]},
+        "environments": {
+            "staging": {},
+            "production": {"approval": {"required": 1, "approvers": ["approvers"],
+                                        "expires_after": "2h"}},
+        },
+        "services": {"api": {"executor": "simulated"}},
+        "simulated": {"rollout_seconds": 0, "fail_versions": "-bad$",
+                      "initial_version": "v1.2.2"},
+    }
+    cfg.update(overrides)
+    return cfg
+
+
+def _test_database_url() -> str | None:
+    return os.environ.get("TEST_DATABASE_URL") or None
+
+
+@pytest.fixture(scope="session")
+def server_database_url() -> Iterator[str | None]:
+    """The PostgreSQL URL when the suite runs against it, upgraded to head once."""
+    url = _test_database_url()
+    if url is None:
+        yield None
+        return
+    engine = make_engine(url)
+    with engine.begin() as conn:  # start from nothing, whatever an earlier run left
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    upgrade(url)
+    yield url
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, server_database_url: str | None) -> Iterator[str]:
+    if server_database_url is None:
+        url = f"sqlite:///{tmp_path / 'deploybot.db'}"
+        upgrade(url)
+        yield url
+        return
+    engine = make_engine(server_database_url)
+    names = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    yield server_database_url
+
+
+@pytest.fixture
+def on_postgres(server_database_url: str | None) -> bool:
+    return server_database_url is not None
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    with FakeSlack(usergroups={"S0LEADS": ["U0LEAD"]}) as fake:
+        yield fake
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(WEDNESDAY)
+
+
+@pytest.fixture
+def config_data() -> dict[str, Any]:
+    return base_config()
+
+
+@pytest.fixture
+def config(config_data: dict[str, Any]) -> AppConfig:
+    return parse_config(config_data, source="test config")
+
+
+@dataclass
+class RunningBot:
+    container: Container
+    slack: FakeSlack
+    requester: SlackRequester
+    server: ThreadedServer
+    clock: ManualClock
+
+    def deploy(self, text: str, *, user: str = REQUESTER) -> Any:
+        return self.requester.command("/deploy", text, user_id=user)
+
+    def deployment(self, deployment_id: int) -> Deployment:
+        with self.container.database.transaction() as r:
+            dep = r.deployments.get(deployment_id)
+        assert dep is not None
+        return dep
+
+    def card(self, deployment_id: int) -> dict[str, Any]:
+        """The current state of a deployment's card in the fake Slack."""
+        dep = self.deployment(deployment_id)
+        assert dep.message_ts is not None
+        for m in self.slack.messages(dep.channel):
+            if m["ts"] == dep.message_ts:
+                return m
+        raise AssertionError(f"no card for deployment {deployment_id}")
+
+
+@pytest.fixture
+def bot(config: AppConfig, database_url: str, fake_slack: FakeSlack,
+        clock: ManualClock) -> Iterator[RunningBot]:
+    from datetime import timedelta
+
+    container = build_container(config, database_url=database_url, slack_token=BOT_TOKEN,
+                                slack_api_url=fake_slack.base_url, clock=clock,
+                                progress_every=timedelta(0))
+    app = build_app(container, signing_secret=SIGNING_SECRET)
+    server = ThreadedServer(build_asgi(app)).start()
+    requester = SlackRequester(f"{server.url}/slack/events", SIGNING_SECRET, fake_slack)
+    try:
+        yield RunningBot(container, fake_slack, requester, server, clock)
+    finally:
+        requester.close()
+        server.stop()
+        container.close()
