@@ -127,8 +127,7 @@ class SqlDeploymentRepository:
             stmt = sqlite_insert(DecisionRow).values(**values).on_conflict_do_nothing()
         else:  # pragma: no cover - other databases are not supported
             raise NotImplementedError(dialect)
-        res = self._s.execute(stmt)
-        return bool(res.rowcount == 1)
+        return self._s.execute(stmt.returning(DecisionRow.id)).first() is not None
 
     def count_approvals(self, deployment_id: int) -> int:
         return int(self._s.scalar(
