@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from bot.config import AppConfig, ConfigError, load_config
+from bot.errors import RetryableError
 from bot.settings import Settings, SettingsError
 
 EXIT_USAGE = 2
@@ -52,8 +53,8 @@ def cmd_check_config(ns: argparse.Namespace) -> int:
 
 
 def cmd_db(ns: argparse.Namespace) -> int:
-    from bot.store.migrate import current, downgrade, head, upgrade  # noqa: PLC0415
-    from bot.store.db import make_engine  # noqa: PLC0415
+    from bot.store.db import make_engine
+    from bot.store.migrate import current, downgrade, head, upgrade
 
     settings = Settings.from_env()
     if ns.db_command == "upgrade":
@@ -72,13 +73,13 @@ def cmd_db(ns: argparse.Namespace) -> int:
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
-    from bot.container import build_container  # noqa: PLC0415
-    from bot.scheduling.scheduler import build_scheduler  # noqa: PLC0415
-    from bot.store.migrate import SchemaOutdated, ensure_schema  # noqa: PLC0415
-    from bot.web import build_asgi  # noqa: PLC0415
-    from handlers import build_app  # noqa: PLC0415
+    from bot.container import build_container
+    from bot.scheduling.scheduler import build_scheduler
+    from bot.store.migrate import SchemaOutdated, ensure_schema
+    from bot.web import build_asgi
+    from handlers import build_app
 
     settings, config = _settings_and_config()
     settings.require_slack()
@@ -96,15 +97,15 @@ def cmd_run(ns: argparse.Namespace) -> int:
     container.runner.resume()
     try:
         if settings.slack_app_token:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: PLC0415
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
 
             handler = SocketModeHandler(app, settings.slack_app_token)
 
             def _stop(_sig: int, _frame: FrameType | None) -> None:
-                handler.close()
+                handler.close()  # type: ignore[no-untyped-call]
 
             signal.signal(signal.SIGTERM, _stop)
-            handler.start()
+            handler.start()  # type: ignore[no-untyped-call]
         else:
             uvicorn.run(build_asgi(app), host=ns.host, port=settings.port,
                         log_level="info", access_log=False)
@@ -115,9 +116,9 @@ def cmd_run(ns: argparse.Namespace) -> int:
 
 
 def cmd_shell(ns: argparse.Namespace) -> int:
-    from bot.shell import run_shell  # noqa: PLC0415
+    from bot.shell import run_shell
 
-    settings, config = _settings_and_config(ns.config)
+    _settings, config = _settings_and_config(ns.config)
     return run_shell(config, database_url=ns.database_url or "sqlite:///deploybot-shell.db",
                      script=ns.script)
 
@@ -153,11 +154,16 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     ns = parser().parse_args(argv)
     try:
-        return int(ns.func(ns))
+        code: int = ns.func(ns)
+        return code
     except (ConfigError, SettingsError) as e:
         return _fail(str(e))
+    except RetryableError as e:  # e.g. the database is down at start
+        print(f"deploybot: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -63,7 +63,9 @@ class _Model(BaseModel):
 
 
 class SlackConfig(_Model):
-    deployments_channel: str = Field(description="channel id (C…) or #name for approvals and results")
+    deployments_channel: str = Field(
+        description="channel id (C…) or #name for approvals and results"
+    )
 
     @field_validator("deployments_channel")
     @classmethod
@@ -219,7 +221,9 @@ def load_config(path: str | Path) -> AppConfig:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(str(p), "", "file not found (set DEPLOYBOT_CONFIG or pass a path)") from None
+        raise ConfigError(
+            str(p), "", "file not found (set DEPLOYBOT_CONFIG or pass a path)"
+        ) from None
     except OSError as e:
         raise ConfigError(str(p), "", f"cannot read: {e.strerror}") from None
     try:

@@ -117,8 +117,11 @@ class AuditLog(Protocol):
 
 
 class Repositories(Protocol):
-    deployments: DeploymentRepository
-    audit: AuditLog
+    @property
+    def deployments(self) -> DeploymentRepository: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
 
 
 class Store(Protocol):

@@ -81,6 +81,8 @@ def parse_deploy(
     if words == ["status"]:
         return StatusArgs()
     for w in words:
+        if w.startswith("-") and not w.startswith("--version="):
+            raise UsageError(f"Unknown option {shown(w)}. The only option is `--version=`.")
         if not _WORD.match(w.removeprefix("--version=")):
             raise UsageError(
                 f"{shown(w)} is not a name or a version: only letters, digits and `. _ + -` "
@@ -94,8 +96,6 @@ def parse_deploy(
             if version is not None:
                 raise UsageError("The version is given twice.")
             version = w.removeprefix("--version=")
-        elif w.startswith("-"):
-            raise UsageError(f"Unknown option {shown(w)}.")
         else:
             positional.append(w)
     if version is None and positional:

@@ -23,7 +23,7 @@ MARKS = {
     Mark.PENDING: "⏳",
     Mark.IN_PROGRESS: "🔄",
     Mark.MANUAL: "☑️",
-    Mark.SKIPPED: "➖",
+    Mark.SKIPPED: "⏭️",
 }
 STATE_LINE = {
     State.AWAITING_APPROVAL: "⏳ Awaiting approval",

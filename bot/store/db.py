@@ -75,7 +75,8 @@ class Database:
             with self._sessions.begin() as session:
                 yield Repos(session)
         except (OperationalError, PoolTimeout) as e:
-            raise RetryableError(f"the database is unavailable: {e.orig or e}") from e
+            cause = getattr(e, "orig", None) or e
+            raise RetryableError(f"the database is unavailable: {cause}") from e
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -9,8 +11,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 import migrations
+from bot.errors import RetryableError
 from bot.store.db import make_engine, normalize_url
 
 SCRIPT_LOCATION = str(Path(migrations.__file__).parent)
@@ -23,12 +28,24 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+@contextmanager
+def _reachable(url: str) -> Iterator[None]:
+    try:
+        yield
+    except OperationalError as e:
+        where = make_url(normalize_url(url)).render_as_string(hide_password=True)
+        reason = " ".join(str(e.orig).split())
+        raise DatabaseUnavailable(f"cannot reach the database {where}: {reason}") from e
+
+
 def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+    with _reachable(url):
+        command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str, revision: str) -> None:
-    command.downgrade(alembic_config(url), revision)
+    with _reachable(url):
+        command.downgrade(alembic_config(url), revision)
 
 
 def head() -> str:
@@ -53,7 +70,8 @@ def ensure_schema(url: str, *, auto: bool) -> None:
         return
     engine = make_engine(url)
     try:
-        cur = current(engine)
+        with _reachable(url):
+            cur = current(engine)
     finally:
         engine.dispose()
     if cur != head():
@@ -64,4 +82,8 @@ def ensure_schema(url: str, *, auto: bool) -> None:
 
 
 class SchemaOutdated(Exception):
+    pass
+
+
+class DatabaseUnavailable(RetryableError):
     pass

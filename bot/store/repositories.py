@@ -196,11 +196,11 @@ class SqlDeploymentRepository:
         )
         rows = self._s.execute(
             select(DeploymentRow.environment, DeploymentRow.service, DeploymentRow.version,
-                   DeploymentRow.finished_at)
+                   DeploymentRow.finished_at, DeploymentRow.requested_at)
             .join(latest, DeploymentRow.id == latest.c.id)
             .order_by(DeploymentRow.environment, DeploymentRow.service)
         ).all()
-        return [RunningVersion(environment=r[0], service=r[1], version=r[2], since=r[3])
+        return [RunningVersion(environment=r[0], service=r[1], version=r[2], since=r[3] or r[4])
                 for r in rows]
 
     def last_succeeded_version(self, environment: str, service: str) -> str | None:

@@ -1,7 +1,7 @@
 """deployments, approval decisions, audit log
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-26
 """
 from collections.abc import Sequence
