@@ -118,9 +118,9 @@ def cmd_run(ns: argparse.Namespace) -> int:
 def cmd_shell(ns: argparse.Namespace) -> int:
     from bot.shell import run_shell
 
-    _settings, config = _settings_and_config(ns.config)
+    settings, config = _settings_and_config(ns.config)
     return run_shell(config, database_url=ns.database_url or "sqlite:///deploybot-shell.db",
-                     script=ns.script)
+                     script=ns.script, config_path=ns.config or settings.config_path)
 
 
 def parser() -> argparse.ArgumentParser:

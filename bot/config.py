@@ -99,7 +99,10 @@ class SimulatedConfig(_Model):
     @classmethod
     def _regex(cls, v: str | None) -> str | None:
         if v is not None:
-            re.compile(v)
+            try:
+                re.compile(v)
+            except re.error as e:
+                raise ValueError(f"not a regular expression: {e}") from e
         return v
 
 
@@ -107,7 +110,8 @@ class ServiceConfig(_Model):
     executor: Literal["simulated"] = "simulated"
     version_pattern: str = DEFAULT_VERSION_PATTERN
     environments: list[str] | None = Field(
-        default=None, description="environments this service deploys to (default: all)"
+        default=None, min_length=1,
+        description="environments this service deploys to (default: all)",
     )
 
     @field_validator("version_pattern")
@@ -173,11 +177,13 @@ class AppConfig(_Model):
         if not self.services:
             raise ValueError("services: define at least one service")
         for env_name, env in self.environments.items():
-            refs = list(env.deployers) + (env.approval.approvers if env.approval else [])
-            for ref in refs:
+            refs = [("deployers", r) for r in env.deployers] + (
+                [("approval.approvers", r) for r in env.approval.approvers]
+                if env.approval else [])
+            for field, ref in refs:
                 if ref not in self.roles and not _SLACK_ID.match(ref):
                     raise ValueError(
-                        f"environments.{env_name}: {ref!r} is neither a role in roles "
+                        f"environments.{env_name}.{field}: {ref!r} is neither a role in roles "
                         "nor a Slack user/group id"
                     )
         for svc_name, svc in self.services.items():
@@ -212,8 +218,13 @@ def parse_config(data: object, *, source: str = "app.yaml") -> AppConfig:
     except ValidationError as e:
         err = e.errors()[0]
         msg = str(err["msg"]).removeprefix("Value error, ")
+        key = _key(err["loc"])
+        if not err["loc"]:  # whole-file checks say "key: reason"
+            head, sep, rest = msg.partition(": ")
+            if sep and re.fullmatch(r"[\w.-]+", head):
+                key, msg = head, rest
         more = f" (and {len(e.errors()) - 1} more problem(s))" if len(e.errors()) > 1 else ""
-        raise ConfigError(source, _key(err["loc"]), msg + more) from None
+        raise ConfigError(source, key, msg + more) from None
 
 
 def load_config(path: str | Path) -> AppConfig:

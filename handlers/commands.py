@@ -37,12 +37,16 @@ def register(app: App, container: Container) -> None:
             ack()
 
     def run_deploy(command: dict[str, Any], respond: Respond) -> None:
-        with reporting(respond):
+        try:
             args = service.parse(command.get("text") or "")
+        except UserError:
+            return  # the ack already told the user what is wrong; say it once
+        with reporting(respond):
             if isinstance(args, StatusArgs):
                 respond(**ephemeral(_status(container)))
             elif isinstance(args, DeployArgs):
-                d = service.request(args, user_id=command["user_id"])
+                d = service.request(args, user_id=command["user_id"],
+                                    slack_channel=command.get("channel_id"))
                 where = f"<#{d.channel}>" if d.channel and d.channel[0] in "CG" else channel
                 if d.needs_approval:
                     text = (f"📝 Deployment #{d.id} requested: `{d.service}` `{d.version}` → "

@@ -17,9 +17,9 @@ from bot.clock import ManualClock
 from bot.config import AppConfig, parse_config
 from bot.container import Container, build_container
 from bot.devtools.fake_slack import FakeSlack
-from bot.domain.deployment import Deployment
 from bot.devtools.server import ThreadedServer
 from bot.devtools.slack_requests import SlackRequester
+from bot.domain.deployment import Deployment
 from bot.store.db import make_engine
 from bot.store.migrate import upgrade
 from bot.store.models import Base

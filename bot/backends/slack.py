@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import Any
@@ -71,8 +72,15 @@ class SlackNotifier:
             posted = _call(self._client.chat_postMessage, channel=self._channel,
                            text=card.text, blocks=card.blocks, unfurl_links=False)
             channel, ts = str(posted["channel"]), str(posted["ts"])
-            rec = _call(self._client.chat_postMessage, channel=channel, thread_ts=ts,
-                        text=record.text, blocks=record.blocks, unfurl_links=False)
+            try:
+                rec = _call(self._client.chat_postMessage, channel=channel, thread_ts=ts,
+                            text=record.text, blocks=record.blocks, unfurl_links=False)
+            except (RetryableError, PermanentError):
+                # Both or neither: the caller cancels the request, so leave no card with
+                # live Approve buttons behind.
+                with contextlib.suppress(RetryableError, PermanentError):
+                    _call(self._client.chat_delete, channel=channel, ts=ts)
+                raise
             return MessageRefs(channel, ts, str(rec["ts"]))
 
     def _permalink(self, d: Deployment) -> str | None:

@@ -497,6 +497,13 @@ class FakeSlack:
             text = existing["text"]
         return {"ok": True, "channel": channel, "ts": ts, "text": text if text is not None else ""}
 
+    def _chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or "")
+        ts = str(args.get("ts") or "")
+        if self._messages.pop((channel, ts), None) is None:
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": channel, "ts": ts}
+
     def _chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": self._next_ts()}
 
@@ -563,6 +570,7 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "auth.test": FakeSlack._auth_test,
     "chat.postMessage": FakeSlack._chat_post_message,
     "chat.update": FakeSlack._chat_update,
+    "chat.delete": FakeSlack._chat_delete,
     "chat.postEphemeral": FakeSlack._chat_post_ephemeral,
     "chat.getPermalink": FakeSlack._chat_get_permalink,
     "conversations.open": FakeSlack._conversations_open,

@@ -17,11 +17,12 @@ from bot.domain.text import shown
 from bot.errors import UserError
 
 MAX_TEXT = 200
-USAGE = (
+USAGE = (  # `&lt;` `&gt;`: Slack reads a bare <…> as a link or mention
     "*Usage*\n"
-    "• `/deploy <environment> <version>` — e.g. `/deploy production v1.2.3`\n"
-    "• `/deploy <service> <environment> <version>` — e.g. `/deploy api production v1.2.3`\n"
-    "• `/deploy <environment> --version=<version>`\n"
+    "• `/deploy &lt;environment&gt; &lt;version&gt;` — e.g. `/deploy production v1.2.3`\n"
+    "• `/deploy &lt;service&gt; &lt;environment&gt; &lt;version&gt;` — "
+    "e.g. `/deploy api production v1.2.3`\n"
+    "• `/deploy &lt;environment&gt; --version=&lt;version&gt;`\n"
     "• `/deploy status` — what runs where, and the last deployments\n"
     "• `/deploy help` — this message"
 )
@@ -82,7 +83,7 @@ def parse_deploy(
         return StatusArgs()
     for w in words:
         if w.startswith("-") and not w.startswith("--version="):
-            raise UsageError(f"Unknown option {shown(w)}. The only option is `--version=`.")
+            raise UsageError(f"Unknown option {shown(w)}.")
         if not _WORD.match(w.removeprefix("--version=")):
             raise UsageError(
                 f"{shown(w)} is not a name or a version: only letters, digits and `. _ + -` "
@@ -99,6 +100,8 @@ def parse_deploy(
         else:
             positional.append(w)
     if version is None and positional:
+        if positional[-1] in environments:  # `/deploy production`: the version is missing
+            raise UsageError("Which version? e.g. `/deploy production v1.2.3`.")
         if len(positional) > 3 or (len(positional) == 3 and positional[0] not in services
                                    and positional[0] in environments):
             keep = 2 if positional[0] in environments else 3

@@ -44,6 +44,8 @@ class Section:
 
 _REACHED_RUN = {State.RUNNING, State.VERIFYING, State.SUCCEEDED, State.FAILED,
                 State.ROLLED_BACK}
+# Closed before anything ran: the rest of the record will never happen.
+_CLOSED = (State.REJECTED, State.EXPIRED, State.CANCELLED)
 
 
 def _approval_item(d: Deployment) -> Item:
@@ -66,8 +68,10 @@ def _rollout_item(d: Deployment) -> Item:
         return Item("Rollout", Mark.PENDING, "queued")
     if d.state is State.RUNNING:
         return Item("Rollout", Mark.IN_PROGRESS, d.progress)
-    if d.state is State.FAILED and d.error:
+    if d.state is State.FAILED:
         return Item("Rollout", Mark.FAILED, d.error)
+    if d.state in _CLOSED:
+        return Item("Rollout", Mark.SKIPPED)
     if d.state in _REACHED_RUN:
         return Item("Rollout", Mark.DONE, f"{d.version} is live")
     return Item("Rollout", Mark.PENDING)
@@ -78,12 +82,16 @@ def _watch_item(d: Deployment) -> Item:
         return Item("Post-deployment checks", Mark.IN_PROGRESS, d.progress)
     if d.state is State.SUCCEEDED:
         return Item("Post-deployment checks", Mark.DONE)
+    if d.state in (State.FAILED, *_CLOSED):
+        return Item("Post-deployment checks", Mark.SKIPPED)
     return Item("Post-deployment checks", Mark.PENDING)
 
 
 def _announce_item(d: Deployment) -> Item:
     if d.state in (State.SUCCEEDED, State.FAILED, State.ROLLED_BACK):
         return Item("Announced in the deployments channel", Mark.DONE)
+    if d.state in _CLOSED:
+        return Item("Announced in the deployments channel", Mark.SKIPPED)
     return Item("Announced in the deployments channel", Mark.PENDING)
 
 

@@ -83,7 +83,8 @@ class DeploymentService:
         return ApprovalRule(a.required, a.allow_self_approval) if a else None
 
     # -- request ---------------------------------------------------------------------
-    def request(self, args: DeployArgs, *, user_id: str) -> Deployment:
+    def request(self, args: DeployArgs, *, user_id: str,
+                slack_channel: str | None = None) -> Deployment:
         env = args.environment
         if not self._access.may_deploy(user_id, env):
             roles = ", ".join(f"`{r}`" for r in self._config.environments[env].deployers)
@@ -93,8 +94,9 @@ class DeploymentService:
         approval = self._config.environments[env].approval
         with self._store.transaction() as r:
             previous = r.deployments.last_succeeded_version(env, args.service)
-            if previous is None:
-                previous = self._cluster.current_version(env, args.service)
+        if previous is None:  # nothing deployed by us yet: ask the cluster (outside the tx)
+            previous = self._cluster.current_version(env, args.service)
+        with self._store.transaction() as r:
             d = r.deployments.add(NewDeployment(
                 service=args.service,
                 environment=env,
@@ -108,14 +110,15 @@ class DeploymentService:
             ))
             r.audit.record("deploy.requested", actor=user_id, at=at, deployment_id=d.id,
                            details={"service": d.service, "environment": env,
-                                    "version": d.version, "previous_version": previous})
+                                    "version": d.version, "previous_version": previous},
+                           slack_channel=slack_channel)
         try:
             refs = self._notifier.show(d)
         except DeploybotError as e:
             self._cancel_unposted(d, str(e))
-            raise RetryableError(
-                f"I could not post the request in the deployments channel ({e}); "
-                "nothing was deployed. Please try again."
+            raise RetryableError(  # the handler adds "please try again"
+                f"Deployment #{d.id} was cancelled: I could not post the request in the "
+                f"deployments channel ({e})."
             ) from e
         with self._store.transaction() as r:
             r.deployments.set_fields(d.id, channel=refs.channel, message_ts=refs.message_ts,
@@ -171,6 +174,7 @@ class DeploymentService:
                 d = self._get(r, deployment_id)
         if expired:
             d = self._refresh_card(deployment_id)
+            self._safe_notify(d)  # as `expire_due` does: the job will not see it again
             raise Conflict(f"Deployment #{d.id} ({d.service} {shown(d.version)} to "
                            f"{d.environment}) expired without enough approvals; "
                            "request it again.")

@@ -127,8 +127,8 @@ class DeploymentRunner:
         with self._store.transaction() as r:
             r.deployments.set_fields(deployment_id, lease_owner=None, lease_until=None)
             final = self._get(r, deployment_id)
-        self._show(final)
-        for call in (self._notifier.announce, self._notifier.notify_requester):
+        # Announce first: the final record ticks "announced", so it must be true by then.
+        for call in (self._notifier.announce, self._show, self._notifier.notify_requester):
             try:
                 call(final)
             except DeploybotError:

@@ -1,0 +1,180 @@
+"""Simultaneous clicks: however many arrive at once, a deployment runs exactly once.
+
+Runs on SQLite and, with TEST_DATABASE_URL, on PostgreSQL (row locks, READ COMMITTED)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from bot.devtools.slack_requests import Reply
+from bot.domain.states import State
+from bot.presentation import ids
+from tests.conftest import APPROVER, APPROVER2, REQUESTER, RunningBot, base_config
+from tests.handlers.spine import (
+    announcements,
+    decisions,
+    ephemeral_text,
+    request,
+    wait_dm,
+)
+
+CLICKS = 20
+MANY = [f"U0APPR{n:02d}" for n in range(CLICKS)]
+
+
+def config_with(required: int) -> dict[str, Any]:
+    return base_config(
+        roles={"deployers": [REQUESTER, APPROVER, APPROVER2],
+               "approvers": [APPROVER, APPROVER2, "S0LEADS", *MANY]},
+        environments={"staging": {}, "production": {"approval": {
+            "required": required, "approvers": ["approvers"], "expires_after": "2h"}}},
+    )
+
+
+def click_all_at_once(bot: RunningBot, deployment_id: int, users: list[str],
+                      approve: list[bool] | None = None) -> list[str]:
+    """Send one click per user, all released together; the ephemeral answers, in order."""
+    card = bot.card(deployment_id)
+    approve = approve or [True] * len(users)
+    gate = threading.Barrier(len(users))
+
+    def one(n: int) -> Reply:
+        gate.wait(timeout=10)
+        return bot.requester.click(user_id=users[n],
+                                   action_id=ids.APPROVE if approve[n] else ids.REJECT,
+                                   value=str(deployment_id), message=card)
+
+    with ThreadPoolExecutor(max_workers=len(users)) as pool:
+        replies = list(pool.map(one, range(len(users))))
+    assert [r.status for r in replies] == [200] * len(users)
+    assert max(r.elapsed for r in replies) < 3.0
+    return [ephemeral_text(bot, r) for r in replies]
+
+
+def started_events(bot: RunningBot, deployment_id: int) -> int:
+    with bot.container.database.engine.connect() as conn:
+        return int(conn.execute(
+            text("SELECT count(*) FROM audit_events "
+                 "WHERE action = 'deploy.started' AND deployment_id = :d"),
+            {"d": deployment_id},
+        ).scalar_one())
+
+
+def finish(bot: RunningBot) -> None:
+    wait_dm(bot)
+    assert bot.container.runner.wait_idle()
+
+
+def kinds(answers: list[str]) -> Counter[str]:
+    def kind(a: str) -> str:
+        if "it is starting now" in a:
+            return "started"
+        if "more approval(s) needed" in a:
+            return "counted"
+        if "already decided" in a:
+            return "already decided"
+        if "already approved and under way" in a or "has already finished" in a:
+            return "under way"
+        if "You rejected" in a:
+            return "rejected"
+        if "was rejected by" in a:
+            return "closed"
+        return a
+    return Counter(kind(a) for a in answers)
+
+
+def assert_ran_once(bot: RunningBot, i: int) -> None:
+    finish(bot)
+    assert bot.deployment(i).state is State.SUCCEEDED
+    assert started_events(bot, i) == 1
+    assert len(announcements(bot)) == 1
+    assert len(bot.slack.messages("D" + REQUESTER)) == 1
+
+
+class TestOneApprovalRequired:
+    @pytest.fixture
+    def config_data(self) -> dict[str, Any]:
+        return config_with(1)
+
+    def test_twenty_approvers_at_once_start_it_exactly_once(self, bot: RunningBot) -> None:
+        i = request(bot, "production v1.2.3")
+
+        answers = click_all_at_once(bot, i, MANY)
+
+        assert kinds(answers) == {"started": 1, "under way": CLICKS - 1}
+        assert_ran_once(bot, i)
+        (who,) = decisions(bot, i)
+        assert answers[MANY.index(who[0])].endswith("it is starting now.")
+
+    def test_one_approver_clicking_twenty_times_starts_it_exactly_once(
+        self, bot: RunningBot
+    ) -> None:
+        i = request(bot, "production v1.2.3")
+
+        answers = click_all_at_once(bot, i, [APPROVER] * CLICKS)
+
+        assert kinds(answers)["started"] == 1
+        assert sum(kinds(answers).values()) == CLICKS
+        assert set(kinds(answers)) <= {"started", "under way", "already decided"}
+        assert_ran_once(bot, i)
+        assert decisions(bot, i) == [(APPROVER, True)]
+
+    def test_a_double_click_starts_it_once(self, bot: RunningBot) -> None:
+        i = request(bot, "production v1.2.3")
+
+        answers = click_all_at_once(bot, i, [APPROVER, APPROVER])
+
+        assert kinds(answers)["started"] == 1
+        assert_ran_once(bot, i)
+
+    def test_approvals_and_rejections_at_once_have_one_outcome(self, bot: RunningBot) -> None:
+        i = request(bot, "production v1.2.3")
+
+        answers = click_all_at_once(bot, i, MANY, approve=[n % 2 == 0 for n in range(CLICKS)])
+
+        k = kinds(answers)
+        assert k["started"] + k["rejected"] == 1
+        assert len(decisions(bot, i)) == 1
+        if k["started"]:
+            assert_ran_once(bot, i)
+        else:
+            wait_dm(bot)
+            assert bot.deployment(i).state is State.REJECTED
+            assert started_events(bot, i) == 0
+            assert announcements(bot) == []
+
+
+class TestTwoApprovalsRequired:
+    @pytest.fixture
+    def config_data(self) -> dict[str, Any]:
+        return config_with(2)
+
+    def test_twenty_approvers_at_once_start_it_exactly_once(self, bot: RunningBot) -> None:
+        i = request(bot, "production v1.2.3")
+
+        answers = click_all_at_once(bot, i, MANY)
+
+        assert kinds(answers) == {"counted": 1, "started": 1, "under way": CLICKS - 2}
+        assert_ran_once(bot, i)
+        assert len(decisions(bot, i)) == 2
+
+    def test_one_approver_clicking_twenty_times_counts_once(self, bot: RunningBot) -> None:
+        i = request(bot, "production v1.2.3")
+
+        answers = click_all_at_once(bot, i, [APPROVER] * CLICKS)
+
+        assert kinds(answers) == {"counted": 1, "already decided": CLICKS - 1}
+        assert bot.deployment(i).state is State.AWAITING_APPROVAL
+        assert decisions(bot, i) == [(APPROVER, True)]
+        assert started_events(bot, i) == 0
+        # A second approver then starts it, once.
+        answers = click_all_at_once(bot, i, [APPROVER2] * 2)
+        assert kinds(answers) == {"started": 1, "already decided": 1} or \
+            kinds(answers) == {"started": 1, "under way": 1}
+        assert_ran_once(bot, i)

@@ -1,0 +1,121 @@
+"""`/deploy status` and `/deploys`: what runs where, and the last deployments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.domain.states import State
+from bot.presentation.blocks import STATE_LINE, when
+from tests.conftest import APPROVER, REQUESTER, WEDNESDAY, RunningBot, base_config
+from tests.handlers.spine import (
+    blocks_text,
+    click_reply,
+    deployment_ids,
+    ephemeral_text,
+    request,
+    run_to_end,
+    wait_dm,
+)
+
+STATUS_COMMANDS = [("/deploy", "status"), ("/deploys", ""), ("/deploy", "  status  ")]
+
+
+def status(bot: RunningBot, command: str, text: str) -> str:
+    reply = bot.requester.command(command, text, user_id=REQUESTER)
+    assert reply.status == 200
+    assert reply.elapsed < 1.5
+    assert ephemeral_text(bot, reply) == "Deployment status"
+    (post,) = bot.requester.response_posts(reply)
+    return blocks_text(post.args)
+
+
+def lines_under(text: str, heading: str) -> list[str]:
+    part = text.split(f"*{heading}*\n", 1)[1]
+    return [ln for ln in part.split("\n\n", 1)[0].splitlines() if ln.strip()]
+
+
+@pytest.mark.parametrize(("command", "text"), STATUS_COMMANDS)
+def test_status_before_any_deployment(bot: RunningBot, command: str, text: str) -> None:
+    body = status(bot, command, text)
+
+    running = lines_under(body, "Running now")
+    since = when(WEDNESDAY, bot.container.config.zone)  # now, by the ManualClock
+    assert running == [f"• `production` / `api`: `v1.2.2` since {since}",
+                       f"• `staging` / `api`: `v1.2.2` since {since}"]
+    assert lines_under(body, "Last deployments") == ["_None yet._"]
+    assert deployment_ids(bot) == []
+    assert bot.slack.calls("chat.postMessage") == []
+
+
+@pytest.mark.parametrize(("command", "text"), STATUS_COMMANDS)
+def test_status_shows_running_versions_and_the_last_deployments(
+    bot: RunningBot, command: str, text: str
+) -> None:
+    a = request(bot, "staging v1.2.3")
+    assert run_to_end(bot, a) is State.SUCCEEDED
+    b = request(bot, "production v1.2.3")
+    click_reply(bot, b, APPROVER)
+    wait_dm(bot, count=2)
+    assert bot.container.runner.wait_idle()
+    c = request(bot, "staging v1.2.4-bad")
+    wait_dm(bot, count=3)
+    assert bot.container.runner.wait_idle()
+    d = request(bot, "production v1.2.4")
+    assert [bot.deployment(i).state for i in (a, b, c, d)] == [
+        State.SUCCEEDED, State.SUCCEEDED, State.FAILED, State.AWAITING_APPROVAL]
+
+    body = status(bot, command, text)
+
+    running = lines_under(body, "Running now")
+    assert [ln.split(" since ")[0] for ln in running] == [
+        "• `production` / `api`: `v1.2.3`",
+        "• `staging` / `api`: `v1.2.3`",  # the failed v1.2.4-bad is not running
+    ]
+    recent = lines_under(body, "Last deployments")
+    assert len(recent) == 4
+    expected = [
+        (d, "`v1.2.4` → `production`", State.AWAITING_APPROVAL),
+        (c, "`v1.2.4-bad` → `staging`", State.FAILED),
+        (b, "`v1.2.3` → `production`", State.SUCCEEDED),
+        (a, "`v1.2.3` → `staging`", State.SUCCEEDED),
+    ]
+    for line, (i, what, state) in zip(recent, expected, strict=True):
+        assert line.startswith(f"• #{i} `api` {what} — {STATE_LINE[state]} — "), line
+    assert all(f"<@{REQUESTER}>" in ln for ln in recent)
+
+
+def test_status_lists_at_most_the_last_ten(bot: RunningBot) -> None:
+    for n in range(12):
+        request(bot, f"production v1.2.{n + 10}")
+    recent = lines_under(status(bot, "/deploys", ""), "Last deployments")
+    assert len(recent) == 10
+    assert recent[0].startswith("• #12 ")
+    assert recent[-1].startswith("• #3 ")
+
+
+class TestServicesPerEnvironment:
+    @pytest.fixture
+    def config_data(self) -> dict[str, Any]:
+        return base_config(services={"api": {"executor": "simulated"},
+                                     "web": {"executor": "simulated",
+                                             "environments": ["staging"]}})
+
+    def test_each_service_is_listed_where_it_deploys(self, bot: RunningBot) -> None:
+        i = request(bot, "web staging v2.0.0")
+        assert run_to_end(bot, i) is State.SUCCEEDED
+
+        running = lines_under(status(bot, "/deploy", "status"), "Running now")
+
+        assert [ln.split(" since ")[0] for ln in running] == [
+            "• `production` / `api`: `v1.2.2`",
+            "• `staging` / `api`: `v1.2.2`",
+            "• `staging` / `web`: `v2.0.0`",
+        ]
+
+    def test_a_service_cannot_be_deployed_where_it_does_not_run(self, bot: RunningBot) -> None:
+        reply = bot.deploy("web production v2.0.0")
+        assert reply.json["response_type"] == "ephemeral"
+        assert "`web` is not deployed to `production`" in reply.json["text"]
+        assert deployment_ids(bot) == []

@@ -1,0 +1,221 @@
+"""The `deploybot` command, run as a real process (`python -m bot`) with its own environment.
+
+Problems with the configuration or the environment print one line and exit 2: no traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.store.migrate import head
+from tests.conftest import base_config
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_YAML = ROOT / "app.yaml"
+OURS = ("DEPLOYBOT_CONFIG", "DATABASE_URL", "PORT", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN", "SLACK_API_URL")
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def err_lines(self) -> list[str]:
+        return [line for line in self.err.splitlines() if line.strip()]
+
+
+Deploybot = Callable[..., Result]
+
+
+@pytest.fixture
+def deploybot(tmp_path: Path) -> Deploybot:
+    def run(*args: str, **env: str) -> Result:
+        e = {k: v for k, v in os.environ.items() if k not in OURS}
+        e["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), e.get("PYTHONPATH")]))
+        e.update(env)
+        p = subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp_path, env=e,
+                           capture_output=True, text=True, timeout=120, check=False)
+        return Result(p.returncode, p.stdout, p.stderr)
+
+    return run
+
+
+def assert_one_line_error(r: Result, *needles: str) -> str:
+    assert r.code == 2, (r.code, r.out, r.err)
+    assert "Traceback" not in r.err
+    assert len(r.err_lines) == 1, r.err
+    line = r.err_lines[0]
+    assert line.startswith("deploybot: ")
+    for n in needles:
+        assert n in line
+    return line
+
+
+# -- check-config ----------------------------------------------------------------------------
+
+def test_check_config_on_the_shipped_file(deploybot: Deploybot) -> None:
+    r = deploybot("check-config", str(APP_YAML))
+    assert r.code == 0, r.err
+    assert "Traceback" not in r.err
+    lines = r.out.splitlines()
+    assert lines[0] == f"{APP_YAML}: OK"
+    assert "  time zone: America/New_York" in lines
+    assert "  deployments channel: #deployments" in lines
+    assert "  role approvers: U0BOB, U0CAROL" in lines
+    assert "  environment staging: deployers deployers; no approval needed" in lines
+    assert ("  environment production: deployers deployers; 1 approval(s) from approvers; "
+            "self-approval not allowed; expires after 2:00:00") in lines
+    assert any(line.startswith("  service api: executor simulated; versions match ")
+               and line.endswith("; deploys to development, staging, production")
+               for line in lines)
+
+
+def test_check_config_reads_deploybot_config(deploybot: Deploybot) -> None:
+    r = deploybot("check-config", DEPLOYBOT_CONFIG=str(APP_YAML))
+    assert r.code == 0, r.err
+    assert r.out.splitlines()[0] == f"{APP_YAML}: OK"
+
+
+def test_check_config_shows_a_service_limited_to_some_environments(
+    deploybot: Deploybot, tmp_path: Path
+) -> None:
+    path = tmp_path / "limited.yaml"
+    path.write_text(yaml.safe_dump(base_config(
+        services={"api": {}, "worker": {"environments": ["staging"]}})))
+    r = deploybot("check-config", str(path))
+    assert r.code == 0, r.err
+    assert any(line.startswith("  service worker:") and line.endswith("; deploys to staging")
+               for line in r.out.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("content", "needles"),
+    [
+        ({"timezone": "Mars/Olympus_Mons"}, ("timezone", "unknown IANA time zone")),
+        ({"simulated": {"rollout_seconds": 0, "fail_versions": "[oops"}},
+         ("simulated.fail_versions", "not a regular expression")),
+        ({"environments": {"production": {"approval": {"approvers": ["leads"]}}}},
+         ("environments.production.approval.approvers", "'leads' is neither a role")),
+        ({"services": {"api": {"environments": ["prod"]}}},
+         ("services.api.environments", "unknown environment 'prod'")),
+        ({"whatever": 1}, ("whatever", "Extra inputs are not permitted")),
+        ("timezone: UTC\nslack: [unclosed\n", ("line 3", "not valid YAML")),
+    ],
+    ids=["time-zone", "fail-versions-regex", "unknown-role", "unknown-environment",
+         "unknown-key", "bad-yaml"],
+)
+def test_check_config_on_a_broken_file(deploybot: Deploybot, tmp_path: Path, content: object,
+                                       needles: tuple[str, ...]) -> None:
+    path = tmp_path / "broken.yaml"
+    if isinstance(content, dict):
+        data = base_config()
+        data.update(content)
+        path.write_text(yaml.safe_dump(data))
+    else:
+        path.write_text(str(content))
+    r = deploybot("check-config", str(path))
+    line = assert_one_line_error(r, str(path), *needles)
+    assert line.startswith(f"deploybot: {path}: {needles[0]}: ")
+    assert r.out == ""
+
+
+def test_check_config_on_a_missing_file(deploybot: Deploybot, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    r = deploybot("check-config", str(missing))
+    assert assert_one_line_error(r) == (
+        f"deploybot: {missing}: file not found (set DEPLOYBOT_CONFIG or pass a path)")
+
+
+def test_check_config_defaults_to_app_yaml_in_the_working_directory(
+    deploybot: Deploybot, tmp_path: Path
+) -> None:
+    r = deploybot("check-config")
+    assert_one_line_error(r, "app.yaml: file not found")
+    (tmp_path / "app.yaml").write_text(APP_YAML.read_text())
+    r = deploybot("check-config")
+    assert r.code == 0, r.err
+    assert r.out.splitlines()[0] == "app.yaml: OK"
+
+
+# -- run: refuses to start without what it needs ----------------------------------------------
+
+def test_run_without_a_bot_token(deploybot: Deploybot, tmp_path: Path) -> None:
+    r = deploybot("run", DEPLOYBOT_CONFIG=str(APP_YAML),
+                  DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}",
+                  SLACK_SIGNING_SECRET="secret")
+    assert assert_one_line_error(r, "SLACK_BOT_TOKEN") == (
+        "deploybot: SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
+    assert not (tmp_path / "run.db").exists()  # nothing was started
+
+
+def test_run_with_a_user_token_instead_of_a_bot_token(deploybot: Deploybot, tmp_path: Path) -> None:
+    r = deploybot("run", DEPLOYBOT_CONFIG=str(APP_YAML),
+                  DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}",
+                  SLACK_BOT_TOKEN="xoxp-user-secret", SLACK_SIGNING_SECRET="secret")
+    assert_one_line_error(r, "SLACK_BOT_TOKEN does not look like a bot token")
+    assert "xoxp-user-secret" not in r.err + r.out
+
+
+def test_run_without_a_signing_secret(deploybot: Deploybot, tmp_path: Path) -> None:
+    r = deploybot("run", DEPLOYBOT_CONFIG=str(APP_YAML),
+                  DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}", SLACK_BOT_TOKEN="xoxb-1")
+    assert_one_line_error(r, "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+
+
+@pytest.mark.parametrize("port", ["abc", "0", "70000", "80 "])
+def test_run_with_a_malformed_port(deploybot: Deploybot, tmp_path: Path, port: str) -> None:
+    r = deploybot("run", PORT=port, DEPLOYBOT_CONFIG=str(APP_YAML),
+                  DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}",
+                  SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="secret")
+    assert assert_one_line_error(r, "PORT") == (
+        f"deploybot: PORT={port!r} is not a TCP port number (1-65535)")
+
+
+def test_run_with_a_broken_config(deploybot: Deploybot, tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(base_config(timezone="Nowhere/Land")))
+    r = deploybot("run", DEPLOYBOT_CONFIG=str(path), SLACK_BOT_TOKEN="xoxb-1",
+                  SLACK_SIGNING_SECRET="secret")
+    assert_one_line_error(r, str(path), "timezone", "Nowhere/Land")
+
+
+def test_an_unknown_command_is_a_usage_error(deploybot: Deploybot) -> None:
+    r = deploybot("launch-rockets")
+    assert r.code == 2
+    assert "Traceback" not in r.err
+    assert "invalid choice" in r.err
+
+
+# -- db --------------------------------------------------------------------------------------
+
+def test_db_upgrade_then_current(deploybot: Deploybot, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    r = deploybot("db", "current", DATABASE_URL=url)
+    assert r.code == 0, r.err
+    assert r.out.strip() == f"current: none; head: {head()}"
+
+    r = deploybot("db", "upgrade", DATABASE_URL=url)
+    assert r.code == 0, r.err
+    assert r.out.strip() == "database upgraded to head"
+    assert (tmp_path / "cli.db").exists()
+
+    r = deploybot("db", "current", DATABASE_URL=url)
+    assert r.code == 0, r.err
+    assert r.out.strip() == f"current: {head()}; head: {head()}"
+
+    r = deploybot("db", "downgrade", "base", DATABASE_URL=url)
+    assert r.code == 0, r.err
+    assert r.out.strip() == "database downgraded to base"
+    r = deploybot("db", "current", DATABASE_URL=url)
+    assert r.out.strip() == f"current: none; head: {head()}"

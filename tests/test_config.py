@@ -1,0 +1,265 @@
+"""app.yaml: the shipped file loads; every problem names the file, the key and the reason."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.config import (
+    DEFAULT_VERSION_PATTERN,
+    AppConfig,
+    ConfigError,
+    load_config,
+    parse_config,
+    parse_duration,
+)
+from tests.conftest import base_config
+
+APP_YAML = Path(__file__).resolve().parent.parent / "app.yaml"
+
+
+def write(tmp_path: Path, data: Any) -> Path:
+    path = tmp_path / "app.yaml"
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def load_error(tmp_path: Path, data: Any) -> ConfigError:
+    path = write(tmp_path, data)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    err = info.value
+    assert err.path == str(path)
+    assert str(err).startswith(f"{path}: ")
+    assert "\n" not in str(err)
+    return err
+
+
+# -- the shipped file ----------------------------------------------------------------------
+
+def test_the_shipped_app_yaml_loads() -> None:
+    cfg = load_config(APP_YAML)
+    assert isinstance(cfg, AppConfig)
+    assert cfg.timezone == "America/New_York"
+    assert cfg.zone.key == "America/New_York"
+    assert cfg.slack.deployments_channel == "#deployments"
+    assert cfg.roles == {"deployers": ["U0ALICE", "U0BOB", "U0CAROL"],
+                         "approvers": ["U0BOB", "U0CAROL"]}
+    assert list(cfg.environments) == ["development", "staging", "production"]
+    assert cfg.environments["development"].approval is None
+    assert cfg.environments["staging"].approval is None
+    prod = cfg.environments["production"].approval
+    assert prod is not None
+    assert (prod.required, prod.approvers, prod.allow_self_approval, prod.expires_after) == (
+        1, ["approvers"], False, timedelta(hours=2))
+    assert list(cfg.services) == ["api"]
+    assert cfg.services["api"].executor == "simulated"
+    assert cfg.services_in("production") == ["api"]
+    assert cfg.simulated.fail_versions == "-bad$"
+    assert cfg.simulated.initial_version == "v1.2.2"
+    assert cfg.runner.lease == timedelta(seconds=60)
+    assert cfg.runner.poll_every == timedelta(seconds=10)
+    assert cfg.expiry_check_every == timedelta(seconds=30)
+
+
+def test_defaults_for_what_is_left_out() -> None:
+    cfg = parse_config({"slack": {"deployments_channel": "C0DEPLOYS"},
+                        "roles": {"deployers": ["U0ALICE"]},
+                        "environments": {"staging": {}}, "services": {"api": {}}})
+    assert cfg.timezone == "UTC"
+    assert cfg.environments["staging"].deployers == ["deployers"]
+    assert cfg.services["api"].version_pattern == DEFAULT_VERSION_PATTERN
+    assert cfg.services["api"].environments is None
+    assert cfg.runner.workers == 4
+    assert cfg.expiry_check_every == timedelta(seconds=30)
+
+
+def test_services_in_respects_a_service_environment_list() -> None:
+    cfg = parse_config(base_config(services={
+        "api": {}, "worker": {"environments": ["staging"]}}))
+    assert cfg.services_in("staging") == ["api", "worker"]
+    assert cfg.services_in("production") == ["api"]
+
+
+def test_config_is_frozen() -> None:
+    cfg = parse_config(base_config())
+    with pytest.raises(Exception, match="frozen"):
+        cfg.timezone = "UTC"  # type: ignore[misc]
+
+
+# -- each problem: file, key, reason ---------------------------------------------------------
+
+def _set(path: str, value: Any, **base: Any) -> dict[str, Any]:
+    """base_config() with the dotted `path` set to `value`."""
+    cfg = base_config(**base)
+    node = cfg
+    *parents, last = path.split(".")
+    for p in parents:
+        node = node.setdefault(p, {})
+    node[last] = value
+    return cfg
+
+
+CASES = [
+    pytest.param(_set("timezone", "Mars/Olympus_Mons"), "timezone",
+                 "unknown IANA time zone 'Mars/Olympus_Mons'", id="unknown-time-zone"),
+    pytest.param(_set("environments.production.approval.expires_after", "soon"),
+                 "environments.production.approval.expires_after",
+                 "'soon' is not a duration (use e.g. 2h, 90m, 30s)", id="bad-duration"),
+    pytest.param(_set("runner.lease", "5 minutes"), "runner.lease",
+                 "'5 minutes' is not a duration (use e.g. 2h, 90m, 30s)",
+                 id="bad-duration-runner"),
+    pytest.param(_set("environments.production.deployers", ["release-managers"]),
+                 "environments.production.deployers",
+                 "'release-managers' is neither a role in roles nor a Slack user/group id",
+                 id="unknown-role-in-deployers"),
+    pytest.param(_set("environments.production.approval.approvers", ["leads"]),
+                 "environments.production.approval.approvers",
+                 "'leads' is neither a role in roles nor a Slack user/group id",
+                 id="unknown-role-in-approvers"),
+    pytest.param(_set("roles.approvers", ["U0BOB", "bob"]), "roles",
+                 "role 'approvers': 'bob' is not a Slack user id (U…/W…) or user group id (S…)",
+                 id="bad-slack-id-in-role"),
+    pytest.param(_set("roles.approvers", ["C0CHANNEL"]), "roles",
+                 "role 'approvers': 'C0CHANNEL' is not a Slack user id (U…/W…) or user "
+                 "group id (S…)", id="channel-id-in-role"),
+    pytest.param(_set("services.api.version_pattern", "v(\\d+"),
+                 "services.api.version_pattern",
+                 "not a regular expression: missing ), unterminated subpattern at position 1",
+                 id="bad-version-regex"),
+    pytest.param(_set("simulated.fail_versions", "[bad"), "simulated.fail_versions",
+                 "not a regular expression: unterminated character set at position 0",
+                 id="bad-fail-versions-regex"),
+    pytest.param(_set("services.api.environments", ["staging", "prod"]),
+                 "services.api.environments", "unknown environment 'prod'",
+                 id="unknown-environment-in-service"),
+    pytest.param(_set("services.api.environments", []), "services.api.environments",
+                 "List should have at least 1 item after validation, not 0",
+                 id="empty-service-environments"),
+    pytest.param(base_config(environments={}), "environments",
+                 "define at least one environment", id="no-environments"),
+    pytest.param(base_config(services={}), "services", "define at least one service",
+                 id="no-services"),
+    pytest.param(base_config(deploy_on_fridays=True), "deploy_on_fridays",
+                 "Extra inputs are not permitted", id="unknown-top-level-key"),
+    pytest.param(_set("environments.production.approval.requierd", 2),
+                 "environments.production.approval.requierd",
+                 "Extra inputs are not permitted", id="misspelt-nested-key"),
+    pytest.param(_set("slack.deployments_channel", "deployments"), "slack.deployments_channel",
+                 "use a channel id such as C0123456789 or a name such as #deployments",
+                 id="bad-channel"),
+    pytest.param(_set("environments.production.approval.required", 0),
+                 "environments.production.approval.required",
+                 "Input should be greater than or equal to 1", id="zero-approvals"),
+    pytest.param(base_config(environments={"Production": {}}), "environments",
+                 "'Production' is not a valid name (lowercase letters, digits, - and _)",
+                 id="bad-environment-name"),
+    pytest.param(_set("services.api.executor", "kubernetes"), "services.api.executor",
+                 "Input should be 'simulated'", id="unknown-executor"),
+]
+
+
+@pytest.mark.parametrize(("data", "key", "reason"), CASES)
+def test_each_problem_names_file_key_and_reason(tmp_path: Path, data: dict[str, Any],
+                                                key: str, reason: str) -> None:
+    err = load_error(tmp_path, data)
+    assert (err.key, err.reason) == (key, reason)
+    assert str(err) == f"{err.path}: {key}: {reason}"
+
+
+def test_parse_config_names_its_source() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(_set("timezone", "Nowhere/Land"), source="test config")
+    assert str(info.value) == "test config: timezone: unknown IANA time zone 'Nowhere/Land'"
+
+
+def test_several_problems_report_the_first_and_count_the_rest(tmp_path: Path) -> None:
+    err = load_error(tmp_path, {"timezone": "Nowhere/Land"})
+    assert err.key == "timezone"
+    assert err.reason == "unknown IANA time zone 'Nowhere/Land' (and 3 more problem(s))"
+
+
+def test_missing_required_section(tmp_path: Path) -> None:
+    data = base_config()
+    del data["slack"]
+    err = load_error(tmp_path, data)
+    assert (err.key, err.reason) == ("slack", "Field required")
+
+
+def test_bad_yaml_names_the_line(tmp_path: Path) -> None:
+    text = ("timezone: UTC\n"
+            "slack:\n"
+            "  deployments_channel: '#deployments'\n"
+            "environments: {staging: {}\n"
+            "services:\n"
+            "  api: {}\n")
+    err = load_error(tmp_path, text)
+    assert err.key == "line 5"
+    assert err.reason.startswith("not valid YAML: ")
+    assert "Traceback" not in str(err)
+
+
+def test_bad_yaml_with_a_tab(tmp_path: Path) -> None:
+    err = load_error(tmp_path, "timezone: UTC\nslack:\n\tdeployments_channel: C0X\n")
+    assert err.key == "line 3"
+    assert err.reason.startswith("not valid YAML: ")
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "- a\n- list\n", "just text\n"])
+def test_not_a_mapping(tmp_path: Path, text: str) -> None:
+    err = load_error(tmp_path, text)
+    assert (err.key, err.reason) == ("", "expected a mapping at the top level")
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere" / "app.yaml"
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.path == str(path)
+    assert info.value.reason == "file not found (set DEPLOYBOT_CONFIG or pass a path)"
+    assert str(info.value) == f"{path}: file not found (set DEPLOYBOT_CONFIG or pass a path)"
+
+
+def test_a_directory_is_not_a_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert info.value.path == str(tmp_path)
+    assert info.value.reason.startswith("cannot read: ")
+
+
+# -- durations -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2h", timedelta(hours=2)),
+        ("90m", timedelta(minutes=90)),
+        ("45s", timedelta(seconds=45)),
+        ("1d", timedelta(days=1)),
+        ("1d 12h", timedelta(days=1, hours=12)),
+        ("1h30m", timedelta(hours=1, minutes=30)),
+        (" 2h 5m 3s ", timedelta(hours=2, minutes=5, seconds=3)),
+        ("0s", timedelta(0)),
+        (30, timedelta(seconds=30)),
+        (1.5, timedelta(seconds=1.5)),
+        (timedelta(minutes=3), timedelta(minutes=3)),
+    ],
+)
+def test_parse_duration(value: object, expected: timedelta) -> None:
+    assert parse_duration(value) == expected
+
+
+@pytest.mark.parametrize("value", ["", "   ", "soon", "2", "2x", "h", "m2", "2h 1d", "-5m",
+                                   None, [1], True, False])
+def test_parse_duration_refuses(value: object) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(value)
+
+
+def test_a_number_of_seconds_in_yaml_is_a_duration() -> None:
+    cfg = parse_config(_set("expiry_check_every", 45))
+    assert cfg.expiry_check_every == timedelta(seconds=45)
