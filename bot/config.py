@@ -8,7 +8,7 @@ exit 2. Secrets never live here: they come from the environment (see `bot.settin
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,6 +23,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from bot.domain.freezes import Freeze, slug
+from bot.domain.schedule import Schedule, parse_schedule
 
 DEFAULT_VERSION_PATTERN = r"^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -82,12 +85,103 @@ class ApprovalConfig(_Model):
     expires_after: Duration = timedelta(hours=2)
 
 
+class RollbackRuleConfig(_Model):
+    ignore_windows: bool = Field(
+        default=True,
+        description="rollbacks may run in freezes and closed windows (always announced)",
+    )
+
+
 class EnvironmentConfig(_Model):
     deployers: list[str] = Field(
         default_factory=lambda: ["deployers"],
         description="roles (or Slack user/group ids) allowed to request deploys",
     )
     approval: ApprovalConfig | None = None
+    schedule: dict[str, Any] | None = Field(
+        default=None,
+        description="weekday -> anytime | emergency_only | {from, until} | [ranges]; "
+        "no schedule = always open",
+    )
+    rollbacks: RollbackRuleConfig = RollbackRuleConfig()
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        if v is not None:
+            parse_schedule("UTC", v)  # the zone is checked on its own; this checks the days
+        return v
+
+
+class EmergencyConfig(_Model):
+    approvers: list[str] = Field(default_factory=lambda: ["emergency_approvers"])
+    required: int = Field(default=1, ge=1, le=10)
+    allow_self_approval: bool = False
+    expires_after: Duration = timedelta(hours=1)
+
+
+def _when(value: object) -> datetime | date:
+    """'2026-12-10 09:00', '2026-12-10T09:00-05:00', or a date '2026-12-10' (whole day)."""
+    if isinstance(value, datetime | date):
+        return value
+    if isinstance(value, str):
+        s = value.strip()
+        try:
+            return date.fromisoformat(s) if len(s) == 10 else datetime.fromisoformat(s)
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not a date or time (use e.g. '2026-12-10 09:00' or "
+                     "'2026-12-10')")
+
+
+When = Annotated[datetime | date, BeforeValidator(_when)]
+
+
+class FreezeWindowConfig(_Model):
+    name: str = Field(min_length=1, max_length=80)
+    start: When
+    end: When = Field(description="exclusive; a date means through the end of that day")
+    reason: str = ""
+    environments: list[str] | None = None
+    services: list[str] | None = None
+
+
+class HolidayConfig(_Model):
+    country: str
+    subdivision: str | None = None
+    names: list[str] | None = Field(
+        default=None, description="only holidays with these names (the library's own names)"
+    )
+    language: str | None = None
+    environments: list[str] | None = None
+
+
+class BlackFridayConfig(_Model):
+    environments: list[str] | None = None
+
+
+class FreezesConfig(_Model):
+    windows: list[FreezeWindowConfig] = Field(default_factory=list)
+    holidays: list[HolidayConfig] = Field(default_factory=list)
+    black_friday_cyber_monday: BlackFridayConfig | None = None
+    managers: list[str] = Field(
+        default_factory=lambda: ["freeze_managers"],
+        description="roles (or ids) that may add and remove freezes from Slack",
+    )
+
+
+class AnnouncementsConfig(_Model):
+    freeze_warnings: list[Duration] = Field(
+        default_factory=lambda: [timedelta(hours=24), timedelta(hours=1)],
+        description="how long before a freeze starts to warn",
+    )
+    window_closing_warning: Duration | None = Field(
+        default=timedelta(hours=1), description="warn this long before a schedule closes"
+    )
+    grace: Duration = Field(
+        default=timedelta(minutes=10),
+        description="an announcement later than this (bot was down) is skipped, not replayed",
+    )
 
 
 class SimulatedConfig(_Model):
@@ -136,6 +230,9 @@ class AppConfig(_Model):
     roles: dict[str, list[str]] = Field(default_factory=dict)
     environments: dict[str, EnvironmentConfig]
     services: dict[str, ServiceConfig]
+    emergency: EmergencyConfig = EmergencyConfig()
+    freezes: FreezesConfig = FreezesConfig()
+    announcements: AnnouncementsConfig = AnnouncementsConfig()
     simulated: SimulatedConfig = SimulatedConfig()
     runner: RunnerConfig = RunnerConfig()
     expiry_check_every: Duration = timedelta(seconds=30)
@@ -176,16 +273,24 @@ class AppConfig(_Model):
             raise ValueError("environments: define at least one environment")
         if not self.services:
             raise ValueError("services: define at least one service")
+        refs: list[tuple[str, str]] = []
         for env_name, env in self.environments.items():
-            refs = [("deployers", r) for r in env.deployers] + (
-                [("approval.approvers", r) for r in env.approval.approvers]
-                if env.approval else [])
-            for field, ref in refs:
-                if ref not in self.roles and not _SLACK_ID.match(ref):
-                    raise ValueError(
-                        f"environments.{env_name}.{field}: {ref!r} is neither a role in roles "
-                        "nor a Slack user/group id"
-                    )
+            refs += [(f"environments.{env_name}.deployers", r) for r in env.deployers]
+            if env.approval:
+                refs += [(f"environments.{env_name}.approval.approvers", r)
+                         for r in env.approval.approvers]
+        # Defaults name roles a team may not have: then nobody holds them. Only refs written
+        # in the file must exist.
+        if "approvers" in self.emergency.model_fields_set:
+            refs += [("emergency.approvers", r) for r in self.emergency.approvers]
+        if "managers" in self.freezes.model_fields_set:
+            refs += [("freezes.managers", r) for r in self.freezes.managers]
+        for field, ref in refs:
+            if ref not in self.roles and not _SLACK_ID.match(ref):
+                raise ValueError(
+                    f"{field}: {ref!r} is neither a role in roles nor a Slack user/group id"
+                )
+        self._check_freezes()
         for svc_name, svc in self.services.items():
             for env_name in svc.environments or []:
                 if env_name not in self.environments:
@@ -194,9 +299,60 @@ class AppConfig(_Model):
                     )
         return self
 
+    def _check_freezes(self) -> None:
+        def envs(key: str, names: list[str] | None) -> None:
+            for n in names or []:
+                if n not in self.environments:
+                    raise ValueError(f"{key}.environments: unknown environment {n!r}")
+
+        for i, w in enumerate(self.freezes.windows):
+            key = f"freezes.windows.{i}"
+            envs(key, w.environments)
+            for s in w.services or []:
+                if s not in self.services:
+                    raise ValueError(f"{key}.services: unknown service {s!r}")
+            try:
+                self.freeze_window(w)
+            except ValueError as e:
+                raise ValueError(f"{key}: {e}") from None
+        for i, h in enumerate(self.freezes.holidays):
+            key = f"freezes.holidays.{i}"
+            envs(key, h.environments)
+            from bot.backends.holiday_calendar import HolidayCalendar
+
+            try:
+                HolidayCalendar(h.country, h.subdivision, h.names, language=h.language)
+            except ValueError as e:
+                raise ValueError(f"{key}: {e}") from None
+        if self.freezes.black_friday_cyber_monday is not None:
+            envs("freezes.black_friday_cyber_monday",
+                 self.freezes.black_friday_cyber_monday.environments)
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def schedule_for(self, environment: str) -> Schedule | None:
+        days = self.environments[environment].schedule
+        return None if days is None else parse_schedule(self.timezone, days)
+
+    def freeze_window(self, w: FreezeWindowConfig) -> Freeze:
+        """A configured freeze window as a domain Freeze (naive times are in `timezone`)."""
+        zone = self.zone
+
+        def instant(v: datetime | date, *, end: bool) -> datetime:
+            if isinstance(v, datetime):
+                return v if v.tzinfo is not None else v.replace(tzinfo=zone)
+            day = v + timedelta(days=1) if end else v
+            return datetime(day.year, day.month, day.day, tzinfo=zone)
+
+        return Freeze(
+            name=w.name, start=instant(w.start, end=False), end=instant(w.end, end=True),
+            reason=w.reason,
+            environments=frozenset(w.environments) if w.environments else None,
+            services=frozenset(w.services) if w.services else None,
+            source="config", id=f"config:{slug(w.name)}",
+        )
 
     def services_in(self, environment: str) -> list[str]:
         return [

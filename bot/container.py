@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from slack_sdk import WebClient
 
+from bot.backends.holiday_calendar import HolidayLibrary
 from bot.backends.simulated import SimulatedCluster
 from bot.backends.slack import SlackDirectory, SlackNotifier, make_client
 from bot.clock import Clock, SystemClock
@@ -22,6 +23,7 @@ from bot.config import AppConfig
 from bot.ports import Cluster
 from bot.services.access import Access
 from bot.services.deployments import DeploymentService
+from bot.services.policy import PolicyService
 from bot.services.runner import DeploymentRunner
 from bot.store.db import Database
 
@@ -36,6 +38,8 @@ class Container:
     access: Access
     runner: DeploymentRunner
     deployments: DeploymentService
+    policy: PolicyService
+    notifier: SlackNotifier
     instance: str
 
     def close(self) -> None:
@@ -64,16 +68,17 @@ def build_container(
         cluster = SimulatedCluster(config.simulated, sleep=time.sleep)
     notifier = SlackNotifier(slack, channel=config.slack.deployments_channel, zone=config.zone)
     access = Access(config, SlackDirectory(slack))
+    policy = PolicyService(config=config, store=database, holidays=HolidayLibrary())
     name = instance_name()
     runner = DeploymentRunner(
         store=database, cluster=cluster, notifier=notifier, clock=clock, owner=name,
-        lease=config.runner.lease, workers=config.runner.workers,
+        lease=config.runner.lease, workers=config.runner.workers, gate=policy,
         progress_every=progress_every,
     )
     deployments = DeploymentService(
         config=config, store=database, notifier=notifier, cluster=cluster, access=access,
-        clock=clock, runner=runner,
+        clock=clock, runner=runner, policy=policy,
     )
     return Container(config=config, clock=clock, database=database, slack=slack,
                      cluster=cluster, access=access, runner=runner, deployments=deployments,
-                     instance=name)
+                     policy=policy, notifier=notifier, instance=name)

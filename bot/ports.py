@@ -5,21 +5,26 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.domain.deployment import Deployment, NewDeployment, RunningVersion
+from bot.domain.freezes import RuntimeFreeze
 from bot.domain.states import State
 
 __all__ = [
+    "AnnouncementLog",
     "AuditLog",
     "Clock",
     "Cluster",
     "DeploymentRepository",
     "Directory",
+    "FreezeRepository",
+    "Holidays",
     "MessageRefs",
     "Notifier",
+    "Poster",
     "Repositories",
     "RolloutFailed",
     "Store",
@@ -58,6 +63,14 @@ class Notifier(Protocol):
 
     def notify_requester(self, d: Deployment) -> None: ...
 
+    def alert(self, d: Deployment, overrides: Sequence[str]) -> None:
+        """Announce loudly (top level in the channel) an emergency deploy request."""
+        ...
+
+    def prompt_requester(self, d: Deployment) -> None:
+        """DM the requester of a scheduled deploy: its window is open, start it or cancel."""
+        ...
+
 
 class Directory(Protocol):
     def group_members(self, group_id: str) -> frozenset[str]: ...
@@ -86,6 +99,10 @@ class DeploymentRepository(Protocol):
     def count_approvals(self, deployment_id: int) -> int: ...
 
     def due_for_expiry(self, at: datetime) -> Sequence[int]: ...
+
+    def due_scheduled(self, at: datetime) -> Sequence[int]: ...
+
+    def mark_prompted(self, deployment_id: int, *, at: datetime) -> bool: ...
 
     def claim(self, deployment_id: int, *, owner: str, at: datetime, until: datetime) -> bool:
         """Take the lease on a queued deployment (or on a running one whose lease ran out)."""
@@ -116,12 +133,53 @@ class AuditLog(Protocol):
     ) -> None: ...
 
 
+class FreezeRepository(Protocol):
+    def add(self, *, name: str, start: datetime, end: datetime, reason: str,
+            environments: Sequence[str] | None, created_by: str,
+            at: datetime) -> RuntimeFreeze: ...
+
+    def current(self, at: datetime) -> Sequence[RuntimeFreeze]: ...
+
+    def get(self, number: int) -> RuntimeFreeze | None: ...
+
+    def remove(self, number: int, *, by: str, at: datetime) -> bool: ...
+
+
+class AnnouncementLog(Protocol):
+    def claim(self, key: str, *, due_at: datetime, at: datetime) -> bool: ...
+
+    def posted(self, key: str, *, channel: str, ts: str) -> None: ...
+
+    def release(self, key: str) -> None: ...
+
+    def claimed(self, key: str) -> bool: ...
+
+
 class Repositories(Protocol):
     @property
     def deployments(self) -> DeploymentRepository: ...
 
     @property
     def audit(self) -> AuditLog: ...
+
+    @property
+    def freezes(self) -> FreezeRepository: ...
+
+    @property
+    def announcements(self) -> AnnouncementLog: ...
+
+
+class Holidays(Protocol):
+    def between(self, country: str, subdivision: str | None, names: Sequence[str] | None,
+                language: str | None, first: date, last: date) -> list[tuple[date, str]]:
+        """Public holidays (date, name) from `first` to `last` inclusive."""
+        ...
+
+
+class Poster(Protocol):
+    def post(self, text: str, *, channel: str | None = None) -> tuple[str, str]:
+        """Post a plain message (announcements); returns (channel, ts)."""
+        ...
 
 
 class Store(Protocol):

@@ -7,8 +7,10 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.container import Container
+from bot.domain.commands import DeployArgs
 from bot.errors import UserError
 from bot.presentation import ids
+from bot.presentation.blocks import request_accepted
 from handlers.replies import ephemeral, reporting
 
 
@@ -22,13 +24,14 @@ def _deployment_id(action: dict[str, Any]) -> int:
 
 def register(app: App, container: Container) -> None:
     service = container.deployments
+    zone = container.config.zone
 
     def ack_click(ack: Ack) -> None:
         ack()
 
     def decide(body: dict[str, Any], action: dict[str, Any], respond: Respond,
                *, approve: bool) -> None:
-        with reporting(respond):
+        with reporting(respond, zone):
             container_ = body.get("container") or {}
             result = service.decide(
                 _deployment_id(action),
@@ -54,5 +57,29 @@ def register(app: App, container: Container) -> None:
     def reject(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         decide(body, action, respond, approve=False)
 
+    def queue_for_window(body: dict[str, Any], action: dict[str, Any],
+                         respond: Respond) -> None:
+        with reporting(respond, zone):
+            args = service.parse(str(action.get("value", "")))
+            if not isinstance(args, DeployArgs):
+                raise UserError("That button does not name a deploy; run `/deploy` again.")
+            d = service.schedule_for_window(args, user_id=body["user"]["id"])
+            respond(**ephemeral(request_accepted(d, zone)))
+
+    def start_scheduled(body: dict[str, Any], action: dict[str, Any],
+                        respond: Respond) -> None:
+        with reporting(respond, zone):
+            d = service.confirm_scheduled(_deployment_id(action), user_id=body["user"]["id"])
+            respond(**ephemeral(request_accepted(d, zone)))
+
+    def cancel_scheduled(body: dict[str, Any], action: dict[str, Any],
+                         respond: Respond) -> None:
+        with reporting(respond, zone):
+            d = service.cancel(_deployment_id(action), user_id=body["user"]["id"])
+            respond(**ephemeral(f"✖️ Deployment #{d.id} is cancelled."))
+
     app.action(ids.APPROVE)(ack=ack_click, lazy=[approve])
     app.action(ids.REJECT)(ack=ack_click, lazy=[reject])
+    app.action(ids.QUEUE_FOR_WINDOW)(ack=ack_click, lazy=[queue_for_window])
+    app.action(ids.START_SCHEDULED)(ack=ack_click, lazy=[start_scheduled])
+    app.action(ids.CANCEL_SCHEDULED)(ack=ack_click, lazy=[cancel_scheduled])

@@ -11,16 +11,16 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.container import Container
-from bot.domain.commands import USAGE, DeployArgs, HelpArgs, StatusArgs
+from bot.domain.commands import USAGE, CancelArgs, DeployArgs, HelpArgs, StatusArgs
 from bot.errors import UserError
 from bot.presentation import ids
-from bot.presentation.blocks import notice, status_view
+from bot.presentation.blocks import request_accepted, status_view
 from handlers.replies import ephemeral, ephemeral_ack, reporting
 
 
 def register(app: App, container: Container) -> None:
     service = container.deployments
-    channel = container.config.slack.deployments_channel
+    zone = container.config.zone
 
     def ack_deploy(ack: Ack, command: dict[str, Any]) -> None:
         try:
@@ -41,27 +41,22 @@ def register(app: App, container: Container) -> None:
             args = service.parse(command.get("text") or "")
         except UserError:
             return  # the ack already told the user what is wrong; say it once
-        with reporting(respond):
+        with reporting(respond, zone):
             if isinstance(args, StatusArgs):
                 respond(**ephemeral(_status(container)))
+            elif isinstance(args, CancelArgs):
+                d = service.cancel(args.deployment_id, user_id=command["user_id"])
+                respond(**ephemeral(f"✖️ Deployment #{d.id} is cancelled."))
             elif isinstance(args, DeployArgs):
                 d = service.request(args, user_id=command["user_id"],
                                     slack_channel=command.get("channel_id"))
-                where = f"<#{d.channel}>" if d.channel and d.channel[0] in "CG" else channel
-                if d.needs_approval:
-                    text = (f"📝 Deployment #{d.id} requested: `{d.service}` `{d.version}` → "
-                            f"*{d.environment}*. The approval request is in {where}; it needs "
-                            f"{d.approvals_required} approval(s) from someone other than you.")
-                else:
-                    text = (f"🚀 Deployment #{d.id} started: `{d.service}` `{d.version}` → "
-                            f"*{d.environment}*. Follow it in {where}.")
-                respond(**ephemeral(notice(text)))
+                respond(**ephemeral(request_accepted(d, zone)))
 
     def ack_status(ack: Ack) -> None:
         ack()
 
     def run_status(respond: Respond) -> None:
-        with reporting(respond):
+        with reporting(respond, zone):
             respond(**ephemeral(_status(container)))
 
     app.command(ids.DEPLOY_COMMAND)(ack=ack_deploy, lazy=[run_deploy])

@@ -7,11 +7,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Respond
 
 from bot.errors import PermanentError, RetryableError, UserError
-from bot.presentation.blocks import Message, notice
+from bot.presentation.blocks import Message, notice, window_closed
+from bot.services.deployments import WindowClosed
 
 log = logging.getLogger("deploybot.handlers")
 
@@ -40,13 +42,23 @@ def error_message(err: BaseException) -> tuple[str, bool]:
             "Nothing was changed. Please tell the platform team and quote the reference."), True
 
 
+def error_reply(err: BaseException, zone: ZoneInfo) -> Message | str:
+    """A refusal by the deploy window offers to queue the deploy; others are text."""
+    if isinstance(err, WindowClosed):
+        a, d = err.request, err.decision
+        return window_closed(d.reasons, d.next_allowed_at, zone, service=a.service,
+                             environment=a.environment, version=a.version,
+                             request_value=f"{a.service} {a.environment} {a.version}")
+    text, ours = error_message(err)
+    if ours:
+        log.exception("listener failed: %s", text)
+    return text
+
+
 @contextmanager
-def reporting(respond: Respond) -> Iterator[None]:
+def reporting(respond: Respond, zone: ZoneInfo) -> Iterator[None]:
     """Turn any error raised while serving a user into an ephemeral reply to them."""
     try:
         yield
     except Exception as err:
-        text, ours = error_message(err)
-        if ours:
-            log.exception("listener failed: %s", text)
-        respond(**ephemeral(text))
+        respond(**ephemeral(error_reply(err, zone)))

@@ -11,7 +11,8 @@ LANG=C.UTF-8 and "Heilige Drei Könige" with LANG unset.)
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import threading
+from collections.abc import Collection, Sequence
 from datetime import date
 
 import holidays
@@ -20,7 +21,8 @@ from holidays import HolidayBase
 
 class HolidayCalendar:
     """Public holidays of one country (optionally one subdivision, e.g. a US state or a German
-    Land), optionally only those whose name contains one of `names` (case-insensitive)."""
+    Land), optionally only those named in `names` (case-insensitive, exact; the "(observed)"
+    day of a named holiday is kept too)."""
 
     def __init__(
         self,
@@ -67,7 +69,11 @@ class HolidayCalendar:
         )
 
     def _keep(self, name: str) -> bool:
-        return self._wanted is None or any(w in name.casefold() for w in self._wanted)
+        """A name is kept when it is one of `names`, or its observed day ("… (observed)")."""
+        if self._wanted is None:
+            return True
+        n = name.casefold()
+        return any(n == w or (n.startswith(w + " (") and n.endswith(")")) for w in self._wanted)
 
     def between(self, first: date, last: date) -> list[tuple[date, str]]:
         """The holidays from `first` to `last` (both included), by date. A date with several
@@ -80,3 +86,21 @@ class HolidayCalendar:
             if first <= day <= last:
                 result.extend((day, name) for name in table.get_list(day) if self._keep(name))
         return result
+
+
+class HolidayLibrary:
+    """The `Holidays` port over the `holidays` package, calendars built once and cached."""
+
+    def __init__(self) -> None:
+        self._calendars: dict[tuple[object, ...], HolidayCalendar] = {}
+        self._lock = threading.Lock()
+
+    def between(self, country: str, subdivision: str | None, names: Sequence[str] | None,
+                language: str | None, first: date, last: date) -> list[tuple[date, str]]:
+        key = (country, subdivision, tuple(names) if names else None, language)
+        with self._lock:
+            cal = self._calendars.get(key)
+            if cal is None:
+                cal = HolidayCalendar(country, subdivision, names, language=language)
+                self._calendars[key] = cal
+        return cal.between(first, last)

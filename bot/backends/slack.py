@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -102,6 +103,24 @@ class SlackNotifier:
         msg = blocks.requester_note(d, self._zone, self._permalink(d))
         _call(self._client.chat_postMessage, channel=d.requested_by, text=msg.text,
               blocks=msg.blocks, unfurl_links=False)
+
+
+    def alert(self, d: Deployment, overrides: Sequence[str]) -> None:
+        msg = blocks.emergency_alert(d, list(overrides), self._zone)
+        _call(self._client.chat_postMessage, channel=d.channel or self._channel,
+              text=msg.text, blocks=msg.blocks, unfurl_links=False)
+
+    def prompt_requester(self, d: Deployment) -> None:
+        msg = blocks.window_open_prompt(d, self._zone)
+        _call(self._client.chat_postMessage, channel=d.requested_by, text=msg.text,
+              blocks=msg.blocks, unfurl_links=False)
+
+    def post(self, text: str, *, channel: str | None = None) -> tuple[str, str]:
+        """The Poster port: a plain announcement in the deployments channel."""
+        msg = blocks.notice(text)
+        res = _call(self._client.chat_postMessage, channel=channel or self._channel,
+                    text=msg.text, blocks=msg.blocks, unfurl_links=False)
+        return str(res["channel"]), str(res["ts"])
 
 
 class SlackDirectory:

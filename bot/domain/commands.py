@@ -16,13 +16,17 @@ from dataclasses import dataclass
 from bot.domain.text import shown
 from bot.errors import UserError
 
-MAX_TEXT = 200
+MAX_TEXT = 500
+MAX_REASON = 300
 USAGE = (  # `&lt;` `&gt;`: Slack reads a bare <…> as a link or mention
     "*Usage*\n"
     "• `/deploy &lt;environment&gt; &lt;version&gt;` — e.g. `/deploy production v1.2.3`\n"
     "• `/deploy &lt;service&gt; &lt;environment&gt; &lt;version&gt;` — "
     "e.g. `/deploy api production v1.2.3`\n"
     "• `/deploy &lt;environment&gt; --version=&lt;version&gt;`\n"
+    "• `/deploy &lt;environment&gt; &lt;version&gt; --emergency \"reason or incident link\"` — "
+    "outside the deploy windows, with emergency approval\n"
+    "• `/deploy cancel &lt;id&gt;` — cancel a deploy waiting for its window\n"
     "• `/deploy status` — what runs where, and the last deployments\n"
     "• `/deploy help` — this message"
 )
@@ -42,6 +46,12 @@ class DeployArgs:
     service: str
     environment: str
     version: str
+    emergency_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelArgs:
+    deployment_id: int
 
 
 @dataclass(frozen=True)
@@ -54,7 +64,33 @@ class StatusArgs:
     pass
 
 
-Parsed = DeployArgs | HelpArgs | StatusArgs
+Parsed = DeployArgs | HelpArgs | StatusArgs | CancelArgs
+
+# `--emergency "reason"` (straight or curly quotes), or `--emergency=reason-without-spaces`.
+_EMERGENCY = re.compile(
+    r"""(?:^|\s)--emergency(?:=|\s+)(?:"(?P<q>[^"]*)"|“(?P<c>[^”]*)”|(?P<w>[^\s"“”]+))?"""
+    r"""|(?:^|\s)--emergency\s*$"""
+)
+
+
+def _take_emergency(text: str) -> tuple[str, str | None]:
+    """Split `--emergency "reason"` off the command text: (rest, reason or None)."""
+    found = list(_EMERGENCY.finditer(text))
+    if not found:
+        if "--emergency" in text:
+            raise UsageError('Put the emergency reason in quotes: `--emergency "reason"`.')
+        return text, None
+    if len(found) > 1:
+        raise UsageError("`--emergency` is given twice.")
+    m = found[0]
+    reason = (m.group("q") or m.group("c") or m.group("w") or "").strip()
+    if not reason:
+        raise UsageError('An emergency deploy needs a reason: `--emergency "checkout is down, '
+                         'INC-123"` (an incident link is fine).')
+    if len(reason) > MAX_REASON:
+        raise UsageError(f"The emergency reason is {len(reason)} characters long; "
+                         f"the limit is {MAX_REASON}.")
+    return text[: m.start()] + " " + text[m.end():], reason
 
 
 def _one_of(kind: str, value: str, known: Collection[str]) -> str:
@@ -81,6 +117,14 @@ def parse_deploy(
         return HelpArgs()
     if words == ["status"]:
         return StatusArgs()
+    if words[0] == "cancel":
+        if len(words) == 2 and words[1].removeprefix("#").isdigit():
+            return CancelArgs(int(words[1].removeprefix("#")))
+        raise UsageError("Which deployment? e.g. `/deploy cancel 42`.")
+    text, emergency_reason = _take_emergency(text)
+    words = text.split()
+    if not words:
+        raise UsageError("Tell me what to deploy.")
     for w in words:
         if w.startswith("-") and not w.startswith("--version="):
             raise UsageError(f"Unknown option {shown(w)}.")
@@ -130,4 +174,5 @@ def parse_deploy(
             f"{shown(version)} is not a valid version for `{service}` "
             f"(expected a match of `{pattern}`, e.g. `v1.2.3`)."
         )
-    return DeployArgs(service=service, environment=environment, version=version)
+    return DeployArgs(service=service, environment=environment, version=version,
+                      emergency_reason=emergency_reason)

@@ -34,7 +34,14 @@ class Deployment:
     finished_at: datetime | None = None
     error: str | None = None
     progress: str | None = None
+    emergency_reason: str | None = None
+    not_before: datetime | None = None
+    prompted_at: datetime | None = None
     decisions: tuple[Decision, ...] = field(default=())
+
+    @property
+    def emergency(self) -> bool:
+        return self.emergency_reason is not None
 
     @property
     def needs_approval(self) -> bool:
@@ -66,6 +73,8 @@ class NewDeployment:
     requested_at: datetime
     approvals_required: int
     expires_at: datetime | None
+    emergency_reason: str | None = None
+    not_before: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -191,3 +191,13 @@ def upcoming(
         (f for f in freezes if at <= f.start < horizon and f.targets(environment)),
         key=_order,
     )
+
+
+@dataclass(frozen=True)
+class RuntimeFreeze:
+    """A freeze added from Slack and stored in the database (`freeze.id` is runtime:<number>)."""
+
+    number: int
+    freeze: Freeze
+    created_by: str
+    created_at: datetime

@@ -239,6 +239,34 @@ class Schedule:
                 yield first_instant(wall, self.zone)
                 yield wall.replace(tzinfo=self.zone, fold=1).astimezone(UTC)
 
+    def _boundaries(self, day: date) -> Iterator[datetime]:
+        """Every instant (UTC) on the local `day` at which openness may change."""
+        yield from self._openings(day)
+        yield first_instant(datetime.combine(day, time()), self.zone)
+        for w in self.rule(day.weekday()).windows:
+            if w.end is not None:
+                wall = datetime.combine(day, w.end)
+                yield first_instant(wall, self.zone)
+                yield wall.replace(tzinfo=self.zone, fold=1).astimezone(UTC)
+
+    def next_close(self, at: datetime) -> datetime | None:
+        """The earliest instant (UTC) > `at` at which the schedule is closed, when `at` is
+        open (else `at`); None if it stays open for the next 14 days."""
+        _require_aware(at)
+        at = at.astimezone(UTC)
+        if not self.open_at(at):
+            return at
+        limit = at + NEXT_OPEN_LIMIT
+        day, last_day = _wall(at, self.zone).date(), _wall(limit, self.zone).date()
+        candidates: set[datetime] = set()
+        while day <= last_day + timedelta(days=1):
+            candidates.update(self._boundaries(day))
+            day += timedelta(days=1)
+        for c in sorted(candidates):
+            if at < c <= limit and not self.open_at(c):
+                return c
+        return None
+
     def next_open(self, at: datetime) -> datetime | None:
         """The earliest instant (UTC) >= `at` at which the schedule is open; None if it stays
         closed for the next 14 days."""

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 
 class State(StrEnum):
+    SCHEDULED = "scheduled"  # refused by the window, waiting for it to open
     AWAITING_APPROVAL = "awaiting_approval"
     QUEUED = "queued"
     RUNNING = "running"
@@ -33,6 +34,7 @@ TERMINAL = frozenset(
 )
 
 TRANSITIONS: dict[State, frozenset[State]] = {
+    State.SCHEDULED: frozenset({State.AWAITING_APPROVAL, State.QUEUED, State.CANCELLED}),
     State.AWAITING_APPROVAL: frozenset(
         {State.QUEUED, State.REJECTED, State.EXPIRED, State.CANCELLED}
     ),

@@ -15,3 +15,21 @@ def shown(value: str, *, limit: int = 40) -> str:
         v = v[: limit - 1] + "…"
     v = v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
     return f"`{v}`"
+
+
+_LINK = re.compile(r"<(https?://[^\s<>|]+)(?:\|[^<>]*)?>")
+
+
+def reason_text(value: str, *, limit: int = 300) -> str:
+    """Free text (an emergency reason) for display: links kept, everything else that Slack
+    would act on (`<!channel>`, `<@U…>`) escaped, control characters removed."""
+    v = _CONTROL.sub("", value).replace("\n", " ")[:limit]
+    links: list[str] = []
+
+    def keep(m: re.Match[str]) -> str:
+        links.append(f"<{m.group(1)}>")
+        return f"\x00{len(links) - 1}\x00"
+
+    v = _LINK.sub(keep, v)
+    v = v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"\x00(\d+)\x00", lambda m: links[int(m.group(1))], v)

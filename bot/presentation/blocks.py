@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.deployment import Deployment
 from bot.domain.record import Mark, build_record
 from bot.domain.states import State
+from bot.domain.text import reason_text
 from bot.presentation import ids
 
 Block = dict[str, Any]
@@ -26,6 +27,7 @@ MARKS = {
     Mark.SKIPPED: "⏭️",
 }
 STATE_LINE = {
+    State.SCHEDULED: "🗓️ Waiting for the deploy window",
     State.AWAITING_APPROVAL: "⏳ Awaiting approval",
     State.QUEUED: "📥 Approved, queued",
     State.RUNNING: "🚀 Rolling out",
@@ -64,6 +66,17 @@ def _context(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
 
 
+def _button(text: str, action_id: str, value: str, *, style: str | None = None,
+            confirm: Block | None = None) -> Block:
+    b: Block = {"type": "button", "action_id": action_id, "value": value,
+                "text": {"type": "plain_text", "text": text}}
+    if style:
+        b["style"] = style
+    if confirm:
+        b["confirm"] = confirm
+    return b
+
+
 def title(d: Deployment) -> str:
     return f"#{d.id} {d.service} {d.version} → {d.environment}"
 
@@ -79,17 +92,32 @@ def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
         status += f" — {d.progress}"
     if d.state is State.FAILED and d.error:
         status += f" — {d.error}"
+    if d.state is State.SCHEDULED and d.not_before is not None:
+        status += f" — opens {when(d.not_before, zone)}"
+        if d.prompted_at is not None:
+            status += f"; <@{d.requested_by}> was asked to start it"
+    if d.state is State.CANCELLED and d.error:
+        status += f" — {d.error}"
+    head = ("🚨 EMERGENCY deploy " if d.emergency else "Deploy ") + title(d)
     blocks: list[Block] = [
-        {"type": "header", "text": {"type": "plain_text", "text": f"Deploy {title(d)}"[:150]}},
+        {"type": "header", "text": {"type": "plain_text", "text": head[:150]}},
         _section("\n".join(lines)),
-        _section(f"*Status:* {status}"),
     ]
+    if d.emergency_reason is not None:
+        blocks.append(_section(f"*Emergency reason:* {reason_text(d.emergency_reason)}"))
+    blocks.append(_section(f"*Status:* {status}"))
+    if d.state is State.SCHEDULED:
+        blocks.append({"type": "actions", "block_id": ids.SCHEDULED_BLOCK, "elements": [
+            _button("Cancel", ids.CANCEL_SCHEDULED, str(d.id), style="danger"),
+        ]})
     if d.needs_approval:
         decided = [
             f"{'✅ approved' if x.approve else '🚫 rejected'} by <@{x.user_id}> at "
             f"{when(x.at, zone)}" for x in d.decisions
         ]
         need = f"Approvals: {len(d.approvers)}/{d.approvals_required}"
+        if d.emergency:
+            need += " (emergency approvers)"
         blocks.append(_context(" · ".join([need, *decided])))
     if d.state is State.AWAITING_APPROVAL:
         if d.expires_at is not None:
@@ -196,3 +224,64 @@ def status_view(running: list[tuple[str, str, str, datetime]], recent: list[Depl
                      f"{STATE_LINE[d.state]} — <@{d.requested_by}>, "
                      f"{when(d.requested_at, zone)}")
     return Message(text="Deployment status", blocks=[_section("\n".join(lines))])
+
+
+def emergency_alert(d: Deployment, overrides: list[str], zone: ZoneInfo) -> Message:
+    over = "".join(f"\n• overrides: {o}" for o in overrides) or "\n• no window was closed"
+    text = (f"🚨 *EMERGENCY deploy requested* by <@{d.requested_by}>: `{d.service}` "
+            f"`{d.version}` → *{d.environment}*\n*Reason:* "
+            f"{reason_text(d.emergency_reason or '')}{over}\n"
+            f"Needs {d.approvals_required} approval(s) from the emergency approvers.")
+    return Message(text=f"EMERGENCY deploy requested: {title(d)}", blocks=[_section(text)])
+
+
+def window_closed(reasons: tuple[str, ...], next_at: datetime | None, zone: ZoneInfo,
+                  *, service: str, environment: str, version: str, request_value: str) -> Message:
+    """The refusal of a deploy outside its window, with a button to queue it."""
+    lines = [f"🚫 *Not now:* `{service}` `{version}` cannot go to *{environment}*."]
+    lines += [f"• {r}" for r in reasons]
+    blocks: list[Block] = []
+    if next_at is not None:
+        lines.append(f"The next window opens *{when(next_at, zone)}*.")
+        blocks = [_section("\n".join(lines)), {
+            "type": "actions", "block_id": ids.WINDOW_BLOCK, "elements": [
+                _button(f"Queue it for {when(next_at, zone)}", ids.QUEUE_FOR_WINDOW,
+                        request_value, style="primary"),
+            ]}]
+    else:
+        lines.append("No window opens in the next 60 days.")
+        blocks = [_section("\n".join(lines))]
+    blocks.append(_context('If production is broken, use `--emergency "reason"`: it needs '
+                           "emergency approval and is announced."))
+    return Message(text=f"Not now: {service} {version} cannot go to {environment}",
+                   blocks=blocks)
+
+
+def window_open_prompt(d: Deployment, zone: ZoneInfo) -> Message:
+    text = (f"🟢 The deploy window is open: your queued deploy {title(d)} can start now. "
+            "It still needs its approvals.")
+    return Message(text=text, blocks=[_section(text), {
+        "type": "actions", "block_id": ids.SCHEDULED_BLOCK, "elements": [
+            _button("Start it", ids.START_SCHEDULED, str(d.id), style="primary"),
+            _button("Cancel", ids.CANCEL_SCHEDULED, str(d.id), style="danger"),
+        ]}])
+
+
+def _where(d: Deployment) -> str:
+    return f"<#{d.channel}>" if d.channel and d.channel[0] in "CG" else "the deployments channel"
+
+
+def request_accepted(d: Deployment, zone: ZoneInfo) -> Message:
+    """The requester's ephemeral answer once a request is posted (or queued)."""
+    what = f"`{d.service}` `{d.version}` → *{d.environment}*"
+    if d.state is State.SCHEDULED and d.not_before is not None:
+        text = (f"🗓️ Deployment #{d.id} queued: {what}. When the window opens, "
+                f"{when(d.not_before, zone)}, I will ask you to start it (it is shown in "
+                f"{_where(d)}). Cancel it with `/deploy cancel {d.id}`.")
+    elif d.needs_approval:
+        who = "the emergency approvers" if d.emergency else "someone other than you"
+        text = (f"📝 Deployment #{d.id} requested: {what}. The approval request is in "
+                f"{_where(d)}; it needs {d.approvals_required} approval(s) from {who}.")
+    else:
+        text = f"🚀 Deployment #{d.id} started: {what}. Follow it in {_where(d)}."
+    return notice(text)

@@ -3,6 +3,12 @@
 APPROVE = "deploy.approve"
 REJECT = "deploy.reject"
 APPROVAL_BLOCK = "deploy.approval"
+QUEUE_FOR_WINDOW = "deploy.queue_for_window"
+WINDOW_BLOCK = "deploy.window"
+SCHEDULED_BLOCK = "deploy.scheduled"
+START_SCHEDULED = "deploy.start_scheduled"
+CANCEL_SCHEDULED = "deploy.cancel_scheduled"
 
 DEPLOY_COMMAND = "/deploy"
 DEPLOYS_COMMAND = "/deploys"
+FREEZE_COMMAND = "/freeze"

@@ -30,6 +30,11 @@ class Access:
     def may_deploy(self, user_id: str, environment: str) -> bool:
         return self.is_member(user_id, self._config.environments[environment].deployers)
 
-    def may_approve(self, user_id: str, environment: str) -> bool:
+    def may_approve(self, user_id: str, environment: str, *, emergency: bool = False) -> bool:
+        if emergency:
+            return self.is_member(user_id, self._config.emergency.approvers)
         approval = self._config.environments[environment].approval
         return approval is not None and self.is_member(user_id, approval.approvers)
+
+    def may_manage_freezes(self, user_id: str) -> bool:
+        return self.is_member(user_id, self._config.freezes.managers)

@@ -7,22 +7,45 @@ work to the runner) after it commits. Nothing here relies on process memory to b
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Protocol
 
 from bot.config import AppConfig
 from bot.domain.approval import ApprovalRule, check_decision, enough
 from bot.domain.commands import DeployArgs, Parsed, UsageError, parse_deploy
 from bot.domain.deployment import Deployment, NewDeployment, RunningVersion
+from bot.domain.policy import PolicyDecision, local
 from bot.domain.states import State
 from bot.domain.text import shown
-from bot.errors import Conflict, DeploybotError, Forbidden, NotFound, RetryableError
+from bot.errors import (
+    Conflict,
+    DeploybotError,
+    Forbidden,
+    NotFound,
+    RetryableError,
+    UserError,
+)
 from bot.ports import Clock, Cluster, Notifier, Repositories, Store
 from bot.services.access import Access
+from bot.services.policy import PolicyService
 
 log = logging.getLogger(__name__)
+
+
+class WindowClosed(UserError):
+    """A deploy refused by the schedule or a freeze; carries what to offer instead."""
+
+    def __init__(self, args: DeployArgs, decision: PolicyDecision, zone: tzinfo) -> None:
+        self.request = args
+        self.decision = decision
+        nxt = (f" The next window opens {local(decision.next_allowed_at, zone)}."
+               if decision.next_allowed_at else " No window opens in the next 60 days.")
+        super().__init__(
+            f"Not now: {args.service} {args.version} cannot go to {args.environment} — "
+            + "; ".join(decision.reasons) + "." + nxt
+        )
 
 
 class Submitter(Protocol):
@@ -54,6 +77,7 @@ class DeploymentService:
         access: Access,
         clock: Clock,
         runner: Submitter,
+        policy: PolicyService,
     ) -> None:
         self._config = config
         self._store = store
@@ -62,6 +86,7 @@ class DeploymentService:
         self._access = access
         self._clock = clock
         self._runner = runner
+        self._policy = policy
 
     # -- parsing (pure, safe on the ack path) -------------------------------------------
     def parse(self, text: str) -> Parsed:
@@ -78,40 +103,83 @@ class DeploymentService:
                              f"(it deploys to {envs}).")
         return args
 
-    def _rule(self, environment: str) -> ApprovalRule | None:
-        a = self._config.environments[environment].approval
+    def _rule(self, d: Deployment) -> ApprovalRule | None:
+        if d.emergency:
+            e = self._config.emergency
+            return ApprovalRule(e.required, e.allow_self_approval)
+        a = self._config.environments[d.environment].approval
         return ApprovalRule(a.required, a.allow_self_approval) if a else None
 
+    def _approval_needed(self, environment: str, *, emergency: bool) -> tuple[int, datetime | None]:
+        """(approvals required, expiry) for a request entering approval now."""
+        at = self._clock.now()
+        if emergency:
+            e = self._config.emergency
+            return e.required, at + e.expires_after
+        approval = self._config.environments[environment].approval
+        if approval is None:
+            return 0, None
+        return approval.required, at + approval.expires_after
+
+    def _window(self, args: DeployArgs | Deployment, *, at: datetime) -> PolicyDecision:
+        emergency = (args.emergency_reason is not None)
+        return self._policy.check(args.environment, args.service, at=at, emergency=emergency)
+
     # -- request ---------------------------------------------------------------------
-    def request(self, args: DeployArgs, *, user_id: str,
-                slack_channel: str | None = None) -> Deployment:
-        env = args.environment
+    def _check_may_deploy(self, user_id: str, env: str) -> None:
         if not self._access.may_deploy(user_id, env):
             roles = ", ".join(f"`{r}`" for r in self._config.environments[env].deployers)
             raise Forbidden(f"You may not deploy to {env}: that needs the {roles} role. "
                             "Ask a platform admin to add you in app.yaml.")
-        at = self._clock.now()
-        approval = self._config.environments[env].approval
+
+    def _previous_version(self, env: str, service: str) -> str | None:
         with self._store.transaction() as r:
-            previous = r.deployments.last_succeeded_version(env, args.service)
+            previous = r.deployments.last_succeeded_version(env, service)
         if previous is None:  # nothing deployed by us yet: ask the cluster (outside the tx)
-            previous = self._cluster.current_version(env, args.service)
+            previous = self._cluster.current_version(env, service)
+        return previous
+
+    def request(self, args: DeployArgs, *, user_id: str,
+                slack_channel: str | None = None) -> Deployment:
+        env = args.environment
+        self._check_may_deploy(user_id, env)
+        at = self._clock.now()
+        window = self._window(args, at=at)
+        if not window.allowed:
+            raise WindowClosed(args, window, self._config.zone)
+        emergency = args.emergency_reason is not None
+        required, expires_at = self._approval_needed(env, emergency=emergency)
+        previous = self._previous_version(env, args.service)
         with self._store.transaction() as r:
             d = r.deployments.add(NewDeployment(
                 service=args.service,
                 environment=env,
                 version=args.version,
                 previous_version=previous,
-                state=State.AWAITING_APPROVAL if approval else State.QUEUED,
+                state=State.AWAITING_APPROVAL if required else State.QUEUED,
                 requested_by=user_id,
                 requested_at=at,
-                approvals_required=approval.required if approval else 0,
-                expires_at=at + approval.expires_after if approval else None,
+                approvals_required=required,
+                expires_at=expires_at,
+                emergency_reason=args.emergency_reason,
             ))
-            r.audit.record("deploy.requested", actor=user_id, at=at, deployment_id=d.id,
-                           details={"service": d.service, "environment": env,
-                                    "version": d.version, "previous_version": previous},
+            details: dict[str, object] = {"service": d.service, "environment": env,
+                                          "version": d.version, "previous_version": previous}
+            if emergency:
+                details |= {"emergency_reason": args.emergency_reason,
+                            "overrides": list(window.reasons)}
+            r.audit.record("deploy.emergency_requested" if emergency else "deploy.requested",
+                           actor=user_id, at=at, deployment_id=d.id, details=details,
                            slack_channel=slack_channel)
+        d = self._post_card(d)
+        if emergency:
+            self._safe(self._notifier.alert, d, list(window.reasons))
+        if d.state is State.QUEUED:
+            self._runner.submit(d.id)
+        return d
+
+    def _post_card(self, d: Deployment) -> Deployment:
+        """Post the new deployment's card and thread; cancel it if Slack will not take it."""
         try:
             refs = self._notifier.show(d)
         except DeploybotError as e:
@@ -123,10 +191,7 @@ class DeploymentService:
         with self._store.transaction() as r:
             r.deployments.set_fields(d.id, channel=refs.channel, message_ts=refs.message_ts,
                                      record_ts=refs.record_ts)
-            d = self._get(r, d.id)
-        if d.state is State.QUEUED:
-            self._runner.submit(d.id)
-        return d
+            return self._get(r, d.id)
 
     def _cancel_unposted(self, d: Deployment, why: str) -> None:
         at = self._clock.now()
@@ -136,6 +201,116 @@ class DeploymentService:
             r.audit.record("deploy.cancelled", actor="deploybot", at=at, deployment_id=d.id,
                            details={"reason": why})
 
+    # -- waiting for a window ------------------------------------------------------------
+    def schedule_for_window(self, args: DeployArgs, *, user_id: str) -> Deployment:
+        """Queue a refused deploy for the moment its window opens (the requester confirms
+        then). If the window is open already, this is a plain request."""
+        self._check_may_deploy(user_id, args.environment)
+        at = self._clock.now()
+        window = self._window(args, at=at)
+        if window.allowed:
+            return self.request(args, user_id=user_id)
+        if window.next_allowed_at is None:
+            raise Conflict("No deploy window opens in the next 60 days; nothing was queued. "
+                           "Use `--emergency \"reason\"` if this cannot wait.")
+        previous = self._previous_version(args.environment, args.service)
+        with self._store.transaction() as r:
+            d = r.deployments.add(NewDeployment(
+                service=args.service, environment=args.environment, version=args.version,
+                previous_version=previous, state=State.SCHEDULED, requested_by=user_id,
+                requested_at=at, approvals_required=0, expires_at=None,
+                not_before=window.next_allowed_at,
+            ))
+            r.audit.record("deploy.scheduled", actor=user_id, at=at, deployment_id=d.id,
+                           details={"service": d.service, "environment": d.environment,
+                                    "version": d.version,
+                                    "not_before": window.next_allowed_at.isoformat(),
+                                    "reasons": list(window.reasons)})
+        return self._post_card(d)
+
+    def prompt_due(self, *, at: datetime) -> list[int]:
+        """Ask each requester whose window has opened to confirm their queued deploy."""
+        prompted: list[int] = []
+        with self._store.transaction() as r:
+            due = list(r.deployments.due_scheduled(at))
+        for i in due:
+            with self._store.transaction() as r:
+                if not r.deployments.mark_prompted(i, at=at):
+                    continue  # another process took it
+                r.audit.record("deploy.window_open", actor="deploybot", at=at, deployment_id=i)
+                d = self._get(r, i)
+            try:
+                self._notifier.prompt_requester(d)
+            except DeploybotError:
+                log.warning("deployment %s: could not ask the requester; will retry", i,
+                            exc_info=True)
+                with self._store.transaction() as r:
+                    r.deployments.set_fields(i, prompted_at=None)
+                continue
+            self._safe_show(d)
+            prompted.append(i)
+        return prompted
+
+    def confirm_scheduled(self, deployment_id: int, *, user_id: str) -> Deployment:
+        """The requester says go: the queued deploy enters approval (or runs) if the window
+        is still open; otherwise it waits for the next one."""
+        at = self._clock.now()
+        with self._store.transaction() as r:
+            d = self._get(r, deployment_id)
+        if d.requested_by != user_id:
+            raise Forbidden(f"Only <@{d.requested_by}>, who queued deployment #{d.id}, can "
+                            "start it.")
+        if d.state is not State.SCHEDULED:
+            raise Conflict(f"Deployment #{d.id} is no longer waiting for its window "
+                           f"({d.state.value.replace('_', ' ')}).")
+        self._check_may_deploy(user_id, d.environment)
+        window = self._window(d, at=at)
+        if not window.allowed:
+            nxt = window.next_allowed_at
+            with self._store.transaction() as r:
+                r.deployments.set_fields(d.id, not_before=nxt, prompted_at=None)
+                d = self._get(r, d.id)
+            self._safe_show(d)
+            when_ = f" I will ask you again at {local(nxt, self._config.zone)}." if nxt else ""
+            raise Conflict(f"The deploy window closed again: {'; '.join(window.reasons)}."
+                           + when_)
+        required, expires_at = self._approval_needed(d.environment, emergency=False)
+        target = State.AWAITING_APPROVAL if required else State.QUEUED
+        with self._store.transaction() as r:
+            if not r.deployments.transition(d.id, target, at=at, expires_at=expires_at,
+                                            approvals_required=required):
+                raise Conflict(f"Deployment #{d.id} changed meanwhile; nothing was done.")
+            r.audit.record("deploy.confirmed", actor=user_id, at=at, deployment_id=d.id)
+            d = self._get(r, d.id)
+        self._safe_show(d)
+        if d.state is State.QUEUED:
+            self._runner.submit(d.id)
+        return d
+
+    def cancel(self, deployment_id: int, *, user_id: str) -> Deployment:
+        """Cancel a deploy that waits for its window (the requester, or an approver)."""
+        at = self._clock.now()
+        with self._store.transaction() as r:
+            d = r.deployments.get(deployment_id)
+        if d is None:
+            raise NotFound(f"Deployment #{deployment_id} does not exist.")
+        if user_id != d.requested_by and not self._access.may_approve(user_id, d.environment):
+            raise Forbidden(f"Only <@{d.requested_by}> or an approver for {d.environment} "
+                            f"can cancel deployment #{d.id}.")
+        if d.state is not State.SCHEDULED:
+            hint = " Use its Reject button instead." if d.state is State.AWAITING_APPROVAL else ""
+            raise Conflict(f"Deployment #{d.id} is not waiting for a window "
+                           f"({d.state.value.replace('_', ' ')}); it cannot be cancelled."
+                           + hint)
+        with self._store.transaction() as r:
+            if not r.deployments.transition(d.id, State.CANCELLED, at=at, finished_at=at,
+                                            error=f"cancelled by <@{user_id}>"):
+                raise Conflict(f"Deployment #{d.id} changed meanwhile; nothing was done.")
+            r.audit.record("deploy.cancelled", actor=user_id, at=at, deployment_id=d.id)
+            d = self._get(r, d.id)
+        self._safe_show(d)
+        return d
+
     # -- approve / reject ------------------------------------------------------------
     def decide(self, deployment_id: int, *, user_id: str, approve: bool,
                slack_channel: str | None = None, slack_ts: str | None = None) -> DecisionResult:
@@ -144,10 +319,18 @@ class DeploymentService:
             d = r.deployments.get(deployment_id)
             if d is None:
                 raise NotFound(f"Deployment #{deployment_id} does not exist.")
-        rule = self._rule(d.environment)
-        if rule is None:
+        rule = self._rule(d)
+        if rule is None or d.state is State.SCHEDULED:
             raise Conflict(f"Deployment #{d.id} does not need approval.")
-        is_approver = self._access.may_approve(user_id, d.environment)
+        is_approver = self._access.may_approve(user_id, d.environment, emergency=d.emergency)
+        if approve and d.state is State.AWAITING_APPROVAL:
+            window = self._window(d, at=at)  # checked again at approval time
+            if not window.allowed:
+                nxt = window.next_allowed_at
+                when_ = (f" It can be approved from {local(nxt, self._config.zone)}."
+                         if nxt else "")
+                raise Conflict(f"Not approved: the deploy window is closed now — "
+                               f"{'; '.join(window.reasons)}.{when_}")
 
         expired = False
         started = False
@@ -233,6 +416,13 @@ class DeploymentService:
             self._notifier.show(d)
         except DeploybotError:
             log.warning("could not update the Slack card of deployment %s", d.id, exc_info=True)
+
+    def _safe(self, fn: Callable[..., None], *args: object) -> None:
+        try:
+            fn(*args)
+        except DeploybotError:
+            log.warning("could not post to Slack (%s)", getattr(fn, "__name__", fn),
+                        exc_info=True)
 
     def _safe_notify(self, d: Deployment) -> None:
         try:

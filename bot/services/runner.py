@@ -10,14 +10,21 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot.domain.deployment import Deployment
+from bot.domain.policy import PolicyDecision
 from bot.domain.states import State
 from bot.errors import DeploybotError
 from bot.ports import Clock, Cluster, Notifier, Repositories, RolloutFailed, Store
 
 log = logging.getLogger(__name__)
+
+
+class Gate(Protocol):
+    def check(self, environment: str, service: str, *, at: datetime,
+              emergency: bool = False) -> PolicyDecision: ...
 
 
 class DeploymentRunner:
@@ -30,6 +37,7 @@ class DeploymentRunner:
         clock: Clock,
         owner: str,
         lease: timedelta,
+        gate: Gate,
         workers: int = 4,
         progress_every: timedelta = timedelta(seconds=2),
     ) -> None:
@@ -38,6 +46,7 @@ class DeploymentRunner:
         self._notifier = notifier
         self._clock = clock
         self._owner = owner
+        self._gate = gate
         self._lease = lease
         self._progress_every = progress_every
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deploy")
@@ -93,6 +102,16 @@ class DeploymentRunner:
                                        until=at + self._lease):
                 return
             d = self._get(r, deployment_id)
+        if d.state is State.QUEUED:
+            # The window is checked once more right before anything happens: a deploy
+            # approved at 13:58 that would start at 14:01 on a Friday does not start.
+            window = self._gate.check(d.environment, d.service, at=at,
+                                      emergency=d.emergency)
+            if not window.allowed:
+                self._refuse(d, window)
+                return
+        with self._store.transaction() as r:
+            d = self._get(r, deployment_id)
             if d.state is State.QUEUED:
                 r.deployments.transition(d.id, State.RUNNING, at=at, started_at=at,
                                          progress="starting")
@@ -133,6 +152,22 @@ class DeploymentRunner:
                 call(final)
             except DeploybotError:
                 log.warning("deployment %s: could not send the result", final.id, exc_info=True)
+
+    def _refuse(self, d: Deployment, window: PolicyDecision) -> None:
+        at = self._clock.now()
+        error = "the deploy window closed before it could start: " + "; ".join(window.reasons)
+        with self._store.transaction() as r:
+            if not r.deployments.transition(d.id, State.CANCELLED, at=at, finished_at=at,
+                                            error=error, lease_owner=None, lease_until=None):
+                return
+            r.audit.record("deploy.refused_at_start", actor="deploybot", at=at,
+                           deployment_id=d.id, details={"reasons": list(window.reasons)})
+            final = self._get(r, d.id)
+        for call in (self._show, self._notifier.notify_requester):
+            try:
+                call(final)
+            except DeploybotError:
+                log.warning("deployment %s: could not report the refusal", d.id, exc_info=True)
 
     def _move(self, deployment_id: int, target: State, *, finished: bool = False,
               **fields: str | None) -> None:

@@ -13,7 +13,12 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.errors import RetryableError
-from bot.store.repositories import SqlAuditLog, SqlDeploymentRepository
+from bot.store.repositories import (
+    SqlAnnouncementLog,
+    SqlAuditLog,
+    SqlDeploymentRepository,
+    SqlFreezeRepository,
+)
 
 
 def normalize_url(url: str) -> str:
@@ -56,6 +61,8 @@ class Repos:
     def __init__(self, session: Session) -> None:
         self.deployments = SqlDeploymentRepository(session)
         self.audit = SqlAuditLog(session)
+        self.freezes = SqlFreezeRepository(session)
+        self.announcements = SqlAnnouncementLog(session)
 
 
 class Database:

@@ -83,6 +83,9 @@ class DeploymentRow(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     row_version: Mapped[int] = mapped_column(Integer, default=0)
+    emergency_reason: Mapped[str | None] = mapped_column(Text)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    prompted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         Index("ix_deployments_env_service_requested", "environment", "service", "requested_at"),
@@ -123,3 +126,35 @@ class AuditRow(Base):
         Index("ix_audit_events_at", "at"),
         Index("ix_audit_events_deployment_id", "deployment_id"),
     )
+
+
+class FreezeRow(Base):
+    """A freeze added at run time from Slack (`/freeze add`); removal keeps the row."""
+
+    __tablename__ = "freezes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(80))
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    environments: Mapped[list[str] | None] = mapped_column(JSON)
+    services: Mapped[list[str] | None] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    removed_by: Mapped[str | None] = mapped_column(String(32))
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_freezes_end", "end"),)
+
+
+class AnnouncementRow(Base):
+    """One row per scheduled announcement: whoever inserts the key posts it (exactly once)."""
+
+    __tablename__ = "announcements"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    channel: Mapped[str | None] = mapped_column(String(64))
+    ts: Mapped[str | None] = mapped_column(String(32))

@@ -10,19 +10,31 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.domain.deployment import Decision, Deployment, NewDeployment, RunningVersion
+from bot.domain.freezes import Freeze, RuntimeFreeze
 from bot.domain.states import State, sources_for
-from bot.store.models import AuditRow, DecisionRow, DeploymentRow
+from bot.store.models import AnnouncementRow, AuditRow, DecisionRow, DeploymentRow, FreezeRow
 
 _FIELDS = {
     "previous_version", "expires_at", "channel", "message_ts", "record_ts", "started_at",
-    "finished_at", "error", "progress", "lease_owner", "lease_until",
+    "finished_at", "error", "progress", "lease_owner", "lease_until", "emergency_reason",
+    "not_before", "prompted_at", "approvals_required",
 }
+
+
+def _insert_or_ignore(session: Session, table: Any, values: dict[str, Any]) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING for the two databases we support."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return pg_insert(table).values(**values).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite_insert(table).values(**values).on_conflict_do_nothing()
+    raise NotImplementedError(f"unsupported database {dialect}")  # pragma: no cover
 
 
 def _to_domain(row: DeploymentRow, decisions: Sequence[DecisionRow]) -> Deployment:
@@ -44,6 +56,9 @@ def _to_domain(row: DeploymentRow, decisions: Sequence[DecisionRow]) -> Deployme
         finished_at=row.finished_at,
         error=row.error,
         progress=row.progress,
+        emergency_reason=row.emergency_reason,
+        not_before=row.not_before,
+        prompted_at=row.prompted_at,
         decisions=tuple(
             Decision(user_id=r.user_id, approve=r.approve, at=r.at)
             for r in sorted(decisions, key=lambda r: (r.at, r.id))
@@ -68,6 +83,8 @@ class SqlDeploymentRepository:
             expires_at=new.expires_at,
             updated_at=new.requested_at,
             row_version=0,
+            emergency_reason=new.emergency_reason,
+            not_before=new.not_before,
         )
         self._s.add(row)
         self._s.flush()
@@ -120,13 +137,7 @@ class SqlDeploymentRepository:
                      at: datetime) -> bool:
         values = {"deployment_id": deployment_id, "user_id": user_id, "approve": approve,
                   "at": at}
-        dialect = self._s.get_bind().dialect.name
-        if dialect == "postgresql":
-            stmt: Any = pg_insert(DecisionRow).values(**values).on_conflict_do_nothing()
-        elif dialect == "sqlite":
-            stmt = sqlite_insert(DecisionRow).values(**values).on_conflict_do_nothing()
-        else:  # pragma: no cover - other databases are not supported
-            raise NotImplementedError(dialect)
+        stmt = _insert_or_ignore(self._s, DecisionRow, values)
         return self._s.execute(stmt.returning(DecisionRow.id)).first() is not None
 
     def count_approvals(self, deployment_id: int) -> int:
@@ -142,6 +153,28 @@ class SqlDeploymentRepository:
                 DeploymentRow.expires_at <= at,
             ).order_by(DeploymentRow.id)
         ).all()
+
+    def due_scheduled(self, at: datetime) -> Sequence[int]:
+        """Deployments waiting for a window that has opened, whose requester was not yet
+        asked to confirm."""
+        return self._s.scalars(
+            select(DeploymentRow.id).where(
+                DeploymentRow.state == State.SCHEDULED.value,
+                DeploymentRow.not_before <= at,
+                DeploymentRow.prompted_at.is_(None),
+            ).order_by(DeploymentRow.id)
+        ).all()
+
+    def mark_prompted(self, deployment_id: int, *, at: datetime) -> bool:
+        """Claim the one reminder for a scheduled deployment (False: someone else did)."""
+        res = self._s.execute(
+            update(DeploymentRow)
+            .where(DeploymentRow.id == deployment_id,
+                   DeploymentRow.state == State.SCHEDULED.value,
+                   DeploymentRow.prompted_at.is_(None))
+            .values(prompted_at=at)
+        )
+        return bool(res.rowcount == 1)  # type: ignore[attr-defined]
 
     def claim(self, deployment_id: int, *, owner: str, at: datetime, until: datetime) -> bool:
         res = self._s.execute(
@@ -231,3 +264,72 @@ class SqlAuditLog:
         self._s.add(AuditRow(at=at, actor=actor, action=action, deployment_id=deployment_id,
                              details=details or {}, slack_channel=slack_channel,
                              slack_ts=slack_ts))
+
+
+def _runtime_freeze(row: FreezeRow) -> RuntimeFreeze:
+    return RuntimeFreeze(
+        number=row.id,
+        freeze=Freeze(
+            name=row.name, start=row.start, end=row.end, reason=row.reason,
+            environments=frozenset(row.environments) if row.environments else None,
+            services=frozenset(row.services) if row.services else None,
+            source="runtime", id=f"runtime:{row.id}",
+        ),
+        created_by=row.created_by,
+        created_at=row.created_at,
+    )
+
+
+class SqlFreezeRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, *, name: str, start: datetime, end: datetime, reason: str,
+            environments: Sequence[str] | None, created_by: str, at: datetime) -> RuntimeFreeze:
+        row = FreezeRow(name=name, start=start, end=end, reason=reason,
+                        environments=list(environments) if environments else None,
+                        services=None, created_by=created_by, created_at=at)
+        self._s.add(row)
+        self._s.flush()
+        return _runtime_freeze(row)
+
+    def current(self, at: datetime) -> Sequence[RuntimeFreeze]:
+        """Freezes not removed and not yet over at `at`, by start."""
+        rows = self._s.scalars(
+            select(FreezeRow).where(FreezeRow.removed_at.is_(None), FreezeRow.end > at)
+            .order_by(FreezeRow.start, FreezeRow.id)
+        ).all()
+        return [_runtime_freeze(r) for r in rows]
+
+    def get(self, number: int) -> RuntimeFreeze | None:
+        row = self._s.get(FreezeRow, number)
+        return None if row is None or row.removed_at is not None else _runtime_freeze(row)
+
+    def remove(self, number: int, *, by: str, at: datetime) -> bool:
+        res = self._s.execute(
+            update(FreezeRow).where(FreezeRow.id == number, FreezeRow.removed_at.is_(None))
+            .values(removed_by=by, removed_at=at)
+        )
+        return bool(res.rowcount == 1)  # type: ignore[attr-defined]
+
+
+class SqlAnnouncementLog:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def claim(self, key: str, *, due_at: datetime, at: datetime) -> bool:
+        """Insert the announcement's key; True only for the one caller that inserted it."""
+        values = {"key": key, "due_at": due_at, "claimed_at": at}
+        stmt = _insert_or_ignore(self._s, AnnouncementRow, values)
+        return self._s.execute(stmt.returning(AnnouncementRow.key)).first() is not None
+
+    def posted(self, key: str, *, channel: str, ts: str) -> None:
+        self._s.execute(update(AnnouncementRow).where(AnnouncementRow.key == key)
+                        .values(channel=channel, ts=ts))
+
+    def release(self, key: str) -> None:
+        """Forget a claim whose post failed, so a later run may try again."""
+        self._s.execute(delete(AnnouncementRow).where(AnnouncementRow.key == key))
+
+    def claimed(self, key: str) -> bool:
+        return self._s.get(AnnouncementRow, key) is not None

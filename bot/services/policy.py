@@ -1,0 +1,100 @@
+"""The deployment-window policy as a service: gathers every freeze (app.yaml windows,
+public holidays, Black Friday / Cyber Monday, freezes added from Slack) and each
+environment's schedule, and answers `bot.domain.policy.decide` for a given time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.config import AppConfig
+from bot.domain.freezes import Freeze, black_friday_cyber_monday, holiday_freezes, upcoming
+from bot.domain.policy import PolicyDecision, decide, local
+from bot.domain.schedule import Schedule
+from bot.ports import Holidays, Store
+
+# How far ahead freezes are gathered: the next allowed time is searched this far.
+HORIZON = timedelta(days=60)
+
+
+@dataclass(frozen=True)
+class WindowStatus:
+    """What `/freeze` and the status view show for one environment."""
+
+    environment: str
+    decision: PolicyDecision
+    next_change: datetime | None  # when `decision.allowed` flips next (None: not soon)
+    upcoming: tuple[Freeze, ...]
+    schedule: Schedule | None
+
+
+class PolicyService:
+    def __init__(self, *, config: AppConfig, store: Store, holidays: Holidays) -> None:
+        self._config = config
+        self._store = store
+        self._holidays = holidays
+
+    @property
+    def zone_name(self) -> str:
+        return self._config.timezone
+
+    def schedule(self, environment: str) -> Schedule | None:
+        return self._config.schedule_for(environment)
+
+    def freezes(self, *, at: datetime, horizon: timedelta = HORIZON,
+                include_runtime: bool = True) -> list[Freeze]:
+        """Every freeze that may matter from `at` to `at + horizon`."""
+        cfg, zone = self._config, self._config.zone
+        out = [cfg.freeze_window(w) for w in cfg.freezes.windows]
+        first, last = (at - timedelta(days=2)).date(), (at + horizon + timedelta(days=2)).date()
+        for h in cfg.freezes.holidays:
+            days = self._holidays.between(h.country, h.subdivision, h.names, h.language,
+                                          first, last)
+            out += holiday_freezes(days, country=h.country, zone=zone,
+                                   environments=h.environments)
+        bf = cfg.freezes.black_friday_cyber_monday
+        if bf is not None:
+            for year in range(first.year, last.year + 1):
+                out.append(black_friday_cyber_monday(year, zone, bf.environments))
+        if include_runtime:
+            with self._store.transaction() as r:
+                out += [rf.freeze for rf in r.freezes.current(at - timedelta(days=1))]
+        return [f for f in out if f.end > at - timedelta(days=1)]
+
+    def check(self, environment: str, service: str, *, at: datetime,
+              emergency: bool = False) -> PolicyDecision:
+        return decide(environment=environment, service=service, at=at, emergency=emergency,
+                      schedule=self.schedule(environment), freezes=self.freezes(at=at),
+                      horizon=HORIZON)
+
+    def status(self, environment: str, *, at: datetime,
+               within: timedelta = timedelta(days=30)) -> WindowStatus:
+        freezes = self.freezes(at=at, horizon=max(within, HORIZON))
+        schedule = self.schedule(environment)
+        # Any service: freezes limited to some services are listed, not decisive here.
+        decision = decide(environment=environment, service="*", at=at, emergency=False,
+                          schedule=schedule, freezes=freezes, horizon=HORIZON)
+        if decision.blocked:
+            next_change = decision.next_allowed_at
+        else:
+            next_change = self._next_closing(environment, at, schedule, freezes)
+        return WindowStatus(environment=environment, decision=decision,
+                            next_change=next_change,
+                            upcoming=tuple(upcoming(freezes, environment, at, within)),
+                            schedule=schedule)
+
+    def _next_closing(self, environment: str, at: datetime, schedule: Schedule | None,
+                      freezes: list[Freeze]) -> datetime | None:
+        """The next instant at which a normal deploy stops being allowed (within 14 days)."""
+        candidates = [f.start for f in freezes if f.start > at and f.targets(environment)]
+        if schedule is not None:
+            closes = schedule.next_close(at)
+            if closes is not None:
+                candidates.append(closes)
+        soonest = min(candidates, default=None)
+        if soonest is not None and soonest - at > timedelta(days=14):
+            return None
+        return soonest
+
+    def describe(self, at: datetime) -> str:
+        return local(at, self._config.zone)
