@@ -39,3 +39,16 @@ class ManualClock:
         with self._lock:
             self._now += delta
             return self._now
+
+
+class OffsetClock:
+    """Real time, shifted to start at `start` (demos: "it is Wednesday 10:00 now")."""
+
+    def __init__(self, start: datetime, base: Clock) -> None:
+        if start.tzinfo is None:
+            raise ValueError("OffsetClock needs an aware datetime")
+        self._base = base
+        self._offset = start.astimezone(UTC) - base.now()
+
+    def now(self) -> datetime:
+        return self._base.now() + self._offset

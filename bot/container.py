@@ -22,7 +22,9 @@ from bot.clock import Clock, SystemClock
 from bot.config import AppConfig
 from bot.ports import Cluster
 from bot.services.access import Access
+from bot.services.announcements import AnnouncementService
 from bot.services.deployments import DeploymentService
+from bot.services.freezes import FreezeService
 from bot.services.policy import PolicyService
 from bot.services.runner import DeploymentRunner
 from bot.store.db import Database
@@ -39,8 +41,10 @@ class Container:
     runner: DeploymentRunner
     deployments: DeploymentService
     policy: PolicyService
+    freezes: FreezeService
     notifier: SlackNotifier
     instance: str
+    announcements: AnnouncementService
 
     def close(self) -> None:
         self.runner.shutdown(wait=True)
@@ -79,6 +83,11 @@ def build_container(
         config=config, store=database, notifier=notifier, cluster=cluster, access=access,
         clock=clock, runner=runner, policy=policy,
     )
+    freezes = FreezeService(config=config, store=database, policy=policy, access=access,
+                            clock=clock, poster=notifier)
+    announcements = AnnouncementService(config=config, store=database, policy=policy,
+                                        poster=notifier, clock=clock)
     return Container(config=config, clock=clock, database=database, slack=slack,
                      cluster=cluster, access=access, runner=runner, deployments=deployments,
-                     policy=policy, notifier=notifier, instance=name)
+                     policy=policy, freezes=freezes, notifier=notifier, instance=name,
+                     announcements=announcements)

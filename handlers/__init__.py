@@ -8,7 +8,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.container import Container
-from handlers import actions, commands
+from handlers import actions, commands, freeze
 
 
 def build_app(
@@ -27,4 +27,5 @@ def build_app(
     )
     commands.register(app, container)
     actions.register(app, container)
+    freeze.register(app, container)
     return app

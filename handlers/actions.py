@@ -16,7 +16,7 @@ from handlers.replies import ephemeral, reporting
 
 def _deployment_id(action: dict[str, Any]) -> int:
     value = str(action.get("value", ""))
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):  # a 64-bit id
         raise UserError("That button does not name a deployment; it may be from an old "
                         "message. Use `/deploy status` to find it.")
     return int(value)

@@ -15,6 +15,7 @@ from bot.domain.commands import USAGE, CancelArgs, DeployArgs, HelpArgs, StatusA
 from bot.errors import UserError
 from bot.presentation import ids
 from bot.presentation.blocks import request_accepted, status_view
+from bot.presentation.freeze_views import window_lines
 from handlers.replies import ephemeral, ephemeral_ack, reporting
 
 
@@ -66,4 +67,5 @@ def register(app: App, container: Container) -> None:
 def _status(container: Container) -> Any:
     st = container.deployments.status()
     running = [(v.environment, v.service, v.version, v.since) for v in st.running]
-    return status_view(running, list(st.recent), container.config.zone)
+    windows = window_lines(container.freezes.status(st.at).environments, container.config.zone)
+    return status_view(running, list(st.recent), container.config.zone, windows)

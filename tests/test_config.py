@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from bot.config import (
     parse_config,
     parse_duration,
 )
+from bot.domain.schedule import guide_schedule
 from tests.conftest import base_config
 
 APP_YAML = Path(__file__).resolve().parent.parent / "app.yaml"
@@ -48,7 +49,30 @@ def test_the_shipped_app_yaml_loads() -> None:
     assert cfg.zone.key == "America/New_York"
     assert cfg.slack.deployments_channel == "#deployments"
     assert cfg.roles == {"deployers": ["U0ALICE", "U0BOB", "U0CAROL"],
-                         "approvers": ["U0BOB", "U0CAROL"]}
+                         "approvers": ["U0BOB", "U0CAROL"],
+                         "emergency_approvers": ["U0CAROL"],
+                         "freeze_managers": ["U0CAROL"]}
+    # the guide's schedule, for production only
+    assert cfg.schedule_for("production") == guide_schedule(cfg.zone)
+    assert cfg.schedule_for("staging") is None
+    assert cfg.schedule_for("development") is None
+    assert cfg.environments["production"].rollbacks.ignore_windows is True
+    assert (cfg.emergency.approvers, cfg.emergency.required, cfg.emergency.allow_self_approval,
+            cfg.emergency.expires_after) == (["emergency_approvers"], 1, False,
+                                             timedelta(hours=1))
+    assert cfg.freezes.managers == ["freeze_managers"]
+    (holidays,) = cfg.freezes.holidays
+    assert (holidays.country, holidays.names, holidays.environments) == (
+        "US", ["New Year's Day", "Independence Day", "Thanksgiving Day", "Christmas Day"],
+        ["production"])
+    assert cfg.freezes.black_friday_cyber_monday is not None
+    assert cfg.freezes.black_friday_cyber_monday.environments == ["production"]
+    (window,) = cfg.freezes.windows
+    frozen = cfg.freeze_window(window)
+    assert (frozen.name, frozen.start, frozen.end, frozen.environments) == (
+        "Year-end maintenance window",
+        datetime(2026, 12, 29, 20, tzinfo=cfg.zone), datetime(2026, 12, 30, 2, tzinfo=cfg.zone),
+        frozenset({"production"}))
     assert list(cfg.environments) == ["development", "staging", "production"]
     assert cfg.environments["development"].approval is None
     assert cfg.environments["staging"].approval is None

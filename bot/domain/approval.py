@@ -28,6 +28,8 @@ def _closed_reason(d: Deployment) -> str:
             return "was cancelled"
         case State.QUEUED | State.RUNNING | State.VERIFYING:
             return "is already approved and under way"
+        case State.SCHEDULED:
+            return "is waiting for its deploy window (its requester starts it then)"
         case _:
             return f"has already finished ({d.state.value.replace('_', ' ')})"
 
@@ -52,6 +54,9 @@ def check_decision(
     if not approve and user_id == d.requested_by:
         return
     if not is_approver:
+        if d.emergency:
+            raise Forbidden(f"{label} is an emergency deploy: only the emergency approvers "
+                            "may approve or reject it.")
         raise Forbidden(
             f"You are not an approver for {d.environment}. Ask someone in its approvers role."
         )

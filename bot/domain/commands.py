@@ -84,6 +84,10 @@ def _take_emergency(text: str) -> tuple[str, str | None]:
         raise UsageError("`--emergency` is given twice.")
     m = found[0]
     reason = (m.group("q") or m.group("c") or m.group("w") or "").strip()
+    rest = text[m.end():].lstrip()
+    if not reason and rest[:1] in ('"', "“") and ('"' if rest[0] == '"' else "”") not in rest[1:]:
+        raise UsageError('The emergency reason has no closing quote: '
+                         '`--emergency "reason"`.')
     if not reason:
         raise UsageError('An emergency deploy needs a reason: `--emergency "checkout is down, '
                          'INC-123"` (an incident link is fine).')
@@ -118,8 +122,10 @@ def parse_deploy(
     if words == ["status"]:
         return StatusArgs()
     if words[0] == "cancel":
-        if len(words) == 2 and words[1].removeprefix("#").isdigit():
-            return CancelArgs(int(words[1].removeprefix("#")))
+        number = words[1].removeprefix("#") if len(words) == 2 else ""
+        # ASCII digits only, and few enough to be a database id (a 64-bit integer)
+        if number.isascii() and number.isdigit() and len(number) <= 18:
+            return CancelArgs(int(number))
         raise UsageError("Which deployment? e.g. `/deploy cancel 42`.")
     text, emergency_reason = _take_emergency(text)
     words = text.split()

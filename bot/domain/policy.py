@@ -94,14 +94,17 @@ def decide(
     schedule: Schedule | None,
     freezes: Sequence[Freeze],
     horizon: timedelta = timedelta(days=60),
+    zone: tzinfo | None = None,
 ) -> PolicyDecision:
     """May `service` be deployed to `environment` at `at`? No schedule means always open;
     freezes apply on top of (and beat) the schedule. With `emergency=True` the deploy is
-    allowed whatever blocks it, and flagged as an emergency when something did."""
+    allowed whatever blocks it, and flagged as an emergency when something did. Reasons
+    show times in `zone` (default: the schedule's zone, else UTC)."""
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"decide needs an aware datetime, got naive {at.isoformat()}")
     at = at.astimezone(UTC)
-    zone: tzinfo = schedule.zone if schedule is not None else UTC
+    if zone is None:
+        zone = schedule.zone if schedule is not None else UTC
     reasons: list[str] = []
     blocked_by: list[str] = []
     for f in active(freezes, environment, service, at):

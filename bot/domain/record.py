@@ -49,6 +49,8 @@ _CLOSED = (State.REJECTED, State.EXPIRED, State.CANCELLED)
 
 
 def _approval_item(d: Deployment) -> Item:
+    if d.state is State.SCHEDULED:  # its approvals are set when its requester starts it
+        return Item("Approval", Mark.PENDING, "when the deploy window opens")
     if not d.needs_approval:
         return Item("Approval", Mark.SKIPPED, "not required in this environment")
     names = ", ".join(f"<@{a.user_id}>" for a in d.approvers)
@@ -58,7 +60,8 @@ def _approval_item(d: Deployment) -> Item:
     if d.state is State.REJECTED:
         who = d.rejecter.user_id if d.rejecter else "?"
         return Item("Approval", Mark.FAILED, f"rejected by <@{who}>")
-    if d.state in (State.EXPIRED, State.CANCELLED):
+    if d.state is State.EXPIRED or (d.state is State.CANCELLED
+                                    and len(d.approvers) < d.approvals_required):
         return Item("Approval", Mark.FAILED, d.state.value)
     return Item("Approval", Mark.DONE, names or None)
 
@@ -96,9 +99,12 @@ def _announce_item(d: Deployment) -> Item:
 
 
 def build_record(d: Deployment) -> tuple[Section, ...]:
-    pre_mark = Mark.MANUAL if d.state is State.AWAITING_APPROVAL else (
-        Mark.DONE if d.state not in (State.REJECTED, State.EXPIRED, State.CANCELLED)
-        else Mark.SKIPPED)
+    if d.state is State.AWAITING_APPROVAL:
+        pre_mark = Mark.MANUAL
+    elif d.state is State.SCHEDULED:  # confirmed by the approvers later, not yet
+        pre_mark = Mark.PENDING
+    else:
+        pre_mark = Mark.SKIPPED if d.state in _CLOSED else Mark.DONE
     pre = tuple(Item(label, pre_mark, None) for label in PRE_DEPLOYMENT_CHECKLIST)
     return (
         Section("Pre-deployment", (*pre, _approval_item(d))),

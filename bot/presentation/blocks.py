@@ -161,6 +161,8 @@ def deployment_record(d: Deployment, zone: ZoneInfo) -> Message:
         f"*Date:* {when(d.started_at or d.requested_at, zone)}",
         f"*Deployer:* <@{d.requested_by}>",
     ]
+    if d.emergency_reason is not None:
+        lines.append(f"*Emergency deploy:* {reason_text(d.emergency_reason)}")
     for section in build_record(d):
         lines.append(f"\n*{section.title}*")
         for item in section.items:
@@ -200,6 +202,8 @@ def requester_note(d: Deployment, zone: ZoneInfo, permalink: str | None) -> Mess
             text = f"🚫 Your deploy {title(d)} was rejected by {who}."
         case State.EXPIRED:
             text = f"⌛ Your deploy {title(d)} expired without enough approvals."
+        case State.CANCELLED:
+            text = f"✖️ Your deploy {title(d)} was cancelled: {d.error or 'see the thread'}."
         case _:
             text = f"Your deploy {title(d)} is now {d.state.value.replace('_', ' ')}."
     return Message(text=text + link, blocks=[_section(text + link)])
@@ -210,7 +214,7 @@ def notice(text: str) -> Message:
 
 
 def status_view(running: list[tuple[str, str, str, datetime]], recent: list[Deployment],
-                zone: ZoneInfo) -> Message:
+                zone: ZoneInfo, windows: list[str] | None = None) -> Message:
     lines = ["*Running now*"]
     if not running:
         lines.append("_Nothing deployed by deploybot yet._")
@@ -223,6 +227,9 @@ def status_view(running: list[tuple[str, str, str, datetime]], recent: list[Depl
         lines.append(f"• #{d.id} `{d.service}` `{d.version}` → `{d.environment}` — "
                      f"{STATE_LINE[d.state]} — <@{d.requested_by}>, "
                      f"{when(d.requested_at, zone)}")
+    if windows:  # one line per environment: open now, or closed and why, and the next change
+        lines.append("\n*Deploy windows*")
+        lines += [f"• {w}" for w in windows]
     return Message(text="Deployment status", blocks=[_section("\n".join(lines))])
 
 

@@ -2,6 +2,12 @@
 
 A job names the running bot instance it belongs to; the composition root registers each
 instance's container here when it starts, and removes it when it stops.
+
+The job store is persistent and shared by every process of the bot (it lives in the bot's
+database), so a stored job names whichever process wrote it last, and may be run by any of
+them. A process that does not know the named instance runs the job with its own container
+when it has exactly one (the normal case: one bot per process): the work is the same from
+any process on that database.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ def unregister_instance(name: str) -> None:
 def _get(instance: str) -> Container | None:
     with _guard:
         c = _instances.get(instance)
+        if c is None and len(_instances) == 1:
+            c = next(iter(_instances.values()))  # written by another process: see above
     if c is None:
         log.warning("job for unknown bot instance %s skipped", instance)
     return c
@@ -47,3 +55,15 @@ def resume_deployments(instance: str) -> int:
     """Pick up queued deployments and those whose process died (lease run out)."""
     c = _get(instance)
     return c.runner.resume() if c else 0
+
+
+def announce(instance: str) -> int:
+    """Post the freeze and schedule announcements that are due (each once, in any process)."""
+    c = _get(instance)
+    return len(c.announcements.post_due(at=c.clock.now())) if c else 0
+
+
+def release_scheduled(instance: str) -> int:
+    """Ask the requesters of deploys queued for a window that has opened to confirm them."""
+    c = _get(instance)
+    return len(c.deployments.prompt_due(at=c.clock.now())) if c else 0

@@ -65,7 +65,7 @@ class PolicyService:
               emergency: bool = False) -> PolicyDecision:
         return decide(environment=environment, service=service, at=at, emergency=emergency,
                       schedule=self.schedule(environment), freezes=self.freezes(at=at),
-                      horizon=HORIZON)
+                      horizon=HORIZON, zone=self._config.zone)
 
     def status(self, environment: str, *, at: datetime,
                within: timedelta = timedelta(days=30)) -> WindowStatus:
@@ -73,7 +73,8 @@ class PolicyService:
         schedule = self.schedule(environment)
         # Any service: freezes limited to some services are listed, not decisive here.
         decision = decide(environment=environment, service="*", at=at, emergency=False,
-                          schedule=schedule, freezes=freezes, horizon=HORIZON)
+                          schedule=schedule, freezes=freezes, horizon=HORIZON,
+                          zone=self._config.zone)
         if decision.blocked:
             next_change = decision.next_allowed_at
         else:

@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -61,6 +61,21 @@ def current(engine: Engine) -> str | None:
 
 def is_sqlite(url: str) -> bool:
     return normalize_url(url).startswith("sqlite")
+
+
+def existing_tables(url: str) -> frozenset[str]:
+    """The tables the database has now (empty when it has no schema yet). An SQLite file
+    that does not exist is not created. Raises DatabaseUnavailable when it is unreachable."""
+    u = make_url(normalize_url(url))
+    if (u.drivername.startswith("sqlite") and u.database and u.database != ":memory:"
+            and not u.database.startswith("file:") and not Path(u.database).exists()):
+        return frozenset()
+    engine = make_engine(url)
+    try:
+        with _reachable(url):
+            return frozenset(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
 
 
 def ensure_schema(url: str, *, auto: bool) -> None:

@@ -15,7 +15,7 @@ from bot.domain.schedule import guide_schedule
 
 NY = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")
-MAJOR_US = ["New Year's Day", "Independence Day", "Thanksgiving", "Christmas"]
+MAJOR_US = ["New Year's Day", "Independence Day", "Thanksgiving Day", "Christmas Day"]
 YEAR_2026 = (date(2026, 1, 1), date(2026, 12, 31))
 
 
@@ -23,18 +23,44 @@ def test_us_major_holidays_2026_with_the_names_filter() -> None:
     got = HolidayCalendar("US", names=MAJOR_US).between(*YEAR_2026)
     assert got == [
         (date(2026, 1, 1), "New Year's Day"),
-        # "contains" also matches Juneteenth's official name and the observed Friday
-        (date(2026, 6, 19), "Juneteenth National Independence Day"),
+        # exact names only: Juneteenth's official name contains "Independence Day" but is
+        # not kept; the observed Friday of a named holiday is
         (date(2026, 7, 3), "Independence Day (observed)"),
         (date(2026, 7, 4), "Independence Day"),
         (date(2026, 11, 26), "Thanksgiving Day"),
         (date(2026, 12, 25), "Christmas Day"),
     ]
+    assert all("Juneteenth" not in name for _, name in got)
 
 
 def test_the_names_filter_is_case_insensitive() -> None:
-    got = HolidayCalendar("US", names=["christmas DAY", "THANKSGIVING"]).between(*YEAR_2026)
-    assert [d for d, _ in got] == [date(2026, 11, 26), date(2026, 12, 25)]
+    got = HolidayCalendar("US", names=["christmas DAY", "THANKSGIVING day"]).between(
+        *YEAR_2026)
+    assert got == [(date(2026, 11, 26), "Thanksgiving Day"), (date(2026, 12, 25), "Christmas Day")]
+
+
+def test_the_names_filter_is_exact_not_a_substring() -> None:
+    # A part of a name no longer matches: "Christmas" is not "Christmas Day", and
+    # "Independence Day" is not "Juneteenth National Independence Day".
+    assert HolidayCalendar("US", names=["Christmas", "Thanksgiving"]).between(*YEAR_2026) == []
+    june = (date(2026, 6, 1), date(2026, 6, 30))
+    assert HolidayCalendar("US", names=["Independence Day"]).between(*june) == []
+    assert HolidayCalendar("US", names=["Juneteenth National Independence Day"]).between(
+        *june) == [(date(2026, 6, 19), "Juneteenth National Independence Day")]
+
+
+def test_observed_days_of_named_holidays_are_kept() -> None:
+    # 2027: Christmas is a Saturday (observed Friday 24th), New Year 2028 too (observed
+    # Friday 2027-12-31); Juneteenth's observed day is not named, so not kept.
+    got = HolidayCalendar("US", names=MAJOR_US).between(date(2027, 6, 1), date(2027, 12, 31))
+    assert got == [
+        (date(2027, 7, 4), "Independence Day"),
+        (date(2027, 7, 5), "Independence Day (observed)"),
+        (date(2027, 11, 25), "Thanksgiving Day"),
+        (date(2027, 12, 24), "Christmas Day (observed)"),
+        (date(2027, 12, 25), "Christmas Day"),
+        (date(2027, 12, 31), "New Year's Day (observed)"),
+    ]
 
 
 def test_without_a_filter_every_federal_holiday_is_listed() -> None:
@@ -85,8 +111,10 @@ def test_a_date_with_two_holidays_lists_both() -> None:
     # 2008: Ascension Day fell on May 1.
     got = HolidayCalendar("DE").between(date(2008, 5, 1), date(2008, 5, 1))
     assert sorted(name for _, name in got) == ["Christi Himmelfahrt", "Erster Mai"]
-    only = HolidayCalendar("DE", names=["mai"]).between(date(2008, 5, 1), date(2008, 5, 1))
+    only = HolidayCalendar("DE", names=["erster MAI"]).between(date(2008, 5, 1),
+                                                               date(2008, 5, 1))
     assert only == [(date(2008, 5, 1), "Erster Mai")]
+    assert HolidayCalendar("DE", names=["mai"]).between(date(2008, 5, 1), date(2008, 5, 1)) == []
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,7 @@ def test_an_approver_may_decide_while_awaiting_approval(approve: bool) -> None:
 
 
 CLOSED_REASONS = {
+    State.SCHEDULED: "is waiting for its deploy window (its requester starts it then)",
     State.QUEUED: "is already approved and under way",
     State.RUNNING: "is already approved and under way",
     State.VERIFYING: "is already approved and under way",

@@ -8,8 +8,10 @@ import pytest
 
 from bot.config import DEFAULT_VERSION_PATTERN
 from bot.domain.commands import (
+    MAX_REASON,
     MAX_TEXT,
     USAGE,
+    CancelArgs,
     DeployArgs,
     HelpArgs,
     StatusArgs,
@@ -155,3 +157,144 @@ def test_text_at_the_limit_is_parsed_not_refused_for_length() -> None:
     text = "production v1.2.3".ljust(MAX_TEXT)
     assert len(text) == MAX_TEXT
     assert parse(text) == DeployArgs("api", "production", "v1.2.3")
+
+
+# -- `--emergency "reason"` -------------------------------------------------------------------
+
+INCIDENT = "checkout down <https://status.example.com/inc/42|INC-42>"
+
+
+@pytest.mark.parametrize(
+    ("text", "services", "expected"),
+    [
+        (f'production v1.2.4 --emergency "{INCIDENT}"', ONE_SERVICE,
+         DeployArgs("api", "production", "v1.2.4", INCIDENT)),
+        # anywhere in the command, with or without the service, with --version=
+        (f'--emergency "{INCIDENT}" production v1.2.4', ONE_SERVICE,
+         DeployArgs("api", "production", "v1.2.4", INCIDENT)),
+        ('production --emergency "db down" v1.2.4', ONE_SERVICE,
+         DeployArgs("api", "production", "v1.2.4", "db down")),
+        ('web production --version=v1.2.4 --emergency "db down"', TWO_SERVICES,
+         DeployArgs("web", "production", "v1.2.4", "db down")),
+        # curly quotes (as typed on a phone or pasted from a document)
+        ("production v1.2.4 --emergency “checkout is down”", ONE_SERVICE,
+         DeployArgs("api", "production", "v1.2.4", "checkout is down")),
+        # one word needs no quotes
+        ("production v1.2.4 --emergency INC-42", ONE_SERVICE,
+         DeployArgs("api", "production", "v1.2.4", "INC-42")),
+        ("production v1.2.4 --emergency=INC-42", ONE_SERVICE,
+         DeployArgs("api", "production", "v1.2.4", "INC-42")),
+        # surrounding blanks are trimmed; what the reason says is kept as written
+        ('production v1.2.4 --emergency "  <!channel> db down  "', ONE_SERVICE,
+         DeployArgs("api", "production", "v1.2.4", "<!channel> db down")),
+        ('production v1.2.4 --emergency "uses --version=v9 and -f"', ONE_SERVICE,
+         DeployArgs("api", "production", "v1.2.4", "uses --version=v9 and -f")),
+        (f'production v1.2.4 --emergency "{"x" * MAX_REASON}"', ONE_SERVICE,
+         DeployArgs("api", "production", "v1.2.4", "x" * MAX_REASON)),
+    ],
+    ids=lambda v: v[:60] if isinstance(v, str) else None,
+)
+def test_emergency_forms(text: str, services: tuple[str, ...], expected: DeployArgs) -> None:
+    got = parse(text, services)
+    assert got == expected
+    assert isinstance(got, DeployArgs) and got.emergency_reason == expected.emergency_reason
+
+
+def test_a_deploy_without_the_flag_is_not_an_emergency() -> None:
+    got = parse("production v1.2.4")
+    assert isinstance(got, DeployArgs) and got.emergency_reason is None
+
+
+NEEDS_A_REASON = ('An emergency deploy needs a reason: `--emergency "checkout is down, '
+                  'INC-123"` (an incident link is fine).')
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("production v1.2.4 --emergency", NEEDS_A_REASON),
+        ("production v1.2.4 --emergency   ", NEEDS_A_REASON),
+        ('production v1.2.4 --emergency ""', NEEDS_A_REASON),
+        ('production v1.2.4 --emergency "   "', NEEDS_A_REASON),
+        ("production v1.2.4 --emergency “”", NEEDS_A_REASON),
+        ("production v1.2.4 --emergency=", NEEDS_A_REASON),
+        ("--emergency production v1.2.4", "Which environment? e.g. `/deploy production v1.2.3`."),
+        ('production v1.2.4 --emergency "checkout is down',
+         'The emergency reason has no closing quote: `--emergency "reason"`.'),
+        ("production v1.2.4 --emergency “checkout is down",
+         'The emergency reason has no closing quote: `--emergency "reason"`.'),
+        ('production v1.2.4 --emergency "a" --emergency "b"', "`--emergency` is given twice."),
+        ('production v1.2.4 --emergency"db down"',
+         'Put the emergency reason in quotes: `--emergency "reason"`.'),
+        ('production v1.2.4 --emergencies "a"', "Unknown option `--emergencies`."),
+        (f'production v1.2.4 --emergency "{"x" * (MAX_REASON + 1)}"',
+         f"The emergency reason is {MAX_REASON + 1} characters long; the limit is "
+         f"{MAX_REASON}."),
+        ('--emergency "db down"', "Tell me what to deploy."),
+        ('production --emergency "db down"', "Which version? e.g. `/deploy production v1.2.3`."),
+        ('production v1.2 --emergency "db down"',
+         f"`v1.2` is not a valid version for `api` (expected a match of "
+         f"`{DEFAULT_VERSION_PATTERN}`, e.g. `v1.2.3`)."),
+    ],
+)
+def test_bad_emergency_input_has_a_specific_message(text: str, problem: str) -> None:
+    with pytest.raises(UsageError) as info:
+        parse(text)
+    assert info.value.problem == problem
+    assert info.value.message.endswith(USAGE)
+
+
+def test_the_usage_shows_the_emergency_lane_and_cancel() -> None:
+    assert '`/deploy &lt;environment&gt; &lt;version&gt; --emergency "reason or incident link"`' \
+        in USAGE
+    assert "`/deploy cancel &lt;id&gt;`" in USAGE
+
+
+# -- `/deploy cancel <id>` ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("cancel 42", CancelArgs(42)),
+        ("cancel #42", CancelArgs(42)),
+        ("  cancel   7  ", CancelArgs(7)),
+        ("cancel 007", CancelArgs(7)),
+        ("cancel 0", CancelArgs(0)),  # parsed; the service says no such deployment
+        ("cancel 999999999999999999", CancelArgs(999_999_999_999_999_999)),
+    ],
+)
+def test_cancel_forms(text: str, expected: CancelArgs) -> None:
+    assert parse(text) == expected
+    assert parse(text, TWO_SERVICES) == expected  # no service name needed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cancel",
+        "cancel next",
+        "cancel 42 43",
+        "cancel 42 now",
+        "cancel -1",
+        "cancel 4.2",
+        "cancel #",
+        "cancel ##42",
+        "cancel \uff14\uff12",  # fullwidth digits
+        "cancel 1234567890123456789",  # more than a database id holds
+        "cancel 99999999999999999999999999999999",
+        'cancel 42 --emergency "x"',
+    ],
+)
+def test_bad_cancel_input_asks_which_deployment(text: str) -> None:
+    with pytest.raises(UsageError) as info:
+        parse(text)
+    assert info.value.problem == "Which deployment? e.g. `/deploy cancel 42`."
+    assert info.value.message.endswith(USAGE)
+
+
+def test_cancel_is_a_word_only_in_first_place() -> None:
+    # `cancel` elsewhere is not the subcommand: here it is read as a (bad) version.
+    with pytest.raises(UsageError) as info:
+        parse("production cancel")
+    assert info.value.problem.startswith("`cancel` is not a valid version for `api`")

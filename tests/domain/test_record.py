@@ -146,6 +146,36 @@ def test_rejected_names_the_rejecter_and_nothing_is_left_pending() -> None:
     }
 
 
+def test_scheduled_claims_nothing_done_yet() -> None:
+    # A deploy waiting for its window gets its approval rule only when it is started.
+    d = deployment(State.SCHEDULED, approvals_required=0, expires_at=None,
+                   not_before=T0 + timedelta(days=1))
+    assert pre_marks(d) == {Mark.PENDING}
+    assert marks(d) == {
+        APPROVAL: (Mark.PENDING, "when the deploy window opens"),
+        ROLLOUT: (Mark.PENDING, None),
+        WATCH: (Mark.PENDING, None),
+        ANNOUNCE: (Mark.PENDING, None),
+    }
+
+
+def test_cancelled_after_approval_keeps_the_approval() -> None:
+    # Approved, then refused right before the start because the window had closed.
+    d = deployment(State.CANCELLED, decisions=APPROVED,
+                   error="the deploy window closed before it could start: …")
+    assert marks(d) == {
+        APPROVAL: (Mark.DONE, "<@U0BOB>"),
+        ROLLOUT: (Mark.SKIPPED, None),
+        WATCH: (Mark.SKIPPED, None),
+        ANNOUNCE: (Mark.SKIPPED, None),
+    }
+
+
+def test_cancelled_with_too_few_approvals_is_a_failed_approval() -> None:
+    d = deployment(State.CANCELLED, approvals_required=2, decisions=APPROVED)
+    assert marks(d)[APPROVAL] == (Mark.FAILED, "cancelled")
+
+
 @pytest.mark.parametrize("state", [State.EXPIRED, State.CANCELLED])
 def test_expired_or_cancelled_and_nothing_is_left_pending(state: State) -> None:
     d = deployment(state)

@@ -22,6 +22,11 @@ ILLEGAL = sorted(
 
 # The design's life of a deployment, written out independently of TRANSITIONS.
 EXPECTED_LEGAL = {
+    # a deploy refused by its window waits; its requester starts it (into approval, or
+    # straight to the queue when no approval is needed) or it is cancelled
+    (State.SCHEDULED, State.AWAITING_APPROVAL),
+    (State.SCHEDULED, State.QUEUED),
+    (State.SCHEDULED, State.CANCELLED),
     (State.AWAITING_APPROVAL, State.QUEUED),
     (State.AWAITING_APPROVAL, State.REJECTED),
     (State.AWAITING_APPROVAL, State.EXPIRED),
@@ -70,15 +75,16 @@ def test_no_state_moves_to_itself() -> None:
 
 
 SOURCES = {
-    State.AWAITING_APPROVAL: set(),
-    State.QUEUED: {State.AWAITING_APPROVAL},
+    State.SCHEDULED: set(),
+    State.AWAITING_APPROVAL: {State.SCHEDULED},
+    State.QUEUED: {State.SCHEDULED, State.AWAITING_APPROVAL},
     State.RUNNING: {State.QUEUED},
     State.VERIFYING: {State.RUNNING},
     State.SUCCEEDED: {State.VERIFYING},
     State.FAILED: {State.RUNNING, State.VERIFYING},
     State.REJECTED: {State.AWAITING_APPROVAL},
     State.EXPIRED: {State.AWAITING_APPROVAL},
-    State.CANCELLED: {State.AWAITING_APPROVAL, State.QUEUED},
+    State.CANCELLED: {State.SCHEDULED, State.AWAITING_APPROVAL, State.QUEUED},
     State.ROLLED_BACK: {State.SUCCEEDED, State.FAILED},
 }
 
@@ -92,8 +98,16 @@ def test_sources_for(target: State) -> None:
     assert sources_for(target) == frozenset(SOURCES[target])
 
 
-def test_only_awaiting_approval_has_no_way_in() -> None:
-    assert [s for s in State if not sources_for(s)] == [State.AWAITING_APPROVAL]
+def test_only_scheduled_has_no_way_in() -> None:
+    # A deployment is created as scheduled, awaiting approval or queued; only a scheduled
+    # one can never be re-entered.
+    assert [s for s in State if not sources_for(s)] == [State.SCHEDULED]
+
+
+def test_scheduled_is_neither_terminal_nor_active() -> None:
+    assert not State.SCHEDULED.terminal
+    assert not State.SCHEDULED.active
+    assert State.SCHEDULED not in sources_for(State.RUNNING)
 
 
 @pytest.mark.parametrize("state", list(State), ids=lambda s: s.value)
@@ -117,7 +131,7 @@ def test_terminal_states_only_lead_to_rolled_back() -> None:
 
 def test_states_are_stored_as_their_lowercase_values() -> None:
     assert [s.value for s in State] == [
-        "awaiting_approval", "queued", "running", "verifying", "succeeded", "failed",
+        "scheduled", "awaiting_approval", "queued", "running", "verifying", "succeeded", "failed",
         "rejected", "expired", "cancelled", "rolled_back",
     ]
     assert State("rolled_back") is State.ROLLED_BACK

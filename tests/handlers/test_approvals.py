@@ -322,6 +322,8 @@ def test_a_click_on_a_finished_deployment_changes_nothing(bot: RunningBot) -> No
     ("1; DROP TABLE deployments", "That button does not name a deployment"),
     ("", "That button does not name a deployment"),
     ("-1", "That button does not name a deployment"),
+    ("9" * 30, "That button does not name a deployment"),  # no internal error
+    ("\uff14\uff12", "That button does not name a deployment"),  # fullwidth digits
     ("99", "Deployment #99 does not exist"),
 ])
 def test_a_click_whose_value_names_no_deployment_gets_a_message(

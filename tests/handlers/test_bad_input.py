@@ -57,9 +57,10 @@ BAD = [
                  id="version-twice"),
     pytest.param("api production --force v1.2.3", "Unknown option `--force`",
                  id="unknown-option"),
-    pytest.param("x" * 10_240, "10240 characters long; the limit is 200", id="10kb"),
+    pytest.param("x" * 10_240, "10240 characters long; the limit is 500", id="10kb"),
     pytest.param("api production " + "<!channel> " * 900,
-                 "characters long; the limit is 200", id="10kb-of-mentions"),
+                 "9915 characters long; the limit is 500", id="10kb-of-mentions"),
+    pytest.param("x" * 501, "501 characters long; the limit is 500", id="just-over-the-limit"),
 ]
 
 
@@ -108,7 +109,9 @@ def test_help_shows_usage_and_changes_nothing(bot: RunningBot) -> None:
 
 @pytest.mark.parametrize("text", ["api production v1.2.3", "api production --version=v1.2.3",
                                   "api --version=v1.2.3 production",
-                                  "  api   production   v1.2.3  "])
+                                  "  api   production   v1.2.3  ",
+                                  pytest.param("api production v1.2.3".ljust(500),
+                                               id="500-characters-at-the-limit")])
 def test_accepted_spellings_request_the_deployment(bot: RunningBot, text: str) -> None:
     reply = bot.deploy(text)
     assert reply.status == 200
