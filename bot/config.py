@@ -104,6 +104,11 @@ class EnvironmentConfig(_Model):
         "no schedule = always open",
     )
     rollbacks: RollbackRuleConfig = RollbackRuleConfig()
+    start_within: Duration = Field(
+        default=timedelta(hours=4),
+        description="a deploy queued for a window expires if its requester does not start "
+        "it this long after being asked",
+    )
 
     @field_validator("schedule")
     @classmethod

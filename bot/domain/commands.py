@@ -68,7 +68,7 @@ Parsed = DeployArgs | HelpArgs | StatusArgs | CancelArgs
 
 # `--emergency "reason"` (straight or curly quotes), or `--emergency=reason-without-spaces`.
 _EMERGENCY = re.compile(
-    r"""(?:^|\s)--emergency(?:=|\s+)(?:"(?P<q>[^"]*)"|“(?P<c>[^”]*)”|(?P<w>[^\s"“”]+))?"""
+    r"""(?:^|\s)--emergency(?P<sep>=|\s+)(?:"(?P<q>[^"]*)"|“(?P<c>[^”]*)”|(?P<w>[^\s"“”]+))?"""
     r"""|(?:^|\s)--emergency\s*$"""
 )
 
@@ -94,7 +94,11 @@ def _take_emergency(text: str) -> tuple[str, str | None]:
     if len(reason) > MAX_REASON:
         raise UsageError(f"The emergency reason is {len(reason)} characters long; "
                          f"the limit is {MAX_REASON}.")
-    return text[: m.start()] + " " + text[m.end():], reason
+    rest = text[m.end():]
+    if m.group("w") and m.group("sep") != "=" and rest.split():
+        # `--emergency checkout down`: the reason has spaces but no quotes.
+        raise UsageError(f'Put the emergency reason in quotes: `--emergency "{m.group("w")} …"`.')
+    return text[: m.start()] + " " + rest, reason
 
 
 def _one_of(kind: str, value: str, known: Collection[str]) -> str:

@@ -34,7 +34,9 @@ TERMINAL = frozenset(
 )
 
 TRANSITIONS: dict[State, frozenset[State]] = {
-    State.SCHEDULED: frozenset({State.AWAITING_APPROVAL, State.QUEUED, State.CANCELLED}),
+    State.SCHEDULED: frozenset(
+        {State.AWAITING_APPROVAL, State.QUEUED, State.CANCELLED, State.EXPIRED}
+    ),
     State.AWAITING_APPROVAL: frozenset(
         {State.QUEUED, State.REJECTED, State.EXPIRED, State.CANCELLED}
     ),

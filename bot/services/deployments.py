@@ -213,6 +213,12 @@ class DeploymentService:
         if window.next_allowed_at is None:
             raise Conflict("No deploy window opens in the next 60 days; nothing was queued. "
                            "Use `--emergency \"reason\"` if this cannot wait.")
+        with self._store.transaction() as r:
+            same = r.deployments.find_scheduled(
+                service=args.service, environment=args.environment, version=args.version,
+                requested_by=user_id)
+        if same is not None:  # a second click on the same "Queue it" button
+            return same
         previous = self._previous_version(args.environment, args.service)
         with self._store.transaction() as r:
             d = r.deployments.add(NewDeployment(
@@ -229,7 +235,9 @@ class DeploymentService:
         return self._post_card(d)
 
     def prompt_due(self, *, at: datetime) -> list[int]:
-        """Ask each requester whose window has opened to confirm their queued deploy."""
+        """Ask each requester whose window has opened to confirm their queued deploy, and
+        expire the queued deploys nobody started in time (`start_within`)."""
+        self._expire_unanswered(at=at)
         prompted: list[int] = []
         with self._store.transaction() as r:
             due = list(r.deployments.due_scheduled(at))
@@ -250,6 +258,26 @@ class DeploymentService:
             self._safe_show(d)
             prompted.append(i)
         return prompted
+
+    def _expire_unanswered(self, *, at: datetime) -> None:
+        shortest = min(e.start_within for e in self._config.environments.values())
+        with self._store.transaction() as r:
+            candidates = list(r.deployments.unanswered(prompted_before=at - shortest))
+        for i in candidates:
+            with self._store.transaction() as r:
+                d = self._get(r, i)
+                limit = self._config.environments[d.environment].start_within
+                if d.prompted_at is None or d.prompted_at > at - limit:
+                    continue
+                if not r.deployments.transition(
+                        i, State.EXPIRED, at=at, finished_at=at,
+                        error=f"not started within {limit} of the window opening"):
+                    continue
+                r.audit.record("deploy.expired", actor="deploybot", at=at, deployment_id=i,
+                               details={"reason": "queued deploy not started"})
+                d = self._get(r, i)
+            self._safe_show(d)
+            self._safe_notify(d)
 
     def confirm_scheduled(self, deployment_id: int, *, user_id: str) -> Deployment:
         """The requester says go: the queued deploy enters approval (or runs) if the window

@@ -67,6 +67,14 @@ class PolicyService:
                       schedule=self.schedule(environment), freezes=self.freezes(at=at),
                       horizon=HORIZON, zone=self._config.zone)
 
+    def check_rollback(self, environment: str, service: str, *, at: datetime) -> PolicyDecision:
+        """Rollbacks follow their own rule (`environments.<env>.rollbacks.ignore_windows`,
+        default true): fixing production is never blocked by a freeze or a closed window.
+        When it overrides something, the decision is allowed with `emergency` set and the
+        overridden reasons listed, so the rollback is announced as such."""
+        ignore = self._config.environments[environment].rollbacks.ignore_windows
+        return self.check(environment, service, at=at, emergency=ignore)
+
     def status(self, environment: str, *, at: datetime,
                within: timedelta = timedelta(days=30)) -> WindowStatus:
         freezes = self.freezes(at=at, horizon=max(within, HORIZON))

@@ -165,6 +165,26 @@ class SqlDeploymentRepository:
             ).order_by(DeploymentRow.id)
         ).all()
 
+    def unanswered(self, *, prompted_before: datetime) -> Sequence[int]:
+        """Scheduled deployments whose requester was asked before then and never answered."""
+        return self._s.scalars(
+            select(DeploymentRow.id).where(
+                DeploymentRow.state == State.SCHEDULED.value,
+                DeploymentRow.prompted_at <= prompted_before,
+            ).order_by(DeploymentRow.id)
+        ).all()
+
+    def find_scheduled(self, *, service: str, environment: str, version: str,
+                       requested_by: str) -> Deployment | None:
+        row_id = self._s.scalar(
+            select(DeploymentRow.id).where(
+                DeploymentRow.state == State.SCHEDULED.value,
+                DeploymentRow.service == service, DeploymentRow.environment == environment,
+                DeploymentRow.version == version, DeploymentRow.requested_by == requested_by,
+            ).order_by(DeploymentRow.id).limit(1)
+        )
+        return None if row_id is None else self.get(row_id)
+
     def mark_prompted(self, deployment_id: int, *, at: datetime) -> bool:
         """Claim the one reminder for a scheduled deployment (False: someone else did)."""
         res = self._s.execute(

@@ -733,3 +733,42 @@ def test_a_wednesday_deploy_is_untouched_by_windows(bot: RunningBot) -> None:
     j = request(bot, "production v1.2.5")
     assert "not an approver for production" in click_reply(bot, j, ONCALL)
     assert decisions(bot, j) == []
+
+
+def test_queue_it_twice_keeps_one_queued_deploy(bot: RunningBot) -> None:
+    bot.clock.set(FRIDAY_1405)
+    refusal = refused(bot, "production v1.2.3")
+    first = press(bot, refusal, ids.QUEUE_FOR_WINDOW)
+    again = press(bot, refusal, ids.QUEUE_FOR_WINDOW)  # a double click on the same button
+
+    assert deployment_ids(bot) == [1]
+    assert "Deployment #1 queued" in first["text"]
+    assert "Deployment #1 queued" in again["text"]
+    assert audit_actions(bot, 1) == ["deploy.scheduled"]
+
+
+def test_a_queued_deploy_nobody_starts_expires(bot: RunningBot) -> None:
+    bot.clock.set(FRIDAY_1405)
+    i = queue(bot, "production v1.2.3")
+    bot.clock.set(MONDAY_0001)
+    assert release(bot) == 1
+    # start_within defaults to 4 h: at 04:00 it is still waiting, after that it expires.
+    bot.clock.set(MONDAY_0001 + timedelta(hours=3, minutes=59))
+    release(bot)
+    assert bot.deployment(i).state is State.SCHEDULED
+
+    bot.clock.set(MONDAY_0001 + timedelta(hours=4))
+    release(bot)
+
+    d = bot.deployment(i)
+    assert d.state is State.EXPIRED
+    assert d.error is not None and "not started within 4:00:00" in d.error
+    assert "Expired" in bot.card(i)["text"]
+    assert not has_buttons(bot.card(i))
+    assert any("expired" in m["text"] for m in dms(bot))
+    assert audit_actions(bot, i)[-1] == "deploy.expired"
+    # Its Start button, pressed late, changes nothing.
+    (prompt,) = prompts(bot)
+    answer = press(bot, prompt, ids.START_SCHEDULED)
+    assert "no longer waiting for its window" in answer["text"]
+    assert bot.deployment(i).state is State.EXPIRED
