@@ -52,6 +52,7 @@ from typing import Any
 
 import psutil
 
+from bot.devtools.server import free_port
 from bot.devtools.slack_requests import SlackRequester, signed_headers, slash_command_body
 
 SIGNING_SECRET = "bench-signing-secret"
@@ -97,10 +98,10 @@ def bench_config() -> dict[str, Any]:
 # --------------------------------------------------------------------------- child processes
 
 def serve(asgi: Any, port: int) -> None:
-    """Serve `asgi` the way ``deploybot run`` does (uvicorn, no access log), until SIGTERM."""
-    import uvicorn
+    """Serve `asgi` exactly as ``deploybot run`` does (``bot.web.serve``), until SIGTERM."""
+    from bot.web import serve as bot_serve
 
-    uvicorn.run(asgi, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    bot_serve(asgi, host="127.0.0.1", port=port, log_level="warning")
 
 
 def serve_bare(port: int, slack_api_url: str) -> None:
@@ -141,7 +142,7 @@ def serve_deploybot(port: int, slack_api_url: str, database: Path) -> None:
                                 slack_api_url=slack_api_url)
     app = build_app(container, signing_secret=SIGNING_SECRET)
     try:
-        serve(build_asgi(app), port)
+        serve(build_asgi(app, background=container.background), port)
     finally:
         container.close()
 
@@ -217,7 +218,7 @@ class AppProcess:
     def __init__(self, name: str, args: Sequence[str], *, module: str = MODULE,
                  env: dict[str, str] | None = None) -> None:
         self.name = name
-        self.port = _free_port()
+        self.port = free_port()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", module, *args, "--port", str(self.port)],
             cwd=REPO_ROOT, stdin=subprocess.DEVNULL, env=env,
@@ -256,12 +257,6 @@ class AppProcess:
         _stop(self.proc)
 
 
-def _free_port() -> int:
-    from bot.devtools.server import free_port
-
-    return free_port()
-
-
 # --------------------------------------------------------------------------- client
 
 @dataclass
@@ -280,6 +275,8 @@ class Target:
     text: str
     expect: str | None
     """A substring the ack body must contain (``None``: anything, e.g. the bare app's empty ack)."""
+    answers: str | None = None
+    """The kind of ``response_url`` post each request's follow-ups end with (``None``: none)."""
 
 
 class Client:
@@ -353,16 +350,19 @@ class Result:
     ack_cpu_ms: float
     """App CPU (user+system) while the requests were being answered, per request."""
     cpu_ms: float
-    """App CPU from the first request until the app was idle again (lazy work included)."""
+    """App CPU from the first request until the app was idle again (follow-up work included)."""
     drain_s: float
     """From the last response until the app (and fake Slack) stopped working."""
     rss_mb: float
     failures: int
-    errors: list[str] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+    """Distinct failure messages (at most 20) and how often each occurred."""
     slack_calls: dict[str, int] = field(default_factory=dict)
     """Calls the app made to the fake Slack during the scenario, by method."""
     response_posts: dict[str, int] = field(default_factory=dict)
     """Posts to response_url during the scenario, by kind (requested / usage_error / other)."""
+    warning: str | None = None
+    """Set when the follow-up work did not end as expected (the load was not the intended one)."""
 
 
 def percentile(sorted_values: Sequence[float], p: float) -> float:
@@ -378,56 +378,82 @@ def _diff(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {k: v for k, v in deltas.items() if v}
 
 
-def wait_idle(app: AppProcess, fake: FakeSlackProcess, *, timeout: float = 180.0,
-              window: float = 0.1, quiet_windows: int = 5) -> float:
+def total_posts(stats: dict[str, Any]) -> int:
+    return sum(int(n) for n in stats["response_posts"].values())
+
+
+def wait_idle(app: AppProcess, fake: FakeSlackProcess, *, posts: int | None = None,
+              timeout: float = 300.0, stall: float = 5.0, window: float = 0.1,
+              quiet_windows: int = 5) -> float:
     """Block until `app` is idle: the time of its last observed activity (monotonic).
 
-    Idle means `quiet_windows` consecutive windows of `window` seconds in which the app used
-    at most 10 ms of CPU (one clock tick) and the fake Slack received no call. Lazy listeners
-    keep working (DB writes, Slack calls) after the acks, so each scenario waits for this
-    before it starts and before it reads the CPU total and RSS.
+    Lazy listeners keep working (DB writes, Slack calls) after the acks, so each scenario
+    waits for this before it measures and before it reads the CPU total and RSS. Idle means
+    `quiet_windows` consecutive windows of `window` seconds in which the app used at most
+    10 ms of CPU (one clock tick) and the fake Slack received no call. With `posts`, the fake
+    must also have received that many response_url posts in all (each valid `/deploy` ends
+    with one), so a pause that uses no CPU is not taken for the end of the work; if nothing
+    moves for `stall` seconds while posts are missing, give up with a warning.
     """
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
     last_cpu = app.cpu_seconds()
     last_calls = fake.stats()["calls"]
-    last_active = time.monotonic()
+    last_active = started
     quiet = 0
-    while quiet < quiet_windows:
-        if time.monotonic() > deadline:
-            print(f"  warning: {app.name} still busy after {timeout:.0f} s", file=sys.stderr)
-            break
+    while True:
         time.sleep(window)
-        cpu, calls = app.cpu_seconds(), fake.stats()["calls"]
-        if cpu - last_cpu <= 0.0105 and calls == last_calls:
+        now = time.monotonic()
+        stats, cpu = fake.stats(), app.cpu_seconds()
+        if cpu - last_cpu <= 0.0105 and stats["calls"] == last_calls:
             quiet += 1
         else:
             quiet = 0
-            last_active = time.monotonic()
-        last_cpu, last_calls = cpu, calls
-    return last_active
+            last_active = now
+        last_cpu, last_calls = cpu, stats["calls"]
+        missing = 0 if posts is None else posts - total_posts(stats)
+        if missing <= 0 and quiet >= quiet_windows:
+            return last_active
+        if missing > 0 and now - last_active > stall:
+            print(f"  warning: {app.name} idle for {stall:.0f} s with {missing} response_url "
+                  "post(s) missing", file=sys.stderr)
+            return last_active
+        if now - started > timeout:
+            print(f"  warning: {app.name} still busy after {timeout:.0f} s", file=sys.stderr)
+            return last_active
 
 
 def measure(target: Target, fake: FakeSlackProcess, *, concurrency: int, requests: int,
             warmup: int) -> Result:
     app = target.app
+    per_request = 1 if target.answers else 0
     client = Client(app.events_url, fake.root_url, concurrency)
     try:
         client.touch_every_thread()
-        client.run(target.text, target.expect, max(warmup, 2 * concurrency))
-        wait_idle(app, fake)
+        warm = max(warmup, 2 * concurrency)
+        posts = total_posts(fake.stats())
+        warmed, _ = client.run(target.text, target.expect, warm)
+        wait_idle(app, fake, posts=posts + sum(s.ok for s in warmed) * per_request)
         client.touch_every_thread()  # keep-alive connections may have timed out meanwhile
         stats_before = fake.stats()
         cpu_before = app.cpu_seconds()
         samples, wall = client.run(target.text, target.expect, requests)
         cpu_acked = app.cpu_seconds()
         finished = time.monotonic()
-        last_active = wait_idle(app, fake)
+        answered = sum(s.ok for s in samples)
+        last_active = wait_idle(app, fake,
+                                posts=total_posts(stats_before) + answered * per_request)
         cpu_after = app.cpu_seconds()
         stats_after = fake.stats()
     finally:
         client.close()
     latencies = sorted(s.elapsed * 1000 for s in samples)
     errors = [s.error or "?" for s in samples if not s.ok]
+    response_posts = _diff(stats_after["response_posts"], stats_before["response_posts"])
+    expected = {target.answers: answered} if target.answers and answered else {}
+    warning = None
+    if response_posts != expected:
+        warning = (f"{target.label}: expected response_url posts {expected or 'none'}, "
+                   f"got {response_posts or 'none'}")
     return Result(
         label=target.label,
         requests=requests,
@@ -440,9 +466,10 @@ def measure(target: Target, fake: FakeSlackProcess, *, concurrency: int, request
         drain_s=max(0.0, last_active - finished),
         rss_mb=app.rss_mb(),
         failures=len(errors),
-        errors=errors[:20],
+        errors=dict(Counter(errors).most_common(20)),
         slack_calls=_diff(stats_after["methods"], stats_before["methods"]),
-        response_posts=_diff(stats_after["response_posts"], stats_before["response_posts"]),
+        response_posts=response_posts,
+        warning=warning,
     )
 
 
@@ -486,6 +513,7 @@ def format_table(title: str, results: Sequence[Result]) -> str:
             per = {k: round(v / r.requests, 2) for k, v in r.slack_calls.items()}
             lines.append(f"  {r.label}: Slack calls per request {per}; "
                          f"response_url posts {r.response_posts}")
+    lines.extend(f"  WARNING: {r.warning}" for r in results if r.warning)
     return "\n".join(lines)
 
 
@@ -509,7 +537,7 @@ def run_benchmark(requests: int, warmup: int, json_path: Path | None) -> int:
             app.wait_ready()
         targets = [
             Target("bare", bare, VALID_TEXT, None),
-            Target("deploybot", deploybot, VALID_TEXT, "Requesting"),
+            Target("deploybot", deploybot, VALID_TEXT, "Requesting", answers="requested"),
             Target("deploybot (invalid)", deploybot, INVALID_TEXT, "⚠️"),
         ]
         scenarios: list[dict[str, Any]] = []
@@ -535,17 +563,19 @@ def run_benchmark(requests: int, warmup: int, json_path: Path | None) -> int:
     worst = max(r["max_ms"] for s in scenarios for r in s["results"]
                 if r["label"].startswith("deploybot"))
     met = ratio <= TARGET_RATIO and worst < SLACK_DEADLINE_S * 1000
-    failures = [(s["name"], r["label"], e) for s in scenarios for r in s["results"]
-                for e in r["errors"]]
+    failures = [(s["name"], r["label"], e, n) for s in scenarios for r in s["results"]
+                for e, n in r["errors"].items()]
     failed = sum(r["failures"] for s in scenarios for r in s["results"])
     print()
     print(f"{'TARGET MET' if met else 'TARGET MISSED'}: deploybot p99 at 50 concurrent is "
           f"{ratio:.2f}x the bare app's (target <= {TARGET_RATIO}x); slowest deploybot ack "
           f"{worst:.0f} ms (must stay < {SLACK_DEADLINE_S * 1000:.0f} ms)")
+    for warning in (r["warning"] for s in scenarios for r in s["results"] if r["warning"]):
+        print(f"WARNING (the load was not the intended one): {warning}")
     if failed:
-        print(f"FAILED: {failed} request(s) failed; first ones:")
-        for name, label, error in failures[:20]:
-            print(f"  {name} / {label}: {error}")
+        print(f"FAILED: {failed} request(s) failed:")
+        for name, label, error, n in failures[:30]:
+            print(f"  {name} / {label}: {n} x {error}")
     if json_path is not None:
         json_path.write_text(json.dumps({
             "requests": requests, "warmup": warmup, "cpus": os.cpu_count(),

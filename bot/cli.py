@@ -75,12 +75,10 @@ def cmd_db(ns: argparse.Namespace) -> int:
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
-    import uvicorn
-
     from bot.container import build_container
     from bot.scheduling.scheduler import build_scheduler
     from bot.store.migrate import SchemaOutdated, ensure_schema
-    from bot.web import build_asgi
+    from bot.web import build_asgi, serve
     from handlers import build_app
 
     settings, config = _settings_and_config()
@@ -109,8 +107,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
             signal.signal(signal.SIGTERM, _stop)
             handler.start()  # type: ignore[no-untyped-call]
         else:
-            uvicorn.run(build_asgi(app), host=ns.host, port=settings.port,
-                        log_level="info", access_log=False)
+            serve(build_asgi(app, background=container.background), host=ns.host,
+                  port=settings.port)
     finally:
         scheduler.shutdown(wait=False)
         container.close()

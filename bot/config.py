@@ -205,8 +205,126 @@ class SimulatedConfig(_Model):
         return v
 
 
+_K8S_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")  # namespaces, containers
+_K8S_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+VERSION_PLACEHOLDER = "{version}"
+
+
+def k8s_name_problem(name: str, *, subdomain: bool = False) -> str | None:
+    """Why `name` is not a valid Kubernetes name (a DNS label, or subdomain), or None."""
+    limit, pattern = (253, _K8S_SUBDOMAIN) if subdomain else (63, _K8S_LABEL)
+    if len(name) > limit or not pattern.match(name):
+        return (f"{name!r} is not a valid Kubernetes name (lowercase letters, digits and -, "
+                f"at most {limit} characters)")
+    return None
+
+
+class KubernetesServiceConfig(_Model):
+    """Where a service runs in Kubernetes (services.<name>.kubernetes)."""
+
+    namespaces: dict[str, str] = Field(
+        default_factory=dict, description="environment -> namespace (default: its name)"
+    )
+    deployment: str | None = Field(default=None, description="default: the service name")
+    containers: list[str] | None = Field(
+        default=None, min_length=1,
+        description="containers whose image changes (default: [the service name])",
+    )
+    image: str | None = Field(
+        default=None, description="image template, e.g. ghcr.io/acme/api:{version}"
+    )
+    progress_deadline: Duration = Field(
+        default=timedelta(minutes=10),
+        description="how long to follow a rollout at most (besides the Deployment's own "
+        "progressDeadlineSeconds)",
+    )
+
+    @field_validator("namespaces")
+    @classmethod
+    def _namespaces(cls, v: dict[str, str]) -> dict[str, str]:
+        for env, ns in v.items():
+            if problem := k8s_name_problem(ns):
+                raise ValueError(f"{env}: {problem}")
+        return v
+
+    @field_validator("deployment")
+    @classmethod
+    def _deployment(cls, v: str | None) -> str | None:
+        if v is not None and (problem := k8s_name_problem(v, subdomain=True)):
+            raise ValueError(problem)
+        return v
+
+    @field_validator("containers")
+    @classmethod
+    def _containers(cls, v: list[str] | None) -> list[str] | None:
+        for c in v or []:
+            if problem := k8s_name_problem(c):
+                raise ValueError(problem)
+        if v is not None and len(set(v)) != len(v):
+            raise ValueError("a container is named twice")
+        return v
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if v.count(VERSION_PLACEHOLDER) != 1:
+            raise ValueError(f"{v!r} must contain {VERSION_PLACEHOLDER} exactly once "
+                             "(e.g. ghcr.io/acme/api:{version})")
+        rest = v.replace(VERSION_PLACEHOLDER, "")
+        if "{" in rest or "}" in rest or any(c.isspace() for c in rest):
+            raise ValueError(f"{v!r}: only {VERSION_PLACEHOLDER} may be in braces, and no spaces")
+        return v
+
+    @field_validator("progress_deadline")
+    @classmethod
+    def _deadline(cls, v: timedelta) -> timedelta:
+        if v <= timedelta(0):
+            raise ValueError("must be longer than 0s")
+        return v
+
+    def namespace(self, environment: str) -> str:
+        return self.namespaces.get(environment, environment)
+
+    def deployment_name(self, service: str) -> str:
+        return self.deployment or service
+
+    def container_names(self, service: str) -> list[str]:
+        return list(self.containers or [service])
+
+    def image_for(self, version: str) -> str:
+        if self.image is None:
+            raise ValueError("no image template")
+        return self.image.replace(VERSION_PLACEHOLDER, version)
+
+    def version_of(self, image: str) -> str | None:
+        """The version in `image` according to the template, or None if it does not fit."""
+        if self.image is None:
+            return None
+        head, _, tail = self.image.partition(VERSION_PLACEHOLDER)
+        m = re.fullmatch(re.escape(head) + r"(?P<version>[^/@:\s]+)" + re.escape(tail), image)
+        return m.group("version") if m else None
+
+
+class KubernetesAccessConfig(_Model):
+    """How deploybot reaches the clusters (top-level `kubernetes:`). KUBECONFIG comes from
+    the environment, never from this file."""
+
+    in_cluster: bool = Field(
+        default=False, description="use the pod's service account (deploybot runs in the cluster)"
+    )
+    contexts: dict[str, str] = Field(
+        default_factory=dict,
+        description="environment -> kubeconfig context (default: the current context)",
+    )
+
+
 class ServiceConfig(_Model):
-    executor: Literal["simulated"] = "simulated"
+    executor: Literal["simulated", "kubernetes"] = "simulated"
+    kubernetes: KubernetesServiceConfig | None = Field(
+        default=None, description="where the service runs (executor: kubernetes)"
+    )
     version_pattern: str = DEFAULT_VERSION_PATTERN
     environments: list[str] | None = Field(
         default=None, min_length=1,
@@ -225,6 +343,10 @@ class ServiceConfig(_Model):
 
 class RunnerConfig(_Model):
     workers: int = Field(default=4, ge=1, le=64)
+    listener_workers: int = Field(
+        default=1, ge=1, le=32,
+        description="threads doing Slack commands' work after the ack; few keeps acks fast",
+    )
     lease: Duration = timedelta(seconds=60)
     poll_every: Duration = timedelta(seconds=10)
 
@@ -239,6 +361,7 @@ class AppConfig(_Model):
     freezes: FreezesConfig = FreezesConfig()
     announcements: AnnouncementsConfig = AnnouncementsConfig()
     simulated: SimulatedConfig = SimulatedConfig()
+    kubernetes: KubernetesAccessConfig = KubernetesAccessConfig()
     runner: RunnerConfig = RunnerConfig()
     expiry_check_every: Duration = timedelta(seconds=30)
 
@@ -302,7 +425,40 @@ class AppConfig(_Model):
                     raise ValueError(
                         f"services.{svc_name}.environments: unknown environment {env_name!r}"
                     )
+        self._check_kubernetes()
         return self
+
+    def _check_kubernetes(self) -> None:
+        for env_name in self.kubernetes.contexts:
+            if env_name not in self.environments:
+                raise ValueError(f"kubernetes.contexts: unknown environment {env_name!r}")
+        if self.kubernetes.in_cluster and self.kubernetes.contexts:
+            raise ValueError("kubernetes.contexts: kubeconfig contexts are not used when "
+                             "kubernetes.in_cluster is true; remove one of them")
+        for svc_name, svc in self.services.items():
+            key = f"services.{svc_name}.kubernetes"
+            k8s = svc.kubernetes
+            if svc.executor != "kubernetes":
+                if k8s is not None:
+                    raise ValueError(f"{key}: only used with executor: kubernetes "
+                                     f"(services.{svc_name}.executor is {svc.executor})")
+                continue
+            if k8s is None or k8s.image is None:
+                raise ValueError(f"{key}.image: required with executor: kubernetes "
+                                 "(e.g. image: ghcr.io/acme/api:{version})")
+            for env_name in k8s.namespaces:
+                if env_name not in self.environments:
+                    raise ValueError(f"{key}.namespaces: unknown environment {env_name!r}")
+            if k8s.deployment is None and (problem := k8s_name_problem(svc_name, subdomain=True)):
+                raise ValueError(f"{key}.deployment: the default (the service name) does not "
+                                 f"work: {problem}")
+            if k8s.containers is None and (problem := k8s_name_problem(svc_name)):
+                raise ValueError(f"{key}.containers: the default (the service name) does not "
+                                 f"work: {problem}")
+            for env_name in svc.environments or list(self.environments):
+                if env_name not in k8s.namespaces and (problem := k8s_name_problem(env_name)):
+                    raise ValueError(f"{key}.namespaces: the default for {env_name} (its name) "
+                                     f"does not work: {problem}")
 
     def _check_freezes(self) -> None:
         def envs(key: str, names: list[str] | None) -> None:

@@ -15,9 +15,12 @@ from datetime import timedelta
 
 from slack_sdk import WebClient
 
+from bot.backends.clusters import ServiceClusters
 from bot.backends.holiday_calendar import HolidayLibrary
+from bot.backends.kubernetes import KubeClients, KubernetesCluster, Timing
 from bot.backends.simulated import SimulatedCluster
 from bot.backends.slack import SlackDirectory, SlackNotifier, make_client
+from bot.background import Background
 from bot.clock import Clock, SystemClock
 from bot.config import AppConfig
 from bot.ports import Cluster
@@ -44,11 +47,17 @@ class Container:
     freezes: FreezeService
     notifier: SlackNotifier
     instance: str
+    background: Background
     announcements: AnnouncementService
 
+    kube_clients: KubeClients | None = None  # Kubernetes API clients, one per environment
+
     def close(self) -> None:
+        self.background.shutdown(wait=True)
         self.runner.shutdown(wait=True)
         self.database.dispose()
+        if self.kube_clients is not None:
+            self.kube_clients.close()
 
 
 def instance_name() -> str:
@@ -64,12 +73,18 @@ def build_container(
     clock: Clock | None = None,
     cluster: Cluster | None = None,
     progress_every: timedelta = timedelta(seconds=2),
+    kubeconfig: str | None = None,
+    kubernetes_timing: Timing | None = None,
 ) -> Container:
     clock = clock or SystemClock()
     database = Database.from_url(database_url)
     slack = make_client(slack_token, slack_api_url)
+    kube_clients = None
     if cluster is None:
-        cluster = SimulatedCluster(config.simulated, sleep=time.sleep)
+        # KUBECONFIG comes from the environment, never from app.yaml.
+        cluster, kube_clients = build_clusters(
+            config, kubeconfig=kubeconfig or os.environ.get("KUBECONFIG") or None,
+            timing=kubernetes_timing)
     notifier = SlackNotifier(slack, channel=config.slack.deployments_channel, zone=config.zone)
     access = Access(config, SlackDirectory(slack))
     policy = PolicyService(config=config, store=database, holidays=HolidayLibrary())
@@ -90,4 +105,21 @@ def build_container(
     return Container(config=config, clock=clock, database=database, slack=slack,
                      cluster=cluster, access=access, runner=runner, deployments=deployments,
                      policy=policy, freezes=freezes, notifier=notifier, instance=name,
-                     announcements=announcements)
+                     announcements=announcements, kube_clients=kube_clients,
+                     background=Background(workers=config.runner.listener_workers))
+
+
+def build_clusters(config: AppConfig, *, kubeconfig: str | None,
+                   timing: Timing | None = None) -> tuple[Cluster, KubeClients | None]:
+    """The cluster of each service by its executor, behind one router; the Kubernetes
+    clients (built lazily, per environment) if a service uses them."""
+    simulated = SimulatedCluster(config.simulated, sleep=time.sleep)
+    kube: KubeClients | None = None
+    routes: dict[str, Cluster] = {}
+    for name, svc in config.services.items():
+        if svc.executor == "kubernetes" and svc.kubernetes is not None:
+            kube = kube or KubeClients(config.kubernetes, kubeconfig=kubeconfig)
+            routes[name] = KubernetesCluster(name, svc.kubernetes, kube, timing=timing)
+        else:
+            routes[name] = simulated
+    return ServiceClusters(routes), kube

@@ -14,6 +14,7 @@ from bot.domain.freezes import RuntimeFreeze
 from bot.domain.states import State
 
 __all__ = [
+    "AlreadyRunning",
     "AnnouncementLog",
     "AuditLog",
     "Clock",
@@ -35,13 +36,29 @@ class RolloutFailed(Exception):
     """The cluster could not roll the version out; `str()` says why in plain words."""
 
 
+class AlreadyRunning(RolloutFailed):
+    """The version asked for already runs there: nothing was changed, and that is no failure.
+
+    A RolloutFailed so that a caller which knows only that one still stops safely."""
+
+    def __init__(self, version: str, environment: str) -> None:
+        super().__init__(f"{version} is already running in {environment}; nothing to do")
+        self.version, self.environment = version, environment
+
+
 class Cluster(Protocol):
     def current_version(self, environment: str, service: str) -> str | None: ...
 
     def deploy(
-        self, environment: str, service: str, version: str, *, progress: Callable[[str], None]
+        self, environment: str, service: str, version: str, *,
+        progress: Callable[[str], None],
+        deployment_id: int | None = None,
+        requested_by: str | None = None,
     ) -> None:
-        """Roll `version` out and return when it is live; raise RolloutFailed otherwise."""
+        """Roll `version` out and return when it is live; raise RolloutFailed otherwise
+        (AlreadyRunning when it runs already). `progress` gets a short line whenever the
+        rollout moves; `deployment_id` and `requested_by` are recorded where the cluster
+        can keep them (e.g. annotations)."""
         ...
 
 

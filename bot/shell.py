@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from slack_bolt import App, BoltRequest, BoltResponse
-from slack_bolt.lazy_listener import LazyListenerRunner
 
 from bot.clock import Clock
 from bot.config import AppConfig
@@ -45,7 +44,7 @@ from handlers import build_app
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "CountedLazyRunner", "Shell", "Transcript", "button_name", "mrkdwn_to_text", "render_text",
+    "Shell", "Transcript", "button_name", "mrkdwn_to_text", "render_text",
     "run_shell",
 ]
 
@@ -238,7 +237,7 @@ class Transcript:
     """The shell's output: one writer at a time, whatever thread the text comes from.
 
     While a request is dispatched the background output is held back, so the immediate (ack)
-    reply is printed before what the lazy listeners send. At an interactive prompt,
+    reply is printed before what the background listener work sends. At an interactive prompt,
     background output is printed on its own lines and the prompt is shown again.
     """
 
@@ -303,44 +302,6 @@ class Transcript:
         self._out.flush()
 
 
-# ------------------------------------------------------------------------------ lazy listeners
-
-class CountedLazyRunner(LazyListenerRunner):
-    """Runs Bolt's lazy listeners (each on a daemon thread, as Bolt's own runner does on a
-    pool) and counts the unfinished ones, so the shell knows when the bot has answered.
-
-    Installed with `install(app)` in place of the app's lazy listener runner; the listeners
-    themselves run unchanged, through Bolt's own argument injection and error logging."""
-
-    def __init__(self, logger: logging.Logger) -> None:
-        self.logger = logger
-        self._cond = threading.Condition()
-        self._running = 0
-
-    @classmethod
-    def install(cls, app: App) -> CountedLazyRunner:
-        runner = app.listener_runner
-        counted = cls(runner.lazy_listener_runner.logger)
-        runner.lazy_listener_runner = counted
-        return counted
-
-    def start(self, function: Callable[..., None], request: BoltRequest) -> None:
-        with self._cond:
-            self._running += 1
-
-        def run() -> None:
-            try:
-                self.run(function, request)
-            finally:
-                with self._cond:
-                    self._running -= 1
-                    self._cond.notify_all()
-
-        threading.Thread(target=run, name="shell-lazy-listener", daemon=True).start()
-
-    def wait_idle(self, timeout: float) -> bool:
-        with self._cond:
-            return self._cond.wait_for(lambda: self._running == 0, timeout=timeout)
 
 
 # ------------------------------------------------------------------------------ the shell
@@ -407,11 +368,9 @@ class Shell:
         self._fake: FakeSlack | None = None
         self._app: App | None = None
         self._container: Container | None = None
-        self._lazy: CountedLazyRunner | None = None
 
-    def attach(self, fake: FakeSlack, app: App, container: Container,
-               lazy: CountedLazyRunner) -> None:
-        self._fake, self._app, self._container, self._lazy = fake, app, container, lazy
+    def attach(self, fake: FakeSlack, app: App, container: Container) -> None:
+        self._fake, self._app, self._container = fake, app, container
 
     @property
     def fake(self) -> FakeSlack:
@@ -422,11 +381,6 @@ class Shell:
     def app(self) -> App:
         assert self._app is not None, "attach() first"
         return self._app
-
-    @property
-    def lazy(self) -> CountedLazyRunner:
-        assert self._lazy is not None, "attach() first"
-        return self._lazy
 
     @property
     def container(self) -> Container:
@@ -527,13 +481,14 @@ class Shell:
             return time.monotonic() - self._last_event
 
     def settle(self, *, until_idle: bool, max_wait: float) -> bool:
-        """Wait until the lazy listeners have answered and the fake Slack has been quiet for
-        a moment; with `until_idle`, also until no deployment is running. False when
+        """Wait until the background listener work has answered and the fake Slack has been
+        quiet for a moment; with `until_idle`, also until no deployment is running. False when
         `max_wait` seconds were not enough."""
         deadline = time.monotonic() + max_wait
         runner = self.container.runner
         while True:
-            if not self.lazy.wait_idle(timeout=max(deadline - time.monotonic(), 0)):
+            background = self.container.background
+            if not background.wait_idle(timeout=max(deadline - time.monotonic(), 0)):
                 return False
             while (quiet := self._quiet_for()) < self.settle_seconds:
                 if time.monotonic() >= deadline:
@@ -852,7 +807,7 @@ def run_shell(
                                             slack_api_url=fake.base_url, clock=clock)
                 app = build_app(container, signing_secret=None, verify_requests=False)
                 quiet_bolt()
-                shell.attach(fake, app, container, CountedLazyRunner.install(app))
+                shell.attach(fake, app, container)
                 transcript.say(_banner(config, config_path=config_path,
                                        database_url=database_url, user=user,
                                        scripted=not interactive))
@@ -863,7 +818,7 @@ def run_shell(
                 _run_lines(shell, transcript,
                            _typed_lines(shell, transcript, source) if interactive
                            else _script_lines(source), echo=not interactive)
-                shell.lazy.wait_idle(timeout=INTERACTIVE_MAX_WAIT)  # answers in flight
+                container.background.wait_idle(timeout=INTERACTIVE_MAX_WAIT)  # answers in flight
                 if not container.runner.wait_idle(timeout=0):
                     transcript.say(["(letting the running deployments finish…)"])
                 container.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -26,8 +27,14 @@ def register(app: App, container: Container) -> None:
     service = container.deployments
     zone = container.config.zone
 
-    def ack_click(ack: Ack) -> None:
-        ack()
+    def on_click(work: Callable[[dict[str, Any], dict[str, Any], Respond], None]
+                 ) -> Callable[..., None]:
+        """A Bolt listener that acks at once and runs `work` on the background pool."""
+        def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any],
+                     respond: Respond) -> None:
+            ack()
+            container.background.submit(lambda: work(body, action, respond))
+        return listener
 
     def decide(body: dict[str, Any], action: dict[str, Any], respond: Respond,
                *, approve: bool) -> None:
@@ -78,8 +85,8 @@ def register(app: App, container: Container) -> None:
             d = service.cancel(_deployment_id(action), user_id=body["user"]["id"])
             respond(**ephemeral(f"✖️ Deployment #{d.id} is cancelled."))
 
-    app.action(ids.APPROVE)(ack=ack_click, lazy=[approve])
-    app.action(ids.REJECT)(ack=ack_click, lazy=[reject])
-    app.action(ids.QUEUE_FOR_WINDOW)(ack=ack_click, lazy=[queue_for_window])
-    app.action(ids.START_SCHEDULED)(ack=ack_click, lazy=[start_scheduled])
-    app.action(ids.CANCEL_SCHEDULED)(ack=ack_click, lazy=[cancel_scheduled])
+    app.action(ids.APPROVE)(on_click(approve))
+    app.action(ids.REJECT)(on_click(reject))
+    app.action(ids.QUEUE_FOR_WINDOW)(on_click(queue_for_window))
+    app.action(ids.START_SCHEDULED)(on_click(start_scheduled))
+    app.action(ids.CANCEL_SCHEDULED)(on_click(cancel_scheduled))

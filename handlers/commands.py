@@ -1,7 +1,7 @@
 """Slash commands: `/deploy` (and `/deploys`, the status view).
 
-The ack listener only parses (pure, in memory) so the 3-second deadline is never at risk;
-the lazy listener makes the one service call and renders the answer.
+The listener parses (pure, in memory) and acks, so the 3-second deadline is never at risk;
+the one service call and its rendering run on the container's background pool.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.container import Container
-from bot.domain.commands import USAGE, CancelArgs, DeployArgs, HelpArgs, StatusArgs
+from bot.domain.commands import USAGE, CancelArgs, DeployArgs, HelpArgs, Parsed, StatusArgs
 from bot.errors import UserError
 from bot.presentation import ids
 from bot.presentation.blocks import request_accepted, status_view
@@ -21,9 +21,10 @@ from handlers.replies import ephemeral, ephemeral_ack, reporting
 
 def register(app: App, container: Container) -> None:
     service = container.deployments
+    background = container.background
     zone = container.config.zone
 
-    def ack_deploy(ack: Ack, command: dict[str, Any]) -> None:
+    def deploy(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         try:
             args = service.parse(command.get("text") or "")
         except UserError as e:
@@ -31,38 +32,37 @@ def register(app: App, container: Container) -> None:
             return
         if isinstance(args, HelpArgs):
             ack(**ephemeral_ack(USAGE))
-        elif isinstance(args, DeployArgs):
+            return
+        if isinstance(args, DeployArgs):
             ack(**ephemeral_ack(f"⏳ Requesting `{args.service}` `{args.version}` → "
-                            f"*{args.environment}*…"))
+                                f"*{args.environment}*…"))
         else:
             ack()
+        user_id, channel_id = command["user_id"], command.get("channel_id")
+        background.submit(lambda: run_deploy(args, user_id, channel_id, respond))
 
-    def run_deploy(command: dict[str, Any], respond: Respond) -> None:
-        try:
-            args = service.parse(command.get("text") or "")
-        except UserError:
-            return  # the ack already told the user what is wrong; say it once
+    def run_deploy(args: Parsed, user_id: str, channel_id: str | None,
+                   respond: Respond) -> None:
         with reporting(respond, zone):
             if isinstance(args, StatusArgs):
                 respond(**ephemeral(_status(container)))
             elif isinstance(args, CancelArgs):
-                d = service.cancel(args.deployment_id, user_id=command["user_id"])
+                d = service.cancel(args.deployment_id, user_id=user_id)
                 respond(**ephemeral(f"✖️ Deployment #{d.id} is cancelled."))
             elif isinstance(args, DeployArgs):
-                d = service.request(args, user_id=command["user_id"],
-                                    slack_channel=command.get("channel_id"))
+                d = service.request(args, user_id=user_id, slack_channel=channel_id)
                 respond(**ephemeral(request_accepted(d, zone)))
 
-    def ack_status(ack: Ack) -> None:
+    def deploys(ack: Ack, respond: Respond) -> None:
         ack()
+        background.submit(lambda: run_status(respond))
 
     def run_status(respond: Respond) -> None:
         with reporting(respond, zone):
             respond(**ephemeral(_status(container)))
 
-    app.command(ids.DEPLOY_COMMAND)(ack=ack_deploy, lazy=[run_deploy])
-    app.command(ids.DEPLOYS_COMMAND)(ack=ack_status, lazy=[run_status])
-
+    app.command(ids.DEPLOY_COMMAND)(deploy)
+    app.command(ids.DEPLOYS_COMMAND)(deploys)
 
 def _status(container: Container) -> Any:
     st = container.deployments.status()

@@ -36,7 +36,7 @@ def register(app: App, container: Container) -> None:
     service = container.freezes
     zone = container.config.zone
 
-    def ack_freeze(ack: Ack, command: dict[str, Any]) -> None:
+    def freeze(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         try:
             args = service.parse(command.get("text") or "")
         except UserError as e:
@@ -44,19 +44,17 @@ def register(app: App, container: Container) -> None:
             return
         if isinstance(args, FreezeHelpArgs):
             ack(**ephemeral_ack(USAGE))
-        elif isinstance(args, FreezeAddArgs):
+            return
+        if isinstance(args, FreezeAddArgs):
             ack(**ephemeral_ack(f"⏳ Adding the freeze {shown(args.name, limit=80)}…"))
         elif isinstance(args, FreezeRemoveArgs):
             ack(**ephemeral_ack(f"⏳ Removing freeze #{args.number}…"))
         else:
             ack()
-
-    def run_freeze(command: dict[str, Any], respond: Respond) -> None:
-        try:
-            args = service.parse(command.get("text") or "")
-        except UserError:
-            return  # the ack already told the user what is wrong; say it once
         user_id = command["user_id"]
+        container.background.submit(lambda: run_freeze(args, user_id, respond))
+
+    def run_freeze(args: object, user_id: str, respond: Respond) -> None:
         with reporting(respond, zone):
             if isinstance(args, FreezeStatusArgs):
                 st = service.status()
@@ -74,4 +72,4 @@ def register(app: App, container: Container) -> None:
                 respond(**ephemeral(removed_reply(removed.freeze, zone,
                                                   announced=removed.announced)))
 
-    app.command(ids.FREEZE_COMMAND)(ack=ack_freeze, lazy=[run_freeze])
+    app.command(ids.FREEZE_COMMAND)(freeze)

@@ -182,8 +182,11 @@ CASES = [
     pytest.param(base_config(environments={"Production": {}}), "environments",
                  "'Production' is not a valid name (lowercase letters, digits, - and _)",
                  id="bad-environment-name"),
-    pytest.param(_set("services.api.executor", "kubernetes"), "services.api.executor",
-                 "Input should be 'simulated'", id="unknown-executor"),
+    pytest.param(_set("services.api.executor", "docker"), "services.api.executor",
+                 "Input should be 'simulated' or 'kubernetes'", id="unknown-executor"),
+    pytest.param(_set("services.api.executor", "kubernetes"), "services.api.kubernetes.image",
+                 "required with executor: kubernetes (e.g. image: ghcr.io/acme/api:{version})",
+                 id="kubernetes-without-image"),
 ]
 
 

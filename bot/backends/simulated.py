@@ -28,7 +28,10 @@ class SimulatedCluster:
             return self._versions.get((environment, service), self._config.initial_version)
 
     def deploy(
-        self, environment: str, service: str, version: str, *, progress: Callable[[str], None]
+        self, environment: str, service: str, version: str, *,
+        progress: Callable[[str], None],
+        deployment_id: int | None = None,
+        requested_by: str | None = None,
     ) -> None:
         step = self._config.rollout_seconds / REPLICAS
         pattern = self._config.fail_versions

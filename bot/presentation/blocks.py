@@ -92,6 +92,8 @@ def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
         status += f" — {d.progress}"
     if d.state is State.FAILED and d.error:
         status += f" — {d.error}"
+    if d.state is State.SUCCEEDED and d.progress:  # e.g. "… is already running; nothing to do"
+        status += f" — {d.progress}"
     if d.state is State.SCHEDULED and d.not_before is not None:
         status += f" — opens {when(d.not_before, zone)}"
         if d.prompted_at is not None:
@@ -181,6 +183,8 @@ def announcement(d: Deployment, zone: ZoneInfo, permalink: str | None) -> Messag
     parts = [head]
     if not ok and d.error:
         parts.append(f"Cause: {d.error}")
+    if ok and d.progress:  # a note such as "v1.2.3 is already running in staging; nothing to do"
+        parts.append(d.progress)
     who = f"Deployed by <@{d.requested_by}>"
     if d.approvers:
         who += ", approved by " + ", ".join(f"<@{a.user_id}>" for a in d.approvers)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import Protocol
 
@@ -191,7 +191,8 @@ class DeploymentService:
         with self._store.transaction() as r:
             r.deployments.set_fields(d.id, channel=refs.channel, message_ts=refs.message_ts,
                                      record_ts=refs.record_ts)
-            return self._get(r, d.id)
+        return replace(d, channel=refs.channel, message_ts=refs.message_ts,
+                       record_ts=refs.record_ts)
 
     def _cancel_unposted(self, d: Deployment, why: str) -> None:
         at = self._clock.now()

@@ -4,8 +4,9 @@ environment's schedule, and answers `bot.domain.policy.decide` for a given time.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.config import AppConfig
 from bot.domain.freezes import Freeze, black_friday_cyber_monday, holiday_freezes, upcoming
@@ -33,6 +34,8 @@ class PolicyService:
         self._config = config
         self._store = store
         self._holidays = holidays
+        self._static: dict[tuple[date, int], tuple[Freeze, ...]] = {}
+        self._lock = threading.Lock()
 
     @property
     def zone_name(self) -> str:
@@ -44,9 +47,25 @@ class PolicyService:
     def freezes(self, *, at: datetime, horizon: timedelta = HORIZON,
                 include_runtime: bool = True) -> list[Freeze]:
         """Every freeze that may matter from `at` to `at + horizon`."""
+        out = list(self._static_freezes(at.date(), horizon.days))
+        if include_runtime:
+            with self._store.transaction() as r:
+                out += [rf.freeze for rf in r.freezes.current(at - timedelta(days=1))]
+        return [f for f in out if f.end > at - timedelta(days=1)]
+
+    def _static_freezes(self, day: date, horizon_days: int) -> tuple[Freeze, ...]:
+        """The freezes app.yaml implies (windows, holidays, Black Friday / Cyber Monday) from
+        two days before `day` to two after the horizon; the same all day, so computed once
+        per day (the last few days are kept)."""
+        key = (day, horizon_days)
+        with self._lock:
+            hit = self._static.get(key)
+        if hit is not None:
+            return hit
         cfg, zone = self._config, self._config.zone
         out = [cfg.freeze_window(w) for w in cfg.freezes.windows]
-        first, last = (at - timedelta(days=2)).date(), (at + horizon + timedelta(days=2)).date()
+        first = day - timedelta(days=2)
+        last = day + timedelta(days=horizon_days + 3)
         for h in cfg.freezes.holidays:
             days = self._holidays.between(h.country, h.subdivision, h.names, h.language,
                                           first, last)
@@ -56,10 +75,12 @@ class PolicyService:
         if bf is not None:
             for year in range(first.year, last.year + 1):
                 out.append(black_friday_cyber_monday(year, zone, bf.environments))
-        if include_runtime:
-            with self._store.transaction() as r:
-                out += [rf.freeze for rf in r.freezes.current(at - timedelta(days=1))]
-        return [f for f in out if f.end > at - timedelta(days=1)]
+        result = tuple(out)
+        with self._lock:
+            if len(self._static) > 8:
+                self._static.clear()
+            self._static[key] = result
+        return result
 
     def check(self, environment: str, service: str, *, at: datetime,
               emergency: bool = False) -> PolicyDecision:

@@ -17,7 +17,15 @@ from bot.domain.deployment import Deployment
 from bot.domain.policy import PolicyDecision
 from bot.domain.states import State
 from bot.errors import DeploybotError
-from bot.ports import Clock, Cluster, Notifier, Repositories, RolloutFailed, Store
+from bot.ports import (
+    AlreadyRunning,
+    Clock,
+    Cluster,
+    Notifier,
+    Repositories,
+    RolloutFailed,
+    Store,
+)
 
 log = logging.getLogger(__name__)
 
@@ -135,11 +143,17 @@ class DeploymentRunner:
                 last_shown[0] = now
                 self._show(cur)
 
+        note: str | None = None  # "v1.2.3 is already running in production; nothing to do"
         try:
             if d.state is State.RUNNING:
-                self._cluster.deploy(d.environment, d.service, d.version, progress=progress)
+                try:
+                    self._cluster.deploy(d.environment, d.service, d.version,
+                                         progress=progress, deployment_id=d.id,
+                                         requested_by=d.requested_by)
+                except AlreadyRunning as e:
+                    note = str(e)
                 self._move(d.id, State.VERIFYING, progress="checking")
-            self._move(d.id, State.SUCCEEDED, finished=True, progress=None)
+            self._move(d.id, State.SUCCEEDED, finished=True, progress=note)
         except RolloutFailed as e:
             self._move(d.id, State.FAILED, finished=True, error=str(e) or "rollout failed")
 

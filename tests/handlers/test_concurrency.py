@@ -178,3 +178,49 @@ class TestTwoApprovalsRequired:
         assert kinds(answers) == {"started": 1, "already decided": 1} or \
             kinds(answers) == {"started": 1, "under way": 1}
         assert_ran_once(bot, i)
+
+
+class TestTwoProcessesOnOneDatabase:
+    """Two bot instances (each its own engine, runner and listener pool, as two replicas
+    would have) deciding on one deployment at the same moment, straight at the service:
+    exactly one execution, whichever instance wins."""
+
+    @pytest.fixture
+    def config_data(self) -> dict[str, Any]:
+        return config_with(required=1)
+
+    def test_twenty_decisions_across_two_instances_start_it_once(
+            self, bot: RunningBot, database_url: str) -> None:
+        from datetime import timedelta
+
+        from bot.container import build_container
+        from bot.errors import Conflict
+        from tests.conftest import BOT_TOKEN
+
+        other = build_container(bot.container.config, database_url=database_url,
+                                slack_token=BOT_TOKEN, slack_api_url=bot.slack.base_url,
+                                clock=bot.clock, progress_every=timedelta(0))
+        try:
+            assert request(bot, "production v1.2.3") == 1
+            instances = [bot.container, other]
+            gate = threading.Barrier(CLICKS)
+
+            def one(n: int) -> bool:
+                gate.wait(timeout=10)
+                try:
+                    result = instances[n % 2].deployments.decide(1, user_id=MANY[n],
+                                                                  approve=True)
+                except Conflict as e:  # the losers are told it is under way, or done
+                    assert ("already approved and under way" in str(e)
+                            or "has already finished (succeeded)" in str(e)), e
+                    return False
+                return result.started
+
+            with ThreadPoolExecutor(max_workers=CLICKS) as pool:
+                outcomes = list(pool.map(one, range(CLICKS)))
+            assert outcomes.count(True) == 1
+            assert other.runner.wait_idle() and bot.container.runner.wait_idle()
+            assert started_events(bot, 1) == 1
+            assert bot.deployment(1).state is State.SUCCEEDED
+        finally:
+            other.close()

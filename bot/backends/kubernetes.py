@@ -1,0 +1,766 @@
+"""The Kubernetes cluster: rollouts of a service's Deployment through the official client.
+
+The only module that imports `kubernetes` (an import-linter contract keeps it so). It never
+shells out to kubectl.
+
+A deploy
+1. reads the Deployment and compares the image of the configured containers with the
+   target (`services.<name>.kubernetes.image` with the version filled in); the same image
+   with a finished rollout is `AlreadyRunning`;
+2. PATCHes it with a strategic-merge patch that names only the configured containers (the
+   list merges by name, so sidecars keep their image) and records the change cause and
+   deploybot's deployment id in annotations;
+3. follows the rollout with a WATCH on the Deployment from the patch's resourceVersion until
+   `observedGeneration >= generation` and every replica is updated and available and no old
+   one is left, reporting "3/5 pods updated, 2 available" whenever that changes. When the
+   watch is quiet for `Timing.resync_every` (and at most that often while it is busy) the
+   Deployment is read again and the new ReplicaSet's pods are looked at: image pull errors
+   and crash loops fail the deploy at once with their cause, without waiting for the
+   Deployment's progress deadline.
+
+Transient API errors (5xx, 429, timeouts, refused or reset connections) are retried with a
+bounded exponential backoff; a dropped watch resumes from the last resourceVersion seen, and
+a 410 Gone (that version was compacted away) re-lists and watches on from the list's version.
+Errors that retrying cannot fix (404, 403, 401, bad config) fail at once, in plain words.
+
+The later steps of the Kubernetes executor (migration Jobs before the patch, the bake-window
+watch after it, automatic rollback) build on the same pieces: `KubeClients` for access per
+environment, `_Api` for retried calls with plain-words errors, `diagnose_pods` for what is
+wrong with a ReplicaSet's pods, and `KubernetesCluster.rollout()` to roll any image out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import urllib3
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes import watch as k8s_watch
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+from bot.config import KubernetesAccessConfig, KubernetesServiceConfig
+from bot.errors import PermanentError, RetryableError
+from bot.ports import AlreadyRunning, RolloutFailed
+
+log = logging.getLogger(__name__)
+
+CHANGE_CAUSE = "kubernetes.io/change-cause"
+DEPLOYMENT_ID = "deploybot.io/deployment-id"
+REVISION = "deployment.kubernetes.io/revision"
+STRATEGIC_MERGE = "application/strategic-merge-patch+json"
+
+#: Waiting reasons of a container that will not get better by waiting for the rollout.
+IMAGE_PULL_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName",
+                                "ErrImageNeverPull", "RegistryUnavailable"})
+START_REASONS = frozenset({"CreateContainerConfigError", "CreateContainerError",
+                           "RunContainerError", "PreStartHookError", "PostStartHookError"})
+CRASH_LOOP = "CrashLoopBackOff"
+_TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+# -- errors -------------------------------------------------------------------------------
+
+ProblemKind = Literal["not_found", "forbidden", "unauthorized", "unreachable", "gone",
+                      "config", "api", "rollout"]
+
+
+class KubernetesProblem(Exception):
+    """A Kubernetes call failed for good (after retries, if it was worth retrying);
+    `str()` says why in plain words, `kind` says what sort of failure it was."""
+
+    def __init__(self, text: str, *, kind: ProblemKind) -> None:
+        super().__init__(text)
+        self.kind = kind
+
+
+class _Quiet(Exception):
+    """The watch sent nothing for a while (a read timeout): time to look around."""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff for transient errors: `first`, `first*factor`, … capped at `cap`
+    seconds, `attempts` tries in all (the first one included)."""
+
+    first: float = 0.5
+    factor: float = 2.0
+    cap: float = 8.0
+    attempts: int = 6
+
+    def delay(self, failures: int) -> float:
+        return float(min(self.cap, self.first * self.factor ** max(0, failures - 1)))
+
+
+@dataclass(frozen=True)
+class Timing:
+    backoff: Backoff = field(default_factory=Backoff)
+    connect_timeout: float = 5.0
+    #: a single non-watch request (read, patch, list) must answer within this
+    request_timeout: float = 30.0
+    #: a watch quiet this long: read the Deployment again and look at the new pods (also the
+    #: most often the pods are looked at while the watch is busy)
+    resync_every: float = 2.0
+    #: unchanged progress is reported again this often, so the caller's lease is renewed
+    keepalive_every: float = 20.0
+
+
+@dataclass(frozen=True)
+class _Op:
+    """What a call does, for messages: `patch deployments.apps "api" in namespace "prod"`."""
+
+    verb: str
+    resource: str
+    namespace: str
+    name: str | None = None
+
+    def __str__(self) -> str:
+        what = f'{self.resource} "{self.name}"' if self.name else self.resource
+        return f'{self.verb} {what} in namespace "{self.namespace}"'
+
+
+_FORBIDDEN = re.compile(
+    r'cannot (?P<verb>\S+) resource "(?P<resource>[^"]+)"'
+    r'(?: in API group "(?P<group>[^"]*)")?(?: in the namespace "(?P<ns>[^"]+)")?'
+)
+_WHO = re.compile(r'(?:User|ServiceAccount|user) "(?P<who>[^"]+)"')
+
+
+def _status_message(e: ApiException) -> str:
+    """The `message` of the Status object a failed call returned (or what there is)."""
+    body = e.body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if body:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return str(body).strip()[:300]
+        if isinstance(data, dict) and data.get("message"):
+            return str(data["message"])
+    return str(e.reason or "").strip()
+
+
+def _forbidden_text(e: ApiException, op: _Op) -> str:
+    message = _status_message(e)
+    m = _FORBIDDEN.search(message)
+    verb, resource, namespace = op.verb, op.resource, op.namespace
+    if m:
+        verb = m["verb"]
+        resource = m["resource"] + (f".{m['group']}" if m["group"] else "")
+        namespace = m["ns"] or namespace
+    who = _WHO.search(message)
+    account = f" ({who['who']})" if who else ""
+    return (f'deploybot{account} is not allowed to {verb} {resource} in namespace '
+            f'"{namespace}" (RBAC forbidden: {message}); grant it in the Role bound to its '
+            "service account")
+
+
+def _network_text(e: BaseException) -> str:
+    reason: BaseException = e
+    while isinstance(reason, urllib3.exceptions.MaxRetryError) and reason.reason is not None:
+        reason = reason.reason
+    text = str(reason)
+    for marker, plain in (("Connection refused", "connection refused"),
+                          ("timed out", "timed out"), ("Name or service not known",
+                                                       "unknown host"),
+                          ("Connection reset", "connection reset"),
+                          ("Connection aborted", "connection dropped"),
+                          ("RemoteDisconnected", "connection dropped"),
+                          ("IncompleteRead", "connection dropped"),
+                          ("ended prematurely", "connection dropped"),
+                          ("InvalidChunkLength", "connection dropped")):
+        if marker in text:
+            return plain
+    # urllib3 puts "<HTTPConnection object at 0x…>: " before the reason
+    return re.sub(r"^<[^>]*>:\s*", "", text)[:200] or type(reason).__name__
+
+
+# -- access to the clusters -----------------------------------------------------------------
+
+class KubeClients:
+    """One ApiClient per environment, built on first use: the pod's service account
+    (`kubernetes.in_cluster`) or a kubeconfig context (`kubernetes.contexts`, default the
+    file's current context) from the KUBECONFIG the process was started with."""
+
+    def __init__(self, access: KubernetesAccessConfig, *, kubeconfig: str | None) -> None:
+        self._access = access
+        self._kubeconfig = kubeconfig
+        self._clients: dict[str, k8s.ApiClient] = {}
+        self._lock = threading.Lock()
+
+    def get(self, environment: str) -> k8s.ApiClient:
+        with self._lock:
+            api = self._clients.get(environment)
+            if api is None:
+                api = self._clients[environment] = self._build(environment)
+            return api
+
+    def describe(self, environment: str) -> str:
+        if self._access.in_cluster:
+            return "the in-cluster service account"
+        context = self._access.contexts.get(environment)
+        where = f"KUBECONFIG={self._kubeconfig}" if self._kubeconfig else "~/.kube/config"
+        return (f'kubeconfig context "{context}"' if context else "the current kubeconfig "
+                "context") + f" ({where})"
+
+    def _build(self, environment: str) -> k8s.ApiClient:
+        configuration = k8s.Configuration()
+        # deploybot retries itself (bounded backoff, watch resumption): urllib3 must not retry
+        # behind its back, and its errors then arrive unwrapped.
+        configuration.retries = False
+        try:
+            if self._access.in_cluster:
+                k8s_config.load_incluster_config(  # type: ignore[no-untyped-call]
+                    client_configuration=configuration)
+                api = k8s.ApiClient(configuration)
+            else:
+                api = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
+                    config_file=self._kubeconfig, context=self._access.contexts.get(environment),
+                    persist_config=False, client_configuration=configuration,
+                )
+        except (ConfigException, OSError, ValueError, KeyError, TypeError) as e:
+            raise KubernetesProblem(
+                f"cannot set up access to the Kubernetes cluster of {environment} with "
+                f"{self.describe(environment)}: {e}", kind="config",
+            ) from e
+        return api
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for api in clients:
+            with contextlib.suppress(Exception):
+                api.close()  # type: ignore[no-untyped-call]
+
+
+class _Api:
+    """Calls for one environment: JSON in and out, transient errors retried with backoff,
+    the rest turned into a KubernetesProblem that says what could not be done."""
+
+    def __init__(self, api: k8s.ApiClient, *, environment: str, timing: Timing,
+                 sleep: Callable[[float], None]) -> None:
+        self.client = api
+        self.apps = k8s.AppsV1Api(api)
+        self.core = k8s.CoreV1Api(api)
+        self.environment = environment
+        self.timing = timing
+        self._sleep = sleep
+
+    @property
+    def host(self) -> str:
+        return str(self.client.configuration.host)
+
+    def problem(self, e: BaseException, op: _Op) -> tuple[bool, KubernetesProblem]:
+        """(transient?, the problem in plain words) for an exception raised by a call."""
+        if isinstance(e, ApiException):
+            status = int(e.status or 0)
+            message = _status_message(e)
+            if status == 404:
+                return False, KubernetesProblem(f"not found: {op} ({message})",
+                                                kind="not_found")
+            if status == 403:
+                return False, KubernetesProblem(_forbidden_text(e, op), kind="forbidden")
+            if status == 401:
+                return False, KubernetesProblem(
+                    f"the Kubernetes API of {self.environment} ({self.host}) rejected "
+                    f"deploybot's credentials (401 Unauthorized) to {op}", kind="unauthorized")
+            if status == 410:
+                return False, KubernetesProblem(f"410 Gone: {message}", kind="gone")
+            if status in _TRANSIENT_STATUS:
+                return True, KubernetesProblem(
+                    f"the Kubernetes API of {self.environment} ({self.host}) answered "
+                    f"{status} to {op}: {message}", kind="unreachable")
+            if status == 0:  # TLS and other transport errors the client wraps itself
+                return False, KubernetesProblem(
+                    f"cannot talk to the Kubernetes API of {self.environment} ({self.host}) "
+                    f"to {op}: {message}", kind="unreachable")
+            return False, KubernetesProblem(
+                f"the Kubernetes API of {self.environment} refused to {op}: {status} "
+                f"{message}", kind="api")
+        if isinstance(e, urllib3.exceptions.HTTPError | ConnectionError | TimeoutError):
+            return True, KubernetesProblem(
+                f"the Kubernetes API of {self.environment} ({self.host}) is unreachable: "
+                f"{_network_text(e)}", kind="unreachable")
+        raise e
+
+    def call(self, op: _Op, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """`fn(*args, **kwargs)` as parsed JSON, with transient errors retried."""
+        backoff = self.timing.backoff
+        failures = 0
+        while True:
+            try:
+                resp = fn(*args, _preload_content=False,
+                          _request_timeout=(self.timing.connect_timeout,
+                                            self.timing.request_timeout), **kwargs)
+                try:
+                    return json.loads(resp.data)
+                finally:
+                    resp.release_conn()
+            except Exception as e:
+                transient, problem = self.problem(e, op)
+                if not transient:
+                    raise problem from e
+                failures += 1
+                if failures >= backoff.attempts:
+                    raise KubernetesProblem(f"{problem} (gave up after {failures} attempts)",
+                                            kind=problem.kind) from e
+                log.info("kubernetes %s: %s; retrying", op, problem)
+                self._sleep(backoff.delay(failures))
+
+
+# -- reading Deployments ------------------------------------------------------------------
+
+def _meta(obj: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(obj.get("metadata") or {})
+
+
+def _containers(dep: Mapping[str, Any]) -> list[dict[str, Any]]:
+    spec = (dep.get("spec") or {}).get("template", {}).get("spec") or {}
+    return list(spec.get("containers") or [])
+
+
+def _selector(match_labels: Mapping[str, str] | None) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted((match_labels or {}).items()))
+
+
+@dataclass(frozen=True)
+class RolloutStatus:
+    done: bool
+    text: str | None  # "3/5 pods updated, 2 available"; None before the controller saw it
+    deadline_exceeded: str | None = None  # the Progressing condition's message
+
+
+def rollout_status(dep: Mapping[str, Any]) -> RolloutStatus:
+    """Where a Deployment's rollout stands (the rules of `kubectl rollout status`)."""
+    meta = _meta(dep)
+    spec = dep.get("spec") or {}
+    status = dep.get("status") or {}
+    if int(status.get("observedGeneration") or 0) < int(meta.get("generation") or 0):
+        return RolloutStatus(False, None)
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
+            return RolloutStatus(False, None, str(cond.get("message") or
+                                                  "ProgressDeadlineExceeded"))
+    want = int(spec["replicas"]) if spec.get("replicas") is not None else 1
+    updated = int(status.get("updatedReplicas") or 0)
+    total = int(status.get("replicas") or 0)
+    available = int(status.get("availableReplicas") or 0)
+    text = f"{updated}/{want} pods updated, {available} available"
+    old = total - updated
+    if updated >= want and old > 0:
+        text += f", {old} old pod{'s' if old != 1 else ''} still running"
+    done = updated >= want and old <= 0 and available >= updated
+    return RolloutStatus(done, text)
+
+
+def diagnose_pods(pods: Sequence[Mapping[str, Any]]) -> str | None:
+    """Why these pods will not come up, in plain words, or None if nothing is hopeless."""
+    for pod in pods:
+        status = pod.get("status") or {}
+        name = _meta(pod).get("name", "?")
+        for cs in [*(status.get("initContainerStatuses") or []),
+                   *(status.get("containerStatuses") or [])]:
+            container = cs.get("name", "?")
+            waiting = (cs.get("state") or {}).get("waiting") or {}
+            reason = str(waiting.get("reason") or "")
+            message = str(waiting.get("message") or "").strip()
+            detail = f": {message}" if message else ""
+            if reason in IMAGE_PULL_REASONS:
+                return (f'the new pods cannot pull the image {cs.get("image", "?")} '
+                        f'(container "{container}" of pod {name}: {reason}{detail})')
+            if reason == CRASH_LOOP:
+                term = (cs.get("lastState") or {}).get("terminated") or {}
+                exit_code = term.get("exitCode")
+                how = (f"exited with code {exit_code}" if exit_code is not None
+                       else "keeps exiting")
+                if term.get("reason"):
+                    how += f" ({term['reason']})"
+                restarts = int(cs.get("restartCount") or 0)
+                if restarts:
+                    how += f", restarted {restarts} time{'s' if restarts != 1 else ''}"
+                last = str(term.get("message") or "").strip()
+                return (f'the new pods crash-loop: container "{container}" of pod {name} '
+                        f"{how}" + (f"; last message: {last[:300]}" if last else ""))
+            if reason in START_REASONS:
+                return (f'the new pods cannot start container "{container}" (pod {name}: '
+                        f"{reason}{detail})")
+    return None
+
+
+def unschedulable(pods: Sequence[Mapping[str, Any]]) -> str | None:
+    for pod in pods:
+        for cond in (pod.get("status") or {}).get("conditions") or []:
+            if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+                return (f"pod {_meta(pod).get('name', '?')} cannot be scheduled: "
+                        f"{cond.get('message') or cond.get('reason') or 'unschedulable'}")
+    return None
+
+
+# -- the cluster port -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Target:
+    api: _Api
+    environment: str
+    namespace: str
+    name: str
+
+    def op(self, verb: str, resource: str = "deployments.apps", *, named: bool = True) -> _Op:
+        """The call `verb` on `resource`; `named`: on this Deployment, not a collection."""
+        return _Op(verb, resource, self.namespace, self.name if named else None)
+
+
+class KubernetesCluster:
+    """The Cluster port for one service whose executor is `kubernetes`."""
+
+    def __init__(self, service: str, config: KubernetesServiceConfig, clients: KubeClients, *,
+                 timing: Timing | None = None, sleep: Callable[[float], None] = time.sleep,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        if config.image is None:
+            raise ValueError(f"services.{service}.kubernetes.image is required")
+        self.service = service
+        self.config = config
+        self._clients = clients
+        self._timing = timing or Timing()
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self.deployment = config.deployment_name(service)
+        self.containers = config.container_names(service)
+
+    # -- the port ----------------------------------------------------------------------
+    def current_version(self, environment: str, service: str) -> str | None:
+        try:
+            t = self._target(environment)
+            dep = t.api.call(t.op("get"), t.api.apps.read_namespaced_deployment,
+                             t.name, t.namespace)
+        except KubernetesProblem as e:
+            if e.kind == "not_found":
+                return None
+            if e.kind == "unreachable":
+                raise RetryableError(str(e)) from e
+            raise PermanentError(str(e)) from e
+        images = {c.get("name"): c.get("image") for c in _containers(dep)}
+        for name in self.containers:
+            image = images.get(name)
+            if image:
+                return self.config.version_of(str(image))
+        return None
+
+    def deploy(
+        self, environment: str, service: str, version: str, *,
+        progress: Callable[[str], None],
+        deployment_id: int | None = None,
+        requested_by: str | None = None,
+    ) -> None:
+        cause = f"deploybot #{deployment_id}" if deployment_id is not None else "deploybot"
+        cause += f": {service} {version}" + (f" by {requested_by}" if requested_by else "")
+        try:
+            changed = self.rollout(environment, self.config.image_for(version),
+                                   progress=progress, change_cause=cause,
+                                   deployment_id=deployment_id)
+        except KubernetesProblem as e:
+            raise RolloutFailed(str(e)) from e
+        if not changed:
+            raise AlreadyRunning(version, environment)
+
+    # -- rolling an image out -----------------------------------------------------------
+    def rollout(self, environment: str, image: str, *, progress: Callable[[str], None],
+                change_cause: str, deployment_id: int | None = None) -> bool:
+        """Set the configured containers to `image` and follow the rollout to its end.
+
+        False when that image runs already and nothing is rolling out (nothing was done);
+        a KubernetesProblem when the rollout fails. Deployment `deployment_id` finds its
+        own patch again after a restart and follows the rollout instead."""
+        t = self._target(environment)
+        dep = self._read(t)
+        current = self._images(t, dep)
+        annotations = _meta(dep).get("annotations") or {}
+        ours = deployment_id is not None and annotations.get(DEPLOYMENT_ID) == str(deployment_id)
+        if all(img == image for img in current.values()):
+            # Applied already: by an earlier attempt of this deployment (a restart resumes
+            # it), or by someone else. Follow a rollout still under way; else nothing to do.
+            if not ours and rollout_status(dep).done:
+                return False
+            log.info("%s/%s already has %s; following its rollout", t.namespace, t.name, image)
+            start = dep
+        else:
+            start = self._patch(t, image, change_cause, deployment_id)
+        try:
+            self._follow(t, start, image, progress)
+        except KubernetesProblem as e:
+            if e.kind in ("unreachable", "forbidden", "unauthorized", "api", "gone"):
+                raise KubernetesProblem(
+                    f"{e} — following the rollout of {image}, which was applied to Deployment "
+                    f'"{t.name}" in namespace "{t.namespace}": it may still finish',
+                    kind=e.kind) from e
+            raise
+        return True
+
+    def _target(self, environment: str) -> _Target:
+        api = _Api(self._clients.get(environment), environment=environment,
+                   timing=self._timing, sleep=self._sleep)
+        return _Target(api, environment, self.config.namespace(environment), self.deployment)
+
+    def _read(self, t: _Target) -> dict[str, Any]:
+        try:
+            dep: dict[str, Any] = t.api.call(t.op("get"), t.api.apps.read_namespaced_deployment,
+                                             t.name, t.namespace)
+        except KubernetesProblem as e:
+            if e.kind == "not_found":
+                raise KubernetesProblem(
+                    f'Deployment "{t.name}" not found in namespace "{t.namespace}" of '
+                    f"{t.environment} ({self._clients.describe(t.environment)}); check "
+                    f"services.{self.service}.kubernetes (deployment, namespaces)",
+                    kind="not_found") from e
+            raise
+        return dep
+
+    def _images(self, t: _Target, dep: Mapping[str, Any]) -> dict[str, str]:
+        """The configured containers' images; every one must exist."""
+        have = {str(c.get("name")): str(c.get("image") or "") for c in _containers(dep)}
+        missing = [c for c in self.containers if c not in have]
+        if missing:
+            raise KubernetesProblem(
+                f'Deployment "{t.name}" in namespace "{t.namespace}" has no container named '
+                + ", ".join(f'"{c}"' for c in missing)
+                + f" (it has {', '.join(sorted(have)) or 'none'}); check "
+                f"services.{self.service}.kubernetes.containers", kind="config")
+        return {c: have[c] for c in self.containers}
+
+    def _patch(self, t: _Target, image: str, change_cause: str,
+               deployment_id: int | None) -> dict[str, Any]:
+        annotations = {CHANGE_CAUSE: change_cause}
+        if deployment_id is not None:
+            annotations[DEPLOYMENT_ID] = str(deployment_id)
+        body = {
+            "metadata": {"annotations": annotations},
+            # A strategic merge patch merges `containers` by name: only these change.
+            "spec": {"template": {"spec": {"containers": [
+                {"name": c, "image": image} for c in self.containers
+            ]}}},
+        }
+        patched: dict[str, Any] = t.api.call(
+            t.op("patch"), t.api.apps.patch_namespaced_deployment, t.name, t.namespace, body,
+            _content_type=STRATEGIC_MERGE,
+        )
+        log.info("patched %s/%s to %s (%s)", t.namespace, t.name, image, change_cause)
+        return patched
+
+    # -- following a rollout ---------------------------------------------------------------
+    def _follow(self, t: _Target, start: Mapping[str, Any], image: str,
+                progress: Callable[[str], None]) -> None:
+        timing = self._timing
+        now = self._monotonic
+        began = now()
+        deadline = began + self.config.progress_deadline.total_seconds()
+        shown: list[Any] = [None, began]  # last text, when
+        last_look = [began]  # when the pods were last looked at
+
+        def report(text: str | None) -> None:
+            if text is None:
+                return
+            at = now()
+            if text != shown[0] or at - shown[1] >= timing.keepalive_every:
+                shown[0], shown[1] = text, at
+                progress(text)
+
+        def step(dep: Mapping[str, Any], *, look: bool) -> bool:
+            """True when the rollout is complete; raises when it failed."""
+            changed = self._images(t, dep)
+            if any(img != image for img in changed.values()):
+                other = next(img for img in changed.values() if img != image)
+                raise KubernetesProblem(
+                    f'the Deployment "{t.name}" was changed to {other} while {image} was '
+                    "rolling out (another deploy?); stopped following it", kind="rollout")
+            st = rollout_status(dep)
+            if st.done:
+                report(st.text)
+                return True
+            if st.deadline_exceeded is not None:
+                why = self._why_stuck(t, dep, image)
+                raise KubernetesProblem(
+                    f'the rollout of {image} to Deployment "{t.name}" in namespace '
+                    f'"{t.namespace}" made no progress within its progress deadline '
+                    f"(ProgressDeadlineExceeded: {st.deadline_exceeded})"
+                    + (f"; {why}" if why else ""), kind="rollout")
+            report(st.text)
+            if look or now() - last_look[0] >= timing.resync_every:
+                last_look[0] = now()
+                fatal = self._pods_problem(t, dep, image)
+                if fatal:
+                    raise KubernetesProblem(fatal, kind="rollout")
+            return False
+
+        if step(start, look=False):
+            return
+        rv = str(_meta(start).get("resourceVersion") or "")
+        failures = 0
+        while True:
+            left = deadline - now()
+            if left <= 0:
+                raise KubernetesProblem(
+                    f'the rollout of {image} to Deployment "{t.name}" in namespace '
+                    f'"{t.namespace}" did not finish within '
+                    f"{_took(self.config.progress_deadline.total_seconds())} "
+                    f"(services.{self.service}.kubernetes.progress_deadline); last seen: "
+                    f"{shown[0] or 'not started'}", kind="rollout")
+            try:
+                for event in self._watch(t, rv, quiet_after=min(timing.resync_every, left)):
+                    failures = 0
+                    kind, obj = event["type"], event["raw_object"]
+                    if kind == "DELETED":
+                        raise KubernetesProblem(
+                            f'Deployment "{t.name}" in namespace "{t.namespace}" was deleted '
+                            "during the rollout", kind="rollout")
+                    rv = str(_meta(obj).get("resourceVersion") or rv)
+                    if kind == "BOOKMARK":
+                        continue
+                    if step(obj, look=False):
+                        return
+                    if now() >= deadline:
+                        break
+                continue  # the stream ended (deadline): check it, watch on
+            except _Quiet:
+                pass  # look around below
+            except KubernetesProblem as e:
+                if e.kind == "gone":  # our resourceVersion was compacted away: list again
+                    log.info("%s/%s: watch expired (%s); listing again", t.namespace, t.name, e)
+                    dep, rv = self._list(t)
+                    if step(dep, look=True):
+                        return
+                    continue
+                if e.kind != "unreachable":
+                    raise
+                failures += 1
+                if failures >= timing.backoff.attempts:
+                    raise KubernetesProblem(f"{e} (gave up after {failures} attempts)",
+                                            kind=e.kind) from e
+                log.info("%s/%s: watch failed (%s); resuming from %s", t.namespace, t.name,
+                         e, rv)
+                self._sleep(timing.backoff.delay(failures))
+                continue
+            # Quiet: nothing changed for a while. Read it again (a missed event cannot hide
+            # the end) and look at the new pods (a crash loop does not change the Deployment).
+            dep = self._read(t)
+            rv = str(_meta(dep).get("resourceVersion") or rv)
+            if step(dep, look=True):
+                return
+
+    def _watch(self, t: _Target, rv: str, *, quiet_after: float) -> Iterator[dict[str, Any]]:
+        """Events on the Deployment after `rv`. A watch the server closes is resumed by the
+        client from the last version seen; errors come out as KubernetesProblem, a quiet
+        stream as _Quiet."""
+        w = k8s_watch.Watch()  # type: ignore[no-untyped-call]
+        op = t.op("watch", named=False)
+        kwargs: dict[str, Any] = {
+            "namespace": t.namespace, "field_selector": f"metadata.name={t.name}",
+            "allow_watch_bookmarks": True,
+            "_request_timeout": (self._timing.connect_timeout, max(quiet_after, 0.05)),
+        }
+        if rv:
+            kwargs["resource_version"] = rv
+        stream = w.stream(  # type: ignore[no-untyped-call]
+            t.api.apps.list_namespaced_deployment, **kwargs)
+        try:
+            while True:
+                try:
+                    event = next(stream)
+                except StopIteration:
+                    return
+                except urllib3.exceptions.ReadTimeoutError as e:
+                    raise _Quiet() from e
+                except Exception as e:
+                    _transient, problem = t.api.problem(e, op)
+                    raise problem from e
+                if isinstance(event, dict):
+                    yield event
+        finally:
+            w.stop()  # type: ignore[no-untyped-call]
+            with contextlib.suppress(Exception):
+                stream.close()
+
+    def _list(self, t: _Target) -> tuple[dict[str, Any], str]:
+        found = t.api.call(t.op("list", named=False), t.api.apps.list_namespaced_deployment,
+                           t.namespace, field_selector=f"metadata.name={t.name}")
+        items = found.get("items") or []
+        if not items:
+            raise KubernetesProblem(
+                f'Deployment "{t.name}" in namespace "{t.namespace}" disappeared during the '
+                "rollout", kind="rollout")
+        dep: dict[str, Any] = items[0]
+        return dep, str(_meta(found).get("resourceVersion") or _meta(dep)["resourceVersion"])
+
+    # -- the new pods -------------------------------------------------------------------
+    def new_replica_set(self, t: _Target, dep: Mapping[str, Any],
+                        image: str) -> dict[str, Any] | None:
+        """The Deployment's newest ReplicaSet whose pods run `image` (None before the
+        controller made it)."""
+        match = ((dep.get("spec") or {}).get("selector") or {}).get("matchLabels")
+        found = t.api.call(t.op("list", "replicasets.apps", named=False),
+                           t.api.apps.list_namespaced_replica_set, t.namespace,
+                           label_selector=_selector(match))
+        uid = _meta(dep).get("uid")
+        revision = (_meta(dep).get("annotations") or {}).get(REVISION)
+        best: tuple[int, dict[str, Any]] | None = None
+        for rs in found.get("items") or []:
+            meta = _meta(rs)
+            owners = meta.get("ownerReferences") or []
+            if uid and owners and not any(o.get("uid") == uid for o in owners):
+                continue
+            images = {str(c.get("name")): c.get("image") for c in _containers(rs)}
+            if any(images.get(c) != image for c in self.containers):
+                continue
+            rs_revision = (meta.get("annotations") or {}).get(REVISION)
+            rank = int(rs_revision) if rs_revision and rs_revision.isdigit() else 0
+            if revision and rs_revision == revision:
+                return dict(rs)
+            if best is None or rank > best[0]:
+                best = (rank, rs)
+        return best[1] if best else None
+
+    def new_pods(self, t: _Target, dep: Mapping[str, Any],
+                 image: str) -> list[dict[str, Any]]:
+        rs = self.new_replica_set(t, dep, image)
+        if rs is None:
+            return []
+        match = ((rs.get("spec") or {}).get("selector") or {}).get("matchLabels")
+        found = t.api.call(t.op("list", "pods", named=False), t.api.core.list_namespaced_pod,
+                           t.namespace,
+                           label_selector=_selector(match))
+        uid = _meta(rs).get("uid")
+        pods: list[dict[str, Any]] = []
+        for pod in found.get("items") or []:
+            owners = _meta(pod).get("ownerReferences") or []
+            if uid and owners and not any(o.get("uid") == uid for o in owners):
+                continue
+            pods.append(pod)
+        return pods
+
+    def _pods_problem(self, t: _Target, dep: Mapping[str, Any], image: str) -> str | None:
+        return diagnose_pods(self.new_pods(t, dep, image))
+
+    def _why_stuck(self, t: _Target, dep: Mapping[str, Any], image: str) -> str | None:
+        try:
+            pods = self.new_pods(t, dep, image)
+        except KubernetesProblem:
+            return None
+        return diagnose_pods(pods) or unschedulable(pods)
+
+
+def _took(seconds: float) -> str:
+    s = int(seconds)
+    if s % 3600 == 0 and s >= 3600:
+        return f"{s // 3600}h"
+    if s % 60 == 0 and s >= 60:
+        return f"{s // 60}m"
+    return f"{s}s"

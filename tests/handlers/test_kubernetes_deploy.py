@@ -1,0 +1,106 @@
+"""End to end: `/deploy` over Slack's HTTP protocol, rolled out on a (fake) Kubernetes API
+server through the real client, with KUBECONFIG from the environment as in production."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.devtools.fake_k8s import FakeKubernetes
+from bot.domain.states import State
+from tests.conftest import REQUESTER, RunningBot, base_config
+from tests.handlers.spine import (
+    announcements,
+    audit_actions,
+    blocks_text,
+    ephemeral_text,
+    run_to_end,
+    thread_replies,
+    updates_of,
+)
+
+SIDECAR = {"name": "envoy", "image": "envoyproxy/envoy:v1.30.1"}
+
+
+@pytest.fixture
+def fake_k8s(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKubernetes]:
+    with FakeKubernetes(tick=0.02) as fake:
+        fake.add_deployment("staging", "api", containers=[
+            {"name": "api", "image": "ghcr.io/acme/api:v1.2.2"}, dict(SIDECAR)], replicas=3)
+        monkeypatch.setenv("KUBECONFIG",
+                           fake.write_kubeconfig(str(tmp_path / "kubeconfig"), context="fake"))
+        yield fake
+
+
+@pytest.fixture
+def config_data(fake_k8s: FakeKubernetes) -> dict[str, Any]:
+    """The shared `bot` fixture builds its container from this (and KUBECONFIG)."""
+    return base_config(
+        services={"api": {"executor": "kubernetes",
+                          "kubernetes": {"image": "ghcr.io/acme/api:{version}"}}},
+        kubernetes={"contexts": {"staging": "fake"}},
+    )
+
+
+def images(fake: FakeKubernetes) -> dict[str, str]:
+    dep = fake.deployment("staging", "api")
+    return {c["name"]: c["image"] for c in dep["spec"]["template"]["spec"]["containers"]}
+
+
+def test_deploy_to_staging_patches_the_deployment_shows_progress_and_announces_it_live(
+    bot: RunningBot, fake_k8s: FakeKubernetes,
+) -> None:
+    reply = bot.deploy("staging v1.2.3")
+    assert "Deployment #1 started" in ephemeral_text(bot, reply)
+
+    assert run_to_end(bot, 1) is State.SUCCEEDED
+    assert images(fake_k8s) == {"api": "ghcr.io/acme/api:v1.2.3", "envoy": SIDECAR["image"]}
+    annotations = fake_k8s.deployment("staging", "api")["metadata"]["annotations"]
+    assert annotations["kubernetes.io/change-cause"] == f"deploybot #1: api v1.2.3 by {REQUESTER}"
+    assert annotations["deploybot.io/deployment-id"] == "1"
+
+    d = bot.deployment(1)
+    assert d.previous_version == "v1.2.2"  # read from the Deployment's image
+    # The thread's card was edited in place with the rollout's progress.
+    texts = [blocks_text(c.args) for c in updates_of(bot, d.message_ts or "")]
+    assert any("pods updated" in t for t in texts), texts
+    assert any("3/3 pods updated, 3 available" in t for t in texts), texts
+    (ann,) = announcements(bot)
+    assert "api `v1.2.3` is live in staging" in blocks_text(ann)
+    record = thread_replies(bot, d.message_ts or "")[0]
+    assert "v1.2.3 is live" in blocks_text(record)
+    assert audit_actions(bot, 1) == ["deploy.requested", "deploy.started", "deploy.verifying",
+                                     "deploy.succeeded"]
+
+
+def test_deploying_the_running_version_reports_nothing_to_do(
+    bot: RunningBot, fake_k8s: FakeKubernetes,
+) -> None:
+    generation = fake_k8s.deployment("staging", "api")["metadata"]["generation"]
+    ephemeral_text(bot, bot.deploy("staging v1.2.2"))
+
+    assert run_to_end(bot, 1) is State.SUCCEEDED
+    note = "v1.2.2 is already running in staging; nothing to do"
+    d = bot.deployment(1)
+    assert d.progress == note and d.error is None
+    assert note in blocks_text(bot.card(1))
+    (ann,) = announcements(bot)
+    assert note in blocks_text(ann)
+    assert fake_k8s.deployment("staging", "api")["metadata"]["generation"] == generation
+    assert fake_k8s.recorded(method="PATCH") == []
+
+
+def test_a_failed_rollout_on_kubernetes_ends_failed_with_the_cause_in_the_thread(
+    bot: RunningBot, fake_k8s: FakeKubernetes,
+) -> None:
+    fake_k8s.fail_next_rollout("staging", "api", "image_pull")
+    ephemeral_text(bot, bot.deploy("staging v1.2.3"))
+
+    assert run_to_end(bot, 1) is State.FAILED
+    d = bot.deployment(1)
+    assert d.error is not None and "cannot pull the image ghcr.io/acme/api:v1.2.3" in d.error
+    (ann,) = announcements(bot)
+    assert "Cause: the new pods cannot pull the image" in blocks_text(ann)
