@@ -62,6 +62,8 @@ from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from bot.devtools.httpbits import no_delay, read_body
+
 __all__ = ["FAKE_USER", "FailureMode", "FakeKubernetes", "Recorded"]
 
 #: The identity named in 403 messages (the bot's service account in the real cluster).
@@ -590,10 +592,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        # Headers and body go out in separate writes; without TCP_NODELAY, Nagle plus the
-        # client's delayed ACK add ~40 ms to every response.
-        with contextlib.suppress(OSError):
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        no_delay(self.connection)
         with self.server.sockets_lock:
             self.server.open_sockets.add(self.connection)
 
@@ -622,19 +621,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle()
 
     def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks: list[bytes] = []
-            while True:
-                size_line = self.rfile.readline()
-                size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+        return read_body(self)
 
     def _handle(self) -> None:
         fake = self.server.fake

@@ -28,6 +28,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from bot.devtools.httpbits import no_delay, read_body
+
 __all__ = ["RESPONSE_URL_METHOD", "Call", "FakeSlack"]
 
 #: ``Call.method`` used for posts to a ``response_url`` (``/response/<key>``).
@@ -100,6 +102,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        no_delay(self.connection)
         with self.server.sockets_lock:
             self.server.open_sockets.add(self.connection)
 
@@ -118,20 +121,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle()
 
     def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks: list[bytes] = []
-            while True:
-                size_line = self.rfile.readline()
-                size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    # Trailer section ends with an empty line.
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+        return read_body(self)
 
     def _handle(self) -> None:
         try:
