@@ -192,9 +192,13 @@ class AnnouncementsConfig(_Model):
 class SimulatedConfig(_Model):
     rollout_seconds: float = Field(default=3.0, ge=0, le=3600)
     fail_versions: str | None = Field(default=None, description="regex; matching versions fail")
+    fail_jobs: str | None = Field(
+        default=None, description="regex on '<kind>:<version>' (e.g. 'migrate:.*-bad'); "
+        "matching migration/backup Jobs fail",
+    )
     initial_version: str | None = None
 
-    @field_validator("fail_versions")
+    @field_validator("fail_versions", "fail_jobs")
     @classmethod
     def _regex(cls, v: str | None) -> str | None:
         if v is not None:
@@ -320,8 +324,58 @@ class KubernetesAccessConfig(_Model):
     )
 
 
+class BackupConfig(_Model):
+    """A pre-migration backup, run as a Job like the migrations (services.<name>.migrations
+    .backup)."""
+
+    command: list[str] = Field(min_length=1, description="e.g. [\"/bin/backup-db\"]")
+    timeout: Duration = timedelta(minutes=30)
+    environments: list[str] | None = Field(
+        default=None, min_length=1,
+        description="environments where it runs before the migrations (default: all)",
+    )
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, v: timedelta) -> timedelta:
+        if v <= timedelta(0):
+            raise ValueError("must be longer than 0s")
+        return v
+
+    def runs_in(self, environment: str) -> bool:
+        return self.environments is None or environment in self.environments
+
+
+class MigrationsConfig(_Model):
+    """Database migrations run before the rollout, as a Job from the new image
+    (services.<name>.migrations)."""
+
+    command: list[str] = Field(min_length=1, description="e.g. [python, manage.py, migrate]")
+    timeout: Duration = timedelta(minutes=10)
+    backup: BackupConfig | None = None
+    backup_required_in: list[str] = Field(
+        default_factory=list,
+        description="environments that must run the backup before migrating",
+    )
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, v: timedelta) -> timedelta:
+        if v <= timedelta(0):
+            raise ValueError("must be longer than 0s")
+        return v
+
+    def backup_in(self, environment: str) -> BackupConfig | None:
+        """The backup to run before migrating in `environment`, if any."""
+        return self.backup if self.backup is not None and self.backup.runs_in(environment) \
+            else None
+
+
 class ServiceConfig(_Model):
     executor: Literal["simulated", "kubernetes"] = "simulated"
+    migrations: MigrationsConfig | None = Field(
+        default=None, description="database migrations run as a Job before the rollout"
+    )
     kubernetes: KubernetesServiceConfig | None = Field(
         default=None, description="where the service runs (executor: kubernetes)"
     )
@@ -426,7 +480,31 @@ class AppConfig(_Model):
                         f"services.{svc_name}.environments: unknown environment {env_name!r}"
                     )
         self._check_kubernetes()
+        self._check_migrations()
         return self
+
+    def _check_migrations(self) -> None:
+        for svc_name, svc in self.services.items():
+            m = svc.migrations
+            if m is None:
+                continue
+            key = f"services.{svc_name}.migrations"
+            if m.backup is not None:
+                for env_name in m.backup.environments or []:
+                    if env_name not in self.environments:
+                        raise ValueError(f"{key}.backup.environments: unknown environment "
+                                         f"{env_name!r}")
+            for env_name in m.backup_required_in:
+                if env_name not in self.environments:
+                    raise ValueError(f"{key}.backup_required_in: unknown environment "
+                                     f"{env_name!r}")
+                if m.backup is None:
+                    raise ValueError(f"{key}.backup_required_in: {env_name} requires a backup "
+                                     f"before migrating, but {key}.backup.command is not set")
+                if not m.backup.runs_in(env_name):
+                    raise ValueError(f"{key}.backup_required_in: {env_name} requires a backup "
+                                     f"before migrating, but {key}.backup.environments does "
+                                     f"not include it")
 
     def _check_kubernetes(self) -> None:
         for env_name in self.kubernetes.contexts:

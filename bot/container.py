@@ -93,6 +93,8 @@ def build_container(
         store=database, cluster=cluster, notifier=notifier, clock=clock, owner=name,
         lease=config.runner.lease, workers=config.runner.workers, gate=policy,
         progress_every=progress_every,
+        migrations={svc_name: svc.migrations for svc_name, svc in config.services.items()
+                    if svc.migrations is not None},
     )
     deployments = DeploymentService(
         config=config, store=database, notifier=notifier, cluster=cluster, access=access,

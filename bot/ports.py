@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from bot.clock import Clock
 from bot.domain.deployment import Deployment, NewDeployment, RunningVersion
@@ -23,7 +23,10 @@ __all__ = [
     "Directory",
     "FreezeRepository",
     "Holidays",
+    "JobKind",
+    "JobResult",
     "MessageRefs",
+    "Migrations",
     "Notifier",
     "Poster",
     "Repositories",
@@ -59,6 +62,39 @@ class Cluster(Protocol):
         (AlreadyRunning when it runs already). `progress` gets a short line whenever the
         rollout moves; `deployment_id` and `requested_by` are recorded where the cluster
         can keep them (e.g. annotations)."""
+        ...
+
+
+JobKind = Literal["migrate", "backup", "status"]
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """How a one-off Job (migrations, backup, migration status) ended."""
+
+    succeeded: bool
+    logs_tail: str  # the last lines of its pod's log ("" when there were none)
+    name: str  # the Job's name in the cluster
+    reason: str | None = None  # why it failed, when not in the logs ("timed out after 10m")
+
+    @property
+    def last_line(self) -> str:
+        lines = [ln for ln in self.logs_tail.splitlines() if ln.strip()]
+        return lines[-1].strip() if lines else ""
+
+
+@runtime_checkable
+class Migrations(Protocol):
+    """An optional capability of a Cluster: run a command once from a version's image."""
+
+    def run_job(
+        self, environment: str, service: str, *, kind: JobKind, command: Sequence[str],
+        version: str, deployment_id: int | None, timeout: float,
+    ) -> JobResult:
+        """Run `command` as a one-off Job from `version`'s image and wait (at most `timeout`
+        seconds) for it to end. A deployment's Job has a fixed name, so a second call (a
+        resumed runner) follows the Job of the first instead of starting another. Raises
+        RolloutFailed when the Job could not be run or followed at all."""
         ...
 
 

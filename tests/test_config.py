@@ -187,6 +187,31 @@ CASES = [
     pytest.param(_set("services.api.executor", "kubernetes"), "services.api.kubernetes.image",
                  "required with executor: kubernetes (e.g. image: ghcr.io/acme/api:{version})",
                  id="kubernetes-without-image"),
+    pytest.param(_set("services.api.migrations", {"command": ["python", "manage.py", "migrate"],
+                                                  "backup_required_in": ["production"]}),
+                 "services.api.migrations.backup_required_in",
+                 "production requires a backup before migrating, but "
+                 "services.api.migrations.backup.command is not set",
+                 id="backup-required-without-backup"),
+    pytest.param(_set("services.api.migrations", {"command": ["migrate"],
+                                                  "backup": {"command": ["backup"],
+                                                             "environments": ["staging"]},
+                                                  "backup_required_in": ["production"]}),
+                 "services.api.migrations.backup_required_in",
+                 "production requires a backup before migrating, but "
+                 "services.api.migrations.backup.environments does not include it",
+                 id="backup-required-where-it-does-not-run"),
+    pytest.param(_set("services.api.migrations", {"command": ["migrate"],
+                                                  "backup_required_in": ["prod"]}),
+                 "services.api.migrations.backup_required_in", "unknown environment 'prod'",
+                 id="backup-required-in-unknown-environment"),
+    pytest.param(_set("services.api.migrations", {"command": []}),
+                 "services.api.migrations.command",
+                 "List should have at least 1 item after validation, not 0",
+                 id="empty-migration-command"),
+    pytest.param(_set("services.api.migrations", {"command": ["migrate"], "timeout": "0s"}),
+                 "services.api.migrations.timeout", "must be longer than 0s",
+                 id="zero-migration-timeout"),
 ]
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from bot.errors import PermanentError
-from bot.ports import Cluster
+from bot.ports import Cluster, JobKind, JobResult, Migrations
 
 
 class ServiceClusters:
@@ -33,3 +33,16 @@ class ServiceClusters:
         self.for_service(service).deploy(environment, service, version, progress=progress,
                                          deployment_id=deployment_id,
                                          requested_by=requested_by)
+
+    def runs_jobs(self, service: str) -> bool:
+        return isinstance(self.for_service(service), Migrations)
+
+    def run_job(
+        self, environment: str, service: str, *, kind: JobKind, command: Sequence[str],
+        version: str, deployment_id: int | None, timeout: float,
+    ) -> JobResult:
+        cluster = self.for_service(service)
+        if not isinstance(cluster, Migrations):
+            raise PermanentError(f"the cluster of service {service!r} cannot run Jobs")
+        return cluster.run_job(environment, service, kind=kind, command=command,
+                               version=version, deployment_id=deployment_id, timeout=timeout)

@@ -37,6 +37,7 @@ import logging
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -50,7 +51,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from bot.config import KubernetesAccessConfig, KubernetesServiceConfig
 from bot.errors import PermanentError, RetryableError
-from bot.ports import AlreadyRunning, RolloutFailed
+from bot.ports import AlreadyRunning, JobKind, JobResult, RolloutFailed
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,19 @@ CHANGE_CAUSE = "kubernetes.io/change-cause"
 DEPLOYMENT_ID = "deploybot.io/deployment-id"
 REVISION = "deployment.kubernetes.io/revision"
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
+MANAGED_BY = "app.kubernetes.io/managed-by"
+JOB_KIND = "deploybot.io/job-kind"
+#: A finished Job (and its pod, for `kubectl logs`) is kept this long for inspection.
+JOB_TTL_SECONDS = 24 * 3600
+#: How many lines of a Job's log are kept for the thread and the audit record.
+JOB_LOG_LINES = 40
+#: Container fields that make no sense in a one-off Job's container.
+_JOB_DROPPED_FIELDS = ("ports", "livenessProbe", "readinessProbe", "startupProbe",
+                       "lifecycle", "args", "command", "image", "resizePolicy")
+#: Pod spec fields copied from the Deployment's pod template into the Job's.
+_JOB_POD_FIELDS = ("serviceAccountName", "automountServiceAccountToken", "imagePullSecrets",
+                   "securityContext", "volumes", "nodeSelector", "tolerations", "affinity",
+                   "priorityClassName", "dnsPolicy", "dnsConfig", "hostAliases")
 
 #: Waiting reasons of a container that will not get better by waiting for the rollout.
 IMAGE_PULL_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName",
@@ -252,6 +266,7 @@ class _Api:
         self.client = api
         self.apps = k8s.AppsV1Api(api)
         self.core = k8s.CoreV1Api(api)
+        self.batch = k8s.BatchV1Api(api)
         self.environment = environment
         self.timing = timing
         self._sleep = sleep
@@ -295,6 +310,15 @@ class _Api:
 
     def call(self, op: _Op, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """`fn(*args, **kwargs)` as parsed JSON, with transient errors retried."""
+        return self._retried(op, json.loads, fn, *args, **kwargs)
+
+    def text(self, op: _Op, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
+        """`fn(*args, **kwargs)` as text (pod logs), with transient errors retried."""
+        return str(self._retried(op, lambda b: bytes(b).decode("utf-8", "replace"), fn,
+                                 *args, **kwargs))
+
+    def _retried(self, op: _Op, decode: Callable[[Any], Any], fn: Callable[..., Any],
+                 *args: Any, **kwargs: Any) -> Any:
         backoff = self.timing.backoff
         failures = 0
         while True:
@@ -303,7 +327,7 @@ class _Api:
                           _request_timeout=(self.timing.connect_timeout,
                                             self.timing.request_timeout), **kwargs)
                 try:
-                    return json.loads(resp.data)
+                    return decode(resp.data)
                 finally:
                     resp.release_conn()
             except Exception as e:
@@ -472,6 +496,160 @@ class KubernetesCluster:
             raise RolloutFailed(str(e)) from e
         if not changed:
             raise AlreadyRunning(version, environment)
+
+    # -- one-off Jobs (migrations, the backup before them, migration status) --------------
+    def job_name(self, kind: JobKind, deployment_id: int | None) -> str:
+        """`<deployment>-<kind>-<deployment id>`: a resumed runner finds its Job again. At most
+        63 characters (the `job-name` label of its pods); random without a deployment."""
+        ident = str(deployment_id) if deployment_id is not None else uuid.uuid4().hex[:8]
+        suffix = f"-{kind}-{ident}"
+        return self.deployment[: 63 - len(suffix)].rstrip("-.") + suffix
+
+    def run_job(
+        self, environment: str, service: str, *, kind: JobKind, command: Sequence[str],
+        version: str, deployment_id: int | None, timeout: float,
+    ) -> JobResult:
+        try:
+            return self._run_job(environment, kind=kind, command=command, version=version,
+                                 deployment_id=deployment_id, timeout=timeout)
+        except KubernetesProblem as e:
+            raise RolloutFailed(f"could not run the {kind} Job: {e}") from e
+
+    def _run_job(self, environment: str, *, kind: JobKind, command: Sequence[str],
+                 version: str, deployment_id: int | None, timeout: float) -> JobResult:
+        t = self._target(environment)
+        name = self.job_name(kind, deployment_id)
+        began = self._monotonic()
+        job = self._read_job(t, name)
+        if job is not None:
+            log.info("%s/%s: Job %s exists already; following it", t.namespace, t.name, name)
+        else:
+            dep = self._read(t)
+            body = self.job_spec(t, dep, name=name, kind=kind, command=command,
+                                 image=self.config.image_for(version),
+                                 deployment_id=deployment_id, timeout=timeout)
+            try:
+                job = t.api.call(_Op("create", "jobs.batch", t.namespace, name),
+                                 t.api.batch.create_namespaced_job, t.namespace, body)
+            except KubernetesProblem:
+                job = self._read_job(t, name)  # created meanwhile (409) by another attempt?
+                if job is None:
+                    raise
+            log.info("%s: created Job %s (%s)", t.namespace, name, " ".join(command))
+        assert job is not None
+        job = self._follow_job(t, name, job, deadline=began + timeout)
+        finished = _job_finished(job)
+        logs = self._job_logs(t, name)
+        if finished is None:
+            took = _took(timeout) if timeout >= 1 else f"{timeout:g}s"
+            return JobResult(False, logs, name, reason=f"did not finish within {took}")
+        ok, why = finished
+        return JobResult(ok, logs, name, reason=None if ok else why)
+
+    def job_spec(self, t: _Target, dep: Mapping[str, Any], *, name: str, kind: JobKind,
+                 command: Sequence[str], image: str, deployment_id: int | None,
+                 timeout: float) -> dict[str, Any]:
+        """A Job running `command` in the first configured container of the Deployment's pod
+        template (its env, envFrom, volume mounts, resources) with `image`, under the pod
+        template's service account. Not the template's labels: the Deployment's Service
+        would send traffic to it. Sidecars and init containers are left out."""
+        self._images(t, dep)  # the container exists
+        source = next(c for c in _containers(dep) if c.get("name") == self.containers[0])
+        container = {k: v for k, v in source.items() if k not in _JOB_DROPPED_FIELDS}
+        container.update(image=image, command=list(command))
+        pod = (dep.get("spec") or {}).get("template", {}).get("spec") or {}
+        labels = {MANAGED_BY: "deploybot", JOB_KIND: kind}
+        if deployment_id is not None:
+            labels[DEPLOYMENT_ID] = str(deployment_id)
+        return {
+            "apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": name, "namespace": t.namespace, "labels": labels,
+                         "annotations": {"deploybot.io/deployment": t.name}},
+            "spec": {
+                "backoffLimit": 0,
+                "activeDeadlineSeconds": max(1, int(timeout + 0.999)),
+                "ttlSecondsAfterFinished": JOB_TTL_SECONDS,
+                "template": {
+                    "metadata": {"labels": dict(labels)},
+                    "spec": {**{k: pod[k] for k in _JOB_POD_FIELDS if k in pod},
+                             "restartPolicy": "Never", "containers": [container]},
+                },
+            },
+        }
+
+    def _read_job(self, t: _Target, name: str) -> dict[str, Any] | None:
+        try:
+            job: dict[str, Any] = t.api.call(_Op("get", "jobs.batch", t.namespace, name),
+                                             t.api.batch.read_namespaced_job, name, t.namespace)
+        except KubernetesProblem as e:
+            if e.kind == "not_found":
+                return None
+            raise
+        return job
+
+    def _follow_job(self, t: _Target, name: str, job: dict[str, Any], *,
+                    deadline: float) -> dict[str, Any]:
+        """Watch the Job until it is Complete or Failed, or `deadline` (monotonic) passes;
+        the Job as last seen."""
+        timing = self._timing
+        now = self._monotonic
+        rv = str(_meta(job).get("resourceVersion") or "")
+        failures = 0
+        while _job_finished(job) is None:
+            left = deadline - now()
+            if left <= 0:
+                return job
+            try:
+                for event in self._watch(t, rv, quiet_after=min(timing.resync_every, left),
+                                         list_fn=t.api.batch.list_namespaced_job, name=name,
+                                         resource="jobs.batch"):
+                    failures = 0
+                    kind, obj = event["type"], event["raw_object"]
+                    if kind == "DELETED":
+                        raise KubernetesProblem(f'Job "{name}" in namespace "{t.namespace}" '
+                                                "was deleted while it ran", kind="rollout")
+                    rv = str(_meta(obj).get("resourceVersion") or rv)
+                    if kind == "BOOKMARK":
+                        continue
+                    job = obj
+                    if _job_finished(job) is not None or now() >= deadline:
+                        break
+                continue
+            except _Quiet:
+                pass
+            except KubernetesProblem as e:
+                if e.kind not in ("gone", "unreachable"):
+                    raise
+                if e.kind == "unreachable":
+                    failures += 1
+                    if failures >= timing.backoff.attempts:
+                        raise KubernetesProblem(f"{e} (gave up after {failures} attempts)",
+                                                kind=e.kind) from e
+                    self._sleep(timing.backoff.delay(failures))
+            found = self._read_job(t, name)  # quiet, or the watch broke: read it again
+            if found is None:
+                raise KubernetesProblem(f'Job "{name}" in namespace "{t.namespace}" '
+                                        "disappeared while it ran", kind="rollout")
+            job = found
+            rv = str(_meta(job).get("resourceVersion") or rv)
+        return job
+
+    def _job_logs(self, t: _Target, name: str) -> str:
+        """The last JOB_LOG_LINES lines of the Job's newest pod ("" if it has none yet)."""
+        try:
+            found = t.api.call(_Op("list", "pods", t.namespace), t.api.core.list_namespaced_pod,
+                               t.namespace, label_selector=f"job-name={name}")
+            pods = sorted(found.get("items") or [],
+                          key=lambda p: str(_meta(p).get("creationTimestamp") or ""))
+            if not pods:
+                return ""
+            pod = str(_meta(pods[-1]).get("name"))
+            return t.api.text(_Op("get", "pods/log", t.namespace, pod),
+                              t.api.core.read_namespaced_pod_log, pod, t.namespace,
+                              container=self.containers[0], tail_lines=JOB_LOG_LINES)
+        except KubernetesProblem as e:
+            log.warning("%s: no logs of Job %s: %s", t.namespace, name, e)
+            return ""
 
     # -- rolling an image out -----------------------------------------------------------
     def rollout(self, environment: str, image: str, *, progress: Callable[[str], None],
@@ -656,21 +834,23 @@ class KubernetesCluster:
             if step(dep, look=True):
                 return
 
-    def _watch(self, t: _Target, rv: str, *, quiet_after: float) -> Iterator[dict[str, Any]]:
-        """Events on the Deployment after `rv`. A watch the server closes is resumed by the
-        client from the last version seen; errors come out as KubernetesProblem, a quiet
-        stream as _Quiet."""
+    def _watch(self, t: _Target, rv: str, *, quiet_after: float,
+               list_fn: Callable[..., Any] | None = None, name: str | None = None,
+               resource: str = "deployments.apps") -> Iterator[dict[str, Any]]:
+        """Events on the Deployment (or the object `name` that `list_fn` lists) after `rv`.
+        A watch the server closes is resumed by the client from the last version seen;
+        errors come out as KubernetesProblem, a quiet stream as _Quiet."""
         w = k8s_watch.Watch()  # type: ignore[no-untyped-call]
-        op = t.op("watch", named=False)
+        op = t.op("watch", resource, named=False)
         kwargs: dict[str, Any] = {
-            "namespace": t.namespace, "field_selector": f"metadata.name={t.name}",
+            "namespace": t.namespace, "field_selector": f"metadata.name={name or t.name}",
             "allow_watch_bookmarks": True,
             "_request_timeout": (self._timing.connect_timeout, max(quiet_after, 0.05)),
         }
         if rv:
             kwargs["resource_version"] = rv
         stream = w.stream(  # type: ignore[no-untyped-call]
-            t.api.apps.list_namespaced_deployment, **kwargs)
+            list_fn or t.api.apps.list_namespaced_deployment, **kwargs)
         try:
             while True:
                 try:
@@ -755,6 +935,19 @@ class KubernetesCluster:
         except KubernetesProblem:
             return None
         return diagnose_pods(pods) or unschedulable(pods)
+
+
+def _job_finished(job: Mapping[str, Any]) -> tuple[bool, str] | None:
+    """(succeeded, why) once the Job is Complete or Failed; None while it runs."""
+    for cond in (job.get("status") or {}).get("conditions") or []:
+        if cond.get("status") != "True":
+            continue
+        if cond.get("type") == "Complete":
+            return True, "Complete"
+        if cond.get("type") == "Failed":
+            why = str(cond.get("reason") or "Failed")
+            return False, why + (f" ({cond['message']})" if cond.get("message") else "")
+    return None
 
 
 def _took(seconds: float) -> str:

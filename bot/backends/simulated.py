@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from bot.config import SimulatedConfig
-from bot.ports import RolloutFailed
+from bot.ports import JobKind, JobResult, RolloutFailed
 
 REPLICAS = 3
 
@@ -45,3 +45,17 @@ class SimulatedCluster:
             progress(f"{i}/{REPLICAS} pods updated")
         with self._lock:
             self._versions[(environment, service)] = version
+
+    def run_job(
+        self, environment: str, service: str, *, kind: JobKind, command: Sequence[str],
+        version: str, deployment_id: int | None, timeout: float,
+    ) -> JobResult:
+        """A Job that takes a third of the rollout time and fails when `<kind>:<version>`
+        matches `simulated.fail_jobs`."""
+        name = f"{service}-{kind}-{deployment_id if deployment_id is not None else 'once'}"
+        self._sleep(min(self._config.rollout_seconds / REPLICAS, timeout))
+        pattern = self._config.fail_jobs
+        if pattern and re.search(pattern, f"{kind}:{version}"):
+            return JobResult(False, f"$ {' '.join(command)}\nsimulated failure "
+                             f"(simulated.fail_jobs `{pattern}`)", name)
+        return JobResult(True, f"$ {' '.join(command)}\nsimulated: done", name)

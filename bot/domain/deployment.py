@@ -16,6 +16,23 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class JobOutcome:
+    """How the database migrations run before the rollout ended (for the record)."""
+
+    ok: bool
+    job: str  # the Job's name in the cluster
+    tail: str  # the last lines of its log
+
+    def as_dict(self) -> dict[str, object]:
+        return {"ok": self.ok, "job": self.job, "tail": self.tail}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> JobOutcome:
+        return cls(ok=bool(data.get("ok")), job=str(data.get("job") or ""),
+                   tail=str(data.get("tail") or ""))
+
+
+@dataclass(frozen=True)
 class Deployment:
     id: int
     service: str
@@ -38,6 +55,7 @@ class Deployment:
     not_before: datetime | None = None
     prompted_at: datetime | None = None
     decisions: tuple[Decision, ...] = field(default=())
+    migrations: JobOutcome | None = None
 
     @property
     def emergency(self) -> bool:

@@ -71,6 +71,8 @@ def _rollout_item(d: Deployment) -> Item:
         return Item("Rollout", Mark.PENDING, "queued")
     if d.state is State.RUNNING:
         return Item("Rollout", Mark.IN_PROGRESS, d.progress)
+    if d.state is State.FAILED and d.migrations is not None and not d.migrations.ok:
+        return Item("Rollout", Mark.SKIPPED, "not started: the migrations failed")
     if d.state is State.FAILED:
         return Item("Rollout", Mark.FAILED, d.error)
     if d.state in _CLOSED:
@@ -78,6 +80,25 @@ def _rollout_item(d: Deployment) -> Item:
     if d.state in _REACHED_RUN:
         return Item("Rollout", Mark.DONE, f"{d.version} is live")
     return Item("Rollout", Mark.PENDING)
+
+
+#: Log lines of the migrations Job shown in the record (the audit record keeps more).
+RECORD_TAIL_LINES = 3
+
+
+def short_tail(logs: str, lines: int = RECORD_TAIL_LINES, width: int = 120) -> str:
+    """The last `lines` non-empty lines of `logs`, each at most `width` characters."""
+    kept = [ln.strip()[:width] for ln in logs.splitlines() if ln.strip()][-lines:]
+    return " / ".join(kept)
+
+
+def _migrations_item(d: Deployment) -> Item | None:
+    m = d.migrations
+    if m is None:
+        return None
+    tail = short_tail(m.tail).replace("`", "'")
+    detail = f"Job {m.job}" + (f": `{tail}`" if tail else "")
+    return Item("Database migrations", Mark.DONE if m.ok else Mark.FAILED, detail)
 
 
 def _watch_item(d: Deployment) -> Item:
@@ -108,6 +129,7 @@ def build_record(d: Deployment) -> tuple[Section, ...]:
     pre = tuple(Item(label, pre_mark, None) for label in PRE_DEPLOYMENT_CHECKLIST)
     return (
         Section("Pre-deployment", (*pre, _approval_item(d))),
-        Section("Deployment", (_rollout_item(d),)),
+        Section("Deployment", tuple(i for i in (_migrations_item(d), _rollout_item(d))
+                                    if i is not None)),
         Section("Post-deployment", (_watch_item(d), _announce_item(d))),
     )

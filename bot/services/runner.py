@@ -7,13 +7,16 @@ picked up again by `resume()` once its lease has run out.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.domain.deployment import Deployment
+from bot.config import MigrationsConfig
+from bot.domain.deployment import Deployment, JobOutcome
 from bot.domain.policy import PolicyDecision
 from bot.domain.states import State
 from bot.errors import DeploybotError
@@ -21,6 +24,9 @@ from bot.ports import (
     AlreadyRunning,
     Clock,
     Cluster,
+    JobKind,
+    JobResult,
+    Migrations,
     Notifier,
     Repositories,
     RolloutFailed,
@@ -48,8 +54,10 @@ class DeploymentRunner:
         gate: Gate,
         workers: int = 4,
         progress_every: timedelta = timedelta(seconds=2),
+        migrations: Mapping[str, MigrationsConfig] | None = None,
     ) -> None:
         self._store = store
+        self._migrations = dict(migrations or {})
         self._cluster = cluster
         self._notifier = notifier
         self._clock = clock
@@ -146,6 +154,7 @@ class DeploymentRunner:
         note: str | None = None  # "v1.2.3 is already running in production; nothing to do"
         try:
             if d.state is State.RUNNING:
+                self._migrate(d, progress)
                 try:
                     self._cluster.deploy(d.environment, d.service, d.version,
                                          progress=progress, deployment_id=d.id,
@@ -166,6 +175,75 @@ class DeploymentRunner:
                 call(final)
             except DeploybotError:
                 log.warning("deployment %s: could not send the result", final.id, exc_info=True)
+
+    # -- database migrations before the rollout -------------------------------------------
+    def _migrate(self, d: Deployment, progress: Callable[[str], None]) -> None:
+        """Run the service's backup (where configured) and migrations as Jobs from the new
+        image; RolloutFailed when one fails, before anything else changed. A resumed
+        deployment whose migrations succeeded already does not run them again."""
+        m = self._migrations.get(d.service)
+        if m is None or (d.migrations is not None and d.migrations.ok):
+            return
+        cluster = self._cluster
+        if not isinstance(cluster, Migrations):
+            raise RolloutFailed(f"services.{d.service}.migrations is set, but its cluster "
+                                "cannot run migration Jobs")
+        backup = m.backup_in(d.environment)
+        if backup is not None:
+            text = "backing up the database before the migrations"
+            progress(text)
+            with self._keepalive(progress, text):
+                result = cluster.run_job(d.environment, d.service, kind="backup",
+                                         command=backup.command, version=d.version,
+                                         deployment_id=d.id,
+                                         timeout=backup.timeout.total_seconds())
+            self._record_job(d, "backup", backup.command, result)
+            if not result.succeeded:
+                raise RolloutFailed(job_cause("backup", result))
+        text = "running the database migrations"
+        progress(text)
+        with self._keepalive(progress, text):
+            result = cluster.run_job(d.environment, d.service, kind="migrate",
+                                     command=m.command, version=d.version, deployment_id=d.id,
+                                     timeout=m.timeout.total_seconds())
+        self._record_job(d, "migrate", m.command, result)
+        if not result.succeeded:
+            raise RolloutFailed(job_cause("migrate", result))
+
+    def _record_job(self, d: Deployment, kind: JobKind, command: list[str],
+                    result: JobResult) -> None:
+        at = self._clock.now()
+        with self._store.transaction() as r:
+            if kind == "migrate":
+                r.deployments.set_fields(d.id, migrations=JobOutcome(
+                    result.succeeded, result.name, result.logs_tail))
+            r.audit.record(f"deploy.{kind}_job", actor="deploybot", at=at, deployment_id=d.id,
+                           details={"job": result.name, "succeeded": result.succeeded,
+                                    "command": list(command), "reason": result.reason,
+                                    "logs_tail": result.logs_tail})
+            cur = self._get(r, d.id)
+        self._show(cur)
+
+    @contextlib.contextmanager
+    def _keepalive(self, progress: Callable[[str], None], text: str) -> Iterator[None]:
+        """Renew the lease while a Job runs (it reports no progress of its own)."""
+        stop = threading.Event()
+        every = max(1.0, self._lease.total_seconds() / 3)
+
+        def beat() -> None:
+            while not stop.wait(every):
+                try:
+                    progress(text)
+                except Exception:
+                    log.warning("could not renew the lease while a Job runs", exc_info=True)
+
+        thread = threading.Thread(target=beat, name="job-keepalive", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def _refuse(self, d: Deployment, window: PolicyDecision) -> None:
         at = self._clock.now()
@@ -211,6 +289,18 @@ class DeploymentRunner:
             self._notifier.show(d)
         except DeploybotError:
             log.warning("deployment %s: could not update Slack", d.id, exc_info=True)
+
+
+_JOB_WHAT = {"migrate": "migration", "backup": "backup", "status": "migration status"}
+
+
+def job_cause(kind: JobKind, result: JobResult) -> str:
+    """'migration Job api-migrate-7 failed: <last log line>' and the like."""
+    what = f"{_JOB_WHAT[kind]} Job {result.name}"
+    last = result.last_line
+    if result.reason and result.reason.startswith("did not finish"):
+        return f"{what} {result.reason}" + (f": {last}" if last else "")
+    return f"{what} failed: {last or result.reason or 'no log output'}"
 
 
 class LostLease(RuntimeError):

@@ -86,6 +86,7 @@ class DeploymentRow(Base):
     emergency_reason: Mapped[str | None] = mapped_column(Text)
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
     prompted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    migrations: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (
         Index("ix_deployments_env_service_requested", "environment", "service", "requested_at"),

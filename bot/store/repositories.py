@@ -15,7 +15,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.domain.deployment import Decision, Deployment, NewDeployment, RunningVersion
+from bot.domain.deployment import (
+    Decision,
+    Deployment,
+    JobOutcome,
+    NewDeployment,
+    RunningVersion,
+)
 from bot.domain.freezes import Freeze, RuntimeFreeze
 from bot.domain.states import State, sources_for
 from bot.store.models import AnnouncementRow, AuditRow, DecisionRow, DeploymentRow, FreezeRow
@@ -23,8 +29,16 @@ from bot.store.models import AnnouncementRow, AuditRow, DecisionRow, DeploymentR
 _FIELDS = {
     "previous_version", "expires_at", "channel", "message_ts", "record_ts", "started_at",
     "finished_at", "error", "progress", "lease_owner", "lease_until", "emergency_reason",
-    "not_before", "prompted_at", "approvals_required",
+    "not_before", "prompted_at", "approvals_required", "migrations",
 }
+
+
+def _columns(fields: dict[str, Any]) -> dict[str, Any]:
+    """Domain values as column values (a JobOutcome is stored as JSON)."""
+    out = dict(fields)
+    if isinstance(out.get("migrations"), JobOutcome):
+        out["migrations"] = out["migrations"].as_dict()
+    return out
 
 
 def _insert_or_ignore(session: Session, table: Any, values: dict[str, Any]) -> Any:
@@ -59,6 +73,7 @@ def _to_domain(row: DeploymentRow, decisions: Sequence[DecisionRow]) -> Deployme
         emergency_reason=row.emergency_reason,
         not_before=row.not_before,
         prompted_at=row.prompted_at,
+        migrations=JobOutcome.from_dict(row.migrations) if row.migrations else None,
         decisions=tuple(
             Decision(user_id=r.user_id, approve=r.approve, at=r.at)
             for r in sorted(decisions, key=lambda r: (r.at, r.id))
@@ -121,7 +136,7 @@ class SqlDeploymentRepository:
             update(DeploymentRow)
             .where(DeploymentRow.id == deployment_id, DeploymentRow.state.in_(sources))
             .values(state=target.value, updated_at=at,
-                    row_version=DeploymentRow.row_version + 1, **fields)
+                    row_version=DeploymentRow.row_version + 1, **_columns(fields))
         )
         return bool(res.rowcount == 1)  # type: ignore[attr-defined]
 
@@ -130,7 +145,8 @@ class SqlDeploymentRepository:
         if unknown:
             raise TypeError(f"unknown deployment fields: {sorted(unknown)}")
         self._s.execute(
-            update(DeploymentRow).where(DeploymentRow.id == deployment_id).values(**fields)
+            update(DeploymentRow).where(DeploymentRow.id == deployment_id)
+            .values(**_columns(fields))
         )
 
     def add_decision(self, deployment_id: int, user_id: str, *, approve: bool,

@@ -1,0 +1,357 @@
+"""deploy/: the manifests that run deploybot in a cluster fit together and fit the code.
+
+Every YAML under deploy/kubernetes is parsed (multi-document). The checks: kinds and names
+line up (ServiceAccount, RoleBindings, Deployment, Service, ConfigMap, kustomization), the
+probes hit /healthz on the container's port, the ConfigMap's app.yaml is a valid config, the
+Dockerfile runs `deploybot run` as a non-root user, and the RBAC rules grant exactly what
+bot/backends/kubernetes.py needs: the Kubernetes client methods it references are read from
+its source (AST) and mapped to (verb, resource) by `CLIENT_METHODS`.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.config import parse_config
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+MANIFESTS = DEPLOY / "kubernetes"
+BACKEND = ROOT / "bot" / "backends" / "kubernetes.py"
+
+BOT_NAMESPACE = "deploybot"
+SERVICE_ACCOUNT = "deploybot"
+TARGET_NAMESPACES = ("staging", "production")
+SECRET = "deploybot-secrets"
+SECRET_KEYS = {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "DATABASE_URL"}
+CONFIG_PATH = "/etc/deploybot/app.yaml"
+PORT = 3000
+
+Permission = tuple[str, str]  # (verb, resource as "plural[/sub].group")
+
+#: Kubernetes client methods (AppsV1Api, CoreV1Api, BatchV1Api) -> what RBAC they need.
+#: A `list_*` method passed to `watch.Watch().stream()` needs `watch` instead of `list`.
+CLIENT_METHODS: dict[str, Permission] = {
+    "read_namespaced_deployment": ("get", "deployments.apps"),
+    "list_namespaced_deployment": ("list", "deployments.apps"),
+    "patch_namespaced_deployment": ("patch", "deployments.apps"),
+    "replace_namespaced_deployment": ("update", "deployments.apps"),
+    "read_namespaced_deployment_status": ("get", "deployments/status.apps"),
+    "read_namespaced_replica_set": ("get", "replicasets.apps"),
+    "list_namespaced_replica_set": ("list", "replicasets.apps"),
+    "read_namespaced_pod": ("get", "pods"),
+    "list_namespaced_pod": ("list", "pods"),
+    "read_namespaced_pod_log": ("get", "pods/log"),
+    "delete_namespaced_pod": ("delete", "pods"),
+    "create_namespaced_job": ("create", "jobs.batch"),
+    "read_namespaced_job": ("get", "jobs.batch"),
+    "read_namespaced_job_status": ("get", "jobs/status.batch"),
+    "list_namespaced_job": ("list", "jobs.batch"),
+    "delete_namespaced_job": ("delete", "jobs.batch"),
+    "patch_namespaced_job": ("patch", "jobs.batch"),
+}
+
+#: What the Role in each target namespace grants: exactly this, no more, no less.
+EXPECTED_RULES: frozenset[Permission] = frozenset({
+    ("get", "deployments.apps"), ("list", "deployments.apps"),
+    ("watch", "deployments.apps"), ("patch", "deployments.apps"),
+    ("list", "replicasets.apps"),
+    ("get", "pods"), ("list", "pods"),
+    ("get", "pods/log"),
+    ("create", "jobs.batch"), ("get", "jobs.batch"), ("list", "jobs.batch"),
+    ("watch", "jobs.batch"),
+})
+
+#: Granted ahead of the migration Jobs step (issue 4), which is landing in the backend:
+#: the only rules the backend may not use yet. Shrink this as it lands.
+FOR_MIGRATIONS: frozenset[Permission] = frozenset({
+    ("get", "pods"), ("get", "pods/log"),
+    ("create", "jobs.batch"), ("get", "jobs.batch"), ("list", "jobs.batch"),
+    ("watch", "jobs.batch"),
+})
+
+_API_METHOD = re.compile(
+    r"^(read|list|patch|replace|create|delete|watch|connect)_(namespaced_)?[a-z_]+$"
+)
+
+
+# -- loading ------------------------------------------------------------------------------
+
+def _documents() -> Iterator[tuple[str, dict[str, Any]]]:
+    for path in sorted(MANIFESTS.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if doc is not None:
+                assert isinstance(doc, dict), f"{path.name}: a document is not a mapping"
+                yield path.name, doc
+
+
+@pytest.fixture(scope="module")
+def docs() -> list[tuple[str, dict[str, Any]]]:
+    return list(_documents())
+
+
+def _of_kind(docs: list[tuple[str, dict[str, Any]]], kind: str) -> list[dict[str, Any]]:
+    return [d for _, d in docs if d.get("kind") == kind]
+
+
+def _one(docs: list[tuple[str, dict[str, Any]]], kind: str) -> dict[str, Any]:
+    found = _of_kind(docs, kind)
+    assert len(found) == 1, f"expected one {kind}, found {len(found)}"
+    return found[0]
+
+
+def _pod_spec(docs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    spec: dict[str, Any] = _one(docs, "Deployment")["spec"]["template"]["spec"]
+    return spec
+
+
+def _container(docs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    (container,) = _pod_spec(docs)["containers"]
+    return dict(container)
+
+
+# -- the backend's API calls ------------------------------------------------------------
+
+def backend_calls(source: Path = BACKEND) -> set[tuple[str, bool]]:
+    """(client method, watched?) for every Kubernetes API method the backend references:
+    `x.apps.read_namespaced_deployment` passed to `call()` (False), or to `Watch().stream()`
+    (True), directly or through a keyword parameter of the function that streams. A method
+    used both ways appears twice."""
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    streamed: set[int] = set()  # id() of the method nodes that end up in .stream()
+    relays: set[tuple[str, str]] = set()  # (function, parameter) passed on to .stream()
+    for func in ast.walk(tree):
+        if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        params = {a.arg for a in [*func.args.args, *func.args.kwonlyargs]}
+        for node in ast.walk(func):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "stream" and node.args):
+                for part in ast.walk(node.args[0]):  # `list_fn or t.api.apps.list_...`
+                    if isinstance(part, ast.Attribute):
+                        streamed.add(id(part))
+                    elif isinstance(part, ast.Name) and part.id in params:
+                        relays.add((func.name, part.id))
+    for node in ast.walk(tree):  # `self._watch(t, rv, list_fn=t.api.batch.list_namespaced_job)`
+        if not isinstance(node, ast.Call):
+            continue
+        callee = (node.func.attr if isinstance(node.func, ast.Attribute)
+                  else node.func.id if isinstance(node.func, ast.Name) else None)
+        for kw in node.keywords:
+            if callee is not None and (callee, kw.arg) in relays:
+                streamed.update(id(part) for part in ast.walk(kw.value)
+                                if isinstance(part, ast.Attribute))
+    found: set[tuple[str, bool]] = set()
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
+                and node.value.attr in ("apps", "core", "batch")
+                and _API_METHOD.match(node.attr)):
+            found.add((node.attr, id(node) in streamed))
+    return found
+
+
+def permissions_used(source: Path = BACKEND) -> set[Permission]:
+    used: set[Permission] = set()
+    for method, watched in backend_calls(source):
+        assert method in CLIENT_METHODS, (
+            f"{source.name} calls {method}(), which CLIENT_METHODS does not map to an RBAC "
+            "verb and resource: add it (and the rule to deploy/kubernetes/rbac.yaml)")
+        verb, resource = CLIENT_METHODS[method]
+        if watched:
+            assert verb == "list", f"{method} is watched but is not a list call"
+            verb = "watch"
+        used.add((verb, resource))
+    return used
+
+
+def granted(role: dict[str, Any]) -> set[Permission]:
+    out: set[Permission] = set()
+    for rule in role.get("rules") or []:
+        assert not rule.get("resourceNames"), "rules are per resource, not per object"
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                for verb in rule["verbs"]:
+                    assert "*" not in (group, resource, verb), f"wildcard in {rule}"
+                    plural, _, sub = resource.partition("/")
+                    name = plural + (f"/{sub}" if sub else "")
+                    out.add((verb, f"{name}.{group}" if group else name))
+    return out
+
+
+# -- tests --------------------------------------------------------------------------------
+
+def test_every_manifest_parses_and_names_a_kind(docs: list[tuple[str, dict[str, Any]]]) -> None:
+    kinds = sorted(str(d.get("kind")) for _, d in docs)
+    assert kinds == sorted(["Namespace", "ServiceAccount", "Role", "RoleBinding", "Role",
+                            "RoleBinding", "ConfigMap", "Deployment", "Service",
+                            "Kustomization"])
+    for name, doc in docs:
+        assert doc.get("apiVersion"), name
+        if doc["kind"] not in ("Kustomization",):
+            assert doc["metadata"].get("name"), name
+
+
+def test_kustomization_lists_every_manifest(docs: list[tuple[str, dict[str, Any]]]) -> None:
+    (kustomization,) = _of_kind(docs, "Kustomization")
+    files = {p.name for p in MANIFESTS.glob("*.yaml")} - {"kustomization.yaml"}
+    assert set(kustomization["resources"]) == files
+
+
+def test_namespaced_objects_live_in_the_bots_namespace(
+    docs: list[tuple[str, dict[str, Any]]],
+) -> None:
+    assert _one(docs, "Namespace")["metadata"]["name"] == BOT_NAMESPACE
+    for kind in ("ServiceAccount", "ConfigMap", "Deployment", "Service"):
+        assert _one(docs, kind)["metadata"]["namespace"] == BOT_NAMESPACE, kind
+    assert _one(docs, "ServiceAccount")["metadata"]["name"] == SERVICE_ACCOUNT
+
+
+def test_no_cluster_wide_rbac(docs: list[tuple[str, dict[str, Any]]]) -> None:
+    assert not _of_kind(docs, "ClusterRole")
+    assert not _of_kind(docs, "ClusterRoleBinding")
+
+
+def test_a_role_and_binding_per_target_namespace_bound_to_the_service_account(
+    docs: list[tuple[str, dict[str, Any]]],
+) -> None:
+    roles = {r["metadata"]["namespace"]: r for r in _of_kind(docs, "Role")}
+    bindings = {b["metadata"]["namespace"]: b for b in _of_kind(docs, "RoleBinding")}
+    assert set(roles) == set(bindings) == set(TARGET_NAMESPACES)
+    for ns, binding in bindings.items():
+        assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                      "name": roles[ns]["metadata"]["name"]}
+        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT,
+                                        "namespace": BOT_NAMESPACE}]
+
+
+def test_rbac_grants_exactly_the_expected_rules(docs: list[tuple[str, dict[str, Any]]]) -> None:
+    for role in _of_kind(docs, "Role"):
+        assert granted(role) == EXPECTED_RULES, role["metadata"]["namespace"]
+
+
+def test_rbac_covers_every_api_call_of_the_backend() -> None:
+    calls = backend_calls()
+    # The parser sees what the rollout needs (a guard against it silently finding nothing).
+    assert ("patch_namespaced_deployment", False) in calls
+    assert ("list_namespaced_deployment", True) in calls
+    used = permissions_used()
+    missing = used - EXPECTED_RULES
+    assert not missing, f"the backend needs rules rbac.yaml does not grant: {sorted(missing)}"
+    unused = EXPECTED_RULES - used - FOR_MIGRATIONS
+    assert not unused, f"rbac.yaml grants rules the backend does not use: {sorted(unused)}"
+
+
+def test_the_mapping_reads_a_watch_as_watch_and_flags_unknown_methods(tmp_path: Path) -> None:
+    fake = tmp_path / "kubernetes.py"
+    fake.write_text(
+        "def f(t, w):\n"
+        "    t.api.call(op, t.api.batch.create_namespaced_job, ns, body)\n"
+        "    watch(t, list_fn=t.api.batch.list_namespaced_job)\n"
+        "def watch(t, *, list_fn=None):\n"
+        "    w.stream(list_fn or t.api.apps.list_namespaced_deployment, namespace=ns)\n"
+        "    t.api.call(op, t.api.core.read_namespaced_pod_log, name, ns)\n",
+        encoding="utf-8")
+    assert permissions_used(fake) == {("create", "jobs.batch"), ("watch", "jobs.batch"),
+                                      ("get", "pods/log"), ("watch", "deployments.apps")}
+    fake.write_text("def f(t):\n    t.api.core.delete_collection_namespaced_pod(ns)\n",
+                    encoding="utf-8")
+    with pytest.raises(AssertionError, match="delete_collection_namespaced_pod"):
+        permissions_used(fake)
+
+
+def test_the_deployment_runs_as_the_service_account_with_its_token(
+    docs: list[tuple[str, dict[str, Any]]],
+) -> None:
+    deployment = _one(docs, "Deployment")
+    assert deployment["spec"]["replicas"] == 1
+    pod = _pod_spec(docs)
+    assert pod["serviceAccountName"] == SERVICE_ACCOUNT
+    assert pod["automountServiceAccountToken"] is True
+
+
+def test_service_selector_matches_the_pod_labels_and_port(
+    docs: list[tuple[str, dict[str, Any]]],
+) -> None:
+    deployment = _one(docs, "Deployment")
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    service = _one(docs, "Service")
+    assert service["spec"]["selector"].items() <= labels.items()
+    ports = {p["name"]: p["containerPort"] for p in _container(docs)["ports"]}
+    for port in service["spec"]["ports"]:
+        target = port["targetPort"]
+        assert (ports.get(target) if isinstance(target, str) else target) == PORT
+
+
+def test_probes_hit_healthz_on_the_container_port(docs: list[tuple[str, dict[str, Any]]]) -> None:
+    container = _container(docs)
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert PORT in ports.values()
+    env = {e["name"]: e for e in container["env"]}
+    assert env["PORT"]["value"] == str(PORT)
+    for probe in ("livenessProbe", "readinessProbe"):
+        get = container[probe]["httpGet"]
+        assert get["path"] == "/healthz", probe
+        port = get["port"]
+        assert (ports.get(port) if isinstance(port, str) else port) == PORT, probe
+
+
+def test_secrets_and_config_come_from_the_secret_and_configmap(
+    docs: list[tuple[str, dict[str, Any]]],
+) -> None:
+    container = _container(docs)
+    env = {e["name"]: e for e in container["env"]}
+    for key in SECRET_KEYS:
+        assert env[key]["valueFrom"]["secretKeyRef"] == {"name": SECRET, "key": key}
+    assert env["DEPLOYBOT_CONFIG"]["value"] == CONFIG_PATH
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in _pod_spec(docs)["volumes"]}
+    config_mount = mounts[CONFIG_PATH]
+    assert config_mount["subPath"] == "app.yaml"
+    configmap = _one(docs, "ConfigMap")
+    assert volumes[config_mount["name"]]["configMap"]["name"] == configmap["metadata"]["name"]
+    assert "emptyDir" in volumes[mounts["/tmp"]["name"]]
+
+
+def test_the_pod_is_locked_down(docs: list[tuple[str, dict[str, Any]]]) -> None:
+    container = _container(docs)
+    security = container["securityContext"]
+    assert security["runAsNonRoot"] is True
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert _pod_spec(docs)["securityContext"]["runAsNonRoot"] is True
+    assert container["resources"]["requests"] and container["resources"]["limits"]
+
+
+def test_the_configmaps_app_yaml_is_a_valid_in_cluster_kubernetes_config(
+    docs: list[tuple[str, dict[str, Any]]],
+) -> None:
+    data = yaml.safe_load(_one(docs, "ConfigMap")["data"]["app.yaml"])
+    config = parse_config(data, source="deploy/kubernetes/configmap.yaml")
+    assert config.kubernetes.in_cluster is True
+    assert any(s.executor == "kubernetes" for s in config.services.values())
+    for name, service in config.services.items():
+        if service.kubernetes is None:
+            continue
+        for env in service.environments or config.environments:
+            assert service.kubernetes.namespace(env) in TARGET_NAMESPACES, (name, env)
+
+
+def test_the_dockerfile_runs_deploybot_as_a_non_root_user() -> None:
+    text = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    assert lines[0] == "FROM python:3.11-slim"
+    users = [line.split(None, 1)[1] for line in lines if line.startswith("USER ")]
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+    assert "pip install ." in text
+    assert lines[-1] == 'CMD ["deploybot", "run"]'
+    assert f"EXPOSE {PORT}" in lines
+    assert not any(line.startswith("HEALTHCHECK") for line in lines)
