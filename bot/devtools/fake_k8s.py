@@ -2032,24 +2032,8 @@ class FakeKubernetes:
             started_at=_now(),
             restarts=1 if behavior == "crash_loop" else 0,
         )
-        pod: JSONDict = {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {
-                **self._new_metadata(
-                    namespace,
-                    name,
-                    labels=dict((template.get("metadata") or {}).get("labels") or {}),
-                    annotations=dict((template.get("metadata") or {}).get("annotations") or {}),
-                ),
-                "generateName": f"{meta['name']}-",
-                "ownerReferences": [_owner_ref("apps/v1", "ReplicaSet", meta)],
-            },
-            "spec": pod_spec,
-        }
-        pod["status"] = self._pod_status(pod)
-        self._write("pods", pod, "ADDED")
-        return pod
+        return self._add_pod(namespace, name, template, pod_spec, generate_name=meta["name"],
+                             owner=_owner_ref("apps/v1", "ReplicaSet", meta))
 
     def _advance_pod(self, pod: JSONDict) -> None:
         meta = pod["metadata"]
@@ -2309,6 +2293,13 @@ class FakeKubernetes:
             created_tick=self._tick_no,
             started_at=_now(),
         )
+        return self._add_pod(namespace, name, template, pod_spec, generate_name=job_name,
+                             owner=_owner_ref("batch/v1", "Job", meta))
+
+    def _add_pod(self, namespace: str, name: str, template: JSONDict, pod_spec: JSONDict,
+                 *, generate_name: str, owner: JSONDict) -> JSONDict:
+        """Create a pod from a pod template (labels and annotations copied), owned by `owner`."""
+        template_meta = template.get("metadata") or {}
         pod: JSONDict = {
             "apiVersion": "v1",
             "kind": "Pod",
@@ -2316,11 +2307,11 @@ class FakeKubernetes:
                 **self._new_metadata(
                     namespace,
                     name,
-                    labels=dict((template.get("metadata") or {}).get("labels") or {}),
-                    annotations=dict((template.get("metadata") or {}).get("annotations") or {}),
+                    labels=dict(template_meta.get("labels") or {}),
+                    annotations=dict(template_meta.get("annotations") or {}),
                 ),
-                "generateName": f"{job_name}-",
-                "ownerReferences": [_owner_ref("batch/v1", "Job", meta)],
+                "generateName": f"{generate_name}-",
+                "ownerReferences": [owner],
             },
             "spec": pod_spec,
         }
