@@ -49,6 +49,14 @@ class OffsetClock:
             raise ValueError("OffsetClock needs an aware datetime")
         self._base = base
         self._offset = start.astimezone(UTC) - base.now()
+        self._lock = threading.Lock()
 
     def now(self) -> datetime:
-        return self._base.now() + self._offset
+        with self._lock:
+            return self._base.now() + self._offset
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Skip ahead (a time-lapse: the shell's bake windows pass in a moment)."""
+        with self._lock:
+            self._offset += delta
+            return self._base.now() + self._offset

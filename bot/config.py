@@ -92,6 +92,48 @@ class RollbackRuleConfig(_Model):
     )
 
 
+class SmokeCheckConfig(_Model):
+    """An HTTP smoke check after the rollout (environments.<name>.verify.smoke)."""
+
+    url: str = Field(pattern=r"^https?://\S+$", description="GET this URL")
+    expect_status: int = Field(default=200, ge=100, le=599)
+
+
+class PrometheusCheckConfig(_Model):
+    """An instant query against Prometheus' HTTP API (environments.<name>.verify.prometheus);
+    the check fails when a value of the result is above `max`."""
+
+    url: str = Field(pattern=r"^https?://\S+$", description="Prometheus' base URL")
+    query: str = Field(min_length=1, description="PromQL, e.g. an error rate")
+    max: float = 0.05
+
+
+class VerifyConfig(_Model):
+    """The watch after a rollout (environments.<name>.verify)."""
+
+    bake: Duration | None = Field(
+        default=None, description="how long new pods are watched after the rollout "
+        "(default 5m where the environment has an approval rule, else 0)",
+    )
+    auto_rollback: bool | None = Field(
+        default=None, description="roll back to the previous version when the watch fails "
+        "(default on where the environment has an approval rule)",
+    )
+    smoke: list[SmokeCheckConfig] = Field(default_factory=list)
+    prometheus: PrometheusCheckConfig | None = None
+
+    @field_validator("bake")
+    @classmethod
+    def _bake(cls, v: timedelta | None) -> timedelta | None:
+        if v is not None and v < timedelta(0):
+            raise ValueError("must not be negative")
+        return v
+
+
+#: The bake time of an environment with an approval rule, unless it says otherwise.
+DEFAULT_BAKE = timedelta(minutes=5)
+
+
 class EnvironmentConfig(_Model):
     deployers: list[str] = Field(
         default_factory=lambda: ["deployers"],
@@ -109,6 +151,19 @@ class EnvironmentConfig(_Model):
         description="a deploy queued for a window expires if its requester does not start "
         "it this long after being asked",
     )
+    verify: VerifyConfig = VerifyConfig()
+
+    @property
+    def bake(self) -> timedelta:
+        if self.verify.bake is not None:
+            return self.verify.bake
+        return DEFAULT_BAKE if self.approval is not None else timedelta(0)
+
+    @property
+    def auto_rollback(self) -> bool:
+        if self.verify.auto_rollback is not None:
+            return self.verify.auto_rollback
+        return self.approval is not None
 
     @field_validator("schedule")
     @classmethod
@@ -197,8 +252,12 @@ class SimulatedConfig(_Model):
         "matching migration/backup Jobs fail",
     )
     initial_version: str | None = None
+    fail_verify: str | None = Field(
+        default=None, description="regex; matching versions go live, then fail the "
+        "post-deploy watch (their pods restart)",
+    )
 
-    @field_validator("fail_versions", "fail_jobs")
+    @field_validator("fail_versions", "fail_jobs", "fail_verify")
     @classmethod
     def _regex(cls, v: str | None) -> str | None:
         if v is not None:

@@ -10,6 +10,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,18 +19,20 @@ from slack_sdk import WebClient
 from bot.backends.clusters import ServiceClusters
 from bot.backends.holiday_calendar import HolidayLibrary
 from bot.backends.kubernetes import KubeClients, KubernetesCluster, Timing
+from bot.backends.probes import HttpProbes
 from bot.backends.simulated import SimulatedCluster
 from bot.backends.slack import SlackDirectory, SlackNotifier, make_client
 from bot.background import Background
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, ManualClock, OffsetClock, SystemClock
 from bot.config import AppConfig
-from bot.ports import Cluster
+from bot.ports import Cluster, Health, Probes
 from bot.services.access import Access
 from bot.services.announcements import AnnouncementService
 from bot.services.deployments import DeploymentService
 from bot.services.freezes import FreezeService
 from bot.services.policy import PolicyService
-from bot.services.runner import DeploymentRunner
+from bot.services.runner import DeploymentRunner, VerifyPlan
+from bot.services.verification import BakeWatch
 from bot.store.db import Database
 
 
@@ -75,8 +78,14 @@ def build_container(
     progress_every: timedelta = timedelta(seconds=2),
     kubeconfig: str | None = None,
     kubernetes_timing: Timing | None = None,
+    sleep: Callable[[float], None] | None = None,
+    probes: Probes | None = None,
+    verify_poll: timedelta = timedelta(seconds=2),
 ) -> Container:
+    """`sleep` is how the watch after a rollout waits between looks at the pods: real time,
+    or on a ManualClock, moving that clock on (a bake window must end on it too)."""
     clock = clock or SystemClock()
+    sleep = sleep or manual_sleep(clock)
     database = Database.from_url(database_url)
     slack = make_client(slack_token, slack_api_url)
     kube_clients = None
@@ -95,6 +104,13 @@ def build_container(
         progress_every=progress_every,
         migrations={svc_name: svc.migrations for svc_name, svc in config.services.items()
                     if svc.migrations is not None},
+        verifier=BakeWatch(
+            checks={name: env.verify for name, env in config.environments.items()},
+            health=cluster if isinstance(cluster, Health) else None,
+            probes=probes or HttpProbes(), clock=clock, sleep=sleep, poll_every=verify_poll),
+        verify={name: VerifyPlan(bake=env.bake, auto_rollback=env.auto_rollback,
+                                 checks=bool(env.verify.smoke or env.verify.prometheus))
+                for name, env in config.environments.items()},
     )
     deployments = DeploymentService(
         config=config, store=database, notifier=notifier, cluster=cluster, access=access,
@@ -109,6 +125,20 @@ def build_container(
                      policy=policy, freezes=freezes, notifier=notifier, instance=name,
                      announcements=announcements, kube_clients=kube_clients,
                      background=Background(workers=config.runner.listener_workers))
+
+
+def manual_sleep(clock: Clock) -> Callable[[float], None]:
+    """time.sleep, or on a ManualClock or OffsetClock (tests, the shell's time-lapse): move it
+    on by the wait, after a short real pause (so a cluster has a moment to move too)."""
+    if not isinstance(clock, ManualClock | OffsetClock):
+        return time.sleep
+    manual = clock
+
+    def sleep(seconds: float) -> None:
+        time.sleep(min(seconds, 0.001))
+        manual.advance(timedelta(seconds=seconds))
+
+    return sleep
 
 
 def build_clusters(config: AppConfig, *, kubeconfig: str | None,

@@ -22,6 +22,7 @@ __all__ = [
     "DeploymentRepository",
     "Directory",
     "FreezeRepository",
+    "Health",
     "Holidays",
     "JobKind",
     "JobResult",
@@ -29,9 +30,12 @@ __all__ = [
     "Migrations",
     "Notifier",
     "Poster",
+    "Probes",
     "Repositories",
     "RolloutFailed",
     "Store",
+    "Verifier",
+    "VerifyResult",
 ]
 
 
@@ -95,6 +99,51 @@ class Migrations(Protocol):
         seconds) for it to end. A deployment's Job has a fixed name, so a second call (a
         resumed runner) follows the Job of the first instead of starting another. Raises
         RolloutFailed when the Job could not be run or followed at all."""
+        ...
+
+
+@runtime_checkable
+class Health(Protocol):
+    """An optional capability of a Cluster: one look at the pods of a version that went
+    live, for the watch after the rollout."""
+
+    def check_health(self, environment: str, service: str, version: str) -> str | None:
+        """Why the pods of `version` are unhealthy (restarts, a crash loop, not ready), in
+        plain words; None when they look fine. RetryableError when the cluster could not be
+        asked this time."""
+        ...
+
+
+class Probes(Protocol):
+    """HTTP checks from outside the cluster (smoke URLs, a Prometheus query)."""
+
+    def smoke(self, url: str, *, expect_status: int) -> str | None:
+        """None when GET `url` answers `expect_status`; else what went wrong."""
+        ...
+
+    def prometheus(self, url: str, query: str, *, max_value: float) -> tuple[str | None, str]:
+        """(why it failed or None, what was seen) for an instant query whose values must
+        not be above `max_value`."""
+        ...
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    reasons: tuple[str, ...] = ()  # why it failed (empty when ok)
+    summary: str = ""  # what was checked and seen, one line
+    superseded: bool = False  # someone else changed the workload: never roll that back
+
+
+class Superseded(Exception):
+    """The workload no longer runs the version being watched: someone else deployed."""
+
+
+class Verifier(Protocol):
+    def watch(self, environment: str, service: str, version: str, *, until: datetime,
+              progress: Callable[[str], None]) -> VerifyResult:
+        """Watch `version` of `service` in `environment` until `until` (or its first
+        failure) and run the environment's checks; the result in plain words."""
         ...
 
 

@@ -29,7 +29,7 @@ from typing import Any, TextIO
 
 from slack_bolt import App, BoltRequest, BoltResponse
 
-from bot.clock import Clock
+from bot.clock import Clock, ManualClock, OffsetClock, SystemClock
 from bot.config import AppConfig
 from bot.container import Container, build_container
 from bot.devtools.fake_slack import RESPONSE_URL_METHOD, Call, FakeSlack
@@ -802,6 +802,11 @@ def run_shell(
         with _quiet_logging() as quiet_bolt:
             upgrade(database_url)
             with FakeSlack(usergroups=_user_groups(config), on_call=shell.on_call) as fake:
+                # Real time (from --at, if given) with a time-lapse: a post-deploy watch of
+                # several minutes passes in a moment (build_container's manual_sleep).
+                if not isinstance(clock, ManualClock | OffsetClock):
+                    base = clock or SystemClock()
+                    clock = OffsetClock(base.now(), base)
                 container = build_container(config, database_url=database_url,
                                             slack_token=SHELL_TOKEN,
                                             slack_api_url=fake.base_url, clock=clock)

@@ -315,3 +315,19 @@ def test_parse_duration_refuses(value: object) -> None:
 def test_a_number_of_seconds_in_yaml_is_a_duration() -> None:
     cfg = parse_config(_set("expiry_check_every", 45))
     assert cfg.expiry_check_every == timedelta(seconds=45)
+
+
+def test_verify_defaults_follow_the_approval_rule_and_can_be_set() -> None:
+    cfg = base_config()
+    cfg["environments"]["staging"] = {"verify": {
+        "bake": "90s", "smoke": [{"url": "http://api.staging/healthz"}],
+        "prometheus": {"url": "http://prom:9090", "query": "errors"}}}
+    config = parse_config(cfg)
+    prod, staging = config.environments["production"], config.environments["staging"]
+    assert (prod.bake, prod.auto_rollback) == (timedelta(minutes=5), True)
+    assert (staging.bake, staging.auto_rollback) == (timedelta(seconds=90), False)
+    assert staging.verify.smoke[0].expect_status == 200
+    assert staging.verify.prometheus is not None and staging.verify.prometheus.max == 0.05
+    cfg["environments"]["production"]["verify"] = {"bake": 0, "auto_rollback": False}
+    prod = parse_config(cfg).environments["production"]
+    assert (prod.bake, prod.auto_rollback) == (timedelta(0), False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from bot.errors import PermanentError
-from bot.ports import Cluster, JobKind, JobResult, Migrations
+from bot.ports import Cluster, Health, JobKind, JobResult, Migrations
 
 
 class ServiceClusters:
@@ -33,6 +33,13 @@ class ServiceClusters:
         self.for_service(service).deploy(environment, service, version, progress=progress,
                                          deployment_id=deployment_id,
                                          requested_by=requested_by)
+
+    def check_health(self, environment: str, service: str, version: str) -> str | None:
+        """The pods' health where the service's cluster can tell (else nothing to say)."""
+        cluster = self.for_service(service)
+        if not isinstance(cluster, Health):
+            return None
+        return cluster.check_health(environment, service, version)
 
     def runs_jobs(self, service: str) -> bool:
         return isinstance(self.for_service(service), Migrations)

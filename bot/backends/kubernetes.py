@@ -51,7 +51,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from bot.config import KubernetesAccessConfig, KubernetesServiceConfig
 from bot.errors import PermanentError, RetryableError
-from bot.ports import AlreadyRunning, JobKind, JobResult, RolloutFailed
+from bot.ports import AlreadyRunning, JobKind, JobResult, RolloutFailed, Superseded
 
 log = logging.getLogger(__name__)
 
@@ -421,6 +421,36 @@ def diagnose_pods(pods: Sequence[Mapping[str, Any]]) -> str | None:
     return None
 
 
+def pod_health(pods: Sequence[Mapping[str, Any]], image: str) -> str | None:
+    """Why pods that were up (a finished rollout) are unhealthy now, or None: a known cause
+    from diagnose_pods first, else a restart, else a pod or container that is not ready."""
+    if not pods:
+        return f"no pods run {image}"
+    cause = diagnose_pods(pods)
+    if cause:
+        return cause
+    for pod in pods:
+        name = _meta(pod).get("name", "?")
+        status = pod.get("status") or {}
+        for cs in status.get("containerStatuses") or []:
+            restarts = int(cs.get("restartCount") or 0)
+            if restarts:
+                term = (cs.get("lastState") or {}).get("terminated") or {}
+                how = ""
+                if term.get("exitCode") is not None:
+                    how = f" (last exit code {term['exitCode']}" + (
+                        f", {term['reason']})" if term.get("reason") else ")")
+                return (f'container "{cs.get("name", "?")}" of pod {name} restarted '
+                        f"{restarts} time{'s' if restarts != 1 else ''}{how}")
+        for cs in status.get("containerStatuses") or []:
+            if not cs.get("ready", False):
+                return f'container "{cs.get("name", "?")}" of pod {name} is not ready'
+        for cond in status.get("conditions") or []:
+            if cond.get("type") == "Ready" and cond.get("status") != "True":
+                return f"pod {name} is not ready"
+    return None
+
+
 def unschedulable(pods: Sequence[Mapping[str, Any]]) -> str | None:
     for pod in pods:
         for cond in (pod.get("status") or {}).get("conditions") or []:
@@ -496,6 +526,26 @@ class KubernetesCluster:
             raise RolloutFailed(str(e)) from e
         if not changed:
             raise AlreadyRunning(version, environment)
+
+    # -- the watch after the rollout (the Health capability) ------------------------------
+    def check_health(self, environment: str, service: str, version: str) -> str | None:
+        """One look at the new ReplicaSet's pods of `version`: a restart, a crash loop or a
+        pod that is not ready is a problem (the cause from diagnose_pods where it knows)."""
+        image = self.config.image_for(version)
+        try:
+            t = self._target(environment)
+            dep = self._read(t)
+            current = self._images(t, dep)
+            other = next((img for img in current.values() if img != image), None)
+            if other is not None:
+                raise Superseded(f'Deployment "{t.name}" in namespace "{t.namespace}" now '
+                                 f"runs {other}, not {image} (changed by someone else)")
+            pods = self.new_pods(t, dep, image)
+        except KubernetesProblem as e:
+            if e.kind == "unreachable":
+                raise RetryableError(str(e)) from e
+            return f"could not look at the pods of {image}: {e}"
+        return pod_health(pods, image)
 
     # -- one-off Jobs (migrations, the backup before them, migration status) --------------
     def job_name(self, kind: JobKind, deployment_id: int | None) -> str:

@@ -46,6 +46,14 @@ class SimulatedCluster:
         with self._lock:
             self._versions[(environment, service)] = version
 
+    def check_health(self, environment: str, service: str, version: str) -> str | None:
+        """The watch after the rollout: versions matching `simulated.fail_verify` restart."""
+        pattern = self._config.fail_verify
+        if pattern and re.search(pattern, version):
+            return (f"simulated failure: the pods of {service} {version} restarted 3 times "
+                    f"(version matches simulated.fail_verify `{pattern}`)")
+        return None
+
     def run_job(
         self, environment: str, service: str, *, kind: JobKind, command: Sequence[str],
         version: str, deployment_id: int | None, timeout: float,

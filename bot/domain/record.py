@@ -44,6 +44,9 @@ class Section:
 
 _REACHED_RUN = {State.RUNNING, State.VERIFYING, State.SUCCEEDED, State.FAILED,
                 State.ROLLED_BACK}
+#: The start of the error of a deployment that went live and then failed its watch (the
+#: runner writes it so).
+VERIFY_FAILED = "failed verification"
 # Closed before anything ran: the rest of the record will never happen.
 _CLOSED = (State.REJECTED, State.EXPIRED, State.CANCELLED)
 
@@ -66,11 +69,19 @@ def _approval_item(d: Deployment) -> Item:
     return Item("Approval", Mark.DONE, names or None)
 
 
+def failed_verification(d: Deployment) -> bool:
+    """It went live, then the watch after the rollout failed (rolled back or not)."""
+    return (d.state in (State.FAILED, State.ROLLED_BACK) and d.error is not None
+            and d.error.startswith(VERIFY_FAILED))
+
+
 def _rollout_item(d: Deployment) -> Item:
     if d.state is State.QUEUED:
         return Item("Rollout", Mark.PENDING, "queued")
     if d.state is State.RUNNING:
         return Item("Rollout", Mark.IN_PROGRESS, d.progress)
+    if failed_verification(d):
+        return Item("Rollout", Mark.DONE, f"{d.version} went live")
     if d.state is State.FAILED and d.migrations is not None and not d.migrations.ok:
         return Item("Rollout", Mark.SKIPPED, "not started: the migrations failed")
     if d.state is State.FAILED:
@@ -105,7 +116,9 @@ def _watch_item(d: Deployment) -> Item:
     if d.state is State.VERIFYING:
         return Item("Post-deployment checks", Mark.IN_PROGRESS, d.progress)
     if d.state is State.SUCCEEDED:
-        return Item("Post-deployment checks", Mark.DONE)
+        return Item("Post-deployment checks", Mark.DONE, d.progress)
+    if failed_verification(d):
+        return Item("Post-deployment checks", Mark.FAILED, d.error)
     if d.state in (State.FAILED, *_CLOSED):
         return Item("Post-deployment checks", Mark.SKIPPED)
     return Item("Post-deployment checks", Mark.PENDING)

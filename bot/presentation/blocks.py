@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.deployment import Deployment
-from bot.domain.record import Mark, build_record
+from bot.domain.record import Mark, build_record, failed_verification
 from bot.domain.states import State
 from bot.domain.text import reason_text
 from bot.presentation import ids
@@ -90,7 +90,7 @@ def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
     status = STATE_LINE[d.state]
     if d.state is State.RUNNING and d.progress:
         status += f" — {d.progress}"
-    if d.state is State.FAILED and d.error:
+    if d.state in (State.FAILED, State.ROLLED_BACK) and d.error:
         status += f" — {d.error}"
     if d.state is State.SUCCEEDED and d.progress:  # e.g. "… is already running; nothing to do"
         status += f" — {d.progress}"
@@ -178,8 +178,16 @@ def deployment_record(d: Deployment, zone: ZoneInfo) -> Message:
 
 def announcement(d: Deployment, zone: ZoneInfo, permalink: str | None) -> Message:
     ok = d.state is State.SUCCEEDED
-    head = (f"✅ *{d.service} `{d.version}` is live in {d.environment}*" if ok
-            else f"❌ *Deploy of {d.service} `{d.version}` to {d.environment} failed*")
+    if ok:
+        head = f"✅ *{d.service} `{d.version}` is live in {d.environment}*"
+    elif d.state is State.ROLLED_BACK:  # bad, but handled: the previous version runs again
+        head = (f"⚠️ *Deploy of {d.service} `{d.version}` to {d.environment} failed "
+                f"verification, rolled back to `{d.previous_version}`*")
+    elif failed_verification(d):  # worst: the failing version is still live
+        head = (f"🚨 *Deploy of {d.service} `{d.version}` to {d.environment} failed "
+                f"verification; `{d.version}` is still live*")
+    else:
+        head = f"❌ *Deploy of {d.service} `{d.version}` to {d.environment} failed*"
     parts = [head]
     if not ok and d.error:
         parts.append(f"Cause: {d.error}")
@@ -199,6 +207,9 @@ def requester_note(d: Deployment, zone: ZoneInfo, permalink: str | None) -> Mess
     match d.state:
         case State.SUCCEEDED:
             text = f"✅ Your deploy {title(d)} succeeded in {took(d.duration)}."
+        case State.ROLLED_BACK:
+            text = (f"⚠️ Your deploy {title(d)} failed verification and was rolled back to "
+                    f"{d.previous_version}: {d.error or 'see the thread'}.")
         case State.FAILED:
             text = f"❌ Your deploy {title(d)} failed: {d.error or 'see the thread'}."
         case State.REJECTED:

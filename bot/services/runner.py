@@ -12,12 +12,14 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.config import MigrationsConfig
 from bot.domain.deployment import Deployment, JobOutcome
 from bot.domain.policy import PolicyDecision
+from bot.domain.record import VERIFY_FAILED
 from bot.domain.states import State
 from bot.errors import DeploybotError
 from bot.ports import (
@@ -31,6 +33,8 @@ from bot.ports import (
     Repositories,
     RolloutFailed,
     Store,
+    Verifier,
+    VerifyResult,
 )
 
 log = logging.getLogger(__name__)
@@ -39,6 +43,19 @@ log = logging.getLogger(__name__)
 class Gate(Protocol):
     def check(self, environment: str, service: str, *, at: datetime,
               emergency: bool = False) -> PolicyDecision: ...
+
+
+@dataclass(frozen=True)
+class VerifyPlan:
+    """What happens after the rollout in one environment (environments.<name>.verify)."""
+
+    bake: timedelta = timedelta(0)
+    auto_rollback: bool = False
+    checks: bool = False  # smoke checks or a Prometheus query are configured
+
+    @property
+    def active(self) -> bool:
+        return self.bake > timedelta(0) or self.checks
 
 
 class DeploymentRunner:
@@ -55,8 +72,12 @@ class DeploymentRunner:
         workers: int = 4,
         progress_every: timedelta = timedelta(seconds=2),
         migrations: Mapping[str, MigrationsConfig] | None = None,
+        verifier: Verifier | None = None,
+        verify: Mapping[str, VerifyPlan] | None = None,
     ) -> None:
         self._store = store
+        self._verifier = verifier
+        self._verify = dict(verify or {})
         self._migrations = dict(migrations or {})
         self._cluster = cluster
         self._notifier = notifier
@@ -162,7 +183,12 @@ class DeploymentRunner:
                 except AlreadyRunning as e:
                     note = str(e)
                 self._move(d.id, State.VERIFYING, progress="checking")
-            self._move(d.id, State.SUCCEEDED, finished=True, progress=note)
+            verdict = None if note is not None else self._watch(d, progress)
+            if verdict is not None and not verdict.ok:
+                self._verification_failed(d, verdict, progress)
+            else:
+                summary = f"verified: {verdict.summary}"[:255] if verdict is not None else None
+                self._move(d.id, State.SUCCEEDED, finished=True, progress=note or summary)
         except RolloutFailed as e:
             self._move(d.id, State.FAILED, finished=True, error=str(e) or "rollout failed")
 
@@ -175,6 +201,64 @@ class DeploymentRunner:
                 call(final)
             except DeploybotError:
                 log.warning("deployment %s: could not send the result", final.id, exc_info=True)
+
+    # -- the watch after the rollout --------------------------------------------------------
+    def _watch(self, d: Deployment, progress: Callable[[str], None]) -> VerifyResult | None:
+        """Run the environment's bake window and checks (None when it has none)."""
+        plan = self._verify.get(d.environment)
+        if self._verifier is None or plan is None or not plan.active:
+            return None
+        progress("watching the new pods")
+        verdict = self._verifier.watch(d.environment, d.service, d.version,
+                                       until=self._clock.now() + plan.bake, progress=progress)
+        with self._store.transaction() as r:
+            r.audit.record("deploy.verification", actor="deploybot", at=self._clock.now(),
+                           deployment_id=d.id,
+                           details={"ok": verdict.ok, "reasons": list(verdict.reasons),
+                                    "summary": verdict.summary,
+                                    "bake_seconds": plan.bake.total_seconds()})
+        return verdict
+
+    def _verification_failed(self, d: Deployment, verdict: VerifyResult,
+                             progress: Callable[[str], None]) -> None:
+        """FAILED with the cause; with auto_rollback, the previous version is rolled out
+        again through the same cluster port and the deployment ends ROLLED_BACK."""
+        plan = self._verify.get(d.environment, VerifyPlan())
+        cause = f"{VERIFY_FAILED}: " + "; ".join(verdict.reasons)
+        previous = d.previous_version
+        if verdict.superseded:
+            self._move(d.id, State.FAILED, finished=True,
+                       error=f"{cause}; not rolled back: that would undo someone else's change")
+            return
+        if not plan.auto_rollback:
+            self._move(d.id, State.FAILED, finished=True,
+                       error=f"{cause}; {d.version} is still live (automatic rollback is off "
+                       f"in {d.environment})")
+            return
+        if previous is None or previous == d.version:
+            self._move(d.id, State.FAILED, finished=True,
+                       error=f"{cause}; no previous version is known to roll back to")
+            return
+        self._move(d.id, State.FAILED, finished=True, error=f"{cause}; rolling back to "
+                   f"{previous}", progress=f"rolling back to {previous}")
+        with self._store.transaction() as r:
+            self._show(self._get(r, d.id))
+        try:
+            self._cluster.deploy(d.environment, d.service, previous, progress=progress,
+                                 deployment_id=d.id, requested_by="deploybot (rollback)")
+        except AlreadyRunning:
+            pass
+        except RolloutFailed as e:
+            at = self._clock.now()
+            with self._store.transaction() as r:
+                r.deployments.set_fields(d.id, error=(f"{cause}; the rollback to {previous} "
+                                                      f"failed too: {e}")[:2000])
+                r.audit.record("deploy.rollback_failed", actor="deploybot", at=at,
+                               deployment_id=d.id, details={"to": previous, "error": str(e)})
+            return
+        self._move(d.id, State.ROLLED_BACK, finished=True,
+                   error=f"{cause}; rolled back to {previous}",
+                   progress=f"rolled back to {previous}")
 
     # -- database migrations before the rollout -------------------------------------------
     def _migrate(self, d: Deployment, progress: Callable[[str], None]) -> None:

@@ -337,7 +337,8 @@ def test_a_queued_deploy_is_released_when_the_window_opens_and_still_needs_appro
     assert decisions(bot, i) == [(APPROVER, True)]
     assert audit_actions(bot, i) == ["deploy.scheduled", "deploy.window_open",
                                      "deploy.confirmed", "deploy.approved", "deploy.started",
-                                     "deploy.verifying", "deploy.succeeded"]
+                                     "deploy.verifying", "deploy.verification",
+                                     "deploy.succeeded"]
     (ann,) = announcements(bot)
     assert "api `v1.2.3` is live in production" in blocks_text(ann)
     assert f"approved by <@{APPROVER}>" in blocks_text(ann)
@@ -518,7 +519,8 @@ def test_an_emergency_deploy_in_a_freeze_needs_the_emergency_approvers_and_is_lo
     assert d.state is State.SUCCEEDED
     assert decisions(bot, i) == [(ONCALL, True)]
     assert audit_actions(bot, i) == ["deploy.emergency_requested", "deploy.approved",
-                                     "deploy.started", "deploy.verifying", "deploy.succeeded"]
+                                     "deploy.started", "deploy.verifying", "deploy.verification",
+                                     "deploy.succeeded"]
     assert bot.container.cluster.current_version("production", "api") == "v1.2.4"
     live = [m for m in announcements(bot) if "is live" in blocks_text(m)]
     assert len(live) == 1
@@ -715,7 +717,8 @@ def test_a_wednesday_deploy_is_untouched_by_windows(bot: RunningBot) -> None:
     assert d.state is State.SUCCEEDED
     assert (d.emergency_reason, d.not_before, d.prompted_at) == (None, None, None)
     assert audit_actions(bot, i) == ["deploy.requested", "deploy.approved", "deploy.started",
-                                     "deploy.verifying", "deploy.succeeded"]
+                                     "deploy.verifying", "deploy.verification",
+                                     "deploy.succeeded"]
     card_text = blocks_text(bot.card(i))
     assert "EMERGENCY" not in card_text and "Emergency" not in card_text
     assert "window" not in card_text.lower()
