@@ -3,6 +3,7 @@ cluster's `fail_verify`, and the HTTP smoke checks and Prometheus query (pytest-
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -98,7 +99,7 @@ def test_the_deployment_changed_by_someone_else_stops_the_watch_as_superseded(
     fake: FakeKubernetes, cluster: KubernetesCluster,
 ) -> None:
     cluster.deploy(NS, "api", "v1.2.3", progress=lambda _t: None, deployment_id=1)
-    with pytest.raises(Superseded, match="now runs ghcr.io/acme/api:v1.2.3"):
+    with pytest.raises(Superseded, match=re.escape("now runs ghcr.io/acme/api:v1.2.3")):
         cluster.check_health(NS, "api", "v1.2.4")
 
     clock = ManualClock(WEDNESDAY)
