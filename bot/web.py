@@ -7,7 +7,9 @@ slow request cannot hold up the acks of others. Served by uvicorn (`deploybot ru
 from __future__ import annotations
 
 import gc
+import signal
 from contextlib import nullcontext
+from types import FrameType
 
 import uvicorn
 from slack_bolt import App
@@ -29,7 +31,15 @@ def serve(asgi: Starlette, *, host: str, port: int, log_level: str = "info") -> 
     collections short, which is what shows in the ack latency tail under load."""
     gc.collect()
     gc.freeze()
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal with the handler it
+    # found: make that a normal exit, so the caller's cleanup (scheduler, runner, database)
+    # runs and the process ends with 0.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     uvicorn.run(asgi, host=host, port=port, log_level=log_level, access_log=False)
+
+
+def _exit_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def build_asgi(bolt: App, *, background: Background | None = None) -> Starlette:
