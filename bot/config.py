@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -59,6 +60,15 @@ def parse_duration(value: object) -> timedelta:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _positive(v: timedelta) -> timedelta:
+    if v <= timedelta(0):
+        raise ValueError("must be longer than 0s")
+    return v
+
+
+PositiveDuration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
 
 
 class _Model(BaseModel):
@@ -296,7 +306,7 @@ class KubernetesServiceConfig(_Model):
     image: str | None = Field(
         default=None, description="image template, e.g. ghcr.io/acme/api:{version}"
     )
-    progress_deadline: Duration = Field(
+    progress_deadline: PositiveDuration = Field(
         default=timedelta(minutes=10),
         description="how long to follow a rollout at most (besides the Deployment's own "
         "progressDeadlineSeconds)",
@@ -340,13 +350,6 @@ class KubernetesServiceConfig(_Model):
             raise ValueError(f"{v!r}: only {VERSION_PLACEHOLDER} may be in braces, and no spaces")
         return v
 
-    @field_validator("progress_deadline")
-    @classmethod
-    def _deadline(cls, v: timedelta) -> timedelta:
-        if v <= timedelta(0):
-            raise ValueError("must be longer than 0s")
-        return v
-
     def namespace(self, environment: str) -> str:
         return self.namespaces.get(environment, environment)
 
@@ -388,18 +391,11 @@ class BackupConfig(_Model):
     .backup)."""
 
     command: list[str] = Field(min_length=1, description="e.g. [\"/bin/backup-db\"]")
-    timeout: Duration = timedelta(minutes=30)
+    timeout: PositiveDuration = timedelta(minutes=30)
     environments: list[str] | None = Field(
         default=None, min_length=1,
         description="environments where it runs before the migrations (default: all)",
     )
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, v: timedelta) -> timedelta:
-        if v <= timedelta(0):
-            raise ValueError("must be longer than 0s")
-        return v
 
     def runs_in(self, environment: str) -> bool:
         return self.environments is None or environment in self.environments
@@ -410,19 +406,12 @@ class MigrationsConfig(_Model):
     (services.<name>.migrations)."""
 
     command: list[str] = Field(min_length=1, description="e.g. [python, manage.py, migrate]")
-    timeout: Duration = timedelta(minutes=10)
+    timeout: PositiveDuration = timedelta(minutes=10)
     backup: BackupConfig | None = None
     backup_required_in: list[str] = Field(
         default_factory=list,
         description="environments that must run the backup before migrating",
     )
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, v: timedelta) -> timedelta:
-        if v <= timedelta(0):
-            raise ValueError("must be longer than 0s")
-        return v
 
     def backup_in(self, environment: str) -> BackupConfig | None:
         """The backup to run before migrating in `environment`, if any."""
