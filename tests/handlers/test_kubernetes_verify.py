@@ -3,8 +3,6 @@ runs on the test's ManualClock, which the bot's waits move on."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +10,7 @@ import pytest
 from bot.devtools.fake_k8s import FakeKubernetes
 from bot.domain.states import State
 from tests.conftest import WEDNESDAY, RunningBot, base_config
+from tests.handlers.kube import SIDECAR, images
 from tests.handlers.spine import (
     announcements,
     audit_actions,
@@ -21,18 +20,6 @@ from tests.handlers.spine import (
     run_to_end,
     thread_replies,
 )
-
-SIDECAR = {"name": "envoy", "image": "envoyproxy/envoy:v1.30.1"}
-
-
-@pytest.fixture
-def fake_k8s(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKubernetes]:
-    with FakeKubernetes(tick=0.02) as fake:
-        fake.add_deployment("staging", "api", containers=[
-            {"name": "api", "image": "ghcr.io/acme/api:v1.2.2"}, dict(SIDECAR)], replicas=3)
-        monkeypatch.setenv("KUBECONFIG",
-                           fake.write_kubeconfig(str(tmp_path / "kubeconfig"), context="fake"))
-        yield fake
 
 
 @pytest.fixture
@@ -44,11 +31,6 @@ def config_data(fake_k8s: FakeKubernetes) -> dict[str, Any]:
     )
     cfg["environments"]["staging"] = {"verify": {"bake": "5m", "auto_rollback": True}}
     return cfg
-
-
-def images(fake: FakeKubernetes) -> dict[str, str]:
-    dep = fake.deployment("staging", "api")
-    return {c["name"]: c["image"] for c in dep["spec"]["template"]["spec"]["containers"]}
 
 
 def test_a_healthy_deploy_is_watched_for_the_bake_window_and_recorded_verified(
