@@ -51,6 +51,13 @@ def cmd_check_config(ns: argparse.Namespace) -> int:
         envs = ", ".join(svc.environments or cfg.environments.keys())
         print(f"  service {name}: executor {svc.executor}; versions match "
               f"{svc.version_pattern}; deploys to {envs}")
+    ann = cfg.announcements
+    production = ", ".join(sorted(cfg.production_environments()))
+    print(f"  production environments: {production or '(none)'}")
+    print("  result severity: " + ", ".join(f"{outcome} {level}" for outcome, level
+                                            in ann.severity.mapping.items()))
+    print("  mentions: " + (", ".join(f"{level} {m}" for level, m in ann.mentions.items())
+                            or "(none)"))
     return 0
 
 

@@ -27,6 +27,7 @@ from pydantic import (
 
 from bot.domain.freezes import Freeze, slug
 from bot.domain.schedule import Schedule, parse_schedule
+from bot.domain.severity import DEFAULT_SEVERITY, Outcome, Severity
 
 DEFAULT_VERSION_PATTERN = r"^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -162,6 +163,10 @@ class EnvironmentConfig(_Model):
         "it this long after being asked",
     )
     verify: VerifyConfig = VerifyConfig()
+    production: bool | None = Field(
+        default=None, description="a failure here is a production failure (critical by "
+        "default); default: true for the environment named production",
+    )
 
     @property
     def bake(self) -> timedelta:
@@ -240,6 +245,34 @@ class FreezesConfig(_Model):
     )
 
 
+_MENTION = r"(?:<!here>|<!channel>|<!subteam\^S[A-Z0-9]{2,}>|<@[UW][A-Z0-9]{2,}>)"
+
+
+def _mention(v: str) -> str:
+    if not re.fullmatch(rf"{_MENTION}(?: +{_MENTION})*", v.strip()):
+        raise ValueError(f"{v!r} is not a Slack mention (use <!here>, <!channel>, a user "
+                         "group <!subteam^S…> or a user <@U…>, several separated by spaces)")
+    return v.strip()
+
+
+Mention = Annotated[str, AfterValidator(_mention)]
+
+
+class SeverityConfig(_Model):
+    """The severity of each outcome of a deployment (announcements.severity); the defaults
+    are the guide's (see bot.domain.severity)."""
+
+    production_failed: Severity = DEFAULT_SEVERITY[Outcome.PRODUCTION_FAILED]
+    rolled_back: Severity = DEFAULT_SEVERITY[Outcome.ROLLED_BACK]
+    verification_failed: Severity = DEFAULT_SEVERITY[Outcome.VERIFICATION_FAILED]
+    failed: Severity = DEFAULT_SEVERITY[Outcome.FAILED]
+    succeeded: Severity = DEFAULT_SEVERITY[Outcome.SUCCEEDED]
+
+    @property
+    def mapping(self) -> dict[Outcome, Severity]:
+        return {outcome: getattr(self, outcome.value) for outcome in Outcome}
+
+
 class AnnouncementsConfig(_Model):
     freeze_warnings: list[Duration] = Field(
         default_factory=lambda: [timedelta(hours=24), timedelta(hours=1)],
@@ -251,6 +284,11 @@ class AnnouncementsConfig(_Model):
     grace: Duration = Field(
         default=timedelta(minutes=10),
         description="an announcement later than this (bot was down) is skipped, not replayed",
+    )
+    severity: SeverityConfig = SeverityConfig()
+    mentions: dict[Severity, Mention] = Field(
+        default_factory=dict,
+        description="severity -> Slack mention at the top of a result of that severity",
     )
 
 
@@ -407,11 +445,37 @@ class MigrationsConfig(_Model):
 
     command: list[str] = Field(min_length=1, description="e.g. [python, manage.py, migrate]")
     timeout: PositiveDuration = timedelta(minutes=10)
+    status_command: list[str] | None = Field(
+        default=None, min_length=1,
+        description="what `/migrations` runs (a Job from the running version's image), "
+        "e.g. [python, manage.py, showmigrations]",
+    )
     backup: BackupConfig | None = None
     backup_required_in: list[str] = Field(
         default_factory=list,
         description="environments that must run the backup before migrating",
     )
+    target_command: list[str] | None = Field(
+        default=None, min_length=1,
+        description="`/migrate <env> <target>` runs this, `{target}` replaced by the target "
+        "words (e.g. [alembic, downgrade, '{target}']); default: command + target",
+    )
+
+    @field_validator("target_command")
+    @classmethod
+    def _has_target(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and "{target}" not in v:
+            raise ValueError("must contain the word '{target}' (where the target goes)")
+        return v
+
+    def command_to(self, target: tuple[str, ...]) -> list[str]:
+        """The command that migrates to `target` (the guide's migration rollback)."""
+        if self.target_command is None:
+            return [*self.command, *target]
+        out: list[str] = []
+        for word in self.target_command:
+            out.extend(target if word == "{target}" else [word])
+        return out
 
     def backup_in(self, environment: str) -> BackupConfig | None:
         """The backup to run before migrating in `environment`, if any."""
@@ -619,6 +683,13 @@ class AppConfig(_Model):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def production_environments(self) -> frozenset[str]:
+        """The environments whose failures are production failures (`production`, default:
+        the environment named production)."""
+        return frozenset(name for name, env in self.environments.items()
+                         if (env.production if env.production is not None
+                             else name == "production"))
+
     def schedule_for(self, environment: str) -> Schedule | None:
         days = self.environments[environment].schedule
         return None if days is None else parse_schedule(self.timezone, days)
@@ -650,7 +721,8 @@ class AppConfig(_Model):
 
 
 def _key(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(p) for p in loc) or "(top level)"
+    # A bad mapping key (e.g. a severity) is reported at that key, without pydantic's "[key]".
+    return ".".join(str(p) for p in loc if p != "[key]") or "(top level)"
 
 
 def parse_config(data: object, *, source: str = "app.yaml") -> AppConfig:

@@ -30,7 +30,9 @@ from bot.services.access import Access
 from bot.services.announcements import AnnouncementService
 from bot.services.deployments import DeploymentService
 from bot.services.freezes import FreezeService
+from bot.services.migrations import MigrationService
 from bot.services.policy import PolicyService
+from bot.services.rollbacks import RollbackService
 from bot.services.runner import DeploymentRunner, VerifyPlan
 from bot.services.verification import BakeWatch
 from bot.store.db import Database
@@ -52,15 +54,24 @@ class Container:
     instance: str
     background: Background
     announcements: AnnouncementService
+    rollbacks: RollbackService
+    migrations: MigrationService
+    jobs: Background  # slow one-off work (migration status Jobs), off the listener pool
 
     kube_clients: KubeClients | None = None  # Kubernetes API clients, one per environment
 
     def close(self) -> None:
         self.background.shutdown(wait=True)
+        self.jobs.shutdown(wait=True)
         self.runner.shutdown(wait=True)
         self.database.dispose()
         if self.kube_clients is not None:
             self.kube_clients.close()
+
+
+#: Threads for slow one-off work a listener hands off (a migration status Job can take
+#: minutes); the listener pool stays free for everything else.
+JOB_WORKERS = 2
 
 
 def instance_name() -> str:
@@ -94,7 +105,10 @@ def build_container(
         cluster, kube_clients = build_clusters(
             config, kubeconfig=kubeconfig or os.environ.get("KUBECONFIG") or None,
             timing=kubernetes_timing)
-    notifier = SlackNotifier(slack, channel=config.slack.deployments_channel, zone=config.zone)
+    notifier = SlackNotifier(slack, channel=config.slack.deployments_channel, zone=config.zone,
+                             production=config.production_environments(),
+                             severity=config.announcements.severity.mapping,
+                             mentions=config.announcements.mentions)
     access = Access(config, SlackDirectory(slack))
     policy = PolicyService(config=config, store=database, holidays=HolidayLibrary())
     name = instance_name()
@@ -116,15 +130,24 @@ def build_container(
         config=config, store=database, notifier=notifier, cluster=cluster, access=access,
         clock=clock, runner=runner, policy=policy,
     )
+    rollbacks = RollbackService(store=database, notifier=notifier, cluster=cluster,
+                                access=access, clock=clock, runner=runner, policy=policy)
     freezes = FreezeService(config=config, store=database, policy=policy, access=access,
                             clock=clock, poster=notifier)
     announcements = AnnouncementService(config=config, store=database, policy=policy,
                                         poster=notifier, clock=clock)
+    # The running version as the deployments service finds it (the last version deploybot
+    # deployed there, else what the cluster runs): one rule for both.
+    migrations = MigrationService(config=config, store=database, cluster=cluster,
+                                  access=access, clock=clock,
+                                  running_version=deployments.running_version)
     return Container(config=config, clock=clock, database=database, slack=slack,
                      cluster=cluster, access=access, runner=runner, deployments=deployments,
                      policy=policy, freezes=freezes, notifier=notifier, instance=name,
                      announcements=announcements, kube_clients=kube_clients,
-                     background=Background(workers=config.runner.listener_workers))
+                     rollbacks=rollbacks,
+                     background=Background(workers=config.runner.listener_workers),
+                     migrations=migrations, jobs=Background(workers=JOB_WORKERS))
 
 
 def manual_sleep(clock: Clock) -> Callable[[float], None]:

@@ -487,9 +487,9 @@ class Shell:
         deadline = time.monotonic() + max_wait
         runner = self.container.runner
         while True:
-            background = self.container.background
-            if not background.wait_idle(timeout=max(deadline - time.monotonic(), 0)):
-                return False
+            for pool in (self.container.background, self.container.jobs):
+                if not pool.wait_idle(timeout=max(deadline - time.monotonic(), 0)):
+                    return False
             while (quiet := self._quiet_for()) < self.settle_seconds:
                 if time.monotonic() >= deadline:
                     return False

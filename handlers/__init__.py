@@ -8,7 +8,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.container import Container
-from handlers import actions, commands, freeze
+from handlers import actions, commands, freeze, migrations
 
 
 def build_app(
@@ -28,4 +28,5 @@ def build_app(
     commands.register(app, container)
     actions.register(app, container)
     freeze.register(app, container)
+    migrations.register(app, container)
     return app

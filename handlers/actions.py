@@ -1,4 +1,5 @@
-"""Button clicks on the approval card: Approve and Reject."""
+"""Button clicks on the deployment card: Approve and Reject; Queue / Start / Cancel of a
+deploy waiting for its window; Rollback / Keep after a failed watch."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from bot.container import Container
 from bot.domain.commands import DeployArgs
 from bot.errors import UserError
 from bot.presentation import ids
-from bot.presentation.blocks import request_accepted
+from bot.presentation.blocks import request_accepted, verdict_reply
+from bot.services.rollbacks import Choice
 from handlers.replies import ephemeral, reporting
 
 
@@ -85,6 +87,21 @@ def register(app: App, container: Container) -> None:
             d = service.cancel(_deployment_id(action), user_id=body["user"]["id"])
             respond(**ephemeral(f"✖️ Deployment #{d.id} is cancelled."))
 
+    def verdict(body: dict[str, Any], action: dict[str, Any], respond: Respond,
+                *, choice: Choice) -> None:
+        with reporting(respond, zone):
+            done = container.rollbacks.decide(_deployment_id(action), choice,
+                                              user_id=body["user"]["id"])
+            respond(**ephemeral(verdict_reply(done.failed, done.rollback)))
+
+    def roll_back(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        verdict(body, action, respond, choice="rollback")
+
+    def keep(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        verdict(body, action, respond, choice="keep")
+
+    app.action(ids.ROLL_BACK)(on_click(roll_back))
+    app.action(ids.KEEP)(on_click(keep))
     app.action(ids.APPROVE)(on_click(approve))
     app.action(ids.REJECT)(on_click(reject))
     app.action(ids.QUEUE_FOR_WINDOW)(on_click(queue_for_window))

@@ -79,6 +79,10 @@ def test_check_config_on_the_shipped_file(deploybot: Deploybot) -> None:
     assert any(line.startswith("  service api: executor simulated; versions match ")
                and line.endswith("; deploys to development, staging, production")
                for line in lines)
+    assert "  production environments: production" in lines
+    assert ("  result severity: production_failed critical, rolled_back high, "
+            "verification_failed high, failed medium, succeeded low") in lines
+    assert "  mentions: critical <!subteam^S0ONCALL>" in lines
 
 
 def test_check_config_reads_deploybot_config(deploybot: Deploybot) -> None:

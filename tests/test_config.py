@@ -13,11 +13,13 @@ from bot.config import (
     DEFAULT_VERSION_PATTERN,
     AppConfig,
     ConfigError,
+    SeverityConfig,
     load_config,
     parse_config,
     parse_duration,
 )
 from bot.domain.schedule import guide_schedule
+from bot.domain.severity import DEFAULT_SEVERITY, Outcome, Severity
 from tests.conftest import base_config
 
 APP_YAML = Path(__file__).resolve().parent.parent / "app.yaml"
@@ -212,6 +214,31 @@ CASES = [
     pytest.param(_set("services.api.migrations", {"command": ["migrate"], "timeout": "0s"}),
                  "services.api.migrations.timeout", "must be longer than 0s",
                  id="zero-migration-timeout"),
+    pytest.param(_set("announcements.severity", {"failed": "urgent"}),
+                 "announcements.severity.failed",
+                 "Input should be 'critical', 'high', 'medium' or 'low'",
+                 id="unknown-severity"),
+    pytest.param(_set("announcements.severity", {"production_fails": "critical"}),
+                 "announcements.severity.production_fails", "Extra inputs are not permitted",
+                 id="unknown-severity-outcome"),
+    pytest.param(_set("announcements.mentions", {"urgent": "<!here>"}),
+                 "announcements.mentions.urgent",
+                 "Input should be 'critical', 'high', 'medium' or 'low'",
+                 id="mention-for-unknown-severity"),
+    pytest.param(_set("announcements.mentions", {"critical": "@oncall"}),
+                 "announcements.mentions.critical",
+                 "'@oncall' is not a Slack mention (use <!here>, <!channel>, a user group "
+                 "<!subteam^S…> or a user <@U…>, several separated by spaces)",
+                 id="mention-not-a-slack-mention"),
+    pytest.param(_set("announcements.mentions", {"high": "<!here> and <!channel>"}),
+                 "announcements.mentions.high",
+                 "'<!here> and <!channel>' is not a Slack mention (use <!here>, <!channel>, "
+                 "a user group <!subteam^S…> or a user <@U…>, several separated by spaces)",
+                 id="mention-with-words"),
+    pytest.param(_set("environments.staging.production", "maybe"),
+                 "environments.staging.production",
+                 "Input should be a valid boolean, unable to interpret input",
+                 id="production-not-a-boolean"),
 ]
 
 
@@ -331,3 +358,65 @@ def test_verify_defaults_follow_the_approval_rule_and_can_be_set() -> None:
     cfg["environments"]["production"]["verify"] = {"bake": 0, "auto_rollback": False}
     prod = parse_config(cfg).environments["production"]
     assert (prod.bake, prod.auto_rollback) == (timedelta(0), False)
+
+
+# -- announcements: severity and mentions ----------------------------------------------------
+
+def test_the_shipped_app_yaml_says_how_loud_each_result_is() -> None:
+    cfg = load_config(APP_YAML)
+    assert cfg.production_environments() == frozenset({"production"})
+    assert cfg.announcements.severity.mapping == dict(DEFAULT_SEVERITY)
+    assert cfg.announcements.mentions == {Severity.CRITICAL: "<!subteam^S0ONCALL>"}
+
+
+def test_severity_defaults_are_the_guides_and_nobody_is_mentioned() -> None:
+    cfg = parse_config(base_config())
+    assert cfg.announcements.severity.mapping == dict(DEFAULT_SEVERITY)
+    assert cfg.announcements.severity.mapping == {
+        Outcome.PRODUCTION_FAILED: Severity.CRITICAL, Outcome.ROLLED_BACK: Severity.HIGH,
+        Outcome.VERIFICATION_FAILED: Severity.HIGH, Outcome.FAILED: Severity.MEDIUM,
+        Outcome.SUCCEEDED: Severity.LOW}
+    assert cfg.announcements.mentions == {}
+    # every outcome has its key in announcements.severity
+    assert set(SeverityConfig.model_fields) == {o.value for o in Outcome}
+
+
+def test_severity_overrides_keep_the_defaults_they_leave_out() -> None:
+    cfg = parse_config(_set("announcements.severity", {"failed": "high", "succeeded": "medium"}))
+    assert cfg.announcements.severity.mapping == {
+        **DEFAULT_SEVERITY, Outcome.FAILED: Severity.HIGH, Outcome.SUCCEEDED: Severity.MEDIUM}
+
+
+@pytest.mark.parametrize("mention", [
+    "<!here>", "<!channel>", "<!subteam^S0ONCALL>", "<@U0CAROL>", "<@W0CAROL>",
+    "<!subteam^S0ONCALL> <@U0CAROL>", "  <!here>  ",
+])
+def test_mentions_accept_slack_mentions(mention: str) -> None:
+    cfg = parse_config(_set("announcements.mentions", {"critical": mention, "low": "<!here>"}))
+    assert cfg.announcements.mentions == {Severity.CRITICAL: mention.strip(),
+                                          Severity.LOW: "<!here>"}
+
+
+@pytest.mark.parametrize("mention", [
+    "", "here", "@here", "<!everyone>", "<!subteam^oncall>", "<#C0DEPLOYS>", "<@U0CAROL",
+    "<!subteam^S0ONCALL>,<@U0CAROL>",
+])
+def test_mentions_refuse_anything_else(tmp_path: Path, mention: str) -> None:
+    err = load_error(tmp_path, _set("announcements.mentions", {"critical": mention}))
+    assert err.key == "announcements.mentions.critical"
+    assert "is not a Slack mention" in err.reason
+
+
+def test_production_defaults_to_the_environment_named_production_and_can_be_set() -> None:
+    cfg = parse_config(base_config())
+    assert cfg.production_environments() == frozenset({"production"})
+    assert cfg.environments["production"].production is None  # the default, by its name
+    data = base_config(environments={"staging": {}, "prod": {}, "prod-eu": {}})
+    assert parse_config(data).production_environments() == frozenset()
+    data["environments"]["prod"] = {"production": True}
+    data["environments"]["prod-eu"] = {"production": True}
+    assert parse_config(data).production_environments() == frozenset({"prod", "prod-eu"})
+    # and an environment named production can say it is not
+    data = base_config()
+    data["environments"]["production"]["production"] = False
+    assert parse_config(data).production_environments() == frozenset()

@@ -637,6 +637,18 @@ class KubernetesCluster:
             raise
         return job
 
+    def _list_job(self, t: _Target, name: str) -> tuple[dict[str, Any], str]:
+        """The Job, and the list's resourceVersion to watch it on from after a 410 Gone."""
+        found = t.api.call(_Op("list", "jobs.batch", t.namespace),
+                           t.api.batch.list_namespaced_job, t.namespace,
+                           field_selector=f"metadata.name={name}")
+        items = found.get("items") or []
+        if not items:
+            raise KubernetesProblem(f'Job "{name}" in namespace "{t.namespace}" disappeared '
+                                    "while it ran", kind="rollout")
+        job: dict[str, Any] = items[0]
+        return job, str(_meta(found).get("resourceVersion") or _meta(job)["resourceVersion"])
+
     def _follow_job(self, t: _Target, name: str, job: dict[str, Any], *,
                     deadline: float) -> dict[str, Any]:
         """Watch the Job until it is Complete or Failed, or `deadline` (monotonic) passes;
@@ -670,12 +682,16 @@ class KubernetesCluster:
             except KubernetesProblem as e:
                 if e.kind not in ("gone", "unreachable"):
                     raise
-                if e.kind == "unreachable":
-                    failures += 1
-                    if failures >= timing.backoff.attempts:
-                        raise KubernetesProblem(f"{e} (gave up after {failures} attempts)",
-                                                kind=e.kind) from e
-                    self._sleep(timing.backoff.delay(failures))
+                if e.kind == "gone":
+                    # Our resourceVersion was compacted away, and so may be the Job's own (a
+                    # Job that did not change for a while): go on from the list's version.
+                    job, rv = self._list_job(t, name)
+                    continue
+                failures += 1
+                if failures >= timing.backoff.attempts:
+                    raise KubernetesProblem(f"{e} (gave up after {failures} attempts)",
+                                            kind=e.kind) from e
+                self._sleep(timing.backoff.delay(failures))
             found = self._read_job(t, name)  # quiet, or the watch broke: read it again
             if found is None:
                 raise KubernetesProblem(f'Job "{name}" in namespace "{t.namespace}" '

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.domain.deployment import Deployment
+from bot.domain.severity import DEFAULT_SEVERITY, Outcome, Production, Severity, severity_of
 from bot.errors import PermanentError, RetryableError
 from bot.ports import MessageRefs
 from bot.presentation import blocks
@@ -47,10 +48,18 @@ def _call(fn: Any, **kw: Any) -> Any:
 
 
 class SlackNotifier:
-    def __init__(self, client: WebClient, *, channel: str, zone: ZoneInfo) -> None:
+    def __init__(self, client: WebClient, *, channel: str, zone: ZoneInfo,
+                 production: Production = frozenset({"production"}),
+                 severity: Mapping[Outcome, Severity] = DEFAULT_SEVERITY,
+                 mentions: Mapping[Severity, str] | None = None) -> None:
+        """`production`, `severity` and `mentions` decide how loud a result is announced
+        (app.yaml's environments.<name>.production, announcements.severity and .mentions)."""
         self._client = client
         self._channel = channel
         self._zone = zone
+        self._production = production
+        self._severity = severity
+        self._mentions = dict(mentions or {})
         # Serialize edits of one deployment's messages so an older state never lands last.
         self._locks: dict[int, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -95,7 +104,9 @@ class SlackNotifier:
         return str(res["permalink"])
 
     def announce(self, d: Deployment) -> None:
-        msg = blocks.announcement(d, self._zone, self._permalink(d))
+        level = severity_of(d, production=self._production, mapping=self._severity)
+        msg = blocks.announcement(d, self._zone, self._permalink(d), severity=level,
+                                  mention=self._mentions.get(level))
         _call(self._client.chat_postMessage, channel=d.channel or self._channel,
               text=msg.text, blocks=msg.blocks, unfurl_links=False)
 

@@ -22,9 +22,10 @@ bumps a global ``resourceVersion`` on every write and ``metadata.generation`` on
 ignores ``status`` in writes to the main resource, and answers 409 on a stale
 ``resourceVersion``.  Faults are injected with :meth:`~FakeKubernetes.fail_next_rollout`,
 :meth:`~FakeKubernetes.crash_after_ready`, :meth:`~FakeKubernetes.set_job_outcome`,
-:meth:`~FakeKubernetes.fail_requests`, :meth:`~FakeKubernetes.forbid`,
-:meth:`~FakeKubernetes.drop_watches`, :meth:`~FakeKubernetes.compact` and
-:meth:`~FakeKubernetes.set_unreachable`; every request is recorded as a :class:`Recorded`.
+:meth:`~FakeKubernetes.hold_jobs`, :meth:`~FakeKubernetes.fail_requests`,
+:meth:`~FakeKubernetes.forbid`, :meth:`~FakeKubernetes.drop_watches`,
+:meth:`~FakeKubernetes.compact` and :meth:`~FakeKubernetes.set_unreachable`; every request is
+recorded as a :class:`Recorded`.
 
 Tests can also read state directly (:meth:`~FakeKubernetes.deployment`,
 :meth:`~FakeKubernetes.get`, :meth:`~FakeKubernetes.objects`, :meth:`~FakeKubernetes.pods`),
@@ -707,6 +708,7 @@ class FakeKubernetes:
         self._deploy_state: dict[tuple[str, str], _DeploymentState] = {}
         self._pod_state: dict[tuple[str, str], _PodState] = {}
         self._job_outcomes: dict[tuple[str, str], _JobOutcome] = {}
+        self._held_jobs: set[tuple[str, str]] = set()
         self._requests: list[Recorded] = []
         self._failures: list[_RequestFailure] = []
         self._forbidden: set[tuple[str, str, str]] = set()
@@ -1021,6 +1023,19 @@ class FakeKubernetes:
         """
         with self._cond:
             self._job_outcomes[(namespace, name_prefix)] = _JobOutcome(succeed, logs)
+
+    def hold_jobs(self, namespace: str, name_prefix: str) -> None:
+        """Keep Jobs named ``name_prefix...`` running (their pod started, not finished) until
+        :meth:`release_jobs`; they then finish on the next tick as :meth:`set_job_outcome` says.
+        """
+        with self._cond:
+            self._held_jobs.add((namespace, name_prefix))
+
+    def release_jobs(self, namespace: str, name_prefix: str) -> None:
+        """Undo :meth:`hold_jobs`."""
+        with self._cond:
+            self._held_jobs.discard((namespace, name_prefix))
+            self._cond.notify_all()
 
     def fail_requests(
         self, method: str, path_pattern: str, *, status: int = 500, times: int = 1
@@ -2218,9 +2233,10 @@ class FakeKubernetes:
             and self._pod_state[(namespace, p["metadata"]["name"])].job_result is None
         ]
         status.setdefault("startTime", _now())
+        held = any(ns == namespace and name.startswith(prefix) for ns, prefix in self._held_jobs)
         for pod in running:
             pstate = self._pod_state[(namespace, pod["metadata"]["name"])]
-            if self._tick_no - pstate.created_tick >= _JOB_RUN_TICKS:
+            if self._tick_no - pstate.created_tick >= _JOB_RUN_TICKS and not held:
                 outcome = self._job_outcome(namespace, name)
                 pstate.job_result = outcome.succeed
                 pstate.finished_at = _now()

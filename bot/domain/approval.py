@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.deployment import Deployment
+from bot.domain.deployment import Deployment, Kind
 from bot.domain.states import State
 from bot.domain.text import shown
 from bot.errors import Conflict, Forbidden
@@ -47,6 +47,9 @@ def check_decision(
 
     The requester may always reject (withdraw) their own request."""
     label = f"Deployment #{d.id} ({d.service} {shown(d.version)} to {d.environment})"
+    if d.kind is Kind.MIGRATE:
+        label = (f"Migration run #{d.id} ({d.service} to {shown(d.target or '')} in "
+                 f"{d.environment})")
     if d.state is not State.AWAITING_APPROVAL:
         raise Conflict(f"{label} {_closed_reason(d)}; nothing to approve.")
     if d.expires_at is not None and at >= d.expires_at:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from bot.domain.states import State
+
+
+class Kind(StrEnum):
+    """What a deployment changes. All three share the approval flow, the lease and the card."""
+
+    DEPLOY = "deploy"  # roll `version` out
+    ROLLBACK = "rollback"  # roll `version` (an earlier one) out again, in place of `rollback_of`
+    MIGRATE = "migrate"  # run the migrations to `target` from the running `version`'s image
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,60 @@ class JobOutcome:
 
 
 @dataclass(frozen=True)
+class Verification:
+    """The watch after the rollout, as recorded with the deployment, and what people decided
+    when it failed and rolling back was left to them."""
+
+    ok: bool
+    summary: str
+    reasons: tuple[str, ...] = ()
+    bake_seconds: float = 0.0
+    #: Rollback / Keep buttons are offered (it failed, automatic rollback is off, the
+    #: previous version is known, and nobody else changed the workload since).
+    offer_rollback: bool = False
+    superseded: bool = False  # someone else changed the workload during the watch
+    decision: str | None = None  # "rollback" | "keep", once someone clicked
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    rollback_id: int | None = None  # the rollback deployment the click started
+
+    @property
+    def awaiting_decision(self) -> bool:
+        return self.offer_rollback and self.decision is None
+
+    def decided(self, decision: str, *, by: str, at: datetime,
+                rollback_id: int | None = None) -> Verification:
+        return replace(self, decision=decision, decided_by=by, decided_at=at,
+                       rollback_id=rollback_id)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"ok": self.ok, "summary": self.summary, "reasons": list(self.reasons),
+                "bake_seconds": self.bake_seconds, "offer_rollback": self.offer_rollback,
+                "superseded": self.superseded,
+                "decision": self.decision, "decided_by": self.decided_by,
+                "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+                "rollback_id": self.rollback_id}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Verification:
+        at = data.get("decided_at")
+        rid = data.get("rollback_id")
+        reasons = data.get("reasons")
+        bake = data.get("bake_seconds")
+        return cls(
+            ok=bool(data.get("ok")), summary=str(data.get("summary") or ""),
+            reasons=tuple(str(r) for r in reasons) if isinstance(reasons, list) else (),
+            bake_seconds=float(bake) if isinstance(bake, (int, float)) else 0.0,
+            offer_rollback=bool(data.get("offer_rollback")),
+            superseded=bool(data.get("superseded")),
+            decision=str(data["decision"]) if data.get("decision") else None,
+            decided_by=str(data["decided_by"]) if data.get("decided_by") else None,
+            decided_at=datetime.fromisoformat(at) if isinstance(at, str) else None,
+            rollback_id=rid if isinstance(rid, int) else None,
+        )
+
+
+@dataclass(frozen=True)
 class Deployment:
     id: int
     service: str
@@ -56,6 +119,10 @@ class Deployment:
     prompted_at: datetime | None = None
     decisions: tuple[Decision, ...] = field(default=())
     migrations: JobOutcome | None = None
+    kind: Kind = Kind.DEPLOY
+    target: str | None = None  # MIGRATE: the migration target, e.g. "orders 0042_previous"
+    rollback_of: int | None = None  # ROLLBACK: the deployment whose version it replaces
+    verification: Verification | None = None
 
     @property
     def emergency(self) -> bool:
@@ -93,6 +160,9 @@ class NewDeployment:
     expires_at: datetime | None
     emergency_reason: str | None = None
     not_before: datetime | None = None
+    kind: Kind = Kind.DEPLOY
+    target: str | None = None
+    rollback_of: int | None = None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.domain.deployment import Deployment
+from bot.domain.deployment import Deployment, Kind
 from bot.domain.states import State
 
 # The guide's pre-deployment checklist. Shown for the approvers to confirm by hand until the
@@ -55,7 +55,8 @@ def _approval_item(d: Deployment) -> Item:
     if d.state is State.SCHEDULED:  # its approvals are set when its requester starts it
         return Item("Approval", Mark.PENDING, "when the deploy window opens")
     if not d.needs_approval:
-        return Item("Approval", Mark.SKIPPED, "not required in this environment")
+        return Item("Approval", Mark.SKIPPED, "not needed for a rollback"
+                    if d.kind is Kind.ROLLBACK else "not required in this environment")
     names = ", ".join(f"<@{a.user_id}>" for a in d.approvers)
     if d.state is State.AWAITING_APPROVAL:
         return Item("Approval", Mark.PENDING,
@@ -132,7 +133,32 @@ def _announce_item(d: Deployment) -> Item:
     return Item("Announced in the deployments channel", Mark.PENDING)
 
 
+def _migration_run_item(d: Deployment) -> Item:
+    """The Job of a migration run (`/migrate`)."""
+    done = _migrations_item(d)
+    if done is not None:
+        return done
+    if d.state is State.RUNNING:
+        return Item("Database migrations", Mark.IN_PROGRESS, d.progress)
+    if d.state is State.FAILED:
+        return Item("Database migrations", Mark.FAILED, d.error)
+    if d.state in _CLOSED:
+        return Item("Database migrations", Mark.SKIPPED)
+    return Item("Database migrations", Mark.PENDING, f"to {d.target}")
+
+
 def build_record(d: Deployment) -> tuple[Section, ...]:
+    if d.kind is Kind.MIGRATE:
+        return (
+            Section("Before", (_approval_item(d),)),
+            Section("Migration", (_migration_run_item(d),)),
+            Section("After", (_announce_item(d),)),
+        )
+    if d.kind is Kind.ROLLBACK:  # a remedy: no checklist, no migrations of the old image
+        return (
+            Section("Rollback", (_approval_item(d), _rollout_item(d))),
+            Section("Post-deployment", (_watch_item(d), _announce_item(d))),
+        )
     if d.state is State.AWAITING_APPROVAL:
         pre_mark = Mark.MANUAL
     elif d.state is State.SCHEDULED:  # confirmed by the approvers later, not yet

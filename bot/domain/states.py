@@ -41,7 +41,8 @@ TRANSITIONS: dict[State, frozenset[State]] = {
         {State.QUEUED, State.REJECTED, State.EXPIRED, State.CANCELLED}
     ),
     State.QUEUED: frozenset({State.RUNNING, State.CANCELLED}),
-    State.RUNNING: frozenset({State.VERIFYING, State.FAILED}),
+    # RUNNING -> SUCCEEDED: a migration run has no rollout to verify.
+    State.RUNNING: frozenset({State.VERIFYING, State.SUCCEEDED, State.FAILED}),
     State.VERIFYING: frozenset({State.SUCCEEDED, State.FAILED}),
     State.SUCCEEDED: frozenset({State.ROLLED_BACK}),
     State.FAILED: frozenset({State.ROLLED_BACK}),

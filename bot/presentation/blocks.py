@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain.deployment import Deployment
+from bot.domain.deployment import Deployment, Kind
 from bot.domain.record import Mark, build_record, failed_verification
+from bot.domain.severity import Severity
 from bot.domain.states import State
 from bot.domain.text import reason_text
 from bot.presentation import ids
@@ -78,13 +79,70 @@ def _button(text: str, action_id: str, value: str, *, style: str | None = None,
 
 
 def title(d: Deployment) -> str:
+    if d.kind is Kind.ROLLBACK:
+        return f"#{d.id} rollback of {d.service} to {d.version} in {d.environment}"
+    if d.kind is Kind.MIGRATE:
+        return f"#{d.id} {d.service} migrations → {d.target} in {d.environment}"
     return f"#{d.id} {d.service} {d.version} → {d.environment}"
+
+
+def noun(d: Deployment) -> str:
+    return {Kind.DEPLOY: "deploy", Kind.ROLLBACK: "rollback",
+            Kind.MIGRATE: "migration run"}[d.kind]
+
+
+def _verdict_blocks(d: Deployment, zone: ZoneInfo) -> list[Block]:
+    """Rollback / Keep after a failed watch (automatic rollback off), or who chose what."""
+    v = d.verification
+    if d.state not in (State.FAILED, State.ROLLED_BACK) or v is None or not v.offer_rollback:
+        return []
+    if v.decision is not None:
+        at = f" at {when(v.decided_at, zone)}" if v.decided_at else ""
+        if v.decision == "rollback":
+            return [_context(f"↩️ <@{v.decided_by}> chose to roll back to "
+                             f"`{d.previous_version}`{at} (deployment #{v.rollback_id}).")]
+        return [_context(f"🟠 <@{v.decided_by}> chose to keep `{d.version}` live{at}.")]
+    if d.state is not State.FAILED:
+        return []
+    ask = (f"*`{d.version}` failed its checks and is still live.* Roll back to "
+           f"`{d.previous_version}`, or keep it?")
+    return [_section(ask), {"type": "actions", "block_id": ids.VERDICT_BLOCK, "elements": [
+        _button(f"Roll back to {d.previous_version}"[:75], ids.ROLL_BACK, str(d.id),
+                style="danger", confirm={
+                    "title": {"type": "plain_text", "text": "Roll back?"},
+                    "text": {"type": "mrkdwn", "text":
+                             f"Roll `{d.service}` in *{d.environment}* back from "
+                             f"`{d.version}` to `{d.previous_version}`."},
+                    "confirm": {"type": "plain_text", "text": "Roll back"},
+                    "deny": {"type": "plain_text", "text": "Cancel"}}),
+        _button(f"Keep {d.version}"[:75], ids.KEEP, str(d.id)),
+    ]}]
+
+
+def _what(d: Deployment) -> str:
+    if d.kind is Kind.MIGRATE:
+        return (f"*Migrate to:* `{d.target}`   *From the image of:* `{d.version}` "
+                "(running now)")
+    if d.kind is Kind.ROLLBACK:
+        return (f"*Back to:* `{d.version}`   *Replacing:* `{d.previous_version}`"
+                + (f" (deployment #{d.rollback_of})" if d.rollback_of else ""))
+    return f"*Version:* `{d.version}`   *Running now:* `{d.previous_version or 'unknown'}`"
+
+
+def _approve_text(d: Deployment) -> str:
+    if d.kind is Kind.MIGRATE:
+        return (f"Run the migrations of `{d.service}` in *{d.environment}* to `{d.target}`. "
+                "Schema changes are not undone by rolling the code back.")
+    return f"Deploy `{d.service}` `{d.version}` to *{d.environment}*."
+
+
+_HEAD = {Kind.DEPLOY: "Deploy ", Kind.ROLLBACK: "↩️ Rollback ", Kind.MIGRATE: "🗄️ Migration "}
 
 
 def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
     lines = [
         f"*Service:* `{d.service}`   *Environment:* `{d.environment}`",
-        f"*Version:* `{d.version}`   *Running now:* `{d.previous_version or 'unknown'}`",
+        _what(d),
         f"*Requested by:* <@{d.requested_by}> at {when(d.requested_at, zone)}",
     ]
     status = STATE_LINE[d.state]
@@ -100,7 +158,7 @@ def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
             status += f"; <@{d.requested_by}> was asked to start it"
     if d.state is State.CANCELLED and d.error:
         status += f" — {d.error}"
-    head = ("🚨 EMERGENCY deploy " if d.emergency else "Deploy ") + title(d)
+    head = ("🚨 EMERGENCY deploy " if d.emergency else _HEAD[d.kind]) + title(d)
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": head[:150]}},
         _section("\n".join(lines)),
@@ -108,6 +166,7 @@ def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
     if d.emergency_reason is not None:
         blocks.append(_section(f"*Emergency reason:* {reason_text(d.emergency_reason)}"))
     blocks.append(_section(f"*Status:* {status}"))
+    blocks += _verdict_blocks(d, zone)
     if d.state is State.SCHEDULED:
         blocks.append({"type": "actions", "block_id": ids.SCHEDULED_BLOCK, "elements": [
             _button("Cancel", ids.CANCEL_SCHEDULED, str(d.id), style="danger"),
@@ -124,10 +183,11 @@ def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
     if d.state is State.AWAITING_APPROVAL:
         if d.expires_at is not None:
             blocks.append(_context(f"Expires {when(d.expires_at, zone)} if not approved."))
-        blocks.append(_context("Pre-deployment checklist (confirm before approving): "
-                               "tests passing · code reviewed and approved · migrations "
-                               "reviewed · feature flags configured · monitoring alerts set "
-                               "up · rollback plan documented"))
+        if d.kind is Kind.DEPLOY:
+            blocks.append(_context("Pre-deployment checklist (confirm before approving): "
+                                   "tests passing · code reviewed and approved · migrations "
+                                   "reviewed · feature flags configured · monitoring alerts "
+                                   "set up · rollback plan documented"))
         blocks.append({
             "type": "actions",
             "block_id": ids.APPROVAL_BLOCK,
@@ -136,9 +196,8 @@ def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
                     "type": "button", "action_id": ids.APPROVE, "style": "primary",
                     "text": {"type": "plain_text", "text": "Approve"}, "value": str(d.id),
                     "confirm": {
-                        "title": {"type": "plain_text", "text": "Approve this deploy?"},
-                        "text": {"type": "mrkdwn", "text":
-                                 f"Deploy `{d.service}` `{d.version}` to *{d.environment}*."},
+                        "title": {"type": "plain_text", "text": f"Approve this {noun(d)}?"},
+                        "text": {"type": "mrkdwn", "text": _approve_text(d)},
                         "confirm": {"type": "plain_text", "text": "Approve"},
                         "deny": {"type": "plain_text", "text": "Cancel"},
                     },
@@ -152,14 +211,16 @@ def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
     elif d.state is State.EXPIRED and d.expires_at is not None:
         blocks.append(_context(f"Expired at {when(d.expires_at, zone)} without enough "
                                "approvals. Request it again with `/deploy`."))
-    text = f"Deploy {title(d)}: {STATE_LINE[d.state]}"
+    text = f"{_HEAD[d.kind].strip()} {title(d)}: {STATE_LINE[d.state]}"
     return Message(text=text, blocks=blocks)
 
 
 def deployment_record(d: Deployment, zone: ZoneInfo) -> Message:
+    what = (f"*Migrate to:* `{d.target}` (image `{d.version}`)" if d.kind is Kind.MIGRATE
+            else f"*Version:* `{d.version}` (from `{d.previous_version or 'unknown'}`)")
     lines = [
-        "*Deployment record*",
-        f"*Version:* `{d.version}` (from `{d.previous_version or 'unknown'}`)",
+        "*Migration record*" if d.kind is Kind.MIGRATE else "*Deployment record*",
+        what,
         f"*Date:* {when(d.started_at or d.requested_at, zone)}",
         f"*Deployer:* <@{d.requested_by}>",
     ]
@@ -176,52 +237,91 @@ def deployment_record(d: Deployment, zone: ZoneInfo) -> Message:
     return Message(text=f"Deployment record for {title(d)}", blocks=[_section(text)])
 
 
-def announcement(d: Deployment, zone: ZoneInfo, permalink: str | None) -> Message:
+def announcement(d: Deployment, zone: ZoneInfo, permalink: str | None, *,
+                 severity: Severity, mention: str | None = None) -> Message:
+    """The result in the deployments channel, labelled with its `severity`; `mention` (e.g.
+    on-call's user group) opens it. The text fallback (notifications) starts with the
+    severity when it is critical or high."""
     ok = d.state is State.SUCCEEDED
-    if ok:
+    if d.kind is not Kind.DEPLOY:
+        head = _other_head(d, ok)
+    elif ok:
         head = f"✅ *{d.service} `{d.version}` is live in {d.environment}*"
     elif d.state is State.ROLLED_BACK:  # bad, but handled: the previous version runs again
         head = (f"⚠️ *Deploy of {d.service} `{d.version}` to {d.environment} failed "
                 f"verification, rolled back to `{d.previous_version}`*")
+    elif failed_verification(d) and d.verification is not None and d.verification.superseded:
+        head = (f"🚨 *Deploy of {d.service} `{d.version}` to {d.environment} failed "
+                "verification; someone else has changed the workload since (not rolled "
+                "back)*")
     elif failed_verification(d):  # worst: the failing version is still live
         head = (f"🚨 *Deploy of {d.service} `{d.version}` to {d.environment} failed "
                 f"verification; `{d.version}` is still live*")
     else:
         head = f"❌ *Deploy of {d.service} `{d.version}` to {d.environment} failed*"
-    parts = [head]
+    parts = [mention, head] if mention else [head]
     if not ok and d.error:
         parts.append(f"Cause: {d.error}")
     if ok and d.progress:  # a note such as "v1.2.3 is already running in staging; nothing to do"
         parts.append(d.progress)
-    who = f"Deployed by <@{d.requested_by}>"
+    who = f"{'Deployed' if d.kind is Kind.DEPLOY else 'Requested'} by <@{d.requested_by}>"
     if d.approvers:
         who += ", approved by " + ", ".join(f"<@{a.user_id}>" for a in d.approvers)
     parts.append(f"{who} · took {took(d.duration)} · previous `{d.previous_version or '—'}`")
     if permalink:
         parts.append(f"<{permalink}|Deployment thread>")
-    return Message(text=f"{title(d)}: {d.state.value}", blocks=[_section("\n".join(parts))])
+    text = f"{title(d)}: {d.state.value}"
+    if mention:
+        text = f"{mention} {text}"
+    if severity in (Severity.CRITICAL, Severity.HIGH):
+        text = f"{severity.label}: {text}"
+    return Message(text=text, blocks=[_section("\n".join(parts)),
+                                      _context(f"Severity: {severity.value}")])
+
+
+def _other_head(d: Deployment, ok: bool) -> str:
+    """The headline of a rollback's or a migration run's result."""
+    if d.kind is Kind.ROLLBACK:
+        since = f", deployment #{d.rollback_of}" if d.rollback_of else ""
+        if ok:
+            return (f"↩️ *{d.service} is rolled back to `{d.version}` in {d.environment}* "
+                    f"(replacing `{d.previous_version}`{since})")
+        return f"❌ *Rollback of {d.service} to `{d.version}` in {d.environment} failed*"
+    if ok:
+        return f"🗄️ *{d.service} migrations in {d.environment} are at `{d.target}`*"
+    return f"❌ *Migration of {d.service} in {d.environment} to `{d.target}` failed*"
 
 
 def requester_note(d: Deployment, zone: ZoneInfo, permalink: str | None) -> Message:
     link = f" <{permalink}|Thread>" if permalink else ""
     match d.state:
         case State.SUCCEEDED:
-            text = f"✅ Your deploy {title(d)} succeeded in {took(d.duration)}."
+            text = f"✅ Your {noun(d)} {title(d)} succeeded in {took(d.duration)}."
         case State.ROLLED_BACK:
-            text = (f"⚠️ Your deploy {title(d)} failed verification and was rolled back to "
+            text = (f"⚠️ Your {noun(d)} {title(d)} failed verification and was rolled back to "
                     f"{d.previous_version}: {d.error or 'see the thread'}.")
         case State.FAILED:
-            text = f"❌ Your deploy {title(d)} failed: {d.error or 'see the thread'}."
+            text = f"❌ Your {noun(d)} {title(d)} failed: {d.error or 'see the thread'}."
         case State.REJECTED:
             who = f"<@{d.rejecter.user_id}>" if d.rejecter else "an approver"
-            text = f"🚫 Your deploy {title(d)} was rejected by {who}."
+            text = f"🚫 Your {noun(d)} {title(d)} was rejected by {who}."
         case State.EXPIRED:
-            text = f"⌛ Your deploy {title(d)} expired without enough approvals."
+            text = f"⌛ Your {noun(d)} {title(d)} expired without enough approvals."
         case State.CANCELLED:
-            text = f"✖️ Your deploy {title(d)} was cancelled: {d.error or 'see the thread'}."
+            text = f"✖️ Your {noun(d)} {title(d)} was cancelled: {d.error or 'see the thread'}."
         case _:
-            text = f"Your deploy {title(d)} is now {d.state.value.replace('_', ' ')}."
+            text = f"Your {noun(d)} {title(d)} is now {d.state.value.replace('_', ' ')}."
     return Message(text=text + link, blocks=[_section(text + link)])
+
+
+def verdict_reply(failed: Deployment, rollback: Deployment | None) -> str:
+    """The clicker's answer to Rollback / Keep."""
+    if rollback is not None:
+        return (f"↩️ Rolling `{failed.service}` in *{failed.environment}* back to "
+                f"`{rollback.version}` (deployment #{rollback.id}); follow it in "
+                f"{_where(rollback)}.")
+    return (f"🟠 `{failed.version}` stays live in *{failed.environment}*; your decision is "
+            "on the card and in the audit log.")
 
 
 def notice(text: str) -> Message:
@@ -296,14 +396,19 @@ def _where(d: Deployment) -> str:
 def request_accepted(d: Deployment, zone: ZoneInfo) -> Message:
     """The requester's ephemeral answer once a request is posted (or queued)."""
     what = f"`{d.service}` `{d.version}` → *{d.environment}*"
+    if d.kind is Kind.MIGRATE:
+        what = f"`{d.service}` migrations → `{d.target}` in *{d.environment}*"
     if d.state is State.SCHEDULED and d.not_before is not None:
         text = (f"🗓️ Deployment #{d.id} queued: {what}. When the window opens, "
                 f"{when(d.not_before, zone)}, I will ask you to start it (it is shown in "
                 f"{_where(d)}). Cancel it with `/deploy cancel {d.id}`.")
     elif d.needs_approval:
         who = "the emergency approvers" if d.emergency else "someone other than you"
-        text = (f"📝 Deployment #{d.id} requested: {what}. The approval request is in "
+        text = (f"📝 {'Migration run' if d.kind is Kind.MIGRATE else 'Deployment'} #{d.id} "
+                f"requested: {what}. The approval request is in "
                 f"{_where(d)}; it needs {d.approvals_required} approval(s) from {who}.")
     else:
         text = f"🚀 Deployment #{d.id} started: {what}. Follow it in {_where(d)}."
+        if d.kind is Kind.MIGRATE:
+            text = f"🗄️ Migration run #{d.id} started: {what}. Follow it in {_where(d)}."
     return notice(text)

@@ -8,7 +8,12 @@ WINDOW_BLOCK = "deploy.window"
 SCHEDULED_BLOCK = "deploy.scheduled"
 START_SCHEDULED = "deploy.start_scheduled"
 CANCEL_SCHEDULED = "deploy.cancel_scheduled"
+VERDICT_BLOCK = "deploy.verdict"  # Rollback / Keep after a failed watch
+ROLL_BACK = "deploy.roll_back"
+KEEP = "deploy.keep"
 
 DEPLOY_COMMAND = "/deploy"
 DEPLOYS_COMMAND = "/deploys"
 FREEZE_COMMAND = "/freeze"
+MIGRATIONS_COMMAND = "/migrations"
+MIGRATE_COMMAND = "/migrate"

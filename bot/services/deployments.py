@@ -15,7 +15,7 @@ from typing import Protocol
 from bot.config import AppConfig
 from bot.domain.approval import ApprovalRule, check_decision, enough
 from bot.domain.commands import DeployArgs, Parsed, UsageError, parse_deploy
-from bot.domain.deployment import Deployment, NewDeployment, RunningVersion
+from bot.domain.deployment import Deployment, Kind, NewDeployment, RunningVersion
 from bot.domain.policy import PolicyDecision, local
 from bot.domain.states import State
 from bot.domain.text import shown
@@ -30,6 +30,7 @@ from bot.errors import (
 from bot.ports import Clock, Cluster, Notifier, Repositories, Store
 from bot.services.access import Access
 from bot.services.policy import PolicyService
+from bot.services.runner import window_for
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,8 @@ class DeploymentService:
         return approval.required, at + approval.expires_after
 
     def _window(self, args: DeployArgs | Deployment, *, at: datetime) -> PolicyDecision:
+        if isinstance(args, Deployment) and args.kind is not Kind.DEPLOY:
+            return window_for(self._policy, args, at=at)
         emergency = (args.emergency_reason is not None)
         return self._policy.check(args.environment, args.service, at=at, emergency=emergency)
 
@@ -132,7 +135,9 @@ class DeploymentService:
             raise Forbidden(f"You may not deploy to {env}: that needs the {roles} role. "
                             "Ask a platform admin to add you in app.yaml.")
 
-    def _previous_version(self, env: str, service: str) -> str | None:
+    def running_version(self, env: str, service: str) -> str | None:
+        """The version running there: the last one deploybot rolled out, else the
+        cluster's answer (e.g. right after installing the bot)."""
         with self._store.transaction() as r:
             previous = r.deployments.last_succeeded_version(env, service)
         if previous is None:  # nothing deployed by us yet: ask the cluster (outside the tx)
@@ -149,7 +154,7 @@ class DeploymentService:
             raise WindowClosed(args, window, self._config.zone)
         emergency = args.emergency_reason is not None
         required, expires_at = self._approval_needed(env, emergency=emergency)
-        previous = self._previous_version(env, args.service)
+        previous = self.running_version(env, args.service)
         with self._store.transaction() as r:
             d = r.deployments.add(NewDeployment(
                 service=args.service,
@@ -174,6 +179,46 @@ class DeploymentService:
         d = self._post_card(d)
         if emergency:
             self._safe(self._notifier.alert, d, list(window.reasons))
+        if d.state is State.QUEUED:
+            self._runner.submit(d.id)
+        return d
+
+    def request_migration(self, environment: str, service: str, target: tuple[str, ...], *,
+                          user_id: str, slack_channel: str | None = None) -> Deployment:
+        """`/migrate <env> [service] <target>`: run the migrations to `target` from the image
+        running now (the guide's migration rollback), with the approval a deploy to
+        `environment` needs; it follows the rollback rule for deploy windows."""
+        self._check_may_deploy(user_id, environment)
+        migrations = self._config.services[service].migrations
+        if migrations is None:
+            raise UserError(f"`{service}` has no migrations configured "
+                            f"(services.{service}.migrations in app.yaml).")
+        at = self._clock.now()
+        window = self._policy.check_rollback(environment, service, at=at)
+        if not window.allowed:
+            raise Conflict(f"Not now: migration runs in {environment} follow the deploy "
+                           f"window, and it is closed — {'; '.join(window.reasons)}.")
+        running = self.running_version(environment, service)
+        if running is None:
+            raise Conflict(f"I do not know which version of {service} runs in {environment}, "
+                           "so I cannot tell which image to run the migrations from. Deploy "
+                           "it with deploybot first.")
+        required, expires_at = self._approval_needed(environment, emergency=False)
+        text = " ".join(target)
+        with self._store.transaction() as r:
+            d = r.deployments.add(NewDeployment(
+                service=service, environment=environment, version=running,
+                previous_version=running,
+                state=State.AWAITING_APPROVAL if required else State.QUEUED,
+                requested_by=user_id, requested_at=at, approvals_required=required,
+                expires_at=expires_at, kind=Kind.MIGRATE, target=text,
+            ))
+            r.audit.record("migrate.requested", actor=user_id, at=at, deployment_id=d.id,
+                           details={"service": service, "environment": environment,
+                                    "target": text, "image_version": running,
+                                    "command": migrations.command_to(target)},
+                           slack_channel=slack_channel)
+        d = self._post_card(d)
         if d.state is State.QUEUED:
             self._runner.submit(d.id)
         return d
@@ -220,7 +265,7 @@ class DeploymentService:
                 requested_by=user_id)
         if same is not None:  # a second click on the same "Queue it" button
             return same
-        previous = self._previous_version(args.environment, args.service)
+        previous = self.running_version(args.environment, args.service)
         with self._store.transaction() as r:
             d = r.deployments.add(NewDeployment(
                 service=args.service, environment=args.environment, version=args.version,

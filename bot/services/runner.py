@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.config import MigrationsConfig
-from bot.domain.deployment import Deployment, JobOutcome
+from bot.domain.deployment import Deployment, JobOutcome, Kind, Verification
 from bot.domain.policy import PolicyDecision
 from bot.domain.record import VERIFY_FAILED
 from bot.domain.states import State
@@ -43,6 +43,17 @@ log = logging.getLogger(__name__)
 class Gate(Protocol):
     def check(self, environment: str, service: str, *, at: datetime,
               emergency: bool = False) -> PolicyDecision: ...
+
+    def check_rollback(self, environment: str, service: str, *,
+                       at: datetime) -> PolicyDecision: ...
+
+
+def window_for(gate: Gate, d: Deployment, *, at: datetime) -> PolicyDecision:
+    """The deploy window that applies to `d`: rollbacks and migration runs (the guide's
+    migration rollback) follow the rollback rule, deploys the schedule and freezes."""
+    if d.kind is Kind.DEPLOY:
+        return gate.check(d.environment, d.service, at=at, emergency=d.emergency)
+    return gate.check_rollback(d.environment, d.service, at=at)
 
 
 @dataclass(frozen=True)
@@ -142,8 +153,7 @@ class DeploymentRunner:
         if d.state is State.QUEUED:
             # The window is checked once more right before anything happens: a deploy
             # approved at 13:58 that would start at 14:01 on a Friday does not start.
-            window = self._gate.check(d.environment, d.service, at=at,
-                                      emergency=d.emergency)
+            window = window_for(self._gate, d, at=at)
             if not window.allowed:
                 self._refuse(d, window)
                 return
@@ -174,8 +184,13 @@ class DeploymentRunner:
 
         note: str | None = None  # "v1.2.3 is already running in production; nothing to do"
         try:
-            if d.state is State.RUNNING:
+            if d.kind is Kind.MIGRATE:
                 self._migrate(d, progress)
+                self._move(d.id, State.SUCCEEDED, finished=True,
+                           progress=f"migrated to {d.target}")
+            elif d.state is State.RUNNING:
+                if d.kind is Kind.DEPLOY:  # a rollback does not run the old image's migrations
+                    self._migrate(d, progress)
                 try:
                     self._cluster.deploy(d.environment, d.service, d.version,
                                          progress=progress, deployment_id=d.id,
@@ -183,14 +198,17 @@ class DeploymentRunner:
                 except AlreadyRunning as e:
                     note = str(e)
                 self._move(d.id, State.VERIFYING, progress="checking")
-            verdict = None if note is not None else self._watch(d, progress)
-            if verdict is not None and not verdict.ok:
-                self._verification_failed(d, verdict, progress)
-            else:
-                summary = f"verified: {verdict.summary}"[:255] if verdict is not None else None
-                self._move(d.id, State.SUCCEEDED, finished=True, progress=note or summary)
+            if d.kind is not Kind.MIGRATE:
+                verdict = None if note is not None else self._watch(d, progress)
+                if verdict is not None and not verdict.ok:
+                    self._verification_failed(d, verdict, progress)
+                else:
+                    summary = (f"verified: {verdict.summary}"[:255] if verdict is not None
+                               else None)
+                    self._move(d.id, State.SUCCEEDED, finished=True, progress=note or summary)
         except RolloutFailed as e:
             self._move(d.id, State.FAILED, finished=True, error=str(e) or "rollout failed")
+        replaced = self._replace_rolled_back(deployment_id)
 
         with self._store.transaction() as r:
             r.deployments.set_fields(deployment_id, lease_owner=None, lease_until=None)
@@ -201,6 +219,26 @@ class DeploymentRunner:
                 call(final)
             except DeploybotError:
                 log.warning("deployment %s: could not send the result", final.id, exc_info=True)
+        if replaced is not None:
+            self._show(replaced)
+
+    def _replace_rolled_back(self, deployment_id: int) -> Deployment | None:
+        """A rollback that succeeded marks the deployment it replaced ROLLED_BACK."""
+        at = self._clock.now()
+        with self._store.transaction() as r:
+            d = self._get(r, deployment_id)
+            if d.kind is not Kind.ROLLBACK or d.rollback_of is None \
+                    or d.state is not State.SUCCEEDED:
+                return None
+            bad = r.deployments.get(d.rollback_of)
+            if bad is None or not r.deployments.transition(
+                    bad.id, State.ROLLED_BACK, at=at,
+                    error=f"{bad.error + '; ' if bad.error else ''}rolled back to {d.version} "
+                          f"by <@{d.requested_by}> (deployment #{d.id})"[:2000]):
+                return None
+            r.audit.record("deploy.rolled_back", actor=d.requested_by, at=at,
+                           deployment_id=bad.id, details={"to": d.version, "by": d.id})
+            return self._get(r, bad.id)
 
     # -- the watch after the rollout --------------------------------------------------------
     def _watch(self, d: Deployment, progress: Callable[[str], None]) -> VerifyResult | None:
@@ -212,12 +250,27 @@ class DeploymentRunner:
         verdict = self._verifier.watch(d.environment, d.service, d.version,
                                        until=self._clock.now() + plan.bake, progress=progress)
         with self._store.transaction() as r:
+            r.deployments.set_fields(d.id, verification=Verification(
+                ok=verdict.ok, summary=verdict.summary[:500],
+                reasons=tuple(x[:300] for x in verdict.reasons[:10]),
+                bake_seconds=plan.bake.total_seconds(),
+                offer_rollback=self._offers_rollback(d, verdict, plan),
+                superseded=verdict.superseded))
             r.audit.record("deploy.verification", actor="deploybot", at=self._clock.now(),
                            deployment_id=d.id,
                            details={"ok": verdict.ok, "reasons": list(verdict.reasons),
                                     "summary": verdict.summary,
                                     "bake_seconds": plan.bake.total_seconds()})
         return verdict
+
+    @staticmethod
+    def _offers_rollback(d: Deployment, verdict: VerifyResult, plan: VerifyPlan) -> bool:
+        """Rollback / Keep buttons: it failed, nobody else changed the workload since, a
+        previous version is known, and the rollback is not automatic. A rollback that fails
+        its own watch offers nothing: going back to the version it replaced is no fix."""
+        return (not verdict.ok and not verdict.superseded and not plan.auto_rollback
+                and d.kind is Kind.DEPLOY and d.previous_version is not None
+                and d.previous_version != d.version)
 
     def _verification_failed(self, d: Deployment, verdict: VerifyResult,
                              progress: Callable[[str], None]) -> None:
@@ -229,6 +282,10 @@ class DeploymentRunner:
         if verdict.superseded:
             self._move(d.id, State.FAILED, finished=True,
                        error=f"{cause}; not rolled back: that would undo someone else's change")
+            return
+        if d.kind is Kind.ROLLBACK:
+            self._move(d.id, State.FAILED, finished=True,
+                       error=f"{cause}; {d.version} is live again but unhealthy too")
             return
         if not plan.auto_rollback:
             self._move(d.id, State.FAILED, finished=True,
@@ -262,37 +319,44 @@ class DeploymentRunner:
 
     # -- database migrations before the rollout -------------------------------------------
     def _migrate(self, d: Deployment, progress: Callable[[str], None]) -> None:
-        """Run the service's backup (where configured) and migrations as Jobs from the new
-        image; RolloutFailed when one fails, before anything else changed. A resumed
-        deployment whose migrations succeeded already does not run them again."""
+        """Run the service's backup (where configured) and migrations as Jobs; RolloutFailed
+        when one fails, before anything else changed. A deploy runs them from the new image
+        before its rollout; a migration run (`/migrate`) runs the command with its target
+        from the image running now. A resumed deployment whose migrations ended already
+        does not run them again."""
         m = self._migrations.get(d.service)
-        if m is None or (d.migrations is not None and d.migrations.ok):
+        if d.migrations is not None and d.migrations.ok:
+            return
+        if d.kind is Kind.MIGRATE and d.migrations is not None:  # resumed: its result stands
+            raise RolloutFailed(f"migration Job {d.migrations.job} failed")
+        if m is None:
+            if d.kind is Kind.MIGRATE:
+                raise RolloutFailed(f"services.{d.service}.migrations is not configured")
             return
         cluster = self._cluster
         if not isinstance(cluster, Migrations):
             raise RolloutFailed(f"services.{d.service}.migrations is set, but its cluster "
                                 "cannot run migration Jobs")
-        backup = m.backup_in(d.environment)
-        if backup is not None:
-            text = "backing up the database before the migrations"
+
+        def job(kind: JobKind, command: list[str], timeout: timedelta, text: str) -> None:
             progress(text)
             with self._keepalive(progress, text):
-                result = cluster.run_job(d.environment, d.service, kind="backup",
-                                         command=backup.command, version=d.version,
-                                         deployment_id=d.id,
-                                         timeout=backup.timeout.total_seconds())
-            self._record_job(d, "backup", backup.command, result)
+                result = cluster.run_job(d.environment, d.service, kind=kind, command=command,
+                                         version=d.version, deployment_id=d.id,
+                                         timeout=timeout.total_seconds())
+            self._record_job(d, kind, command, result)
             if not result.succeeded:
-                raise RolloutFailed(job_cause("backup", result))
-        text = "running the database migrations"
-        progress(text)
-        with self._keepalive(progress, text):
-            result = cluster.run_job(d.environment, d.service, kind="migrate",
-                                     command=m.command, version=d.version, deployment_id=d.id,
-                                     timeout=m.timeout.total_seconds())
-        self._record_job(d, "migrate", m.command, result)
-        if not result.succeeded:
-            raise RolloutFailed(job_cause("migrate", result))
+                raise RolloutFailed(job_cause(kind, result))
+
+        backup = m.backup_in(d.environment)
+        if backup is not None:
+            job("backup", backup.command, backup.timeout,
+                "backing up the database before the migrations")
+        if d.kind is Kind.MIGRATE:
+            job("migrate", m.command_to(tuple((d.target or "").split())), m.timeout,
+                f"migrating to {d.target}")
+        else:
+            job("migrate", m.command, m.timeout, "running the database migrations")
 
     def _record_job(self, d: Deployment, kind: JobKind, command: list[str],
                     result: JobResult) -> None:

@@ -87,6 +87,11 @@ class DeploymentRow(Base):
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
     prompted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     migrations: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    kind: Mapped[str] = mapped_column(String(16), default="deploy", server_default="deploy")
+    target: Mapped[str | None] = mapped_column(String(160))
+    # A plain id, not a foreign key: SQLite cannot add one to an existing table in place.
+    rollback_of: Mapped[int | None] = mapped_column(BigId)
+    verification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (
         Index("ix_deployments_env_service_requested", "environment", "service", "requested_at"),

@@ -19,8 +19,10 @@ from bot.domain.deployment import (
     Decision,
     Deployment,
     JobOutcome,
+    Kind,
     NewDeployment,
     RunningVersion,
+    Verification,
 )
 from bot.domain.freezes import Freeze, RuntimeFreeze
 from bot.domain.states import State, sources_for
@@ -29,15 +31,18 @@ from bot.store.models import AnnouncementRow, AuditRow, DecisionRow, DeploymentR
 _FIELDS = {
     "previous_version", "expires_at", "channel", "message_ts", "record_ts", "started_at",
     "finished_at", "error", "progress", "lease_owner", "lease_until", "emergency_reason",
-    "not_before", "prompted_at", "approvals_required", "migrations",
+    "not_before", "prompted_at", "approvals_required", "migrations", "verification",
 }
+#: Kinds whose success means their version runs (a migration run changes no version).
+_ROLLOUTS = (Kind.DEPLOY.value, Kind.ROLLBACK.value)
 
 
 def _columns(fields: dict[str, Any]) -> dict[str, Any]:
-    """Domain values as column values (a JobOutcome is stored as JSON)."""
+    """Domain values as column values (a JobOutcome or Verification is stored as JSON)."""
     out = dict(fields)
-    if isinstance(out.get("migrations"), JobOutcome):
-        out["migrations"] = out["migrations"].as_dict()
+    for key in ("migrations", "verification"):
+        if isinstance(out.get(key), JobOutcome | Verification):
+            out[key] = out[key].as_dict()
     return out
 
 
@@ -74,6 +79,10 @@ def _to_domain(row: DeploymentRow, decisions: Sequence[DecisionRow]) -> Deployme
         not_before=row.not_before,
         prompted_at=row.prompted_at,
         migrations=JobOutcome.from_dict(row.migrations) if row.migrations else None,
+        kind=Kind(row.kind),
+        target=row.target,
+        rollback_of=row.rollback_of,
+        verification=Verification.from_dict(row.verification) if row.verification else None,
         decisions=tuple(
             Decision(user_id=r.user_id, approve=r.approve, at=r.at)
             for r in sorted(decisions, key=lambda r: (r.at, r.id))
@@ -100,6 +109,9 @@ class SqlDeploymentRepository:
             row_version=0,
             emergency_reason=new.emergency_reason,
             not_before=new.not_before,
+            kind=new.kind.value,
+            target=new.target,
+            rollback_of=new.rollback_of,
         )
         self._s.add(row)
         self._s.flush()
@@ -259,7 +271,8 @@ class SqlDeploymentRepository:
         latest = (
             select(DeploymentRow.environment, DeploymentRow.service,
                    func.max(DeploymentRow.id).label("id"))
-            .where(DeploymentRow.state == State.SUCCEEDED.value)
+            .where(DeploymentRow.state == State.SUCCEEDED.value,
+                   DeploymentRow.kind.in_(_ROLLOUTS))
             .group_by(DeploymentRow.environment, DeploymentRow.service)
             .subquery()
         )
@@ -278,6 +291,7 @@ class SqlDeploymentRepository:
                 DeploymentRow.environment == environment,
                 DeploymentRow.service == service,
                 DeploymentRow.state == State.SUCCEEDED.value,
+                DeploymentRow.kind.in_(_ROLLOUTS),
             ).order_by(DeploymentRow.id.desc()).limit(1)
         )
 

@@ -855,3 +855,28 @@ def test_job_validation(batch: client.BatchV1Api) -> None:
         batch.create_namespaced_job(NS, migration_job("api-migrate-y"))
     assert info.value.status == 409
     assert status_body(info.value)["reason"] == "AlreadyExists"
+
+
+def test_a_held_job_keeps_running_until_released(
+    fake: FakeKubernetes, batch: client.BatchV1Api, core: client.CoreV1Api
+) -> None:
+    fake.set_job_outcome(NS, "api-migrate", succeed=True, logs="migrated\n")
+    fake.hold_jobs(NS, "api-migrate-held")
+    batch.create_namespaced_job(NS, migration_job("api-migrate-held-1"))
+    batch.create_namespaced_job(NS, migration_job("api-migrate-free-1"))
+
+    # Created together: the free one finishes, the held one is still running then.
+    eventually(lambda: batch.read_namespaced_job("api-migrate-free-1", NS).status.succeeded)
+    held = batch.read_namespaced_job("api-migrate-held-1", NS)
+    assert held.status.active == 1 and not held.status.succeeded and not held.status.conditions
+    (pod,) = core.list_namespaced_pod(NS, label_selector="job-name=api-migrate-held-1").items
+    assert pod.status.phase == "Running"
+
+    fake.release_jobs(NS, "api-migrate-held")
+    done = eventually(
+        lambda: batch.read_namespaced_job("api-migrate-held-1", NS).status.succeeded
+    )
+    assert done == 1
+    (pod,) = core.list_namespaced_pod(NS, label_selector="job-name=api-migrate-held-1").items
+    assert pod.status.phase == "Succeeded"  # the same pod, not a second attempt
+    assert core.read_namespaced_pod_log(pod.metadata.name, NS) == "migrated\n"

@@ -35,6 +35,7 @@ EXPECTED_LEGAL = {
     (State.QUEUED, State.RUNNING),
     (State.QUEUED, State.CANCELLED),
     (State.RUNNING, State.VERIFYING),
+    (State.RUNNING, State.SUCCEEDED),  # a migration run: nothing to verify
     (State.RUNNING, State.FAILED),
     (State.VERIFYING, State.SUCCEEDED),
     (State.VERIFYING, State.FAILED),
@@ -81,7 +82,7 @@ SOURCES = {
     State.QUEUED: {State.SCHEDULED, State.AWAITING_APPROVAL},
     State.RUNNING: {State.QUEUED},
     State.VERIFYING: {State.RUNNING},
-    State.SUCCEEDED: {State.VERIFYING},
+    State.SUCCEEDED: {State.RUNNING, State.VERIFYING},
     State.FAILED: {State.RUNNING, State.VERIFYING},
     State.REJECTED: {State.AWAITING_APPROVAL},
     State.EXPIRED: {State.SCHEDULED, State.AWAITING_APPROVAL},

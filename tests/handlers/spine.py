@@ -13,6 +13,8 @@ from bot.presentation import ids
 from tests.conftest import REQUESTER, RunningBot
 
 CHANNEL = "C0DEPLOYS"
+# How the fallback text of a deployment's card starts, by kind (deploy, rollback, migration).
+CARD_TEXTS = ("Deploy #", "↩️ Rollback #", "🗄️ Migration #")
 
 
 def dm_channel(user: str) -> str:
@@ -106,7 +108,7 @@ def wait_dm(bot: RunningBot, user: str = REQUESTER, count: int = 1) -> list[Call
 def announcements(bot: RunningBot) -> list[dict[str, Any]]:
     """Top-level channel messages that are not approval cards."""
     return [m for m in bot.slack.messages(CHANNEL)
-            if m["thread_ts"] is None and not str(m["text"]).startswith("Deploy #")]
+            if m["thread_ts"] is None and not str(m["text"]).startswith(CARD_TEXTS)]
 
 
 def thread_replies(bot: RunningBot, ts: str) -> list[dict[str, Any]]:

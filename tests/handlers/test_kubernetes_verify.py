@@ -17,6 +17,7 @@ from tests.handlers.spine import (
     blocks_text,
     dms,
     ephemeral_text,
+    has_buttons,
     run_to_end,
     thread_replies,
 )
@@ -73,5 +74,8 @@ def test_pods_crashing_in_the_bake_window_fail_verification_and_roll_back_automa
     assert "v1.2.3 went live" in record
     assert "Post-deployment checks — failed verification: " in record
     assert "Rolled back" in blocks_text(bot.card(1))
+    assert not has_buttons(bot.card(1))  # automatic: no Rollback / Keep to click
+    assert d.verification is not None
+    assert (d.verification.ok, d.verification.offer_rollback) == (False, False)
     (dm,) = dms(bot)
     assert "failed verification and was rolled back to v1.2.2" in dm["text"]

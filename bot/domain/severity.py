@@ -1,0 +1,97 @@
+"""How serious a deployment's result is (pure).
+
+This module owns the guide's alert levels (`Severity`: critical, high, medium, low), the
+outcomes a result is sorted into (`Outcome`), and the default mapping between the two
+(`DEFAULT_SEVERITY`, the mapping of issue 7; app.yaml's `announcements.severity` overrides
+it per outcome). `severity_of` is the one place that decides the level of a result; the
+announcement in the deployments channel shows it. Routing by level (critical → PagerDuty,
+high → #ops-alerts, medium → #engineering, low → the daily summary) is not done here.
+
+The default mapping:
+
+- a production deploy that failed — its rollout, its migrations, or its watch after the
+  rollout, rolled back automatically or not — is critical;
+- outside production, a deploy that failed its watch (still live, or rolled back) is high;
+- any other failure outside production (e.g. the rollout in staging) is medium;
+- a routine result (live, or "already running; nothing to do") is low.
+
+A rollback someone asked for (Rollback button) is announced as `rolled_back` when it
+succeeds (high by default, production included: the guide's "a rollback → high").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
+from enum import StrEnum
+from types import MappingProxyType
+
+from bot.domain.deployment import Deployment, Kind
+from bot.domain.record import failed_verification
+from bot.domain.states import State
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def label(self) -> str:
+        """'Critical', 'High', …: for people."""
+        return self.value.capitalize()
+
+
+class Outcome(StrEnum):
+    """What a deployment's result was, as `announcements.severity` names it."""
+
+    PRODUCTION_FAILED = "production_failed"  # in production: any failure or rollback
+    ROLLED_BACK = "rolled_back"  # elsewhere: rolled back (after failing its watch); anywhere:
+    # a rollback someone asked for, done
+    VERIFICATION_FAILED = "verification_failed"  # elsewhere: failed its watch, not rolled back
+    FAILED = "failed"  # elsewhere: any other failure (rollout, migrations)
+    SUCCEEDED = "succeeded"  # routine: live, or already running
+
+
+DEFAULT_SEVERITY: Mapping[Outcome, Severity] = MappingProxyType({
+    Outcome.PRODUCTION_FAILED: Severity.CRITICAL,
+    Outcome.ROLLED_BACK: Severity.HIGH,
+    Outcome.VERIFICATION_FAILED: Severity.HIGH,
+    Outcome.FAILED: Severity.MEDIUM,
+    Outcome.SUCCEEDED: Severity.LOW,
+})
+
+#: Which environments are production: their names, or a predicate on a name.
+Production = AbstractSet[str] | Callable[[str], bool]
+
+
+def is_production(environment: str, production: Production) -> bool:
+    if callable(production):
+        return bool(production(environment))
+    return environment in production
+
+
+def outcome_of(d: Deployment, *, production: Production) -> Outcome:
+    """The outcome of `d`'s result. A deployment that has not failed (succeeded, or closed
+    without running) counts as routine."""
+    failed = d.state in (State.FAILED, State.ROLLED_BACK)
+    if not failed:
+        if d.kind is Kind.ROLLBACK and d.state is State.SUCCEEDED:
+            return Outcome.ROLLED_BACK
+        return Outcome.SUCCEEDED
+    if is_production(d.environment, production):
+        return Outcome.PRODUCTION_FAILED
+    if d.state is State.ROLLED_BACK:
+        return Outcome.ROLLED_BACK
+    if failed_verification(d):  # still live, or its rollback failed too
+        return Outcome.VERIFICATION_FAILED
+    return Outcome.FAILED
+
+
+def severity_of(d: Deployment, *, production: Production,
+                mapping: Mapping[Outcome, Severity] = DEFAULT_SEVERITY) -> Severity:
+    """The severity of `d`'s result: `mapping` (overrides; outcomes it leaves out keep
+    their default) applied to its outcome."""
+    outcome = outcome_of(d, production=production)
+    return mapping.get(outcome, DEFAULT_SEVERITY[outcome])
