@@ -330,6 +330,50 @@ def k8s_name_problem(name: str, *, subdomain: bool = False) -> str | None:
     return None
 
 
+_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+
+
+class JobTemplateConfig(_Model):
+    """How the one-off Jobs (migrations, backup, migration status) differ from the
+    Deployment's pod template they are copied from (services.<name>.kubernetes.jobs)."""
+
+    container: str | None = Field(
+        default=None, description="the pod template's container the Jobs copy (env, "
+        "volumes, resources); default: the first of `containers`",
+    )
+    service_account: str | None = Field(
+        default=None, description="run the Jobs under this service account (default: the "
+        "pod template's)",
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict, description="environment variables added to (or replacing "
+        "those of) the copied container, e.g. DJANGO_SETTINGS_MODULE",
+    )
+
+    @field_validator("container")
+    @classmethod
+    def _container(cls, v: str | None) -> str | None:
+        if v is not None and (problem := k8s_name_problem(v)):
+            raise ValueError(problem)
+        return v
+
+    @field_validator("service_account")
+    @classmethod
+    def _service_account(cls, v: str | None) -> str | None:
+        if v is not None and (problem := k8s_name_problem(v, subdomain=True)):
+            raise ValueError(problem)
+        return v
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, v: dict[str, str]) -> dict[str, str]:
+        for name in v:
+            if not _ENV_NAME.match(name):
+                raise ValueError(f"{name!r} is not an environment variable name (letters, "
+                                 "digits, '_', '-', '.'; not starting with a digit)")
+        return v
+
+
 class KubernetesServiceConfig(_Model):
     """Where a service runs in Kubernetes (services.<name>.kubernetes)."""
 
@@ -348,6 +392,10 @@ class KubernetesServiceConfig(_Model):
         default=timedelta(minutes=10),
         description="how long to follow a rollout at most (besides the Deployment's own "
         "progressDeadlineSeconds)",
+    )
+    jobs: JobTemplateConfig = Field(
+        default_factory=JobTemplateConfig,
+        description="how migration/backup/status Jobs differ from the pod template",
     )
 
     @field_validator("namespaces")

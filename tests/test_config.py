@@ -44,6 +44,36 @@ def load_error(tmp_path: Path, data: Any) -> ConfigError:
 
 # -- the shipped file ----------------------------------------------------------------------
 
+def uncommented_example(text: str, first_line: str) -> str:
+    """app.yaml with the commented example block starting at `first_line` (e.g. `  # web:`)
+    turned into config: its `#` markers go, the comments inside it stay comments."""
+    out: list[str] = []
+    inside = False
+    for line in text.splitlines():
+        if line == first_line:
+            inside = True
+        if inside and not line.startswith("  #"):
+            inside = False
+        if inside and not line[4:].lstrip().startswith("#"):
+            line = "  " + line[4:]
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def test_the_commented_kubernetes_service_example_is_valid_config(tmp_path: Path) -> None:
+    path = tmp_path / "app.yaml"
+    path.write_text(uncommented_example(APP_YAML.read_text(), "  # web:"))
+    web = load_config(path).services["web"]
+    assert web.executor == "kubernetes" and web.kubernetes is not None
+    assert web.kubernetes.jobs.service_account == "web-migrator"
+    assert web.kubernetes.jobs.env == {"DJANGO_SETTINGS_MODULE": "web.settings_migrate"}
+    assert web.migrations is not None
+    assert web.migrations.status_command == ["python", "manage.py", "showmigrations"]
+    assert web.migrations.command_to(("orders", "0042")) == [
+        "python", "manage.py", "migrate", "orders", "0042"]
+    assert web.migrations.backup_in("production") is not None
+
+
 def test_the_shipped_app_yaml_loads() -> None:
     cfg = load_config(APP_YAML)
     assert isinstance(cfg, AppConfig)
@@ -235,6 +265,23 @@ CASES = [
                  "'<!here> and <!channel>' is not a Slack mention (use <!here>, <!channel>, "
                  "a user group <!subteam^S…> or a user <@U…>, several separated by spaces)",
                  id="mention-with-words"),
+    pytest.param(_set("services.api.migrations", {"command": ["migrate"],
+                                                  "target_command": ["alembic", "downgrade"]}),
+                 "services.api.migrations.target_command",
+                 "must contain the word '{target}' (where the target goes)",
+                 id="target-command-without-target"),
+    pytest.param(_set("services.api.kubernetes", {"image": "x/api:{version}",
+                                                  "jobs": {"env": {"1BAD": "x"}}}),
+                 "services.api.kubernetes.jobs.env",
+                 "'1BAD' is not an environment variable name (letters, digits, "
+                 "'_', '-', '.'; not starting with a digit)",
+                 id="job-env-bad-name"),
+    pytest.param(_set("services.api.kubernetes", {"image": "x/api:{version}",
+                                                  "jobs": {"container": "Api_Main"}}),
+                 "services.api.kubernetes.jobs.container",
+                 "'Api_Main' is not a valid Kubernetes name (lowercase letters, digits and -, "
+                 "at most 63 characters)",
+                 id="job-container-bad-name"),
     pytest.param(_set("environments.staging.production", "maybe"),
                  "environments.staging.production",
                  "Input should be a valid boolean, unable to interpret input",

@@ -599,15 +599,30 @@ class KubernetesCluster:
     def job_spec(self, t: _Target, dep: Mapping[str, Any], *, name: str, kind: JobKind,
                  command: Sequence[str], image: str, deployment_id: int | None,
                  timeout: float) -> dict[str, Any]:
-        """A Job running `command` in the first configured container of the Deployment's pod
-        template (its env, envFrom, volume mounts, resources) with `image`, under the pod
-        template's service account. Not the template's labels: the Deployment's Service
-        would send traffic to it. Sidecars and init containers are left out."""
-        self._images(t, dep)  # the container exists
-        source = next(c for c in _containers(dep) if c.get("name") == self.containers[0])
+        """A Job running `command` in a container of the Deployment's pod template (the
+        first configured one, or `kubernetes.jobs.container`: its env, envFrom, volume
+        mounts, resources) with `image`, under the pod template's service account (or
+        `jobs.service_account`), with `jobs.env` added. Not the template's labels: the
+        Deployment's Service would send traffic to it. Sidecars and init containers are
+        left out."""
+        self._images(t, dep)  # the containers exist
+        jobs = self.config.jobs
+        wanted = jobs.container or self.containers[0]
+        source = next((c for c in _containers(dep) if c.get("name") == wanted), None)
+        if source is None:
+            have = ", ".join(sorted(str(c.get("name")) for c in _containers(dep)))
+            raise KubernetesProblem(
+                f'Deployment "{t.name}" in namespace "{t.namespace}" has no container named '
+                f'"{wanted}" (it has {have}); check services.{self.service}.kubernetes.jobs'
+                ".container", kind="config")
         container = {k: v for k, v in source.items() if k not in _JOB_DROPPED_FIELDS}
         container.update(image=image, command=list(command))
-        pod = (dep.get("spec") or {}).get("template", {}).get("spec") or {}
+        if jobs.env:
+            env = [e for e in container.get("env") or [] if e.get("name") not in jobs.env]
+            container["env"] = env + [{"name": k, "value": v} for k, v in jobs.env.items()]
+        pod = dict((dep.get("spec") or {}).get("template", {}).get("spec") or {})
+        if jobs.service_account is not None:
+            pod["serviceAccountName"] = jobs.service_account
         labels = {MANAGED_BY: "deploybot", JOB_KIND: kind}
         if deployment_id is not None:
             labels[DEPLOYMENT_ID] = str(deployment_id)

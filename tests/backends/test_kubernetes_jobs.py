@@ -17,7 +17,12 @@ from bot.backends.kubernetes import (
     KubernetesCluster,
 )
 from bot.backends.simulated import SimulatedCluster
-from bot.config import KubernetesAccessConfig, KubernetesServiceConfig, SimulatedConfig
+from bot.config import (
+    JobTemplateConfig,
+    KubernetesAccessConfig,
+    KubernetesServiceConfig,
+    SimulatedConfig,
+)
 from bot.devtools.fake_k8s import FakeKubernetes
 from bot.ports import JobResult, Migrations, RolloutFailed
 from tests.backends.test_kubernetes import FAST, IMAGE, NS, SIDECAR
@@ -163,6 +168,40 @@ def test_a_job_that_does_not_finish_in_time_fails_and_keeps_running_to_its_deadl
         (job,) = slow.objects("jobs", NS)
         assert job["spec"]["activeDeadlineSeconds"] == 1  # Kubernetes stops it
         assert slow.recorded(method="DELETE") == []
+
+
+def test_jobs_config_picks_the_container_the_account_and_adds_env(
+    fake: FakeKubernetes, cluster: KubernetesCluster,
+) -> None:
+    config = KubernetesServiceConfig(image=IMAGE, jobs=JobTemplateConfig(
+        container="envoy", service_account="api-migrator",
+        env={"DJANGO_SETTINGS_MODULE": "api.settings_migrate", "MIGRATING": "1"}))
+    other = KubernetesCluster("api", config, cluster._clients, timing=FAST)
+    migrate(other, deployment_id=43)
+
+    (job,) = jobs(fake)
+    pod = job["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "api-migrator"
+    (container,) = pod["containers"]
+    assert container["name"] == "envoy"  # copied from the named container
+    assert container["image"] == "ghcr.io/acme/api:v1.2.3"
+    assert container["env"] == [{"name": "DJANGO_SETTINGS_MODULE",
+                                 "value": "api.settings_migrate"},
+                                {"name": "MIGRATING", "value": "1"}]
+    # The Deployment itself is not changed by the Jobs' settings.
+    assert fake.deployment(NS, "api")["spec"]["template"]["spec"]["serviceAccountName"] == \
+        "api-runtime"
+
+
+def test_jobs_config_naming_a_missing_container_fails_in_plain_words(
+    fake: FakeKubernetes, cluster: KubernetesCluster,
+) -> None:
+    config = KubernetesServiceConfig(image=IMAGE, jobs=JobTemplateConfig(container="worker"))
+    other = KubernetesCluster("api", config, cluster._clients, timing=FAST)
+    with pytest.raises(RolloutFailed, match='has no container named "worker" .*check '
+                                            r"services.api.kubernetes.jobs.container"):
+        migrate(other)
+    assert jobs(fake) == []
 
 
 def test_an_unknown_deployment_fails_the_job_in_plain_words(
