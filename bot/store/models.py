@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -100,6 +101,66 @@ class DeploymentRow(Base):
     )
 
 
+class LockRow(Base):
+    """A deploy lock on a service in an environment (`/lock`, or set by a rollback); a
+    release keeps the row. At most one unreleased lock per service and environment."""
+
+    __tablename__ = "locks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    environment: Mapped[str] = mapped_column(String(63))
+    service: Mapped[str] = mapped_column(String(63))
+    holder: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    origin: Mapped[str] = mapped_column(String(16), default="manual")  # manual | rollback
+    deployment_id: Mapped[int | None] = mapped_column(BigId)  # the rollback that set it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_by: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (
+        Index("uq_locks_active", "environment", "service", unique=True,
+              sqlite_where=text("released_at IS NULL"),
+              postgresql_where=text("released_at IS NULL")),
+        Index("ix_locks_expires_at", "expires_at"),
+    )
+
+
+class FaultyVersionRow(Base):
+    """A version marked faulty in an environment (it was rolled back from); deploying it
+    there again needs `--force` with a reason. Clearing keeps the row."""
+
+    __tablename__ = "faulty_versions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    environment: Mapped[str] = mapped_column(String(63))
+    service: Mapped[str] = mapped_column(String(63))
+    version: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    marked_by: Mapped[str] = mapped_column(String(32))
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deployment_id: Mapped[int | None] = mapped_column(BigId)  # the deployment rolled back
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cleared_by: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (
+        Index("uq_faulty_versions_active", "environment", "service", "version", unique=True,
+              sqlite_where=text("cleared_at IS NULL"),
+              postgresql_where=text("cleared_at IS NULL")),
+    )
+
+
+class HomeViewerRow(Base):
+    """Who opened deploybot's App Home tab, and when: their view is republished when
+    something changes."""
+
+    __tablename__ = "app_home_viewers"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class DecisionRow(Base):
     __tablename__ = "approval_decisions"
 
@@ -127,9 +188,11 @@ class AuditRow(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     slack_channel: Mapped[str | None] = mapped_column(String(64))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
+    environment: Mapped[str | None] = mapped_column(String(63))  # for `/audit <env>`
 
     __table_args__ = (
         Index("ix_audit_events_at", "at"),
+        Index("ix_audit_events_environment_at", "environment", "at"),
         Index("ix_audit_events_deployment_id", "deployment_id"),
     )
 

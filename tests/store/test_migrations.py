@@ -35,7 +35,8 @@ from bot.store.migrate import (
 )
 from bot.store.models import Base
 
-OUR_TABLES = {"deployments", "approval_decisions", "audit_events", "freezes", "announcements"}
+OUR_TABLES = {"deployments", "approval_decisions", "audit_events", "freezes", "announcements",
+              "locks", "faulty_versions", "app_home_viewers"}
 # What the first revision made; 0002 adds the freezes and announcements tables and the
 # emergency / scheduled-deploy columns of deployments.
 TABLES_0001 = {"deployments", "approval_decisions", "audit_events"}
@@ -44,6 +45,7 @@ COLUMNS_0003 = {"migrations"}  # the outcome of the migrations Job before the ro
 # what a deployment changes, a migration target, the deployment a rollback replaces, and
 # the verification result
 COLUMNS_0004 = {"kind", "target", "rollback_of", "verification"}
+TABLES_0005 = {"locks", "faulty_versions", "app_home_viewers"}  # and audit_events.environment
 
 
 def _fresh_postgres_database() -> Iterator[str]:
@@ -177,14 +179,15 @@ def test_drift_is_detected(empty_database_url: str) -> None:
 
 
 def test_a_single_head() -> None:
-    assert head() == "0004"
+    assert head() == "0005"
 
 
 def test_the_revisions_form_one_line() -> None:
     script = ScriptDirectory(SCRIPT_LOCATION)
-    assert script.get_heads() == ["0004"]
+    assert script.get_heads() == ["0005"]
     chain = [(r.revision, r.down_revision) for r in script.walk_revisions()]
-    assert chain == [("0004", "0003"), ("0003", "0002"), ("0002", "0001"), ("0001", None)]
+    assert chain == [("0005", "0004"), ("0004", "0003"), ("0003", "0002"), ("0002", "0001"),
+                     ("0001", None)]
 
 
 def columns(url: str, table: str) -> set[str]:
@@ -215,7 +218,7 @@ def test_0002_upgrades_and_downgrades_a_database_with_data(empty_database_url: s
 
     upgrade(url, "0002")
     assert revision(url) == "0002"
-    assert tables(url) == OUR_TABLES | {"alembic_version"}
+    assert tables(url) == (OUR_TABLES - TABLES_0005) | {"alembic_version"}
     assert columns(url, "deployments") >= COLUMNS_0002
     assert not COLUMNS_0003 & columns(url, "deployments")
     upgrade(url)  # 0003 and 0004 add columns the models need to read the row
@@ -239,6 +242,10 @@ def test_0002_upgrades_and_downgrades_a_database_with_data(empty_database_url: s
     finally:
         db.dispose()
 
+    downgrade(url, "0004")
+    assert revision(url) == "0004"
+    assert not TABLES_0005 & tables(url)
+    assert "environment" not in columns(url, "audit_events")
     downgrade(url, "0003")
     assert revision(url) == "0003"
     assert not COLUMNS_0004 & columns(url, "deployments")
@@ -268,11 +275,16 @@ def test_offline_sql_for_both_dialects(url: str) -> None:
     sql = buf.getvalue()
     for table in OUR_TABLES:
         assert f"CREATE TABLE {table}" in sql
-    assert sql.count("CREATE INDEX") == 6  # five in 0001, ix_freezes_end in 0002
+    # five in 0001, ix_freezes_end in 0002, ix_locks_expires_at and
+    # ix_audit_events_environment_at in 0005
+    assert sql.count("CREATE INDEX") == 8
+    # 0005's partial unique indexes: one active lock, one active faulty mark
+    assert sql.count("CREATE UNIQUE INDEX") == 2
+    assert "WHERE released_at IS NULL" in sql
     assert "ix_freezes_end" in sql
     for column in COLUMNS_0002:
         assert f"ADD COLUMN {column}" in sql
     for column in COLUMNS_0003 | COLUMNS_0004:
         assert f"ADD COLUMN {column}" in sql
-    assert "UPDATE alembic_version SET version_num='0004'" in sql
+    assert "UPDATE alembic_version SET version_num='0005'" in sql
     assert not Path("offline.db").exists()
