@@ -8,6 +8,7 @@ The submitted function reports its own outcome to the user (`handlers.replies.re
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -47,14 +48,16 @@ class Background:
             if self._closed:
                 raise RuntimeError("the bot is shutting down")
             self._pending += 1
-        self._pool.submit(self._run, work)
+        # The work runs in a copy of the submitter's context: what the listener knew of the
+        # request it serves (handlers.request_audit) follows it onto the pool.
+        self._pool.submit(self._run, work, contextvars.copy_context())
 
-    def _run(self, work: Callable[[], None]) -> None:
+    def _run(self, work: Callable[[], None], context: contextvars.Context) -> None:
         with self._cond:
             self._cond.wait_for(lambda: self._answering == 0 or self._closed,
                                 timeout=self._max_defer)
         try:
-            work()
+            context.run(work)
         except Exception:
             # Listener work renders its own errors to the user; anything that escapes that
             # is a bug in the rendering itself, and this thread is the last one to see it.

@@ -1,4 +1,4 @@
-"""The `deploybot` command: run, shell, db upgrade, check-config, policy.
+"""The `deploybot` command: run, shell, db upgrade, check-config, policy, audit export.
 
 Configuration or secret problems print one line naming the file/variable, the key and the
 reason, and exit with code 2 — never a traceback.
@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 from bot.config import AppConfig, ConfigError, load_config
 from bot.errors import RetryableError
+from bot.presentation.audit_export import COLUMNS as AUDIT_COLUMNS
+from bot.presentation.audit_export import FORMATS as AUDIT_FORMATS
 from bot.settings import Settings, SettingsError
 
 EXIT_USAGE = 2
@@ -58,6 +60,8 @@ def cmd_check_config(ns: argparse.Namespace) -> int:
                                             in ann.severity.mapping.items()))
     print("  mentions: " + (", ".join(f"{level} {m}" for level, m in ann.mentions.items())
                             or "(none)"))
+    print(f"  audit viewers (/audit): {', '.join(cfg.audit.viewers)}")
+    print(f"  locks: a timed lock lasts at most {cfg.locks.max_duration}")
     return 0
 
 
@@ -139,7 +143,7 @@ def cmd_shell(ns: argparse.Namespace) -> int:
         clock = OffsetClock(start, SystemClock())
     return run_shell(config, database_url=ns.database_url or "sqlite:///deploybot-shell.db",
                      script=ns.script, config_path=ns.config or settings.config_path,
-                     clock=clock)
+                     clock=clock, cluster=ns.cluster)
 
 
 def _policy_time(value: str | None, zone: ZoneInfo) -> datetime:
@@ -233,6 +237,50 @@ def cmd_policy(ns: argparse.Namespace) -> int:
     return 0 if decision.allowed else 1
 
 
+def cmd_audit(ns: argparse.Namespace) -> int:
+    """`deploybot audit export`: the audit log as CSV or JSON Lines, streamed a batch at a
+    time (stdout or --output). Exit 0 done, 2 bad input or an unreachable database."""
+    from bot.clock import SystemClock
+    from bot.domain.audit import parse_since
+    from bot.presentation.audit_export import write_csv, write_jsonl
+    from bot.services.audit import export_events
+    from bot.store.db import Database
+    from bot.store.migrate import DatabaseUnavailable, existing_tables
+
+    settings, config = _settings_and_config()
+    since = None
+    if ns.since is not None:
+        try:
+            since = parse_since(ns.since, at=SystemClock().now(), zone=config.zone)
+        except ValueError as e:
+            return _fail(f"--since: {e}")
+    if ns.environment is not None and ns.environment not in config.environments:
+        print(f"deploybot: note: {ns.environment!r} is not an environment in the "
+              "configuration now; exporting its events anyway", file=sys.stderr)
+    url = settings.database_url
+    try:
+        if "audit_events" not in existing_tables(url):
+            return _fail("the database has no audit log yet (run `deploybot db upgrade`)")
+    except DatabaseUnavailable as e:
+        return _fail(str(e))
+    write = write_csv if ns.format == "csv" else write_jsonl
+    database = Database.from_url(url)
+    try:
+        events = export_events(database, since=since, environment=ns.environment)
+        if ns.output is None:
+            count = write(events, sys.stdout)
+        else:
+            with open(ns.output, "w", encoding="utf-8", newline="") as out:
+                count = write(events, out)
+    except RetryableError as e:
+        return _fail(f"cannot read the audit log: {e}")
+    finally:
+        database.dispose()
+    print(f"deploybot: exported {count} audit event(s)"
+          + (f" to {ns.output}" if ns.output else ""), file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="deploybot", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -248,6 +296,12 @@ def parser() -> argparse.ArgumentParser:
     sh.add_argument("--script", help="read commands from this file ('-' for stdin) and exit")
     sh.add_argument("--at", help="pretend the time is this (ISO 8601; no offset = the team's "
                                  "zone) and let it run on from there: try the deploy windows")
+    sh.add_argument("--cluster", choices=("simulated", "fake"), default="simulated",
+                    help="where the services run: the simulated cluster (default), or 'fake': "
+                         "every service on the Kubernetes executor against a local fake "
+                         "Kubernetes API server started for the session (one Deployment per "
+                         "environment and service; versions matching simulated.fail_versions "
+                         "cannot be pulled)")
     sh.set_defaults(func=cmd_shell)
     db = sub.add_parser("db", help="database schema (Alembic)")
     dbs = db.add_subparsers(dest="db_command", required=True)
@@ -275,6 +329,21 @@ def parser() -> argparse.ArgumentParser:
                      help='print {"allowed": bool, "reasons": [...], "next_allowed_at": '
                           '"<ISO 8601>" or null}')
     pol.set_defaults(func=cmd_policy)
+    aud = sub.add_parser("audit", help="the audit log (export)")
+    auds = aud.add_subparsers(dest="audit_command", required=True)
+    exp = auds.add_parser(
+        "export", help="write the audit log as CSV or JSON Lines",
+        description="Write every audit event (Slack commands, clicks, refusals and state "
+                    "changes) from $DATABASE_URL, oldest first, one per row or line; "
+                    "columns in a fixed order: " + ", ".join(AUDIT_COLUMNS)
+                    + "; times in UTC ISO 8601.")
+    exp.add_argument("--format", choices=AUDIT_FORMATS, default="csv")
+    exp.add_argument("--since", help="7d, 24h, 30m, 2w (back from now), a date (2026-11-01: "
+                                     "from its start in the team's time zone) or ISO 8601 "
+                                     "(without an offset: the team's time zone)")
+    exp.add_argument("--environment", help="only the events of this environment")
+    exp.add_argument("--output", "-o", help="write to this file (default: standard output)")
+    aud.set_defaults(func=cmd_audit)
     cc = sub.add_parser("check-config", help="validate app.yaml and print what it says")
     cc.add_argument("path", nargs="?")
     cc.set_defaults(func=cmd_check_config)

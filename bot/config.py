@@ -97,9 +97,21 @@ class ApprovalConfig(_Model):
 
 
 class RollbackRuleConfig(_Model):
+    """How rollbacks go in one environment (environments.<name>.rollbacks)."""
+
     ignore_windows: bool = Field(
         default=True,
         description="rollbacks may run in freezes and closed windows (always announced)",
+    )
+    approval: bool = Field(
+        default=False,
+        description="a rollback needs the environment's approvals like a deploy (default: "
+        "no approval, a confirmation dialog)",
+    )
+    lock: bool = Field(
+        default=True,
+        description="a rollback locks the service in the environment until someone unlocks "
+        "it, so nothing pushes the bad version again",
     )
 
 
@@ -555,6 +567,16 @@ class ServiceConfig(_Model):
         return v
 
 
+class LocksConfig(_Model):
+    """Deploy locks (`/lock`, `/unlock`)."""
+
+    max_duration: PositiveDuration = Field(
+        default=timedelta(days=7),
+        description="the longest a timed lock (`/lock … for 2h`) may last; a lock without a "
+        "duration holds until someone unlocks it",
+    )
+
+
 class RunnerConfig(_Model):
     workers: int = Field(default=4, ge=1, le=64)
     listener_workers: int = Field(
@@ -565,6 +587,36 @@ class RunnerConfig(_Model):
     poll_every: Duration = timedelta(seconds=10)
 
 
+class HomeConfig(_Model):
+    """The App Home tab (home.*): who gets it republished when something changes, and how
+    often."""
+
+    viewers_within: PositiveDuration = Field(
+        default=timedelta(days=7),
+        description="republish the tab for users who opened it within this time",
+    )
+    refresh_every: PositiveDuration = Field(
+        default=timedelta(seconds=3),
+        description="at most one refresh per this time: a burst of changes is one refresh",
+    )
+    cluster_lookups: int = Field(
+        default=50, ge=0, le=1000,
+        description="per refresh, at most this many cluster lookups of the version running "
+        "where deploybot never deployed (the answers are kept for cluster_cache)",
+    )
+    cluster_cache: PositiveDuration = timedelta(minutes=10)
+
+
+class AuditConfig(_Model):
+    """Who may read the audit log in Slack (`/audit`); `deploybot audit export` reads it
+    from the database."""
+
+    viewers: list[str] = Field(
+        default_factory=lambda: ["auditors"],
+        description="roles (or Slack user/group ids) that may use /audit",
+    )
+
+
 class AppConfig(_Model):
     timezone: str = "UTC"
     slack: SlackConfig
@@ -573,10 +625,13 @@ class AppConfig(_Model):
     services: dict[str, ServiceConfig]
     emergency: EmergencyConfig = EmergencyConfig()
     freezes: FreezesConfig = FreezesConfig()
+    locks: LocksConfig = LocksConfig()
     announcements: AnnouncementsConfig = AnnouncementsConfig()
     simulated: SimulatedConfig = SimulatedConfig()
     kubernetes: KubernetesAccessConfig = KubernetesAccessConfig()
     runner: RunnerConfig = RunnerConfig()
+    audit: AuditConfig = AuditConfig()
+    home: HomeConfig = HomeConfig()
     expiry_check_every: Duration = timedelta(seconds=30)
 
     @field_validator("timezone")
@@ -627,6 +682,8 @@ class AppConfig(_Model):
             refs += [("emergency.approvers", r) for r in self.emergency.approvers]
         if "managers" in self.freezes.model_fields_set:
             refs += [("freezes.managers", r) for r in self.freezes.managers]
+        if "viewers" in self.audit.model_fields_set:
+            refs += [("audit.viewers", r) for r in self.audit.viewers]
         for field, ref in refs:
             if ref not in self.roles and not _SLACK_ID.match(ref):
                 raise ValueError(

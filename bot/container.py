@@ -28,8 +28,12 @@ from bot.config import AppConfig
 from bot.ports import Cluster, Health, Probes
 from bot.services.access import Access
 from bot.services.announcements import AnnouncementService
+from bot.services.audit import AuditService
 from bot.services.deployments import DeploymentService
 from bot.services.freezes import FreezeService
+from bot.services.history import HistoryService
+from bot.services.home import HomeRefresher, HomeService
+from bot.services.locks import LockService
 from bot.services.migrations import MigrationService
 from bot.services.policy import PolicyService
 from bot.services.rollbacks import RollbackService
@@ -57,12 +61,19 @@ class Container:
     rollbacks: RollbackService
     migrations: MigrationService
     jobs: Background  # slow one-off work (migration status Jobs), off the listener pool
+    history: HistoryService  # `/deploys`: the last deployments, the DORA measures
+    audit: AuditService  # the request trail, `/audit`
+    locks: LockService
+    home: HomeService  # the App Home tab
+    home_refresher: HomeRefresher  # republishes it for recent viewers when things change
 
     kube_clients: KubeClients | None = None  # Kubernetes API clients, one per environment
 
     def close(self) -> None:
+        self.home_refresher.shutdown()
         self.background.shutdown(wait=True)
         self.jobs.shutdown(wait=True)
+        self.audit.flush()  # what the request trail still has queued
         self.runner.shutdown(wait=True)
         self.database.dispose()
         if self.kube_clients is not None:
@@ -105,10 +116,14 @@ def build_container(
         cluster, kube_clients = build_clusters(
             config, kubeconfig=kubeconfig or os.environ.get("KUBECONFIG") or None,
             timing=kubernetes_timing)
+    # Told of every change shown in Slack (cards, announcements); started once the Home
+    # service it refreshes exists (below).
+    home_refresher = HomeRefresher(every=config.home.refresh_every, clock=clock)
     notifier = SlackNotifier(slack, channel=config.slack.deployments_channel, zone=config.zone,
                              production=config.production_environments(),
                              severity=config.announcements.severity.mapping,
-                             mentions=config.announcements.mentions)
+                             mentions=config.announcements.mentions,
+                             changes=home_refresher)
     access = Access(config, SlackDirectory(slack))
     policy = PolicyService(config=config, store=database, holidays=HolidayLibrary())
     name = instance_name()
@@ -125,13 +140,17 @@ def build_container(
         verify={name: VerifyPlan(bake=env.bake, auto_rollback=env.auto_rollback,
                                  checks=bool(env.verify.smoke or env.verify.prometheus))
                 for name, env in config.environments.items()},
+        rollback_locks={name: env.rollbacks.lock for name, env in config.environments.items()},
     )
+    locks = LockService(config=config, store=database, access=access, clock=clock,
+                        poster=notifier)
     deployments = DeploymentService(
         config=config, store=database, notifier=notifier, cluster=cluster, access=access,
-        clock=clock, runner=runner, policy=policy,
+        clock=clock, runner=runner, policy=policy, locks=locks,
     )
-    rollbacks = RollbackService(store=database, notifier=notifier, cluster=cluster,
-                                access=access, clock=clock, runner=runner, policy=policy)
+    rollbacks = RollbackService(config=config, store=database, notifier=notifier,
+                                cluster=cluster, access=access, clock=clock, runner=runner,
+                                policy=policy)
     freezes = FreezeService(config=config, store=database, policy=policy, access=access,
                             clock=clock, poster=notifier)
     announcements = AnnouncementService(config=config, store=database, policy=policy,
@@ -141,13 +160,21 @@ def build_container(
     migrations = MigrationService(config=config, store=database, cluster=cluster,
                                   access=access, clock=clock,
                                   running_version=deployments.running_version)
+    home = HomeService(config=config, store=database, cluster=cluster, freezes=freezes,
+                       clock=clock, tab=notifier, changes=home_refresher)
+    home_refresher.start(home.republish)
+    background = Background(workers=config.runner.listener_workers)
+    history = HistoryService(config=config, store=database, clock=clock)
+    audit = AuditService(config=config, store=database, access=access, clock=clock,
+                         defer=background.submit)
     return Container(config=config, clock=clock, database=database, slack=slack,
                      cluster=cluster, access=access, runner=runner, deployments=deployments,
                      policy=policy, freezes=freezes, notifier=notifier, instance=name,
                      announcements=announcements, kube_clients=kube_clients,
                      rollbacks=rollbacks,
-                     background=Background(workers=config.runner.listener_workers),
-                     migrations=migrations, jobs=Background(workers=JOB_WORKERS))
+                     background=background, history=history, audit=audit,
+                     migrations=migrations, jobs=Background(workers=JOB_WORKERS),
+                     locks=locks, home=home, home_refresher=home_refresher)
 
 
 def manual_sleep(clock: Clock) -> Callable[[float], None]:

@@ -9,29 +9,40 @@ from datetime import date, datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from bot.clock import Clock
+from bot.domain.audit import AuditEntry, AuditEvent
 from bot.domain.deployment import Deployment, NewDeployment, RunningVersion
+from bot.domain.dora import DeploymentFact
+from bot.domain.faulty import FaultyMark
 from bot.domain.freezes import RuntimeFreeze
+from bot.domain.locks import Lock
 from bot.domain.states import State
 
 __all__ = [
     "AlreadyRunning",
     "AnnouncementLog",
     "AuditLog",
+    "Changes",
     "Clock",
     "Cluster",
     "DeploymentRepository",
+    "DirectMessages",
     "Directory",
+    "FaultyVersions",
     "FreezeRepository",
     "Health",
     "Holidays",
+    "HomeTab",
+    "HomeViewers",
     "JobKind",
     "JobResult",
+    "LockRepository",
     "MessageRefs",
     "Migrations",
     "Notifier",
     "Poster",
     "Probes",
     "Repositories",
+    "Revisions",
     "RolloutFailed",
     "Store",
     "Verifier",
@@ -114,6 +125,19 @@ class Health(Protocol):
         ...
 
 
+@runtime_checkable
+class Revisions(Protocol):
+    """An optional capability of a Cluster: which versions ran before in an environment, as
+    the cluster remembers them (for `/rollback` while deploybot's own history is empty)."""
+
+    def earlier_versions(self, environment: str, service: str) -> list[str]:
+        """The versions that ran there before the current one, newest first, without
+        duplicates and without the version running now; [] when unknown. RetryableError
+        when the cluster could not be asked this time, PermanentError when deploybot is not
+        set up to ask it (access, RBAC)."""
+        ...
+
+
 class Probes(Protocol):
     """HTTP checks from outside the cluster (smoke URLs, a Prometheus query)."""
 
@@ -178,6 +202,28 @@ class Directory(Protocol):
     def group_members(self, group_id: str) -> frozenset[str]: ...
 
 
+class Changes(Protocol):
+    """Told that something people see has changed (a deployment's card, a lock, a freeze),
+    so that views showing it (the App Home tab) are refreshed. Returns at once and never
+    raises: the caller may be the deployment runner."""
+
+    def changed(self) -> None: ...
+
+
+class HomeTab(Protocol):
+    def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
+        """Publish `view` (a Block Kit `home` view) as the user's App Home tab."""
+        ...
+
+
+class DirectMessages(Protocol):
+    def direct_message(self, user_id: str, text: str,
+                       blocks: Sequence[dict[str, Any]] | None = None) -> None:
+        """Tell one user something in their DM with the bot (e.g. the answer to a click in
+        the App Home, which has no response_url)."""
+        ...
+
+
 class DeploymentRepository(Protocol):
     def add(self, new: NewDeployment) -> Deployment: ...
 
@@ -221,9 +267,41 @@ class DeploymentRepository(Protocol):
 
     def recent(self, limit: int) -> Sequence[Deployment]: ...
 
+    def awaiting_approval(self, limit: int) -> tuple[Sequence[Deployment], int]:
+        """The oldest `limit` deployments awaiting approval, and how many there are."""
+        ...
+
     def running_versions(self) -> Sequence[RunningVersion]: ...
 
+    def running_versions_of(self, environments: Sequence[str],
+                            services: Sequence[str]) -> Sequence[RunningVersion]:
+        """`running_versions` of these services in these environments, indexed per pair."""
+        ...
+
     def last_succeeded_version(self, environment: str, service: str) -> str | None: ...
+
+    def history(self, *, limit: int, environment: str | None = None,
+                service: str | None = None) -> Sequence[Deployment]:
+        """The last `limit` deployments (there), newest first, with their decisions."""
+        ...
+
+    def facts(self, *, environments: Sequence[str], service: str | None,
+              since: datetime) -> Sequence[DeploymentFact]:
+        """Deploys and rollbacks there requested since `since` (for the DORA measures)."""
+        ...
+
+    def active_for(self, environment: str, service: str) -> Deployment | None:
+        """The deployment of `service` to `environment` in flight (queued, running or
+        verifying), if any. The database holds at most one: `add` and `transition` raise
+        bot.domain.busy.DeploymentBusy (a Conflict; the transaction stays usable) when a
+        second one would be put in flight."""
+        ...
+
+    def good_versions(self, environment: str, service: str, *, limit: int = 20) -> list[str]:
+        ...
+
+    def latest_live(self, environment: str, service: str, version: str) -> Deployment | None:
+        ...
 
 
 class AuditLog(Protocol):
@@ -237,7 +315,34 @@ class AuditLog(Protocol):
         details: dict[str, Any] | None = None,
         slack_channel: str | None = None,
         slack_ts: str | None = None,
-    ) -> None: ...
+        environment: str | None = None,
+    ) -> None:
+        """`environment` defaults to the deployment's, when `deployment_id` names one."""
+        ...
+
+    def record_many(self, entries: Sequence[AuditEntry]) -> None:
+        """Record a batch (the request trail). The environment defaults to that of the
+        deployment in `deployment_id`, or named by `details["deployment_id"]`; a
+        `deployment_id` that names no deployment is moved to the details."""
+        ...
+
+    def latest(self, *, environment: str | None, since: datetime | None,
+               before_id: int | None, limit: int) -> Sequence[AuditEvent]:
+        """The newest events first (ids below `before_id`, at or after `since`)."""
+        ...
+
+    def start_id(self, since: datetime) -> int | None:
+        """The smallest id of an event at or after `since` (None: there is none)."""
+        ...
+
+    def batch_after(self, after_id: int, *, environment: str | None,
+                    limit: int) -> Sequence[AuditEvent]:
+        """The next `limit` events with ids above `after_id`, in id order (export)."""
+        ...
+
+    def first_times(self, action: str, deployment_ids: Sequence[int]) -> dict[int, datetime]:
+        """When each of these deployments first recorded `action`."""
+        ...
 
 
 class FreezeRepository(Protocol):
@@ -252,6 +357,16 @@ class FreezeRepository(Protocol):
     def remove(self, number: int, *, by: str, at: datetime) -> bool: ...
 
 
+class HomeViewers(Protocol):
+    def opened(self, user_id: str, *, at: datetime) -> None:
+        """`user_id` opened the App Home tab at `at`."""
+        ...
+
+    def since(self, at: datetime, *, limit: int) -> Sequence[str]:
+        """Who opened it at or after `at` (most recent first, at most `limit`)."""
+        ...
+
+
 class AnnouncementLog(Protocol):
     def claim(self, key: str, *, due_at: datetime, at: datetime) -> bool: ...
 
@@ -260,6 +375,38 @@ class AnnouncementLog(Protocol):
     def release(self, key: str) -> None: ...
 
     def claimed(self, key: str) -> bool: ...
+
+
+class FaultyVersions(Protocol):
+    def mark(self, *, environment: str, service: str, version: str, reason: str, by: str,
+             at: datetime, deployment_id: int | None = None) -> FaultyMark: ...
+
+    def get(self, environment: str, service: str, version: str) -> FaultyMark | None: ...
+
+    def marked(self, environment: str, service: str) -> set[str]: ...
+
+
+class LockRepository(Protocol):
+    def acquire(self, *, environment: str, service: str, holder: str, reason: str,
+                at: datetime, expires_at: datetime | None = None, origin: str = "manual",
+                deployment_id: int | None = None) -> Lock | None:
+        """Take the lock; None when one is held there already (the transaction stays
+        usable). An expired lock nobody released yet gives way."""
+        ...
+
+    def get(self, environment: str, service: str, *, at: datetime) -> Lock | None:
+        """The lock in force there at `at`, if any."""
+        ...
+
+    def active(self, at: datetime) -> Sequence[Lock]: ...
+
+    def expired(self, at: datetime) -> Sequence[Lock]:
+        """Locks whose time is up at `at` that nobody released yet."""
+        ...
+
+    def release(self, lock_id: int, *, by: str, at: datetime) -> bool:
+        """Release it if nobody did yet (a conditional UPDATE): True for one caller only."""
+        ...
 
 
 class Repositories(Protocol):
@@ -274,6 +421,15 @@ class Repositories(Protocol):
 
     @property
     def announcements(self) -> AnnouncementLog: ...
+
+    @property
+    def locks(self) -> LockRepository: ...
+
+    @property
+    def home_viewers(self) -> HomeViewers: ...
+
+    @property
+    def faulty(self) -> FaultyVersions: ...
 
 
 class Holidays(Protocol):

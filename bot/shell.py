@@ -9,6 +9,9 @@ Everything behind the Bolt app is production code: the handlers, the services, t
 (upgraded with Alembic first) and the runner built by `build_container`. Only Slack itself is
 faked: a `FakeSlack` Web API server in this process records the bot's calls, keeps message
 state (so buttons can be clicked) and reports each call to the shell, which prints it.
+The services run on the simulated cluster, or with `cluster="fake"` (`--cluster fake`) on
+the Kubernetes executor against a fake Kubernetes API server (`bot.devtools.fake_cluster`)
+that lives as long as the shell.
 """
 
 from __future__ import annotations
@@ -22,16 +25,18 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from slack_bolt import App, BoltRequest, BoltResponse
 
 from bot.clock import Clock, ManualClock, OffsetClock, SystemClock
 from bot.config import AppConfig
 from bot.container import Container, build_container
+from bot.devtools.fake_cluster import TICK, FakeCluster, fake_kubernetes
 from bot.devtools.fake_slack import RESPONSE_URL_METHOD, Call, FakeSlack
 from bot.devtools.slack_requests import (
     DEFAULT_CHANNEL_ID,
@@ -56,6 +61,16 @@ FORM_HEADERS: dict[str, str | Sequence[str]] = {
     "content-type": ["application/x-www-form-urlencoded"],
 }
 DEFAULT_USER = "U0ME"
+#: Where the services run: the simulated cluster, or a fake Kubernetes API server.
+ClusterKind = Literal["simulated", "fake"]
+# How often the card shows a rollout's progress. Simulated: build_container's default. Fake:
+# every change ("2/3 pods updated, 3 available") — the Kubernetes backend reports only
+# changes, the fake Slack has no rate limit to respect, and a throttle measured on a
+# ManualClock (tests) would never let one through.
+PROGRESS_EVERY: dict[ClusterKind, timedelta] = {
+    "simulated": timedelta(seconds=2),
+    "fake": timedelta(0),
+}
 
 # How long the fake Slack must be quiet before the shell shows the next prompt, and the
 # longest it waits for that in interactive mode (a rollout keeps posting progress).
@@ -689,7 +704,7 @@ def _first_user(config: AppConfig) -> str:
 
 
 def _banner(config: AppConfig, *, config_path: str | None, database_url: str,
-            user: str, scripted: bool) -> list[str]:
+            user: str, scripted: bool, cluster: FakeCluster | None = None) -> list[str]:
     source = f"{config_path} · " if config_path else ""
     lines = [
         "deploybot shell: your lines go to the real handlers and services; Slack is faked "
@@ -697,6 +712,8 @@ def _banner(config: AppConfig, *, config_path: str | None, database_url: str,
         f"  {source}channel {config.slack.deployments_channel} · database "
         f"{_mask_url(database_url)}",
     ]
+    if cluster is not None:
+        lines += cluster.describe()
     for role, members in config.roles.items():
         lines.append(f"  {role}: {', '.join(members) or '(nobody)'}")
     if not scripted:
@@ -723,6 +740,7 @@ def _quiet_logging() -> Iterator[Callable[[], None]]:
             set_level(name, logging.ERROR)
 
     set_level("alembic", logging.WARNING)
+    set_level("bot.backends.kubernetes", logging.WARNING)  # "patched …": the card says it
     try:
         yield quiet_bolt
     finally:
@@ -777,12 +795,17 @@ def run_shell(
     config_path: str | None = None,
     settle: float = SETTLE_SECONDS,
     clock: Clock | None = None,
+    cluster: ClusterKind = "simulated",
+    fake_tick: float = TICK,
 ) -> int:
     """Run the shell until `quit`, the end of the input or the end of `script` (a path, or
     "-" for `inp`, default stdin). Interactive (a prompt, output as it comes) when reading a
     terminal; otherwise each line is echoed after the prompt and everything it sets off,
     rollouts included, is printed before the next line runs. `clock` defaults to the
-    system clock (tests pass a fixed one). Returns the exit code."""
+    system clock (tests pass a fixed one). `cluster="fake"` runs every service on the
+    Kubernetes executor against a fake Kubernetes API server (its controller steps every
+    `fake_tick` seconds) started for the session and stopped at its end, however it ends.
+    Returns the exit code."""
     source = inp if inp is not None else sys.stdin
     script_file: TextIO | None = None
     if script is not None and script != "-":
@@ -797,43 +820,49 @@ def run_shell(
     user = _first_user(config)
     shell = Shell(config=config, transcript=transcript, user=user, settle=settle,
                   scripted=not interactive)
-    container: Container | None = None
     try:
-        with _quiet_logging() as quiet_bolt:
+        # Stopped in reverse order, however the session ends: the container first (the
+        # deployments in flight finish against the fakes), then Slack, then the cluster.
+        with _quiet_logging() as quiet_bolt, ExitStack() as stack:
             upgrade(database_url)
-            with FakeSlack(usergroups=_user_groups(config), on_call=shell.on_call) as fake:
-                # Real time (from --at, if given) with a time-lapse: a post-deploy watch of
-                # several minutes passes in a moment (build_container's manual_sleep).
-                if not isinstance(clock, ManualClock | OffsetClock):
-                    base = clock or SystemClock()
-                    clock = OffsetClock(base.now(), base)
-                container = build_container(config, database_url=database_url,
-                                            slack_token=SHELL_TOKEN,
-                                            slack_api_url=fake.base_url, clock=clock)
-                app = build_app(container, signing_secret=None, verify_requests=False)
-                quiet_bolt()
-                shell.attach(fake, app, container)
-                transcript.say(_banner(config, config_path=config_path,
-                                       database_url=database_url, user=user,
-                                       scripted=not interactive))
-                resumed = container.runner.resume()
-                if resumed:
-                    transcript.say([f"(resuming {resumed} unfinished deployment(s))"])
-                    shell.after_request()
-                _run_lines(shell, transcript,
-                           _typed_lines(shell, transcript, source) if interactive
-                           else _script_lines(source), echo=not interactive)
-                container.background.wait_idle(timeout=INTERACTIVE_MAX_WAIT)  # answers in flight
-                if not container.runner.wait_idle(timeout=0):
-                    transcript.say(["(letting the running deployments finish…)"])
-                container.close()
-                container = None
+            k8s: FakeCluster | None = None
+            if cluster == "fake":
+                k8s = stack.enter_context(fake_kubernetes(
+                    config, tick=fake_tick, source=config_path or "app.yaml"))
+                config = k8s.config
+            fake = stack.enter_context(
+                FakeSlack(usergroups=_user_groups(config), on_call=shell.on_call))
+            # Real time (from --at, if given) with a time-lapse: a post-deploy watch of
+            # several minutes passes in a moment (build_container's manual_sleep).
+            if not isinstance(clock, ManualClock | OffsetClock):
+                base = clock or SystemClock()
+                clock = OffsetClock(base.now(), base)
+            container = build_container(
+                config, database_url=database_url, slack_token=SHELL_TOKEN,
+                slack_api_url=fake.base_url, clock=clock,
+                kubeconfig=k8s.kubeconfig if k8s is not None else None,
+                progress_every=PROGRESS_EVERY[cluster])
+            stack.callback(container.close)
+            app = build_app(container, signing_secret=None, verify_requests=False)
+            quiet_bolt()
+            shell.attach(fake, app, container)
+            transcript.say(_banner(config, config_path=config_path,
+                                   database_url=database_url, user=user,
+                                   scripted=not interactive, cluster=k8s))
+            resumed = container.runner.resume()
+            if resumed:
+                transcript.say([f"(resuming {resumed} unfinished deployment(s))"])
+                shell.after_request()
+            _run_lines(shell, transcript,
+                       _typed_lines(shell, transcript, source) if interactive
+                       else _script_lines(source), echo=not interactive)
+            container.background.wait_idle(timeout=INTERACTIVE_MAX_WAIT)  # answers in flight
+            if not container.runner.wait_idle(timeout=0):
+                transcript.say(["(letting the running deployments finish…)"])
     except KeyboardInterrupt:
         transcript.say(["", "(interrupted)"])
         return EXIT_INTERRUPTED
     finally:
-        if container is not None:
-            container.close()
         if script_file is not None:
             script_file.close()
     return EXIT_OK

@@ -8,7 +8,17 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.container import Container
-from handlers import actions, commands, freeze, migrations
+from handlers import (
+    actions,
+    audit,
+    commands,
+    freeze,
+    history,
+    home,
+    locks,
+    migrations,
+    rollback,
+)
 
 
 def build_app(
@@ -25,8 +35,13 @@ def build_app(
         token_verification_enabled=True,
         ignoring_self_events_enabled=True,
     )
+    audit.register(app, container)  # first: its middleware notes every request
     commands.register(app, container)
+    history.register(app, container)
     actions.register(app, container)
     freeze.register(app, container)
     migrations.register(app, container)
+    locks.register(app, container)
+    rollback.register(app, container)
+    home.register(app, container)
     return app

@@ -14,7 +14,7 @@ from bot.errors import UserError
 from bot.presentation import ids
 from bot.presentation.blocks import request_accepted, verdict_reply
 from bot.services.rollbacks import Choice
-from handlers.replies import ephemeral, reporting
+from handlers.replies import ephemeral, replying, reporting
 
 
 def _deployment_id(action: dict[str, Any]) -> int:
@@ -31,11 +31,13 @@ def register(app: App, container: Container) -> None:
 
     def on_click(work: Callable[[dict[str, Any], dict[str, Any], Respond], None]
                  ) -> Callable[..., None]:
-        """A Bolt listener that acks at once and runs `work` on the background pool."""
+        """A Bolt listener that acks at once and runs `work` on the background pool. A
+        click in the App Home tab has no response_url: the reply is a DM then."""
         def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any],
                      respond: Respond) -> None:
             ack()
-            container.background.submit(lambda: work(body, action, respond))
+            reply = replying(respond, body, container.notifier)
+            container.background.submit(lambda: work(body, action, reply))
         return listener
 
     def decide(body: dict[str, Any], action: dict[str, Any], respond: Respond,

@@ -1,4 +1,5 @@
-"""Slash commands: `/deploy` (and `/deploys`, the status view).
+"""Slash commands: `/deploy` (and `/deploy status`, the status view; `/deploys` is in
+handlers.history).
 
 The listener parses (pure, in memory) and acks, so the 3-second deadline is never at risk;
 the one service call and its rendering run on the container's background pool.
@@ -16,7 +17,7 @@ from bot.errors import UserError
 from bot.presentation import ids
 from bot.presentation.blocks import request_accepted, status_view
 from bot.presentation.freeze_views import window_lines
-from handlers.replies import ephemeral, ephemeral_ack, reporting
+from handlers.replies import ephemeral, ephemeral_ack, refusal, reporting
 
 
 def register(app: App, container: Container) -> None:
@@ -28,7 +29,7 @@ def register(app: App, container: Container) -> None:
         try:
             args = service.parse(command.get("text") or "")
         except UserError as e:
-            ack(**ephemeral_ack(f"⚠️ {e.message}"))
+            ack(**refusal(e))
             return
         if isinstance(args, HelpArgs):
             ack(**ephemeral_ack(USAGE))
@@ -53,16 +54,8 @@ def register(app: App, container: Container) -> None:
                 d = service.request(args, user_id=user_id, slack_channel=channel_id)
                 respond(**ephemeral(request_accepted(d, zone)))
 
-    def deploys(ack: Ack, respond: Respond) -> None:
-        ack()
-        background.submit(lambda: run_status(respond))
-
-    def run_status(respond: Respond) -> None:
-        with reporting(respond, zone):
-            respond(**ephemeral(_status(container)))
-
     app.command(ids.DEPLOY_COMMAND)(deploy)
-    app.command(ids.DEPLOYS_COMMAND)(deploys)
+
 
 def _status(container: Container) -> Any:
     st = container.deployments.status()

@@ -29,7 +29,7 @@ from bot.presentation.freeze_views import (
     freeze_status_view,
     removed_reply,
 )
-from handlers.replies import ephemeral, ephemeral_ack, reporting
+from handlers.replies import ephemeral, ephemeral_ack, refusal, reporting
 
 
 def register(app: App, container: Container) -> None:
@@ -40,7 +40,7 @@ def register(app: App, container: Container) -> None:
         try:
             args = service.parse(command.get("text") or "")
         except UserError as e:
-            ack(**ephemeral_ack(f"⚠️ {e.message}"))
+            ack(**refusal(e))
             return
         if isinstance(args, FreezeHelpArgs):
             ack(**ephemeral_ack(USAGE))

@@ -26,7 +26,7 @@ from bot.errors import UserError
 from bot.presentation import ids
 from bot.presentation.blocks import request_accepted
 from bot.presentation.migration_views import migration_status_view, running_notice
-from handlers.replies import ephemeral, ephemeral_ack, reporting
+from handlers.replies import ephemeral, ephemeral_ack, refusal, reporting
 
 
 def register(app: App, container: Container) -> None:
@@ -37,7 +37,7 @@ def register(app: App, container: Container) -> None:
         try:
             args = service.parse(command.get("text") or "")
         except UserError as e:
-            ack(**ephemeral_ack(f"⚠️ {e.message}"))
+            ack(**refusal(e))
             return
         if not isinstance(args, MigrationsStatusArgs):
             ack(**ephemeral_ack(MIGRATIONS_USAGE))
@@ -57,7 +57,7 @@ def register(app: App, container: Container) -> None:
         try:
             args = service.parse_migrate(command.get("text") or "")
         except UserError as e:
-            ack(**ephemeral_ack(f"⚠️ {e.message}"))
+            ack(**refusal(e))
             return
         if not isinstance(args, MigrateArgs):
             ack(**ephemeral_ack(MIGRATE_USAGE))

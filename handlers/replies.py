@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 from slack_bolt import Respond
 
 from bot.errors import PermanentError, RetryableError, UserError
+from bot.ports import DirectMessages
 from bot.presentation.blocks import Message, notice, window_closed
 from bot.services.deployments import WindowClosed
+from handlers.request_audit import record_refusal
 
 log = logging.getLogger("deploybot.handlers")
 
@@ -30,10 +32,23 @@ def ephemeral(msg: Message | str) -> dict[str, Any]:
     return {**ephemeral_ack(msg), "replace_original": False}
 
 
+def replacing(msg: Message | str) -> dict[str, Any]:
+    """Keyword arguments for `respond`: replace the ephemeral message a button sat on (a
+    confirmation that must not be clicked twice) with this one."""
+    return {**ephemeral_ack(msg), "replace_original": True}
+
+
+def refusal(err: UserError) -> dict[str, Any]:
+    """Keyword arguments for `ack`: bad input refused on the ack path, recorded in the
+    audit log as a refusal of the request being served."""
+    record_refusal(err)
+    return ephemeral_ack(error_message(err)[0])
+
+
 def error_message(err: BaseException) -> tuple[str, bool]:
     """(text for the user, whether it is our fault and worth logging)."""
-    if isinstance(err, UserError):
-        return f"⚠️ {err.message}", False
+    if isinstance(err, UserError):  # a refusal may carry its own icon (a lock: 🔒)
+        return f"{getattr(err, 'icon', '⚠️')} {err.message}", False
     if isinstance(err, RetryableError):
         return f"⏳ {err} Nothing was changed; please try again in a minute.", False
     ref = uuid.uuid4().hex[:8]
@@ -57,8 +72,35 @@ def error_reply(err: BaseException, zone: ZoneInfo) -> Message | str:
 
 @contextmanager
 def reporting(respond: Respond, zone: ZoneInfo) -> Iterator[None]:
-    """Turn any error raised while serving a user into an ephemeral reply to them."""
+    """Turn any error raised while serving a user into an ephemeral reply to them; a
+    refusal (a UserError) is recorded in the audit log."""
     try:
         yield
     except Exception as err:
+        if isinstance(err, UserError):
+            record_refusal(err)
         respond(**ephemeral(error_reply(err, zone)))
+
+
+class DirectReply(Respond):
+    """`respond` for a click that came without a response_url — a button in the App Home
+    tab (a view, not a message): the reply goes to the user's DM with the bot instead."""
+
+    def __init__(self, user_id: str, direct: DirectMessages) -> None:
+        super().__init__(response_url=None)
+        self.user_id = user_id
+        self._direct = direct
+
+    def __call__(self, text: Any = "", blocks: Any = None, *args: Any, **kwargs: Any) -> Any:
+        # response_type / replace_original make no sense in a DM; a dict is a whole message.
+        if isinstance(text, dict):
+            text, blocks = text.get("text", ""), text.get("blocks")
+        self._direct.direct_message(self.user_id, str(text), blocks)
+        return None
+
+
+def replying(respond: Respond, body: dict[str, Any], direct: DirectMessages) -> Respond:
+    """`respond` when the request has a response_url, else a DM to the user who clicked."""
+    if respond is not None and respond.response_url:
+        return respond
+    return DirectReply(str((body.get("user") or {}).get("id", "")), direct)

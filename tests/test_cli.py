@@ -83,6 +83,7 @@ def test_check_config_on_the_shipped_file(deploybot: Deploybot) -> None:
     assert ("  result severity: production_failed critical, rolled_back high, "
             "verification_failed high, failed medium, succeeded low") in lines
     assert "  mentions: critical <!subteam^S0ONCALL>" in lines
+    assert "  locks: a timed lock lasts at most 7 days, 0:00:00" in lines
 
 
 def test_check_config_reads_deploybot_config(deploybot: Deploybot) -> None:

@@ -83,12 +83,15 @@ def test_the_shipped_app_yaml_loads() -> None:
     assert cfg.roles == {"deployers": ["U0ALICE", "U0BOB", "U0CAROL"],
                          "approvers": ["U0BOB", "U0CAROL"],
                          "emergency_approvers": ["U0CAROL"],
-                         "freeze_managers": ["U0CAROL"]}
+                         "freeze_managers": ["U0CAROL"],
+                         "auditors": ["U0CAROL"]}
+    assert cfg.audit.viewers == ["auditors"]
     # the guide's schedule, for production only
     assert cfg.schedule_for("production") == guide_schedule(cfg.zone)
     assert cfg.schedule_for("staging") is None
     assert cfg.schedule_for("development") is None
     assert cfg.environments["production"].rollbacks.ignore_windows is True
+    assert cfg.locks.max_duration == timedelta(days=7)
     assert (cfg.emergency.approvers, cfg.emergency.required, cfg.emergency.allow_self_approval,
             cfg.emergency.expires_after) == (["emergency_approvers"], 1, False,
                                              timedelta(hours=1))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from bot.errors import PermanentError
-from bot.ports import Cluster, Health, JobKind, JobResult, Migrations
+from bot.ports import Cluster, Health, JobKind, JobResult, Migrations, Revisions
 
 
 class ServiceClusters:
@@ -40,6 +40,14 @@ class ServiceClusters:
         if not isinstance(cluster, Health):
             return None
         return cluster.check_health(environment, service, version)
+
+    def earlier_versions(self, environment: str, service: str) -> list[str]:
+        """The versions that ran before, where the service's cluster remembers them (else
+        none known)."""
+        cluster = self.for_service(service)
+        if not isinstance(cluster, Revisions):
+            return []
+        return cluster.earlier_versions(environment, service)
 
     def runs_jobs(self, service: str) -> bool:
         return isinstance(self.for_service(service), Migrations)

@@ -27,6 +27,10 @@ The later steps of the Kubernetes executor (migration Jobs before the patch, the
 watch after it, automatic rollback) build on the same pieces: `KubeClients` for access per
 environment, `_Api` for retried calls with plain-words errors, `diagnose_pods` for what is
 wrong with a ReplicaSet's pods, and `KubernetesCluster.rollout()` to roll any image out.
+
+`earlier_versions` (the Revisions capability) reads the versions that ran before from the
+Deployment's old ReplicaSets (at most `revisionHistoryLimit` of them), for `/rollback`
+while deploybot's own history is still empty.
 """
 
 from __future__ import annotations
@@ -357,6 +361,12 @@ def _selector(match_labels: Mapping[str, str] | None) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted((match_labels or {}).items()))
 
 
+def _revision(obj: Mapping[str, Any]) -> int:
+    """The `deployment.kubernetes.io/revision` of a Deployment or ReplicaSet (0 if none)."""
+    value = str((_meta(obj).get("annotations") or {}).get(REVISION) or "")
+    return int(value) if value.isdigit() else 0
+
+
 @dataclass(frozen=True)
 class RolloutStatus:
     done: bool
@@ -503,7 +513,13 @@ class KubernetesCluster:
             if e.kind == "unreachable":
                 raise RetryableError(str(e)) from e
             raise PermanentError(str(e)) from e
-        images = {c.get("name"): c.get("image") for c in _containers(dep)}
+        return self._version_in(dep)
+
+    def _version_in(self, obj: Mapping[str, Any]) -> str | None:
+        """The version the pod template of `obj` (a Deployment or a ReplicaSet) runs: the
+        image of the first configured container that has one, by the image template (None
+        when it does not fit)."""
+        images = {c.get("name"): c.get("image") for c in _containers(obj)}
         for name in self.containers:
             image = images.get(name)
             if image:
@@ -546,6 +562,38 @@ class KubernetesCluster:
                 raise RetryableError(str(e)) from e
             return f"could not look at the pods of {image}: {e}"
         return pod_health(pods, image)
+
+    # -- what ran before (the Revisions capability) ----------------------------------------
+    def earlier_versions(self, environment: str, service: str) -> list[str]:
+        """The versions of the Deployment's old ReplicaSets, newest revision first (the
+        `deployment.kubernetes.io/revision` annotation; a rollback to an old version reuses
+        its ReplicaSet with a new revision), without the version the Deployment runs now and
+        without duplicates; images that do not fit the image template are skipped.
+
+        Kubernetes keeps only `revisionHistoryLimit` (default 10) old ReplicaSets, so this
+        reaches back that many rollouts at most. [] when the Deployment does not exist;
+        RetryableError when the API is unreachable, PermanentError for access or RBAC
+        problems (listing needs `list replicasets.apps`)."""
+        try:
+            t = self._target(environment)
+            dep = t.api.call(t.op("get"), t.api.apps.read_namespaced_deployment,
+                             t.name, t.namespace)
+            replica_sets = self.replica_sets(t, dep)
+        except KubernetesProblem as e:
+            if e.kind == "not_found":
+                return []
+            if e.kind == "unreachable":
+                raise RetryableError(str(e)) from e
+            raise PermanentError(str(e)) from e
+        current = self._version_in(dep)
+        seen = {current} if current else set()
+        versions: list[str] = []
+        for rs in sorted(replica_sets, key=_revision, reverse=True):
+            version = self._version_in(rs)
+            if version and version not in seen:
+                seen.add(version)
+                versions.append(version)
+        return versions
 
     # -- one-off Jobs (migrations, the backup before them, migration status) --------------
     def job_name(self, kind: JobKind, deployment_id: int | None) -> str:
@@ -962,22 +1010,30 @@ class KubernetesCluster:
         return dep, str(_meta(found).get("resourceVersion") or _meta(dep)["resourceVersion"])
 
     # -- the new pods -------------------------------------------------------------------
-    def new_replica_set(self, t: _Target, dep: Mapping[str, Any],
-                        image: str) -> dict[str, Any] | None:
-        """The Deployment's newest ReplicaSet whose pods run `image` (None before the
-        controller made it)."""
+    def replica_sets(self, t: _Target, dep: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The Deployment's ReplicaSets: those its selector matches that it owns (or that
+        nothing owns), the new one and the old ones Kubernetes keeps."""
         match = ((dep.get("spec") or {}).get("selector") or {}).get("matchLabels")
         found = t.api.call(t.op("list", "replicasets.apps", named=False),
                            t.api.apps.list_namespaced_replica_set, t.namespace,
                            label_selector=_selector(match))
         uid = _meta(dep).get("uid")
-        revision = (_meta(dep).get("annotations") or {}).get(REVISION)
-        best: tuple[int, dict[str, Any]] | None = None
+        owned: list[dict[str, Any]] = []
         for rs in found.get("items") or []:
-            meta = _meta(rs)
-            owners = meta.get("ownerReferences") or []
+            owners = _meta(rs).get("ownerReferences") or []
             if uid and owners and not any(o.get("uid") == uid for o in owners):
                 continue
+            owned.append(rs)
+        return owned
+
+    def new_replica_set(self, t: _Target, dep: Mapping[str, Any],
+                        image: str) -> dict[str, Any] | None:
+        """The Deployment's newest ReplicaSet whose pods run `image` (None before the
+        controller made it)."""
+        revision = (_meta(dep).get("annotations") or {}).get(REVISION)
+        best: tuple[int, dict[str, Any]] | None = None
+        for rs in self.replica_sets(t, dep):
+            meta = _meta(rs)
             images = {str(c.get("name")): c.get("image") for c in _containers(rs)}
             if any(images.get(c) != image for c in self.containers):
                 continue

@@ -1,7 +1,8 @@
 """The simulated cluster: rollouts that take a configured time and fail on a pattern.
 
 For `deploybot shell`, demos and tests of everything above the cluster port. It keeps the
-running versions in memory (seeded from `simulated.initial_version`).
+running versions in memory (seeded from `simulated.initial_version`), and per environment
+and service the versions that went live, for `earlier_versions` (the Revisions capability).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ class SimulatedCluster:
         self._config = config
         self._sleep = sleep
         self._versions: dict[tuple[str, str], str] = {}
+        #: the versions that went live, oldest first (after `initial_version`, if set)
+        self._history: dict[tuple[str, str], list[str]] = {}
         self._lock = threading.Lock()
 
     def current_version(self, environment: str, service: str) -> str | None:
@@ -45,6 +48,26 @@ class SimulatedCluster:
             progress(f"{i}/{REPLICAS} pods updated")
         with self._lock:
             self._versions[(environment, service)] = version
+            self._history_of(environment, service).append(version)
+
+    def earlier_versions(self, environment: str, service: str) -> list[str]:
+        """The versions that went live before the current one, newest first, each once."""
+        with self._lock:
+            history = list(self._history_of(environment, service))
+            current = self._versions.get((environment, service), self._config.initial_version)
+        seen = {current}
+        earlier: list[str] = []
+        for version in reversed(history):
+            if version not in seen:
+                seen.add(version)
+                earlier.append(version)
+        return earlier
+
+    def _history_of(self, environment: str, service: str) -> list[str]:
+        """The history of (environment, service), seeded on first use; the lock is held."""
+        initial = self._config.initial_version
+        return self._history.setdefault((environment, service),
+                                        [initial] if initial is not None else [])
 
     def check_health(self, environment: str, service: str, version: str) -> str | None:
         """The watch after the rollout: versions matching `simulated.fail_verify` restart."""

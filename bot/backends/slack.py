@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.domain.deployment import Deployment
 from bot.domain.severity import DEFAULT_SEVERITY, Outcome, Production, Severity, severity_of
 from bot.errors import PermanentError, RetryableError
-from bot.ports import MessageRefs
+from bot.ports import Changes, MessageRefs
 from bot.presentation import blocks
 
 _RETRYABLE = {"ratelimited", "internal_error", "service_unavailable", "request_timeout",
@@ -51,15 +51,19 @@ class SlackNotifier:
     def __init__(self, client: WebClient, *, channel: str, zone: ZoneInfo,
                  production: Production = frozenset({"production"}),
                  severity: Mapping[Outcome, Severity] = DEFAULT_SEVERITY,
-                 mentions: Mapping[Severity, str] | None = None) -> None:
+                 mentions: Mapping[Severity, str] | None = None,
+                 changes: Changes | None = None) -> None:
         """`production`, `severity` and `mentions` decide how loud a result is announced
-        (app.yaml's environments.<name>.production, announcements.severity and .mentions)."""
+        (app.yaml's environments.<name>.production, announcements.severity and .mentions);
+        `changes` is told whenever a deployment's card is shown or an announcement posted
+        (the App Home refresh)."""
         self._client = client
         self._channel = channel
         self._zone = zone
         self._production = production
         self._severity = severity
         self._mentions = dict(mentions or {})
+        self._changes = changes
         # Serialize edits of one deployment's messages so an older state never lands last.
         self._locks: dict[int, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -69,6 +73,14 @@ class SlackNotifier:
             return self._locks.setdefault(deployment_id, threading.Lock())
 
     def show(self, d: Deployment) -> MessageRefs:
+        """Called whenever a deployment changes: its card, and `changes` (even when Slack
+        refused the card, the deployment changed)."""
+        try:
+            return self._show_card(d)
+        finally:
+            self._changed()
+
+    def _show_card(self, d: Deployment) -> MessageRefs:
         card = blocks.deployment_card(d, self._zone)
         record = blocks.deployment_record(d, self._zone)
         with self._lock_for(d.id):
@@ -126,12 +138,31 @@ class SlackNotifier:
         _call(self._client.chat_postMessage, channel=d.requested_by, text=msg.text,
               blocks=msg.blocks, unfurl_links=False)
 
+    def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
+        """The HomeTab port: views.publish of the user's App Home tab."""
+        _call(self._client.views_publish, user_id=user_id, view=view)
+
+    def direct_message(self, user_id: str, text: str,
+                       blocks: Sequence[dict[str, Any]] | None = None) -> None:
+        """The DirectMessages port: a message in the user's DM with the bot."""
+        _call(self._client.chat_postMessage, channel=user_id, text=text,
+              blocks=list(blocks) if blocks else None, unfurl_links=False)
+
     def post(self, text: str, *, channel: str | None = None) -> tuple[str, str]:
-        """The Poster port: a plain announcement in the deployments channel."""
+        """The Poster port: a plain announcement in the deployments channel. Freezes and
+        locks are announced after each change (added, removed, taken, released, expired,
+        starting, ending), so `changes` is told here too."""
         msg = blocks.notice(text)
-        res = _call(self._client.chat_postMessage, channel=channel or self._channel,
-                    text=msg.text, blocks=msg.blocks, unfurl_links=False)
+        try:
+            res = _call(self._client.chat_postMessage, channel=channel or self._channel,
+                        text=msg.text, blocks=msg.blocks, unfurl_links=False)
+        finally:
+            self._changed()
         return str(res["channel"]), str(res["ts"])
+
+    def _changed(self) -> None:
+        if self._changes is not None:
+            self._changes.changed()
 
 
 class SlackDirectory:

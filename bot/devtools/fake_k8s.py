@@ -21,9 +21,10 @@ Like a real API server it omits zero replica counts from Deployment status (``om
 bumps a global ``resourceVersion`` on every write and ``metadata.generation`` on spec changes,
 ignores ``status`` in writes to the main resource, and answers 409 on a stale
 ``resourceVersion``.  Faults are injected with :meth:`~FakeKubernetes.fail_next_rollout`,
-:meth:`~FakeKubernetes.crash_after_ready`, :meth:`~FakeKubernetes.set_job_outcome`,
-:meth:`~FakeKubernetes.hold_jobs`, :meth:`~FakeKubernetes.fail_requests`,
-:meth:`~FakeKubernetes.forbid`, :meth:`~FakeKubernetes.drop_watches`,
+:meth:`~FakeKubernetes.fail_rollouts_to`, :meth:`~FakeKubernetes.crash_after_ready`,
+:meth:`~FakeKubernetes.set_job_outcome`, :meth:`~FakeKubernetes.hold_jobs`,
+:meth:`~FakeKubernetes.fail_requests`, :meth:`~FakeKubernetes.forbid`,
+:meth:`~FakeKubernetes.drop_watches`,
 :meth:`~FakeKubernetes.compact` and :meth:`~FakeKubernetes.set_unreachable`; every request is
 recorded as a :class:`Recorded`.
 
@@ -312,6 +313,10 @@ class _DeploymentState:
     pending_failure: FailureMode | None = None
     pending_crash: int | None = None
     rollout: _Rollout | None = None
+    # Standing rules: a rollout to an image one of these matches fails in that mode.
+    image_failures: list[tuple[Callable[[str], bool], FailureMode]] = field(
+        default_factory=list
+    )
 
 
 @dataclass
@@ -912,13 +917,14 @@ class FakeKubernetes:
             # Roll the first version out synchronously: the deployment starts healthy, and
             # faults armed before it existed wait for the next rollout.
             state = self._deploy_state.setdefault((namespace, name), _DeploymentState())
-            armed = (state.pending_failure, state.pending_crash)
+            armed = (state.pending_failure, state.pending_crash, state.image_failures)
             state.pending_failure = state.pending_crash = None
+            state.image_failures = []
             for _ in range(replicas * 2 + 4):
                 self._reconcile_deployment(namespace, name)
                 if state.rollout is not None and state.rollout.done:
                     break
-            state.pending_failure, state.pending_crash = armed
+            state.pending_failure, state.pending_crash, state.image_failures = armed
             self._cond.notify_all()
             return self.deployment(namespace, name)
 
@@ -1001,6 +1007,22 @@ class FakeKubernetes:
             self._deploy_state.setdefault(
                 (namespace, name), _DeploymentState()
             ).pending_failure = mode
+
+    def fail_rollouts_to(
+        self, namespace: str, name: str, images: Callable[[str], bool], mode: FailureMode
+    ) -> None:
+        """Make every later rollout of the Deployment fail as :meth:`fail_next_rollout` says
+        when ``images(image)`` is true for an image it rolls out (of the containers whose
+        image it changes): a standing rule, e.g. "versions ending in -bad cannot be pulled".
+        :meth:`fail_next_rollout` wins over it; the rollout that creates the Deployment
+        (:meth:`add_deployment`) is exempt.
+        """
+        if mode not in ("image_pull", "crash_loop", "deadline"):
+            raise ValueError(f"unknown failure mode {mode!r}")
+        with self._cond:
+            self._deploy_state.setdefault(
+                (namespace, name), _DeploymentState()
+            ).image_failures.append((images, mode))
 
     def crash_after_ready(self, namespace: str, name: str, *, restarts: int = 3) -> None:
         """The next rollout completes; a few ticks later its new pods start crash-looping.
@@ -1980,6 +2002,10 @@ class FakeKubernetes:
             self._write("replicasets", rs, "MODIFIED")
 
         mode, state.pending_failure = state.pending_failure, None
+        if mode is None:
+            images = [c.get("image", "") for c in containers if c["name"] in failing]
+            mode = next((m for matches, m in state.image_failures
+                         if any(matches(image) for image in images)), None)
         crash, state.pending_crash = state.pending_crash, None
         rollout = _Rollout(
             template_hash=template_hash,

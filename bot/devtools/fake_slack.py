@@ -6,6 +6,8 @@ with plausible responses, and posts to Slack ``response_url`` endpoints.  Every 
 recorded as a :class:`Call` so tests can assert on what the bot sent; ``wait_for`` blocks on a
 condition variable until expected calls arrive, ``fail_next`` injects Slack errors and
 ``messages`` reconstructs the current state of posted (and updated) messages.
+``views.publish`` refuses a view Slack would refuse (``view_problems``: block count, text
+lengths, duplicate block ids) and keeps each user's App Home view (``home_view``).
 
 Point ``slack_sdk.WebClient(base_url=fake.base_url)`` at it and use ``fake.response_url(key)``
 as the ``response_url`` of a slash command or block action.  Stdlib only on purpose.
@@ -30,7 +32,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from bot.devtools.httpbits import no_delay, read_body
 
-__all__ = ["RESPONSE_URL_METHOD", "Call", "FakeSlack"]
+__all__ = ["RESPONSE_URL_METHOD", "Call", "FakeSlack", "view_problems"]
 
 #: ``Call.method`` used for posts to a ``response_url`` (``/response/<key>``).
 RESPONSE_URL_METHOD = "response_url"
@@ -204,6 +206,7 @@ class FakeSlack:
         self._calls: list[Call] = []
         self._failures: dict[str, deque[_Failure]] = {}
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self._home_views: dict[str, dict[str, Any]] = {}
         self._usergroups: dict[str, list[str]] = {
             group: list(users) for group, users in (usergroups or {}).items()
         }
@@ -326,6 +329,7 @@ class FakeSlack:
         with self._cond:
             self._calls.clear()
             self._messages.clear()
+            self._home_views.clear()
             self._failures.clear()
 
     def wait_for(
@@ -375,6 +379,12 @@ class FakeSlack:
                 for m in self._messages.values()
                 if channel is None or m["channel"] == channel
             ]
+
+    def home_view(self, user_id: str) -> dict[str, Any] | None:
+        """The App Home view last published for ``user_id`` (``views.publish``), if any."""
+        with self._cond:
+            view = self._home_views.get(user_id)
+            return dict(view) if view is not None else None
 
     def response_posts(self, key: str) -> list[Call]:
         """Recorded posts to ``response_url(key)``."""
@@ -523,8 +533,20 @@ class FakeSlack:
 
     def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
         view = args.get("view")
-        published: dict[str, Any] = dict(view) if isinstance(view, dict) else {}
-        published.update({"id": "V1", "team_id": TEAM_ID, "bot_id": BOT_ID})
+        user_id = str(args.get("user_id") or "")
+        problems = ["user_id is required"] if not user_id else []
+        problems += view_problems(view)
+        if problems:  # as Slack answers a view it will not take
+            return {"ok": False, "error": "invalid_arguments",
+                    "response_metadata": {"messages": [f"[ERROR] {p}" for p in problems]}}
+        assert isinstance(view, dict)
+        previous = self._home_views.get(user_id)
+        view_id = previous["id"] if previous else f"V{len(self._home_views) + 1}"
+        published: dict[str, Any] = dict(view)
+        published.update({"id": view_id, "team_id": TEAM_ID, "bot_id": BOT_ID,
+                          "app_id": "A0DEPLOYBOT", "hash": f"{time.time():.6f}",
+                          "state": {"values": {}}})
+        self._home_views[user_id] = published
         return {"ok": True, "view": published}
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -546,6 +568,51 @@ class FakeSlack:
                 "profile": {"real_name": real_name, "display_name": name},
             },
         }
+
+
+def view_problems(view: Any) -> list[str]:
+    """What Slack would refuse in a published view: its type, more than 100 blocks, texts
+    over their limits (3000 for sections and context, 150 for headers, 75 for buttons),
+    more than 25 elements in an actions block, and block ids used twice."""
+    if not isinstance(view, dict) or view.get("type") not in ("home", "modal"):
+        return ["view must be an object with a type of home or modal"]
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list):
+        return ["view.blocks must be a list"]
+    problems: list[str] = []
+    if len(blocks) > 100:
+        problems.append(f"no more than 100 items allowed [json-pointer:/view/blocks] "
+                        f"(got {len(blocks)})")
+    seen: set[str] = set()
+
+    def text_of(node: Any) -> str:
+        return str(node.get("text", "")) if isinstance(node, dict) else ""
+
+    for i, block in enumerate(blocks):
+        where = f"[json-pointer:/view/blocks/{i}]"
+        if not isinstance(block, dict):
+            problems.append(f"block must be an object {where}")
+            continue
+        block_id = block.get("block_id")
+        if block_id is not None:
+            if block_id in seen:
+                problems.append(f"duplicate block_id {block_id!r} {where}")
+            seen.add(str(block_id))
+        kind = block.get("type")
+        limit = {"section": 3000, "header": 150}.get(str(kind))
+        if limit is not None and len(text_of(block.get("text"))) > limit:
+            problems.append(f"must be less than {limit + 1} characters {where}/text")
+        for j, element in enumerate(block.get("elements") or []):
+            if kind == "context" and len(text_of(element)) > 3000:
+                problems.append(f"must be less than 3001 characters {where}/elements/{j}")
+            if isinstance(element, dict) and element.get("type") == "button" \
+                    and len(text_of(element.get("text"))) > 75:
+                problems.append(f"must be less than 76 characters {where}/elements/{j}/text")
+        if kind == "actions" and len(block.get("elements") or []) > 25:
+            problems.append(f"no more than 25 items allowed {where}/elements")
+        if kind == "context" and len(block.get("elements") or []) > 10:
+            problems.append(f"no more than 10 items allowed {where}/elements")
+    return problems
 
 
 def _describe(call: Call) -> str:

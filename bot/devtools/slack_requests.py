@@ -3,8 +3,10 @@
 This module owns the Slack-side request builders used by tests, the benchmark and the local
 shell: request signing (``sign``/``signed_headers``, Slack's ``v0`` HMAC-SHA256 scheme),
 form bodies for slash commands (``slash_command_body``) and ``block_actions`` interactions
-(``block_actions_body``), and :class:`SlackRequester`, a small stdlib HTTP client that signs
-and POSTs them to a running bot and returns a :class:`Reply`.  When given a
+(``block_actions_body``, from a message or from a view such as the App Home tab), JSON
+Events API callbacks (``event_callback_body``, e.g. ``app_home_opened``), and
+:class:`SlackRequester`, a small stdlib HTTP client that signs and POSTs them to a running
+bot and returns a :class:`Reply`.  When given a
 :class:`~bot.devtools.fake_slack.FakeSlack`, the requester points each request's
 ``response_url`` at the fake under a fresh key so callers can find what the bot posted back.
 Stdlib only on purpose.
@@ -31,7 +33,9 @@ if TYPE_CHECKING:
 __all__ = [
     "Reply",
     "SlackRequester",
+    "app_home_opened_event",
     "block_actions_body",
+    "event_callback_body",
     "sign",
     "signed_headers",
     "slash_command_body",
@@ -50,6 +54,7 @@ PLACEHOLDER_RESPONSE_URL = "https://hooks.slack.com/commands/T0001/1000000000001
 _trigger_counter = itertools.count(1)
 _action_ts_counter = itertools.count(1)
 _message_ts_counter = itertools.count(1)
+_event_counter = itertools.count(1)
 
 
 def sign(secret: str, body: str, timestamp: int) -> str:
@@ -161,13 +166,17 @@ def block_actions_body(
     block_id: str | None = None,
     message: dict[str, Any] | None = None,
     channel_id: str | None = None,
-    response_url: str,
+    response_url: str | None,
     team_id: str = DEFAULT_TEAM_ID,
     user_name: str | None = None,
     button_text: str | None = None,
     trigger_id: str | None = None,
+    view: dict[str, Any] | None = None,
 ) -> str:
     """Form body ``payload=<json>`` of a ``block_actions`` interaction (a button click).
+
+    With ``view`` (e.g. ``FakeSlack.home_view(user)``) the button is in that view, as in the
+    App Home tab: Slack then sends the view and no channel, message or ``response_url``.
 
     ``message`` is the message the button lives on, e.g. an entry of
     ``FakeSlack.messages()``; its ``ts``, ``thread_ts`` and ``blocks`` are used (a ``ts`` is
@@ -193,6 +202,10 @@ def block_actions_body(
     found_block_id, found_text = _find_button(msg.get("blocks"), action_id)
     resolved_block_id = block_id or found_block_id or "actions"
     name = user_name if user_name is not None else _user_name(user_id)
+    if view is not None:
+        return _view_actions_body(user_id=user_id, name=name, action_id=action_id, value=value,
+                                  block_id=block_id, view=view, team_id=team_id,
+                                  button_text=button_text, trigger_id=trigger_id)
     container: dict[str, Any] = {
         "type": "message",
         "message_ts": msg["ts"],
@@ -231,6 +244,79 @@ def block_actions_body(
         ],
     }
     return urlencode({"payload": json.dumps(payload, separators=(",", ":"))})
+
+
+def _view_actions_body(*, user_id: str, name: str, action_id: str, value: str,
+                       block_id: str | None, view: dict[str, Any], team_id: str,
+                       button_text: str | None, trigger_id: str | None) -> str:
+    found_block_id, found_text = _find_button(view.get("blocks"), action_id)
+    view_id = str(view.get("id") or "V0000000001")
+    full_view = {"id": view_id, "team_id": team_id, "type": view.get("type", "home"),
+                 "private_metadata": "", "callback_id": "", "state": {"values": {}},
+                 "hash": "1600000000.abcdef", "clear_on_close": False,
+                 "notify_on_close": False, "root_view_id": view_id, "app_id": API_APP_ID,
+                 "external_id": "", "app_installed_team_id": team_id, "bot_id": BOT_ID,
+                 "previous_view_id": None}
+    full_view.update(view)
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": name, "name": name, "team_id": team_id},
+        "api_app_id": API_APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "container": {"type": "view", "view_id": view_id},
+        "trigger_id": trigger_id if trigger_id is not None else _trigger_id(),
+        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": full_view,
+        "actions": [{
+            "action_id": action_id,
+            "block_id": block_id or found_block_id or "actions",
+            "text": {"type": "plain_text", "text": button_text or found_text or value,
+                     "emoji": True},
+            "value": value,
+            "type": "button",
+            "action_ts": _action_ts(),
+        }],
+    }
+    return urlencode({"payload": json.dumps(payload, separators=(",", ":"))})
+
+
+def app_home_opened_event(user_id: str, *, tab: str = "home",
+                          view: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``app_home_opened`` event Slack sends when a user opens the app's Home (or
+    Messages, ``tab="messages"``) tab; ``view`` is the Home view published before, if any."""
+    event: dict[str, Any] = {
+        "type": "app_home_opened",
+        "user": user_id,
+        "channel": f"D{user_id}",
+        "tab": tab,
+        "event_ts": f"{time.time():.6f}",
+    }
+    if view is not None:
+        event["view"] = view
+    return event
+
+
+def event_callback_body(event: dict[str, Any], *, team_id: str = DEFAULT_TEAM_ID,
+                        event_id: str | None = None) -> str:
+    """JSON body of an Events API ``event_callback`` carrying ``event``, as Slack posts it."""
+    n = next(_event_counter)
+    body = {
+        "token": VERIFICATION_TOKEN,
+        "team_id": team_id,
+        "api_app_id": API_APP_ID,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{1_000_000 + n:010d}",
+        "event_time": int(time.time()),
+        "authorizations": [{"enterprise_id": None, "team_id": team_id,
+                            "user_id": BOT_USER_ID, "is_bot": True,
+                            "is_enterprise_install": False}],
+        "is_ext_shared_channel": False,
+        "event_context": f"4-eyJldCI6ImFwcF9ob21lX29wZW5lZCJ9-{n}",
+    }
+    return json.dumps(body, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -334,6 +420,34 @@ class SlackRequester:
             user_name=user_name,
         )
         return self._send(body, signed_headers(self.signing_secret, body, timestamp=timestamp), key)
+
+    def view_click(
+        self,
+        *,
+        user_id: str,
+        action_id: str,
+        value: str,
+        view: dict[str, Any],
+        block_id: str | None = None,
+        team_id: str = DEFAULT_TEAM_ID,
+        timestamp: int | None = None,
+    ) -> Reply:
+        """Send a signed ``block_actions`` click on a button in ``view`` (the App Home tab):
+        no response_url, as from Slack."""
+        body = block_actions_body(user_id=user_id, action_id=action_id, value=value,
+                                  block_id=block_id, response_url=None, team_id=team_id,
+                                  view=view)
+        return self._send(body, signed_headers(self.signing_secret, body, timestamp=timestamp),
+                          None)
+
+    def event(self, event: dict[str, Any], *, team_id: str = DEFAULT_TEAM_ID,
+              timestamp: int | None = None) -> Reply:
+        """Send a signed Events API callback (JSON) carrying ``event``, e.g.
+        ``app_home_opened_event("U1")``."""
+        body = event_callback_body(event, team_id=team_id)
+        headers = signed_headers(self.signing_secret, body, timestamp=timestamp,
+                                 content_type="application/json")
+        return self._send(body, headers, None)
 
     def raw(self, body: str, headers: dict[str, str]) -> Reply:
         """POST ``body`` with exactly ``headers`` (e.g. a forged or stale signature)."""

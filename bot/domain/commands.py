@@ -26,6 +26,8 @@ USAGE = (  # `&lt;` `&gt;`: Slack reads a bare <…> as a link or mention
     "• `/deploy &lt;environment&gt; --version=&lt;version&gt;`\n"
     "• `/deploy &lt;environment&gt; &lt;version&gt; --emergency \"reason or incident link\"` — "
     "outside the deploy windows, with emergency approval\n"
+    "• `/deploy &lt;environment&gt; &lt;version&gt; --force \"reason\"` — deploy a version "
+    "marked faulty (rolled back from) anyway\n"
     "• `/deploy cancel &lt;id&gt;` — cancel a deploy waiting for its window\n"
     "• `/deploy status` — what runs where, and the last deployments\n"
     "• `/deploy help` — this message"
@@ -47,6 +49,7 @@ class DeployArgs:
     environment: str
     version: str
     emergency_reason: str | None = None
+    force_reason: str | None = None  # deploy a version marked faulty anyway, and why
 
 
 @dataclass(frozen=True)
@@ -66,39 +69,56 @@ class StatusArgs:
 
 Parsed = DeployArgs | HelpArgs | StatusArgs | CancelArgs
 
-# `--emergency "reason"` (straight or curly quotes), or `--emergency=reason-without-spaces`.
-_EMERGENCY = re.compile(
-    r"""(?:^|\s)--emergency(?P<sep>=|\s+)(?:"(?P<q>[^"]*)"|“(?P<c>[^”]*)”|(?P<w>[^\s"“”]+))?"""
-    r"""|(?:^|\s)--emergency\s*$"""
-)
+def _quoted_option(name: str) -> re.Pattern[str]:
+    """`--name "reason"` (straight or curly quotes), or `--name=reason-without-spaces`."""
+    return re.compile(
+        rf"""(?:^|\s)--{name}(?P<sep>=|\s+)(?:"(?P<q>[^"]*)"|“(?P<c>[^”]*)”|(?P<w>[^\s"“”]+))?"""
+        rf"""|(?:^|\s)--{name}\s*$"""
+    )
 
 
-def _take_emergency(text: str) -> tuple[str, str | None]:
-    """Split `--emergency "reason"` off the command text: (rest, reason or None)."""
-    found = list(_EMERGENCY.finditer(text))
+_EMERGENCY = _quoted_option("emergency")
+_FORCE = _quoted_option("force")
+
+
+def _take_reason(text: str, option: re.Pattern[str], name: str, missing: str, *,
+                 bare_word: bool = True) -> tuple[str, str | None]:
+    """Split `--<name> "reason"` off the command text: (rest, reason or None)."""
+    found = list(option.finditer(text))
+    flag = f"--{name}"
     if not found:
-        if "--emergency" in text:
-            raise UsageError('Put the emergency reason in quotes: `--emergency "reason"`.')
+        if flag in text:
+            raise UsageError(f'Put the {name} reason in quotes: `{flag} "reason"`.')
         return text, None
     if len(found) > 1:
-        raise UsageError("`--emergency` is given twice.")
+        raise UsageError(f"`{flag}` is given twice.")
     m = found[0]
     reason = (m.group("q") or m.group("c") or m.group("w") or "").strip()
     rest = text[m.end():].lstrip()
     if not reason and rest[:1] in ('"', "“") and ('"' if rest[0] == '"' else "”") not in rest[1:]:
-        raise UsageError('The emergency reason has no closing quote: '
-                         '`--emergency "reason"`.')
+        raise UsageError(f'The {name} reason has no closing quote: `{flag} "reason"`.')
     if not reason:
-        raise UsageError('An emergency deploy needs a reason: `--emergency "checkout is down, '
-                         'INC-123"` (an incident link is fine).')
+        raise UsageError(missing)
     if len(reason) > MAX_REASON:
-        raise UsageError(f"The emergency reason is {len(reason)} characters long; "
+        raise UsageError(f"The {name} reason is {len(reason)} characters long; "
                          f"the limit is {MAX_REASON}.")
     rest = text[m.end():]
-    if m.group("w") and m.group("sep") != "=" and rest.split():
+    if m.group("w") and m.group("sep") != "=" and (rest.split() or not bare_word):
         # `--emergency checkout down`: the reason has spaces but no quotes.
-        raise UsageError(f'Put the emergency reason in quotes: `--emergency "{m.group("w")} …"`.')
+        raise UsageError(f'Put the {name} reason in quotes: `{flag} "{m.group("w")} …"`.')
     return text[: m.start()] + " " + rest, reason
+
+
+def _take_emergency(text: str) -> tuple[str, str | None]:
+    return _take_reason(text, _EMERGENCY, "emergency",
+                        'An emergency deploy needs a reason: `--emergency "checkout is down, '
+                        'INC-123"` (an incident link is fine).')
+
+
+def _take_force(text: str) -> tuple[str, str | None]:
+    return _take_reason(text, _FORCE, "force",
+                        'Deploying a version marked faulty needs a reason: `--force "fixed by '
+                        'the config change in INC-123"`.', bare_word=False)
 
 
 def _one_of(kind: str, value: str, known: Collection[str]) -> str:
@@ -132,6 +152,7 @@ def parse_deploy(
             return CancelArgs(int(number))
         raise UsageError("Which deployment? e.g. `/deploy cancel 42`.")
     text, emergency_reason = _take_emergency(text)
+    text, force_reason = _take_force(text)
     words = text.split()
     if not words:
         raise UsageError("Tell me what to deploy.")
@@ -185,4 +206,4 @@ def parse_deploy(
             f"(expected a match of `{pattern}`, e.g. `v1.2.3`)."
         )
     return DeployArgs(service=service, environment=environment, version=version,
-                      emergency_reason=emergency_reason)
+                      emergency_reason=emergency_reason, force_reason=force_reason)

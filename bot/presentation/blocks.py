@@ -136,6 +136,31 @@ def _approve_text(d: Deployment) -> str:
     return f"Deploy `{d.service}` `{d.version}` to *{d.environment}*."
 
 
+def approval_actions(d: Deployment, *, block_id: str = ids.APPROVAL_BLOCK) -> Block:
+    """Approve (with a confirmation dialog) / Reject, valued with the deployment's id: the
+    card's buttons, and the same ones in the App Home tab (with its own `block_id`)."""
+    return {
+        "type": "actions",
+        "block_id": block_id,
+        "elements": [
+            {
+                "type": "button", "action_id": ids.APPROVE, "style": "primary",
+                "text": {"type": "plain_text", "text": "Approve"}, "value": str(d.id),
+                "confirm": {
+                    "title": {"type": "plain_text", "text": f"Approve this {noun(d)}?"},
+                    "text": {"type": "mrkdwn", "text": _approve_text(d)},
+                    "confirm": {"type": "plain_text", "text": "Approve"},
+                    "deny": {"type": "plain_text", "text": "Cancel"},
+                },
+            },
+            {
+                "type": "button", "action_id": ids.REJECT, "style": "danger",
+                "text": {"type": "plain_text", "text": "Reject"}, "value": str(d.id),
+            },
+        ],
+    }
+
+
 _HEAD = {Kind.DEPLOY: "Deploy ", Kind.ROLLBACK: "↩️ Rollback ", Kind.MIGRATE: "🗄️ Migration "}
 
 
@@ -188,26 +213,7 @@ def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
                                    "tests passing · code reviewed and approved · migrations "
                                    "reviewed · feature flags configured · monitoring alerts "
                                    "set up · rollback plan documented"))
-        blocks.append({
-            "type": "actions",
-            "block_id": ids.APPROVAL_BLOCK,
-            "elements": [
-                {
-                    "type": "button", "action_id": ids.APPROVE, "style": "primary",
-                    "text": {"type": "plain_text", "text": "Approve"}, "value": str(d.id),
-                    "confirm": {
-                        "title": {"type": "plain_text", "text": f"Approve this {noun(d)}?"},
-                        "text": {"type": "mrkdwn", "text": _approve_text(d)},
-                        "confirm": {"type": "plain_text", "text": "Approve"},
-                        "deny": {"type": "plain_text", "text": "Cancel"},
-                    },
-                },
-                {
-                    "type": "button", "action_id": ids.REJECT, "style": "danger",
-                    "text": {"type": "plain_text", "text": "Reject"}, "value": str(d.id),
-                },
-            ],
-        })
+        blocks.append(approval_actions(d))
     elif d.state is State.EXPIRED and d.expires_at is not None:
         blocks.append(_context(f"Expired at {when(d.expires_at, zone)} without enough "
                                "approvals. Request it again with `/deploy`."))
@@ -396,19 +402,22 @@ def _where(d: Deployment) -> str:
 def request_accepted(d: Deployment, zone: ZoneInfo) -> Message:
     """The requester's ephemeral answer once a request is posted (or queued)."""
     what = f"`{d.service}` `{d.version}` → *{d.environment}*"
+    name = {Kind.DEPLOY: "Deployment", Kind.ROLLBACK: "Rollback",
+            Kind.MIGRATE: "Migration run"}[d.kind]
     if d.kind is Kind.MIGRATE:
         what = f"`{d.service}` migrations → `{d.target}` in *{d.environment}*"
+    elif d.kind is Kind.ROLLBACK:
+        what = (f"`{d.service}` back to `{d.version}` in *{d.environment}* (from "
+                f"`{d.previous_version}`, now marked faulty there)")
     if d.state is State.SCHEDULED and d.not_before is not None:
         text = (f"🗓️ Deployment #{d.id} queued: {what}. When the window opens, "
                 f"{when(d.not_before, zone)}, I will ask you to start it (it is shown in "
                 f"{_where(d)}). Cancel it with `/deploy cancel {d.id}`.")
     elif d.needs_approval:
         who = "the emergency approvers" if d.emergency else "someone other than you"
-        text = (f"📝 {'Migration run' if d.kind is Kind.MIGRATE else 'Deployment'} #{d.id} "
-                f"requested: {what}. The approval request is in "
+        text = (f"📝 {name} #{d.id} requested: {what}. The approval request is in "
                 f"{_where(d)}; it needs {d.approvals_required} approval(s) from {who}.")
     else:
-        text = f"🚀 Deployment #{d.id} started: {what}. Follow it in {_where(d)}."
-        if d.kind is Kind.MIGRATE:
-            text = f"🗄️ Migration run #{d.id} started: {what}. Follow it in {_where(d)}."
+        icon = {Kind.DEPLOY: "🚀", Kind.ROLLBACK: "↩️", Kind.MIGRATE: "🗄️"}[d.kind]
+        text = f"{icon} {name} #{d.id} started: {what}. Follow it in {_where(d)}."
     return notice(text)

@@ -11,9 +11,19 @@ CANCEL_SCHEDULED = "deploy.cancel_scheduled"
 VERDICT_BLOCK = "deploy.verdict"  # Rollback / Keep after a failed watch
 ROLL_BACK = "deploy.roll_back"
 KEEP = "deploy.keep"
+HOME_VIEW = "deploy.home"  # callback_id of the App Home tab's view
+HOME_APPROVAL_BLOCK = "deploy.home.approval"  # + ".<deployment id>": block ids are unique
+
+APP_HOME_OPENED = "app_home_opened"  # the Events API event the tab is published on
 
 DEPLOY_COMMAND = "/deploy"
 DEPLOYS_COMMAND = "/deploys"
 FREEZE_COMMAND = "/freeze"
 MIGRATIONS_COMMAND = "/migrations"
 MIGRATE_COMMAND = "/migrate"
+AUDIT_COMMAND = "/audit"
+LOCK_COMMAND = "/lock"
+UNLOCK_COMMAND = "/unlock"
+ROLLBACK_COMMAND = "/rollback"
+ROLLBACK_BLOCK = "rollback.plan"
+ROLLBACK_CONFIRM = "rollback.confirm"

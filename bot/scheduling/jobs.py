@@ -67,3 +67,9 @@ def release_scheduled(instance: str) -> int:
     """Ask the requesters of deploys queued for a window that has opened to confirm them."""
     c = _get(instance)
     return len(c.deployments.prompt_due(at=c.clock.now())) if c else 0
+
+
+def expire_locks(instance: str) -> int:
+    """Release and announce the deploy locks whose time is up (each once, in any process)."""
+    c = _get(instance)
+    return len(c.locks.expire_due(at=c.clock.now())) if c else 0

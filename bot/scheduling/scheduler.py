@@ -22,10 +22,11 @@ wakes first runs a tick, but two processes can run the same tick at the same mom
 process rewrites the jobs when it starts. That is safe because every job is idempotent
 against the database: an announcement is claimed by its unique key before it is posted
 (AnnouncementLog.claim: posted once, whoever runs the job), a scheduled deploy's prompt by a
-conditional UPDATE (mark_prompted), expiry by conditional state transitions, resumption by
-leases. No leader is needed. While versions with different job sets run side by side (a
-rolling upgrade), the newer one removes the older one's stale jobs; the older scheduler then
-logs an error for that job and carries on (`_process_jobs` below).
+conditional UPDATE (mark_prompted), an expired deploy lock's release (and so its
+announcement) by a conditional UPDATE (LockRepository.release), expiry by conditional state
+transitions, resumption by leases. No leader is needed. While versions with different job
+sets run side by side (a rolling upgrade), the newer one removes the older one's stale jobs;
+the older scheduler then logs an error for that job and carries on (`_process_jobs` below).
 """
 
 from __future__ import annotations
@@ -45,9 +46,11 @@ from bot.scheduling import jobs
 log = logging.getLogger(__name__)
 
 JOB_STORE_TABLE = "apscheduler_jobs"  # excluded from Alembic's drift check (migrations/env.py)
-EXPECTED_JOBS = ("expire-approvals", "resume-deployments", "announce", "release-scheduled")
+EXPECTED_JOBS = ("expire-approvals", "resume-deployments", "announce", "release-scheduled",
+                 "expire-locks")
 ANNOUNCE_EVERY = timedelta(minutes=1)
 RELEASE_EVERY = timedelta(minutes=1)
+LOCKS_EVERY = timedelta(minutes=1)
 
 
 class DeploybotScheduler(BackgroundScheduler):  # type: ignore[misc]  # APScheduler 3: untyped
@@ -135,4 +138,7 @@ def build_scheduler(container: Container) -> DeploybotScheduler:
     # tick missed by more than a period loses nothing.
     every(jobs.release_scheduled, "release-scheduled", RELEASE_EVERY,
           misfire_grace=RELEASE_EVERY)
+    # Expired deploy locks: expire_due releases every lock whose time is up, however late,
+    # so a tick missed by more than a period loses nothing (the next one catches up).
+    every(jobs.expire_locks, "expire-locks", LOCKS_EVERY, misfire_grace=LOCKS_EVERY)
     return scheduler

@@ -38,3 +38,6 @@ class Access:
 
     def may_manage_freezes(self, user_id: str) -> bool:
         return self.is_member(user_id, self._config.freezes.managers)
+
+    def may_view_audit(self, user_id: str) -> bool:
+        return self.is_member(user_id, self._config.audit.viewers)

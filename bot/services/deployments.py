@@ -14,11 +14,13 @@ from typing import Protocol
 
 from bot.config import AppConfig
 from bot.domain.approval import ApprovalRule, check_decision, enough
+from bot.domain.busy import DeploymentBusy
 from bot.domain.commands import DeployArgs, Parsed, UsageError, parse_deploy
 from bot.domain.deployment import Deployment, Kind, NewDeployment, RunningVersion
+from bot.domain.faulty import FaultyMark
 from bot.domain.policy import PolicyDecision, local
 from bot.domain.states import State
-from bot.domain.text import shown
+from bot.domain.text import reason_text, shown
 from bot.errors import (
     Conflict,
     DeploybotError,
@@ -29,6 +31,7 @@ from bot.errors import (
 )
 from bot.ports import Clock, Cluster, Notifier, Repositories, Store
 from bot.services.access import Access
+from bot.services.locks import LockService
 from bot.services.policy import PolicyService
 from bot.services.runner import window_for
 
@@ -79,7 +82,9 @@ class DeploymentService:
         clock: Clock,
         runner: Submitter,
         policy: PolicyService,
+        locks: LockService,
     ) -> None:
+        self._locks = locks
         self._config = config
         self._store = store
         self._notifier = notifier
@@ -135,6 +140,20 @@ class DeploymentService:
             raise Forbidden(f"You may not deploy to {env}: that needs the {roles} role. "
                             "Ask a platform admin to add you in app.yaml.")
 
+    def _check_free(self, environment: str, service: str, *, user_id: str, at: datetime,
+                    kind: Kind = Kind.DEPLOY, deployment_id: int | None = None,
+                    prefix: str = "") -> None:
+        """Refuse at once, before a card is posted, when someone else's lock holds the
+        service there (`Locked`; a rollback passes) or another deployment of it is in flight
+        (`DeploymentBusy`: the database would refuse it anyway when it is queued)."""
+        self._locks.check(environment, service, user_id=user_id, at=at, kind=kind,
+                          prefix=prefix)
+        with self._store.transaction() as r:
+            active = r.deployments.active_for(environment, service)
+        if active is not None and active.id != deployment_id:
+            raise DeploymentBusy(active, environment=environment, service=service,
+                                 prefix=prefix)
+
     def running_version(self, env: str, service: str) -> str | None:
         """The version running there: the last one deploybot rolled out, else the
         cluster's answer (e.g. right after installing the bot)."""
@@ -144,17 +163,51 @@ class DeploymentService:
             previous = self._cluster.current_version(env, service)
         return previous
 
+    def _preflight(self, args: DeployArgs, *, user_id: str, at: datetime) -> str | None:
+        """Everything a request must pass before a card is posted, read in one transaction
+        (this is the busiest path): someone else's lock, another deployment in flight, a
+        version marked faulty without `--force`. Returns the version deploybot last rolled
+        out there (None: ask the cluster)."""
+        env, svc = args.environment, args.service
+        with self._store.transaction() as r:
+            lock = r.locks.get(env, svc, at=at)
+            active = r.deployments.active_for(env, svc)
+            mark = r.faulty.get(env, svc, args.version)
+            previous = r.deployments.last_succeeded_version(env, svc)
+        self._locks.refuse(lock, user_id=user_id, at=at)
+        if active is not None:
+            raise DeploymentBusy(active, environment=env, service=svc)
+        self._refuse_faulty(args, mark)
+        return previous
+
+    def _check_not_faulty(self, args: DeployArgs) -> None:
+        with self._store.transaction() as r:
+            mark = r.faulty.get(args.environment, args.service, args.version)
+        self._refuse_faulty(args, mark)
+
+    def _refuse_faulty(self, args: DeployArgs, mark: FaultyMark | None) -> None:
+        """A version marked faulty there (rolled back from) needs `--force "reason"`."""
+        if mark is None or args.force_reason is not None:
+            return
+        raise Conflict(
+            f"`{args.version}` of {args.service} is marked faulty in {args.environment}: "
+            f"{reason_text(mark.reason)} (<@{mark.marked_by}>, "
+            f"{local(mark.marked_at, self._config.zone)}). To deploy it anyway, say why: "
+            f"`/deploy {args.service} {args.environment} {args.version} --force \"reason\"`.")
+
     def request(self, args: DeployArgs, *, user_id: str,
                 slack_channel: str | None = None) -> Deployment:
         env = args.environment
         self._check_may_deploy(user_id, env)
         at = self._clock.now()
+        previous = self._preflight(args, user_id=user_id, at=at)
         window = self._window(args, at=at)
         if not window.allowed:
             raise WindowClosed(args, window, self._config.zone)
         emergency = args.emergency_reason is not None
         required, expires_at = self._approval_needed(env, emergency=emergency)
-        previous = self.running_version(env, args.service)
+        if previous is None:  # nothing deployed by us yet: ask the cluster (outside the tx)
+            previous = self._cluster.current_version(env, args.service)
         with self._store.transaction() as r:
             d = r.deployments.add(NewDeployment(
                 service=args.service,
@@ -173,6 +226,11 @@ class DeploymentService:
             if emergency:
                 details |= {"emergency_reason": args.emergency_reason,
                             "overrides": list(window.reasons)}
+            if args.force_reason is not None:
+                mark = r.faulty.get(env, args.service, args.version)
+                if mark is not None:
+                    details |= {"forced_over_faulty": args.force_reason,
+                                "faulty_reason": mark.reason}
             r.audit.record("deploy.emergency_requested" if emergency else "deploy.requested",
                            actor=user_id, at=at, deployment_id=d.id, details=details,
                            slack_channel=slack_channel)
@@ -194,6 +252,7 @@ class DeploymentService:
             raise UserError(f"`{service}` has no migrations configured "
                             f"(services.{service}.migrations in app.yaml).")
         at = self._clock.now()
+        self._check_free(environment, service, user_id=user_id, at=at, kind=Kind.MIGRATE)
         window = self._policy.check_rollback(environment, service, at=at)
         if not window.allowed:
             raise Conflict(f"Not now: migration runs in {environment} follow the deploy "
@@ -252,7 +311,9 @@ class DeploymentService:
         """Queue a refused deploy for the moment its window opens (the requester confirms
         then). If the window is open already, this is a plain request."""
         self._check_may_deploy(user_id, args.environment)
+        self._check_not_faulty(args)
         at = self._clock.now()
+        self._locks.check(args.environment, args.service, user_id=user_id, at=at)
         window = self._window(args, at=at)
         if window.allowed:
             return self.request(args, user_id=user_id)
@@ -338,6 +399,7 @@ class DeploymentService:
             raise Conflict(f"Deployment #{d.id} is no longer waiting for its window "
                            f"({d.state.value.replace('_', ' ')}).")
         self._check_may_deploy(user_id, d.environment)
+        self._check_free(d.environment, d.service, user_id=user_id, at=at, kind=d.kind)
         window = self._window(d, at=at)
         if not window.allowed:
             nxt = window.next_allowed_at
@@ -405,6 +467,8 @@ class DeploymentService:
                          if nxt else "")
                 raise Conflict(f"Not approved: the deploy window is closed now — "
                                f"{'; '.join(window.reasons)}.{when_}")
+            self._check_free(d.environment, d.service, user_id=d.requested_by, at=at,
+                             kind=d.kind, deployment_id=d.id, prefix="Not approved: ")
 
         expired = False
         started = False

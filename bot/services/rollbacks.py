@@ -1,8 +1,12 @@
-"""What people decide after a deploy failed its watch and automatic rollback is off: roll
-back to the previous version (a new ROLLBACK deployment, run by the runner) or keep it.
+"""Rollbacks people ask for: `/rollback <env> [service] [version]` (a plan to confirm, then
+a ROLLBACK deployment), and the Rollback / Keep decision after a deploy failed its watch with
+automatic rollback off.
 
-The decision is taken once: under a row lock on the failed deployment, the first click wins
-and every later one is told who decided what.
+The version to go back to comes from deploybot's history (the last version that succeeded and
+passed its checks there), or from the cluster's own revision history when that is empty;
+versions marked faulty are left out. The runner marks the version left faulty and locks the
+service when the rollback starts. A decision on a failed deploy is taken once: under a row
+lock, the first click wins and every later one is told who decided what.
 """
 
 from __future__ import annotations
@@ -11,10 +15,13 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.domain.deployment import Deployment, Kind, NewDeployment
+from bot.config import AppConfig
+from bot.domain.deployment import Deployment, JobOutcome, Kind, NewDeployment
+from bot.domain.rollback_commands import RollbackArgs, RollbackHelpArgs, parse_rollback
 from bot.domain.states import State
+from bot.domain.text import shown
 from bot.errors import Conflict, DeploybotError, Forbidden, NotFound
-from bot.ports import Clock, Cluster, Notifier, Repositories, Store
+from bot.ports import Clock, Cluster, Notifier, Repositories, Revisions, Store
 from bot.services.access import Access
 from bot.services.deployments import Submitter
 from bot.services.policy import PolicyService
@@ -25,14 +32,35 @@ Choice = Literal["rollback", "keep"]
 
 
 @dataclass(frozen=True)
+class RollbackPlan:
+    """What `/rollback` would do, for the requester to confirm."""
+
+    environment: str
+    service: str
+    current: str  # the version running now (to be marked faulty)
+    target: str  # the version to go back to
+    candidates: tuple[str, ...]  # every version it could go back to, newest first
+    migrations: JobOutcome | None  # the migrations the current version ran, if it did
+    migrate_hint: str | None  # the guide's migration rollback command for the service
+    approvals_required: int
+
+    @property
+    def value(self) -> str:
+        """What the confirmation button carries (checked again when clicked)."""
+        return f"{self.environment} {self.service} {self.target} {self.current}"
+
+
+@dataclass(frozen=True)
 class Decided:
     failed: Deployment  # the deployment that failed its watch, with the decision recorded
     rollback: Deployment | None  # the rollback started, for "rollback"
 
 
 class RollbackService:
-    def __init__(self, *, store: Store, notifier: Notifier, cluster: Cluster, access: Access,
-                 clock: Clock, runner: Submitter, policy: PolicyService) -> None:
+    def __init__(self, *, config: AppConfig, store: Store, notifier: Notifier,
+                 cluster: Cluster, access: Access, clock: Clock, runner: Submitter,
+                 policy: PolicyService) -> None:
+        self._config = config
         self._store = store
         self._notifier = notifier
         self._cluster = cluster
@@ -41,6 +69,114 @@ class RollbackService:
         self._runner = runner
         self._policy = policy
 
+    # -- /rollback ---------------------------------------------------------------------
+    def parse(self, text: str) -> RollbackArgs | RollbackHelpArgs:
+        cfg = self._config
+        return parse_rollback(
+            text, environments=cfg.environments.keys(),
+            services_in={env: cfg.services_in(env) for env in cfg.environments},
+            version_patterns={k: v.version_pattern for k, v in cfg.services.items()})
+
+    def plan(self, args: RollbackArgs, *, user_id: str) -> RollbackPlan:
+        """Where `/rollback` would go, checked; raises a user-facing error when it cannot."""
+        env, svc = args.environment, args.service
+        if not self._access.may_deploy(user_id, env):
+            raise Forbidden(f"You may not roll back in {env}: that needs the deployer role "
+                            "there.")
+        current = self._cluster.current_version(env, svc)
+        with self._store.transaction() as r:
+            good = r.deployments.good_versions(env, svc)
+            faulty = r.faulty.marked(env, svc)
+            if current is None:  # the cluster cannot tell: our own record of it
+                current = r.deployments.last_succeeded_version(env, svc)
+        if current is None:
+            raise Conflict(f"I cannot tell which version of {svc} runs in {env}, so there is "
+                           "nothing to roll back from.")
+        earlier = (self._cluster.earlier_versions(env, svc)
+                   if isinstance(self._cluster, Revisions) else [])
+        ran = list(dict.fromkeys([*good, *earlier]))
+        candidates = tuple(v for v in ran if v != current and v not in faulty)
+        listed = ", ".join(f"`{v}`" for v in candidates[:10]) or "none"
+        if args.version is None:
+            if not candidates:
+                raise Conflict(f"No earlier good version of {svc} in {env} is known (from "
+                               "deploybot's history or the cluster's), so there is nothing to "
+                               "roll back to.")
+            target = candidates[0]
+        elif args.version == current:
+            raise Conflict(f"{shown(args.version)} is what runs in {env} now; nothing to roll "
+                           f"back. Versions you can roll back to: {listed}.")
+        elif args.version in faulty:
+            raise Conflict(f"{shown(args.version)} is marked faulty in {env}; roll back to "
+                           f"another version: {listed}.")
+        elif args.version not in ran:
+            raise Conflict(f"{shown(args.version)} has not run in {env} before (as far as "
+                           f"deploybot and the cluster know), so it is no rollback. Versions "
+                           f"you can roll back to: {listed}. To deploy a new version, use "
+                           "`/deploy`.")
+        else:
+            target = args.version
+        window = self._policy.check_rollback(env, svc, at=self._clock.now())
+        if not window.allowed:
+            raise Conflict(f"Rollbacks in {env} follow the deploy window, and it is closed "
+                           "now: " + "; ".join(window.reasons) + ".")
+        with self._store.transaction() as r:
+            leaving = r.deployments.latest_live(env, svc, current)
+        migrations = leaving.migrations if leaving is not None and leaving.migrations \
+            is not None and leaving.migrations.ok else None
+        m = self._config.services[svc].migrations
+        hint = " ".join(m.command_to(("<app>", "<previous_migration>"))) if m else None
+        env_config = self._config.environments[env]
+        required = env_config.approval.required \
+            if env_config.rollbacks.approval and env_config.approval is not None else 0
+        return RollbackPlan(environment=env, service=svc, current=current, target=target,
+                            candidates=candidates, migrations=migrations, migrate_hint=hint,
+                            approvals_required=required)
+
+    def start(self, value: str, *, user_id: str,
+              slack_channel: str | None = None) -> Deployment:
+        """The confirmation was clicked: plan again (things may have moved meanwhile), then
+        queue the rollback (or put it up for approval where the environment says so)."""
+        words = value.split()
+        if len(words) != 4:
+            raise Conflict("That button does not name a rollback; run `/rollback` again.")
+        env, svc, target, expected = words
+        if env not in self._config.environments or svc not in self._config.services:
+            raise Conflict("That button names an environment or service deploybot does not "
+                           "know any more; run `/rollback` again.")
+        plan = self.plan(RollbackArgs(environment=env, service=svc, version=target),
+                         user_id=user_id)
+        if plan.current != expected:
+            raise Conflict(f"{svc} runs {plan.current} in {env} now, not {expected} as when "
+                           "you asked; nothing was done. Run `/rollback` again.")
+        at = self._clock.now()
+        expires_at = None
+        if plan.approvals_required:
+            approval = self._config.environments[env].approval
+            expires_at = at + approval.expires_after if approval is not None else None
+        with self._store.transaction() as r:
+            leaving = r.deployments.latest_live(env, svc, plan.current)
+            d = r.deployments.add(NewDeployment(
+                service=svc, environment=env, version=plan.target,
+                previous_version=plan.current,
+                state=State.AWAITING_APPROVAL if plan.approvals_required else State.QUEUED,
+                requested_by=user_id, requested_at=at,
+                approvals_required=plan.approvals_required, expires_at=expires_at,
+                kind=Kind.ROLLBACK,
+                rollback_of=leaving.id if leaving is not None else None,
+            ))
+            r.audit.record("rollback.requested", actor=user_id, at=at, deployment_id=d.id,
+                           details={"environment": env, "service": svc, "from": plan.current,
+                                    "to": plan.target,
+                                    "rollback_of": d.rollback_of,
+                                    "from_ran_migrations": plan.migrations is not None},
+                           slack_channel=slack_channel)
+        d = self._show_new(d)
+        if d.state is State.QUEUED:
+            self._runner.submit(d.id)
+        return d
+
+    # -- Rollback / Keep after a failed watch ------------------------------------------
     def decide(self, deployment_id: int, choice: Choice, *, user_id: str) -> Decided:
         at = self._clock.now()
         with self._store.transaction() as r:

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from bot.config import MigrationsConfig
 from bot.domain.deployment import Deployment, JobOutcome, Kind, Verification
+from bot.domain.locks import Lock
 from bot.domain.policy import PolicyDecision
 from bot.domain.record import VERIFY_FAILED
 from bot.domain.states import State
@@ -36,6 +37,7 @@ from bot.ports import (
     Verifier,
     VerifyResult,
 )
+from bot.presentation.lock_views import refusal_at_start
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +87,12 @@ class DeploymentRunner:
         migrations: Mapping[str, MigrationsConfig] | None = None,
         verifier: Verifier | None = None,
         verify: Mapping[str, VerifyPlan] | None = None,
+        rollback_locks: Mapping[str, bool] | None = None,
     ) -> None:
+        """`rollback_locks`: environment → whether a rollback there locks the service
+        (environments.<env>.rollbacks.lock)."""
         self._store = store
+        self._rollback_locks = dict(rollback_locks or {})
         self._verifier = verifier
         self._verify = dict(verify or {})
         self._migrations = dict(migrations or {})
@@ -157,6 +163,13 @@ class DeploymentRunner:
             if not window.allowed:
                 self._refuse(d, window)
                 return
+            # So is a lock someone else took meanwhile (a rollback never waits for one).
+            lock = self._lock_in_the_way(d, at=at)
+            if lock is not None:
+                self._cancel_unstarted(d, refusal_at_start(lock, at), "deploy.refused_locked",
+                                       {"lock_id": lock.id, "holder": lock.holder,
+                                        "reason": lock.reason})
+                return
         with self._store.transaction() as r:
             d = self._get(r, deployment_id)
             if d.state is State.QUEUED:
@@ -164,6 +177,9 @@ class DeploymentRunner:
                                          progress="starting")
                 r.audit.record("deploy.started", actor="deploybot", at=at, deployment_id=d.id,
                                details={"owner": self._owner})
+                if d.kind is Kind.ROLLBACK and d.previous_version is not None:
+                    self._leave(r, d, d.previous_version, by=d.requested_by, at=at,
+                                why=f"rolled back to {d.version} (deployment #{d.id})")
             else:
                 r.audit.record("deploy.resumed", actor="deploybot", at=at, deployment_id=d.id,
                                details={"owner": self._owner, "state": d.state.value})
@@ -263,6 +279,29 @@ class DeploymentRunner:
                                     "bake_seconds": plan.bake.total_seconds()})
         return verdict
 
+    def _leave(self, r: Repositories, d: Deployment, version: str, *, by: str, at: datetime,
+               why: str) -> None:
+        """A rollback leaves `version`: mark it faulty there (a later `/deploy` of it needs
+        `--force`), and lock the service there (where the environment says so) until someone
+        unlocks it, so that nothing pushes the bad version again before someone looked. A
+        lock someone holds already stays theirs."""
+        mark = r.faulty.mark(environment=d.environment, service=d.service, version=version,
+                             reason=why, by=by, at=at,
+                             deployment_id=d.rollback_of if d.kind is Kind.ROLLBACK else d.id)
+        r.audit.record("version.marked_faulty", actor=by, at=at, deployment_id=d.id,
+                       details={"version": version, "reason": mark.reason},
+                       environment=d.environment)
+        if not self._rollback_locks.get(d.environment, False):
+            return
+        lock = r.locks.acquire(environment=d.environment, service=d.service, holder=by,
+                               reason=f"{version} {why}; unlock when it is safe to deploy "
+                                      "again", at=at, expires_at=None, origin="rollback",
+                               deployment_id=d.id)
+        if lock is not None:
+            r.audit.record("lock.locked", actor=by, at=at, deployment_id=d.id,
+                           details={"service": d.service, "reason": lock.reason,
+                                    "origin": "rollback"}, environment=d.environment)
+
     @staticmethod
     def _offers_rollback(d: Deployment, verdict: VerifyResult, plan: VerifyPlan) -> bool:
         """Rollback / Keep buttons: it failed, nobody else changed the workload since, a
@@ -299,6 +338,9 @@ class DeploymentRunner:
         self._move(d.id, State.FAILED, finished=True, error=f"{cause}; rolling back to "
                    f"{previous}", progress=f"rolling back to {previous}")
         with self._store.transaction() as r:
+            self._leave(r, d, d.version, by="deploybot", at=self._clock.now(),
+                        why=f"failed its checks, rolled back automatically to {previous}: "
+                            + "; ".join(verdict.reasons))
             self._show(self._get(r, d.id))
         try:
             self._cluster.deploy(d.environment, d.service, previous, progress=progress,
@@ -393,15 +435,30 @@ class DeploymentRunner:
             stop.set()
             thread.join()
 
+    def _lock_in_the_way(self, d: Deployment, *, at: datetime) -> Lock | None:
+        """A lock on the service there that refuses `d`: someone else's, and `d` is no
+        rollback."""
+        if d.kind is Kind.ROLLBACK:
+            return None
+        with self._store.transaction() as r:
+            lock = r.locks.get(d.environment, d.service, at=at)
+        return lock if lock is not None and lock.blocks(d.requested_by, kind=d.kind) else None
+
     def _refuse(self, d: Deployment, window: PolicyDecision) -> None:
-        at = self._clock.now()
         error = "the deploy window closed before it could start: " + "; ".join(window.reasons)
+        self._cancel_unstarted(d, error, "deploy.refused_at_start",
+                               {"reasons": list(window.reasons)})
+
+    def _cancel_unstarted(self, d: Deployment, error: str, action: str,
+                          details: dict[str, object]) -> None:
+        """Cancel a queued deployment the runner will not start, saying why."""
+        at = self._clock.now()
         with self._store.transaction() as r:
             if not r.deployments.transition(d.id, State.CANCELLED, at=at, finished_at=at,
                                             error=error, lease_owner=None, lease_until=None):
                 return
-            r.audit.record("deploy.refused_at_start", actor="deploybot", at=at,
-                           deployment_id=d.id, details={"reasons": list(window.reasons)})
+            r.audit.record(action, actor="deploybot", at=at, deployment_id=d.id,
+                           details=details)
             final = self._get(r, d.id)
         for call in (self._show, self._notifier.notify_requester):
             try:

@@ -13,9 +13,12 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.errors import RetryableError
+from bot.store.audit import SqlAuditLog
+from bot.store.faulty import SqlFaultyVersions
+from bot.store.home import SqlHomeViewers
+from bot.store.locks import SqlLockRepository
 from bot.store.repositories import (
     SqlAnnouncementLog,
-    SqlAuditLog,
     SqlDeploymentRepository,
     SqlFreezeRepository,
 )
@@ -63,6 +66,9 @@ class Repos:
         self.audit = SqlAuditLog(session)
         self.freezes = SqlFreezeRepository(session)
         self.announcements = SqlAnnouncementLog(session)
+        self.locks = SqlLockRepository(session)
+        self.faulty = SqlFaultyVersions(session)
+        self.home_viewers = SqlHomeViewers(session)
 
 
 class Database:

@@ -60,6 +60,11 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+#: The states of a deployment in flight (bot.domain.states.State.active), for the partial
+#: unique index that lets only one run per service and environment.
+ACTIVE_STATES_SQL = "state IN ('queued', 'running', 'verifying')"
+
+
 class DeploymentRow(Base):
     __tablename__ = "deployments"
 
@@ -98,6 +103,11 @@ class DeploymentRow(Base):
         Index("ix_deployments_env_service_requested", "environment", "service", "requested_at"),
         Index("ix_deployments_state", "state"),
         Index("ix_deployments_requested_at", "requested_at"),
+        # `/deploys <env>`: the last deployments of one environment without a sort
+        Index("ix_deployments_environment_requested", "environment", "requested_at"),
+        # One deployment in flight per service and environment, whatever the processes do.
+        Index("uq_deployments_one_active", "environment", "service", unique=True,
+              sqlite_where=text(ACTIVE_STATES_SQL), postgresql_where=text(ACTIVE_STATES_SQL)),
     )
 
 

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import String, and_, column, delete, func, or_, select, true, update, values
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.domain.deployment import (
     Decision,
@@ -24,9 +24,12 @@ from bot.domain.deployment import (
     RunningVersion,
     Verification,
 )
+from bot.domain.dora import DeploymentFact
 from bot.domain.freezes import Freeze, RuntimeFreeze
+from bot.domain.record import VERIFY_FAILED
 from bot.domain.states import State, sources_for
-from bot.store.models import AnnouncementRow, AuditRow, DecisionRow, DeploymentRow, FreezeRow
+from bot.store.in_flight import enters_flight, one_in_flight
+from bot.store.models import AnnouncementRow, DecisionRow, DeploymentRow, FreezeRow
 
 _FIELDS = {
     "previous_version", "expires_at", "channel", "message_ts", "record_ts", "started_at",
@@ -113,8 +116,11 @@ class SqlDeploymentRepository:
             target=new.target,
             rollback_of=new.rollback_of,
         )
-        self._s.add(row)
-        self._s.flush()
+        # In flight from the start: the database refuses a second one (DeploymentBusy).
+        with one_in_flight(self._s, (new.environment, new.service), self.active_for,
+                           guard=new.state.active):
+            self._s.add(row)
+            self._s.flush()
         return _to_domain(row, [])
 
     def get(self, deployment_id: int) -> Deployment | None:
@@ -144,13 +150,27 @@ class SqlDeploymentRepository:
         if unknown:
             raise TypeError(f"unknown deployment fields: {sorted(unknown)}")
         sources = [s.value for s in sources_for(target)]
-        res = self._s.execute(
-            update(DeploymentRow)
-            .where(DeploymentRow.id == deployment_id, DeploymentRow.state.in_(sources))
-            .values(state=target.value, updated_at=at,
-                    row_version=DeploymentRow.row_version + 1, **_columns(fields))
-        )
+        # Into QUEUED: the database refuses a second deployment in flight (DeploymentBusy).
+        with one_in_flight(self._s, deployment_id, self.active_for,
+                           guard=enters_flight(target)):
+            res = self._s.execute(
+                update(DeploymentRow)
+                .where(DeploymentRow.id == deployment_id, DeploymentRow.state.in_(sources))
+                .values(state=target.value, updated_at=at,
+                        row_version=DeploymentRow.row_version + 1, **_columns(fields))
+            )
         return bool(res.rowcount == 1)  # type: ignore[attr-defined]
+
+    def active_for(self, environment: str, service: str) -> Deployment | None:
+        """The deployment of `service` to `environment` in flight (queued, running or
+        being verified), if any: there is at most one."""
+        row_id = self._s.scalar(
+            select(DeploymentRow.id).where(
+                DeploymentRow.environment == environment, DeploymentRow.service == service,
+                DeploymentRow.state.in_([s.value for s in State if s.active]),
+            ).order_by(DeploymentRow.id).limit(1)
+        )
+        return None if row_id is None else self.get(row_id)
 
     def set_fields(self, deployment_id: int, **fields: Any) -> None:
         unknown = set(fields) - _FIELDS
@@ -267,6 +287,23 @@ class SqlDeploymentRepository:
                 decisions[dr.deployment_id].append(dr)
         return [_to_domain(r, decisions[r.id]) for r in rows]
 
+    def awaiting_approval(self, limit: int) -> tuple[Sequence[Deployment], int]:
+        """The oldest `limit` deployments awaiting approval (with their decisions), and how
+        many await approval in all: two queries on the state index."""
+        waiting = DeploymentRow.state == State.AWAITING_APPROVAL.value
+        total = int(self._s.scalar(select(func.count()).select_from(DeploymentRow)
+                                   .where(waiting)) or 0)
+        if total == 0:
+            return [], 0
+        rows = self._s.scalars(
+            select(DeploymentRow).where(waiting).order_by(DeploymentRow.id).limit(limit)
+        ).all()
+        ids = [r.id for r in rows]
+        decisions: dict[int, list[DecisionRow]] = {i: [] for i in ids}
+        for dr in self._s.scalars(select(DecisionRow).where(DecisionRow.deployment_id.in_(ids))):
+            decisions[dr.deployment_id].append(dr)
+        return [_to_domain(r, decisions[r.id]) for r in rows], total
+
     def running_versions(self) -> Sequence[RunningVersion]:
         latest = (
             select(DeploymentRow.environment, DeploymentRow.service,
@@ -285,6 +322,114 @@ class SqlDeploymentRepository:
         return [RunningVersion(environment=r[0], service=r[1], version=r[2], since=r[3] or r[4])
                 for r in rows]
 
+    def running_versions_of(self, environments: Sequence[str],
+                            services: Sequence[str]) -> Sequence[RunningVersion]:
+        """`running_versions` for these environments and services only: the latest rollout
+        that succeeded per pair (by request time, then id), found by a short backward walk
+        of ix_deployments_env_service_requested per pair in one statement, then read by
+        primary key — instead of a pass over every deployment. The App Home's query, fast
+        with 100,000 deployments."""
+        if not environments or not services:
+            return []
+        envs = values(column("environment", String), name="envs").data(
+            [(e,) for e in environments]).cte("envs")
+        svcs = values(column("service", String), name="svcs").data(
+            [(s,) for s in services]).cte("svcs")
+        d = DeploymentRow
+
+        def live(row: type[DeploymentRow] | Any) -> Any:
+            return and_(row.environment == envs.c.environment, row.service == svcs.c.service,
+                        row.state == State.SUCCEEDED.value, row.kind.in_(_ROLLOUTS))
+
+        # The newest request time, then the highest id at that time (a tie on a manual
+        # clock): both walk the index, where ORDER BY requested_at, id would sort each pair.
+        newest = aliased(DeploymentRow)
+        newest_at = (select(newest.requested_at).where(live(newest))
+                     .order_by(newest.requested_at.desc()).limit(1)
+                     .correlate(envs, svcs).scalar_subquery())
+        latest = (select(func.max(d.id)).where(live(d), d.requested_at == newest_at)
+                  .correlate(envs, svcs).scalar_subquery())
+        # Two statements: a join back to deployments lets PostgreSQL pick a full scan.
+        ids = [i for i in self._s.scalars(
+            select(latest).select_from(envs.join(svcs, true()))) if i is not None]
+        if not ids:
+            return []
+        rows = self._s.execute(
+            select(d.environment, d.service, d.version, d.finished_at, d.requested_at)
+            .where(d.id.in_(ids)).order_by(d.environment, d.service)
+        ).all()
+        return [RunningVersion(environment=r[0], service=r[1], version=r[2], since=r[3] or r[4])
+                for r in rows]
+
+    def good_versions(self, environment: str, service: str, *, limit: int = 20) -> list[str]:
+        """Versions that went live there and passed their checks (deploys and rollbacks
+        that succeeded), newest first, each once."""
+        latest = func.max(DeploymentRow.id)
+        return list(self._s.scalars(
+            select(DeploymentRow.version).where(
+                DeploymentRow.environment == environment,
+                DeploymentRow.service == service,
+                DeploymentRow.state == State.SUCCEEDED.value,
+                DeploymentRow.kind.in_(_ROLLOUTS),
+            ).group_by(DeploymentRow.version).order_by(latest.desc()).limit(limit)
+        ))
+
+    def latest_live(self, environment: str, service: str, version: str) -> Deployment | None:
+        """The last deployment that took `version` live there (succeeded; or went live and
+        failed its watch, or was rolled back since)."""
+        row_id = self._s.scalar(
+            select(DeploymentRow.id).where(
+                DeploymentRow.environment == environment,
+                DeploymentRow.service == service, DeploymentRow.version == version,
+                DeploymentRow.kind.in_(_ROLLOUTS),
+                or_(DeploymentRow.state.in_([State.SUCCEEDED.value, State.ROLLED_BACK.value]),
+                    and_(DeploymentRow.state == State.FAILED.value,
+                         DeploymentRow.error.startswith(VERIFY_FAILED))),
+            ).order_by(DeploymentRow.id.desc()).limit(1)
+        )
+        return None if row_id is None else self.get(row_id)
+
+    def history(self, *, limit: int, environment: str | None = None,
+                service: str | None = None) -> Sequence[Deployment]:
+        """The last `limit` deployments (of one environment and/or service), newest first,
+        with their decisions (`/deploys`)."""
+        q = select(DeploymentRow)
+        if environment is not None:
+            q = q.where(DeploymentRow.environment == environment)
+        if service is not None:
+            q = q.where(DeploymentRow.service == service)
+        # By request time: ix_deployments_env_service_requested (environment and service) or
+        # ix_deployments_requested_at give the order, no sort (the id breaks ties; SQLite
+        # keeps it in every index anyway).
+        rows = self._s.scalars(q.order_by(DeploymentRow.requested_at.desc(),
+                                          DeploymentRow.id.desc()).limit(limit)).all()
+        ids = [r.id for r in rows]
+        decisions: dict[int, list[DecisionRow]] = {i: [] for i in ids}
+        if ids:
+            for dr in self._s.scalars(
+                select(DecisionRow).where(DecisionRow.deployment_id.in_(ids))
+            ):
+                decisions[dr.deployment_id].append(dr)
+        return [_to_domain(r, decisions[r.id]) for r in rows]
+
+    def facts(self, *, environments: Sequence[str], service: str | None,
+              since: datetime) -> Sequence[DeploymentFact]:
+        """Deploys and rollbacks requested since `since` there, the columns the DORA
+        measures need only."""
+        d = DeploymentRow
+        q = select(d.id, d.environment, d.service, d.kind, d.state, d.version,
+                   d.previous_version, d.requested_at, d.started_at, d.finished_at,
+                   d.error.startswith(VERIFY_FAILED), d.rollback_of).where(
+            d.environment.in_(list(environments)), d.kind.in_(_ROLLOUTS),
+            d.requested_at >= since)
+        if service is not None:
+            q = q.where(d.service == service)
+        return [DeploymentFact(
+            id=r[0], environment=r[1], service=r[2], kind=Kind(r[3]), state=State(r[4]),
+            version=r[5], previous_version=r[6], requested_at=r[7], started_at=r[8],
+            finished_at=r[9], failed_verification=bool(r[10]), rollback_of=r[11],
+        ) for r in self._s.execute(q.order_by(d.id))]
+
     def last_succeeded_version(self, environment: str, service: str) -> str | None:
         return self._s.scalar(
             select(DeploymentRow.version).where(
@@ -294,26 +439,6 @@ class SqlDeploymentRepository:
                 DeploymentRow.kind.in_(_ROLLOUTS),
             ).order_by(DeploymentRow.id.desc()).limit(1)
         )
-
-
-class SqlAuditLog:
-    def __init__(self, session: Session) -> None:
-        self._s = session
-
-    def record(
-        self,
-        action: str,
-        *,
-        actor: str,
-        at: datetime,
-        deployment_id: int | None = None,
-        details: dict[str, Any] | None = None,
-        slack_channel: str | None = None,
-        slack_ts: str | None = None,
-    ) -> None:
-        self._s.add(AuditRow(at=at, actor=actor, action=action, deployment_id=deployment_id,
-                             details=details or {}, slack_channel=slack_channel,
-                             slack_ts=slack_ts))
 
 
 def _runtime_freeze(row: FreezeRow) -> RuntimeFreeze:

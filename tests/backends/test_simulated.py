@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 
+from bot.backends.clusters import ServiceClusters
 from bot.backends.simulated import REPLICAS, SimulatedCluster
 from bot.config import SimulatedConfig
-from bot.ports import RolloutFailed
+from bot.errors import PermanentError
+from bot.ports import Revisions, RolloutFailed
 
 
 def no_sleep(_seconds: float) -> None:
@@ -108,3 +111,59 @@ def test_concurrent_deploys_to_different_services() -> None:
         t.join(timeout=10)
     assert [c.current_version("production", f"svc{i}") for i in range(8)] == [
         f"v1.0.{i}" for i in range(8)]
+
+
+# -- which versions ran before (the Revisions capability) ----------------------------------
+
+def test_earlier_versions_are_the_versions_that_went_live_newest_first_each_once() -> None:
+    c = cluster(initial_version="v1.2.2")
+    assert isinstance(c, Revisions)
+    assert c.earlier_versions("production", "api") == []
+    for version in ("v1.2.3", "v1.2.4"):
+        c.deploy("production", "api", version, progress=lambda _t: None)
+    assert c.earlier_versions("production", "api") == ["v1.2.3", "v1.2.2"]
+    c.deploy("production", "api", "v1.2.2", progress=lambda _t: None)  # a rollback
+    assert c.earlier_versions("production", "api") == ["v1.2.4", "v1.2.3"]
+    c.deploy("production", "api", "v1.2.3", progress=lambda _t: None)
+    assert c.earlier_versions("production", "api") == ["v1.2.2", "v1.2.4"]
+
+
+def test_earlier_versions_are_per_environment_and_service_and_skip_failed_rollouts() -> None:
+    c = cluster(initial_version="v1.2.2", fail_versions="-bad$")
+    c.deploy("staging", "api", "v1.3.0", progress=lambda _t: None)
+    with pytest.raises(RolloutFailed):
+        c.deploy("staging", "api", "v1.3.1-bad", progress=lambda _t: None)
+    assert c.earlier_versions("staging", "api") == ["v1.2.2"]
+    assert c.earlier_versions("production", "api") == []
+    assert c.earlier_versions("staging", "web") == []
+
+
+def test_without_an_initial_version_history_starts_at_the_first_deploy() -> None:
+    c = cluster()
+    c.deploy("production", "api", "v1.0.0", progress=lambda _t: None)
+    assert c.earlier_versions("production", "api") == []
+    c.deploy("production", "api", "v1.0.1", progress=lambda _t: None)
+    assert c.earlier_versions("production", "api") == ["v1.0.0"]
+
+
+class _NoHistory:
+    """A cluster without the Revisions capability."""
+
+    def current_version(self, environment: str, service: str) -> str | None:
+        return "v1.0.0"
+
+    def deploy(self, environment: str, service: str, version: str, *,
+               progress: Callable[[str], None], deployment_id: int | None = None,
+               requested_by: str | None = None) -> None:
+        return None
+
+
+def test_the_router_delegates_earlier_versions_where_the_cluster_remembers_them() -> None:
+    simulated = cluster(initial_version="v1.2.2")
+    simulated.deploy("production", "api", "v1.2.3", progress=lambda _t: None)
+    router = ServiceClusters({"api": simulated, "legacy": _NoHistory()})
+    assert isinstance(router, Revisions)
+    assert router.earlier_versions("production", "api") == ["v1.2.2"]
+    assert router.earlier_versions("production", "legacy") == []
+    with pytest.raises(PermanentError):
+        router.earlier_versions("production", "nope")

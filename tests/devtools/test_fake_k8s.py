@@ -398,6 +398,35 @@ def test_image_pull_failure(
     assert "waiting to start" in status_body(info.value)["message"]
 
 
+def test_a_standing_rule_fails_every_rollout_to_a_matching_image_and_no_other(
+    fake: FakeKubernetes, apps: client.AppsV1Api, core: client.CoreV1Api
+) -> None:
+    fake.fail_rollouts_to(NS, "api", lambda image: image.endswith("-bad"), "image_pull")
+
+    def waiting_reason(image: str) -> str | None:
+        pods = new_pods(core, image)
+        state = pods[0].status.container_statuses[0].state if pods else None
+        return state.waiting.reason if state is not None and state.waiting else None
+
+    for bad in ("ghcr.io/acme/api:v1.2.3-bad", "ghcr.io/acme/api:v1.2.4-bad"):  # not one-shot
+        apps.patch_namespaced_deployment("api", NS, image_patch(bad))
+        assert eventually(lambda bad=bad: waiting_reason(bad)) == "ImagePullBackOff"
+
+    apps.patch_namespaced_deployment("api", NS, image_patch(NEW_IMAGE))
+    done = eventually(lambda: condition(apps.read_namespaced_deployment("api", NS),
+                                        "Progressing").reason == "NewReplicaSetAvailable")
+    assert done
+    assert len(new_pods(core, NEW_IMAGE)) == 3
+    assert all(p.status.container_statuses[0].ready for p in new_pods(core, NEW_IMAGE))
+
+    # The rollout that creates a Deployment is exempt: it starts healthy.
+    fake.fail_rollouts_to("staging", "web", lambda image: True, "image_pull")
+    fake.add_deployment("staging", "web", containers=[{"name": "web", "image": "web:v1-bad"}])
+    assert fake.deployment("staging", "web")["status"]["readyReplicas"] == 3
+    with pytest.raises(ValueError, match="unknown failure mode"):
+        fake.fail_rollouts_to(NS, "api", lambda image: True, "typo")  # type: ignore[arg-type]
+
+
 def test_crash_loop_failure_then_rollback(
     fake: FakeKubernetes, apps: client.AppsV1Api, core: client.CoreV1Api
 ) -> None:

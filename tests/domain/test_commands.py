@@ -82,7 +82,14 @@ def test_accepted_forms(text: str, services: tuple[str, ...], expected: object) 
         ("api production", ONE_SERVICE, "Which version? e.g. `/deploy production v1.2.3`."),
         ("--version=v1.2.3", ONE_SERVICE,
          "Which environment? e.g. `/deploy production v1.2.3`."),
-        ("production --force v1.2.3", ONE_SERVICE, "Unknown option `--force`."),
+        ("production --force v1.2.3", ONE_SERVICE,
+         'Put the force reason in quotes: `--force "v1.2.3 …"`.'),
+        ("production v1.2.3 --force", ONE_SERVICE,
+         'Deploying a version marked faulty needs a reason: `--force "fixed by the config '
+         'change in INC-123"`.'),
+        ('production v1.2.3 --force "a" --force "b"', ONE_SERVICE, "`--force` is given twice."),
+        ('production v1.2.3 --force "unclosed', ONE_SERVICE,
+         'The force reason has no closing quote: `--force "reason"`.'),
         ("production v1.2.3 -f", ONE_SERVICE, "Unknown option `-f`."),
     ],
 )
@@ -301,3 +308,14 @@ def test_cancel_is_a_word_only_in_first_place() -> None:
     with pytest.raises(UsageError) as info:
         parse("production cancel")
     assert info.value.problem.startswith("`cancel` is not a valid version for `api`")
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ('production v1.2.3 --force "fixed by the config change, INC-9"',
+     "fixed by the config change, INC-9"),
+    ("production --force=hotfix-verified v1.2.3", "hotfix-verified"),
+    ("production v1.2.3 --force “curly quotes”", "curly quotes"),
+])
+def test_force_takes_a_reason(text: str, reason: str) -> None:
+    assert parse(text) == DeployArgs(service="api", environment="production", version="v1.2.3",
+                              force_reason=reason)

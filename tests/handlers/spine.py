@@ -75,10 +75,12 @@ def deployment_ids(bot: RunningBot) -> list[int]:
 
 
 def audit_actions(bot: RunningBot, deployment_id: int | None = None) -> list[str]:
-    sql = "SELECT action FROM audit_events"
+    """The state changes recorded (of one deployment); not the Slack request trail
+    (`slack.command`, `slack.click`, `slack.refused`)."""
+    sql = "SELECT action FROM audit_events WHERE action NOT LIKE 'slack.%'"
     params: dict[str, Any] = {}
     if deployment_id is not None:
-        sql += " WHERE deployment_id = :d"
+        sql += " AND deployment_id = :d"
         params["d"] = deployment_id
     with bot.container.database.engine.connect() as conn:
         return [r[0] for r in conn.execute(text(sql + " ORDER BY id"), params)]

@@ -243,7 +243,7 @@ def test_freeze_without_arguments_shows_the_windows(bot: RunningBot) -> None:
     assert bot.slack.calls("chat.postMessage") == []
 
 
-@pytest.mark.parametrize(("command", "text_"), [("/deploys", ""), ("/deploy", "status")])
+@pytest.mark.parametrize(("command", "text_"), [("/deploy", "status"), ("/deploy", " status ")])
 def test_the_deploy_status_view_has_a_line_per_environment(
     bot: RunningBot, command: str, text_: str
 ) -> None:

@@ -5,15 +5,12 @@ someone else changes during the bake window."""
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 from sqlalchemy import select, text
 
 from bot.config import AppConfig
@@ -229,17 +226,6 @@ def test_a_job_watch_whose_version_was_compacted_away_goes_on_from_a_current_one
 
 
 # -- someone else changes the Deployment during the bake window -------------------------------
-
-@pytest.fixture
-def kubectl() -> Iterator[k8s.AppsV1Api]:
-    """Someone else's client on the same cluster (KUBECONFIG), as kubectl would use it."""
-    api = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
-        config_file=os.environ["KUBECONFIG"], persist_config=False)
-    try:
-        yield k8s.AppsV1Api(api)
-    finally:
-        api.close()
-
 
 def wait_for(bot: RunningBot, deployment_id: int, state: State, progress: str,
              timeout: float = 10.0) -> None:

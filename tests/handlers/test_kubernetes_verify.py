@@ -64,6 +64,7 @@ def test_pods_crashing_in_the_bake_window_fail_verification_and_roll_back_automa
     assert "restarted" in d.error or "crash-loop" in d.error, d.error
     assert audit_actions(bot, 1) == ["deploy.requested", "deploy.started", "deploy.verifying",
                                      "deploy.verification", "deploy.failed",
+                                     "version.marked_faulty", "lock.locked",
                                      "deploy.rolled_back"]
     (ann,) = announcements(bot)
     text = blocks_text(ann)

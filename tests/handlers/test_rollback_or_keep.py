@@ -104,6 +104,7 @@ def test_rollback_runs_the_previous_version_and_marks_the_failed_deploy_rolled_b
     assert "Rolled back" in blocks_text(card)
 
     assert audit_actions(bot, 2) == ["deploy.rollback_requested", "deploy.started",
+                                     "version.marked_faulty", "lock.locked",
                                      "deploy.verifying", "deploy.verification",
                                      "deploy.succeeded"]
     assert audit_actions(bot, 1)[-1] == "deploy.rolled_back"

@@ -1,4 +1,5 @@
-"""`/deploy status` and `/deploys`: what runs where, and the last deployments."""
+"""`/deploy status`: what runs where, and the last deployments (`/deploys` is the history:
+tests/handlers/test_history.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from tests.handlers.spine import (
     wait_dm,
 )
 
-STATUS_COMMANDS = [("/deploy", "status"), ("/deploys", ""), ("/deploy", "  status  ")]
+STATUS_COMMANDS = [("/deploy", "status"), ("/deploy", "  status  ")]
 
 
 def status(bot: RunningBot, command: str, text: str) -> str:
@@ -89,7 +90,7 @@ def test_status_shows_running_versions_and_the_last_deployments(
 def test_status_lists_at_most_the_last_ten(bot: RunningBot) -> None:
     for n in range(12):
         request(bot, f"production v1.2.{n + 10}")
-    recent = lines_under(status(bot, "/deploys", ""), "Last deployments")
+    recent = lines_under(status(bot, "/deploy", "status"), "Last deployments")
     assert len(recent) == 10
     assert recent[0].startswith("• #12 ")
     assert recent[-1].startswith("• #3 ")

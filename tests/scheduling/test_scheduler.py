@@ -44,6 +44,7 @@ EXPECTED_OPTIONS = {
     "resume-deployments": (jobs.resume_deployments, 10, 10),
     "announce": (jobs.announce, 60, 60),
     "release-scheduled": (jobs.release_scheduled, 60, 60),
+    "expire-locks": (jobs.expire_locks, 60, 60),
 }
 
 

@@ -179,15 +179,15 @@ def test_drift_is_detected(empty_database_url: str) -> None:
 
 
 def test_a_single_head() -> None:
-    assert head() == "0005"
+    assert head() == "0007"
 
 
 def test_the_revisions_form_one_line() -> None:
     script = ScriptDirectory(SCRIPT_LOCATION)
-    assert script.get_heads() == ["0005"]
+    assert script.get_heads() == ["0007"]
     chain = [(r.revision, r.down_revision) for r in script.walk_revisions()]
-    assert chain == [("0005", "0004"), ("0004", "0003"), ("0003", "0002"), ("0002", "0001"),
-                     ("0001", None)]
+    assert chain == [("0007", "0006"), ("0006", "0005"), ("0005", "0004"), ("0004", "0003"),
+                     ("0003", "0002"), ("0002", "0001"), ("0001", None)]
 
 
 def columns(url: str, table: str) -> set[str]:
@@ -276,15 +276,101 @@ def test_offline_sql_for_both_dialects(url: str) -> None:
     for table in OUR_TABLES:
         assert f"CREATE TABLE {table}" in sql
     # five in 0001, ix_freezes_end in 0002, ix_locks_expires_at and
-    # ix_audit_events_environment_at in 0005
-    assert sql.count("CREATE INDEX") == 8
-    # 0005's partial unique indexes: one active lock, one active faulty mark
-    assert sql.count("CREATE UNIQUE INDEX") == 2
+    # ix_audit_events_environment_at in 0005, ix_deployments_environment_requested in 0007
+    assert sql.count("CREATE INDEX") == 9
+    assert ("CREATE INDEX ix_deployments_environment_requested ON deployments (environment, "
+            "requested_at)") in sql
+    # partial unique indexes: one active lock and one active faulty mark (0005), one
+    # deployment in flight per service and environment (0006)
+    assert sql.count("CREATE UNIQUE INDEX") == 3
     assert "WHERE released_at IS NULL" in sql
+    assert ("CREATE UNIQUE INDEX uq_deployments_one_active ON deployments (environment, "
+            "service) WHERE state IN ('queued', 'running', 'verifying')") in sql
     assert "ix_freezes_end" in sql
     for column in COLUMNS_0002:
         assert f"ADD COLUMN {column}" in sql
     for column in COLUMNS_0003 | COLUMNS_0004:
         assert f"ADD COLUMN {column}" in sql
-    assert "UPDATE alembic_version SET version_num='0005'" in sql
+    assert "UPDATE alembic_version SET version_num='0007'" in sql
     assert not Path("offline.db").exists()
+
+
+def _insert(url: str, rows: list[tuple[str, str, str]]) -> None:
+    """Deployments (service, environment, state) straight into the table."""
+    engine = make_engine(url, poolclass=pool.NullPool)
+    at = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
+    try:
+        with engine.begin() as conn:
+            for service, environment, state in rows:
+                conn.execute(text(
+                    "INSERT INTO deployments (service, environment, version, state, "
+                    "requested_by, requested_at, approvals_required, updated_at, row_version, "
+                    "kind) VALUES (:s, :e, 'v1.2.3', :state, 'U0ALICE', :at, 0, :at, 0, "
+                    "'deploy')"), {"s": service, "e": environment, "state": state, "at": at})
+    finally:
+        engine.dispose()
+
+
+def _states(url: str) -> list[tuple[int, str, bool]]:
+    """(id, state, has an error) of every deployment, by id."""
+    engine = make_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return [(r[0], r[1], r[2] is not None) for r in conn.execute(
+                text("SELECT id, state, error FROM deployments ORDER BY id"))]
+    finally:
+        engine.dispose()
+
+
+def test_0006_lets_one_deployment_be_in_flight_per_service_and_environment(
+        empty_database_url: str) -> None:
+    """Rows in flight together (written before 0006) are ended, the furthest along kept;
+    then the index refuses a second one, and the repository says which one is in the way
+    while the transaction goes on."""
+    from sqlalchemy.exc import IntegrityError
+
+    from bot.domain.busy import DeploymentBusy
+
+    url = empty_database_url
+    upgrade(url, "0005")
+    _insert(url, [("api", "production", "queued"), ("api", "production", "running"),
+                  ("api", "production", "queued"), ("api", "staging", "queued"),
+                  ("web", "production", "verifying"), ("web", "production", "running"),
+                  ("api", "production", "succeeded")])
+
+    upgrade(url, "0006")
+    assert revision(url) == "0006"
+    assert _states(url) == [(1, "cancelled", True), (2, "running", False),
+                            (3, "cancelled", True), (4, "queued", False),
+                            (5, "verifying", False), (6, "failed", True),
+                            (7, "succeeded", False)]
+
+    with pytest.raises(IntegrityError):  # the index itself, without the repository
+        _insert(url, [("api", "production", "queued")])
+    _insert(url, [("api", "production", "awaiting_approval"),  # not in flight: fine
+                  ("worker", "production", "queued")])
+
+    (waiting,) = [i for i, state, _ in _states(url) if state == "awaiting_approval"]
+    at = datetime(2026, 11, 18, 16, 0, tzinfo=UTC)
+    db = Database.from_url(url)
+    try:
+        with db.transaction() as r:
+            with pytest.raises(DeploymentBusy) as refused:
+                r.deployments.add(NewDeployment(
+                    service="api", environment="production", version="v1.2.4",
+                    previous_version=None, state=State.QUEUED, requested_by="U0BOB",
+                    requested_at=at, approvals_required=0, expires_at=None))
+            assert refused.value.active is not None and refused.value.active.id == 2
+            assert "Deployment #2 of api to production is running now" in str(refused.value)
+            with pytest.raises(DeploymentBusy):  # awaiting approval -> queued: refused too
+                r.deployments.transition(waiting, State.QUEUED, at=at)
+            # the transaction goes on after both refusals
+            assert r.deployments.active_for("production", "api") == r.deployments.get(2)
+            assert r.deployments.transition(waiting, State.REJECTED, at=at)
+        assert (waiting, "rejected", False) in _states(url)
+    finally:
+        db.dispose()
+
+    downgrade(url, "0005")
+    _insert(url, [("api", "production", "queued")])  # no index any more
+    assert [s for _, s, _ in _states(url)].count("queued") == 3

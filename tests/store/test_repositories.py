@@ -325,7 +325,8 @@ def test_finished_deployments_are_never_claimable(db: Database, state: State) ->
 
 
 def test_claimable_is_in_id_order(db: Database) -> None:
-    ids = [add(db, State.QUEUED, expires_at=None) for _ in range(3)]
+    # three services: one deployment in flight per service and environment
+    ids = [add(db, State.QUEUED, expires_at=None, service=f"svc{n}") for n in range(3)]
     with db.transaction() as r:
         assert list(r.deployments.claimable(T0)) == ids
 

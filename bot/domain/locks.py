@@ -1,0 +1,44 @@
+"""Deploy locks as the rest of the code sees them (plain values, no ORM rows).
+
+A lock on a service in an environment blocks deploys by anyone but its holder, until it is
+released or expires. `/lock` sets one by hand; a rollback sets one so that nothing pushes
+the bad version again before someone has looked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.domain.deployment import Kind
+
+MANUAL = "manual"  # set with /lock
+ROLLBACK = "rollback"  # set by a rollback
+#: Who released a lock that expired (`released_by`).
+EXPIRY = "deploybot"
+
+
+@dataclass(frozen=True)
+class Lock:
+    id: int
+    environment: str
+    service: str
+    holder: str  # Slack user id
+    reason: str
+    origin: str  # "manual" (/lock) | "rollback"
+    created_at: datetime
+    expires_at: datetime | None = None  # None: until someone unlocks it
+    deployment_id: int | None = None  # the rollback that set it
+
+    def held_at(self, at: datetime) -> bool:
+        """Still in force at `at` (not yet expired; a released lock is not loaded at all)."""
+        return self.expires_at is None or at < self.expires_at
+
+    def blocks(self, user_id: str, *, kind: Kind = Kind.DEPLOY) -> bool:
+        """Whether this lock refuses a deployment of `kind` requested by `user_id`: the
+        holder's own deploys pass, and so does every rollback (a rollback is the fix)."""
+        return kind is not Kind.ROLLBACK and user_id != self.holder
+
+    def age(self, at: datetime) -> timedelta:
+        """How long it has been held at `at`."""
+        return max(at - self.created_at, timedelta(0))

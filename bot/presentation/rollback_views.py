@@ -1,0 +1,53 @@
+"""Block Kit for `/rollback`: the plan to confirm (pure)."""
+
+from __future__ import annotations
+
+from bot.domain.record import short_tail
+from bot.presentation import ids
+from bot.presentation.blocks import Message, _button, _context, _section
+from bot.services.rollbacks import RollbackPlan
+
+
+def migration_warning(plan: RollbackPlan) -> str | None:
+    """The guide's warning when the version being left ran database migrations."""
+    m = plan.migrations
+    if m is None:
+        return None
+    tail = short_tail(m.tail, lines=1).replace("`", "'")
+    hint = (f" The guide's migration rollback for {plan.service}: `/migrate "
+            f"{plan.environment} {plan.service} <app> <previous_migration>`"
+            + (f" (runs `{plan.migrate_hint}`)" if plan.migrate_hint else "") + ".")
+    return (f"⚠️ `{plan.current}` ran database migrations (Job {m.job}"
+            + (f": `{tail}`" if tail else "") + "). Rolling the code back does not undo "
+            f"them, and deploybot will not run a down-migration by itself; if `{plan.target}` "
+            "cannot run on the new schema, roll the database back first." + hint)
+
+
+def rollback_confirmation(plan: RollbackPlan) -> Message:
+    head = (f"↩️ Roll *{plan.service}* in *{plan.environment}* back from `{plan.current}` to "
+            f"`{plan.target}`?")
+    lines = [head, f"`{plan.current}` will be marked faulty there (deploying it again needs "
+                   "`--force \"reason\"`)."]
+    others = [v for v in plan.candidates if v != plan.target][:5]
+    if others:
+        lines.append("Other versions you can name: " + ", ".join(f"`{v}`" for v in others)
+                     + f" (`/rollback {plan.environment} {plan.service} <version>`).")
+    if plan.approvals_required:
+        lines.append(f"Rollbacks in {plan.environment} need {plan.approvals_required} "
+                     "approval(s); the request goes to the deployments channel.")
+    blocks = [_section("\n".join(lines))]
+    warning = migration_warning(plan)
+    if warning:
+        blocks.append(_section(warning))
+    blocks.append({"type": "actions", "block_id": ids.ROLLBACK_BLOCK, "elements": [
+        _button(f"Roll back to {plan.target}"[:75], ids.ROLLBACK_CONFIRM, plan.value,
+                style="danger", confirm={
+                    "title": {"type": "plain_text", "text": "Roll back now?"},
+                    "text": {"type": "mrkdwn", "text":
+                             f"`{plan.service}` in *{plan.environment}*: `{plan.current}` → "
+                             f"`{plan.target}`."},
+                    "confirm": {"type": "plain_text", "text": "Roll back"},
+                    "deny": {"type": "plain_text", "text": "Cancel"}}),
+    ]})
+    blocks.append(_context("Rollbacks are announced and audited."))
+    return Message(text=head.replace("*", ""), blocks=blocks)

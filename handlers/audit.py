@@ -1,0 +1,93 @@
+"""The audit trail of Slack requests, and `/audit`.
+
+A global Bolt middleware notes every slash command (with its text) and every button click in
+the audit log, with the Slack user id and the time, before the listener runs. Noting is in
+memory only (redaction and the insert happen on the background pool, a batch at a time), so
+the ack is not held up. It also tells `handlers.replies` which request is being served, so
+that a refusal of it is recorded too (handlers.request_audit).
+
+`/audit [environment] [since] [before <id>]` shows the newest events to the audit viewers
+(`audit.viewers`); the listener parses and acks, the one service call runs on the pool.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.container import Container
+from bot.domain.audit import deployment_number
+from bot.domain.audit_commands import USAGE, AuditArgs, AuditHelpArgs
+from bot.errors import UserError
+from bot.presentation import ids
+from bot.presentation.audit_views import audit_view
+from handlers.replies import ephemeral, ephemeral_ack, refusal, reporting
+from handlers.request_audit import CURRENT, RequestAudit
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, container: Container) -> None:
+    audit = container.audit
+    zone = container.config.zone
+
+    def note(body: dict[str, Any]) -> None:
+        if isinstance(body.get("command"), str) and body.get("user_id"):
+            text = str(body.get("text") or "")
+            command, user, channel = body["command"], str(body["user_id"]), body.get(
+                "channel_id")
+            audit.note_command(user_id=user, command=command, text=text, channel_id=channel)
+            CURRENT.set(RequestAudit(audit, user, f"{command} {text}".strip(),
+                                     audit.environment_in(text), channel))
+        elif body.get("type") == "block_actions":
+            user = str((body.get("user") or {}).get("id") or "")
+            channel = (body.get("channel") or {}).get("id") \
+                or (body.get("container") or {}).get("channel_id")
+            message_ts = (body.get("container") or {}).get("message_ts")
+            for action in body.get("actions") or []:
+                value = str(action.get("value")
+                            or (action.get("selected_option") or {}).get("value") or "")
+                action_id = str(action.get("action_id") or "")
+                audit.note_click(user_id=user, action_id=action_id, value=value,
+                                 block_id=action.get("block_id"), channel_id=channel,
+                                 message_ts=message_ts)
+                number = deployment_number(value)
+                CURRENT.set(RequestAudit(
+                    audit, user, f"click {action_id}",
+                    None if number is not None else audit.environment_in(value), channel,
+                    deployment_id=number))
+
+    def record_request(body: dict[str, Any], next: Callable[[], None]) -> None:
+        """Global middleware (Bolt's argument names): note the request, then go on."""
+        CURRENT.set(None)  # a reused thread (Socket Mode) must not keep the last request
+        try:
+            note(body)
+        except Exception:  # the audit trail must never cost the user their answer
+            log.exception("could not note a Slack request in the audit trail")
+        next()
+
+    def audit_command(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        try:
+            args = audit.parse(command.get("text") or "")
+        except UserError as e:
+            ack(**refusal(e))
+            return
+        if isinstance(args, AuditHelpArgs):
+            ack(**ephemeral_ack(USAGE))
+            return
+        ack()
+        user_id = command["user_id"]
+        container.background.submit(lambda: run_audit(args, user_id, respond))
+
+    def run_audit(args: AuditArgs, user_id: str, respond: Respond) -> None:
+        with reporting(respond, zone):
+            page = audit.latest(args, user_id=user_id)
+            respond(**ephemeral(audit_view(
+                page.events, zone, environment=args.environment, since=args.since,
+                since_text=args.since_text, more=page.more, before_id=args.before_id)))
+
+    app.use(record_request)
+    app.command(ids.AUDIT_COMMAND)(audit_command)

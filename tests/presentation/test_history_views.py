@@ -1,0 +1,97 @@
+"""The `/deploys` and `/audit` views (pure Block Kit)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.audit import AuditEvent
+from bot.domain.deployment import Decision, Deployment, Kind
+from bot.domain.dora import DoraStats, Restore
+from bot.domain.states import State
+from bot.presentation.audit_views import audit_view, event_line
+from bot.presentation.history_views import cause, history_line, span, stats_view
+
+NY = ZoneInfo("America/New_York")
+T0 = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
+M = timedelta(minutes=1)
+
+
+def dep(**kw: object) -> Deployment:
+    base: dict[str, object] = dict(
+        id=7, service="api", environment="production", version="v1.2.2",
+        previous_version="v1.2.3", state=State.SUCCEEDED, requested_by="U0ALICE",
+        requested_at=T0, approvals_required=0, started_at=T0 + M,
+        finished_at=T0 + 3 * M + 5 * timedelta(seconds=1))
+    base.update(kw)
+    return Deployment(**base)  # type: ignore[arg-type]
+
+
+def test_span() -> None:
+    assert [span(x) for x in (None, timedelta(seconds=45), 12 * M + timedelta(seconds=30),
+                              125 * M, timedelta(days=3, hours=4))] == [
+        "—", "45s", "12m 30s", "2h 05m", "3d 4h"]
+
+
+def test_cause_keeps_mentions_and_links_only() -> None:
+    assert cause("rolled back by <@U0BOB> <!here> see <https://x.test/a|this>") == \
+        "rolled back by <@U0BOB> &lt;!here&gt; see <https://x.test/a>"
+
+
+def test_lines_of_each_kind() -> None:
+    rollback = dep(kind=Kind.ROLLBACK, rollback_of=6)
+    assert history_line(rollback, NY) == (
+        "*#7* ↩️ rollback · `api` back to `v1.2.2` in *production* (from `v1.2.3`) · "
+        "✅ Succeeded\n<@U0ALICE> · Wed 2026-11-18 10:01 EST · took 2m 05s")
+    migration = dep(kind=Kind.MIGRATE, target="orders <!channel>", state=State.FAILED,
+                    error="migrate Job failed")
+    assert history_line(migration, NY).startswith(
+        "*#7* 🗄️ migration run · `api` migrations → `orders &lt;!channel&gt;` in "
+        "*production* · ❌ Failed — migrate Job failed\n")
+    emergency = dep(emergency_reason="INC-1", version="v1.2.4", approvals_required=1,
+                    decisions=(Decision("U0CAROL", True, T0 + M),), started_at=None,
+                    finished_at=None, state=State.QUEUED)
+    assert history_line(emergency, NY) == (
+        "*#7* 🚨 emergency deploy · `api` `v1.2.4` → *production* · 📥 Approved, queued\n"
+        "<@U0ALICE> · requested Wed 2026-11-18 10:00 EST · approved by <@U0CAROL>")
+    rejected = dep(state=State.REJECTED, approvals_required=1, started_at=None,
+                   decisions=(Decision("U0BOB", False, T0 + M),), finished_at=T0 + M)
+    assert history_line(rejected, NY).endswith("· rejected by <@U0BOB>")
+
+
+def test_stats_per_environment() -> None:
+    open_ = Restore(1, "production", "api", T0 - 60 * M, None)
+    st = DoraStats(since=T0 - timedelta(days=30), until=T0, changes=3, failed=1, rollbacks=0,
+                   restores=(open_,))
+    msg = stats_view(st, NY, environments=["staging", "production"], service="api",
+                     default_scope=False,
+                     per_environment=[("staging", DoraStats(st.since, T0, 0, 0, 0, ())),
+                                      ("production", st)])
+    text = msg.blocks[0]["text"]["text"]
+    assert "*Time to restore:* median —, worst — (0 failure(s) restored); 1 not restored " \
+           "yet, the oldest since Wed 2026-11-18 09:00 EST" in text
+    per_env = msg.blocks[1]["text"]["text"].splitlines()
+    assert per_env == [
+        "*Per environment*",
+        "• `staging`: 0 deploys (0.0 a day) · failure rate — · restore median —, worst —",
+        "• `production`: 3 deploys (0.1 a day) · failure rate 33.3 % · restore median —, "
+        "worst —"]
+
+
+def test_audit_lines_escape_what_users_typed() -> None:
+    e = AuditEvent(id=12, at=T0, actor="U0ALICE", action="slack.command",
+                   environment="production", deployment_id=None,
+                   details={"command": "/deploy", "text": "<!channel> v1 & more"},
+                   slack_channel="C1", slack_ts=None)
+    assert event_line(e, NY) == (
+        "*#12* · Wed 2026-11-18 10:00 EST · <@U0ALICE> · `slack.command` · *production*\n"
+        "command: /deploy · text: &lt;!channel&gt; v1 &amp; more")
+    bot_event = AuditEvent(id=13, at=T0, actor="deploybot", action="deploy.started",
+                           environment=None, deployment_id=4, details={}, slack_channel=None,
+                           slack_ts=None)
+    assert event_line(bot_event, NY) == \
+        "*#13* · Wed 2026-11-18 10:00 EST · deploybot · `deploy.started` · deployment #4"
+    page = audit_view([e], NY, environment=None, since=None, since_text=None, more=False,
+                      before_id=None)
+    assert page.text == "Audit log: all environments"
+    assert "older ones" not in page.blocks[-1]["elements"][0]["text"]
