@@ -19,6 +19,17 @@ class UserError(DeploybotError):
         self.message = message
 
 
+class CommandUsageError(UserError):
+    """Bad text of a slash command: the message names the problem, then shows the command's
+    usage (`usage`, set by each command's subclass)."""
+
+    usage = ""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"{problem}\n\n{self.usage}" if self.usage else problem)
+        self.problem = problem
+
+
 class NotFound(UserError):
     pass
 

@@ -20,7 +20,7 @@ from datetime import datetime, tzinfo
 
 from bot.domain.audit import SINCE_HELP, parse_since
 from bot.domain.text import shown
-from bot.errors import UserError
+from bot.errors import CommandUsageError
 
 MAX_TEXT = 200
 #: How many events one `/audit` answer shows.
@@ -39,12 +39,10 @@ USAGE = (  # `&lt;` `&gt;`: Slack reads a bare <…> as a link or mention
 )
 
 
-class AuditUsageError(UserError):
-    """Bad `/audit` text; the message names the problem, then shows the usage."""
+class AuditUsageError(CommandUsageError):
+    """Bad `/audit` text."""
 
-    def __init__(self, problem: str) -> None:
-        super().__init__(f"{problem}\n\n{USAGE}")
-        self.problem = problem
+    usage = USAGE
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from bot.domain.text import shown
-from bot.errors import UserError
+from bot.errors import CommandUsageError
 
 MAX_TEXT = 500
 MAX_REASON = 300
@@ -35,12 +35,10 @@ USAGE = (  # `&lt;` `&gt;`: Slack reads a bare <…> as a link or mention
 _WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
 
-class UsageError(UserError):
-    """Bad `/deploy` text; the message names the problem, then shows the usage."""
+class UsageError(CommandUsageError):
+    """Bad `/deploy` text."""
 
-    def __init__(self, problem: str) -> None:
-        super().__init__(f"{problem}\n\n{USAGE}")
-        self.problem = problem
+    usage = USAGE
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from bot.domain.policy import local
 from bot.domain.schedule import first_instant
 from bot.domain.text import shown
-from bot.errors import UserError
+from bot.errors import CommandUsageError
 
 MAX_TEXT = 400
 MAX_NAME = 80  # the database column
@@ -46,12 +46,10 @@ USAGE = (  # `&lt;` `&gt;`: Slack reads a bare <…> as a link or mention
 )
 
 
-class FreezeUsageError(UserError):
-    """Bad `/freeze` text; the message names the problem, then shows the usage."""
+class FreezeUsageError(CommandUsageError):
+    """Bad `/freeze` text."""
 
-    def __init__(self, problem: str) -> None:
-        super().__init__(f"{problem}\n\n{USAGE}")
-        self.problem = problem
+    usage = USAGE
 
 
 @dataclass(frozen=True)

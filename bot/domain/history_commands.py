@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from bot.domain.text import shown
-from bot.errors import UserError
+from bot.errors import CommandUsageError
 
 MAX_TEXT = 200
 #: How many deployments `/deploys` lists.
@@ -32,12 +32,10 @@ USAGE = (  # `&lt;` `&gt;`: Slack reads a bare <…> as a link or mention
 )
 
 
-class HistoryUsageError(UserError):
-    """Bad `/deploys` text; the message names the problem, then shows the usage."""
+class HistoryUsageError(CommandUsageError):
+    """Bad `/deploys` text."""
 
-    def __init__(self, problem: str) -> None:
-        super().__init__(f"{problem}\n\n{USAGE}")
-        self.problem = problem
+    usage = USAGE
 
 
 @dataclass(frozen=True)

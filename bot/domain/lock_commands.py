@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.domain.text import shown
-from bot.errors import UserError
+from bot.errors import CommandUsageError
 
 MAX_TEXT = 500
 MAX_REASON = 200
@@ -47,12 +47,10 @@ _DURATION = re.compile(r"(?:(?P<d>\d{1,4})d)?(?:(?P<h>\d{1,5})h)?(?:(?P<m>\d{1,6
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
 
-class LockUsageError(UserError):
-    """Bad `/lock` or `/unlock` text; the message names the problem, then shows the usage."""
+class LockUsageError(CommandUsageError):
+    """Bad `/lock` or `/unlock` text."""
 
-    def __init__(self, problem: str) -> None:
-        super().__init__(f"{problem}\n\n{USAGE}")
-        self.problem = problem
+    usage = USAGE
 
 
 @dataclass(frozen=True)

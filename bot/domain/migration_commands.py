@@ -20,7 +20,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from bot.domain.text import shown
-from bot.errors import UserError
+from bot.errors import CommandUsageError
 
 MAX_TEXT = 500
 MAX_TARGET_WORDS = 2
@@ -50,14 +50,10 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 _TARGET_CHARS = re.compile(r"^[A-Za-z0-9_.:+-]+$")
 
 
-class MigrationsUsageError(UserError):
-    """Bad `/migrations` text; the message names the problem, then shows the usage."""
+class MigrationsUsageError(CommandUsageError):
+    """Bad `/migrations` text."""
 
     usage = MIGRATIONS_USAGE
-
-    def __init__(self, problem: str) -> None:
-        super().__init__(f"{problem}\n\n{self.usage}")
-        self.problem = problem
 
 
 class MigrateUsageError(MigrationsUsageError):

@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from bot.domain.text import shown
-from bot.errors import UserError
+from bot.errors import CommandUsageError
 
 MAX_TEXT = 300
 USAGE = (  # `&lt;` `&gt;`: Slack reads a bare <…> as a link or mention
@@ -30,10 +30,10 @@ USAGE = (  # `&lt;` `&gt;`: Slack reads a bare <…> as a link or mention
 _WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
 
-class RollbackUsageError(UserError):
-    def __init__(self, problem: str) -> None:
-        super().__init__(f"{problem}\n\n{USAGE}")
-        self.problem = problem
+class RollbackUsageError(CommandUsageError):
+    """Bad `/rollback` text."""
+
+    usage = USAGE
 
 
 @dataclass(frozen=True)

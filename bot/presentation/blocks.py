@@ -78,6 +78,14 @@ def _button(text: str, action_id: str, value: str, *, style: str | None = None,
     return b
 
 
+def confirm_dialog(title: str, text: str, confirm: str) -> Block:
+    """Slack's "Are you sure?" dialog on a button (Cancel to back out)."""
+    return {"title": {"type": "plain_text", "text": title[:100]},
+            "text": {"type": "mrkdwn", "text": text[:300]},
+            "confirm": {"type": "plain_text", "text": confirm},
+            "deny": {"type": "plain_text", "text": "Cancel"}}
+
+
 def title(d: Deployment) -> str:
     if d.kind is Kind.ROLLBACK:
         return f"#{d.id} rollback of {d.service} to {d.version} in {d.environment}"
@@ -108,13 +116,9 @@ def _verdict_blocks(d: Deployment, zone: ZoneInfo) -> list[Block]:
            f"`{d.previous_version}`, or keep it?")
     return [_section(ask), {"type": "actions", "block_id": ids.VERDICT_BLOCK, "elements": [
         _button(f"Roll back to {d.previous_version}"[:75], ids.ROLL_BACK, str(d.id),
-                style="danger", confirm={
-                    "title": {"type": "plain_text", "text": "Roll back?"},
-                    "text": {"type": "mrkdwn", "text":
-                             f"Roll `{d.service}` in *{d.environment}* back from "
-                             f"`{d.version}` to `{d.previous_version}`."},
-                    "confirm": {"type": "plain_text", "text": "Roll back"},
-                    "deny": {"type": "plain_text", "text": "Cancel"}}),
+                style="danger", confirm=confirm_dialog(
+                    "Roll back?", f"Roll `{d.service}` in *{d.environment}* back from "
+                    f"`{d.version}` to `{d.previous_version}`.", "Roll back")),
         _button(f"Keep {d.version}"[:75], ids.KEEP, str(d.id)),
     ]}]
 
@@ -143,20 +147,9 @@ def approval_actions(d: Deployment, *, block_id: str = ids.APPROVAL_BLOCK) -> Bl
         "type": "actions",
         "block_id": block_id,
         "elements": [
-            {
-                "type": "button", "action_id": ids.APPROVE, "style": "primary",
-                "text": {"type": "plain_text", "text": "Approve"}, "value": str(d.id),
-                "confirm": {
-                    "title": {"type": "plain_text", "text": f"Approve this {noun(d)}?"},
-                    "text": {"type": "mrkdwn", "text": _approve_text(d)},
-                    "confirm": {"type": "plain_text", "text": "Approve"},
-                    "deny": {"type": "plain_text", "text": "Cancel"},
-                },
-            },
-            {
-                "type": "button", "action_id": ids.REJECT, "style": "danger",
-                "text": {"type": "plain_text", "text": "Reject"}, "value": str(d.id),
-            },
+            _button("Approve", ids.APPROVE, str(d.id), style="primary", confirm=confirm_dialog(
+                f"Approve this {noun(d)}?", _approve_text(d), "Approve")),
+            _button("Reject", ids.REJECT, str(d.id), style="danger"),
         ],
     }
 

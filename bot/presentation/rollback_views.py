@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.domain.record import short_tail
 from bot.presentation import ids
-from bot.presentation.blocks import Message, _button, _context, _section
+from bot.presentation.blocks import Message, _button, _context, _section, confirm_dialog
 from bot.services.rollbacks import RollbackPlan
 
 
@@ -41,13 +41,9 @@ def rollback_confirmation(plan: RollbackPlan) -> Message:
         blocks.append(_section(warning))
     blocks.append({"type": "actions", "block_id": ids.ROLLBACK_BLOCK, "elements": [
         _button(f"Roll back to {plan.target}"[:75], ids.ROLLBACK_CONFIRM, plan.value,
-                style="danger", confirm={
-                    "title": {"type": "plain_text", "text": "Roll back now?"},
-                    "text": {"type": "mrkdwn", "text":
-                             f"`{plan.service}` in *{plan.environment}*: `{plan.current}` → "
-                             f"`{plan.target}`."},
-                    "confirm": {"type": "plain_text", "text": "Roll back"},
-                    "deny": {"type": "plain_text", "text": "Cancel"}}),
+                style="danger", confirm=confirm_dialog(
+                    "Roll back now?", f"`{plan.service}` in *{plan.environment}*: "
+                    f"`{plan.current}` → `{plan.target}`.", "Roll back")),
     ]})
     blocks.append(_context("Rollbacks are announced and audited."))
     return Message(text=head.replace("*", ""), blocks=blocks)

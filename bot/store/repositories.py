@@ -274,10 +274,8 @@ class SqlDeploymentRepository:
             )).order_by(DeploymentRow.id)
         ).all()
 
-    def recent(self, limit: int) -> Sequence[Deployment]:
-        rows = self._s.scalars(
-            select(DeploymentRow).order_by(DeploymentRow.id.desc()).limit(limit)
-        ).all()
+    def _with_decisions(self, rows: Sequence[DeploymentRow]) -> list[Deployment]:
+        """Rows as domain values, with their approval decisions in one more query."""
         ids = [r.id for r in rows]
         decisions: dict[int, list[DecisionRow]] = {i: [] for i in ids}
         if ids:
@@ -286,6 +284,12 @@ class SqlDeploymentRepository:
             ):
                 decisions[dr.deployment_id].append(dr)
         return [_to_domain(r, decisions[r.id]) for r in rows]
+
+    def recent(self, limit: int) -> Sequence[Deployment]:
+        rows = self._s.scalars(
+            select(DeploymentRow).order_by(DeploymentRow.id.desc()).limit(limit)
+        ).all()
+        return self._with_decisions(rows)
 
     def awaiting_approval(self, limit: int) -> tuple[Sequence[Deployment], int]:
         """The oldest `limit` deployments awaiting approval (with their decisions), and how
@@ -298,11 +302,7 @@ class SqlDeploymentRepository:
         rows = self._s.scalars(
             select(DeploymentRow).where(waiting).order_by(DeploymentRow.id).limit(limit)
         ).all()
-        ids = [r.id for r in rows]
-        decisions: dict[int, list[DecisionRow]] = {i: [] for i in ids}
-        for dr in self._s.scalars(select(DecisionRow).where(DecisionRow.deployment_id.in_(ids))):
-            decisions[dr.deployment_id].append(dr)
-        return [_to_domain(r, decisions[r.id]) for r in rows], total
+        return self._with_decisions(rows), total
 
     def running_versions(self) -> Sequence[RunningVersion]:
         latest = (
@@ -403,14 +403,7 @@ class SqlDeploymentRepository:
         # keeps it in every index anyway).
         rows = self._s.scalars(q.order_by(DeploymentRow.requested_at.desc(),
                                           DeploymentRow.id.desc()).limit(limit)).all()
-        ids = [r.id for r in rows]
-        decisions: dict[int, list[DecisionRow]] = {i: [] for i in ids}
-        if ids:
-            for dr in self._s.scalars(
-                select(DecisionRow).where(DecisionRow.deployment_id.in_(ids))
-            ):
-                decisions[dr.deployment_id].append(dr)
-        return [_to_domain(r, decisions[r.id]) for r in rows]
+        return self._with_decisions(rows)
 
     def facts(self, *, environments: Sequence[str], service: str | None,
               since: datetime) -> Sequence[DeploymentFact]:
