@@ -101,7 +101,9 @@ def cmd_run(ns: argparse.Namespace) -> int:
     assert settings.slack_bot_token is not None
     container = build_container(config, database_url=settings.database_url,
                                 slack_token=settings.slack_bot_token,
-                                slack_api_url=settings.slack_api_url)
+                                slack_api_url=settings.slack_api_url,
+                                github_token=settings.github_token,
+                                github_api_url=settings.github_api_url)
     app = build_app(container, signing_secret=settings.slack_signing_secret)
     scheduler = build_scheduler(container)
     scheduler.start()

@@ -179,6 +179,11 @@ class EnvironmentConfig(_Model):
         default=None, description="a failure here is a production failure (critical by "
         "default); default: true for the environment named production",
     )
+    promote_from: str | None = Field(
+        default=None, description="the promotion gate: a version deploys here only after it "
+        "succeeded (and passed its checks) in that environment, unless emergency; "
+        "default: no gate",
+    )
 
     @property
     def bake(self) -> timedelta:
@@ -543,6 +548,34 @@ class MigrationsConfig(_Model):
             else None
 
 
+_REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+
+
+class GitHubServiceConfig(_Model):
+    """The service's repository on GitHub (services.<name>.github): a version is one of its
+    tags."""
+
+    repository: str = Field(description="owner/name, e.g. acme/api")
+
+    @field_validator("repository")
+    @classmethod
+    def _repository(cls, v: str) -> str:
+        if not _REPOSITORY.match(v) or v.split("/")[1] in (".", ".."):
+            raise ValueError(f"{v!r} is not a GitHub repository (use owner/name, e.g. acme/api)")
+        return v
+
+
+class GitHubConfig(_Model):
+    """How deploybot reaches GitHub (top-level `github:`). GITHUB_TOKEN comes from the
+    environment (GITHUB_API_URL there overrides api_url), never from this file."""
+
+    api_url: str = Field(
+        default="https://api.github.com", pattern=r"^https?://\S+$",
+        description="the REST API's base URL; for GitHub Enterprise Server "
+        "https://<host>/api/v3",
+    )
+
+
 class ServiceConfig(_Model):
     executor: Literal["simulated", "kubernetes"] = "simulated"
     migrations: MigrationsConfig | None = Field(
@@ -550,6 +583,9 @@ class ServiceConfig(_Model):
     )
     kubernetes: KubernetesServiceConfig | None = Field(
         default=None, description="where the service runs (executor: kubernetes)"
+    )
+    github: GitHubServiceConfig | None = Field(
+        default=None, description="its GitHub repository: a version must be one of its tags"
     )
     version_pattern: str = DEFAULT_VERSION_PATTERN
     environments: list[str] | None = Field(
@@ -629,6 +665,7 @@ class AppConfig(_Model):
     announcements: AnnouncementsConfig = AnnouncementsConfig()
     simulated: SimulatedConfig = SimulatedConfig()
     kubernetes: KubernetesAccessConfig = KubernetesAccessConfig()
+    github: GitHubConfig = GitHubConfig()
     runner: RunnerConfig = RunnerConfig()
     audit: AuditConfig = AuditConfig()
     home: HomeConfig = HomeConfig()
@@ -690,6 +727,15 @@ class AppConfig(_Model):
                     f"{field}: {ref!r} is neither a role in roles nor a Slack user/group id"
                 )
         self._check_freezes()
+        for env_name, env in self.environments.items():
+            if env.promote_from is None:
+                continue
+            if env.promote_from == env_name:
+                raise ValueError(f"environments.{env_name}.promote_from: an environment "
+                                 "cannot promote from itself")
+            if env.promote_from not in self.environments:
+                raise ValueError(f"environments.{env_name}.promote_from: unknown environment "
+                                 f"{env.promote_from!r}")
         for svc_name, svc in self.services.items():
             for env_name in svc.environments or []:
                 if env_name not in self.environments:

@@ -17,6 +17,7 @@ from datetime import timedelta
 from slack_sdk import WebClient
 
 from bot.backends.clusters import ServiceClusters
+from bot.backends.github import DEFAULT_API_URL, GitHubSourceControl
 from bot.backends.holiday_calendar import HolidayLibrary
 from bot.backends.kubernetes import KubeClients, KubernetesCluster, Timing
 from bot.backends.probes import HttpProbes
@@ -25,7 +26,7 @@ from bot.backends.slack import SlackDirectory, SlackNotifier, make_client
 from bot.background import Background
 from bot.clock import Clock, ManualClock, OffsetClock, SystemClock
 from bot.config import AppConfig
-from bot.ports import Cluster, Health, Probes
+from bot.ports import Cluster, Health, Probes, SourceControl
 from bot.services.access import Access
 from bot.services.announcements import AnnouncementService
 from bot.services.audit import AuditService
@@ -39,6 +40,7 @@ from bot.services.policy import PolicyService
 from bot.services.rollbacks import RollbackService
 from bot.services.runner import DeploymentRunner, VerifyPlan
 from bot.services.verification import BakeWatch
+from bot.services.versions import VersionCheck
 from bot.store.db import Database
 
 
@@ -68,6 +70,7 @@ class Container:
     home_refresher: HomeRefresher  # republishes it for recent viewers when things change
 
     kube_clients: KubeClients | None = None  # Kubernetes API clients, one per environment
+    source: SourceControl | None = None  # GitHub, when a service names its repository
 
     def close(self) -> None:
         self.home_refresher.shutdown()
@@ -78,6 +81,8 @@ class Container:
         self.database.dispose()
         if self.kube_clients is not None:
             self.kube_clients.close()
+        if isinstance(self.source, GitHubSourceControl):
+            self.source.close()
 
 
 #: Threads for slow one-off work a listener hands off (a migration status Job can take
@@ -103,9 +108,16 @@ def build_container(
     sleep: Callable[[float], None] | None = None,
     probes: Probes | None = None,
     verify_poll: timedelta = timedelta(seconds=2),
+    github_token: str | None = None,
+    github_api_url: str | None = None,
+    source: SourceControl | None = None,
 ) -> Container:
     """`sleep` is how the watch after a rollout waits between looks at the pods: real time,
-    or on a ManualClock, moving that clock on (a bake window must end on it too)."""
+    or on a ManualClock, moving that clock on (a bake window must end on it too).
+
+    GitHub (`source`) is built only when a service has `github:`; its token is
+    `github_token`, else GITHUB_TOKEN from the environment, and `github_api_url` (the
+    GITHUB_API_URL setting) overrides app.yaml's github.api_url."""
     clock = clock or SystemClock()
     sleep = sleep or manual_sleep(clock)
     database = Database.from_url(database_url)
@@ -144,9 +156,17 @@ def build_container(
     )
     locks = LockService(config=config, store=database, access=access, clock=clock,
                         poster=notifier)
+    if source is None and any(svc.github for svc in config.services.values()):
+        # Secrets come from the environment, never from app.yaml.
+        api_url = (github_api_url or os.environ.get("GITHUB_API_URL")
+                   or config.github.api_url or DEFAULT_API_URL)
+        source = GitHubSourceControl(
+            token=github_token or os.environ.get("GITHUB_TOKEN") or None, api_url=api_url)
+    versions = (VersionCheck(config=config, source=source, clock=clock)
+                if source is not None else None)
     deployments = DeploymentService(
         config=config, store=database, notifier=notifier, cluster=cluster, access=access,
-        clock=clock, runner=runner, policy=policy, locks=locks,
+        clock=clock, runner=runner, policy=policy, locks=locks, versions=versions,
     )
     rollbacks = RollbackService(config=config, store=database, notifier=notifier,
                                 cluster=cluster, access=access, clock=clock, runner=runner,
@@ -174,7 +194,8 @@ def build_container(
                      rollbacks=rollbacks,
                      background=background, history=history, audit=audit,
                      migrations=migrations, jobs=Background(workers=JOB_WORKERS),
-                     locks=locks, home=home, home_refresher=home_refresher)
+                     locks=locks, home=home, home_refresher=home_refresher,
+                     source=source)
 
 
 def manual_sleep(clock: Clock) -> Callable[[float], None]:

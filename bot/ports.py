@@ -44,6 +44,7 @@ __all__ = [
     "Repositories",
     "Revisions",
     "RolloutFailed",
+    "SourceControl",
     "Store",
     "Verifier",
     "VerifyResult",
@@ -135,6 +136,23 @@ class Revisions(Protocol):
         duplicates and without the version running now; [] when unknown. RetryableError
         when the cluster could not be asked this time, PermanentError when deploybot is not
         set up to ask it (access, RBAC)."""
+        ...
+
+
+class SourceControl(Protocol):
+    """The service's repository on GitHub (or GitHub Enterprise): which tags exist.
+
+    RetryableError when it cannot be asked this time (unreachable, 5xx, rate limited: the
+    message says when the limit resets); PermanentError when deploybot is not allowed to ask
+    (bad token, missing scopes: the message says which); NotFound for a repository that does
+    not exist or that the token cannot see."""
+
+    def tag_exists(self, repository: str, tag: str) -> bool:
+        """Whether `tag` is a tag of `repository` ("owner/name")."""
+        ...
+
+    def tags(self, repository: str, limit: int = 100) -> list[str]:
+        """At most `limit` tag names of `repository`, newest first (as GitHub lists them)."""
         ...
 
 
@@ -298,6 +316,10 @@ class DeploymentRepository(Protocol):
         ...
 
     def good_versions(self, environment: str, service: str, *, limit: int = 20) -> list[str]:
+        ...
+
+    def succeeded_there(self, environment: str, service: str, version: str) -> bool:
+        """Whether `version` went live there and passed its checks (deploy or rollback)."""
         ...
 
     def latest_live(self, environment: str, service: str, version: str) -> Deployment | None:

@@ -23,6 +23,8 @@ class Settings:
     slack_app_token: str | None
     slack_api_url: str | None
     port: int
+    github_token: str | None = None
+    github_api_url: str | None = None  # overrides app.yaml's github.api_url
 
     def __repr__(self) -> str:  # never print secrets
         return (
@@ -42,6 +44,9 @@ class Settings:
                 raise SettingsError(f"SLACK_API_URL={api!r} must start with http:// or https://")
             if not api.endswith("/"):
                 api += "/"
+        gh_api = e.get("GITHUB_API_URL") or None
+        if gh_api is not None and not re.match(r"^https?://\S+$", gh_api):
+            raise SettingsError(f"GITHUB_API_URL={gh_api!r} must start with http:// or https://")
         return cls(
             config_path=e.get("DEPLOYBOT_CONFIG", "app.yaml"),
             database_url=e.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
@@ -50,6 +55,8 @@ class Settings:
             slack_app_token=e.get("SLACK_APP_TOKEN") or None,
             slack_api_url=api,
             port=int(port_s),
+            github_token=e.get("GITHUB_TOKEN") or None,
+            github_api_url=gh_api,
         )
 
     def require_slack(self) -> None:

@@ -65,6 +65,7 @@ def test_the_commented_kubernetes_service_example_is_valid_config(tmp_path: Path
     path.write_text(uncommented_example(APP_YAML.read_text(), "  # web:"))
     web = load_config(path).services["web"]
     assert web.executor == "kubernetes" and web.kubernetes is not None
+    assert web.github is not None and web.github.repository == "acme/web"
     assert web.kubernetes.jobs.service_account == "web-migrator"
     assert web.kubernetes.jobs.env == {"DJANGO_SETTINGS_MODULE": "web.settings_migrate"}
     assert web.migrations is not None
@@ -86,6 +87,9 @@ def test_the_shipped_app_yaml_loads() -> None:
                          "freeze_managers": ["U0CAROL"],
                          "auditors": ["U0CAROL"]}
     assert cfg.audit.viewers == ["auditors"]
+    # the promotion gate: production takes only what succeeded in staging
+    assert cfg.environments["production"].promote_from == "staging"
+    assert cfg.environments["staging"].promote_from is None
     # the guide's schedule, for production only
     assert cfg.schedule_for("production") == guide_schedule(cfg.zone)
     assert cfg.schedule_for("staging") is None
@@ -144,6 +148,18 @@ def test_services_in_respects_a_service_environment_list() -> None:
     assert cfg.services_in("production") == ["api"]
 
 
+def test_github_is_optional_and_defaults_to_github_com() -> None:
+    cfg = parse_config(base_config())
+    assert cfg.services["api"].github is None
+    assert cfg.github.api_url == "https://api.github.com"
+    cfg = parse_config(base_config(
+        services={"api": {"github": {"repository": "acme/api.v2"}}},
+        github={"api_url": "https://ghe.example.com/api/v3"}))
+    assert cfg.services["api"].github is not None
+    assert cfg.services["api"].github.repository == "acme/api.v2"
+    assert cfg.github.api_url == "https://ghe.example.com/api/v3"
+
+
 def test_config_is_frozen() -> None:
     cfg = parse_config(base_config())
     with pytest.raises(Exception, match="frozen"):
@@ -196,6 +212,12 @@ CASES = [
     pytest.param(_set("services.api.environments", ["staging", "prod"]),
                  "services.api.environments", "unknown environment 'prod'",
                  id="unknown-environment-in-service"),
+    pytest.param(_set("environments.production.promote_from", "stagin"),
+                 "environments.production.promote_from", "unknown environment 'stagin'",
+                 id="promote-from-unknown-environment"),
+    pytest.param(_set("environments.production.promote_from", "production"),
+                 "environments.production.promote_from",
+                 "an environment cannot promote from itself", id="promote-from-itself"),
     pytest.param(_set("services.api.environments", []), "services.api.environments",
                  "List should have at least 1 item after validation, not 0",
                  id="empty-service-environments"),
@@ -285,6 +307,17 @@ CASES = [
                  "'Api_Main' is not a valid Kubernetes name (lowercase letters, digits and -, "
                  "at most 63 characters)",
                  id="job-container-bad-name"),
+    pytest.param(_set("services.api.github", {"repository": "acme"}),
+                 "services.api.github.repository",
+                 "'acme' is not a GitHub repository (use owner/name, e.g. "
+                 "acme/api)",
+                 id="github-repository-not-owner-name"),
+    pytest.param(_set("services.api.github", {}),
+                 "services.api.github.repository", "Field required",
+                 id="github-repository-missing"),
+    pytest.param(_set("github.api_url", "api.github.com"),
+                 "github.api_url", "String should match pattern '^https?://\\S+$'",
+                 id="github-api-url-not-a-url"),
     pytest.param(_set("environments.staging.production", "maybe"),
                  "environments.staging.production",
                  "Input should be a valid boolean, unable to interpret input",

@@ -150,3 +150,13 @@ def test_settings_are_frozen() -> None:
     s = Settings.from_env({})
     with pytest.raises(AttributeError):
         s.port = 1  # type: ignore[misc]
+
+
+def test_github_token_and_api_url_from_the_environment_never_printed() -> None:
+    s = Settings.from_env({"GITHUB_TOKEN": "ghp_secret", "GITHUB_API_URL":
+                           "https://ghe.example.com/api/v3"})
+    assert (s.github_token, s.github_api_url) == ("ghp_secret", "https://ghe.example.com/api/v3")
+    assert "ghp_secret" not in repr(s)
+    assert Settings.from_env({"GITHUB_TOKEN": ""}).github_token is None
+    with pytest.raises(SettingsError, match="GITHUB_API_URL"):
+        Settings.from_env({"GITHUB_API_URL": "ghe.example.com"})

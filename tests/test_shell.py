@@ -47,19 +47,21 @@ def test_the_demo_script_shows_a_production_deploy_from_request_to_announcement(
     out = shell(tmp_path, DEMO.read_text(encoding="utf-8"))
     text = flat(out)
 
+    # The promotion gate: v1.2.3 goes to staging first.
+    assert "[#C0DEPLOYS] ✅ api `v1.2.3` is live in staging" in out
     assert "U0BOB> /deploy production v1.2.3" in out
     assert "(only you) ⏳ Requesting `api` `v1.2.3` → production…" in out
-    assert "[#C0DEPLOYS] Deploy #1 api v1.2.3 → production" in out
+    assert "[#C0DEPLOYS] Deploy #2 api v1.2.3 → production" in out
     assert "Requested by: @U0BOB" in out
-    assert "[ Approve ] [ Reject ]   → click approve #1 · click reject #1" in out
+    assert "[ Approve ] [ Reject ]   → click approve #2 · click reject #2" in out
     assert "↳ Deployment record" in out
     # Bob may approve in general, but not his own request.
-    refused = "You requested Deployment #1 (api `v1.2.3` to production), so you cannot " \
+    refused = "You requested Deployment #2 (api `v1.2.3` to production), so you cannot " \
               "approve it yourself: another approver has to."
     assert refused in text
     # Carol confirms Slack's dialog and approves; the card loses its buttons.
     assert "(Slack asks: Approve this deploy? — Deploy `api` `v1.2.3` to production." in out
-    approved = "(only you) ✅ You approved deployment #1; it is starting now."
+    approved = "(only you) ✅ You approved deployment #2; it is starting now."
     assert approved in out
     assert "Approvals: 1/1 · ✅ approved by @U0CAROL" in out
     assert "(buttons removed: [ Approve ] [ Reject ])" in out
@@ -67,10 +69,10 @@ def test_the_demo_script_shows_a_production_deploy_from_request_to_announcement(
     live = "[#C0DEPLOYS] ✅ api `v1.2.3` is live in production"
     assert live in out
     assert "Deployed by @U0BOB, approved by @U0CAROL" in out
-    dm = "[DM to U0BOB] ✅ Your deploy #1 api v1.2.3 → production succeeded"
+    dm = "[DM to U0BOB] ✅ Your deploy #2 api v1.2.3 → production succeeded"
     assert dm in out
     assert "Status: ✅ Succeeded" in out
-    assert "• #1 `api` `v1.2.3` → `production` — ✅ Succeeded — @U0BOB" in text
+    assert "• #2 `api` `v1.2.3` → `production` — ✅ Succeeded — @U0BOB" in text
     # In the order it happened, and the script's comments narrate it.
     order = [text.index(flat(s)) for s in (refused, approved, live, dm, "U0CAROL> wait")]
     assert order == sorted(order)

@@ -34,6 +34,7 @@ from bot.services.access import Access
 from bot.services.locks import LockService
 from bot.services.policy import PolicyService
 from bot.services.runner import window_for
+from bot.services.versions import VersionCheck
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,9 @@ class DeploymentService:
         runner: Submitter,
         policy: PolicyService,
         locks: LockService,
+        versions: VersionCheck | None = None,
     ) -> None:
+        self._versions = versions  # the version must be a tag of the service's repository
         self._locks = locks
         self._config = config
         self._store = store
@@ -140,6 +143,12 @@ class DeploymentService:
             raise Forbidden(f"You may not deploy to {env}: that needs the {roles} role. "
                             "Ask a platform admin to add you in app.yaml.")
 
+    def _check_version(self, args: DeployArgs) -> None:
+        """Conflict (with the nearest tags) when the version is not a tag of the service's
+        GitHub repository; nothing for a service without one."""
+        if self._versions is not None:
+            self._versions.check(args.service, args.version)
+
     def _check_free(self, environment: str, service: str, *, user_id: str, at: datetime,
                     kind: Kind = Kind.DEPLOY, deployment_id: int | None = None,
                     prefix: str = "") -> None:
@@ -163,22 +172,48 @@ class DeploymentService:
             previous = self._cluster.current_version(env, service)
         return previous
 
-    def _preflight(self, args: DeployArgs, *, user_id: str, at: datetime) -> str | None:
+    def _preflight(self, args: DeployArgs, *, user_id: str,
+                   at: datetime) -> tuple[str | None, str | None]:
         """Everything a request must pass before a card is posted, read in one transaction
         (this is the busiest path): someone else's lock, another deployment in flight, a
-        version marked faulty without `--force`. Returns the version deploybot last rolled
-        out there (None: ask the cluster)."""
+        version marked faulty without `--force`, the promotion gate. Returns the version
+        deploybot last rolled out there (None: ask the cluster) and the environment whose
+        promotion gate an emergency skips (None: none skipped)."""
         env, svc = args.environment, args.service
+        source = self._config.environments[env].promote_from
         with self._store.transaction() as r:
             lock = r.locks.get(env, svc, at=at)
             active = r.deployments.active_for(env, svc)
             mark = r.faulty.get(env, svc, args.version)
             previous = r.deployments.last_succeeded_version(env, svc)
+            promoted = source is None or r.deployments.succeeded_there(source, svc,
+                                                                       args.version)
         self._locks.refuse(lock, user_id=user_id, at=at)
         if active is not None:
             raise DeploymentBusy(active, environment=env, service=svc)
         self._refuse_faulty(args, mark)
-        return previous
+        self._refuse_unpromoted(args, source, promoted)
+        return previous, (None if promoted else source)
+
+    def _check_promoted(self, args: DeployArgs) -> None:
+        source = self._config.environments[args.environment].promote_from
+        if source is None:
+            return
+        with self._store.transaction() as r:
+            promoted = r.deployments.succeeded_there(source, args.service, args.version)
+        self._refuse_unpromoted(args, source, promoted)
+
+    def _refuse_unpromoted(self, args: DeployArgs, source: str | None, promoted: bool) -> None:
+        """The promotion gate (environments.<name>.promote_from): only a version that
+        succeeded in `source` first, unless emergency."""
+        if promoted or source is None or args.emergency_reason is not None:
+            return
+        env, v = args.environment, args.version
+        raise Conflict(
+            f"`{v}` has not succeeded in {source} yet: {env} takes only versions that went "
+            f"live and passed their checks in {source} first. Deploy it to {source} "
+            f"(`/deploy {args.service} {source} {v}`), or, if {env} is broken, use "
+            "`--emergency \"reason\"`.")
 
     def _check_not_faulty(self, args: DeployArgs) -> None:
         with self._store.transaction() as r:
@@ -199,8 +234,9 @@ class DeploymentService:
                 slack_channel: str | None = None) -> Deployment:
         env = args.environment
         self._check_may_deploy(user_id, env)
+        self._check_version(args)  # asks GitHub: outside any transaction
         at = self._clock.now()
-        previous = self._preflight(args, user_id=user_id, at=at)
+        previous, skipped_gate = self._preflight(args, user_id=user_id, at=at)
         window = self._window(args, at=at)
         if not window.allowed:
             raise WindowClosed(args, window, self._config.zone)
@@ -226,6 +262,8 @@ class DeploymentService:
             if emergency:
                 details |= {"emergency_reason": args.emergency_reason,
                             "overrides": list(window.reasons)}
+                if skipped_gate is not None:
+                    details["skipped_promotion_gate"] = skipped_gate
             if args.force_reason is not None:
                 mark = r.faulty.get(env, args.service, args.version)
                 if mark is not None:
@@ -311,7 +349,9 @@ class DeploymentService:
         """Queue a refused deploy for the moment its window opens (the requester confirms
         then). If the window is open already, this is a plain request."""
         self._check_may_deploy(user_id, args.environment)
+        self._check_version(args)
         self._check_not_faulty(args)
+        self._check_promoted(args)
         at = self._clock.now()
         self._locks.check(args.environment, args.service, user_id=user_id, at=at)
         window = self._window(args, at=at)

@@ -374,6 +374,18 @@ class SqlDeploymentRepository:
             ).group_by(DeploymentRow.version).order_by(latest.desc()).limit(limit)
         ))
 
+    def succeeded_there(self, environment: str, service: str, version: str) -> bool:
+        """Whether `version` went live there and passed its checks (a deploy or rollback
+        that succeeded): the promotion gate's question."""
+        return self._s.scalar(
+            select(DeploymentRow.id).where(
+                DeploymentRow.environment == environment,
+                DeploymentRow.service == service, DeploymentRow.version == version,
+                DeploymentRow.state == State.SUCCEEDED.value,
+                DeploymentRow.kind.in_(_ROLLOUTS),
+            ).limit(1)
+        ) is not None
+
     def latest_live(self, environment: str, service: str, version: str) -> Deployment | None:
         """The last deployment that took `version` live there (succeeded; or went live and
         failed its watch, or was rolled back since)."""

@@ -1,0 +1,116 @@
+"""GitHub through PyGithub: the SourceControl port (tags of a service's repository).
+
+The only module that imports PyGithub (`github`); an import-linter contract keeps it so.
+Every PyGithub or network error becomes one of deploybot's error kinds here.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import requests
+from github import Auth, Github, GithubException
+from github.GithubException import (
+    BadCredentialsException,
+    RateLimitExceededException,
+    UnknownObjectException,
+)
+from github.Repository import Repository
+
+from bot.errors import NotFound, PermanentError, RetryableError
+
+DEFAULT_API_URL = "https://api.github.com"
+
+T = TypeVar("T")
+
+
+class GitHubSourceControl:
+    """`retry` is PyGithub's (an int or urllib3 Retry); None (the default) asks once, so a
+    Slack command never waits behind retries or a rate-limit sleep."""
+
+    def __init__(self, *, token: str | None, api_url: str = DEFAULT_API_URL,
+                 timeout: int = 10, retry: Any = None) -> None:
+        self._api_url = api_url.rstrip("/")
+        self._token = token
+        self._gh = Github(
+            base_url=self._api_url, auth=Auth.Token(token) if token else None,
+            timeout=timeout, retry=retry, per_page=100,
+            seconds_between_requests=None, seconds_between_writes=None, lazy=True,
+        )
+
+    def close(self) -> None:
+        self._gh.close()
+
+    def _repo(self, repository: str) -> Repository:
+        return self._gh.get_repo(repository)  # lazy (Github(lazy=True)): no request
+
+    def tag_exists(self, repository: str, tag: str) -> bool:
+        def ask() -> bool:
+            try:
+                ref = self._repo(repository).get_git_ref(f"tags/{tag}")
+                ref.complete()  # lazy: GET /repos/{repo}/git/ref/tags/{tag}
+            except UnknownObjectException:
+                # No such tag, or no such repository: listing the tags tells them apart.
+                self._repo(repository).get_tags().get_page(0)
+                return False
+            return ref.ref == f"refs/tags/{tag}"
+
+        return self._call(repository, ask)
+
+    def tags(self, repository: str, limit: int = 100) -> list[str]:
+        def ask() -> list[str]:
+            listed = self._repo(repository).get_tags()  # GET /repos/{repo}/tags, newest first
+            return [t.name for t in itertools.islice(listed, max(limit, 0))]
+
+        return self._call(repository, ask)
+
+    def _call(self, repository: str, fn: Callable[[], T]) -> T:
+        where = f"GitHub ({self._api_url})"
+        try:
+            return fn()
+        except RateLimitExceededException as e:
+            raise RetryableError(f"{where} rate limit exceeded{_reset(e.headers)}") from e
+        except BadCredentialsException as e:
+            raise PermanentError(
+                f"{where} refused the token (401 Bad credentials): set GITHUB_TOKEN to a "
+                "valid token") from e
+        except UnknownObjectException as e:
+            raise NotFound(f"GitHub repository `{repository}` not found (or GITHUB_TOKEN "
+                           "cannot see it); check services.<name>.github.repository in "
+                           "app.yaml") from e
+        except GithubException as e:
+            if e.status == 403:
+                headers = e.headers or {}
+                if headers.get("x-ratelimit-remaining") == "0" or "rate limit" in str(e).lower():
+                    raise RetryableError(f"{where} rate limit exceeded{_reset(headers)}") from e
+                scopes = headers.get("x-accepted-oauth-scopes") or headers.get(
+                    "x-accepted-github-permissions")
+                need = (f"it needs {scopes}" if scopes else
+                        "it needs read access to the repository's contents (classic token: "
+                        "`repo` scope; fine-grained: Contents: read)")
+                raise PermanentError(f"{where} refused access to `{repository}` (403): {need}"
+                                     ) from e
+            if e.status >= 500 or e.status in (408, 429):
+                raise RetryableError(f"{where} answered {e.status}; try again shortly") from e
+            raise PermanentError(f"{where} answered {e.status} for `{repository}`: "
+                                 f"{_message(e)}") from e
+        except requests.RequestException as e:
+            raise RetryableError(f"{where} is unreachable: {type(e).__name__}") from e
+
+
+def _message(e: GithubException) -> str:
+    data = e.data
+    if isinstance(data, dict) and isinstance(data.get("message"), str):
+        return str(data["message"])
+    return str(data)[:200]
+
+
+def _reset(headers: dict[str, str] | None) -> str:
+    raw = (headers or {}).get("x-ratelimit-reset")
+    if raw is None or not raw.isdigit():
+        return ""
+    when = datetime.fromtimestamp(int(raw), tz=UTC)
+    return f" (it resets at {when:%H:%M} UTC)"

@@ -1,0 +1,48 @@
+"""Versions as tags of a repository: which existing tags are nearest to one asked for.
+
+Pure: used to refuse `/deploy production v9.9.9` with the tags the requester probably meant.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+
+_SEMVER = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
+
+
+def semver(tag: str) -> tuple[int, int, int, str | None] | None:
+    """(major, minor, patch, pre-release) of `v1.2.3` / `1.2.3-rc.1`; None if not semantic."""
+    m = _SEMVER.match(tag.strip())
+    if m is None:
+        return None
+    return int(m[1]), int(m[2]), int(m[3]), m[4]
+
+
+def nearest_tags(wanted: str, tags: Sequence[str], *, limit: int = 3) -> tuple[str, ...]:
+    """The `limit` tags of `tags` closest to `wanted`, closest first.
+
+    When both are semantic versions: the same major.minor first, then the same major, then
+    by numeric distance (major, then minor, then patch); releases before pre-releases at the
+    same distance. Tags that are not semantic versions (or when `wanted` is not) rank by
+    string similarity (difflib) after them. Ties keep the order of `tags` (newest first)."""
+    want = semver(wanted)
+    ranked: list[tuple[tuple[float, ...], int, str]] = []
+    for i, tag in enumerate(dict.fromkeys(tags)):  # without duplicates, order kept
+        if tag == wanted:
+            continue
+        have = semver(tag)
+        similarity = difflib.SequenceMatcher(None, wanted, tag).ratio()
+        if want is not None and have is not None:
+            same_minor = have[:2] == want[:2]
+            same_major = have[0] == want[0]
+            key: tuple[float, ...] = (
+                0, 0 if same_minor else 1 if same_major else 2,
+                abs(have[0] - want[0]), abs(have[1] - want[1]), abs(have[2] - want[2]),
+                0 if have[3] is None else 1, -similarity)
+        else:
+            key = (1, -similarity)
+        ranked.append((key, i, tag))
+    ranked.sort()
+    return tuple(tag for _, _, tag in ranked[:max(limit, 0)])

@@ -1,0 +1,51 @@
+"""A version is a tag of the service's repository: refuse one that is not, with the nearest.
+
+Asked outside any database transaction (GitHub may be slow). Positive answers are kept for a
+while (a tag does not move), so an approval or a repeated request does not ask GitHub again;
+negative answers are never kept (the tag may be pushed a minute later).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+from bot.config import AppConfig
+from bot.domain.versions import nearest_tags
+from bot.errors import Conflict
+from bot.ports import Clock, SourceControl
+
+#: How long "this tag exists" is believed without asking again.
+POSITIVE_TTL = timedelta(minutes=10)
+
+
+class VersionCheck:
+    def __init__(self, *, config: AppConfig, source: SourceControl, clock: Clock,
+                 ttl: timedelta = POSITIVE_TTL, nearest: int = 3) -> None:
+        self._config = config
+        self._source = source
+        self._clock = clock
+        self._ttl = ttl
+        self._nearest = nearest
+        self._known: dict[tuple[str, str], datetime] = {}  # (repository, tag) -> seen at
+        self._mutex = threading.Lock()
+
+    def check(self, service: str, version: str) -> None:
+        """Nothing for a service without `github:`; else Conflict when `version` is not a
+        tag of its repository (RetryableError/PermanentError/NotFound from the backend)."""
+        gh = self._config.services[service].github
+        if gh is None:
+            return
+        repo, now = gh.repository, self._clock.now()
+        with self._mutex:
+            seen = self._known.get((repo, version))
+        if seen is not None and now - seen < self._ttl:
+            return
+        if self._source.tag_exists(repo, version):
+            with self._mutex:
+                self._known[(repo, version)] = now
+            return
+        near = nearest_tags(version, self._source.tags(repo), limit=self._nearest)
+        hint = (" Nearest tags: " + ", ".join(f"`{t}`" for t in near) + "."
+                if near else " It has no tags yet.")
+        raise Conflict(f"`{version}` is not a tag of {repo}.{hint}")
