@@ -58,13 +58,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from bot.devtools.httpbits import no_delay, read_body
+from bot.devtools.httpbits import TrackedHandler, TrackingServer, read_body
 
 __all__ = ["FAKE_USER", "FailureMode", "FakeKubernetes", "Recorded"]
 
@@ -577,39 +576,15 @@ def _json_patch(original: JSONDict, ops: Any) -> JSONDict:
 # ---------------------------------------------------------------------------- HTTP server
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class _Server(TrackingServer):
     def __init__(self, fake: FakeKubernetes, port: int) -> None:
         self.fake = fake
-        self.open_sockets: set[socket.socket] = set()
-        self.sockets_lock = threading.Lock()
         super().__init__(("127.0.0.1", port), _Handler)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(TrackedHandler):
     server_version = "FakeKubernetes/1.0"
     server: _Server
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    def setup(self) -> None:
-        super().setup()
-        no_delay(self.connection)
-        with self.server.sockets_lock:
-            self.server.open_sockets.add(self.connection)
-
-    def finish(self) -> None:
-        with self.server.sockets_lock:
-            self.server.open_sockets.discard(self.connection)
-        with contextlib.suppress(OSError):
-            super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the default per-request logging to stderr."""
 
     def do_GET(self) -> None:
         self._handle()

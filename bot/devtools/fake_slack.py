@@ -25,12 +25,11 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from bot.devtools.httpbits import no_delay, read_body
+from bot.devtools.httpbits import TrackedHandler, TrackingServer, read_body
 
 __all__ = ["RESPONSE_URL_METHOD", "Call", "FakeSlack", "view_problems"]
 
@@ -83,38 +82,15 @@ def _json_reply(payload: dict[str, Any], status: int = 200) -> _Reply:
     return _Reply(status=status, body=json.dumps(payload).encode("utf-8"))
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class _Server(TrackingServer):
     def __init__(self, fake: FakeSlack) -> None:
         self.fake = fake
-        self.open_sockets: set[socket.socket] = set()
-        self.sockets_lock = threading.Lock()
         super().__init__(("127.0.0.1", 0), _Handler)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(TrackedHandler):
     server_version = "FakeSlack/1.0"
     server: _Server
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    def setup(self) -> None:
-        super().setup()
-        no_delay(self.connection)
-        with self.server.sockets_lock:
-            self.server.open_sockets.add(self.connection)
-
-    def finish(self) -> None:
-        with self.server.sockets_lock:
-            self.server.open_sockets.discard(self.connection)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the default per-request logging to stderr."""
 
     def do_GET(self) -> None:
         self._handle()

@@ -1,11 +1,53 @@
-"""Small pieces shared by the local fake servers (Slack, Kubernetes): request bodies and
-prompt replies."""
+"""Small pieces shared by the local fake servers (Slack, Kubernetes): a threaded server that
+tracks its connections (so `stop()` can cut them), its request handler base, request bodies
+and prompt replies."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
-from http.server import BaseHTTPRequestHandler
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class TrackingServer(ThreadingHTTPServer):
+    """A local threaded HTTP server that knows its open connections."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int],
+                 handler: type[BaseHTTPRequestHandler]) -> None:
+        self.open_sockets: set[socket.socket] = set()
+        self.sockets_lock = threading.Lock()
+        super().__init__(address, handler)
+
+
+class TrackedHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive, no Nagle delay, no per-request log lines; registers its
+    connection with the TrackingServer while it is open."""
+
+    protocol_version = "HTTP/1.1"
+    server: TrackingServer
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def setup(self) -> None:
+        super().setup()
+        no_delay(self.connection)
+        with self.server.sockets_lock:
+            self.server.open_sockets.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.sockets_lock:
+            self.server.open_sockets.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default per-request logging to stderr."""
 
 
 def read_body(handler: BaseHTTPRequestHandler) -> bytes:
