@@ -103,7 +103,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
                                 slack_token=settings.slack_bot_token,
                                 slack_api_url=settings.slack_api_url,
                                 github_token=settings.github_token,
-                                github_api_url=settings.github_api_url)
+                                github_api_url=settings.github_api_url,
+                                github_webhook_secret=settings.github_webhook_secret)
     app = build_app(container, signing_secret=settings.slack_signing_secret)
     scheduler = build_scheduler(container)
     scheduler.start()
@@ -120,8 +121,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
             signal.signal(signal.SIGTERM, _stop)
             handler.start()  # type: ignore[no-untyped-call]
         else:
-            serve(build_asgi(app, background=container.background), host=ns.host,
-                  port=settings.port)
+            serve(build_asgi(app, background=container.background,
+                             github=container.webhooks), host=ns.host, port=settings.port)
     finally:
         scheduler.shutdown(wait=False)
         container.close()

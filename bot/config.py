@@ -556,6 +556,16 @@ class GitHubServiceConfig(_Model):
     tags."""
 
     repository: str = Field(description="owner/name, e.g. acme/api")
+    auto_deploy: dict[str, str] = Field(
+        default_factory=dict,
+        description="branch → environment: a push to the branch (GitHub webhook) deploys "
+        "the pushed commit there, e.g. {main: staging}",
+    )
+    pull_requests: str | None = Field(
+        default=None,
+        description="environment a pull request's head commit deploys to when the pull "
+        "request is opened, updated or reopened (e.g. development)",
+    )
 
     @field_validator("repository")
     @classmethod
@@ -573,6 +583,16 @@ class GitHubConfig(_Model):
         default="https://api.github.com", pattern=r"^https?://\S+$",
         description="the REST API's base URL; for GitHub Enterprise Server "
         "https://<host>/api/v3",
+    )
+    version_from: Literal["sha"] = Field(
+        default="sha",
+        description="the version an automatic deploy (webhook) deploys: the pushed commit's "
+        "first 12 characters; it must match the service's version_pattern",
+    )
+    auto_deployer: str = Field(
+        default="deploybot (github)", min_length=1, max_length=80,
+        description="who automatic deploys are requested by (cards, audit); they skip only "
+        "the deployers check, never locks, windows, freezes or approvals",
     )
 
 
@@ -744,7 +764,23 @@ class AppConfig(_Model):
                     )
         self._check_kubernetes()
         self._check_migrations()
+        self._check_github()
         return self
+
+    def _check_github(self) -> None:
+        for svc_name, svc in self.services.items():
+            if svc.github is None:
+                continue
+            key = f"services.{svc_name}.github"
+            targets = [(f"{key}.auto_deploy.{b}", e) for b, e in svc.github.auto_deploy.items()]
+            if svc.github.pull_requests is not None:
+                targets.append((f"{key}.pull_requests", svc.github.pull_requests))
+            for field, env_name in targets:
+                if env_name not in self.environments:
+                    raise ValueError(f"{field}: unknown environment {env_name!r}")
+                if svc.environments is not None and env_name not in svc.environments:
+                    raise ValueError(f"{field}: {svc_name} does not deploy to {env_name} "
+                                     f"(services.{svc_name}.environments)")
 
     def _check_migrations(self) -> None:
         for svc_name, svc in self.services.items():

@@ -26,12 +26,14 @@ from bot.backends.slack import SlackDirectory, SlackNotifier, make_client
 from bot.background import Background
 from bot.clock import Clock, ManualClock, OffsetClock, SystemClock
 from bot.config import AppConfig
-from bot.ports import Cluster, Health, Probes, SourceControl
+from bot.ports import Cluster, DeploymentMirror, Health, Probes, SourceControl
 from bot.services.access import Access
 from bot.services.announcements import AnnouncementService
 from bot.services.audit import AuditService
 from bot.services.deployments import DeploymentService
 from bot.services.freezes import FreezeService
+from bot.services.github_mirror import GitHubMirror
+from bot.services.github_webhooks import GitHubWebhooks
 from bot.services.history import HistoryService
 from bot.services.home import HomeRefresher, HomeService
 from bot.services.locks import LockService
@@ -71,6 +73,8 @@ class Container:
 
     kube_clients: KubeClients | None = None  # Kubernetes API clients, one per environment
     source: SourceControl | None = None  # GitHub, when a service names its repository
+    github_mirror: GitHubMirror | None = None  # deployments mirrored on GitHub (Deployments API)
+    webhooks: GitHubWebhooks | None = None  # POST /github/webhook, when it has a secret
 
     def close(self) -> None:
         self.home_refresher.shutdown()
@@ -78,6 +82,8 @@ class Container:
         self.jobs.shutdown(wait=True)
         self.audit.flush()  # what the request trail still has queued
         self.runner.shutdown(wait=True)
+        if self.github_mirror is not None:
+            self.github_mirror.shutdown()
         self.database.dispose()
         if self.kube_clients is not None:
             self.kube_clients.close()
@@ -111,13 +117,16 @@ def build_container(
     github_token: str | None = None,
     github_api_url: str | None = None,
     source: SourceControl | None = None,
+    mirror: DeploymentMirror | None = None,
+    github_webhook_secret: str | None = None,
 ) -> Container:
     """`sleep` is how the watch after a rollout waits between looks at the pods: real time,
     or on a ManualClock, moving that clock on (a bake window must end on it too).
 
     GitHub (`source`) is built only when a service has `github:`; its token is
     `github_token`, else GITHUB_TOKEN from the environment, and `github_api_url` (the
-    GITHUB_API_URL setting) overrides app.yaml's github.api_url."""
+    GITHUB_API_URL setting) overrides app.yaml's github.api_url. Deployments of those
+    services are mirrored on GitHub (`mirror`, else that GitHub backend)."""
     clock = clock or SystemClock()
     sleep = sleep or manual_sleep(clock)
     database = Database.from_url(database_url)
@@ -164,6 +173,15 @@ def build_container(
             token=github_token or os.environ.get("GITHUB_TOKEN") or None, api_url=api_url)
     versions = (VersionCheck(config=config, source=source, clock=clock)
                 if source is not None else None)
+    if mirror is None and isinstance(source, GitHubSourceControl):
+        mirror = source
+    github_mirror = None
+    repositories = {name: svc.github.repository for name, svc in config.services.items()
+                    if svc.github is not None}
+    if mirror is not None and repositories:
+        github_mirror = GitHubMirror(repositories=repositories, store=database, mirror=mirror,
+                                     permalink=notifier.permalink)
+        notifier.watch(github_mirror)
     deployments = DeploymentService(
         config=config, store=database, notifier=notifier, cluster=cluster, access=access,
         clock=clock, runner=runner, policy=policy, locks=locks, versions=versions,
@@ -187,6 +205,12 @@ def build_container(
     history = HistoryService(config=config, store=database, clock=clock)
     audit = AuditService(config=config, store=database, access=access, clock=clock,
                          defer=background.submit)
+    # GitHub webhooks (automatic deploys): on only with a secret, from the environment.
+    hook_secret = github_webhook_secret or os.environ.get("GITHUB_WEBHOOK_SECRET") or None
+    webhooks = (GitHubWebhooks(config=config, store=database, deployments=deployments,
+                               poster=notifier, clock=clock, secret=hook_secret,
+                               defer=background.submit)
+                if hook_secret else None)
     return Container(config=config, clock=clock, database=database, slack=slack,
                      cluster=cluster, access=access, runner=runner, deployments=deployments,
                      policy=policy, freezes=freezes, notifier=notifier, instance=name,
@@ -195,7 +219,7 @@ def build_container(
                      background=background, history=history, audit=audit,
                      migrations=migrations, jobs=Background(workers=JOB_WORKERS),
                      locks=locks, home=home, home_refresher=home_refresher,
-                     source=source)
+                     source=source, webhooks=webhooks, github_mirror=github_mirror)
 
 
 def manual_sleep(clock: Clock) -> Callable[[float], None]:

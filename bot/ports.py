@@ -24,11 +24,14 @@ __all__ = [
     "Changes",
     "Clock",
     "Cluster",
+    "DeploymentMirror",
     "DeploymentRepository",
+    "DeploymentWatcher",
     "DirectMessages",
     "Directory",
     "FaultyVersions",
     "FreezeRepository",
+    "GitHubDeploymentState",
     "Health",
     "Holidays",
     "HomeTab",
@@ -156,6 +159,26 @@ class SourceControl(Protocol):
         ...
 
 
+GitHubDeploymentState = Literal["queued", "in_progress", "success", "failure", "error",
+                                "inactive"]
+
+
+class DeploymentMirror(Protocol):
+    """GitHub's Deployments API: deploybot's deployments mirrored on the repository's
+    Environments page. Errors as for SourceControl (RetryableError, PermanentError)."""
+
+    def create_deployment(self, repository: str, ref: str, environment: str,
+                          description: str, payload: dict[str, Any]) -> int:
+        """Create a deployment of `ref` to `environment`; its GitHub id."""
+        ...
+
+    def set_status(self, repository: str, github_deployment_id: int,
+                   state: GitHubDeploymentState, *, log_url: str | None, description: str,
+                   environment: str) -> None:
+        """Add a status to that deployment (success marks the earlier ones inactive)."""
+        ...
+
+
 class Probes(Protocol):
     """HTTP checks from outside the cluster (smoke URLs, a Prometheus query)."""
 
@@ -226,6 +249,13 @@ class Changes(Protocol):
     raises: the caller may be the deployment runner."""
 
     def changed(self) -> None: ...
+
+
+class DeploymentWatcher(Protocol):
+    """Told of each deployment the Notifier shows (`refs`: where its card is, when known).
+    Returns at once and never raises: the caller may be the deployment runner."""
+
+    def deployment_changed(self, d: Deployment, refs: MessageRefs | None) -> None: ...
 
 
 class HomeTab(Protocol):

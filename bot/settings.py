@@ -25,6 +25,7 @@ class Settings:
     port: int
     github_token: str | None = None
     github_api_url: str | None = None  # overrides app.yaml's github.api_url
+    github_webhook_secret: str | None = None  # POST /github/webhook is off without it
 
     def __repr__(self) -> str:  # never print secrets
         return (
@@ -57,6 +58,7 @@ class Settings:
             port=int(port_s),
             github_token=e.get("GITHUB_TOKEN") or None,
             github_api_url=gh_api,
+            github_webhook_secret=e.get("GITHUB_WEBHOOK_SECRET") or None,
         )
 
     def require_slack(self) -> None:

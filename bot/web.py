@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.background import Background
+from bot.services.github_webhooks import GitHubWebhooks, Received
 
 
 def serve(asgi: Starlette, *, host: str, port: int, log_level: str = "info") -> None:
@@ -42,8 +43,10 @@ def _exit_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-def build_asgi(bolt: App, *, background: Background | None = None) -> Starlette:
-    """`background`: the listeners' work pool, held back while requests are being answered."""
+def build_asgi(bolt: App, *, background: Background | None = None,
+               github: GitHubWebhooks | None = None) -> Starlette:
+    """`background`: the listeners' work pool, held back while requests are being answered.
+    `github`: GitHub webhooks (POST /github/webhook); None (no GITHUB_WEBHOOK_SECRET): 404."""
     answering = background.answering if background is not None else nullcontext
 
     async def events(request: Request) -> Response:
@@ -52,10 +55,29 @@ def build_asgi(bolt: App, *, background: Background | None = None) -> Starlette:
             bolt_resp = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
         return to_starlette_response(bolt_resp)
 
+    async def github_webhook(request: Request) -> Response:
+        """Verified (X-Hub-Signature-256), claimed once per X-GitHub-Delivery, then handed
+        to the background pool: GitHub gets its answer well inside its 10 s."""
+        if github is None:
+            return JSONResponse({"ok": False, "error": "GitHub webhooks are off"},
+                                status_code=404)
+        body = await request.body()
+        if not github.verify(body, request.headers.get("x-hub-signature-256")):
+            return JSONResponse({"ok": False, "error": "bad signature"}, status_code=401)
+        event = request.headers.get("x-github-event", "")
+        delivery = request.headers.get("x-github-delivery", "")
+        if event == "ping":
+            return JSONResponse({"ok": True, "pong": True})
+        received = await run_in_threadpool(github.receive, event, delivery, body)
+        if received is Received.INVALID:
+            return JSONResponse({"ok": False, "error": "bad delivery"}, status_code=400)
+        return JSONResponse({"ok": True, "delivery": received.value})
+
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"ok": True})
 
     return Starlette(routes=[
         Route("/slack/events", events, methods=["POST"]),
+        Route("/github/webhook", github_webhook, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
     ])

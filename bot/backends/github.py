@@ -1,4 +1,5 @@
-"""GitHub through PyGithub: the SourceControl port (tags of a service's repository).
+"""GitHub through PyGithub: the SourceControl port (tags of a service's repository) and the
+DeploymentMirror port (GitHub deployments and their statuses).
 
 The only module that imports PyGithub (`github`); an import-linter contract keeps it so.
 Every PyGithub or network error becomes one of deploybot's error kinds here.
@@ -21,10 +22,14 @@ from github.GithubException import (
 from github.Repository import Repository
 
 from bot.errors import NotFound, PermanentError, RetryableError
+from bot.ports import GitHubDeploymentState
 
 DEFAULT_API_URL = "https://api.github.com"
 
 T = TypeVar("T")
+
+#: GitHub refuses a deployment status description longer than this.
+MAX_DESCRIPTION = 140
 
 
 class GitHubSourceControl:
@@ -66,6 +71,36 @@ class GitHubSourceControl:
             return [t.name for t in itertools.islice(listed, max(limit, 0))]
 
         return self._call(repository, ask)
+
+    def create_deployment(self, repository: str, ref: str, environment: str,
+                          description: str, payload: dict[str, Any]) -> int:
+        def ask() -> int:
+            # POST /repos/{repo}/deployments. No merge of the default branch into `ref` and
+            # no required status contexts: deploybot has checked the version already.
+            made = self._repo(repository).create_deployment(
+                ref, auto_merge=False, required_contexts=[], payload=payload,
+                environment=environment, description=description[:MAX_DESCRIPTION],
+                task="deploy")
+            return int(made.id)
+
+        return self._call(repository, ask)
+
+    def set_status(self, repository: str, github_deployment_id: int,
+                   state: GitHubDeploymentState, *, log_url: str | None, description: str,
+                   environment: str) -> None:
+        def ask() -> None:
+            # POST /repos/{repo}/deployments/{id}/statuses. Through the requester, not
+            # Deployment.create_status: that one cannot send `log_url`.
+            body: dict[str, Any] = {"state": state, "environment": environment,
+                                    "description": description[:MAX_DESCRIPTION]}
+            if log_url:
+                body["log_url"] = log_url
+            if state == "success":
+                body["auto_inactive"] = True  # the deployment it replaces: inactive
+            url = f"{self._repo(repository).url}/deployments/{github_deployment_id}/statuses"
+            self._gh.requester.requestJsonAndCheck("POST", url, input=body)
+
+        self._call(repository, ask)
 
     def _call(self, repository: str, fn: Callable[[], T]) -> T:
         where = f"GitHub ({self._api_url})"

@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.domain.deployment import Deployment
 from bot.domain.severity import DEFAULT_SEVERITY, Outcome, Production, Severity, severity_of
 from bot.errors import PermanentError, RetryableError
-from bot.ports import Changes, MessageRefs
+from bot.ports import Changes, DeploymentWatcher, MessageRefs
 from bot.presentation import blocks
 
 _RETRYABLE = {"ratelimited", "internal_error", "service_unavailable", "request_timeout",
@@ -64,6 +64,7 @@ class SlackNotifier:
         self._severity = severity
         self._mentions = dict(mentions or {})
         self._changes = changes
+        self._watcher: DeploymentWatcher | None = None
         # Serialize edits of one deployment's messages so an older state never lands last.
         self._locks: dict[int, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -74,11 +75,28 @@ class SlackNotifier:
 
     def show(self, d: Deployment) -> MessageRefs:
         """Called whenever a deployment changes: its card, and `changes` (even when Slack
-        refused the card, the deployment changed)."""
+        refused the card, the deployment changed), and the `watcher`."""
+        refs: MessageRefs | None = None
         try:
-            return self._show_card(d)
+            refs = self._show_card(d)
+            return refs
         finally:
             self._changed()
+            if self._watcher is not None:
+                self._watcher.deployment_changed(d, refs)
+
+    def watch(self, watcher: DeploymentWatcher) -> None:
+        """Hand `watcher` each deployment shown from now on (the GitHub deployments mirror,
+        built after the notifier)."""
+        self._watcher = watcher
+
+    def permalink(self, channel: str, ts: str) -> str | None:
+        """The permalink of a message (a deployment's thread); None when Slack will not say."""
+        try:
+            res = _call(self._client.chat_getPermalink, channel=channel, message_ts=ts)
+        except (RetryableError, PermanentError):
+            return None
+        return str(res["permalink"])
 
     def _show_card(self, d: Deployment) -> MessageRefs:
         card = blocks.deployment_card(d, self._zone)

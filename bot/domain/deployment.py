@@ -123,6 +123,7 @@ class Deployment:
     target: str | None = None  # MIGRATE: the migration target, e.g. "orders 0042_previous"
     rollback_of: int | None = None  # ROLLBACK: the deployment whose version it replaces
     verification: Verification | None = None
+    github_deployment_id: int | None = None  # its mirror on GitHub (Deployments API), if any
 
     @property
     def emergency(self) -> bool:

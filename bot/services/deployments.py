@@ -232,9 +232,21 @@ class DeploymentService:
 
     def request(self, args: DeployArgs, *, user_id: str,
                 slack_channel: str | None = None) -> Deployment:
-        env = args.environment
-        self._check_may_deploy(user_id, env)
+        self._check_may_deploy(user_id, args.environment)
         self._check_version(args)  # asks GitHub: outside any transaction
+        return self._place(args, user_id=user_id, slack_channel=slack_channel)
+
+    def request_automatic(self, args: DeployArgs, *, source: str) -> Deployment:
+        """A deploy asked for by an event (a GitHub push or pull request), requested by
+        `source` (config github.auto_deployer). It skips only what belongs to a human
+        request: the deployers role check, and the tag check (its version is a commit, not a
+        tag). Locks, the one-in-flight rule, faulty marks, the promotion gate, windows,
+        freezes and approvals apply as to everyone (UserError when refused)."""
+        return self._place(args, user_id=source, slack_channel=None)
+
+    def _place(self, args: DeployArgs, *, user_id: str,
+               slack_channel: str | None) -> Deployment:
+        env = args.environment
         at = self._clock.now()
         previous, skipped_gate = self._preflight(args, user_id=user_id, at=at)
         window = self._window(args, at=at)

@@ -98,6 +98,8 @@ class DeploymentRow(Base):
     # A plain id, not a foreign key: SQLite cannot add one to an existing table in place.
     rollback_of: Mapped[int | None] = mapped_column(BigId)
     verification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The GitHub deployment mirroring it (issue 6, Deployments API), once created.
+    github_deployment_id: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
         Index("ix_deployments_env_service_requested", "environment", "service", "requested_at"),

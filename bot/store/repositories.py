@@ -35,6 +35,7 @@ _FIELDS = {
     "previous_version", "expires_at", "channel", "message_ts", "record_ts", "started_at",
     "finished_at", "error", "progress", "lease_owner", "lease_until", "emergency_reason",
     "not_before", "prompted_at", "approvals_required", "migrations", "verification",
+    "github_deployment_id",
 }
 #: Kinds whose success means their version runs (a migration run changes no version).
 _ROLLOUTS = (Kind.DEPLOY.value, Kind.ROLLBACK.value)
@@ -86,6 +87,7 @@ def _to_domain(row: DeploymentRow, decisions: Sequence[DecisionRow]) -> Deployme
         target=row.target,
         rollback_of=row.rollback_of,
         verification=Verification.from_dict(row.verification) if row.verification else None,
+        github_deployment_id=row.github_deployment_id,
         decisions=tuple(
             Decision(user_id=r.user_id, approve=r.approve, at=r.at)
             for r in sorted(decisions, key=lambda r: (r.at, r.id))

@@ -2,7 +2,9 @@
 
 It answers what PyGithub asks for tags: GET /repos/{repo}/git/ref/tags/{tag} (one ref) and
 GET /repos/{repo}/tags (the list, newest first), with the JSON shapes PyGithub reads (and
-`url` fields pointing at the fake). Every request is recorded by the httpserver (`log`)."""
+`url` fields pointing at the fake); and the Deployments API: POST /repos/{repo}/deployments
+and POST /repos/{repo}/deployments/{id}/statuses (kept in `deployments` and `statuses`).
+Every request is recorded by the httpserver (`log`)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -29,6 +32,9 @@ class FakeGitHub:
         self.token = token
         self.status: int | None = None  # answer every request with this status instead
         self.headers: dict[str, str] = {}
+        self.deployments_status: int | None = None  # the Deployments API only answers this
+        self.deployments: list[dict[str, Any]] = []  # request bodies; id = index + 1
+        self.statuses: list[tuple[int, dict[str, Any]]] = []  # (deployment id, body)
         server.expect_request(re.compile(r"^/repos/.*")).respond_with_handler(self._handle)
 
     @property
@@ -37,6 +43,10 @@ class FakeGitHub:
 
     def calls(self) -> list[str]:
         return [req.path for req, _ in self.server.log]
+
+    def reads(self) -> list[str]:
+        """The paths of the GET requests (tags), without the Deployments API's POSTs."""
+        return [req.path for req, _ in self.server.log if req.method == "GET"]
 
     def _json(self, data: object, status: int = 200) -> Response:
         return Response(json.dumps(data), status=status, content_type="application/json",
@@ -52,6 +62,8 @@ class FakeGitHub:
             return self._json({"message": "Not Found"}, 404)
         repo, rest = m[1], m[2]
         base = f"{self.url}/repos/{repo}"
+        if rest.startswith("/deployments"):
+            return self._deployments(request, base, rest)
         tags = self.repos[repo]
         if rest.startswith("/git/ref/tags/"):
             tag = rest.removeprefix("/git/ref/tags/")
@@ -70,3 +82,29 @@ class FakeGitHub:
                  "zipball_url": f"{base}/zipball/{t}", "tarball_url": f"{base}/tarball/{t}"}
                 for t in tags[:100]])
         return self._json({"message": "Not Found"}, 404)
+
+    def _deployments(self, request: Request, base: str, rest: str) -> Response:
+        if self.deployments_status is not None:
+            return self._json({"message": "fake failure"}, self.deployments_status)
+        if request.method != "POST":
+            return self._json({"message": "Not Found"}, 404)
+        body = json.loads(request.get_data(as_text=True) or "{}")
+        if rest == "/deployments":
+            self.deployments.append(body)
+            number = len(self.deployments)
+            return self._json({
+                "id": number, "node_id": f"DE_{number}", "url": f"{base}/deployments/{number}",
+                "sha": _sha(str(body.get("ref"))), "ref": body.get("ref"),
+                "task": body.get("task", "deploy"), "payload": body.get("payload", {}),
+                "environment": body.get("environment"), "description": body.get("description"),
+                "statuses_url": f"{base}/deployments/{number}/statuses",
+                "repository_url": base,
+                "created_at": "2026-11-26T00:00:00Z", "updated_at": "2026-11-26T00:00:00Z",
+            }, 201)
+        m = re.fullmatch(r"/deployments/(\d+)/statuses", rest)
+        if m is None or not 1 <= int(m[1]) <= len(self.deployments):
+            return self._json({"message": "Not Found"}, 404)
+        self.statuses.append((int(m[1]), body))
+        return self._json({"id": len(self.statuses), "state": body.get("state"),
+                           "url": f"{base}/deployments/{m[1]}/statuses/{len(self.statuses)}",
+                           "log_url": body.get("log_url", "")}, 201)

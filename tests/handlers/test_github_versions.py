@@ -52,12 +52,12 @@ def test_an_existing_tag_is_accepted_and_not_asked_again_for_a_while(
     reply = bot.deploy("staging v1.2.3")
     assert "Deployment #1 started" in ephemeral_text(bot, reply)
     assert run_to_end(bot, 1) is State.SUCCEEDED
-    assert fake_github.calls() == ["/repos/acme/api/git/ref/tags/v1.2.3"]
+    assert fake_github.reads() == ["/repos/acme/api/git/ref/tags/v1.2.3"]
 
     reply = bot.deploy("production v1.2.3")  # the same tag again: GitHub is not asked
     assert "#2" in ephemeral_text(bot, reply)
     assert bot.deployment(2).state is State.AWAITING_APPROVAL
-    assert fake_github.calls() == ["/repos/acme/api/git/ref/tags/v1.2.3"]
+    assert fake_github.reads() == ["/repos/acme/api/git/ref/tags/v1.2.3"]
 
 
 def test_github_down_refuses_with_try_again_and_stores_nothing(

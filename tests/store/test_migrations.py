@@ -46,6 +46,7 @@ COLUMNS_0003 = {"migrations"}  # the outcome of the migrations Job before the ro
 # the verification result
 COLUMNS_0004 = {"kind", "target", "rollback_of", "verification"}
 TABLES_0005 = {"locks", "faulty_versions", "app_home_viewers"}  # and audit_events.environment
+COLUMNS_0008 = {"github_deployment_id"}  # the GitHub deployment mirroring it (issue 6)
 
 
 def _fresh_postgres_database() -> Iterator[str]:
@@ -179,15 +180,15 @@ def test_drift_is_detected(empty_database_url: str) -> None:
 
 
 def test_a_single_head() -> None:
-    assert head() == "0007"
+    assert head() == "0008"
 
 
 def test_the_revisions_form_one_line() -> None:
     script = ScriptDirectory(SCRIPT_LOCATION)
-    assert script.get_heads() == ["0007"]
+    assert script.get_heads() == ["0008"]
     chain = [(r.revision, r.down_revision) for r in script.walk_revisions()]
-    assert chain == [("0007", "0006"), ("0006", "0005"), ("0005", "0004"), ("0004", "0003"),
-                     ("0003", "0002"), ("0002", "0001"), ("0001", None)]
+    assert chain == [("0008", "0007"), ("0007", "0006"), ("0006", "0005"), ("0005", "0004"),
+                     ("0004", "0003"), ("0003", "0002"), ("0002", "0001"), ("0001", None)]
 
 
 def columns(url: str, table: str) -> set[str]:
@@ -291,7 +292,9 @@ def test_offline_sql_for_both_dialects(url: str) -> None:
         assert f"ADD COLUMN {column}" in sql
     for column in COLUMNS_0003 | COLUMNS_0004:
         assert f"ADD COLUMN {column}" in sql
-    assert "UPDATE alembic_version SET version_num='0007'" in sql
+    # a plain nullable BIGINT (0008): GitHub deployment ids outgrow 32 bits
+    assert "ADD COLUMN github_deployment_id BIGINT" in sql
+    assert "UPDATE alembic_version SET version_num='0008'" in sql
     assert not Path("offline.db").exists()
 
 
@@ -352,6 +355,7 @@ def test_0006_lets_one_deployment_be_in_flight_per_service_and_environment(
 
     (waiting,) = [i for i, state, _ in _states(url) if state == "awaiting_approval"]
     at = datetime(2026, 11, 18, 16, 0, tzinfo=UTC)
+    upgrade(url, "head")  # the repository maps the current models' columns (0008 and on)
     db = Database.from_url(url)
     try:
         with db.transaction() as r:
@@ -374,3 +378,33 @@ def test_0006_lets_one_deployment_be_in_flight_per_service_and_environment(
     downgrade(url, "0005")
     _insert(url, [("api", "production", "queued")])  # no index any more
     assert [s for _, s, _ in _states(url)].count("queued") == 3
+
+
+def test_0008_adds_and_drops_the_github_deployment_id_keeping_the_rows(
+        empty_database_url: str) -> None:
+    url = empty_database_url
+    upgrade(url, "0007")
+    assert not COLUMNS_0008 & columns(url, "deployments")
+    _insert(url, [("api", "staging", "succeeded")])
+    upgrade(url, "0008")
+    assert columns(url, "deployments") >= COLUMNS_0008
+    db = Database.from_url(url)
+    try:
+        with db.transaction() as r:
+            (d,) = r.deployments.recent(5)
+            assert d.github_deployment_id is None
+            r.deployments.set_fields(d.id, github_deployment_id=2**40)  # beyond 32 bits
+        with db.transaction() as r:
+            got = r.deployments.get(d.id)
+            assert got is not None and got.github_deployment_id == 2**40
+    finally:
+        db.dispose()
+    downgrade(url, "0007")
+    assert not COLUMNS_0008 & columns(url, "deployments")
+    assert revision(url) == "0007"
+    engine = make_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM deployments")).scalar_one() == 1
+    finally:
+        engine.dispose()

@@ -1,0 +1,82 @@
+"""GitHub webhook deliveries, pure: the signature check and what a delivery asks for.
+
+`X-Hub-Signature-256` is `sha256=` + the hex HMAC-SHA256 of the raw body keyed with the
+webhook's secret; it is compared in constant time. A delivery is reduced to the few fields
+an automatic deploy needs (repository, branch, commit); everything else is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+#: The pull request actions that deploy its head commit.
+PR_ACTIONS = frozenset({"opened", "synchronize", "reopened"})
+#: How many characters of a commit sha make a version (`github.version_from: sha`).
+SHA_VERSION_LENGTH = 12
+
+
+def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
+    """True only for `sha256=<hex HMAC-SHA256 of body keyed with secret>`."""
+    if not secret or not header or not header.startswith("sha256="):
+        return False
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), header.strip().encode())
+
+
+@dataclass(frozen=True)
+class GitHubEvent:
+    """What one delivery says: `kind` is "push" or "pull_request"; `branch` the pushed branch
+    or the pull request's head branch; `sha` the commit to deploy (None: nothing to deploy,
+    e.g. a deleted branch); `ignored` why nothing is asked for (None: something may be)."""
+
+    name: str
+    repository: str | None
+    ref: str | None
+    branch: str | None
+    sha: str | None
+    action: str | None = None
+    pull_request: int | None = None
+    sender: str | None = None
+    ignored: str | None = None
+
+    @property
+    def version(self) -> str | None:
+        return self.sha[:SHA_VERSION_LENGTH] if self.sha else None
+
+
+def _str(v: Any) -> str | None:
+    return v if isinstance(v, str) and v else None
+
+
+def parse_event(name: str, payload: dict[str, Any]) -> GitHubEvent:
+    repo = payload.get("repository")
+    repository = _str(repo.get("full_name")) if isinstance(repo, dict) else None
+    sender_d = payload.get("sender")
+    sender = _str(sender_d.get("login")) if isinstance(sender_d, dict) else None
+    if name == "push":
+        ref = _str(payload.get("ref"))
+        branch = ref[len("refs/heads/"):] if ref and ref.startswith("refs/heads/") else None
+        sha = _str(payload.get("after"))
+        ignored = None
+        if branch is None:
+            ignored = "not a branch push"
+        elif payload.get("deleted") is True or sha is None or set(sha) == {"0"}:
+            ignored, sha = "branch deleted", None
+        return GitHubEvent(name, repository, ref, branch, sha, sender=sender, ignored=ignored)
+    if name == "pull_request":
+        pr = payload.get("pull_request")
+        pr = pr if isinstance(pr, dict) else {}
+        head_d = pr.get("head")
+        head: dict[str, Any] = head_d if isinstance(head_d, dict) else {}
+        action = _str(payload.get("action"))
+        number = payload.get("number")
+        return GitHubEvent(
+            name, repository, _str(head.get("ref")), _str(head.get("ref")),
+            _str(head.get("sha")), action=action,
+            pull_request=number if isinstance(number, int) else None, sender=sender,
+            ignored=None if action in PR_ACTIONS else f"pull_request action {action!r}")
+    return GitHubEvent(name, repository, None, None, None, sender=sender,
+                       ignored=f"event {name!r} is not used")

@@ -1,0 +1,165 @@
+"""Automatic deploys from GitHub webhooks (`POST /github/webhook`).
+
+`receive` is the quick part, done while GitHub waits (10 s): check the payload, claim the
+delivery id exactly once in the announcement claim table (key `github-delivery:<id>`, so a
+redelivery does nothing, in any process), and hand the rest to the background pool.
+`process` then maps the event to services and environments by app.yaml
+(`services.<name>.github.auto_deploy` for pushes, `.pull_requests` for pull requests) and
+requests each deploy through `DeploymentService.request_automatic`: locks, windows, freezes,
+the one-in-flight rule, the promotion gate and approvals apply. A refused one is announced
+in the deployments channel; every delivery is audited (`github.delivery`) with its outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from bot.config import AppConfig, ServiceConfig
+from bot.domain.commands import DeployArgs
+from bot.domain.github_events import GitHubEvent, parse_event, signature_ok
+from bot.errors import DeploybotError, UserError
+from bot.ports import Clock, Poster, Store
+from bot.services.deployments import DeploymentService
+
+log = logging.getLogger(__name__)
+
+AUDIT_ACTION = "github.delivery"
+
+
+class Received(Enum):
+    ACCEPTED = "accepted"  # claimed: processed in the background
+    DUPLICATE = "duplicate"  # a redelivery: nothing done
+    INVALID = "invalid"  # not a JSON object, or no delivery id
+
+
+@dataclass(frozen=True)
+class AutoDeploy:
+    service: str
+    environment: str
+    version: str
+    why: str  # "push to main", "pull request #7"
+
+
+class GitHubWebhooks:
+    def __init__(self, *, config: AppConfig, store: Store, deployments: DeploymentService,
+                 poster: Poster, clock: Clock, secret: str,
+                 defer: Callable[[Callable[[], None]], None]) -> None:
+        self._config = config
+        self._store = store
+        self._deployments = deployments
+        self._poster = poster
+        self._clock = clock
+        self._secret = secret
+        self._defer = defer
+        self._actor = config.github.auto_deployer
+
+    def verify(self, body: bytes, signature: str | None) -> bool:
+        return signature_ok(self._secret, body, signature)
+
+    def receive(self, event: str, delivery: str, body: bytes) -> Received:
+        """Call only with a verified body. Claims the delivery; ACCEPTED hands it to the
+        background pool."""
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return Received.INVALID
+        if not delivery or not event or not isinstance(payload, dict):
+            return Received.INVALID
+        ev = parse_event(event, payload)
+        at = self._clock.now()
+        with self._store.transaction() as r:
+            fresh = r.announcements.claim(f"github-delivery:{delivery}", due_at=at, at=at)
+            if not fresh:
+                r.audit.record(AUDIT_ACTION, actor=self._actor, at=at,
+                               details=self._details(ev, delivery, ["duplicate: ignored"]))
+        if not fresh:
+            return Received.DUPLICATE
+        self._defer(lambda: self.process(ev, delivery))
+        return Received.ACCEPTED
+
+    def targets(self, ev: GitHubEvent) -> tuple[list[AutoDeploy], str | None]:
+        """The deploys `ev` asks for, or none and why."""
+        if ev.ignored is not None:
+            return [], ev.ignored
+        services = [(name, svc) for name, svc in self.sorted_services()
+                    if svc.github is not None and ev.repository is not None
+                    and svc.github.repository.lower() == ev.repository.lower()]
+        if not services:
+            return [], f"repository {ev.repository!r} is not configured"
+        out: list[AutoDeploy] = []
+        version = ev.version
+        assert version is not None and ev.branch is not None
+        for name, svc in services:
+            assert svc.github is not None
+            if ev.name == "push":
+                env = svc.github.auto_deploy.get(ev.branch)
+                why = f"push to {ev.branch}"
+            else:
+                env = svc.github.pull_requests
+                why = f"pull request #{ev.pull_request} ({ev.branch})"
+            if env is not None:
+                out.append(AutoDeploy(name, env, version, why))
+        if not out:
+            what = (f"branch {ev.branch!r}" if ev.name == "push" else "pull requests")
+            return [], f"no automatic deploy configured for {what}"
+        return out, None
+
+    def sorted_services(self) -> list[tuple[str, ServiceConfig]]:
+        return sorted(self._config.services.items())
+
+    def process(self, ev: GitHubEvent, delivery: str) -> None:
+        targets, ignored = self.targets(ev)
+        outcomes: list[str] = [f"ignored: {ignored}"] if ignored else []
+        deployment_id: int | None = None
+        for t in targets:
+            outcome, dep_id = self._deploy(t, ev)
+            outcomes.append(outcome)
+            deployment_id = deployment_id or dep_id
+        with self._store.transaction() as r:
+            r.audit.record(AUDIT_ACTION, actor=self._actor, at=self._clock.now(),
+                           deployment_id=deployment_id,
+                           details=self._details(ev, delivery, outcomes))
+
+    def _deploy(self, t: AutoDeploy, ev: GitHubEvent) -> tuple[str, int | None]:
+        head = f"{t.service} {t.environment}"
+        pattern = self._config.services[t.service].version_pattern
+        if not re.fullmatch(pattern, t.version):
+            self._announce(
+                f":warning: Automatic deploy of {t.service} to {t.environment} skipped "
+                f"({t.why} in {ev.repository}): the commit's version `{t.version}` does not "
+                f"match the service's version_pattern `{pattern}`.")
+            return f"{head}: skipped, version does not match version_pattern", None
+        args = DeployArgs(service=t.service, environment=t.environment, version=t.version)
+        try:
+            d = self._deployments.request_automatic(args, source=self._actor)
+        except DeploybotError as e:
+            why = e.message if isinstance(e, UserError) else str(e)
+            self._announce(
+                f":no_entry: Automatic deploy of {t.service} `{t.version}` to {t.environment} "
+                f"({t.why} in {ev.repository}) was not started: {why}")
+            return f"{head}: blocked: {why}", None
+        return f"{head}: deployment #{d.id} requested ({d.state.value})", d.id
+
+    def _announce(self, text: str) -> None:
+        try:
+            self._poster.post(text)
+        except DeploybotError:
+            log.exception("could not announce an automatic deploy")
+
+    @staticmethod
+    def _details(ev: GitHubEvent, delivery: str, outcomes: list[str]) -> dict[str, object]:
+        details: dict[str, object] = {"event": ev.name, "delivery": delivery,
+                                      "repository": ev.repository, "ref": ev.ref,
+                                      "sha": ev.sha, "outcome": outcomes}
+        if ev.action is not None:
+            details["action"] = ev.action
+        if ev.pull_request is not None:
+            details["pull_request"] = ev.pull_request
+        if ev.sender is not None:
+            details["sender"] = ev.sender
+        return details

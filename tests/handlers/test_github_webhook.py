@@ -1,0 +1,218 @@
+"""GitHub webhooks over real HTTP: `POST /github/webhook` verifies X-Hub-Signature-256,
+claims each X-GitHub-Delivery once, and turns a push to a configured branch into an automatic
+deploy that obeys locks like everyone's, announced when it is refused."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from bot.clock import ManualClock
+from bot.config import AppConfig, parse_config
+from bot.container import build_container
+from bot.devtools.fake_slack import FakeSlack
+from bot.devtools.server import ThreadedServer
+from bot.devtools.slack_requests import SlackRequester
+from bot.domain.states import State
+from bot.web import build_asgi
+from handlers import build_app
+from tests.conftest import BOT_TOKEN, REQUESTER, SIGNING_SECRET, RunningBot, base_config
+from tests.handlers.spine import announcements, deployment_ids, ephemeral_text
+
+SECRET = "gh-webhook-secret"
+ACTOR = "deploybot (github)"
+SHA = "0123456789abcdef0123456789abcdef01234567"
+REPO = "acme/api"
+
+
+@pytest.fixture
+def config_data() -> dict[str, Any]:
+    cfg = base_config()
+    cfg["environments"]["development"] = {}
+    cfg["services"]["api"].update({
+        "github": {"repository": REPO, "auto_deploy": {"main": "staging"},
+                   "pull_requests": "development"},
+        "version_pattern": r"^(v?\d+\.\d+\.\d+|[0-9a-f]{12})$",
+    })
+    return cfg
+
+
+@pytest.fixture
+def bot(config: AppConfig, database_url: str, fake_slack: FakeSlack,
+        clock: ManualClock) -> Iterator[RunningBot]:
+    container = build_container(config, database_url=database_url, slack_token=BOT_TOKEN,
+                                slack_api_url=fake_slack.base_url, clock=clock,
+                                progress_every=timedelta(0), github_webhook_secret=SECRET)
+    app = build_app(container, signing_secret=SIGNING_SECRET)
+    server = ThreadedServer(build_asgi(app, background=container.background,
+                                       github=container.webhooks)).start()
+    requester = SlackRequester(f"{server.url}/slack/events", SIGNING_SECRET, fake_slack)
+    try:
+        yield RunningBot(container, fake_slack, requester, server, clock)
+    finally:
+        requester.close()
+        server.stop()
+        container.close()
+
+
+def push(ref: str = "refs/heads/main", *, repo: str = REPO, after: str = SHA) -> dict[str, Any]:
+    return {"ref": ref, "after": after, "deleted": False,
+            "repository": {"full_name": repo}, "sender": {"login": "octocat"}}
+
+
+def deliver(bot: RunningBot, payload: dict[str, Any], *, delivery: str = "d-1",
+            event: str = "push", secret: str | None = SECRET) -> int:
+    body = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": event,
+               "X-GitHub-Delivery": delivery}
+    if secret is not None:
+        headers["X-Hub-Signature-256"] = "sha256=" + hmac.new(
+            secret.encode(), body, hashlib.sha256).hexdigest()
+    req = urllib.request.Request(f"{bot.server.url}/github/webhook", data=body,
+                                 headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            status = int(resp.status)
+    except urllib.error.HTTPError as e:
+        status = e.code
+    assert bot.container.background.wait_idle(10)
+    return status
+
+
+def deliveries(bot: RunningBot) -> list[dict[str, Any]]:
+    with bot.container.database.engine.connect() as conn:
+        rows = conn.execute(text("SELECT actor, details FROM audit_events "
+                                 "WHERE action = 'github.delivery' ORDER BY id"))
+        out = []
+        for actor, details in rows:
+            d = details if isinstance(details, dict) else json.loads(details)
+            out.append({"actor": actor, **d})
+        return out
+
+
+@pytest.mark.parametrize("secret", ["wrong", None])
+def test_a_bad_or_missing_signature_is_refused_and_nothing_is_done(
+        bot: RunningBot, secret: str | None) -> None:
+    assert deliver(bot, push(), secret=secret) == 401
+    assert deployment_ids(bot) == []
+    assert deliveries(bot) == []
+    with bot.container.database.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM announcements")).scalar() == 0
+    assert bot.slack.calls("chat.postMessage") == []
+
+
+def test_a_push_to_main_deploys_the_commit_to_staging(bot: RunningBot) -> None:
+    assert deliver(bot, push()) == 200
+    assert deployment_ids(bot) == [1]
+    assert bot.container.runner.wait_idle()
+    d = bot.deployment(1)
+    assert (d.service, d.environment, d.version) == ("api", "staging", SHA[:12])
+    assert d.requested_by == ACTOR
+    assert d.state is State.SUCCEEDED
+    assert d.message_ts is not None  # announced: its card is in the deployments channel
+    (audit,) = deliveries(bot)
+    assert audit["actor"] == ACTOR
+    assert (audit["event"], audit["repository"], audit["ref"], audit["sha"],
+            audit["delivery"]) == ("push", REPO, "refs/heads/main", SHA, "d-1")
+    assert audit["outcome"] == ["api staging: deployment #1 requested (queued)"]
+
+
+def test_a_redelivery_does_nothing(bot: RunningBot) -> None:
+    assert deliver(bot, push(), delivery="same") == 200
+    assert deliver(bot, push(), delivery="same") == 200
+    assert bot.container.runner.wait_idle()
+    assert deployment_ids(bot) == [1]
+    outcomes = [a["outcome"] for a in deliveries(bot)]
+    assert ["duplicate: ignored"] in outcomes and len(outcomes) == 2
+
+
+def test_a_push_to_another_branch_deploys_nothing(bot: RunningBot) -> None:
+    assert deliver(bot, push("refs/heads/feature-x")) == 200
+    assert deployment_ids(bot) == []
+    assert bot.slack.calls("chat.postMessage") == []
+    (audit,) = deliveries(bot)
+    assert audit["outcome"] == ["ignored: no automatic deploy configured for branch "
+                                "'feature-x'"]
+
+
+def test_a_push_while_staging_is_locked_is_announced_as_blocked(bot: RunningBot) -> None:
+    answer = ephemeral_text(bot, bot.requester.command(
+        "/lock", 'staging api "investigating checkout errors"', user_id=REQUESTER))
+    assert "locked" in answer.lower()
+    before = len(announcements(bot))
+    assert deliver(bot, push()) == 200
+    assert deployment_ids(bot) == []
+    (blocked,) = [m for m in announcements(bot)[before:]
+                  if "Automatic deploy" in m["text"]]
+    assert blocked["text"].startswith(f":no_entry: Automatic deploy of api `{SHA[:12]}` to "
+                                      "staging (push to main in acme/api) was not started:")
+    assert "locked" in blocked["text"].lower()
+    (audit,) = deliveries(bot)
+    assert audit["outcome"][0].startswith("api staging: blocked:")
+
+
+def test_an_unknown_repository_is_ignored_and_audited(bot: RunningBot) -> None:
+    assert deliver(bot, push(repo="someone/else")) == 200
+    assert deployment_ids(bot) == []
+    (audit,) = deliveries(bot)
+    assert audit["repository"] == "someone/else"
+    assert audit["outcome"] == ["ignored: repository 'someone/else' is not configured"]
+
+
+def test_a_commit_not_matching_the_version_pattern_is_skipped_and_announced(
+        bot: RunningBot, config_data: dict[str, Any]) -> None:
+    assert deliver(bot, push(after="XYZ" + SHA[3:])) == 200
+    assert deployment_ids(bot) == []
+    (note,) = announcements(bot)
+    assert "skipped" in note["text"] and "version_pattern" in note["text"]
+
+
+def test_webhooks_are_off_without_a_secret(config: AppConfig, database_url: str,
+                                           fake_slack: FakeSlack, clock: ManualClock,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_WEBHOOK_SECRET", raising=False)
+    container = build_container(config, database_url=database_url, slack_token=BOT_TOKEN,
+                                slack_api_url=fake_slack.base_url, clock=clock)
+    assert container.webhooks is None
+    server = ThreadedServer(build_asgi(build_app(container, signing_secret=SIGNING_SECRET),
+                                       github=container.webhooks)).start()
+    try:
+        running = RunningBot(container, fake_slack, None, server, clock)  # type: ignore[arg-type]
+        assert deliver(running, push()) == 404
+        assert deployment_ids(running) == []
+    finally:
+        server.stop()
+        container.close()
+
+
+def test_auto_deploy_environments_are_validated() -> None:
+    cfg = base_config()
+    cfg["services"]["api"]["github"] = {"repository": REPO, "auto_deploy": {"main": "qa"}}
+    with pytest.raises(Exception, match=r"auto_deploy\.main: unknown environment 'qa'"):
+        parse_config(cfg, source="test")
+
+
+@pytest.mark.parametrize("action,deploys", [("opened", True), ("synchronize", True),
+                                            ("closed", False)])
+def test_a_pull_request_deploys_its_head_to_development(bot: RunningBot, action: str,
+                                                        deploys: bool) -> None:
+    payload = {"action": action, "number": 7,
+               "pull_request": {"head": {"ref": "feature-x", "sha": SHA}},
+               "repository": {"full_name": REPO}}
+    assert deliver(bot, payload, event="pull_request") == 200
+    assert bot.container.runner.wait_idle()
+    if not deploys:
+        assert deployment_ids(bot) == []
+        return
+    d = bot.deployment(1)
+    assert (d.environment, d.version, d.requested_by) == ("development", SHA[:12], ACTOR)
+    assert d.state is State.SUCCEEDED
