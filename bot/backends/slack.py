@@ -18,6 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.domain.deployment import Deployment
 from bot.domain.severity import DEFAULT_SEVERITY, Outcome, Production, Severity, severity_of
+from bot.domain.text import is_slack_user
 from bot.errors import PermanentError, RetryableError
 from bot.ports import Changes, DeploymentWatcher, MessageRefs
 from bot.presentation import blocks
@@ -141,6 +142,8 @@ class SlackNotifier:
               text=msg.text, blocks=msg.blocks, unfurl_links=False)
 
     def notify_requester(self, d: Deployment) -> None:
+        if not is_slack_user(d.requested_by):  # e.g. "deploybot (github)": nobody to DM
+            return
         msg = blocks.requester_note(d, self._zone, self._permalink(d))
         _call(self._client.chat_postMessage, channel=d.requested_by, text=msg.text,
               blocks=msg.blocks, unfurl_links=False)

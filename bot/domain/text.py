@@ -33,3 +33,21 @@ def reason_text(value: str, *, limit: int = 300) -> str:
     v = _LINK.sub(keep, v)
     v = v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return re.sub(r"\x00(\d+)\x00", lambda m: links[int(m.group(1))], v)
+
+
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def is_slack_user(actor: str) -> bool:
+    """A Slack user id (U…/W…), not an identity such as "deploybot (github)"."""
+    return bool(_SLACK_USER.match(actor))
+
+
+def who(actor: str) -> str:
+    """An actor for display: a mention for a Slack user, the name in bold otherwise (Slack
+    would show `<@deploybot (github)>` as it is)."""
+    return f"<@{actor}>" if is_slack_user(actor) else f"*{shown_name(actor)}*"
+
+
+def shown_name(name: str) -> str:
+    return name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("*", "")

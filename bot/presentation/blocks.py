@@ -14,7 +14,7 @@ from bot.domain.deployment import Deployment, Kind
 from bot.domain.record import Mark, build_record, failed_verification
 from bot.domain.severity import Severity
 from bot.domain.states import State
-from bot.domain.text import reason_text
+from bot.domain.text import reason_text, who
 from bot.presentation import ids
 
 Block = dict[str, Any]
@@ -161,7 +161,7 @@ def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
     lines = [
         f"*Service:* `{d.service}`   *Environment:* `{d.environment}`",
         _what(d),
-        f"*Requested by:* <@{d.requested_by}> at {when(d.requested_at, zone)}",
+        f"*Requested by:* {who(d.requested_by)} at {when(d.requested_at, zone)}",
     ]
     status = STATE_LINE[d.state]
     if d.state is State.RUNNING and d.progress:
@@ -173,7 +173,7 @@ def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
     if d.state is State.SCHEDULED and d.not_before is not None:
         status += f" — opens {when(d.not_before, zone)}"
         if d.prompted_at is not None:
-            status += f"; <@{d.requested_by}> was asked to start it"
+            status += f"; {who(d.requested_by)} was asked to start it"
     if d.state is State.CANCELLED and d.error:
         status += f" — {d.error}"
     head = ("🚨 EMERGENCY deploy " if d.emergency else _HEAD[d.kind]) + title(d)
@@ -221,7 +221,7 @@ def deployment_record(d: Deployment, zone: ZoneInfo) -> Message:
         "*Migration record*" if d.kind is Kind.MIGRATE else "*Deployment record*",
         what,
         f"*Date:* {when(d.started_at or d.requested_at, zone)}",
-        f"*Deployer:* <@{d.requested_by}>",
+        f"*Deployer:* {who(d.requested_by)}",
     ]
     if d.emergency_reason is not None:
         lines.append(f"*Emergency deploy:* {reason_text(d.emergency_reason)}")
@@ -263,10 +263,10 @@ def announcement(d: Deployment, zone: ZoneInfo, permalink: str | None, *,
         parts.append(f"Cause: {d.error}")
     if ok and d.progress:  # a note such as "v1.2.3 is already running in staging; nothing to do"
         parts.append(d.progress)
-    who = f"{'Deployed' if d.kind is Kind.DEPLOY else 'Requested'} by <@{d.requested_by}>"
+    by = f"{'Deployed' if d.kind is Kind.DEPLOY else 'Requested'} by {who(d.requested_by)}"
     if d.approvers:
-        who += ", approved by " + ", ".join(f"<@{a.user_id}>" for a in d.approvers)
-    parts.append(f"{who} · took {took(d.duration)} · previous `{d.previous_version or '—'}`")
+        by += ", approved by " + ", ".join(f"<@{a.user_id}>" for a in d.approvers)
+    parts.append(f"{by} · took {took(d.duration)} · previous `{d.previous_version or '—'}`")
     if permalink:
         parts.append(f"<{permalink}|Deployment thread>")
     text = f"{title(d)}: {d.state.value}"
@@ -339,7 +339,7 @@ def status_view(running: list[tuple[str, str, str, datetime]], recent: list[Depl
         lines.append("_None yet._")
     for d in recent:
         lines.append(f"• #{d.id} `{d.service}` `{d.version}` → `{d.environment}` — "
-                     f"{STATE_LINE[d.state]} — <@{d.requested_by}>, "
+                     f"{STATE_LINE[d.state]} — {who(d.requested_by)}, "
                      f"{when(d.requested_at, zone)}")
     if windows:  # one line per environment: open now, or closed and why, and the next change
         lines.append("\n*Deploy windows*")
@@ -349,7 +349,7 @@ def status_view(running: list[tuple[str, str, str, datetime]], recent: list[Depl
 
 def emergency_alert(d: Deployment, overrides: list[str], zone: ZoneInfo) -> Message:
     over = "".join(f"\n• overrides: {o}" for o in overrides) or "\n• no window was closed"
-    text = (f"🚨 *EMERGENCY deploy requested* by <@{d.requested_by}>: `{d.service}` "
+    text = (f"🚨 *EMERGENCY deploy requested* by {who(d.requested_by)}: `{d.service}` "
             f"`{d.version}` → *{d.environment}*\n*Reason:* "
             f"{reason_text(d.emergency_reason or '')}{over}\n"
             f"Needs {d.approvals_required} approval(s) from the emergency approvers.")

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.dora import DoraStats
 from bot.domain.states import State
-from bot.domain.text import reason_text, shown
+from bot.domain.text import reason_text, shown, who
 from bot.presentation.blocks import STATE_LINE, Message, took, when
 from bot.presentation.sections import Block, context, section
 
@@ -65,7 +65,7 @@ def history_line(d: Deployment, zone: ZoneInfo) -> str:
     head = f"*#{d.id}* {kind} · {_what(d)} · {_result(d)}"
     start = (when(d.started_at, zone) if d.started_at
              else f"requested {when(d.requested_at, zone)}")
-    parts = [f"<@{d.requested_by}>", start]
+    parts = [f"{who(d.requested_by)}", start]
     if d.duration is not None:
         parts.append(f"took {took(d.duration)}")
     decided = _decisions(d)

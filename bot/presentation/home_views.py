@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.deployment import Deployment
 from bot.domain.locks import Lock
-from bot.domain.text import reason_text
+from bot.domain.text import reason_text, who
 from bot.presentation import ids
 from bot.presentation.blocks import STATE_LINE, Block, approval_actions, title, when
 from bot.presentation.freeze_views import WindowView, window_line
@@ -101,7 +101,7 @@ def _lock_text(lock: Lock, zone: ZoneInfo) -> str:
     why = f": {reason_text(lock.reason, limit=120)}" if lock.reason else ""
     origin = " after a rollback" if lock.origin == "rollback" else ""
     until = f", until {when(lock.expires_at, zone)}" if lock.expires_at else ", until unlocked"
-    return (f"🔒 locked by <@{lock.holder}>{origin} since {when(lock.created_at, zone)}"
+    return (f"🔒 locked by {who(lock.holder)}{origin} since {when(lock.created_at, zone)}"
             f"{until}{why}")
 
 
@@ -186,7 +186,7 @@ def _pending_blocks(home: HomeView, zone: ZoneInfo) -> list[Block]:
             lines.append(f"🚨 Emergency: {reason_text(d.emergency_reason, limit=200)}")
         need = f"approvals {len(d.approvers)}/{d.approvals_required}"
         expires = f" · expires {when(d.expires_at, zone)}" if d.expires_at else ""
-        lines.append(f"Requested by <@{d.requested_by}> {when(d.requested_at, zone)} · "
+        lines.append(f"Requested by {who(d.requested_by)} {when(d.requested_at, zone)} · "
                      f"{need}{expires}")
         blocks.append(_section("\n".join(lines)))
         blocks.append(approval_actions(d, block_id=f"{ids.HOME_APPROVAL_BLOCK}.{d.id}"))
@@ -203,7 +203,7 @@ def _recent_blocks(recent: Sequence[Deployment], zone: ZoneInfo) -> list[Block]:
     if not recent:
         lines.append(("_None yet._", 0))
     for d in recent:
-        lines.append((f"• {title(d)} — {STATE_LINE[d.state]} — <@{d.requested_by}>, "
+        lines.append((f"• {title(d)} — {STATE_LINE[d.state]} — {who(d.requested_by)}, "
                       f"{when(d.requested_at, zone)}", 1))
     return [_section("\n".join(chunk)) for chunk, _ in _pack(lines)][:2]
 

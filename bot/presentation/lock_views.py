@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, tzinfo
 
 from bot.domain.locks import ROLLBACK, Lock
 from bot.domain.policy import local
-from bot.domain.text import reason_text
+from bot.domain.text import reason_text, who
 from bot.presentation.blocks import Block, Message
 
 
@@ -68,7 +68,7 @@ def _by(lock: Lock) -> str:
 
 def held(lock: Lock, at: datetime, zone: tzinfo) -> str:
     """"<@U0BOB> for 25m: 'investigating checkout errors' — until 15:30 EST"."""
-    return (f"<@{lock.holder}> for {age_text(lock.age(at))}: {_reason(lock)}{_by(lock)} — "
+    return (f"{who(lock.holder)} for {age_text(lock.age(at))}: {_reason(lock)}{_by(lock)} — "
             f"{until_text(lock, at, zone)}")
 
 
@@ -82,7 +82,7 @@ def refusal(lock: Lock, at: datetime, zone: tzinfo) -> str:
 
 def refusal_at_start(lock: Lock, at: datetime) -> str:
     """The reason stored with a deploy the runner would not start (no zone there)."""
-    return (f"{where(lock)} was locked by <@{lock.holder}> ({_reason(lock)}) before it could "
+    return (f"{where(lock)} was locked by {who(lock.holder)} ({_reason(lock)}) before it could "
             f"start; {unlock_command(lock)} or ask them, then deploy again")
 
 
@@ -121,26 +121,26 @@ def locked_reply(lock: Lock, at: datetime, zone: tzinfo, *, announced: bool) -> 
 
 
 def unlocked_reply(lock: Lock, at: datetime, *, announced: bool) -> Message:
-    text = (f"🔓 {where(lock)} is unlocked (it was locked by <@{lock.holder}> for "
+    text = (f"🔓 {where(lock)} is unlocked (it was locked by {who(lock.holder)} for "
             f"{age_text(lock.age(at))}: {_reason(lock)})." + _not_announced(announced))
     return Message(text=text, blocks=[_section(text)])
 
 
 def lock_announcement(lock: Lock, at: datetime, zone: tzinfo) -> str:
     """Plain text for the deployments channel (the Poster port)."""
-    return (f"🔒 <@{lock.holder}> locked {where(lock)}: {_reason(lock)} — "
+    return (f"🔒 {who(lock.holder)} locked {where(lock)}: {_reason(lock)} — "
             f"{until_text(lock, at, zone)}. Deploys of {lock.service} to {lock.environment} "
             "by anyone else are refused meanwhile.")
 
 
 def unlock_announcement(lock: Lock, by: str, at: datetime) -> str:
-    who = "" if by == lock.holder else f" (locked by <@{lock.holder}>)"
-    return (f"🔓 <@{by}> unlocked {where(lock)}{who} after {age_text(lock.age(at))}: "
+    holder = "" if by == lock.holder else f" (locked by {who(lock.holder)})"
+    return (f"🔓 <@{by}> unlocked {where(lock)}{holder} after {age_text(lock.age(at))}: "
             f"{_reason(lock)}.")
 
 
 def expiry_announcement(lock: Lock, zone: tzinfo) -> str:
     end = lock.expires_at or lock.created_at
-    return (f"⌛ The lock on {where(lock)} by <@{lock.holder}> ({_reason(lock)}) expired "
+    return (f"⌛ The lock on {where(lock)} by {who(lock.holder)} ({_reason(lock)}) expired "
             f"{local(end, zone)} after {age_text(end - lock.created_at)}; deploys of "
             f"{lock.service} to {lock.environment} are open again.")

@@ -22,6 +22,7 @@ from bot.domain.locks import Lock
 from bot.domain.policy import PolicyDecision
 from bot.domain.record import VERIFY_FAILED
 from bot.domain.states import State
+from bot.domain.text import who
 from bot.errors import DeploybotError
 from bot.ports import (
     AlreadyRunning,
@@ -250,7 +251,7 @@ class DeploymentRunner:
             if bad is None or not r.deployments.transition(
                     bad.id, State.ROLLED_BACK, at=at,
                     error=f"{bad.error + '; ' if bad.error else ''}rolled back to {d.version} "
-                          f"by <@{d.requested_by}> (deployment #{d.id})"[:2000]):
+                          f"by {who(d.requested_by)} (deployment #{d.id})"[:2000]):
                 return None
             r.audit.record("deploy.rolled_back", actor=d.requested_by, at=at,
                            deployment_id=bad.id, details={"to": d.version, "by": d.id})

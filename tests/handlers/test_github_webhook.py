@@ -26,7 +26,7 @@ from bot.domain.states import State
 from bot.web import build_asgi
 from handlers import build_app
 from tests.conftest import BOT_TOKEN, REQUESTER, SIGNING_SECRET, RunningBot, base_config
-from tests.handlers.spine import announcements, deployment_ids, ephemeral_text
+from tests.handlers.spine import announcements, blocks_text, deployment_ids, ephemeral_text
 
 SECRET = "gh-webhook-secret"
 ACTOR = "deploybot (github)"
@@ -119,6 +119,13 @@ def test_a_push_to_main_deploys_the_commit_to_staging(bot: RunningBot) -> None:
     assert d.requested_by == ACTOR
     assert d.state is State.SUCCEEDED
     assert d.message_ts is not None  # announced: its card is in the deployments channel
+    # Not a Slack user: named in bold (a mention of it would show raw), and no DM to it.
+    card = blocks_text(bot.card(1))
+    assert f"*Requested by:* *{ACTOR}*" in card, card
+    assert f"<@{ACTOR}>" not in card
+    bot.slack.wait_for("chat.postMessage", count=3)  # card, record, announcement
+    assert not [c for c in bot.slack.calls("chat.postMessage")
+                if c.args.get("channel") == ACTOR]
     (audit,) = deliveries(bot)
     assert audit["actor"] == ACTOR
     assert (audit["event"], audit["repository"], audit["ref"], audit["sha"],
