@@ -17,7 +17,12 @@ from datetime import timedelta
 from slack_sdk import WebClient
 
 from bot.backends.clusters import ServiceClusters
-from bot.backends.github import DEFAULT_API_URL, GitHubSourceControl
+from bot.backends.github import (
+    DEFAULT_API_URL,
+    GitHubClient,
+    GitHubDeploymentMirror,
+    GitHubSourceControl,
+)
 from bot.backends.holiday_calendar import HolidayLibrary
 from bot.backends.kubernetes import KubeClients, KubernetesCluster, Timing
 from bot.backends.probes import HttpProbes
@@ -75,6 +80,7 @@ class Container:
     source: SourceControl | None = None  # GitHub, when a service names its repository
     github_mirror: GitHubMirror | None = None  # deployments mirrored on GitHub (Deployments API)
     webhooks: GitHubWebhooks | None = None  # POST /github/webhook, when it has a secret
+    github: GitHubClient | None = None  # the one connection every GitHub backend shares
 
     def close(self) -> None:
         self.home_refresher.shutdown()
@@ -87,8 +93,8 @@ class Container:
         self.database.dispose()
         if self.kube_clients is not None:
             self.kube_clients.close()
-        if isinstance(self.source, GitHubSourceControl):
-            self.source.close()
+        if self.github is not None:
+            self.github.close()
 
 
 #: Threads for slow one-off work a listener hands off (a migration status Job can take
@@ -165,16 +171,18 @@ def build_container(
     )
     locks = LockService(config=config, store=database, access=access, clock=clock,
                         poster=notifier)
+    github: GitHubClient | None = None
     if source is None and any(svc.github for svc in config.services.values()):
         # Secrets come from the environment, never from app.yaml.
         api_url = (github_api_url or os.environ.get("GITHUB_API_URL")
                    or config.github.api_url or DEFAULT_API_URL)
-        source = GitHubSourceControl(
+        github = GitHubClient(
             token=github_token or os.environ.get("GITHUB_TOKEN") or None, api_url=api_url)
+        source = GitHubSourceControl(github)
     versions = (VersionCheck(config=config, source=source, clock=clock)
                 if source is not None else None)
-    if mirror is None and isinstance(source, GitHubSourceControl):
-        mirror = source
+    if mirror is None and github is not None:
+        mirror = GitHubDeploymentMirror(github)
     github_mirror = None
     repositories = {name: svc.github.repository for name, svc in config.services.items()
                     if svc.github is not None}
@@ -219,7 +227,8 @@ def build_container(
                      background=background, history=history, audit=audit,
                      migrations=migrations, jobs=Background(workers=JOB_WORKERS),
                      locks=locks, home=home, home_refresher=home_refresher,
-                     source=source, webhooks=webhooks, github_mirror=github_mirror)
+                     source=source, webhooks=webhooks, github_mirror=github_mirror,
+                     github=github)
 
 
 def manual_sleep(clock: Clock) -> Callable[[float], None]:

@@ -4,14 +4,20 @@ It answers what PyGithub asks for tags: GET /repos/{repo}/git/ref/tags/{tag} (on
 GET /repos/{repo}/tags (the list, newest first), with the JSON shapes PyGithub reads (and
 `url` fields pointing at the fake); and the Deployments API: POST /repos/{repo}/deployments
 and POST /repos/{repo}/deployments/{id}/statuses (kept in `deployments` and `statuses`).
-Every request is recorded by the httpserver (`log`)."""
+Every request is recorded by the httpserver (`log`).
+
+Other areas of the API (checks, pull requests, Actions, …) add their endpoints with
+`route(method, pattern, handler)` from modules of their own (tests/backends/fake_github_*.py):
+`pattern` is matched against the path after `/repos/{owner}/{name}` (or the whole path with
+`repo_scoped=False`); the handler gets a `Hit` and answers with `fake.json(...)`."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pytest_httpserver import HTTPServer
@@ -22,6 +28,28 @@ TOKEN = "ghp_testtoken"
 
 def _sha(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
+
+
+def sha_of(text: str) -> str:
+    """The commit sha the fake gives a tag (or any name) that has none set explicitly."""
+    return _sha(text)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One request that matched a route: the request, the regex match, the repository
+    ("owner/name", or "" for a route outside /repos) and its API URL (for `url` fields)."""
+
+    request: Request
+    match: re.Match[str]
+    repo: str
+    base: str
+
+    def body(self) -> Any:
+        return json.loads(self.request.get_data(as_text=True) or "{}")
+
+
+Handler = Callable[[Hit], Response]
 
 
 class FakeGitHub:
@@ -35,7 +63,14 @@ class FakeGitHub:
         self.deployments_status: int | None = None  # the Deployments API only answers this
         self.deployments: list[dict[str, Any]] = []  # request bodies; id = index + 1
         self.statuses: list[tuple[int, dict[str, Any]]] = []  # (deployment id, body)
-        server.expect_request(re.compile(r"^/repos/.*")).respond_with_handler(self._handle)
+        self._routes: list[tuple[str, re.Pattern[str], bool, Handler]] = []
+        server.expect_request(re.compile(r"^/.*")).respond_with_handler(self._handle)
+
+    def route(self, method: str, pattern: str, handler: Handler, *,
+              repo_scoped: bool = True) -> None:
+        """Answer `method` requests whose path (after /repos/{repo}, unless not
+        `repo_scoped`) matches `pattern` in full with `handler`. Later routes win."""
+        self._routes.insert(0, (method.upper(), re.compile(pattern), repo_scoped, handler))
 
     @property
     def url(self) -> str:
@@ -48,20 +83,34 @@ class FakeGitHub:
         """The paths of the GET requests (tags), without the Deployments API's POSTs."""
         return [req.path for req, _ in self.server.log if req.method == "GET"]
 
-    def _json(self, data: object, status: int = 200) -> Response:
+    def json(self, data: object, status: int = 200) -> Response:
         return Response(json.dumps(data), status=status, content_type="application/json",
                         headers=self.headers)
+
+    _json = json
 
     def _handle(self, request: Request) -> Response:
         if self.status is not None:
             return self._json({"message": "fake failure"}, self.status)
         if request.headers.get("Authorization") != f"token {self.token}":
             return self._json({"message": "Bad credentials"}, 401)
+        for method, pattern, scoped, handler in self._routes:
+            if scoped or method != request.method:
+                continue
+            found = pattern.fullmatch(request.path)
+            if found is not None:
+                return handler(Hit(request, found, "", self.url))
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)(/.*)", request.path)
         if m is None or m[1] not in self.repos:
             return self._json({"message": "Not Found"}, 404)
         repo, rest = m[1], m[2]
         base = f"{self.url}/repos/{repo}"
+        for method, pattern, scoped, handler in self._routes:
+            if not scoped or method != request.method:
+                continue
+            found = pattern.fullmatch(rest)
+            if found is not None:
+                return handler(Hit(request, found, repo, base))
         if rest.startswith("/deployments"):
             return self._deployments(request, base, rest)
         tags = self.repos[repo]

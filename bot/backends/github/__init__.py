@@ -1,0 +1,12 @@
+"""GitHub through PyGithub, one module per port: `client` (the connection and the one place
+PyGithub's and the network's errors become deploybot's error kinds), `source` (tags: the
+SourceControl port), `mirror` (the Deployments API: the DeploymentMirror port).
+
+The only package that imports PyGithub (`github`); an import-linter contract keeps it so.
+"""
+
+from bot.backends.github.client import DEFAULT_API_URL, GitHubClient
+from bot.backends.github.mirror import GitHubDeploymentMirror
+from bot.backends.github.source import GitHubSourceControl
+
+__all__ = ["DEFAULT_API_URL", "GitHubClient", "GitHubDeploymentMirror", "GitHubSourceControl"]

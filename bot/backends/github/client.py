@@ -1,0 +1,100 @@
+"""The connection to GitHub (or GitHub Enterprise) that every GitHub backend module shares,
+and the one place where PyGithub's and the network's errors become deploybot's error kinds
+(RetryableError, PermanentError, NotFound) with a message that says what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import requests
+from github import Auth, Github, GithubException
+from github.GithubException import (
+    BadCredentialsException,
+    RateLimitExceededException,
+    UnknownObjectException,
+)
+from github.Repository import Repository
+
+from bot.errors import NotFound, PermanentError, RetryableError
+
+DEFAULT_API_URL = "https://api.github.com"
+
+T = TypeVar("T")
+
+
+class GitHubClient:
+    """`retry` is PyGithub's (an int or urllib3 Retry); None (the default) asks once, so a
+    Slack command never waits behind retries or a rate-limit sleep."""
+
+    def __init__(self, *, token: str | None, api_url: str = DEFAULT_API_URL,
+                 timeout: int = 10, retry: Any = None) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.gh = Github(
+            base_url=self.api_url, auth=Auth.Token(token) if token else None,
+            timeout=timeout, retry=retry, per_page=100,
+            seconds_between_requests=None, seconds_between_writes=None, lazy=True,
+        )
+
+    def close(self) -> None:
+        self.gh.close()
+
+    def repo(self, repository: str) -> Repository:
+        return self.gh.get_repo(repository)  # lazy (Github(lazy=True)): no request
+
+    def call(self, repository: str, fn: Callable[[], T]) -> T:
+        """`fn()`, with every PyGithub or network error turned into one of deploybot's."""
+        where = f"GitHub ({self.api_url})"
+        try:
+            return fn()
+        except RateLimitExceededException as e:
+            raise RetryableError(f"{where} rate limit exceeded{_reset(e.headers)}") from e
+        except BadCredentialsException as e:
+            raise PermanentError(
+                f"{where} refused the token (401 Bad credentials): set GITHUB_TOKEN to a "
+                "valid token") from e
+        except UnknownObjectException as e:
+            raise NotFound(f"GitHub repository `{repository}` not found (or GITHUB_TOKEN "
+                           "cannot see it); check services.<name>.github.repository in "
+                           "app.yaml") from e
+        except GithubException as e:
+            if e.status == 403:
+                headers = e.headers or {}
+                if headers.get("x-ratelimit-remaining") == "0" or "rate limit" in str(e).lower():
+                    raise RetryableError(f"{where} rate limit exceeded{_reset(headers)}") from e
+                scopes = headers.get("x-accepted-oauth-scopes") or headers.get(
+                    "x-accepted-github-permissions")
+                need = (f"it needs {scopes}" if scopes else
+                        "it needs read access to the repository's contents (classic token: "
+                        "`repo` scope; fine-grained: Contents: read)")
+                raise PermanentError(f"{where} refused access to `{repository}` (403): {need}"
+                                     ) from e
+            if e.status == 429:
+                raise RetryableError(f"{where} rate limit exceeded (429){_reset(e.headers)}"
+                                     ) from e
+            if e.status >= 500 or e.status == 408:
+                raise RetryableError(f"{where} answered {e.status}; try again shortly") from e
+            raise PermanentError(f"{where} answered {e.status} for `{repository}`: "
+                                 f"{_message(e)}") from e
+        except requests.RequestException as e:
+            raise RetryableError(f"{where} is unreachable: {type(e).__name__}") from e
+
+
+def _message(e: GithubException) -> str:
+    data = e.data
+    if isinstance(data, dict) and isinstance(data.get("message"), str):
+        return str(data["message"])
+    return str(data)[:200]
+
+
+def _reset(headers: dict[str, str] | None) -> str:
+    headers = {k.lower(): v for k, v in (headers or {}).items()}
+    raw = headers.get("x-ratelimit-reset")
+    if raw is not None and raw.isdigit():
+        when = datetime.fromtimestamp(int(raw), tz=UTC)
+        return f" (it resets at {when:%H:%M} UTC)"
+    after = headers.get("retry-after")
+    if after is not None and after.isdigit():
+        return f" (retry after {int(after)} s)"
+    return ""
