@@ -142,7 +142,8 @@ def serve_deploybot(port: int, slack_api_url: str, database: Path) -> None:
                                 slack_api_url=slack_api_url)
     app = build_app(container, signing_secret=SIGNING_SECRET)
     try:
-        serve(build_asgi(app, background=container.background), port)
+        serve(build_asgi(app, background=container.background, metrics=container.metrics,
+                         readiness=container.readiness), port)
     finally:
         container.close()
 

@@ -1,4 +1,4 @@
-"""The `deploybot` command: run, shell, db upgrade, check-config, policy, audit export.
+"""The `deploybot` command: run, shell, db upgrade, check-config, doctor, policy, audit export.
 
 Configuration or secret problems print one line naming the file/variable, the key and the
 reason, and exit with code 2 — never a traceback.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -16,7 +17,9 @@ from types import FrameType
 from zoneinfo import ZoneInfo
 
 from bot.config import AppConfig, ConfigError, load_config
+from bot.drain import Drain
 from bot.errors import RetryableError
+from bot.logs import LOG_FORMATS, configure_logging, log_format_from
 from bot.presentation.audit_export import COLUMNS as AUDIT_COLUMNS
 from bot.presentation.audit_export import FORMATS as AUDIT_FORMATS
 from bot.settings import Settings, SettingsError
@@ -60,9 +63,24 @@ def cmd_check_config(ns: argparse.Namespace) -> int:
                                             in ann.severity.mapping.items()))
     print("  mentions: " + (", ".join(f"{level} {m}" for level, m in ann.mentions.items())
                             or "(none)"))
+    routes = cfg.alerts.routes
+    print("  alert routes: " + ("; ".join(f"{level} → {', '.join(ds) or 'nowhere'}"
+                                          for level, ds in routes.items())
+                                or "(none: alerts go to the deployments channel only)"))
+    mail = cfg.alerts.email
+    print("  daily summary: " + (f"to {', '.join(mail.to)} at {mail.send_at:%H:%M} "
+                                 f"{cfg.timezone}" if mail else "(off)"))
     print(f"  audit viewers (/audit): {', '.join(cfg.audit.viewers)}")
     print(f"  locks: a timed lock lasts at most {cfg.locks.max_duration}")
     return 0
+
+
+def cmd_doctor(ns: argparse.Namespace) -> int:
+    """Check the setup (config, database, Slack, Kubernetes, GitHub); exit 1 if anything fails."""
+    from bot.doctor import run_doctor
+
+    settings = Settings.from_env()
+    return run_doctor(settings, config_path=ns.path or settings.config_path, out=sys.stdout)
 
 
 def cmd_db(ns: argparse.Namespace) -> int:
@@ -104,11 +122,21 @@ def cmd_run(ns: argparse.Namespace) -> int:
                                 slack_api_url=settings.slack_api_url,
                                 github_token=settings.github_token,
                                 github_api_url=settings.github_api_url,
-                                github_webhook_secret=settings.github_webhook_secret)
+                                github_webhook_secret=settings.github_webhook_secret,
+                                socket_mode=bool(settings.slack_app_token),
+                                github_app=settings.github_app)
     app = build_app(container, signing_secret=settings.slack_signing_secret)
     scheduler = build_scheduler(container)
     scheduler.start()
     container.runner.resume()
+    hand_back_within = max(1.0, config.runner.drain.total_seconds())
+
+    def hand_back() -> None:
+        """Stopping (bot.drain): no more scheduled work here, running deployments back."""
+        scheduler.shutdown(wait=False)
+        container.runner.hand_back(timeout=hand_back_within)
+
+    drain = Drain(hand_back)
     try:
         if settings.slack_app_token:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -116,15 +144,20 @@ def cmd_run(ns: argparse.Namespace) -> int:
             handler = SocketModeHandler(app, settings.slack_app_token)
 
             def _stop(_sig: int, _frame: FrameType | None) -> None:
+                drain.begin()
                 handler.close()  # type: ignore[no-untyped-call]
 
             signal.signal(signal.SIGTERM, _stop)
             handler.start()  # type: ignore[no-untyped-call]
         else:
             serve(build_asgi(app, background=container.background,
-                             github=container.webhooks), host=ns.host, port=settings.port)
+                             github=container.webhooks, metrics=container.metrics,
+                             readiness=container.readiness, drain=drain),
+                  host=ns.host, port=settings.port, drain=drain,
+                  drain_for=config.runner.drain.total_seconds())
     finally:
-        scheduler.shutdown(wait=False)
+        drain.begin()  # however serving ended
+        drain.wait(hand_back_within + 5)
         container.close()
     return 0
 
@@ -292,6 +325,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default="0.0.0.0")
     run.add_argument("--migrate", action="store_true",
                      help="upgrade a server database at start (SQLite always is)")
+    run.add_argument("--log-format", choices=LOG_FORMATS, default=None,
+                     help="text (default) or json: one JSON object per line (time, level, "
+                          "logger, message, deployment_id, exception); default $LOG_FORMAT")
     run.set_defaults(func=cmd_run)
     sh = sub.add_parser("shell", help="try the bot locally: type commands, click buttons")
     sh.add_argument("--config", help="app.yaml to use (default $DEPLOYBOT_CONFIG or ./app.yaml)")
@@ -350,14 +386,30 @@ def parser() -> argparse.ArgumentParser:
     cc = sub.add_parser("check-config", help="validate app.yaml and print what it says")
     cc.add_argument("path", nargs="?")
     cc.set_defaults(func=cmd_check_config)
+    doc = sub.add_parser(
+        "doctor", help="check the setup: app.yaml, database, Slack token, scopes and channel, "
+                       "Kubernetes RBAC, GitHub; exit 1 if anything fails",
+        description="Check, with the environment's secrets, everything deploybot needs: app.yaml "
+                    "loads; the database is reachable and migrated; the Slack token is valid, "
+                    "has every scope of slack-manifest.yaml, and the bot is in the deployments "
+                    "channel; each Kubernetes environment grants the executor's verbs "
+                    "(SelfSubjectAccessReview); each GitHub repository is visible. Prints each "
+                    "check as ✅ or ❌ with the fix.")
+    doc.add_argument("path", nargs="?", help="app.yaml to check (default $DEPLOYBOT_CONFIG "
+                                             "or ./app.yaml)")
+    doc.set_defaults(func=cmd_doctor)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     ns = parser().parse_args(argv)
+    try:  # --log-format, else LOG_FORMAT, else text; secrets are masked in either
+        log_format = getattr(ns, "log_format", None) or log_format_from(
+            os.environ.get("LOG_FORMAT")) or "text"
+    except ValueError as e:
+        return _fail(f"LOG_FORMAT: {e}")
+    configure_logging(log_format, level=logging.INFO)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         code: int = ns.func(ns)
         return code

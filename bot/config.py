@@ -8,7 +8,7 @@ exit 2. Secrets never live here: they come from the environment (see `bot.settin
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,9 +25,11 @@ from pydantic import (
     model_validator,
 )
 
+from bot.domain.alerts import Destination, parse_destination
 from bot.domain.freezes import Freeze, slug
 from bot.domain.schedule import Schedule, parse_schedule
 from bot.domain.severity import DEFAULT_SEVERITY, Outcome, Severity
+from bot.domain.workflow_dispatch import template_problem
 
 DEFAULT_VERSION_PATTERN = r"^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -284,6 +286,8 @@ class SeverityConfig(_Model):
     verification_failed: Severity = DEFAULT_SEVERITY[Outcome.VERIFICATION_FAILED]
     failed: Severity = DEFAULT_SEVERITY[Outcome.FAILED]
     succeeded: Severity = DEFAULT_SEVERITY[Outcome.SUCCEEDED]
+    lock_blocked: Severity = DEFAULT_SEVERITY[Outcome.LOCK_BLOCKED]
+    approval_expired: Severity = DEFAULT_SEVERITY[Outcome.APPROVAL_EXPIRED]
 
     @property
     def mapping(self) -> dict[Outcome, Severity]:
@@ -301,6 +305,10 @@ class AnnouncementsConfig(_Model):
     grace: Duration = Field(
         default=timedelta(minutes=10),
         description="an announcement later than this (bot was down) is skipped, not replayed",
+    )
+    check_every: PositiveDuration = Field(
+        default=timedelta(minutes=1),
+        description="how often each process looks for announcements that are due",
     )
     severity: SeverityConfig = SeverityConfig()
     mentions: dict[Severity, Mention] = Field(
@@ -551,6 +559,56 @@ class MigrationsConfig(_Model):
 _REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 
 
+def _template(v: str) -> str:
+    if (problem := template_problem(v)) is not None:
+        raise ValueError(problem)
+    return v
+
+
+Template = Annotated[str, AfterValidator(_template)]
+
+
+class GitHubActionsConfig(_Model):
+    """Deploying by running a workflow (services.<name>.github.actions, with executor:
+    github-actions). Templates may use {environment}, {version}, {service},
+    {deployment_id} and {run_key}."""
+
+    workflow: str = Field(min_length=1, description="the workflow's file name (deploy.yml) "
+                          "or id; it needs `on: workflow_dispatch` with the inputs below")
+    ref: Template = Field(default="main", min_length=1,
+                          description="the branch or tag the workflow runs from "
+                          "(e.g. main, or {version} to run the version's own workflow)")
+    inputs: dict[str, Template] = Field(
+        default_factory=lambda: {"environment": "{environment}", "version": "{version}",
+                                 "deploybot_run": "{run_key}"},
+        description="the workflow_dispatch inputs; one must carry {run_key} and the workflow "
+        "must show that input in its run-name, which is how deploybot finds the run it "
+        "started (again after a restart, instead of dispatching a second run)",
+    )
+    rollback_workflow: str | None = Field(
+        default=None, min_length=1,
+        description="the workflow a rollback runs (same ref and inputs); default: workflow, "
+        "with the version rolled back to",
+    )
+    timeout: PositiveDuration = Field(
+        default=timedelta(minutes=30),
+        description="the run must finish within this (from its dispatch), else the deploy "
+        "fails (the run is left alone)",
+    )
+    poll_every: PositiveDuration = Field(
+        default=timedelta(seconds=10),
+        description="how often the run and its jobs are looked at (2 requests a look)",
+    )
+
+    @model_validator(mode="after")
+    def _key(self) -> GitHubActionsConfig:
+        if not any("{run_key}" in v for v in self.inputs.values()):
+            raise ValueError("inputs: one input must carry {run_key} (e.g. deploybot_run: "
+                             "\"{run_key}\"), shown in the workflow's run-name, so that "
+                             "deploybot can find the run it started")
+        return self
+
+
 class GitHubServiceConfig(_Model):
     """The service's repository on GitHub (services.<name>.github): a version is one of its
     tags."""
@@ -566,6 +624,21 @@ class GitHubServiceConfig(_Model):
         description="environment a pull request's head commit deploys to when the pull "
         "request is opened, updated or reopened (e.g. development)",
     )
+    required_checks: list[str] = Field(
+        default_factory=list,
+        description="the checklist's `tests` item: these check runs / commit statuses of the "
+        "version's commit must all succeed (e.g. [build, test, security, quality]); empty: "
+        "every check reported must succeed",
+    )
+    migration_paths: list[str] = Field(
+        default_factory=list,
+        description="the checklist's `migrations` item: a change under these paths since "
+        "the running version needs a review tick in Slack (e.g. [migrations/]); empty: no "
+        "such item",
+    )
+    actions: GitHubActionsConfig | None = Field(
+        default=None, description="the workflow that deploys it (executor: github-actions)"
+    )
 
     @field_validator("repository")
     @classmethod
@@ -573,6 +646,14 @@ class GitHubServiceConfig(_Model):
         if not _REPOSITORY.match(v) or v.split("/")[1] in (".", ".."):
             raise ValueError(f"{v!r} is not a GitHub repository (use owner/name, e.g. acme/api)")
         return v
+
+
+class GitHubAppConfig(_Model):
+    """The GitHub App installation deploybot acts as (`github.app`), when it authenticates as
+    an App (GITHUB_APP_ID and its private key come from the environment, never from here)."""
+
+    installation_id: int = Field(
+        gt=0, description="the installation's id (GITHUB_APP_INSTALLATION_ID overrides it)")
 
 
 class GitHubConfig(_Model):
@@ -594,10 +675,54 @@ class GitHubConfig(_Model):
         description="who automatic deploys are requested by (cards, audit); they skip only "
         "the deployers check, never locks, windows, freezes or approvals",
     )
+    app: GitHubAppConfig | None = Field(
+        default=None, description="the GitHub App installation, with GITHUB_APP_ID")
+    poll: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="poll GitHub for automatic deploys (branch heads, open pull requests): "
+        "auto = when webhooks cannot arrive (no GITHUB_WEBHOOK_SECRET, or Socket Mode) and "
+        "a service has auto_deploy or pull_requests; on = always (with them); off = never",
+    )
+    poll_every: PositiveDuration = Field(
+        default=timedelta(seconds=60),
+        description="how often to poll (each look costs 1 request per watched branch and 1 "
+        "per repository with pull_requests; GitHub allows 5000 an hour per token)",
+    )
+
+
+ChecklistItem = Literal["tests", "reviews", "migrations", "feature_flags", "monitoring",
+                        "rollback_plan"]
+CHECKLIST_ITEMS: tuple[ChecklistItem, ...] = ("tests", "reviews", "migrations",
+                                              "feature_flags", "monitoring", "rollback_plan")
+
+
+class ChecklistConfig(_Model):
+    """The pre-deployment checklist on approval cards (top-level `checklist:`), for services
+    with `github:`; without this section there is none."""
+
+    items: list[ChecklistItem] = Field(
+        default_factory=lambda: list(CHECKLIST_ITEMS),
+        description="the items shown (migrations only where a service has migration_paths)",
+    )
+    required_in: dict[ChecklistItem, list[str]] = Field(
+        default_factory=dict,
+        description="item → environments where approval needs it green; an item not "
+        "listed is required in the production environments",
+    )
+    refresh_every: PositiveDuration = Field(
+        default=timedelta(minutes=2),
+        description="while items are pending, ask GitHub again this often (doubling up to "
+        "max_backoff while GitHub cannot be asked, or until its rate limit resets)",
+    )
+    max_backoff: PositiveDuration = timedelta(minutes=30)
+    max_commits: int = Field(
+        default=50, ge=1, le=250,
+        description="check the pull requests and reviews of at most this many commits",
+    )
 
 
 class ServiceConfig(_Model):
-    executor: Literal["simulated", "kubernetes"] = "simulated"
+    executor: Literal["simulated", "kubernetes", "github-actions"] = "simulated"
     migrations: MigrationsConfig | None = Field(
         default=None, description="database migrations run as a Job before the rollout"
     )
@@ -641,6 +766,12 @@ class RunnerConfig(_Model):
     )
     lease: Duration = timedelta(seconds=60)
     poll_every: Duration = timedelta(seconds=10)
+    drain: Duration = Field(
+        default=timedelta(seconds=5),
+        description="on SIGTERM: how long the process keeps answering (new Slack requests get "
+        "'restarting, try again', /readyz 503) while requests in flight finish and running "
+        "deployments are handed back to another replica; then it exits",
+    )
 
 
 class HomeConfig(_Model):
@@ -673,6 +804,85 @@ class AuditConfig(_Model):
     )
 
 
+def _time_of_day(value: object) -> time:
+    """'17:00' (24-hour clock) -> time."""
+    if isinstance(value, time):
+        return value
+    m = re.match(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*$", str(value))
+    if not m:
+        raise ValueError(f"{value!r} is not a time of day (use e.g. 17:00)")
+    return time(int(m.group(1)), int(m.group(2)))
+
+
+def _destination(value: str) -> str:
+    parse_destination(value)  # ValueError: the key and the reason
+    return value.strip()
+
+
+def _email(value: str) -> str:
+    if not re.match(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$", value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value
+
+
+SUMMARY_DESTINATION = "summary"
+Email = Annotated[str, AfterValidator(_email)]
+
+
+class PagerDutyConfig(_Model):
+    """PagerDuty Events API v2 (alerts.pagerduty). The routing key (integration key) comes
+    from PAGERDUTY_ROUTING_KEY in the environment, never from this file."""
+
+    events_url: str = Field(
+        default="https://events.pagerduty.com/v2/enqueue",
+        description="the Events API v2 endpoint (a test points it at a local server)",
+        pattern=r"^https?://\S+$",
+    )
+    source: str = Field(default="deploybot", min_length=1,
+                        description="the events' `source` (shown in the incident)")
+
+
+class SummaryEmailConfig(_Model):
+    """The daily summary email (alerts.email), sent over SMTP: SMTP_HOST, SMTP_PORT,
+    SMTP_USERNAME, SMTP_PASSWORD, SMTP_STARTTLS / SMTP_SSL from the environment."""
+
+    to: list[Email] = Field(min_length=1, description="recipients")
+    sender: Email = Field(alias="from", description="the From address")
+    send_at: Annotated[time, BeforeValidator(_time_of_day)] = Field(
+        default=time(17, 0),
+        description="when to send it, in the team's time zone (`timezone`); it covers the "
+        "24 hours up to then",
+    )
+    subject: str = Field(default="deploybot daily summary", min_length=1)
+
+
+class AlertsConfig(_Model):
+    """Where each severity's alerts go (alerts.routes): `pagerduty`, `slack:#channel` (or a
+    channel id), `summary` (the daily summary email). A severity not listed goes nowhere
+    beyond the deployments channel."""
+
+    routes: dict[Severity, list[Annotated[str, AfterValidator(_destination)]]] = Field(
+        default_factory=dict, description="severity -> destinations")
+    pagerduty: PagerDutyConfig = PagerDutyConfig()
+    email: SummaryEmailConfig | None = None
+    attempts: int = Field(default=4, ge=1, le=10,
+                          description="tries per destination before giving up (logged)")
+    backoff: Duration = Field(default=timedelta(seconds=2),
+                              description="wait before the first retry, doubled each time")
+
+    @model_validator(mode="after")
+    def _summary_needs_email(self) -> AlertsConfig:
+        for severity, destinations in self.routes.items():
+            if SUMMARY_DESTINATION in destinations and self.email is None:
+                raise ValueError(f"routes.{severity.value}: `summary` needs alerts.email "
+                                 "(to, from, send_at)")
+        return self
+
+    def destinations(self) -> dict[Severity, tuple[Destination, ...]]:
+        return {severity: tuple(parse_destination(d) for d in ds)
+                for severity, ds in self.routes.items()}
+
+
 class AppConfig(_Model):
     timezone: str = "UTC"
     slack: SlackConfig
@@ -688,7 +898,9 @@ class AppConfig(_Model):
     github: GitHubConfig = GitHubConfig()
     runner: RunnerConfig = RunnerConfig()
     audit: AuditConfig = AuditConfig()
+    alerts: AlertsConfig = AlertsConfig()
     home: HomeConfig = HomeConfig()
+    checklist: ChecklistConfig | None = None
     expiry_check_every: Duration = timedelta(seconds=30)
 
     @field_validator("timezone")
@@ -763,9 +975,23 @@ class AppConfig(_Model):
                         f"services.{svc_name}.environments: unknown environment {env_name!r}"
                     )
         self._check_kubernetes()
+        self._check_actions()
         self._check_migrations()
         self._check_github()
+        self._check_checklist()
         return self
+
+    def _check_checklist(self) -> None:
+        if self.checklist is None:
+            return
+        for item, envs in self.checklist.required_in.items():
+            if item not in self.checklist.items:
+                raise ValueError(f"checklist.required_in.{item}: {item} is not in "
+                                 "checklist.items")
+            for env_name in envs:
+                if env_name not in self.environments:
+                    raise ValueError(f"checklist.required_in.{item}: unknown environment "
+                                     f"{env_name!r}")
 
     def _check_github(self) -> None:
         for svc_name, svc in self.services.items():
@@ -781,6 +1007,26 @@ class AppConfig(_Model):
                 if svc.environments is not None and env_name not in svc.environments:
                     raise ValueError(f"{field}: {svc_name} does not deploy to {env_name} "
                                      f"(services.{svc_name}.environments)")
+
+    def _check_actions(self) -> None:
+        for svc_name, svc in self.services.items():
+            key = f"services.{svc_name}"
+            actions = svc.github.actions if svc.github is not None else None
+            if svc.executor != "github-actions":
+                if actions is not None:
+                    raise ValueError(f"{key}.github.actions: only used with executor: "
+                                     f"github-actions ({key}.executor is {svc.executor})")
+                continue
+            if svc.github is None:
+                raise ValueError(f"{key}.github.repository: required with executor: "
+                                 "github-actions (the repository whose workflow deploys it)")
+            if actions is None:
+                raise ValueError(f"{key}.github.actions: required with executor: "
+                                 "github-actions (e.g. workflow: deploy.yml)")
+            if svc.migrations is not None:
+                raise ValueError(f"{key}.migrations: not run with executor: github-actions "
+                                 "(deploybot runs migrations as Kubernetes Jobs); run them "
+                                 "in the workflow instead")
 
     def _check_migrations(self) -> None:
         for svc_name, svc in self.services.items():

@@ -20,35 +20,53 @@ from bot.backends.clusters import ServiceClusters
 from bot.backends.github import (
     DEFAULT_API_URL,
     GitHubClient,
+    GitHubCodeReview,
     GitHubDeploymentMirror,
+    GitHubRepositoryHeads,
     GitHubSourceControl,
 )
+from bot.backends.github.actions import GitHubActions
+from bot.backends.github.executor import GitHubActionsExecutor
+from bot.backends.github.runs import GitHubWorkflowRuns
 from bot.backends.holiday_calendar import HolidayLibrary
 from bot.backends.kubernetes import KubeClients, KubernetesCluster, Timing
+from bot.backends.pagerduty import PagerDutyEvents
 from bot.backends.probes import HttpProbes
 from bot.backends.simulated import SimulatedCluster
 from bot.backends.slack import SlackDirectory, SlackNotifier, make_client
+from bot.backends.slack_health import SlackDependency
+from bot.backends.smtp import SmtpMailer, SmtpSettings
 from bot.background import Background
 from bot.clock import Clock, ManualClock, OffsetClock, SystemClock
 from bot.config import AppConfig
-from bot.ports import Cluster, DeploymentMirror, Health, Probes, SourceControl
+from bot.metrics import DeploybotMetrics
+from bot.ports import Cluster, DeploymentMirror, Health, Probes, RepositoryHeads, SourceControl
 from bot.services.access import Access
+from bot.services.alerts import AlertRouter
 from bot.services.announcements import AnnouncementService
 from bot.services.audit import AuditService
+from bot.services.checklist import ChecklistService
+from bot.services.ci import CIService
+from bot.services.daily_summary import DailySummary
 from bot.services.deployments import DeploymentService
 from bot.services.freezes import FreezeService
 from bot.services.github_mirror import GitHubMirror
+from bot.services.github_polling import GitHubPolling
 from bot.services.github_webhooks import GitHubWebhooks
 from bot.services.history import HistoryService
 from bot.services.home import HomeRefresher, HomeService
 from bot.services.locks import LockService
 from bot.services.migrations import MigrationService
 from bot.services.policy import PolicyService
+from bot.services.readiness import ReadinessCheck
 from bot.services.rollbacks import RollbackService
 from bot.services.runner import DeploymentRunner, VerifyPlan
+from bot.services.slack_requests import SlackRequests
 from bot.services.verification import BakeWatch
 from bot.services.versions import VersionCheck
+from bot.settings import GitHubApp, SettingsError, github_app_from_env
 from bot.store.db import Database
+from bot.store.health import DatabaseDependency
 
 
 @dataclass
@@ -75,14 +93,23 @@ class Container:
     locks: LockService
     home: HomeService  # the App Home tab
     home_refresher: HomeRefresher  # republishes it for recent viewers when things change
+    ci: CIService  # `/ci`: workflow runs of a version, re-runs (GitHub Actions)
+    metrics: DeploybotMetrics  # this bot's Prometheus registry (GET /metrics)
+    readiness: ReadinessCheck  # GET /readyz: the database and Slack answer
+    slack_requests: SlackRequests  # each Slack request handled once, in any replica
 
     kube_clients: KubeClients | None = None  # Kubernetes API clients, one per environment
     source: SourceControl | None = None  # GitHub, when a service names its repository
     github_mirror: GitHubMirror | None = None  # deployments mirrored on GitHub (Deployments API)
     webhooks: GitHubWebhooks | None = None  # POST /github/webhook, when it has a secret
     github: GitHubClient | None = None  # the one connection every GitHub backend shares
+    checklists: ChecklistService | None = None  # the pre-deployment checklist (`checklist:`)
+    github_polling: GitHubPolling | None = None  # automatic deploys when webhooks are off
+    alerts: AlertRouter | None = None  # alerts routed by severity (alerts.routes)
+    summary: DailySummary | None = None  # the daily summary email (alerts.email)
 
     def close(self) -> None:
+        self.readiness.shutdown()
         self.home_refresher.shutdown()
         self.background.shutdown(wait=True)
         self.jobs.shutdown(wait=True)
@@ -90,6 +117,8 @@ class Container:
         self.runner.shutdown(wait=True)
         if self.github_mirror is not None:
             self.github_mirror.shutdown()
+        if self.alerts is not None:
+            self.alerts.shutdown()
         self.database.dispose()
         if self.kube_clients is not None:
             self.kube_clients.close()
@@ -125,6 +154,9 @@ def build_container(
     source: SourceControl | None = None,
     mirror: DeploymentMirror | None = None,
     github_webhook_secret: str | None = None,
+    heads: RepositoryHeads | None = None,
+    socket_mode: bool = False,
+    github_app: GitHubApp | None = None,
 ) -> Container:
     """`sleep` is how the watch after a rollout waits between looks at the pods: real time,
     or on a ManualClock, moving that clock on (a bake window must end on it too).
@@ -132,17 +164,29 @@ def build_container(
     GitHub (`source`) is built only when a service has `github:`; its token is
     `github_token`, else GITHUB_TOKEN from the environment, and `github_api_url` (the
     GITHUB_API_URL setting) overrides app.yaml's github.api_url. Deployments of those
-    services are mirrored on GitHub (`mirror`, else that GitHub backend)."""
+    services are mirrored on GitHub (`mirror`, else that GitHub backend). As a GitHub App
+    instead of with a token: `github_app`, else GITHUB_APP_* from the environment
+    (SettingsError when only part of them is given)."""
+    github_token = github_token or os.environ.get("GITHUB_TOKEN") or None
+    # Checked before anything is built: only part of the App settings fails the start.
+    github_app = github_app or (None if github_token else github_app_from_env(os.environ))
     clock = clock or SystemClock()
     sleep = sleep or manual_sleep(clock)
     database = Database.from_url(database_url)
     slack = make_client(slack_token, slack_api_url)
     kube_clients = None
+    # Secrets come from the environment, never from app.yaml.
+    github_url = (github_api_url or os.environ.get("GITHUB_API_URL")
+                  or config.github.api_url or DEFAULT_API_URL)
+    github: GitHubClient | None = None
+    if cluster is None and any(svc.executor == "github-actions"
+                               for svc in config.services.values()):
+        github = _github_client(config, api_url=github_url, app=github_app, token=github_token)
     if cluster is None:
         # KUBECONFIG comes from the environment, never from app.yaml.
         cluster, kube_clients = build_clusters(
             config, kubeconfig=kubeconfig or os.environ.get("KUBECONFIG") or None,
-            timing=kubernetes_timing)
+            timing=kubernetes_timing, github=github, clock=clock, sleep=sleep)
     # Told of every change shown in Slack (cards, announcements); started once the Home
     # service it refreshes exists (below).
     home_refresher = HomeRefresher(every=config.home.refresh_every, clock=clock)
@@ -154,8 +198,12 @@ def build_container(
     access = Access(config, SlackDirectory(slack))
     policy = PolicyService(config=config, store=database, holidays=HolidayLibrary())
     name = instance_name()
+    # This bot's own registry (never prometheus_client's global one): labels bounded by
+    # the environments in app.yaml.
+    metrics = DeploybotMetrics(environments=config.environments.keys())
     runner = DeploymentRunner(
         store=database, cluster=cluster, notifier=notifier, clock=clock, owner=name,
+        metrics=metrics,
         lease=config.runner.lease, workers=config.runner.workers, gate=policy,
         progress_every=progress_every,
         migrations={svc_name: svc.migrations for svc_name, svc in config.services.items()
@@ -171,16 +219,15 @@ def build_container(
     )
     locks = LockService(config=config, store=database, access=access, clock=clock,
                         poster=notifier)
-    github: GitHubClient | None = None
     if source is None and any(svc.github for svc in config.services.values()):
-        # Secrets come from the environment, never from app.yaml.
-        api_url = (github_api_url or os.environ.get("GITHUB_API_URL")
-                   or config.github.api_url or DEFAULT_API_URL)
-        github = GitHubClient(
-            token=github_token or os.environ.get("GITHUB_TOKEN") or None, api_url=api_url)
+        github = github or _github_client(config, api_url=github_url, app=github_app,
+                                          token=github_token)
         source = GitHubSourceControl(github)
     versions = (VersionCheck(config=config, source=source, clock=clock)
                 if source is not None else None)
+    ci = CIService(config=config, store=database, access=access, clock=clock,
+                   runs=GitHubWorkflowRuns(github) if github is not None else None,
+                   versions=versions)
     if mirror is None and github is not None:
         mirror = GitHubDeploymentMirror(github)
     github_mirror = None
@@ -190,9 +237,21 @@ def build_container(
         github_mirror = GitHubMirror(repositories=repositories, store=database, mirror=mirror,
                                      permalink=notifier.permalink)
         notifier.watch(github_mirror)
+    background = Background(workers=config.runner.listener_workers)
+    checklists = None
+    if config.checklist is not None and github is not None:
+        # Evaluated off the ack path (the background pool); the cards show it.
+        checklists = ChecklistService(config=config, store=database,
+                                      review=GitHubCodeReview(github), clock=clock,
+                                      notifier=notifier, defer=background.submit)
+        notifier.show_checklists(checklists)
+    alerts, summary = _alerts(config, store=database, notifier=notifier, clock=clock,
+                              locks=locks)
     deployments = DeploymentService(
         config=config, store=database, notifier=notifier, cluster=cluster, access=access,
         clock=clock, runner=runner, policy=policy, locks=locks, versions=versions,
+        checklist=checklists,
+        metrics=metrics,
     )
     rollbacks = RollbackService(config=config, store=database, notifier=notifier,
                                 cluster=cluster, access=access, clock=clock, runner=runner,
@@ -209,7 +268,6 @@ def build_container(
     home = HomeService(config=config, store=database, cluster=cluster, freezes=freezes,
                        clock=clock, tab=notifier, changes=home_refresher)
     home_refresher.start(home.republish)
-    background = Background(workers=config.runner.listener_workers)
     history = HistoryService(config=config, store=database, clock=clock)
     audit = AuditService(config=config, store=database, access=access, clock=clock,
                          defer=background.submit)
@@ -219,16 +277,85 @@ def build_container(
                                poster=notifier, clock=clock, secret=hook_secret,
                                defer=background.submit)
                 if hook_secret else None)
+    github_polling = _polling(config, store=database, webhooks=webhooks, clock=clock,
+                              heads=heads or (GitHubRepositoryHeads(github) if github else None),
+                              socket_mode=socket_mode, notifier=notifier,
+                              deployments=deployments, defer=background.submit)
+    # /readyz: Slack's auth.test is asked at most every 30 s (probes come every few seconds).
+    readiness = ReadinessCheck([DatabaseDependency(database), SlackDependency(slack)],
+                               clock=clock, timeout=timedelta(seconds=2),
+                               cache={SlackDependency.name: timedelta(seconds=30)})
     return Container(config=config, clock=clock, database=database, slack=slack,
+                     metrics=metrics, readiness=readiness,
+                     slack_requests=SlackRequests(store=database, clock=clock),
                      cluster=cluster, access=access, runner=runner, deployments=deployments,
                      policy=policy, freezes=freezes, notifier=notifier, instance=name,
                      announcements=announcements, kube_clients=kube_clients,
                      rollbacks=rollbacks,
                      background=background, history=history, audit=audit,
                      migrations=migrations, jobs=Background(workers=JOB_WORKERS),
-                     locks=locks, home=home, home_refresher=home_refresher,
+                     locks=locks, home=home, home_refresher=home_refresher, ci=ci,
                      source=source, webhooks=webhooks, github_mirror=github_mirror,
-                     github=github)
+                     github=github, github_polling=github_polling,
+                     checklists=checklists, alerts=alerts, summary=summary)
+
+
+def _alerts(config: AppConfig, *, store: Database, notifier: SlackNotifier, clock: Clock,
+            locks: LockService) -> tuple[AlertRouter | None, DailySummary | None]:
+    """Alert routing by severity (alerts.routes) and the daily summary email (alerts.email).
+    Secrets and servers come from the environment: PAGERDUTY_ROUTING_KEY, SMTP_*."""
+    router = None
+    if config.alerts.routes:
+        key = os.environ.get("PAGERDUTY_ROUTING_KEY") or None
+        pager = (PagerDutyEvents(routing_key=key, events_url=config.alerts.pagerduty.events_url)
+                 if key else None)
+        router = AlertRouter(config=config.alerts,
+                             production=config.production_environments(),
+                             severity=config.announcements.severity.mapping, store=store,
+                             poster=notifier, pager=pager, permalink=notifier.permalink,
+                             clock=clock)
+        notifier.watch(router)  # every deployment's end
+        locks.watch(router)  # every deploy request a lock refuses
+    summary = None
+    if config.alerts.email is not None:
+        try:
+            smtp = SmtpSettings.from_env(os.environ)
+        except ValueError as e:  # one line at start, like every other setting
+            raise SettingsError(str(e)) from e
+        summary = DailySummary(config=config, store=store, clock=clock,
+                               mailer=SmtpMailer(smtp) if smtp is not None else None)
+    return router, summary
+
+
+def _github_client(config: AppConfig, *, api_url: str, token: str | None,
+                   app: GitHubApp | None) -> GitHubClient:
+    """With the token, or as the GitHub App's installation (GITHUB_APP_* settings)."""
+    if app is None:
+        return GitHubClient(token=token, api_url=api_url)
+    configured = config.github.app.installation_id if config.github.app else None
+    return GitHubClient(token=None, api_url=api_url, app_id=app.app_id,
+                        private_key=app.private_key,
+                        installation_id=app.installation(configured))
+
+
+def _polling(config: AppConfig, *, store: Database, webhooks: GitHubWebhooks | None,
+             clock: Clock, heads: RepositoryHeads | None, socket_mode: bool,
+             notifier: SlackNotifier, deployments: DeploymentService,
+             defer: Callable[[Callable[[], None]], None]) -> GitHubPolling | None:
+    """Polling GitHub for automatic deploys (config github.poll): by default only when
+    webhooks cannot arrive (no secret, or Socket Mode: no HTTP endpoint) and something is to
+    be deployed automatically. Its deploys go through the webhooks' processing (one path)."""
+    wanted = any(svc.github is not None and (svc.github.auto_deploy or svc.github.pull_requests)
+                 for svc in config.services.values())
+    mode = config.github.poll
+    if heads is None or not wanted or mode == "off" or (
+            mode == "auto" and webhooks is not None and not socket_mode):
+        return None
+    automatic = webhooks or GitHubWebhooks(config=config, store=store, deployments=deployments,
+                                           poster=notifier, clock=clock, secret="",
+                                           defer=defer)
+    return GitHubPolling(config=config, store=store, heads=heads, automatic=automatic,
+                         clock=clock)
 
 
 def manual_sleep(clock: Clock) -> Callable[[float], None]:
@@ -246,9 +373,12 @@ def manual_sleep(clock: Clock) -> Callable[[float], None]:
 
 
 def build_clusters(config: AppConfig, *, kubeconfig: str | None,
-                   timing: Timing | None = None) -> tuple[Cluster, KubeClients | None]:
+                   timing: Timing | None = None, github: GitHubClient | None = None,
+                   clock: Clock | None = None, sleep: Callable[[float], None] | None = None,
+                   ) -> tuple[Cluster, KubeClients | None]:
     """The cluster of each service by its executor, behind one router; the Kubernetes
-    clients (built lazily, per environment) if a service uses them."""
+    clients (built lazily, per environment) if a service uses them. A github-actions
+    service runs its workflow through `github`, waiting with `sleep` on `clock`."""
     simulated = SimulatedCluster(config.simulated, sleep=time.sleep)
     kube: KubeClients | None = None
     routes: dict[str, Cluster] = {}
@@ -256,6 +386,11 @@ def build_clusters(config: AppConfig, *, kubeconfig: str | None,
         if svc.executor == "kubernetes" and svc.kubernetes is not None:
             kube = kube or KubeClients(config.kubernetes, kubeconfig=kubeconfig)
             routes[name] = KubernetesCluster(name, svc.kubernetes, kube, timing=timing)
+        elif svc.executor == "github-actions" and svc.github is not None \
+                and svc.github.actions is not None and github is not None:
+            routes[name] = GitHubActionsExecutor(
+                name, svc.github.repository, svc.github.actions, GitHubActions(github),
+                clock=clock or SystemClock(), sleep=sleep or time.sleep)
         else:
             routes[name] = simulated
     return ServiceClusters(routes), kube

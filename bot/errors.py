@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 
 class DeploybotError(Exception):
     """Base class for errors raised on purpose by deploybot."""
@@ -48,3 +50,14 @@ class RetryableError(DeploybotError):
 
 class PermanentError(DeploybotError):
     pass
+
+
+class RateLimited(RetryableError):
+    """A dependency's rate limit is used up: `reset_at` is when it resets (aware UTC), or
+    `retry_after` how long to wait, when the dependency said (None: it did not)."""
+
+    def __init__(self, message: str, *, reset_at: datetime | None = None,
+                 retry_after: timedelta | None = None) -> None:
+        super().__init__(message)
+        self.reset_at = reset_at
+        self.retry_after = retry_after

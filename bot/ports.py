@@ -9,21 +9,30 @@ from datetime import date, datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from bot.clock import Clock
+from bot.domain.alerts import PagerEvent
 from bot.domain.audit import AuditEntry, AuditEvent
+from bot.domain.checklist import Checklist, CheckStatus, Comparison, Facts, Tick
 from bot.domain.deployment import Deployment, NewDeployment, RunningVersion
 from bot.domain.dora import DeploymentFact
 from bot.domain.faulty import FaultyMark
 from bot.domain.freezes import RuntimeFreeze
+from bot.domain.github_polling import PullHead
 from bot.domain.locks import Lock
 from bot.domain.states import State
+from bot.domain.workflow_runs import RunJob, WorkflowRun
 
 __all__ = [
     "AlreadyRunning",
     "AnnouncementLog",
     "AuditLog",
     "Changes",
+    "ChecklistCards",
+    "ChecklistRepository",
     "Clock",
     "Cluster",
+    "CodeReview",
+    "Dependency",
+    "DeployRefusals",
     "DeploymentMirror",
     "DeploymentRepository",
     "DeploymentWatcher",
@@ -39,18 +48,24 @@ __all__ = [
     "JobKind",
     "JobResult",
     "LockRepository",
+    "Mailer",
     "MessageRefs",
+    "Metrics",
     "Migrations",
     "Notifier",
+    "Pager",
     "Poster",
     "Probes",
     "Repositories",
+    "RepositoryHeads",
     "Revisions",
     "RolloutFailed",
+    "RollsBack",
     "SourceControl",
     "Store",
     "Verifier",
     "VerifyResult",
+    "WorkflowRuns",
 ]
 
 
@@ -130,6 +145,22 @@ class Health(Protocol):
 
 
 @runtime_checkable
+class RollsBack(Protocol):
+    """An optional capability of a Cluster: a rollback done differently from a deploy (the
+    github-actions executor's rollback workflow). A Cluster without it rolls back with
+    `deploy` of the version rolled back to."""
+
+    def roll_back(
+        self, environment: str, service: str, version: str, *,
+        progress: Callable[[str], None],
+        deployment_id: int | None = None,
+        requested_by: str | None = None,
+    ) -> None:
+        """As `deploy`, for going back to `version` (an earlier one)."""
+        ...
+
+
+@runtime_checkable
 class Revisions(Protocol):
     """An optional capability of a Cluster: which versions ran before in an environment, as
     the cluster remembers them (for `/rollback` while deploybot's own history is empty)."""
@@ -158,9 +189,80 @@ class SourceControl(Protocol):
         """At most `limit` tag names of `repository`, newest first (as GitHub lists them)."""
         ...
 
+    def release_tag(self, repository: str, name: str) -> str | None:
+        """The tag of the (published) release named `name`, among its newest 100; None when
+        no release has that name."""
+        ...
+
+
+class RepositoryHeads(Protocol):
+    """What a repository's branches and open pull requests point at now (GitHub polling, when
+    webhooks are off). Errors as for SourceControl; RateLimited (a RetryableError) says when
+    GitHub's rate limit resets."""
+
+    def branch_head(self, repository: str, branch: str) -> str | None:
+        """The full sha of `branch`'s head commit; None when there is no such branch."""
+        ...
+
+    def open_pulls(self, repository: str) -> list[PullHead]:
+        """The open pull requests of `repository`, with their head branch and commit."""
+        ...
+
+
+class WorkflowRuns(Protocol):
+    """A repository's GitHub Actions workflow runs (`/ci`). Errors as for SourceControl
+    (RetryableError — RateLimited when the limit is used up —, PermanentError, NotFound)."""
+
+    def tag_commit(self, repository: str, tag: str) -> str | None:
+        """The sha of the commit `tag` points at (through an annotated tag); None when
+        there is no such tag."""
+        ...
+
+    def runs_for_commit(self, repository: str, sha: str, *,
+                        limit: int) -> tuple[list[WorkflowRun], int]:
+        """At most `limit` runs of the commit `sha`, newest first, and how many there are."""
+        ...
+
+    def run(self, repository: str, run_id: int) -> WorkflowRun:
+        """One run; NotFound (saying so) when the repository has no run `run_id`."""
+        ...
+
+    def jobs(self, repository: str, run_id: int) -> list[RunJob]:
+        """The jobs of the run's latest attempt, with their steps."""
+        ...
+
+    def rerun(self, repository: str, run_id: int, *, failed_only: bool) -> None:
+        """Re-run the run (`failed_only`: only its failed jobs and what depends on them).
+        Conflict when GitHub refuses because of the run's state (still running, nothing
+        failed)."""
+        ...
+
 
 GitHubDeploymentState = Literal["queued", "in_progress", "success", "failure", "error",
                                 "inactive"]
+
+
+class CodeReview(Protocol):
+    """What GitHub knows about a version's commit, for the pre-deployment checklist.
+    Errors as for SourceControl (RetryableError — RateLimited when the limit is used up —,
+    PermanentError, NotFound)."""
+
+    def checks(self, repository: str, ref: str) -> tuple[CheckStatus, ...]:
+        """The check runs and commit statuses of `ref`'s commit (the latest of each name)."""
+        ...
+
+    def compare(self, repository: str, base: str, head: str, *,
+                max_commits: int) -> Comparison:
+        """The commits (with the pull requests they came through and whether those were
+        approved, for at most `max_commits` of them) and changed files from `base` to
+        `head`."""
+        ...
+
+
+class ChecklistCards(Protocol):
+    """The checklist to show on a deployment's card (None: it has none). Never raises."""
+
+    def card_checklist(self, d: Deployment) -> Checklist | None: ...
 
 
 class DeploymentMirror(Protocol):
@@ -256,6 +358,14 @@ class DeploymentWatcher(Protocol):
     Returns at once and never raises: the caller may be the deployment runner."""
 
     def deployment_changed(self, d: Deployment, refs: MessageRefs | None) -> None: ...
+
+
+class DeployRefusals(Protocol):
+    """Told of each deploy request a lock refused at once (no deployment was created).
+    Returns at once and never raises: the caller is answering a Slack request."""
+
+    def deploy_refused(self, lock: Lock, *, user_id: str, at: datetime, reason: str) -> None:
+        ...
 
 
 class HomeTab(Protocol):
@@ -428,6 +538,8 @@ class AnnouncementLog(Protocol):
 
     def claimed(self, key: str) -> bool: ...
 
+    def forget(self, prefix: str, *, claimed_before: datetime) -> int: ...
+
 
 class FaultyVersions(Protocol):
     def mark(self, *, environment: str, service: str, version: str, reason: str, by: str,
@@ -461,6 +573,33 @@ class LockRepository(Protocol):
         ...
 
 
+class ChecklistRepository(Protocol):
+    def ticks(self, deployment_id: int) -> Sequence[Tick]: ...
+
+    def set_tick(self, deployment_id: int, tick: Tick) -> None:
+        """Tick an item (or mark it not applicable), replacing an earlier tick of it."""
+        ...
+
+    def clear_tick(self, deployment_id: int, item: str) -> bool:
+        """Untick; False when it was not ticked."""
+        ...
+
+    def facts(self, deployment_id: int) -> Facts | None:
+        """What GitHub said when last asked (None: never asked yet)."""
+        ...
+
+    def save_facts(self, deployment_id: int, facts: Facts, *, failures: int,
+                   next_check_at: datetime | None) -> None: ...
+
+    def failures(self, deployment_id: int) -> int:
+        """How many times in a row GitHub could not be asked (for the back-off)."""
+        ...
+
+    def due(self, at: datetime, limit: int) -> Sequence[int]:
+        """Deployments whose facts should be asked for again at `at` (awaiting approval)."""
+        ...
+
+
 class Repositories(Protocol):
     @property
     def deployments(self) -> DeploymentRepository: ...
@@ -483,6 +622,9 @@ class Repositories(Protocol):
     @property
     def faulty(self) -> FaultyVersions: ...
 
+    @property
+    def checklists(self) -> ChecklistRepository: ...
+
 
 class Holidays(Protocol):
     def between(self, country: str, subdivision: str | None, names: Sequence[str] | None,
@@ -497,7 +639,105 @@ class Poster(Protocol):
         ...
 
 
+class Pager(Protocol):
+    """An on-call paging service (PagerDuty Events API v2): trigger or resolve an incident.
+    Raises RetryableError (down, 5xx, 429) or PermanentError (refused: a 4xx)."""
+
+    def send(self, event: PagerEvent) -> None: ...
+
+
+class Mailer(Protocol):
+    """Sends one plain-text email (the daily summary). Raises RetryableError (the server
+    is down or said try later) or PermanentError (refused: bad login, bad recipients)."""
+
+    def send(self, *, sender: str, to: Sequence[str], subject: str, body: str) -> None: ...
+
+
 class Store(Protocol):
     def transaction(self) -> AbstractContextManager[Repositories]:
         """A unit of work: commits when the block ends, rolls back on an exception."""
+        ...
+
+
+# -- `deploybot doctor`: can the bot reach what it needs? ---------------------------------
+
+@dataclass(frozen=True)
+class SlackIdentity:
+    """Who the bot token is (auth.test) and the scopes Slack granted it (None: not said)."""
+
+    user: str
+    team: str
+    scopes: frozenset[str] | None
+
+
+class SlackAccess(Protocol):
+    """The bot token's identity and channel membership. Errors: PermanentError (a bad
+    token, a missing scope), RetryableError (Slack unreachable), NotFound (no such channel)."""
+
+    def identity(self) -> SlackIdentity: ...
+
+    def is_member(self, channel: str) -> bool:
+        """Whether the bot is in `channel` (an id C…, or a #name)."""
+        ...
+
+
+class ClusterAccess(Protocol):
+    """RBAC as the Kubernetes API answers it for deploybot's own identity."""
+
+    def denied(self, environment: str, namespace: str) -> list[str]:
+        """What the Kubernetes executor needs in `namespace` that it may not do, as
+        "verb resource" ("patch deployments.apps"); empty when it may do everything.
+        PermanentError / RetryableError when the cluster cannot be asked."""
+        ...
+
+
+class RepositoryAccess(Protocol):
+    def check(self, repository: str) -> None:
+        """Raise unless the GitHub token is valid and can see `repository` (PermanentError:
+        the token; NotFound: the repository; RetryableError: GitHub unreachable)."""
+        ...
+
+
+class SchemaStatus(Protocol):
+    def revisions(self) -> tuple[str | None, str]:
+        """(the database's Alembic revision or None, the code's head); RetryableError when
+        the database is unreachable."""
+        ...
+
+
+class Metrics(Protocol):
+    """What the services report for /metrics (bot.metrics implements it). Label values are
+    bounded: environments from app.yaml, results are deployment states."""
+
+    def deployment_finished(self, environment: str, result: str) -> None: ...
+
+    def approval_waited(self, environment: str, seconds: float) -> None:
+        """From a deployment's request to the approval that released it."""
+        ...
+
+    def rollout_took(self, environment: str, result: str, seconds: float) -> None:
+        """From the runner's start of a deployment to its result."""
+        ...
+
+
+class NoMetrics:
+    """Metrics that go nowhere (a service built without them)."""
+
+    def deployment_finished(self, environment: str, result: str) -> None:
+        return None
+
+    def approval_waited(self, environment: str, seconds: float) -> None:
+        return None
+
+    def rollout_took(self, environment: str, result: str, seconds: float) -> None:
+        return None
+
+
+class Dependency(Protocol):
+    """Something the bot cannot serve without (the database, Slack), for GET /readyz."""
+
+    name: str
+
+    def check(self) -> None:
+        """Return when it answers; raise RetryableError or PermanentError saying why not."""
         ...

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gc
 import signal
+import threading
+import time
 from contextlib import nullcontext
 from types import FrameType
 
@@ -21,39 +23,86 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.background import Background
+from bot.drain import Drain, refusal_for
+from bot.metrics import DeploybotMetrics, slack_request_labels
 from bot.services.github_webhooks import GitHubWebhooks, Received
+from bot.services.readiness import ReadinessCheck
 
 
-def serve(asgi: Starlette, *, host: str, port: int, log_level: str = "info") -> None:
-    """Serve until SIGTERM/SIGINT with uvicorn (`deploybot run`, and the benchmark).
+def serve(asgi: Starlette, *, host: str, port: int, log_level: str = "info",
+          drain: Drain | None = None, drain_for: float = 0.0) -> None:
+    """Serve until SIGTERM/SIGINT with uvicorn (`deploybot run`, and the benchmark), then
+    return (the caller's cleanup runs; the process ends with 0).
+
+    The first signal begins `drain` (see bot.drain) and keeps serving `drain_for` seconds
+    more (SIGINT: none), so requests being answered finish and new ones get a clear refusal;
+    then uvicorn closes gracefully. A second signal stops at once.
 
     Everything built at start (config, engine, Bolt app, client modules) lives as long as
     the process: freezing it out of the garbage collector's generations keeps full
     collections short, which is what shows in the ack latency tail under load."""
     gc.collect()
     gc.freeze()
-    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal with the handler it
-    # found: make that a normal exit, so the caller's cleanup (scheduler, runner, database)
-    # runs and the process ends with 0.
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    uvicorn.run(asgi, host=host, port=port, log_level=log_level, access_log=False)
+    # log_config=None: uvicorn's loggers go through the root logger `deploybot run` set up
+    # (bot.logs: text or JSON lines, secrets masked).
+    config = uvicorn.Config(asgi, host=host, port=port, log_level=log_level,
+                            access_log=False, log_config=None)
+    _DrainingServer(config, drain=drain or Drain(), drain_for=drain_for).run()
 
 
-def _exit_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(0)
+class _DrainingServer(uvicorn.Server):
+    """uvicorn, with a drain before its graceful shutdown. The signal is not re-raised
+    after the shutdown (uvicorn would, ending the process before the caller's cleanup)."""
+
+    def __init__(self, config: uvicorn.Config, *, drain: Drain, drain_for: float) -> None:
+        super().__init__(config)
+        self._drain = drain
+        self._drain_for = drain_for
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._drain.draining:  # a second signal: stop now
+            self.should_exit = True
+            return
+        self._drain.begin()
+        if sig == signal.SIGINT or self._drain_for <= 0:
+            self.should_exit = True
+            return
+        timer = threading.Timer(self._drain_for, self._stop)
+        timer.daemon = True
+        timer.start()
+
+    def _stop(self) -> None:
+        self.should_exit = True  # the main loop looks every 0.1 s
 
 
 def build_asgi(bolt: App, *, background: Background | None = None,
-               github: GitHubWebhooks | None = None) -> Starlette:
+               github: GitHubWebhooks | None = None,
+               metrics: DeploybotMetrics | None = None,
+               readiness: ReadinessCheck | None = None,
+               drain: Drain | None = None) -> Starlette:
     """`background`: the listeners' work pool, held back while requests are being answered.
-    `github`: GitHub webhooks (POST /github/webhook); None (no GITHUB_WEBHOOK_SECRET): 404."""
+    `github`: GitHub webhooks (POST /github/webhook); None (no GITHUB_WEBHOOK_SECRET): 404.
+    `metrics`: GET /metrics, and the ack latency of every Slack request (None: 404).
+    `readiness`: GET /readyz (None: ready when the process answers).
+    `drain`: once it has begun (SIGTERM), /readyz is 503 and Slack requests are refused."""
     answering = background.answering if background is not None else nullcontext
 
     async def events(request: Request) -> Response:
+        received = time.perf_counter()
+        if drain is not None and drain.draining:  # not taken: see bot.drain
+            status, headers, refused = refusal_for(await request.body(),
+                                                   request.headers.get("content-type", ""))
+            return Response(refused, status_code=status, headers=headers)
         with answering():
             body = await request.body()
-            bolt_resp = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
-        return to_starlette_response(bolt_resp)
+            bolt_req = to_bolt_request(request, body)
+            bolt_resp = await run_in_threadpool(bolt.dispatch, bolt_req)
+        response = to_starlette_response(bolt_resp)
+        if metrics is not None:
+            # The ack is this response (process_before_response): arrival to here.
+            kind, name = slack_request_labels(bolt_req.body, bolt_resp.status)
+            metrics.acked(kind, name, time.perf_counter() - received)
+        return response
 
     async def github_webhook(request: Request) -> Response:
         """Verified (X-Hub-Signature-256), claimed once per X-GitHub-Delivery, then handed
@@ -74,10 +123,31 @@ def build_asgi(bolt: App, *, background: Background | None = None,
         return JSONResponse({"ok": True, "delivery": received.value})
 
     async def healthz(_request: Request) -> Response:
+        """Liveness: the process answers HTTP. Asks nothing else."""
         return JSONResponse({"ok": True})
+
+    async def readyz(_request: Request) -> Response:
+        """Readiness: the database and Slack answer; 503 naming what is down."""
+        if drain is not None and drain.draining:
+            return JSONResponse({"ok": False, "draining": True}, status_code=503)
+        if readiness is None:
+            return JSONResponse({"ok": True, "checks": {}})
+        result = await run_in_threadpool(readiness.check)
+        if result.ready:
+            return JSONResponse({"ok": True, "checks": dict(result.checks)})
+        return JSONResponse({"ok": False, "down": result.down, "checks": dict(result.checks)},
+                            status_code=503)
+
+    async def metrics_text(_request: Request) -> Response:
+        if metrics is None:
+            return JSONResponse({"ok": False, "error": "metrics are off"}, status_code=404)
+        payload, content_type = metrics.render()
+        return Response(payload, media_type=content_type)
 
     return Starlette(routes=[
         Route("/slack/events", events, methods=["POST"]),
         Route("/github/webhook", github_webhook, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_text, methods=["GET"]),
     ])

@@ -11,12 +11,15 @@ from bot.container import Container
 from handlers import (
     actions,
     audit,
+    checklist,
+    ci,
     commands,
     freeze,
     history,
     home,
     locks,
     migrations,
+    once,
     rollback,
 )
 
@@ -35,13 +38,16 @@ def build_app(
         token_verification_enabled=True,
         ignoring_self_events_enabled=True,
     )
-    audit.register(app, container)  # first: its middleware notes every request
+    once.register(app, container)  # first: a retry of a handled request stops here
+    audit.register(app, container)  # then: its middleware notes every request
     commands.register(app, container)
     history.register(app, container)
     actions.register(app, container)
+    checklist.register(app, container)
     freeze.register(app, container)
     migrations.register(app, container)
     locks.register(app, container)
     rollback.register(app, container)
+    ci.register(app, container)
     home.register(app, container)
     return app

@@ -22,6 +22,7 @@ from bot.container import Container
 from bot.domain.audit import deployment_number
 from bot.domain.audit_commands import USAGE, AuditArgs, AuditHelpArgs
 from bot.errors import UserError
+from bot.logs import mark_deployment
 from bot.presentation import ids
 from bot.presentation.audit_views import audit_view
 from handlers.replies import ephemeral, ephemeral_ack, refusal, reporting
@@ -55,6 +56,7 @@ def register(app: App, container: Container) -> None:
                                  block_id=action.get("block_id"), channel_id=channel,
                                  message_ts=message_ts)
                 number = deployment_number(value)
+                mark_deployment(number)  # the log lines of this click's work name it
                 CURRENT.set(RequestAudit(
                     audit, user, f"click {action_id}",
                     None if number is not None else audit.environment_in(value), channel,
@@ -63,6 +65,7 @@ def register(app: App, container: Container) -> None:
     def record_request(body: dict[str, Any], next: Callable[[], None]) -> None:
         """Global middleware (Bolt's argument names): note the request, then go on."""
         CURRENT.set(None)  # a reused thread (Socket Mode) must not keep the last request
+        mark_deployment(None)
         try:
             note(body)
         except Exception:  # the audit trail must never cost the user their answer

@@ -150,7 +150,9 @@ def bot(config: AppConfig, database_url: str, fake_slack: FakeSlack,
                                 slack_api_url=fake_slack.base_url, clock=clock,
                                 progress_every=timedelta(0))
     app = build_app(container, signing_secret=SIGNING_SECRET)
-    server = ThreadedServer(build_asgi(app, background=container.background)).start()
+    server = ThreadedServer(build_asgi(app, background=container.background,
+                                       metrics=container.metrics,
+                                       readiness=container.readiness)).start()
     requester = SlackRequester(f"{server.url}/slack/events", SIGNING_SECRET, fake_slack)
     try:
         yield RunningBot(container, fake_slack, requester, server, clock)

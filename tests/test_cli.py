@@ -81,8 +81,11 @@ def test_check_config_on_the_shipped_file(deploybot: Deploybot) -> None:
                for line in lines)
     assert "  production environments: production" in lines
     assert ("  result severity: production_failed critical, rolled_back high, "
-            "verification_failed high, failed medium, succeeded low") in lines
+            "verification_failed high, failed medium, succeeded low, lock_blocked high, "
+            "approval_expired medium") in lines
     assert "  mentions: critical <!subteam^S0ONCALL>" in lines
+    assert "  alert routes: (none: alerts go to the deployments channel only)" in lines
+    assert "  daily summary: (off)" in lines
     assert "  locks: a timed lock lasts at most 7 days, 0:00:00" in lines
 
 
@@ -102,6 +105,21 @@ def test_check_config_shows_a_service_limited_to_some_environments(
     assert r.code == 0, r.err
     assert any(line.startswith("  service worker:") and line.endswith("; deploys to staging")
                for line in r.out.splitlines())
+
+
+def test_check_config_shows_the_alert_routes_and_the_daily_summary(
+    deploybot: Deploybot, tmp_path: Path
+) -> None:
+    path = tmp_path / "alerts.yaml"
+    path.write_text(yaml.safe_dump(base_config(alerts={
+        "routes": {"critical": ["pagerduty", "slack:#ops-alerts"], "low": ["summary"]},
+        "email": {"to": ["a@acme.test", "b@acme.test"], "from": "bot@acme.test",
+                  "send_at": "17:30"}})))
+    r = deploybot("check-config", str(path))
+    assert r.code == 0, r.err
+    lines = r.out.splitlines()
+    assert "  alert routes: critical → pagerduty, slack:#ops-alerts; low → summary" in lines
+    assert "  daily summary: to a@acme.test, b@acme.test at 17:30 America/New_York" in lines
 
 
 @pytest.mark.parametrize(

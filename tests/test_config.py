@@ -240,7 +240,8 @@ CASES = [
                  "'Production' is not a valid name (lowercase letters, digits, - and _)",
                  id="bad-environment-name"),
     pytest.param(_set("services.api.executor", "docker"), "services.api.executor",
-                 "Input should be 'simulated' or 'kubernetes'", id="unknown-executor"),
+                 "Input should be 'simulated', 'kubernetes' or 'github-actions'",
+                 id="unknown-executor"),
     pytest.param(_set("services.api.executor", "kubernetes"), "services.api.kubernetes.image",
                  "required with executor: kubernetes (e.g. image: ghcr.io/acme/api:{version})",
                  id="kubernetes-without-image"),
@@ -458,10 +459,45 @@ def test_severity_defaults_are_the_guides_and_nobody_is_mentioned() -> None:
     assert cfg.announcements.severity.mapping == {
         Outcome.PRODUCTION_FAILED: Severity.CRITICAL, Outcome.ROLLED_BACK: Severity.HIGH,
         Outcome.VERIFICATION_FAILED: Severity.HIGH, Outcome.FAILED: Severity.MEDIUM,
-        Outcome.SUCCEEDED: Severity.LOW}
+        Outcome.SUCCEEDED: Severity.LOW, Outcome.LOCK_BLOCKED: Severity.HIGH,
+        Outcome.APPROVAL_EXPIRED: Severity.MEDIUM}
     assert cfg.announcements.mentions == {}
     # every outcome has its key in announcements.severity
     assert set(SeverityConfig.model_fields) == {o.value for o in Outcome}
+
+
+def test_the_shipped_app_yaml_alerts_example_works_when_uncommented() -> None:
+    lines = APP_YAML.read_text().splitlines()
+    start = lines.index("# alerts:")
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("#"):
+            break
+        block.append(line[2:])
+    example = yaml.safe_load("\n".join(block))
+    cfg = parse_config(base_config(**example))
+    assert load_config(APP_YAML).alerts.routes == {}  # off as shipped
+    assert {sev: [str(d) for d in ds] for sev, ds in cfg.alerts.destinations().items()} == {
+        Severity.CRITICAL: ["pagerduty", "slack:#ops-alerts"],
+        Severity.HIGH: ["slack:#ops-alerts"], Severity.MEDIUM: ["slack:#engineering"],
+        Severity.LOW: ["summary"]}
+    assert cfg.alerts.email is not None and cfg.alerts.email.send_at.isoformat() == "17:00:00"
+
+
+@pytest.mark.parametrize(("alerts", "key", "reason"), [
+    ({"routes": {"high": ["slack:ops"]}}, "alerts.routes.high.0", "is not a destination"),
+    ({"routes": {"urgent": ["pagerduty"]}}, "alerts.routes.urgent", "Input should be"),
+    ({"routes": {"low": ["summary"]}}, "alerts", "`summary` needs alerts.email"),
+    ({"email": {"to": ["ops"], "from": "bot@acme.test"}}, "alerts.email.to.0",
+     "'ops' is not an email address"),
+    ({"email": {"to": ["o@acme.test"], "from": "bot@acme.test", "send_at": "5pm"}},
+     "alerts.email.send_at", "'5pm' is not a time of day"),
+])
+def test_alerts_config_problems_name_the_key(tmp_path: Path, alerts: dict[str, Any], key: str,
+                                             reason: str) -> None:
+    err = load_error(tmp_path, base_config(alerts=alerts))
+    assert err.key == key
+    assert reason in err.reason
 
 
 def test_severity_overrides_keep_the_defaults_they_leave_out() -> None:

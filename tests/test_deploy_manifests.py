@@ -1,17 +1,26 @@
 """deploy/: the manifests that run deploybot in a cluster fit together and fit the code.
 
-Every YAML under deploy/kubernetes is parsed (multi-document). The checks: kinds and names
-line up (ServiceAccount, RoleBindings, Deployment, Service, ConfigMap, kustomization), the
-probes hit /healthz on the container's port, the ConfigMap's app.yaml is a valid config, the
-Dockerfile runs `deploybot run` as a non-root user, and the RBAC rules grant exactly what
-bot/backends/kubernetes.py needs: the Kubernetes client methods it references are read from
-its source (AST) and mapped to (verb, resource) by `CLIENT_METHODS`.
+deploy/kubernetes is a kustomize base (`base/`) and an overlay per install
+(`overlays/staging`, `overlays/production`). Every YAML is parsed (multi-document). The
+checks on the base: kinds and names line up (ServiceAccount, RoleBindings, Deployment,
+Service, ConfigMap, kustomization), the probes hit /healthz (liveness) and /readyz
+(readiness) on the container's port and those routes exist in bot/web.py, the ConfigMap's
+app.yaml is a valid config, the Dockerfile runs `deploybot run` as a non-root user, and the
+RBAC rules grant exactly what bot/backends/kubernetes.py needs: the Kubernetes client methods
+it references are read from its source (AST) and mapped to (verb, resource) by
+`CLIENT_METHODS`, and `REQUIRED_ACCESS` (what `deploybot doctor` asks about) is the same set.
+On the overlays: their files and patches point at what exists, production runs two replicas
+with a PodDisruptionBudget, and secrets are referenced, never inlined. Then each overlay is
+rendered by the real kustomize (`kubectl kustomize`, skipped where kubectl is not installed)
+and the rendered objects are checked again.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,12 +28,18 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.backends.kubernetes import REQUIRED_ACCESS
 from bot.config import parse_config
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
-MANIFESTS = DEPLOY / "kubernetes"
+KUSTOMIZE = DEPLOY / "kubernetes"
+MANIFESTS = KUSTOMIZE / "base"
+OVERLAYS = KUSTOMIZE / "overlays"
+REPLICAS = {"staging": 1, "production": 2}
 BACKEND = ROOT / "bot" / "backends" / "kubernetes.py"
+WEB = ROOT / "bot" / "web.py"
+IMAGE = "ghcr.io/acme/deploybot"
 
 BOT_NAMESPACE = "deploybot"
 SERVICE_ACCOUNT = "deploybot"
@@ -162,7 +177,7 @@ def permissions_used(source: Path = BACKEND) -> set[Permission]:
     for method, watched in backend_calls(source):
         assert method in CLIENT_METHODS, (
             f"{source.name} calls {method}(), which CLIENT_METHODS does not map to an RBAC "
-            "verb and resource: add it (and the rule to deploy/kubernetes/rbac.yaml)")
+            "verb and resource: add it (and the rule to deploy/kubernetes/base/rbac.yaml)")
         verb, resource = CLIENT_METHODS[method]
         if watched:
             assert verb == "list", f"{method} is watched but is not a list call"
@@ -236,6 +251,11 @@ def test_rbac_grants_exactly_the_expected_rules(docs: list[tuple[str, dict[str, 
         assert granted(role) == EXPECTED_RULES, role["metadata"]["namespace"]
 
 
+def test_the_doctor_asks_about_exactly_the_granted_rules() -> None:
+    assert len(REQUIRED_ACCESS) == len(set(REQUIRED_ACCESS))
+    assert set(REQUIRED_ACCESS) == EXPECTED_RULES
+
+
 def test_rbac_covers_every_api_call_of_the_backend() -> None:
     calls = backend_calls()
     # The parser sees what the rollout needs (a guard against it silently finding nothing).
@@ -290,17 +310,34 @@ def test_service_selector_matches_the_pod_labels_and_port(
         assert (ports.get(target) if isinstance(target, str) else target) == PORT
 
 
-def test_probes_hit_healthz_on_the_container_port(docs: list[tuple[str, dict[str, Any]]]) -> None:
-    container = _container(docs)
+PROBES = {"livenessProbe": "/healthz", "readinessProbe": "/readyz"}
+
+
+def web_routes() -> set[str]:
+    """The GET paths bot/web.py serves (`Route("/x", fn, methods=[..."GET"...])`)."""
+    text = WEB.read_text(encoding="utf-8")
+    return {m[1] for m in re.finditer(r'Route\("([^"]+)",[^)]*methods=\[[^\]]*"GET"', text)}
+
+
+def check_probes(container: dict[str, Any]) -> None:
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert PORT in ports.values()
     env = {e["name"]: e for e in container["env"]}
     assert env["PORT"]["value"] == str(PORT)
-    for probe in ("livenessProbe", "readinessProbe"):
+    routes = web_routes()
+    for probe, path in PROBES.items():
         get = container[probe]["httpGet"]
-        assert get["path"] == "/healthz", probe
+        assert get["path"] == path, probe
+        assert path in routes, f"{probe}: bot/web.py serves no GET {path}"
         port = get["port"]
         assert (ports.get(port) if isinstance(port, str) else port) == PORT, probe
+
+
+def test_probes_hit_healthz_and_readyz_on_the_container_port(
+    docs: list[tuple[str, dict[str, Any]]],
+) -> None:
+    assert {"/healthz", "/readyz"} <= web_routes()
+    check_probes(_container(docs))
 
 
 def test_secrets_and_config_come_from_the_secret_and_configmap(
@@ -334,7 +371,7 @@ def test_the_configmaps_app_yaml_is_a_valid_in_cluster_kubernetes_config(
     docs: list[tuple[str, dict[str, Any]]],
 ) -> None:
     data = yaml.safe_load(_one(docs, "ConfigMap")["data"]["app.yaml"])
-    config = parse_config(data, source="deploy/kubernetes/configmap.yaml")
+    config = parse_config(data, source="deploy/kubernetes/base/configmap.yaml")
     assert config.kubernetes.in_cluster is True
     assert any(s.executor == "kubernetes" for s in config.services.values())
     for name, service in config.services.items():
@@ -355,3 +392,130 @@ def test_the_dockerfile_runs_deploybot_as_a_non_root_user() -> None:
     assert lines[-1] == 'CMD ["deploybot", "run"]'
     assert f"EXPOSE {PORT}" in lines
     assert not any(line.startswith("HEALTHCHECK") for line in lines)
+
+
+# -- overlays -------------------------------------------------------------------------------
+
+def _overlay_docs(env: str) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted((OVERLAYS / env).glob("*.yaml")):
+        found = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
+        assert all(isinstance(d, dict) for d in found), path
+        out[path.name] = found
+    return out
+
+
+def _base_objects(docs: list[tuple[str, dict[str, Any]]]) -> set[tuple[str, str, str]]:
+    return {(d["kind"], d["metadata"]["name"], d["metadata"].get("namespace", ""))
+            for _, d in docs if d["kind"] != "Kustomization"}
+
+
+def test_there_is_an_overlay_per_install_and_nothing_else() -> None:
+    assert {p.name for p in OVERLAYS.iterdir() if p.is_dir()} == set(REPLICAS)
+    assert {p.name for p in KUSTOMIZE.iterdir()} == {"base", "overlays"}
+
+
+@pytest.mark.parametrize("env", sorted(REPLICAS))
+def test_an_overlays_files_and_patches_point_at_what_exists(
+    env: str, docs: list[tuple[str, dict[str, Any]]],
+) -> None:
+    files = _overlay_docs(env)
+    (kustomization,) = files.pop("kustomization.yaml")
+    assert kustomization["kind"] == "Kustomization"
+    resources = kustomization["resources"]
+    assert resources[0] == "../../base"
+    patches = [p["path"] for p in kustomization.get("patches") or []]
+    # Every other file of the overlay is a resource or a patch, and every one named exists.
+    assert set(files) == set(resources[1:]) | set(patches), env
+    base = _base_objects(docs)
+    for patch in kustomization.get("patches") or []:
+        (obj,) = files[patch["path"]]
+        key = (obj["kind"], obj["metadata"]["name"], obj["metadata"]["namespace"])
+        assert key in base, f"{env}/{patch['path']} patches {key}, which the base lacks"
+        assert patch["target"] == {"kind": obj["kind"], "name": obj["metadata"]["name"]}
+    (image,) = kustomization["images"]
+    container_image = _container(docs)["image"]
+    assert container_image.split(":")[0] == image["name"] == IMAGE
+    assert re.fullmatch(r"\d+\.\d+\.\d+", image["newTag"]), "pin a release, not latest"
+    for label in kustomization.get("labels") or []:
+        assert label.get("includeSelectors") is False  # selectors are immutable: keep them
+
+
+@pytest.mark.parametrize("env", sorted(REPLICAS))
+def test_an_overlays_replicas_and_disruption_budget(
+    env: str, docs: list[tuple[str, dict[str, Any]]],
+) -> None:
+    files = _overlay_docs(env)
+    (patch,) = files["deployment-patch.yaml"]
+    replicas = patch["spec"]["replicas"]
+    assert replicas == REPLICAS[env]
+    (container,) = patch["spec"]["template"]["spec"]["containers"]
+    assert container["name"] == _container(docs)["name"]
+    assert container["resources"]["requests"]["cpu"] and container["resources"]["limits"]
+    pdbs = [d for found in files.values() for d in found
+            if d.get("kind") == "PodDisruptionBudget"]
+    if replicas > 1:
+        (pdb,) = pdbs
+        labels = _one(docs, "Deployment")["spec"]["template"]["metadata"]["labels"]
+        assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+        assert 1 <= pdb["spec"]["minAvailable"] < replicas
+        assert pdb["metadata"]["namespace"] == BOT_NAMESPACE
+    else:
+        assert not pdbs
+
+
+def test_secrets_are_referenced_never_inlined() -> None:
+    for path in sorted(KUSTOMIZE.rglob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        for doc in yaml.safe_load_all(text):
+            if not doc:
+                continue
+            assert doc.get("kind") != "Secret", f"{path}: a Secret in git"
+            assert "secretGenerator" not in doc, f"{path}: a secretGenerator in git"
+        for needle in ("xoxb-", "xapp-", "ghp_", "postgresql://", "postgresql+psycopg://"):
+            assert needle not in text, f"{path} holds what looks like a secret ({needle})"
+
+
+# -- rendered by kustomize ------------------------------------------------------------------
+
+def render(env: str) -> list[dict[str, Any]]:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed here: the overlays were not rendered")
+    done = subprocess.run([kubectl, "kustomize", str(OVERLAYS / env)], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return [d for d in yaml.safe_load_all(done.stdout) if d]
+
+
+@pytest.mark.parametrize("env", sorted(REPLICAS))
+def test_kustomize_renders_each_overlay_into_a_complete_install(env: str) -> None:
+    rendered = render(env)
+    kinds = sorted(d["kind"] for d in rendered)
+    expected = ["ConfigMap", "Deployment", "Namespace", "Role", "Role", "RoleBinding",
+                "RoleBinding", "Service", "ServiceAccount"]
+    if REPLICAS[env] > 1:
+        expected.append("PodDisruptionBudget")
+    assert kinds == sorted(expected)
+    (deployment,) = [d for d in rendered if d["kind"] == "Deployment"]
+    assert deployment["spec"]["replicas"] == REPLICAS[env]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == f"{IMAGE}:0.1.0"
+    check_probes(container)  # the base's probes, ports and env survived the patch
+    env_vars = {e["name"]: e for e in container["env"]}
+    for key in SECRET_KEYS:
+        assert env_vars[key]["valueFrom"]["secretKeyRef"] == {"name": SECRET, "key": key}
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    for role in (d for d in rendered if d["kind"] == "Role"):
+        assert granted(role) == EXPECTED_RULES
+    for d in rendered:
+        meta = d["metadata"]
+        assert meta["labels"]["app.kubernetes.io/instance"] == f"deploybot-{env}"
+        if d["kind"] in ("Role", "RoleBinding"):
+            assert meta["namespace"] in TARGET_NAMESPACES
+        elif d["kind"] != "Namespace":
+            assert meta["namespace"] == BOT_NAMESPACE, d["kind"]
+    # The selector is the base's: an overlay's labels must not change it (it is immutable).
+    assert deployment["spec"]["selector"] == {"matchLabels": {"app.kubernetes.io/name":
+                                                              "deploybot"}}
+

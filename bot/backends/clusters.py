@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from bot.errors import PermanentError
-from bot.ports import Cluster, Health, JobKind, JobResult, Migrations, Revisions
+from bot.ports import Cluster, Health, JobKind, JobResult, Migrations, Revisions, RollsBack
 
 
 class ServiceClusters:
@@ -33,6 +33,18 @@ class ServiceClusters:
         self.for_service(service).deploy(environment, service, version, progress=progress,
                                          deployment_id=deployment_id,
                                          requested_by=requested_by)
+
+    def roll_back(
+        self, environment: str, service: str, version: str, *,
+        progress: Callable[[str], None],
+        deployment_id: int | None = None,
+        requested_by: str | None = None,
+    ) -> None:
+        """A rollback the way the service's cluster does them (else a deploy of `version`)."""
+        cluster = self.for_service(service)
+        roll = cluster.roll_back if isinstance(cluster, RollsBack) else cluster.deploy
+        roll(environment, service, version, progress=progress, deployment_id=deployment_id,
+             requested_by=requested_by)
 
     def check_health(self, environment: str, service: str, version: str) -> str | None:
         """The pods' health where the service's cluster can tell (else nothing to say)."""

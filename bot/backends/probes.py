@@ -1,6 +1,6 @@
 """HTTP checks after a rollout: smoke URLs and a Prometheus instant query (the Probes port).
 
-The only module that imports httpx (an import-linter contract keeps it so).
+Imports httpx (with the PagerDuty backend; an import-linter contract keeps the rest out).
 """
 
 from __future__ import annotations

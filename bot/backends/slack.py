@@ -20,8 +20,9 @@ from bot.domain.deployment import Deployment
 from bot.domain.severity import DEFAULT_SEVERITY, Outcome, Production, Severity, severity_of
 from bot.domain.text import is_slack_user
 from bot.errors import PermanentError, RetryableError
-from bot.ports import Changes, DeploymentWatcher, MessageRefs
+from bot.ports import Changes, ChecklistCards, DeploymentWatcher, MessageRefs
 from bot.presentation import blocks
+from bot.presentation.checklist_views import with_checklist
 
 _RETRYABLE = {"ratelimited", "internal_error", "service_unavailable", "request_timeout",
               "fatal_error"}
@@ -65,7 +66,8 @@ class SlackNotifier:
         self._severity = severity
         self._mentions = dict(mentions or {})
         self._changes = changes
-        self._watcher: DeploymentWatcher | None = None
+        self._watchers: list[DeploymentWatcher] = []
+        self._checklists: ChecklistCards | None = None
         # Serialize edits of one deployment's messages so an older state never lands last.
         self._locks: dict[int, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -83,13 +85,18 @@ class SlackNotifier:
             return refs
         finally:
             self._changed()
-            if self._watcher is not None:
-                self._watcher.deployment_changed(d, refs)
+            for watcher in self._watchers:
+                watcher.deployment_changed(d, refs)
 
     def watch(self, watcher: DeploymentWatcher) -> None:
-        """Hand `watcher` each deployment shown from now on (the GitHub deployments mirror,
-        built after the notifier)."""
-        self._watcher = watcher
+        """Hand `watcher` too each deployment shown from now on (the GitHub deployments
+        mirror, the alert router: built after the notifier)."""
+        self._watchers.append(watcher)
+
+    def show_checklists(self, checklists: ChecklistCards) -> None:
+        """Show each card's pre-deployment checklist from `checklists` (built after the
+        notifier)."""
+        self._checklists = checklists
 
     def permalink(self, channel: str, ts: str) -> str | None:
         """The permalink of a message (a deployment's thread); None when Slack will not say."""
@@ -101,6 +108,9 @@ class SlackNotifier:
 
     def _show_card(self, d: Deployment) -> MessageRefs:
         card = blocks.deployment_card(d, self._zone)
+        checklist = self._checklists.card_checklist(d) if self._checklists else None
+        if checklist is not None:
+            card = with_checklist(card, d, checklist)
         record = blocks.deployment_record(d, self._zone)
         with self._lock_for(d.id):
             if d.channel and d.message_ts:

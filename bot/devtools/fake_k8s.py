@@ -16,6 +16,8 @@ What it speaks (JSON; errors are ``Status`` objects with ``code``/``reason``/``m
 * ``labelSelector`` (equality- and set-based), ``fieldSelector`` (``metadata.name=...``),
   watches (``resourceVersion``, ``timeoutSeconds``, replay from a bounded history, 410 Gone
   after :meth:`FakeKubernetes.compact`), ``/version``, ``/api``, ``/apis`` discovery.
+* ``authorization.k8s.io/v1`` SelfSubjectAccessReviews (POST): allowed unless
+  :meth:`~FakeKubernetes.forbid` forbids that verb on that resource in that namespace.
 
 Like a real API server it omits zero replica counts from Deployment status (``omitempty``),
 bumps a global ``resourceVersion`` on every write and ``metadata.generation`` on spec changes,
@@ -1277,6 +1279,10 @@ class FakeKubernetes:
             if method != "GET":
                 raise _ApiError(405, f"the server does not allow this method on {path}")
             return _json_reply(_discovery(path))
+        if path == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews":
+            if method != "POST":
+                raise _ApiError(405, f"the server does not allow this method on {path}")
+            return self._access_review(body)
         segments = path.strip("/").split("/")
         if segments[:2] == ["api", "v1"]:
             group, version, rest = "", "v1", segments[2:]
@@ -1330,6 +1336,27 @@ class FakeKubernetes:
         if method == "PUT":
             return self._replace(res, namespace, name, body, query)
         return self._patch(res, namespace, name, body, mime, query)
+
+    def _access_review(self, body: Any) -> _Reply:
+        """A SelfSubjectAccessReview: may FAKE_USER do this? (what :meth:`forbid` says)."""
+        attributes = ((body or {}).get("spec") or {}).get("resourceAttributes") if isinstance(
+            body, dict) else None
+        if not isinstance(attributes, dict) or not attributes.get("verb"):
+            raise _ApiError(422, "spec.resourceAttributes.verb: Required value")
+        verb = str(attributes["verb"]).lower()
+        resource = str(attributes.get("resource") or "")
+        if attributes.get("subresource"):
+            resource += f"/{attributes['subresource']}"
+        ns = str(attributes.get("namespace") or "")
+        denied = any(v in ("*", verb) and r in ("*", resource) and n in ("*", ns)
+                     for v, r, n in self._forbidden)
+        status: JSONDict = {"allowed": not denied}
+        if denied:
+            status["reason"] = "no RBAC rule allows it (fake Kubernetes API)"
+        return _json_reply({"apiVersion": "authorization.k8s.io/v1",
+                            "kind": "SelfSubjectAccessReview",
+                            "metadata": {"creationTimestamp": None},
+                            "spec": body["spec"], "status": status}, 201)
 
     # ------------------------------------------------------------------ verbs (lock held)
 

@@ -8,6 +8,9 @@ condition variable until expected calls arrive, ``fail_next`` injects Slack erro
 ``messages`` reconstructs the current state of posted (and updated) messages.
 ``views.publish`` refuses a view Slack would refuse (``view_problems``: block count, text
 lengths, duplicate block ids) and keeps each user's App Home view (``home_view``).
+Every Web API answer carries the token's scopes in ``X-OAuth-Scopes`` (``set_scopes``), and
+``conversations.info`` / ``conversations.list`` know the channels given to ``set_channel``
+(whether the bot is a member).
 
 Point ``slack_sdk.WebClient(base_url=fake.base_url)`` at it and use ``fake.response_url(key)``
 as the ``response_url`` of a slash command or block action.  Stdlib only on purpose.
@@ -46,6 +49,8 @@ BOT_ID = "B0001"
 # Arguments that slack_sdk JSON-encodes into a string when it sends a form body.
 _JSON_STRING_ARGS = frozenset({"blocks", "attachments", "view"})
 _TS_BASE_SECONDS = 1_700_000_000
+#: The bot token scopes the fake says it has (``X-OAuth-Scopes``) unless told otherwise.
+DEFAULT_SCOPES = ("channels:read", "chat:write", "commands", "groups:read", "usergroups:read")
 
 
 @dataclass(frozen=True)
@@ -187,6 +192,8 @@ class FakeSlack:
             group: list(users) for group, users in (usergroups or {}).items()
         }
         self._on_call = on_call
+        self._scopes: tuple[str, ...] = DEFAULT_SCOPES
+        self._channels: dict[str, dict[str, Any]] = {}
         self._ts_counter = 0
         self._key_counter = 0
         self._server: _Server | None = None
@@ -274,6 +281,20 @@ class FakeSlack:
         """Set the members returned by ``usergroups.users.list`` for ``group_id``."""
         with self._cond:
             self._usergroups[group_id] = list(users)
+
+    def set_scopes(self, scopes: list[str] | tuple[str, ...] | frozenset[str]) -> None:
+        """The scopes every Web API answer lists in ``X-OAuth-Scopes`` (as Slack does)."""
+        with self._cond:
+            self._scopes = tuple(sorted(scopes))
+
+    def set_channel(self, channel_id: str, name: str, *, member: bool = True,
+                    private: bool = False) -> None:
+        """A channel for ``conversations.info`` / ``conversations.list``; ``member``: the bot
+        is in it (a private channel the bot is not in is listed by neither, as in Slack)."""
+        with self._cond:
+            self._channels[channel_id] = {"id": channel_id, "name": name, "is_channel": True,
+                                          "is_private": private, "is_member": member,
+                                          "is_archived": False}
 
     def fail_next(
         self, method: str, error: str = "internal_error", status: int = 200, times: int = 1
@@ -415,7 +436,9 @@ class FakeSlack:
             return _Reply(200, b"ok", "text/plain; charset=utf-8")
         handler = _METHODS.get(call.method)
         payload = handler(self, call.args) if handler else {"ok": True}
-        return _json_reply(payload)
+        reply = _json_reply(payload)
+        reply.headers["X-OAuth-Scopes"] = ",".join(self._scopes)
+        return reply
 
     # Web API method implementations; all run with the lock held.
 
@@ -499,6 +522,22 @@ class FakeSlack:
         if user is None:
             return {"ok": False, "error": "users_list_not_supplied"}
         return {"ok": True, "channel": {"id": "D" + user}}
+
+    def _visible(self, info: dict[str, Any]) -> bool:
+        return bool(info["is_member"] or not info["is_private"])
+
+    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        info = self._channels.get(str(args.get("channel") or ""))
+        if info is None or not self._visible(info):
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": dict(info)}
+
+    def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        types = str(args.get("types") or "public_channel").split(",")
+        wanted = [c for c in self._channels.values() if self._visible(c)
+                  and ("private_channel" if c["is_private"] else "public_channel") in types]
+        return {"ok": True, "channels": [dict(c) for c in wanted],
+                "response_metadata": {"next_cursor": ""}}
 
     def _usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         group = str(args.get("usergroup") or "")
@@ -607,6 +646,8 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "chat.postEphemeral": FakeSlack._chat_post_ephemeral,
     "chat.getPermalink": FakeSlack._chat_get_permalink,
     "conversations.open": FakeSlack._conversations_open,
+    "conversations.info": FakeSlack._conversations_info,
+    "conversations.list": FakeSlack._conversations_list,
     "usergroups.users.list": FakeSlack._usergroups_users_list,
     "views.publish": FakeSlack._views_publish,
     "users.info": FakeSlack._users_info,

@@ -48,6 +48,7 @@ class DeployArgs:
     version: str
     emergency_reason: str | None = None
     force_reason: str | None = None  # deploy a version marked faulty anyway, and why
+    release: str | None = None  # the release name `version` (its tag) was asked for as
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,9 @@ MANUAL = "manual"  # set with /lock
 ROLLBACK = "rollback"  # set by a rollback
 #: Who released a lock that expired (`released_by`).
 EXPIRY = "deploybot"
+#: In the error of a deploy the runner cancelled because of a lock taken after it was
+#: queued (bot.presentation.lock_views.refusal_at_start; bot.domain.severity reads it).
+LOCKED_BEFORE_START = "before it could start"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ outcomes a result is sorted into (`Outcome`), and the default mapping between th
 (`DEFAULT_SEVERITY`, the mapping of issue 7; app.yaml's `announcements.severity` overrides
 it per outcome). `severity_of` is the one place that decides the level of a result; the
 announcement in the deployments channel shows it. Routing by level (critical → PagerDuty,
-high → #ops-alerts, medium → #engineering, low → the daily summary) is not done here.
+high → #ops-alerts, medium → #engineering, low → the daily summary) is
+bot.domain.alerts'.
 
 The default mapping:
 
@@ -13,7 +14,10 @@ The default mapping:
   rollout, rolled back automatically or not — is critical;
 - outside production, a deploy that failed its watch (still live, or rolled back) is high;
 - any other failure outside production (e.g. the rollout in staging) is medium;
-- a routine result (live, or "already running; nothing to do") is low.
+- a routine result (live, or "already running; nothing to do") is low;
+- a deploy the runner would not start because someone locked the service meanwhile is high
+  (`lock_blocked`); an approval request that expired unanswered is medium
+  (`approval_expired`) — the other events deploybot raises (issue 7, bot.domain.alerts).
 
 A rollback someone asked for (Rollback button) is announced as `rolled_back` when it
 succeeds (high by default, production included: the guide's "a rollback → high").
@@ -27,6 +31,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from bot.domain.deployment import Deployment, Kind
+from bot.domain.locks import LOCKED_BEFORE_START
 from bot.domain.record import failed_verification
 from bot.domain.states import State
 
@@ -52,6 +57,8 @@ class Outcome(StrEnum):
     VERIFICATION_FAILED = "verification_failed"  # elsewhere: failed its watch, not rolled back
     FAILED = "failed"  # elsewhere: any other failure (rollout, migrations)
     SUCCEEDED = "succeeded"  # routine: live, or already running
+    LOCK_BLOCKED = "lock_blocked"  # cancelled before it started: the service was locked
+    APPROVAL_EXPIRED = "approval_expired"  # nobody approved it in time
 
 
 DEFAULT_SEVERITY: Mapping[Outcome, Severity] = MappingProxyType({
@@ -60,6 +67,8 @@ DEFAULT_SEVERITY: Mapping[Outcome, Severity] = MappingProxyType({
     Outcome.VERIFICATION_FAILED: Severity.HIGH,
     Outcome.FAILED: Severity.MEDIUM,
     Outcome.SUCCEEDED: Severity.LOW,
+    Outcome.LOCK_BLOCKED: Severity.HIGH,
+    Outcome.APPROVAL_EXPIRED: Severity.MEDIUM,
 })
 
 #: Which environments are production: their names, or a predicate on a name.
@@ -76,6 +85,10 @@ def outcome_of(d: Deployment, *, production: Production) -> Outcome:
     """The outcome of `d`'s result. A deployment that has not failed (succeeded, or closed
     without running) counts as routine."""
     failed = d.state in (State.FAILED, State.ROLLED_BACK)
+    if d.state is State.EXPIRED:
+        return Outcome.APPROVAL_EXPIRED
+    if blocked_by_lock(d):
+        return Outcome.LOCK_BLOCKED
     if not failed:
         if d.kind is Kind.ROLLBACK and d.state is State.SUCCEEDED:
             return Outcome.ROLLED_BACK
@@ -87,6 +100,13 @@ def outcome_of(d: Deployment, *, production: Production) -> Outcome:
     if failed_verification(d):  # still live, or its rollback failed too
         return Outcome.VERIFICATION_FAILED
     return Outcome.FAILED
+
+
+def blocked_by_lock(d: Deployment) -> bool:
+    """Cancelled before it started because someone locked the service meanwhile (the runner
+    stores `refusal_at_start`, which carries LOCKED_BEFORE_START)."""
+    return (d.state is State.CANCELLED and d.error is not None
+            and LOCKED_BEFORE_START in d.error)
 
 
 def severity_of(d: Deployment, *, production: Production,

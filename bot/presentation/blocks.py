@@ -205,7 +205,8 @@ def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
             blocks.append(_context("Pre-deployment checklist (confirm before approving): "
                                    "tests passing · code reviewed and approved · migrations "
                                    "reviewed · feature flags configured · monitoring alerts "
-                                   "set up · rollback plan documented"))
+                                   "set up · rollback plan documented")
+                          | {"block_id": ids.CHECKLIST_BLOCK})
         blocks.append(approval_actions(d))
     elif d.state is State.EXPIRED and d.expires_at is not None:
         blocks.append(_context(f"Expired at {when(d.expires_at, zone)} without enough "

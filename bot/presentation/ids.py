@@ -13,6 +13,11 @@ ROLL_BACK = "deploy.roll_back"
 KEEP = "deploy.keep"
 HOME_VIEW = "deploy.home"  # callback_id of the App Home tab's view
 HOME_APPROVAL_BLOCK = "deploy.home.approval"  # + ".<deployment id>": block ids are unique
+CHECKLIST_BLOCK = "deploy.checklist"  # the card's pre-deployment checklist (its place)
+CHECKLIST_TICK = "deploy.checklist.tick"  # a checkbox: item ticked / unticked
+CHECKLIST_ITEM_BLOCK = "deploy.checklist.item"  # + ".<deployment id>.<item>"
+CHECKLIST_NOT_APPLICABLE = "deploy.checklist.na"  # a text input: "not applicable" + reason
+CHECKLIST_NA_BLOCK = "deploy.checklist.na_item"  # + ".<deployment id>.<item>"
 
 APP_HOME_OPENED = "app_home_opened"  # the Events API event the tab is published on
 
@@ -25,5 +30,6 @@ AUDIT_COMMAND = "/audit"
 LOCK_COMMAND = "/lock"
 UNLOCK_COMMAND = "/unlock"
 ROLLBACK_COMMAND = "/rollback"
+CI_COMMAND = "/ci"
 ROLLBACK_BLOCK = "rollback.plan"
 ROLLBACK_CONFIRM = "rollback.confirm"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 
-from bot.domain.locks import ROLLBACK, Lock
+from bot.domain.locks import LOCKED_BEFORE_START, ROLLBACK, Lock
 from bot.domain.policy import local
 from bot.domain.text import reason_text, who
 from bot.presentation.blocks import Block, Message
@@ -82,8 +82,8 @@ def refusal(lock: Lock, at: datetime, zone: tzinfo) -> str:
 
 def refusal_at_start(lock: Lock, at: datetime) -> str:
     """The reason stored with a deploy the runner would not start (no zone there)."""
-    return (f"{where(lock)} was locked by {who(lock.holder)} ({_reason(lock)}) before it could "
-            f"start; {unlock_command(lock)} or ask them, then deploy again")
+    return (f"{where(lock)} was locked by {who(lock.holder)} ({_reason(lock)}) "
+            f"{LOCKED_BEFORE_START}; {unlock_command(lock)} or ask them, then deploy again")
 
 
 def already_locked(lock: Lock, at: datetime, zone: tzinfo, *, user_id: str) -> str:

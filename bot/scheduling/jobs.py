@@ -73,3 +73,27 @@ def expire_locks(instance: str) -> int:
     """Release and announce the deploy locks whose time is up (each once, in any process)."""
     c = _get(instance)
     return len(c.locks.expire_due(at=c.clock.now())) if c else 0
+
+
+def poll_github(instance: str) -> int:
+    """Look at GitHub for new commits to deploy automatically, when polling is on (webhooks
+    off); each new head is handled once, in any process (claimed by its key)."""
+    c = _get(instance)
+    return c.github_polling.poll() if c is not None and c.github_polling is not None else 0
+
+
+def refresh_checklists(instance: str) -> int:
+    """Ask GitHub again for the pre-deployment checklists that are due (pending checks, or
+    backing off after GitHub could not be asked), and update their cards."""
+    c = _get(instance)
+    if c is None or c.checklists is None:
+        return 0
+    return len(c.checklists.refresh_due(at=c.clock.now()))
+
+
+def send_daily_summary(instance: str) -> int:
+    """Email the day's summary once its time has come (once a day, in any process: claimed
+    by the day's key); 1 when this call sent it."""
+    c = _get(instance)
+    return 1 if c is not None and c.summary is not None and c.summary.send_due(
+        at=c.clock.now()) else 0

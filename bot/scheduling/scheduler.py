@@ -42,15 +42,16 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.container import Container
 from bot.scheduling import jobs
+from bot.scheduling.lag import watch_lag
 
 log = logging.getLogger(__name__)
 
 JOB_STORE_TABLE = "apscheduler_jobs"  # excluded from Alembic's drift check (migrations/env.py)
 EXPECTED_JOBS = ("expire-approvals", "resume-deployments", "announce", "release-scheduled",
-                 "expire-locks")
-ANNOUNCE_EVERY = timedelta(minutes=1)
+                 "expire-locks", "poll-github", "refresh-checklists", "daily-summary")
 RELEASE_EVERY = timedelta(minutes=1)
 LOCKS_EVERY = timedelta(minutes=1)
+CHECKLISTS_EVERY = timedelta(seconds=30)  # each checklist says when it is due (back-off)
 
 
 class DeploybotScheduler(BackgroundScheduler):  # type: ignore[misc]  # APScheduler 3: untyped
@@ -115,6 +116,8 @@ def build_scheduler(container: Container) -> DeploybotScheduler:
         job_defaults={"coalesce": True, "max_instances": 1},
     )
     jobs.register_instance(container)
+    # /metrics: how late each job runs, and how its runs end.
+    watch_lag(scheduler, container.metrics, expected=EXPECTED_JOBS)
 
     def every(func: Callable[[str], int], job_id: str, period: timedelta, *,
               misfire_grace: timedelta) -> None:
@@ -133,7 +136,8 @@ def build_scheduler(container: Container) -> DeploybotScheduler:
     # Announcements: a late tick still posts what is due (post_due looks back
     # `announcements.grace` itself, and decides what is too stale to post), so allow a
     # whole period; later than that, the next tick does the same.
-    every(jobs.announce, "announce", ANNOUNCE_EVERY, misfire_grace=ANNOUNCE_EVERY)
+    every(jobs.announce, "announce", cfg.announcements.check_every,
+          misfire_grace=cfg.announcements.check_every)
     # Queued deploys whose window opened: prompt_due catches up on everything due, so a
     # tick missed by more than a period loses nothing.
     every(jobs.release_scheduled, "release-scheduled", RELEASE_EVERY,
@@ -141,4 +145,20 @@ def build_scheduler(container: Container) -> DeploybotScheduler:
     # Expired deploy locks: expire_due releases every lock whose time is up, however late,
     # so a tick missed by more than a period loses nothing (the next one catches up).
     every(jobs.expire_locks, "expire-locks", LOCKS_EVERY, misfire_grace=LOCKS_EVERY)
+    # GitHub polling (a no-op unless polling is on: the job set is the same in every
+    # process). A look compares with what was claimed before, however late, so a tick
+    # missed by more than a period loses nothing (the next one sees the same heads).
+    every(jobs.poll_github, "poll-github", cfg.github.poll_every,
+          misfire_grace=cfg.github.poll_every)
+    # Pre-deployment checklists whose checks were pending (or whose GitHub could not be
+    # asked: backing off): refresh_due takes every one due, however late, so a tick missed
+    # by more than a period loses nothing. A no-op without `checklist:`.
+    every(jobs.refresh_checklists, "refresh-checklists", CHECKLISTS_EVERY,
+          misfire_grace=CHECKLISTS_EVERY)
+    # The daily summary email (a no-op without alerts.email): send_due sends the day's
+    # summary on any tick after its send time until midnight, so a tick missed by more than
+    # a period loses nothing (the next one sends it; the day's key keeps it to one email).
+    # Looked for as often as the announcements (announcements.check_every, 1m by default).
+    every(jobs.send_daily_summary, "daily-summary", cfg.announcements.check_every,
+          misfire_grace=cfg.announcements.check_every)
     return scheduler

@@ -29,7 +29,7 @@ from bot.errors import (
     RetryableError,
     UserError,
 )
-from bot.ports import Clock, Cluster, Notifier, Repositories, Store
+from bot.ports import Clock, Cluster, Metrics, NoMetrics, Notifier, Repositories, Store
 from bot.services.access import Access
 from bot.services.locks import LockService
 from bot.services.policy import PolicyService
@@ -55,6 +55,18 @@ class WindowClosed(UserError):
 
 class Submitter(Protocol):
     def submit(self, deployment_id: int) -> None: ...
+
+
+class ChecklistGate(Protocol):
+    """The pre-deployment checklist (bot.services.checklist.ChecklistService)."""
+
+    def requested(self, d: Deployment) -> None:
+        """A card awaiting approval was posted: evaluate its checklist in the background."""
+        ...
+
+    def gate(self, d: Deployment, *, user_id: str) -> None:
+        """Approve was clicked: Conflict while a required item is not green."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -85,8 +97,12 @@ class DeploymentService:
         policy: PolicyService,
         locks: LockService,
         versions: VersionCheck | None = None,
+        checklist: ChecklistGate | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._versions = versions  # the version must be a tag of the service's repository
+        self._checklist = checklist  # the pre-deployment checklist gates approval
+        self._metrics = metrics or NoMetrics()  # approval wait
         self._locks = locks
         self._config = config
         self._store = store
@@ -143,11 +159,15 @@ class DeploymentService:
             raise Forbidden(f"You may not deploy to {env}: that needs the {roles} role. "
                             "Ask a platform admin to add you in app.yaml.")
 
-    def _check_version(self, args: DeployArgs) -> None:
-        """Conflict (with the nearest tags) when the version is not a tag of the service's
-        GitHub repository; nothing for a service without one."""
-        if self._versions is not None:
-            self._versions.check(args.service, args.version)
+    def _check_version(self, args: DeployArgs) -> DeployArgs:
+        """`args` with the tag to deploy: Conflict (with the nearest tags) when the version is
+        neither a tag of the service's GitHub repository nor a release's name (then its tag is
+        deployed and recorded, the name kept in `release`); unchanged without a repository."""
+        if self._versions is None:
+            return args
+        tag = self._versions.check(args.service, args.version)
+        return args if tag == args.version else replace(args, version=tag,
+                                                        release=args.version)
 
     def _check_free(self, environment: str, service: str, *, user_id: str, at: datetime,
                     kind: Kind = Kind.DEPLOY, deployment_id: int | None = None,
@@ -233,7 +253,7 @@ class DeploymentService:
     def request(self, args: DeployArgs, *, user_id: str,
                 slack_channel: str | None = None) -> Deployment:
         self._check_may_deploy(user_id, args.environment)
-        self._check_version(args)  # asks GitHub: outside any transaction
+        args = self._check_version(args)  # asks GitHub: outside any transaction
         return self._place(args, user_id=user_id, slack_channel=slack_channel)
 
     def request_automatic(self, args: DeployArgs, *, source: str) -> Deployment:
@@ -271,6 +291,8 @@ class DeploymentService:
             ))
             details: dict[str, object] = {"service": d.service, "environment": env,
                                           "version": d.version, "previous_version": previous}
+            if args.release is not None:
+                details["release"] = args.release  # asked for by its release name
             if emergency:
                 details |= {"emergency_reason": args.emergency_reason,
                             "overrides": list(window.reasons)}
@@ -285,6 +307,8 @@ class DeploymentService:
                            actor=user_id, at=at, deployment_id=d.id, details=details,
                            slack_channel=slack_channel)
         d = self._post_card(d)
+        if self._checklist is not None:
+            self._checklist.requested(d)
         if emergency:
             self._safe(self._notifier.alert, d, list(window.reasons))
         if d.state is State.QUEUED:
@@ -361,7 +385,7 @@ class DeploymentService:
         """Queue a refused deploy for the moment its window opens (the requester confirms
         then). If the window is open already, this is a plain request."""
         self._check_may_deploy(user_id, args.environment)
-        self._check_version(args)
+        args = self._check_version(args)
         self._check_not_faulty(args)
         self._check_promoted(args)
         at = self._clock.now()
@@ -471,6 +495,8 @@ class DeploymentService:
             r.audit.record("deploy.confirmed", actor=user_id, at=at, deployment_id=d.id)
             d = self._get(r, d.id)
         self._safe_show(d)
+        if self._checklist is not None:
+            self._checklist.requested(d)
         if d.state is State.QUEUED:
             self._runner.submit(d.id)
         return d
@@ -521,6 +547,9 @@ class DeploymentService:
                                f"{'; '.join(window.reasons)}.{when_}")
             self._check_free(d.environment, d.service, user_id=d.requested_by, at=at,
                              kind=d.kind, deployment_id=d.id, prefix="Not approved: ")
+            if self._checklist is not None and is_approver and (
+                    user_id != d.requested_by or rule.allow_self_approval):
+                self._checklist.gate(d, user_id=user_id)  # asks GitHub again, outside a tx
 
         expired = False
         started = False
@@ -553,6 +582,7 @@ class DeploymentService:
                            "request it again.")
         self._safe_show(d)
         if started:
+            self._metrics.approval_waited(d.environment, (at - d.requested_at).total_seconds())
             self._runner.submit(d.id)
         elif not approve:
             self._safe_notify(d)

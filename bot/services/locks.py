@@ -30,7 +30,7 @@ from bot.domain.lock_commands import (
 )
 from bot.domain.locks import EXPIRY, MANUAL, Lock
 from bot.errors import Conflict, DeploybotError, Forbidden, NotFound
-from bot.ports import Clock, Poster, Store
+from bot.ports import Clock, DeployRefusals, Poster, Store
 from bot.presentation.lock_views import (
     already_locked,
     expiry_announcement,
@@ -85,6 +85,11 @@ class LockService:
         self._access = access
         self._clock = clock
         self._poster = poster
+        self._refusals: builtins.list[DeployRefusals] = []
+
+    def watch(self, listener: DeployRefusals) -> None:
+        """Tell `listener` of each deploy request a lock refuses (the alert router)."""
+        self._refusals.append(listener)
 
     # -- parsing (pure, safe on the ack path) -------------------------------------------
     def _services(self) -> dict[str, list[str]]:
@@ -185,7 +190,11 @@ class LockService:
                kind: Kind = Kind.DEPLOY, prefix: str = "") -> None:
         """`check` for a lock the caller loaded already (in its own transaction)."""
         if lock is not None and lock.blocks(user_id, kind=kind):
-            raise Locked(lock, prefix + refusal(lock, at, self._config.zone))
+            reason = refusal(lock, at, self._config.zone)
+            if kind is Kind.DEPLOY:
+                for listener in self._refusals:
+                    listener.deploy_refused(lock, user_id=user_id, at=at, reason=reason)
+            raise Locked(lock, prefix + reason)
 
     # -- expiry (the scheduler's job) ------------------------------------------------------
     def expire_due(self, *, at: datetime, environment: str | None = None,

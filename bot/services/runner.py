@@ -1,13 +1,18 @@
 """The deployment runner: takes approved deployments and carries them to a result.
 
-Work is claimed with a lease in the database (owner + expiry, renewed as the rollout
-progresses), so exactly one process runs a deployment, and a deployment whose process died is
-picked up again by `resume()` once its lease has run out.
+Work is claimed with a lease in the database (owner + expiry), so exactly one process runs a
+deployment, and a deployment whose process died is picked up again by `resume()` once its
+lease has run out. The lease is renewed as the rollout progresses and by a heartbeat (every
+third of the lease), so a rollout that reports nothing for a while keeps it; a renewal that
+finds the lease taken stops following (`LostLease`). `hand_back()` (SIGTERM) stops following
+at the next progress report and releases the leases at once, so another process takes over
+without waiting for them to run out.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -23,17 +28,21 @@ from bot.domain.policy import PolicyDecision
 from bot.domain.record import VERIFY_FAILED
 from bot.domain.states import State
 from bot.domain.text import who
-from bot.errors import DeploybotError
+from bot.errors import DeploybotError, RetryableError
+from bot.logs import working_on
 from bot.ports import (
     AlreadyRunning,
     Clock,
     Cluster,
     JobKind,
     JobResult,
+    Metrics,
     Migrations,
+    NoMetrics,
     Notifier,
     Repositories,
     RolloutFailed,
+    RollsBack,
     Store,
     Verifier,
     VerifyResult,
@@ -89,10 +98,12 @@ class DeploymentRunner:
         verifier: Verifier | None = None,
         verify: Mapping[str, VerifyPlan] | None = None,
         rollback_locks: Mapping[str, bool] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         """`rollback_locks`: environment → whether a rollback there locks the service
-        (environments.<env>.rollbacks.lock)."""
+        (environments.<env>.rollbacks.lock). `metrics`: results and rollout durations."""
         self._store = store
+        self._metrics = metrics or NoMetrics()
         self._rollback_locks = dict(rollback_locks or {})
         self._verifier = verifier
         self._verify = dict(verify or {})
@@ -109,6 +120,11 @@ class DeploymentRunner:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._closed = False
+        self._stopping = threading.Event()  # hand_back(): stop following, release leases
+        self._lost: set[int] = set()  # leases the heartbeat found taken by another process
+        self._heartbeat: threading.Thread | None = None
+        self._quit = threading.Event()  # shutdown() or hand_back(): the heartbeat ends
+        self._released: set[int] = set()  # leases given up by hand_back()
 
     # -- scheduling work ---------------------------------------------------------------
     def submit(self, deployment_id: int) -> None:
@@ -116,6 +132,11 @@ class DeploymentRunner:
             if self._closed or deployment_id in self._inflight:
                 return
             self._inflight.add(deployment_id)
+            self._lost.discard(deployment_id)
+            if self._heartbeat is None:
+                self._heartbeat = threading.Thread(target=self._beat, name="lease-heartbeat",
+                                                   daemon=True)
+                self._heartbeat.start()
         fut: Future[None] = self._pool.submit(self.run_one, deployment_id)
         fut.add_done_callback(lambda _f: self._done(deployment_id))
 
@@ -139,12 +160,84 @@ class DeploymentRunner:
     def shutdown(self, *, wait: bool = True) -> None:
         with self._lock:
             self._closed = True
+        self._quit.set()  # ends the heartbeat once the pool is done
         self._pool.shutdown(wait=wait, cancel_futures=True)
+
+    def hand_back(self, timeout: float = 10.0) -> list[int]:
+        """Stop taking work and give the deployments this process follows back (SIGTERM):
+        each stops at its next progress report (the rollout itself goes on in the cluster)
+        and releases its lease, so the next `resume()` anywhere picks it up where it was.
+        One still busy after `timeout` seconds has its lease released all the same (its
+        thread ends with the process). Returns the ids handed back."""
+        with self._lock:
+            self._closed = True
+            ids = sorted(self._inflight)
+        self._stopping.set()
+        self._quit.set()
+        if ids:
+            log.info("handing back deployment(s) %s", ", ".join(map(str, ids)))
+        self.wait_idle(timeout)
+        with self._lock:
+            stuck = sorted(self._inflight)
+        for i in stuck:
+            self._release(i)
+        return ids
+
+    def _beat(self) -> None:
+        """Renew the lease of every deployment this process follows, every third of the
+        lease; a lease found taken (this process stalled past it) stops that deployment at
+        its next progress report."""
+        every = max(0.2, self._lease.total_seconds() / 3)
+        while not self._quit.wait(every):
+            with self._lock:
+                ids = sorted(self._inflight - self._lost)
+            if not ids:
+                continue
+            until = self._clock.now() + self._lease
+            try:
+                with self._store.transaction() as r:
+                    lost = [i for i in ids
+                            if not r.deployments.renew(i, owner=self._owner, until=until)]
+            except DeploybotError as e:
+                log.warning("could not renew the deployment leases: %s", e)
+                continue
+            if lost:
+                with self._lock:
+                    self._lost.update(lost)
+
+    def _release(self, deployment_id: int) -> None:
+        """Give the lease up now: expired, it is claimable by any process at once (and a
+        renewal by this process would fail only if another took it meanwhile). Once per
+        deployment: hand_back() may have released it before its thread stopped."""
+        with self._lock:
+            if deployment_id in self._released:
+                return
+            self._released.add(deployment_id)
+        at = self._clock.now()
+        try:
+            with self._store.transaction() as r:
+                if r.deployments.renew(deployment_id, owner=self._owner,
+                                       until=at - timedelta(seconds=1)):
+                    r.audit.record("deploy.handed_back", actor="deploybot", at=at,
+                                   deployment_id=deployment_id,
+                                   details={"owner": self._owner})
+        except DeploybotError as e:
+            log.warning("deployment %s: could not release its lease (%s); it is picked up "
+                        "when the lease runs out", deployment_id, e)
 
     # -- running one -------------------------------------------------------------------
     def run_one(self, deployment_id: int) -> None:
         try:
-            self._run(deployment_id)
+            with working_on(deployment_id):  # every line logged meanwhile names it
+                self._run(deployment_id)
+        except HandedBack:
+            self._release(deployment_id)
+            log.info("deployment %s: handed back; another process resumes it", deployment_id)
+        except LostLease as e:
+            log.warning("%s", e)
+        except RetryableError as e:  # the database went away: nothing half-written
+            log.warning("deployment %s: %s; it is resumed from where the database has it "
+                        "once its lease runs out", deployment_id, e)
         except Exception:
             # The runner is the top of a worker thread: nothing above it would see this.
             log.exception("deployment %s: runner failed; the lease will expire and "
@@ -190,11 +283,23 @@ class DeploymentRunner:
         last_shown = [self._clock.now()]
 
         def progress(text: str) -> None:
+            if self._stopping.is_set():
+                raise HandedBack(deployment_id)
+            if deployment_id in self._lost:
+                raise LostLease(deployment_id, None)
             now = self._clock.now()
-            with self._store.transaction() as r:
-                r.deployments.renew(deployment_id, owner=self._owner, until=now + self._lease)
-                r.deployments.set_fields(deployment_id, progress=text[:255])
-                cur = self._get(r, deployment_id)
+            try:
+                with self._store.transaction() as r:
+                    if not r.deployments.renew(deployment_id, owner=self._owner,
+                                               until=now + self._lease):
+                        raise LostLease(deployment_id, None)
+                    r.deployments.set_fields(deployment_id, progress=text[:255])
+                    cur = self._get(r, deployment_id)
+            except RetryableError as e:
+                # The database is away for a moment: the rollout goes on in the cluster and
+                # the next report (or the heartbeat) renews the lease once it is back.
+                log.warning("could not record progress %r: %s", text, e)
+                return
             if now - last_shown[0] >= self._progress_every:
                 last_shown[0] = now
                 self._show(cur)
@@ -209,9 +314,10 @@ class DeploymentRunner:
                 if d.kind is Kind.DEPLOY:  # a rollback does not run the old image's migrations
                     self._migrate(d, progress)
                 try:
-                    self._cluster.deploy(d.environment, d.service, d.version,
-                                         progress=progress, deployment_id=d.id,
-                                         requested_by=d.requested_by)
+                    roll = (self._cluster.roll_back if d.kind is Kind.ROLLBACK
+                            and isinstance(self._cluster, RollsBack) else self._cluster.deploy)
+                    roll(d.environment, d.service, d.version, progress=progress,
+                         deployment_id=d.id, requested_by=d.requested_by)
                 except AlreadyRunning as e:
                     note = str(e)
                 self._move(d.id, State.VERIFYING, progress="checking")
@@ -230,6 +336,7 @@ class DeploymentRunner:
         with self._store.transaction() as r:
             r.deployments.set_fields(deployment_id, lease_owner=None, lease_until=None)
             final = self._get(r, deployment_id)
+        self._measure(final)
         # Announce first: the final record ticks "announced", so it must be true by then.
         for call in (self._notifier.announce, self._show, self._notifier.notify_requester):
             try:
@@ -238,6 +345,18 @@ class DeploymentRunner:
                 log.warning("deployment %s: could not send the result", final.id, exc_info=True)
         if replaced is not None:
             self._show(replaced)
+
+    def _measure(self, final: Deployment) -> None:
+        """The result this run reached, and how long it took from its start (a resumed
+        deployment: from its first start)."""
+        if final.finished_at is None:
+            return
+        log.info("deployment %s of %s to %s ended: %s", final.id, final.service,
+                 final.environment, final.state.value)
+        self._metrics.deployment_finished(final.environment, final.state.value)
+        if final.started_at is not None:
+            self._metrics.rollout_took(final.environment, final.state.value,
+                                       (final.finished_at - final.started_at).total_seconds())
 
     def _replace_rolled_back(self, deployment_id: int) -> Deployment | None:
         """A rollback that succeeded marks the deployment it replaced ROLLED_BACK."""
@@ -344,8 +463,10 @@ class DeploymentRunner:
                             + "; ".join(verdict.reasons))
             self._show(self._get(r, d.id))
         try:
-            self._cluster.deploy(d.environment, d.service, previous, progress=progress,
-                                 deployment_id=d.id, requested_by="deploybot (rollback)")
+            roll = (self._cluster.roll_back if isinstance(self._cluster, RollsBack)
+                    else self._cluster.deploy)
+            roll(d.environment, d.service, previous, progress=progress,
+                 deployment_id=d.id, requested_by="deploybot (rollback)")
         except AlreadyRunning:
             pass
         except RolloutFailed as e:
@@ -428,7 +549,10 @@ class DeploymentRunner:
                 except Exception:
                     log.warning("could not renew the lease while a Job runs", exc_info=True)
 
-        thread = threading.Thread(target=beat, name="job-keepalive", daemon=True)
+        # In a copy of this context: its log lines name the deployment too.
+        context = contextvars.copy_context()
+        thread = threading.Thread(target=context.run, args=(beat,), name="job-keepalive",
+                                  daemon=True)
         thread.start()
         try:
             yield
@@ -461,6 +585,7 @@ class DeploymentRunner:
             r.audit.record(action, actor="deploybot", at=at, deployment_id=d.id,
                            details=details)
             final = self._get(r, d.id)
+        self._metrics.deployment_finished(final.environment, final.state.value)
         for call in (self._show, self._notifier.notify_requester):
             try:
                 call(final)
@@ -510,6 +635,17 @@ def job_cause(kind: JobKind, result: JobResult) -> str:
 
 
 class LostLease(RuntimeError):
-    def __init__(self, deployment_id: int, target: State) -> None:
+    """Another process changed the deployment or holds its lease now: stop following it."""
+
+    def __init__(self, deployment_id: int, target: State | None) -> None:
         super().__init__(f"deployment {deployment_id} could not move to {target}: "
-                         "another process changed it")
+                         "another process changed it" if target is not None else
+                         f"deployment {deployment_id}: another process holds its lease now; "
+                         "stopped following it")
+
+
+class HandedBack(Exception):
+    """Raised from a progress report once the runner hands its work back (SIGTERM)."""
+
+    def __init__(self, deployment_id: int) -> None:
+        super().__init__(f"deployment {deployment_id} handed back")

@@ -1,4 +1,6 @@
-"""A version is a tag of the service's repository: refuse one that is not, with the nearest.
+"""A version is a tag of the service's repository, or the name of one of its releases (then the
+release's tag is what is deployed and recorded): refuse one that is neither, with the nearest
+tags.
 
 Asked outside any database transaction (GitHub may be slow). Positive answers are kept for a
 while (a tag does not move), so an approval or a repeated request does not ask GitHub again;
@@ -27,24 +29,29 @@ class VersionCheck:
         self._clock = clock
         self._ttl = ttl
         self._nearest = nearest
-        self._known: dict[tuple[str, str], datetime] = {}  # (repository, tag) -> seen at
+        # (repository, version) -> (its tag, seen at)
+        self._known: dict[tuple[str, str], tuple[str, datetime]] = {}
         self._mutex = threading.Lock()
 
-    def check(self, service: str, version: str) -> None:
-        """Nothing for a service without `github:`; else Conflict when `version` is not a
-        tag of its repository (RetryableError/PermanentError/NotFound from the backend)."""
+    def check(self, service: str, version: str) -> str:
+        """The tag to deploy for `version`: `version` itself for a service without `github:`
+        or when it is a tag of its repository; the tag of its release named `version` (when
+        the name is not a tag); else Conflict with the nearest tags
+        (RetryableError/PermanentError/NotFound from the backend)."""
         gh = self._config.services[service].github
         if gh is None:
-            return
+            return version
         repo, now = gh.repository, self._clock.now()
         with self._mutex:
             seen = self._known.get((repo, version))
-        if seen is not None and now - seen < self._ttl:
-            return
-        if self._source.tag_exists(repo, version):
+        if seen is not None and now - seen[1] < self._ttl:
+            return seen[0]
+        tag = (version if self._source.tag_exists(repo, version)
+               else self._source.release_tag(repo, version))
+        if tag is not None:
             with self._mutex:
-                self._known[(repo, version)] = now
-            return
+                self._known[(repo, version)] = (tag, now)
+            return tag
         near = nearest_tags(version, self._source.tags(repo), limit=self._nearest)
         hint = (" Nearest tags: " + ", ".join(f"`{t}`" for t in near) + "."
                 if near else " It has no tags yet.")

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.errors import RetryableError
 from bot.store.audit import SqlAuditLog
+from bot.store.checklist import SqlChecklistRepository
 from bot.store.faulty import SqlFaultyVersions
 from bot.store.home import SqlHomeViewers
 from bot.store.locks import SqlLockRepository
@@ -22,6 +24,8 @@ from bot.store.repositories import (
     SqlDeploymentRepository,
     SqlFreezeRepository,
 )
+
+log = logging.getLogger(__name__)
 
 
 def normalize_url(url: str) -> str:
@@ -57,6 +61,10 @@ def make_engine(url: str, **kw: Any) -> Engine:
     if "poolclass" not in kw:
         kw.setdefault("pool_size", 10)
         kw.setdefault("max_overflow", 20)
+    # pool_pre_ping: a connection the server dropped (a restart, a failover) is replaced at
+    # checkout, so the bot recovers by itself once the database is back; connect_timeout:
+    # an unreachable server fails a request in seconds, not minutes.
+    kw.setdefault("connect_args", {}).setdefault("connect_timeout", 5)
     return create_engine(url, pool_pre_ping=True, **kw)
 
 
@@ -69,6 +77,7 @@ class Repos:
         self.locks = SqlLockRepository(session)
         self.faulty = SqlFaultyVersions(session)
         self.home_viewers = SqlHomeViewers(session)
+        self.checklists = SqlChecklistRepository(session)
 
 
 class Database:
@@ -87,9 +96,16 @@ class Database:
         try:
             with self._sessions.begin() as session:
                 yield Repos(session)
-        except (OperationalError, PoolTimeout) as e:
-            cause = getattr(e, "orig", None) or e
-            raise RetryableError(f"the database is unavailable: {cause}") from e
+        except (DBAPIError, PoolTimeout) as e:
+            # Unreachable, restarting, or the connection broke mid-transaction (nothing of
+            # it was committed): the user is told to try again; the driver's words go to
+            # the log. Other database errors are bugs and stay what they are.
+            if isinstance(e, DBAPIError) and not (isinstance(e, OperationalError)
+                                                  or e.connection_invalidated):
+                raise
+            cause = str(getattr(e, "orig", None) or e).strip().splitlines()
+            log.warning("the database is unavailable: %s", cause[0] if cause else repr(e))
+            raise RetryableError("the database is unavailable for a moment.") from e
 
     def dispose(self) -> None:
         self.engine.dispose()

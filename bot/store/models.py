@@ -239,3 +239,36 @@ class AnnouncementRow(Base):
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     channel: Mapped[str | None] = mapped_column(String(64))
     ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class ChecklistTickRow(Base):
+    """A pre-deployment checklist item ticked in Slack, or marked not applicable (`reason`),
+    on one deployment: who and when. Unticking deletes the row (the audit log keeps both)."""
+
+    __tablename__ = "checklist_ticks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    deployment_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("deployments.id", ondelete="CASCADE"))
+    item: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)  # None: ticked; else not applicable
+    ticked_by: Mapped[str] = mapped_column(String(32))
+    ticked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("deployment_id", "item"),)
+
+
+class ChecklistFactsRow(Base):
+    """What GitHub last said about a deployment's version (checks, compared commits), as
+    JSON, and when to ask again (backing off while GitHub cannot be asked)."""
+
+    __tablename__ = "checklist_facts"
+
+    deployment_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("deployments.id", ondelete="CASCADE"), primary_key=True)
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_checklist_facts_next_check_at", "next_check_at"),)

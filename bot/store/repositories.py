@@ -515,3 +515,11 @@ class SqlAnnouncementLog:
 
     def claimed(self, key: str) -> bool:
         return self._s.get(AnnouncementRow, key) is not None
+
+    def forget(self, prefix: str, *, claimed_before: datetime) -> int:
+        """Delete the claims whose key starts with `prefix` made before a time (claims that
+        only stop repeats, kept while a repeat may still come); how many."""
+        res = self._s.execute(delete(AnnouncementRow).where(
+            AnnouncementRow.key.startswith(prefix, autoescape=True),
+            AnnouncementRow.claimed_at < claimed_before))
+        return int(res.rowcount)  # type: ignore[attr-defined]

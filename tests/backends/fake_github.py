@@ -72,6 +72,11 @@ class FakeGitHub:
         `repo_scoped`) matches `pattern` in full with `handler`. Later routes win."""
         self._routes.insert(0, (method.upper(), re.compile(pattern), repo_scoped, handler))
 
+    def accepts(self, request: Request) -> bool:
+        """Whether the request's credentials are good: `token {self.token}`. Another way to
+        authenticate (a GitHub App) replaces this on the instance."""
+        return request.headers.get("Authorization") == f"token {self.token}"
+
     @property
     def url(self) -> str:
         return self.server.url_for("").rstrip("/")
@@ -92,7 +97,7 @@ class FakeGitHub:
     def _handle(self, request: Request) -> Response:
         if self.status is not None:
             return self._json({"message": "fake failure"}, self.status)
-        if request.headers.get("Authorization") != f"token {self.token}":
+        if not self.accepts(request):
             return self._json({"message": "Bad credentials"}, 401)
         for method, pattern, scoped, handler in self._routes:
             if scoped or method != request.method:
@@ -124,6 +129,8 @@ class FakeGitHub:
                 "url": f"{base}/git/refs/tags/{tag}",
                 "object": {"sha": sha, "type": "commit", "url": f"{base}/git/commits/{sha}"},
             })
+        if rest == "/releases":  # none (tests/backends/fake_github_repo.py serves some)
+            return self._json([])
         if rest == "/tags":
             return self._json([
                 {"name": t, "node_id": f"TAG_{t}",

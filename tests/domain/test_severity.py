@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.domain.deployment import Deployment, Kind
+from bot.domain.locks import MANUAL, Lock
 from bot.domain.record import VERIFY_FAILED
 from bot.domain.severity import (
     DEFAULT_SEVERITY,
@@ -19,9 +20,12 @@ from bot.domain.severity import (
     severity_of,
 )
 from bot.domain.states import State
+from bot.presentation.lock_views import refusal_at_start
 
 T0 = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 PRODUCTION = frozenset({"production"})
+LOCK = Lock(id=1, environment="production", service="api", holder="U0BOB",
+            reason="db maintenance", origin=MANUAL, created_at=T0)
 WATCH = f"{VERIFY_FAILED}: the pods of api v1.2.3 restarted 3 times"
 
 
@@ -96,12 +100,29 @@ def test_outcomes(name: str, environment: str, outcome: Outcome) -> None:
 
 @pytest.mark.parametrize("state", [State.SCHEDULED, State.AWAITING_APPROVAL, State.QUEUED,
                                    State.RUNNING, State.VERIFYING, State.REJECTED,
-                                   State.EXPIRED, State.CANCELLED])
+                                   State.CANCELLED])
 @pytest.mark.parametrize("environment", ["production", "staging"])
 def test_anything_that_did_not_fail_is_routine(state: State, environment: str) -> None:
     d = deployment(state, environment, error="cancelled by U0ALICE")
     assert outcome_of(d, production=PRODUCTION) is Outcome.SUCCEEDED
     assert severity_of(d, production=PRODUCTION) is Severity.LOW
+
+
+@pytest.mark.parametrize("environment", ["production", "staging"])
+def test_an_expired_approval_is_medium(environment: str) -> None:
+    d = deployment(State.EXPIRED, environment, started_at=None)
+    assert outcome_of(d, production=PRODUCTION) is Outcome.APPROVAL_EXPIRED
+    assert severity_of(d, production=PRODUCTION) is Severity.MEDIUM
+
+
+@pytest.mark.parametrize("environment", ["production", "staging"])
+def test_a_deploy_cancelled_by_a_lock_before_it_started_is_high(environment: str) -> None:
+    d = deployment(State.CANCELLED, environment, started_at=None,
+                   error=refusal_at_start(LOCK, T0))
+    assert outcome_of(d, production=PRODUCTION) is Outcome.LOCK_BLOCKED
+    assert severity_of(d, production=PRODUCTION) is Severity.HIGH
+    assert severity_of(d, production=PRODUCTION,
+                       mapping={Outcome.LOCK_BLOCKED: Severity.CRITICAL}) is Severity.CRITICAL
 
 
 def test_every_state_has_a_severity() -> None:

@@ -45,6 +45,9 @@ EXPECTED_OPTIONS = {
     "announce": (jobs.announce, 60, 60),
     "release-scheduled": (jobs.release_scheduled, 60, 60),
     "expire-locks": (jobs.expire_locks, 60, 60),
+    "poll-github": (jobs.poll_github, 60, 60),  # github.poll_every (a no-op when off)
+    "refresh-checklists": (jobs.refresh_checklists, 30, 30),
+    "daily-summary": (jobs.send_daily_summary, 60, 60),  # a no-op without alerts.email
 }
 
 

@@ -36,7 +36,8 @@ from bot.store.migrate import (
 from bot.store.models import Base
 
 OUR_TABLES = {"deployments", "approval_decisions", "audit_events", "freezes", "announcements",
-              "locks", "faulty_versions", "app_home_viewers"}
+              "locks", "faulty_versions", "app_home_viewers", "checklist_ticks",
+              "checklist_facts"}
 # What the first revision made; 0002 adds the freezes and announcements tables and the
 # emergency / scheduled-deploy columns of deployments.
 TABLES_0001 = {"deployments", "approval_decisions", "audit_events"}
@@ -46,6 +47,7 @@ COLUMNS_0003 = {"migrations"}  # the outcome of the migrations Job before the ro
 # the verification result
 COLUMNS_0004 = {"kind", "target", "rollback_of", "verification"}
 TABLES_0005 = {"locks", "faulty_versions", "app_home_viewers"}  # and audit_events.environment
+TABLES_0009 = {"checklist_ticks", "checklist_facts"}  # the pre-deployment checklist (issue 6)
 COLUMNS_0008 = {"github_deployment_id"}  # the GitHub deployment mirroring it (issue 6)
 
 
@@ -180,15 +182,16 @@ def test_drift_is_detected(empty_database_url: str) -> None:
 
 
 def test_a_single_head() -> None:
-    assert head() == "0008"
+    assert head() == "0009"
 
 
 def test_the_revisions_form_one_line() -> None:
     script = ScriptDirectory(SCRIPT_LOCATION)
-    assert script.get_heads() == ["0008"]
+    assert script.get_heads() == ["0009"]
     chain = [(r.revision, r.down_revision) for r in script.walk_revisions()]
-    assert chain == [("0008", "0007"), ("0007", "0006"), ("0006", "0005"), ("0005", "0004"),
-                     ("0004", "0003"), ("0003", "0002"), ("0002", "0001"), ("0001", None)]
+    assert chain == [("0009", "0008"), ("0008", "0007"), ("0007", "0006"), ("0006", "0005"),
+                     ("0005", "0004"), ("0004", "0003"), ("0003", "0002"), ("0002", "0001"),
+                     ("0001", None)]
 
 
 def columns(url: str, table: str) -> set[str]:
@@ -219,7 +222,7 @@ def test_0002_upgrades_and_downgrades_a_database_with_data(empty_database_url: s
 
     upgrade(url, "0002")
     assert revision(url) == "0002"
-    assert tables(url) == (OUR_TABLES - TABLES_0005) | {"alembic_version"}
+    assert tables(url) == (OUR_TABLES - TABLES_0005 - TABLES_0009) | {"alembic_version"}
     assert columns(url, "deployments") >= COLUMNS_0002
     assert not COLUMNS_0003 & columns(url, "deployments")
     upgrade(url)  # 0003 and 0004 add columns the models need to read the row
@@ -278,7 +281,7 @@ def test_offline_sql_for_both_dialects(url: str) -> None:
         assert f"CREATE TABLE {table}" in sql
     # five in 0001, ix_freezes_end in 0002, ix_locks_expires_at and
     # ix_audit_events_environment_at in 0005, ix_deployments_environment_requested in 0007
-    assert sql.count("CREATE INDEX") == 9
+    assert sql.count("CREATE INDEX") == 10  # 0009: ix_checklist_facts_next_check_at
     assert ("CREATE INDEX ix_deployments_environment_requested ON deployments (environment, "
             "requested_at)") in sql
     # partial unique indexes: one active lock and one active faulty mark (0005), one
@@ -294,7 +297,8 @@ def test_offline_sql_for_both_dialects(url: str) -> None:
         assert f"ADD COLUMN {column}" in sql
     # a plain nullable BIGINT (0008): GitHub deployment ids outgrow 32 bits
     assert "ADD COLUMN github_deployment_id BIGINT" in sql
-    assert "UPDATE alembic_version SET version_num='0008'" in sql
+    assert "UPDATE alembic_version SET version_num='0009'" in sql
+    assert "CREATE TABLE checklist_ticks" in sql and "CREATE TABLE checklist_facts" in sql
     assert not Path("offline.db").exists()
 
 
@@ -408,3 +412,36 @@ def test_0008_adds_and_drops_the_github_deployment_id_keeping_the_rows(
             assert conn.execute(text("SELECT count(*) FROM deployments")).scalar_one() == 1
     finally:
         engine.dispose()
+
+
+def test_0009_adds_and_drops_the_checklist_tables_and_their_repository_works(
+        empty_database_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from bot.domain.checklist import Facts, Tick
+
+    url = empty_database_url
+    upgrade(url, "0008")
+    _insert(url, [("api", "production", "awaiting_approval")])
+    upgrade(url, "0009")
+    at = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
+    db = Database.from_url(url)
+    try:
+        with db.transaction() as r:
+            (d,) = r.deployments.recent(5)
+            r.checklists.set_tick(d.id, Tick("monitoring", "U1", at))
+            r.checklists.set_tick(d.id, Tick("monitoring", "U2", at, reason="none"))
+            r.checklists.save_facts(d.id, Facts(problem="down", checked_at=at), failures=2,
+                                    next_check_at=at)
+        with db.transaction() as r:
+            assert r.checklists.ticks(d.id) == [Tick("monitoring", "U2", at, reason="none")]
+            assert r.checklists.facts(d.id) == Facts(problem="down", checked_at=at)
+            assert r.checklists.failures(d.id) == 2
+            assert list(r.checklists.due(at, 5)) == [d.id]
+            assert r.checklists.clear_tick(d.id, "monitoring") is True
+            assert r.checklists.clear_tick(d.id, "monitoring") is False
+    finally:
+        db.dispose()
+    downgrade(url, "0008")
+    assert revision(url) == "0008"
+    assert "checklist_ticks" not in tables(url) and "checklist_facts" not in tables(url)

@@ -5,7 +5,7 @@ and the one place where PyGithub's and the network's errors become deploybot's e
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import requests
@@ -17,7 +17,7 @@ from github.GithubException import (
 )
 from github.Repository import Repository
 
-from bot.errors import NotFound, PermanentError, RetryableError
+from bot.errors import NotFound, PermanentError, RateLimited, RetryableError
 
 DEFAULT_API_URL = "https://api.github.com"
 
@@ -26,13 +26,22 @@ T = TypeVar("T")
 
 class GitHubClient:
     """`retry` is PyGithub's (an int or urllib3 Retry); None (the default) asks once, so a
-    Slack command never waits behind retries or a rate-limit sleep."""
+    Slack command never waits behind retries or a rate-limit sleep.
+
+    Authenticated with `token`, or as a GitHub App installation (`app_id`, `private_key`
+    PEM, `installation_id`): PyGithub's AppInstallationAuth asks for an installation token
+    (POST /app/installations/{id}/access_tokens, with a JWT signed by the key) at the first
+    request, uses it on every request, and asks for a new one when it is about to expire."""
 
     def __init__(self, *, token: str | None, api_url: str = DEFAULT_API_URL,
-                 timeout: int = 10, retry: Any = None) -> None:
+                 timeout: int = 10, retry: Any = None, app_id: int | None = None,
+                 private_key: str | None = None, installation_id: int | None = None) -> None:
         self.api_url = api_url.rstrip("/")
+        auth: Auth.Auth | None = Auth.Token(token) if token else None
+        if app_id is not None and private_key is not None and installation_id is not None:
+            auth = Auth.AppAuth(app_id, private_key).get_installation_auth(installation_id)
         self.gh = Github(
-            base_url=self.api_url, auth=Auth.Token(token) if token else None,
+            base_url=self.api_url, auth=auth,
             timeout=timeout, retry=retry, per_page=100,
             seconds_between_requests=None, seconds_between_writes=None, lazy=True,
         )
@@ -49,7 +58,7 @@ class GitHubClient:
         try:
             return fn()
         except RateLimitExceededException as e:
-            raise RetryableError(f"{where} rate limit exceeded{_reset(e.headers)}") from e
+            raise _rate_limited(f"{where} rate limit exceeded", e.headers) from e
         except BadCredentialsException as e:
             raise PermanentError(
                 f"{where} refused the token (401 Bad credentials): set GITHUB_TOKEN to a "
@@ -62,7 +71,7 @@ class GitHubClient:
             if e.status == 403:
                 headers = e.headers or {}
                 if headers.get("x-ratelimit-remaining") == "0" or "rate limit" in str(e).lower():
-                    raise RetryableError(f"{where} rate limit exceeded{_reset(headers)}") from e
+                    raise _rate_limited(f"{where} rate limit exceeded", headers) from e
                 scopes = headers.get("x-accepted-oauth-scopes") or headers.get(
                     "x-accepted-github-permissions")
                 need = (f"it needs {scopes}" if scopes else
@@ -71,8 +80,7 @@ class GitHubClient:
                 raise PermanentError(f"{where} refused access to `{repository}` (403): {need}"
                                      ) from e
             if e.status == 429:
-                raise RetryableError(f"{where} rate limit exceeded (429){_reset(e.headers)}"
-                                     ) from e
+                raise _rate_limited(f"{where} rate limit exceeded (429)", e.headers) from e
             if e.status >= 500 or e.status == 408:
                 raise RetryableError(f"{where} answered {e.status}; try again shortly") from e
             raise PermanentError(f"{where} answered {e.status} for `{repository}`: "
@@ -88,13 +96,16 @@ def _message(e: GithubException) -> str:
     return str(data)[:200]
 
 
-def _reset(headers: dict[str, str] | None) -> str:
+def _rate_limited(text: str, headers: dict[str, str] | None) -> RateLimited:
+    """RateLimited saying (and carrying) when to ask again: `X-RateLimit-Reset` (epoch
+    seconds), else `Retry-After` (seconds)."""
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     raw = headers.get("x-ratelimit-reset")
     if raw is not None and raw.isdigit():
         when = datetime.fromtimestamp(int(raw), tz=UTC)
-        return f" (it resets at {when:%H:%M} UTC)"
+        return RateLimited(f"{text} (it resets at {when:%H:%M} UTC)", reset_at=when)
     after = headers.get("retry-after")
     if after is not None and after.isdigit():
-        return f" (retry after {int(after)} s)"
-    return ""
+        return RateLimited(f"{text} (retry after {int(after)} s)",
+                           retry_after=timedelta(seconds=int(after)))
+    return RateLimited(text)

@@ -1,4 +1,4 @@
-"""Tags of a service's repository: the SourceControl port."""
+"""Tags and releases of a service's repository: the SourceControl port."""
 
 from __future__ import annotations
 
@@ -30,5 +30,15 @@ class GitHubSourceControl:
         def ask() -> list[str]:
             listed = self._client.repo(repository).get_tags()  # GET /repos/{repo}/tags
             return [t.name for t in itertools.islice(listed, max(limit, 0))]
+
+        return self._client.call(repository, ask)
+
+    def release_tag(self, repository: str, name: str) -> str | None:
+        def ask() -> str | None:
+            listed = self._client.repo(repository).get_releases()  # GET /repos/{repo}/releases
+            for release in itertools.islice(listed, 100):
+                if release.name == name and not release.draft:
+                    return str(release.tag_name)
+            return None
 
         return self._client.call(repository, ask)

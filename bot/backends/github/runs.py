@@ -1,0 +1,173 @@
+"""GitHub Actions workflow runs of a repository (`/ci`): the WorkflowRuns port.
+
+Reads a tag's commit (GET /git/ref/tags/{tag}, and /git/tags/{sha} for an annotated tag),
+the runs of a commit (GET /actions/runs?head_sha=), one run (GET /actions/runs/{id}) and its
+jobs with their steps (GET /actions/runs/{id}/jobs), and re-runs a run (POST
+/actions/runs/{id}/rerun or /rerun-failed-jobs). Every request goes through the client's
+`call`, so errors become deploybot's kinds; a missing run, and GitHub refusing a re-run
+because of the run's state, get messages of their own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from github.GithubException import GithubException, UnknownObjectException
+
+from bot.backends.github.client import GitHubClient
+from bot.domain.workflow_runs import RunJob, Step, WorkflowRun
+from bot.errors import Conflict, NotFound, PermanentError
+
+#: GitHub lists at most this many per page; deploybot asks for one page only.
+PAGE = 100
+
+
+class GitHubWorkflowRuns:
+    def __init__(self, client: GitHubClient) -> None:
+        self._client = client
+
+    def _get(self, repository: str, path: str,
+             parameters: dict[str, Any] | None = None) -> Any:
+        url = f"{self._client.repo(repository).url}{path}"
+        _, data = self._client.gh.requester.requestJsonAndCheck("GET", url,
+                                                                 parameters=parameters)
+        return data
+
+    def tag_commit(self, repository: str, tag: str) -> str | None:
+        def ask() -> str | None:
+            try:
+                ref = self._get(repository, f"/git/ref/tags/{quote(tag, safe='/')}")
+            except UnknownObjectException:
+                # No such tag, or no such repository: listing its tags tells them apart (a
+                # missing repository is the client's NotFound).
+                self._get(repository, "/tags", {"per_page": 1})
+                return None
+            obj = ref.get("object") or {}
+            sha, kind = str(obj.get("sha") or ""), obj.get("type")
+            for _ in range(5):  # an annotated tag points at a tag object (maybe at another)
+                if kind != "tag":
+                    break
+                tag_obj = self._get(repository, f"/git/tags/{sha}")
+                target = tag_obj.get("object") or {}
+                sha, kind = str(target.get("sha") or ""), target.get("type")
+            return sha or None
+
+        return self._client.call(repository, ask)
+
+    def runs_for_commit(self, repository: str, sha: str, *,
+                        limit: int) -> tuple[list[WorkflowRun], int]:
+        def ask() -> tuple[list[WorkflowRun], int]:
+            data = self._get(repository, "/actions/runs",
+                             {"head_sha": sha, "per_page": max(1, min(limit, PAGE))})
+            runs = [_run(r) for r in (data.get("workflow_runs") or [])][:max(limit, 0)]
+            return runs, int(data.get("total_count") or len(runs))
+
+        return self._client.call(repository, ask)
+
+    def run(self, repository: str, run_id: int) -> WorkflowRun:
+        def ask() -> WorkflowRun:
+            try:
+                return _run(self._get(repository, f"/actions/runs/{run_id}"))
+            except UnknownObjectException:
+                # A missing repository: the client's NotFound (from listing its tags).
+                self._get(repository, "/tags", {"per_page": 1})
+                raise NotFound(f"There is no workflow run {run_id} in {repository}. The run "
+                               "id is the number in the run's URL (…/actions/runs/"
+                               "&lt;id&gt;), or the one `/ci &lt;version&gt;` shows."
+                               ) from None
+
+        return self._client.call(repository, ask)
+
+    def jobs(self, repository: str, run_id: int) -> list[RunJob]:
+        def ask() -> list[RunJob]:
+            data = self._get(repository, f"/actions/runs/{run_id}/jobs",
+                             {"filter": "latest", "per_page": PAGE})
+            return [_job(j) for j in (data.get("jobs") or [])]
+
+        return self._client.call(repository, ask)
+
+    def rerun(self, repository: str, run_id: int, *, failed_only: bool) -> None:
+        def ask() -> None:
+            what = "rerun-failed-jobs" if failed_only else "rerun"
+            url = f"{self._client.repo(repository).url}/actions/runs/{run_id}/{what}"
+            try:
+                self._client.gh.requester.requestJsonAndCheck("POST", url, input={})
+            except UnknownObjectException:
+                raise NotFound(f"There is no workflow run {run_id} in {repository} (or "
+                               "GITHUB_TOKEN cannot see it).") from None
+            except GithubException as e:
+                refused = _refusal(e, repository, run_id)
+                if refused is None:
+                    raise
+                raise refused from e
+
+        self._client.call(repository, ask)
+
+
+def _refusal(e: GithubException, repository: str,
+             run_id: int) -> Conflict | PermanentError | None:
+    """GitHub's 403/409 to a re-run as a clear error; None for anything else (a rate limit
+    too: the client says when it resets)."""
+    if e.status not in (403, 409):
+        return None
+    headers = {k.lower(): v for k, v in (e.headers or {}).items()}
+    message = _message(e)
+    if headers.get("x-ratelimit-remaining") == "0" or "rate limit" in message.lower():
+        return None
+    if e.status == 403 and ("not accessible" in message.lower()
+                            or "permission" in message.lower()
+                            or "admin rights" in message.lower()):
+        return PermanentError(f"GitHub refused to re-run runs of `{repository}` (403): "
+                              "GITHUB_TOKEN needs Actions: write (fine-grained) or the `repo` "
+                              f"scope (classic) — {message}")
+    said = f" GitHub says: {message}" if message else ""
+    return Conflict(f"GitHub refused to re-run workflow run {run_id} of {repository} "
+                    f"({e.status}): it is probably still running or has nothing to re-run."
+                    f"{said}")
+
+
+def _message(e: GithubException) -> str:
+    data = e.data
+    if isinstance(data, dict) and isinstance(data.get("message"), str):
+        return str(data["message"])[:200]
+    return ""
+
+
+def _when(raw: object) -> datetime | None:
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+def _text(raw: object, default: str = "") -> str:
+    return raw if isinstance(raw, str) else default
+
+
+def _opt(raw: object) -> str | None:
+    return raw if isinstance(raw, str) and raw else None
+
+
+def _run(r: dict[str, Any]) -> WorkflowRun:
+    return WorkflowRun(
+        id=int(r["id"]), name=_text(r.get("name"), "workflow"),
+        title=_text(r.get("display_title")), number=int(r.get("run_number") or 0),
+        attempt=int(r.get("run_attempt") or 1), status=_text(r.get("status"), "unknown"),
+        conclusion=_opt(r.get("conclusion")), url=_text(r.get("html_url")),
+        head_sha=_text(r.get("head_sha")), branch=_opt(r.get("head_branch")),
+        event=_text(r.get("event")), created_at=_when(r.get("created_at")),
+    )
+
+
+def _job(j: dict[str, Any]) -> RunJob:
+    steps = tuple(Step(number=int(s.get("number") or 0), name=_text(s.get("name"), "step"),
+                       status=_text(s.get("status"), "unknown"),
+                       conclusion=_opt(s.get("conclusion")))
+                  for s in (j.get("steps") or []))
+    return RunJob(id=int(j["id"]), name=_text(j.get("name"), "job"),
+                  status=_text(j.get("status"), "unknown"), conclusion=_opt(j.get("conclusion")),
+                  url=_text(j.get("html_url")), steps=steps)

@@ -1,0 +1,298 @@
+"""The pre-deployment checklist (pure): its items, how each is evaluated from what GitHub
+says about the version's commit and from the ticks people gave in Slack, which items an
+environment requires green before approval, and who may tick what.
+
+Marks: ✅ ok, ❌ failed, ⏳ pending (not known yet, or could not be checked), and "not
+applicable" (a manual item someone marked N/A with a reason)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Literal
+
+from bot.errors import Forbidden, UserError
+
+TESTS, REVIEWS, MIGRATIONS = "tests", "reviews", "migrations"
+FEATURE_FLAGS, MONITORING, ROLLBACK_PLAN = "feature_flags", "monitoring", "rollback_plan"
+ITEMS: tuple[str, ...] = (TESTS, REVIEWS, MIGRATIONS, FEATURE_FLAGS, MONITORING, ROLLBACK_PLAN)
+MANUAL: tuple[str, ...] = (FEATURE_FLAGS, MONITORING, ROLLBACK_PLAN)  # ticked in Slack
+LABELS: Mapping[str, str] = {
+    TESTS: "Tests passing",
+    REVIEWS: "Code reviewed and approved",
+    MIGRATIONS: "Database migrations reviewed",
+    FEATURE_FLAGS: "Feature flags configured",
+    MONITORING: "Monitoring alerts set up",
+    ROLLBACK_PLAN: "Rollback plan documented",
+}
+MAX_REASON = 200  # a "not applicable" reason is a word or a short sentence
+
+
+class Mark(Enum):
+    OK = "ok"
+    FAILED = "failed"
+    PENDING = "pending"
+    NOT_APPLICABLE = "not_applicable"
+
+
+CheckState = Literal["success", "failure", "pending"]
+
+
+@dataclass(frozen=True)
+class CheckStatus:
+    """One CI check of the commit (a check run or a commit status), by its name/context."""
+
+    name: str
+    state: CheckState
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    title: str
+    author: str
+    url: str
+    merged: bool
+    approved: bool  # at least one approving review
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    title: str  # the first line of its message
+    author: str
+    url: str
+    pulls: tuple[PullRequest, ...] = ()
+
+    @property
+    def reviewed(self) -> bool:
+        """It came in through a merged pull request with an approving review."""
+        return any(p.merged and p.approved for p in self.pulls)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What changed from the running version (`base`) to the new one (`head`)."""
+
+    base: str
+    head: str
+    url: str  # GitHub's compare page
+    commits: tuple[Commit, ...]  # oldest first, as GitHub lists them
+    total_commits: int
+    files: tuple[str, ...]  # paths of the changed files
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What GitHub said about a version, as of `checked_at`. `problem` is why it could not
+    be asked (then `checks`/`comparison` may be None: unknown)."""
+
+    checks: tuple[CheckStatus, ...] | None = None
+    comparison: Comparison | None = None
+    problem: str | None = None
+    checked_at: datetime | None = None
+    no_base: bool = False  # no running version to compare with
+
+
+@dataclass(frozen=True)
+class Tick:
+    """A manual item ticked in Slack (`reason` None), or marked not applicable (`reason`)."""
+
+    item: str
+    by: str
+    at: datetime
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The checklist of one service in one environment (from app.yaml)."""
+
+    items: tuple[str, ...]  # shown, in ITEMS order
+    required: frozenset[str]  # must be green (ok or not applicable) before approval
+    required_checks: tuple[str, ...] = ()  # empty: every check reported must pass
+    migration_paths: tuple[str, ...] = ()  # empty: the migrations item is not shown
+
+
+@dataclass(frozen=True)
+class ItemState:
+    item: str
+    mark: Mark
+    detail: str  # why, in a few words ("" when nothing to add)
+    required: bool
+    tickable: bool  # has a checkbox in Slack
+    tick: Tick | None = None
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.item]
+
+    @property
+    def green(self) -> bool:
+        return self.mark in (Mark.OK, Mark.NOT_APPLICABLE)
+
+
+@dataclass(frozen=True)
+class Checklist:
+    items: tuple[ItemState, ...]
+    facts: Facts
+    skipped: str | None = None  # an emergency deploy skipped the red items: its reason
+
+    @property
+    def blocking(self) -> tuple[ItemState, ...]:
+        """Required items that are not green: approval must wait for them."""
+        return tuple(i for i in self.items if i.required and not i.green)
+
+    def get(self, item: str) -> ItemState | None:
+        return next((i for i in self.items if i.item == item), None)
+
+
+def rules_for(*, items: Sequence[str], required_in: Mapping[str, Sequence[str]],
+              environment: str, production: bool, required_checks: Sequence[str],
+              migration_paths: Sequence[str]) -> Rules:
+    """An item is required where `required_in[item]` names the environment; an item not in
+    `required_in` is required in production environments."""
+    shown = tuple(i for i in ITEMS if i in items and (i != MIGRATIONS or migration_paths))
+    required = frozenset(
+        i for i in shown
+        if (environment in required_in[i] if i in required_in else production))
+    return Rules(items=shown, required=required, required_checks=tuple(required_checks),
+                 migration_paths=tuple(migration_paths))
+
+
+def _why(facts: Facts) -> str:
+    return f"could not be checked: {facts.problem}"
+
+
+def _tests(rules: Rules, facts: Facts) -> tuple[Mark, str]:
+    if facts.checks is None:
+        return Mark.PENDING, _why(facts) if facts.problem else "not checked yet"
+    by_name: dict[str, list[CheckState]] = {}
+    for c in facts.checks:
+        by_name.setdefault(c.name, []).append(c.state)
+    names = list(rules.required_checks) or sorted(by_name)
+    if not names:
+        return Mark.PENDING, "no checks reported for this commit yet"
+    failed = [n for n in names if "failure" in by_name.get(n, [])]
+    missing = [n for n in names if n not in by_name]
+    running = [n for n in names if n in by_name and "pending" in by_name[n] and n not in failed]
+    if failed:
+        return Mark.FAILED, "failed: " + ", ".join(failed)
+    if missing or running:
+        parts = ([f"pending: {', '.join(running)}"] if running else []) + (
+            [f"not reported: {', '.join(missing)}"] if missing else [])
+        return Mark.PENDING, "; ".join(parts)
+    return Mark.OK, ", ".join(names)
+
+
+def _reviews(facts: Facts) -> tuple[Mark, str]:
+    cmp = facts.comparison
+    if cmp is None:
+        if facts.problem:
+            return Mark.PENDING, _why(facts)
+        if facts.no_base:
+            return Mark.PENDING, "no running version to compare with: review by hand"
+        return Mark.PENDING, "not checked yet"
+    if len(cmp.commits) < cmp.total_commits:
+        return Mark.PENDING, (f"{cmp.total_commits} commits, too many to check one by one: "
+                              "review the comparison")
+    bad = [c for c in cmp.commits if not c.reviewed]
+    if bad:
+        shas = ", ".join(f"`{c.sha[:7]}`" for c in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        return Mark.FAILED, (f"{len(bad)} commit(s) without an approved, merged pull "
+                             f"request: {shas}{more}")
+    if not cmp.commits:
+        return Mark.OK, "no new commits"
+    return Mark.OK, f"{len(cmp.commits)} commit(s), all through approved pull requests"
+
+
+def migrations_changed(rules: Rules, comparison: Comparison) -> list[str]:
+    """The changed files under the configured migration paths."""
+    return [f for f in comparison.files
+            if any(f.startswith(p) for p in rules.migration_paths)]
+
+
+def _migrations(rules: Rules, facts: Facts, tick: Tick | None) -> tuple[Mark, str, bool]:
+    """(mark, detail, tickable)."""
+    cmp = facts.comparison
+    if cmp is None:
+        if tick is not None and tick.reason is None:  # unknown, but someone reviewed them
+            return Mark.OK, f"reviewed by <@{tick.by}>", True
+        why = (_why(facts) if facts.problem else
+               "no running version to compare with: review and tick" if facts.no_base
+               else "not checked yet")
+        return Mark.PENDING, why, facts.no_base
+    changed = migrations_changed(rules, cmp)
+    if not changed:
+        return Mark.OK, "no migration changes", False
+    files = ", ".join(f"`{f}`" for f in changed[:3]) + (
+        f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+    if tick is not None and tick.reason is None:
+        return Mark.OK, f"{files} reviewed by <@{tick.by}>", True
+    return Mark.PENDING, f"{files} changed: needs a review tick (not by the requester)", True
+
+
+def _manual(tick: Tick | None) -> tuple[Mark, str]:
+    if tick is None:
+        return Mark.PENDING, "tick it, or mark it not applicable with a reason"
+    if tick.reason is not None:
+        return Mark.NOT_APPLICABLE, f"not applicable: {tick.reason} (<@{tick.by}>)"
+    return Mark.OK, f"<@{tick.by}>"
+
+
+def evaluate(rules: Rules, facts: Facts, ticks: Iterable[Tick], *,
+             skipped: str | None = None) -> Checklist:
+    by_item = {t.item: t for t in ticks}
+    out: list[ItemState] = []
+    for item in rules.items:
+        tick = by_item.get(item)
+        tickable = item in MANUAL
+        if item == TESTS:
+            mark, detail = _tests(rules, facts)
+            tick = None
+        elif item == REVIEWS:
+            mark, detail = _reviews(facts)
+            tick = None
+        elif item == MIGRATIONS:
+            mark, detail, tickable = _migrations(rules, facts, tick)
+        else:
+            mark, detail = _manual(tick)
+        out.append(ItemState(item=item, mark=mark, detail=detail,
+                             required=item in rules.required, tickable=tickable, tick=tick))
+    return Checklist(items=tuple(out), facts=facts, skipped=skipped)
+
+
+def check_tick(checklist: Checklist, item: str, *, user_id: str, requester: str,
+               not_applicable: bool) -> None:
+    """Refuse a tick that the rules do not allow: an unknown or automatic item, marking the
+    migrations review not applicable, or the requester ticking their own migrations."""
+    state = checklist.get(item)
+    if state is None or not state.tickable:
+        name = LABELS.get(item, item)
+        raise UserError(f"“{name}” is checked automatically; it cannot be ticked in Slack.")
+    if item == MIGRATIONS:
+        if not_applicable:
+            raise UserError("Changed migrations cannot be marked not applicable: someone "
+                            "must review them and tick the item.")
+        if user_id == requester:
+            raise Forbidden("You requested this deploy, so you cannot review its migrations "
+                            "yourself: ask someone else to tick “Database migrations "
+                            "reviewed”.")
+
+
+def clean_reason(text: str) -> str:
+    """A "not applicable" reason: one short line, required."""
+    reason = " ".join(text.split())
+    if not reason:
+        raise UserError("Say in a word why the item does not apply (e.g. “no new flags”).")
+    if len(reason) > MAX_REASON:
+        raise UserError(f"Keep the reason short (at most {MAX_REASON} characters).")
+    return reason
+
+
+def blocking_text(items: Sequence[ItemState]) -> str:
+    """“Tests passing (failed: build); Rollback plan documented (…)” for a refusal."""
+    return "; ".join(f"{i.label} ({i.detail})" if i.detail else i.label for i in items)

@@ -1,0 +1,69 @@
+"""GitHub polling, pure: what one look at a repository saw, as the events webhooks would have
+delivered, and the claim keys that make each new head commit count once.
+
+A poll sees the head commit of each watched branch and of each open pull request. Each
+(repository, branch or pull request, commit) has one claim key (`github-poll:...`): whoever
+claims it first handles that commit, in any process. A "baseline" key per branch (and one
+per repository for its pull requests) marks that it has been looked at before: the first
+look ever claims what it sees without deploying it (it is already there), every later look
+deploys only heads whose key is new. Both live in the announcements claim table, so they
+survive restarts: a head seen before a restart is not deployed again after it; one that
+appeared while the bot was down is deployed at the first poll.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from bot.domain.github_events import GitHubEvent
+
+#: The claim table's key column holds at most this many characters.
+MAX_KEY = 255
+
+
+@dataclass(frozen=True)
+class PullHead:
+    """An open pull request: its number, head branch and head commit."""
+
+    number: int
+    branch: str
+    sha: str
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One head commit a poll saw, as the event it stands for, and its claim key."""
+
+    key: str
+    event: GitHubEvent
+
+
+def _key(*parts: str) -> str:
+    key = ":".join(parts)
+    if len(key) <= MAX_KEY:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return f"{key[:MAX_KEY - len(digest) - 1]}:{digest}"
+
+
+def branch_baseline_key(repository: str, branch: str) -> str:
+    return _key("github-poll-baseline", repository.lower(), "branch", branch)
+
+
+def pulls_baseline_key(repository: str) -> str:
+    return _key("github-poll-baseline", repository.lower(), "pulls")
+
+
+def branch_head(repository: str, branch: str, sha: str) -> Seen:
+    """The head of `branch` as a push to it would have said it."""
+    event = GitHubEvent("push", repository, f"refs/heads/{branch}", branch, sha)
+    return Seen(_key("github-poll", repository.lower(), "branch", branch, sha), event)
+
+
+def pull_head(repository: str, pull: PullHead) -> Seen:
+    """An open pull request's head as a pull_request delivery (opened or synchronized) would
+    have said it."""
+    event = GitHubEvent("pull_request", repository, pull.branch, pull.branch, pull.sha,
+                        pull_request=pull.number)
+    return Seen(_key("github-poll", repository.lower(), f"pr{pull.number}", pull.sha), event)

@@ -1,0 +1,151 @@
+"""The pre-deployment checklist on a deployment's card (Block Kit, pure): each item with
+✅/❌/⏳, checkboxes for the items ticked in Slack, a "not applicable" input with a reason,
+and the commits and pull requests since the running version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.domain.checklist import MANUAL, Checklist, Comparison, ItemState, Mark
+from bot.domain.deployment import Deployment
+from bot.domain.states import State
+from bot.presentation import ids
+from bot.presentation.blocks import Message
+
+Block = dict[str, Any]
+
+MARKS = {Mark.OK: "✅", Mark.FAILED: "❌", Mark.PENDING: "⏳", Mark.NOT_APPLICABLE: "⚪"}
+SHOWN_COMMITS = 10  # the card lists this many commits, then "and N more" with a link
+
+
+def item_block_id(deployment_id: int, item: str) -> str:
+    return f"{ids.CHECKLIST_ITEM_BLOCK}.{deployment_id}.{item}"
+
+
+def na_block_id(deployment_id: int, item: str) -> str:
+    return f"{ids.CHECKLIST_NA_BLOCK}.{deployment_id}.{item}"
+
+
+def parse_block_id(block_id: str, prefix: str) -> tuple[int, str] | None:
+    """(deployment id, item) from a checklist block id; None when it is not one."""
+    rest = block_id.removeprefix(prefix + ".")
+    if rest == block_id:
+        return None
+    number, _, item = rest.partition(".")
+    if not (number.isascii() and number.isdigit() and len(number) <= 18 and item):
+        return None
+    return int(number), item
+
+
+def _text(s: str) -> Block:
+    return {"type": "mrkdwn", "text": s[:3000]}
+
+
+def _line(d: Deployment, state: ItemState, checklist: Checklist) -> str:
+    mark = MARKS[state.mark]
+    note = f" — {state.detail}" if state.detail else ""
+    if checklist.skipped is not None and state.required and not state.green:
+        mark, note = "⏭️", f"{note} · *skipped* (emergency: {checklist.skipped})"
+    elif state.required and not state.green:
+        note += " · _required_"
+    return f"{mark} *{state.label}*{note}"
+
+
+def _item_blocks(d: Deployment, state: ItemState, checklist: Checklist,
+                 interactive: bool) -> list[Block]:
+    block: Block = {"type": "section", "block_id": item_block_id(d.id, state.item),
+                    "text": _text(_line(d, state, checklist))}
+    if not (interactive and state.tickable):
+        return [block]
+    option = {"text": {"type": "plain_text", "text": "Reviewed" if state.item not in MANUAL
+                       else "Done"}, "value": f"{d.id}.{state.item}"}
+    checkbox: Block = {"type": "checkboxes", "action_id": ids.CHECKLIST_TICK,
+                       "options": [option]}
+    if state.tick is not None and state.tick.reason is None:
+        checkbox["initial_options"] = [option]
+    block["accessory"] = checkbox
+    out = [block]
+    if state.item in MANUAL and not state.green:
+        out.append({
+            "type": "input", "block_id": na_block_id(d.id, state.item),
+            "dispatch_action": True, "optional": True,
+            "label": {"type": "plain_text", "text": f"{state.label}: not applicable? Why"},
+            "element": {"type": "plain_text_input", "action_id": ids.CHECKLIST_NOT_APPLICABLE,
+                        "max_length": 200,
+                        "placeholder": {"type": "plain_text",
+                                        "text": "a word, e.g. no new flags (Enter)"}},
+        })
+    return out
+
+
+def changes_text(cmp: Comparison) -> str:
+    """The commits and pull requests between the running version and the new one."""
+    if not cmp.commits and cmp.total_commits == 0:
+        return f"*Changes since `{cmp.base}`:* none"
+    lines = [f"*Changes since `{cmp.base}`* ({cmp.total_commits} commit(s)):"]
+    for c in cmp.commits[:SHOWN_COMMITS]:
+        sha = f"<{c.url}|`{c.sha[:7]}`>" if c.url else f"`{c.sha[:7]}`"
+        prs = ", ".join(
+            f"<{p.url}|#{p.number}> {p.title} by {p.author}"
+            + ("" if p.merged and p.approved else " (not approved)" if p.merged
+               else " (not merged)") for p in c.pulls) or "no pull request"
+        lines.append(f"• {sha} {c.title} — {c.author} · {prs}")
+    more = cmp.total_commits - min(len(cmp.commits), SHOWN_COMMITS)
+    if more > 0:
+        link = f"<{cmp.url}|compare on GitHub>" if cmp.url else "compare on GitHub"
+        lines.append(f"…and {more} more ({link})")
+    return "\n".join(lines)
+
+
+def checklist_blocks(d: Deployment, checklist: Checklist) -> list[Block]:
+    interactive = d.state is State.AWAITING_APPROVAL
+    facts = checklist.facts
+    head = "*Pre-deployment checklist*"
+    if facts.checked_at is not None:
+        head += f" (GitHub asked at {facts.checked_at:%H:%M} UTC)"
+    elif interactive:
+        head += " (asking GitHub…)"
+    out: list[Block] = [{"type": "section", "block_id": ids.CHECKLIST_BLOCK,
+                         "text": _text(head)}]
+    for state in checklist.items:
+        out += _item_blocks(d, state, checklist, interactive)
+    if checklist.skipped is not None and checklist.blocking:
+        out.append({"type": "context", "elements": [_text(
+            "⏭️ Emergency deploy: red items may be skipped; the skip is recorded in the "
+            "audit log.")]})
+    if facts.comparison is not None:
+        out.append({"type": "section", "text": _text(changes_text(facts.comparison))})
+    return out
+
+
+def with_checklist(card: Message, d: Deployment, checklist: Checklist) -> Message:
+    """The card with its checklist in place of the static reminder (or before the
+    approval buttons, or at the end)."""
+    blocks = list(card.blocks)
+    new = checklist_blocks(d, checklist)
+    at = next((i for i, b in enumerate(blocks) if b.get("block_id") == ids.CHECKLIST_BLOCK),
+              None)
+    if at is not None:
+        blocks[at:at + 1] = new
+    else:
+        at = next((i for i, b in enumerate(blocks) if b.get("block_id") == ids.APPROVAL_BLOCK),
+                  len(blocks))
+        blocks[at:at] = new
+    return Message(text=card.text, blocks=blocks)
+
+
+def tick_reply(deployment_id: int, item: str, checklist: Checklist, *, checked: bool,
+               reason: str | None = None) -> str:
+    """The ephemeral answer to a tick, an untick or a "not applicable"."""
+    state = checklist.get(item)
+    label = state.label if state is not None else item
+    if reason is not None:
+        head = f"⚪ Marked “{label}” not applicable on deployment #{deployment_id}: {reason}."
+    elif checked:
+        head = f"☑️ Ticked “{label}” on deployment #{deployment_id}."
+    else:
+        head = f"Unticked “{label}” on deployment #{deployment_id}."
+    left = checklist.blocking
+    if not left:
+        return head + " Every required item is green."
+    return head + " Still needed: " + ", ".join(i.label for i in left) + "."

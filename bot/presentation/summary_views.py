@@ -1,0 +1,52 @@
+"""The words of the daily summary email (pure, plain text): the day's deployments per
+environment (count, succeeded, failed, the list) and the low-severity events routed to the
+summary. Times are shown in the team's time zone."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from bot.domain.alerts import DaySummary, EnvironmentDay
+from bot.domain.deployment import Deployment, Kind
+from bot.presentation.alert_views import headline
+
+
+def _at(t: datetime, zone: tzinfo) -> str:
+    return t.astimezone(zone).strftime("%a %d %b %H:%M")
+
+
+def subject(summary: DaySummary, prefix: str) -> str:
+    return f"{prefix} — {summary.day.strftime('%a %d %b %Y')}: {summary.total} deployment" \
+           f"{'' if summary.total == 1 else 's'}"
+
+
+def _line(d: Deployment, zone: tzinfo) -> str:
+    when = (d.finished_at or d.requested_at).astimezone(zone).strftime("%a %H:%M")
+    what = "rollback to" if d.kind is Kind.ROLLBACK else "deploy"
+    text = f"  #{d.id} {when} {d.service} {what} {d.version}: {d.state.value}" \
+           f" (by {d.requested_by})"
+    if d.error and d.state.value in ("failed", "rolled_back"):
+        text += f" — {d.error}"
+    return text
+
+
+def _environment(e: EnvironmentDay, zone: tzinfo) -> list[str]:
+    n = len(e.deployments)
+    if not n:
+        return [f"{e.environment}: no deployments"]
+    head = (f"{e.environment}: {n} deployment{'' if n == 1 else 's'}, {e.succeeded} "
+            f"succeeded, {e.failed} failed")
+    if e.other:
+        head += f", {e.other} other (expired, rejected, cancelled or in flight)"
+    return [head, *(_line(d, zone) for d in e.deployments)]
+
+
+def body(summary: DaySummary, zone: tzinfo) -> str:
+    lines = [f"Deployments from {_at(summary.start, zone)} to {_at(summary.end, zone)} "
+             f"({zone}):", ""]
+    for e in summary.environments:
+        lines += [*_environment(e, zone), ""]
+    lines.append(f"Low-severity events ({len(summary.events)}):")
+    lines += [f"  [{a.severity.value}] {headline(a)}" for a in summary.events] or ["  none"]
+    lines += ["", "— deploybot"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,233 @@
+"""Use cases of the pre-deployment checklist: ask GitHub about a deployment's version (when
+its card is posted, when approve is clicked, and again in the background while checks are
+pending, backing off while GitHub cannot be asked), tick items or mark them not applicable
+from Slack (audited), and the approval gate: a required item that is not green refuses the
+approval, unless the deploy is an emergency (then the skip is audited and shown).
+
+Only deploys of services with `github:` have a checklist, and only when app.yaml has a
+`checklist:` section; everything else behaves as if this module did not exist."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from bot.config import AppConfig
+from bot.domain.checklist import (
+    TESTS,
+    Checklist,
+    Facts,
+    Mark,
+    Rules,
+    Tick,
+    blocking_text,
+    check_tick,
+    clean_reason,
+    evaluate,
+    rules_for,
+)
+from bot.domain.deployment import Deployment, Kind
+from bot.domain.states import State
+from bot.errors import Conflict, DeploybotError, NotFound, RateLimited, UserError
+from bot.ports import Clock, CodeReview, Notifier, Store
+
+log = logging.getLogger(__name__)
+
+
+class ChecklistService:
+    def __init__(self, *, config: AppConfig, store: Store, review: CodeReview, clock: Clock,
+                 notifier: Notifier, defer: Callable[[Callable[[], None]], object]) -> None:
+        """`defer` runs work off the ack path (the background pool)."""
+        self._config = config
+        self._store = store
+        self._review = review
+        self._clock = clock
+        self._notifier = notifier
+        self._defer = defer
+
+    # -- which deployments have one ---------------------------------------------------------
+    def rules(self, d: Deployment) -> Rules | None:
+        cl = self._config.checklist
+        svc = self._config.services.get(d.service)
+        if cl is None or svc is None or svc.github is None or d.kind is not Kind.DEPLOY:
+            return None
+        return rules_for(
+            items=cl.items,
+            required_in={str(k): v for k, v in cl.required_in.items()}, environment=d.environment,
+            production=d.environment in self._config.production_environments(),
+            required_checks=svc.github.required_checks,
+            migration_paths=svc.github.migration_paths)
+
+    def card_checklist(self, d: Deployment) -> Checklist | None:
+        """The ChecklistCards port (the notifier asks it for every card). Never raises."""
+        rules = self.rules(d)
+        if rules is None:
+            return None
+        try:
+            with self._store.transaction() as r:
+                facts = r.checklists.facts(d.id)
+                ticks = list(r.checklists.ticks(d.id))
+        except DeploybotError:
+            log.warning("deployment %s: could not read its checklist", d.id, exc_info=True)
+            return None
+        if facts is None and d.state is not State.AWAITING_APPROVAL:
+            return None  # never evaluated (it needed no approval): nothing to show
+        return evaluate(rules, facts or Facts(), ticks, skipped=d.emergency_reason)
+
+    # -- asking GitHub ------------------------------------------------------------------
+    def requested(self, d: Deployment) -> None:
+        """A card awaiting approval was posted: evaluate its checklist off the ack path."""
+        if self.rules(d) is None or d.state is not State.AWAITING_APPROVAL:
+            return
+        try:
+            self._defer(lambda: self._refresh_quietly(d.id))
+        except RuntimeError:  # shutting down: it is evaluated when approve is clicked
+            log.warning("deployment %s: checklist not evaluated (shutting down)", d.id)
+
+    def _refresh_quietly(self, deployment_id: int) -> None:
+        try:
+            self.refresh(deployment_id)
+        except DeploybotError:
+            log.warning("deployment %s: checklist refresh failed", deployment_id,
+                        exc_info=True)
+
+    def refresh(self, deployment_id: int) -> Checklist | None:
+        """Ask GitHub now, keep the answer (or why it could not be had), update the card."""
+        with self._store.transaction() as r:
+            d = r.deployments.get(deployment_id)
+        if d is None:
+            raise NotFound(f"Deployment #{deployment_id} does not exist.")
+        rules = self.rules(d)
+        if rules is None:
+            return None
+        facts, wait = self._ask(d)
+        with self._store.transaction() as r:
+            failures = r.checklists.failures(d.id) + 1 if facts.problem else 0
+            ticks = list(r.checklists.ticks(d.id))
+            checklist = evaluate(rules, facts, ticks, skipped=d.emergency_reason)
+            r.checklists.save_facts(d.id, facts, failures=failures,
+                                    next_check_at=self._next_check(checklist, failures, wait))
+        self._show(d)
+        return checklist
+
+    def _ask(self, d: Deployment) -> tuple[Facts, datetime | None]:
+        """What GitHub says now; on failure the reason (and when its rate limit resets)."""
+        github = self._config.services[d.service].github
+        assert github is not None
+        cl = self._config.checklist
+        assert cl is not None
+        at = self._clock.now()
+        try:
+            checks = self._review.checks(github.repository, d.version)
+            comparison = (None if d.previous_version is None else
+                          self._review.compare(github.repository, d.previous_version,
+                                               d.version, max_commits=cl.max_commits))
+        except DeploybotError as e:
+            reset = e.reset_at if isinstance(e, RateLimited) else None
+            if isinstance(e, RateLimited) and reset is None and e.retry_after is not None:
+                reset = at + e.retry_after
+            problem = e.message if isinstance(e, UserError) else str(e)
+            return Facts(problem=problem, checked_at=at), reset
+        return Facts(checks=checks, comparison=comparison, checked_at=at,
+                     no_base=d.previous_version is None), None
+
+    def _next_check(self, checklist: Checklist, failures: int,
+                    reset: datetime | None) -> datetime | None:
+        """When to ask again in the background: soon while checks are pending, backing off
+        (doubling, or until the rate limit resets) while GitHub cannot be asked; never once
+        the checks have an answer."""
+        cl = self._config.checklist
+        assert cl is not None
+        at = checklist.facts.checked_at or self._clock.now()
+        if failures:
+            backoff: timedelta = min(cl.refresh_every * (2 ** min(failures - 1, 16)),
+                                     cl.max_backoff)
+            later: datetime = at + backoff
+            return later if reset is None or reset < later else reset
+        tests = checklist.get(TESTS)
+        return at + cl.refresh_every if tests is not None and tests.mark is Mark.PENDING else None
+
+    def refresh_due(self, *, at: datetime, limit: int = 20) -> list[int]:
+        """The background refresh (a scheduler job): checklists whose time to ask came."""
+        with self._store.transaction() as r:
+            due = list(r.checklists.due(at, limit))
+        for i in due:
+            self._refresh_quietly(i)
+        return due
+
+    # -- the approval gate --------------------------------------------------------------
+    def gate(self, d: Deployment, *, user_id: str) -> None:
+        """Called when approve is clicked: evaluate afresh; refuse while a required item is
+        not green. An emergency deploy skips them (audited; the card says so)."""
+        if self.rules(d) is None:
+            return
+        checklist = self.refresh(d.id)
+        if checklist is None or not checklist.blocking:
+            return
+        if d.emergency:
+            with self._store.transaction() as r:
+                r.audit.record("checklist.skipped", actor=user_id, at=self._clock.now(),
+                               deployment_id=d.id, details={
+                                   "items": [i.item for i in checklist.blocking],
+                                   "emergency_reason": d.emergency_reason})
+            return
+        raise Conflict(f"Not approved: the pre-deployment checklist of deployment #{d.id} is "
+                       f"not complete — {blocking_text(checklist.blocking)}. Approve again "
+                       "once these are green (a click re-checks GitHub).")
+
+    # -- ticks ---------------------------------------------------------------------------
+    def tick(self, deployment_id: int, item: str, *, user_id: str, checked: bool) -> Checklist:
+        """Tick (or untick) an item on a deployment awaiting approval."""
+        return self._set(deployment_id, item, user_id=user_id, reason=None, clear=not checked)
+
+    def not_applicable(self, deployment_id: int, item: str, *, user_id: str,
+                       reason: str) -> Checklist:
+        return self._set(deployment_id, item, user_id=user_id, reason=clean_reason(reason),
+                         clear=False)
+
+    def _set(self, deployment_id: int, item: str, *, user_id: str, reason: str | None,
+             clear: bool) -> Checklist:
+        at = self._clock.now()
+        with self._store.transaction() as r:
+            d = r.deployments.get(deployment_id)
+            if d is None:
+                raise NotFound(f"Deployment #{deployment_id} does not exist.")
+            rules = self.rules(d)
+            if rules is None:
+                raise Conflict(f"Deployment #{d.id} has no pre-deployment checklist.")
+            if d.state is not State.AWAITING_APPROVAL:
+                raise Conflict(f"Deployment #{d.id} is no longer awaiting approval "
+                               f"({d.state.value.replace('_', ' ')}); its checklist is "
+                               "closed.")
+            facts = r.checklists.facts(d.id) or Facts()
+            before = evaluate(rules, facts, list(r.checklists.ticks(d.id)))
+            check_tick(before, item, user_id=user_id, requester=d.requested_by,
+                       not_applicable=reason is not None)
+            if clear:
+                changed = r.checklists.clear_tick(d.id, item)
+                action = "checklist.unticked"
+            else:
+                r.checklists.set_tick(d.id, Tick(item=item, by=user_id, at=at, reason=reason))
+                changed = True
+                action = ("checklist.not_applicable" if reason is not None
+                          else "checklist.ticked")
+            if changed:
+                details: dict[str, object] = {"item": item}
+                if reason is not None:
+                    details["reason"] = reason
+                r.audit.record(action, actor=user_id, at=at, deployment_id=d.id,
+                               details=details)
+            after = evaluate(rules, facts, list(r.checklists.ticks(d.id)))
+        self._show(d)
+        return after
+
+    def _show(self, d: Deployment) -> None:
+        with self._store.transaction() as r:
+            fresh = r.deployments.get(d.id)
+        try:
+            self._notifier.show(fresh or d)
+        except DeploybotError:
+            log.warning("could not update the Slack card of deployment %s", d.id,
+                        exc_info=True)
+

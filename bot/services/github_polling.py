@@ -1,0 +1,138 @@
+"""Automatic deploys by polling GitHub, for when webhooks cannot arrive (no
+GITHUB_WEBHOOK_SECRET, or Socket Mode: config `github.poll`).
+
+Each `poll` (a scheduler job, every `github.poll_every`) reads, per configured repository,
+the head commit of every `auto_deploy` branch and, when a service has `pull_requests`, the
+open pull requests. Every head is turned into the event a webhook would have delivered
+(bot/domain/github_polling.py) and, when its claim key is new, handed to the SAME processing
+as a webhook delivery (`GitHubWebhooks.process`: the same targets, version rule, policy,
+announcement of a refused deploy, and `github.delivery` audit, whose `delivery` is the claim
+key). The claim makes a head count once across processes and restarts; the first look ever
+at a branch (or a repository's pull requests) is a baseline: it claims what is there without
+deploying it.
+
+Rate limits: when GitHub says the limit is used up, polling stops until it resets (the
+`X-RateLimit-Reset` time, else `Retry-After`, else one period), with one log line.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.config import AppConfig
+from bot.domain.github_polling import (
+    Seen,
+    branch_baseline_key,
+    branch_head,
+    pull_head,
+    pulls_baseline_key,
+)
+from bot.errors import DeploybotError, RateLimited
+from bot.ports import Clock, RepositoryHeads, Store
+from bot.services.github_webhooks import GitHubWebhooks
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Watched:
+    """One repository to poll: its branches with an automatic deploy, and whether a service
+    of it deploys pull requests."""
+
+    repository: str
+    branches: tuple[str, ...]
+    pulls: bool
+
+
+@dataclass(frozen=True)
+class Look:
+    """What one look at one thing (a branch, or the pull requests) saw, under its baseline."""
+
+    baseline: str
+    heads: tuple[Seen, ...]
+
+
+class GitHubPolling:
+    def __init__(self, *, config: AppConfig, store: Store, heads: RepositoryHeads,
+                 automatic: GitHubWebhooks, clock: Clock) -> None:
+        self._config = config
+        self._store = store
+        self._heads = heads
+        self._automatic = automatic
+        self._clock = clock
+        self._backoff_until: datetime | None = None
+
+    @property
+    def backoff_until(self) -> datetime | None:
+        return self._backoff_until
+
+    def watched(self) -> list[Watched]:
+        """The repositories with an automatic deploy, as configured (case-insensitively one
+        entry per repository)."""
+        by_repo: dict[str, tuple[str, set[str], bool]] = {}
+        for _name, svc in sorted(self._config.services.items()):
+            gh = svc.github
+            if gh is None or not (gh.auto_deploy or gh.pull_requests):
+                continue
+            repo, branches, pulls = by_repo.get(gh.repository.lower(),
+                                                (gh.repository, set(), False))
+            by_repo[gh.repository.lower()] = (repo, branches | set(gh.auto_deploy),
+                                              pulls or gh.pull_requests is not None)
+        return [Watched(repo, tuple(sorted(branches)), pulls)
+                for repo, branches, pulls in by_repo.values()]
+
+    def poll(self) -> int:
+        """Look once; returns how many new heads were handed to the automatic deploys."""
+        at = self._clock.now()
+        if self._backoff_until is not None:
+            if at < self._backoff_until:
+                log.info("GitHub polling: rate limited, waiting until %s",
+                         f"{self._backoff_until:%Y-%m-%d %H:%M:%S} UTC")
+                return 0
+            self._backoff_until = None
+        handled = 0
+        for w in self.watched():
+            try:
+                looks = self._look(w)
+            except RateLimited as e:
+                self._backoff_until = (
+                    e.reset_at if e.reset_at is not None and e.reset_at > at
+                    else at + (e.retry_after or self._config.github.poll_every))
+                log.warning("GitHub polling: %s; backing off until %s", e,
+                            f"{self._backoff_until:%Y-%m-%d %H:%M:%S} UTC")
+                return handled
+            except DeploybotError as e:
+                log.warning("GitHub polling of %s failed: %s", w.repository, e)
+                continue
+            for seen in self._claim(looks, at=at):
+                self._automatic.process(seen.event, seen.key)
+                handled += 1
+        return handled
+
+    def _look(self, w: Watched) -> list[Look]:
+        looks: list[Look] = []
+        for branch in w.branches:
+            sha = self._heads.branch_head(w.repository, branch)
+            heads = (branch_head(w.repository, branch, sha),) if sha else ()
+            looks.append(Look(branch_baseline_key(w.repository, branch), heads))
+        if w.pulls:
+            pulls = self._heads.open_pulls(w.repository)
+            looks.append(Look(pulls_baseline_key(w.repository),
+                              tuple(pull_head(w.repository, p)
+                                    for p in sorted(pulls, key=lambda p: p.number))))
+        return looks
+
+    def _claim(self, looks: list[Look], *, at: datetime) -> list[Seen]:
+        """The heads this process is first to see, in one transaction: a look whose baseline
+        key is new claims its heads without returning them (already there). Another process
+        claiming the same keys at the same time waits for this transaction (unique key)."""
+        fresh: list[Seen] = []
+        with self._store.transaction() as r:
+            for look in looks:
+                first = r.announcements.claim(look.baseline, due_at=at, at=at)
+                for seen in look.heads:
+                    if r.announcements.claim(seen.key, due_at=at, at=at) and not first:
+                        fresh.append(seen)
+        return fresh

@@ -1,0 +1,68 @@
+"""The pre-deployment checklist on the deployment card: a checkbox ticks (or unticks) an
+item, a text input marks one not applicable with a reason. Each is acked at once and done
+on the background pool: parse the block id → one ChecklistService call → an ephemeral reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.container import Container
+from bot.errors import UserError
+from bot.presentation import ids
+from bot.presentation.checklist_views import parse_block_id, tick_reply
+from bot.services.checklist import ChecklistService
+from handlers.replies import ephemeral, replying, reporting
+
+
+def _target(action: dict[str, Any], prefix: str) -> tuple[int, str]:
+    found = parse_block_id(str(action.get("block_id", "")), prefix)
+    if found is None:
+        raise UserError("That checklist item is from an old message; use `/deploy status` "
+                        "to find the deployment.")
+    return found
+
+
+def register(app: App, container: Container) -> None:
+    zone = container.config.zone
+
+    def service() -> ChecklistService:
+        if container.checklists is None:
+            raise UserError("No pre-deployment checklist is configured (`checklist:` in "
+                            "app.yaml).")
+        return container.checklists
+
+    def on_action(work: Callable[[dict[str, Any], dict[str, Any], Respond], None]
+                  ) -> Callable[..., None]:
+        def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any],
+                     respond: Respond) -> None:
+            ack()
+            reply = replying(respond, body, container.notifier)
+            container.background.submit(lambda: work(body, action, reply))
+        return listener
+
+    def tick(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        with reporting(respond, zone):
+            deployment_id, item = _target(action, ids.CHECKLIST_ITEM_BLOCK)
+            checked = bool(action.get("selected_options"))
+            checklist = service().tick(deployment_id, item, user_id=body["user"]["id"],
+                                       checked=checked)
+            respond(**ephemeral(tick_reply(deployment_id, item, checklist, checked=checked)))
+
+    def not_applicable(body: dict[str, Any], action: dict[str, Any],
+                       respond: Respond) -> None:
+        with reporting(respond, zone):
+            deployment_id, item = _target(action, ids.CHECKLIST_NA_BLOCK)
+            reason = str(action.get("value") or "")
+            checklist = service().not_applicable(deployment_id, item,
+                                                 user_id=body["user"]["id"], reason=reason)
+            state = checklist.get(item)
+            shown = state.tick.reason if state is not None and state.tick else reason
+            respond(**ephemeral(tick_reply(deployment_id, item, checklist, checked=False,
+                                           reason=shown)))
+
+    app.action(ids.CHECKLIST_TICK)(on_action(tick))
+    app.action(ids.CHECKLIST_NOT_APPLICABLE)(on_action(not_applicable))

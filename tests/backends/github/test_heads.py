@@ -1,0 +1,68 @@
+"""Branch heads and open pull requests through the GitHub backend (polling), against the
+local fake GitHub API over HTTP; a used-up rate limit carries its reset time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.backends.github import GitHubClient, GitHubRepositoryHeads
+from bot.domain.github_polling import PullHead
+from bot.errors import NotFound, RateLimited
+from tests.backends.fake_github import FakeGitHub
+from tests.backends.fake_github_repo import RepoState
+
+SHA = "a" * 40
+
+
+@pytest.fixture
+def repo(fake: FakeGitHub) -> RepoState:
+    return RepoState(fake)
+
+
+@pytest.fixture
+def heads(client: GitHubClient) -> GitHubRepositoryHeads:
+    return GitHubRepositoryHeads(client)
+
+
+def test_a_branch_head_is_its_commit_sha(heads: GitHubRepositoryHeads, repo: RepoState,
+                                        fake: FakeGitHub) -> None:
+    repo.set_branch("acme/api", "main", SHA)
+    assert heads.branch_head("acme/api", "main") == SHA
+    assert fake.reads() == ["/repos/acme/api/branches/main"]
+
+
+def test_a_missing_branch_is_none_and_a_missing_repository_not_found(
+        heads: GitHubRepositoryHeads, repo: RepoState) -> None:
+    assert heads.branch_head("acme/api", "gone") is None
+    with pytest.raises(NotFound, match="acme/nope"):
+        heads.branch_head("acme/nope", "main")
+
+
+def test_open_pull_requests_with_their_heads(heads: GitHubRepositoryHeads, repo: RepoState,
+                                            fake: FakeGitHub) -> None:
+    repo.open_pull("acme/api", 7, "feature-x", SHA)
+    repo.open_pull("acme/api", 9, "fix-y", "b" * 40)
+    assert sorted(heads.open_pulls("acme/api"), key=lambda p: p.number) == [
+        PullHead(7, "feature-x", SHA), PullHead(9, "fix-y", "b" * 40)]
+    (req, _resp), = fake.server.log
+    assert req.path == "/repos/acme/api/pulls" and req.args.get("state") == "open"
+
+
+def test_a_used_up_rate_limit_says_when_it_resets(heads: GitHubRepositoryHeads,
+                                                 repo: RepoState) -> None:
+    reset = datetime(2030, 1, 1, 0, 0, tzinfo=UTC)
+    repo.rate_limit(reset)
+    with pytest.raises(RateLimited, match="resets at 00:00 UTC") as e:
+        heads.open_pulls("acme/api")
+    assert e.value.reset_at == reset
+
+
+def test_too_many_requests_says_how_long_to_wait(heads: GitHubRepositoryHeads,
+                                                fake: FakeGitHub) -> None:
+    fake.status = 429
+    fake.headers = {"Retry-After": "30"}
+    with pytest.raises(RateLimited) as e:
+        heads.branch_head("acme/api", "main")
+    assert (e.value.reset_at, e.value.retry_after) == (None, timedelta(seconds=30))
