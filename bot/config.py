@@ -282,6 +282,7 @@ class SeverityConfig(_Model):
     are the guide's (see bot.domain.severity)."""
 
     production_failed: Severity = DEFAULT_SEVERITY[Outcome.PRODUCTION_FAILED]
+    auto_rolled_back: Severity = DEFAULT_SEVERITY[Outcome.AUTO_ROLLED_BACK]
     rolled_back: Severity = DEFAULT_SEVERITY[Outcome.ROLLED_BACK]
     verification_failed: Severity = DEFAULT_SEVERITY[Outcome.VERIFICATION_FAILED]
     failed: Severity = DEFAULT_SEVERITY[Outcome.FAILED]

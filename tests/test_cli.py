@@ -80,7 +80,8 @@ def test_check_config_on_the_shipped_file(deploybot: Deploybot) -> None:
                and line.endswith("; deploys to development, staging, production")
                for line in lines)
     assert "  production environments: production" in lines
-    assert ("  result severity: production_failed critical, rolled_back high, "
+    assert ("  result severity: production_failed critical, auto_rolled_back critical, "
+            "rolled_back high, "
             "verification_failed high, failed medium, succeeded low, lock_blocked high, "
             "approval_expired medium") in lines
     assert "  mentions: critical <!subteam^S0ONCALL>" in lines

@@ -457,7 +457,8 @@ def test_severity_defaults_are_the_guides_and_nobody_is_mentioned() -> None:
     cfg = parse_config(base_config())
     assert cfg.announcements.severity.mapping == dict(DEFAULT_SEVERITY)
     assert cfg.announcements.severity.mapping == {
-        Outcome.PRODUCTION_FAILED: Severity.CRITICAL, Outcome.ROLLED_BACK: Severity.HIGH,
+        Outcome.PRODUCTION_FAILED: Severity.CRITICAL, Outcome.AUTO_ROLLED_BACK: Severity.CRITICAL,
+        Outcome.ROLLED_BACK: Severity.HIGH,
         Outcome.VERIFICATION_FAILED: Severity.HIGH, Outcome.FAILED: Severity.MEDIUM,
         Outcome.SUCCEEDED: Severity.LOW, Outcome.LOCK_BLOCKED: Severity.HIGH,
         Outcome.APPROVAL_EXPIRED: Severity.MEDIUM}

@@ -111,7 +111,7 @@ class SlackNotifier:
         checklist = self._checklists.card_checklist(d) if self._checklists else None
         if checklist is not None:
             card = with_checklist(card, d, checklist)
-        record = blocks.deployment_record(d, self._zone)
+        record = blocks.deployment_record(d, self._zone, checklist)
         with self._lock_for(d.id):
             if d.channel and d.message_ts:
                 _call(self._client.chat_update, channel=d.channel, ts=d.message_ts,

@@ -187,26 +187,34 @@ def _tests(rules: Rules, facts: Facts) -> tuple[Mark, str]:
     return Mark.OK, ", ".join(names)
 
 
-def _reviews(facts: Facts) -> tuple[Mark, str]:
+def _reviews(facts: Facts, tick: Tick | None) -> tuple[Mark, str, bool]:
+    """(mark, detail, tickable). When GitHub cannot tell (no running version to compare
+    with, or too many commits to check one by one) someone other than the requester reviews
+    by hand and ticks it; a red answer from GitHub cannot be ticked away."""
     cmp = facts.comparison
+    by_hand = (cmp is None and facts.no_base and not facts.problem) or (
+        cmp is not None and len(cmp.commits) < cmp.total_commits)
+    if by_hand and tick is not None and tick.reason is None:
+        return Mark.OK, f"reviewed by hand by <@{tick.by}>", True
     if cmp is None:
         if facts.problem:
-            return Mark.PENDING, _why(facts)
+            return Mark.PENDING, _why(facts), False
         if facts.no_base:
-            return Mark.PENDING, "no running version to compare with: review by hand"
-        return Mark.PENDING, "not checked yet"
-    if len(cmp.commits) < cmp.total_commits:
+            return Mark.PENDING, ("no running version to compare with: review by hand and "
+                                  "tick (not by the requester)"), True
+        return Mark.PENDING, "not checked yet", False
+    if by_hand:
         return Mark.PENDING, (f"{cmp.total_commits} commits, too many to check one by one: "
-                              "review the comparison")
+                              "review the comparison and tick (not by the requester)"), True
     bad = [c for c in cmp.commits if not c.reviewed]
     if bad:
         shas = ", ".join(f"`{c.sha[:7]}`" for c in bad[:5])
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
         return Mark.FAILED, (f"{len(bad)} commit(s) without an approved, merged pull "
-                             f"request: {shas}{more}")
+                             f"request: {shas}{more}"), False
     if not cmp.commits:
-        return Mark.OK, "no new commits"
-    return Mark.OK, f"{len(cmp.commits)} commit(s), all through approved pull requests"
+        return Mark.OK, "no new commits", False
+    return Mark.OK, f"{len(cmp.commits)} commit(s), all through approved pull requests", False
 
 
 def migrations_changed(rules: Rules, comparison: Comparison) -> list[str]:
@@ -254,8 +262,8 @@ def evaluate(rules: Rules, facts: Facts, ticks: Iterable[Tick], *,
             mark, detail = _tests(rules, facts)
             tick = None
         elif item == REVIEWS:
-            mark, detail = _reviews(facts)
-            tick = None
+            mark, detail, tickable = _reviews(facts, tick)
+            tick = tick if tickable else None
         elif item == MIGRATIONS:
             mark, detail, tickable = _migrations(rules, facts, tick)
         else:
@@ -273,14 +281,15 @@ def check_tick(checklist: Checklist, item: str, *, user_id: str, requester: str,
     if state is None or not state.tickable:
         name = LABELS.get(item, item)
         raise UserError(f"“{name}” is checked automatically; it cannot be ticked in Slack.")
-    if item == MIGRATIONS:
+    if item in (MIGRATIONS, REVIEWS):
+        name = LABELS[item]
         if not_applicable:
-            raise UserError("Changed migrations cannot be marked not applicable: someone "
-                            "must review them and tick the item.")
+            raise UserError(f"“{name}” cannot be marked not applicable: someone must "
+                            "review and tick it.")
         if user_id == requester:
-            raise Forbidden("You requested this deploy, so you cannot review its migrations "
-                            "yourself: ask someone else to tick “Database migrations "
-                            "reviewed”.")
+            what = "its migrations" if item == MIGRATIONS else "its changes"
+            raise Forbidden(f"You requested this deploy, so you cannot review {what} "
+                            f"yourself: ask someone else to tick “{name}”.")
 
 
 def clean_reason(text: str) -> str:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.domain.checklist import Checklist
+from bot.domain.checklist import Mark as ChecklistMark
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.states import State
 
-# The guide's pre-deployment checklist. Shown for the approvers to confirm by hand until the
-# GitHub integration evaluates them.
+# The guide's pre-deployment checklist. Shown for the approvers to confirm by hand where
+# deploybot does not evaluate it (no `checklist:` in app.yaml, or a service without GitHub);
+# otherwise the record shows the evaluated checklist (bot.domain.checklist).
 PRE_DEPLOYMENT_CHECKLIST = (
     "Tests passing",
     "Code reviewed and approved",
@@ -147,7 +150,26 @@ def _migration_run_item(d: Deployment) -> Item:
     return Item("Database migrations", Mark.PENDING, f"to {d.target}")
 
 
-def build_record(d: Deployment) -> tuple[Section, ...]:
+def _evaluated(checklist: Checklist) -> tuple[Item, ...]:
+    """The record's pre-deployment items from the evaluated checklist."""
+    out = []
+    for i in checklist.items:
+        if i.mark is ChecklistMark.OK:
+            mark = Mark.DONE
+        elif i.mark is ChecklistMark.NOT_APPLICABLE:
+            mark = Mark.SKIPPED
+        elif checklist.skipped is not None and i.required:
+            out.append(Item(i.label, Mark.SKIPPED, f"skipped (emergency): {i.detail}"))
+            continue
+        else:
+            mark = Mark.FAILED if i.mark is ChecklistMark.FAILED else Mark.PENDING
+        out.append(Item(i.label, mark, i.detail or None))
+    return tuple(out)
+
+
+def build_record(d: Deployment, checklist: Checklist | None = None) -> tuple[Section, ...]:
+    """The record's sections; `checklist` is the evaluated pre-deployment checklist, when
+    deploybot evaluates one for this deployment."""
     if d.kind is Kind.MIGRATE:
         return (
             Section("Before", (_approval_item(d),)),
@@ -165,7 +187,8 @@ def build_record(d: Deployment) -> tuple[Section, ...]:
         pre_mark = Mark.PENDING
     else:
         pre_mark = Mark.SKIPPED if d.state in _CLOSED else Mark.DONE
-    pre = tuple(Item(label, pre_mark, None) for label in PRE_DEPLOYMENT_CHECKLIST)
+    pre = (_evaluated(checklist) if checklist is not None else
+           tuple(Item(label, pre_mark, None) for label in PRE_DEPLOYMENT_CHECKLIST))
     return (
         Section("Pre-deployment", (*pre, _approval_item(d))),
         Section("Deployment", tuple(i for i in (_migrations_item(d), _rollout_item(d))

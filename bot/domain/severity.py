@@ -12,7 +12,9 @@ The default mapping:
 
 - a production deploy that failed — its rollout, its migrations, or its watch after the
   rollout, rolled back automatically or not — is critical;
-- outside production, a deploy that failed its watch (still live, or rolled back) is high;
+- outside production, a deploy rolled back automatically after failing its watch is
+  critical too (the guide: "automatic rollback → critical"); one that failed its watch and
+  is still live is high;
 - any other failure outside production (e.g. the rollout in staging) is medium;
 - a routine result (live, or "already running; nothing to do") is low;
 - a deploy the runner would not start because someone locked the service meanwhile is high
@@ -52,8 +54,8 @@ class Outcome(StrEnum):
     """What a deployment's result was, as `announcements.severity` names it."""
 
     PRODUCTION_FAILED = "production_failed"  # in production: any failure or rollback
-    ROLLED_BACK = "rolled_back"  # elsewhere: rolled back (after failing its watch); anywhere:
-    # a rollback someone asked for, done
+    AUTO_ROLLED_BACK = "auto_rolled_back"  # elsewhere: rolled back automatically
+    ROLLED_BACK = "rolled_back"  # a rollback someone asked for, done (anywhere)
     VERIFICATION_FAILED = "verification_failed"  # elsewhere: failed its watch, not rolled back
     FAILED = "failed"  # elsewhere: any other failure (rollout, migrations)
     SUCCEEDED = "succeeded"  # routine: live, or already running
@@ -63,6 +65,7 @@ class Outcome(StrEnum):
 
 DEFAULT_SEVERITY: Mapping[Outcome, Severity] = MappingProxyType({
     Outcome.PRODUCTION_FAILED: Severity.CRITICAL,
+    Outcome.AUTO_ROLLED_BACK: Severity.CRITICAL,
     Outcome.ROLLED_BACK: Severity.HIGH,
     Outcome.VERIFICATION_FAILED: Severity.HIGH,
     Outcome.FAILED: Severity.MEDIUM,
@@ -95,8 +98,8 @@ def outcome_of(d: Deployment, *, production: Production) -> Outcome:
         return Outcome.SUCCEEDED
     if is_production(d.environment, production):
         return Outcome.PRODUCTION_FAILED
-    if d.state is State.ROLLED_BACK:
-        return Outcome.ROLLED_BACK
+    if d.state is State.ROLLED_BACK:  # announced as such only when the runner rolled it back
+        return Outcome.AUTO_ROLLED_BACK
     if failed_verification(d):  # still live, or its rollback failed too
         return Outcome.VERIFICATION_FAILED
     return Outcome.FAILED

@@ -37,7 +37,8 @@ def headline(a: Alert) -> str:
 
 
 _ICON = {Outcome.SUCCEEDED: "✅", Outcome.LOCK_BLOCKED: "🔒", Outcome.APPROVAL_EXPIRED: "⌛",
-         Outcome.ROLLED_BACK: "↩️", Outcome.VERIFICATION_FAILED: "🚨",
+         Outcome.ROLLED_BACK: "↩️", Outcome.AUTO_ROLLED_BACK: "↩️",
+         Outcome.VERIFICATION_FAILED: "🚨",
          Outcome.PRODUCTION_FAILED: "🚨", Outcome.FAILED: "❌"}
 
 

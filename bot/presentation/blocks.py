@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.domain.checklist import Checklist
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.record import Mark, build_record, failed_verification
 from bot.domain.severity import Severity
@@ -215,7 +216,8 @@ def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
     return Message(text=text, blocks=blocks)
 
 
-def deployment_record(d: Deployment, zone: ZoneInfo) -> Message:
+def deployment_record(d: Deployment, zone: ZoneInfo,
+                      checklist: Checklist | None = None) -> Message:
     what = (f"*Migrate to:* `{d.target}` (image `{d.version}`)" if d.kind is Kind.MIGRATE
             else f"*Version:* `{d.version}` (from `{d.previous_version or 'unknown'}`)")
     lines = [
@@ -226,7 +228,7 @@ def deployment_record(d: Deployment, zone: ZoneInfo) -> Message:
     ]
     if d.emergency_reason is not None:
         lines.append(f"*Emergency deploy:* {reason_text(d.emergency_reason)}")
-    for section in build_record(d):
+    for section in build_record(d, checklist):
         lines.append(f"\n*{section.title}*")
         for item in section.items:
             detail = f" — {item.detail}" if item.detail else ""

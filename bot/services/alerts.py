@@ -23,9 +23,7 @@ PAGERDUTY_ROUTING_KEY in the environment nothing is paged (logged).
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
@@ -48,6 +46,7 @@ from bot.domain.severity import Outcome, Production, Severity
 from bot.errors import DeploybotError, RetryableError
 from bot.ports import Clock, MessageRefs, Pager, Poster, Store
 from bot.presentation import alert_views as words
+from bot.services.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +73,7 @@ class AlertRouter:
         self._permalink = permalink
         self._clock = clock
         self._sleep = sleep
-        self._cond = threading.Condition()
-        self._queue: deque[tuple[str, Callable[[], object]]] = deque()
-        self._busy = False
-        self._closed = False
-        self._thread = threading.Thread(target=self._loop, name="alert-router", daemon=True)
-        self._thread.start()
+        self._outbox = Outbox(name="alert-router")
 
     # -- the DeploymentWatcher port: returns at once, never raises --------------------------
 
@@ -99,44 +93,15 @@ class AlertRouter:
                       lambda: self.route_refusal(lock, user_id=user_id, at=at, reason=reason))
 
     def _enqueue(self, what: str, work: Callable[[], object]) -> None:
-        with self._cond:
-            if self._closed:
-                return
-            self._queue.append((what, work))
-            self._cond.notify_all()
+        self._outbox.put(what, work)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until everything queued has been delivered (or dropped)."""
-        with self._cond:
-            return self._cond.wait_for(lambda: not (self._queue or self._busy) or self._closed,
-                                       timeout=timeout)
+        return self._outbox.wait_idle(timeout)
 
     def shutdown(self, *, timeout: float = 5.0) -> None:
         """Deliver what is queued (for at most `timeout` seconds), then stop."""
-        self.wait_idle(timeout)
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-        self._thread.join(timeout)
-
-    # -- the thread -------------------------------------------------------------------------
-
-    def _loop(self) -> None:
-        while True:
-            with self._cond:
-                self._cond.wait_for(lambda: bool(self._queue) or self._closed)
-                if self._closed:
-                    return
-                what, work = self._queue.popleft()
-                self._busy = True
-            try:
-                work()
-            except Exception:  # never let one alert stop the router
-                log.exception("%s: routing its alert failed", what)
-            finally:
-                with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
+        self._outbox.shutdown(timeout=timeout)
 
     def route(self, d: Deployment, refs: MessageRefs | None = None) -> list[str]:
         """Send `d`'s alert everywhere its severity goes, unless it was sent already (by

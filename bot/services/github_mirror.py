@@ -24,9 +24,8 @@ MIGRATE runs are not mirrored (they change no version).
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -34,6 +33,7 @@ from bot.domain.deployment import Deployment, Kind
 from bot.domain.states import State
 from bot.errors import DeploybotError, RetryableError
 from bot.ports import DeploymentMirror, GitHubDeploymentState, MessageRefs, Store
+from bot.services.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -86,59 +86,25 @@ class GitHubMirror:
         self.attempts = attempts
         self.backoff = backoff
         self._sleep = sleep
-        self._cond = threading.Condition()
-        self._queue: deque[tuple[Deployment, MessageRefs | None]] = deque()
-        self._busy = False
-        self._closed = False
         self._ids: OrderedDict[int, int] = OrderedDict()  # deploybot id → GitHub id
         self._last: OrderedDict[int, GitHubDeploymentState] = OrderedDict()
         self._links: OrderedDict[int, str] = OrderedDict()
-        self._thread = threading.Thread(target=self._loop, name="github-mirror", daemon=True)
-        self._thread.start()
+        self._outbox = Outbox(name="mirroring on GitHub")
 
     # -- the DeploymentWatcher port: returns at once, never raises --------------------------
 
     def deployment_changed(self, d: Deployment, refs: MessageRefs | None) -> None:
         if d.service not in self._repos or github_state(d) is None:
             return
-        with self._cond:
-            if self._closed:
-                return
-            self._queue.append((d, refs))
-            self._cond.notify_all()
+        self._outbox.put(f"deployment {d.id}", lambda: self._mirror_one(d, refs))
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until everything queued has been posted (or dropped)."""
-        with self._cond:
-            return self._cond.wait_for(lambda: not (self._queue or self._busy) or self._closed,
-                                       timeout=timeout)
+        return self._outbox.wait_idle(timeout)
 
     def shutdown(self, *, timeout: float = 5.0) -> None:
         """Post what is queued (for at most `timeout` seconds), then stop."""
-        self.wait_idle(timeout)
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-        self._thread.join(timeout)
-
-    # -- the thread -------------------------------------------------------------------------
-
-    def _loop(self) -> None:
-        while True:
-            with self._cond:
-                self._cond.wait_for(lambda: bool(self._queue) or self._closed)
-                if self._closed:
-                    return
-                d, refs = self._queue.popleft()
-                self._busy = True
-            try:
-                self._mirror_one(d, refs)
-            except Exception:  # never let one deployment stop the mirror
-                log.exception("deployment %s: mirroring it on GitHub failed", d.id)
-            finally:
-                with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
+        self._outbox.shutdown(timeout=timeout)
 
     def _mirror_one(self, d: Deployment, refs: MessageRefs | None) -> None:
         state = github_state(d)

@@ -88,7 +88,8 @@ WATCH = f"{VERIFY_FAILED}: pods restarted"
 @pytest.mark.parametrize(("d", "outcome", "severity"), [
     (dep(State.FAILED, error="rollout failed"), Outcome.PRODUCTION_FAILED, Severity.CRITICAL),
     (dep(State.ROLLED_BACK, error=WATCH), Outcome.PRODUCTION_FAILED, Severity.CRITICAL),
-    (dep(State.ROLLED_BACK, "staging", error=WATCH), Outcome.ROLLED_BACK, Severity.HIGH),
+    (dep(State.ROLLED_BACK, "staging", error=WATCH), Outcome.AUTO_ROLLED_BACK,
+     Severity.CRITICAL),
     (dep(State.SUCCEEDED, kind=Kind.ROLLBACK), Outcome.ROLLED_BACK, Severity.HIGH),
     (dep(State.FAILED, "staging", error=WATCH), Outcome.VERIFICATION_FAILED, Severity.HIGH),
     (dep(State.CANCELLED, started_at=None, error=refusal_at_start(LOCK, T0)),

@@ -111,9 +111,24 @@ def test_a_commit_without_an_approved_merged_pull_request_fails_the_review_item(
         assert bad.sha[:7] in item.detail
 
 
-def test_more_commits_than_checked_leaves_reviews_pending() -> None:
+def test_more_commits_than_checked_leaves_reviews_to_a_tick_by_someone_else() -> None:
     facts = green_facts(comparison=comparison(commit(1, pr(1)), total=300))
     assert marks(facts)[REVIEWS] is Mark.PENDING
+    cl = evaluate(rules(), facts, [])
+    with pytest.raises(Forbidden, match="cannot review its changes yourself"):
+        check_tick(cl, REVIEWS, user_id="UREQ", requester="UREQ", not_applicable=False)
+    check_tick(cl, REVIEWS, user_id="UOTHER", requester="UREQ", not_applicable=False)
+    ticked = evaluate(rules(), facts, [Tick(REVIEWS, "UOTHER", AT)]).get(REVIEWS)
+    assert ticked is not None and ticked.mark is Mark.OK and "by hand" in ticked.detail
+
+
+def test_a_red_review_answer_cannot_be_ticked_away() -> None:
+    facts = green_facts(comparison=comparison(commit(1, pr(1)), commit(2)))
+    cl = evaluate(rules(), facts, [Tick(REVIEWS, "UOTHER", AT)])
+    item = cl.get(REVIEWS)
+    assert item is not None and item.mark is Mark.FAILED and not item.tickable
+    with pytest.raises(UserError, match="checked automatically"):
+        check_tick(cl, REVIEWS, user_id="UOTHER", requester="UREQ", not_applicable=False)
 
 
 def test_changed_migrations_need_a_tick_by_someone_else() -> None:

@@ -64,7 +64,7 @@ EXPECTED = {
     "watch-failed-still-live": (Severity.CRITICAL, Severity.HIGH),
     "watch-failed-not-rolled-back": (Severity.CRITICAL, Severity.HIGH),
     "watch-failed-rollback-failed": (Severity.CRITICAL, Severity.HIGH),
-    "rolled-back": (Severity.CRITICAL, Severity.HIGH),
+    "rolled-back": (Severity.CRITICAL, Severity.CRITICAL),  # automatic rollback
 }
 
 
@@ -92,7 +92,7 @@ def test_the_default_mapping_for_every_result_and_environment(name: str,
     ("migrations-failed", "staging", Outcome.FAILED),
     ("watch-failed-still-live", "staging", Outcome.VERIFICATION_FAILED),
     ("watch-failed-rollback-failed", "staging", Outcome.VERIFICATION_FAILED),
-    ("rolled-back", "staging", Outcome.ROLLED_BACK),
+    ("rolled-back", "staging", Outcome.AUTO_ROLLED_BACK),
 ])
 def test_outcomes(name: str, environment: str, outcome: Outcome) -> None:
     assert outcome_of(result(name, environment), production=PRODUCTION) is outcome
@@ -151,7 +151,7 @@ def test_production_is_whatever_is_named_as_such_by_a_set_or_a_predicate() -> No
 
 
 def test_overrides_replace_the_defaults_they_name_and_keep_the_others() -> None:
-    mapping = {Outcome.FAILED: Severity.HIGH, Outcome.ROLLED_BACK: Severity.MEDIUM,
+    mapping = {Outcome.FAILED: Severity.HIGH, Outcome.AUTO_ROLLED_BACK: Severity.MEDIUM,
                Outcome.PRODUCTION_FAILED: Severity.HIGH}
 
     def level(name: str, env: str) -> Severity:

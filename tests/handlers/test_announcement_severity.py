@@ -79,13 +79,14 @@ def test_a_succeeded_production_deploy_is_low_without_a_mention(bot: RunningBot)
     assert "<!" not in text + body
 
 
-def test_a_staging_rollback_after_its_watch_is_high_with_its_mention(bot: RunningBot) -> None:
+def test_an_automatic_rollback_in_staging_is_critical_and_pages_on_call(
+        bot: RunningBot) -> None:
     assert deploy_to_end(bot, "staging v1.2.3-flaky") is State.ROLLED_BACK
     text, first, body = the_announcement(bot)
-    assert first == HERE
-    assert "Severity: high" in body
-    assert text == f"High: {HERE} #1 api v1.2.3-flaky → staging: rolled_back"
-    assert ONCALL not in text + body
+    assert first == ONCALL
+    assert "Severity: critical" in body
+    assert text == f"Critical: {ONCALL} #1 api v1.2.3-flaky → staging: rolled_back"
+    assert HERE not in text + body
 
 
 def test_a_failed_staging_rollout_is_medium_without_a_mention(bot: RunningBot) -> None:

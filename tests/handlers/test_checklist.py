@@ -16,7 +16,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import text
 
 from bot.devtools.slack_requests import block_actions_body, signed_headers
-from bot.domain.checklist import FEATURE_FLAGS, MIGRATIONS, MONITORING, ROLLBACK_PLAN
+from bot.domain.checklist import FEATURE_FLAGS, MIGRATIONS, MONITORING, REVIEWS, ROLLBACK_PLAN
 from bot.domain.states import State
 from bot.presentation import ids
 from bot.presentation.checklist_views import item_block_id, na_block_id
@@ -37,6 +37,7 @@ from tests.handlers.spine import (
     click_reply,
     decisions,
     request,
+    thread_replies,
 )
 
 ONCALL = "U0ONCALL"
@@ -63,7 +64,7 @@ def history(fake_github: FakeGitHub) -> FakeReview:
 
 
 @pytest.fixture
-def config_data(fake_github: FakeGitHub) -> dict[str, Any]:
+def config_data(fake_github: FakeGitHub, request: pytest.FixtureRequest) -> dict[str, Any]:
     cfg = base_config(
         services={"api": {"executor": "simulated", "github": {
             "repository": "acme/api", "required_checks": ["build", "test"],
@@ -73,6 +74,8 @@ def config_data(fake_github: FakeGitHub) -> dict[str, Any]:
         emergency={"approvers": ["oncall"], "required": 1},
     )
     cfg["roles"]["oncall"] = [ONCALL]
+    if request.node.get_closest_marker("nothing_running") is not None:
+        cfg["simulated"]["initial_version"] = None  # a first deploy: nothing to compare with
     return cfg
 
 
@@ -139,6 +142,13 @@ def manual_items_done(bot: RunningBot, deployment_id: int) -> None:
     assert "Ticked" in tick(bot, deployment_id, MONITORING, APPROVER2)
     reply = not_applicable(bot, deployment_id, ROLLBACK_PLAN, REQUESTER, " config only ")
     assert "not applicable" in reply and "config only" in reply
+
+
+def the_record(bot: RunningBot, deployment_id: int) -> dict[str, Any]:
+    """The deployment record: the first reply in the card's thread."""
+    d = bot.deployment(deployment_id)
+    assert d.message_ts is not None
+    return thread_replies(bot, d.message_ts)[0]
 
 
 def requested(bot: RunningBot, needle: str = "GitHub asked at") -> int:
@@ -256,6 +266,12 @@ def test_changed_migrations_need_a_tick_by_someone_other_than_the_requester(
     assert item_line(bot, i, MIGRATIONS).startswith("✅")
     assert audit_details(bot, "checklist.ticked")[-1] == (APPROVER2, {"item": MIGRATIONS})
     assert "✅ You approved deployment" in click_reply(bot, i, APPROVER)
+    # The deployment record in the thread tells the same story as the card.
+    record = blocks_text(the_record(bot, i))
+    assert (f"✅ Database migrations reviewed — `migrations/0003_orders.py` reviewed by "
+            f"<@{APPROVER2}>") in record
+    assert "⏭️ Rollback plan documented — not applicable: config only" in record
+    assert "✅ Tests passing — build, test" in record
 
 
 def test_github_unreachable_is_never_approved_without_its_checks(
@@ -343,3 +359,28 @@ def test_an_untick_is_audited_and_the_item_is_pending_again(bot: RunningBot,
         "checklist.ticked", "checklist.unticked"]
     assert "checked automatically" in tick(bot, i, "tests", APPROVER2)
     assert "why" in not_applicable(bot, i, FEATURE_FLAGS, APPROVER2, "   ")
+
+
+@pytest.mark.nothing_running
+def test_a_first_deploy_is_reviewed_by_hand_and_ticked_by_someone_else(
+        bot: RunningBot, history: FakeReview) -> None:
+    # Nothing runs in production yet: GitHub has nothing to compare with, so the review is
+    # done by hand and ticked by someone other than the requester (not marked N/A).
+    green(history)
+    i = requested(bot)
+    line = item_line(bot, i, REVIEWS)
+    assert line.startswith("⏳ *Code reviewed and approved* — no running version to compare "
+                           "with: review by hand and tick (not by the requester)")
+    manual_items_done(bot, i)
+    assert "Code reviewed and approved" in click_reply(bot, i, APPROVER)  # refused
+    assert "cannot review its changes yourself" in tick(bot, i, REVIEWS, REQUESTER)
+    assert "cannot be marked not applicable" in not_applicable(bot, i, REVIEWS, APPROVER2,
+                                                               "trust me")
+    assert item_line(bot, i, REVIEWS).startswith("⏳")
+    tick(bot, i, REVIEWS, APPROVER2)
+    assert item_line(bot, i, REVIEWS).startswith(
+        f"✅ *Code reviewed and approved* — reviewed by hand by <@{APPROVER2}>")
+    # The migrations, likewise unknown, need their own tick.
+    assert "Database migrations reviewed" in click_reply(bot, i, APPROVER)
+    assert "Every required item is green" in tick(bot, i, MIGRATIONS, APPROVER2)
+    assert "✅ You approved deployment" in click_reply(bot, i, APPROVER)

@@ -12,15 +12,15 @@ their own.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, NoReturn
+from typing import NoReturn
 from urllib.parse import quote
 
 from github.GithubException import GithubException, UnknownObjectException
 
 from bot.backends.github.client import GitHubClient
+from bot.backends.github.payloads import error_message, run_job, workflow_run
 from bot.domain.workflow_dispatch import Dispatch, title_has_key
-from bot.domain.workflow_runs import RunJob, Step, WorkflowRun
+from bot.domain.workflow_runs import RunJob, WorkflowRun
 from bot.errors import PermanentError
 
 #: GitHub lists at most this many per page; deploybot reads the newest page only (a run it
@@ -52,7 +52,8 @@ class GitHubActions:
                     raise
                 raise PermanentError(
                     f"GitHub refused to run workflow {d.workflow} of {repository} on "
-                    f"{d.ref} (422: {_message(e)}); it needs `on: workflow_dispatch` "
+                    f"{d.ref} (422: {error_message(e) or e.status}); it needs "
+                    "`on: workflow_dispatch` "
                     f"declaring the inputs {', '.join(sorted(d.inputs))}, and the ref must "
                     "exist") from e
 
@@ -69,7 +70,7 @@ class GitHubActions:
             except UnknownObjectException:
                 self._missing(repository, workflow)
             for raw in data.get("workflow_runs") or []:
-                run = _run(raw)
+                run = workflow_run(raw)
                 if title_has_key(run.title, key):
                     return run
             return None
@@ -80,7 +81,7 @@ class GitHubActions:
         def ask() -> WorkflowRun:
             _, data = self._client.gh.requester.requestJsonAndCheck(
                 "GET", self._url(repository, f"/actions/runs/{run_id}"))
-            return _run(data)
+            return workflow_run(data)
 
         return self._client.call(repository, ask)
 
@@ -90,7 +91,7 @@ class GitHubActions:
             _, data = self._client.gh.requester.requestJsonAndCheck(
                 "GET", self._url(repository, f"/actions/runs/{run_id}/jobs"),
                 parameters={"filter": "latest", "per_page": PAGE})
-            return [_job(j) for j in (data.get("jobs") or [])]
+            return [run_job(j) for j in (data.get("jobs") or [])]
 
         return self._client.call(repository, ask)
 
@@ -101,48 +102,3 @@ class GitHubActions:
         raise PermanentError(f"there is no workflow {workflow} in {repository} (check "
                              "github.actions.workflow: a file name in .github/workflows "
                              "or a workflow id)")
-
-
-def _message(e: GithubException) -> str:
-    data = e.data
-    if isinstance(data, dict) and isinstance(data.get("message"), str):
-        return str(data["message"])[:200]
-    return str(e.status)
-
-
-def _when(raw: object) -> datetime | None:
-    if not isinstance(raw, str) or not raw:
-        return None
-    try:
-        return datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-
-
-def _text(raw: object, default: str = "") -> str:
-    return raw if isinstance(raw, str) else default
-
-
-def _opt(raw: object) -> str | None:
-    return raw if isinstance(raw, str) and raw else None
-
-
-def _run(r: dict[str, Any]) -> WorkflowRun:
-    return WorkflowRun(
-        id=int(r["id"]), name=_text(r.get("name"), "workflow"),
-        title=_text(r.get("display_title")), number=int(r.get("run_number") or 0),
-        attempt=int(r.get("run_attempt") or 1), status=_text(r.get("status"), "unknown"),
-        conclusion=_opt(r.get("conclusion")), url=_text(r.get("html_url")),
-        head_sha=_text(r.get("head_sha")), branch=_opt(r.get("head_branch")),
-        event=_text(r.get("event")), created_at=_when(r.get("created_at")),
-    )
-
-
-def _job(j: dict[str, Any]) -> RunJob:
-    steps = tuple(Step(number=int(s.get("number") or 0), name=_text(s.get("name"), "step"),
-                       status=_text(s.get("status"), "unknown"),
-                       conclusion=_opt(s.get("conclusion")))
-                  for s in (j.get("steps") or []))
-    return RunJob(id=int(j["id"]), name=_text(j.get("name"), "job"),
-                  status=_text(j.get("status"), "unknown"), conclusion=_opt(j.get("conclusion")),
-                  url=_text(j.get("html_url")), steps=steps)

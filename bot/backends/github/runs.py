@@ -10,14 +10,14 @@ because of the run's state, get messages of their own.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from github.GithubException import GithubException, UnknownObjectException
 
 from bot.backends.github.client import GitHubClient
-from bot.domain.workflow_runs import RunJob, Step, WorkflowRun
+from bot.backends.github.payloads import error_message, run_job, workflow_run
+from bot.domain.workflow_runs import RunJob, WorkflowRun
 from bot.errors import Conflict, NotFound, PermanentError
 
 #: GitHub lists at most this many per page; deploybot asks for one page only.
@@ -61,7 +61,7 @@ class GitHubWorkflowRuns:
         def ask() -> tuple[list[WorkflowRun], int]:
             data = self._get(repository, "/actions/runs",
                              {"head_sha": sha, "per_page": max(1, min(limit, PAGE))})
-            runs = [_run(r) for r in (data.get("workflow_runs") or [])][:max(limit, 0)]
+            runs = [workflow_run(r) for r in (data.get("workflow_runs") or [])][:max(limit, 0)]
             return runs, int(data.get("total_count") or len(runs))
 
         return self._client.call(repository, ask)
@@ -69,7 +69,7 @@ class GitHubWorkflowRuns:
     def run(self, repository: str, run_id: int) -> WorkflowRun:
         def ask() -> WorkflowRun:
             try:
-                return _run(self._get(repository, f"/actions/runs/{run_id}"))
+                return workflow_run(self._get(repository, f"/actions/runs/{run_id}"))
             except UnknownObjectException:
                 # A missing repository: the client's NotFound (from listing its tags).
                 self._get(repository, "/tags", {"per_page": 1})
@@ -84,7 +84,7 @@ class GitHubWorkflowRuns:
         def ask() -> list[RunJob]:
             data = self._get(repository, f"/actions/runs/{run_id}/jobs",
                              {"filter": "latest", "per_page": PAGE})
-            return [_job(j) for j in (data.get("jobs") or [])]
+            return [run_job(j) for j in (data.get("jobs") or [])]
 
         return self._client.call(repository, ask)
 
@@ -113,7 +113,7 @@ def _refusal(e: GithubException, repository: str,
     if e.status not in (403, 409):
         return None
     headers = {k.lower(): v for k, v in (e.headers or {}).items()}
-    message = _message(e)
+    message = error_message(e)
     if headers.get("x-ratelimit-remaining") == "0" or "rate limit" in message.lower():
         return None
     if e.status == 403 and ("not accessible" in message.lower()
@@ -126,48 +126,3 @@ def _refusal(e: GithubException, repository: str,
     return Conflict(f"GitHub refused to re-run workflow run {run_id} of {repository} "
                     f"({e.status}): it is probably still running or has nothing to re-run."
                     f"{said}")
-
-
-def _message(e: GithubException) -> str:
-    data = e.data
-    if isinstance(data, dict) and isinstance(data.get("message"), str):
-        return str(data["message"])[:200]
-    return ""
-
-
-def _when(raw: object) -> datetime | None:
-    if not isinstance(raw, str) or not raw:
-        return None
-    try:
-        return datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-
-
-def _text(raw: object, default: str = "") -> str:
-    return raw if isinstance(raw, str) else default
-
-
-def _opt(raw: object) -> str | None:
-    return raw if isinstance(raw, str) and raw else None
-
-
-def _run(r: dict[str, Any]) -> WorkflowRun:
-    return WorkflowRun(
-        id=int(r["id"]), name=_text(r.get("name"), "workflow"),
-        title=_text(r.get("display_title")), number=int(r.get("run_number") or 0),
-        attempt=int(r.get("run_attempt") or 1), status=_text(r.get("status"), "unknown"),
-        conclusion=_opt(r.get("conclusion")), url=_text(r.get("html_url")),
-        head_sha=_text(r.get("head_sha")), branch=_opt(r.get("head_branch")),
-        event=_text(r.get("event")), created_at=_when(r.get("created_at")),
-    )
-
-
-def _job(j: dict[str, Any]) -> RunJob:
-    steps = tuple(Step(number=int(s.get("number") or 0), name=_text(s.get("name"), "step"),
-                       status=_text(s.get("status"), "unknown"),
-                       conclusion=_opt(s.get("conclusion")))
-                  for s in (j.get("steps") or []))
-    return RunJob(id=int(j["id"]), name=_text(j.get("name"), "job"),
-                  status=_text(j.get("status"), "unknown"), conclusion=_opt(j.get("conclusion")),
-                  url=_text(j.get("html_url")), steps=steps)
