@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt import Respond
 
-from bot.errors import PermanentError, RetryableError, UserError
+from bot.errors import PermanentError, RateLimited, RetryableError, UserError
 from bot.ports import DirectMessages
 from bot.presentation.blocks import Message, notice, window_closed
 from bot.services.deployments import WindowClosed
@@ -49,6 +49,9 @@ def error_message(err: BaseException) -> tuple[str, bool]:
     """(text for the user, whether it is our fault and worth logging)."""
     if isinstance(err, UserError):  # a refusal may carry its own icon (a lock: 🔒)
         return f"{getattr(err, 'icon', '⚠️')} {err.message}", False
+    if isinstance(err, RateLimited) and (err.reset_at or err.retry_after):
+        # The message says when the limit resets: "in a minute" would contradict it.
+        return f"⏳ {err} Nothing was changed; please try again then.", False
     if isinstance(err, RetryableError):
         return f"⏳ {err} Nothing was changed; please try again in a minute.", False
     ref = uuid.uuid4().hex[:8]

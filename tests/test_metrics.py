@@ -90,6 +90,21 @@ def test_a_failed_rollout_counts_as_failed(bot: RunningBot) -> None:
     assert value(samples, "deploybot_approval_wait_seconds_count", environment="staging") == 0
 
 
+def test_rejected_and_expired_requests_are_results_too(bot: RunningBot) -> None:
+    rejected = request(bot, "production v1.2.3")
+    assert "rejected" in click_reply(bot, rejected, APPROVER, approve=False).lower()
+    expired = request(bot, "production v1.2.4")
+    bot.clock.advance(timedelta(hours=2, seconds=1))  # past the approval's expires_after
+    assert bot.container.deployments.expire_due(at=bot.clock.now()) == [expired]
+    _, samples = scrape(bot)
+    assert value(samples, "deploybot_deployments_total",
+                 environment="production", result="rejected") == 1
+    assert value(samples, "deploybot_deployments_total",
+                 environment="production", result="expired") == 1
+    assert value(samples, "deploybot_rollout_duration_seconds_count",
+                 environment="production", result="rejected") == 0  # nothing rolled out
+
+
 def test_unknown_slack_names_are_labelled_other() -> None:
     assert slack_request_labels({"command": "/deploy"}, 200) == ("command", "/deploy")
     assert slack_request_labels({"command": "/U0ALICE-was-here"}, 200) == ("command", "other")

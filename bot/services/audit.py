@@ -170,9 +170,10 @@ class AuditService:
         try:
             with self._store.transaction() as r:
                 r.audit.record_many(batch)
-        except RetryableError:
-            log.warning("could not write %d audit event(s); kept for the next batch",
-                        len(batch), exc_info=True)
+        except RetryableError as e:
+            # The database is away for a moment (it says why): one line, no traceback.
+            log.warning("could not write %d audit event(s); kept for the next batch: %s",
+                        len(batch), e)
             with self._lock:
                 room = max(0, self._max_queued - len(self._queue))
                 self._queue.extendleft(reversed(batch[-room:] if room else []))

@@ -522,6 +522,7 @@ class DeploymentService:
                 raise Conflict(f"Deployment #{d.id} changed meanwhile; nothing was done.")
             r.audit.record("deploy.cancelled", actor=user_id, at=at, deployment_id=d.id)
             d = self._get(r, d.id)
+        self._metrics.deployment_finished(d.environment, State.CANCELLED.value)
         self._safe_show(d)
         return d
 
@@ -576,6 +577,7 @@ class DeploymentService:
                 d = self._get(r, deployment_id)
         if expired:
             d = self._refresh_card(deployment_id)
+            self._metrics.deployment_finished(d.environment, State.EXPIRED.value)
             self._safe_notify(d)  # as `expire_due` does: the job will not see it again
             raise Conflict(f"Deployment #{d.id} ({d.service} {shown(d.version)} to "
                            f"{d.environment}) expired without enough approvals; "
@@ -585,6 +587,7 @@ class DeploymentService:
             self._metrics.approval_waited(d.environment, (at - d.requested_at).total_seconds())
             self._runner.submit(d.id)
         elif not approve:
+            self._metrics.deployment_finished(d.environment, State.REJECTED.value)
             self._safe_notify(d)
         return DecisionResult(deployment=d, approve=approve, started=started)
 
@@ -598,6 +601,7 @@ class DeploymentService:
                     expired.append(i)
         for i in expired:
             d = self._refresh_card(i)
+            self._metrics.deployment_finished(d.environment, State.EXPIRED.value)
             self._safe_notify(d)
         return expired
 

@@ -34,6 +34,7 @@ from typing import Any
 from bot.config import AppConfig
 from bot.domain.deployment import Deployment
 from bot.domain.locks import Lock
+from bot.errors import RetryableError
 from bot.ports import Changes, Clock, Cluster, HomeTab, Store
 from bot.presentation.home_views import home_view
 from bot.services.freezes import FreezeService
@@ -302,6 +303,8 @@ class HomeRefresher:
             next_change: datetime | None = None
             try:
                 next_change = refresh()
+            except RetryableError as e:  # the database or Slack is away for a moment
+                log.warning("App Home: refresh failed; the next change tries again: %s", e)
             except Exception:  # never raised into a deploy; the next change tries again
                 log.exception("App Home: refresh failed")
             with self._cond:

@@ -169,9 +169,11 @@ def test_rate_limited_says_when_it_resets(bot: RunningBot, fake_github: FakeGitH
     _, reply = answer(bot, "v1.2.3 api")
     got = ephemeral_text(bot, reply)
     assert "rate limit exceeded (it resets at 00:00 UTC)" in got, got
+    assert got.endswith("please try again then.") and "in a minute" not in got
     fake_github.status, fake_github.headers = 429, {"Retry-After": "42"}
     _, reply = answer(bot, "rerun 101 api")
-    assert "retry after 42 s" in ephemeral_text(bot, reply)
+    got = ephemeral_text(bot, reply)
+    assert "retry after 42 s" in got and "in a minute" not in got
 
 
 def test_github_down_says_try_again(bot: RunningBot, fake_github: FakeGitHub,
