@@ -287,7 +287,10 @@ def build_container(
                                cache={SlackDependency.name: timedelta(seconds=30)})
     return Container(config=config, clock=clock, database=database, slack=slack,
                      metrics=metrics, readiness=readiness,
-                     slack_requests=SlackRequests(store=database, clock=clock),
+                     slack_requests=SlackRequests(
+                         store=database, clock=clock,
+                         # SQLite is one process's: its keys stay in memory (cheap acks).
+                         shared=database.engine.dialect.name != "sqlite"),
                      cluster=cluster, access=access, runner=runner, deployments=deployments,
                      policy=policy, freezes=freezes, notifier=notifier, instance=name,
                      announcements=announcements, kube_clients=kube_clients,

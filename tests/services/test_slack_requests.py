@@ -45,3 +45,18 @@ def test_old_claims_are_pruned_and_nothing_else(database_url: str, clock: Manual
         assert requests.prune(at=clock.now()) == 0
     finally:
         database.dispose()
+
+
+def test_without_a_shared_store_keys_stay_in_memory_and_the_database_is_not_written(
+        database_url: str, clock: ManualClock) -> None:
+    database = Database.from_url(database_url)
+    try:
+        requests = SlackRequests(store=database, clock=clock, shared=False, local_keys=2)
+        assert requests.first_time("trigger:1") is True
+        assert requests.first_time("trigger:1") is False  # a retry in this process
+        assert requests.first_time("trigger:2") is True
+        assert requests.first_time("trigger:3") is True  # the oldest key is forgotten
+        assert requests.first_time("trigger:1") is True
+        assert _keys(database) == []  # nothing on the ack path touched the database
+    finally:
+        database.dispose()
