@@ -610,6 +610,20 @@ class GitHubActionsConfig(_Model):
         return self
 
 
+class PullRequestsConfig(_Model):
+    """Where a pull request's head commit deploys (services.<name>.github.pull_requests):
+    either a plain environment name (shared: every pull request deploys to that
+    environment's main instance, one after the other), or this mapping."""
+
+    environment: str = Field(min_length=1, description="the environment, e.g. development")
+    per_pr: bool = Field(
+        default=False,
+        description="true: each pull request gets its own instance of the environment "
+        "(`pr-<number>`, a preview) next to the main one, removed when the pull request "
+        "is closed; false: the environment itself (shared)",
+    )
+
+
 class GitHubServiceConfig(_Model):
     """The service's repository on GitHub (services.<name>.github): a version is one of its
     tags."""
@@ -620,10 +634,11 @@ class GitHubServiceConfig(_Model):
         description="branch → environment: a push to the branch (GitHub webhook) deploys "
         "the pushed commit there, e.g. {main: staging}",
     )
-    pull_requests: str | None = Field(
+    pull_requests: PullRequestsConfig | None = Field(
         default=None,
-        description="environment a pull request's head commit deploys to when the pull "
-        "request is opened, updated or reopened (e.g. development)",
+        description="where a pull request's head commit deploys when the pull request is "
+        "opened, updated or reopened: an environment (e.g. development: shared), or "
+        "{environment: development, per_pr: true} for a preview per pull request",
     )
     required_checks: list[str] = Field(
         default_factory=list,
@@ -640,6 +655,22 @@ class GitHubServiceConfig(_Model):
     actions: GitHubActionsConfig | None = Field(
         default=None, description="the workflow that deploys it (executor: github-actions)"
     )
+
+    @field_validator("pull_requests", mode="before")
+    @classmethod
+    def _pull_requests(cls, v: object) -> object:
+        # The plain form, `pull_requests: development`, is the shared environment.
+        return {"environment": v} if isinstance(v, str) else v
+
+    @property
+    def pr_environment(self) -> str | None:
+        """The environment pull requests deploy to, if any."""
+        return self.pull_requests.environment if self.pull_requests is not None else None
+
+    @property
+    def per_pr(self) -> bool:
+        """Whether each pull request deploys to its own instance (a preview)."""
+        return self.pull_requests is not None and self.pull_requests.per_pr
 
     @field_validator("repository")
     @classmethod
@@ -1000,14 +1031,24 @@ class AppConfig(_Model):
                 continue
             key = f"services.{svc_name}.github"
             targets = [(f"{key}.auto_deploy.{b}", e) for b, e in svc.github.auto_deploy.items()]
-            if svc.github.pull_requests is not None:
-                targets.append((f"{key}.pull_requests", svc.github.pull_requests))
+            prs = svc.github.pull_requests
+            if prs is not None:
+                targets.append((f"{key}.pull_requests"
+                                + (".environment" if prs.per_pr else ""), prs.environment))
             for field, env_name in targets:
                 if env_name not in self.environments:
                     raise ValueError(f"{field}: unknown environment {env_name!r}")
                 if svc.environments is not None and env_name not in svc.environments:
                     raise ValueError(f"{field}: {svc_name} does not deploy to {env_name} "
                                      f"(services.{svc_name}.environments)")
+            actions = svc.github.actions
+            if (svc.github.per_pr and svc.executor == "github-actions"
+                    and actions is not None
+                    and not any("{instance}" in v for v in actions.inputs.values())):
+                raise ValueError(f"{key}.pull_requests.per_pr: the workflow must be told the "
+                                 "preview to deploy: give one of "
+                                 f"{key}.actions.inputs the placeholder {{instance}} (e.g. "
+                                 "instance: \"{instance}\"; empty for the main instance)")
 
     def _check_actions(self) -> None:
         for svc_name, svc in self.services.items():

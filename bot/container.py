@@ -58,6 +58,7 @@ from bot.services.home import HomeRefresher, HomeService
 from bot.services.locks import LockService
 from bot.services.migrations import MigrationService
 from bot.services.policy import PolicyService
+from bot.services.previews import PreviewService
 from bot.services.readiness import ReadinessCheck
 from bot.services.rollbacks import RollbackService
 from bot.services.runner import DeploymentRunner, VerifyPlan
@@ -273,14 +274,18 @@ def build_container(
                          defer=background.submit)
     # GitHub webhooks (automatic deploys): on only with a secret, from the environment.
     hook_secret = github_webhook_secret or os.environ.get("GITHUB_WEBHOOK_SECRET") or None
+    # A closed pull request's previews (per-PR instances) are removed.
+    previews = PreviewService(store=database, cluster=cluster, poster=notifier, clock=clock,
+                              actor=config.github.auto_deployer, notifier=notifier)
     webhooks = (GitHubWebhooks(config=config, store=database, deployments=deployments,
                                poster=notifier, clock=clock, secret=hook_secret,
-                               defer=background.submit)
+                               defer=background.submit, previews=previews)
                 if hook_secret else None)
     github_polling = _polling(config, store=database, webhooks=webhooks, clock=clock,
                               heads=heads or (GitHubRepositoryHeads(github) if github else None),
                               socket_mode=socket_mode, notifier=notifier,
-                              deployments=deployments, defer=background.submit)
+                              deployments=deployments, defer=background.submit,
+                              previews=previews)
     # /readyz: Slack's auth.test is asked at most every 30 s (probes come every few seconds).
     readiness = ReadinessCheck([DatabaseDependency(database), SlackDependency(slack)],
                                clock=clock, timeout=timedelta(seconds=2),
@@ -344,7 +349,8 @@ def _github_client(config: AppConfig, *, api_url: str, token: str | None,
 def _polling(config: AppConfig, *, store: Database, webhooks: GitHubWebhooks | None,
              clock: Clock, heads: RepositoryHeads | None, socket_mode: bool,
              notifier: SlackNotifier, deployments: DeploymentService,
-             defer: Callable[[Callable[[], None]], None]) -> GitHubPolling | None:
+             defer: Callable[[Callable[[], None]], None],
+             previews: PreviewService | None = None) -> GitHubPolling | None:
     """Polling GitHub for automatic deploys (config github.poll): by default only when
     webhooks cannot arrive (no secret, or Socket Mode: no HTTP endpoint) and something is to
     be deployed automatically. Its deploys go through the webhooks' processing (one path)."""
@@ -356,7 +362,7 @@ def _polling(config: AppConfig, *, store: Database, webhooks: GitHubWebhooks | N
         return None
     automatic = webhooks or GitHubWebhooks(config=config, store=store, deployments=deployments,
                                            poster=notifier, clock=clock, secret="",
-                                           defer=defer)
+                                           defer=defer, previews=previews)
     return GitHubPolling(config=config, store=store, heads=heads, automatic=automatic,
                          clock=clock)
 

@@ -91,11 +91,25 @@ class Cluster(Protocol):
         progress: Callable[[str], None],
         deployment_id: int | None = None,
         requested_by: str | None = None,
-    ) -> None:
+        instance: str | None = None,
+    ) -> str | None:
         """Roll `version` out and return when it is live; raise RolloutFailed otherwise
-        (AlreadyRunning when it runs already). `progress` gets a short line whenever the
-        rollout moves; `deployment_id` and `requested_by` are recorded where the cluster
-        can keep them (e.g. annotations)."""
+        (AlreadyRunning when it runs already). What it returns, if anything, stays with the
+        result (e.g. the link to the workflow run that deployed it). `progress` gets a
+        short line whenever the rollout moves; `deployment_id` and `requested_by` are
+        recorded where the cluster can keep them (e.g. annotations). `instance` ("pr-7"):
+        roll it out to that per-PR instance of the environment (created on its first
+        deploy), not the main one."""
+        ...
+
+
+@runtime_checkable
+class Previews(Protocol):
+    """An optional capability of a Cluster: remove a per-PR instance (previews)."""
+
+    def remove_instance(self, environment: str, service: str, instance: str) -> bool:
+        """Remove the per-PR `instance` of `service` in `environment`; False when there was
+        nothing to remove. RetryableError / PermanentError when the cluster refuses."""
         ...
 
 
@@ -155,7 +169,7 @@ class RollsBack(Protocol):
         progress: Callable[[str], None],
         deployment_id: int | None = None,
         requested_by: str | None = None,
-    ) -> None:
+    ) -> str | None:
         """As `deploy`, for going back to `version` (an earlier one)."""
         ...
 
@@ -436,7 +450,19 @@ class DeploymentRepository(Protocol):
         """`running_versions` of these services in these environments, indexed per pair."""
         ...
 
-    def last_succeeded_version(self, environment: str, service: str) -> str | None: ...
+    def last_succeeded_version(self, environment: str, service: str,
+                               instance: str | None = None) -> str | None:
+        """On the main instance (None) or one per-PR instance."""
+        ...
+
+    def last_to_instance(self, environment: str, service: str, instance: str) -> int | None:
+        """The id of the last deployment to a per-PR instance, if any (previews)."""
+        ...
+
+    def unstarted_on_instance(self, environment: str, service: str,
+                              instance: str) -> Sequence[int]:
+        """Deployments to a per-PR instance awaiting approval, a window, or the runner."""
+        ...
 
     def history(self, *, limit: int, environment: str | None = None,
                 service: str | None = None) -> Sequence[Deployment]:
@@ -448,11 +474,12 @@ class DeploymentRepository(Protocol):
         """Deploys and rollbacks there requested since `since` (for the DORA measures)."""
         ...
 
-    def active_for(self, environment: str, service: str) -> Deployment | None:
-        """The deployment of `service` to `environment` in flight (queued, running or
-        verifying), if any. The database holds at most one: `add` and `transition` raise
-        bot.domain.busy.DeploymentBusy (a Conflict; the transaction stays usable) when a
-        second one would be put in flight."""
+    def active_for(self, environment: str, service: str,
+                   instance: str | None = None) -> Deployment | None:
+        """The deployment of `service` to `environment` (its main instance, or a per-PR
+        `instance`) in flight (queued, running or verifying), if any. The database holds
+        at most one: `add` and `transition` raise bot.domain.busy.DeploymentBusy (a
+        Conflict; the transaction stays usable) when a second one would be put in flight."""
         ...
 
     def good_versions(self, environment: str, service: str, *, limit: int = 20) -> list[str]:
@@ -539,6 +566,14 @@ class AnnouncementLog(Protocol):
     def claimed(self, key: str) -> bool: ...
 
     def forget(self, prefix: str, *, claimed_before: datetime) -> int: ...
+
+    def keys(self, prefix: str) -> list[str]:
+        """The claimed keys that start with `prefix`, sorted."""
+        ...
+
+    def drop(self, key: str) -> bool:
+        """Delete one claim; True only for the one caller that deleted it."""
+        ...
 
 
 class FaultyVersions(Protocol):

@@ -57,6 +57,8 @@ CLIENT_METHODS: dict[str, Permission] = {
     "read_namespaced_deployment": ("get", "deployments.apps"),
     "list_namespaced_deployment": ("list", "deployments.apps"),
     "patch_namespaced_deployment": ("patch", "deployments.apps"),
+    "create_namespaced_deployment": ("create", "deployments.apps"),
+    "delete_namespaced_deployment": ("delete", "deployments.apps"),
     "replace_namespaced_deployment": ("update", "deployments.apps"),
     "read_namespaced_deployment_status": ("get", "deployments/status.apps"),
     "read_namespaced_replica_set": ("get", "replicasets.apps"),
@@ -77,6 +79,7 @@ CLIENT_METHODS: dict[str, Permission] = {
 EXPECTED_RULES: frozenset[Permission] = frozenset({
     ("get", "deployments.apps"), ("list", "deployments.apps"),
     ("watch", "deployments.apps"), ("patch", "deployments.apps"),
+    ("create", "deployments.apps"), ("delete", "deployments.apps"),  # per-PR previews
     ("list", "replicasets.apps"),
     ("get", "pods"), ("list", "pods"),
     ("get", "pods/log"),

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from bot.errors import PermanentError
-from bot.ports import Cluster, Health, JobKind, JobResult, Migrations, Revisions, RollsBack
+from bot.ports import (
+    Cluster,
+    Health,
+    JobKind,
+    JobResult,
+    Migrations,
+    Previews,
+    Revisions,
+    RollsBack,
+)
 
 
 class ServiceClusters:
@@ -29,22 +38,34 @@ class ServiceClusters:
         progress: Callable[[str], None],
         deployment_id: int | None = None,
         requested_by: str | None = None,
-    ) -> None:
-        self.for_service(service).deploy(environment, service, version, progress=progress,
-                                         deployment_id=deployment_id,
-                                         requested_by=requested_by)
+        instance: str | None = None,
+    ) -> str | None:
+        return self.for_service(service).deploy(
+            environment, service, version, progress=progress, deployment_id=deployment_id,
+            requested_by=requested_by, instance=instance)
+
+    def removes_instances(self, service: str) -> bool:
+        """Whether the service's cluster can remove a per-PR instance (previews)."""
+        return isinstance(self.for_service(service), Previews)
+
+    def remove_instance(self, environment: str, service: str, instance: str) -> bool:
+        cluster = self.for_service(service)
+        if not isinstance(cluster, Previews):
+            raise PermanentError(f"the cluster of service {service!r} cannot remove per-PR "
+                                 "instances")
+        return cluster.remove_instance(environment, service, instance)
 
     def roll_back(
         self, environment: str, service: str, version: str, *,
         progress: Callable[[str], None],
         deployment_id: int | None = None,
         requested_by: str | None = None,
-    ) -> None:
+    ) -> str | None:
         """A rollback the way the service's cluster does them (else a deploy of `version`)."""
         cluster = self.for_service(service)
         roll = cluster.roll_back if isinstance(cluster, RollsBack) else cluster.deploy
-        roll(environment, service, version, progress=progress, deployment_id=deployment_id,
-             requested_by=requested_by)
+        return roll(environment, service, version, progress=progress,
+                    deployment_id=deployment_id, requested_by=requested_by)
 
     def check_health(self, environment: str, service: str, version: str) -> str | None:
         """The pods' health where the service's cluster can tell (else nothing to say)."""

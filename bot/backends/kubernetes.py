@@ -28,6 +28,11 @@ watch after it, automatic rollback) build on the same pieces: `KubeClients` for 
 environment, `_Api` for retried calls with plain-words errors, `diagnose_pods` for what is
 wrong with a ReplicaSet's pods, and `KubernetesCluster.rollout()` to roll any image out.
 
+A per-PR instance (`deploy(..., instance="pr-7")`, previews) is its own Deployment
+`<deployment>-pr-7`, created from the shared one on its first deploy
+(bot/backends/kubernetes_previews.py) and rolled out like any other after that;
+`remove_instance` deletes it (the Previews capability).
+
 `earlier_versions` (the Revisions capability) reads the versions that ran before from the
 Deployment's old ReplicaSets (at most `revisionHistoryLimit` of them), for `/rollback`
 while deploybot's own history is still empty.
@@ -53,6 +58,7 @@ from kubernetes import watch as k8s_watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
+from bot.backends.kubernetes_previews import preview_deployment, preview_name
 from bot.config import KubernetesAccessConfig, KubernetesServiceConfig
 from bot.errors import PermanentError, RetryableError
 from bot.ports import AlreadyRunning, JobKind, JobResult, RolloutFailed, Superseded
@@ -531,17 +537,58 @@ class KubernetesCluster:
         progress: Callable[[str], None],
         deployment_id: int | None = None,
         requested_by: str | None = None,
+        instance: str | None = None,
     ) -> None:
         cause = f"deploybot #{deployment_id}" if deployment_id is not None else "deploybot"
         cause += f": {service} {version}" + (f" by {requested_by}" if requested_by else "")
         try:
             changed = self.rollout(environment, self.config.image_for(version),
                                    progress=progress, change_cause=cause,
-                                   deployment_id=deployment_id)
+                                   deployment_id=deployment_id, instance=instance)
         except KubernetesProblem as e:
             raise RolloutFailed(str(e)) from e
         if not changed:
             raise AlreadyRunning(version, environment)
+
+    # -- per-PR instances (the Previews capability) -----------------------------------------
+    def remove_instance(self, environment: str, service: str, instance: str) -> bool:
+        """Delete the per-PR instance's Deployment (its ReplicaSets and pods go with it);
+        False when there is none."""
+        t = self._target(environment, instance)
+        try:
+            t.api.call(t.op("delete"), t.api.apps.delete_namespaced_deployment, t.name,
+                       t.namespace, body={"propagationPolicy": "Background"})
+        except KubernetesProblem as e:
+            if e.kind == "not_found":
+                return False
+            if e.kind == "unreachable":
+                raise RetryableError(str(e)) from e
+            raise PermanentError(str(e)) from e
+        log.info("deleted %s/%s (%s)", t.namespace, t.name, instance)
+        return True
+
+    def _create_instance(self, t: _Target, instance: str, image: str, change_cause: str,
+                         deployment_id: int | None) -> dict[str, Any] | None:
+        """Create the per-PR instance's Deployment from the shared one, running `image`;
+        None when it exists already (created by an earlier attempt or another process)."""
+        shared = self._read(self._target(t.environment))
+        self._images(t, shared)  # the configured containers must be there
+        annotations = {CHANGE_CAUSE: change_cause}
+        if deployment_id is not None:
+            annotations[DEPLOYMENT_ID] = str(deployment_id)
+        body = preview_deployment(shared, name=t.name, instance=instance, image=image,
+                                  containers=self.containers, annotations=annotations)
+        try:
+            created: dict[str, Any] = t.api.call(
+                t.op("create", named=False), t.api.apps.create_namespaced_deployment,
+                t.namespace, body)
+        except KubernetesProblem as e:
+            if e.kind == "api" and "409" in str(e):  # AlreadyExists
+                return None
+            raise
+        log.info("created %s/%s for %s from %s", t.namespace, t.name, instance,
+                 self.deployment)
+        return created
 
     # -- the watch after the rollout (the Health capability) ------------------------------
     def check_health(self, environment: str, service: str, version: str) -> str | None:
@@ -782,18 +829,33 @@ class KubernetesCluster:
 
     # -- rolling an image out -----------------------------------------------------------
     def rollout(self, environment: str, image: str, *, progress: Callable[[str], None],
-                change_cause: str, deployment_id: int | None = None) -> bool:
+                change_cause: str, deployment_id: int | None = None,
+                instance: str | None = None) -> bool:
         """Set the configured containers to `image` and follow the rollout to its end.
 
         False when that image runs already and nothing is rolling out (nothing was done);
         a KubernetesProblem when the rollout fails. Deployment `deployment_id` finds its
-        own patch again after a restart and follows the rollout instead."""
-        t = self._target(environment)
-        dep = self._read(t)
+        own patch again after a restart and follows the rollout instead. `instance`: the
+        per-PR instance's Deployment, created from the shared one when it is not there."""
+        t = self._target(environment, instance)
+        created = None
+        if instance is not None:
+            try:
+                dep = self._read(t)
+            except KubernetesProblem as e:
+                if e.kind != "not_found":
+                    raise
+                created = self._create_instance(t, instance, image, change_cause,
+                                                deployment_id)
+                dep = created if created is not None else self._read(t)
+        else:
+            dep = self._read(t)
         current = self._images(t, dep)
         annotations = _meta(dep).get("annotations") or {}
         ours = deployment_id is not None and annotations.get(DEPLOYMENT_ID) == str(deployment_id)
-        if all(img == image for img in current.values()):
+        if created is not None:
+            start: Mapping[str, Any] = created
+        elif all(img == image for img in current.values()):
             # Applied already: by an earlier attempt of this deployment (a restart resumes
             # it), or by someone else. Follow a rollout still under way; else nothing to do.
             if not ours and rollout_status(dep).done:
@@ -813,10 +875,12 @@ class KubernetesCluster:
             raise
         return True
 
-    def _target(self, environment: str) -> _Target:
+    def _target(self, environment: str, instance: str | None = None) -> _Target:
+        """The service's Deployment there, or that of its per-PR `instance`."""
         api = _Api(self._clients.get(environment), environment=environment,
                    timing=self._timing, sleep=self._sleep)
-        return _Target(api, environment, self.config.namespace(environment), self.deployment)
+        name = self.deployment if instance is None else preview_name(self.deployment, instance)
+        return _Target(api, environment, self.config.namespace(environment), name)
 
     def _read(self, t: _Target) -> dict[str, Any]:
         try:
@@ -1104,6 +1168,8 @@ def _took(seconds: float) -> str:
 REQUIRED_ACCESS: tuple[tuple[str, str], ...] = (
     ("get", "deployments.apps"), ("list", "deployments.apps"),
     ("watch", "deployments.apps"), ("patch", "deployments.apps"),
+    # per-PR previews (github.pull_requests.per_pr): their own Deployment, made and removed
+    ("create", "deployments.apps"), ("delete", "deployments.apps"),
     ("list", "replicasets.apps"),
     ("get", "pods"), ("list", "pods"), ("get", "pods/log"),
     ("create", "jobs.batch"), ("get", "jobs.batch"), ("list", "jobs.batch"),

@@ -3,6 +3,8 @@
 For `deploybot shell`, demos and tests of everything above the cluster port. It keeps the
 running versions in memory (seeded from `simulated.initial_version`), and per environment
 and service the versions that went live, for `earlier_versions` (the Revisions capability).
+A per-PR instance (previews) is kept apart, per (environment, service, instance), until
+`remove_instance` forgets it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class SimulatedCluster:
         self._versions: dict[tuple[str, str], str] = {}
         #: the versions that went live, oldest first (after `initial_version`, if set)
         self._history: dict[tuple[str, str], list[str]] = {}
+        #: per-PR instances: (environment, service, instance) → the version they run
+        self._instances: dict[tuple[str, str, str], str] = {}
         self._lock = threading.Lock()
 
     def current_version(self, environment: str, service: str) -> str | None:
@@ -35,6 +39,7 @@ class SimulatedCluster:
         progress: Callable[[str], None],
         deployment_id: int | None = None,
         requested_by: str | None = None,
+        instance: str | None = None,
     ) -> None:
         step = self._config.rollout_seconds / REPLICAS
         pattern = self._config.fail_versions
@@ -47,8 +52,21 @@ class SimulatedCluster:
                 )
             progress(f"{i}/{REPLICAS} pods updated")
         with self._lock:
+            if instance is not None:
+                self._instances[(environment, service, instance)] = version
+                return
             self._versions[(environment, service)] = version
             self._history_of(environment, service).append(version)
+
+    def instance_version(self, environment: str, service: str, instance: str) -> str | None:
+        """The version a per-PR instance runs (None: there is none)."""
+        with self._lock:
+            return self._instances.get((environment, service, instance))
+
+    def remove_instance(self, environment: str, service: str, instance: str) -> bool:
+        """Forget a per-PR instance (the Previews capability); False: there was none."""
+        with self._lock:
+            return self._instances.pop((environment, service, instance), None) is not None
 
     def earlier_versions(self, environment: str, service: str) -> list[str]:
         """The versions that went live before the current one, newest first, each once."""

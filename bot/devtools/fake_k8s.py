@@ -7,8 +7,8 @@ to over plain HTTP, plus a controller thread that moves rollouts and Jobs forwar
 
 What it speaks (JSON; errors are ``Status`` objects with ``code``/``reason``/``message``):
 
-* ``apps/v1`` Deployments: get, list, watch, PATCH (strategic-merge with lists of containers,
-  env, volumes... merged by name; JSON merge patch; JSON patch), PUT, DELETE.
+* ``apps/v1`` Deployments: create (POST), get, list, watch, PATCH (strategic-merge with lists
+  of containers, env, volumes... merged by name; JSON merge patch; JSON patch), PUT, DELETE.
 * ``apps/v1`` ReplicaSets and ``v1`` Pods (created by the controller): get, list, watch, and
   ``pods/{name}/log`` (``container``, ``tailLines``) as text.
 * ``batch/v1`` Jobs: create (``name`` or ``generateName``), get, list, watch, DELETE with a
@@ -190,7 +190,7 @@ _RESOURCES: dict[str, _Resource] = {
     )
 }
 _WRITABLE = {"deployments", "replicasets", "pods", "jobs"}
-_CREATABLE = {"jobs"}
+_CREATABLE = {"jobs", "deployments"}  # deployments: per-PR instances (previews)
 
 
 class _ApiError(Exception):

@@ -27,7 +27,7 @@ def busy_message(active: Deployment | None, *, environment: str, service: str) -
     what = _WHAT.get(active.kind, "Deployment")
     now = _NOW.get(active.state, "is under way")
     where = f"<#{active.channel}>" if active.channel else "the deployments channel"
-    return (f"{what} #{active.id} of {service} to {environment} {now} (requested by "
+    return (f"{what} #{active.id} of {service} to {active.where} {now} (requested by "
             f"<@{active.requested_by}>); only one runs at a time per service and "
             f"environment. Wait for it to finish, or follow it in {where}.")
 

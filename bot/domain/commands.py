@@ -49,6 +49,7 @@ class DeployArgs:
     emergency_reason: str | None = None
     force_reason: str | None = None  # deploy a version marked faulty anyway, and why
     release: str | None = None  # the release name `version` (its tag) was asked for as
+    instance: str | None = None  # a per-PR instance ("pr-7"), for pull request deploys
 
 
 @dataclass(frozen=True)

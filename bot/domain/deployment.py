@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from bot.domain.previews import where as _where
 from bot.domain.states import State
 
 
@@ -124,6 +125,12 @@ class Deployment:
     rollback_of: int | None = None  # ROLLBACK: the deployment whose version it replaces
     verification: Verification | None = None
     github_deployment_id: int | None = None  # its mirror on GitHub (Deployments API), if any
+    instance: str | None = None  # a per-PR instance ("pr-7"); None: the main one
+
+    @property
+    def where(self) -> str:
+        """Its environment as people read it: `development (PR #7)` for a per-PR one."""
+        return _where(self.environment, self.instance)
 
     @property
     def emergency(self) -> bool:
@@ -164,6 +171,7 @@ class NewDeployment:
     kind: Kind = Kind.DEPLOY
     target: str | None = None
     rollback_of: int | None = None
+    instance: str | None = None  # a per-PR instance ("pr-7"); None: the main one
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from typing import Any
 
 #: The pull request actions that deploy its head commit.
 PR_ACTIONS = frozenset({"opened", "synchronize", "reopened"})
+#: The pull request action that removes its preview (services with per-PR instances).
+PR_CLOSED = "closed"
 #: How many characters of a commit sha make a version (`github.version_from: sha`).
 SHA_VERSION_LENGTH = 12
 
@@ -46,6 +48,12 @@ class GitHubEvent:
     def version(self) -> str | None:
         return self.sha[:SHA_VERSION_LENGTH] if self.sha else None
 
+    @property
+    def closes_pull_request(self) -> bool:
+        """A pull request was closed (merged or not): its previews are removed."""
+        return (self.name == "pull_request" and self.action == PR_CLOSED
+                and self.pull_request is not None)
+
 
 def _str(v: Any) -> str | None:
     return v if isinstance(v, str) and v else None
@@ -77,6 +85,7 @@ def parse_event(name: str, payload: dict[str, Any]) -> GitHubEvent:
             name, repository, _str(head.get("ref")), _str(head.get("ref")),
             _str(head.get("sha")), action=action,
             pull_request=number if isinstance(number, int) else None, sender=sender,
-            ignored=None if action in PR_ACTIONS else f"pull_request action {action!r}")
+            ignored=None if action in PR_ACTIONS or action == PR_CLOSED
+            else f"pull_request action {action!r}")
     return GitHubEvent(name, repository, None, None, None, sender=sender,
                        ignored=f"event {name!r} is not used")

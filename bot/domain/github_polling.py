@@ -9,6 +9,11 @@ look ever claims what it sees without deploying it (it is already there), every 
 deploys only heads whose key is new. Both live in the announcements claim table, so they
 survive restarts: a head seen before a restart is not deployed again after it; one that
 appeared while the bot was down is deployed at the first poll.
+
+For repositories with per-PR previews, each pull request seen open also holds a key
+(`github-poll-open:<repository>:pr<n>`) while it is open; one that is no longer in the open
+list has been closed (or merged): whoever deletes its key hands on the close, as the
+`pull_request` `closed` delivery a webhook would have made.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from bot.domain.github_events import GitHubEvent
+from bot.domain.github_events import PR_CLOSED, GitHubEvent
 
 #: The claim table's key column holds at most this many characters.
 MAX_KEY = 255
@@ -59,6 +64,29 @@ def branch_head(repository: str, branch: str, sha: str) -> Seen:
     """The head of `branch` as a push to it would have said it."""
     event = GitHubEvent("push", repository, f"refs/heads/{branch}", branch, sha)
     return Seen(_key("github-poll", repository.lower(), "branch", branch, sha), event)
+
+
+def open_pulls_prefix(repository: str) -> str:
+    """The start of the keys of a repository's pull requests seen open."""
+    return f"github-poll-open:{repository.lower()}:pr"
+
+
+def open_pull_key(repository: str, number: int) -> str:
+    return f"{open_pulls_prefix(repository)}{number}"
+
+
+def open_pull_number(repository: str, key: str) -> int | None:
+    """The pull request number of an open pull request's key (None: not one)."""
+    rest = key.removeprefix(open_pulls_prefix(repository))
+    return int(rest) if rest != key and rest.isdigit() else None
+
+
+def pull_closed(repository: str, number: int) -> Seen:
+    """A pull request seen open before and no longer, as a `closed` delivery would have
+    said it (its key names it in the delivery's audit record)."""
+    event = GitHubEvent("pull_request", repository, None, None, None, action=PR_CLOSED,
+                        pull_request=number)
+    return Seen(_key("github-poll-closed", repository.lower(), f"pr{number}"), event)
 
 
 def pull_head(repository: str, pull: PullHead) -> Seen:

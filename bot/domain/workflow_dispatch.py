@@ -18,8 +18,9 @@ from datetime import datetime
 
 from bot.domain.workflow_runs import RunJob, WorkflowRun, icon, outcome
 
-#: The placeholders an input (or the ref) may use.
-PLACEHOLDERS = ("environment", "version", "service", "deployment_id", "run_key")
+#: The placeholders an input (or the ref) may use; {instance} is a pull request's preview
+#: instance ("pr-7"), empty for the environment's main instance.
+PLACEHOLDERS = ("environment", "version", "service", "deployment_id", "run_key", "instance")
 
 
 def run_key(deployment_id: int | None, version: str, *, at: datetime) -> str:

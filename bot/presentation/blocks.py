@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.checklist import Checklist
 from bot.domain.deployment import Deployment, Kind
+from bot.domain.previews import instance_label
 from bot.domain.record import Mark, build_record, failed_verification
 from bot.domain.severity import Severity
 from bot.domain.states import State
@@ -92,7 +93,7 @@ def title(d: Deployment) -> str:
         return f"#{d.id} rollback of {d.service} to {d.version} in {d.environment}"
     if d.kind is Kind.MIGRATE:
         return f"#{d.id} {d.service} migrations → {d.target} in {d.environment}"
-    return f"#{d.id} {d.service} {d.version} → {d.environment}"
+    return f"#{d.id} {d.service} {d.version} → {d.where}"
 
 
 def noun(d: Deployment) -> str:
@@ -138,7 +139,7 @@ def _approve_text(d: Deployment) -> str:
     if d.kind is Kind.MIGRATE:
         return (f"Run the migrations of `{d.service}` in *{d.environment}* to `{d.target}`. "
                 "Schema changes are not undone by rolling the code back.")
-    return f"Deploy `{d.service}` `{d.version}` to *{d.environment}*."
+    return f"Deploy `{d.service}` `{d.version}` to *{d.where}*."
 
 
 def approval_actions(d: Deployment, *, block_id: str = ids.APPROVAL_BLOCK) -> Block:
@@ -160,7 +161,8 @@ _HEAD = {Kind.DEPLOY: "Deploy ", Kind.ROLLBACK: "↩️ Rollback ", Kind.MIGRATE
 
 def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
     lines = [
-        f"*Service:* `{d.service}`   *Environment:* `{d.environment}`",
+        f"*Service:* `{d.service}`   *Environment:* `{d.environment}`"
+        + (f" ({instance_label(d.instance)} preview)" if d.instance is not None else ""),
         _what(d),
         f"*Requested by:* {who(d.requested_by)} at {when(d.requested_at, zone)}",
     ]
@@ -248,7 +250,7 @@ def announcement(d: Deployment, zone: ZoneInfo, permalink: str | None, *,
     if d.kind is not Kind.DEPLOY:
         head = _other_head(d, ok)
     elif ok:
-        head = f"✅ *{d.service} `{d.version}` is live in {d.environment}*"
+        head = f"✅ *{d.service} `{d.version}` is live in {d.where}*"
     elif d.state is State.ROLLED_BACK:  # bad, but handled: the previous version runs again
         head = (f"⚠️ *Deploy of {d.service} `{d.version}` to {d.environment} failed "
                 f"verification, rolled back to `{d.previous_version}`*")
@@ -260,7 +262,7 @@ def announcement(d: Deployment, zone: ZoneInfo, permalink: str | None, *,
         head = (f"🚨 *Deploy of {d.service} `{d.version}` to {d.environment} failed "
                 f"verification; `{d.version}` is still live*")
     else:
-        head = f"❌ *Deploy of {d.service} `{d.version}` to {d.environment} failed*"
+        head = f"❌ *Deploy of {d.service} `{d.version}` to {d.where} failed*"
     parts = [mention, head] if mention else [head]
     if not ok and d.error:
         parts.append(f"Cause: {d.error}")
@@ -341,7 +343,7 @@ def status_view(running: list[tuple[str, str, str, datetime]], recent: list[Depl
     if not recent:
         lines.append("_None yet._")
     for d in recent:
-        lines.append(f"• #{d.id} `{d.service}` `{d.version}` → `{d.environment}` — "
+        lines.append(f"• #{d.id} `{d.service}` `{d.version}` → `{d.where}` — "
                      f"{STATE_LINE[d.state]} — {who(d.requested_by)}, "
                      f"{when(d.requested_at, zone)}")
     if windows:  # one line per environment: open now, or closed and why, and the next change
@@ -397,7 +399,7 @@ def _where(d: Deployment) -> str:
 
 def request_accepted(d: Deployment, zone: ZoneInfo) -> Message:
     """The requester's ephemeral answer once a request is posted (or queued)."""
-    what = f"`{d.service}` `{d.version}` → *{d.environment}*"
+    what = f"`{d.service}` `{d.version}` → *{d.where}*"
     name = {Kind.DEPLOY: "Deployment", Kind.ROLLBACK: "Rollback",
             Kind.MIGRATE: "Migration run"}[d.kind]
     if d.kind is Kind.MIGRATE:

@@ -30,7 +30,7 @@ def _what(d: Deployment) -> str:
     if d.kind is Kind.ROLLBACK:
         return (f"`{d.service}` back to `{d.version}` in *{d.environment}* "
                 f"(from `{d.previous_version or '—'}`)")
-    return f"`{d.service}` `{d.version}` → *{d.environment}*"
+    return f"`{d.service}` `{d.version}` → *{d.where}*"
 
 
 _MENTION = re.compile(r"&lt;@([UW][A-Z0-9]+)&gt;")

@@ -203,9 +203,10 @@ class DeploymentService:
         source = self._config.environments[env].promote_from
         with self._store.transaction() as r:
             lock = r.locks.get(env, svc, at=at)
-            active = r.deployments.active_for(env, svc)
+            # A per-PR instance (args.instance) has its own one in flight and versions.
+            active = r.deployments.active_for(env, svc, args.instance)
             mark = r.faulty.get(env, svc, args.version)
-            previous = r.deployments.last_succeeded_version(env, svc)
+            previous = r.deployments.last_succeeded_version(env, svc, args.instance)
             promoted = source is None or r.deployments.succeeded_there(source, svc,
                                                                        args.version)
         self._locks.refuse(lock, user_id=user_id, at=at)
@@ -274,7 +275,8 @@ class DeploymentService:
             raise WindowClosed(args, window, self._config.zone)
         emergency = args.emergency_reason is not None
         required, expires_at = self._approval_needed(env, emergency=emergency)
-        if previous is None:  # nothing deployed by us yet: ask the cluster (outside the tx)
+        if previous is None and args.instance is None:
+            # nothing deployed by us yet: ask the cluster (outside the tx)
             previous = self._cluster.current_version(env, args.service)
         with self._store.transaction() as r:
             d = r.deployments.add(NewDeployment(
@@ -288,9 +290,12 @@ class DeploymentService:
                 approvals_required=required,
                 expires_at=expires_at,
                 emergency_reason=args.emergency_reason,
+                instance=args.instance,
             ))
             details: dict[str, object] = {"service": d.service, "environment": env,
                                           "version": d.version, "previous_version": previous}
+            if args.instance is not None:
+                details["instance"] = args.instance  # a pull request's preview
             if args.release is not None:
                 details["release"] = args.release  # asked for by its release name
             if emergency:

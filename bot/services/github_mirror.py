@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from bot.domain.deployment import Deployment, Kind
+from bot.domain.previews import github_environment
 from bot.domain.states import State
 from bot.errors import DeploybotError, RetryableError
 from bot.ports import DeploymentMirror, GitHubDeploymentState, MessageRefs, Store
@@ -126,7 +127,8 @@ class GitHubMirror:
                 payload["rollback_of"] = d.rollback_of
             created = self._try(d, "create the GitHub deployment",
                                 lambda: self._mirror.create_deployment(
-                                    repository, d.version, d.environment,
+                                    repository, d.version,
+                                    github_environment(d.environment, d.instance),
                                     _describe(d, state), payload))
             if created is None:
                 return
@@ -140,7 +142,8 @@ class GitHubMirror:
         def post() -> bool:
             self._mirror.set_status(repository, github_id, state, log_url=log_url,
                                     description=_describe(d, state),
-                                    environment=d.environment)
+                                    environment=github_environment(d.environment,
+                                                                   d.instance))
             return True
 
         if self._try(d, f"post the GitHub status {state}", post):

@@ -11,6 +11,10 @@ key). The claim makes a head count once across processes and restarts; the first
 at a branch (or a repository's pull requests) is a baseline: it claims what is there without
 deploying it.
 
+Pull request previews (`pull_requests: {..., per_pr: true}`): every pull request seen open is
+remembered by a claim key while it is open; one that left the open list was closed, and is
+handed on once as the `closed` delivery a webhook would have made (its preview is removed).
+
 Rate limits: when GitHub says the limit is used up, polling stops until it resets (the
 `X-RateLimit-Reset` time, else `Retry-After`, else one period), with one log line.
 """
@@ -26,11 +30,15 @@ from bot.domain.github_polling import (
     Seen,
     branch_baseline_key,
     branch_head,
+    open_pull_key,
+    open_pull_number,
+    open_pulls_prefix,
+    pull_closed,
     pull_head,
     pulls_baseline_key,
 )
 from bot.errors import DeploybotError, RateLimited
-from bot.ports import Clock, RepositoryHeads, Store
+from bot.ports import Clock, Repositories, RepositoryHeads, Store
 from bot.services.github_webhooks import GitHubWebhooks
 
 log = logging.getLogger(__name__)
@@ -44,6 +52,7 @@ class Watched:
     repository: str
     branches: tuple[str, ...]
     pulls: bool
+    previews: bool = False  # a service of it deploys each pull request to its own instance
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,8 @@ class Look:
 
     baseline: str
     heads: tuple[Seen, ...]
+    #: (repository, the pull requests open now): when previews are removed on close
+    open_pulls: tuple[str, tuple[int, ...]] | None = None
 
 
 class GitHubPolling:
@@ -71,17 +82,18 @@ class GitHubPolling:
     def watched(self) -> list[Watched]:
         """The repositories with an automatic deploy, as configured (case-insensitively one
         entry per repository)."""
-        by_repo: dict[str, tuple[str, set[str], bool]] = {}
+        by_repo: dict[str, tuple[str, set[str], bool, bool]] = {}
         for _name, svc in sorted(self._config.services.items()):
             gh = svc.github
             if gh is None or not (gh.auto_deploy or gh.pull_requests):
                 continue
-            repo, branches, pulls = by_repo.get(gh.repository.lower(),
-                                                (gh.repository, set(), False))
+            repo, branches, pulls, previews = by_repo.get(
+                gh.repository.lower(), (gh.repository, set(), False, False))
             by_repo[gh.repository.lower()] = (repo, branches | set(gh.auto_deploy),
-                                              pulls or gh.pull_requests is not None)
-        return [Watched(repo, tuple(sorted(branches)), pulls)
-                for repo, branches, pulls in by_repo.values()]
+                                              pulls or gh.pull_requests is not None,
+                                              previews or gh.per_pr)
+        return [Watched(repo, tuple(sorted(branches)), pulls, previews)
+                for repo, branches, pulls, previews in by_repo.values()]
 
     def poll(self) -> int:
         """Look once; returns how many new heads were handed to the automatic deploys."""
@@ -119,9 +131,11 @@ class GitHubPolling:
             looks.append(Look(branch_baseline_key(w.repository, branch), heads))
         if w.pulls:
             pulls = self._heads.open_pulls(w.repository)
+            ordered = sorted(pulls, key=lambda p: p.number)
             looks.append(Look(pulls_baseline_key(w.repository),
-                              tuple(pull_head(w.repository, p)
-                                    for p in sorted(pulls, key=lambda p: p.number))))
+                              tuple(pull_head(w.repository, p) for p in ordered),
+                              (w.repository, tuple(p.number for p in ordered))
+                              if w.previews else None))
         return looks
 
     def _claim(self, looks: list[Look], *, at: datetime) -> list[Seen]:
@@ -135,4 +149,21 @@ class GitHubPolling:
                 for seen in look.heads:
                     if r.announcements.claim(seen.key, due_at=at, at=at) and not first:
                         fresh.append(seen)
+                if look.open_pulls is not None:
+                    fresh.extend(self._closed(r, *look.open_pulls, at=at))
         return fresh
+
+    @staticmethod
+    def _closed(r: Repositories, repository: str, open_now: tuple[int, ...], *,
+                at: datetime) -> list[Seen]:
+        """The pull requests seen open before that are no longer (closed or merged): each
+        handed on by the one process that deletes its open key."""
+        keys = {open_pull_key(repository, n) for n in open_now}
+        for key in sorted(keys):
+            r.announcements.claim(key, due_at=at, at=at)
+        closed: list[Seen] = []
+        for key in r.announcements.keys(open_pulls_prefix(repository)):
+            number = open_pull_number(repository, key)
+            if key not in keys and number is not None and r.announcements.drop(key):
+                closed.append(pull_closed(repository, number))
+        return closed

@@ -8,6 +8,8 @@ redelivery does nothing, in any process), and hand the rest to the background po
 requests each deploy through `DeploymentService.request_automatic`: locks, windows, freezes,
 the one-in-flight rule, the promotion gate and approvals apply. A refused one is announced
 in the deployments channel; every delivery is audited (`github.delivery`) with its outcome.
+With `pull_requests: {environment: ..., per_pr: true}` a pull request deploys to its own
+instance `pr-<n>` (a preview), and closing it removes the preview (bot/services/previews.py).
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from enum import Enum
 from bot.config import AppConfig, ServiceConfig
 from bot.domain.commands import DeployArgs
 from bot.domain.github_events import GitHubEvent, parse_event, signature_ok
+from bot.domain.previews import instance_for, where
 from bot.errors import DeploybotError, UserError
 from bot.ports import Clock, Poster, Store
 from bot.services.deployments import DeploymentService
+from bot.services.previews import PreviewService
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +47,19 @@ class AutoDeploy:
     environment: str
     version: str
     why: str  # "push to main", "pull request #7"
+    instance: str | None = None  # a pull request's preview ("pr-7"); None: the environment
+
+    @property
+    def where(self) -> str:
+        return where(self.environment, self.instance)
 
 
 class GitHubWebhooks:
     def __init__(self, *, config: AppConfig, store: Store, deployments: DeploymentService,
                  poster: Poster, clock: Clock, secret: str,
-                 defer: Callable[[Callable[[], None]], None]) -> None:
+                 defer: Callable[[Callable[[], None]], None],
+                 previews: PreviewService | None = None) -> None:
+        self._previews = previews  # removes a closed pull request's previews
         self._config = config
         self._store = store
         self._deployments = deployments
@@ -91,19 +102,24 @@ class GitHubWebhooks:
                     and svc.github.repository.lower() == ev.repository.lower()]
         if not services:
             return [], f"repository {ev.repository!r} is not configured"
+        if ev.closes_pull_request:
+            return [], "pull request closed"
         out: list[AutoDeploy] = []
         version = ev.version
         assert version is not None and ev.branch is not None
         for name, svc in services:
             assert svc.github is not None
+            instance = None
             if ev.name == "push":
                 env = svc.github.auto_deploy.get(ev.branch)
                 why = f"push to {ev.branch}"
             else:
-                env = svc.github.pull_requests
+                env = svc.github.pr_environment
                 why = f"pull request #{ev.pull_request} ({ev.branch})"
+                if svc.github.per_pr and ev.pull_request is not None:
+                    instance = instance_for(ev.pull_request)
             if env is not None:
-                out.append(AutoDeploy(name, env, version, why))
+                out.append(AutoDeploy(name, env, version, why, instance))
         if not out:
             what = (f"branch {ev.branch!r}" if ev.name == "push" else "pull requests")
             return [], f"no automatic deploy configured for {what}"
@@ -112,9 +128,25 @@ class GitHubWebhooks:
     def sorted_services(self) -> list[tuple[str, ServiceConfig]]:
         return sorted(self._config.services.items())
 
+    def teardowns(self, ev: GitHubEvent) -> list[tuple[str, str]]:
+        """(service, environment) of the previews a closed pull request leaves behind."""
+        if not ev.closes_pull_request or ev.repository is None:
+            return []
+        return [(name, svc.github.pull_requests.environment)
+                for name, svc in self.sorted_services()
+                if svc.github is not None and svc.github.pull_requests is not None
+                and svc.github.per_pr
+                and svc.github.repository.lower() == ev.repository.lower()]
+
     def process(self, ev: GitHubEvent, delivery: str) -> None:
         targets, ignored = self.targets(ev)
         outcomes: list[str] = [f"ignored: {ignored}"] if ignored else []
+        if ev.closes_pull_request and ev.pull_request is not None:
+            teardowns = self.teardowns(ev)
+            if teardowns and self._previews is not None:
+                outcomes = [self._previews.close(svc, env, ev.pull_request,
+                                                 why=f"pull request closed in {ev.repository}")
+                            for svc, env in teardowns]
         deployment_id: int | None = None
         for t in targets:
             outcome, dep_id = self._deploy(t, ev)
@@ -126,21 +158,22 @@ class GitHubWebhooks:
                            details=self._details(ev, delivery, outcomes))
 
     def _deploy(self, t: AutoDeploy, ev: GitHubEvent) -> tuple[str, int | None]:
-        head = f"{t.service} {t.environment}"
+        head = f"{t.service} {t.where}"
         pattern = self._config.services[t.service].version_pattern
         if not re.fullmatch(pattern, t.version):
             self._announce(
-                f":warning: Automatic deploy of {t.service} to {t.environment} skipped "
+                f":warning: Automatic deploy of {t.service} to {t.where} skipped "
                 f"({t.why} in {ev.repository}): the commit's version `{t.version}` does not "
                 f"match the service's version_pattern `{pattern}`.")
             return f"{head}: skipped, version does not match version_pattern", None
-        args = DeployArgs(service=t.service, environment=t.environment, version=t.version)
+        args = DeployArgs(service=t.service, environment=t.environment, version=t.version,
+                          instance=t.instance)
         try:
             d = self._deployments.request_automatic(args, source=self._actor)
         except DeploybotError as e:
             why = e.message if isinstance(e, UserError) else str(e)
             self._announce(
-                f":no_entry: Automatic deploy of {t.service} `{t.version}` to {t.environment} "
+                f":no_entry: Automatic deploy of {t.service} `{t.version}` to {t.where} "
                 f"({t.why} in {ev.repository}) was not started: {why}")
             return f"{head}: blocked: {why}", None
         return f"{head}: deployment #{d.id} requested ({d.state.value})", d.id

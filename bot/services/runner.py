@@ -305,30 +305,44 @@ class DeploymentRunner:
                 self._show(cur)
 
         note: str | None = None  # "v1.2.3 is already running in production; nothing to do"
+        said: str | None = None  # what the cluster returned of the rollout (a run's link)
         try:
             if d.kind is Kind.MIGRATE:
                 self._migrate(d, progress)
                 self._move(d.id, State.SUCCEEDED, finished=True,
                            progress=f"migrated to {d.target}")
             elif d.state is State.RUNNING:
-                if d.kind is Kind.DEPLOY:  # a rollback does not run the old image's migrations
+                # A rollback does not run the old image's migrations; a per-PR preview
+                # shares the environment's database and leaves its schema alone.
+                if d.kind is Kind.DEPLOY and d.instance is None:
                     self._migrate(d, progress)
                 try:
-                    roll = (self._cluster.roll_back if d.kind is Kind.ROLLBACK
-                            and isinstance(self._cluster, RollsBack) else self._cluster.deploy)
-                    roll(d.environment, d.service, d.version, progress=progress,
-                         deployment_id=d.id, requested_by=d.requested_by)
+                    if d.instance is not None:  # a per-PR preview: its own instance
+                        said = self._cluster.deploy(d.environment, d.service, d.version,
+                                                    progress=progress, deployment_id=d.id,
+                                                    requested_by=d.requested_by,
+                                                    instance=d.instance)
+                    else:
+                        roll = (self._cluster.roll_back if d.kind is Kind.ROLLBACK
+                                and isinstance(self._cluster, RollsBack)
+                                else self._cluster.deploy)
+                        said = roll(d.environment, d.service, d.version, progress=progress,
+                                    deployment_id=d.id, requested_by=d.requested_by)
                 except AlreadyRunning as e:
                     note = str(e)
                 self._move(d.id, State.VERIFYING, progress="checking")
             if d.kind is not Kind.MIGRATE:
-                verdict = None if note is not None else self._watch(d, progress)
+                # The watch (and automatic rollback) is about the main instance's pods.
+                verdict = (None if note is not None or d.instance is not None
+                           else self._watch(d, progress))
                 if verdict is not None and not verdict.ok:
                     self._verification_failed(d, verdict, progress)
                 else:
-                    summary = (f"verified: {verdict.summary}"[:255] if verdict is not None
+                    summary = (f"verified: {verdict.summary}" if verdict is not None
                                else None)
-                    self._move(d.id, State.SUCCEEDED, finished=True, progress=note or summary)
+                    # What the cluster said of it (e.g. the workflow run's link) stays too.
+                    kept = "; ".join(p for p in (note or summary, said) if p)[:255] or None
+                    self._move(d.id, State.SUCCEEDED, finished=True, progress=kept)
         except RolloutFailed as e:
             self._move(d.id, State.FAILED, finished=True, error=str(e) or "rollout failed")
         replaced = self._replace_rolled_back(deployment_id)

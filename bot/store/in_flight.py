@@ -1,10 +1,11 @@
 """One deployment in flight per service and environment, as the database enforces it.
 
 The partial unique index `uq_deployments_one_active` (models.DeploymentRow, migration 0006)
-refuses a second queued/running/verifying row for an environment and service. A write that
-may put a row in flight (an insert in such a state, a transition into QUEUED) runs inside a
-SAVEPOINT here, so the index refusing it rolls back that write alone: the caller's
-transaction goes on, and gets `DeploymentBusy` naming the deployment in the way.
+refuses a second queued/running/verifying row for an environment and service on its main
+instance; `uq_deployments_one_active_instance` (0010) does the same per per-PR instance.
+A write that may put a row in flight (an insert in such a state, a transition into QUEUED)
+runs inside a SAVEPOINT here, so the index refusing it rolls back that write alone: the
+caller's transaction goes on, and gets `DeploymentBusy` naming the deployment in the way.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from bot.domain.deployment import Deployment
 from bot.domain.states import State, sources_for
 from bot.store.models import DeploymentRow
 
-INDEX = "uq_deployments_one_active"
-#: How SQLite names the index's columns when it refuses a row (it does not name the index).
+INDEX = "uq_deployments_one_active"  # also the start of the per-instance index's name
+#: How SQLite names the index's columns when it refuses a row (it does not name the index;
+#: the per-instance index's columns start the same).
 _SQLITE_COLUMNS = "deployments.environment, deployments.service"
 
 
@@ -38,11 +40,12 @@ def refused_by_index(e: IntegrityError) -> bool:
 
 
 @contextmanager
-def one_in_flight(session: Session, where: tuple[str, str] | int,
-                  active_for: Callable[[str, str], Deployment | None],
+def one_in_flight(session: Session, where: tuple[str, str, str | None] | int,
+                  active_for: Callable[[str, str, str | None], Deployment | None],
                   *, guard: bool = True) -> Iterator[None]:
     """Run the block in a SAVEPOINT (when `guard`); the index refusing it raises
-    DeploymentBusy. `where` is (environment, service), or the id of the deployment moved."""
+    DeploymentBusy. `where` is (environment, service, instance), or the id of the
+    deployment moved."""
     if not guard:
         yield
         return
@@ -53,10 +56,11 @@ def one_in_flight(session: Session, where: tuple[str, str] | int,
         if not refused_by_index(e):
             raise
         if isinstance(where, int):
-            row = session.execute(select(DeploymentRow.environment, DeploymentRow.service)
+            row = session.execute(select(DeploymentRow.environment, DeploymentRow.service,
+                                         DeploymentRow.instance)
                                   .where(DeploymentRow.id == where)).one()
-            environment, service = row[0], row[1]
+            environment, service, instance = row[0], row[1], row[2]
         else:
-            environment, service = where
-        raise DeploymentBusy(active_for(environment, service), environment=environment,
-                             service=service) from e
+            environment, service, instance = where
+        raise DeploymentBusy(active_for(environment, service, instance),
+                             environment=environment, service=service) from e

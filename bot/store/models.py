@@ -63,6 +63,11 @@ class Base(DeclarativeBase):
 #: The states of a deployment in flight (bot.domain.states.State.active), for the partial
 #: unique index that lets only one run per service and environment.
 ACTIVE_STATES_SQL = "state IN ('queued', 'running', 'verifying')"
+#: The two partial unique indexes (migration 0010): one run in flight per service on an
+#: environment's main instance, and one per service and per-PR instance (so pull requests
+#: block neither each other nor the main instance).
+MAIN_ACTIVE_SQL = f"{ACTIVE_STATES_SQL} AND instance IS NULL"
+INSTANCE_ACTIVE_SQL = f"{ACTIVE_STATES_SQL} AND instance IS NOT NULL"
 
 
 class DeploymentRow(Base):
@@ -100,6 +105,8 @@ class DeploymentRow(Base):
     verification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The GitHub deployment mirroring it (issue 6, Deployments API), once created.
     github_deployment_id: Mapped[int | None] = mapped_column(BigInteger)
+    # A per-PR instance ("pr-7", previews); NULL: the environment's main instance.
+    instance: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         Index("ix_deployments_env_service_requested", "environment", "service", "requested_at"),
@@ -107,9 +114,13 @@ class DeploymentRow(Base):
         Index("ix_deployments_requested_at", "requested_at"),
         # `/deploys <env>`: the last deployments of one environment without a sort
         Index("ix_deployments_environment_requested", "environment", "requested_at"),
-        # One deployment in flight per service and environment, whatever the processes do.
+        # One deployment in flight per service and environment (main instance), and per
+        # service, environment and per-PR instance, whatever the processes do.
         Index("uq_deployments_one_active", "environment", "service", unique=True,
-              sqlite_where=text(ACTIVE_STATES_SQL), postgresql_where=text(ACTIVE_STATES_SQL)),
+              sqlite_where=text(MAIN_ACTIVE_SQL), postgresql_where=text(MAIN_ACTIVE_SQL)),
+        Index("uq_deployments_one_active_instance", "environment", "service", "instance",
+              unique=True, sqlite_where=text(INSTANCE_ACTIVE_SQL),
+              postgresql_where=text(INSTANCE_ACTIVE_SQL)),
     )
 
 

@@ -39,6 +39,14 @@ _FIELDS = {
 }
 #: Kinds whose success means their version runs (a migration run changes no version).
 _ROLLOUTS = (Kind.DEPLOY.value, Kind.ROLLBACK.value)
+#: The environment's main instance: per-PR previews never count as what runs there
+#: (promotion gates, rollback targets, status, the App Home).
+_MAIN = DeploymentRow.instance.is_(None)
+
+
+def _on(instance: str | None) -> Any:
+    """Rows of the main instance (None), or of one per-PR instance."""
+    return _MAIN if instance is None else DeploymentRow.instance == instance
 
 
 def _columns(fields: dict[str, Any]) -> dict[str, Any]:
@@ -88,6 +96,7 @@ def _to_domain(row: DeploymentRow, decisions: Sequence[DecisionRow]) -> Deployme
         rollback_of=row.rollback_of,
         verification=Verification.from_dict(row.verification) if row.verification else None,
         github_deployment_id=row.github_deployment_id,
+        instance=row.instance,
         decisions=tuple(
             Decision(user_id=r.user_id, approve=r.approve, at=r.at)
             for r in sorted(decisions, key=lambda r: (r.at, r.id))
@@ -117,9 +126,11 @@ class SqlDeploymentRepository:
             kind=new.kind.value,
             target=new.target,
             rollback_of=new.rollback_of,
+            instance=new.instance,
         )
         # In flight from the start: the database refuses a second one (DeploymentBusy).
-        with one_in_flight(self._s, (new.environment, new.service), self.active_for,
+        with one_in_flight(self._s, (new.environment, new.service, new.instance),
+                           self.active_for,
                            guard=new.state.active):
             self._s.add(row)
             self._s.flush()
@@ -163,12 +174,15 @@ class SqlDeploymentRepository:
             )
         return bool(res.rowcount == 1)  # type: ignore[attr-defined]
 
-    def active_for(self, environment: str, service: str) -> Deployment | None:
-        """The deployment of `service` to `environment` in flight (queued, running or
-        being verified), if any: there is at most one."""
+    def active_for(self, environment: str, service: str,
+                   instance: str | None = None) -> Deployment | None:
+        """The deployment of `service` to `environment` (its main instance, or the per-PR
+        `instance`) in flight (queued, running or being verified), if any: there is at most
+        one."""
         row_id = self._s.scalar(
             select(DeploymentRow.id).where(
                 DeploymentRow.environment == environment, DeploymentRow.service == service,
+                _on(instance),
                 DeploymentRow.state.in_([s.value for s in State if s.active]),
             ).order_by(DeploymentRow.id).limit(1)
         )
@@ -311,7 +325,7 @@ class SqlDeploymentRepository:
             select(DeploymentRow.environment, DeploymentRow.service,
                    func.max(DeploymentRow.id).label("id"))
             .where(DeploymentRow.state == State.SUCCEEDED.value,
-                   DeploymentRow.kind.in_(_ROLLOUTS))
+                   DeploymentRow.kind.in_(_ROLLOUTS), _MAIN)
             .group_by(DeploymentRow.environment, DeploymentRow.service)
             .subquery()
         )
@@ -341,7 +355,8 @@ class SqlDeploymentRepository:
 
         def live(row: type[DeploymentRow] | Any) -> Any:
             return and_(row.environment == envs.c.environment, row.service == svcs.c.service,
-                        row.state == State.SUCCEEDED.value, row.kind.in_(_ROLLOUTS))
+                        row.state == State.SUCCEEDED.value, row.kind.in_(_ROLLOUTS),
+                        row.instance.is_(None))
 
         # The newest request time, then the highest id at that time (a tie on a manual
         # clock): both walk the index, where ORDER BY requested_at, id would sort each pair.
@@ -372,7 +387,7 @@ class SqlDeploymentRepository:
                 DeploymentRow.environment == environment,
                 DeploymentRow.service == service,
                 DeploymentRow.state == State.SUCCEEDED.value,
-                DeploymentRow.kind.in_(_ROLLOUTS),
+                DeploymentRow.kind.in_(_ROLLOUTS), _MAIN,
             ).group_by(DeploymentRow.version).order_by(latest.desc()).limit(limit)
         ))
 
@@ -384,7 +399,7 @@ class SqlDeploymentRepository:
                 DeploymentRow.environment == environment,
                 DeploymentRow.service == service, DeploymentRow.version == version,
                 DeploymentRow.state == State.SUCCEEDED.value,
-                DeploymentRow.kind.in_(_ROLLOUTS),
+                DeploymentRow.kind.in_(_ROLLOUTS), _MAIN,
             ).limit(1)
         ) is not None
 
@@ -395,7 +410,7 @@ class SqlDeploymentRepository:
             select(DeploymentRow.id).where(
                 DeploymentRow.environment == environment,
                 DeploymentRow.service == service, DeploymentRow.version == version,
-                DeploymentRow.kind.in_(_ROLLOUTS),
+                DeploymentRow.kind.in_(_ROLLOUTS), _MAIN,
                 or_(DeploymentRow.state.in_([State.SUCCEEDED.value, State.ROLLED_BACK.value]),
                     and_(DeploymentRow.state == State.FAILED.value,
                          DeploymentRow.error.startswith(VERIFY_FAILED))),
@@ -421,14 +436,14 @@ class SqlDeploymentRepository:
 
     def facts(self, *, environments: Sequence[str], service: str | None,
               since: datetime) -> Sequence[DeploymentFact]:
-        """Deploys and rollbacks requested since `since` there, the columns the DORA
-        measures need only."""
+        """Deploys and rollbacks requested since `since` there (main instances: a per-PR
+        preview is no delivery), the columns the DORA measures need only."""
         d = DeploymentRow
         q = select(d.id, d.environment, d.service, d.kind, d.state, d.version,
                    d.previous_version, d.requested_at, d.started_at, d.finished_at,
                    d.error.startswith(VERIFY_FAILED), d.rollback_of).where(
             d.environment.in_(list(environments)), d.kind.in_(_ROLLOUTS),
-            d.requested_at >= since)
+            d.requested_at >= since, _MAIN)
         if service is not None:
             q = q.where(d.service == service)
         return [DeploymentFact(
@@ -437,14 +452,38 @@ class SqlDeploymentRepository:
             finished_at=r[9], failed_verification=bool(r[10]), rollback_of=r[11],
         ) for r in self._s.execute(q.order_by(d.id))]
 
-    def last_succeeded_version(self, environment: str, service: str) -> str | None:
+    def last_succeeded_version(self, environment: str, service: str,
+                               instance: str | None = None) -> str | None:
+        """The version the last deploy or rollback that succeeded there took live (on the
+        main instance, or on the per-PR `instance`)."""
         return self._s.scalar(
             select(DeploymentRow.version).where(
                 DeploymentRow.environment == environment,
-                DeploymentRow.service == service,
+                DeploymentRow.service == service, _on(instance),
                 DeploymentRow.state == State.SUCCEEDED.value,
                 DeploymentRow.kind.in_(_ROLLOUTS),
             ).order_by(DeploymentRow.id.desc()).limit(1)
+        )
+
+    def unstarted_on_instance(self, environment: str, service: str,
+                              instance: str) -> Sequence[int]:
+        """Deployments to a per-PR instance that have not started: awaiting approval,
+        waiting for a window, or queued (a closed pull request's preview cancels them)."""
+        return self._s.scalars(
+            select(DeploymentRow.id).where(
+                DeploymentRow.environment == environment, DeploymentRow.service == service,
+                DeploymentRow.instance == instance,
+                DeploymentRow.state.in_([State.AWAITING_APPROVAL.value, State.SCHEDULED.value,
+                                         State.QUEUED.value]),
+            ).order_by(DeploymentRow.id)
+        ).all()
+
+    def last_to_instance(self, environment: str, service: str, instance: str) -> int | None:
+        """The id of the last deployment to a per-PR instance (whatever its state), if any."""
+        return self._s.scalar(
+            select(func.max(DeploymentRow.id)).where(
+                DeploymentRow.environment == environment, DeploymentRow.service == service,
+                DeploymentRow.instance == instance)
         )
 
 
@@ -523,3 +562,17 @@ class SqlAnnouncementLog:
             AnnouncementRow.key.startswith(prefix, autoescape=True),
             AnnouncementRow.claimed_at < claimed_before))
         return int(res.rowcount)  # type: ignore[attr-defined]
+
+    def keys(self, prefix: str) -> list[str]:
+        """The claimed keys that start with `prefix`, sorted (e.g. the pull requests polling
+        saw open)."""
+        return list(self._s.scalars(
+            select(AnnouncementRow.key).where(
+                AnnouncementRow.key.startswith(prefix, autoescape=True))
+            .order_by(AnnouncementRow.key)))
+
+    def drop(self, key: str) -> bool:
+        """Delete one claim; True only for the one caller that deleted it (another process
+        deleting it at the same time waits for this transaction and deletes nothing)."""
+        res = self._s.execute(delete(AnnouncementRow).where(AnnouncementRow.key == key))
+        return bool(res.rowcount == 1)  # type: ignore[attr-defined]

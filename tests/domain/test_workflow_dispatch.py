@@ -43,7 +43,8 @@ def test_templates_know_their_placeholders() -> None:
     assert template_problem("{run_key}") is None
     assert template_problem("{env}") == (
         "unknown placeholder {env} in '{env}' (known: {environment}, {version}, {service}, "
-        "{deployment_id}, {run_key})")
+        "{deployment_id}, {run_key}, {instance})")
+    assert template_problem("preview-{instance}") is None  # a pull request's preview
     assert "not a valid template" in (template_problem("{version") or "")
     assert render("{service}@{version}", {"service": "api", "version": "v1"}) == "api@v1"
 

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
+from pytest_httpserver import HTTPServer
 
 from bot.devtools.fake_k8s import FakeKubernetes
+from tests.backends.fake_github import TOKEN, FakeGitHub
 from tests.handlers.kube import SIDECAR
 
 
@@ -34,3 +36,13 @@ def kubectl() -> Iterator[k8s.AppsV1Api]:
         yield k8s.AppsV1Api(api)
     finally:
         api.close()
+
+
+@pytest.fixture
+def local_github(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> FakeGitHub:
+    """A local fake GitHub API for tests whose services name a repository without being
+    about GitHub's answers (the Deployments mirror posts to it): no test reaches the real
+    api.github.com. Point app.yaml's github.api_url at its `url`."""
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.delenv("GITHUB_API_URL", raising=False)
+    return FakeGitHub(httpserver, {"acme/api": []})

@@ -144,7 +144,11 @@ def test_a_deploy_runs_the_workflow_once_and_shows_its_jobs_and_run_in_the_card(
     for line in ("build ⏳ in progress", "build ✅", "deploy ⏳ in progress", "deploy ✅",
                  "deploy.yml succeeded"):
         assert f"{line} · run #1 {RUN}{run.id}" in shown, line
-    assert "✅ *api `v1.2.3` is live in staging*" in blocks_text(announcements(bot)[-1])
+    announced = blocks_text(announcements(bot)[-1])
+    assert "✅ *api `v1.2.3` is live in staging*" in announced
+    # Which run deployed it stays with the result: on the announcement and the final card.
+    assert f"deploy.yml run #1: {RUN}{run.id}" in announced
+    assert f"deploy.yml run #1: {RUN}{run.id}" in blocks_text(bot.card(d))
     assert bot.container.cluster.current_version("staging", "api") is None
 
 

@@ -25,6 +25,7 @@ from bot.devtools.slack_requests import SlackRequester
 from bot.domain.states import State
 from bot.web import build_asgi
 from handlers import build_app
+from tests.backends.fake_github import FakeGitHub
 from tests.conftest import BOT_TOKEN, REQUESTER, SIGNING_SECRET, RunningBot, base_config
 from tests.handlers.spine import announcements, blocks_text, deployment_ids, ephemeral_text
 
@@ -35,8 +36,8 @@ REPO = "acme/api"
 
 
 @pytest.fixture
-def config_data() -> dict[str, Any]:
-    cfg = base_config()
+def config_data(local_github: FakeGitHub) -> dict[str, Any]:
+    cfg = base_config(github={"api_url": local_github.url})
     cfg["environments"]["development"] = {}
     cfg["services"]["api"].update({
         "github": {"repository": REPO, "auto_deploy": {"main": "staging"},

@@ -182,16 +182,16 @@ def test_drift_is_detected(empty_database_url: str) -> None:
 
 
 def test_a_single_head() -> None:
-    assert head() == "0009"
+    assert head() == "0010"
 
 
 def test_the_revisions_form_one_line() -> None:
     script = ScriptDirectory(SCRIPT_LOCATION)
-    assert script.get_heads() == ["0009"]
+    assert script.get_heads() == ["0010"]
     chain = [(r.revision, r.down_revision) for r in script.walk_revisions()]
-    assert chain == [("0009", "0008"), ("0008", "0007"), ("0007", "0006"), ("0006", "0005"),
-                     ("0005", "0004"), ("0004", "0003"), ("0003", "0002"), ("0002", "0001"),
-                     ("0001", None)]
+    assert chain == [("0010", "0009"), ("0009", "0008"), ("0008", "0007"), ("0007", "0006"),
+                     ("0006", "0005"), ("0005", "0004"), ("0004", "0003"), ("0003", "0002"),
+                     ("0002", "0001"), ("0001", None)]
 
 
 def columns(url: str, table: str) -> set[str]:
@@ -285,11 +285,19 @@ def test_offline_sql_for_both_dialects(url: str) -> None:
     assert ("CREATE INDEX ix_deployments_environment_requested ON deployments (environment, "
             "requested_at)") in sql
     # partial unique indexes: one active lock and one active faulty mark (0005), one
-    # deployment in flight per service and environment (0006)
-    assert sql.count("CREATE UNIQUE INDEX") == 3
+    # deployment in flight per service and environment (0006), made again for the main
+    # instance and added per per-PR instance (0010)
+    assert sql.count("CREATE UNIQUE INDEX") == 5
     assert "WHERE released_at IS NULL" in sql
     assert ("CREATE UNIQUE INDEX uq_deployments_one_active ON deployments (environment, "
             "service) WHERE state IN ('queued', 'running', 'verifying')") in sql
+    assert ("CREATE UNIQUE INDEX uq_deployments_one_active ON deployments (environment, "
+            "service) WHERE state IN ('queued', 'running', 'verifying') AND instance IS NULL"
+            ) in sql
+    assert ("CREATE UNIQUE INDEX uq_deployments_one_active_instance ON deployments "
+            "(environment, service, instance) WHERE state IN ('queued', 'running', "
+            "'verifying') AND instance IS NOT NULL") in sql
+    assert "ADD COLUMN instance VARCHAR(32)" in sql
     assert "ix_freezes_end" in sql
     for column in COLUMNS_0002:
         assert f"ADD COLUMN {column}" in sql
@@ -297,7 +305,7 @@ def test_offline_sql_for_both_dialects(url: str) -> None:
         assert f"ADD COLUMN {column}" in sql
     # a plain nullable BIGINT (0008): GitHub deployment ids outgrow 32 bits
     assert "ADD COLUMN github_deployment_id BIGINT" in sql
-    assert "UPDATE alembic_version SET version_num='0009'" in sql
+    assert "UPDATE alembic_version SET version_num='0010'" in sql
     assert "CREATE TABLE checklist_ticks" in sql and "CREATE TABLE checklist_facts" in sql
     assert not Path("offline.db").exists()
 
@@ -392,6 +400,7 @@ def test_0008_adds_and_drops_the_github_deployment_id_keeping_the_rows(
     _insert(url, [("api", "staging", "succeeded")])
     upgrade(url, "0008")
     assert columns(url, "deployments") >= COLUMNS_0008
+    upgrade(url)  # the models read the later columns too (0010: instance)
     db = Database.from_url(url)
     try:
         with db.transaction() as r:
@@ -424,6 +433,7 @@ def test_0009_adds_and_drops_the_checklist_tables_and_their_repository_works(
     upgrade(url, "0008")
     _insert(url, [("api", "production", "awaiting_approval")])
     upgrade(url, "0009")
+    upgrade(url)  # the models read the later columns too (0010: instance)
     at = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
     db = Database.from_url(url)
     try:
@@ -445,3 +455,52 @@ def test_0009_adds_and_drops_the_checklist_tables_and_their_repository_works(
     downgrade(url, "0008")
     assert revision(url) == "0008"
     assert "checklist_ticks" not in tables(url) and "checklist_facts" not in tables(url)
+
+
+def test_0010_adds_instances_with_one_run_in_flight_per_instance_and_drops_them(
+        empty_database_url: str) -> None:
+    """After 0010 a per-PR instance has its own run in flight (two pull requests and the
+    main instance at once), each instance still only one; a downgrade ends the per-PR runs in
+    flight (the old index has no room for them), drops the column and keeps the rows."""
+    from sqlalchemy.exc import IntegrityError
+
+    from bot.domain.busy import DeploymentBusy
+
+    url = empty_database_url
+    upgrade(url, "0009")
+    _insert(url, [("api", "development", "running")])
+    assert "instance" not in columns(url, "deployments")
+    upgrade(url, "0010")
+    assert "instance" in columns(url, "deployments")
+    assert drift(url) == []
+    at = datetime(2026, 11, 18, 16, 0, tzinfo=UTC)
+
+    def new(instance: str | None) -> NewDeployment:
+        return NewDeployment(service="api", environment="development", version="abc123",
+                             previous_version=None, state=State.QUEUED, requested_by="gh",
+                             requested_at=at, approvals_required=0, expires_at=None,
+                             instance=instance)
+
+    db = Database.from_url(url)
+    try:
+        with db.transaction() as r:
+            (old,) = r.deployments.recent(5)
+            assert old.instance is None  # an existing row is on the main instance
+            pr7 = r.deployments.add(new("pr-7"))
+            pr8 = r.deployments.add(new("pr-8"))
+            with pytest.raises(DeploymentBusy) as refused:
+                r.deployments.add(new("pr-7"))
+            assert refused.value.active is not None and refused.value.active.id == pr7.id
+            assert "development (PR #7)" in str(refused.value)
+            with pytest.raises(DeploymentBusy) as main_busy:
+                r.deployments.add(new(None))
+            assert main_busy.value.active is not None and main_busy.value.active.id == old.id
+            assert r.deployments.active_for("development", "api") == old
+            assert r.deployments.active_for("development", "api", "pr-8") == pr8
+    finally:
+        db.dispose()
+    downgrade(url, "0009")
+    assert "instance" not in columns(url, "deployments")
+    assert _states(url) == [(1, "running", False), (2, "failed", True), (3, "failed", True)]
+    with pytest.raises(IntegrityError):  # the 0006 index is back
+        _insert(url, [("api", "development", "queued")])

@@ -60,32 +60,38 @@ class GitHubActionsExecutor:
         progress: Callable[[str], None],
         deployment_id: int | None = None,
         requested_by: str | None = None,
-    ) -> None:
-        self._run(self._config.workflow, environment, version, progress, deployment_id)
+        instance: str | None = None,
+    ) -> str | None:
+        return self._run(self._config.workflow, environment, version, progress,
+                         deployment_id, instance=instance)
 
     def roll_back(
         self, environment: str, service: str, version: str, *,
         progress: Callable[[str], None],
         deployment_id: int | None = None,
         requested_by: str | None = None,
-    ) -> None:
+    ) -> str | None:
         workflow = self._config.rollback_workflow or self._config.workflow
-        self._run(workflow, environment, version, progress, deployment_id)
+        return self._run(workflow, environment, version, progress, deployment_id)
 
     # -- one run ---------------------------------------------------------------------------
     def _run(self, workflow: str, environment: str, version: str,
-             progress: Callable[[str], None], deployment_id: int | None) -> None:
+             progress: Callable[[str], None], deployment_id: int | None, *,
+             instance: str | None = None) -> str:
+        """Run `workflow` for `version` to its end; the line the result keeps: which run
+        deployed it, with its link."""
         at = self._clock.now()
         key = run_key(deployment_id, version, at=at)
         values = {"environment": environment, "version": version, "service": self._service,
                   "deployment_id": "" if deployment_id is None else str(deployment_id),
-                  "run_key": key}
+                  "run_key": key, "instance": instance or ""}
         d = Dispatch(workflow=workflow, ref=render(self._config.ref, values),
                      inputs={k: render(v, values) for k, v in self._config.inputs.items()},
                      key=key)
         say = _Reporter(progress, self._clock, self._keepalive_every)
         run, deadline = self._start(d, say, deadline=at + self._config.timeout)
         self._follow(d, run, say, deadline)
+        return f"{d.workflow} run #{run.number}: {run.url}"
 
     def _start(self, d: Dispatch, say: _Reporter, *,
                deadline: datetime) -> tuple[WorkflowRun, datetime]:
