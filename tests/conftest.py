@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -141,16 +142,20 @@ class RunningBot:
         raise AssertionError(f"no card for deployment {deployment_id}")
 
 
-@pytest.fixture
-def bot(config: AppConfig, database_url: str, fake_slack: FakeSlack,
-        clock: ManualClock) -> Iterator[RunningBot]:
+@contextmanager
+def serve_bot(config: AppConfig, database_url: str, fake_slack: FakeSlack,
+              clock: ManualClock, **container_kw: Any) -> Iterator[RunningBot]:
+    """deploybot as `deploybot run` serves it (Slack events, GitHub webhooks when the
+    container has a secret, /metrics, /readyz) on a free port; `container_kw` goes to
+    build_container (e.g. github_webhook_secret)."""
     from datetime import timedelta
 
     container = build_container(config, database_url=database_url, slack_token=BOT_TOKEN,
                                 slack_api_url=fake_slack.base_url, clock=clock,
-                                progress_every=timedelta(0))
+                                progress_every=timedelta(0), **container_kw)
     app = build_app(container, signing_secret=SIGNING_SECRET)
     server = ThreadedServer(build_asgi(app, background=container.background,
+                                       github=container.webhooks,
                                        metrics=container.metrics,
                                        readiness=container.readiness)).start()
     requester = SlackRequester(f"{server.url}/slack/events", SIGNING_SECRET, fake_slack)
@@ -160,3 +165,10 @@ def bot(config: AppConfig, database_url: str, fake_slack: FakeSlack,
         requester.close()
         server.stop()
         container.close()
+
+
+@pytest.fixture
+def bot(config: AppConfig, database_url: str, fake_slack: FakeSlack,
+        clock: ManualClock) -> Iterator[RunningBot]:
+    with serve_bot(config, database_url, fake_slack, clock) as running:
+        yield running

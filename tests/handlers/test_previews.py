@@ -21,13 +21,12 @@ from bot.config import AppConfig, parse_config
 from bot.container import build_container
 from bot.devtools.fake_slack import FakeSlack
 from bot.devtools.server import ThreadedServer
-from bot.devtools.slack_requests import SlackRequester
 from bot.domain.deployment import NewDeployment
 from bot.domain.states import State
 from bot.web import build_asgi
 from handlers import build_app
 from tests.backends.fake_github import FakeGitHub
-from tests.conftest import BOT_TOKEN, SIGNING_SECRET, RunningBot, base_config
+from tests.conftest import BOT_TOKEN, SIGNING_SECRET, RunningBot, base_config, serve_bot
 from tests.handlers.spine import announcements, blocks_text, deployment_ids
 from tests.handlers.test_github_webhook import SECRET, deliver, deliveries
 
@@ -55,19 +54,9 @@ def config_data(local_github: FakeGitHub) -> dict[str, Any]:
 @pytest.fixture
 def bot(config: AppConfig, database_url: str, fake_slack: FakeSlack,
         clock: ManualClock) -> Iterator[RunningBot]:
-    container = build_container(config, database_url=database_url, slack_token=BOT_TOKEN,
-                                slack_api_url=fake_slack.base_url, clock=clock,
-                                progress_every=timedelta(0), github_webhook_secret=SECRET)
-    app = build_app(container, signing_secret=SIGNING_SECRET)
-    server = ThreadedServer(build_asgi(app, background=container.background,
-                                       github=container.webhooks)).start()
-    requester = SlackRequester(f"{server.url}/slack/events", SIGNING_SECRET, fake_slack)
-    try:
-        yield RunningBot(container, fake_slack, requester, server, clock)
-    finally:
-        requester.close()
-        server.stop()
-        container.close()
+    with serve_bot(config, database_url, fake_slack, clock,
+                   github_webhook_secret=SECRET) as running:
+        yield running
 
 
 def simulated(bot: RunningBot) -> SimulatedCluster:
