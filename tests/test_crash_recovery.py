@@ -58,11 +58,12 @@ def test_a_killed_process_loses_nothing(tmp_path: Path, database_url: str,
         first.kill()  # SIGKILL: no cleanup, the lease stays as it was
 
         second.start()
-        state = wait_until("the deployment to end", lambda: query(
+        # The result is written, then the lease given up (a moment later, its own UPDATE).
+        state = wait_until("the deployment to end and its lease to be given up", lambda: query(
             database_url, "SELECT state, lease_owner, finished_at FROM deployments "
-            "WHERE id = :i AND finished_at IS NOT NULL", i=deployment_id), timeout=60)
+            "WHERE id = :i AND finished_at IS NOT NULL AND lease_owner IS NULL",
+            i=deployment_id), timeout=60)
         assert state[0][0] == "succeeded", state
-        assert state[0][1] is None  # the lease is given up at the end
         fake.wait_for("chat.postMessage", timeout=10,
                       predicate=lambda c: c.args.get("channel") == REQUESTER)
         second.terminate()
