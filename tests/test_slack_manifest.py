@@ -171,7 +171,7 @@ def test_the_scan_flags_a_slack_method_the_table_does_not_know(tmp_path: Path) -
     code = tmp_path / "new_feature.py"
     code.write_text("def f(client):\n"
                     "    client.chat_postMessage(channel='C1', text='hi')\n"
-                    "    _call(client.reactions_add, name='tada')\n"
+                    "    slack_call(client.reactions_add, name='tada')\n"
                     "    client.retry_handlers.append(None)\n", encoding="utf-8")
     methods = slack_methods([code])
     assert set(methods) == {"chat.postMessage", "reactions.add"}

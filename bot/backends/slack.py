@@ -35,7 +35,9 @@ def make_client(token: str, base_url: str | None) -> WebClient:
     return client
 
 
-def _call(fn: Any, **kw: Any) -> Any:
+def slack_call(fn: Any, **kw: Any) -> Any:
+    """`fn(**kw)` (a WebClient method), with Slack's errors turned into deploybot's: the one
+    place for it, shared by the other Slack backend modules (readiness, doctor)."""
     try:
         return fn(**kw)
     except SlackApiError as e:
@@ -101,7 +103,7 @@ class SlackNotifier:
     def permalink(self, channel: str, ts: str) -> str | None:
         """The permalink of a message (a deployment's thread); None when Slack will not say."""
         try:
-            res = _call(self._client.chat_getPermalink, channel=channel, message_ts=ts)
+            res = slack_call(self._client.chat_getPermalink, channel=channel, message_ts=ts)
         except (RetryableError, PermanentError):
             return None
         return str(res["permalink"])
@@ -114,23 +116,23 @@ class SlackNotifier:
         record = blocks.deployment_record(d, self._zone, checklist)
         with self._lock_for(d.id):
             if d.channel and d.message_ts:
-                _call(self._client.chat_update, channel=d.channel, ts=d.message_ts,
+                slack_call(self._client.chat_update, channel=d.channel, ts=d.message_ts,
                       text=card.text, blocks=card.blocks)
                 if d.record_ts:
-                    _call(self._client.chat_update, channel=d.channel, ts=d.record_ts,
+                    slack_call(self._client.chat_update, channel=d.channel, ts=d.record_ts,
                           text=record.text, blocks=record.blocks)
                 return MessageRefs(d.channel, d.message_ts, d.record_ts)
-            posted = _call(self._client.chat_postMessage, channel=self._channel,
+            posted = slack_call(self._client.chat_postMessage, channel=self._channel,
                            text=card.text, blocks=card.blocks, unfurl_links=False)
             channel, ts = str(posted["channel"]), str(posted["ts"])
             try:
-                rec = _call(self._client.chat_postMessage, channel=channel, thread_ts=ts,
+                rec = slack_call(self._client.chat_postMessage, channel=channel, thread_ts=ts,
                             text=record.text, blocks=record.blocks, unfurl_links=False)
             except (RetryableError, PermanentError):
                 # Both or neither: the caller cancels the request, so leave no card with
                 # live Approve buttons behind.
                 with contextlib.suppress(RetryableError, PermanentError):
-                    _call(self._client.chat_delete, channel=channel, ts=ts)
+                    slack_call(self._client.chat_delete, channel=channel, ts=ts)
                 raise
             return MessageRefs(channel, ts, str(rec["ts"]))
 
@@ -138,7 +140,7 @@ class SlackNotifier:
         if not (d.channel and d.message_ts):
             return None
         try:
-            res = _call(self._client.chat_getPermalink, channel=d.channel,
+            res = slack_call(self._client.chat_getPermalink, channel=d.channel,
                         message_ts=d.message_ts)
         except (RetryableError, PermanentError):
             return None
@@ -148,35 +150,35 @@ class SlackNotifier:
         level = severity_of(d, production=self._production, mapping=self._severity)
         msg = blocks.announcement(d, self._zone, self._permalink(d), severity=level,
                                   mention=self._mentions.get(level))
-        _call(self._client.chat_postMessage, channel=d.channel or self._channel,
+        slack_call(self._client.chat_postMessage, channel=d.channel or self._channel,
               text=msg.text, blocks=msg.blocks, unfurl_links=False)
 
     def notify_requester(self, d: Deployment) -> None:
         if not is_slack_user(d.requested_by):  # e.g. "deploybot (github)": nobody to DM
             return
         msg = blocks.requester_note(d, self._zone, self._permalink(d))
-        _call(self._client.chat_postMessage, channel=d.requested_by, text=msg.text,
+        slack_call(self._client.chat_postMessage, channel=d.requested_by, text=msg.text,
               blocks=msg.blocks, unfurl_links=False)
 
 
     def alert(self, d: Deployment, overrides: Sequence[str]) -> None:
         msg = blocks.emergency_alert(d, list(overrides), self._zone)
-        _call(self._client.chat_postMessage, channel=d.channel or self._channel,
+        slack_call(self._client.chat_postMessage, channel=d.channel or self._channel,
               text=msg.text, blocks=msg.blocks, unfurl_links=False)
 
     def prompt_requester(self, d: Deployment) -> None:
         msg = blocks.window_open_prompt(d, self._zone)
-        _call(self._client.chat_postMessage, channel=d.requested_by, text=msg.text,
+        slack_call(self._client.chat_postMessage, channel=d.requested_by, text=msg.text,
               blocks=msg.blocks, unfurl_links=False)
 
     def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
         """The HomeTab port: views.publish of the user's App Home tab."""
-        _call(self._client.views_publish, user_id=user_id, view=view)
+        slack_call(self._client.views_publish, user_id=user_id, view=view)
 
     def direct_message(self, user_id: str, text: str,
                        blocks: Sequence[dict[str, Any]] | None = None) -> None:
         """The DirectMessages port: a message in the user's DM with the bot."""
-        _call(self._client.chat_postMessage, channel=user_id, text=text,
+        slack_call(self._client.chat_postMessage, channel=user_id, text=text,
               blocks=list(blocks) if blocks else None, unfurl_links=False)
 
     def post(self, text: str, *, channel: str | None = None) -> tuple[str, str]:
@@ -185,7 +187,7 @@ class SlackNotifier:
         starting, ending), so `changes` is told here too."""
         msg = blocks.notice(text)
         try:
-            res = _call(self._client.chat_postMessage, channel=channel or self._channel,
+            res = slack_call(self._client.chat_postMessage, channel=channel or self._channel,
                         text=msg.text, blocks=msg.blocks, unfurl_links=False)
         finally:
             self._changed()
@@ -211,7 +213,7 @@ class SlackDirectory:
             hit = self._cache.get(group_id)
             if hit and now - hit[0] < self._ttl:
                 return hit[1]
-        res = _call(self._client.usergroups_users_list, usergroup=group_id)
+        res = slack_call(self._client.usergroups_users_list, usergroup=group_id)
         members = frozenset(str(u) for u in res.get("users", []))
         with self._lock:
             self._cache[group_id] = (now, members)

@@ -13,7 +13,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from bot.backends.slack import _call
+from bot.backends.slack import slack_call
 from bot.errors import NotFound, PermanentError
 from bot.ports import SlackIdentity
 
@@ -33,7 +33,7 @@ class SlackAccessCheck:
         self._client = client
 
     def identity(self) -> SlackIdentity:
-        res = _call(self._client.auth_test)
+        res = slack_call(self._client.auth_test)
         headers = {str(k).lower(): str(v) for k, v in (res.headers or {}).items()}
         raw = headers.get(_SCOPES_HEADER)
         scopes = (frozenset(s.strip() for s in raw.split(",") if s.strip())
@@ -46,7 +46,7 @@ class SlackAccessCheck:
         if channel.startswith("#"):
             return self._member_by_name(channel[1:])
         try:
-            res = _call(self._client.conversations_info, channel=channel)
+            res = slack_call(self._client.conversations_info, channel=channel)
         except PermanentError as e:
             if "channel_not_found" in str(e):
                 raise NotFound(f"Slack has no channel {channel} the bot can see") from e
@@ -57,8 +57,9 @@ class SlackAccessCheck:
     def _member_by_name(self, name: str) -> bool:
         cursor: str | None = None
         while True:
-            res = _call(self._client.conversations_list, types="public_channel,private_channel",
-                        exclude_archived=True, limit=1000, cursor=cursor)
+            res = slack_call(self._client.conversations_list,
+                             types="public_channel,private_channel",
+                             exclude_archived=True, limit=1000, cursor=cursor)
             for info in res.get("channels") or []:
                 if info.get("name") == name:
                     return bool(info.get("is_member"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 
-from bot.backends.slack import _call
+from bot.backends.slack import slack_call
 
 
 class SlackDependency:
@@ -18,4 +18,4 @@ class SlackDependency:
                                  timeout=timeout)
 
     def check(self) -> None:
-        _call(self._client.auth_test)
+        slack_call(self._client.auth_test)
