@@ -17,18 +17,13 @@ from werkzeug import Response
 
 from bot.clock import ManualClock
 from bot.config import AppConfig, parse_config
-from bot.container import build_container
 from bot.devtools.fake_slack import FakeSlack
-from bot.devtools.server import ThreadedServer
-from bot.devtools.slack_requests import SlackRequester
 from bot.domain.deployment import Kind
 from bot.domain.states import State
 from bot.presentation import ids
-from bot.web import build_asgi
-from handlers import build_app
 from tests.backends.fake_github import TOKEN, FakeGitHub
 from tests.backends.fake_github_actions import FakeActions, Workflow
-from tests.conftest import BOT_TOKEN, REQUESTER, SIGNING_SECRET, RunningBot, base_config
+from tests.conftest import REQUESTER, RunningBot, base_config, serve_bot
 from tests.handlers.spine import (
     CHANNEL,
     announcements,
@@ -97,31 +92,11 @@ def ticks(clock: ManualClock, actions: FakeActions) -> Ticks:
     return Ticks(clock, actions)
 
 
-def start(config: AppConfig, database_url: str, fake_slack: FakeSlack, clock: ManualClock,
-          ticks: Ticks) -> RunningBot:
-    container = build_container(config, database_url=database_url, slack_token=BOT_TOKEN,
-                                slack_api_url=fake_slack.base_url, clock=clock,
-                                progress_every=timedelta(0), sleep=ticks)
-    app = build_app(container, signing_secret=SIGNING_SECRET)
-    server = ThreadedServer(build_asgi(app, background=container.background)).start()
-    requester = SlackRequester(f"{server.url}/slack/events", SIGNING_SECRET, fake_slack)
-    return RunningBot(container, fake_slack, requester, server, clock)
-
-
-def stop(bot: RunningBot) -> None:
-    bot.requester.close()
-    bot.server.stop()
-    bot.container.close()
-
-
 @pytest.fixture
 def bot(config: AppConfig, database_url: str, fake_slack: FakeSlack, clock: ManualClock,
         ticks: Ticks) -> Iterator[RunningBot]:
-    running = start(config, database_url, fake_slack, clock, ticks)
-    try:
+    with serve_bot(config, database_url, fake_slack, clock, sleep=ticks) as running:
         yield running
-    finally:
-        stop(running)
 
 
 def card_updates(bot: RunningBot, deployment_id: int) -> list[str]:
@@ -178,12 +153,10 @@ def test_a_runner_killed_mid_run_is_resumed_and_follows_the_same_run(
     assert actions.runs[0].status == "in_progress"
 
     clock.advance(bot.container.config.runner.lease + timedelta(seconds=1))
-    other = start(config, database_url, fake_slack, clock, ticks)  # another process
-    try:
+    with serve_bot(config, database_url, fake_slack, clock,
+                   sleep=ticks) as other:  # another process
         assert other.container.runner.resume() == 1
         assert other.container.runner.wait_idle()
-    finally:
-        stop(other)
     assert bot.deployment(d).state is State.SUCCEEDED
     assert len(actions.dispatches) == 1
     assert actions.runs[0].conclusion == "success"
@@ -238,15 +211,13 @@ def test_a_failed_watch_rolls_back_automatically_through_the_rollback_workflow(
     config_data["environments"]["staging"] = {"verify": {
         "bake": "0s", "auto_rollback": True,
         "smoke": [{"url": server.url_for("/healthz")}]}}
-    running = start(parse_config(config_data), database_url, fake_slack, clock, ticks)
-    try:
+    with serve_bot(parse_config(config_data), database_url, fake_slack, clock,
+                   sleep=ticks) as running:
         assert run_to_end(running, request(running, "staging v1.2.3")) is State.SUCCEEDED
         status[0] = 503
         bad = request(running, "staging v1.3.0")
         assert run_to_end(running, bad) is State.ROLLED_BACK
         d = running.deployment(bad)
-    finally:
-        stop(running)
     assert "rolled back to v1.2.3" in (d.error or "")
     assert [(w, body["inputs"]["version"], body["inputs"]["deploybot_run"])
             for _, w, body in actions.dispatches] == [

@@ -21,15 +21,11 @@ from bot.clock import ManualClock
 from bot.config import AppConfig
 from bot.container import Container, build_container
 from bot.devtools.fake_slack import FakeSlack
-from bot.devtools.server import ThreadedServer
-from bot.devtools.slack_requests import SlackRequester
 from bot.domain.states import State
 from bot.scheduling import jobs
-from bot.web import build_asgi
-from handlers import build_app
 from tests.backends.fake_github import TOKEN, FakeGitHub
 from tests.backends.fake_github_repo import RepoState
-from tests.conftest import BOT_TOKEN, REQUESTER, SIGNING_SECRET, RunningBot, base_config
+from tests.conftest import BOT_TOKEN, REQUESTER, RunningBot, base_config, serve_bot
 from tests.handlers.spine import announcements, deployment_ids, ephemeral_text
 
 REPO = "acme/api"
@@ -76,18 +72,12 @@ def make_container(config: AppConfig, database_url: str, fake_slack: FakeSlack,
 @pytest.fixture
 def bot(config: AppConfig, database_url: str, fake_slack: FakeSlack, clock: ManualClock,
         gh: RepoState) -> Iterator[RunningBot]:
-    container = make_container(config, database_url, fake_slack, clock)
-    app = build_app(container, signing_secret=SIGNING_SECRET)
-    server = ThreadedServer(build_asgi(app, background=container.background)).start()
-    requester = SlackRequester(f"{server.url}/slack/events", SIGNING_SECRET, fake_slack)
-    jobs.register_instance(container)
-    try:
-        yield RunningBot(container, fake_slack, requester, server, clock)
-    finally:
-        jobs.unregister_instance(container.instance)
-        requester.close()
-        server.stop()
-        container.close()
+    with serve_bot(config, database_url, fake_slack, clock) as running:
+        jobs.register_instance(running.container)
+        try:
+            yield running
+        finally:
+            jobs.unregister_instance(running.container.instance)
 
 
 def poll(bot: RunningBot) -> int:
