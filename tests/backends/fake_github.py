@@ -92,13 +92,11 @@ class FakeGitHub:
         return Response(json.dumps(data), status=status, content_type="application/json",
                         headers=self.headers)
 
-    _json = json
-
     def _handle(self, request: Request) -> Response:
         if self.status is not None:
-            return self._json({"message": "fake failure"}, self.status)
+            return self.json({"message": "fake failure"}, self.status)
         if not self.accepts(request):
-            return self._json({"message": "Bad credentials"}, 401)
+            return self.json({"message": "Bad credentials"}, 401)
         for method, pattern, scoped, handler in self._routes:
             if scoped or method != request.method:
                 continue
@@ -107,7 +105,7 @@ class FakeGitHub:
                 return handler(Hit(request, found, "", self.url))
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)(/.*)", request.path)
         if m is None or m[1] not in self.repos:
-            return self._json({"message": "Not Found"}, 404)
+            return self.json({"message": "Not Found"}, 404)
         repo, rest = m[1], m[2]
         base = f"{self.url}/repos/{repo}"
         for method, pattern, scoped, handler in self._routes:
@@ -122,33 +120,33 @@ class FakeGitHub:
         if rest.startswith("/git/ref/tags/"):
             tag = rest.removeprefix("/git/ref/tags/")
             if tag not in tags:
-                return self._json({"message": "Not Found"}, 404)
+                return self.json({"message": "Not Found"}, 404)
             sha = _sha(tag)
-            return self._json({
+            return self.json({
                 "ref": f"refs/tags/{tag}", "node_id": f"REF_{tag}",
                 "url": f"{base}/git/refs/tags/{tag}",
                 "object": {"sha": sha, "type": "commit", "url": f"{base}/git/commits/{sha}"},
             })
         if rest == "/releases":  # none (tests/backends/fake_github_repo.py serves some)
-            return self._json([])
+            return self.json([])
         if rest == "/tags":
-            return self._json([
+            return self.json([
                 {"name": t, "node_id": f"TAG_{t}",
                  "commit": {"sha": _sha(t), "url": f"{base}/commits/{_sha(t)}"},
                  "zipball_url": f"{base}/zipball/{t}", "tarball_url": f"{base}/tarball/{t}"}
                 for t in tags[:100]])
-        return self._json({"message": "Not Found"}, 404)
+        return self.json({"message": "Not Found"}, 404)
 
     def _deployments(self, request: Request, base: str, rest: str) -> Response:
         if self.deployments_status is not None:
-            return self._json({"message": "fake failure"}, self.deployments_status)
+            return self.json({"message": "fake failure"}, self.deployments_status)
         if request.method != "POST":
-            return self._json({"message": "Not Found"}, 404)
+            return self.json({"message": "Not Found"}, 404)
         body = json.loads(request.get_data(as_text=True) or "{}")
         if rest == "/deployments":
             self.deployments.append(body)
             number = len(self.deployments)
-            return self._json({
+            return self.json({
                 "id": number, "node_id": f"DE_{number}", "url": f"{base}/deployments/{number}",
                 "sha": _sha(str(body.get("ref"))), "ref": body.get("ref"),
                 "task": body.get("task", "deploy"), "payload": body.get("payload", {}),
@@ -159,8 +157,8 @@ class FakeGitHub:
             }, 201)
         m = re.fullmatch(r"/deployments/(\d+)/statuses", rest)
         if m is None or not 1 <= int(m[1]) <= len(self.deployments):
-            return self._json({"message": "Not Found"}, 404)
+            return self.json({"message": "Not Found"}, 404)
         self.statuses.append((int(m[1]), body))
-        return self._json({"id": len(self.statuses), "state": body.get("state"),
+        return self.json({"id": len(self.statuses), "state": body.get("state"),
                            "url": f"{base}/deployments/{m[1]}/statuses/{len(self.statuses)}",
                            "log_url": body.get("log_url", "")}, 201)
