@@ -186,6 +186,13 @@ class EnvironmentConfig(_Model):
         "succeeded (and passed its checks) in that environment, unless emergency; "
         "default: no gate",
     )
+    checklist_attestation: Literal["none", "approver"] = Field(
+        default="none", description="the pre-deployment checklist items nothing checked "
+        "(deploybot does not ask GitHub for the service, or a manual item nobody ticked): "
+        "`approver` — approving a deploy here attests them, and the record names the "
+        "approvers on each; `none` — approval attests nothing, and the record shows them "
+        "not checked (with why). Needs `approval`",
+    )
 
     @property
     def bake(self) -> timedelta:
@@ -1014,6 +1021,11 @@ class AppConfig(_Model):
         return self
 
     def _check_checklist(self) -> None:
+        for env_name, env in self.environments.items():
+            if env.checklist_attestation == "approver" and env.approval is None:
+                raise ValueError(f"environments.{env_name}.checklist_attestation: approver "
+                                 f"needs environments.{env_name}.approval (nobody approves "
+                                 "deploys there, so nobody would attest the checklist)")
         if self.checklist is None:
             return
         for item, envs in self.checklist.required_in.items():

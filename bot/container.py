@@ -41,11 +41,12 @@ from bot.clock import Clock, ManualClock, OffsetClock, SystemClock
 from bot.config import AppConfig
 from bot.metrics import DeploybotMetrics
 from bot.ports import Cluster, DeploymentMirror, Health, Probes, RepositoryHeads, SourceControl
+from bot.services.abort import AbortService
 from bot.services.access import Access
 from bot.services.alerts import AlertRouter
 from bot.services.announcements import AnnouncementService
 from bot.services.audit import AuditService
-from bot.services.checklist import ChecklistService
+from bot.services.checklist import ChecklistService, UncheckedChecklists
 from bot.services.ci import CIService
 from bot.services.daily_summary import DailySummary
 from bot.services.deployments import DeploymentService
@@ -55,6 +56,7 @@ from bot.services.github_polling import GitHubPolling
 from bot.services.github_webhooks import GitHubWebhooks
 from bot.services.history import HistoryService
 from bot.services.home import HomeRefresher, HomeService
+from bot.services.live import LiveState
 from bot.services.locks import LockService
 from bot.services.migrations import MigrationService
 from bot.services.policy import PolicyService
@@ -68,6 +70,7 @@ from bot.services.versions import VersionCheck
 from bot.settings import GitHubApp, SettingsError, github_app_from_env
 from bot.store.db import Database
 from bot.store.health import DatabaseDependency
+from bot.store.simulated import SqlSimulatedWorkloads
 
 
 @dataclass
@@ -80,6 +83,7 @@ class Container:
     access: Access
     runner: DeploymentRunner
     deployments: DeploymentService
+    live: LiveState  # what runs where (the executor's answer, else the last record)
     policy: PolicyService
     freezes: FreezeService
     notifier: SlackNotifier
@@ -87,6 +91,7 @@ class Container:
     background: Background
     announcements: AnnouncementService
     rollbacks: RollbackService
+    abort: AbortService  # Abort / `/deploy abort <id>` while a deploy rolls out or is watched
     migrations: MigrationService
     jobs: Background  # slow one-off work (migration status Jobs), off the listener pool
     history: HistoryService  # `/deploys`: the last deployments, the DORA measures
@@ -187,7 +192,8 @@ def build_container(
         # KUBECONFIG comes from the environment, never from app.yaml.
         cluster, kube_clients = build_clusters(
             config, kubeconfig=kubeconfig or os.environ.get("KUBECONFIG") or None,
-            timing=kubernetes_timing, github=github, clock=clock, sleep=sleep)
+            database=database, timing=kubernetes_timing, github=github, clock=clock,
+            sleep=sleep)
     # Told of every change shown in Slack (cards, announcements); started once the Home
     # service it refreshes exists (below).
     home_refresher = HomeRefresher(every=config.home.refresh_every, clock=clock)
@@ -202,9 +208,13 @@ def build_container(
     # This bot's own registry (never prometheus_client's global one): labels bounded by
     # the environments in app.yaml.
     metrics = DeploybotMetrics(environments=config.environments.keys())
+    # What runs where: the executor's answer with deploybot's history (one function for
+    # status, App Home, cards, announcements, rollback targets and the runner).
+    live = LiveState(config=config, store=database, cluster=cluster, clock=clock,
+                     poster=notifier)
     runner = DeploymentRunner(
         store=database, cluster=cluster, notifier=notifier, clock=clock, owner=name,
-        metrics=metrics,
+        metrics=metrics, live=live,
         lease=config.runner.lease, workers=config.runner.workers, gate=policy,
         progress_every=progress_every,
         migrations={svc_name: svc.migrations for svc_name, svc in config.services.items()
@@ -212,7 +222,9 @@ def build_container(
         verifier=BakeWatch(
             checks={name: env.verify for name, env in config.environments.items()},
             health=cluster if isinstance(cluster, Health) else None,
-            probes=probes or HttpProbes(), clock=clock, sleep=sleep, poll_every=verify_poll),
+            probes=probes or HttpProbes(), clock=clock, sleep=sleep, poll_every=verify_poll,
+            # Each report lets the runner notice an abort: every few seconds of the watch.
+            report_every=max(verify_poll, timedelta(seconds=5))),
         verify={name: VerifyPlan(bake=env.bake, auto_rollback=env.auto_rollback,
                                  checks=bool(env.verify.smoke or env.verify.prometheus))
                 for name, env in config.environments.items()},
@@ -245,28 +257,27 @@ def build_container(
         checklists = ChecklistService(config=config, store=database,
                                       review=GitHubCodeReview(github), clock=clock,
                                       notifier=notifier, defer=background.submit)
-        notifier.show_checklists(checklists)
+    notifier.show_checklists(checklists or UncheckedChecklists(config))
     alerts, summary = _alerts(config, store=database, notifier=notifier, clock=clock,
                               locks=locks)
     deployments = DeploymentService(
         config=config, store=database, notifier=notifier, cluster=cluster, access=access,
         clock=clock, runner=runner, policy=policy, locks=locks, versions=versions,
         checklist=checklists,
-        metrics=metrics,
+        metrics=metrics, live=live,
     )
     rollbacks = RollbackService(config=config, store=database, notifier=notifier,
                                 cluster=cluster, access=access, clock=clock, runner=runner,
-                                policy=policy)
+                                policy=policy, live=live)
     freezes = FreezeService(config=config, store=database, policy=policy, access=access,
                             clock=clock, poster=notifier)
     announcements = AnnouncementService(config=config, store=database, policy=policy,
                                         poster=notifier, clock=clock)
-    # The running version as the deployments service finds it (the last version deploybot
-    # deployed there, else what the cluster runs): one rule for both.
+    # The running version as live state answers it (the executor, else the last record).
     migrations = MigrationService(config=config, store=database, cluster=cluster,
                                   access=access, clock=clock,
                                   running_version=deployments.running_version)
-    home = HomeService(config=config, store=database, cluster=cluster, freezes=freezes,
+    home = HomeService(config=config, store=database, live=live, freezes=freezes,
                        clock=clock, tab=notifier, changes=home_refresher)
     home_refresher.start(home.republish)
     history = HistoryService(config=config, store=database, clock=clock)
@@ -297,9 +308,12 @@ def build_container(
                          # SQLite is one process's: its keys stay in memory (cheap acks).
                          shared=database.engine.dialect.name != "sqlite"),
                      cluster=cluster, access=access, runner=runner, deployments=deployments,
+                     live=live,
                      policy=policy, freezes=freezes, notifier=notifier, instance=name,
                      announcements=announcements, kube_clients=kube_clients,
                      rollbacks=rollbacks,
+                     abort=AbortService(store=database, notifier=notifier, access=access,
+                                        clock=clock),
                      background=background, history=history, audit=audit,
                      migrations=migrations, jobs=Background(workers=JOB_WORKERS),
                      locks=locks, home=home, home_refresher=home_refresher, ci=ci,
@@ -381,14 +395,16 @@ def manual_sleep(clock: Clock) -> Callable[[float], None]:
     return sleep
 
 
-def build_clusters(config: AppConfig, *, kubeconfig: str | None,
+def build_clusters(config: AppConfig, *, kubeconfig: str | None, database: Database,
                    timing: Timing | None = None, github: GitHubClient | None = None,
                    clock: Clock | None = None, sleep: Callable[[float], None] | None = None,
                    ) -> tuple[Cluster, KubeClients | None]:
     """The cluster of each service by its executor, behind one router; the Kubernetes
     clients (built lazily, per environment) if a service uses them. A github-actions
-    service runs its workflow through `github`, waiting with `sleep` on `clock`."""
-    simulated = SimulatedCluster(config.simulated, sleep=time.sleep)
+    service runs its workflow through `github`, waiting with `sleep` on `clock`; the
+    simulated cluster keeps what it runs in `database`."""
+    simulated = SimulatedCluster(config.simulated, workloads=SqlSimulatedWorkloads(database),
+                                 clock=clock or SystemClock(), sleep=time.sleep)
     kube: KubeClients | None = None
     routes: dict[str, Cluster] = {}
     for name, svc in config.services.items():
@@ -399,7 +415,8 @@ def build_clusters(config: AppConfig, *, kubeconfig: str | None,
                 and svc.github.actions is not None and github is not None:
             routes[name] = GitHubActionsExecutor(
                 name, svc.github.repository, svc.github.actions, GitHubActions(github),
-                clock=clock or SystemClock(), sleep=sleep or time.sleep)
+                clock=clock or SystemClock(), sleep=sleep or time.sleep,
+                environments=tuple(config.environments))
         else:
             routes[name] = simulated
     return ServiceClusters(routes), kube

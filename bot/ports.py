@@ -17,6 +17,7 @@ from bot.domain.dora import DeploymentFact
 from bot.domain.faulty import FaultyMark
 from bot.domain.freezes import RuntimeFreeze
 from bot.domain.github_polling import PullHead
+from bot.domain.live import Observed, Recorded
 from bot.domain.locks import Lock
 from bot.domain.states import State
 from bot.domain.workflow_runs import RunJob, WorkflowRun
@@ -85,6 +86,15 @@ class AlreadyRunning(RolloutFailed):
 
 class Cluster(Protocol):
     def current_version(self, environment: str, service: str) -> str | None: ...
+
+    def observe(self, environment: str, service: str) -> Observed | None:
+        """What runs there now, read from the executor (the source of truth): the version,
+        since when, whether the workload is settled on it, and which deploybot deployment
+        put it there when the executor remembers. None: nothing runs there (no workload).
+        RetryableError when the executor cannot be read this time (unreachable, 5xx),
+        PermanentError when deploybot may not read it (access, RBAC): the message says
+        why, and callers then show deploybot's last record as "last known"."""
+        ...
 
     def deploy(
         self, environment: str, service: str, version: str, *,
@@ -424,6 +434,12 @@ class DeploymentRepository(Protocol):
 
     def mark_prompted(self, deployment_id: int, *, at: datetime) -> bool: ...
 
+    def request_abort(self, deployment_id: int, *, by: str, at: datetime) -> bool:
+        """Record that `by` asked to abort a deployment rolling out or being watched: one
+        conditional update (still running or verifying, no abort asked yet), so concurrent
+        requests abort once. False when it is no longer running or someone asked first."""
+        ...
+
     def unanswered(self, *, prompted_before: datetime) -> Sequence[int]: ...
 
     def find_scheduled(self, *, service: str, environment: str, version: str,
@@ -457,6 +473,15 @@ class DeploymentRepository(Protocol):
 
     def last_to_instance(self, environment: str, service: str, instance: str) -> int | None:
         """The id of the last deployment to a per-PR instance, if any (previews)."""
+        ...
+
+    def last_put_live(self, environment: str, service: str) -> Recorded | None:
+        """What deploybot last put live on the main instance there (its history)."""
+        ...
+
+    def waiting_for(self, environment: str, service: str,
+                    instance: str | None = None) -> Sequence[Deployment]:
+        """Requests still waiting for approval or their window there, oldest first."""
         ...
 
     def unstarted_on_instance(self, environment: str, service: str,
@@ -775,4 +800,44 @@ class Dependency(Protocol):
 
     def check(self) -> None:
         """Return when it answers; raise RetryableError or PermanentError saying why not."""
+        ...
+
+
+# -- the simulated cluster's state, kept in the database --------------------------------
+
+@dataclass(frozen=True)
+class SimulatedWorkload:
+    """What the simulated cluster runs in one (environment, service, instance)."""
+
+    version: str
+    since: datetime  # when the rollout that put it there ended (the injected clock's time)
+    deployment_id: int | None = None  # the deploybot deployment that put it there, if any
+    requested_by: str | None = None  # who asked for that rollout, when said
+
+
+class SimulatedWorkloads(Protocol):
+    """The simulated cluster's state (bot.backends.simulated), kept in the database so that
+    it survives a restart: per environment, service and instance (None: the environment's
+    main instance; "pr-7": a per-PR one) the version it runs, and the versions that went
+    live there. Each call is its own short transaction; RetryableError when the database is
+    unavailable."""
+
+    def get(self, environment: str, service: str,
+            instance: str | None = None) -> SimulatedWorkload | None:
+        """What runs there; None: nothing was ever rolled out there (or it was removed)."""
+        ...
+
+    def put(self, environment: str, service: str, workload: SimulatedWorkload, *,
+            instance: str | None = None) -> None:
+        """`workload` went live there: it is what runs now, and joins the history."""
+        ...
+
+    def history(self, environment: str, service: str, instance: str | None = None, *,
+                limit: int = 100) -> list[str]:
+        """The versions that went live there, newest first (the one running now first), at
+        most `limit`; a version rolled out twice is there twice."""
+        ...
+
+    def remove(self, environment: str, service: str, instance: str) -> bool:
+        """Forget a per-PR instance and its history; False when there was none."""
         ...

@@ -9,6 +9,7 @@ from slack_bolt import App
 
 from bot.container import Container
 from handlers import (
+    abort,
     actions,
     audit,
     checklist,
@@ -43,6 +44,7 @@ def build_app(
     commands.register(app, container)
     history.register(app, container)
     actions.register(app, container)
+    abort.register(app, container)
     checklist.register(app, container)
     freeze.register(app, container)
     migrations.register(app, container)

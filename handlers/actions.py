@@ -1,5 +1,6 @@
-"""Button clicks on the deployment card: Approve and Reject; Queue / Start / Cancel of a
-deploy waiting for its window; Rollback / Keep after a failed watch."""
+"""Button clicks on the deployment card: Approve and Reject (and a downgrade confirmed by
+name); Queue / Start / Cancel of a deploy waiting for its window; Rollback / Keep after a
+failed watch."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from bot.container import Container
 from bot.domain.commands import DeployArgs
 from bot.errors import UserError
 from bot.presentation import ids
-from bot.presentation.blocks import request_accepted, verdict_reply
+from bot.presentation.blocks import approved_ahead_reply, request_accepted, verdict_reply
 from bot.services.rollbacks import Choice
 from handlers.replies import ephemeral, replying, reporting
 
@@ -23,6 +24,17 @@ def _deployment_id(action: dict[str, Any]) -> int:
         raise UserError("That button does not name a deployment; it may be from an old "
                         "message. Use `/deploy status` to find it.")
     return int(value)
+
+
+def _downgraded(action: dict[str, Any]) -> str:
+    """The live version a downgrade button confirms replacing ("<id or live>|…")."""
+    value = str(action.get("value", ""))
+    head, sep, tail = value.partition("|")
+    live = (tail if head.isdigit() else head) if sep else ""
+    if not live or len(live) > 128:
+        raise UserError("That button does not name a downgrade; it may be from an old "
+                        "message. Run the command again.")
+    return live
 
 
 def register(app: App, container: Container) -> None:
@@ -41,15 +53,18 @@ def register(app: App, container: Container) -> None:
         return listener
 
     def decide(body: dict[str, Any], action: dict[str, Any], respond: Respond,
-               *, approve: bool) -> None:
+               *, approve: bool, downgrade_from: str | None = None) -> None:
         with reporting(respond, zone):
             container_ = body.get("container") or {}
+            deployment_id = _deployment_id(action) if downgrade_from is None else \
+                _deployment_id({"value": str(action.get("value", "")).split("|", 1)[0]})
             result = service.decide(
-                _deployment_id(action),
+                deployment_id,
                 user_id=body["user"]["id"],
                 approve=approve,
                 slack_channel=container_.get("channel_id"),
                 slack_ts=container_.get("message_ts"),
+                downgrade_from=downgrade_from,
             )
             d = result.deployment
             if not approve:
@@ -68,6 +83,20 @@ def register(app: App, container: Container) -> None:
     def reject(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         decide(body, action, respond, approve=False)
 
+    def approve_downgrade(body: dict[str, Any], action: dict[str, Any],
+                          respond: Respond) -> None:
+        decide(body, action, respond, approve=True, downgrade_from=_downgraded(action))
+
+    def confirm_downgrade(body: dict[str, Any], action: dict[str, Any],
+                          respond: Respond) -> None:
+        with reporting(respond, zone):
+            live = _downgraded(action)
+            args = service.parse(str(action.get("value", "")).split("|", 1)[-1])
+            if not isinstance(args, DeployArgs):
+                raise UserError("That button does not name a deploy; run `/deploy` again.")
+            d = service.request(args, user_id=body["user"]["id"], downgrade_from=live)
+            respond(**ephemeral(request_accepted(d, zone)))
+
     def queue_for_window(body: dict[str, Any], action: dict[str, Any],
                          respond: Respond) -> None:
         with reporting(respond, zone):
@@ -82,6 +111,16 @@ def register(app: App, container: Container) -> None:
         with reporting(respond, zone):
             d = service.confirm_scheduled(_deployment_id(action), user_id=body["user"]["id"])
             respond(**ephemeral(request_accepted(d, zone)))
+
+    def approve_ahead(body: dict[str, Any], action: dict[str, Any],
+                      respond: Respond) -> None:
+        with reporting(respond, zone):
+            container_ = body.get("container") or {}
+            result = service.approve_ahead(_deployment_id(action), user_id=body["user"]["id"],
+                                           slack_channel=container_.get("channel_id"),
+                                           slack_ts=container_.get("message_ts"))
+            respond(**ephemeral(approved_ahead_reply(result.deployment, zone,
+                                                     started=result.started)))
 
     def cancel_scheduled(body: dict[str, Any], action: dict[str, Any],
                          respond: Respond) -> None:
@@ -107,5 +146,8 @@ def register(app: App, container: Container) -> None:
     app.action(ids.APPROVE)(on_click(approve))
     app.action(ids.REJECT)(on_click(reject))
     app.action(ids.QUEUE_FOR_WINDOW)(on_click(queue_for_window))
+    app.action(ids.APPROVE_DOWNGRADE)(on_click(approve_downgrade))
+    app.action(ids.CONFIRM_DOWNGRADE)(on_click(confirm_downgrade))
     app.action(ids.START_SCHEDULED)(on_click(start_scheduled))
     app.action(ids.CANCEL_SCHEDULED)(on_click(cancel_scheduled))
+    app.action(ids.APPROVE_AHEAD)(on_click(approve_ahead))

@@ -12,9 +12,18 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.container import Container
-from bot.domain.commands import USAGE, CancelArgs, DeployArgs, HelpArgs, Parsed, StatusArgs
+from bot.domain.commands import (
+    USAGE,
+    AbortArgs,
+    CancelArgs,
+    DeployArgs,
+    HelpArgs,
+    Parsed,
+    StatusArgs,
+)
 from bot.errors import UserError
 from bot.presentation import ids
+from bot.presentation.abort_views import abort_accepted
 from bot.presentation.blocks import request_accepted, status_view
 from bot.presentation.freeze_views import window_lines
 from handlers.replies import ephemeral, ephemeral_ack, refusal, reporting
@@ -50,6 +59,9 @@ def register(app: App, container: Container) -> None:
             elif isinstance(args, CancelArgs):
                 d = service.cancel(args.deployment_id, user_id=user_id)
                 respond(**ephemeral(f"✖️ Deployment #{d.id} is cancelled."))
+            elif isinstance(args, AbortArgs):
+                d = container.abort.abort(args.deployment_id, user_id=user_id)
+                respond(**ephemeral(abort_accepted(d)))
             elif isinstance(args, DeployArgs):
                 d = service.request(args, user_id=user_id, slack_channel=channel_id)
                 respond(**ephemeral(request_accepted(d, zone)))
@@ -59,6 +71,5 @@ def register(app: App, container: Container) -> None:
 
 def _status(container: Container) -> Any:
     st = container.deployments.status()
-    running = [(v.environment, v.service, v.version, v.since) for v in st.running]
     windows = window_lines(container.freezes.status(st.at).environments, container.config.zone)
-    return status_view(running, list(st.recent), container.config.zone, windows)
+    return status_view(list(st.running), list(st.recent), container.config.zone, windows)

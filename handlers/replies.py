@@ -13,8 +13,9 @@ from slack_bolt import Respond
 
 from bot.errors import PermanentError, RateLimited, RetryableError, UserError
 from bot.ports import DirectMessages
+from bot.presentation.admission_views import downgrade_prompt
 from bot.presentation.blocks import Message, notice, window_closed
-from bot.services.deployments import WindowClosed
+from bot.services.deployments import DowngradeUnconfirmed, WindowClosed
 from handlers.request_audit import record_refusal
 
 log = logging.getLogger("deploybot.handlers")
@@ -67,6 +68,10 @@ def error_reply(err: BaseException, zone: ZoneInfo) -> Message | str:
         return window_closed(d.reasons, d.next_allowed_at, zone, service=a.service,
                              environment=a.environment, version=a.version,
                              request_value=f"{a.service} {a.environment} {a.version}")
+    if isinstance(err, DowngradeUnconfirmed):
+        return downgrade_prompt(error_message(err)[0], err.downgrade,
+                                environment=err.environment, service=err.service,
+                                request=err.request, deployment_id=err.deployment_id)
     text, ours = error_message(err)
     if ours:
         log.exception("listener failed: %s", text)

@@ -21,9 +21,10 @@ from bot.devtools.fake_slack import FakeSlack
 from bot.devtools.server import ThreadedServer
 from bot.devtools.slack_requests import SlackRequester
 from bot.domain.deployment import Deployment
-from bot.store.db import make_engine
+from bot.store.db import Database, make_engine
 from bot.store.migrate import upgrade
 from bot.store.models import Base
+from bot.store.simulated import SqlSimulatedWorkloads
 from bot.web import build_asgi
 from handlers import build_app
 
@@ -92,6 +93,16 @@ def database_url(tmp_path: Path, server_database_url: str | None) -> Iterator[st
 @pytest.fixture
 def on_postgres(server_database_url: str | None) -> bool:
     return server_database_url is not None
+
+
+@pytest.fixture
+def simulated_workloads(database_url: str) -> Iterator[SqlSimulatedWorkloads]:
+    """The simulated cluster's state in the test database (a SimulatedCluster needs it)."""
+    database = Database.from_url(database_url)
+    try:
+        yield SqlSimulatedWorkloads(database)
+    finally:
+        database.dispose()
 
 
 @pytest.fixture

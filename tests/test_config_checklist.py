@@ -52,3 +52,26 @@ def test_each_mistake_names_its_key(checklist: dict[str, Any], key: str, reason:
     err = problem(with_checklist(checklist))
     assert err.key == key
     assert reason in err.reason
+
+
+def test_approval_attests_nothing_by_default() -> None:
+    cfg = parse_config(base_config())
+    assert {e.checklist_attestation for e in cfg.environments.values()} == {"none"}
+
+
+def test_an_environment_may_let_its_approvers_attest_the_unchecked_items() -> None:
+    data = base_config()
+    data["environments"]["production"]["checklist_attestation"] = "approver"
+    assert parse_config(data).environments["production"].checklist_attestation == "approver"
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    ("approver", "needs environments.staging.approval"),  # nobody approves there
+    ("requester", "'none' or 'approver'"),
+])
+def test_attestation_mistakes_name_their_key(value: str, reason: str) -> None:
+    data = base_config()
+    data["environments"]["staging"] = {"checklist_attestation": value}
+    message = str(problem(data))
+    assert "environments.staging.checklist_attestation" in message and reason in message, \
+        message

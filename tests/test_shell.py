@@ -157,3 +157,17 @@ def test_render_text_turns_block_kit_and_mrkdwn_into_plain_text() -> None:
         "[ Approve ] [ Reject ]   → click approve #3 · click reject #3",
     ]
     assert render_text([], "fallback *text*") == ["fallback text"]
+
+
+def test_a_second_shell_on_the_same_database_runs_what_the_first_one_deployed(
+        tmp_path: Path) -> None:
+    """The simulated cluster keeps its state in the database: after a restart it runs the
+    version deploybot rolled out (no "changed outside deploybot"), since when it went live,
+    and where nothing was rolled out, `initial_version` since an unknown time."""
+    first = shell(tmp_path, "/deploy staging v1.2.3\n")
+    assert "[#C0DEPLOYS] ✅ api `v1.2.3` is live in staging" in first
+    again = flat(shell(tmp_path, "/deploy status\n/rollback staging\n"))  # same shell.db
+    assert "• `staging` / `api`: `v1.2.3` since Wed 2026-11-18 10:00 EST" in again
+    assert "• `production` / `api`: `v1.2.2` (since unknown)" in again
+    assert "outside deploybot" not in again
+    assert "Roll api in staging back from `v1.2.3` to `v1.2.2`?" in again

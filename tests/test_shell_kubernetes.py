@@ -123,8 +123,13 @@ def test_a_session_on_the_fake_cluster_rolls_out_with_progress_and_fails_with_th
     assert cause in text
     assert 'ImagePullBackOff: Back-off pulling image "registry.example/api:v1.2.4-bad"' in text
 
-    # What runs where: read back from the Deployments (the failed one changed nothing).
-    assert "• `staging` / `api`: `v1.2.3`" in text
+    # What runs where: read live from the Deployments. The failed rollout left staging's
+    # template on the bad image while its old pods still serve: status says exactly that,
+    # and (automatic rollback being off in staging) the card offers Rollback / Keep.
+    assert "• `staging` / `api`: `v1.2.4-bad`" in text
+    assert "rollout not settled" in text
+    assert "is left applied in staging" in text
+    assert "Roll back to v1.2.3" in text
     assert "• `production` / `api`: `v1.2.3`" in text
     assert "(still busy" not in out and "could not run that line" not in out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+from bot.domain.live import Observed
 from bot.errors import PermanentError
 from bot.ports import (
     Cluster,
@@ -32,6 +33,9 @@ class ServiceClusters:
 
     def current_version(self, environment: str, service: str) -> str | None:
         return self.for_service(service).current_version(environment, service)
+
+    def observe(self, environment: str, service: str) -> Observed | None:
+        return self.for_service(service).observe(environment, service)
 
     def deploy(
         self, environment: str, service: str, version: str, *,

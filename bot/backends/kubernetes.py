@@ -16,7 +16,12 @@ A deploy
    watch is quiet for `Timing.resync_every` (and at most that often while it is busy) the
    Deployment is read again and the new ReplicaSet's pods are looked at: image pull errors
    and crash loops fail the deploy at once with their cause, without waiting for the
-   Deployment's progress deadline.
+   Deployment's progress deadline. A ProgressDeadlineExceeded condition fails it only when
+   it is about this rollout: set no earlier than the patch (the API server's `Date`) and
+   naming the ReplicaSet of the patched template. The controller's first pass after a patch
+   keeps the previous rollout's condition next to the new observedGeneration, so a rollback
+   from a stuck rollout would otherwise be announced as failed while it succeeds
+   (`deadline_counts`).
 
 Transient API errors (5xx, 429, timeouts, refused or reset connections) are retried with a
 bounded exponential backoff; a dropped watch resumes from the last resourceVersion seen, and
@@ -36,6 +41,9 @@ A per-PR instance (`deploy(..., instance="pr-7")`, previews) is its own Deployme
 `earlier_versions` (the Revisions capability) reads the versions that ran before from the
 Deployment's old ReplicaSets (at most `revisionHistoryLimit` of them), for `/rollback`
 while deploybot's own history is still empty.
+
+`observe` answers "what runs here, since when, and did deploybot put it there" from the
+Deployment and its ReplicaSets (`KubernetesCluster.observed` says how each field is read).
 """
 
 from __future__ import annotations
@@ -49,6 +57,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import urllib3
@@ -60,6 +70,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from bot.backends.kubernetes_previews import preview_deployment, preview_name
 from bot.config import KubernetesAccessConfig, KubernetesServiceConfig
+from bot.domain.live import Observed
 from bot.errors import PermanentError, RetryableError
 from bot.ports import AlreadyRunning, JobKind, JobResult, RolloutFailed, Superseded
 
@@ -68,6 +79,9 @@ log = logging.getLogger(__name__)
 CHANGE_CAUSE = "kubernetes.io/change-cause"
 DEPLOYMENT_ID = "deploybot.io/deployment-id"
 REVISION = "deployment.kubernetes.io/revision"
+#: Set by the Deployment controller on a ReplicaSet it rolls back to (SetNewReplicaSetAnnotations).
+REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
+POD_TEMPLATE_HASH = "pod-template-hash"
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 JOB_KIND = "deploybot.io/job-kind"
@@ -320,11 +334,20 @@ class _Api:
 
     def call(self, op: _Op, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """`fn(*args, **kwargs)` as parsed JSON, with transient errors retried."""
-        return self._retried(op, json.loads, fn, *args, **kwargs)
+        return self._retried(op, lambda r: json.loads(r.data), fn, *args, **kwargs)
+
+    def call_dated(self, op: _Op, fn: Callable[..., Any], *args: Any,
+                   **kwargs: Any) -> tuple[Any, datetime | None]:
+        """As `call`, with the API server's clock when it answered (its `Date` header, whole
+        seconds; None when it sent none)."""
+        result: tuple[Any, datetime | None] = self._retried(
+            op, lambda r: (json.loads(r.data), _http_date(r.headers.get("Date"))), fn,
+            *args, **kwargs)
+        return result
 
     def text(self, op: _Op, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
         """`fn(*args, **kwargs)` as text (pod logs), with transient errors retried."""
-        return str(self._retried(op, lambda b: bytes(b).decode("utf-8", "replace"), fn,
+        return str(self._retried(op, lambda r: bytes(r.data).decode("utf-8", "replace"), fn,
                                  *args, **kwargs))
 
     def _retried(self, op: _Op, decode: Callable[[Any], Any], fn: Callable[..., Any],
@@ -337,7 +360,7 @@ class _Api:
                           _request_timeout=(self.timing.connect_timeout,
                                             self.timing.request_timeout), **kwargs)
                 try:
-                    return decode(resp.data)
+                    return decode(resp)
                 finally:
                     resp.release_conn()
             except Exception as e:
@@ -373,24 +396,103 @@ def _revision(obj: Mapping[str, Any]) -> int:
     return int(value) if value.isdigit() else 0
 
 
+def _time(value: Any) -> datetime | None:
+    """An API timestamp ("2025-03-04T10:00:07Z") as an aware UTC datetime; None if absent."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _http_date(value: str | None) -> datetime | None:
+    """An HTTP `Date` header ("Tue, 04 Mar 2025 10:00:07 GMT") as an aware UTC datetime."""
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+_NAMED_RS = re.compile(r'^ReplicaSet "(?P<name>[^"]+)"')
+
+
+def _named_replica_set(cond: Mapping[str, Any]) -> str | None:
+    """The ReplicaSet a Progressing condition is about: the controller's messages start
+    'ReplicaSet "<name>" …' (syncRolloutStatus, pkg/controller/deployment/progress.go);
+    None when it names none ('Deployment "<name>" …', no new ReplicaSet then)."""
+    m = _NAMED_RS.match(str(cond.get("message") or ""))
+    return m["name"] if m else None
+
+
+def _progressing(dep: Mapping[str, Any]) -> dict[str, Any] | None:
+    for cond in (dep.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Progressing":
+            return dict(cond)
+    return None
+
+
+def _condition_time(cond: Mapping[str, Any]) -> datetime | None:
+    """When a condition was last set: the later of its lastUpdateTime and
+    lastTransitionTime (None when it has neither)."""
+    times = [t for t in (_time(cond.get("lastUpdateTime")), _time(cond.get("lastTransitionTime")))
+             if t is not None]
+    return max(times) if times else None
+
+
+def deadline_is_stale(cond: Mapping[str, Any], *, patched_at: datetime | None) -> bool:
+    """A condition provably set before our patch at `patched_at` (the API server's clock):
+    one second earlier or more, as both have whole seconds."""
+    if patched_at is None:
+        return False
+    at = _condition_time(cond)
+    return at is not None and at < patched_at.replace(microsecond=0)
+
+
+def deadline_counts(cond: Mapping[str, Any], *, patched_at: datetime | None,
+                    new_replica_set: str | None) -> bool:
+    """Whether a ProgressDeadlineExceeded condition is about the rollout being followed: not
+    set before our patch (`patched_at`, None when unknown: a resumed follow) and, when it
+    names a ReplicaSet, naming `new_replica_set` (the one that runs the patched template;
+    None: there is none yet, so the condition is about another).
+
+    The controller keeps such a condition through the first sync after a patch: that sync
+    writes the new observedGeneration, finds no progress yet, and SetDeploymentCondition
+    leaves a Progressing condition of the same status and reason as it is, naming the
+    previous ReplicaSet (syncRolloutStatus in pkg/controller/deployment/progress.go;
+    DeploymentTimedOut and SetDeploymentCondition in util/deployment_util.go). It is reset
+    only on a later pass that sees the new ReplicaSet's pods progress."""
+    if deadline_is_stale(cond, patched_at=patched_at):
+        return False
+    named = _named_replica_set(cond)
+    return named is None or named == new_replica_set
+
+
 @dataclass(frozen=True)
 class RolloutStatus:
     done: bool
     text: str | None  # "3/5 pods updated, 2 available"; None before the controller saw it
     deadline_exceeded: str | None = None  # the Progressing condition's message
+    #: that ProgressDeadlineExceeded condition: maybe left over from the rollout before
+    #: (see deadline_counts), for the caller to judge
+    deadline: dict[str, Any] | None = None
 
 
 def rollout_status(dep: Mapping[str, Any]) -> RolloutStatus:
-    """Where a Deployment's rollout stands (the rules of `kubectl rollout status`)."""
+    """Where a Deployment's rollout stands (the rules of `kubectl rollout status`). A
+    ProgressDeadlineExceeded condition is reported next to the counts, not instead of them:
+    it may be stale (deadline_counts says when it is not)."""
     meta = _meta(dep)
     spec = dep.get("spec") or {}
     status = dep.get("status") or {}
     if int(status.get("observedGeneration") or 0) < int(meta.get("generation") or 0):
         return RolloutStatus(False, None)
-    for cond in status.get("conditions") or []:
-        if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
-            return RolloutStatus(False, None, str(cond.get("message") or
-                                                  "ProgressDeadlineExceeded"))
+    deadline = _progressing(dep)
+    if deadline is not None and deadline.get("reason") != "ProgressDeadlineExceeded":
+        deadline = None
     want = int(spec["replicas"]) if spec.get("replicas") is not None else 1
     updated = int(status.get("updatedReplicas") or 0)
     total = int(status.get("replicas") or 0)
@@ -400,7 +502,48 @@ def rollout_status(dep: Mapping[str, Any]) -> RolloutStatus:
     if updated >= want and old > 0:
         text += f", {old} old pod{'s' if old != 1 else ''} still running"
     done = updated >= want and old <= 0 and available >= updated
+    if deadline is not None:
+        return RolloutStatus(done, text, str(deadline.get("message") or
+                                             "ProgressDeadlineExceeded"), deadline)
     return RolloutStatus(done, text)
+
+
+def _template_without_hash(obj: Mapping[str, Any]) -> dict[str, Any]:
+    template = json.loads(json.dumps((obj.get("spec") or {}).get("template") or {}))
+    labels = (template.get("metadata") or {}).get("labels")
+    if isinstance(labels, dict):
+        labels.pop(POD_TEMPLATE_HASH, None)
+    return dict(template)
+
+
+def owning_replica_set(dep: Mapping[str, Any], replica_sets: Sequence[Mapping[str, Any]],
+                       containers: Sequence[str]) -> dict[str, Any] | None:
+    """The Deployment's ReplicaSet for its current pod template, as the controller finds it
+    (FindNewReplicaSet / EqualIgnoreHash in pkg/controller/deployment/util/
+    deployment_util.go: the oldest whose template equals the Deployment's but for the
+    pod-template-hash label). Failing that (a template that reads back differently), the
+    one whose `containers` run the same images, preferring the Deployment's revision, then
+    the highest. None before the controller made it."""
+    template = _template_without_hash(dep)
+    same = [rs for rs in replica_sets if _template_without_hash(rs) == template]
+    if same:
+        def created(rs: Mapping[str, Any]) -> tuple[str, str]:
+            meta = _meta(rs)
+            return str(meta.get("creationTimestamp") or ""), str(meta.get("name") or "")
+        oldest: Mapping[str, Any] = min(same, key=created)
+        return dict(oldest)
+    want = {c.get("name"): c.get("image") for c in _containers(dep)}
+    alike = [rs for rs in replica_sets
+             if all({c.get("name"): c.get("image") for c in _containers(rs)}.get(name)
+                    == want.get(name) for name in containers)]
+    revision = _revision(dep)
+    for rs in alike:
+        if revision and _revision(rs) == revision:
+            return dict(rs)
+    if not alike:
+        return None
+    newest: Mapping[str, Any] = max(alike, key=_revision)
+    return dict(newest)
 
 
 def diagnose_pods(pods: Sequence[Mapping[str, Any]]) -> str | None:
@@ -478,6 +621,19 @@ def unschedulable(pods: Sequence[Mapping[str, Any]]) -> str | None:
 
 # -- the cluster port -----------------------------------------------------------------------
 
+#: The change-cause deploybot records: "deploybot #12: api v1.2.3 by U0ALICE".
+_CHANGE_CAUSE = re.compile(r"deploybot(?: #(?P<id>\d+))?: (?P<service>\S+) (?P<version>\S+)"
+                           r"(?: by .*)?", re.DOTALL)
+
+
+def change_cause(service: str, version: str, *, deployment_id: int | None,
+                 requested_by: str | None) -> str:
+    """The `kubernetes.io/change-cause` of deploybot's rollout (`kubectl rollout history`
+    shows it)."""
+    cause = f"deploybot #{deployment_id}" if deployment_id is not None else "deploybot"
+    return cause + f": {service} {version}" + (f" by {requested_by}" if requested_by else "")
+
+
 @dataclass(frozen=True)
 class _Target:
     api: _Api
@@ -521,6 +677,105 @@ class KubernetesCluster:
             raise PermanentError(str(e)) from e
         return self._version_in(dep)
 
+    def observe(self, environment: str, service: str) -> Observed | None:
+        """What the service's Deployment runs there (the source of truth), read with one GET
+        of the Deployment and one LIST of its ReplicaSets. None when there is no Deployment;
+        RetryableError when the API cannot be reached, PermanentError otherwise (access,
+        RBAC), in plain words. See `observed` for what each field means."""
+        try:
+            t = self._target(environment)
+            dep = t.api.call(t.op("get"), t.api.apps.read_namespaced_deployment,
+                             t.name, t.namespace)
+            replica_sets = self.replica_sets(t, dep)
+        except KubernetesProblem as e:
+            if e.kind == "not_found":
+                return None
+            if e.kind == "unreachable":
+                raise RetryableError(str(e)) from e
+            raise PermanentError(str(e)) from e
+        return self.observed(dep, replica_sets, service=service)
+
+    def observed(self, dep: Mapping[str, Any], replica_sets: Sequence[Mapping[str, Any]], *,
+                 service: str) -> Observed:
+        """What a Deployment (with its ReplicaSets) says runs:
+
+        - `version`: the pod template's image (the first configured container's) mapped back
+          through the image template; None with `image` the raw image when it does not fit.
+        - `since`: when that version began running there. The ReplicaSet that runs the
+          template (`owning_replica_set`) was created when it first rolled out, so a fresh
+          one's creationTimestamp is the answer. A ReplicaSet rolled back to (it carries
+          deployment.kubernetes.io/revision-history) keeps the creationTimestamp of its first
+          rollout, before the versions that replaced it: then the answer is when the rollout
+          back to it finished, the lastUpdateTime of the Progressing condition that says
+          NewReplicaSetAvailable for it (set anew when the reason changes, left alone once
+          complete: syncRolloutStatus, progress.go), and None (unknown) while that rollout
+          is under way. Not the condition's lastTransitionTime: SetDeploymentCondition
+          keeps it across True→True changes (NewReplicaSetCreated → ReplicaSetUpdated →
+          NewReplicaSetAvailable), so it can be weeks older than the rollback.
+        - `settled`: the controller saw the latest spec and every replica is updated and
+          available with no old pod left; else `detail` says how far it is, in plain words.
+        - `deployment_id`: deploybot's deployment-id annotation, only when the change-cause
+          is deploybot's for this service and this version (someone's `kubectl set image`
+          afterwards leaves both annotations behind, describing another version).
+        - `changed_by`: the change-cause, unless it is deploybot's and describes another
+          version than the one that runs (stale: who changed it then is unknown)."""
+        images = {c.get("name"): c.get("image") for c in _containers(dep)}
+        image = next((str(images[c]) for c in self.containers if images.get(c)), None)
+        version = self.config.version_of(image) if image else None
+        rs = owning_replica_set(dep, replica_sets, self.containers)
+
+        meta = _meta(dep)
+        spec = dep.get("spec") or {}
+        status = dep.get("status") or {}
+        want = int(spec["replicas"]) if spec.get("replicas") is not None else 1
+        seen = int(status.get("observedGeneration") or 0) >= int(meta.get("generation") or 0)
+        updated = int(status.get("updatedReplicas") or 0)
+        total = int(status.get("replicas") or 0)
+        available = int(status.get("availableReplicas") or 0)
+        settled = seen and updated == want and total == want and available == want
+
+        cond = _progressing(dep)
+        rs_name = str(_meta(rs).get("name")) if rs else None
+        about_rs = cond is not None and rs_name is not None and (
+            _named_replica_set(cond) == rs_name)
+        detail = None
+        if not settled:
+            if not seen:
+                detail = "the change is not picked up by Kubernetes yet"
+            elif (cond is not None and cond.get("reason") == "ProgressDeadlineExceeded"
+                    and _named_replica_set(cond) in (None, rs_name)):
+                detail = "rollout stuck: ProgressDeadlineExceeded"
+            else:
+                new_available = int(((rs or {}).get("status") or {}).get(
+                    "availableReplicas") or 0)
+                detail = f"{new_available}/{want} new pods available"
+                old = total - updated
+                if old > 0:
+                    detail += f", {old} old pod{'s' if old != 1 else ''} still running"
+
+        since = None
+        if rs is not None:
+            created = _time(_meta(rs).get("creationTimestamp"))
+            if REVISION_HISTORY not in (_meta(rs).get("annotations") or {}):
+                since = created
+            elif cond is not None and about_rs and cond.get("reason") == "NewReplicaSetAvailable":
+                finished = _time(cond.get("lastUpdateTime"))
+                since = max((t for t in (created, finished) if t is not None), default=None)
+
+        annotations = meta.get("annotations") or {}
+        cause = str(annotations.get(CHANGE_CAUSE) or "") or None
+        ours = _CHANGE_CAUSE.fullmatch(cause) if cause else None
+        deployment_id = None
+        if ours is not None:
+            raw = str(annotations.get(DEPLOYMENT_ID) or "")
+            if (version is not None and ours["service"] == service and ours["version"] == version
+                    and raw.isdigit() and ours["id"] in (None, raw)):
+                deployment_id = int(raw)
+            elif version is None or ours["version"] != version:
+                cause = None  # deploybot's cause of an earlier change: who made this one?
+        return Observed(version=version, since=since, image=image, settled=settled,
+                        detail=detail, deployment_id=deployment_id, changed_by=cause)
+
     def _version_in(self, obj: Mapping[str, Any]) -> str | None:
         """The version the pod template of `obj` (a Deployment or a ReplicaSet) runs: the
         image of the first configured container that has one, by the image template (None
@@ -539,8 +794,8 @@ class KubernetesCluster:
         requested_by: str | None = None,
         instance: str | None = None,
     ) -> None:
-        cause = f"deploybot #{deployment_id}" if deployment_id is not None else "deploybot"
-        cause += f": {service} {version}" + (f" by {requested_by}" if requested_by else "")
+        cause = change_cause(service, version, deployment_id=deployment_id,
+                             requested_by=requested_by)
         try:
             changed = self.rollout(environment, self.config.image_for(version),
                                    progress=progress, change_cause=cause,
@@ -853,6 +1108,7 @@ class KubernetesCluster:
         current = self._images(t, dep)
         annotations = _meta(dep).get("annotations") or {}
         ours = deployment_id is not None and annotations.get(DEPLOYMENT_ID) == str(deployment_id)
+        patched_at: datetime | None = None
         if created is not None:
             start: Mapping[str, Any] = created
         elif all(img == image for img in current.values()):
@@ -863,9 +1119,9 @@ class KubernetesCluster:
             log.info("%s/%s already has %s; following its rollout", t.namespace, t.name, image)
             start = dep
         else:
-            start = self._patch(t, image, change_cause, deployment_id)
+            start, patched_at = self._patch(t, image, change_cause, deployment_id)
         try:
-            self._follow(t, start, image, progress)
+            self._follow(t, start, image, progress, patched_at)
         except KubernetesProblem as e:
             if e.kind in ("unreachable", "forbidden", "unauthorized", "api", "gone"):
                 raise KubernetesProblem(
@@ -909,7 +1165,8 @@ class KubernetesCluster:
         return {c: have[c] for c in self.containers}
 
     def _patch(self, t: _Target, image: str, change_cause: str,
-               deployment_id: int | None) -> dict[str, Any]:
+               deployment_id: int | None) -> tuple[dict[str, Any], datetime | None]:
+        """PATCH the image in; the Deployment it answered and when (the API server's clock)."""
         annotations = {CHANGE_CAUSE: change_cause}
         if deployment_id is not None:
             annotations[DEPLOYMENT_ID] = str(deployment_id)
@@ -920,16 +1177,19 @@ class KubernetesCluster:
                 {"name": c, "image": image} for c in self.containers
             ]}}},
         }
-        patched: dict[str, Any] = t.api.call(
+        patched, at = t.api.call_dated(
             t.op("patch"), t.api.apps.patch_namespaced_deployment, t.name, t.namespace, body,
             _content_type=STRATEGIC_MERGE,
         )
         log.info("patched %s/%s to %s (%s)", t.namespace, t.name, image, change_cause)
-        return patched
+        return dict(patched), at
 
     # -- following a rollout ---------------------------------------------------------------
     def _follow(self, t: _Target, start: Mapping[str, Any], image: str,
-                progress: Callable[[str], None]) -> None:
+                progress: Callable[[str], None], patched_at: datetime | None = None) -> None:
+        """Follow the rollout of `image` from `start` to its end. `patched_at`: when our
+        patch was applied (the API server's clock), None when unknown (resumed): a
+        ProgressDeadlineExceeded condition from before it is about an earlier rollout."""
         timing = self._timing
         now = self._monotonic
         began = now()
@@ -957,7 +1217,8 @@ class KubernetesCluster:
             if st.done:
                 report(st.text)
                 return True
-            if st.deadline_exceeded is not None:
+            if st.deadline is not None and self._deadline_counts(t, dep, st.deadline,
+                                                                 patched_at):
                 why = self._why_stuck(t, dep, image)
                 raise KubernetesProblem(
                     f'the rollout of {image} to Deployment "{t.name}" in namespace '
@@ -1026,6 +1287,24 @@ class KubernetesCluster:
             rv = str(_meta(dep).get("resourceVersion") or rv)
             if step(dep, look=True):
                 return
+
+    def _deadline_counts(self, t: _Target, dep: Mapping[str, Any], cond: Mapping[str, Any],
+                         patched_at: datetime | None) -> bool:
+        """deadline_counts for this Deployment, listing its ReplicaSets only when the
+        condition's time does not settle it."""
+        if deadline_is_stale(cond, patched_at=patched_at):
+            log.debug("%s/%s: ProgressDeadlineExceeded from before the patch; waiting",
+                      t.namespace, t.name)
+            return False
+        if _named_replica_set(cond) is None:
+            return True
+        rs = owning_replica_set(dep, self.replica_sets(t, dep), self.containers)
+        counts = deadline_counts(cond, patched_at=patched_at,
+                                 new_replica_set=str(_meta(rs).get("name")) if rs else None)
+        if not counts:
+            log.debug("%s/%s: ProgressDeadlineExceeded about another ReplicaSet (%s); waiting",
+                      t.namespace, t.name, cond.get("message"))
+        return counts
 
     def _watch(self, t: _Target, rv: str, *, quiet_after: float,
                list_fn: Callable[..., Any] | None = None, name: str | None = None,

@@ -25,6 +25,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -134,13 +135,16 @@ class FakeCluster:
 
 
 @contextmanager
-def fake_kubernetes(config: AppConfig, *, tick: float = TICK,
-                    source: str = "app.yaml") -> Iterator[FakeCluster]:
+def fake_kubernetes(config: AppConfig, *, tick: float = TICK, source: str = "app.yaml",
+                    clock: Callable[[], datetime] | None = None) -> Iterator[FakeCluster]:
     """Start a FakeKubernetes seeded from `config`, with a kubeconfig for it in a temporary
-    directory; stop it and remove the file when the block ends, however it ends."""
+    directory; stop it and remove the file when the block ends, however it ends. `clock`:
+    the wall clock the fake stamps its objects with (the shell's, so that "since" times read
+    from the cluster agree with it); the real time when None."""
     k8s_config = on_fake_kubernetes(config, source=source)
-    with tempfile.TemporaryDirectory(prefix="deploybot-fake-k8s-") as tmp, \
-            FakeKubernetes(tick=tick) as fake:
+    fake_k8s = FakeKubernetes(tick=tick) if clock is None else FakeKubernetes(tick=tick,
+                                                                               clock=clock)
+    with tempfile.TemporaryDirectory(prefix="deploybot-fake-k8s-") as tmp, fake_k8s as fake:
         deployments = seed(fake, k8s_config)
         kubeconfig = fake.write_kubeconfig(Path(tmp) / "kubeconfig", context=CONTEXT)
         yield FakeCluster(fake=fake, config=k8s_config, kubeconfig=kubeconfig,

@@ -19,6 +19,17 @@ What it speaks (JSON; errors are ``Status`` objects with ``code``/``reason``/``m
 * ``authorization.k8s.io/v1`` SelfSubjectAccessReviews (POST): allowed unless
   :meth:`~FakeKubernetes.forbid` forbids that verb on that resource in that namespace.
 
+Its Deployment controller follows kube-controller-manager's (pkg/controller/deployment): the
+first pass after a template change finds or creates the new ReplicaSet (getNewReplicaSet in
+sync.go: NewReplicaSetCreated for a new one; a ReplicaSet rolled back to gets the next
+revision and a ``revision-history`` annotation and no condition of its own) and writes the new
+``observedGeneration`` with the Progressing condition the Deployment had, a stale
+``ProgressDeadlineExceeded`` included; its pods come on the next passes, and the condition
+moves as syncRolloutStatus (progress.go) moves it: ReplicaSetUpdated on progress,
+NewReplicaSetAvailable when complete, ProgressDeadlineExceeded when stuck. Every timestamp it
+writes, and the ``Date`` header of its answers, come from its ``clock`` (the real time by
+default).
+
 Like a real API server it omits zero replica counts from Deployment status (``omitempty``),
 bumps a global ``resourceVersion`` on every write and ``metadata.generation`` on spec changes,
 ignores ``status`` in writes to the main resource, and answers 409 on a stale
@@ -60,6 +71,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -89,6 +101,7 @@ _NODES = ("fake-node-1", "fake-node-2", "fake-node-3")
 # Kubernetes' "safe" alphabet for generated names and pod-template-hash values.
 _SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _REVISION = "deployment.kubernetes.io/revision"
+_REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
 _CHANGE_CAUSE = "kubernetes.io/change-cause"
 _MERGE_KEYS: dict[str, str] = {
     "containers": "name",
@@ -336,8 +349,13 @@ class _PodState:
     finished_at: str | None = None
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _api_time(at: datetime) -> str:
+    """An API timestamp (RFC 3339, whole seconds, UTC), as metav1.Time serializes."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 def _truthy(value: str | None) -> bool:
@@ -606,6 +624,12 @@ class _Handler(TrackedHandler):
     def _read_body(self) -> bytes:
         return read_body(self)
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header, on the fake's clock (the API server's)."""
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        return format_datetime(self.server.fake.clock().astimezone(UTC), usegmt=True)
+
     def _handle(self) -> None:
         fake = self.server.fake
         try:
@@ -679,8 +703,15 @@ class FakeKubernetes:
     All public methods are thread-safe; returned objects are copies.
     """
 
-    def __init__(self, *, tick: float = 0.02) -> None:
+    def __init__(self, *, tick: float = 0.02,
+                 clock: Callable[[], datetime] = _wall_clock) -> None:
+        """``tick``: seconds between the controller's passes. ``clock``: the cluster's wall
+        clock (an aware datetime), for every timestamp the fake writes (creation times,
+        condition times, pod start times) and for the ``Date`` header of its answers, as the
+        API server's and controller's clocks agree in a real cluster; the real time unless a
+        test or the shell passes its own."""
         self.tick = tick
+        self.clock = clock
         self._cond = threading.Condition(threading.RLock())
         self._rng = random.Random(0)
         self._rv = 0
@@ -704,6 +735,9 @@ class FakeKubernetes:
         self._server_thread: threading.Thread | None = None
         self._controller: threading.Thread | None = None
         self._controller_stop = threading.Event()
+
+    def _stamp(self) -> str:
+        return _api_time(self.clock())
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -1133,7 +1167,7 @@ class FakeKubernetes:
             "uid": self._uid(),
             "resourceVersion": "0",
             "generation": 1,
-            "creationTimestamp": _now(),
+            "creationTimestamp": self._stamp(),
             "labels": labels or {},
             "annotations": annotations or {},
         }
@@ -1804,13 +1838,20 @@ class FakeKubernetes:
         replicasets = self._deployment_replicasets(namespace, meta["uid"])
 
         rollout = state.rollout
-        if (
+        # The pass that finds or creates the new ReplicaSet for a changed template: like
+        # kube-controller-manager's first sync after a patch, it scales the ReplicaSet but its
+        # pods (made by the ReplicaSet controller) and the progress they bring come later.
+        first_pass = (
             rollout is None
             or rollout.template_hash != template_hash
             or (namespace, rs_name) not in self._store["replicasets"]
-        ):
+        )
+        if first_pass:
             rollout = self._start_rollout(dep, state, replicasets, template_hash, rs_name)
             replicasets = self._deployment_replicasets(namespace, meta["uid"])
+        assert rollout is not None
+        # The status written at the end of every pass carries the generation it saw
+        # (calculateStatus in pkg/controller/deployment/sync.go).
         status["observedGeneration"] = int(meta.get("generation", 1))
         new_rs = next(rs for rs in replicasets if rs["metadata"]["name"] == rs_name)
         old_rs_uids = {rs["metadata"]["uid"] for rs in replicasets if rs is not new_rs}
@@ -1821,13 +1862,15 @@ class FakeKubernetes:
         surge = max(1, math.ceil(desired * 0.25))
         max_unavailable = math.floor(desired * 0.25)
         progressed = False
-        if len(new_pods) < desired and len(new_pods) + len(old_pods) < desired + surge:
+        if first_pass:
+            pass  # pods come on the next pass
+        elif len(new_pods) < desired and len(new_pods) + len(old_pods) < desired + surge:
             new_pods.append(self._create_rs_pod(new_rs, rollout))
             progressed = True
         elif len(new_pods) > desired:
             self._remove("pods", namespace, new_pods.pop()["metadata"]["name"])
             progressed = True
-        if old_pods:
+        if old_pods and not first_pass:
             ready_new = sum(1 for p in new_pods if _pod_ready(p))
             ready_old = sum(1 for p in old_pods if _pod_ready(p))
             # Unready old pods go first; a ready one only while availability allows it.
@@ -1838,9 +1881,6 @@ class FakeKubernetes:
                 self._remove("pods", namespace, victim["metadata"]["name"])
                 old_pods.remove(victim)
                 progressed = True
-        if progressed:
-            rollout.last_progress = time.monotonic()
-
         for pod in new_pods + old_pods:
             self._advance_pod(pod)
         new_pods = self._owned_pods(namespace, {new_rs["metadata"]["uid"]})
@@ -1855,15 +1895,6 @@ class FakeKubernetes:
                     pstate = self._pod_state[(namespace, pod["metadata"]["name"])]
                     pstate.crash_at_tick = self._tick_no + _CRASH_DELAY_TICKS
                     pstate.crash_max = rollout.crash_restarts
-        if not rollout.done and not rollout.deadline_exceeded:
-            too_slow = time.monotonic() - rollout.last_progress > float(
-                spec.get("progressDeadlineSeconds", 600)
-            )
-            forced = (
-                rollout.mode == "deadline"
-                and self._tick_no - rollout.started_tick >= _DEADLINE_TICKS
-            )
-            rollout.deadline_exceeded = too_slow or forced
 
         # ReplicaSet objects.
         for rs in replicasets:
@@ -1882,6 +1913,29 @@ class FakeKubernetes:
             "availableReplicas": ready,
             "unavailableReplicas": max(len(all_pods) - ready, desired - ready, 0),
         }
+        before = self._store["deployments"][(namespace, name)].get("status") or {}
+        # DeploymentProgressing (pkg/controller/deployment/util/deployment_util.go): new pods
+        # scaled up or ready or available, or old ones scaled down, since the status before.
+        progressing = (
+            counts["updatedReplicas"] > int(before.get("updatedReplicas") or 0)
+            or counts["replicas"] - counts["updatedReplicas"]
+            < int(before.get("replicas") or 0) - int(before.get("updatedReplicas") or 0)
+            or counts["readyReplicas"] > int(before.get("readyReplicas") or 0)
+            or counts["availableReplicas"] > int(before.get("availableReplicas") or 0)
+        )
+        if progressed or progressing:
+            rollout.last_progress = time.monotonic()
+        if progressing:
+            rollout.deadline_exceeded = False  # progress resets the clock (DeploymentTimedOut)
+        if not first_pass and not rollout.done and not rollout.deadline_exceeded:
+            too_slow = time.monotonic() - rollout.last_progress > float(
+                spec.get("progressDeadlineSeconds", 600)
+            )
+            forced = (
+                rollout.mode == "deadline"
+                and self._tick_no - rollout.started_tick >= _DEADLINE_TICKS
+            )
+            rollout.deadline_exceeded = (too_slow or forced) and not progressing
         for key, value in counts.items():
             if value:
                 status[key] = value
@@ -1895,6 +1949,7 @@ class FakeKubernetes:
                 "True",
                 "MinimumReplicasAvailable",
                 "Deployment has minimum availability.",
+                now=self._stamp(),
             )
         else:
             _set_condition(
@@ -1903,16 +1958,26 @@ class FakeKubernetes:
                 "False",
                 "MinimumReplicasUnavailable",
                 "Deployment does not have minimum availability.",
+                now=self._stamp(),
             )
         conditions.sort(key=lambda c: c.get("type") != "Available")  # the API server's order
-        if rollout.deadline_exceeded:
-            _set_condition(
-                conditions,
-                "Progressing",
-                "False",
-                "ProgressDeadlineExceeded",
-                f'ReplicaSet "{rs_name}" has timed out progressing.',
-            )
+        # The Progressing condition, as syncRolloutStatus (pkg/controller/deployment/
+        # progress.go) sets it: left alone once complete (isCompleteDeployment), else
+        # NewReplicaSetAvailable when complete, ReplicaSetUpdated (lastUpdateTime now) on
+        # progress, ProgressDeadlineExceeded when timed out, and unchanged otherwise. Not on
+        # the first pass after a template change: the new ReplicaSet has no pods yet, so
+        # there is no progress to see, and whatever condition the Deployment had stays (a
+        # ProgressDeadlineExceeded naming the previous ReplicaSet included) next to the new
+        # observedGeneration; only _start_rollout's NewReplicaSetCreated/FoundNewReplicaSet
+        # (getNewReplicaSet in sync.go) is new on that pass.
+        current = next((c for c in conditions if c.get("type") == "Progressing"), None)
+        complete = (
+            current is not None
+            and current.get("reason") == "NewReplicaSetAvailable"
+            and counts["replicas"] == counts["updatedReplicas"]
+        )
+        if first_pass or complete:
+            pass
         elif rollout.done:
             _set_condition(
                 conditions,
@@ -1920,15 +1985,26 @@ class FakeKubernetes:
                 "True",
                 "NewReplicaSetAvailable",
                 f'ReplicaSet "{rs_name}" has successfully progressed.',
+                now=self._stamp(),
             )
-        else:
+        elif progressing:
             _set_condition(
                 conditions,
                 "Progressing",
                 "True",
                 "ReplicaSetUpdated",
                 f'ReplicaSet "{rs_name}" is progressing.',
-                touch=progressed,
+                touch=True,
+                now=self._stamp(),
+            )
+        elif rollout.deadline_exceeded:
+            _set_condition(
+                conditions,
+                "Progressing",
+                "False",
+                "ProgressDeadlineExceeded",
+                f'ReplicaSet "{rs_name}" has timed out progressing.',
+                now=self._stamp(),
             )
         self._update_if_changed("deployments", dep)
 
@@ -1996,11 +2072,18 @@ class FakeKubernetes:
             }
             self._write("replicasets", rs, "ADDED")
         else:
+            # Rolling back to a template whose ReplicaSet exists: it gets the new revision and
+            # keeps the ones it had in deployment.kubernetes.io/revision-history
+            # (SetNewReplicaSetAnnotations, pkg/controller/deployment/util/deployment_util.go).
             rs = copy.deepcopy(existing)
-            rs["metadata"]["annotations"] = {
-                **(rs["metadata"].get("annotations") or {}),
-                **rs_annotations,
-            }
+            had = dict(rs["metadata"].get("annotations") or {})
+            old_revision = had.get(_REVISION, "")
+            if old_revision.isdigit() and int(old_revision) < int(revision):
+                history = had.get(_REVISION_HISTORY)
+                rs_annotations[_REVISION_HISTORY] = (
+                    f"{history},{old_revision}" if history else old_revision
+                )
+            rs["metadata"]["annotations"] = {**had, **rs_annotations}
             self._write("replicasets", rs, "MODIFIED")
 
         mode, state.pending_failure = state.pending_failure, None
@@ -2021,14 +2104,30 @@ class FakeKubernetes:
         state.rollout = rollout
         annotations[_REVISION] = revision
         meta["annotations"] = annotations
+        # getNewReplicaSet (pkg/controller/deployment/sync.go): a ReplicaSet it creates gets
+        # Progressing=True NewReplicaSetCreated; one it finds (a rollback to a template that
+        # ran before) sets no condition of its own, only FoundNewReplicaSet when the
+        # Deployment has no Progressing condition at all. Whatever was there stays, even a
+        # ProgressDeadlineExceeded naming the ReplicaSet this rollout replaces.
         conditions: list[JSONDict] = dep.setdefault("status", {}).setdefault("conditions", [])
-        _set_condition(
-            conditions,
-            "Progressing",
-            "True",
-            "NewReplicaSetCreated",
-            f'Created new replica set "{rs_name}"',
-        )
+        if existing is None:
+            _set_condition(
+                conditions,
+                "Progressing",
+                "True",
+                "NewReplicaSetCreated",
+                f'Created new replica set "{rs_name}"',
+                now=self._stamp(),
+            )
+        elif not any(c.get("type") == "Progressing" for c in conditions):
+            _set_condition(
+                conditions,
+                "Progressing",
+                "True",
+                "FoundNewReplicaSet",
+                f'Found new replica set "{rs_name}"',
+                now=self._stamp(),
+            )
         return rollout
 
     def _sync_replicaset(self, rs: JSONDict, pods: list[JSONDict]) -> None:
@@ -2072,7 +2171,7 @@ class FakeKubernetes:
             failing=list(rollout.failing),
             logs=logs,
             created_tick=self._tick_no,
-            started_at=_now(),
+            started_at=self._stamp(),
             restarts=1 if behavior == "crash_loop" else 0,
         )
         return self._add_pod(namespace, name, template, pod_spec, generate_name=meta["name"],
@@ -2094,7 +2193,7 @@ class FakeKubernetes:
         )
         if crash_loop_due or crash_after_due:
             state.restarts += 1
-            state.finished_at = _now()
+            state.finished_at = self._stamp()
         updated = copy.deepcopy(pod)
         updated["status"] = self._pod_status(updated)
         self._update_if_changed("pods", updated)
@@ -2260,14 +2359,14 @@ class FakeKubernetes:
             if self._pod_state.get((namespace, p["metadata"]["name"]), None) is not None
             and self._pod_state[(namespace, p["metadata"]["name"])].job_result is None
         ]
-        status.setdefault("startTime", _now())
+        status.setdefault("startTime", self._stamp())
         held = any(ns == namespace and name.startswith(prefix) for ns, prefix in self._held_jobs)
         for pod in running:
             pstate = self._pod_state[(namespace, pod["metadata"]["name"])]
             if self._tick_no - pstate.created_tick >= _JOB_RUN_TICKS and not held:
                 outcome = self._job_outcome(namespace, name)
                 pstate.job_result = outcome.succeed
-                pstate.finished_at = _now()
+                pstate.finished_at = self._stamp()
                 finished = copy.deepcopy(pod)
                 finished["status"] = self._pod_status(finished)
                 self._update_if_changed("pods", finished)
@@ -2280,7 +2379,7 @@ class FakeKubernetes:
             if self._pod_state.get((namespace, p["metadata"]["name"])) is not None
             and self._pod_state[(namespace, p["metadata"]["name"])].job_result is None
         ]
-        now = _now()
+        now = self._stamp()
         if int(status.get("succeeded", 0)) >= int(spec.get("completions", 1)):
             status["completionTime"] = now
             for ctype in ("SuccessCriteriaMet", "Complete"):
@@ -2291,6 +2390,7 @@ class FakeKubernetes:
                     "CompletionsReached",
                     "Reached expected number of succeeded pods",
                     probe=True,
+                    now=self._stamp(),
                 )
         elif int(status.get("failed", 0)) > int(spec.get("backoffLimit", 6)):
             for ctype in ("FailureTarget", "Failed"):
@@ -2301,6 +2401,7 @@ class FakeKubernetes:
                     "BackoffLimitExceeded",
                     "Job has reached the specified backoff limit",
                     probe=True,
+                    now=self._stamp(),
                 )
         elif not active:
             active.append(self._create_job_pod(job))
@@ -2335,7 +2436,7 @@ class FakeKubernetes:
             failing=[],
             logs={c["name"]: logs for c in pod_spec.get("containers", [])},
             created_tick=self._tick_no,
-            started_at=_now(),
+            started_at=self._stamp(),
         )
         return self._add_pod(namespace, name, template, pod_spec, generate_name=job_name,
                              owner=_owner_ref("batch/v1", "Job", meta))
@@ -2406,11 +2507,12 @@ def _set_condition(
     reason: str,
     message: str,
     *,
+    now: str,
     touch: bool = False,
     probe: bool = False,
 ) -> None:
-    """Upsert a condition the way controllers do: keep lastTransitionTime unless status flips."""
-    now = _now()
+    """Upsert a condition the way controllers do: keep lastTransitionTime unless status flips.
+    `now`: the fake's clock, as an API timestamp."""
     stamp = "lastProbeTime" if probe else "lastUpdateTime"
     for cond in conditions:
         if cond.get("type") != ctype:

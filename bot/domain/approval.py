@@ -24,6 +24,8 @@ def _closed_reason(d: Deployment) -> str:
             return f"was rejected by <@{who}>"
         case State.EXPIRED:
             return "expired without enough approvals"
+        case State.CANCELLED if d.superseded_by is not None:
+            return f"was superseded by #{d.superseded_by}"
         case State.CANCELLED:
             return "was cancelled"
         case State.QUEUED | State.RUNNING | State.VERIFYING:
@@ -45,12 +47,17 @@ def check_decision(
 ) -> None:
     """Raise a user-facing error when `user_id` may not approve/reject `d` at `at`.
 
-    The requester may always reject (withdraw) their own request."""
+    A deploy waiting for its window (SCHEDULED) collects approvals ahead of it, under the
+    same rules; it is withdrawn by cancelling it, not rejected. The requester may always
+    reject (withdraw) their own request awaiting approval."""
     label = f"Deployment #{d.id} ({d.service} {shown(d.version)} to {d.environment})"
     if d.kind is Kind.MIGRATE:
         label = (f"Migration run #{d.id} ({d.service} to {shown(d.target or '')} in "
                  f"{d.environment})")
-    if d.state is not State.AWAITING_APPROVAL:
+    if d.state is State.SCHEDULED and not approve:
+        raise Conflict(f"{label} is waiting for its deploy window: cancel it instead (its "
+                       f"Cancel button, or `/deploy cancel {d.id}`).")
+    if d.state not in (State.AWAITING_APPROVAL, State.SCHEDULED):
         raise Conflict(f"{label} {_closed_reason(d)}; nothing to approve.")
     if d.expires_at is not None and at >= d.expires_at:
         raise Conflict(f"{label} expired without enough approvals; request it again.")

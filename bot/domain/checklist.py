@@ -2,13 +2,17 @@
 says about the version's commit and from the ticks people gave in Slack, which items an
 environment requires green before approval, and who may tick what.
 
-Marks: ✅ ok, ❌ failed, ⏳ pending (not known yet, or could not be checked), and "not
-applicable" (a manual item someone marked N/A with a reason)."""
+Marks: ✅ ok, ❌ failed, ⏳ pending (not known yet, or could not be checked), "not applicable"
+(a manual item someone marked N/A with a reason), and, once the deploy was decided, for the
+items nothing checked (deploybot does not evaluate the checklist, or nobody ticked a manual
+item): "not checked" with why, or "attested" by the approvers where the environment says
+approval attests them (`checklist_attestation: approver`). An item is ok only when something
+checked it: GitHub's checks and reviews, or a tick by a named person."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 from typing import Literal
@@ -35,6 +39,8 @@ class Mark(Enum):
     FAILED = "failed"
     PENDING = "pending"
     NOT_APPLICABLE = "not_applicable"
+    NOT_CHECKED = "not_checked"  # nothing checked it and nobody ticked it (detail: why)
+    ATTESTED = "attested"  # nothing checked it; the approvers vouched for it on approval
 
 
 CheckState = Literal["success", "failure", "pending"]
@@ -139,6 +145,10 @@ class Checklist:
     items: tuple[ItemState, ...]
     facts: Facts
     skipped: str | None = None  # an emergency deploy skipped the red items: its reason
+    #: Why deploybot does not evaluate this checklist (e.g. "no GitHub repository configured
+    #: for api"); None: it asks GitHub and takes ticks.
+    unevaluated: str | None = None
+    attestation: bool = False  # approval attests the items nothing checked
 
     @property
     def blocking(self) -> tuple[ItemState, ...]:
@@ -271,6 +281,49 @@ def evaluate(rules: Rules, facts: Facts, ticks: Iterable[Tick], *,
         out.append(ItemState(item=item, mark=mark, detail=detail,
                              required=item in rules.required, tickable=tickable, tick=tick))
     return Checklist(items=tuple(out), facts=facts, skipped=skipped)
+
+
+def unevaluated(items: Sequence[str], why: str, *, attestation: bool = False) -> Checklist:
+    """The checklist of a deploy deploybot does not evaluate, and `why` (e.g. "no GitHub
+    repository configured for api"): every item not checked, none tickable."""
+    return Checklist(
+        items=tuple(ItemState(item=i, mark=Mark.NOT_CHECKED, detail=f"not checked: {why}",
+                              required=False, tickable=False) for i in ITEMS if i in items),
+        facts=Facts(), unevaluated=why, attestation=attestation)
+
+
+def _unchecked(checklist: Checklist, state: ItemState) -> bool:
+    """Nothing checked it: not evaluated, or a manual item nobody ticked (nor marked N/A).
+    A required item an emergency skipped stays skipped."""
+    if checklist.skipped is not None and state.required:
+        return False
+    return state.mark is Mark.NOT_CHECKED or (
+        state.item in MANUAL and state.mark is Mark.PENDING and state.tick is None)
+
+
+def settle(checklist: Checklist, *, approvers: Sequence[str] | None) -> Checklist:
+    """The checklist once the deploy was decided. `approvers`: who approved it (empty when
+    nobody did: not needed, rejected, expired); None while it is still open (awaiting
+    approval, or its window). The items nothing checked are then attested by the approvers,
+    by name, where the environment says so (`attestation`), and otherwise shown as not
+    checked with why; never as done."""
+    if approvers is None:
+        return checklist
+    names = ", ".join(f"<@{a}>" for a in approvers)
+    out: list[ItemState] = []
+    for state in checklist.items:
+        if not _unchecked(checklist, state):
+            out.append(state)
+        elif checklist.attestation and approvers:
+            out.append(replace(state, mark=Mark.ATTESTED, tickable=False,
+                               detail=f"attested by {names} on approval"))
+        elif state.mark is Mark.NOT_CHECKED:
+            out.append(replace(state, tickable=False))
+        else:
+            why = "nobody ticked it before approval" if approvers else "nobody ticked it"
+            out.append(replace(state, mark=Mark.NOT_CHECKED, tickable=False,
+                               detail=f"not checked: {why}"))
+    return replace(checklist, items=tuple(out))
 
 
 def check_tick(checklist: Checklist, item: str, *, user_id: str, requester: str,

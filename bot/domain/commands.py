@@ -5,6 +5,7 @@ Accepted forms (the service may be left out when exactly one exists):
     /deploy api production v1.2.3
     /deploy production --version=v1.2.3
     /deploy help | status
+    /deploy cancel <id> | abort <id>
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ USAGE = (  # `&lt;` `&gt;`: Slack reads a bare <…> as a link or mention
     "• `/deploy &lt;environment&gt; &lt;version&gt; --force \"reason\"` — deploy a version "
     "marked faulty (rolled back from) anyway\n"
     "• `/deploy cancel &lt;id&gt;` — cancel a deploy waiting for its window\n"
+    "• `/deploy abort &lt;id&gt;` — stop a deploy rolling out or being watched, and roll "
+    "back to the version it replaced\n"
     "• `/deploy status` — what runs where, and the last deployments\n"
     "• `/deploy help` — this message"
 )
@@ -58,6 +61,11 @@ class CancelArgs:
 
 
 @dataclass(frozen=True)
+class AbortArgs:
+    deployment_id: int
+
+
+@dataclass(frozen=True)
 class HelpArgs:
     pass
 
@@ -67,7 +75,19 @@ class StatusArgs:
     pass
 
 
-Parsed = DeployArgs | HelpArgs | StatusArgs | CancelArgs
+Parsed = DeployArgs | HelpArgs | StatusArgs | CancelArgs | AbortArgs
+
+
+def request_text(args: DeployArgs) -> str:
+    """The `/deploy` text that parses back to `args` (for a button that repeats it)."""
+    def quoted(reason: str) -> str:
+        return f'"{reason}"' if '"' not in reason else f"“{reason}”"
+    text = f"{args.service} {args.environment} {args.version}"
+    if args.emergency_reason is not None:
+        text += f" --emergency {quoted(args.emergency_reason)}"
+    if args.force_reason is not None:
+        text += f" --force {quoted(args.force_reason)}"
+    return text
 
 def _quoted_option(name: str) -> re.Pattern[str]:
     """`--name "reason"` (straight or curly quotes), or `--name=reason-without-spaces`."""
@@ -128,6 +148,22 @@ def _one_of(kind: str, value: str, known: Collection[str]) -> str:
     raise UsageError(f"Unknown {kind} {shown(value)}. Known {kind}s: {names}.")
 
 
+def _abort(words: list[str]) -> AbortArgs:
+    """`/deploy abort <id>` (or `#<id>`): the number on the deployment's card."""
+    if not words:
+        raise UsageError("Which deployment should I abort? Give its number, e.g. "
+                         "`/deploy abort 42` (it is on the deployment's card).")
+    if len(words) > 1:
+        raise UsageError(f"`/deploy abort` takes one deployment number; "
+                         f"{shown(' '.join(words[1:]))} was not expected.")
+    number = words[0].removeprefix("#")
+    # ASCII digits only, and few enough to be a database id (a 64-bit integer)
+    if number.isascii() and number.isdigit() and len(number) <= 18:
+        return AbortArgs(int(number))
+    raise UsageError(f"{shown(words[0])} is not a deployment number; e.g. "
+                     "`/deploy abort 42` (the number is on the deployment's card).")
+
+
 def parse_deploy(
     text: str,
     *,
@@ -151,6 +187,8 @@ def parse_deploy(
         if number.isascii() and number.isdigit() and len(number) <= 18:
             return CancelArgs(int(number))
         raise UsageError("Which deployment? e.g. `/deploy cancel 42`.")
+    if words[0] == "abort":
+        return _abort(words[1:])
     text, emergency_reason = _take_emergency(text)
     text, force_reason = _take_force(text)
     words = text.split()

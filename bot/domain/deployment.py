@@ -126,6 +126,13 @@ class Deployment:
     verification: Verification | None = None
     github_deployment_id: int | None = None  # its mirror on GitHub (Deployments API), if any
     instance: str | None = None  # a per-PR instance ("pr-7"); None: the main one
+    superseded_by: int | None = None  # the newer request that replaced it while it waited
+    abort_requested_by: str | None = None  # who asked to abort it (rollout or watch)
+    abort_requested_at: datetime | None = None
+    downgrade_from: str | None = None  # the newer version it replaces (a confirmed downgrade)
+    #: When its state last changed (or a runner claimed it): for a deployment that ended,
+    #: when it came to its state (e.g. rolled back by a later rollback).
+    updated_at: datetime | None = None
 
     @property
     def where(self) -> str:
@@ -172,6 +179,7 @@ class NewDeployment:
     target: str | None = None
     rollback_of: int | None = None
     instance: str | None = None  # a per-PR instance ("pr-7"); None: the main one
+    downgrade_from: str | None = None  # confirmed: it replaces this newer version
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,33 @@ def next_allowed(
     return None
 
 
+def closes_at(
+    *,
+    environment: str,
+    service: str | None,
+    at: datetime,
+    schedule: Schedule | None,
+    freezes: Sequence[Freeze],
+) -> datetime | None:
+    """The first instant (UTC) at which a normal deploy of `service` (None: any service) to
+    `environment` stops being allowed, as seen from `at`: `at` itself when it is not
+    allowed now, else the earlier of the next freeze start and the schedule closing; None
+    when neither comes (the schedule looks 14 days ahead, freezes as far as they are given).
+
+    A request's approval expiry is clipped to it: nothing approved later could start."""
+    at = at.astimezone(UTC)
+    frozen = any(f.covers(at) and f.targets(environment, service) for f in freezes)
+    if frozen or (schedule is not None and not schedule.open_at(at)):
+        return at
+    candidates = [f.start for f in freezes
+                  if f.start > at and f.targets(environment, service)]
+    if schedule is not None:
+        closing = schedule.next_close(at)
+        if closing is not None:
+            candidates.append(closing)
+    return min(candidates, default=None)
+
+
 def decide(
     *,
     environment: str,

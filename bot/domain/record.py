@@ -1,8 +1,15 @@
-"""The guide's deployment record for one deployment, derived from its state (pure)."""
+"""The guide's deployment record for one deployment, derived from its state (pure).
+
+A record never regresses: once a deployment ended, what it reached stays shown as it was (its
+rollout, its checks, its announcement); a later Keep or rollback adds a line. A
+pre-deployment checklist item is done only when something checked it (bot.domain.checklist):
+otherwise it is shown as not checked, or as attested by the approvers, by name."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 
 from bot.domain.checklist import Checklist
@@ -10,9 +17,8 @@ from bot.domain.checklist import Mark as ChecklistMark
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.states import State
 
-# The guide's pre-deployment checklist. Shown for the approvers to confirm by hand where
-# deploybot does not evaluate it (no `checklist:` in app.yaml, or a service without GitHub);
-# otherwise the record shows the evaluated checklist (bot.domain.checklist).
+# The guide's pre-deployment checklist, as the record shows it when it is given no checklist
+# (bot.domain.checklist evaluates one, or says why nothing checked it).
 PRE_DEPLOYMENT_CHECKLIST = (
     "Tests passing",
     "Code reviewed and approved",
@@ -21,6 +27,8 @@ PRE_DEPLOYMENT_CHECKLIST = (
     "Monitoring alerts set up",
     "Rollback plan documented",
 )
+#: Why an item is not checked when the record is given no checklist at all.
+NOT_CHECKED = "not checked by deploybot"
 
 
 class Mark(StrEnum):
@@ -28,8 +36,11 @@ class Mark(StrEnum):
     FAILED = "failed"
     PENDING = "pending"
     IN_PROGRESS = "in_progress"
-    MANUAL = "manual"  # to be confirmed by people; not checked by the bot
     SKIPPED = "skipped"
+    NOT_CHECKED = "not_checked"  # nothing checked it and nobody vouched for it (detail: why)
+    ATTESTED = "attested"  # not checked, but the approvers vouched for it on approval
+    ROLLED_BACK = "rolled_back"  # added later: a rollback replaced the deployment
+    KEPT = "kept"  # added later: kept live although its checks failed
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,7 @@ class Item:
     label: str
     mark: Mark
     detail: str | None = None
+    at: datetime | None = None  # when it happened (shown in the reader's time zone)
 
 
 @dataclass(frozen=True)
@@ -79,7 +91,8 @@ def failed_verification(d: Deployment) -> bool:
             and d.error.startswith(VERIFY_FAILED))
 
 
-def _rollout_item(d: Deployment) -> Item:
+def _rollout_item(d: Deployment, *, gone: bool = False) -> Item:
+    """`gone`: a later rollback replaced it (it went live, it is not live now)."""
     if d.state is State.QUEUED:
         return Item("Rollout", Mark.PENDING, "queued")
     if d.state is State.RUNNING:
@@ -93,7 +106,7 @@ def _rollout_item(d: Deployment) -> Item:
     if d.state in _CLOSED:
         return Item("Rollout", Mark.SKIPPED)
     if d.state in _REACHED_RUN:
-        return Item("Rollout", Mark.DONE, f"{d.version} is live")
+        return Item("Rollout", Mark.DONE, f"{d.version} {'went' if gone else 'is'} live")
     return Item("Rollout", Mark.PENDING)
 
 
@@ -150,48 +163,119 @@ def _migration_run_item(d: Deployment) -> Item:
     return Item("Database migrations", Mark.PENDING, f"to {d.target}")
 
 
+_MARKS = {ChecklistMark.OK: Mark.DONE, ChecklistMark.NOT_APPLICABLE: Mark.SKIPPED,
+          ChecklistMark.FAILED: Mark.FAILED, ChecklistMark.PENDING: Mark.PENDING,
+          ChecklistMark.NOT_CHECKED: Mark.NOT_CHECKED, ChecklistMark.ATTESTED: Mark.ATTESTED}
+
+
 def _evaluated(checklist: Checklist) -> tuple[Item, ...]:
-    """The record's pre-deployment items from the evaluated checklist."""
+    """The record's pre-deployment items from the checklist (evaluated, or not checked)."""
     out = []
     for i in checklist.items:
-        if i.mark is ChecklistMark.OK:
-            mark = Mark.DONE
-        elif i.mark is ChecklistMark.NOT_APPLICABLE:
-            mark = Mark.SKIPPED
-        elif checklist.skipped is not None and i.required:
+        if (checklist.skipped is not None and i.required and not i.green
+                and i.mark is not ChecklistMark.ATTESTED):
             out.append(Item(i.label, Mark.SKIPPED, f"skipped (emergency): {i.detail}"))
             continue
+        out.append(Item(i.label, _MARKS[i.mark], i.detail or None))
+    return tuple(out)
+
+
+def _unchecked() -> tuple[Item, ...]:
+    """The guide's items when the record is given no checklist: nothing checked them."""
+    return tuple(Item(label, Mark.NOT_CHECKED, NOT_CHECKED)
+                 for label in PRE_DEPLOYMENT_CHECKLIST)
+
+
+# -- what a rollback or a decision added later ------------------------------------------
+
+#: How the runner notes a rollback at the end of the error of the deployment it replaced:
+#: "rolled back to v1.2.2 by <@U0BOB> (deployment #5)", or "rolled back to v1.2.2" when it
+#: rolled it back itself after a failed watch (bot.services.runner).
+_ROLLED_BACK = re.compile(r"(?:^|; )rolled back to (?P<to>\S+)"
+                          r"(?: by (?P<by>.+?) \(deployment #(?P<id>\d+)\))?$")
+
+
+@dataclass(frozen=True)
+class RolledBack:
+    """A rollback that replaced a deployment, as the runner noted it on the deployment."""
+
+    to: str  # the version rolled back to
+    by: str | None  # who asked for it, as written (a mention); None: deploybot, by itself
+    rollback_id: int | None  # the rollback deployment
+    reached: str | None  # the error the deployment had ended with (None: it had succeeded)
+
+
+def rolled_back(d: Deployment) -> RolledBack | None:
+    """How `d` was rolled back (None: it was not, or the note cannot be read)."""
+    if d.state is not State.ROLLED_BACK or not d.error:
+        return None
+    m = _ROLLED_BACK.search(d.error)
+    if m is None:
+        return None
+    return RolledBack(to=m["to"], by=m["by"], rollback_id=int(m["id"]) if m["id"] else None,
+                      reached=d.error[:m.start()] or None)
+
+
+def _as_reached(d: Deployment, rb: RolledBack | None) -> Deployment:
+    """A rolled-back deployment as it was when it ended, before a rollback replaced it."""
+    if d.state is not State.ROLLED_BACK:
+        return d
+    if rb is not None:
+        return replace(d, state=State.SUCCEEDED if rb.reached is None else State.FAILED,
+                       error=rb.reached)
+    if d.verification is not None and d.verification.ok:  # a note it cannot read
+        return replace(d, state=State.SUCCEEDED)
+    return replace(d, state=State.FAILED)
+
+
+def _later_items(d: Deployment, rb: RolledBack | None) -> tuple[Item, ...]:
+    """The lines added after the deployment ended: who kept it live after its checks
+    failed, who chose to roll it back, and the rollback that replaced it."""
+    out: list[Item] = []
+    v = d.verification
+    if v is not None and v.decision == "keep":
+        out.append(Item(f"Kept {d.version} live", Mark.KEPT,
+                        f"chosen by <@{v.decided_by}> after its checks failed", v.decided_at))
+    elif v is not None and v.decision == "rollback" and d.state is not State.ROLLED_BACK:
+        since = f" (deployment #{v.rollback_id})" if v.rollback_id else ""
+        out.append(Item(f"Rollback to {d.previous_version} chosen by <@{v.decided_by}>{since}",
+                        Mark.ROLLED_BACK, None, v.decided_at))
+    if d.state is State.ROLLED_BACK:
+        if rb is None:
+            out.append(Item("Rolled back", Mark.ROLLED_BACK, None, d.updated_at))
+        elif rb.by is None:
+            out.append(Item(f"Rolled back to {rb.to} automatically", Mark.ROLLED_BACK, None,
+                            d.updated_at))
         else:
-            mark = Mark.FAILED if i.mark is ChecklistMark.FAILED else Mark.PENDING
-        out.append(Item(i.label, mark, i.detail or None))
+            since = f" (deployment #{rb.rollback_id})" if rb.rollback_id else ""
+            out.append(Item(f"Rolled back to {rb.to} by {rb.by}{since}", Mark.ROLLED_BACK,
+                            None, d.updated_at))
     return tuple(out)
 
 
 def build_record(d: Deployment, checklist: Checklist | None = None) -> tuple[Section, ...]:
-    """The record's sections; `checklist` is the evaluated pre-deployment checklist, when
-    deploybot evaluates one for this deployment."""
+    """The record's sections; `checklist` is the pre-deployment checklist as
+    bot.domain.checklist gives it (evaluated, or not checked and why); without one, every
+    item of the guide's is shown not checked."""
+    rb = rolled_back(d)
+    later = _later_items(d, rb)
+    gone = d.state is State.ROLLED_BACK
+    d = _as_reached(d, rb)
     if d.kind is Kind.MIGRATE:
         return (
             Section("Before", (_approval_item(d),)),
             Section("Migration", (_migration_run_item(d),)),
-            Section("After", (_announce_item(d),)),
+            Section("After", (_announce_item(d), *later)),
         )
     if d.kind is Kind.ROLLBACK:  # a remedy: no checklist, no migrations of the old image
         return (
-            Section("Rollback", (_approval_item(d), _rollout_item(d))),
-            Section("Post-deployment", (_watch_item(d), _announce_item(d))),
+            Section("Rollback", (_approval_item(d), _rollout_item(d, gone=gone))),
+            Section("Post-deployment", (_watch_item(d), _announce_item(d), *later)),
         )
-    if d.state is State.AWAITING_APPROVAL:
-        pre_mark = Mark.MANUAL
-    elif d.state is State.SCHEDULED:  # confirmed by the approvers later, not yet
-        pre_mark = Mark.PENDING
-    else:
-        pre_mark = Mark.SKIPPED if d.state in _CLOSED else Mark.DONE
-    pre = (_evaluated(checklist) if checklist is not None else
-           tuple(Item(label, pre_mark, None) for label in PRE_DEPLOYMENT_CHECKLIST))
+    pre = _evaluated(checklist) if checklist is not None else _unchecked()
     return (
         Section("Pre-deployment", (*pre, _approval_item(d))),
-        Section("Deployment", tuple(i for i in (_migrations_item(d), _rollout_item(d))
+        Section("Deployment", tuple(i for i in (_migrations_item(d), _rollout_item(d, gone=gone))
                                     if i is not None)),
-        Section("Post-deployment", (_watch_item(d), _announce_item(d))),
+        Section("Post-deployment", (_watch_item(d), _announce_item(d), *later)),
     )

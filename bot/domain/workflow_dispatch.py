@@ -6,6 +6,8 @@ templates, one progress line per job state change, and why a run failed in plain
 unique to the deployment and version (`{run_key}` in an input) and the workflow shows it in
 its `run-name`; the run whose title carries the key is the one — found again the same way by
 a runner that resumes the deployment after a restart, instead of dispatching a second run.
+Read back from a successful run's title (`key_in_title`, `title_names`), the key says which
+version and deployment that run put live, in the environment its title names.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from bot.domain.workflow_runs import RunJob, WorkflowRun, icon, outcome
 
@@ -35,6 +37,47 @@ def title_has_key(title: str, key: str) -> bool:
     """Whether a run's title carries `key` as a whole word ('deploybot-4-v1' is not in
     'Deploy (deploybot-42-v1)')."""
     return re.search(rf"(?<![\w.+-]){re.escape(key)}(?![\w.+-])", title) is not None
+
+
+#: A run key in a title: the deployment id (or a one-off's time) and the version, up to
+#: the first character that cannot be part of a version (as `title_has_key` sees it).
+_KEY = re.compile(r"(?<![\w.+-])deploybot-(\d+)-([\w.+-]+)")
+#: A one-off's stand-in for the deployment id: its time, %Y%m%d%H%M%S.
+_ONE_OFF = re.compile(r"^\d{14}$")
+
+
+@dataclass(frozen=True)
+class RunKey:
+    """What a run key says: the deployment (None: a one-off from the shell) and version."""
+
+    deployment_id: int | None
+    version: str
+
+
+def key_in_title(title: str) -> RunKey | None:
+    """The run key a run's title carries ('Deploy v1.2.3 to production
+    (deploybot-42-v1.2.3)' → #42, v1.2.3); None when it carries none (a run deploybot did
+    not start)."""
+    m = _KEY.search(title)
+    if m is None:
+        return None
+    ident, version = m.group(1), m.group(2)
+    if _ONE_OFF.match(ident):
+        try:
+            datetime.strptime(ident, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+        except ValueError:
+            pass
+        else:
+            return RunKey(None, version)
+    return RunKey(int(ident), version)
+
+
+def title_names(title: str, environment: str) -> bool:
+    """Whether a run's title names `environment` as a whole word ('production' is not in
+    'pre-production'), apart from its run key (whose version might contain it)."""
+    rest = _KEY.sub(" ", title)
+    return re.search(rf"(?<![\w-]){re.escape(environment)}(?![\w-])", rest,
+                     re.IGNORECASE) is not None
 
 
 def template_problem(template: str) -> str | None:

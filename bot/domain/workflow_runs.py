@@ -92,6 +92,10 @@ class WorkflowRun:
     branch: str | None
     event: str
     created_at: datetime | None
+    #: When it last changed (a completed run's end, unless re-run since); None: not said.
+    updated_at: datetime | None = None
+    #: Who started its latest attempt (GitHub's triggering_actor, else actor), when said.
+    actor: str | None = None
 
     @property
     def completed(self) -> bool:

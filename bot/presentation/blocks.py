@@ -10,14 +10,17 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.domain.abort import abort_refusal, what_abort_does
 from bot.domain.checklist import Checklist
 from bot.domain.deployment import Deployment, Kind
+from bot.domain.live import Live
 from bot.domain.previews import instance_label
 from bot.domain.record import Mark, build_record, failed_verification
 from bot.domain.severity import Severity
 from bot.domain.states import State
 from bot.domain.text import reason_text, who
 from bot.presentation import ids
+from bot.presentation.live_views import live_line
 
 Block = dict[str, Any]
 
@@ -26,8 +29,11 @@ MARKS = {
     Mark.FAILED: "❌",
     Mark.PENDING: "⏳",
     Mark.IN_PROGRESS: "🔄",
-    Mark.MANUAL: "☑️",
     Mark.SKIPPED: "⏭️",
+    Mark.NOT_CHECKED: "⚪",
+    Mark.ATTESTED: "☑️",
+    Mark.ROLLED_BACK: "↩️",
+    Mark.KEPT: "🟠",
 }
 STATE_LINE = {
     State.SCHEDULED: "🗓️ Waiting for the deploy window",
@@ -125,6 +131,18 @@ def _verdict_blocks(d: Deployment, zone: ZoneInfo) -> list[Block]:
     ]}]
 
 
+def _abort_blocks(d: Deployment) -> list[Block]:
+    """Abort while a deploy rolls out or is watched (a dialog says what it does)."""
+    if abort_refusal(d) is not None:
+        return []
+    return [{"type": "actions", "block_id": ids.ABORT_BLOCK, "elements": [
+        _button("Abort", ids.ABORT, str(d.id), style="danger", confirm=confirm_dialog(
+            f"Abort deployment #{d.id}?",
+            f"This will {what_abort_does(d)}; `{d.version}` is marked faulty in "
+            f"*{d.environment}*.", "Abort")),
+    ]}]
+
+
 def _what(d: Deployment) -> str:
     if d.kind is Kind.MIGRATE:
         return (f"*Migrate to:* `{d.target}`   *From the image of:* `{d.version}` "
@@ -132,6 +150,9 @@ def _what(d: Deployment) -> str:
     if d.kind is Kind.ROLLBACK:
         return (f"*Back to:* `{d.version}`   *Replacing:* `{d.previous_version}`"
                 + (f" (deployment #{d.rollback_of})" if d.rollback_of else ""))
+    if d.downgrade_from is not None:
+        return (f"*Version:* `{d.version}`   ⬇️ *Downgrade* from `{d.downgrade_from}` "
+                "(confirmed)")
     return f"*Version:* `{d.version}`   *Running now:* `{d.previous_version or 'unknown'}`"
 
 
@@ -173,11 +194,16 @@ def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
         status += f" — {d.error}"
     if d.state is State.SUCCEEDED and d.progress:  # e.g. "… is already running; nothing to do"
         status += f" — {d.progress}"
+    if d.state in (State.RUNNING, State.VERIFYING) and d.abort_requested_by is not None:
+        asked = f" at {when(d.abort_requested_at, zone)}" if d.abort_requested_at else ""
+        status += f" — 🛑 aborting: {who(d.abort_requested_by)} asked{asked}"
     if d.state is State.SCHEDULED and d.not_before is not None:
         status += f" — opens {when(d.not_before, zone)}"
         if d.prompted_at is not None:
             status += f"; {who(d.requested_by)} was asked to start it"
-    if d.state is State.CANCELLED and d.error:
+    if d.state is State.CANCELLED and d.superseded_by is not None:
+        status = f"⏭️ Superseded by #{d.superseded_by}"
+    elif d.state is State.CANCELLED and d.error:
         status += f" — {d.error}"
     head = ("🚨 EMERGENCY deploy " if d.emergency else _HEAD[d.kind]) + title(d)
     blocks: list[Block] = [
@@ -188,8 +214,10 @@ def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
         blocks.append(_section(f"*Emergency reason:* {reason_text(d.emergency_reason)}"))
     blocks.append(_section(f"*Status:* {status}"))
     blocks += _verdict_blocks(d, zone)
+    blocks += _abort_blocks(d)
     if d.state is State.SCHEDULED:
         blocks.append({"type": "actions", "block_id": ids.SCHEDULED_BLOCK, "elements": [
+            *_approve_ahead_buttons(d, zone),
             _button("Cancel", ids.CANCEL_SCHEDULED, str(d.id), style="danger"),
         ]})
     if d.needs_approval:
@@ -201,6 +229,8 @@ def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
         if d.emergency:
             need += " (emergency approvers)"
         blocks.append(_context(" · ".join([need, *decided])))
+    if d.state is State.SCHEDULED and d.needs_approval:
+        blocks.append(_context(_ahead_line(d, zone)))
     if d.state is State.AWAITING_APPROVAL:
         if d.expires_at is not None:
             blocks.append(_context(f"Expires {when(d.expires_at, zone)} if not approved."))
@@ -212,10 +242,47 @@ def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
                           | {"block_id": ids.CHECKLIST_BLOCK})
         blocks.append(approval_actions(d))
     elif d.state is State.EXPIRED and d.expires_at is not None:
+        why = f" ({d.error})" if d.error else ""
         blocks.append(_context(f"Expired at {when(d.expires_at, zone)} without enough "
-                               "approvals. Request it again with `/deploy`."))
+                               f"approvals{why}. Request it again with `/deploy`."))
     text = f"{_HEAD[d.kind].strip()} {title(d)}: {STATE_LINE[d.state]}"
     return Message(text=text, blocks=blocks)
+
+
+def _approved_ahead(d: Deployment) -> bool:
+    return d.needs_approval and len(d.approvers) >= d.approvals_required
+
+
+def _approve_ahead_buttons(d: Deployment, zone: ZoneInfo) -> list[Block]:
+    """Approve on a deploy waiting for its window, while it lacks approvals."""
+    if not d.needs_approval or _approved_ahead(d):
+        return []
+    opens = f", {when(d.not_before, zone)}" if d.not_before and d.prompted_at is None else ""
+    return [_button("Approve", ids.APPROVE_AHEAD, str(d.id), style="primary",
+                    confirm=confirm_dialog(
+                        f"Approve this {noun(d)} ahead of its window?",
+                        f"{_approve_text(d)} With its approvals it starts by itself when "
+                        f"the deploy window opens{opens}, with nobody clicking then.",
+                        "Approve"))]
+
+
+def _ahead_line(d: Deployment, zone: ZoneInfo) -> str:
+    """What happens when the window opens to a deploy waiting for it that needs approval."""
+    opens = ("as soon as it has them (the window is open)" if d.prompted_at is not None
+             else f"when the deploy window opens, {when(d.not_before, zone)}"
+             if d.not_before is not None else "when the deploy window opens")
+    if _approved_ahead(d):
+        if d.prompted_at is not None:  # the window opened, but a lock or another deploy
+            return (f"✅ Approved ahead of its window. It could not start by itself; "
+                    f"{who(d.requested_by)} starts it with the Start button I sent.")
+        return f"✅ Approved ahead of its window: it starts by itself {opens}."
+    missing = d.approvals_required - len(d.approvers)
+    tail = (f"Without them, {who(d.requested_by)} is asked to start it then and it goes to "
+            "approval as usual." if d.prompted_at is None else
+            f"Or {who(d.requested_by)} starts it with the Start button I sent, and it goes "
+            "to approval as usual.")
+    return (f"It can be approved now, ahead of its window: with {missing} more approval(s) "
+            f"it starts by itself {opens}. {tail}")
 
 
 def deployment_record(d: Deployment, zone: ZoneInfo,
@@ -234,7 +301,8 @@ def deployment_record(d: Deployment, zone: ZoneInfo,
         lines.append(f"\n*{section.title}*")
         for item in section.items:
             detail = f" — {item.detail}" if item.detail else ""
-            lines.append(f"{MARKS[item.mark]} {item.label}{detail}")
+            at = f", {when(item.at, zone)}" if item.at is not None else ""
+            lines.append(f"{MARKS[item.mark]} {item.label}{detail}{at}")
     if d.duration is not None:
         lines.append(f"\nDuration: {took(d.duration)}")
     text = "\n".join(lines)
@@ -251,6 +319,9 @@ def announcement(d: Deployment, zone: ZoneInfo, permalink: str | None, *,
         head = _other_head(d, ok)
     elif ok:
         head = f"✅ *{d.service} `{d.version}` is live in {d.where}*"
+    elif d.state is State.ROLLED_BACK and d.abort_requested_by is not None:  # stopped by hand
+        head = (f"🛑 *Deploy of {d.service} `{d.version}` to {d.environment} was aborted by "
+                f"{who(d.abort_requested_by)}, rolled back to `{d.previous_version}`*")
     elif d.state is State.ROLLED_BACK:  # bad, but handled: the previous version runs again
         head = (f"⚠️ *Deploy of {d.service} `{d.version}` to {d.environment} failed "
                 f"verification, rolled back to `{d.previous_version}`*")
@@ -271,7 +342,8 @@ def announcement(d: Deployment, zone: ZoneInfo, permalink: str | None, *,
     by = f"{'Deployed' if d.kind is Kind.DEPLOY else 'Requested'} by {who(d.requested_by)}"
     if d.approvers:
         by += ", approved by " + ", ".join(f"<@{a.user_id}>" for a in d.approvers)
-    parts.append(f"{by} · took {took(d.duration)} · previous `{d.previous_version or '—'}`")
+    parts.append(f"{by} · took {took(d.duration)} · previous `{d.previous_version or '—'}`"
+                 + (" · ⬇️ downgrade" if d.downgrade_from is not None else ""))
     if permalink:
         parts.append(f"<{permalink}|Deployment thread>")
     text = f"{title(d)}: {d.state.value}"
@@ -301,6 +373,9 @@ def requester_note(d: Deployment, zone: ZoneInfo, permalink: str | None) -> Mess
     match d.state:
         case State.SUCCEEDED:
             text = f"✅ Your {noun(d)} {title(d)} succeeded in {took(d.duration)}."
+        case State.ROLLED_BACK if d.abort_requested_by is not None:
+            text = (f"🛑 Your {noun(d)} {title(d)} was aborted by <@{d.abort_requested_by}> "
+                    f"and rolled back to {d.previous_version}.")
         case State.ROLLED_BACK:
             text = (f"⚠️ Your {noun(d)} {title(d)} failed verification and was rolled back to "
                     f"{d.previous_version}: {d.error or 'see the thread'}.")
@@ -309,6 +384,16 @@ def requester_note(d: Deployment, zone: ZoneInfo, permalink: str | None) -> Mess
         case State.REJECTED:
             who = f"<@{d.rejecter.user_id}>" if d.rejecter else "an approver"
             text = f"🚫 Your {noun(d)} {title(d)} was rejected by {who}."
+        case State.EXPIRED if d.not_before is not None and d.kind is Kind.DEPLOY:
+            # It expired because its deploy window closed: offer to queue it for the next.
+            text = (f"⌛ Your {noun(d)} {title(d)} expired without enough approvals: "
+                    f"{d.error or 'the deploy window closed'}. The next window opens "
+                    f"{when(d.not_before, zone)}; queue it for then, and approvers can "
+                    "approve it ahead on its card.")
+            queue = _button(f"Queue it for {when(d.not_before, zone)}", ids.QUEUE_FOR_WINDOW,
+                            f"{d.service} {d.environment} {d.version}", style="primary")
+            return Message(text=text + link, blocks=[_section(text + link), {
+                "type": "actions", "block_id": ids.WINDOW_BLOCK, "elements": [queue]}])
         case State.EXPIRED:
             text = f"⌛ Your {noun(d)} {title(d)} expired without enough approvals."
         case State.CANCELLED:
@@ -316,6 +401,15 @@ def requester_note(d: Deployment, zone: ZoneInfo, permalink: str | None) -> Mess
         case _:
             text = f"Your {noun(d)} {title(d)} is now {d.state.value.replace('_', ' ')}."
     return Message(text=text + link, blocks=[_section(text + link)])
+
+
+def approved_ahead_reply(d: Deployment, zone: ZoneInfo, *, started: bool) -> str:
+    """The approver's answer to Approve on a deploy waiting for its window."""
+    if started:
+        return f"✅ You approved deployment #{d.id}; its window is open: it is starting now."
+    if d.state is not State.SCHEDULED:  # e.g. moved to its next window, or under way
+        return f"✅ You approved deployment #{d.id}; it is {d.state.value.replace('_', ' ')}."
+    return f"✅ You approved deployment #{d.id} ahead of its window. {_ahead_line(d, zone)}"
 
 
 def verdict_reply(failed: Deployment, rollback: Deployment | None) -> str:
@@ -332,13 +426,12 @@ def notice(text: str) -> Message:
     return Message(text=text, blocks=[_section(text)])
 
 
-def status_view(running: list[tuple[str, str, str, datetime]], recent: list[Deployment],
+def status_view(running: list[Live], recent: list[Deployment],
                 zone: ZoneInfo, windows: list[str] | None = None) -> Message:
     lines = ["*Running now*"]
     if not running:
-        lines.append("_Nothing deployed by deploybot yet._")
-    for env, svc, version, since in running:
-        lines.append(f"• `{env}` / `{svc}`: `{version}` since {when(since, zone)}")
+        lines.append("_No service is configured._")
+    lines += [f"• {live_line(live, zone)}" for live in running]
     lines.append("\n*Last deployments*")
     if not recent:
         lines.append("_None yet._")
@@ -407,7 +500,13 @@ def request_accepted(d: Deployment, zone: ZoneInfo) -> Message:
     elif d.kind is Kind.ROLLBACK:
         what = (f"`{d.service}` back to `{d.version}` in *{d.environment}* (from "
                 f"`{d.previous_version}`, now marked faulty there)")
-    if d.state is State.SCHEDULED and d.not_before is not None:
+    if d.state is State.SCHEDULED and d.not_before is not None and d.needs_approval:
+        text = (f"🗓️ Deployment #{d.id} queued: {what}. It needs {d.approvals_required} "
+                f"approval(s) from someone other than you, which can be given ahead on its "
+                f"card in {_where(d)}: approved, it starts by itself when the window opens, "
+                f"{when(d.not_before, zone)}; otherwise I will ask you to start it then. "
+                f"Cancel it with `/deploy cancel {d.id}`.")
+    elif d.state is State.SCHEDULED and d.not_before is not None:
         text = (f"🗓️ Deployment #{d.id} queued: {what}. When the window opens, "
                 f"{when(d.not_before, zone)}, I will ask you to start it (it is shown in "
                 f"{_where(d)}). Cancel it with `/deploy cancel {d.id}`.")

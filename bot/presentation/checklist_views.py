@@ -1,6 +1,8 @@
 """The pre-deployment checklist on a deployment's card (Block Kit, pure): each item with
-✅/❌/⏳, checkboxes for the items ticked in Slack, a "not applicable" input with a reason,
-and the commits and pull requests since the running version."""
+✅/❌/⏳ (⏭️ not applicable, ⚪ not checked, ☑️ attested by the approvers), checkboxes for the
+items ticked in Slack, a "not applicable" input with a reason, and the commits and pull
+requests since the running version; for a deploy deploybot does not check, the card says so
+and whether approving attests the items."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from bot.presentation.blocks import Message
 
 Block = dict[str, Any]
 
-MARKS = {Mark.OK: "✅", Mark.FAILED: "❌", Mark.PENDING: "⏳", Mark.NOT_APPLICABLE: "⚪"}
+MARKS = {Mark.OK: "✅", Mark.FAILED: "❌", Mark.PENDING: "⏳", Mark.NOT_APPLICABLE: "⏭️",
+         Mark.NOT_CHECKED: "⚪", Mark.ATTESTED: "☑️"}
 SHOWN_COMMITS = 10  # the card lists this many commits, then "and N more" with a link
 
 
@@ -118,13 +121,30 @@ def checklist_blocks(d: Deployment, checklist: Checklist) -> list[Block]:
     return out
 
 
+def unevaluated_reminder(checklist: Checklist) -> Block:
+    """The card's checklist while awaiting approval when deploybot does not check it: which
+    items, why they are not checked, and whether approving attests them."""
+    why = checklist.unevaluated
+    items = " · ".join(i.label[:1].lower() + i.label[1:] for i in checklist.items)
+    then = ("Approving attests them: the record names the approvers." if checklist.attestation
+            else "Approving does not attest them: the record shows them as not checked.")
+    return {"type": "context", "block_id": ids.CHECKLIST_BLOCK, "elements": [_text(
+        f"Pre-deployment checklist, not checked by deploybot ({why}): {items}. {then}")]}
+
+
 def with_checklist(card: Message, d: Deployment, checklist: Checklist) -> Message:
     """The card with its checklist in place of the static reminder (or before the
-    approval buttons, or at the end)."""
+    approval buttons, or at the end). A checklist deploybot does not evaluate only replaces
+    the reminder (shown while awaiting approval), saying so."""
     blocks = list(card.blocks)
-    new = checklist_blocks(d, checklist)
     at = next((i for i, b in enumerate(blocks) if b.get("block_id") == ids.CHECKLIST_BLOCK),
               None)
+    if checklist.unevaluated is not None:
+        if at is None:
+            return card
+        blocks[at] = unevaluated_reminder(checklist)
+        return Message(text=card.text, blocks=blocks)
+    new = checklist_blocks(d, checklist)
     if at is not None:
         blocks[at:at + 1] = new
     else:
@@ -140,7 +160,7 @@ def tick_reply(deployment_id: int, item: str, checklist: Checklist, *, checked: 
     state = checklist.get(item)
     label = state.label if state is not None else item
     if reason is not None:
-        head = f"⚪ Marked “{label}” not applicable on deployment #{deployment_id}: {reason}."
+        head = f"⏭️ Marked “{label}” not applicable on deployment #{deployment_id}: {reason}."
     elif checked:
         head = f"☑️ Ticked “{label}” on deployment #{deployment_id}."
     else:

@@ -51,6 +51,9 @@ class ServiceLineView(Protocol):
     @property
     def lock(self) -> Lock | None: ...
 
+    @property
+    def drift(self) -> bool: ...
+
 
 class EnvironmentHomeView(Protocol):
     @property
@@ -111,7 +114,9 @@ def _service_line(s: ServiceLineView, zone: ZoneInfo) -> str:
     elif s.since is not None:
         what = f"`{s.version}` since {when(s.since, zone)}"
     else:
-        what = f"`{s.version}` (seen in the cluster; not deployed by deploybot)"
+        what = f"`{s.version}` (since unknown)"
+    if s.drift:
+        what += " — ⚠️ changed outside deploybot"
     line = f"• `{s.service}` {what}"
     if s.lock is not None:
         line += f" — {_lock_text(s.lock, zone)}"

@@ -4,17 +4,22 @@ pending, backing off while GitHub cannot be asked), tick items or mark them not 
 from Slack (audited), and the approval gate: a required item that is not green refuses the
 approval, unless the deploy is an emergency (then the skip is audited and shown).
 
-Only deploys of services with `github:` have a checklist, and only when app.yaml has a
-`checklist:` section; everything else behaves as if this module did not exist."""
+Only deploys of services with `github:` are checked, and only when app.yaml has a
+`checklist:` section. Every other deploy's card and record show the guide's items as not
+checked, with why (UncheckedChecklists, or ChecklistService for its services without GitHub);
+once a deploy is decided, the items nothing checked are attested by its approvers where the
+environment says so (`checklist_attestation: approver`), else shown not checked."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.config import AppConfig
 from bot.domain.checklist import (
+    ITEMS,
     TESTS,
     Checklist,
     Facts,
@@ -26,6 +31,8 @@ from bot.domain.checklist import (
     clean_reason,
     evaluate,
     rules_for,
+    settle,
+    unevaluated,
 )
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.states import State
@@ -33,6 +40,54 @@ from bot.errors import Conflict, DeploybotError, NotFound, RateLimited, UserErro
 from bot.ports import Clock, CodeReview, Notifier, Store
 
 log = logging.getLogger(__name__)
+
+
+def attests(config: AppConfig, d: Deployment) -> bool:
+    """Approving a deploy in its environment attests the items nothing checked."""
+    env = config.environments.get(d.environment)
+    return env is not None and env.checklist_attestation == "approver"
+
+
+def approvers_of(d: Deployment) -> list[str] | None:
+    """Who approved the deploy (empty: nobody did, or it needed nobody); None while it is
+    still open (awaiting approval, or waiting for its window)."""
+    if d.state in (State.AWAITING_APPROVAL, State.SCHEDULED):
+        return None
+    if d.needs_approval and len(d.approvers) >= d.approvals_required:
+        return [a.user_id for a in d.approvers]
+    return []
+
+
+def unchecked_checklist(config: AppConfig, d: Deployment, why: str) -> Checklist | None:
+    """The checklist of a deploy deploybot does not check (`why`), settled once it was
+    decided; None for rollbacks and migration runs (no checklist)."""
+    if d.kind is not Kind.DEPLOY:
+        return None
+    items = config.checklist.items if config.checklist is not None else ITEMS
+    return settle(unevaluated(items, why, attestation=attests(config, d)),
+                  approvers=approvers_of(d))
+
+
+def not_checked_because(config: AppConfig, d: Deployment) -> str:
+    """Why deploybot does not ask GitHub about a deploy (no ChecklistService, or a service
+    without `github:`)."""
+    svc = config.services.get(d.service)
+    if svc is None or svc.github is None:
+        return f"no GitHub repository configured for {d.service}"
+    if config.checklist is None:
+        return "no `checklist:` section in app.yaml"
+    return "deploybot is not connected to GitHub"
+
+
+class UncheckedChecklists:
+    """The ChecklistCards port where deploybot checks no checklist (no `checklist:`, or not
+    connected to GitHub): every deploy's items are shown not checked, and why."""
+
+    def __init__(self, config: AppConfig) -> None:
+        self._config = config
+
+    def card_checklist(self, d: Deployment) -> Checklist | None:
+        return unchecked_checklist(self._config, d, not_checked_because(self._config, d))
 
 
 class ChecklistService:
@@ -63,7 +118,7 @@ class ChecklistService:
         """The ChecklistCards port (the notifier asks it for every card). Never raises."""
         rules = self.rules(d)
         if rules is None:
-            return None
+            return unchecked_checklist(self._config, d, not_checked_because(self._config, d))
         try:
             with self._store.transaction() as r:
                 facts = r.checklists.facts(d.id)
@@ -71,9 +126,17 @@ class ChecklistService:
         except DeploybotError:
             log.warning("deployment %s: could not read its checklist", d.id, exc_info=True)
             return None
+        if facts is None and d.state is State.SCHEDULED:
+            return unchecked_checklist(self._config, d, "GitHub is asked once the deploy "
+                                       "window opens")
         if facts is None and d.state is not State.AWAITING_APPROVAL:
-            return None  # never evaluated (it needed no approval): nothing to show
-        return evaluate(rules, facts or Facts(), ticks, skipped=d.emergency_reason)
+            # Never evaluated: GitHub is asked when a deploy waits for approval.
+            why = (f"deploys to {d.environment} need no approval, so GitHub was not asked"
+                   if not d.needs_approval else "GitHub was not asked about it")
+            return unchecked_checklist(self._config, d, why)
+        checklist = evaluate(rules, facts or Facts(), ticks, skipped=d.emergency_reason)
+        return settle(replace(checklist, attestation=attests(self._config, d)),
+                      approvers=approvers_of(d))
 
     # -- asking GitHub ------------------------------------------------------------------
     def requested(self, d: Deployment) -> None:

@@ -5,8 +5,8 @@ last deployments.
 `HomeService.build` gathers it in a fixed number of indexed queries, whatever the number
 of services: the running versions (one statement, an index lookup per configured service
 and environment), the active locks, the approvals waiting, the last 10 deployments, and one
-freeze query per environment for the windows. The cluster is asked only where deploybot
-never deployed, and never on a listener's thread: a refresh pass asks it at most
+freeze query per environment for the windows. What runs where comes from live state (the
+executor), never on a listener's thread: a refresh pass asks it at most
 `home.cluster_lookups` times (those never asked first) and each answer is kept for
 `home.cluster_cache` (`ClusterVersions`), so no refresh makes one cluster call per service;
 while some are still unasked, passes follow each other (every `home.refresh_every`) until
@@ -33,11 +33,13 @@ from typing import Any
 
 from bot.config import AppConfig
 from bot.domain.deployment import Deployment
+from bot.domain.live import Live
 from bot.domain.locks import Lock
 from bot.errors import RetryableError
-from bot.ports import Changes, Clock, Cluster, HomeTab, Store
+from bot.ports import Changes, Clock, HomeTab, Store
 from bot.presentation.home_views import home_view
 from bot.services.freezes import FreezeService
+from bot.services.live import LiveState
 from bot.services.policy import WindowStatus
 
 log = logging.getLogger(__name__)
@@ -55,9 +57,10 @@ _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # a fixed "updated at", to compare co
 class ServiceLine:
     service: str
     version: str | None  # None: not known (never deployed by deploybot, cluster not asked)
-    since: datetime | None  # when deploybot took it live; None when only the cluster knows
-    from_cluster: bool
+    since: datetime | None  # when it started running there; None: unknown
+    from_cluster: bool  # read from the executor (else deploybot's record, or unknown)
     lock: Lock | None
+    drift: bool = False  # runs a version deploybot did not put there
 
 
 @dataclass(frozen=True)
@@ -83,21 +86,22 @@ class Home:
 
 
 class ClusterVersions:
-    """What the cluster runs where deploybot never deployed: at most `budget` lookups per
-    call (those never asked first, then the oldest answers), each answer kept for `ttl`. A
-    failed lookup is an answer too ("not known"), so a broken cluster is not asked again
-    before `ttl`."""
+    """What runs where, as live state answers it (bot.services.live): at most `budget`
+    lookups per refresh pass, those never asked first, then the oldest answers; each answer
+    is kept for `ttl`. An answer older than deploybot's own last change there is not used
+    (the record is newer)."""
 
-    def __init__(self, cluster: Cluster, clock: Clock, *, ttl: timedelta) -> None:
-        self._cluster = cluster
+    def __init__(self, live: LiveState, clock: Clock, *, ttl: timedelta) -> None:
+        self._live = live
         self._clock = clock
         self._ttl = ttl
-        self._seen: dict[Pair, tuple[str | None, datetime]] = {}
+        self._seen: dict[Pair, tuple[Live, datetime]] = {}
         self._lock = threading.Lock()
 
     def lookup(self, pairs: Iterable[Pair], *, budget: int
-               ) -> tuple[dict[Pair, str | None], int]:
-        """(the version known for each pair that has an answer, pairs still unasked)."""
+               ) -> tuple[dict[Pair, tuple[Live, datetime]], int]:
+        """(the live answer and when it was read, for each pair that has one; pairs still
+        unasked)."""
         now = self._clock.now()
         wanted = list(pairs)
         with self._lock:
@@ -106,17 +110,11 @@ class ClusterVersions:
         stale += sorted((p for p in known if now - known[p][1] >= self._ttl),
                         key=lambda p: known[p][1])
         for pair in stale[:budget]:
-            try:
-                version = self._cluster.current_version(*pair)
-            except Exception:  # the tab still shows the rest; ask again after `ttl`
-                log.warning("App Home: could not ask the cluster which version of %s runs in "
-                            "%s", pair[1], pair[0], exc_info=True)
-                version = known[pair][0] if pair in known else None
-            known[pair] = (version, now)
+            live = self._live.of(*pair)  # never raises: an unreadable cluster says so
+            known[pair] = (live, now)
             with self._lock:
-                self._seen[pair] = (version, now)
-        answers = {p: v for p, (v, _) in known.items()}
-        return answers, len(wanted) - len(answers)
+                self._seen[pair] = (live, now)
+        return known, len(wanted) - len(known)
 
 
 class HomeService:
@@ -124,7 +122,7 @@ class HomeService:
     at hand, never waiting for the cluster; when some are missing it asks `changes` for a
     refresh, whose pass looks them up (`home.cluster_lookups` at a time) and republishes."""
 
-    def __init__(self, *, config: AppConfig, store: Store, cluster: Cluster,
+    def __init__(self, *, config: AppConfig, store: Store, live: LiveState,
                  freezes: FreezeService, clock: Clock, tab: HomeTab,
                  changes: Changes | None = None) -> None:
         self._config = config
@@ -133,7 +131,7 @@ class HomeService:
         self._clock = clock
         self._tab = tab
         self._changes = changes
-        self._cluster_versions = ClusterVersions(cluster, clock, ttl=config.home.cluster_cache)
+        self._cluster_versions = ClusterVersions(live, clock, ttl=config.home.cluster_cache)
         # Publishing order: a view built earlier never replaces one built later, and a view
         # with the same content as the last one a user got is not sent again.
         self._guard = threading.Lock()
@@ -185,9 +183,8 @@ class HomeService:
             recent = tuple(r.deployments.recent(RECENT_SHOWN))
         windows = {w.environment: w for w in self._freezes.status(at).environments}
         pairs = [(env, svc) for env in cfg.environments for svc in cfg.services_in(env)]
-        elsewhere, unresolved = self._cluster_versions.lookup(
-            (p for p in pairs if p not in running),
-            budget=cfg.home.cluster_lookups if lookups is None else lookups)
+        answers, unresolved = self._cluster_versions.lookup(
+            pairs, budget=cfg.home.cluster_lookups if lookups is None else lookups)
         if cfg.home.cluster_lookups == 0:
             unresolved = 0  # the cluster is never asked: "not known" is all there is
         envs = []
@@ -196,13 +193,18 @@ class HomeService:
             for svc in cfg.services_in(env):
                 pair = (env, svc)
                 ours = running.get(pair)
-                lines.append(ServiceLine(
-                    service=svc,
-                    version=ours.version if ours else elsewhere.get(pair),
-                    since=ours.since if ours else None,
-                    from_cluster=ours is None and elsewhere.get(pair) is not None,
-                    lock=locks.get(pair),
-                ))
+                live, read_at = answers.get(pair, (None, None))
+                if live is not None and read_at is not None and live.version is not None \
+                        and (ours is None or ours.version == live.version
+                             or ours.since < read_at):
+                    lines.append(ServiceLine(service=svc, version=live.version,
+                                             since=live.since, from_cluster=live.live,
+                                             lock=locks.get(pair), drift=live.drift))
+                else:  # not read yet, or deploybot changed it since: its record
+                    lines.append(ServiceLine(service=svc,
+                                             version=ours.version if ours else None,
+                                             since=ours.since if ours else None,
+                                             from_cluster=False, lock=locks.get(pair)))
             envs.append(EnvironmentHome(window=windows[env], services=tuple(lines)))
         return Home(at=at, environments=tuple(envs), pending=tuple(pending),
                     pending_total=pending_total, recent=recent, unresolved=unresolved)

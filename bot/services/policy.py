@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 from bot.config import AppConfig
 from bot.domain.freezes import Freeze, black_friday_cyber_monday, holiday_freezes, upcoming
-from bot.domain.policy import PolicyDecision, decide, local
+from bot.domain.policy import PolicyDecision, closes_at, decide, local
 from bot.domain.schedule import Schedule
 from bot.ports import Holidays, Store
 
@@ -87,6 +87,14 @@ class PolicyService:
         return decide(environment=environment, service=service, at=at, emergency=emergency,
                       schedule=self.schedule(environment), freezes=self.freezes(at=at),
                       horizon=HORIZON, zone=self._config.zone)
+
+    def closes_at(self, environment: str, service: str | None = None, *,
+                  at: datetime) -> datetime | None:
+        """When a normal deploy of `service` (None: any) to `environment` stops being
+        allowed next, seen from `at` (`at` itself when it is not allowed now; None: not
+        within 14 days): where a request's approval expiry is clipped."""
+        return closes_at(environment=environment, service=service, at=at,
+                         schedule=self.schedule(environment), freezes=self.freezes(at=at))
 
     def check_rollback(self, environment: str, service: str, *, at: datetime) -> PolicyDecision:
         """Rollbacks follow their own rule (`environments.<env>.rollbacks.ignore_windows`,

@@ -24,6 +24,7 @@ from bot.errors import Conflict, DeploybotError, Forbidden, NotFound
 from bot.ports import Clock, Cluster, Notifier, Repositories, Revisions, Store
 from bot.services.access import Access
 from bot.services.deployments import Submitter
+from bot.services.live import LiveState
 from bot.services.policy import PolicyService
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,8 @@ class Decided:
 class RollbackService:
     def __init__(self, *, config: AppConfig, store: Store, notifier: Notifier,
                  cluster: Cluster, access: Access, clock: Clock, runner: Submitter,
-                 policy: PolicyService) -> None:
+                 policy: PolicyService, live: LiveState) -> None:
+        self._live = live
         self._config = config
         self._store = store
         self._notifier = notifier
@@ -83,12 +85,11 @@ class RollbackService:
         if not self._access.may_deploy(user_id, env):
             raise Forbidden(f"You may not roll back in {env}: that needs the deployer role "
                             "there.")
-        current = self._cluster.current_version(env, svc)
+        # What runs now, from the executor (deploybot's last record if it cannot be read).
+        current = self._live.version(env, svc)
         with self._store.transaction() as r:
             good = r.deployments.good_versions(env, svc)
             faulty = r.faulty.marked(env, svc)
-            if current is None:  # the cluster cannot tell: our own record of it
-                current = r.deployments.last_succeeded_version(env, svc)
         if current is None:
             raise Conflict(f"I cannot tell which version of {svc} runs in {env}, so there is "
                            "nothing to roll back from.")
@@ -237,7 +238,7 @@ class RollbackService:
         if not window.allowed:
             raise Conflict(f"Rollbacks in {d.environment} follow the deploy window, and it is "
                            "closed now: " + "; ".join(window.reasons) + ".")
-        running = self._cluster.current_version(d.environment, d.service)
+        running = self._live.version(d.environment, d.service)
         if running is not None and running != d.version:
             raise Conflict(f"{d.service} runs {running} in {d.environment} now, not "
                            f"{d.version}; rolling back to {d.previous_version} would undo "

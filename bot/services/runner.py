@@ -22,6 +22,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.config import MigrationsConfig
+from bot.domain.abort import ABORTABLE, rolls_back_to
+from bot.domain.admission import downgrade
 from bot.domain.deployment import Deployment, JobOutcome, Kind, Verification
 from bot.domain.locks import Lock
 from bot.domain.policy import PolicyDecision
@@ -48,6 +50,7 @@ from bot.ports import (
     VerifyResult,
 )
 from bot.presentation.lock_views import refusal_at_start
+from bot.services.live import LiveState
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +102,13 @@ class DeploymentRunner:
         verify: Mapping[str, VerifyPlan] | None = None,
         rollback_locks: Mapping[str, bool] | None = None,
         metrics: Metrics | None = None,
+        live: LiveState | None = None,
     ) -> None:
-        """`rollback_locks`: environment → whether a rollback there locks the service
+        """`live`: what runs where (read when a deployment starts: what it replaces).
+        `rollback_locks`: environment → whether a rollback there locks the service
         (environments.<env>.rollbacks.lock). `metrics`: results and rollout durations."""
         self._store = store
+        self._live = live
         self._metrics = metrics or NoMetrics()
         self._rollback_locks = dict(rollback_locks or {})
         self._verifier = verifier
@@ -264,11 +270,20 @@ class DeploymentRunner:
                                        {"lock_id": lock.id, "holder": lock.holder,
                                         "reason": lock.reason})
                 return
+        replacing = self._replacing(d)
+        dg = (downgrade(d.kind, d.version, replacing, confirmed_from=d.downgrade_from)
+              if d.state is State.QUEUED and d.instance is None else None)
+        if dg is not None:  # a newer version went live since it was approved
+            self._cancel_unstarted(
+                d, f"not started: {dg.live} runs there now, and {d.version} would downgrade "
+                   "it; nobody confirmed that downgrade. Request it again to confirm it.",
+                "deploy.refused_downgrade", {"live": dg.live, "version": d.version})
+            return
         with self._store.transaction() as r:
             d = self._get(r, deployment_id)
             if d.state is State.QUEUED:
                 r.deployments.transition(d.id, State.RUNNING, at=at, started_at=at,
-                                         progress="starting")
+                                         progress="starting", previous_version=replacing)
                 r.audit.record("deploy.started", actor="deploybot", at=at, deployment_id=d.id,
                                details={"owner": self._owner})
                 if d.kind is Kind.ROLLBACK and d.previous_version is not None:
@@ -300,6 +315,7 @@ class DeploymentRunner:
                 # the next report (or the heartbeat) renews the lease once it is back.
                 log.warning("could not record progress %r: %s", text, e)
                 return
+            check_abort(cur)  # someone asked to abort it: stop following, roll back
             if now - last_shown[0] >= self._progress_every:
                 last_shown[0] = now
                 self._show(cur)
@@ -316,6 +332,7 @@ class DeploymentRunner:
                 # shares the environment's database and leaves its schema alone.
                 if d.kind is Kind.DEPLOY and d.instance is None:
                     self._migrate(d, progress)
+                    self._abort_point(d.id)  # asked during the migrations: no rollout
                 try:
                     if d.instance is not None:  # a per-PR preview: its own instance
                         said = self._cluster.deploy(d.environment, d.service, d.version,
@@ -336,15 +353,19 @@ class DeploymentRunner:
                 verdict = (None if note is not None or d.instance is not None
                            else self._watch(d, progress))
                 if verdict is not None and not verdict.ok:
+                    self._abort_point(d.id)  # an abort asked meanwhile wins over the verdict
                     self._verification_failed(d, verdict, progress)
                 else:
                     summary = (f"verified: {verdict.summary}" if verdict is not None
                                else None)
                     # What the cluster said of it (e.g. the workflow run's link) stays too.
                     kept = "; ".join(p for p in (note or summary, said) if p)[:255] or None
-                    self._move(d.id, State.SUCCEEDED, finished=True, progress=kept)
+                    self._move(d.id, State.SUCCEEDED, finished=True, progress=kept,
+                               unless_aborted=True)
+        except Aborted as e:
+            self._aborted(d, e, progress)
         except RolloutFailed as e:
-            self._move(d.id, State.FAILED, finished=True, error=str(e) or "rollout failed")
+            self._rollout_failed(d, str(e) or "rollout failed", progress)
         replaced = self._replace_rolled_back(deployment_id)
 
         with self._store.transaction() as r:
@@ -359,6 +380,15 @@ class DeploymentRunner:
                 log.warning("deployment %s: could not send the result", final.id, exc_info=True)
         if replaced is not None:
             self._show(replaced)
+
+    def _replacing(self, d: Deployment) -> str | None:
+        """What the deployment replaces, read from the executor as it starts (the card's
+        "Running now" was read at request time, and much may have changed since); the
+        version recorded at request time when the executor cannot tell."""
+        if self._live is None or d.instance is not None or d.kind is Kind.MIGRATE \
+                or d.state is not State.QUEUED:
+            return d.previous_version
+        return self._live.version(d.environment, d.service) or d.previous_version
 
     def _measure(self, final: Deployment) -> None:
         """The result this run reached, and how long it took from its start (a resumed
@@ -469,18 +499,60 @@ class DeploymentRunner:
             self._move(d.id, State.FAILED, finished=True,
                        error=f"{cause}; no previous version is known to roll back to")
             return
+        self._auto_roll_back(d, cause, why="failed its checks, rolled back automatically to "
+                             f"{previous}: " + "; ".join(verdict.reasons), progress=progress)
+
+    def _rollout_failed(self, d: Deployment, cause: str,
+                        progress: Callable[[str], None]) -> None:
+        """A rollout that failed follows the environment's rule, as a failed watch does,
+        when the executor was left on the failed version (a Kubernetes Deployment whose
+        template has the new image while its pods cannot start): roll back automatically
+        where `auto_rollback` is on, else offer Rollback / Keep. Never left silently
+        half-applied. When nothing was applied (the old version still runs), it just
+        fails."""
+        live = (self._live.of(d.environment, d.service, announce=False)
+                if self._live is not None and d.kind is Kind.DEPLOY and d.instance is None
+                else None)
+        if live is None or not live.live or live.version != d.version:
+            self._move(d.id, State.FAILED, finished=True, error=cause)
+            return
+        previous = d.previous_version
+        plan = self._verify.get(d.environment, VerifyPlan())
+        if previous is None or previous == d.version:
+            self._move(d.id, State.FAILED, finished=True,
+                       error=f"{cause}; {d.version} is left applied and no previous version "
+                             "is known to roll back to")
+            return
+        if plan.auto_rollback:
+            self._auto_roll_back(d, cause, why=f"its rollout failed, rolled back "
+                                 f"automatically to {previous}: {cause}", progress=progress)
+            return
+        with self._store.transaction() as r:
+            r.deployments.set_fields(d.id, verification=Verification(
+                ok=False, summary="the rollout failed", reasons=(cause[:300],),
+                offer_rollback=True))
+        self._move(d.id, State.FAILED, finished=True,
+                   error=f"{cause}; {d.version} is left applied in {d.environment} "
+                         f"(automatic rollback is off there): roll back to {previous}, or "
+                         "keep it")
+
+    def _auto_roll_back(self, d: Deployment, cause: str, *, why: str,
+                        progress: Callable[[str], None], by: str = "deploybot",
+                        requested_by: str = "deploybot (rollback)") -> None:
+        """FAILED with `cause`, the version marked faulty (and the service locked where the
+        environment says so), the previous version rolled out again through the same
+        cluster port; ROLLED_BACK once it is live."""
+        previous = d.previous_version
         self._move(d.id, State.FAILED, finished=True, error=f"{cause}; rolling back to "
                    f"{previous}", progress=f"rolling back to {previous}")
         with self._store.transaction() as r:
-            self._leave(r, d, d.version, by="deploybot", at=self._clock.now(),
-                        why=f"failed its checks, rolled back automatically to {previous}: "
-                            + "; ".join(verdict.reasons))
+            self._leave(r, d, d.version, by=by, at=self._clock.now(), why=why)
             self._show(self._get(r, d.id))
         try:
             roll = (self._cluster.roll_back if isinstance(self._cluster, RollsBack)
                     else self._cluster.deploy)
-            roll(d.environment, d.service, previous, progress=progress,
-                 deployment_id=d.id, requested_by="deploybot (rollback)")
+            roll(d.environment, d.service, previous or "", progress=progress,
+                 deployment_id=d.id, requested_by=requested_by)
         except AlreadyRunning:
             pass
         except RolloutFailed as e:
@@ -494,6 +566,37 @@ class DeploymentRunner:
         self._move(d.id, State.ROLLED_BACK, finished=True,
                    error=f"{cause}; rolled back to {previous}",
                    progress=f"rolled back to {previous}")
+
+    # -- abort (Shipit's "abort and rollback") ---------------------------------------------
+    def _abort_point(self, deployment_id: int) -> None:
+        """Raise Aborted when someone asked to abort the deployment (read now)."""
+        with self._store.transaction() as r:
+            cur = self._get(r, deployment_id)
+        check_abort(cur)
+
+    def _aborted(self, d: Deployment, e: Aborted, progress: Callable[[str], None]) -> None:
+        """Someone aborted the deploy during its rollout or watch (bot.services.abort): the
+        progress report that saw it stopped following the rollout; the previous version is
+        rolled out again through the same cluster port as an automatic rollback, the
+        version left marked faulty, and it ends ROLLED_BACK ("aborted by <@U…>; rolled back
+        to v1.2.3"), or FAILED when no previous version is known or the rollback fails."""
+        previous = rolls_back_to(d)
+        cause = f"aborted by {who(e.by)}"
+        with self._store.transaction() as r:
+            cur = self._get(r, d.id)
+            r.audit.record("deploy.aborted", actor=e.by, at=self._clock.now(),
+                           deployment_id=d.id,
+                           details={"requested_at": e.at.isoformat() if e.at else None,
+                                    "state": cur.state.value, "progress": cur.progress,
+                                    "version": d.version, "to": previous})
+        if previous is None:
+            self._move(d.id, State.FAILED, finished=True,
+                       error=f"{cause}; no previous version is known to roll back to, so "
+                             f"{d.version} was left as far as it got")
+            return
+        self._auto_roll_back(d, cause, why=f"was aborted by {who(e.by)}; rolled back to "
+                             f"{previous}", progress=progress, by=e.by,
+                             requested_by=f"{e.by} (abort)")
 
     # -- database migrations before the rollout -------------------------------------------
     def _migrate(self, d: Deployment, progress: Callable[[str], None]) -> None:
@@ -560,6 +663,8 @@ class DeploymentRunner:
             while not stop.wait(every):
                 try:
                     progress(text)
+                except Aborted:
+                    pass  # the lease was renewed; the abort is seen once the Job ends
                 except Exception:
                     log.warning("could not renew the lease while a Job runs", exc_info=True)
 
@@ -607,12 +712,19 @@ class DeploymentRunner:
                 log.warning("deployment %s: could not report the refusal", d.id, exc_info=True)
 
     def _move(self, deployment_id: int, target: State, *, finished: bool = False,
-              **fields: str | None) -> None:
+              unless_aborted: bool = False, **fields: str | None) -> None:
+        """`unless_aborted`: raise Aborted instead when someone asked to abort it; the row
+        is locked while that is read, so a concurrent abort either is seen here or finds
+        the deployment moved on (and says so)."""
         at = self._clock.now()
         extra: dict[str, object] = dict(fields)
         if finished:
             extra["finished_at"] = at
         with self._store.transaction() as r:
+            if unless_aborted:
+                cur = self._get(r, deployment_id)
+                if r.deployments.lock(deployment_id, cur.state):
+                    check_abort(self._get(r, deployment_id))
             if not r.deployments.transition(deployment_id, target, at=at, **extra):
                 raise LostLease(deployment_id, target)
             r.audit.record(f"deploy.{target.value}", actor="deploybot", at=at,
@@ -656,6 +768,23 @@ class LostLease(RuntimeError):
                          "another process changed it" if target is not None else
                          f"deployment {deployment_id}: another process holds its lease now; "
                          "stopped following it")
+
+
+class Aborted(Exception):
+    """Raised from a progress report once someone asked to abort the deployment: the runner
+    stops following the rollout (or the watch) and rolls back (`_aborted`)."""
+
+    def __init__(self, by: str, at: datetime | None) -> None:
+        super().__init__(f"aborted by {by}")
+        self.by = by
+        self.at = at
+
+
+def check_abort(d: Deployment) -> None:
+    """Raise Aborted when someone asked to abort `d` and it still rolls out or is watched
+    (the automatic rollback after it, in another state, is not stopped again)."""
+    if d.abort_requested_by is not None and d.state in ABORTABLE:
+        raise Aborted(d.abort_requested_by, d.abort_requested_at)
 
 
 class HandedBack(Exception):

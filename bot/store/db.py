@@ -24,6 +24,7 @@ from bot.store.repositories import (
     SqlDeploymentRepository,
     SqlFreezeRepository,
 )
+from bot.store.simulated import SimulatedWorkloadRows
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class Repos:
         self.faulty = SqlFaultyVersions(session)
         self.home_viewers = SqlHomeViewers(session)
         self.checklists = SqlChecklistRepository(session)
+        self.simulated = SimulatedWorkloadRows(session)  # the simulated cluster's state
 
 
 class Database:

@@ -107,6 +107,13 @@ class DeploymentRow(Base):
     github_deployment_id: Mapped[int | None] = mapped_column(BigInteger)
     # A per-PR instance ("pr-7", previews); NULL: the environment's main instance.
     instance: Mapped[str | None] = mapped_column(String(32))
+    # The newer request that replaced it while it waited (it ended cancelled), migration 0012.
+    superseded_by: Mapped[int | None] = mapped_column(BigId)
+    # Someone asked to abort it during its rollout or watch (set once).
+    abort_requested_by: Mapped[str | None] = mapped_column(String(32))
+    abort_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The newer version it replaces, confirmed as a downgrade.
+    downgrade_from: Mapped[str | None] = mapped_column(String(128))
 
     __table_args__ = (
         Index("ix_deployments_env_service_requested", "environment", "service", "requested_at"),
@@ -283,3 +290,26 @@ class ChecklistFactsRow(Base):
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_checklist_facts_next_check_at", "next_check_at"),)
+
+
+class SimulatedWorkloadRow(Base):
+    """A version that went live on the simulated cluster (`executor: simulated`), per
+    environment, service and instance (NULL: the environment's main instance): the newest
+    row of a workload is what it runs, since `went_live_at`; the rows before are its
+    history. Removing a per-PR instance deletes its rows."""
+
+    __tablename__ = "simulated_workloads"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    environment: Mapped[str] = mapped_column(String(63))
+    service: Mapped[str] = mapped_column(String(63))
+    instance: Mapped[str | None] = mapped_column(String(32))
+    version: Mapped[str] = mapped_column(String(128))
+    went_live_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A plain id, not a foreign key: the cluster's memory, not deploybot's history.
+    deployment_id: Mapped[int | None] = mapped_column(BigInteger)
+    requested_by: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_simulated_workloads_workload", "environment", "service", "instance", "id"),
+    )

@@ -26,6 +26,7 @@ from bot.domain.deployment import (
 )
 from bot.domain.dora import DeploymentFact
 from bot.domain.freezes import Freeze, RuntimeFreeze
+from bot.domain.live import Recorded
 from bot.domain.record import VERIFY_FAILED
 from bot.domain.states import State, sources_for
 from bot.store.in_flight import enters_flight, one_in_flight
@@ -35,7 +36,8 @@ _FIELDS = {
     "previous_version", "expires_at", "channel", "message_ts", "record_ts", "started_at",
     "finished_at", "error", "progress", "lease_owner", "lease_until", "emergency_reason",
     "not_before", "prompted_at", "approvals_required", "migrations", "verification",
-    "github_deployment_id",
+    "github_deployment_id", "superseded_by", "abort_requested_by", "abort_requested_at",
+    "downgrade_from",
 }
 #: Kinds whose success means their version runs (a migration run changes no version).
 _ROLLOUTS = (Kind.DEPLOY.value, Kind.ROLLBACK.value)
@@ -97,6 +99,11 @@ def _to_domain(row: DeploymentRow, decisions: Sequence[DecisionRow]) -> Deployme
         verification=Verification.from_dict(row.verification) if row.verification else None,
         github_deployment_id=row.github_deployment_id,
         instance=row.instance,
+        superseded_by=row.superseded_by,
+        abort_requested_by=row.abort_requested_by,
+        abort_requested_at=row.abort_requested_at,
+        downgrade_from=row.downgrade_from,
+        updated_at=row.updated_at,
         decisions=tuple(
             Decision(user_id=r.user_id, approve=r.approve, at=r.at)
             for r in sorted(decisions, key=lambda r: (r.at, r.id))
@@ -127,6 +134,7 @@ class SqlDeploymentRepository:
             target=new.target,
             rollback_of=new.rollback_of,
             instance=new.instance,
+            downgrade_from=new.downgrade_from,
         )
         # In flight from the start: the database refuses a second one (DeploymentBusy).
         with one_in_flight(self._s, (new.environment, new.service, new.instance),
@@ -257,6 +265,18 @@ class SqlDeploymentRepository:
                    DeploymentRow.state == State.SCHEDULED.value,
                    DeploymentRow.prompted_at.is_(None))
             .values(prompted_at=at)
+        )
+        return bool(res.rowcount == 1)  # type: ignore[attr-defined]
+
+    def request_abort(self, deployment_id: int, *, by: str, at: datetime) -> bool:
+        """Who asked to abort it, once: only while it rolls out or is watched."""
+        res = self._s.execute(
+            update(DeploymentRow)
+            .where(DeploymentRow.id == deployment_id,
+                   DeploymentRow.state.in_([State.RUNNING.value, State.VERIFYING.value]),
+                   DeploymentRow.abort_requested_by.is_(None))
+            .values(abort_requested_by=by, abort_requested_at=at, updated_at=at,
+                    row_version=DeploymentRow.row_version + 1)
         )
         return bool(res.rowcount == 1)  # type: ignore[attr-defined]
 
@@ -464,6 +484,39 @@ class SqlDeploymentRepository:
                 DeploymentRow.kind.in_(_ROLLOUTS),
             ).order_by(DeploymentRow.id.desc()).limit(1)
         )
+
+    def last_put_live(self, environment: str, service: str) -> Recorded | None:
+        """What deploybot last put live on the main instance there: the deploy or rollback
+        that went live most recently (by the time it went live, then id) — succeeded, or
+        went live and failed its watch without being rolled back. Not "newest request":
+        an older request approved later replaces a newer one that went live first."""
+        d = DeploymentRow
+        went_live = or_(d.state == State.SUCCEEDED.value,
+                        and_(d.state == State.FAILED.value, d.error.startswith(VERIFY_FAILED),
+                             d.verification.is_not(None)))
+        row = self._s.execute(
+            select(d.version, d.finished_at, d.requested_at, d.id).where(
+                d.environment == environment, d.service == service, _MAIN,
+                d.kind.in_(_ROLLOUTS), went_live,
+            ).order_by(d.finished_at.desc().nulls_last(), d.id.desc()).limit(1)
+        ).first()
+        if row is None:
+            return None
+        return Recorded(version=row[0], at=row[1] or row[2], deployment_id=row[3])
+
+    def waiting_for(self, environment: str, service: str,
+                    instance: str | None = None) -> Sequence[Deployment]:
+        """Requests of `service` to `environment` (main instance, or per-PR `instance`)
+        still waiting for approval or for their window, oldest first (supersession)."""
+        rows = self._s.scalars(
+            select(DeploymentRow).where(
+                DeploymentRow.environment == environment, DeploymentRow.service == service,
+                _on(instance),
+                DeploymentRow.state.in_([State.AWAITING_APPROVAL.value,
+                                         State.SCHEDULED.value]),
+            ).order_by(DeploymentRow.id)
+        ).all()
+        return self._with_decisions(rows)
 
     def unstarted_on_instance(self, environment: str, service: str,
                               instance: str) -> Sequence[int]:

@@ -3,12 +3,15 @@ FakeGitHub): a small state machine the test advances.
 
 POST /repos/{repo}/actions/workflows/{workflow}/dispatches (204; 404 for an unknown
 workflow, 422 for an input the workflow does not declare, as GitHub), GET
-/actions/workflows/{workflow}/runs (filters `event`, `per_page`; newest first), GET
+/actions/workflows/{workflow}/runs (filters `event`, `status` — a status or a conclusion,
+as GitHub —, `per_page`, `page`; newest first), GET
 /actions/runs/{id} and GET /actions/runs/{id}/jobs (with steps), and GET /repos/{repo}.
 A dispatch starts a run whose title is the workflow's `run_name` with the inputs filled in
 (GitHub's run-name); it shows in the `appear_after`th listing after it (GitHub's delay).
 `advance()` moves every run shown one stage on: queued → in progress, job by job →
-completed (a job named in `fail` fails at that step, the jobs after it are skipped).
+completed (a job named in `fail` fails at that step, the jobs after it are skipped); a run's
+`updated_at` is when it completed (else when it was created), its actor and
+triggering_actor the dispatcher's login (`actor`, or the one `add_run` names).
 `errors` answers the next requests under /actions/ with those statuses (502, or 429/403
 rate limits with their headers) first.
 """
@@ -49,6 +52,8 @@ class Run:
     fail: dict[str, str]  # job name -> the step that fails
     stage: int = 0
     listed_after: int = 0  # visible to listings once this many were answered
+    actor: str = "deploybot-app[bot]"
+    ended_at: datetime | None = None  # when it completed
 
     def job_states(self) -> list[tuple[str, str, str | None, str | None]]:
         """(name, status, conclusion, failed step) of each job at this stage."""
@@ -93,6 +98,7 @@ class FakeActions:
     appear_after: int = 1
     fail: dict[str, str] = field(default_factory=dict)  # for the runs dispatched next
     errors: list[int] = field(default_factory=list)  # next /actions/ requests answer these
+    actor: str = "deploybot-app[bot]"  # who the runs dispatched through the fake are by
 
     def __post_init__(self) -> None:
         self.dispatches: list[tuple[str, str, dict[str, Any]]] = []  # (repo, workflow, body)
@@ -112,14 +118,23 @@ class FakeActions:
             for run in self.runs:
                 if run.status != "completed" and self.listings > run.listed_after:
                     run.stage += stages
+                    if run.status == "completed":
+                        run.ended_at = self.now()
 
     def add_run(self, repo: str, workflow: str, title: str, *, jobs: Sequence[str] = ("build",),
-                stage: int = 0) -> Run:
-        """A run nobody dispatched through this fake (someone else's), newest so far."""
+                stage: int = 0, actor: str | None = None, fail: dict[str, str] | None = None,
+                ) -> Run:
+        """A run nobody dispatched through this fake (someone else's), newest so far;
+        `stage` len(jobs) + 1: completed now (`fail`: a job that failed at that step)."""
         with self._lock:
             run = self._new(repo, workflow, title, "main", {}, tuple(jobs))
             run.stage = stage
             run.listed_after = 0
+            run.fail = dict(fail or {})
+            if actor is not None:
+                run.actor = actor
+            if run.status == "completed":
+                run.ended_at = self.now()
             return run
 
     # -- routes ------------------------------------------------------------------------
@@ -170,7 +185,7 @@ class FakeActions:
         run = Run(id=run_id, number=len(self.runs) + 1, repo=repo, workflow=workflow,
                   title=title, ref=ref, inputs=inputs, created_at=self.now(), jobs=jobs,
                   fail=dict(self.fail),
-                  listed_after=self.listings + self.appear_after - 1)
+                  listed_after=self.listings + self.appear_after - 1, actor=self.actor)
         self.runs.append(run)
         return run
 
@@ -180,15 +195,20 @@ class FakeActions:
         if hit.match[1] not in self.workflows:
             return self.fake.json({"message": "Not Found"}, 404)
         event = hit.request.args.get("event")
+        status = hit.request.args.get("status")
         per_page = int(hit.request.args.get("per_page", "30"))
+        page = int(hit.request.args.get("page", "1"))
         with self._lock:
             self.listings += 1
             runs = [r for r in reversed(self.runs)
                     if r.repo == hit.repo and r.workflow == hit.match[1]
                     and self.listings > r.listed_after
-                    and (event is None or event == "workflow_dispatch")]
+                    and (event is None or event == "workflow_dispatch")
+                    and status in (None, r.status, r.conclusion)]
             data = [self._json(r, hit.base) for r in runs]
-        return self.fake.json({"total_count": len(data), "workflow_runs": data[:per_page]})
+        first = (page - 1) * per_page
+        return self.fake.json({"total_count": len(data),
+                               "workflow_runs": data[first:first + per_page]})
 
     def _find(self, hit: Hit) -> Run | None:
         return next((r for r in self.runs if r.id == int(hit.match[1]) and r.repo == hit.repo),
@@ -233,8 +253,14 @@ class FakeActions:
             "html_url": f"https://github.com/{run.repo}/actions/runs/{run.id}", "url": api,
             "jobs_url": f"{api}/jobs",
             "created_at": run.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "updated_at": run.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "updated_at": (run.ended_at or run.created_at).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "actor": self._user(run.actor), "triggering_actor": self._user(run.actor),
         }
+
+    def _user(self, login: str) -> dict[str, Any]:
+        return {"login": login, "id": 1000 + len(login), "type": "User",
+                "url": f"{self.fake.url}/users/{login}",
+                "html_url": f"https://github.com/{login}"}
 
 
 def _steps(job: str, status: str, conclusion: str | None,

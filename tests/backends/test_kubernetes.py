@@ -21,6 +21,7 @@ from bot.backends.kubernetes import (
     Timing,
 )
 from bot.backends.simulated import SimulatedCluster
+from bot.clock import ManualClock
 from bot.config import (
     ConfigError,
     KubernetesAccessConfig,
@@ -31,6 +32,7 @@ from bot.config import (
 from bot.devtools.fake_k8s import FakeKubernetes, Recorded
 from bot.errors import PermanentError, RetryableError
 from bot.ports import AlreadyRunning, RolloutFailed
+from bot.store.simulated import SqlSimulatedWorkloads
 from tests.conftest import base_config
 
 NS = "staging"
@@ -410,8 +412,10 @@ def test_a_bad_kubeconfig_context_is_a_clear_problem(
 
 def test_services_with_different_executors_live_side_by_side(
     fake: FakeKubernetes, cluster: KubernetesCluster,
+    simulated_workloads: SqlSimulatedWorkloads, clock: ManualClock,
 ) -> None:
     simulated = SimulatedCluster(SimulatedConfig(rollout_seconds=0, initial_version="v9.9.9"),
+                                 workloads=simulated_workloads, clock=clock,
                                  sleep=lambda _s: None)
     router = ServiceClusters({"api": cluster, "billing": simulated})
     assert router.current_version(NS, "api") == "v1.2.2"

@@ -17,6 +17,7 @@ from bot.backends.kubernetes import (
     KubernetesCluster,
 )
 from bot.backends.simulated import SimulatedCluster
+from bot.clock import ManualClock
 from bot.config import (
     JobTemplateConfig,
     KubernetesAccessConfig,
@@ -25,6 +26,7 @@ from bot.config import (
 )
 from bot.devtools.fake_k8s import FakeKubernetes
 from bot.ports import JobResult, Migrations, RolloutFailed
+from bot.store.simulated import SqlSimulatedWorkloads
 from tests.backends.test_kubernetes import FAST, IMAGE, NS, SIDECAR
 
 ENV: list[dict[str, Any]] = [
@@ -223,8 +225,10 @@ def test_the_job_name_fits_a_label_value() -> None:
     assert len(name) == 63 and name.endswith("-migrate-123456")
 
 
-def test_the_router_and_the_simulated_cluster_run_jobs() -> None:
+def test_the_router_and_the_simulated_cluster_run_jobs(
+        simulated_workloads: SqlSimulatedWorkloads, clock: ManualClock) -> None:
     simulated = SimulatedCluster(SimulatedConfig(rollout_seconds=0, fail_jobs="^migrate:.*-bad"),
+                                 workloads=simulated_workloads, clock=clock,
                                  sleep=lambda _s: None)
     assert isinstance(simulated, Migrations)
     router = ServiceClusters({"api": simulated})

@@ -12,10 +12,12 @@ import pytest
 from bot.backends.clusters import ServiceClusters
 from bot.backends.kubernetes import REVISION, KubeClients, KubernetesCluster
 from bot.backends.simulated import SimulatedCluster
+from bot.clock import ManualClock
 from bot.config import KubernetesAccessConfig, KubernetesServiceConfig, SimulatedConfig
 from bot.devtools.fake_k8s import FakeKubernetes
 from bot.errors import PermanentError, RetryableError
 from bot.ports import Revisions
+from bot.store.simulated import SqlSimulatedWorkloads
 from tests.backends.test_kubernetes import FAST, IMAGE, NS, SIDECAR
 
 
@@ -156,8 +158,10 @@ def test_a_forbidden_list_is_a_configuration_problem_naming_the_permission(
 
 def test_the_router_asks_the_service_s_cluster(
     fake: FakeKubernetes, cluster: KubernetesCluster,
+    simulated_workloads: SqlSimulatedWorkloads, clock: ManualClock,
 ) -> None:
     simulated = SimulatedCluster(SimulatedConfig(rollout_seconds=0, initial_version="v9.9.9"),
+                                 workloads=simulated_workloads, clock=clock,
                                  sleep=lambda _s: None)
     router = ServiceClusters({"api": cluster, "billing": simulated})
     deploy(cluster, "v1.2.3")

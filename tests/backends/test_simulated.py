@@ -1,43 +1,79 @@
-"""The simulated cluster: progress, configured failures, and the versions it runs."""
+"""The simulated cluster: progress, configured failures, and the versions it runs, kept in
+the database (SQLite, or PostgreSQL with TEST_DATABASE_URL) so that they survive a restart."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import pytest
 
 from bot.backends.clusters import ServiceClusters
 from bot.backends.simulated import REPLICAS, SimulatedCluster
+from bot.clock import ManualClock
 from bot.config import SimulatedConfig
+from bot.domain.live import Observed
 from bot.errors import PermanentError
-from bot.ports import Revisions, RolloutFailed
+from bot.ports import Previews, Revisions, RolloutFailed
+from bot.store.db import Database
+from bot.store.simulated import SqlSimulatedWorkloads
+from tests.conftest import WEDNESDAY
 
 
 def no_sleep(_seconds: float) -> None:
     return None
 
 
-def cluster(**kw: object) -> SimulatedCluster:
-    return SimulatedCluster(SimulatedConfig(**kw), sleep=no_sleep)  # type: ignore[arg-type]
+@pytest.fixture
+def make(database_url: str, clock: ManualClock) -> Iterator[Callable[..., SimulatedCluster]]:
+    """A SimulatedCluster on the test database; each one made is a restart of the last."""
+    databases: list[Database] = []
+
+    def new(sleep: Callable[[float], None] = no_sleep, **kw: object) -> SimulatedCluster:
+        databases.append(Database.from_url(database_url))
+        return SimulatedCluster(SimulatedConfig(**kw),  # type: ignore[arg-type]
+                                workloads=SqlSimulatedWorkloads(databases[-1]), clock=clock,
+                                sleep=sleep)
+
+    yield new
+    for database in databases:
+        database.dispose()
 
 
-def test_progress_is_reported_for_each_pod() -> None:
+Make = Callable[..., SimulatedCluster]
+
+
+@pytest.fixture
+def cluster(make: Make) -> Make:
+    return make
+
+
+def test_progress_is_reported_for_each_pod(cluster: Make) -> None:
     seen: list[str] = []
     cluster().deploy("production", "api", "v1.2.3", progress=seen.append)
     assert REPLICAS == 3
     assert seen == ["1/3 pods updated", "2/3 pods updated", "3/3 pods updated"]
 
 
-def test_the_rollout_takes_the_configured_time_in_steps() -> None:
+def test_the_rollout_takes_the_configured_time_in_steps(cluster: Make) -> None:
     slept: list[float] = []
-    c = SimulatedCluster(SimulatedConfig(rollout_seconds=6), sleep=slept.append)
+    c = cluster(rollout_seconds=4.5, sleep=slept.append)
     c.deploy("staging", "api", "v1.2.3", progress=lambda _t: None)
-    assert slept == [2.0, 2.0, 2.0]
-    assert sum(slept) == pytest.approx(6)
+    assert slept == [1.0, 0.5, 1.0, 0.5, 1.0, 0.5]  # a step of 1.5 s reports after 1 s
+    assert sum(slept) == pytest.approx(4.5)
 
 
-def test_a_matching_version_fails_with_a_plain_cause() -> None:
+def test_a_long_rollout_reports_every_second(cluster: Make) -> None:
+    """So that the runner renews its lease and notices an abort within seconds."""
+    seen: list[str] = []
+    c = cluster(rollout_seconds=6, sleep=lambda _s: None)
+    c.deploy("staging", "api", "v1.2.3", progress=seen.append)
+    assert seen == ["updating pod 1/3", "1/3 pods updated", "updating pod 2/3",
+                    "2/3 pods updated", "updating pod 3/3", "3/3 pods updated"]
+
+
+def test_a_matching_version_fails_with_a_plain_cause(cluster: Make) -> None:
     c = cluster(fail_versions="-bad$", initial_version="v1.2.2")
     seen: list[str] = []
     with pytest.raises(RolloutFailed) as info:
@@ -51,24 +87,24 @@ def test_a_matching_version_fails_with_a_plain_cause() -> None:
     assert c.current_version("production", "api") == "v1.2.2"  # the old version still runs
 
 
-def test_a_version_not_matching_the_failure_pattern_succeeds() -> None:
+def test_a_version_not_matching_the_failure_pattern_succeeds(cluster: Make) -> None:
     c = cluster(fail_versions="-bad$")
     c.deploy("production", "api", "v1.2.4-badger", progress=lambda _t: None)
     assert c.current_version("production", "api") == "v1.2.4-badger"
 
 
-def test_no_failure_pattern_means_nothing_fails() -> None:
+def test_no_failure_pattern_means_nothing_fails(cluster: Make) -> None:
     c = cluster(fail_versions=None)
     c.deploy("production", "api", "v1.2.4-bad", progress=lambda _t: None)
     assert c.current_version("production", "api") == "v1.2.4-bad"
 
 
-def test_current_version_initially() -> None:
+def test_current_version_initially(cluster: Make) -> None:
     assert cluster(initial_version="v1.2.2").current_version("production", "api") == "v1.2.2"
     assert cluster().current_version("production", "api") is None
 
 
-def test_current_version_after_a_deploy_is_per_environment_and_service() -> None:
+def test_current_version_after_a_deploy_is_per_environment_and_service(cluster: Make) -> None:
     c = cluster(initial_version="v1.2.2")
     c.deploy("staging", "api", "v1.3.0", progress=lambda _t: None)
     assert c.current_version("staging", "api") == "v1.3.0"
@@ -78,7 +114,7 @@ def test_current_version_after_a_deploy_is_per_environment_and_service() -> None
     assert c.current_version("staging", "api") == "v1.3.1"
 
 
-def test_the_version_changes_only_once_the_rollout_is_complete() -> None:
+def test_the_version_changes_only_once_the_rollout_is_complete(cluster: Make) -> None:
     c = cluster(initial_version="v1.2.2")
     during: list[str | None] = []
     c.deploy("production", "api", "v1.3.0",
@@ -87,7 +123,7 @@ def test_the_version_changes_only_once_the_rollout_is_complete() -> None:
     assert c.current_version("production", "api") == "v1.3.0"
 
 
-def test_a_progress_callback_error_stops_the_rollout() -> None:
+def test_a_progress_callback_error_stops_the_rollout(cluster: Make) -> None:
     c = cluster(initial_version="v1.2.2")
 
     def broken(_text: str) -> None:
@@ -98,7 +134,7 @@ def test_a_progress_callback_error_stops_the_rollout() -> None:
     assert c.current_version("production", "api") == "v1.2.2"
 
 
-def test_concurrent_deploys_to_different_services() -> None:
+def test_concurrent_deploys_to_different_services(cluster: Make) -> None:
     c = cluster()
     threads = [
         threading.Thread(target=c.deploy, args=("production", f"svc{i}", f"v1.0.{i}"),
@@ -115,7 +151,8 @@ def test_concurrent_deploys_to_different_services() -> None:
 
 # -- which versions ran before (the Revisions capability) ----------------------------------
 
-def test_earlier_versions_are_the_versions_that_went_live_newest_first_each_once() -> None:
+def test_earlier_versions_are_the_versions_that_went_live_newest_first_each_once(
+        cluster: Make) -> None:
     c = cluster(initial_version="v1.2.2")
     assert isinstance(c, Revisions)
     assert c.earlier_versions("production", "api") == []
@@ -128,7 +165,8 @@ def test_earlier_versions_are_the_versions_that_went_live_newest_first_each_once
     assert c.earlier_versions("production", "api") == ["v1.2.2", "v1.2.4"]
 
 
-def test_earlier_versions_are_per_environment_and_service_and_skip_failed_rollouts() -> None:
+def test_earlier_versions_are_per_environment_and_service_and_skip_failed_rollouts(
+        cluster: Make) -> None:
     c = cluster(initial_version="v1.2.2", fail_versions="-bad$")
     c.deploy("staging", "api", "v1.3.0", progress=lambda _t: None)
     with pytest.raises(RolloutFailed):
@@ -138,7 +176,7 @@ def test_earlier_versions_are_per_environment_and_service_and_skip_failed_rollou
     assert c.earlier_versions("staging", "web") == []
 
 
-def test_without_an_initial_version_history_starts_at_the_first_deploy() -> None:
+def test_without_an_initial_version_history_starts_at_the_first_deploy(cluster: Make) -> None:
     c = cluster()
     c.deploy("production", "api", "v1.0.0", progress=lambda _t: None)
     assert c.earlier_versions("production", "api") == []
@@ -152,13 +190,17 @@ class _NoHistory:
     def current_version(self, environment: str, service: str) -> str | None:
         return "v1.0.0"
 
+    def observe(self, environment: str, service: str) -> Observed | None:
+        return Observed("v1.0.0")
+
     def deploy(self, environment: str, service: str, version: str, *,
                progress: Callable[[str], None], deployment_id: int | None = None,
-               requested_by: str | None = None) -> None:
+               requested_by: str | None = None, instance: str | None = None) -> None:
         return None
 
 
-def test_the_router_delegates_earlier_versions_where_the_cluster_remembers_them() -> None:
+def test_the_router_delegates_earlier_versions_where_the_cluster_remembers_them(
+        cluster: Make) -> None:
     simulated = cluster(initial_version="v1.2.2")
     simulated.deploy("production", "api", "v1.2.3", progress=lambda _t: None)
     router = ServiceClusters({"api": simulated, "legacy": _NoHistory()})
@@ -167,3 +209,83 @@ def test_the_router_delegates_earlier_versions_where_the_cluster_remembers_them(
     assert router.earlier_versions("production", "legacy") == []
     with pytest.raises(PermanentError):
         router.earlier_versions("production", "nope")
+
+
+# -- its state is kept in the database: a restart runs what was rolled out ------------------
+
+def test_nothing_rolled_out_runs_the_initial_version_since_an_unknown_time(
+        cluster: Make) -> None:
+    assert cluster(initial_version="v1.2.2").observe("production", "api") == Observed(
+        "v1.2.2", since=None, deployment_id=None, settled=True)
+    assert cluster().observe("production", "api") is None  # nothing runs there
+
+
+def test_observe_says_since_when_and_which_deployment_put_it_there(
+        cluster: Make, clock: ManualClock) -> None:
+    # Each pod takes a minute of the clock: "since" is when the rollout ended.
+    c = cluster(initial_version="v1.2.2", rollout_seconds=180,
+                sleep=lambda s: clock.advance(timedelta(seconds=s)))
+    c.deploy("production", "api", "v1.2.3", progress=lambda _t: None, deployment_id=7,
+             requested_by="U0ALICE")
+    ended = WEDNESDAY + timedelta(minutes=3)
+    assert c.observe("production", "api") == Observed(
+        "v1.2.3", since=ended, settled=True, deployment_id=7, changed_by="U0ALICE")
+    c.deploy("production", "api", "v1.2.4", progress=lambda _t: None)  # from the shell
+    seen = c.observe("production", "api")
+    assert seen is not None
+    assert (seen.version, seen.since, seen.deployment_id) == (
+        "v1.2.4", ended + timedelta(minutes=3), None)
+    assert c.observe("staging", "api") == Observed("v1.2.2")  # untouched: initial_version
+
+
+def test_a_failed_rollout_leaves_the_stored_state_alone(cluster: Make) -> None:
+    c = cluster(initial_version="v1.2.2", fail_versions="-bad$")
+    c.deploy("production", "api", "v1.2.3", progress=lambda _t: None, deployment_id=1)
+    with pytest.raises(RolloutFailed):
+        c.deploy("production", "api", "v1.2.4-bad", progress=lambda _t: None, deployment_id=2)
+    seen = cluster(initial_version="v1.2.2", fail_versions="-bad$").observe("production", "api")
+    assert seen is not None and (seen.version, seen.deployment_id) == ("v1.2.3", 1)
+
+
+def test_a_restart_runs_what_the_last_one_rolled_out_not_the_initial_version(
+        cluster: Make, clock: ManualClock) -> None:
+    first = cluster(initial_version="v1.2.2")
+    for i, version in enumerate(("v1.2.3", "v1.2.4"), start=1):
+        clock.advance(timedelta(minutes=10))
+        first.deploy("production", "api", version, progress=lambda _t: None, deployment_id=i)
+    first.deploy("staging", "api", "v1.3.0", progress=lambda _t: None, deployment_id=3)
+
+    again = cluster(initial_version="v1.2.2")  # the same database, a new process
+    assert again.current_version("production", "api") == "v1.2.4"
+    assert again.current_version("staging", "api") == "v1.3.0"
+    assert again.current_version("production", "web") == "v1.2.2"
+    assert again.observe("production", "api") == Observed(
+        "v1.2.4", since=WEDNESDAY + timedelta(minutes=20), deployment_id=2)
+    assert again.earlier_versions("production", "api") == ["v1.2.3", "v1.2.2"]
+    again.deploy("production", "api", "v1.2.3", progress=lambda _t: None, deployment_id=4)
+    assert cluster(initial_version="v1.2.2").earlier_versions("production", "api") == [
+        "v1.2.4", "v1.2.2"]
+
+
+def test_per_pr_instances_are_kept_apart_survive_a_restart_and_are_removed(
+        cluster: Make) -> None:
+    c = cluster(initial_version="v1.2.2")
+    assert isinstance(c, Previews)
+    assert c.instance_version("development", "api", "pr-7") is None
+    c.deploy("development", "api", "abc1234", progress=lambda _t: None, deployment_id=1,
+             instance="pr-7")
+    c.deploy("development", "api", "def5678", progress=lambda _t: None, deployment_id=2,
+             instance="pr-8")
+    c.deploy("development", "api", "abc1235", progress=lambda _t: None, deployment_id=3,
+             instance="pr-7")
+    # The main instance knows nothing of them.
+    assert c.observe("development", "api") == Observed("v1.2.2")
+    assert c.earlier_versions("development", "api") == []
+
+    again = cluster(initial_version="v1.2.2")
+    assert again.instance_version("development", "api", "pr-7") == "abc1235"
+    assert again.instance_version("development", "api", "pr-8") == "def5678"
+    assert again.remove_instance("development", "api", "pr-7") is True
+    assert again.remove_instance("development", "api", "pr-7") is False
+    assert again.instance_version("development", "api", "pr-7") is None
+    assert cluster().instance_version("development", "api", "pr-8") == "def5678"

@@ -26,6 +26,7 @@ from bot.config import (
 from bot.devtools.fake_k8s import FakeKubernetes
 from bot.ports import Health, Superseded, VerifyResult
 from bot.services.verification import BakeWatch
+from bot.store.simulated import SqlSimulatedWorkloads
 from tests.backends.test_kubernetes import FAST, IMAGE, NS, SIDECAR
 from tests.conftest import WEDNESDAY
 
@@ -110,10 +111,11 @@ def test_the_deployment_changed_by_someone_else_stops_the_watch_as_superseded(
 
 # -- the simulated cluster --------------------------------------------------------------------
 
-def test_the_simulated_cluster_fails_the_watch_of_versions_matching_fail_verify() -> None:
-    sim = SimulatedCluster(SimulatedConfig(rollout_seconds=0, fail_verify="-flaky$"),
-                           sleep=lambda _s: None)
+def test_the_simulated_cluster_fails_the_watch_of_versions_matching_fail_verify(
+        simulated_workloads: SqlSimulatedWorkloads) -> None:
     clock = ManualClock(WEDNESDAY)
+    sim = SimulatedCluster(SimulatedConfig(rollout_seconds=0, fail_verify="-flaky$"),
+                           workloads=simulated_workloads, clock=clock, sleep=lambda _s: None)
     assert bake(watcher(sim, clock), clock, "v1.2.3").ok
     result = bake(watcher(sim, clock), clock, "v1.2.3-flaky")
     assert not result.ok and "simulated.fail_verify" in result.reasons[0]

@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -150,6 +151,25 @@ def test_read_deployment_is_complete(apps: client.AppsV1Api, fake: FakeKubernete
     assert progressing is not None and progressing.reason == "NewReplicaSetAvailable"
     assert progressing.last_update_time is not None
     assert fake.deployment(NS, "api")["metadata"]["uid"] == meta.uid
+
+
+def test_timestamps_and_the_date_header_come_from_the_fakes_clock(tmp_path: Path) -> None:
+    now = [datetime(2025, 3, 4, 10, 0, 7, 500000, tzinfo=UTC)]
+    with FakeKubernetes(tick=0.01, clock=lambda: now[0]) as k8s:
+        k8s.add_deployment(NS, "api", containers=[{"name": "api", "image": OLD_IMAGE}])
+        configuration = client.Configuration()
+        config.load_kube_config(config_file=k8s.write_kubeconfig(tmp_path / "kubeconfig"),
+                                client_configuration=configuration)
+        with client.ApiClient(configuration) as api:
+            apps = client.AppsV1Api(api)
+            dep = apps.read_namespaced_deployment("api", NS)
+            assert dep.metadata.creation_timestamp == now[0].replace(microsecond=0)
+            assert {c.last_update_time for c in dep.status.conditions} == {
+                now[0].replace(microsecond=0)}
+            now[0] += timedelta(minutes=10)
+            raw: Any = apps.patch_namespaced_deployment("api", NS, image_patch(NEW_IMAGE),
+                                                        _preload_content=False)
+            assert raw.headers["Date"] == "Tue, 04 Mar 2025 10:10:07 GMT"
 
 
 def test_missing_deployment_is_404(apps: client.AppsV1Api) -> None:
@@ -345,7 +365,10 @@ def test_controller_completes_a_rollout_seen_through_a_watch(
 
     assert updated == sorted(updated) and updated[-1] == 3
     assert {1, 2, 3} <= set(updated)
-    assert reasons[0] == "ReplicaSetUpdated" and reasons[-1] == "NewReplicaSetAvailable"
+    # The first pass after the patch creates the ReplicaSet (getNewReplicaSet sets
+    # NewReplicaSetCreated); the pods it scales up are progress on the passes after it.
+    assert reasons[0] == "NewReplicaSetCreated" and reasons[-1] == "NewReplicaSetAvailable"
+    assert "ReplicaSetUpdated" in reasons
     final = apps.read_namespaced_deployment("api", NS)
     assert (final.status.replicas, final.status.ready_replicas) == (3, 3)
     assert final.metadata.annotations["deployment.kubernetes.io/revision"] == "2"
@@ -501,6 +524,57 @@ def test_progress_deadline_exceeded(
     scheduled = next(c for c in pod.status.conditions if c.type == "PodScheduled")
     assert (scheduled.status, scheduled.reason) == ("False", "Unschedulable")
     assert apps.read_namespaced_deployment("api", NS).status.ready_replicas == 3
+
+
+def test_a_rollback_after_a_stuck_rollout_keeps_the_stale_deadline_on_its_first_pass(
+    fake: FakeKubernetes, apps: client.AppsV1Api
+) -> None:
+    """kube-controller-manager's first sync after a patch back to a template whose ReplicaSet
+    exists (getNewReplicaSet, existing RS: no condition of its own) ends in syncRolloutStatus
+    with no progress yet, so SetDeploymentCondition keeps the ProgressDeadlineExceeded
+    condition naming the stuck ReplicaSet while observedGeneration moves on. The condition is
+    reset (fresh timestamps) only on a later pass that sees progress or completion."""
+    fake.fail_next_rollout(NS, "api", "deadline")
+    apps.patch_namespaced_deployment("api", NS, image_patch(NEW_IMAGE))
+
+    def exceeded() -> client.V1DeploymentCondition | None:
+        c = condition(apps.read_namespaced_deployment("api", NS), "Progressing")
+        return c if c is not None and c.reason == "ProgressDeadlineExceeded" else None
+
+    stale = eventually(exceeded)
+    replicasets = {rs.spec.template.spec.containers[0].image: rs.metadata
+                   for rs in apps.list_namespaced_replica_set(NS).items}
+    bad, old = replicasets[NEW_IMAGE].name, replicasets[OLD_IMAGE].name
+    assert stale.message == f'ReplicaSet "{bad}" has timed out progressing.'
+
+    patched = apps.patch_namespaced_deployment("api", NS, image_patch(OLD_IMAGE))
+    seen: list[tuple[int, str, str, Any, Any]] = []
+    w = watch.Watch()
+    for event in w.stream(apps.list_namespaced_deployment, NS, field_selector="metadata.name=api",
+                          resource_version=patched.metadata.resource_version,
+                          timeout_seconds=5):
+        dep = event["object"]
+        c = condition(dep, "Progressing")
+        seen.append((dep.status.observed_generation, c.reason, c.message,
+                     c.last_update_time, c.last_transition_time))
+        if c.reason == "NewReplicaSetAvailable":
+            w.stop()
+
+    generation = patched.metadata.generation
+    first = next(s for s in seen if s[0] == generation)
+    assert first[1:] == ("ProgressDeadlineExceeded", stale.message, stale.last_update_time,
+                         stale.last_transition_time)
+    # The ReplicaSet rolled back to still ran every pod: once the stuck pod is gone the
+    # rollout is complete, and the condition says so (DeploymentComplete comes first).
+    reset = next(s for s in seen if s[0] == generation and s[1] != "ProgressDeadlineExceeded")
+    assert reset[1:3] == ("NewReplicaSetAvailable",
+                          f'ReplicaSet "{old}" has successfully progressed.')
+    assert reset[3] >= stale.last_update_time and reset[4] >= stale.last_transition_time
+    # Rolled back to: a new revision, the old one kept in revision-history
+    # (SetNewReplicaSetAnnotations).
+    reused = apps.read_namespaced_replica_set(old, NS).metadata.annotations
+    assert (reused["deployment.kubernetes.io/revision"],
+            reused["deployment.kubernetes.io/revision-history"]) == ("3", "1")
 
 
 def test_crash_after_ready(

@@ -42,7 +42,6 @@ def test_an_approver_may_decide_while_awaiting_approval(approve: bool) -> None:
 
 
 CLOSED_REASONS = {
-    State.SCHEDULED: "is waiting for its deploy window (its requester starts it then)",
     State.QUEUED: "is already approved and under way",
     State.RUNNING: "is already approved and under way",
     State.VERIFYING: "is already approved and under way",
@@ -55,8 +54,35 @@ CLOSED_REASONS = {
 }
 
 
-def test_every_state_but_awaiting_approval_has_a_closed_reason() -> None:
-    assert set(CLOSED_REASONS) == set(State) - {State.AWAITING_APPROVAL}
+def test_every_state_but_awaiting_approval_and_scheduled_is_closed() -> None:
+    assert set(CLOSED_REASONS) == set(State) - {State.AWAITING_APPROVAL, State.SCHEDULED}
+
+
+# A deploy waiting for its window collects its approvals ahead of it, under the same rules.
+
+def scheduled() -> Deployment:
+    return deployment(State.SCHEDULED, expires_at=None, not_before=T0 + timedelta(days=2))
+
+
+def test_an_approver_may_approve_a_deploy_waiting_for_its_window() -> None:
+    assert decide(scheduled()) is None
+
+
+def test_a_deploy_waiting_for_its_window_is_cancelled_not_rejected() -> None:
+    for user_id in (APPROVER, REQUESTER):
+        with pytest.raises(Conflict) as info:
+            decide(scheduled(), user_id=user_id, approve=False)
+        assert info.value.message == (
+            "Deployment #7 (api `v1.2.3` to production) is waiting for its deploy window: "
+            "cancel it instead (its Cancel button, or `/deploy cancel 7`).")
+
+
+def test_approving_ahead_of_the_window_follows_the_usual_rules() -> None:
+    with pytest.raises(Forbidden, match="cannot approve it yourself"):
+        decide(scheduled(), user_id=REQUESTER)
+    with pytest.raises(Forbidden, match="not an approver for production"):
+        decide(scheduled(), user_id=OUTSIDER, is_approver=False)
+    assert decide(scheduled(), user_id=REQUESTER, rule=LENIENT) is None
 
 
 @pytest.mark.parametrize("state", list(CLOSED_REASONS))

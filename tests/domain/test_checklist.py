@@ -1,8 +1,10 @@
 """The pre-deployment checklist's rules (pure): marks from checks, reviews, migrations and
-ticks; which items are required where; who may tick what; the changes listed on the card."""
+ticks; which items are required where; who may tick what; the changes listed on the card;
+and, once a deploy is decided, the items nothing checked: not checked, or attested by name."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -27,6 +29,8 @@ from bot.domain.checklist import (
     clean_reason,
     evaluate,
     rules_for,
+    settle,
+    unevaluated,
 )
 from bot.errors import Forbidden, UserError
 from bot.presentation.checklist_views import changes_text
@@ -192,3 +196,57 @@ def test_the_changes_list_is_capped_with_a_compare_link() -> None:
     assert "change 10" in text and "change 11" not in text
     assert "…and 2 more (<https://gh/compare/v1...v2|compare on GitHub>)" in text
     assert "<https://gh/pull/1|#1> PR 1 by dana" in text
+
+
+# -- once decided: what nothing checked is never shown done ----------------------------
+
+WHY = "no GitHub repository configured for api"
+
+
+def test_an_unevaluated_checklist_shows_every_item_not_checked_and_why() -> None:
+    cl = unevaluated(ALL, WHY)
+    assert cl.unevaluated == WHY and not cl.attestation
+    assert {(i.mark, i.detail, i.tickable, i.required) for i in cl.items} == {
+        (Mark.NOT_CHECKED, f"not checked: {WHY}", False, False)}
+    assert [i.item for i in cl.items] == list(ALL)
+    assert cl.blocking == ()  # nothing to wait for: nothing will check it
+    assert settle(cl, approvers=None) == cl  # still open: unchanged
+
+
+def test_approval_attests_nothing_unless_the_environment_says_so() -> None:
+    plain = settle(unevaluated(ALL, WHY), approvers=["U0BOB"])
+    assert {i.mark for i in plain.items} == {Mark.NOT_CHECKED}
+    attested = settle(unevaluated(ALL, WHY, attestation=True), approvers=["U0BOB", "U0CAROL"])
+    assert {(i.mark, i.detail) for i in attested.items} == {
+        (Mark.ATTESTED, "attested by <@U0BOB>, <@U0CAROL> on approval")}
+
+
+def test_nobody_attests_what_nobody_approved() -> None:
+    # No approval needed (staging), rejected or expired: there is no approver to attest.
+    cl = settle(unevaluated(ALL, WHY, attestation=True), approvers=[])
+    assert {i.mark for i in cl.items} == {Mark.NOT_CHECKED}
+
+
+@pytest.mark.parametrize("attestation", [False, True])
+def test_settling_keeps_what_github_and_ticks_said(attestation: bool) -> None:
+    facts = green_facts(checks=(CheckStatus("build", "pending"),))
+    ticks = [Tick(FEATURE_FLAGS, "U1", AT), Tick(ROLLBACK_PLAN, "U1", AT, reason="stateless")]
+    cl = evaluate(rules(checks=("build",)), facts, ticks)
+    settled = settle(replace(cl, attestation=attestation), approvers=["U0BOB"])
+    got = {i.item: (i.mark, i.detail) for i in settled.items}
+    assert got[TESTS] == (Mark.PENDING, "pending: build")  # GitHub's answer, as it was
+    assert got[REVIEWS][0] is Mark.OK and got[MIGRATIONS][0] is Mark.OK
+    assert got[FEATURE_FLAGS] == (Mark.OK, "<@U1>")
+    assert got[ROLLBACK_PLAN][0] is Mark.NOT_APPLICABLE
+    # The one manual item nobody ticked:
+    assert got[MONITORING] == ((Mark.ATTESTED, "attested by <@U0BOB> on approval")
+                               if attestation else
+                               (Mark.NOT_CHECKED, "not checked: nobody ticked it before "
+                                                  "approval"))
+    assert not any(i.tickable for i in settled.items if i.item == MONITORING)
+
+
+def test_an_emergency_skip_stays_a_skip() -> None:
+    cl = evaluate(rules(), green_facts(), [], skipped="checkout down")
+    settled = settle(replace(cl, attestation=True), approvers=["U0ONCALL"])
+    assert settled.get(MONITORING) == cl.get(MONITORING)  # required, skipped (emergency)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.freezes import Freeze, black_friday_cyber_monday, whole_days
-from bot.domain.policy import PolicyDecision, decide, freeze_reason, local
+from bot.domain.policy import PolicyDecision, closes_at, decide, freeze_reason, local
 from bot.domain.schedule import Schedule, guide_schedule, parse_day_rule
 
 NY = ZoneInfo("America/New_York")
@@ -254,3 +254,42 @@ def test_next_allowed_at_matches_a_brute_force_scan(seed: int) -> None:
         assert d.next_allowed_at == expected, (at, schedule, freezes)
         if expected is not None and expected > at:
             assert check(expected, freezes=freezes, schedule=schedule).allowed
+
+
+# --- closes_at: where a request's approval expiry is clipped -----------------------------------
+
+def closes(at: datetime, *, freezes: list[Freeze] | None = None, service: str | None = "api",
+           schedule: Schedule | None = GUIDE) -> datetime | None:
+    return closes_at(environment=PROD, service=service, at=at, schedule=schedule,
+                     freezes=freezes or [])
+
+
+def test_friday_before_two_closes_at_two() -> None:
+    assert closes(datetime(2026, 11, 20, 13, 59, tzinfo=NY)) == datetime(2026, 11, 20, 14,
+                                                                         tzinfo=NY)
+
+
+def test_thursday_evening_closes_friday_at_two() -> None:
+    assert closes(datetime(2026, 11, 19, 23, 0, tzinfo=NY)) == datetime(2026, 11, 20, 14,
+                                                                       tzinfo=NY)
+
+
+def test_closed_now_closes_now() -> None:
+    at = datetime(2026, 11, 20, 14, 5, tzinfo=NY)
+    assert closes(at) == at
+
+
+def test_a_freeze_starting_first_closes_it_and_only_for_its_services() -> None:
+    at = datetime(2026, 11, 18, 10, 0, tzinfo=NY)  # Wednesday
+    freeze = Freeze(name="Web freeze", start=datetime(2026, 11, 18, 11, 0, tzinfo=NY),
+                    end=datetime(2026, 11, 18, 12, 0, tzinfo=NY), services=frozenset({"web"}))
+    assert closes(at, freezes=[freeze], service="web") == freeze.start
+    assert closes(at, freezes=[freeze], service=None) == freeze.start  # any service: careful
+    assert closes(at, freezes=[freeze], service="api") == datetime(2026, 11, 20, 14, tzinfo=NY)
+    assert closes(at, freezes=[freeze], service="web", schedule=None) == freeze.start
+    inside = datetime(2026, 11, 18, 11, 30, tzinfo=NY)
+    assert closes(inside, freezes=[freeze], service="web") == inside
+
+
+def test_no_schedule_and_no_freeze_never_closes() -> None:
+    assert closes(datetime(2026, 11, 18, 10, 0, tzinfo=NY), schedule=None) is None

@@ -7,11 +7,14 @@ from datetime import UTC, datetime
 
 from bot.domain.workflow_dispatch import (
     JobChanges,
+    RunKey,
     failure,
+    key_in_title,
     render,
     run_key,
     template_problem,
     title_has_key,
+    title_names,
 )
 from bot.domain.workflow_runs import RunJob, Step, WorkflowRun
 
@@ -36,6 +39,25 @@ def test_a_key_is_found_only_as_a_whole_word_in_the_title() -> None:
     assert not title_has_key("Deploy (deploybot-42-v1.2.3)", "deploybot-4-v1.2.3")
     assert not title_has_key("Deploy (deploybot-42-v1.2.3.1)", "deploybot-42-v1.2.3")
     assert not title_has_key("Deploy to Production", "deploybot-42-v1.2.3")
+
+
+def test_a_title_s_run_key_says_the_deployment_and_the_version() -> None:
+    title = "Deploy v1.2.4-rc.1+b.7 to production (deploybot-42-v1.2.4-rc.1+b.7)"
+    assert key_in_title(title) == RunKey(42, "v1.2.4-rc.1+b.7")
+    assert title_has_key(title, run_key(42, "v1.2.4-rc.1+b.7", at=AT))
+    one_off = run_key(None, "v1.2.3", at=AT)  # from the shell: the time stands in
+    assert key_in_title(f"Deploy ({one_off})") == RunKey(None, "v1.2.3")
+    assert key_in_title("Deploy v1.2.3 to production ()") is None  # dispatched by hand
+    assert key_in_title("Deploy (xdeploybot-42-v1)") is None
+
+
+def test_a_title_names_an_environment_as_a_whole_word_outside_its_run_key() -> None:
+    title = "Deploy v1.2.3 to production (deploybot-42-v1.2.3)"
+    assert title_names(title, "production")
+    assert not title_names(title, "staging")
+    assert title_names("Roll back Production to v1.", "production")  # any case, a full stop
+    assert not title_names("Deploy v1 to pre-production (deploybot-1-v1)", "production")
+    assert not title_names("Deploy v1-staging (deploybot-1-v1-staging)", "staging")
 
 
 def test_templates_know_their_placeholders() -> None:

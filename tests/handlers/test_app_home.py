@@ -94,9 +94,9 @@ def test_opening_the_home_publishes_what_runs_where_windows_approvals_and_histor
 
     open_home(bot, APPROVER)
     first = published(bot, APPROVER)
-    # Published at once from the database; what the cluster runs where deploybot never
-    # deployed (api in production) is looked up by the refresher, which publishes again.
-    assert ("1 running version(s) not looked up in the cluster yet; they appear as the tab "
+    # Published at once from the database; what runs where is read live (the executor is
+    # the truth) by the refresher, which publishes again.
+    assert ("2 running version(s) not looked up in the cluster yet; they appear as the tab "
             "refreshes.") in blocks_text(first)
     view = published(bot, APPROVER, count=2)
 
@@ -112,8 +112,9 @@ def test_opening_the_home_publishes_what_runs_where_windows_approvals_and_histor
             "closes") in shown
     assert "• `api` `v1.2.3` since Wed 2026-11-18 10:00 EST — 🔒 locked by <@U0BOB>" in shown
     assert "until Wed 2026-11-18 12:00 EST: db maintenance" in shown
-    # Production never saw a deploybot deploy: the simulated cluster's answer, no "since".
-    assert "• `api` `v1.2.2` (seen in the cluster; not deployed by deploybot)" in shown
+    # Production never saw a deploybot deploy: the simulated cluster's answer; it does not
+    # know since when its initial version runs, so neither does the tab.
+    assert "• `api` `v1.2.2` (since unknown)" in shown
     # The approval waiting, with the card's own buttons (one block id per deployment).
     assert "⏳ Waiting for approval* (1)" in shown
     assert f"*#{pending} api v1.2.4 → production*" in shown
@@ -279,7 +280,7 @@ def test_200_services_fit_slack_limits_and_the_cluster_is_asked_in_bounded_passe
     assert view_problems(view) == []
     assert len(view["blocks"]) <= 100
     shown = blocks_text(view)
-    assert shown.count("(seen in the cluster; not deployed by deploybot)") == 600
+    assert shown.count("(since unknown)") == 600
     assert "Not shown" not in shown
     assert bot.container.home_refresher.passes - passes == 12
     assert publishes_for(bot, APPROVER) == 1 + 12

@@ -124,7 +124,10 @@ def test_a_deploy_runs_the_workflow_once_and_shows_its_jobs_and_run_in_the_card(
     # Which run deployed it stays with the result: on the announcement and the final card.
     assert f"deploy.yml run #1: {RUN}{run.id}" in announced
     assert f"deploy.yml run #1: {RUN}{run.id}" in blocks_text(bot.card(d))
-    assert bot.container.cluster.current_version("staging", "api") is None
+    # What runs there is read from GitHub: the last successful run naming staging.
+    seen = bot.container.cluster.observe("staging", "api")
+    assert seen is not None
+    assert (seen.version, seen.deployment_id, seen.image) == ("v1.2.3", d, f"{RUN}{run.id}")
 
 
 def test_a_failed_run_fails_the_deploy_naming_the_job_the_step_and_the_run(

@@ -19,11 +19,13 @@ from bot.backends.holiday_calendar import HolidayLibrary
 from bot.clock import ManualClock
 from bot.config import parse_config
 from bot.domain.deployment import NewDeployment
+from bot.domain.live import Observed
 from bot.domain.states import State
-from bot.errors import PermanentError
+from bot.errors import PermanentError, RetryableError
 from bot.services.access import Access
 from bot.services.freezes import FreezeService
 from bot.services.home import ClusterVersions, HomeRefresher, HomeService
+from bot.services.live import LiveState
 from bot.services.policy import PolicyService
 from bot.store.db import Database
 from tests.conftest import REQUESTER, base_config
@@ -35,10 +37,14 @@ class CountingCluster:
         self.broken: set[tuple[str, str]] = set()
 
     def current_version(self, environment: str, service: str) -> str | None:
+        observed = self.observe(environment, service)
+        return observed.version if observed else None
+
+    def observe(self, environment: str, service: str) -> Observed | None:
         self.asked.append((environment, service))
         if (environment, service) in self.broken:
-            raise OSError("cluster unreachable")
-        return f"{service}-live"
+            raise RetryableError("cluster unreachable")
+        return Observed(version=f"{service}-live")
 
     def deploy(self, *a: Any, **kw: Any) -> None:  # pragma: no cover - not used here
         raise AssertionError("no deploys here")
@@ -80,7 +86,9 @@ class World:
         freezes = FreezeService(config=self.config, store=self.db, policy=policy,
                                 access=Access(self.config, NoDirectory()), clock=clock,
                                 poster=NoPoster())
-        self.home = HomeService(config=self.config, store=self.db, cluster=self.cluster,
+        self.live = LiveState(config=self.config, store=self.db, cluster=self.cluster,
+                              clock=clock)
+        self.home = HomeService(config=self.config, store=self.db, live=self.live,
                                 freezes=freezes, clock=clock, tab=self.tab)
         self.names = names
 
@@ -107,7 +115,7 @@ class World:
 
         event.listen(self.db.engine, "before_cursor_execute", record)
         try:
-            self.home.build()
+            self.home.build(lookups=0)  # the database part (live lookups are bounded apart)
         finally:
             event.remove(self.db.engine, "before_cursor_execute", record)
         return seen
@@ -145,36 +153,39 @@ def test_building_the_home_takes_the_same_few_queries_for_2_or_200_services(
     assert len(many) == len(few)
     # Running versions (2), locks, approvals (count, rows), recent, one freeze query per env.
     assert len(many) <= 10
-    assert big.cluster.asked == []  # deploybot deployed everything: the cluster is not asked
-    home = big.home.build()
+    assert big.cluster.asked == []  # lookups=0: the executor is not asked
+    home = big.home.build(lookups=0)
+    # Not read live yet: deploybot's record stands in, marked as not from the cluster.
     assert {s.version for e in home.environments for s in e.services} == {"v2"}
+    assert not any(s.from_cluster for e in home.environments for s in e.services)
 
 
 def test_the_cluster_is_asked_a_bounded_number_of_times_and_answers_are_kept(
         make_world: Any, clock: ManualClock) -> None:
+    """Every pair is read live (the executor is the truth), `home.cluster_lookups` at a
+    time, never the same pair twice while its answer is fresh."""
     w = make_world(30, lookups=10)
     w.deployed("staging", "svc-000", "v1")
 
     first = w.home.build()
-    assert len(w.cluster.asked) == 10  # 59 pairs were never deployed by deploybot
-    assert first.unresolved == 59 - 10
-    w.home.build()
-    w.home.build()
-    w.home.build()
-    w.home.build()
+    assert len(w.cluster.asked) == 10
+    assert first.unresolved == 60 - 10
+    for _ in range(4):
+        w.home.build()
     assert len(w.cluster.asked) == 50
     assert len(set(w.cluster.asked)) == 50  # never the same pair twice while it is fresh
     sixth = w.home.build()
     assert sixth.unresolved == 0
-    assert len(set(w.cluster.asked)) == 59
-    assert ("staging", "svc-000") not in w.cluster.asked
+    assert len(set(w.cluster.asked)) == 60
     lines = {(e.window.environment, s.service): s for e in sixth.environments
              for s in e.services}
-    assert lines[("staging", "svc-000")].version == "v1"
-    assert lines[("staging", "svc-000")].since is not None
+    # The cluster runs something else than deploybot's record: the cluster wins, as drift.
+    assert lines[("staging", "svc-000")].version == "svc-000-live"
+    assert lines[("staging", "svc-000")].drift
     assert lines[("production", "svc-007")].version == "svc-007-live"
     assert lines[("production", "svc-007")].from_cluster
-    assert lines[("production", "svc-007")].since is None
+    assert lines[("production", "svc-007")].since is None  # the executor does not say
+    assert not lines[("production", "svc-007")].drift  # deploybot never deployed there
 
     calls = len(w.cluster.asked)
     w.home.build()
@@ -195,20 +206,24 @@ def test_with_no_cluster_lookups_the_cluster_is_never_asked(make_world: Any) -> 
 
 
 def test_a_cluster_that_fails_is_not_asked_again_until_the_answer_is_old(
-        clock: ManualClock, caplog: pytest.LogCaptureFixture) -> None:
-    cluster = CountingCluster()
-    versions = ClusterVersions(cluster, clock, ttl=timedelta(minutes=1))
-    cluster.broken.add(("staging", "api"))
-    answers, unresolved = versions.lookup([("staging", "api"), ("staging", "web")], budget=5)
-    assert answers == {("staging", "api"): None, ("staging", "web"): "web-live"}
+        make_world: Any, clock: ManualClock, caplog: pytest.LogCaptureFixture) -> None:
+    w = make_world(2)
+    versions = ClusterVersions(w.live, clock, ttl=timedelta(minutes=1))
+    w.cluster.broken.add(("staging", "svc-000"))
+    answers, unresolved = versions.lookup([("staging", "svc-000"), ("staging", "svc-001")],
+                                          budget=5)
+    broken, _ = answers[("staging", "svc-000")]
+    assert (broken.version, broken.source, broken.unreadable) == (
+        None, "unknown", "cluster unreachable")
+    assert answers[("staging", "svc-001")][0].version == "svc-001-live"
     assert unresolved == 0
-    assert "could not ask the cluster" in caplog.text
-    versions.lookup([("staging", "api")], budget=5)
-    assert cluster.asked == [("staging", "api"), ("staging", "web")]
+    assert "could not read which version of svc-000 runs in staging" in caplog.text
+    versions.lookup([("staging", "svc-000")], budget=5)
+    assert w.cluster.asked == [("staging", "svc-000"), ("staging", "svc-001")]
     clock.advance(timedelta(minutes=2))
-    cluster.broken.clear()
-    answers, _ = versions.lookup([("staging", "api")], budget=5)
-    assert answers == {("staging", "api"): "api-live"}
+    w.cluster.broken.clear()
+    answers, _ = versions.lookup([("staging", "svc-000")], budget=5)
+    assert answers[("staging", "svc-000")][0].version == "svc-000-live"
 
 
 def test_republish_goes_to_recent_viewers_and_survives_one_that_fails(
@@ -252,13 +267,13 @@ def test_opening_records_the_viewer_and_publishes_without_asking_the_cluster(
     assert user == "U0ANN"
     assert view["type"] == "home"
     assert w.cluster.asked == []  # never on the listener's thread
-    assert changes.count == 1  # the refresher looks the other three up
+    assert changes.count == 1  # the refresher reads the four pairs live
     with w.db.transaction() as r:
         assert list(r.home_viewers.since(w.clock.now(), limit=10)) == ["U0ANN"]
-    assert w.home.republish() == w.clock.now()  # two looked up: come back soon for one
+    assert w.home.republish() == w.clock.now()  # two looked up: come back soon for two
     assert len(w.cluster.asked) == 2
     assert w.home.republish() is None  # all known; no schedule, so no window change either
-    assert len(w.cluster.asked) == 3
+    assert len(w.cluster.asked) == 4
     assert len(w.tab.published) == 3
     assert w.home.republish() is None
     assert len(w.tab.published) == 3  # the same content is not sent again

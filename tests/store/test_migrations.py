@@ -37,7 +37,7 @@ from bot.store.models import Base
 
 OUR_TABLES = {"deployments", "approval_decisions", "audit_events", "freezes", "announcements",
               "locks", "faulty_versions", "app_home_viewers", "checklist_ticks",
-              "checklist_facts"}
+              "checklist_facts", "simulated_workloads"}
 # What the first revision made; 0002 adds the freezes and announcements tables and the
 # emergency / scheduled-deploy columns of deployments.
 TABLES_0001 = {"deployments", "approval_decisions", "audit_events"}
@@ -49,6 +49,7 @@ COLUMNS_0004 = {"kind", "target", "rollback_of", "verification"}
 TABLES_0005 = {"locks", "faulty_versions", "app_home_viewers"}  # and audit_events.environment
 TABLES_0009 = {"checklist_ticks", "checklist_facts"}  # the pre-deployment checklist (issue 6)
 COLUMNS_0008 = {"github_deployment_id"}  # the GitHub deployment mirroring it (issue 6)
+TABLES_0011 = {"simulated_workloads"}  # the simulated cluster's state (issue 12)
 
 
 def _fresh_postgres_database() -> Iterator[str]:
@@ -96,14 +97,31 @@ def revision(url: str) -> str | None:
         engine.dispose()
 
 
-def drift(url: str) -> list[object]:
+def drift(url: str, *, later: bool = False) -> list[object]:
+    """The differences between the database and the models. `later`: the database is at an
+    earlier revision on purpose, so what later revisions add (tables, columns, indexes) is
+    left out; anything it has that the models lack, or has otherwise, still counts."""
     engine = make_engine(url, poolclass=pool.NullPool)
     try:
         with engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
-            return list(compare_metadata(ctx, Base.metadata))
+            diffs = list(compare_metadata(ctx, Base.metadata))
     finally:
         engine.dispose()
+    added = ("add_table", "add_column", "add_index", "add_constraint")
+    return [d for d in diffs if not (later and isinstance(d, tuple) and d[0] in added)]
+
+
+def table_of(diff: object) -> str | None:
+    """The table an autogenerate difference is about."""
+    first = diff[0] if isinstance(diff, list) and diff else diff
+    if not isinstance(first, tuple):
+        return None
+    if first[0] in ("add_table", "remove_table"):
+        return str(first[1].name)
+    if first[0] in ("add_index", "remove_index", "add_constraint", "remove_constraint"):
+        return str(first[1].table.name)
+    return str(first[2])  # add/remove_column (schema, table, …), modify_* (…, schema, table)
 
 
 def test_upgrade_check_downgrade_upgrade(empty_database_url: str) -> None:
@@ -182,16 +200,16 @@ def test_drift_is_detected(empty_database_url: str) -> None:
 
 
 def test_a_single_head() -> None:
-    assert head() == "0010"
+    assert head() == "0012"
 
 
 def test_the_revisions_form_one_line() -> None:
     script = ScriptDirectory(SCRIPT_LOCATION)
-    assert script.get_heads() == ["0010"]
+    assert script.get_heads() == ["0012"]
     chain = [(r.revision, r.down_revision) for r in script.walk_revisions()]
-    assert chain == [("0010", "0009"), ("0009", "0008"), ("0008", "0007"), ("0007", "0006"),
-                     ("0006", "0005"), ("0005", "0004"), ("0004", "0003"), ("0003", "0002"),
-                     ("0002", "0001"), ("0001", None)]
+    assert chain == [("0012", "0011"), ("0011", "0010"), ("0010", "0009"), ("0009", "0008"),
+                     ("0008", "0007"), ("0007", "0006"), ("0006", "0005"), ("0005", "0004"),
+                     ("0004", "0003"), ("0003", "0002"), ("0002", "0001"), ("0001", None)]
 
 
 def columns(url: str, table: str) -> set[str]:
@@ -222,7 +240,8 @@ def test_0002_upgrades_and_downgrades_a_database_with_data(empty_database_url: s
 
     upgrade(url, "0002")
     assert revision(url) == "0002"
-    assert tables(url) == (OUR_TABLES - TABLES_0005 - TABLES_0009) | {"alembic_version"}
+    assert tables(url) == (OUR_TABLES - TABLES_0005 - TABLES_0009 - TABLES_0011
+                           ) | {"alembic_version"}
     assert columns(url, "deployments") >= COLUMNS_0002
     assert not COLUMNS_0003 & columns(url, "deployments")
     upgrade(url)  # 0003 and 0004 add columns the models need to read the row
@@ -281,7 +300,8 @@ def test_offline_sql_for_both_dialects(url: str) -> None:
         assert f"CREATE TABLE {table}" in sql
     # five in 0001, ix_freezes_end in 0002, ix_locks_expires_at and
     # ix_audit_events_environment_at in 0005, ix_deployments_environment_requested in 0007
-    assert sql.count("CREATE INDEX") == 10  # 0009: ix_checklist_facts_next_check_at
+    # 0009: ix_checklist_facts_next_check_at; 0011: ix_simulated_workloads_workload
+    assert sql.count("CREATE INDEX") == 11
     assert ("CREATE INDEX ix_deployments_environment_requested ON deployments (environment, "
             "requested_at)") in sql
     # partial unique indexes: one active lock and one active faulty mark (0005), one
@@ -305,7 +325,9 @@ def test_offline_sql_for_both_dialects(url: str) -> None:
         assert f"ADD COLUMN {column}" in sql
     # a plain nullable BIGINT (0008): GitHub deployment ids outgrow 32 bits
     assert "ADD COLUMN github_deployment_id BIGINT" in sql
-    assert "UPDATE alembic_version SET version_num='0010'" in sql
+    assert "UPDATE alembic_version SET version_num='0011'" in sql
+    assert ("CREATE INDEX ix_simulated_workloads_workload ON simulated_workloads "
+            "(environment, service, instance, id)") in sql
     assert "CREATE TABLE checklist_ticks" in sql and "CREATE TABLE checklist_facts" in sql
     assert not Path("offline.db").exists()
 
@@ -472,7 +494,7 @@ def test_0010_adds_instances_with_one_run_in_flight_per_instance_and_drops_them(
     assert "instance" not in columns(url, "deployments")
     upgrade(url, "0010")
     assert "instance" in columns(url, "deployments")
-    assert drift(url) == []
+    assert drift(url, later=True) == []
     at = datetime(2026, 11, 18, 16, 0, tzinfo=UTC)
 
     def new(instance: str | None) -> NewDeployment:
@@ -481,6 +503,8 @@ def test_0010_adds_instances_with_one_run_in_flight_per_instance_and_drops_them(
                              requested_at=at, approvals_required=0, expires_at=None,
                              instance=instance)
 
+    # The repositories read today's model: bring the later, additive revisions in first.
+    upgrade(url, "head")
     db = Database.from_url(url)
     try:
         with db.transaction() as r:
@@ -504,3 +528,47 @@ def test_0010_adds_instances_with_one_run_in_flight_per_instance_and_drops_them(
     assert _states(url) == [(1, "running", False), (2, "failed", True), (3, "failed", True)]
     with pytest.raises(IntegrityError):  # the 0006 index is back
         _insert(url, [("api", "development", "queued")])
+
+
+def test_0011_adds_and_drops_the_simulated_cluster_s_state_and_its_store_works(
+        empty_database_url: str) -> None:
+    """The simulated cluster keeps what it runs in `simulated_workloads` (issue 12); a
+    downgrade drops the table and keeps the deployments."""
+    from bot.ports import SimulatedWorkload
+    from bot.store.simulated import SqlSimulatedWorkloads
+
+    url = empty_database_url
+    upgrade(url, "0010")
+    _insert(url, [("api", "production", "succeeded")])
+    assert "simulated_workloads" not in tables(url)
+    upgrade(url, "0011")
+    assert revision(url) == "0011"
+    assert columns(url, "simulated_workloads") == {
+        "id", "environment", "service", "instance", "version", "went_live_at",
+        "deployment_id", "requested_by"}
+    assert drift(url, later=True) == []
+    assert [d for d in drift(url) if table_of(d) in TABLES_0011] == []
+    at = datetime(2026, 11, 18, 16, 0, tzinfo=UTC)
+    db = Database.from_url(url)
+    try:
+        store = SqlSimulatedWorkloads(db)
+        assert store.get("production", "api") is None
+        store.put("production", "api", SimulatedWorkload("v1.2.3", at, 1, "U0ALICE"))
+        store.put("production", "api", SimulatedWorkload("v1.2.4", at + timedelta(hours=1),
+                                                         2**40))  # beyond 32 bits
+        store.put("production", "api", SimulatedWorkload("abc1234", at), instance="pr-7")
+        assert store.get("production", "api") == SimulatedWorkload(
+            "v1.2.4", at + timedelta(hours=1), 2**40)
+        assert store.history("production", "api") == ["v1.2.4", "v1.2.3"]
+        assert store.history("production", "api", limit=1) == ["v1.2.4"]
+        assert store.get("production", "api", "pr-7") == SimulatedWorkload("abc1234", at)
+        assert store.remove("production", "api", "pr-7") is True
+        assert store.remove("production", "api", "pr-7") is False
+        assert store.get("production", "api", "pr-7") is None
+        assert store.history("production", "api") == ["v1.2.4", "v1.2.3"]
+    finally:
+        db.dispose()
+    downgrade(url, "0010")
+    assert revision(url) == "0010"
+    assert "simulated_workloads" not in tables(url)
+    assert [s for _, s, _ in _states(url)] == ["succeeded"]

@@ -4,10 +4,11 @@ started, and read that run and its jobs.
 POST /actions/workflows/{workflow}/dispatches starts it (GitHub answers 204 without the
 run's id); GET /actions/workflows/{workflow}/runs?event=workflow_dispatch lists the newest
 runs, among which the one whose title (run-name) carries the deployment's run key is ours;
-GET /actions/runs/{id} and /actions/runs/{id}/jobs follow it. Every request goes through the
-client's `call`, so errors become deploybot's kinds; a missing workflow, and GitHub refusing
-the dispatch (no workflow_dispatch trigger, an input it does not declare), get messages of
-their own.
+GET /actions/runs/{id} and /actions/runs/{id}/jobs follow it; GET …/runs?status=success
+lists a workflow's successful runs, newest first (what runs where). Every request goes
+through the client's `call`, so errors become deploybot's kinds; a missing workflow, and
+GitHub refusing the dispatch (no workflow_dispatch trigger, an input it does not declare),
+get messages of their own.
 """
 
 from __future__ import annotations
@@ -74,6 +75,23 @@ class GitHubActions:
                 if title_has_key(run.title, key):
                     return run
             return None
+
+        return self._client.call(repository, ask)
+
+    def successful_runs(self, repository: str, workflow: str, *,
+                        page: int = 1) -> tuple[list[WorkflowRun], int]:
+        """One page (PAGE runs, from 1) of the successful runs of `workflow`, newest first,
+        and how many there are."""
+        def ask() -> tuple[list[WorkflowRun], int]:
+            url = self._url(repository, f"{self._workflow_path(workflow)}/runs")
+            try:
+                _, data = self._client.gh.requester.requestJsonAndCheck(
+                    "GET", url, parameters={"status": "success", "per_page": PAGE,
+                                            "page": page})
+            except UnknownObjectException:
+                self._missing(repository, workflow)
+            runs = [workflow_run(raw) for raw in data.get("workflow_runs") or []]
+            return runs, int(data.get("total_count") or 0)
 
         return self._client.call(repository, ask)
 

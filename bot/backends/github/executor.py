@@ -10,20 +10,50 @@ or rate limiting is waited out (until the limit resets, else backing off); GitHu
 (bad token, missing workflow) fails the deploy with the reason.
 
 `roll_back` runs `rollback_workflow` (default: the same workflow) with the version rolled
-back to. `current_version` is None: there is no cluster to ask, and every caller then uses
-the version deploybot itself last deployed there (its own record, which it keeps anyway).
+back to.
+
+What runs where (`observe`, and `current_version` from it) is the last successful run of
+the deploy (or rollback) workflow for that environment: GitHub lists each workflow's
+successful runs newest first (at most OBSERVE_PAGES pages of 100); the first whose title
+names the environment as a whole word (the documented run-name `Deploy ${{ inputs.version
+}} to ${{ inputs.environment }} (${{ inputs.deploybot_run }})` does) is the one, the newer
+of the two workflows' when they differ. Its run key gives the version and the deployment
+that put it there, its `updated_at` (its end) since when, its link the `image`, its
+(triggering) actor who. A run that names the environment but carries no run key (dispatched
+by hand, or on push) did deploy there, but deploybot cannot tell which version: it answers
+version None with the run's link, rather than an older run's version that no longer runs.
+
+When no answer is found, which is honest? None says "nothing runs there", so it is only
+given when that is what GitHub shows: the workflow has no successful run at all, or its
+runs name other environments of app.yaml and, read to the end, never this one. Successful
+runs whose titles name no environment at all mean the run-name does not show it: deploybot
+cannot tell where they deployed, and saying "nothing runs" would be a guess, so that is a
+PermanentError asking for the environment in the run-name (callers then show deploybot's
+last record as last known, with that reason). So is a history too long to read (no run
+naming the environment among the newest pages). GitHub unreachable, 5xx or rate limited is
+a RetryableError; a refused token, no access or a missing workflow a PermanentError.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from bot.backends.github.actions import GitHubActions
+from bot.backends.github.actions import PAGE, GitHubActions
 from bot.clock import Clock
 from bot.config import GitHubActionsConfig
-from bot.domain.workflow_dispatch import Dispatch, JobChanges, failure, render, run_key
+from bot.domain.live import Observed
+from bot.domain.workflow_dispatch import (
+    Dispatch,
+    JobChanges,
+    failure,
+    key_in_title,
+    render,
+    run_key,
+    title_names,
+)
 from bot.domain.workflow_runs import WorkflowRun
 from bot.errors import NotFound, PermanentError, RateLimited, RetryableError
 from bot.ports import RolloutFailed
@@ -36,14 +66,21 @@ REDISPATCH_AFTER = timedelta(seconds=60)
 #: While GitHub cannot be asked, wait at most this long between tries (unless its rate limit
 #: says when it resets).
 MAX_BACKOFF = timedelta(minutes=5)
+#: `observe` reads at most this many pages (of PAGE) of a workflow's successful runs.
+OBSERVE_PAGES = 3
+#: The run-name that shows both the environment and the run key (app.yaml, README).
+RUN_NAME = ("Deploy ${{ inputs.version }} to ${{ inputs.environment }} "
+            "(${{ inputs.deploybot_run }})")
 
 
 class GitHubActionsExecutor:
     def __init__(self, service: str, repository: str, config: GitHubActionsConfig,
                  actions: GitHubActions, *, clock: Clock, sleep: Callable[[float], None],
-                 keepalive_every: timedelta = timedelta(seconds=20)) -> None:
+                 keepalive_every: timedelta = timedelta(seconds=20),
+                 environments: Sequence[str] = ()) -> None:
         """`keepalive_every`: unchanged progress is reported again this often, so the
-        runner's lease is renewed while a job runs for long."""
+        runner's lease is renewed while a job runs for long. `environments`: app.yaml's,
+        so that runs naming another one tell that the run-name does name environments."""
         self._service = service
         self._repository = repository
         self._config = config
@@ -51,9 +88,62 @@ class GitHubActionsExecutor:
         self._clock = clock
         self._sleep = sleep
         self._keepalive_every = keepalive_every
+        self._environments = tuple(environments)
 
     def current_version(self, environment: str, service: str) -> str | None:
-        return None
+        seen = self.observe(environment, service)
+        return seen.version if seen is not None else None
+
+    def observe(self, environment: str, service: str) -> Observed | None:
+        """The last successful run of the deploy (or rollback) workflow that names
+        `environment` in its title (see the module's docstring)."""
+        workflows = dict.fromkeys([self._config.workflow,
+                                   self._config.rollback_workflow or self._config.workflow])
+        looks = [self._last_success(workflow, environment) for workflow in workflows]
+        found = [look.run for look in looks if look.run is not None]
+        if found:
+            run = max(found, key=_ended)
+            key = key_in_title(run.title)
+            return Observed(version=key.version if key else None, since=run.updated_at,
+                            image=run.url, settled=True,
+                            deployment_id=key.deployment_id if key else None,
+                            changed_by=run.actor)
+        if all(look.total == 0 for look in looks):
+            return None  # never deployed successfully by these workflows
+        names = " or ".join(workflows)
+        if any(look.names_others for look in looks):
+            if all(look.complete for look in looks):
+                return None  # deployed elsewhere, never here
+            raise PermanentError(
+                f"none of the newest {OBSERVE_PAGES * PAGE} successful runs of {names} in "
+                f"{self._repository} names {environment} in its title, so which version "
+                "runs there cannot be told from GitHub")
+        raise PermanentError(
+            f"the successful runs of {names} in {self._repository} do not name the "
+            f"environment in their title, so which version runs in {environment} cannot be "
+            f"told: the workflow's run-name must show it, e.g. `run-name: {RUN_NAME}`")
+
+    def _last_success(self, workflow: str, environment: str) -> _Look:
+        """The newest successful run of `workflow` naming `environment`, reading at most
+        OBSERVE_PAGES pages; NotFound (the repository) is a PermanentError here."""
+        others = [e for e in self._environments if e != environment]
+        look = _Look()
+        for page in range(1, OBSERVE_PAGES + 1):
+            try:
+                runs, look.total = self._actions.successful_runs(
+                    self._repository, workflow, page=page)
+            except NotFound as e:
+                raise PermanentError(str(e)) from e
+            for run in runs:
+                if title_names(run.title, environment):
+                    look.run = run
+                    return look
+                look.names_others = look.names_others or any(
+                    title_names(run.title, e) for e in others)
+            if len(runs) < PAGE or page * PAGE >= look.total:
+                look.complete = True
+                return look
+        return look
 
     def deploy(
         self, environment: str, service: str, version: str, *,
@@ -201,6 +291,21 @@ class GitHubActionsExecutor:
         while (left := (until - self._clock.now()).total_seconds()) > 0:
             self._sleep(min(left, step))
             say.keep()
+
+
+@dataclass
+class _Look:
+    """What one workflow's successful runs say about an environment."""
+
+    run: WorkflowRun | None = None  # the newest naming it
+    total: int = 0  # how many successful runs the workflow has
+    names_others: bool = False  # some name another environment of app.yaml
+    complete: bool = False  # every one of them was read
+
+
+def _ended(run: WorkflowRun) -> datetime:
+    """When a run ended (its last update), for the newer of two workflows' runs."""
+    return run.updated_at or run.created_at or datetime.min.replace(tzinfo=UTC)
 
 
 class _Reporter:

@@ -44,7 +44,13 @@ def workflow_run(r: dict[str, Any]) -> WorkflowRun:
         conclusion=_opt(r.get("conclusion")), url=_text(r.get("html_url")),
         head_sha=_text(r.get("head_sha")), branch=_opt(r.get("head_branch")),
         event=_text(r.get("event")), created_at=_when(r.get("created_at")),
+        updated_at=_when(r.get("updated_at")), actor=_login(r.get("triggering_actor"))
+        or _login(r.get("actor")),
     )
+
+
+def _login(raw: object) -> str | None:
+    return _opt(raw.get("login")) if isinstance(raw, dict) else None
 
 
 def run_job(j: dict[str, Any]) -> RunJob:

@@ -223,14 +223,15 @@ def test_a_rollback_runs_the_rollback_workflow_with_the_version_rolled_back_to(
         client: GitHubClient, clock: ManualClock, actions: FakeActions) -> None:
     actions.workflows["rollback.yml"] = Workflow(
         "Roll back", ("environment", "version", "deploybot_run"),
-        "Roll back to {version} ({deploybot_run})", jobs=("rollback",))
+        "Roll back to {version} in {environment} ({deploybot_run})", jobs=("rollback",))
     ex = executor(client, clock, ticking(clock, actions), rollback_workflow="rollback.yml")
     lines: list[str] = []
     ex.roll_back("production", "api", "v1.2.2", progress=lines.append, deployment_id=8)
     assert [(w, b["inputs"]["version"]) for _, w, b in actions.dispatches] == [
         ("rollback.yml", "v1.2.2")]
     assert lines[-1].startswith("rollback.yml succeeded")
-    assert ex.current_version("production", "api") is None
+    # What runs there now: the rollback's run (tests/backends/github/test_executor.py).
+    assert ex.current_version("production", "api") == "v1.2.2"
 
 
 def test_github_down_past_the_timeout_fails_at_the_timeout(

@@ -1,0 +1,112 @@
+"""What runs where: the executor's answer (`Observed`) and the one answer every screen shows
+(`Live`), made of the executor's answer and deploybot's own record of what it did.
+
+The executor (the Kubernetes Deployment, the last successful GitHub Actions run, the
+simulated cluster's stored state) is the source of truth for what runs; the database is the
+history of what deploybot did. `reconcile` puts the two together:
+
+- the executor answered: its version is what runs; "since" is when the executor says it
+  started running (a ReplicaSet's creation, a run's end, the simulated rollout's end) or
+  deploybot's own finish time when the record is of that same version and later; it is
+  *drift* when deploybot's last record there is of another version and no deployment is in
+  flight (someone used `kubectl set image`, Helm, another tool);
+- the executor could not be read: deploybot's last record, marked "last known", with why;
+- neither knows anything: version and time unknown. Never an invented time.
+
+Pure: no I/O, no clock (times come in).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What an executor says runs in one environment (its main instance) for a service."""
+
+    #: The version its workload runs, mapped back from the image (or the run, or the
+    #: simulated state); None when what runs does not map to a version (an image outside
+    #: the service's image template: `image` then says what it is).
+    version: str | None
+    #: When that version started running there, as the executor records it; None: unknown.
+    since: datetime | None = None
+    #: What the executor runs, in its own words (an image reference, a run's link).
+    image: str | None = None
+    #: False while the workload is not all on `version` (a rollout under way or stuck).
+    settled: bool = True
+    #: A short plain-words note on an unsettled workload ("2/3 new pods available",
+    #: "rollout stuck: ImagePullBackOff").
+    detail: str | None = None
+    #: The deploybot deployment that put `version` there, when the executor remembers it
+    #: (the deploybot.io/deployment-id annotation, the run key); None: not deploybot, or
+    #: the executor cannot tell.
+    deployment_id: int | None = None
+    #: Who or what made the change, when the executor records it (change-cause, actor).
+    changed_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """deploybot's own last rollout of a service there that succeeded (its history)."""
+
+    version: str
+    at: datetime  # when it went live (finished), else when it was requested
+    deployment_id: int
+
+
+@dataclass(frozen=True)
+class Live:
+    """The one answer to "what runs here, since when, and did deploybot put it there"."""
+
+    environment: str
+    service: str
+    version: str | None  # None: unknown (nothing recorded and the executor cannot say)
+    since: datetime | None  # None: unknown
+    #: "cluster": read from the executor now; "record": deploybot's last record, the
+    #: executor could not be read (`unreadable` says why); "unknown": neither knows.
+    source: str
+    unreadable: str | None = None  # why the executor could not be read
+    drift: bool = False  # runs a version deploybot did not put there
+    recorded: Recorded | None = None  # deploybot's last record there, if any
+    observed: Observed | None = None  # the executor's answer, if it gave one
+
+    @property
+    def live(self) -> bool:
+        """Read from the executor just now (not the last known record)."""
+        return self.source == "cluster"
+
+    @property
+    def by_deploybot(self) -> bool:
+        """deploybot put the version that runs there (its last record is of it)."""
+        return (self.version is not None and self.recorded is not None
+                and self.recorded.version == self.version)
+
+    @property
+    def settled(self) -> bool:
+        return self.observed is None or self.observed.settled
+
+
+def reconcile(environment: str, service: str, *, observed: Observed | None,
+              unreadable: str | None, recorded: Recorded | None,
+              in_flight: bool) -> Live:
+    """Put the executor's answer (`observed`; None with `unreadable` None: it runs nothing
+    there) and deploybot's record together. `in_flight`: a deployment of the service there
+    is rolling out or being watched now (then a version that differs is no drift: it is
+    ours, on its way)."""
+    if unreadable is not None:
+        if recorded is None:
+            return Live(environment, service, None, None, "unknown", unreadable=unreadable)
+        return Live(environment, service, recorded.version, recorded.at, "record",
+                    unreadable=unreadable, recorded=recorded)
+    if observed is None:
+        return Live(environment, service, None, None, "cluster", recorded=recorded)
+    since = observed.since
+    ours = recorded is not None and observed.version == recorded.version
+    if ours and recorded is not None and (since is None or recorded.at > since):
+        since = recorded.at  # deploybot put it (back) there: the record knows when
+    drift = (not in_flight and observed.settled and observed.version is not None
+             and recorded is not None and not ours)
+    return Live(environment, service, observed.version, since, "cluster", drift=drift,
+                recorded=recorded, observed=observed)

@@ -1,0 +1,28 @@
+"""How a downgrade asks for its confirmation: the refusal, naming both versions, with the
+button that repeats the request (or the approval) confirmed."""
+
+from __future__ import annotations
+
+from bot.domain.admission import Downgrade
+from bot.domain.commands import DeployArgs, request_text
+from bot.presentation import ids
+from bot.presentation.blocks import Message, _button, _section, confirm_dialog
+
+
+def downgrade_prompt(text: str, dg: Downgrade, *, environment: str, service: str,
+                     request: DeployArgs | None, deployment_id: int | None) -> Message:
+    """`text` (the refusal) and a "Deploy v1.2.3 over v1.2.4" button: for a request it
+    repeats the request confirmed, for an approval it approves confirmed."""
+    if deployment_id is not None:
+        action, value = ids.APPROVE_DOWNGRADE, f"{deployment_id}|{dg.live}"
+        label = f"Approve downgrade to {dg.version}"
+    elif request is not None:
+        action, value = ids.CONFIRM_DOWNGRADE, f"{dg.live}|{request_text(request)}"
+        label = f"Deploy {dg.version} over {dg.live}"
+    else:
+        return Message(text=text, blocks=[_section(text)])
+    button = _button(label[:75], action, value[:2000], style="danger", confirm=confirm_dialog(
+        "Downgrade?", f"Replace `{dg.live}` of `{service}` in *{environment}* with the older "
+        f"`{dg.version}`. The record and the announcement will say downgrade.", "Downgrade"))
+    return Message(text=text, blocks=[_section(text), {
+        "type": "actions", "block_id": ids.DOWNGRADE_BLOCK, "elements": [button]}])

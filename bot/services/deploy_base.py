@@ -1,0 +1,272 @@
+"""The shared part of the deployment request use cases (bot.services.deployments): the
+protocols they need, their collaborators, and the helpers they share.
+
+Each use case is one transaction on the store, then the side effects (Slack messages,
+handing work to the runner) after it commits. Nothing relies on process memory to be
+correct.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, tzinfo
+from typing import Protocol
+
+from bot.config import AppConfig
+from bot.domain.admission import Downgrade
+from bot.domain.approval import ApprovalRule
+from bot.domain.busy import DeploymentBusy
+from bot.domain.commands import DeployArgs
+from bot.domain.deployment import Deployment, Kind
+from bot.domain.live import Live
+from bot.domain.policy import PolicyDecision, local
+from bot.domain.states import State
+from bot.errors import (
+    DeploybotError,
+    Forbidden,
+    NotFound,
+    RetryableError,
+    UserError,
+)
+from bot.ports import Clock, Cluster, Metrics, NoMetrics, Notifier, Repositories, Store
+from bot.services.access import Access
+from bot.services.live import LiveState
+from bot.services.locks import LockService
+from bot.services.policy import PolicyService
+from bot.services.runner import window_for
+from bot.services.versions import VersionCheck
+
+log = logging.getLogger(__name__)
+
+log = logging.getLogger(__name__)
+
+
+class WindowClosed(UserError):
+    """A deploy refused by the schedule or a freeze; carries what to offer instead."""
+
+    def __init__(self, args: DeployArgs, decision: PolicyDecision, zone: tzinfo) -> None:
+        self.request = args
+        self.decision = decision
+        nxt = (f" The next window opens {local(decision.next_allowed_at, zone)}."
+               if decision.next_allowed_at else " No window opens in the next 60 days.")
+        super().__init__(
+            f"Not now: {args.service} {args.version} cannot go to {args.environment} — "
+            + "; ".join(decision.reasons) + "." + nxt
+        )
+
+
+class DowngradeUnconfirmed(UserError):
+    """A deploy of a version older than the live one, not confirmed as a downgrade by
+    name; carries what the confirmation button repeats (the request, or the approval)."""
+
+    icon = "⬇️"
+
+    def __init__(self, dg: Downgrade, *, environment: str, service: str,
+                 request: DeployArgs | None = None, deployment_id: int | None = None) -> None:
+        self.downgrade = dg
+        self.request = request
+        self.deployment_id = deployment_id
+        self.environment, self.service = environment, service
+        what = (f"Deployment #{deployment_id} would" if deployment_id is not None
+                else "This would")
+        super().__init__(
+            f"{what} downgrade {service} in {environment}: `{dg.version}` is older than "
+            f"`{dg.live}`, which runs there now. Confirm the downgrade by name with the "
+            "button, or deploy a newer version.")
+
+
+class Submitter(Protocol):
+    def submit(self, deployment_id: int) -> None: ...
+
+
+class ChecklistGate(Protocol):
+    """The pre-deployment checklist (bot.services.checklist.ChecklistService)."""
+
+    def requested(self, d: Deployment) -> None:
+        """A card awaiting approval was posted: evaluate its checklist in the background."""
+        ...
+
+    def gate(self, d: Deployment, *, user_id: str) -> None:
+        """Approve was clicked: Conflict while a required item is not green."""
+        ...
+
+
+@dataclass(frozen=True)
+class Status:
+    running: Sequence[Live]  # live per environment and service (or last known)
+    recent: Sequence[Deployment]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    deployment: Deployment
+    approve: bool
+    started: bool  # this decision released the deployment to the runner
+
+class DeploymentsBase:
+    """What every use case of a deployment request shares: its collaborators, the rules
+    that say which approval and window apply, the checks run before a card is posted,
+    and the card and requester updates that must not fail the use case."""
+
+    def __init__(
+        self,
+        *,
+        config: AppConfig,
+        store: Store,
+        notifier: Notifier,
+        cluster: Cluster,
+        access: Access,
+        clock: Clock,
+        runner: Submitter,
+        policy: PolicyService,
+        locks: LockService,
+        versions: VersionCheck | None = None,
+        checklist: ChecklistGate | None = None,
+        metrics: Metrics | None = None,
+        live: LiveState,
+    ) -> None:
+        self._live = live  # what runs where: the one answer
+        self._versions = versions  # the version must be a tag of the service's repository
+        self._checklist = checklist  # the pre-deployment checklist gates approval
+        self._metrics = metrics or NoMetrics()  # approval wait
+        self._locks = locks
+        self._config = config
+        self._store = store
+        self._notifier = notifier
+        self._cluster = cluster
+        self._access = access
+        self._clock = clock
+        self._runner = runner
+        self._policy = policy
+
+    def _rule(self, d: Deployment) -> ApprovalRule | None:
+        if d.emergency:
+            e = self._config.emergency
+            return ApprovalRule(e.required, e.allow_self_approval)
+        a = self._config.environments[d.environment].approval
+        return ApprovalRule(a.required, a.allow_self_approval) if a else None
+
+    def _approval_needed(self, environment: str, *, emergency: bool,
+                         service: str | None = None,
+                         kind: Kind = Kind.DEPLOY) -> tuple[int, datetime | None]:
+        """(approvals required, expiry) for a request entering approval now.
+
+        The expiry is never later than the moment the request could still start: it is
+        clipped to the next closing of its deploy window (the schedule closing, a freeze
+        starting; of any service when `service` is None). An emergency ignores windows, and
+        so do migration runs and rollbacks where the rollback rule lets them."""
+        at = self._clock.now()
+        if emergency:
+            e = self._config.emergency
+            return e.required, at + e.expires_after
+        approval = self._config.environments[environment].approval
+        if approval is None:
+            return 0, None
+        expires_at = at + approval.expires_after
+        ignores = (kind is not Kind.DEPLOY
+                   and self._config.environments[environment].rollbacks.ignore_windows)
+        closes = None if ignores else self._policy.closes_at(environment, service, at=at)
+        if closes is not None and closes > at:
+            expires_at = min(expires_at, closes)
+        return approval.required, expires_at
+
+    def _window(self, args: DeployArgs | Deployment, *, at: datetime) -> PolicyDecision:
+        if isinstance(args, Deployment) and args.kind is not Kind.DEPLOY:
+            return window_for(self._policy, args, at=at)
+        emergency = (args.emergency_reason is not None)
+        return self._policy.check(args.environment, args.service, at=at, emergency=emergency)
+
+    # -- request ---------------------------------------------------------------------
+    def _check_may_deploy(self, user_id: str, env: str) -> None:
+        if not self._access.may_deploy(user_id, env):
+            roles = ", ".join(f"`{r}`" for r in self._config.environments[env].deployers)
+            raise Forbidden(f"You may not deploy to {env}: that needs the {roles} role. "
+                            "Ask a platform admin to add you in app.yaml.")
+
+    def _check_version(self, args: DeployArgs) -> DeployArgs:
+        """`args` with the tag to deploy: Conflict (with the nearest tags) when the version is
+        neither a tag of the service's GitHub repository nor a release's name (then its tag is
+        deployed and recorded, the name kept in `release`); unchanged without a repository."""
+        if self._versions is None:
+            return args
+        tag = self._versions.check(args.service, args.version)
+        return args if tag == args.version else replace(args, version=tag,
+                                                        release=args.version)
+
+    def _check_free(self, environment: str, service: str, *, user_id: str, at: datetime,
+                    kind: Kind = Kind.DEPLOY, deployment_id: int | None = None,
+                    prefix: str = "") -> None:
+        """Refuse at once, before a card is posted, when someone else's lock holds the
+        service there (`Locked`; a rollback passes) or another deployment of it is in flight
+        (`DeploymentBusy`: the database would refuse it anyway when it is queued)."""
+        self._locks.check(environment, service, user_id=user_id, at=at, kind=kind,
+                          prefix=prefix)
+        with self._store.transaction() as r:
+            active = r.deployments.active_for(environment, service)
+        if active is not None and active.id != deployment_id:
+            raise DeploymentBusy(active, environment=environment, service=service,
+                                 prefix=prefix)
+
+    def running_version(self, env: str, service: str) -> str | None:
+        """The version running there: the executor's answer (the source of truth), else
+        deploybot's last record when the executor cannot be read; None when unknown."""
+        return self._live.version(env, service)
+
+    def _post_card(self, d: Deployment) -> Deployment:
+        """Post the new deployment's card and thread; cancel it if Slack will not take it."""
+        try:
+            refs = self._notifier.show(d)
+        except DeploybotError as e:
+            self._cancel_unposted(d, str(e))
+            raise RetryableError(  # the handler adds "please try again"
+                f"Deployment #{d.id} was cancelled: I could not post the request in the "
+                f"deployments channel ({e})."
+            ) from e
+        with self._store.transaction() as r:
+            r.deployments.set_fields(d.id, channel=refs.channel, message_ts=refs.message_ts,
+                                     record_ts=refs.record_ts)
+        return replace(d, channel=refs.channel, message_ts=refs.message_ts,
+                       record_ts=refs.record_ts)
+
+    def _cancel_unposted(self, d: Deployment, why: str) -> None:
+        at = self._clock.now()
+        with self._store.transaction() as r:
+            r.deployments.transition(d.id, State.CANCELLED, at=at, finished_at=at,
+                                     error=f"request could not be posted: {why}")
+            r.audit.record("deploy.cancelled", actor="deploybot", at=at, deployment_id=d.id,
+                           details={"reason": why})
+
+    @staticmethod
+    def _get(r: Repositories, deployment_id: int) -> Deployment:
+        d = r.deployments.get(deployment_id)
+        if d is None:
+            raise NotFound(f"Deployment #{deployment_id} does not exist.")
+        return d
+
+    def _refresh_card(self, deployment_id: int) -> Deployment:
+        with self._store.transaction() as r:
+            d = self._get(r, deployment_id)
+        self._safe_show(d)
+        return d
+
+    def _safe_show(self, d: Deployment) -> None:
+        try:
+            self._notifier.show(d)
+        except DeploybotError:
+            log.warning("could not update the Slack card of deployment %s", d.id, exc_info=True)
+
+    def _safe(self, fn: Callable[..., None], *args: object) -> None:
+        try:
+            fn(*args)
+        except DeploybotError:
+            log.warning("could not post to Slack (%s)", getattr(fn, "__name__", fn),
+                        exc_info=True)
+
+    def _safe_notify(self, d: Deployment) -> None:
+        try:
+            self._notifier.notify_requester(d)
+        except DeploybotError:
+            log.warning("could not notify the requester of deployment %s", d.id, exc_info=True)

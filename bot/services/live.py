@@ -1,0 +1,108 @@
+"""The one answer to "what runs where": `LiveState.of(environment, service)`.
+
+Every screen that says "running", "previous" or "since" reads it — `/deploy status`, App
+Home, the cards' "Running now", the result's "previous", `/rollback`'s targets, the
+promotion gate, the runner when a deployment starts. It asks the executor (the source of
+truth) and puts its answer together with deploybot's own history (bot.domain.live); when the
+executor cannot be read it answers deploybot's last record, marked last known, with why.
+
+A version running that deploybot did not put there is drift: the first time it is seen it
+is announced in the deployments channel (once across processes: an announcement claim per
+environment, service and version) and audited.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from bot.config import AppConfig
+from bot.domain.live import Live, Observed, reconcile
+from bot.domain.states import State
+from bot.errors import DeploybotError
+from bot.ports import Clock, Cluster, Poster, Store
+from bot.presentation.live_views import drift_announcement
+
+log = logging.getLogger(__name__)
+
+DRIFT_KEY = "drift:"
+
+
+class LiveState:
+    def __init__(self, *, config: AppConfig, store: Store, cluster: Cluster, clock: Clock,
+                 poster: Poster | None = None) -> None:
+        self._config = config
+        self._store = store
+        self._cluster = cluster
+        self._clock = clock
+        self._poster = poster
+
+    def of(self, environment: str, service: str, *, announce: bool = True) -> Live:
+        """What runs there now. `announce`: report drift seen now (once)."""
+        observed: Observed | None = None
+        unreadable: str | None = None
+        try:  # outside any transaction: the executor may take a moment to answer
+            observed = self._cluster.observe(environment, service)
+        except DeploybotError as e:
+            unreadable = str(e) or type(e).__name__
+            log.warning("could not read which version of %s runs in %s: %s", service,
+                        environment, unreadable)
+        with self._store.transaction() as r:
+            recorded = r.deployments.last_put_live(environment, service)
+            active = r.deployments.active_for(environment, service)
+        in_flight = active is not None and active.state in (State.RUNNING, State.VERIFYING)
+        live = reconcile(environment, service, observed=observed, unreadable=unreadable,
+                         recorded=recorded, in_flight=in_flight)
+        if live.drift and announce:
+            self._report_drift(live)
+        return live
+
+    def all(self, pairs: Iterable[tuple[str, str]] | None = None) -> list[Live]:
+        """`of` for these (environment, service) pairs; default: every pair the config
+        deploys."""
+        if pairs is None:
+            pairs = [(env, svc) for env in self._config.environments
+                     for svc in self._config.services_in(env)]
+        return [self.of(env, svc) for env, svc in pairs]
+
+    def version(self, environment: str, service: str) -> str | None:
+        """The version running there, live or last known (None: unknown)."""
+        return self.of(environment, service).version
+
+    def check(self) -> list[Live]:
+        """The scheduler's look at every pair (drift announced once each)."""
+        return [live for live in self.all() if live.drift]
+
+    # -- drift ---------------------------------------------------------------------------
+    def _report_drift(self, live: Live) -> None:
+        """Announce and audit drift the first time it is seen (across processes)."""
+        at = self._clock.now()
+        key = f"{DRIFT_KEY}{live.environment}:{live.service}:{live.version}"[:255]
+        try:
+            with self._store.transaction() as r:
+                if not r.announcements.claim(key, due_at=at, at=at):
+                    return
+                r.audit.record("drift.detected", actor="deploybot", at=at,
+                               environment=live.environment, details={
+                                   "service": live.service, "version": live.version,
+                                   "recorded_version": (live.recorded.version
+                                                        if live.recorded else None),
+                                   "image": live.observed.image if live.observed else None,
+                                   "changed_by": (live.observed.changed_by
+                                                  if live.observed else None)})
+        except DeploybotError as e:
+            log.warning("could not record drift of %s in %s: %s", live.service,
+                        live.environment, e)
+            return
+        if self._poster is None:
+            return
+        try:
+            channel, ts = self._poster.post(drift_announcement(live, self._config.zone))
+        except DeploybotError as e:
+            log.warning("could not announce drift of %s in %s: %s", live.service,
+                        live.environment, e)
+            with self._store.transaction() as r:
+                r.announcements.release(key)  # the next look tries again
+            return
+        with self._store.transaction() as r:
+            r.announcements.posted(key, channel=channel, ts=ts)

@@ -1,0 +1,44 @@
+"""The Abort button on a deployment's card (`/deploy abort <id>` is in handlers.commands).
+
+The listener acks at once; the abort is recorded on the background pool (one service call)
+and the clicker told what happens next. The runner carries it out at its next progress
+report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.container import Container
+from bot.errors import UserError
+from bot.presentation import ids
+from bot.presentation.abort_views import abort_accepted
+from handlers.replies import ephemeral, replying, reporting
+
+
+def _deployment_id(action: dict[str, Any]) -> int:
+    value = str(action.get("value", ""))
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):  # a 64-bit id
+        raise UserError("That button does not name a deployment; it may be from an old "
+                        "message. Use `/deploy status` to find it.")
+    return int(value)
+
+
+def register(app: App, container: Container) -> None:
+    zone = container.config.zone
+
+    def abort(ack: Ack, body: dict[str, Any], action: dict[str, Any],
+              respond: Respond) -> None:
+        ack()
+        reply = replying(respond, body, container.notifier)
+        user_id = str(body["user"]["id"])
+        container.background.submit(lambda: run_abort(action, user_id, reply))
+
+    def run_abort(action: dict[str, Any], user_id: str, respond: Respond) -> None:
+        with reporting(respond, zone):
+            d = container.abort.abort(_deployment_id(action), user_id=user_id)
+            respond(**ephemeral(abort_accepted(d)))
+
+    app.action(ids.ABORT)(abort)

@@ -1,0 +1,251 @@
+"""What runs where, read from the cluster (`KubernetesCluster.observe`): through the real
+client against the fake API server, after deploybot's rollouts, someone else's, a stuck one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client as k8s
+
+from bot.backends.kubernetes import KubeClients, KubernetesCluster
+from bot.config import KubernetesAccessConfig
+from bot.devtools.fake_k8s import FakeKubernetes
+from bot.domain.live import Observed
+from bot.errors import PermanentError, RetryableError
+from bot.ports import RolloutFailed
+from tests.backends.test_kubernetes import IMAGE, NS, SIDECAR, deploy, make_cluster
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeKubernetes]:
+    with FakeKubernetes(tick=0.02) as f:
+        f.add_deployment(NS, "api", containers=[
+            {"name": "api", "image": IMAGE.format(version="v1.2.2")}, dict(SIDECAR),
+        ], replicas=3)
+        yield f
+
+
+@pytest.fixture
+def clients(fake: FakeKubernetes, tmp_path: Path) -> Iterator[KubeClients]:
+    kubeconfig = fake.write_kubeconfig(str(tmp_path / "kubeconfig"), context="fake")
+    c = KubeClients(KubernetesAccessConfig(contexts={NS: "fake"}), kubeconfig=kubeconfig)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def cluster(clients: KubeClients) -> KubernetesCluster:
+    return make_cluster(clients)
+
+
+@pytest.fixture
+def kubectl(clients: KubeClients) -> k8s.AppsV1Api:
+    """Someone else's client on the same cluster."""
+    return k8s.AppsV1Api(clients.get(NS))
+
+
+def observe(cluster: KubernetesCluster) -> Observed:
+    seen = cluster.observe(NS, "api")
+    assert seen is not None
+    return seen
+
+
+def replica_set(fake: FakeKubernetes, image: str) -> dict[str, Any]:
+    (rs,) = [rs for rs in fake.objects("replicasets", NS)
+             if rs["spec"]["template"]["spec"]["containers"][0]["image"] == image]
+    return rs
+
+
+def stamp(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def progressing(fake: FakeKubernetes) -> dict[str, Any]:
+    dep = fake.deployment(NS, "api")
+    return next(c for c in dep["status"]["conditions"] if c["type"] == "Progressing")
+
+
+def set_image(kubectl: k8s.AppsV1Api, image: str, *, cause: str | None = None) -> None:
+    """`kubectl set image deployment/api api=<image>` (with `--record`: `cause`)."""
+    body: dict[str, Any] = {"spec": {"template": {"spec": {"containers": [
+        {"name": "api", "image": image}]}}}}
+    if cause is not None:
+        body["metadata"] = {"annotations": {"kubernetes.io/change-cause": cause}}
+    kubectl.patch_namespaced_deployment("api", NS, body,
+                                        _content_type="application/strategic-merge-patch+json")
+
+
+def settled(fake: FakeKubernetes) -> bool:
+    dep = fake.deployment(NS, "api")
+    return bool(progressing(fake)["reason"] == "NewReplicaSetAvailable"
+                and dep["status"].get("observedGeneration") == dep["metadata"]["generation"])
+
+
+# -- what deploybot put there -----------------------------------------------------------------
+
+def test_after_a_deploybot_rollout_it_names_the_deployment_and_when_its_replica_set_came(
+    fake: FakeKubernetes, cluster: KubernetesCluster,
+) -> None:
+    deploy(cluster, "v1.2.3", deployment_id=7)
+
+    seen = observe(cluster)
+
+    rs = replica_set(fake, IMAGE.format(version="v1.2.3"))
+    assert seen == Observed(
+        version="v1.2.3", since=stamp(rs["metadata"]["creationTimestamp"]),
+        image=IMAGE.format(version="v1.2.3"), settled=True, detail=None, deployment_id=7,
+        changed_by="deploybot #7: api v1.2.3 by U0ALICE")
+    assert seen.since is not None and seen.since.tzinfo is UTC
+    assert cluster.current_version(NS, "api") == "v1.2.3"
+
+
+def test_after_a_rollback_to_a_reused_replica_set_since_is_when_the_rollback_finished(
+    fake: FakeKubernetes, cluster: KubernetesCluster,
+) -> None:
+    deploy(cluster, "v1.2.3", deployment_id=7)
+    deploy(cluster, "v1.2.2", deployment_id=8)  # its ReplicaSet from the first rollout
+
+    seen = observe(cluster)
+
+    rs = replica_set(fake, IMAGE.format(version="v1.2.2"))
+    assert rs["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"] == "1"
+    cond = progressing(fake)
+    assert cond["message"] == f'ReplicaSet "{rs["metadata"]["name"]}" has successfully progressed.'
+    assert seen.since == stamp(cond["lastUpdateTime"])
+    assert seen.since >= stamp(rs["metadata"]["creationTimestamp"])
+    assert (seen.version, seen.deployment_id, seen.settled) == ("v1.2.2", 8, True)
+
+
+def test_while_a_rollback_to_a_reused_replica_set_is_under_way_since_is_unknown(
+    fake: FakeKubernetes, cluster: KubernetesCluster, kubectl: k8s.AppsV1Api,
+) -> None:
+    deploy(cluster, "v1.2.3", deployment_id=7)
+    fake.fail_next_rollout(NS, "api", "image_pull")
+    set_image(kubectl, IMAGE.format(version="v1.2.2"))
+    fake.wait_until(lambda f: f.deployment(NS, "api")["status"].get("updatedReplicas") == 1)
+
+    seen = observe(cluster)
+
+    assert (seen.version, seen.since, seen.settled) == ("v1.2.2", None, False)
+    assert seen.detail == "0/3 new pods available, 3 old pods still running"
+
+
+# -- what someone else put there ------------------------------------------------------------
+
+def test_after_kubectl_set_image_deploybots_annotations_no_longer_claim_it(
+    fake: FakeKubernetes, cluster: KubernetesCluster, kubectl: k8s.AppsV1Api,
+) -> None:
+    deploy(cluster, "v1.2.3", deployment_id=7)
+    set_image(kubectl, IMAGE.format(version="v1.2.9"))  # the annotations stay as they were
+    fake.wait_until(settled)
+
+    seen = observe(cluster)
+
+    annotations = fake.deployment(NS, "api")["metadata"]["annotations"]
+    assert annotations["deploybot.io/deployment-id"] == "7"  # left behind, about v1.2.3
+    rs = replica_set(fake, IMAGE.format(version="v1.2.9"))
+    assert seen == Observed(
+        version="v1.2.9", since=stamp(rs["metadata"]["creationTimestamp"]),
+        image=IMAGE.format(version="v1.2.9"), settled=True, deployment_id=None,
+        changed_by=None)
+
+
+def test_a_change_cause_someone_else_recorded_says_who_changed_it(
+    fake: FakeKubernetes, cluster: KubernetesCluster, kubectl: k8s.AppsV1Api,
+) -> None:
+    deploy(cluster, "v1.2.3", deployment_id=7)
+    cause = "kubectl set image deployment/api api=ghcr.io/acme/api:v1.2.9 --record=true"
+    set_image(kubectl, IMAGE.format(version="v1.2.9"), cause=cause)
+    fake.wait_until(settled)
+
+    seen = observe(cluster)
+
+    assert (seen.version, seen.deployment_id, seen.changed_by) == ("v1.2.9", None, cause)
+
+
+def test_an_image_outside_the_template_has_no_version_and_says_what_runs(
+    fake: FakeKubernetes, cluster: KubernetesCluster, kubectl: k8s.AppsV1Api,
+) -> None:
+    set_image(kubectl, "registry.local/hotfix/api@sha256:" + "a" * 64)
+    fake.wait_until(settled)
+
+    seen = observe(cluster)
+
+    assert seen.version is None
+    assert seen.image == "registry.local/hotfix/api@sha256:" + "a" * 64
+    assert (seen.settled, seen.deployment_id) == (True, None)
+    assert cluster.current_version(NS, "api") is None
+
+
+# -- unsettled --------------------------------------------------------------------------------
+
+def test_a_rollout_stuck_past_its_progress_deadline_is_not_settled_and_says_so(
+    fake: FakeKubernetes, cluster: KubernetesCluster,
+) -> None:
+    fake.fail_next_rollout(NS, "api", "deadline")
+    with pytest.raises(RolloutFailed):
+        deploy(cluster, "v1.2.4-bad", deployment_id=8)
+
+    seen = observe(cluster)
+
+    rs = replica_set(fake, IMAGE.format(version="v1.2.4-bad"))
+    assert seen == Observed(
+        version="v1.2.4-bad", since=stamp(rs["metadata"]["creationTimestamp"]),
+        image=IMAGE.format(version="v1.2.4-bad"), settled=False,
+        detail="rollout stuck: ProgressDeadlineExceeded", deployment_id=8,
+        changed_by="deploybot #8: api v1.2.4-bad by U0ALICE")
+
+
+def test_a_deadline_left_over_from_the_rollout_before_is_not_this_ones(
+    cluster: KubernetesCluster,
+) -> None:
+    """The controller's first pass after a patch keeps the old ProgressDeadlineExceeded
+    (naming the stuck ReplicaSet) next to the new observedGeneration."""
+    template = {"metadata": {"labels": {"app": "api"}},
+                "spec": {"containers": [{"name": "api", "image": IMAGE.format(version="v1.2.2")}]}}
+    dep = {
+        "metadata": {"name": "api", "generation": 3, "annotations": {}},
+        "spec": {"replicas": 3, "template": template},
+        "status": {"observedGeneration": 3, "replicas": 4, "updatedReplicas": 0,
+                   "availableReplicas": 3,
+                   "conditions": [{"type": "Progressing", "status": "False",
+                                   "reason": "ProgressDeadlineExceeded",
+                                   "message": 'ReplicaSet "api-bad" has timed out progressing.',
+                                   "lastUpdateTime": "2025-03-04T10:00:00Z",
+                                   "lastTransitionTime": "2025-03-04T10:00:00Z"}]},
+    }
+    rs_template = {**template, "metadata": {"labels": {"app": "api", "pod-template-hash": "x"}}}
+    good = {"metadata": {"name": "api-good", "creationTimestamp": "2025-03-01T09:00:00Z",
+                         "annotations": {"deployment.kubernetes.io/revision": "3",
+                                         "deployment.kubernetes.io/revision-history": "1"}},
+            "spec": {"replicas": 1, "template": rs_template}, "status": {"replicas": 0}}
+
+    seen = cluster.observed(dep, [good], service="api")
+
+    assert (seen.settled, seen.since) == (False, None)
+    assert seen.detail == "0/3 new pods available, 4 old pods still running"
+
+
+# -- nothing there, or the cluster cannot be read ------------------------------------------------
+
+def test_without_the_deployment_nothing_runs(clients: KubeClients) -> None:
+    assert make_cluster(clients, deployment="nope").observe(NS, "api") is None
+
+
+def test_an_unreachable_api_is_retryable_and_forbidden_is_permanent(
+    fake: FakeKubernetes, cluster: KubernetesCluster,
+) -> None:
+    fake.forbid("list", "replicasets", NS)
+    with pytest.raises(PermanentError) as denied:
+        cluster.observe(NS, "api")
+    assert "not allowed to list replicasets" in str(denied.value), denied.value
+    fake.allow("list", "replicasets", NS)
+
+    fake.set_unreachable(True)
+    with pytest.raises(RetryableError) as info:
+        cluster.observe(NS, "api")
+    assert "unreachable" in str(info.value), info.value
