@@ -104,28 +104,6 @@ def test_times_are_real_or_unknown(bot: RunningBot) -> None:
     assert "`v1.2.3` since Wed 2026-11-18 10:0" in running_line(bot, "staging")
 
 
-def test_a_downgrade_needs_a_confirmation_naming_both_versions(bot: RunningBot) -> None:
-    request(bot, "staging v1.2.4")
-    assert run_to_end(bot, 1) is State.SUCCEEDED
-    reply = bot.deploy("staging v1.2.3")
-    (post,) = bot.requester.response_posts(reply, timeout=30)
-    text = str(post.args["text"])
-    assert "downgrade api in staging: `v1.2.3` is older than `v1.2.4`" in text, text
-    assert len(bot.container.database.engine.connect().exec_driver_sql(
-        "SELECT id FROM deployments").all()) == 1  # nothing recorded
-    button = downgrade_button(post.args)
-    assert button["text"]["text"] == "Deploy v1.2.3 over v1.2.4" and "confirm" in button
-    click = bot.requester.click(user_id=REQUESTER, action_id=ids.CONFIRM_DOWNGRADE,
-                                value=button["value"], message=post.args)
-    assert "Deployment #2" in ephemeral_text(bot, click)
-    wait_dm(bot, REQUESTER, count=2)
-    assert bot.container.runner.wait_idle()
-    d = bot.deployment(2)
-    assert (d.state, d.downgrade_from) == (State.SUCCEEDED, "v1.2.4")
-    assert "⬇️ downgrade" in blocks_text(announcements(bot)[-1])
-    assert "deploy.requested" in audit_actions(bot, 2)
-
-
 def test_approving_a_downgrade_asks_the_approver_to_confirm_it(bot: RunningBot) -> None:
     request(bot, "staging v1.2.3")
     assert run_to_end(bot, 1) is State.SUCCEEDED

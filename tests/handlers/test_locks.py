@@ -425,20 +425,21 @@ class TestOneDeploymentAtATime:
         assert run_to_end(bot, i, d.requested_by) is State.SUCCEEDED
 
     def test_two_approved_at_once_one_starts(self, bot: RunningBot) -> None:
+        # Two production requests can no longer both wait (the newer supersedes the older),
+        # so the second waits in staging-free production only after the first was decided:
+        # both are clicked at once; the superseded one is refused whole, the newer starts.
         first = request(bot, "production v1.2.3", user=OTHER)
-        second = request(bot, "production v1.2.4", user=OTHER)  # both wait for approval
+        second = request(bot, "production v1.2.4", user=OTHER)
+        assert bot.deployment(first).superseded_by == second
         ids_ = [first, second]
         answers = at_once(2, lambda n: click_reply(bot, ids_[n], [APPROVER, APPROVER2][n]))
 
         started = [i for i, a in zip(ids_, answers, strict=True) if "starting now" in a]
-        assert len(started) == 1
+        assert started == [second]
         (refused,) = [a for a in answers if "starting now" not in a]
-        assert refused.startswith(f"⚠️ Not approved: Deployment #{started[0]} of api to "
-                                  "production ") or \
-            refused.startswith(f"⚠️ Deployment #{started[0]} of api to production ")
-        waiting = [i for i in ids_ if i not in started]
-        assert bot.deployment(waiting[0]).state is State.AWAITING_APPROVAL
-        assert bot.deployment(waiting[0]).decisions == ()
+        assert refused == (f"⚠️ Deployment #{first} (api `v1.2.3` to production) was "
+                           f"superseded by #{second}; nothing to approve."), refused
+        assert bot.deployment(first).decisions == ()
         assert run_to_end(bot, started[0]) is State.SUCCEEDED
 
 

@@ -111,8 +111,8 @@ class TestServicesPerEnvironment:
         running = lines_under(status(bot, "/deploy", "status"), "Running now")
 
         assert [ln.split(" since ")[0] for ln in running] == [
-            "• `production` / `api`: `v1.2.2`",
-            "• `staging` / `api`: `v1.2.2`",
+            "• `production` / `api`: `v1.2.2` (since unknown)",
+            "• `staging` / `api`: `v1.2.2` (since unknown)",
             "• `staging` / `web`: `v2.0.0`",
         ]
 

@@ -111,7 +111,7 @@ def test_a_small_home_shows_everything_in_order_with_the_cards_buttons() -> None
         "`production`: 🔴 closed: Offsite freeze until Thu — opens Fri 2026-11-20 14:00 EST",
         "• `web` `v3.0.0` since Sun 2026-11-15 10:00 EST — 🔒 locked by <@U0BOB> after a "
         "rollback since Wed 2026-11-18 10:00 EST, until unlocked",
-        "• `api` `v1.2.2` (seen in the cluster; not deployed by deploybot)",
+        "• `api` `v1.2.2` (since unknown)",
         "*Last 2 deployments*",
         "• #7 svc-007 v2.0.7 → production — ⏳ Awaiting approval — <@U0ALICE>",
         "• #6 svc-006 v2.0.6 → staging — ✅ Succeeded — <@U0ALICE>",
