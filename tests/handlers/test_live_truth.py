@@ -18,6 +18,7 @@ from tests.handlers.spine import (
     audit_actions,
     blocks_text,
     click_reply,
+    deployment_ids,
     ephemeral_text,
     has_buttons,
     request,
@@ -104,6 +105,27 @@ def test_times_are_real_or_unknown(bot: RunningBot) -> None:
     assert "`v1.2.3` since Wed 2026-11-18 10:0" in running_line(bot, "staging")
 
 
+def test_a_downgrade_needs_a_confirmation_naming_both_versions(bot: RunningBot) -> None:
+    request(bot, "staging v1.2.4")
+    assert run_to_end(bot, 1) is State.SUCCEEDED
+    reply = bot.deploy("staging v1.2.3")
+    (post,) = bot.requester.response_posts(reply)
+    text = str(post.args["text"])
+    assert "downgrade api in staging: `v1.2.3` is older than `v1.2.4`" in text, text
+    assert deployment_ids(bot) == [1]  # nothing recorded
+    button = downgrade_button(post.args)
+    assert button["text"]["text"] == "Deploy v1.2.3 over v1.2.4" and "confirm" in button
+    click = bot.requester.click(user_id=REQUESTER, action_id=ids.CONFIRM_DOWNGRADE,
+                                value=button["value"], message=post.args)
+    assert "Deployment #2" in ephemeral_text(bot, click)
+    wait_dm(bot, REQUESTER, count=2)
+    assert bot.container.runner.wait_idle()
+    d = bot.deployment(2)
+    assert (d.state, d.downgrade_from) == (State.SUCCEEDED, "v1.2.4")
+    assert "⬇️ downgrade" in blocks_text(announcements(bot)[-1])
+    assert "deploy.requested" in audit_actions(bot, 2)
+
+
 def test_approving_a_downgrade_asks_the_approver_to_confirm_it(bot: RunningBot) -> None:
     request(bot, "staging v1.2.3")
     assert run_to_end(bot, 1) is State.SUCCEEDED
@@ -158,8 +180,7 @@ def test_a_supersede_racing_an_approval_leaves_exactly_one_to_run(bot: RunningBo
         bot.requester.response_posts(reply)
     assert bot.container.runner.wait_idle()
     old = bot.deployment(three)
-    ids_ = [r[0] for r in bot.container.database.engine.connect().exec_driver_sql(
-        "SELECT id FROM deployments ORDER BY id").all()]
+    ids_ = deployment_ids(bot)
     if old.state is State.CANCELLED:  # the request won: #3 superseded, #4 waits
         assert old.superseded_by == 4 and bot.deployment(4).state is State.AWAITING_APPROVAL
     else:  # the approval won: #3 ran (or runs), and the newer request was refused as busy
