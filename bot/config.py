@@ -941,6 +941,11 @@ class AppConfig(_Model):
     home: HomeConfig = HomeConfig()
     checklist: ChecklistConfig | None = None
     expiry_check_every: Duration = timedelta(seconds=30)
+    drift_check_every: PositiveDuration = Field(
+        default=timedelta(minutes=5),
+        description="How often each service's running version is read from its executor "
+                    "to find drift (a version deploybot did not put there), announced once "
+                    "and audited. Status, App Home and every deploy read it too.")
 
     @field_validator("timezone")
     @classmethod

@@ -637,7 +637,8 @@ class ChecklistRepository(Protocol):
     def ticks(self, deployment_id: int) -> Sequence[Tick]: ...
 
     def set_tick(self, deployment_id: int, tick: Tick) -> None:
-        """Tick an item (or mark it not applicable), replacing an earlier tick of it."""
+        """Tick an item (or mark it not applicable), replacing an earlier tick of it; a
+        tick with `attested` keeps an approval's attestation of an item nothing checked."""
         ...
 
     def clear_tick(self, deployment_id: int, item: str) -> bool:

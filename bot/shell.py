@@ -825,18 +825,22 @@ def run_shell(
         # deployments in flight finish against the fakes), then Slack, then the cluster.
         with _quiet_logging() as quiet_bolt, ExitStack() as stack:
             upgrade(database_url)
-            k8s: FakeCluster | None = None
-            if cluster == "fake":
-                k8s = stack.enter_context(fake_kubernetes(
-                    config, tick=fake_tick, source=config_path or "app.yaml"))
-                config = k8s.config
-            fake = stack.enter_context(
-                FakeSlack(usergroups=_user_groups(config), on_call=shell.on_call))
             # Real time (from --at, if given) with a time-lapse: a post-deploy watch of
             # several minutes passes in a moment (build_container's manual_sleep).
             if not isinstance(clock, ManualClock | OffsetClock):
                 base = clock or SystemClock()
                 clock = OffsetClock(base.now(), base)
+            k8s: FakeCluster | None = None
+            if cluster == "fake":
+                # The fake cluster keeps the shell's time: its ReplicaSets, conditions and
+                # Date header agree with the session's clock ("since" times, the deadline
+                # rule's comparison with our patch), time-lapse included.
+                k8s = stack.enter_context(fake_kubernetes(
+                    config, tick=fake_tick, source=config_path or "app.yaml",
+                    clock=clock.now))
+                config = k8s.config
+            fake = stack.enter_context(
+                FakeSlack(usergroups=_user_groups(config), on_call=shell.on_call))
             container = build_container(
                 config, database_url=database_url, slack_token=SHELL_TOKEN,
                 slack_api_url=fake.base_url, clock=clock,

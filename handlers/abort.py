@@ -12,18 +12,9 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.container import Container
-from bot.errors import UserError
 from bot.presentation import ids
 from bot.presentation.abort_views import abort_accepted
-from handlers.replies import ephemeral, replying, reporting
-
-
-def _deployment_id(action: dict[str, Any]) -> int:
-    value = str(action.get("value", ""))
-    if not (value.isascii() and value.isdigit() and len(value) <= 18):  # a 64-bit id
-        raise UserError("That button does not name a deployment; it may be from an old "
-                        "message. Use `/deploy status` to find it.")
-    return int(value)
+from handlers.replies import deployment_id_of, ephemeral, replying, reporting
 
 
 def register(app: App, container: Container) -> None:
@@ -38,7 +29,7 @@ def register(app: App, container: Container) -> None:
 
     def run_abort(action: dict[str, Any], user_id: str, respond: Respond) -> None:
         with reporting(respond, zone):
-            d = container.abort.abort(_deployment_id(action), user_id=user_id)
+            d = container.abort.abort(deployment_id_of(action), user_id=user_id)
             respond(**ephemeral(abort_accepted(d)))
 
     app.action(ids.ABORT)(abort)

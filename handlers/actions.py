@@ -15,15 +15,7 @@ from bot.errors import UserError
 from bot.presentation import ids
 from bot.presentation.blocks import approved_ahead_reply, request_accepted, verdict_reply
 from bot.services.rollbacks import Choice
-from handlers.replies import ephemeral, replying, reporting
-
-
-def _deployment_id(action: dict[str, Any]) -> int:
-    value = str(action.get("value", ""))
-    if not (value.isascii() and value.isdigit() and len(value) <= 18):  # a 64-bit id
-        raise UserError("That button does not name a deployment; it may be from an old "
-                        "message. Use `/deploy status` to find it.")
-    return int(value)
+from handlers.replies import deployment_id_of, ephemeral, replying, reporting
 
 
 def _downgraded(action: dict[str, Any]) -> str:
@@ -56,8 +48,8 @@ def register(app: App, container: Container) -> None:
                *, approve: bool, downgrade_from: str | None = None) -> None:
         with reporting(respond, zone):
             container_ = body.get("container") or {}
-            deployment_id = _deployment_id(action) if downgrade_from is None else \
-                _deployment_id({"value": str(action.get("value", "")).split("|", 1)[0]})
+            deployment_id = deployment_id_of(action) if downgrade_from is None else \
+                deployment_id_of({"value": str(action.get("value", "")).split("|", 1)[0]})
             result = service.decide(
                 deployment_id,
                 user_id=body["user"]["id"],
@@ -109,14 +101,14 @@ def register(app: App, container: Container) -> None:
     def start_scheduled(body: dict[str, Any], action: dict[str, Any],
                         respond: Respond) -> None:
         with reporting(respond, zone):
-            d = service.confirm_scheduled(_deployment_id(action), user_id=body["user"]["id"])
+            d = service.confirm_scheduled(deployment_id_of(action), user_id=body["user"]["id"])
             respond(**ephemeral(request_accepted(d, zone)))
 
     def approve_ahead(body: dict[str, Any], action: dict[str, Any],
                       respond: Respond) -> None:
         with reporting(respond, zone):
             container_ = body.get("container") or {}
-            result = service.approve_ahead(_deployment_id(action), user_id=body["user"]["id"],
+            result = service.approve_ahead(deployment_id_of(action), user_id=body["user"]["id"],
                                            slack_channel=container_.get("channel_id"),
                                            slack_ts=container_.get("message_ts"))
             respond(**ephemeral(approved_ahead_reply(result.deployment, zone,
@@ -125,13 +117,13 @@ def register(app: App, container: Container) -> None:
     def cancel_scheduled(body: dict[str, Any], action: dict[str, Any],
                          respond: Respond) -> None:
         with reporting(respond, zone):
-            d = service.cancel(_deployment_id(action), user_id=body["user"]["id"])
+            d = service.cancel(deployment_id_of(action), user_id=body["user"]["id"])
             respond(**ephemeral(f"✖️ Deployment #{d.id} is cancelled."))
 
     def verdict(body: dict[str, Any], action: dict[str, Any], respond: Respond,
                 *, choice: Choice) -> None:
         with reporting(respond, zone):
-            done = container.rollbacks.decide(_deployment_id(action), choice,
+            done = container.rollbacks.decide(deployment_id_of(action), choice,
                                               user_id=body["user"]["id"])
             respond(**ephemeral(verdict_reply(done.failed, done.rollback)))
 

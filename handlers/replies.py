@@ -21,6 +21,15 @@ from handlers.request_audit import record_refusal
 log = logging.getLogger("deploybot.handlers")
 
 
+def deployment_id_of(action: dict[str, Any]) -> int:
+    """The deployment id a button carries as its value (refused when it carries none)."""
+    value = str(action.get("value", ""))
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):  # a 64-bit id
+        raise UserError("That button does not name a deployment; it may be from an old "
+                        "message. Use `/deploy status` to find it.")
+    return int(value)
+
+
 def ephemeral_ack(msg: Message | str) -> dict[str, Any]:
     """Keyword arguments for `ack`: a reply visible only to the user."""
     m = notice(msg) if isinstance(msg, str) else msg

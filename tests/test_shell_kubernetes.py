@@ -11,8 +11,10 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -26,6 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "demo" / "kubernetes.txt"
 FAST_TICK = 0.05  # the fake controller's step: a rollout of three pods in a few of them
 _SERVER = re.compile(r"a fake Kubernetes API server at http://127\.0\.0\.1:(\d+)")
+#: The demo's --at: Wednesday 2026-12-02 10:00 in New York (app.yaml's and the tests' zone).
+DEMO_AT = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
 
 SESSION = """\
 /deploy staging v1.2.3
@@ -47,7 +51,7 @@ def config(**overrides: Any) -> AppConfig:
 
 
 def shell(database_url: str, script: str, tmp_path: Path, *, cfg: AppConfig | None = None,
-          inp: io.StringIO | None = None) -> tuple[int, str]:
+          inp: io.StringIO | None = None, at: datetime = WEDNESDAY) -> tuple[int, str]:
     out = io.StringIO()
     path = None
     if script:
@@ -55,7 +59,7 @@ def shell(database_url: str, script: str, tmp_path: Path, *, cfg: AppConfig | No
         file.write_text(script, encoding="utf-8")
         path = str(file)
     code = run_shell(cfg or config(), database_url=database_url, script=path, out=out,
-                     inp=inp, settle=0.15, clock=ManualClock(WEDNESDAY), cluster="fake",
+                     inp=inp, settle=0.15, clock=ManualClock(at), cluster="fake",
                      fake_tick=FAST_TICK)
     return code, out.getvalue()
 
@@ -72,6 +76,18 @@ def accepts_connections(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def status_lines(transcript: str) -> list[str]:
+    """The "Running now" lines of every `/deploy status` answer, in order."""
+    return [" ".join(m.group(0).split()) for m in re.finditer(
+        r"• `[a-z-]+` / `[a-z-]+`: .*?(?=\n\s*(?:•|\n|$))", transcript, re.S)
+        if " since " in m.group(0) or "(since unknown)" in m.group(0)]
+
+
+def today() -> str:
+    """The real date in the team's zone, as a "since" would show it ("Sun 2026-12-06")."""
+    return datetime.now(ZoneInfo("America/New_York")).strftime("%a %Y-%m-%d")
 
 
 def card_edits(transcript: str, deployment: int) -> list[str]:
@@ -134,6 +150,20 @@ def test_a_session_on_the_fake_cluster_rolls_out_with_progress_and_fails_with_th
     assert "(still busy" not in out and "could not run that line" not in out
 
     assert not accepts_connections(port), "the fake Kubernetes API server is still serving"
+
+
+def test_the_fake_cluster_keeps_the_shells_clock(database_url: str, tmp_path: Path) -> None:
+    """The fake stamps its ReplicaSets and conditions on the shell's clock, so "since"
+    read from the cluster is the session's time, not the real one."""
+    code, out = shell(database_url, "/deploy staging v1.2.3\n/deploy status\n", tmp_path,
+                      at=DEMO_AT)
+    assert code == 0
+    lines = status_lines(out)
+    assert any(ln.startswith("• `staging` / `api`: `v1.2.3` since Wed 2026-12-02 10:0")
+               for ln in lines), lines
+    # Seeded when the session started: the shell's 10:00 too.
+    assert "• `production` / `api`: `v1.2.2` since Wed 2026-12-02 10:00 EST" in lines, lines
+    assert not any(today() in ln for ln in lines) or today() == "Wed 2026-12-02", lines
 
 
 class _Interrupted(io.StringIO):
@@ -225,4 +255,20 @@ def test_the_command_runs_the_kubernetes_demo_script(tmp_path: Path) -> None:
     assert "Rolling out — 3/3 pods updated, 3 available" in out
     assert "❌ Deploy of api `v1.2.4-bad` to staging failed" in out
     assert "Cause: the new pods cannot pull the image" in text
+    # The fake cluster runs on the shell's clock (--at, time-lapsed): every "since" is on
+    # Wednesday 2026-12-02, not today's real date. Staging is left on the bad template, its
+    # rollout not settled; Rollback on the card puts v1.2.3 back.
+    lines = status_lines(out)
+    assert len(lines) == 6, lines  # two /deploy status answers, three environments each
+    assert all(" since Wed 2026-12-02 10:0" in ln for ln in lines), lines
+    assert "• `development` / `api`: `v1.2.2` since Wed 2026-12-02 10:00 EST" in lines, lines
+    before, after = lines[:3], lines[3:]
+    assert any(ln.startswith("• `staging` / `api`: `v1.2.4-bad` since ")
+               and "rollout not settled" in ln for ln in before), before
+    assert "[ Roll back to v1.2.3 ] [ Keep v1.2.4-bad ]" in out
+    assert "↩️ api is rolled back to `v1.2.3` in staging (replacing `v1.2.4-bad`" in out
+    assert any(ln.startswith("• `staging` / `api`: `v1.2.3` since ")
+               and "not settled" not in ln for ln in after), after
+    assert "#3 `api` `v1.2.4-bad` → `staging` — ↩️ Rolled back" in out
+    assert "(still busy" not in out and "could not run that line" not in out
     assert not accepts_connections(server_port(out))

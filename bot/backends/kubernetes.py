@@ -682,18 +682,27 @@ class KubernetesCluster:
         of the Deployment and one LIST of its ReplicaSets. None when there is no Deployment;
         RetryableError when the API cannot be reached, PermanentError otherwise (access,
         RBAC), in plain words. See `observed` for what each field means."""
+        found = self._with_replica_sets(environment)
+        if found is None:
+            return None
+        return self.observed(found[0], found[1], service=service)
+
+    def _with_replica_sets(self, environment: str
+                           ) -> tuple[Mapping[str, Any], list[Mapping[str, Any]]] | None:
+        """The service's Deployment there and its ReplicaSets (one GET, one LIST); None
+        when there is no Deployment; RetryableError when the API is unreachable,
+        PermanentError otherwise (access, RBAC), in plain words."""
         try:
             t = self._target(environment)
             dep = t.api.call(t.op("get"), t.api.apps.read_namespaced_deployment,
                              t.name, t.namespace)
-            replica_sets = self.replica_sets(t, dep)
+            return dep, list(self.replica_sets(t, dep))
         except KubernetesProblem as e:
             if e.kind == "not_found":
                 return None
             if e.kind == "unreachable":
                 raise RetryableError(str(e)) from e
             raise PermanentError(str(e)) from e
-        return self.observed(dep, replica_sets, service=service)
 
     def observed(self, dep: Mapping[str, Any], replica_sets: Sequence[Mapping[str, Any]], *,
                  service: str) -> Observed:
@@ -876,17 +885,10 @@ class KubernetesCluster:
         reaches back that many rollouts at most. [] when the Deployment does not exist;
         RetryableError when the API is unreachable, PermanentError for access or RBAC
         problems (listing needs `list replicasets.apps`)."""
-        try:
-            t = self._target(environment)
-            dep = t.api.call(t.op("get"), t.api.apps.read_namespaced_deployment,
-                             t.name, t.namespace)
-            replica_sets = self.replica_sets(t, dep)
-        except KubernetesProblem as e:
-            if e.kind == "not_found":
-                return []
-            if e.kind == "unreachable":
-                raise RetryableError(str(e)) from e
-            raise PermanentError(str(e)) from e
+        found = self._with_replica_sets(environment)
+        if found is None:
+            return []
+        dep, replica_sets = found
         current = self._version_in(dep)
         seen = {current} if current else set()
         versions: list[str] = []

@@ -1,5 +1,18 @@
-"""Admission rules that compare a request with what runs and with the other requests:
-downgrades and supersession. Pure: the facts come in, a decision goes out.
+"""Admission: every rule that can refuse a deployment, in one pure place, deciding into one
+`Admission` with all its reasons (`admit`). The services gather the facts (a lock, the
+deployment in flight, a faulty mark, the promotion gate's answer, the deploy window, what
+runs live, a newer request) and turn the first refusal into the user's message; the rules
+themselves live here:
+
+- lock: someone else's lock on the service there refuses deploys and migration runs (its
+  holder's own pass; a rollback always passes: it is the fix);
+- in flight: one deployment at a time per service and environment (and per-PR instance);
+- faulty: a version marked faulty there (rolled back from) needs `--force "reason"`;
+- promotion: with `promote_from`, only a version that succeeded there first (an emergency
+  skips the gate, and says so);
+- window: the schedule and freezes (`PolicyDecision`: the emergency lane and the rollback
+  rule are decided by the policy);
+- downgrade and supersession, below.
 
 - A deploy of a version older than the one live there is a *downgrade*: it needs an
   explicit confirmation naming both versions, by the requester (or the approver, or before
@@ -17,8 +30,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from bot.domain.deployment import Deployment, Kind
+from bot.domain.faulty import FaultyMark
+from bot.domain.locks import Lock
+from bot.domain.policy import PolicyDecision
 from bot.domain.states import State
 from bot.domain.versions import semver
 
@@ -81,3 +98,102 @@ def superseded(new: Deployment, others: Iterable[Deployment]) -> list[Deployment
             if o.id < new.id and o.kind is Kind.DEPLOY and o.state in WAITING
             and (o.environment, o.service, o.instance)
             == (new.environment, new.service, new.instance)]
+
+
+class Rule(StrEnum):
+    """The rules that can refuse, in the order a refusal is reported."""
+
+    LOCK = "lock"
+    IN_FLIGHT = "in_flight"
+    FAULTY = "faulty"
+    PROMOTION = "promotion"
+    WINDOW = "window"
+    DOWNGRADE = "downgrade"
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What is asked: a deployment of `version` (of `kind`) by `user_id`."""
+
+    kind: Kind
+    environment: str
+    service: str
+    version: str
+    user_id: str
+    instance: str | None = None
+    emergency: bool = False
+    forced: bool = False  # `--force "reason"` over a faulty mark
+    deployment_id: int | None = None  # an existing deployment being approved or started
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the services read for `admit`; None: not looked at, or nothing there."""
+
+    lock: Lock | None = None
+    active: Deployment | None = None  # the deployment in flight there, if any
+    faulty: FaultyMark | None = None  # the version's faulty mark there
+    promote_from: str | None = None  # environments.<env>.promote_from
+    promoted: bool = True  # the version succeeded in `promote_from`
+    window: PolicyDecision | None = None
+    live: str | None = None  # the version running there now
+    downgrade_confirmed_from: str | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    rule: Rule
+    lock: Lock | None = None
+    active: Deployment | None = None
+    faulty: FaultyMark | None = None
+    source: str | None = None  # the promotion gate's environment
+    window: PolicyDecision | None = None
+    downgrade: Downgrade | None = None
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The decision: every refusal (empty: admitted), and what an admitted deploy records."""
+
+    refusals: tuple[Refusal, ...]
+    #: The newer live version it replaces, when it is a (confirmed) downgrade.
+    downgrade_from: str | None = None
+    #: The promotion gate an emergency skipped (its source environment).
+    skipped_gate: str | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return not self.refusals
+
+    @property
+    def first(self) -> Refusal | None:
+        return self.refusals[0] if self.refusals else None
+
+    def refused(self, rule: Rule) -> Refusal | None:
+        return next((r for r in self.refusals if r.rule is rule), None)
+
+
+def admit(ask: Ask, facts: Facts) -> Admission:
+    """Every rule at once over the facts given; the refusals in `Rule` order."""
+    refusals: list[Refusal] = []
+    if facts.lock is not None and facts.lock.blocks(ask.user_id, kind=ask.kind):
+        refusals.append(Refusal(Rule.LOCK, lock=facts.lock))
+    if facts.active is not None and facts.active.id != ask.deployment_id:
+        refusals.append(Refusal(Rule.IN_FLIGHT, active=facts.active))
+    deploy = ask.kind is Kind.DEPLOY
+    if deploy and facts.faulty is not None and not ask.forced:
+        refusals.append(Refusal(Rule.FAULTY, faulty=facts.faulty))
+    unpromoted = deploy and facts.promote_from is not None and not facts.promoted
+    if unpromoted and not ask.emergency:
+        refusals.append(Refusal(Rule.PROMOTION, source=facts.promote_from))
+    if facts.window is not None and not facts.window.allowed:
+        refusals.append(Refusal(Rule.WINDOW, window=facts.window))
+    dg = (downgrade(ask.kind, ask.version, facts.live,
+                    confirmed_from=facts.downgrade_confirmed_from)
+          if ask.instance is None else None)
+    if dg is not None:
+        refusals.append(Refusal(Rule.DOWNGRADE, downgrade=dg))
+    confirmed = (facts.live if deploy and ask.instance is None and facts.live is not None
+                 and older(ask.version, facts.live) else None)
+    return Admission(refusals=tuple(refusals), downgrade_from=confirmed,
+                     skipped_gate=facts.promote_from if unpromoted and ask.emergency else None)

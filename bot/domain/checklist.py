@@ -5,9 +5,11 @@ environment requires green before approval, and who may tick what.
 Marks: ✅ ok, ❌ failed, ⏳ pending (not known yet, or could not be checked), "not applicable"
 (a manual item someone marked N/A with a reason), and, once the deploy was decided, for the
 items nothing checked (deploybot does not evaluate the checklist, or nobody ticked a manual
-item): "not checked" with why, or "attested" by the approvers where the environment says
-approval attests them (`checklist_attestation: approver`). An item is ok only when something
-checked it: GitHub's checks and reviews, or a tick by a named person."""
+item): "not checked" with why, or "attested" by the approvers where the environment said
+approval attests them (`checklist_attestation: approver`) when the approvals were complete —
+kept then as ticks (`attested`), so a later change of the setting rewrites no record. An item
+is ok only when something checked it: GitHub's checks and reviews, or a tick by a named
+person."""
 
 from __future__ import annotations
 
@@ -104,12 +106,18 @@ class Facts:
 
 @dataclass(frozen=True)
 class Tick:
-    """A manual item ticked in Slack (`reason` None), or marked not applicable (`reason`)."""
+    """A manual item ticked in Slack (`reason` None), or marked not applicable (`reason`);
+    or (`attested`) an item nothing checked, attested by the approval that completed the
+    deploy's approvals where its environment said so then (`checklist_attestation:
+    approver`): `by` is that approver. An attestation is kept, not derived from today's
+    configuration, so a later change of the setting rewrites no record; it never counts as
+    a check (`evaluate` leaves it out)."""
 
     item: str
     by: str
     at: datetime
     reason: str | None = None
+    attested: bool = False
 
 
 @dataclass(frozen=True)
@@ -263,7 +271,9 @@ def _manual(tick: Tick | None) -> tuple[Mark, str]:
 
 def evaluate(rules: Rules, facts: Facts, ticks: Iterable[Tick], *,
              skipped: str | None = None) -> Checklist:
-    by_item = {t.item: t for t in ticks}
+    """The checklist from GitHub's `facts` and the ticks given in Slack (attestations are
+    not checks: they are left out here, and shown by `settle`)."""
+    by_item = {t.item: t for t in ticks if not t.attested}
     out: list[ItemState] = []
     for item in rules.items:
         tick = by_item.get(item)
@@ -301,20 +311,46 @@ def _unchecked(checklist: Checklist, state: ItemState) -> bool:
         state.item in MANUAL and state.mark is Mark.PENDING and state.tick is None)
 
 
-def settle(checklist: Checklist, *, approvers: Sequence[str] | None) -> Checklist:
+def unchecked_items(checklist: Checklist) -> tuple[str, ...]:
+    """The items nothing checked (not evaluated, or manual and nobody ticked them): what an
+    attesting approval attests."""
+    return tuple(s.item for s in checklist.items if _unchecked(checklist, s))
+
+
+def attestations(items: Iterable[str], *, by: str, at: datetime) -> list[Tick]:
+    """The ticks that keep an attesting approval (`by`, at `at`) of `items`."""
+    return [Tick(item=i, by=by, at=at, attested=True) for i in items]
+
+
+def settle(checklist: Checklist, *, approvers: Sequence[str] | None,
+           attested: Iterable[Tick] | None = None) -> Checklist:
     """The checklist once the deploy was decided. `approvers`: who approved it (empty when
     nobody did: not needed, rejected, expired); None while it is still open (awaiting
-    approval, or its window). The items nothing checked are then attested by the approvers,
-    by name, where the environment says so (`attestation`), and otherwise shown as not
-    checked with why; never as done."""
+    approval, or its window). The items nothing checked are then shown attested by the
+    approvers, by name, where the approval attested them, and otherwise as not checked with
+    why; never as done.
+
+    `attested`: the attestations kept when the approvals were complete (ticks with
+    `attested`, as stored): they alone decide, whatever the environment says today. None
+    (a caller without the store): the environment's setting (`attestation`) decides."""
     if approvers is None:
         return checklist
-    names = ", ".join(f"<@{a}>" for a in approvers)
+    kept = None if attested is None else {t.item: t for t in attested if t.attested}
+
+    def attesters(item: str) -> list[str]:
+        """Who attested `item` on approval (empty: nobody did)."""
+        if kept is None:
+            return list(approvers or ()) if checklist.attestation else []
+        tick = kept.get(item)
+        return [] if tick is None else list(approvers or ()) or [tick.by]
+
     out: list[ItemState] = []
     for state in checklist.items:
+        by = attesters(state.item)
         if not _unchecked(checklist, state):
             out.append(state)
-        elif checklist.attestation and approvers:
+        elif by:
+            names = ", ".join(f"<@{a}>" for a in by)
             out.append(replace(state, mark=Mark.ATTESTED, tickable=False,
                                detail=f"attested by {names} on approval"))
         elif state.mark is Mark.NOT_CHECKED:

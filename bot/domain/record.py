@@ -1,7 +1,9 @@
 """The guide's deployment record for one deployment, derived from its state (pure).
 
 A record never regresses: once a deployment ended, what it reached stays shown as it was (its
-rollout, its checks, its announcement); a later Keep or rollback adds a line. A
+rollout, its checks, its announcement); a later Keep or rollback adds a line. A deploy someone
+aborted says who and when, and how far it had got: stopped during its rollout, or live and
+its checks stopped (an abort is not a failure of the rollout). A
 pre-deployment checklist item is done only when something checked it (bot.domain.checklist):
 otherwise it is shown as not checked, or as attested by the approvers, by name."""
 
@@ -41,6 +43,7 @@ class Mark(StrEnum):
     ATTESTED = "attested"  # not checked, but the approvers vouched for it on approval
     ROLLED_BACK = "rolled_back"  # added later: a rollback replaced the deployment
     KEPT = "kept"  # added later: kept live although its checks failed
+    ABORTED = "aborted"  # stopped because someone aborted it
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class Item:
     mark: Mark
     detail: str | None = None
     at: datetime | None = None  # when it happened (shown in the reader's time zone)
+    then: str | None = None  # what followed, shown after the time ("rolled back to v1.2.2")
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,43 @@ def _approval_item(d: Deployment) -> Item:
                                     and len(d.approvers) < d.approvals_required):
         return Item("Approval", Mark.FAILED, d.state.value)
     return Item("Approval", Mark.DONE, names or None)
+
+
+#: How the runner notes an abort at the start of the error of the deployment it stopped:
+#: "aborted by <@U0BOB>; rolled back to v1.2.2", "aborted by <@U0BOB>; the rollback to v1.2.2
+#: failed too: …" (bot.services.runner), with DURING_THE_WATCH after the name when the
+#: rollout had gone live.
+DURING_THE_WATCH = " during the watch"
+_ABORTED = re.compile(r"^aborted by (?P<by>\S+?)(?P<watch>" + re.escape(DURING_THE_WATCH)
+                      + r")?(?:; (?P<then>.*))?$", re.DOTALL)
+#: What the record says of the step an abort stopped.
+STOPPED = "stopped: aborted"
+
+
+@dataclass(frozen=True)
+class Abort:
+    """An abort of a deploy, as the runner ended it."""
+
+    by: str  # who asked for it, as written (a mention)
+    at: datetime | None  # when they asked
+    went_live: bool  # it was aborted during its watch: the rollout had gone live
+    then: str | None  # what followed: "rolled back to v1.2.2", or why nothing was rolled back
+
+
+def aborted(d: Deployment) -> Abort | None:
+    """How `d` was aborted (None: it was not, or it has not ended yet). It went live when
+    the runner says it stopped the watch, or when its watch had come to a verdict."""
+    if (d.kind is not Kind.DEPLOY or d.abort_requested_by is None or not d.error
+            or d.state not in (State.FAILED, State.ROLLED_BACK)):
+        return None
+    rb = rolled_back(d)
+    # A rollback someone ran later (its rollback failed) adds its own line: not this one's.
+    m = _ABORTED.match(d.error if rb is None or rb.by is None else rb.reached or "")
+    if m is None:
+        return None
+    return Abort(by=m["by"], at=d.abort_requested_at,
+                 went_live=m["watch"] is not None or d.verification is not None,
+                 then=m["then"])
 
 
 def failed_verification(d: Deployment) -> bool:
@@ -228,10 +269,26 @@ def _as_reached(d: Deployment, rb: RolledBack | None) -> Deployment:
     return replace(d, state=State.FAILED)
 
 
-def _later_items(d: Deployment, rb: RolledBack | None) -> tuple[Item, ...]:
-    """The lines added after the deployment ended: who kept it live after its checks
-    failed, who chose to roll it back, and the rollback that replaced it."""
+def _aborted_items(d: Deployment, ab: Abort) -> tuple[Item, Item]:
+    """The rollout and the checks of an aborted deploy: live and its checks stopped when it
+    was aborted during its watch, else its rollout stopped (and no checks)."""
+    if ab.went_live:
+        return (Item("Rollout", Mark.DONE, f"{d.version} went live"),
+                Item("Post-deployment checks", Mark.ABORTED, STOPPED))
+    return (Item("Rollout", Mark.ABORTED, STOPPED),
+            Item("Post-deployment checks", Mark.SKIPPED))
+
+
+def _later_items(d: Deployment, rb: RolledBack | None,
+                 ab: Abort | None = None) -> tuple[Item, ...]:
+    """The lines added after the deployment ended: who aborted it and what followed, who
+    kept it live after its checks failed, who chose to roll it back, and the rollback that
+    replaced it."""
     out: list[Item] = []
+    if ab is not None:
+        out.append(Item(f"Aborted by {ab.by}", Mark.ABORTED, None, ab.at, then=ab.then))
+        if rb is None or rb.by is None:  # the abort's own rollback: said on its line
+            return tuple(out)
     v = d.verification
     if v is not None and v.decision == "keep":
         out.append(Item(f"Kept {d.version} live", Mark.KEPT,
@@ -258,7 +315,8 @@ def build_record(d: Deployment, checklist: Checklist | None = None) -> tuple[Sec
     bot.domain.checklist gives it (evaluated, or not checked and why); without one, every
     item of the guide's is shown not checked."""
     rb = rolled_back(d)
-    later = _later_items(d, rb)
+    ab = aborted(d)
+    later = _later_items(d, rb, ab)
     gone = d.state is State.ROLLED_BACK
     d = _as_reached(d, rb)
     if d.kind is Kind.MIGRATE:
@@ -273,9 +331,11 @@ def build_record(d: Deployment, checklist: Checklist | None = None) -> tuple[Sec
             Section("Post-deployment", (_watch_item(d), _announce_item(d), *later)),
         )
     pre = _evaluated(checklist) if checklist is not None else _unchecked()
+    rollout, watch = (_aborted_items(d, ab) if ab is not None
+                      else (_rollout_item(d, gone=gone), _watch_item(d)))
     return (
         Section("Pre-deployment", (*pre, _approval_item(d))),
-        Section("Deployment", tuple(i for i in (_migrations_item(d), _rollout_item(d, gone=gone))
+        Section("Deployment", tuple(i for i in (_migrations_item(d), rollout)
                                     if i is not None)),
-        Section("Post-deployment", (_watch_item(d), _announce_item(d), *later)),
+        Section("Post-deployment", (watch, _announce_item(d), *later)),
     )

@@ -22,7 +22,10 @@ The default mapping:
   (`approval_expired`) — the other events deploybot raises (issue 7, bot.domain.alerts).
 
 A rollback someone asked for (Rollback button) is announced as `rolled_back` when it
-succeeds (high by default, production included: the guide's "a rollback → high").
+succeeds (high by default, production included: the guide's "a rollback → high"). So is,
+outside production, a deploy someone aborted (`/deploy abort`, the card's Abort button) and
+that was rolled back: people chose to stop it, no automatic rollback reacted to a failure. In
+production it is `production_failed`, as any deploy there that did not go live as asked.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from types import MappingProxyType
 
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.locks import LOCKED_BEFORE_START
-from bot.domain.record import failed_verification
+from bot.domain.record import aborted, failed_verification
 from bot.domain.states import State
 
 
@@ -55,7 +58,8 @@ class Outcome(StrEnum):
 
     PRODUCTION_FAILED = "production_failed"  # in production: any failure or rollback
     AUTO_ROLLED_BACK = "auto_rolled_back"  # elsewhere: rolled back automatically
-    ROLLED_BACK = "rolled_back"  # a rollback someone asked for, done (anywhere)
+    ROLLED_BACK = "rolled_back"  # a rollback someone asked for, done (anywhere); or
+    # elsewhere: a deploy someone aborted, rolled back
     VERIFICATION_FAILED = "verification_failed"  # elsewhere: failed its watch, not rolled back
     FAILED = "failed"  # elsewhere: any other failure (rollout, migrations)
     SUCCEEDED = "succeeded"  # routine: live, or already running
@@ -98,6 +102,8 @@ def outcome_of(d: Deployment, *, production: Production) -> Outcome:
         return Outcome.SUCCEEDED
     if is_production(d.environment, production):
         return Outcome.PRODUCTION_FAILED
+    if d.state is State.ROLLED_BACK and aborted(d) is not None:  # someone asked for it
+        return Outcome.ROLLED_BACK
     if d.state is State.ROLLED_BACK:  # announced as such only when the runner rolled it back
         return Outcome.AUTO_ROLLED_BACK
     if failed_verification(d):  # still live, or its rollback failed too

@@ -34,6 +34,7 @@ MARKS = {
     Mark.ATTESTED: "☑️",
     Mark.ROLLED_BACK: "↩️",
     Mark.KEPT: "🟠",
+    Mark.ABORTED: "🛑",
 }
 STATE_LINE = {
     State.SCHEDULED: "🗓️ Waiting for the deploy window",
@@ -302,7 +303,8 @@ def deployment_record(d: Deployment, zone: ZoneInfo,
         for item in section.items:
             detail = f" — {item.detail}" if item.detail else ""
             at = f", {when(item.at, zone)}" if item.at is not None else ""
-            lines.append(f"{MARKS[item.mark]} {item.label}{detail}{at}")
+            then = f"; {item.then}" if item.then else ""
+            lines.append(f"{MARKS[item.mark]} {item.label}{detail}{at}{then}")
     if d.duration is not None:
         lines.append(f"\nDuration: {took(d.duration)}")
     text = "\n".join(lines)

@@ -69,6 +69,13 @@ def release_scheduled(instance: str) -> int:
     return len(c.deployments.prompt_due(at=c.clock.now())) if c else 0
 
 
+def check_live(instance: str) -> int:
+    """Read what runs where from the executors; drift (a version deploybot did not put
+    there) is announced once and audited (each once, in any process: a claim per version)."""
+    c = _get(instance)
+    return len(c.live.check()) if c else 0
+
+
 def expire_locks(instance: str) -> int:
     """Release and announce the deploy locks whose time is up (each once, in any process)."""
     c = _get(instance)

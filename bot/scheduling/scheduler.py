@@ -48,7 +48,8 @@ log = logging.getLogger(__name__)
 
 JOB_STORE_TABLE = "apscheduler_jobs"  # excluded from Alembic's drift check (migrations/env.py)
 EXPECTED_JOBS = ("expire-approvals", "resume-deployments", "announce", "release-scheduled",
-                 "expire-locks", "poll-github", "refresh-checklists", "daily-summary")
+                 "expire-locks", "poll-github", "refresh-checklists", "daily-summary",
+                 "check-live")
 RELEASE_EVERY = timedelta(minutes=1)
 LOCKS_EVERY = timedelta(minutes=1)
 CHECKLISTS_EVERY = timedelta(seconds=30)  # each checklist says when it is due (back-off)
@@ -161,4 +162,8 @@ def build_scheduler(container: Container) -> DeploybotScheduler:
     # Looked for as often as the announcements (announcements.check_every, 1m by default).
     every(jobs.send_daily_summary, "daily-summary", cfg.announcements.check_every,
           misfire_grace=cfg.announcements.check_every)
+    # Drift: check() reads every pair now and announces what is new (claimed per version),
+    # so a tick missed by more than a period loses nothing (the next one sees the same).
+    every(jobs.check_live, "check-live", cfg.drift_check_every,
+          misfire_grace=cfg.drift_check_every)
     return scheduler

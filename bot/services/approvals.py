@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from bot.domain.admission import downgrade, older
+from bot.domain.admission import Ask, Facts, admit
 from bot.domain.approval import check_decision, enough
 from bot.domain.deployment import Deployment
 from bot.domain.policy import PolicyDecision, local
@@ -14,11 +14,13 @@ from bot.domain.states import State
 from bot.domain.text import is_slack_user, shown
 from bot.errors import (
     Conflict,
+    DeploybotError,
     Forbidden,
     NotFound,
     UserError,
 )
-from bot.services.deploy_base import DecisionResult, DeploymentsBase, DowngradeUnconfirmed
+from bot.services.checklist import attest_on_approval
+from bot.services.deploy_base import DecisionResult, DeploymentsBase
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +45,11 @@ class ApprovalUseCases(DeploymentsBase):
             window = self._window(d, at=at)  # checked again at approval time
             if not window.allowed:
                 raise self._window_closed(d, window, user_id=user_id, at=at)
-            self._check_free(d.environment, d.service, user_id=d.requested_by, at=at,
-                             kind=d.kind, deployment_id=d.id, prefix="Not approved: ")
+            downgrade_from = self._admit_approval(d, at=at, confirmed=downgrade_from,
+                                                  is_approver=is_approver)
             if self._checklist is not None and is_approver and (
                     user_id != d.requested_by or rule.allow_self_approval):
                 self._checklist.gate(d, user_id=user_id)  # asks GitHub again, outside a tx
-            if is_approver:
-                downgrade_from = self._confirmed_downgrade(d, downgrade_from)
 
         expired = False
         started = False
@@ -75,6 +75,9 @@ class ApprovalUseCases(DeploymentsBase):
                     r.deployments.transition(d.id, State.REJECTED, at=at, finished_at=at)
                 elif enough(r.deployments.count_approvals(d.id), rule):
                     started = r.deployments.transition(d.id, State.QUEUED, at=at)
+                    if started:  # complete: keep what it attests (checklist_attestation)
+                        attest_on_approval(self._config, r, d, by=user_id, at=at,
+                                           evaluated=self._checklist is not None)
                 d = self._get(r, deployment_id)
         if expired:
             d = self._refresh_card(deployment_id)
@@ -92,17 +95,24 @@ class ApprovalUseCases(DeploymentsBase):
             self._safe_notify(d)
         return DecisionResult(deployment=d, approve=approve, started=started)
 
-    def _confirmed_downgrade(self, d: Deployment, confirmed: str | None) -> str | None:
-        """The live version an approval of `d` downgrades from, confirmed (the card named
-        it, or the approver clicked its confirmation); DowngradeUnconfirmed otherwise.
-        None: no downgrade."""
-        live = self._live.version(d.environment, d.service) if d.instance is None else None
-        dg = downgrade(d.kind, d.version, live,
-                       confirmed_from=confirmed or d.downgrade_from)
-        if dg is not None:
-            raise DowngradeUnconfirmed(dg, environment=d.environment, service=d.service,
-                                       deployment_id=d.id)
-        return live if live is not None and older(d.version, live) else None
+    def _admit_approval(self, d: Deployment, *, at: datetime, confirmed: str | None,
+                        is_approver: bool) -> str | None:
+        """The admission rules at approval time (bot.domain.admission): someone else's lock,
+        another deployment in flight, and — for an approver — a downgrade of what runs now
+        that nobody confirmed by name. Returns the live version an approved downgrade
+        replaces (None: no downgrade)."""
+        with self._store.transaction() as r:
+            lock = r.locks.get(d.environment, d.service, at=at)
+            active = r.deployments.active_for(d.environment, d.service, d.instance)
+        live = (self._live.version(d.environment, d.service)
+                if is_approver and d.instance is None else None)
+        ask = Ask(kind=d.kind, environment=d.environment, service=d.service,
+                  version=d.version, user_id=d.requested_by, instance=d.instance,
+                  emergency=d.emergency, forced=True, deployment_id=d.id)
+        admission = admit(ask, Facts(lock=lock, active=active, live=live,
+                                     downgrade_confirmed_from=confirmed or d.downgrade_from))
+        self._refuse(admission, ask, prefix="Not approved: ")
+        return admission.downgrade_from
 
     def _window_closed(self, d: Deployment, window: PolicyDecision, *, user_id: str,
                        at: datetime) -> UserError:
@@ -148,14 +158,50 @@ class ApprovalUseCases(DeploymentsBase):
 
     # -- expiry ----------------------------------------------------------------------
     def expire_due(self, *, at: datetime) -> list[int]:
+        """Expire the requests whose approval time is up (the scheduler's job). One whose
+        expiry was its deploy window closing (bot.services.deploy_base `_approval_needed`)
+        says so, and its requester's DM offers to queue it for the next window, as an
+        approval clicked after the close does (`_window_closed`)."""
+        with self._store.transaction() as r:
+            due = [d for i in r.deployments.due_for_expiry(at)
+                   if (d := r.deployments.get(i)) is not None]
+        closed = {d.id: self._closed_at_expiry(d, at=at) for d in due}  # reads freezes
         expired: list[int] = []
         with self._store.transaction() as r:
-            for i in r.deployments.due_for_expiry(at):
-                if r.deployments.transition(i, State.EXPIRED, at=at, finished_at=at):
-                    r.audit.record("deploy.expired", actor="deploybot", at=at, deployment_id=i)
-                    expired.append(i)
+            for d in due:
+                why = closed[d.id]
+                fields = ({} if why is None else
+                          {"error": why[0], "not_before": why[1]})
+                if r.deployments.transition(d.id, State.EXPIRED, at=at, finished_at=at,
+                                            **fields):
+                    r.audit.record("deploy.expired", actor="deploybot", at=at,
+                                   deployment_id=d.id, details=None if why is None else {
+                                       "reason": why[0],
+                                       "next_window": why[1].isoformat() if why[1] else None})
+                    expired.append(d.id)
         for i in expired:
             d = self._refresh_card(i)
             self._metrics.deployment_finished(d.environment, State.EXPIRED.value)
             self._safe_notify(d)
         return expired
+
+    def _closed_at_expiry(self, d: Deployment,
+                          *, at: datetime) -> tuple[str, datetime | None] | None:
+        """(why, when the next window opens) when `d` expires because its deploy window
+        closed: the window is closed at its expiry. The next window is seen from `at` (the
+        job may run late): None when it is open again by then, or none opens within the
+        horizon. None: it expired for want of approvals within its time."""
+        if d.expires_at is None:
+            return None
+        try:
+            window = self._window(d, at=d.expires_at)
+            if window.allowed:
+                return None
+            now = window if at == d.expires_at else self._window(d, at=at)
+        except DeploybotError:  # the freezes cannot be read now: expire it all the same
+            log.warning("deployment %s: could not tell whether its window closed", d.id,
+                        exc_info=True)
+            return None
+        nxt = None if now.allowed else now.next_allowed_at
+        return (f"the deploy window closed before it was approved: "
+                f"{'; '.join(window.reasons)}", nxt)

@@ -15,7 +15,7 @@ from datetime import datetime, tzinfo
 from typing import Protocol
 
 from bot.config import AppConfig
-from bot.domain.admission import Downgrade
+from bot.domain.admission import Admission, Ask, Downgrade, Facts, Rule, admit
 from bot.domain.approval import ApprovalRule
 from bot.domain.busy import DeploymentBusy
 from bot.domain.commands import DeployArgs
@@ -23,7 +23,9 @@ from bot.domain.deployment import Deployment, Kind
 from bot.domain.live import Live
 from bot.domain.policy import PolicyDecision, local
 from bot.domain.states import State
+from bot.domain.text import reason_text
 from bot.errors import (
+    Conflict,
     DeploybotError,
     Forbidden,
     NotFound,
@@ -202,13 +204,50 @@ class DeploymentsBase:
         """Refuse at once, before a card is posted, when someone else's lock holds the
         service there (`Locked`; a rollback passes) or another deployment of it is in flight
         (`DeploymentBusy`: the database would refuse it anyway when it is queued)."""
-        self._locks.check(environment, service, user_id=user_id, at=at, kind=kind,
-                          prefix=prefix)
         with self._store.transaction() as r:
+            lock = r.locks.get(environment, service, at=at)
             active = r.deployments.active_for(environment, service)
-        if active is not None and active.id != deployment_id:
-            raise DeploymentBusy(active, environment=environment, service=service,
-                                 prefix=prefix)
+        ask = Ask(kind=kind, environment=environment, service=service, version="",
+                  user_id=user_id, deployment_id=deployment_id)
+        self._refuse(admit(ask, Facts(lock=lock, active=active)), ask, prefix=prefix)
+
+    def _refuse(self, admission: Admission, ask: Ask, *, args: DeployArgs | None = None,
+                prefix: str = "") -> None:
+        """Raise the first refusal of `admission` as the user's error (nothing when it
+        admits): the rules are decided in bot.domain.admission, the words are here."""
+        refusal = admission.first
+        if refusal is None:
+            return
+        env, svc, v = ask.environment, ask.service, ask.version
+        match refusal.rule:
+            case Rule.LOCK:
+                self._locks.refuse(refusal.lock, user_id=ask.user_id, at=self._clock.now(),
+                                   kind=ask.kind, prefix=prefix)
+            case Rule.IN_FLIGHT:
+                raise DeploymentBusy(refusal.active, environment=env, service=svc,
+                                     prefix=prefix)
+            case Rule.FAULTY if refusal.faulty is not None:
+                mark = refusal.faulty
+                raise Conflict(
+                    f"`{v}` of {svc} is marked faulty in {env}: {reason_text(mark.reason)} "
+                    f"(<@{mark.marked_by}>, {local(mark.marked_at, self._config.zone)}). To "
+                    f"deploy it anyway, say why: `/deploy {svc} {env} {v} --force \"reason\"`.")
+            case Rule.PROMOTION:
+                source = refusal.source
+                raise Conflict(
+                    f"`{v}` has not succeeded in {source} yet: {env} takes only versions that "
+                    f"went live and passed their checks in {source} first. Deploy it to "
+                    f"{source} (`/deploy {svc} {source} {v}`), or, if {env} is broken, use "
+                    "`--emergency \"reason\"`.")
+            case Rule.WINDOW if refusal.window is not None:
+                if args is not None:
+                    raise WindowClosed(args, refusal.window, self._config.zone)
+                raise Conflict(f"{prefix}the deploy window is closed now — "
+                               f"{'; '.join(refusal.window.reasons)}.")
+            case Rule.DOWNGRADE if refusal.downgrade is not None:
+                raise DowngradeUnconfirmed(refusal.downgrade, environment=env, service=svc,
+                                           request=args, deployment_id=ask.deployment_id)
+        raise Conflict(f"{prefix}{svc} cannot go to {env} now ({refusal.rule.value}).")
 
     def running_version(self, env: str, service: str) -> str | None:
         """The version running there: the executor's answer (the source of truth), else

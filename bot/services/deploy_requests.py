@@ -4,21 +4,19 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
-from bot.domain.admission import downgrade, older, superseded
-from bot.domain.busy import DeploymentBusy
+from bot.domain.admission import Ask, Facts, admit, superseded
 from bot.domain.commands import DeployArgs, Parsed, UsageError, parse_deploy
 from bot.domain.deployment import Deployment, Kind, NewDeployment
-from bot.domain.faulty import FaultyMark
-from bot.domain.policy import local
 from bot.domain.states import State
-from bot.domain.text import reason_text, shown, who
+from bot.domain.text import shown, who
 from bot.errors import (
     Conflict,
     UserError,
 )
-from bot.services.deploy_base import DeploymentsBase, DowngradeUnconfirmed, WindowClosed
+from bot.services.deploy_base import DeploymentsBase
 
 log = logging.getLogger(__name__)
 
@@ -42,64 +40,27 @@ class RequestUseCases(DeploymentsBase):
                              f"(it deploys to {envs}).")
         return args
 
-    def _preflight(self, args: DeployArgs, *, user_id: str,
-                   at: datetime) -> tuple[str | None, str | None]:
-        """Everything a request must pass before a card is posted, read in one transaction
-        (this is the busiest path): someone else's lock, another deployment in flight, a
-        version marked faulty without `--force`, the promotion gate. Returns the version
-        deploybot last rolled out there (None: ask the cluster) and the environment whose
-        promotion gate an emergency skips (None: none skipped)."""
+    @staticmethod
+    def _ask(args: DeployArgs, user_id: str) -> Ask:
+        return Ask(kind=Kind.DEPLOY, environment=args.environment, service=args.service,
+                   version=args.version, user_id=user_id, instance=args.instance,
+                   emergency=args.emergency_reason is not None,
+                   forced=args.force_reason is not None)
+
+    def _facts(self, args: DeployArgs, *, at: datetime) -> Facts:
+        """What the admission rules need about a request, read in one transaction (this is
+        the busiest path): the lock, the deployment in flight (a per-PR instance has its
+        own), the version's faulty mark, the promotion gate's answer."""
         env, svc = args.environment, args.service
         source = self._config.environments[env].promote_from
         with self._store.transaction() as r:
             lock = r.locks.get(env, svc, at=at)
-            # A per-PR instance (args.instance) has its own one in flight and versions.
             active = r.deployments.active_for(env, svc, args.instance)
             mark = r.faulty.get(env, svc, args.version)
-            previous = r.deployments.last_succeeded_version(env, svc, args.instance)
             promoted = source is None or r.deployments.succeeded_there(source, svc,
                                                                        args.version)
-        self._locks.refuse(lock, user_id=user_id, at=at)
-        if active is not None:
-            raise DeploymentBusy(active, environment=env, service=svc)
-        self._refuse_faulty(args, mark)
-        self._refuse_unpromoted(args, source, promoted)
-        return previous, (None if promoted else source)
-
-    def _check_promoted(self, args: DeployArgs) -> None:
-        source = self._config.environments[args.environment].promote_from
-        if source is None:
-            return
-        with self._store.transaction() as r:
-            promoted = r.deployments.succeeded_there(source, args.service, args.version)
-        self._refuse_unpromoted(args, source, promoted)
-
-    def _refuse_unpromoted(self, args: DeployArgs, source: str | None, promoted: bool) -> None:
-        """The promotion gate (environments.<name>.promote_from): only a version that
-        succeeded in `source` first, unless emergency."""
-        if promoted or source is None or args.emergency_reason is not None:
-            return
-        env, v = args.environment, args.version
-        raise Conflict(
-            f"`{v}` has not succeeded in {source} yet: {env} takes only versions that went "
-            f"live and passed their checks in {source} first. Deploy it to {source} "
-            f"(`/deploy {args.service} {source} {v}`), or, if {env} is broken, use "
-            "`--emergency \"reason\"`.")
-
-    def _check_not_faulty(self, args: DeployArgs) -> None:
-        with self._store.transaction() as r:
-            mark = r.faulty.get(args.environment, args.service, args.version)
-        self._refuse_faulty(args, mark)
-
-    def _refuse_faulty(self, args: DeployArgs, mark: FaultyMark | None) -> None:
-        """A version marked faulty there (rolled back from) needs `--force "reason"`."""
-        if mark is None or args.force_reason is not None:
-            return
-        raise Conflict(
-            f"`{args.version}` of {args.service} is marked faulty in {args.environment}: "
-            f"{reason_text(mark.reason)} (<@{mark.marked_by}>, "
-            f"{local(mark.marked_at, self._config.zone)}). To deploy it anyway, say why: "
-            f"`/deploy {args.service} {args.environment} {args.version} --force \"reason\"`.")
+        return Facts(lock=lock, active=active, faulty=mark, promote_from=source,
+                     promoted=promoted)
 
     def request(self, args: DeployArgs, *, user_id: str, slack_channel: str | None = None,
                 downgrade_from: str | None = None) -> Deployment:
@@ -121,21 +82,26 @@ class RequestUseCases(DeploymentsBase):
                downgrade_from: str | None = None) -> Deployment:
         env = args.environment
         at = self._clock.now()
-        previous, skipped_gate = self._preflight(args, user_id=user_id, at=at)
+        ask = self._ask(args, user_id)
+        facts = self._facts(args, at=at)
+        # Refused on what the database says before the executor and the policy are asked.
+        self._refuse(admit(ask, facts), ask, args=args)
         window = self._window(args, at=at)
-        if not window.allowed:
-            raise WindowClosed(args, window, self._config.zone)
-        emergency = args.emergency_reason is not None
-        required, expires_at = self._approval_needed(env, emergency=emergency)
         if args.instance is None:
             # What runs there now, from the executor (outside the tx): the card's "Running
             # now"; the runner reads it again when the deployment starts.
             previous = self._live.version(env, args.service)
-        dg = downgrade(Kind.DEPLOY, args.version, previous, confirmed_from=downgrade_from)
-        if dg is not None:
-            raise DowngradeUnconfirmed(dg, environment=env, service=args.service, request=args)
-        confirmed = previous if previous is not None and older(args.version, previous) \
-            else None
+        else:
+            with self._store.transaction() as r:
+                previous = r.deployments.last_succeeded_version(env, args.service,
+                                                                args.instance)
+        admission = admit(ask, replace(facts, window=window, live=previous,
+                                       downgrade_confirmed_from=downgrade_from))
+        self._refuse(admission, ask, args=args)
+        confirmed, skipped_gate = admission.downgrade_from, admission.skipped_gate
+        emergency = args.emergency_reason is not None
+        required, expires_at = self._approval_needed(env, emergency=emergency,
+                                                     service=args.service)
         with self._store.transaction() as r:
             d = r.deployments.add(NewDeployment(
                 service=args.service,
@@ -226,7 +192,8 @@ class RequestUseCases(DeploymentsBase):
             raise Conflict(f"I do not know which version of {service} runs in {environment}, "
                            "so I cannot tell which image to run the migrations from. Deploy "
                            "it with deploybot first.")
-        required, expires_at = self._approval_needed(environment, emergency=False)
+        required, expires_at = self._approval_needed(environment, emergency=False,
+                                                     service=service, kind=Kind.MIGRATE)
         text = " ".join(target)
         with self._store.transaction() as r:
             d = r.deployments.add(NewDeployment(

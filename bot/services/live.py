@@ -75,34 +75,36 @@ class LiveState:
 
     # -- drift ---------------------------------------------------------------------------
     def _report_drift(self, live: Live) -> None:
-        """Announce and audit drift the first time it is seen (across processes)."""
+        """Announce and audit drift the first time it is seen (across processes: the claim
+        of its key); when Slack refuses the announcement, the claim is released and the next
+        look tries again (audited once, with the announcement)."""
         at = self._clock.now()
         key = f"{DRIFT_KEY}{live.environment}:{live.service}:{live.version}"[:255]
         try:
             with self._store.transaction() as r:
                 if not r.announcements.claim(key, due_at=at, at=at):
                     return
+            posted: tuple[str, str] | None = None
+            if self._poster is not None:
+                try:
+                    posted = self._poster.post(drift_announcement(live, self._config.zone))
+                except DeploybotError as e:
+                    log.warning("could not announce drift of %s in %s: %s", live.service,
+                                live.environment, e)
+                    with self._store.transaction() as r:
+                        r.announcements.release(key)  # the next look tries again
+                    return
+            obs = live.observed
+            with self._store.transaction() as r:
+                if posted is not None:
+                    r.announcements.posted(key, channel=posted[0], ts=posted[1])
                 r.audit.record("drift.detected", actor="deploybot", at=at,
                                environment=live.environment, details={
                                    "service": live.service, "version": live.version,
                                    "recorded_version": (live.recorded.version
                                                         if live.recorded else None),
-                                   "image": live.observed.image if live.observed else None,
-                                   "changed_by": (live.observed.changed_by
-                                                  if live.observed else None)})
-        except DeploybotError as e:
+                                   "image": obs.image if obs else None,
+                                   "changed_by": obs.changed_by if obs else None})
+        except DeploybotError as e:  # the database: the next look tries again
             log.warning("could not record drift of %s in %s: %s", live.service,
                         live.environment, e)
-            return
-        if self._poster is None:
-            return
-        try:
-            channel, ts = self._poster.post(drift_announcement(live, self._config.zone))
-        except DeploybotError as e:
-            log.warning("could not announce drift of %s in %s: %s", live.service,
-                        live.environment, e)
-            with self._store.transaction() as r:
-                r.announcements.release(key)  # the next look tries again
-            return
-        with self._store.transaction() as r:
-            r.announcements.posted(key, channel=channel, ts=ts)

@@ -6,8 +6,10 @@ requester, expired when nobody starts them.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
+from bot.domain.admission import admit
 from bot.domain.approval import ApprovalRule, check_decision, enough
 from bot.domain.commands import DeployArgs
 from bot.domain.deployment import Deployment, NewDeployment
@@ -37,10 +39,11 @@ class ScheduledUseCases(RequestUseCases):
         If the window is open already, this is a plain request."""
         self._check_may_deploy(user_id, args.environment)
         args = self._check_version(args)
-        self._check_not_faulty(args)
-        self._check_promoted(args)
         at = self._clock.now()
-        self._locks.check(args.environment, args.service, user_id=user_id, at=at)
+        ask = self._ask(args, user_id)
+        # The admission rules but the one in flight (it will have finished by the window).
+        self._refuse(admit(ask, replace(self._facts(args, at=at), active=None)), ask,
+                     args=args)
         window = self._window(args, at=at)
         if window.allowed:
             return self.request(args, user_id=user_id)

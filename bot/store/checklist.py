@@ -1,6 +1,7 @@
 """The pre-deployment checklist's rows (tables `checklist_ticks` and `checklist_facts`):
-ticks given in Slack with who and when, and what GitHub last said about a deployment's
-version (stored as JSON) with when to ask again."""
+ticks given in Slack with who and when (and the attestations an approval made, as ticks
+marked `attested`), and what GitHub last said about a deployment's version (stored as JSON)
+with when to ask again."""
 
 from __future__ import annotations
 
@@ -60,8 +61,8 @@ class SqlChecklistRepository:
     def ticks(self, deployment_id: int) -> Sequence[Tick]:
         rows = self._s.scalars(select(ChecklistTickRow).where(
             ChecklistTickRow.deployment_id == deployment_id).order_by(ChecklistTickRow.id))
-        return [Tick(item=r.item, by=r.ticked_by, at=r.ticked_at, reason=r.reason)
-                for r in rows]
+        return [Tick(item=r.item, by=r.ticked_by, at=r.ticked_at, reason=r.reason,
+                     attested=r.attested) for r in rows]
 
     def set_tick(self, deployment_id: int, tick: Tick) -> None:
         row = self._s.scalars(select(ChecklistTickRow).where(
@@ -70,9 +71,10 @@ class SqlChecklistRepository:
         if row is None:
             self._s.add(ChecklistTickRow(deployment_id=deployment_id, item=tick.item,
                                          reason=tick.reason, ticked_by=tick.by,
-                                         ticked_at=tick.at))
+                                         ticked_at=tick.at, attested=tick.attested))
         else:
             row.reason, row.ticked_by, row.ticked_at = tick.reason, tick.by, tick.at
+            row.attested = tick.attested
         self._s.flush()
 
     def clear_tick(self, deployment_id: int, item: str) -> bool:

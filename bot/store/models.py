@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -261,7 +262,9 @@ class AnnouncementRow(Base):
 
 class ChecklistTickRow(Base):
     """A pre-deployment checklist item ticked in Slack, or marked not applicable (`reason`),
-    on one deployment: who and when. Unticking deletes the row (the audit log keeps both)."""
+    on one deployment: who and when. Unticking deletes the row (the audit log keeps both).
+    `attested` (migration 0013): not a tick but an item nothing checked, attested by the
+    approval that completed the approvals (`checklist_attestation: approver` then)."""
 
     __tablename__ = "checklist_ticks"
 
@@ -272,6 +275,7 @@ class ChecklistTickRow(Base):
     reason: Mapped[str | None] = mapped_column(Text)  # None: ticked; else not applicable
     ticked_by: Mapped[str] = mapped_column(String(32))
     ticked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attested: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     __table_args__ = (UniqueConstraint("deployment_id", "item"),)
 

@@ -26,8 +26,10 @@ from bot.domain.deployment import Decision, Deployment, JobOutcome, Kind, Verifi
 from bot.domain.record import (
     NOT_CHECKED,
     PRE_DEPLOYMENT_CHECKLIST,
+    Abort,
     Item,
     Mark,
+    aborted,
     build_record,
     rolled_back,
 )
@@ -396,3 +398,98 @@ def test_an_evaluated_checklist_keeps_its_github_marks_and_ticks() -> None:
     assert got["Monitoring alerts set up"] == Item(
         "Monitoring alerts set up", Mark.NOT_CHECKED,
         "not checked: nobody ticked it before approval")
+
+
+# -- an abort (issue 12): who and when, how far it got, not a failed rollout -------------
+
+ABORTED_AT = T0 + timedelta(minutes=3)
+
+
+def aborted_deploy(error: str, state: State = State.ROLLED_BACK, **kw: object) -> Deployment:
+    return deployment(state, decisions=APPROVED, environment="staging", error=error,
+                      abort_requested_by="U0BOB", abort_requested_at=ABORTED_AT,
+                      updated_at=LATER, **kw)
+
+
+def test_an_abort_during_the_rollout_says_who_and_stops_the_rollout_not_fails_it() -> None:
+    d = aborted_deploy("aborted by <@U0BOB>; rolled back to v1.2.2")
+    assert marks(d) == {
+        APPROVAL: (Mark.DONE, "<@U0BOB>"),
+        ROLLOUT: (Mark.ABORTED, "stopped: aborted"),
+        WATCH: (Mark.SKIPPED, None),
+        ANNOUNCE: (Mark.DONE, None),
+    }
+    assert later(d) == [Item("Aborted by <@U0BOB>", Mark.ABORTED, None, ABORTED_AT,
+                             then="rolled back to v1.2.2")]
+    assert not any("automatically" in i.label for i in later(d))
+    ab = aborted(d)
+    assert ab == Abort(by="<@U0BOB>", at=ABORTED_AT, went_live=False,
+                       then="rolled back to v1.2.2")
+
+
+@pytest.mark.parametrize("d", [
+    pytest.param(aborted_deploy("aborted by <@U0BOB> during the watch; rolled back to v1.2.2"),
+                 id="the-runner-says-during-the-watch"),
+    pytest.param(aborted_deploy("aborted by <@U0BOB>; rolled back to v1.2.2",
+                                verification=Verification(ok=False, summary="restarts")),
+                 id="its-watch-came-to-a-verdict"),
+])
+def test_an_abort_during_the_watch_keeps_the_rollout_live_and_stops_the_checks(
+    d: Deployment,
+) -> None:
+    assert marks(d)[ROLLOUT] == (Mark.DONE, "v1.2.3 went live")
+    assert marks(d)[WATCH] == (Mark.ABORTED, "stopped: aborted")
+    assert later(d) == [Item("Aborted by <@U0BOB>", Mark.ABORTED, None, ABORTED_AT,
+                             then="rolled back to v1.2.2")]
+
+
+def test_an_abort_whose_rollback_failed_says_so_and_a_later_rollback_adds_its_line() -> None:
+    failed = aborted_deploy("aborted by <@U0BOB>; the rollback to v1.2.2 failed too: boom",
+                            State.FAILED)
+    line = Item("Aborted by <@U0BOB>", Mark.ABORTED, None, ABORTED_AT,
+                then="the rollback to v1.2.2 failed too: boom")
+    assert marks(failed)[ROLLOUT] == (Mark.ABORTED, "stopped: aborted")
+    assert later(failed) == [line]
+    back = replace(failed, state=State.ROLLED_BACK,
+                   error=f"{failed.error}; {ROLLED_BACK_NOTE}")
+    assert marks(back) == marks(failed)
+    assert later(back) == [line, Item("Rolled back to v1.2.2 by <@U0BOB> (deployment #5)",
+                                      Mark.ROLLED_BACK, None, LATER)]
+
+
+def test_an_abort_being_rolled_back_and_one_with_nothing_to_roll_back_to() -> None:
+    rolling = aborted_deploy("aborted by <@U0BOB>; rolling back to v1.2.2", State.FAILED)
+    assert later(rolling)[0].then == "rolling back to v1.2.2"
+    nothing = aborted_deploy("aborted by <@U0BOB>; no previous version is known to roll "
+                             "back to, so v1.2.3 was left as far as it got", State.FAILED)
+    assert marks(nothing)[ROLLOUT] == (Mark.ABORTED, "stopped: aborted")
+    assert later(nothing)[0].then == ("no previous version is known to roll back to, so "
+                                      "v1.2.3 was left as far as it got")
+
+
+def test_only_an_abort_that_ended_is_read_as_one() -> None:
+    error = "aborted by <@U0BOB>; rolled back to v1.2.2"
+    assert aborted(replace(aborted_deploy(error), abort_requested_by=None)) is None
+    assert aborted(aborted_deploy(error, state=State.VERIFYING)) is None
+    assert aborted(aborted_deploy(f"{WATCH_FAILED}; rolled back to v1.2.2")) is None
+
+
+# -- attestation: as kept when the approvals were complete, not as configured now ----------
+
+
+def test_kept_attestations_decide_whatever_the_setting_says_now() -> None:
+    d = deployment(State.SUCCEEDED, decisions=APPROVED)
+    why = "no GitHub repository configured for api"
+    kept = [Tick("tests", "U0BOB", T0, attested=True),
+            Tick("rollback_plan", "U0BOB", T0, attested=True)]
+    # Attested then, not attesting now: still attested, by name.
+    settled = settle(unevaluated(["tests", "rollback_plan"], why), approvers=["U0BOB"],
+                     attested=kept)
+    assert {i.mark for i in items(d, settled).values()
+            if i.label in ("Tests passing", "Rollback plan documented")} == {Mark.ATTESTED}
+    assert items(d, settled)["Tests passing"].detail == "attested by <@U0BOB> on approval"
+    # Attesting now, nothing kept then: not attested.
+    now_on = settle(unevaluated(["tests", "rollback_plan"], why, attestation=True),
+                    approvers=["U0BOB"], attested=[])
+    assert items(d, now_on)["Tests passing"] == Item("Tests passing", Mark.NOT_CHECKED,
+                                                     f"not checked: {why}")

@@ -193,3 +193,25 @@ def test_a_migration_run_is_routine_when_it_succeeds() -> None:
     assert severity_of(run, production=PRODUCTION) is Severity.LOW
     assert severity_of(replace(run, state=State.FAILED), production=PRODUCTION) \
         is Severity.CRITICAL
+
+
+@pytest.mark.parametrize("error", [
+    "aborted by <@U0BOB>; rolled back to v1.2.2",
+    "aborted by <@U0BOB> during the watch; rolled back to v1.2.2",
+])
+def test_an_abort_someone_asked_for_is_a_rollback_not_an_automatic_one(error: str) -> None:
+    """Outside production: `rolled_back` (high), not `auto_rolled_back` (critical, pages
+    on-call); in production the rule stays: production_failed."""
+    staging = deployment(State.ROLLED_BACK, "staging", error=error, abort_requested_by="U0BOB",
+                         abort_requested_at=T0)
+    assert outcome_of(staging, production=PRODUCTION) is Outcome.ROLLED_BACK
+    assert severity_of(staging, production=PRODUCTION) is Severity.HIGH
+    assert severity_of(staging, production=PRODUCTION,
+                       mapping={Outcome.ROLLED_BACK: Severity.MEDIUM}) is Severity.MEDIUM
+    production = replace(staging, environment="production")
+    assert outcome_of(production, production=PRODUCTION) is Outcome.PRODUCTION_FAILED
+    assert severity_of(production, production=PRODUCTION) is Severity.CRITICAL
+    # Its rollback failed: a failure as before (medium outside production).
+    failed = replace(staging, state=State.FAILED,
+                     error="aborted by <@U0BOB>; the rollback to v1.2.2 failed too: boom")
+    assert outcome_of(failed, production=PRODUCTION) is Outcome.FAILED

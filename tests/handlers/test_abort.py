@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -21,6 +22,7 @@ from sqlalchemy import text
 from bot.devtools.slack_requests import Reply
 from bot.domain.states import State
 from bot.presentation import ids
+from bot.presentation.blocks import when
 from tests.conftest import APPROVER, OUTSIDER, REQUESTER, RunningBot, base_config
 from tests.handlers.spine import (
     announcements,
@@ -31,6 +33,7 @@ from tests.handlers.spine import (
     has_buttons,
     request,
     run_to_end,
+    thread_replies,
 )
 
 CLICKS = 10
@@ -207,6 +210,43 @@ def test_bad_abort_input_gets_a_specific_usage_message(bot: RunningBot, text_: s
 def test_help_names_abort(bot: RunningBot) -> None:
     reply = bot.deploy("help")
     assert "`/deploy abort &lt;id&gt;` — stop a deploy rolling out" in reply.json["text"]
+
+
+@pytest.mark.parametrize(("environment", "severity"), [
+    ("staging", "high"), ("production", "critical")])
+def test_an_aborted_deploy_s_record_names_who_and_its_announcement_is_no_auto_rollback(
+    bot: RunningBot, environment: str, severity: str,
+) -> None:
+    """The record says who aborted it and when, and that the rollout was stopped (not that
+    it failed, nor that deploybot rolled it back by itself); the announcement is `rolled_back`
+    (high) outside production, not an automatic rollback (critical, pages on-call), and
+    production's rule stays (production_failed, critical)."""
+    dep = request(bot, f"{environment} v1.2.3")
+    if environment == "production":
+        reply = bot.requester.click(user_id=APPROVER, action_id=ids.APPROVE, value=str(dep),
+                                    message=bot.card(dep))
+        assert reply.status == 200, reply.body
+    wait_until(lambda: bot.deployment(dep).state is State.RUNNING
+               and abort_button(bot, dep) is not None)
+    aborter = DEPLOYERS[0]
+    assert "You aborted deployment" in press_abort(bot, dep, aborter)
+    assert run_to_end(bot, dep) is State.ROLLED_BACK
+    d = bot.deployment(dep)
+    assert d.abort_requested_at is not None
+
+    message_ts = d.message_ts
+    assert message_ts is not None
+    record = blocks_text(thread_replies(bot, message_ts)[0])
+    asked = when(d.abort_requested_at, ZoneInfo("America/New_York"))
+    assert f"🛑 Aborted by <@{aborter}>, {asked}; rolled back to v1.2.2" in record, record
+    assert "🛑 Rollout — stopped: aborted" in record
+    assert "⏭️ Post-deployment checks" in record
+    assert "automatically" not in record
+    assert "❌ Rollout" not in record
+
+    (ann,) = announcements(bot)
+    assert f"Severity: {severity}" in blocks_text(ann)
+    assert ann["text"].startswith(f"{severity.capitalize()}: ")
 
 
 class TestDuringTheWatch:

@@ -4,7 +4,8 @@ API and a ManualClock, on production's guide schedule (Friday until 14:00, 2 h a
 - the expiry on a card is never later than the moment the deploy could still start (clipped to
   the window's closing; an emergency ignores windows);
 - an approval after the window closed tells the approver what happened (the request expired
-  with the window, not "approve it on Monday"), tells the requester, and offers the queue;
+  with the window, not "approve it on Monday"), tells the requester, and offers the queue; so
+  does the expiry job when nobody approved it before the window closed;
 - a deploy queued for its window collects its approvals ahead of it and starts by itself when
   the window opens; without enough, its requester is asked as before.
 """
@@ -18,6 +19,7 @@ import pytest
 
 from bot.domain.states import State
 from bot.presentation import ids
+from bot.scheduling import jobs
 from tests.conftest import APPROVER, APPROVER2, OUTSIDER, REQUESTER, RunningBot
 from tests.handlers.spine import (
     announcements,
@@ -167,6 +169,51 @@ def test_an_approval_after_14_00_says_it_expired_tells_the_requester_and_offers_
     assert (queued.state, queued.not_before, queued.approvals_required) == (
         State.SCHEDULED, MONDAY_0000, 1)
     assert buttons(bot.card(j)) == [ids.APPROVE_AHEAD, ids.CANCEL_SCHEDULED]
+
+
+def expire(bot: RunningBot) -> int:
+    """Run the scheduler's job that expires unapproved requests; how many it expired."""
+    jobs.register_instance(bot.container)
+    try:
+        return jobs.expire_approvals(bot.container.instance)
+    finally:
+        jobs.unregister_instance(bot.container.instance)
+
+
+def test_the_expiry_job_at_the_window_s_close_tells_why_and_offers_the_queue(
+    bot: RunningBot,
+) -> None:
+    """Nobody approved the Friday 13:59 request by 14:00: the expiry job expires it with the
+    window, says so, and its requester's DM offers to queue it for Monday."""
+    bot.clock.set(FRIDAY_1359)
+    i = request(bot, "production v1.2.3")
+    assert expire(bot) == 0  # not yet
+
+    bot.clock.set(FRIDAY_1400)
+    assert expire(bot) == 1
+
+    d = bot.deployment(i)
+    assert d.state is State.EXPIRED
+    assert (d.expires_at, d.finished_at, d.not_before) == (FRIDAY_1400, FRIDAY_1400, MONDAY_0000)
+    assert d.error == f"the deploy window closed before it was approved: {SCHEDULE_REASON}"
+    assert audit_actions(bot, i) == ["deploy.requested", "deploy.expired"]
+    assert audit_details(bot, i, "deploy.expired")["next_window"].startswith(
+        "2026-11-23T05:00")
+    assert not has_buttons(bot.card(i))
+    wait_dm(bot)
+    (dm,) = dms(bot)
+    assert dm["text"].startswith(
+        f"⌛ Your deploy #{i} api v1.2.3 → production expired without enough approvals: the "
+        f"deploy window closed before it was approved: {SCHEDULE_REASON}. The next window "
+        f"opens {MONDAY_OPENS}; queue it for then")
+    assert button(dm, ids.QUEUE_FOR_WINDOW)["text"]["text"] == f"Queue it for {MONDAY_OPENS}"
+
+    answer = press(bot, dm, ids.QUEUE_FOR_WINDOW)
+    (j,) = set(deployment_ids(bot)) - {i}
+    assert answer["text"].startswith(f"🗓️ Deployment #{j} queued: `api` `v1.2.3` → "
+                                     "*production*.")
+    queued = bot.deployment(j)
+    assert (queued.state, queued.not_before) == (State.SCHEDULED, MONDAY_0000)
 
 
 # -- 3. approvals collected ahead of the window --------------------------------------------

@@ -48,6 +48,7 @@ EXPECTED_OPTIONS = {
     "poll-github": (jobs.poll_github, 60, 60),  # github.poll_every (a no-op when off)
     "refresh-checklists": (jobs.refresh_checklists, 30, 30),
     "daily-summary": (jobs.send_daily_summary, 60, 60),  # a no-op without alerts.email
+    "check-live": (jobs.check_live, 300, 300),  # drift_check_every
 }
 
 

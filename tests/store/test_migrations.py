@@ -200,16 +200,17 @@ def test_drift_is_detected(empty_database_url: str) -> None:
 
 
 def test_a_single_head() -> None:
-    assert head() == "0012"
+    assert head() == "0013"
 
 
 def test_the_revisions_form_one_line() -> None:
     script = ScriptDirectory(SCRIPT_LOCATION)
-    assert script.get_heads() == ["0012"]
+    assert script.get_heads() == ["0013"]
     chain = [(r.revision, r.down_revision) for r in script.walk_revisions()]
-    assert chain == [("0012", "0011"), ("0011", "0010"), ("0010", "0009"), ("0009", "0008"),
-                     ("0008", "0007"), ("0007", "0006"), ("0006", "0005"), ("0005", "0004"),
-                     ("0004", "0003"), ("0003", "0002"), ("0002", "0001"), ("0001", None)]
+    assert chain == [("0013", "0012"), ("0012", "0011"), ("0011", "0010"), ("0010", "0009"),
+                     ("0009", "0008"), ("0008", "0007"), ("0007", "0006"), ("0006", "0005"),
+                     ("0005", "0004"), ("0004", "0003"), ("0003", "0002"), ("0002", "0001"),
+                     ("0001", None)]
 
 
 def columns(url: str, table: str) -> set[str]:
@@ -572,3 +573,52 @@ def test_0011_adds_and_drops_the_simulated_cluster_s_state_and_its_store_works(
     assert revision(url) == "0010"
     assert "simulated_workloads" not in tables(url)
     assert [s for _, s, _ in _states(url)] == ["succeeded"]
+
+
+def test_0013_keeps_attestations_with_the_ticks_and_drops_them(
+        empty_database_url: str) -> None:
+    """0013 marks the ticks an approval's attestation made (`attested`); the ticks given
+    before it are plain ticks; a downgrade drops the column and keeps the ticks."""
+    from bot.domain.checklist import Tick
+
+    url = empty_database_url
+    upgrade(url, "0012")
+    _insert(url, [("api", "production", "succeeded")])
+    at = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
+    engine = make_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO checklist_ticks (deployment_id, item, reason, ticked_by, "
+                "ticked_at) VALUES (1, 'feature_flags', NULL, 'U0CAROL', :at)"), {"at": at})
+    finally:
+        engine.dispose()
+    assert "attested" not in columns(url, "checklist_ticks")
+
+    upgrade(url, "0013")
+    assert revision(url) == "0013"
+    assert "attested" in columns(url, "checklist_ticks")
+    assert drift(url) == []
+    db = Database.from_url(url)
+    try:
+        with db.transaction() as r:
+            assert r.checklists.ticks(1) == [Tick("feature_flags", "U0CAROL", at)]  # a tick
+            r.checklists.set_tick(1, Tick("monitoring", "U0BOB", at, attested=True))
+        with db.transaction() as r:
+            assert r.checklists.ticks(1) == [
+                Tick("feature_flags", "U0CAROL", at),
+                Tick("monitoring", "U0BOB", at, attested=True)]
+    finally:
+        db.dispose()
+
+    downgrade(url, "0012")
+    assert revision(url) == "0012"
+    assert "attested" not in columns(url, "checklist_ticks")
+    assert drift(url, later=True) == []
+    engine = make_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT item FROM checklist_ticks ORDER BY id")
+                                ).scalars().all() == ["feature_flags", "monitoring"]
+    finally:
+        engine.dispose()

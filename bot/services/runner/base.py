@@ -1,0 +1,145 @@
+"""What every part of the runner shares: its configuration and state (one constructor),
+reading and showing a deployment, the deploy window that applies to one (`Gate`,
+`window_for`), what happens after a rollout in an environment (`VerifyPlan`), and the abort
+signal a progress report raises (`Aborted`, `check_abort`).
+
+The runner logs under one name, `bot.services.runner`, whichever of its modules speaks.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.config import MigrationsConfig
+from bot.domain.abort import ABORTABLE
+from bot.domain.deployment import Deployment, Kind
+from bot.domain.policy import PolicyDecision
+from bot.errors import DeploybotError
+from bot.ports import (
+    Clock,
+    Cluster,
+    Metrics,
+    NoMetrics,
+    Notifier,
+    Repositories,
+    Store,
+    Verifier,
+)
+from bot.services.live import LiveState
+
+log = logging.getLogger("bot.services.runner")
+
+
+class Gate(Protocol):
+    def check(self, environment: str, service: str, *, at: datetime,
+              emergency: bool = False) -> PolicyDecision: ...
+
+    def check_rollback(self, environment: str, service: str, *,
+                       at: datetime) -> PolicyDecision: ...
+
+
+def window_for(gate: Gate, d: Deployment, *, at: datetime) -> PolicyDecision:
+    """The deploy window that applies to `d`: rollbacks and migration runs (the guide's
+    migration rollback) follow the rollback rule, deploys the schedule and freezes."""
+    if d.kind is Kind.DEPLOY:
+        return gate.check(d.environment, d.service, at=at, emergency=d.emergency)
+    return gate.check_rollback(d.environment, d.service, at=at)
+
+
+@dataclass(frozen=True)
+class VerifyPlan:
+    """What happens after the rollout in one environment (environments.<name>.verify)."""
+
+    bake: timedelta = timedelta(0)
+    auto_rollback: bool = False
+    checks: bool = False  # smoke checks or a Prometheus query are configured
+
+    @property
+    def active(self) -> bool:
+        return self.bake > timedelta(0) or self.checks
+
+
+class RunnerBase:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        cluster: Cluster,
+        notifier: Notifier,
+        clock: Clock,
+        owner: str,
+        lease: timedelta,
+        gate: Gate,
+        workers: int = 4,
+        progress_every: timedelta = timedelta(seconds=2),
+        migrations: Mapping[str, MigrationsConfig] | None = None,
+        verifier: Verifier | None = None,
+        verify: Mapping[str, VerifyPlan] | None = None,
+        rollback_locks: Mapping[str, bool] | None = None,
+        metrics: Metrics | None = None,
+        live: LiveState | None = None,
+    ) -> None:
+        """`live`: what runs where (read when a deployment starts: what it replaces; and
+        when one ends: the "Running now" of the cards still waiting).
+        `rollback_locks`: environment → whether a rollback there locks the service
+        (environments.<env>.rollbacks.lock). `metrics`: results and rollout durations."""
+        self._store = store
+        self._live = live
+        self._metrics = metrics or NoMetrics()
+        self._rollback_locks = dict(rollback_locks or {})
+        self._verifier = verifier
+        self._verify = dict(verify or {})
+        self._migrations = dict(migrations or {})
+        self._cluster = cluster
+        self._notifier = notifier
+        self._clock = clock
+        self._owner = owner
+        self._gate = gate
+        self._lease = lease
+        self._progress_every = progress_every
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deploy")
+        self._inflight: set[int] = set()
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._closed = False
+        self._stopping = threading.Event()  # hand_back(): stop following, release leases
+        self._lost: set[int] = set()  # leases the heartbeat found taken by another process
+        self._heartbeat: threading.Thread | None = None
+        self._quit = threading.Event()  # shutdown() or hand_back(): the heartbeat ends
+        self._released: set[int] = set()  # leases given up by hand_back()
+
+    @staticmethod
+    def _get(r: Repositories, deployment_id: int) -> Deployment:
+        d = r.deployments.get(deployment_id)
+        if d is None:
+            raise LookupError(f"deployment {deployment_id} vanished")
+        return d
+
+    def _show(self, d: Deployment) -> None:
+        try:
+            self._notifier.show(d)
+        except DeploybotError:
+            log.warning("deployment %s: could not update Slack", d.id, exc_info=True)
+
+
+class Aborted(Exception):
+    """Raised from a progress report once someone asked to abort the deployment: the runner
+    stops following the rollout (or the watch) and rolls back (`_aborted`)."""
+
+    def __init__(self, by: str, at: datetime | None) -> None:
+        super().__init__(f"aborted by {by}")
+        self.by = by
+        self.at = at
+
+
+def check_abort(d: Deployment) -> None:
+    """Raise Aborted when someone asked to abort `d` and it still rolls out or is watched
+    (the automatic rollback after it, in another state, is not stopped again)."""
+    if d.abort_requested_by is not None and d.state in ABORTABLE:
+        raise Aborted(d.abort_requested_by, d.abort_requested_at)
