@@ -257,7 +257,7 @@ def build_container(
         checklists = ChecklistService(config=config, store=database,
                                       review=GitHubCodeReview(github), clock=clock,
                                       notifier=notifier, defer=background.submit)
-    notifier.show_checklists(checklists or UncheckedChecklists(config))
+    notifier.show_checklists(checklists or UncheckedChecklists(config, store=database))
     alerts, summary = _alerts(config, store=database, notifier=notifier, clock=clock,
                               locks=locks)
     deployments = DeploymentService(

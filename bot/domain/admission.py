@@ -12,6 +12,8 @@ themselves live here:
   skips the gate, and says so);
 - window: the schedule and freezes (`PolicyDecision`: the emergency lane and the rollback
   rule are decided by the policy);
+- approval: who may approve or reject, until when, the self-approval rule
+  (bot.domain.approval, given as a `Decision`);
 - downgrade and supersession, below.
 
 - A deploy of a version older than the one live there is a *downgrade*: it needs an
@@ -30,14 +32,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
+from bot.domain.approval import ApprovalRule, decision_refusal
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.faulty import FaultyMark
 from bot.domain.locks import Lock
 from bot.domain.policy import PolicyDecision
 from bot.domain.states import State
 from bot.domain.versions import semver
+from bot.errors import UserError
 
 #: The states a request waits in before it runs: a newer request supersedes these.
 WAITING = (State.AWAITING_APPROVAL, State.SCHEDULED)
@@ -103,6 +108,7 @@ def superseded(new: Deployment, others: Iterable[Deployment]) -> list[Deployment
 class Rule(StrEnum):
     """The rules that can refuse, in the order a refusal is reported."""
 
+    APPROVAL = "approval"
     LOCK = "lock"
     IN_FLIGHT = "in_flight"
     FAULTY = "faulty"
@@ -127,6 +133,18 @@ class Ask:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """An approval or rejection being recorded on `deployment` (the approval rules)."""
+
+    deployment: Deployment
+    user_id: str
+    approve: bool
+    is_approver: bool
+    rule: ApprovalRule
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Facts:
     """What the services read for `admit`; None: not looked at, or nothing there."""
 
@@ -138,6 +156,7 @@ class Facts:
     window: PolicyDecision | None = None
     live: str | None = None  # the version running there now
     downgrade_confirmed_from: str | None = None
+    decision: Decision | None = None  # an approval or rejection being recorded
 
 
 @dataclass(frozen=True)
@@ -149,6 +168,7 @@ class Refusal:
     source: str | None = None  # the promotion gate's environment
     window: PolicyDecision | None = None
     downgrade: Downgrade | None = None
+    error: UserError | None = None  # the approval rules' own words
 
 
 @dataclass(frozen=True)
@@ -176,6 +196,12 @@ class Admission:
 def admit(ask: Ask, facts: Facts) -> Admission:
     """Every rule at once over the facts given; the refusals in `Rule` order."""
     refusals: list[Refusal] = []
+    if facts.decision is not None:
+        c = facts.decision
+        error = decision_refusal(c.deployment, user_id=c.user_id, approve=c.approve,
+                                 is_approver=c.is_approver, rule=c.rule, at=c.at)
+        if error is not None:
+            refusals.append(Refusal(Rule.APPROVAL, error=error))
     if facts.lock is not None and facts.lock.blocks(ask.user_id, kind=ask.kind):
         refusals.append(Refusal(Rule.LOCK, lock=facts.lock))
     if facts.active is not None and facts.active.id != ask.deployment_id:

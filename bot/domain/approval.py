@@ -8,7 +8,7 @@ from datetime import datetime
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.states import State
 from bot.domain.text import shown
-from bot.errors import Conflict, Forbidden
+from bot.errors import Conflict, Forbidden, UserError
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,24 @@ def check_decision(
     rule: ApprovalRule,
     at: datetime,
 ) -> None:
-    """Raise a user-facing error when `user_id` may not approve/reject `d` at `at`.
+    """Raise `decision_refusal`'s error, if any."""
+    refusal = decision_refusal(d, user_id=user_id, approve=approve, is_approver=is_approver,
+                               rule=rule, at=at)
+    if refusal is not None:
+        raise refusal
+
+
+def decision_refusal(
+    d: Deployment,
+    *,
+    user_id: str,
+    approve: bool,
+    is_approver: bool,
+    rule: ApprovalRule,
+    at: datetime,
+) -> UserError | None:
+    """The user-facing error when `user_id` may not approve/reject `d` at `at`; None when
+    they may.
 
     A deploy waiting for its window (SCHEDULED) collects approvals ahead of it, under the
     same rules; it is withdrawn by cancelling it, not rejected. The requester may always
@@ -55,26 +72,27 @@ def check_decision(
         label = (f"Migration run #{d.id} ({d.service} to {shown(d.target or '')} in "
                  f"{d.environment})")
     if d.state is State.SCHEDULED and not approve:
-        raise Conflict(f"{label} is waiting for its deploy window: cancel it instead (its "
-                       f"Cancel button, or `/deploy cancel {d.id}`).")
+        return Conflict(f"{label} is waiting for its deploy window: cancel it instead (its "
+                        f"Cancel button, or `/deploy cancel {d.id}`).")
     if d.state not in (State.AWAITING_APPROVAL, State.SCHEDULED):
-        raise Conflict(f"{label} {_closed_reason(d)}; nothing to approve.")
+        return Conflict(f"{label} {_closed_reason(d)}; nothing to approve.")
     if d.expires_at is not None and at >= d.expires_at:
-        raise Conflict(f"{label} expired without enough approvals; request it again.")
+        return Conflict(f"{label} expired without enough approvals; request it again.")
     if not approve and user_id == d.requested_by:
-        return
+        return None
     if not is_approver:
         if d.emergency:
-            raise Forbidden(f"{label} is an emergency deploy: only the emergency approvers "
-                            "may approve or reject it.")
-        raise Forbidden(
+            return Forbidden(f"{label} is an emergency deploy: only the emergency approvers "
+                             "may approve or reject it.")
+        return Forbidden(
             f"You are not an approver for {d.environment}. Ask someone in its approvers role."
         )
     if user_id == d.requested_by and not rule.allow_self_approval:
-        raise Forbidden(
+        return Forbidden(
             f"You requested {label}, so you cannot approve it yourself: "
             "another approver has to."
         )
+    return None
 
 
 def enough(approvals: int, rule: ApprovalRule) -> bool:

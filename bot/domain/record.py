@@ -3,7 +3,9 @@
 A record never regresses: once a deployment ended, what it reached stays shown as it was (its
 rollout, its checks, its announcement); a later Keep or rollback adds a line. A deploy someone
 aborted says who and when, and how far it had got: stopped during its rollout, or live and
-its checks stopped (an abort is not a failure of the rollout). A
+its checks stopped (an abort is not a failure of the rollout). Post-deployment checks are
+✅ only when a watch ran: a success nobody watched (no `verify:` in its environment) says
+"not checked" and why. A
 pre-deployment checklist item is done only when something checked it (bot.domain.checklist):
 otherwise it is shown as not checked, or as attested by the approvers, by name."""
 
@@ -110,6 +112,16 @@ class Abort:
     then: str | None  # what followed: "rolled back to v1.2.2", or why nothing was rolled back
 
 
+def abort_note(error: str | None) -> Abort | None:
+    """The abort the runner noted at the start of a deployment's `error` (None: none), as
+    far as the text tells it (no time; live only when it says "during the watch"). For an
+    alert, which has the error and not the deployment."""
+    m = _ABORTED.match(error or "")
+    if m is None:
+        return None
+    return Abort(by=m["by"], at=None, went_live=m["watch"] is not None, then=m["then"])
+
+
 def aborted(d: Deployment) -> Abort | None:
     """How `d` was aborted (None: it was not, or it has not ended yet). It went live when
     the runner says it stopped the watch, or when its watch had come to a verdict."""
@@ -118,18 +130,33 @@ def aborted(d: Deployment) -> Abort | None:
         return None
     rb = rolled_back(d)
     # A rollback someone ran later (its rollback failed) adds its own line: not this one's.
-    m = _ABORTED.match(d.error if rb is None or rb.by is None else rb.reached or "")
-    if m is None:
+    note = abort_note(d.error if rb is None or rb.by is None else rb.reached)
+    if note is None:
         return None
-    return Abort(by=m["by"], at=d.abort_requested_at,
-                 went_live=m["watch"] is not None or d.verification is not None,
-                 then=m["then"])
+    return replace(note, at=d.abort_requested_at,
+                   went_live=note.went_live or d.verification is not None)
 
 
 def failed_verification(d: Deployment) -> bool:
     """It went live, then the watch after the rollout failed (rolled back or not)."""
     return (d.state in (State.FAILED, State.ROLLED_BACK) and d.error is not None
             and d.error.startswith(VERIFY_FAILED))
+
+
+def failed_rollout(d: Deployment) -> bool:
+    """Its rollout failed and left the new version applied, its new pods never ready (a
+    Kubernetes Deployment whose template has the new image): rolled back automatically,
+    or Rollback / Keep offered (and perhaps chosen since) — the runner records that offer
+    as a verification that is not ok, although no watch ran. Not a failed watch, not an
+    abort, not a rollout that failed leaving the old version as it was (that one just
+    failed: no verification, nothing rolled back)."""
+    if (d.kind is not Kind.DEPLOY or d.state not in (State.FAILED, State.ROLLED_BACK)
+            or not d.error or failed_verification(d) or abort_note(d.error) is not None):
+        return False
+    if d.verification is not None:
+        return not d.verification.ok
+    rb = rolled_back(d)
+    return rb is not None and rb.by is None and rb.reached is not None
 
 
 def _rollout_item(d: Deployment, *, gone: bool = False) -> Item:
@@ -170,11 +197,43 @@ def _migrations_item(d: Deployment) -> Item | None:
     return Item("Database migrations", Mark.DONE if m.ok else Mark.FAILED, detail)
 
 
+#: How the runner's note on a deploy of the version already running ends
+#: (bot.ports.AlreadyRunning: "v1.2.3 is already running in staging; nothing to do").
+NOTHING_TO_DO = "; nothing to do"
+#: How the runner's note on a deploy whose watch passed starts ("verified: watched 5m00s…").
+VERIFIED = "verified:"
+
+
+def watched(d: Deployment) -> bool:
+    """A watch ran after its rollout: its verdict is recorded with it (or, on older records,
+    the runner's "verified: …" note). A deploy or rollback that succeeded without one was
+    not watched: its environment has no post-deployment watch (`verify:`), it is a per-PR
+    preview, or nothing was rolled out."""
+    return d.verification is not None or (d.progress or "").startswith(VERIFIED)
+
+
+def _unwatched_item(d: Deployment) -> Item:
+    """The checks of a success nobody watched: not checked, and why (never ✅)."""
+    note = d.progress or ""
+    if NOTHING_TO_DO in note:  # nothing changed, so there was nothing to watch
+        return Item("Post-deployment checks", Mark.SKIPPED,
+                    f"nothing was rolled out: {note.replace(NOTHING_TO_DO, '', 1)}")
+    why = ("a per-PR preview is not watched" if d.instance is not None
+           else f"no post-deployment watch configured for {d.environment} "
+                f"(environments.{d.environment}.verify)")
+    return Item("Post-deployment checks", Mark.NOT_CHECKED,
+                f"not checked: {why}" + (f"; {note}" if note else ""))
+
+
 def _watch_item(d: Deployment) -> Item:
     if d.state is State.VERIFYING:
         return Item("Post-deployment checks", Mark.IN_PROGRESS, d.progress)
+    if d.state is State.SUCCEEDED and not watched(d):
+        return _unwatched_item(d)
     if d.state is State.SUCCEEDED:
-        return Item("Post-deployment checks", Mark.DONE, d.progress)
+        v = d.verification
+        return Item("Post-deployment checks", Mark.DONE,
+                    d.progress or (f"{VERIFIED} {v.summary}" if v is not None else None))
     if failed_verification(d):
         return Item("Post-deployment checks", Mark.FAILED, d.error)
     if d.state in (State.FAILED, *_CLOSED):
@@ -246,15 +305,21 @@ class RolledBack:
     reached: str | None  # the error the deployment had ended with (None: it had succeeded)
 
 
+def rollback_note(error: str | None) -> RolledBack | None:
+    """The rollback the runner noted at the end of a deployment's `error` (None: none, or
+    it cannot be read). For an alert, which has the error and not the deployment."""
+    m = _ROLLED_BACK.search(error or "")
+    if error is None or m is None:
+        return None
+    return RolledBack(to=m["to"], by=m["by"], rollback_id=int(m["id"]) if m["id"] else None,
+                      reached=error[:m.start()] or None)
+
+
 def rolled_back(d: Deployment) -> RolledBack | None:
     """How `d` was rolled back (None: it was not, or the note cannot be read)."""
     if d.state is not State.ROLLED_BACK or not d.error:
         return None
-    m = _ROLLED_BACK.search(d.error)
-    if m is None:
-        return None
-    return RolledBack(to=m["to"], by=m["by"], rollback_id=int(m["id"]) if m["id"] else None,
-                      reached=d.error[:m.start()] or None)
+    return rollback_note(d.error)
 
 
 def _as_reached(d: Deployment, rb: RolledBack | None) -> Deployment:
@@ -290,7 +355,10 @@ def _later_items(d: Deployment, rb: RolledBack | None,
         if rb is None or rb.by is None:  # the abort's own rollback: said on its line
             return tuple(out)
     v = d.verification
-    if v is not None and v.decision == "keep":
+    if v is not None and v.decision == "keep" and failed_rollout(d):  # never served
+        out.append(Item(f"Kept {d.version} applied", Mark.KEPT,
+                        f"chosen by <@{v.decided_by}> after its rollout failed", v.decided_at))
+    elif v is not None and v.decision == "keep":
         out.append(Item(f"Kept {d.version} live", Mark.KEPT,
                         f"chosen by <@{v.decided_by}> after its checks failed", v.decided_at))
     elif v is not None and v.decision == "rollback" and d.state is not State.ROLLED_BACK:

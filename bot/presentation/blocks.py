@@ -15,7 +15,15 @@ from bot.domain.checklist import Checklist
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.live import Live
 from bot.domain.previews import instance_label
-from bot.domain.record import Mark, build_record, failed_verification
+from bot.domain.record import (
+    DURING_THE_WATCH,
+    Mark,
+    aborted,
+    build_record,
+    failed_rollout,
+    failed_verification,
+    rolled_back,
+)
 from bot.domain.severity import Severity
 from bot.domain.states import State
 from bot.domain.text import reason_text, who
@@ -109,19 +117,26 @@ def noun(d: Deployment) -> str:
 
 
 def _verdict_blocks(d: Deployment, zone: ZoneInfo) -> list[Block]:
-    """Rollback / Keep after a failed watch (automatic rollback off), or who chose what."""
+    """Rollback / Keep after a failed watch, or after a failed rollout that left the new
+    version applied (automatic rollback off), or who chose what."""
     v = d.verification
     if d.state not in (State.FAILED, State.ROLLED_BACK) or v is None or not v.offer_rollback:
         return []
+    # A failed rollout's new pods never served: it is left applied, not live.
+    rollout = failed_rollout(d)
     if v.decision is not None:
         at = f" at {when(v.decided_at, zone)}" if v.decided_at else ""
         if v.decision == "rollback":
             return [_context(f"↩️ <@{v.decided_by}> chose to roll back to "
                              f"`{d.previous_version}`{at} (deployment #{v.rollback_id}).")]
-        return [_context(f"🟠 <@{v.decided_by}> chose to keep `{d.version}` live{at}.")]
+        return [_context(f"🟠 <@{v.decided_by}> chose to keep `{d.version}` "
+                         f"{'applied' if rollout else 'live'}{at}.")]
     if d.state is not State.FAILED:
         return []
-    ask = (f"*`{d.version}` failed its checks and is still live.* Roll back to "
+    ask = (f"*`{d.version}` failed its rollout and is left applied:* its new pods never "
+           f"became ready, the old ones still serve. Roll back to `{d.previous_version}`, "
+           "or keep it?" if rollout else
+           f"*`{d.version}` failed its checks and is still live.* Roll back to "
            f"`{d.previous_version}`, or keep it?")
     return [_section(ask), {"type": "actions", "block_id": ids.VERDICT_BLOCK, "elements": [
         _button(f"Roll back to {d.previous_version}"[:75], ids.ROLL_BACK, str(d.id),
@@ -321,12 +336,19 @@ def announcement(d: Deployment, zone: ZoneInfo, permalink: str | None, *,
         head = _other_head(d, ok)
     elif ok:
         head = f"✅ *{d.service} `{d.version}` is live in {d.where}*"
-    elif d.state is State.ROLLED_BACK and d.abort_requested_by is not None:  # stopped by hand
+    elif d.state is State.ROLLED_BACK and (ab := aborted(d)) is not None:  # stopped by hand
+        during = DURING_THE_WATCH if ab.went_live else ""
         head = (f"🛑 *Deploy of {d.service} `{d.version}` to {d.environment} was aborted by "
-                f"{who(d.abort_requested_by)}, rolled back to `{d.previous_version}`*")
-    elif d.state is State.ROLLED_BACK:  # bad, but handled: the previous version runs again
+                f"{ab.by}{during}, rolled back to `{_back_to(d)}`*")
+    elif d.state is State.ROLLED_BACK and failed_rollout(d):  # its new pods never served
+        head = (f"⚠️ *Deploy of {d.service} `{d.version}` to {d.environment} failed its "
+                f"rollout and was rolled back to `{_back_to(d)}`*")
+    elif d.state is State.ROLLED_BACK and failed_verification(d):  # bad, but handled
         head = (f"⚠️ *Deploy of {d.service} `{d.version}` to {d.environment} failed "
-                f"verification, rolled back to `{d.previous_version}`*")
+                f"verification, rolled back to `{_back_to(d)}`*")
+    elif d.state is State.ROLLED_BACK:  # e.g. it went live and someone rolled it back
+        head = (f"↩️ *Deploy of {d.service} `{d.version}` to {d.environment} was rolled back "
+                f"to `{_back_to(d)}`*")
     elif failed_verification(d) and d.verification is not None and d.verification.superseded:
         head = (f"🚨 *Deploy of {d.service} `{d.version}` to {d.environment} failed "
                 "verification; someone else has changed the workload since (not rolled "
@@ -337,8 +359,9 @@ def announcement(d: Deployment, zone: ZoneInfo, permalink: str | None, *,
     else:
         head = f"❌ *Deploy of {d.service} `{d.version}` to {d.where} failed*"
     parts = [mention, head] if mention else [head]
-    if not ok and d.error:
-        parts.append(f"Cause: {d.error}")
+    cause = _cause(d)
+    if not ok and cause:
+        parts.append(f"Cause: {cause}")
     if ok and d.progress:  # a note such as "v1.2.3 is already running in staging; nothing to do"
         parts.append(d.progress)
     by = f"{'Deployed' if d.kind is Kind.DEPLOY else 'Requested'} by {who(d.requested_by)}"
@@ -355,6 +378,24 @@ def announcement(d: Deployment, zone: ZoneInfo, permalink: str | None, *,
         text = f"{severity.label}: {text}"
     return Message(text=text, blocks=[_section("\n".join(parts)),
                                       _context(f"Severity: {severity.value}")])
+
+
+def _back_to(d: Deployment) -> str | None:
+    """The version a rolled-back deployment went back to (the runner's note says it)."""
+    rb = rolled_back(d)
+    return rb.to if rb is not None else d.previous_version
+
+
+def _cause(d: Deployment) -> str | None:
+    """Why `d` failed, without the rollback note its headline already says ("…; rolled back
+    to v1.2.3"); nothing for an abort rolled back (the headline names who) or for a
+    deployment that had gone live before someone rolled it back."""
+    if d.state is not State.ROLLED_BACK:
+        return d.error
+    if aborted(d) is not None:
+        return None
+    rb = rolled_back(d)
+    return rb.reached if rb is not None else d.error
 
 
 def _other_head(d: Deployment, ok: bool) -> str:
@@ -375,12 +416,17 @@ def requester_note(d: Deployment, zone: ZoneInfo, permalink: str | None) -> Mess
     match d.state:
         case State.SUCCEEDED:
             text = f"✅ Your {noun(d)} {title(d)} succeeded in {took(d.duration)}."
-        case State.ROLLED_BACK if d.abort_requested_by is not None:
+        case State.ROLLED_BACK if aborted(d) is not None:
             text = (f"🛑 Your {noun(d)} {title(d)} was aborted by <@{d.abort_requested_by}> "
-                    f"and rolled back to {d.previous_version}.")
+                    f"and rolled back to {_back_to(d)}.")
+        case State.ROLLED_BACK if failed_rollout(d) or failed_verification(d):
+            what = "failed its rollout" if failed_rollout(d) else "failed verification"
+            text = (f"⚠️ Your {noun(d)} {title(d)} {what} and was rolled back to "
+                    f"{_back_to(d)}: {_cause(d) or 'see the thread'}.")
         case State.ROLLED_BACK:
-            text = (f"⚠️ Your {noun(d)} {title(d)} failed verification and was rolled back to "
-                    f"{d.previous_version}: {d.error or 'see the thread'}.")
+            cause = _cause(d)
+            text = (f"↩️ Your {noun(d)} {title(d)} was rolled back to {_back_to(d)}"
+                    + (f": {cause}." if cause else "."))
         case State.FAILED:
             text = f"❌ Your {noun(d)} {title(d)} failed: {d.error or 'see the thread'}."
         case State.REJECTED:
@@ -420,6 +466,10 @@ def verdict_reply(failed: Deployment, rollback: Deployment | None) -> str:
         return (f"↩️ Rolling `{failed.service}` in *{failed.environment}* back to "
                 f"`{rollback.version}` (deployment #{rollback.id}); follow it in "
                 f"{_where(rollback)}.")
+    if failed_rollout(failed):  # its rollout failed: its new pods never served
+        return (f"🟠 `{failed.version}` stays applied in *{failed.environment}* (its rollout "
+                "failed: its new pods are not ready, the old ones still serve); your "
+                "decision is on the card and in the audit log.")
     return (f"🟠 `{failed.version}` stays live in *{failed.environment}*; your decision is "
             "on the card and in the audit log.")
 

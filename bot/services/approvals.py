@@ -7,7 +7,7 @@ import logging
 from datetime import datetime
 
 from bot.domain.admission import Ask, Facts, admit
-from bot.domain.approval import check_decision, enough
+from bot.domain.approval import enough
 from bot.domain.deployment import Deployment
 from bot.domain.policy import PolicyDecision, local
 from bot.domain.states import State
@@ -61,8 +61,8 @@ class ApprovalUseCases(DeploymentsBase):
                 r.audit.record("deploy.expired", actor="deploybot", at=at, deployment_id=d.id)
                 expired = True
             else:
-                check_decision(d, user_id=user_id, approve=approve, is_approver=is_approver,
-                               rule=rule, at=at)
+                self._check_decision(d, user_id=user_id, approve=approve,
+                                    is_approver=is_approver, rule=rule, at=at)
                 if not r.deployments.add_decision(d.id, user_id, approve=approve, at=at):
                     raise Conflict(f"You already decided on deployment #{d.id}; "
                                    "each person counts once.")

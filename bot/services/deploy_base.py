@@ -15,7 +15,7 @@ from datetime import datetime, tzinfo
 from typing import Protocol
 
 from bot.config import AppConfig
-from bot.domain.admission import Admission, Ask, Downgrade, Facts, Rule, admit
+from bot.domain.admission import Admission, Ask, Decision, Downgrade, Facts, Rule, admit
 from bot.domain.approval import ApprovalRule
 from bot.domain.busy import DeploymentBusy
 from bot.domain.commands import DeployArgs
@@ -211,6 +211,16 @@ class DeploymentsBase:
                   user_id=user_id, deployment_id=deployment_id)
         self._refuse(admit(ask, Facts(lock=lock, active=active)), ask, prefix=prefix)
 
+    def _check_decision(self, d: Deployment, *, user_id: str, approve: bool,
+                        is_approver: bool, rule: ApprovalRule, at: datetime) -> None:
+        """The approval rules for this decision (bot.domain.admission, `Decision`)."""
+        ask = Ask(kind=d.kind, environment=d.environment, service=d.service,
+                  version=d.version, user_id=user_id, instance=d.instance,
+                  deployment_id=d.id)
+        self._refuse(admit(ask, Facts(decision=Decision(
+            deployment=d, user_id=user_id, approve=approve, is_approver=is_approver,
+            rule=rule, at=at))), ask)
+
     def _refuse(self, admission: Admission, ask: Ask, *, args: DeployArgs | None = None,
                 prefix: str = "") -> None:
         """Raise the first refusal of `admission` as the user's error (nothing when it
@@ -220,6 +230,8 @@ class DeploymentsBase:
             return
         env, svc, v = ask.environment, ask.service, ask.version
         match refusal.rule:
+            case Rule.APPROVAL if refusal.error is not None:
+                raise refusal.error
             case Rule.LOCK:
                 self._locks.refuse(refusal.lock, user_id=ask.user_id, at=self._clock.now(),
                                    kind=ask.kind, prefix=prefix)
@@ -232,13 +244,17 @@ class DeploymentsBase:
                     f"`{v}` of {svc} is marked faulty in {env}: {reason_text(mark.reason)} "
                     f"(<@{mark.marked_by}>, {local(mark.marked_at, self._config.zone)}). To "
                     f"deploy it anyway, say why: `/deploy {svc} {env} {v} --force \"reason\"`.")
-            case Rule.PROMOTION:
+            case Rule.PROMOTION if refusal.source is not None:
                 source = refusal.source
+                there = self._live.of(source, svc, announce=False)  # the live version there
+                outside = (f" It runs in {source} now, but deploybot did not put it there "
+                           "(changed outside deploybot), so nothing checked it."
+                           if there.version == v and there.drift else "")
                 raise Conflict(
                     f"`{v}` has not succeeded in {source} yet: {env} takes only versions that "
-                    f"went live and passed their checks in {source} first. Deploy it to "
-                    f"{source} (`/deploy {svc} {source} {v}`), or, if {env} is broken, use "
-                    "`--emergency \"reason\"`.")
+                    f"went live and passed their checks in {source} first.{outside} Deploy "
+                    f"it to {source} (`/deploy {svc} {source} {v}`), or, if {env} is broken, "
+                    "use `--emergency \"reason\"`.")
             case Rule.WINDOW if refusal.window is not None:
                 if args is not None:
                     raise WindowClosed(args, refusal.window, self._config.zone)

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.domain.admission import admit
-from bot.domain.approval import ApprovalRule, check_decision, enough
+from bot.domain.approval import ApprovalRule, enough
 from bot.domain.commands import DeployArgs
 from bot.domain.deployment import Deployment, NewDeployment
 from bot.domain.policy import local
@@ -22,6 +22,7 @@ from bot.errors import (
     NotFound,
     UserError,
 )
+from bot.services.checklist import attest_on_approval
 from bot.services.deploy_base import DecisionResult
 from bot.services.deploy_requests import RequestUseCases
 
@@ -99,8 +100,8 @@ class ScheduledUseCases(RequestUseCases):
             if d.state is State.AWAITING_APPROVAL:
                 raise Conflict(f"Deployment #{d.id} is awaiting approval now: use the "
                                "Approve button on its card.")
-            check_decision(d, user_id=user_id, approve=True, is_approver=is_approver,
-                           rule=rule, at=at)
+            self._check_decision(d, user_id=user_id, approve=True,
+                                 is_approver=is_approver, rule=rule, at=at)
             if not r.deployments.add_decision(d.id, user_id, approve=True, at=at):
                 raise Conflict(f"You already approved deployment #{d.id}; each person "
                                "counts once.")
@@ -113,6 +114,9 @@ class ScheduledUseCases(RequestUseCases):
                                     "approvals": r.deployments.count_approvals(d.id),
                                     "required": rule.required})
             d = self._get(r, d.id)
+            if self._approved(d):  # complete: keep what it attests (checklist_attestation)
+                attest_on_approval(self._config, r, d, by=user_id, at=at,
+                                   evaluated=self._checklist is not None)
         released = None
         if self._approved(d) and d.not_before is not None and d.not_before <= at:
             released = self._release_approved(d, at=at)  # the window is open already

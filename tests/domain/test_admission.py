@@ -10,6 +10,7 @@ import pytest
 
 from bot.domain.admission import (
     Ask,
+    Decision,
     Downgrade,
     Facts,
     Rule,
@@ -18,6 +19,7 @@ from bot.domain.admission import (
     older,
     superseded,
 )
+from bot.domain.approval import ApprovalRule
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.faulty import FaultyMark
 from bot.domain.locks import Lock
@@ -122,3 +124,17 @@ def test_a_newer_request_supersedes_older_waiting_ones_of_the_same_service_there
     ]
     assert [d.id for d in superseded(new, others)] == [2, 3]
     assert superseded(replace(new, kind=Kind.ROLLBACK), others) == []
+
+
+def test_the_approval_rules_are_one_of_the_reasons() -> None:
+    d = deployment(4)
+    rule = ApprovalRule(required=1, allow_self_approval=False)
+    own = Decision(deployment=d, user_id="U0ALICE", approve=True, is_approver=True,
+                   rule=rule, at=T0)
+    admission = admit(replace(ASK, deployment_id=4), Facts(decision=own, lock=LOCK))
+    assert [r.rule for r in admission.refusals] == [Rule.APPROVAL, Rule.LOCK]
+    first = admission.first
+    assert first is not None and first.error is not None
+    assert "so you cannot approve it yourself" in first.error.message
+    other = replace(own, user_id="U0CAROL")
+    assert admit(replace(ASK, deployment_id=4), Facts(decision=other)).allowed

@@ -29,8 +29,12 @@ from bot.domain.record import (
     Abort,
     Item,
     Mark,
+    abort_note,
     aborted,
     build_record,
+    failed_rollout,
+    failed_verification,
+    rollback_note,
     rolled_back,
 )
 from bot.domain.states import State
@@ -154,14 +158,52 @@ def test_failed_without_an_error_text_is_still_failed_not_live() -> None:
 
 
 def test_succeeded() -> None:
-    d = deployment(State.SUCCEEDED, decisions=APPROVED)
+    d = deployment(State.SUCCEEDED, decisions=APPROVED, progress=VERIFIED,
+                   verification=Verification(ok=True, summary="watched 5m00s, pods healthy"))
     assert pre_marks(d) == {Mark.NOT_CHECKED}  # an approval checks nothing by itself
     assert marks(d) == {
         APPROVAL: (Mark.DONE, "<@U0BOB>"),
         ROLLOUT: (Mark.DONE, "v1.2.3 is live"),
-        WATCH: (Mark.DONE, None),
+        WATCH: (Mark.DONE, VERIFIED),
         ANNOUNCE: (Mark.DONE, None),
     }
+
+
+# -- the post-deployment checks are ✅ only when a watch ran ----------------------------
+
+
+def test_a_success_without_a_watch_is_not_checked_and_says_why() -> None:
+    # No `verify:` in its environment: the runner recorded no verdict (it used to be ✅).
+    d = deployment(State.SUCCEEDED, decisions=APPROVED, environment="staging")
+    assert marks(d)[WATCH] == (Mark.NOT_CHECKED, "not checked: no post-deployment watch "
+                               "configured for staging (environments.staging.verify)")
+    # What the executor said of the rollout (a workflow run's link) stays with it.
+    linked = replace(d, progress="https://github.example/acme/api/actions/runs/7")
+    assert marks(linked)[WATCH] == (Mark.NOT_CHECKED, "not checked: no post-deployment watch "
+                                    "configured for staging (environments.staging.verify); "
+                                    "https://github.example/acme/api/actions/runs/7")
+
+
+def test_a_verdict_or_the_runners_verified_note_means_a_watch_ran() -> None:
+    v = Verification(ok=True, summary="watched 5m00s, pods healthy")
+    assert marks(deployment(State.SUCCEEDED, verification=v))[WATCH] == (
+        Mark.DONE, "verified: watched 5m00s, pods healthy")
+    # An older record: the note, without the verdict.
+    assert marks(deployment(State.SUCCEEDED, progress=VERIFIED))[WATCH] == (Mark.DONE, VERIFIED)
+
+
+def test_an_unwatched_rollback_a_preview_and_a_deploy_of_what_runs_are_not_checked() -> None:
+    rb = deployment(State.SUCCEEDED, kind=Kind.ROLLBACK, version="v1.2.2",
+                    previous_version="v1.2.3", rollback_of=4, approvals_required=0)
+    assert marks(rb)[WATCH] == (Mark.NOT_CHECKED, "not checked: no post-deployment watch "
+                                "configured for production (environments.production.verify)")
+    preview = deployment(State.SUCCEEDED, environment="development", instance="pr-42")
+    assert marks(preview)[WATCH] == (Mark.NOT_CHECKED,
+                                     "not checked: a per-PR preview is not watched")
+    same = deployment(State.SUCCEEDED,
+                      progress="v1.2.3 is already running in production; nothing to do")
+    assert marks(same)[WATCH] == (Mark.SKIPPED, "nothing was rolled out: v1.2.3 is already "
+                                  "running in production")
 
 
 def test_rejected_names_the_rejecter_and_nothing_is_left_pending() -> None:
@@ -472,6 +514,69 @@ def test_only_an_abort_that_ended_is_read_as_one() -> None:
     assert aborted(replace(aborted_deploy(error), abort_requested_by=None)) is None
     assert aborted(aborted_deploy(error, state=State.VERIFYING)) is None
     assert aborted(aborted_deploy(f"{WATCH_FAILED}; rolled back to v1.2.2")) is None
+
+
+# -- a failed rollout left applied is not a failed watch --------------------------------
+
+CAUSE = "the new pods cannot pull the image registry.example/api:v1.2.3"
+LEFT = (f"{CAUSE}; v1.2.3 is left applied in production (automatic rollback is off there): "
+        "roll back to v1.2.2, or keep it")
+OFFERED = Verification(ok=False, summary="the rollout failed", reasons=(CAUSE,),
+                       offer_rollback=True)
+
+
+def test_a_failed_rollout_left_applied_is_told_from_a_failed_watch() -> None:
+    offered = deployment(State.FAILED, decisions=APPROVED, error=LEFT, verification=OFFERED)
+    auto = deployment(State.ROLLED_BACK, decisions=APPROVED,
+                      error=f"{CAUSE}; rolled back to v1.2.2")
+    clicked = replace(offered, state=State.ROLLED_BACK,
+                      error=f"{LEFT}; {ROLLED_BACK_NOTE}",
+                      verification=OFFERED.decided("rollback", by="U0BOB", at=LATER,
+                                                   rollback_id=5))
+    for d in (offered, auto, clicked):
+        assert failed_rollout(d) and not failed_verification(d), d
+        assert marks(d)[ROLLOUT] == (Mark.FAILED, LEFT if d is not auto else CAUSE)
+        assert marks(d)[WATCH] == (Mark.SKIPPED, None)  # no watch ran
+    assert later(auto) == [Item("Rolled back to v1.2.2 automatically", Mark.ROLLED_BACK, None,
+                                None)]
+
+
+@pytest.mark.parametrize("d", [
+    pytest.param(deployment(State.FAILED, error=WATCH_FAILED,
+                            verification=Verification(ok=False, summary="restarts",
+                                                      offer_rollback=True)),
+                 id="a-failed-watch"),
+    pytest.param(deployment(State.ROLLED_BACK, error=f"{WATCH_FAILED}; rolled back to v1.2.2"),
+                 id="a-failed-watch-rolled-back"),
+    pytest.param(deployment(State.FAILED, error=CAUSE), id="nothing-was-left-applied"),
+    pytest.param(deployment(State.ROLLED_BACK, error="aborted by <@U0BOB>; rolled back to "
+                            "v1.2.2", abort_requested_by="U0BOB"), id="an-abort"),
+    pytest.param(deployment(State.ROLLED_BACK, error=ROLLED_BACK_NOTE,
+                            verification=Verification(ok=True, summary="ok")),
+                 id="live-then-rolled-back-by-someone"),
+    pytest.param(deployment(State.ROLLED_BACK, error=f"migration Job api-migrate-1 failed; "
+                            f"{ROLLED_BACK_NOTE}"), id="failed-migrations-rolled-back-later"),
+    pytest.param(deployment(State.ROLLED_BACK, kind=Kind.ROLLBACK, error=f"{CAUSE}; rolled back "
+                            "to v1.2.2"), id="a-rollback"),
+])
+def test_what_is_not_a_failed_rollout_left_applied(d: Deployment) -> None:
+    assert not failed_rollout(d)
+
+
+def test_keep_after_a_failed_rollout_says_it_is_kept_applied_not_live() -> None:
+    kept = deployment(State.FAILED, decisions=APPROVED, error=LEFT,
+                      verification=OFFERED.decided("keep", by="U0ALICE", at=LATER))
+    assert later(kept) == [Item("Kept v1.2.3 applied", Mark.KEPT,
+                                "chosen by <@U0ALICE> after its rollout failed", LATER)]
+
+
+def test_the_runners_notes_read_from_an_error_alone() -> None:
+    note = rollback_note(f"{CAUSE}; rolled back to v1.2.2")
+    assert note is not None and (note.to, note.by, note.reached) == ("v1.2.2", None, CAUSE)
+    assert rollback_note(CAUSE) is None and rollback_note(None) is None
+    assert abort_note("aborted by <@U0BOB> during the watch; rolled back to v1.2.2") == Abort(
+        by="<@U0BOB>", at=None, went_live=True, then="rolled back to v1.2.2")
+    assert abort_note(WATCH_FAILED) is None
 
 
 # -- attestation: as kept when the approvals were complete, not as configured now ----------

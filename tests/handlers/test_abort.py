@@ -35,6 +35,7 @@ from tests.handlers.spine import (
     run_to_end,
     thread_replies,
 )
+from tests.handlers.test_honest_record import record as honest_record
 
 CLICKS = 10
 DEPLOYERS = [f"U0DEPL{n:02d}" for n in range(CLICKS)]
@@ -269,7 +270,11 @@ class TestDuringTheWatch:
         assert "You aborted deployment #1" in press_abort(bot, dep, REQUESTER)
         assert run_to_end(bot, dep) is State.ROLLED_BACK
         d = bot.deployment(dep)
-        assert d.error == f"aborted by <@{REQUESTER}>; rolled back to v1.2.2"
+        assert d.error == f"aborted by <@{REQUESTER}> during the watch; rolled back to v1.2.2"
         assert d.finished_at is not None and d.started_at is not None
         assert d.finished_at - d.started_at < timedelta(hours=4)  # the watch was cut short
+        # The record keeps what it reached: it went live, and its watch was stopped.
+        record = honest_record(bot, dep)
+        assert "✅ Rollout" in record and "🛑 Post-deployment checks — stopped: aborted" \
+            in record, record
         assert bot.container.cluster.current_version("staging", "api") == "v1.2.2"

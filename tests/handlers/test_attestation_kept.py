@@ -83,3 +83,36 @@ def test_the_record_shows_the_attestation_made_at_approval_whatever_the_setting_
         assert (ATTESTED if attests_then else NOT_CHECKED) in now, now
         assert (NOT_CHECKED if attests_then else ATTESTED) not in now
         assert "✅ Monitoring alerts set up" not in now
+
+
+NO_GITHUB_ATTESTED = f"☑️ Rollback plan documented — attested by <@{APPROVER}> on approval"
+
+
+@pytest.mark.parametrize("attests_then", [
+    pytest.param(True, id="attested-then-setting-off-now"),
+    pytest.param(False, id="not-attested-then-setting-on-now"),
+])
+def test_without_github_the_attestation_made_at_approval_is_kept_too(
+    attests_then: bool, database_url: str, fake_slack: FakeSlack, clock: ManualClock,
+) -> None:
+    """No `github:`/`checklist:` at all (the shipped app.yaml's case): nothing checks the
+    items, approval attests them where the environment says so, and that is stored."""
+    def cfg(attests: bool) -> Any:
+        data = base_config()
+        if attests:
+            data["environments"]["production"]["checklist_attestation"] = "approver"
+        return parse_config(data, source="test")
+
+    with serve_bot(cfg(attests_then), database_url, fake_slack, clock) as bot:
+        i = request(bot, "production v1.2.3")
+        assert "You approved deployment" in click_reply(bot, i, APPROVER)
+        assert run_to_end(bot, i) is State.SUCCEEDED
+        then = record(bot, i)
+        assert (NO_GITHUB_ATTESTED in then) is attests_then, then
+
+    with serve_bot(cfg(not attests_then), database_url, fake_slack, clock) as later:
+        later.clock.set(WEDNESDAY + LATER)
+        rollback(later, "production")
+        now = record(later, i)
+        assert f"Rolled back to v1.2.2 by <@{APPROVER}>" in now, now
+        assert (NO_GITHUB_ATTESTED in now) is attests_then, now

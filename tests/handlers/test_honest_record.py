@@ -198,6 +198,34 @@ def test_keep_adds_who_kept_it_and_a_later_rollback_adds_another_line(
     assert kept_lines(kept, after) == []
 
 
+# -- the post-deployment checks are ✅ only when a watch ran ----------------------------
+
+
+class TestWithoutAWatch:
+    """Staging with no `verify:` (the suite's base configuration): nothing watched it."""
+
+    @pytest.fixture
+    def config_data(self) -> dict[str, Any]:
+        return base_config()
+
+    def test_a_success_nobody_watched_says_not_checked_and_why(self, bot: RunningBot) -> None:
+        i = staging_deploy(bot, "v1.2.3", State.SUCCEEDED)
+        text = record(bot, i)
+        assert ("⚪ Post-deployment checks — not checked: no post-deployment watch configured "
+                "for staging (environments.staging.verify)") in text, text
+        assert "✅ Post-deployment checks" not in text
+        assert "✅ Rollout — v1.2.3 is live" in text
+        # A rollback there is not watched either: its record says so too.
+        bot.clock.set(WEDNESDAY + LATER)
+        rb = rollback(bot, "staging")
+        assert "⚪ Post-deployment checks — not checked: no post-deployment watch " \
+            "configured for staging" in record(bot, rb)
+        # The rolled-back deploy's record keeps what it reached and adds the rollback.
+        after = record(bot, i)
+        assert "⚪ Post-deployment checks — not checked" in after
+        assert f"↩️ Rolled back to v1.2.2 by <@{APPROVER}> (deployment #{rb})" in after
+
+
 # -- 6. the checklist claims only what was checked --------------------------------------
 
 

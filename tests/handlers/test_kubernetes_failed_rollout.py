@@ -22,9 +22,11 @@ from tests.handlers.spine import (
     announcements,
     audit_actions,
     blocks_text,
+    dms,
     ephemeral_text,
     has_buttons,
     request,
+    thread_replies,
     wait_dm,
 )
 from tests.handlers.test_kubernetes_live import settled, staging_line
@@ -54,6 +56,18 @@ def deployed(bot: RunningBot, version: str, deployment_id: int) -> State:
 def unpullable(fake: FakeKubernetes) -> None:
     """Versions ending in -bad cannot be pulled (as `simulated.fail_versions` in the shell)."""
     fake.fail_rollouts_to("staging", "api", lambda image: image.endswith("-bad"), "image_pull")
+
+
+def record(bot: RunningBot, deployment_id: int) -> str:
+    """The deployment record's text as it is now: the first reply in the card's thread."""
+    d = bot.deployment(deployment_id)
+    assert d.message_ts is not None
+    return blocks_text(thread_replies(bot, d.message_ts)[0])
+
+
+def cause_line(text: str) -> str:
+    (line,) = [ln for ln in text.splitlines() if ln.startswith("Cause: ")]
+    return line
 
 
 def verdict_button(bot: RunningBot, deployment_id: int, action_id: str) -> dict[str, Any]:
@@ -104,6 +118,20 @@ class TestWithAutomaticRollback:
         assert f"Deploy of api `{BAD}` to staging" in ann, ann
         assert "rolled back to `v1.2.3`" in ann, ann
         assert f"Cause: {CAUSE}" in ann, ann
+        # Told as a failed rollout (no watch ran), the cause not repeating the rollback.
+        assert (f"⚠️ *Deploy of api `{BAD}` to staging failed its rollout and was rolled "
+                "back to `v1.2.3`*") in ann, ann
+        assert "verification" not in ann, ann
+        assert not cause_line(ann).endswith("rolled back to v1.2.3"), ann
+        dm = str(dms(bot)[-1]["text"])
+        assert dm.startswith(f"⚠️ Your deploy #2 api {BAD} → staging failed its rollout and "
+                             f"was rolled back to v1.2.3: {CAUSE}"), dm
+        assert "verification" not in dm and not dm.endswith("rolled back to v1.2.3."), dm
+        # The record: the rollout failed, no check ran, then the automatic rollback.
+        text = record(bot, 2)
+        assert f"❌ Rollout — {CAUSE}" in text, text
+        assert "⏭️ Post-deployment checks" in text, text
+        assert "↩️ Rolled back to v1.2.3 automatically" in text, text
 
 
 class TestWithoutAutomaticRollback:
@@ -130,6 +158,12 @@ class TestWithoutAutomaticRollback:
         assert rollback["text"]["text"] == "Roll back to v1.2.3"
         assert rollback["style"] == "danger" and "confirm" in rollback
         assert verdict_button(bot, 2, ids.KEEP)["text"]["text"] == f"Keep {BAD}"
+        # Its new pods never served: it failed its rollout, not its checks.
+        card = blocks_text(bot.card(2))
+        assert (f"`{BAD}` failed its rollout and is left applied:* its new pods never became "
+                "ready, the old ones still serve. Roll back to `v1.2.3`, or keep it?") \
+            in card, card
+        assert "failed its checks" not in card and "still live" not in card, card
         (ann,) = [blocks_text(a) for a in announcements(bot) if BAD in blocks_text(a)]
         assert f"Cause: {CAUSE}" in ann, ann
 
@@ -165,3 +199,30 @@ class TestWithoutAutomaticRollback:
             bad.verification.decision, bad.verification.decided_by) == ("rollback", APPROVER)
         assert not has_buttons(bot.card(2))
         assert f"<@{APPROVER}> chose to roll back to `v1.2.3`" in blocks_text(bot.card(2))
+
+
+class TestKeepAfterAFailedRollout:
+    @pytest.fixture
+    def config_data(self, fake_k8s: FakeKubernetes) -> dict[str, Any]:
+        return kubernetes_config(auto_rollback=False)
+
+    def test_keep_leaves_it_applied_and_says_so(
+        self, bot: RunningBot, fake_k8s: FakeKubernetes,
+    ) -> None:
+        unpullable(fake_k8s)
+        assert deployed(bot, "v1.2.3", 1) is State.SUCCEEDED
+        assert deployed(bot, BAD, 2) is State.FAILED
+        keep = verdict_button(bot, 2, ids.KEEP)
+        click = bot.requester.click(user_id=REQUESTER, action_id=ids.KEEP,
+                                    value=keep["value"], message=bot.card(2))
+        assert click.status == 200, click.body
+        reply = ephemeral_text(bot, click)
+        assert reply.startswith(f"🟠 `{BAD}` stays applied in *staging* (its rollout failed"), \
+            reply
+        assert "stays live" not in reply
+        assert f"<@{REQUESTER}> chose to keep `{BAD}` applied" in blocks_text(bot.card(2))
+        text = record(bot, 2)
+        assert f"🟠 Kept {BAD} applied — chosen by <@{REQUESTER}> after its rollout failed" \
+            in text, text
+        assert "after its checks failed" not in text
+        assert images(fake_k8s)["api"] == IMAGE.format(version=BAD)

@@ -129,3 +129,17 @@ def test_a_deploy_queued_for_its_window_is_gated_too(bot: RunningBot) -> None:
         bot.container.deployments.schedule_for_window(args, user_id=REQUESTER)
     assert refusal("v1.2.4") in str(info.value)
     assert deployment_ids(bot) == []
+
+
+def test_a_version_changed_into_staging_outside_deploybot_is_not_promoted(
+        bot: RunningBot) -> None:
+    """The gate works from what runs (issue 12): staging runs v1.2.5 because someone put it
+    there by hand; deploybot never checked it, and the refusal says so."""
+    i = request(bot, "staging v1.2.3")
+    assert run_to_end(bot, i) is State.SUCCEEDED
+    bot.container.cluster.deploy("staging", "api", "v1.2.5",
+                                 progress=lambda _line: None)  # not through deploybot
+    answer = refused(bot, "production v1.2.5")
+    assert answer.startswith("⚠️ " + refusal("v1.2.5").split(" Deploy it to")[0]), answer
+    assert ("It runs in staging now, but deploybot did not put it there (changed outside "
+            "deploybot), so nothing checked it.") in answer, answer

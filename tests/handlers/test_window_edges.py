@@ -33,6 +33,7 @@ from tests.handlers.spine import (
     request,
     wait_dm,
 )
+from tests.handlers.test_honest_record import record as honest_record
 from tests.handlers.test_windows import (
     FRIDAY_1405,
     MONDAY_0000,
@@ -372,3 +373,30 @@ class TestTwoApprovals:
         # The requester's Start button, pressed late, does nothing more.
         (dm,) = prompts(bot)
         assert "no longer waiting for its window" in press(bot, dm, ids.START_SCHEDULED)["text"]
+
+
+class TestAttestedAhead:
+    """`checklist_attestation: approver`: the approval that completes a queued deploy's
+    approvals ahead of its window attests the items nothing checked, and that is kept."""
+
+    @pytest.fixture
+    def config_data(self) -> dict[str, Any]:
+        cfg = window_config()
+        cfg["environments"]["production"]["checklist_attestation"] = "approver"
+        return cfg
+
+    def test_the_approval_ahead_attests_and_the_record_keeps_it(self, bot: RunningBot) -> None:
+        bot.clock.set(FRIDAY_1405)
+        i = queue(bot, "production v1.2.3")
+        bot.clock.set(ny(11, 20, 16))
+        press(bot, bot.card(i), ids.APPROVE_AHEAD, user=APPROVER)
+        with bot.container.database.transaction() as r:
+            attested = [t for t in r.checklists.ticks(i) if t.attested]
+        assert attested and {t.by for t in attested} == {APPROVER}
+        bot.clock.set(MONDAY_0001)
+        assert release(bot) == 1
+        finish(bot)
+        assert bot.deployment(i).state is State.SUCCEEDED
+        text = honest_record(bot, i)
+        assert f"☑️ Rollback plan documented — attested by <@{APPROVER}> on approval" \
+            in text, text

@@ -1,4 +1,4 @@
-"""The runner's lease (bot/services/runner.py): handed back on request (SIGTERM), resumed by
+"""The runner's lease (bot/services/runner/leases.py): handed back on request (SIGTERM), resumed by
 another runner at once; and given up by a runner that finds another one holds it now.
 
 The whole bot runs in process (the `bot` fixture, a simulated rollout of a few seconds);

@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from bot.domain.admission import downgrade
+from bot.domain.admission import Ask, Facts, Rule, admit
 from bot.domain.deployment import Deployment, Kind, Verification
-from bot.domain.locks import Lock
 from bot.domain.policy import PolicyDecision
 from bot.domain.states import State
 from bot.errors import DeploybotError
@@ -43,28 +42,8 @@ class Pipeline(Verdicts, Jobs):
     def _start(self, d: Deployment, *, at: datetime) -> Deployment | None:
         """RUNNING (or resumed where it was), shown; None when a queued deployment does not
         start after all (cancelled, saying why)."""
-        if d.state is State.QUEUED:
-            # The window is checked once more right before anything happens: a deploy
-            # approved at 13:58 that would start at 14:01 on a Friday does not start.
-            window = window_for(self._gate, d, at=at)
-            if not window.allowed:
-                self._refuse(d, window)
-                return None
-            # So is a lock someone else took meanwhile (a rollback never waits for one).
-            lock = self._lock_in_the_way(d, at=at)
-            if lock is not None:
-                self._cancel_unstarted(d, refusal_at_start(lock, at), "deploy.refused_locked",
-                                       {"lock_id": lock.id, "holder": lock.holder,
-                                        "reason": lock.reason})
-                return None
         replacing = self._replacing(d)
-        dg = (downgrade(d.kind, d.version, replacing, confirmed_from=d.downgrade_from)
-              if d.state is State.QUEUED and d.instance is None else None)
-        if dg is not None:  # a newer version went live since it was approved
-            self._cancel_unstarted(
-                d, f"not started: {dg.live} runs there now, and {d.version} would downgrade "
-                   "it; nobody confirmed that downgrade. Request it again to confirm it.",
-                "deploy.refused_downgrade", {"live": dg.live, "version": d.version})
+        if d.state is State.QUEUED and not self._admitted_at_start(d, replacing, at=at):
             return None
         with self._store.transaction() as r:
             d = self._get(r, d.id)
@@ -92,14 +71,41 @@ class Pipeline(Verdicts, Jobs):
             return d.previous_version
         return self._live.version(d.environment, d.service) or d.previous_version
 
-    def _lock_in_the_way(self, d: Deployment, *, at: datetime) -> Lock | None:
-        """A lock on the service there that refuses `d`: someone else's, and `d` is no
-        rollback."""
-        if d.kind is Kind.ROLLBACK:
-            return None
+    def _admitted_at_start(self, d: Deployment, replacing: str | None, *,
+                           at: datetime) -> bool:
+        """The admission rules once more right before anything happens
+        (bot.domain.admission): the deploy window (a deploy approved at 13:58 that would
+        start at 14:01 on a Friday does not start), a lock someone else took meanwhile (a
+        rollback never waits for one), and a downgrade nobody confirmed (a newer version
+        went live since it was approved). A refused deployment is cancelled, saying why."""
         with self._store.transaction() as r:
             lock = r.locks.get(d.environment, d.service, at=at)
-        return lock if lock is not None and lock.blocks(d.requested_by, kind=d.kind) else None
+        ask = Ask(kind=d.kind, environment=d.environment, service=d.service,
+                  version=d.version, user_id=d.requested_by, instance=d.instance,
+                  emergency=d.emergency, forced=True, deployment_id=d.id)
+        admission = admit(ask, Facts(lock=lock, window=window_for(self._gate, d, at=at),
+                                     live=replacing,
+                                     downgrade_confirmed_from=d.downgrade_from))
+        refusal = admission.first
+        if refusal is None:
+            return True
+        if refusal.rule is Rule.WINDOW and refusal.window is not None:
+            self._refuse(d, refusal.window)
+        elif refusal.rule is Rule.LOCK and refusal.lock is not None:
+            lock = refusal.lock
+            self._cancel_unstarted(d, refusal_at_start(lock, at), "deploy.refused_locked",
+                                   {"lock_id": lock.id, "holder": lock.holder,
+                                    "reason": lock.reason})
+        elif refusal.rule is Rule.DOWNGRADE and refusal.downgrade is not None:
+            dg = refusal.downgrade
+            self._cancel_unstarted(
+                d, f"not started: {dg.live} runs there now, and {d.version} would downgrade "
+                   "it; nobody confirmed that downgrade. Request it again to confirm it.",
+                "deploy.refused_downgrade", {"live": dg.live, "version": d.version})
+        else:  # a rule the runner does not expect at start: refuse, saying which
+            self._cancel_unstarted(d, f"not started: refused ({refusal.rule.value})",
+                                   "deploy.refused_at_start", {"rule": refusal.rule.value})
+        return False
 
     def _refuse(self, d: Deployment, window: PolicyDecision) -> None:
         error = "the deploy window closed before it could start: " + "; ".join(window.reasons)

@@ -82,8 +82,7 @@ class Verdicts(Leases):
                 offer_rollback=True))
         self._move(d.id, State.FAILED, finished=True,
                    error=f"{cause}; {d.version} is left applied in {d.environment} "
-                         f"(automatic rollback is off there): roll back to {previous}, or "
-                         "keep it")
+                         "(automatic rollback is off there)")
 
     def _auto_roll_back(self, d: Deployment, cause: str, *, why: str,
                         progress: Callable[[str], None], by: str = "deploybot",
@@ -124,9 +123,11 @@ class Verdicts(Leases):
         version left marked faulty, and it ends ROLLED_BACK ("aborted by <@U…>; rolled back
         to v1.2.3"), or FAILED when no previous version is known or the rollback fails."""
         previous = rolls_back_to(d)
-        cause = f"aborted by {who(e.by)}"
         with self._store.transaction() as r:
             cur = self._get(r, d.id)
+            # The record tells a rollout stopped half-way from a version that went live.
+            cause = f"aborted by {who(e.by)}" + (
+                " during the watch" if cur.state is State.VERIFYING else "")
             r.audit.record("deploy.aborted", actor=e.by, at=self._clock.now(),
                            deployment_id=d.id,
                            details={"requested_at": e.at.isoformat() if e.at else None,
