@@ -646,6 +646,12 @@ class _Target:
         return _Op(verb, resource, self.namespace, self.name if named else None)
 
 
+def _port_error(e: KubernetesProblem) -> RetryableError | PermanentError:
+    """A read that failed, as the Cluster port says it: RetryableError when the API cannot
+    be reached (try again), PermanentError otherwise (access, RBAC)."""
+    return RetryableError(str(e)) if e.kind == "unreachable" else PermanentError(str(e))
+
+
 class KubernetesCluster:
     """The Cluster port for one service whose executor is `kubernetes`."""
 
@@ -672,9 +678,7 @@ class KubernetesCluster:
         except KubernetesProblem as e:
             if e.kind == "not_found":
                 return None
-            if e.kind == "unreachable":
-                raise RetryableError(str(e)) from e
-            raise PermanentError(str(e)) from e
+            raise _port_error(e) from e
         return self._version_in(dep)
 
     def observe(self, environment: str, service: str) -> Observed | None:
@@ -700,9 +704,7 @@ class KubernetesCluster:
         except KubernetesProblem as e:
             if e.kind == "not_found":
                 return None
-            if e.kind == "unreachable":
-                raise RetryableError(str(e)) from e
-            raise PermanentError(str(e)) from e
+            raise _port_error(e) from e
 
     def observed(self, dep: Mapping[str, Any], replica_sets: Sequence[Mapping[str, Any]], *,
                  service: str) -> Observed:
@@ -825,9 +827,7 @@ class KubernetesCluster:
         except KubernetesProblem as e:
             if e.kind == "not_found":
                 return False
-            if e.kind == "unreachable":
-                raise RetryableError(str(e)) from e
-            raise PermanentError(str(e)) from e
+            raise _port_error(e) from e
         log.info("deleted %s/%s (%s)", t.namespace, t.name, instance)
         return True
 
@@ -1476,9 +1476,7 @@ class KubernetesAccessCheck:
             return [f"{verb} {resource}" for verb, resource in REQUIRED_ACCESS
                     if not self._allowed(api, authz, namespace, verb, resource)]
         except KubernetesProblem as e:
-            if e.kind == "unreachable":
-                raise RetryableError(str(e)) from e
-            raise PermanentError(str(e)) from e
+            raise _port_error(e) from e
 
     def _allowed(self, api: _Api, authz: Any, namespace: str, verb: str,
                  resource: str) -> bool:

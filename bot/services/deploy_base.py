@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import Protocol
 
 from bot.config import AppConfig
-from bot.domain.admission import Admission, Ask, Decision, Downgrade, Facts, Rule, admit
+from bot.domain.admission import Admission, Ask, Decision, Facts, Rule, admit
 from bot.domain.approval import ApprovalRule
 from bot.domain.busy import DeploymentBusy
 from bot.domain.commands import DeployArgs
@@ -30,53 +30,19 @@ from bot.errors import (
     Forbidden,
     NotFound,
     RetryableError,
-    UserError,
 )
 from bot.ports import Clock, Cluster, Metrics, NoMetrics, Notifier, Repositories, Store
 from bot.services.access import Access
 from bot.services.live import LiveState
 from bot.services.locks import LockService
 from bot.services.policy import PolicyService
+from bot.services.refusals import DowngradeUnconfirmed, WindowClosed
 from bot.services.runner import window_for
 from bot.services.versions import VersionCheck
 
 log = logging.getLogger(__name__)
 
 log = logging.getLogger(__name__)
-
-
-class WindowClosed(UserError):
-    """A deploy refused by the schedule or a freeze; carries what to offer instead."""
-
-    def __init__(self, args: DeployArgs, decision: PolicyDecision, zone: tzinfo) -> None:
-        self.request = args
-        self.decision = decision
-        nxt = (f" The next window opens {local(decision.next_allowed_at, zone)}."
-               if decision.next_allowed_at else " No window opens in the next 60 days.")
-        super().__init__(
-            f"Not now: {args.service} {args.version} cannot go to {args.environment} — "
-            + "; ".join(decision.reasons) + "." + nxt
-        )
-
-
-class DowngradeUnconfirmed(UserError):
-    """A deploy of a version older than the live one, not confirmed as a downgrade by
-    name; carries what the confirmation button repeats (the request, or the approval)."""
-
-    icon = "⬇️"
-
-    def __init__(self, dg: Downgrade, *, environment: str, service: str,
-                 request: DeployArgs | None = None, deployment_id: int | None = None) -> None:
-        self.downgrade = dg
-        self.request = request
-        self.deployment_id = deployment_id
-        self.environment, self.service = environment, service
-        what = (f"Deployment #{deployment_id} would" if deployment_id is not None
-                else "This would")
-        super().__init__(
-            f"{what} downgrade {service} in {environment}: `{dg.version}` is older than "
-            f"`{dg.live}`, which runs there now. Confirm the downgrade by name with the "
-            "button, or deploy a newer version.")
 
 
 class Submitter(Protocol):

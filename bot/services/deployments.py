@@ -11,11 +11,10 @@ from bot.services.deploy_base import (
     ChecklistGate,
     DecisionResult,
     DeploymentsBase,
-    DowngradeUnconfirmed,
     Status,
     Submitter,
-    WindowClosed,
 )
+from bot.services.refusals import DowngradeUnconfirmed, WindowClosed
 from bot.services.scheduled import ScheduledUseCases
 from bot.services.status import StatusUseCases
 
