@@ -56,7 +56,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
@@ -150,6 +150,15 @@ class Timing:
     resync_every: float = 2.0
     #: unchanged progress is reported again this often, so the caller's lease is renewed
     keepalive_every: float = 20.0
+
+    def glance(self) -> Timing:
+        """For a look at what runs (`observe`: status, App Home, every request): one retry
+        and short timeouts, so an unreachable cluster is said as such in a second or two
+        instead of holding a screen for the whole backoff of a rollout."""
+        return replace(self, backoff=replace(self.backoff, attempts=min(2, self.backoff.attempts),
+                                             cap=min(1.0, self.backoff.cap)),
+                       connect_timeout=min(2.0, self.connect_timeout),
+                       request_timeout=min(10.0, self.request_timeout))
 
 
 @dataclass(frozen=True)
@@ -686,18 +695,19 @@ class KubernetesCluster:
         of the Deployment and one LIST of its ReplicaSets. None when there is no Deployment;
         RetryableError when the API cannot be reached, PermanentError otherwise (access,
         RBAC), in plain words. See `observed` for what each field means."""
-        found = self._with_replica_sets(environment)
+        found = self._with_replica_sets(environment, glance=True)
         if found is None:
             return None
         return self.observed(found[0], found[1], service=service)
 
-    def _with_replica_sets(self, environment: str
+    def _with_replica_sets(self, environment: str, *, glance: bool = False
                            ) -> tuple[Mapping[str, Any], list[Mapping[str, Any]]] | None:
         """The service's Deployment there and its ReplicaSets (one GET, one LIST); None
         when there is no Deployment; RetryableError when the API is unreachable,
-        PermanentError otherwise (access, RBAC), in plain words."""
+        PermanentError otherwise (access, RBAC), in plain words. `glance`: fail fast
+        (`Timing.glance`)."""
         try:
-            t = self._target(environment)
+            t = self._target(environment, timing=self._timing.glance() if glance else None)
             dep = t.api.call(t.op("get"), t.api.apps.read_namespaced_deployment,
                              t.name, t.namespace)
             return dep, list(self.replica_sets(t, dep))
@@ -1133,10 +1143,12 @@ class KubernetesCluster:
             raise
         return True
 
-    def _target(self, environment: str, instance: str | None = None) -> _Target:
-        """The service's Deployment there, or that of its per-PR `instance`."""
+    def _target(self, environment: str, instance: str | None = None, *,
+                timing: Timing | None = None) -> _Target:
+        """The service's Deployment there, or that of its per-PR `instance`; `timing`: other
+        than the backend's (a glance)."""
         api = _Api(self._clients.get(environment), environment=environment,
-                   timing=self._timing, sleep=self._sleep)
+                   timing=timing or self._timing, sleep=self._sleep)
         name = self.deployment if instance is None else preview_name(self.deployment, instance)
         return _Target(api, environment, self.config.namespace(environment), name)
 

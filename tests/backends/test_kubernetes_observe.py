@@ -249,3 +249,5 @@ def test_an_unreachable_api_is_retryable_and_forbidden_is_permanent(
     with pytest.raises(RetryableError) as info:
         cluster.observe(NS, "api")
     assert "unreachable" in str(info.value), info.value
+    # A glance at what runs fails fast (status must not wait out a rollout's backoff).
+    assert "gave up after 2 attempts" in str(info.value), info.value

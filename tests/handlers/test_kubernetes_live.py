@@ -84,3 +84,15 @@ def test_while_the_cluster_cannot_be_read_status_shows_the_last_known_version(
     assert line.startswith("• `staging` / `api`: `v1.2.3` since "), line
     assert "last known (deploybot's record): the cluster could not be read" in line, line
     assert drift_events(bot) == 0
+
+
+def test_while_the_cluster_is_unreachable_status_shows_the_last_known_version(
+    bot: RunningBot, fake_k8s: FakeKubernetes,
+) -> None:
+    request(bot, "staging v1.2.3")
+    assert run_to_end(bot, 1) is State.SUCCEEDED
+    fake_k8s.stop()  # the API server is gone: connections are refused
+    line = staging_line(bot)
+    assert line.startswith("• `staging` / `api`: `v1.2.3` since "), line
+    assert "last known (deploybot's record): the cluster could not be read" in line, line
+    assert "reach" in line or "unreachable" in line or "connect" in line, line
