@@ -71,9 +71,15 @@ def release_scheduled(instance: str) -> int:
 
 def check_live(instance: str) -> int:
     """Read what runs where from the executors; drift (a version deploybot did not put
-    there) is announced once and audited (each once, in any process: a claim per version)."""
+    there) is announced once and audited (each once, in any process: a claim per version),
+    and the cards waiting there show what runs now."""
     c = _get(instance)
-    return len(c.live.check()) if c else 0
+    if c is None:
+        return 0
+    drifted = c.live.check()
+    for live in drifted:
+        c.runner.refresh_running_now(live.environment, live.service)
+    return len(drifted)
 
 
 def expire_locks(instance: str) -> int:

@@ -12,6 +12,7 @@ import pytest
 
 from bot.domain.states import State
 from bot.presentation import ids
+from bot.scheduling import jobs
 from tests.conftest import APPROVER, REQUESTER, RunningBot, base_config
 from tests.handlers.spine import (
     announcements,
@@ -188,3 +189,27 @@ def test_a_supersede_racing_an_approval_leaves_exactly_one_to_run(bot: RunningBo
         assert old.superseded_by is None and old.state in (State.QUEUED, State.RUNNING,
                                                            State.VERIFYING, State.SUCCEEDED)
         assert len(ids_) in (3, 4)
+
+
+def test_drift_seen_by_the_scheduler_refreshes_the_cards_waiting_there(bot: RunningBot) -> None:
+    request(bot, "staging v1.2.3")
+    assert run_to_end(bot, 1) is State.SUCCEEDED
+    first = request(bot, "production v1.2.3")
+    assert "starting now" in click_reply(bot, first, APPROVER)
+    wait_dm(bot, REQUESTER, count=2)
+    assert bot.container.runner.wait_idle()
+    request(bot, "staging v1.2.4")
+    wait_dm(bot, REQUESTER, count=3)
+    assert bot.container.runner.wait_idle()
+    waiting = request(bot, "production v1.2.4")
+    assert "*Running now:* `v1.2.3`" in blocks_text(bot.card(waiting))
+    # Someone changes production by hand; the scheduler's look finds it.
+    bot.container.cluster.deploy("production", "api", "v1.2.3-hotfix",
+                                 progress=lambda _line: None)
+    jobs.register_instance(bot.container)  # as the scheduler does when it starts
+    try:
+        assert jobs.check_live(bot.container.instance) == 1
+    finally:
+        jobs.unregister_instance(bot.container.instance)
+    assert "*Running now:* `v1.2.3-hotfix`" in blocks_text(bot.card(waiting))
+    assert bot.deployment(waiting).state is State.AWAITING_APPROVAL

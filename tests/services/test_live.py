@@ -116,8 +116,16 @@ def test_an_announcement_slack_refused_is_tried_again_next_time(
 
 
 def test_the_scheduler_job_checks_every_pair(db: Database, clock: ManualClock) -> None:
+    class Runner:
+        def __init__(self) -> None:
+            self.refreshed: list[tuple[str, str]] = []
+
+        def refresh_running_now(self, environment: str, service: str) -> None:
+            self.refreshed.append((environment, service))
+
     class Container:
         instance = "test-live"
+        runner = Runner()
 
     c: Any = Container()
     config = parse_config(base_config())
@@ -131,3 +139,4 @@ def test_the_scheduler_job_checks_every_pair(db: Database, clock: ManualClock) -
     finally:
         jobs.unregister_instance("test-live")
     assert len(poster.posts) == 1
+    assert c.runner.refreshed == [("staging", "api")]  # the cards waiting there

@@ -247,17 +247,24 @@ class Pipeline(Verdicts, Jobs):
 
     def _refresh_running_now(self, final: Deployment) -> None:
         """A deploy or rollback of the main instance ended, so what runs there may have
-        changed: the deploys of that service and environment still waiting (for approval
-        or their window) get the live version as what they replace, and their cards'
-        "Running now" show it. Nothing changes while the live version is unknown."""
-        if self._live is None or final.instance is not None or final.kind is Kind.MIGRATE:
+        changed: `refresh_running_now` for its service and environment."""
+        if final.instance is not None or final.kind is Kind.MIGRATE:
+            return
+        self.refresh_running_now(final.environment, final.service)
+
+    def refresh_running_now(self, environment: str, service: str) -> None:
+        """What runs there may have changed (a deployment ended, drift was seen): the
+        deploys of that service and environment still waiting (for approval or their
+        window) get the live version as what they replace, and their cards' "Running now"
+        show it. Nothing changes while the live version is unknown."""
+        if self._live is None:
             return
         with self._store.transaction() as r:
-            waiting = [w for w in r.deployments.waiting_for(final.environment, final.service)
+            waiting = [w for w in r.deployments.waiting_for(environment, service)
                        if w.kind is Kind.DEPLOY]
         if not waiting:
             return
-        live = self._live.version(final.environment, final.service)
+        live = self._live.version(environment, service)
         if live is None:
             return
         for w in waiting:
