@@ -98,3 +98,27 @@ def test_a_runner_that_lost_its_lease_stops_following(bot: RunningBot,
         owner = conn.execute(text("SELECT lease_owner FROM deployments WHERE id = :i"),
                              {"i": deployment_id}).scalar_one()
     assert owner == "elsewhere:1:abc"
+
+
+class TestMoreDeploymentsThanWorkers:
+    """Issue 13's reproduction: work waiting for a worker is never marked lost. With one
+    worker, the second deployment waits in the pool while the first rolls out; the lease
+    heartbeat must not try to renew (and fail, and give up) a lease its waiting deployment
+    does not hold yet."""
+
+    @pytest.fixture
+    def config_data(self) -> dict[str, Any]:
+        return base_config(
+            services={"api": {"executor": "simulated"}, "web": {"executor": "simulated"}},
+            simulated={"rollout_seconds": 3, "initial_version": "v1.2.2"},
+            runner={"lease": "1s", "poll_every": "1s", "workers": 1})
+
+    def test_a_deployment_waiting_for_a_worker_runs_to_its_end_in_one_process(
+            self, bot: RunningBot, caplog: pytest.LogCaptureFixture) -> None:
+        first = request(bot, "api staging v1.3.0")
+        second = request(bot, "web staging v1.3.0")
+        assert bot.container.runner.wait_idle(30)
+        assert bot.deployment(first).state is State.SUCCEEDED
+        assert bot.deployment(second).state is State.SUCCEEDED, bot.deployment(second)
+        assert "another process holds its lease now" not in caplog.text
+        assert "deploy.resumed" not in audit_actions(bot, second)  # run once, not taken over

@@ -110,6 +110,9 @@ class RunnerBase:
         self._closed = False
         self._stopping = threading.Event()  # hand_back(): stop following, release leases
         self._lost: set[int] = set()  # leases the heartbeat found taken by another process
+        #: the deployments whose lease this process holds (claimed, not yet finished): the
+        #: heartbeat renews these only, never one still waiting in the pool for a worker
+        self._claimed: set[int] = set()
         self._heartbeat: threading.Thread | None = None
         self._quit = threading.Event()  # shutdown() or hand_back(): the heartbeat ends
         self._released: set[int] = set()  # leases given up by hand_back()

@@ -49,6 +49,7 @@ class Leases(RunnerBase, ABC):
     def _done(self, deployment_id: int) -> None:
         with self._lock:
             self._inflight.discard(deployment_id)
+            self._claimed.discard(deployment_id)
             self._idle.notify_all()
 
     def resume(self) -> int:
@@ -113,16 +114,20 @@ class Leases(RunnerBase, ABC):
             if not r.deployments.claim(deployment_id, owner=self._owner, at=at,
                                        until=at + self._lease):
                 return None
-            return self._get(r, deployment_id)
+            d = self._get(r, deployment_id)
+        with self._lock:
+            self._claimed.add(deployment_id)  # from now on the heartbeat renews it
+        return d
 
     def _beat(self) -> None:
-        """Renew the lease of every deployment this process follows, every third of the
-        lease; a lease found taken (this process stalled past it) stops that deployment at
-        its next progress report."""
+        """Renew the lease of every deployment this process follows (claimed: not those
+        still waiting in the pool for a worker, whose lease it does not hold yet), every
+        third of the lease; a lease found taken (this process stalled past it) stops that
+        deployment at its next progress report."""
         every = max(0.2, self._lease.total_seconds() / 3)
         while not self._quit.wait(every):
             with self._lock:
-                ids = sorted(self._inflight - self._lost)
+                ids = sorted((self._claimed & self._inflight) - self._lost)
             if not ids:
                 continue
             until = self._clock.now() + self._lease
