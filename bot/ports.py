@@ -282,6 +282,13 @@ class CodeReview(Protocol):
         `head`."""
         ...
 
+    def evaluate(self, repository: str, head: str, *, base: str | None,
+                 max_commits: int) -> tuple[tuple[CheckStatus, ...], Comparison | None]:
+        """`checks(head)` and (with `base`) `compare(base, head)` together, in as few
+        requests as the backend can (GitHub: at most 2, whatever the number of commits);
+        the comparison is None without `base`."""
+        ...
+
 
 class ChecklistCards(Protocol):
     """The checklist to show on a deployment's card (None: it has none). Never raises."""

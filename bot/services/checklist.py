@@ -267,10 +267,9 @@ class ChecklistService:
         assert cl is not None
         at = self._clock.now()
         try:
-            checks = self._review.checks(github.repository, d.version)
-            comparison = (None if d.previous_version is None else
-                          self._review.compare(github.repository, d.previous_version,
-                                               d.version, max_commits=cl.max_commits))
+            checks, comparison = self._review.evaluate(
+                github.repository, d.version, base=d.previous_version,
+                max_commits=cl.max_commits)
         except DeploybotError as e:
             reset = e.reset_at if isinstance(e, RateLimited) else None
             if isinstance(e, RateLimited) and reset is None and e.retry_after is not None:

@@ -9,7 +9,13 @@ Every request is recorded by the httpserver (`log`).
 Other areas of the API (checks, pull requests, Actions, …) add their endpoints with
 `route(method, pattern, handler)` from modules of their own (tests/backends/fake_github_*.py):
 `pattern` is matched against the path after `/repos/{owner}/{name}` (or the whole path with
-`repo_scoped=False`); the handler gets a `Hit` and answers with `fake.json(...)`."""
+`repo_scoped=False`); the handler gets a `Hit` and answers with `fake.json(...)`.
+
+Conditional requests, as GitHub's REST API makes them ("Best practices for using the REST
+API", Use conditional requests): every GET answered 200 carries an `ETag` (weak, a hash of
+the body); a GET whose `If-None-Match` names the ETag of what it would answer now gets
+`304 Not Modified` with no body. `answered()` lists the statuses (304s are the ones that do
+not count against GitHub's rate limit)."""
 
 from __future__ import annotations
 
@@ -88,11 +94,30 @@ class FakeGitHub:
         """The paths of the GET requests (tags), without the Deployments API's POSTs."""
         return [req.path for req, _ in self.server.log if req.method == "GET"]
 
+    def answered(self) -> list[tuple[str, str, int]]:
+        """(method, path, status) of every request so far."""
+        return [(req.method, req.path, resp.status_code) for req, resp in self.server.log]
+
+    def counted(self) -> int:
+        """Requests that count against the rate limit: all but the 304s."""
+        return sum(1 for _, resp in self.server.log if resp.status_code != 304)
+
     def json(self, data: object, status: int = 200) -> Response:
         return Response(json.dumps(data), status=status, content_type="application/json",
                         headers=self.headers)
 
     def _handle(self, request: Request) -> Response:
+        response = self._answer(request)
+        if request.method != "GET" or response.status_code != 200:
+            return response
+        etag = f'W/"{hashlib.sha1(response.get_data()).hexdigest()}"'
+        response.headers["ETag"] = etag
+        asked = [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]
+        if etag in asked:
+            return Response(status=304, headers={**self.headers, "ETag": etag})
+        return response
+
+    def _answer(self, request: Request) -> Response:
         if self.status is not None:
             return self.json({"message": "fake failure"}, self.status)
         if not self.accepts(request):

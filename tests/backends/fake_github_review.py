@@ -2,7 +2,21 @@
 with `route`: a linear commit history with tags, check runs
 (GET /repos/{r}/commits/{ref}/check-runs), commit statuses (GET …/commits/{ref}/status,
 combined), compare (GET /repos/{r}/compare/{base}...{head}), the pull requests of a commit
-(GET /repos/{r}/commits/{sha}/pulls) and their reviews (GET /repos/{r}/pulls/{n}/reviews).
+(GET /repos/{r}/commits/{sha}/pulls) and their reviews (GET /repos/{r}/pulls/{n}/reviews);
+and the GraphQL endpoint (POST /graphql) answering the query of
+bot/backends/github/review.py (`review_query`) from the same state.
+
+The GraphQL answers take their shape from GitHub's GraphQL API v4 documentation
+(docs.github.com/en/graphql: "Forming calls with GraphQL" for the `{"data": …, "errors":
+[…]}` envelope; the reference pages of the objects Repository.object, Commit (checkSuites,
+status, associatedPullRequests), CheckSuite/CheckRun (status and conclusion enums in
+capitals: COMPLETED, SUCCESS, …), Status/StatusContext (state: SUCCESS, FAILURE, ERROR,
+PENDING, EXPECTED), PullRequest, PullRequestReview and RateLimit), and, for errors, what
+GitHub answers with HTTP 200: `{"data": {"repository": null}, "errors": [{"type":
+"NOT_FOUND", "path": ["repository"], "message": "Could not resolve to a Repository with the
+name '…'."}]}` and `{"errors": [{"type": "RATE_LIMITED", "message": "API rate limit
+exceeded …"}]}` (github/docs issue #11071). It answers the fields that query asks for,
+whatever the query text; the commits come from the variables `c0`, `c1`, … (oids).
 
 Tests build the history with `commit(...)` and `tag(...)` and set CI results with
 `check(...)` / `status(...)`; every answer is computed from that state."""
@@ -51,6 +65,15 @@ class FakeReview:
         fake.route("GET", r"/commits/([0-9a-f]{40})/pulls", self._commit_pulls)
         fake.route("GET", r"/compare/(.+)\.\.\.(.+)", self._compare)
         fake.route("GET", r"/pulls/(\d+)/reviews", self._reviews)
+        # One /graphql route for every FakeReview of this fake (one per repository).
+        known: dict[str, FakeReview] | None = getattr(fake, "graphql_repos", None)
+        if known is None:
+            known = {}
+            fake.graphql_repos = known  # type: ignore[attr-defined]
+            fake.graphql_errors = None  # type: ignore[attr-defined]
+            fake.route("POST", r"/graphql", lambda hit: _graphql(fake, known, hit),
+                       repo_scoped=False)
+        known[repo] = self
 
     # -- building the history ---------------------------------------------------------
     def commit(self, message: str, *, author: str = "dev", files: list[str] | None = None,
@@ -85,6 +108,7 @@ class FakeReview:
         self.runs.setdefault(self.sha(ref), []).insert(0, {
             "id": sum(len(v) for v in self.runs.values()) + 1, "name": name,
             "head_sha": self.sha(ref), "status": "completed" if done else "in_progress",
+            "started_at": f"2026-11-17T10:{sum(len(v) for v in self.runs.values()):02d}:00Z",
             "conclusion": result if done else None})
 
     def status(self, ref: str, context: str, state: str) -> None:
@@ -147,3 +171,61 @@ class FakeReview:
             return self.fake.json({"message": "Not Found"}, 404)
         return self.fake.json([{"id": i + 1, "user": {"login": u}, "state": s}
                                for i, (u, s) in enumerate(p.reviews)])
+
+    # -- GraphQL ------------------------------------------------------------------------
+    def graphql_commit(self, ref: str) -> dict[str, Any] | None:
+        """Repository.object(expression: ref) as a Commit with its checks (lightweight
+        tags: the commit itself)."""
+        i = self._index(ref)
+        if i is None:
+            return None
+        sha = self.history[i].sha
+        runs = self.runs.get(sha, [])
+        statuses = self.statuses.get(sha, [])
+        return {
+            "oid": sha,
+            "checkSuites": {"nodes": [{"checkRuns": {"nodes": [
+                {"name": r["name"], "status": r["status"].upper(),
+                 "conclusion": r["conclusion"].upper() if r["conclusion"] else None,
+                 "startedAt": r["started_at"]} for r in runs]}}] if runs else []},
+            "status": ({"contexts": [{"context": st["context"], "state": st["state"].upper()}
+                                     for st in statuses]} if statuses else None),
+        }
+
+    def graphql_pulls(self, oid: str) -> dict[str, Any] | None:
+        """Repository.object(oid:) as a Commit with its associated pull requests."""
+        c = next((c for c in self.history if c.sha == oid), None)
+        if c is None:
+            return None
+        nodes = []
+        for n in c.pulls:
+            p = self.pulls[n]
+            nodes.append({
+                "number": p.number, "title": p.title,
+                "url": f"https://github.example/{self.repo}/pull/{p.number}",
+                "merged": p.merged, "author": {"login": p.author},
+                "reviews": {"nodes": [
+                    {"state": st, "author": {"login": u}} for u, st in p.reviews
+                    if st in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")]}})
+        return {"associatedPullRequests": {"nodes": nodes}}
+
+
+def _graphql(fake: FakeGitHub, known: dict[str, FakeReview], hit: Hit) -> Response:
+    errors = getattr(fake, "graphql_errors", None)
+    if errors:
+        return fake.json({"data": None, "errors": errors})
+    body = hit.body()
+    v = body.get("variables") or {}
+    rate = {"cost": 1, "remaining": 4999, "resetAt": "2026-11-17T11:00:00Z"}
+    repo = known.get(f"{v.get('owner')}/{v.get('name')}")
+    if repo is None:
+        return fake.json({"data": {"rateLimit": rate, "repository": None}, "errors": [{
+            "type": "NOT_FOUND", "path": ["repository"],
+            "locations": [{"line": 3, "column": 3}],
+            "message": f"Could not resolve to a Repository with the name "
+                       f"'{v.get('owner')}/{v.get('name')}'."}]})
+    out: dict[str, Any] = {"head": repo.graphql_commit(str(v.get("head")))}
+    for key, oid in v.items():
+        if key[:1] == "c" and key[1:].isdigit():
+            out[key] = repo.graphql_pulls(str(oid))
+    return fake.json({"data": {"rateLimit": rate, "repository": out}})

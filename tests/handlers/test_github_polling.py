@@ -211,6 +211,23 @@ def test_a_blocked_automatic_deploy_is_announced_like_a_webhook_one(
                                       "staging (push to main in acme/api) was not started:")
 
 
+def test_a_poll_that_finds_nothing_changed_costs_only_304s(
+        bot: RunningBot, gh: RepoState, fake_github: FakeGitHub) -> None:
+    assert poll(bot) == 0  # the baseline: 200s
+    first = len(fake_github.server.log)
+    assert first >= 2 and fake_github.counted() == first
+    assert poll(bot) == 0  # nothing changed: every request a 304
+    again = fake_github.answered()[first:]
+    assert again and all(status == 304 for _, _, status in again), again
+    assert fake_github.counted() == first
+
+    gh.set_branch(REPO, "main", NEW)  # a merge: the branch is answered anew
+    assert poll(bot) == 1
+    changed = [(p, st) for _, p, st in fake_github.answered()[first + len(again):]
+               if p.startswith(f"/repos/{REPO}/") and "branches" in p]
+    assert changed == [(f"/repos/{REPO}/branches/main", 200)]
+
+
 def test_rate_limited_backs_off_until_the_reset_with_a_log_line(
         bot: RunningBot, gh: RepoState, fake_github: FakeGitHub, clock: ManualClock,
         caplog: pytest.LogCaptureFixture) -> None:

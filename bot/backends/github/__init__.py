@@ -1,5 +1,6 @@
 """GitHub through PyGithub, one module per port: `client` (the connection and the one place
-PyGithub's and the network's errors become deploybot's error kinds), `source` (tags: the
+PyGithub's and the network's errors become deploybot's error kinds; conditional GETs through
+`conditional`, GraphQL queries), `source` (tags: the
 SourceControl port), `mirror` (the Deployments API: the DeploymentMirror port), `heads`
 (branch heads and open pull requests, for polling: the RepositoryHeads port), `review`
 (a commit's checks, the compared commits and their reviews: the CodeReview port),

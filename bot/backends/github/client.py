@@ -4,6 +4,7 @@ and the one place where PyGithub's and the network's errors become deploybot's e
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ from github.GithubException import (
 )
 from github.Repository import Repository
 
+from bot.backends.github.conditional import Answer, ConditionalCache
 from bot.errors import NotFound, PermanentError, RateLimited, RetryableError
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -31,7 +33,12 @@ class GitHubClient:
     Authenticated with `token`, or as a GitHub App installation (`app_id`, `private_key`
     PEM, `installation_id`): PyGithub's AppInstallationAuth asks for an installation token
     (POST /app/installations/{id}/access_tokens, with a JWT signed by the key) at the first
-    request, uses it on every request, and asks for a new one when it is about to expire."""
+    request, uses it on every request, and asks for a new one when it is about to expire.
+
+    `get` makes conditional GETs (ETag / If-None-Match, answers kept in `cache`, per
+    process: bot/backends/github/conditional.py); `graphql` posts a GraphQL query to the
+    API's GraphQL endpoint (`{api_url}/graphql`; GitHub Enterprise: `{host}/api/graphql`)
+    through the same connection."""
 
     def __init__(self, *, token: str | None, api_url: str = DEFAULT_API_URL,
                  timeout: int = 10, retry: Any = None, app_id: int | None = None,
@@ -45,9 +52,60 @@ class GitHubClient:
             timeout=timeout, retry=retry, per_page=100,
             seconds_between_requests=None, seconds_between_writes=None, lazy=True,
         )
+        self.cache = ConditionalCache()
 
     def close(self) -> None:
         self.gh.close()
+
+    def get(self, url: str, params: dict[str, Any] | None = None) -> Answer:
+        """A conditional GET of `url` (a path under the API, or a full URL GitHub gave):
+        If-None-Match with the ETag of the answer kept for it; a 304 returns the kept
+        answer (`not_modified`). Raises GithubException (or a network error): call it
+        inside `call`."""
+        requester = self.gh.requester
+        key = ConditionalCache.key(url, params)
+        etag = self.cache.etag(key)
+        status, headers, body = requester.requestJson(
+            "GET", url, parameters=params or None,
+            headers={"If-None-Match": etag} if etag else None)
+        if status == 304:
+            kept = self.cache.reuse(key, headers)
+            if kept is not None:
+                return kept
+            # Evicted meanwhile (another thread): ask again unconditionally.
+            status, headers, body = requester.requestJson("GET", url,
+                                                          parameters=params or None)
+        data = json.loads(body) if body else None
+        if status >= 400:
+            raise requester.createException(
+                status, headers, data if isinstance(data, dict) else {"message": str(data)})
+        answer = Answer(data, headers)
+        self.cache.keep(key, headers.get("etag"), answer)
+        return answer
+
+    def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """The `data` of a GraphQL query. HTTP errors (401, 403 secondary rate limit, 5xx)
+        raise GithubException as the REST calls do (call it inside `call`); errors in the
+        answer's `errors` array (HTTP 200) become: RATE_LIMITED → RateLimited (reset from
+        `X-RateLimit-Reset`), NOT_FOUND → UnknownObjectException (→ NotFound in `call`),
+        any other → PermanentError with GitHub's message."""
+        requester = self.gh.requester
+        headers, data = requester.requestJsonAndCheck(
+            "POST", requester.graphql_url, input={"query": query, "variables": variables})
+        errors = (data or {}).get("errors") if isinstance(data, dict) else None
+        if errors:
+            types = {str(e.get("type") or "") for e in errors if isinstance(e, dict)}
+            text = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict))
+            where = f"GitHub GraphQL ({self.api_url})"
+            if "RATE_LIMITED" in types:
+                raise _rate_limited(f"{where} rate limit exceeded", headers)
+            if "NOT_FOUND" in types:
+                raise UnknownObjectException(404, data, headers)
+            raise PermanentError(f"{where} refused the query: {text[:300]}")
+        if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
+            raise RetryableError(f"GitHub GraphQL ({self.api_url}) gave no data; try again")
+        result: dict[str, Any] = data["data"]
+        return result
 
     def repo(self, repository: str) -> Repository:
         return self.gh.get_repo(repository)  # lazy (Github(lazy=True)): no request
@@ -70,7 +128,10 @@ class GitHubClient:
         except GithubException as e:
             if e.status == 403:
                 headers = e.headers or {}
-                if headers.get("x-ratelimit-remaining") == "0" or "rate limit" in str(e).lower():
+                # A primary limit used up, or a secondary one (GitHub's rate limit docs:
+                # 403 or 429, with `retry-after` or a "secondary rate limit" message).
+                if (headers.get("x-ratelimit-remaining") == "0" or "retry-after" in headers
+                        or "rate limit" in str(e).lower()):
                     raise _rate_limited(f"{where} rate limit exceeded", headers) from e
                 scopes = headers.get("x-accepted-oauth-scopes") or headers.get(
                     "x-accepted-github-permissions")

@@ -66,3 +66,29 @@ def test_too_many_requests_says_how_long_to_wait(heads: GitHubRepositoryHeads,
     with pytest.raises(RateLimited) as e:
         heads.branch_head("acme/api", "main")
     assert (e.value.reset_at, e.value.retry_after) == (None, timedelta(seconds=30))
+
+
+def test_a_repeated_look_with_nothing_changed_is_a_304(heads: GitHubRepositoryHeads,
+                                                      repo: RepoState,
+                                                      fake: FakeGitHub) -> None:
+    repo.set_branch("acme/api", "main", SHA)
+    repo.open_pull("acme/api", 7, "feature-x", SHA)
+    for _ in range(2):
+        assert heads.branch_head("acme/api", "main") == SHA
+        assert heads.open_pulls("acme/api") == [PullHead(7, "feature-x", SHA)]
+    repo.set_branch("acme/api", "main", "b" * 40)  # a merge: a new answer (200)
+    assert heads.branch_head("acme/api", "main") == "b" * 40
+    assert heads.open_pulls("acme/api") == [PullHead(7, "feature-x", SHA)]
+    assert [s for _, _, s in fake.answered()] == [200, 200, 304, 304, 200, 304]
+    assert fake.counted() == 3
+    sent = [req.headers.get("If-None-Match") for req, _ in fake.server.log]
+    assert sent[0] is None and sent[2] is not None and sent[2].startswith('W/"')
+
+
+def test_the_cache_is_bounded(client: GitHubClient, repo: RepoState) -> None:
+    client.cache.size = 2
+    heads = GitHubRepositoryHeads(client)
+    for b in ("a", "b", "c"):
+        repo.set_branch("acme/api", b, SHA)
+        heads.branch_head("acme/api", b)
+    assert len(client.cache) == 2
