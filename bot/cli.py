@@ -22,6 +22,7 @@ from bot.errors import RetryableError
 from bot.logs import LOG_FORMATS, configure_logging, log_format_from
 from bot.presentation.audit_export import COLUMNS as AUDIT_COLUMNS
 from bot.presentation.audit_export import FORMATS as AUDIT_FORMATS
+from bot.roles import ROLES
 from bot.settings import Settings, SettingsError
 
 EXIT_USAGE = 2
@@ -104,13 +105,23 @@ def cmd_db(ns: argparse.Namespace) -> int:
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
+    """Serve as one role (bot.roles): web answers Slack and GitHub, worker runs the runner
+    and the scheduler, all (the default) does both."""
     from bot.container import build_container
+    from bot.roles import database_problem, role_of
     from bot.scheduling.scheduler import build_scheduler
     from bot.store.migrate import SchemaOutdated, ensure_schema
     from bot.web import build_asgi, serve
     from handlers import build_app
 
+    try:
+        role = role_of(ns.role, os.environ)
+    except ValueError as e:
+        return _fail(str(e))
     settings, config = _settings_and_config()
+    problem = database_problem(role, settings.database_url)
+    if problem is not None:
+        return _fail(problem)
     settings.require_slack()
     try:
         ensure_schema(settings.database_url, auto=ns.migrate)
@@ -125,20 +136,29 @@ def cmd_run(ns: argparse.Namespace) -> int:
                                 github_webhook_secret=settings.github_webhook_secret,
                                 socket_mode=bool(settings.slack_app_token),
                                 github_app=settings.github_app)
-    app = build_app(container, signing_secret=settings.slack_signing_secret)
-    scheduler = build_scheduler(container)
-    scheduler.start()
-    container.runner.resume()
+    logging.getLogger("bot.cli").info("deploybot run: role %s, instance %s", role.value,
+                                      container.instance)
+    # Slack's app only where Slack is answered; a worker's routes say it is a worker.
+    app = (build_app(container, signing_secret=settings.slack_signing_secret)
+           if role.answers_slack else None)
+    scheduler = None
+    if role.runs_deployments:
+        scheduler = build_scheduler(container)
+        scheduler.start()
+        container.runner.resume()
+    else:  # queued work waits for a worker's resume poll
+        container.runner.refuse_work()
     hand_back_within = max(1.0, config.runner.drain.total_seconds())
 
     def hand_back() -> None:
         """Stopping (bot.drain): no more scheduled work here, running deployments back."""
-        scheduler.shutdown(wait=False)
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
         container.runner.hand_back(timeout=hand_back_within)
 
     drain = Drain(hand_back)
     try:
-        if settings.slack_app_token:
+        if app is not None and settings.slack_app_token:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
             handler = SocketModeHandler(app, settings.slack_app_token)
@@ -150,11 +170,14 @@ def cmd_run(ns: argparse.Namespace) -> int:
             signal.signal(signal.SIGTERM, _stop)
             handler.start()  # type: ignore[no-untyped-call]
         else:
+            # A worker has no Slack requests to finish: it stops serving at once and waits
+            # for its hand-back below.
             serve(build_asgi(app, background=container.background,
-                             github=container.webhooks, metrics=container.metrics,
+                             github=container.webhooks if app is not None else None,
+                             metrics=container.metrics,
                              readiness=container.readiness, drain=drain),
                   host=ns.host, port=settings.port, drain=drain,
-                  drain_for=config.runner.drain.total_seconds())
+                  drain_for=config.runner.drain.total_seconds() if app is not None else 0.0)
     finally:
         drain.begin()  # however serving ended
         drain.wait(hand_back_within + 5)
@@ -323,6 +346,10 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="serve Slack (HTTP on $PORT, or Socket Mode with "
                                      "SLACK_APP_TOKEN)")
     run.add_argument("--host", default="0.0.0.0")
+    run.add_argument("--role", choices=ROLES, default=None,
+                     help="web: answer Slack and GitHub only; worker: run deployments and "
+                          "scheduled jobs only (HTTP for probes and /metrics); all (default): "
+                          "both. web and worker need PostgreSQL. Default $DEPLOYBOT_ROLE")
     run.add_argument("--migrate", action="store_true",
                      help="upgrade a server database at start (SQLite always is)")
     run.add_argument("--log-format", choices=LOG_FORMATS, default=None,

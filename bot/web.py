@@ -75,12 +75,20 @@ class _DrainingServer(uvicorn.Server):
         self.should_exit = True  # the main loop looks every 0.1 s
 
 
-def build_asgi(bolt: App, *, background: Background | None = None,
+#: What a worker process (`deploybot run --role worker`) answers on the Slack and GitHub routes.
+NOT_HERE = {"ok": False, "error": "this is a deploybot worker process: it runs deployments "
+                                  "and scheduled jobs and answers no Slack or GitHub "
+                                  "requests; send them to the web processes"}
+
+
+def build_asgi(bolt: App | None, *, background: Background | None = None,
                github: GitHubWebhooks | None = None,
                metrics: DeploybotMetrics | None = None,
                readiness: ReadinessCheck | None = None,
                drain: Drain | None = None) -> Starlette:
-    """`background`: the listeners' work pool, held back while requests are being answered.
+    """`bolt`: the Slack app (POST /slack/events); None in a worker process, whose Slack
+    and GitHub routes answer 404 saying so (`NOT_HERE`); its probes and /metrics are served.
+    `background`: the listeners' work pool, held back while requests are being answered.
     `github`: GitHub webhooks (POST /github/webhook); None (no GITHUB_WEBHOOK_SECRET): 404.
     `metrics`: GET /metrics, and the ack latency of every Slack request (None: 404).
     `readiness`: GET /readyz (None: ready when the process answers).
@@ -89,6 +97,8 @@ def build_asgi(bolt: App, *, background: Background | None = None,
 
     async def events(request: Request) -> Response:
         received = time.perf_counter()
+        if bolt is None:
+            return JSONResponse(NOT_HERE, status_code=404)
         if drain is not None and drain.draining:  # not taken: see bot.drain
             status, headers, refused = refusal_for(await request.body(),
                                                    request.headers.get("content-type", ""))
@@ -107,6 +117,8 @@ def build_asgi(bolt: App, *, background: Background | None = None,
     async def github_webhook(request: Request) -> Response:
         """Verified (X-Hub-Signature-256), claimed once per X-GitHub-Delivery, then handed
         to the background pool: GitHub gets its answer well inside its 10 s."""
+        if bolt is None:
+            return JSONResponse(NOT_HERE, status_code=404)
         if github is None:
             return JSONResponse({"ok": False, "error": "GitHub webhooks are off"},
                                 status_code=404)

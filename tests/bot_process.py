@@ -38,8 +38,11 @@ def write_config(path: Path, data: dict[str, Any]) -> Path:
 
 class BotProcess:
     def __init__(self, name: str, *, config: Path, database_url: str, fake: FakeSlack,
-                 workdir: Path, env: dict[str, str] | None = None) -> None:
+                 workdir: Path, env: dict[str, str] | None = None,
+                 role: str | None = None) -> None:
+        """`role`: `deploybot run --role <role>` (None: no option, the default `all`)."""
         self.name = name
+        self.role = role
         self.port = free_port()
         self.log_path = workdir / f"{name}.log"
         environ = {k: v for k, v in os.environ.items()
@@ -59,7 +62,9 @@ class BotProcess:
 
     def start(self, timeout: float = 30) -> BotProcess:
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--host", "127.0.0.1"],
+        role = ["--role", self.role] if self.role is not None else []
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--host", "127.0.0.1",
+                                      *role],
                                      cwd=self._workdir, env=self._env, stdout=log,
                                      stderr=subprocess.STDOUT)
         log.close()

@@ -9,8 +9,11 @@ app.yaml is a valid config, the Dockerfile runs `deploybot run` as a non-root us
 RBAC rules grant exactly what bot/backends/kubernetes.py needs: the Kubernetes client methods
 it references are read from its source (AST) and mapped to (verb, resource) by
 `CLIENT_METHODS`, and `REQUIRED_ACCESS` (what `deploybot doctor` asks about) is the same set.
-On the overlays: their files and patches point at what exists, production runs two replicas
-with a PodDisruptionBudget, and secrets are referenced, never inlined. Then each overlay is
+Two Deployments, one per role (`deploybot run --role web|worker`, bot.roles), same image,
+same service account: the Service selects the web pods only, both have the probes.
+On the overlays: their files and patches point at what exists, replicas per role, production
+runs two of each with a PodDisruptionBudget per role and a HorizontalPodAutoscaler for web,
+and secrets are referenced, never inlined. Then each overlay is
 rendered by the real kustomize (`kubectl kustomize`, skipped where kubectl is not installed)
 and the rendered objects are checked again.
 """
@@ -36,7 +39,10 @@ DEPLOY = ROOT / "deploy"
 KUSTOMIZE = DEPLOY / "kubernetes"
 MANIFESTS = KUSTOMIZE / "base"
 OVERLAYS = KUSTOMIZE / "overlays"
-REPLICAS = {"staging": 1, "production": 2}
+#: Replicas per overlay and role (production's web: the HPA's minimum, it may add more).
+REPLICAS = {"staging": {"web": 1, "worker": 1}, "production": {"web": 2, "worker": 2}}
+ROLES = ("web", "worker")
+COMPONENT = "app.kubernetes.io/component"
 BACKEND = ROOT / "bot" / "backends" / "kubernetes.py"
 WEB = ROOT / "bot" / "web.py"
 IMAGE = "ghcr.io/acme/deploybot"
@@ -125,13 +131,19 @@ def _one(docs: list[tuple[str, dict[str, Any]]], kind: str) -> dict[str, Any]:
     return found[0]
 
 
-def _pod_spec(docs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
-    spec: dict[str, Any] = _one(docs, "Deployment")["spec"]["template"]["spec"]
+def _deployment(docs: list[tuple[str, dict[str, Any]]], role: str) -> dict[str, Any]:
+    (found,) = [d for d in _of_kind(docs, "Deployment")
+                if d["metadata"]["name"] == f"deploybot-{role}"]
+    return found
+
+
+def _pod_spec(docs: list[tuple[str, dict[str, Any]]], role: str = "web") -> dict[str, Any]:
+    spec: dict[str, Any] = _deployment(docs, role)["spec"]["template"]["spec"]
     return spec
 
 
-def _container(docs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
-    (container,) = _pod_spec(docs)["containers"]
+def _container(docs: list[tuple[str, dict[str, Any]]], role: str = "web") -> dict[str, Any]:
+    (container,) = _pod_spec(docs, role)["containers"]
     return dict(container)
 
 
@@ -208,8 +220,8 @@ def granted(role: dict[str, Any]) -> set[Permission]:
 def test_every_manifest_parses_and_names_a_kind(docs: list[tuple[str, dict[str, Any]]]) -> None:
     kinds = sorted(str(d.get("kind")) for _, d in docs)
     assert kinds == sorted(["Namespace", "ServiceAccount", "Role", "RoleBinding", "Role",
-                            "RoleBinding", "ConfigMap", "Deployment", "Service",
-                            "Kustomization"])
+                            "RoleBinding", "ConfigMap", "Deployment", "Deployment",
+                            "Service", "Kustomization"])
     for name, doc in docs:
         assert doc.get("apiVersion"), name
         if doc["kind"] not in ("Kustomization",):
@@ -227,7 +239,8 @@ def test_namespaced_objects_live_in_the_bots_namespace(
 ) -> None:
     assert _one(docs, "Namespace")["metadata"]["name"] == BOT_NAMESPACE
     for kind in ("ServiceAccount", "ConfigMap", "Deployment", "Service"):
-        assert _one(docs, kind)["metadata"]["namespace"] == BOT_NAMESPACE, kind
+        for obj in _of_kind(docs, kind):
+            assert obj["metadata"]["namespace"] == BOT_NAMESPACE, kind
     assert _one(docs, "ServiceAccount")["metadata"]["name"] == SERVICE_ACCOUNT
 
 
@@ -289,25 +302,57 @@ def test_the_mapping_reads_a_watch_as_watch_and_flags_unknown_methods(tmp_path: 
         permissions_used(fake)
 
 
-def test_the_deployment_runs_as_the_service_account_with_its_token(
+def test_a_deployment_per_role_running_deploybot_in_that_role(
     docs: list[tuple[str, dict[str, Any]]],
 ) -> None:
-    deployment = _one(docs, "Deployment")
+    deployments = _of_kind(docs, "Deployment")
+    assert sorted(d["metadata"]["name"] for d in deployments) == [
+        f"deploybot-{role}" for role in ROLES]
+    images = set()
+    for role in ROLES:
+        deployment = _deployment(docs, role)
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert labels[COMPONENT] == role
+        # Each Deployment selects its own role's pods only (a selector is immutable).
+        assert deployment["spec"]["selector"]["matchLabels"] == {
+            "app.kubernetes.io/name": "deploybot", COMPONENT: role}
+        container = _container(docs, role)
+        # The image has no ENTRYPOINT: the command is named, the role in its args.
+        assert container["command"] == ["deploybot"]
+        assert container["args"][:3] == ["run", "--role", role], container["args"]
+        images.add(container["image"])
+    assert len(images) == 1  # the same image for both roles
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_deployment_runs_as_the_service_account_with_its_token(
+    role: str, docs: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """Both roles use the Kubernetes API (workers roll out; web pods read what runs for
+    /deploy status): both run as the one service account the RoleBindings name."""
+    deployment = _deployment(docs, role)
     assert deployment["spec"]["replicas"] == 1
-    pod = _pod_spec(docs)
+    pod = _pod_spec(docs, role)
     assert pod["serviceAccountName"] == SERVICE_ACCOUNT
     assert pod["automountServiceAccountToken"] is True
+    for binding in _of_kind(docs, "RoleBinding"):
+        assert {"kind": "ServiceAccount", "name": pod["serviceAccountName"],
+                "namespace": deployment["metadata"]["namespace"]} in binding["subjects"]
 
 
-def test_service_selector_matches_the_pod_labels_and_port(
+def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return selector.items() <= labels.items()
+
+
+def test_service_selects_the_web_pods_only_on_their_port(
     docs: list[tuple[str, dict[str, Any]]],
 ) -> None:
-    deployment = _one(docs, "Deployment")
-    labels = deployment["spec"]["template"]["metadata"]["labels"]
-    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
     service = _one(docs, "Service")
-    assert service["spec"]["selector"].items() <= labels.items()
-    ports = {p["name"]: p["containerPort"] for p in _container(docs)["ports"]}
+    web = _deployment(docs, "web")["spec"]["template"]["metadata"]["labels"]
+    worker = _deployment(docs, "worker")["spec"]["template"]["metadata"]["labels"]
+    assert _selects(service["spec"]["selector"], web)
+    assert not _selects(service["spec"]["selector"], worker)
+    ports = {p["name"]: p["containerPort"] for p in _container(docs, "web")["ports"]}
     for port in service["spec"]["ports"]:
         target = port["targetPort"]
         assert (ports.get(target) if isinstance(target, str) else target) == PORT
@@ -336,23 +381,25 @@ def check_probes(container: dict[str, Any]) -> None:
         assert (ports.get(port) if isinstance(port, str) else port) == PORT, probe
 
 
+@pytest.mark.parametrize("role", ROLES)
 def test_probes_hit_healthz_and_readyz_on_the_container_port(
-    docs: list[tuple[str, dict[str, Any]]],
+    role: str, docs: list[tuple[str, dict[str, Any]]],
 ) -> None:
     assert {"/healthz", "/readyz"} <= web_routes()
-    check_probes(_container(docs))
+    check_probes(_container(docs, role))
 
 
+@pytest.mark.parametrize("role", ROLES)
 def test_secrets_and_config_come_from_the_secret_and_configmap(
-    docs: list[tuple[str, dict[str, Any]]],
+    role: str, docs: list[tuple[str, dict[str, Any]]],
 ) -> None:
-    container = _container(docs)
+    container = _container(docs, role)
     env = {e["name"]: e for e in container["env"]}
     for key in SECRET_KEYS:
         assert env[key]["valueFrom"]["secretKeyRef"] == {"name": SECRET, "key": key}
     assert env["DEPLOYBOT_CONFIG"]["value"] == CONFIG_PATH
     mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
-    volumes = {v["name"]: v for v in _pod_spec(docs)["volumes"]}
+    volumes = {v["name"]: v for v in _pod_spec(docs, role)["volumes"]}
     config_mount = mounts[CONFIG_PATH]
     assert config_mount["subPath"] == "app.yaml"
     configmap = _one(docs, "ConfigMap")
@@ -360,13 +407,14 @@ def test_secrets_and_config_come_from_the_secret_and_configmap(
     assert "emptyDir" in volumes[mounts["/tmp"]["name"]]
 
 
-def test_the_pod_is_locked_down(docs: list[tuple[str, dict[str, Any]]]) -> None:
-    container = _container(docs)
+@pytest.mark.parametrize("role", ROLES)
+def test_the_pod_is_locked_down(role: str, docs: list[tuple[str, dict[str, Any]]]) -> None:
+    container = _container(docs, role)
     security = container["securityContext"]
     assert security["runAsNonRoot"] is True
     assert security["readOnlyRootFilesystem"] is True
     assert security["allowPrivilegeEscalation"] is False
-    assert _pod_spec(docs)["securityContext"]["runAsNonRoot"] is True
+    assert _pod_spec(docs, role)["securityContext"]["runAsNonRoot"] is True
     assert container["resources"]["requests"] and container["resources"]["limits"]
 
 
@@ -436,6 +484,8 @@ def test_an_overlays_files_and_patches_point_at_what_exists(
         key = (obj["kind"], obj["metadata"]["name"], obj["metadata"]["namespace"])
         assert key in base, f"{env}/{patch['path']} patches {key}, which the base lacks"
         assert patch["target"] == {"kind": obj["kind"], "name": obj["metadata"]["name"]}
+    assert {p["target"]["name"] for p in kustomization.get("patches") or []} == {
+        f"deploybot-{role}" for role in ROLES}, "a patch per role"
     (image,) = kustomization["images"]
     container_image = _container(docs)["image"]
     assert container_image.split(":")[0] == image["name"] == IMAGE
@@ -445,26 +495,41 @@ def test_an_overlays_files_and_patches_point_at_what_exists(
 
 
 @pytest.mark.parametrize("env", sorted(REPLICAS))
-def test_an_overlays_replicas_and_disruption_budget(
+def test_an_overlays_replicas_and_disruption_budgets_per_role(
     env: str, docs: list[tuple[str, dict[str, Any]]],
 ) -> None:
     files = _overlay_docs(env)
-    (patch,) = files["deployment-patch.yaml"]
-    replicas = patch["spec"]["replicas"]
-    assert replicas == REPLICAS[env]
-    (container,) = patch["spec"]["template"]["spec"]["containers"]
-    assert container["name"] == _container(docs)["name"]
-    assert container["resources"]["requests"]["cpu"] and container["resources"]["limits"]
-    pdbs = [d for found in files.values() for d in found
-            if d.get("kind") == "PodDisruptionBudget"]
-    if replicas > 1:
-        (pdb,) = pdbs
-        labels = _one(docs, "Deployment")["spec"]["template"]["metadata"]["labels"]
-        assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
-        assert 1 <= pdb["spec"]["minAvailable"] < replicas
-        assert pdb["metadata"]["namespace"] == BOT_NAMESPACE
-    else:
-        assert not pdbs
+    found = [d for objs in files.values() for d in objs]
+    pdbs = {d["metadata"]["name"]: d for d in found if d.get("kind") == "PodDisruptionBudget"}
+    for role in ROLES:
+        (patch,) = files[f"{role}-patch.yaml"]
+        assert patch["metadata"]["name"] == f"deploybot-{role}"
+        replicas = patch["spec"]["replicas"]
+        assert replicas == REPLICAS[env][role], role
+        (container,) = patch["spec"]["template"]["spec"]["containers"]
+        assert container["name"] == _container(docs, role)["name"]
+        # requests set: what a HorizontalPodAutoscaler's utilization is measured against
+        assert container["resources"]["requests"]["cpu"] and container["resources"]["limits"]
+        labels = _deployment(docs, role)["spec"]["template"]["metadata"]["labels"]
+        if replicas > 1:
+            pdb = pdbs.pop(f"deploybot-{role}")
+            assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+            assert 1 <= pdb["spec"]["minAvailable"] < replicas
+            assert pdb["metadata"]["namespace"] == BOT_NAMESPACE
+    assert not pdbs, f"{env}: a PodDisruptionBudget for no role with replicas: {list(pdbs)}"
+
+
+def test_production_scales_the_web_pods_with_a_horizontal_pod_autoscaler() -> None:
+    files = _overlay_docs("production")
+    (hpa,) = files["hpa.yaml"]
+    assert hpa["kind"] == "HorizontalPodAutoscaler"
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
+                                             "name": "deploybot-web"}
+    assert hpa["spec"]["minReplicas"] == REPLICAS["production"]["web"]
+    assert hpa["spec"]["maxReplicas"] > hpa["spec"]["minReplicas"]
+    (metric,) = hpa["spec"]["metrics"]
+    assert metric["resource"]["name"] == "cpu"
 
 
 def test_secrets_are_referenced_never_inlined() -> None:
@@ -495,22 +560,33 @@ def render(env: str) -> list[dict[str, Any]]:
 def test_kustomize_renders_each_overlay_into_a_complete_install(env: str) -> None:
     rendered = render(env)
     kinds = sorted(d["kind"] for d in rendered)
-    expected = ["ConfigMap", "Deployment", "Namespace", "Role", "Role", "RoleBinding",
-                "RoleBinding", "Service", "ServiceAccount"]
-    if REPLICAS[env] > 1:
-        expected.append("PodDisruptionBudget")
+    expected = ["ConfigMap", "Deployment", "Deployment", "Namespace", "Role", "Role",
+                "RoleBinding", "RoleBinding", "Service", "ServiceAccount"]
+    expected += ["PodDisruptionBudget"] * sum(n > 1 for n in REPLICAS[env].values())
+    if env == "production":
+        expected.append("HorizontalPodAutoscaler")
     assert kinds == sorted(expected)
-    (deployment,) = [d for d in rendered if d["kind"] == "Deployment"]
-    assert deployment["spec"]["replicas"] == REPLICAS[env]
-    (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    assert container["image"] == f"{IMAGE}:0.1.0"
-    check_probes(container)  # the base's probes, ports and env survived the patch
-    env_vars = {e["name"]: e for e in container["env"]}
-    for key in SECRET_KEYS:
-        assert env_vars[key]["valueFrom"]["secretKeyRef"] == {"name": SECRET, "key": key}
-    assert container["securityContext"]["readOnlyRootFilesystem"] is True
-    for role in (d for d in rendered if d["kind"] == "Role"):
-        assert granted(role) == EXPECTED_RULES
+    deployments = {d["metadata"]["name"]: d for d in rendered if d["kind"] == "Deployment"}
+    assert set(deployments) == {f"deploybot-{role}" for role in ROLES}
+    (service,) = [d for d in rendered if d["kind"] == "Service"]
+    for role in ROLES:
+        deployment = deployments[f"deploybot-{role}"]
+        assert deployment["spec"]["replicas"] == REPLICAS[env][role]
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert container["image"] == f"{IMAGE}:0.1.0"
+        assert container["args"][:3] == ["run", "--role", role]
+        check_probes(container)  # the base's probes, ports and env survived the patch
+        env_vars = {e["name"]: e for e in container["env"]}
+        for key in SECRET_KEYS:
+            assert env_vars[key]["valueFrom"]["secretKeyRef"] == {"name": SECRET, "key": key}
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        # The selector is the base's: an overlay's labels must not change it (immutable).
+        assert deployment["spec"]["selector"] == {"matchLabels": {
+            "app.kubernetes.io/name": "deploybot", COMPONENT: role}}
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert _selects(service["spec"]["selector"], labels) == (role == "web")
+    for rbac_role in (d for d in rendered if d["kind"] == "Role"):
+        assert granted(rbac_role) == EXPECTED_RULES
     for d in rendered:
         meta = d["metadata"]
         assert meta["labels"]["app.kubernetes.io/instance"] == f"deploybot-{env}"
@@ -518,7 +594,3 @@ def test_kustomize_renders_each_overlay_into_a_complete_install(env: str) -> Non
             assert meta["namespace"] in TARGET_NAMESPACES
         elif d["kind"] != "Namespace":
             assert meta["namespace"] == BOT_NAMESPACE, d["kind"]
-    # The selector is the base's: an overlay's labels must not change it (it is immutable).
-    assert deployment["spec"]["selector"] == {"matchLabels": {"app.kubernetes.io/name":
-                                                              "deploybot"}}
-

@@ -71,3 +71,25 @@ def test_run_serves_slack_over_http_and_stops_on_sigterm(tmp_path: Path) -> None
                 out, _ = proc.communicate()
     assert proc.returncode == 0, out
     assert "Traceback" not in out
+
+
+def test_a_worker_or_web_role_on_sqlite_fails_at_start_with_the_fix(tmp_path: Path) -> None:
+    """SQLite is one process's: `--role worker` (or web, here from $DEPLOYBOT_ROLE) on it
+    stops at once with one line naming the reason and the fix, exit code 2."""
+    config = tmp_path / "app.yaml"
+    config.write_text(yaml.safe_dump(base_config()))
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SLACK_", "DEPLOYBOT_", "DATABASE_URL"))}
+    env.update(PYTHONPATH=str(ROOT), PORT=str(free_port()), DEPLOYBOT_CONFIG=str(config),
+               DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
+               SLACK_BOT_TOKEN="xoxb-process", SLACK_SIGNING_SECRET=SECRET)
+    for args, extra in ((["--role", "worker"], {}), ([], {"DEPLOYBOT_ROLE": "web"})):
+        done = subprocess.run([sys.executable, "-m", "bot", "run", "--host", "127.0.0.1",
+                               *args], cwd=tmp_path, env=env | extra, capture_output=True,
+                              text=True, timeout=60, check=False)
+        role = (args or ["", extra["DEPLOYBOT_ROLE"]])[1]
+        assert done.returncode == 2, done.stderr
+        (line,) = done.stderr.strip().splitlines()
+        assert line.startswith(f"deploybot: --role {role} needs a database shared"), line
+        assert "SQLite" in line and "--role all" in line and "PostgreSQL" in line, line
+        assert not (tmp_path / "bot.db").exists()  # nothing was started

@@ -41,6 +41,10 @@ _FIELDS = {
 }
 #: Kinds whose success means their version runs (a migration run changes no version).
 _ROLLOUTS = (Kind.DEPLOY.value, Kind.ROLLBACK.value)
+#: Work a runner may claim: queued, or under way — in every case only while nobody holds its
+#: lease (two workers' resume polls see a queued row at the same moment: one claims it).
+_CLAIMABLE = DeploymentRow.state.in_([State.QUEUED.value, State.RUNNING.value,
+                                      State.VERIFYING.value])
 #: The environment's main instance: per-PR previews never count as what runs there
 #: (promotion gates, rollback targets, status, the App Home).
 _MAIN = DeploymentRow.instance.is_(None)
@@ -283,11 +287,8 @@ class SqlDeploymentRepository:
     def claim(self, deployment_id: int, *, owner: str, at: datetime, until: datetime) -> bool:
         res = self._s.execute(
             update(DeploymentRow)
-            .where(DeploymentRow.id == deployment_id, or_(
-                DeploymentRow.state == State.QUEUED.value,
-                and_(DeploymentRow.state.in_([State.RUNNING.value, State.VERIFYING.value]),
-                     or_(DeploymentRow.lease_until.is_(None), DeploymentRow.lease_until < at)),
-            ))
+            .where(DeploymentRow.id == deployment_id, _CLAIMABLE,
+                   or_(DeploymentRow.lease_until.is_(None), DeploymentRow.lease_until < at))
             .values(lease_owner=owner, lease_until=until, updated_at=at,
                     row_version=DeploymentRow.row_version + 1)
         )
@@ -303,11 +304,10 @@ class SqlDeploymentRepository:
 
     def claimable(self, at: datetime) -> Sequence[int]:
         return self._s.scalars(
-            select(DeploymentRow.id).where(or_(
-                DeploymentRow.state == State.QUEUED.value,
-                and_(DeploymentRow.state.in_([State.RUNNING.value, State.VERIFYING.value]),
-                     or_(DeploymentRow.lease_until.is_(None), DeploymentRow.lease_until < at)),
-            )).order_by(DeploymentRow.id)
+            select(DeploymentRow.id).where(
+                _CLAIMABLE,
+                or_(DeploymentRow.lease_until.is_(None), DeploymentRow.lease_until < at),
+            ).order_by(DeploymentRow.id)
         ).all()
 
     def _with_decisions(self, rows: Sequence[DeploymentRow]) -> list[Deployment]:

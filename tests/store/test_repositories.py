@@ -259,6 +259,21 @@ def test_a_queued_deployment_is_claimable(db: Database) -> None:
         assert r.deployments.claim(waiting, owner="runner-a", at=T0, until=T0 + LEASE) is False
 
 
+def test_a_queued_deployment_is_claimed_once(db: Database) -> None:
+    """Two workers' resume polls see the same queued row at once (issue 13, roles): the
+    first claim takes it, the second finds the lease held and leaves it alone."""
+    i = add(db, State.QUEUED, expires_at=None)
+    with db.transaction() as r:
+        assert r.deployments.claim(i, owner="worker-a", at=T0, until=T0 + LEASE) is True
+    with db.transaction() as r:
+        assert r.deployments.claim(i, owner="worker-b", at=T0, until=T0 + LEASE) is False
+        assert list(r.deployments.claimable(T0)) == []
+    later = T0 + LEASE + timedelta(seconds=1)  # worker-a died before starting it
+    with db.transaction() as r:
+        assert list(r.deployments.claimable(later)) == [i]
+        assert r.deployments.claim(i, owner="worker-b", at=later, until=later + LEASE) is True
+
+
 def _running(db: Database, *, owner: str, until: datetime) -> int:
     i = add(db, State.QUEUED, expires_at=None)
     with db.transaction() as r:

@@ -46,6 +46,12 @@ class Leases(RunnerBase, ABC):
         fut: Future[None] = self._pool.submit(self.run_one, deployment_id)
         fut.add_done_callback(lambda _f: self._done(deployment_id))
 
+    def refuse_work(self) -> None:
+        """A web process (`deploybot run --role web`): `submit` takes nothing from now on;
+        what is queued here waits for a worker's resume poll (`runner.poll_every`)."""
+        with self._lock:
+            self._closed = True
+
     def _done(self, deployment_id: int) -> None:
         with self._lock:
             self._inflight.discard(deployment_id)

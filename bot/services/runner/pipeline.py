@@ -23,6 +23,7 @@ from bot.ports import AlreadyRunning, RolloutFailed, RollsBack, VerifyResult
 from bot.presentation.lock_views import refusal_at_start
 from bot.services.runner.base import Aborted, check_abort, log, window_for
 from bot.services.runner.jobs import Jobs
+from bot.services.runner.leases import LostLease
 from bot.services.runner.verdicts import Verdicts
 
 
@@ -48,8 +49,10 @@ class Pipeline(Verdicts, Jobs):
         with self._store.transaction() as r:
             d = self._get(r, d.id)
             if d.state is State.QUEUED:
-                r.deployments.transition(d.id, State.RUNNING, at=at, started_at=at,
-                                         progress="starting", previous_version=replacing)
+                if not r.deployments.transition(d.id, State.RUNNING, at=at, started_at=at,
+                                                progress="starting",
+                                                previous_version=replacing):
+                    raise LostLease(d.id, State.RUNNING)  # another process changed it
                 r.audit.record("deploy.started", actor="deploybot", at=at, deployment_id=d.id,
                                details={"owner": self._owner})
                 if d.kind is Kind.ROLLBACK and d.previous_version is not None:
