@@ -24,6 +24,18 @@ def _left(delta: timedelta) -> str:
     return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
 
 
+#: The time left is shown in steps of this much: progress is reported more often (it renews
+#: the runner's lease and lets an abort be noticed within seconds), while the card and the
+#: thread, redrawn only when the text changes, move on once per step.
+SHOWN_STEP = 20
+
+
+def _left_shown(delta: timedelta) -> str:
+    """The time left rounded up to a `SHOWN_STEP` (5m00s, 4m40s, … 20s)."""
+    s = max(0, int(delta.total_seconds() + 0.999))
+    return _left(timedelta(seconds=-(-s // SHOWN_STEP) * SHOWN_STEP))
+
+
 class BakeWatch:
     def __init__(self, *, checks: Mapping[str, VerifyConfig], health: Health | None,
                  probes: Probes, clock: Clock, sleep: Callable[[float], None],
@@ -67,7 +79,7 @@ class BakeWatch:
                 break
             if reported is None or now - reported >= self._report:
                 reported = now
-                progress(f"watching the new pods: {_left(until - now)} left")
+                progress(f"watching the new pods: {_left_shown(until - now)} left")
             self._sleep(min(self._poll, until - now).total_seconds())
         seen = [f"watched {_left(until - began)}" + (", pods healthy" if looks else "")]
         reasons: list[str] = []

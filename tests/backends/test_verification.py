@@ -173,3 +173,20 @@ def test_the_bake_window_runs_the_configured_checks_at_its_end(httpserver: HTTPS
     assert not result.ok
     assert result.reasons == ("Prometheus: `errors` = 0.3 (max 0.05)",)
     assert result.summary == "watched 5m00s; smoke checks 1/1 passed; `errors` = 0.3 (max 0.05)"
+
+
+def test_progress_is_reported_often_but_the_time_left_moves_in_20_second_steps() -> None:
+    """Reported every 5 s (the lease is renewed and an abort noticed within seconds), shown
+    in 20-second steps (the card is redrawn only when its text changes)."""
+    clock = ManualClock(WEDNESDAY)
+    w = BakeWatch(checks={}, health=None, probes=HttpProbes(timeout=3), clock=clock,
+                  sleep=lambda s: clock.advance(timedelta(seconds=s)),
+                  poll_every=timedelta(seconds=5), report_every=timedelta(seconds=5))
+    seen: list[str] = []
+    result = w.watch(NS, "api", "v1.2.3", until=clock.now() + timedelta(minutes=1),
+                     progress=seen.append)
+    assert result.ok
+    assert len(seen) == 12  # every 5 s of the minute
+    assert list(dict.fromkeys(seen)) == [
+        "watching the new pods: 1m00s left", "watching the new pods: 40s left",
+        "watching the new pods: 20s left"]

@@ -172,8 +172,10 @@ class Leases(RunnerBase, ABC):
         """The progress report a rollout, Job or watch calls: it renews the lease and
         records the text; it raises HandedBack once the runner hands its work back,
         LostLease once another process holds the lease, Aborted once someone asked to
-        abort; the card is shown again at most every `progress_every`."""
+        abort; the card is shown again when the text changed, at most every
+        `progress_every` (a report that only renews the lease redraws nothing)."""
         last_shown = [self._clock.now()]
+        last_text: list[str | None] = [None]
 
         def progress(text: str) -> None:
             if self._stopping.is_set():
@@ -194,8 +196,8 @@ class Leases(RunnerBase, ABC):
                 log.warning("could not record progress %r: %s", text, e)
                 return
             check_abort(cur)  # someone asked to abort it: stop following, roll back
-            if now - last_shown[0] >= self._progress_every:
-                last_shown[0] = now
+            if text != last_text[0] and now - last_shown[0] >= self._progress_every:
+                last_shown[0], last_text[0] = now, text
                 self._show(cur)
 
         return progress
