@@ -85,8 +85,6 @@ class AlreadyRunning(RolloutFailed):
 
 
 class Cluster(Protocol):
-    def current_version(self, environment: str, service: str) -> str | None: ...
-
     def observe(self, environment: str, service: str) -> Observed | None:
         """What runs there now, read from the executor (the source of truth): the version,
         since when, whether the workload is settled on it, and which deploybot deployment

@@ -36,6 +36,12 @@ WEDNESDAY = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 REQUESTER, APPROVER, APPROVER2, OUTSIDER = "U0ALICE", "U0BOB", "U0CAROL", "U0MALLORY"
 
 
+def running_version(cluster: Any, environment: str, service: str) -> str | None:
+    """The version `cluster` (any Cluster) says runs there, read through its `observe`."""
+    observed = cluster.observe(environment, service)
+    return None if observed is None else observed.version
+
+
 def base_config(**overrides: Any) -> dict[str, Any]:
     cfg: dict[str, Any] = {
         "timezone": "America/New_York",

@@ -31,9 +31,6 @@ class ServiceClusters:
         except KeyError:
             raise PermanentError(f"no cluster is configured for service {service!r}") from None
 
-    def current_version(self, environment: str, service: str) -> str | None:
-        return self.for_service(service).current_version(environment, service)
-
     def observe(self, environment: str, service: str) -> Observed | None:
         return self.for_service(service).observe(environment, service)
 

@@ -679,17 +679,6 @@ class KubernetesCluster:
         self.containers = config.container_names(service)
 
     # -- the port ----------------------------------------------------------------------
-    def current_version(self, environment: str, service: str) -> str | None:
-        try:
-            t = self._target(environment)
-            dep = t.api.call(t.op("get"), t.api.apps.read_namespaced_deployment,
-                             t.name, t.namespace)
-        except KubernetesProblem as e:
-            if e.kind == "not_found":
-                return None
-            raise _port_error(e) from e
-        return self._version_in(dep)
-
     def observe(self, environment: str, service: str) -> Observed | None:
         """What the service's Deployment runs there (the source of truth), read with one GET
         of the Deployment and one LIST of its ReplicaSets. None when there is no Deployment;

@@ -33,10 +33,6 @@ class SimulatedCluster:
         self._clock = clock
         self._sleep = sleep
 
-    def current_version(self, environment: str, service: str) -> str | None:
-        now = self._workloads.get(environment, service)
-        return now.version if now is not None else self._config.initial_version
-
     def observe(self, environment: str, service: str) -> Observed | None:
         """What the main instance runs: the last rollout that ended there, else
         `initial_version` since an unknown time; None when neither (nothing runs)."""

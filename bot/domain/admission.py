@@ -89,11 +89,6 @@ def downgrade(kind: Kind, version: str, live: str | None, *,
     return Downgrade(version=version, live=live)
 
 
-def is_downgrade(d: Deployment) -> bool:
-    """The deployment was confirmed as a downgrade (for the record and announcement)."""
-    return d.kind is Kind.DEPLOY and d.downgrade_from is not None
-
-
 def superseded(new: Deployment, others: Iterable[Deployment]) -> list[Deployment]:
     """The requests `new` supersedes: older deploys of the same service to the same
     environment and instance, still waiting for approval or their window."""

@@ -33,7 +33,7 @@ from bot.devtools.fake_k8s import FakeKubernetes, Recorded
 from bot.errors import PermanentError, RetryableError
 from bot.ports import AlreadyRunning, RolloutFailed
 from bot.store.simulated import SqlSimulatedWorkloads
-from tests.conftest import base_config
+from tests.conftest import base_config, running_version
 
 NS = "staging"
 IMAGE = "ghcr.io/acme/api:{version}"
@@ -113,7 +113,7 @@ def rollout_complete(dep: dict[str, Any]) -> bool:
 def test_a_deploy_patches_only_the_named_container_records_why_and_waits_for_the_rollout(
     fake: FakeKubernetes, cluster: KubernetesCluster,
 ) -> None:
-    assert cluster.current_version(NS, "api") == "v1.2.2"
+    assert running_version(cluster, NS, "api") == "v1.2.2"
     fake.clear_requests()
 
     deploy(cluster, "v1.2.3", deployment_id=7)
@@ -134,7 +134,7 @@ def test_a_deploy_patches_only_the_named_container_records_why_and_waits_for_the
     assert watch.query["fieldSelector"] == "metadata.name=api"
     assert watch.query["resourceVersion"]
     assert len(fake.recorded(method="GET", path_contains="/deployments/api")) == 1  # the first
-    assert cluster.current_version(NS, "api") == "v1.2.3"
+    assert running_version(cluster, NS, "api") == "v1.2.3"
 
 
 def test_progress_is_reported_when_it_changes_and_ends_with_every_pod_available(
@@ -158,19 +158,19 @@ def test_several_containers_change_together_and_a_named_deployment_and_namespace
     c = KubernetesCluster("web", KubernetesServiceConfig(
         image="ghcr.io/acme/web:{version}", deployment="web-frontend",
         containers=["web", "worker"], namespaces={NS: "web-prod"}), clients, timing=FAST)
-    assert c.current_version(NS, "web") == "v3.0.0"
+    assert running_version(c, NS, "web") == "v3.0.0"
     c.deploy(NS, "web", "v3.1.0", progress=lambda _t: None)
     assert containers(fake.deployment("web-prod", "web-frontend")) == {
         "web": "ghcr.io/acme/web:v3.1.0", "worker": "ghcr.io/acme/web:v3.1.0",
         "envoy": SIDECAR["image"]}
 
 
-def test_current_version_is_none_without_the_deployment_or_for_an_image_of_another_shape(
+def test_no_version_runs_without_the_deployment_or_for_an_image_of_another_shape(
     fake: FakeKubernetes, clients: KubeClients,
 ) -> None:
-    assert make_cluster(clients, deployment="nope").current_version(NS, "api") is None
-    assert make_cluster(clients, image="registry.local/api:{version}").current_version(
-        NS, "api") is None
+    assert running_version(make_cluster(clients, deployment="nope"), NS, "api") is None
+    assert running_version(make_cluster(clients, image="registry.local/api:{version}"), NS,
+                           "api") is None
 
 
 # -- already running; resuming ------------------------------------------------------------
@@ -292,12 +292,12 @@ def test_rbac_forbidden_on_the_watch_says_the_image_was_applied_already(
     assert "which was applied to Deployment \"api\"" in text and "may still finish" in text
 
 
-def test_rbac_forbidden_on_reading_makes_current_version_a_configuration_problem(
+def test_rbac_forbidden_on_reading_makes_the_running_version_a_configuration_problem(
     fake: FakeKubernetes, cluster: KubernetesCluster,
 ) -> None:
     fake.forbid("get", "deployments", NS)
     with pytest.raises(PermanentError) as info:
-        cluster.current_version(NS, "api")
+        running_version(cluster, NS, "api")
     assert "not allowed to get deployments" in str(info.value)
 
 
@@ -392,7 +392,7 @@ def test_an_unreachable_api_fails_after_bounded_retries_with_a_clear_message(
     assert "Kubernetes API of staging" in text and "unreachable" in text, text
     assert "gave up after 4 attempts" in text, text
     with pytest.raises(RetryableError):
-        cluster.current_version(NS, "api")
+        running_version(cluster, NS, "api")
     assert time.monotonic() - started < 15
 
 
@@ -405,7 +405,7 @@ def test_a_bad_kubeconfig_context_is_a_clear_problem(
         deploy(c, "v1.2.3")
     assert 'kubeconfig context "nope"' in str(info.value)
     with pytest.raises(PermanentError):
-        c.current_version(NS, "api")
+        running_version(c, NS, "api")
 
 
 # -- routing and config --------------------------------------------------------------------
@@ -418,14 +418,14 @@ def test_services_with_different_executors_live_side_by_side(
                                  workloads=simulated_workloads, clock=clock,
                                  sleep=lambda _s: None)
     router = ServiceClusters({"api": cluster, "billing": simulated})
-    assert router.current_version(NS, "api") == "v1.2.2"
-    assert router.current_version(NS, "billing") == "v9.9.9"
+    assert running_version(router, NS, "api") == "v1.2.2"
+    assert running_version(router, NS, "billing") == "v9.9.9"
     router.deploy(NS, "api", "v1.2.3", progress=lambda _t: None, deployment_id=1)
     router.deploy(NS, "billing", "v10.0.0", progress=lambda _t: None, deployment_id=2)
-    assert router.current_version(NS, "api") == "v1.2.3"
-    assert router.current_version(NS, "billing") == "v10.0.0"
+    assert running_version(router, NS, "api") == "v1.2.3"
+    assert running_version(router, NS, "billing") == "v10.0.0"
     with pytest.raises(PermanentError):
-        router.current_version(NS, "nope")
+        running_version(router, NS, "nope")
 
 
 def kube_service(**kube: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from bot.domain.live import Observed
 from bot.errors import PermanentError, RetryableError
 from bot.ports import RolloutFailed
 from tests.backends.test_kubernetes import IMAGE, NS, SIDECAR, deploy, make_cluster
+from tests.conftest import running_version
 
 
 @pytest.fixture
@@ -100,7 +101,7 @@ def test_after_a_deploybot_rollout_it_names_the_deployment_and_when_its_replica_
         image=IMAGE.format(version="v1.2.3"), settled=True, detail=None, deployment_id=7,
         changed_by="deploybot #7: api v1.2.3 by U0ALICE")
     assert seen.since is not None and seen.since.tzinfo is UTC
-    assert cluster.current_version(NS, "api") == "v1.2.3"
+    assert running_version(cluster, NS, "api") == "v1.2.3"
 
 
 def test_after_a_rollback_to_a_reused_replica_set_since_is_when_the_rollback_finished(
@@ -178,7 +179,7 @@ def test_an_image_outside_the_template_has_no_version_and_says_what_runs(
     assert seen.version is None
     assert seen.image == "registry.local/hotfix/api@sha256:" + "a" * 64
     assert (seen.settled, seen.deployment_id) == (True, None)
-    assert cluster.current_version(NS, "api") is None
+    assert running_version(cluster, NS, "api") is None
 
 
 # -- unsettled --------------------------------------------------------------------------------

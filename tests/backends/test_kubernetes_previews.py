@@ -95,7 +95,7 @@ def test_the_router_removes_instances_only_where_the_cluster_can(
     deploy_pr(cluster, "abc123abc123", deployment_id=11)
 
     class _NoPreviews:
-        def current_version(self, environment: str, service: str) -> str | None:
+        def observe(self, environment: str, service: str) -> None:
             return None
 
     router = ServiceClusters({"api": cluster, "legacy": _NoPreviews()})  # type: ignore[dict-item]

@@ -19,6 +19,7 @@ from bot.errors import PermanentError, RetryableError
 from bot.ports import Revisions
 from bot.store.simulated import SqlSimulatedWorkloads
 from tests.backends.test_kubernetes import FAST, IMAGE, NS, SIDECAR
+from tests.conftest import running_version
 
 
 @pytest.fixture
@@ -94,7 +95,7 @@ def test_a_rollback_reuses_the_old_replica_set_and_moves_it_to_the_front(
     assert revisions(fake) == {"ghcr.io/acme/api:v1.2.2": "4", "ghcr.io/acme/api:v1.2.3": "2",
                                "ghcr.io/acme/api:v1.2.4": "3"}
     assert len(fake.objects("replicasets", NS)) == 3  # no new ReplicaSet
-    assert cluster.current_version(NS, "api") == "v1.2.2"
+    assert running_version(cluster, NS, "api") == "v1.2.2"
     assert cluster.earlier_versions(NS, "api") == ["v1.2.4", "v1.2.3"]
 
 
@@ -105,7 +106,7 @@ def test_images_that_do_not_fit_the_template_are_skipped(
     # a hotfix from somewhere else, rolled out by hand
     cluster.rollout(NS, "docker.io/someone/api:hotfix", progress=lambda _t: None,
                     change_cause="kubectl set image")
-    assert cluster.current_version(NS, "api") is None
+    assert running_version(cluster, NS, "api") is None
     assert cluster.earlier_versions(NS, "api") == ["v1.2.3", "v1.2.2"]
     deploy(cluster, "v1.2.4")
     assert cluster.earlier_versions(NS, "api") == ["v1.2.3", "v1.2.2"]

@@ -18,7 +18,7 @@ from bot.errors import PermanentError
 from bot.ports import Previews, Revisions, RolloutFailed
 from bot.store.db import Database
 from bot.store.simulated import SqlSimulatedWorkloads
-from tests.conftest import WEDNESDAY
+from tests.conftest import WEDNESDAY, running_version
 
 
 def no_sleep(_seconds: float) -> None:
@@ -84,43 +84,43 @@ def test_a_matching_version_fails_with_a_plain_cause(cluster: Make) -> None:
     )
     assert "Traceback" not in str(info.value)
     assert seen == ["1/3 pods updated"]  # it failed part-way
-    assert c.current_version("production", "api") == "v1.2.2"  # the old version still runs
+    assert running_version(c, "production", "api") == "v1.2.2"  # the old version still runs
 
 
 def test_a_version_not_matching_the_failure_pattern_succeeds(cluster: Make) -> None:
     c = cluster(fail_versions="-bad$")
     c.deploy("production", "api", "v1.2.4-badger", progress=lambda _t: None)
-    assert c.current_version("production", "api") == "v1.2.4-badger"
+    assert running_version(c, "production", "api") == "v1.2.4-badger"
 
 
 def test_no_failure_pattern_means_nothing_fails(cluster: Make) -> None:
     c = cluster(fail_versions=None)
     c.deploy("production", "api", "v1.2.4-bad", progress=lambda _t: None)
-    assert c.current_version("production", "api") == "v1.2.4-bad"
+    assert running_version(c, "production", "api") == "v1.2.4-bad"
 
 
-def test_current_version_initially(cluster: Make) -> None:
-    assert cluster(initial_version="v1.2.2").current_version("production", "api") == "v1.2.2"
-    assert cluster().current_version("production", "api") is None
+def test_the_running_version_initially(cluster: Make) -> None:
+    assert running_version(cluster(initial_version="v1.2.2"), "production", "api") == "v1.2.2"
+    assert running_version(cluster(), "production", "api") is None
 
 
-def test_current_version_after_a_deploy_is_per_environment_and_service(cluster: Make) -> None:
+def test_the_running_version_after_a_deploy_is_per_environment_and_service(cluster: Make) -> None:
     c = cluster(initial_version="v1.2.2")
     c.deploy("staging", "api", "v1.3.0", progress=lambda _t: None)
-    assert c.current_version("staging", "api") == "v1.3.0"
-    assert c.current_version("production", "api") == "v1.2.2"
-    assert c.current_version("staging", "web") == "v1.2.2"
+    assert running_version(c, "staging", "api") == "v1.3.0"
+    assert running_version(c, "production", "api") == "v1.2.2"
+    assert running_version(c, "staging", "web") == "v1.2.2"
     c.deploy("staging", "api", "v1.3.1", progress=lambda _t: None)
-    assert c.current_version("staging", "api") == "v1.3.1"
+    assert running_version(c, "staging", "api") == "v1.3.1"
 
 
 def test_the_version_changes_only_once_the_rollout_is_complete(cluster: Make) -> None:
     c = cluster(initial_version="v1.2.2")
     during: list[str | None] = []
     c.deploy("production", "api", "v1.3.0",
-             progress=lambda _t: during.append(c.current_version("production", "api")))
+             progress=lambda _t: during.append(running_version(c, "production", "api")))
     assert during == ["v1.2.2", "v1.2.2", "v1.2.2"]
-    assert c.current_version("production", "api") == "v1.3.0"
+    assert running_version(c, "production", "api") == "v1.3.0"
 
 
 def test_a_progress_callback_error_stops_the_rollout(cluster: Make) -> None:
@@ -131,7 +131,7 @@ def test_a_progress_callback_error_stops_the_rollout(cluster: Make) -> None:
 
     with pytest.raises(RuntimeError, match="database down"):
         c.deploy("production", "api", "v1.3.0", progress=broken)
-    assert c.current_version("production", "api") == "v1.2.2"
+    assert running_version(c, "production", "api") == "v1.2.2"
 
 
 def test_concurrent_deploys_to_different_services(cluster: Make) -> None:
@@ -145,7 +145,7 @@ def test_concurrent_deploys_to_different_services(cluster: Make) -> None:
         t.start()
     for t in threads:
         t.join(timeout=10)
-    assert [c.current_version("production", f"svc{i}") for i in range(8)] == [
+    assert [running_version(c, "production", f"svc{i}") for i in range(8)] == [
         f"v1.0.{i}" for i in range(8)]
 
 
@@ -186,9 +186,6 @@ def test_without_an_initial_version_history_starts_at_the_first_deploy(cluster: 
 
 class _NoHistory:
     """A cluster without the Revisions capability."""
-
-    def current_version(self, environment: str, service: str) -> str | None:
-        return "v1.0.0"
 
     def observe(self, environment: str, service: str) -> Observed | None:
         return Observed("v1.0.0")
@@ -256,9 +253,9 @@ def test_a_restart_runs_what_the_last_one_rolled_out_not_the_initial_version(
     first.deploy("staging", "api", "v1.3.0", progress=lambda _t: None, deployment_id=3)
 
     again = cluster(initial_version="v1.2.2")  # the same database, a new process
-    assert again.current_version("production", "api") == "v1.2.4"
-    assert again.current_version("staging", "api") == "v1.3.0"
-    assert again.current_version("production", "web") == "v1.2.2"
+    assert running_version(again, "production", "api") == "v1.2.4"
+    assert running_version(again, "staging", "api") == "v1.3.0"
+    assert running_version(again, "production", "web") == "v1.2.2"
     assert again.observe("production", "api") == Observed(
         "v1.2.4", since=WEDNESDAY + timedelta(minutes=20), deployment_id=2)
     assert again.earlier_versions("production", "api") == ["v1.2.3", "v1.2.2"]

@@ -23,7 +23,7 @@ from bot.devtools.slack_requests import Reply
 from bot.domain.states import State
 from bot.presentation import ids
 from bot.presentation.blocks import when
-from tests.conftest import APPROVER, OUTSIDER, REQUESTER, RunningBot, base_config
+from tests.conftest import APPROVER, OUTSIDER, REQUESTER, RunningBot, base_config, running_version
 from tests.handlers.spine import (
     announcements,
     audit_actions,
@@ -108,7 +108,7 @@ def test_abort_during_the_rollout_rolls_back_announces_and_audits(bot: RunningBo
     d = bot.deployment(dep)
     assert d.error == f"aborted by <@{APPROVER}>; rolled back to v1.2.2"
     assert d.abort_requested_by == APPROVER and d.abort_requested_at is not None
-    assert bot.container.cluster.current_version("staging", "api") == "v1.2.2"
+    assert running_version(bot.container.cluster, "staging", "api") == "v1.2.2"
 
     actions = audit_actions(bot, dep)
     assert actions.index("deploy.abort_requested") < actions.index("deploy.aborted") \
@@ -138,7 +138,7 @@ def test_deploy_abort_command_aborts_the_rollout(bot: RunningBot) -> None:
     assert run_to_end(bot, dep) is State.ROLLED_BACK
     d = bot.deployment(dep)
     assert d.error == f"aborted by <@{REQUESTER}>; rolled back to v1.2.2"
-    assert bot.container.cluster.current_version("staging", "api") == "v1.2.2"
+    assert running_version(bot.container.cluster, "staging", "api") == "v1.2.2"
 
 
 def test_ten_concurrent_clicks_abort_once(bot: RunningBot) -> None:
@@ -169,7 +169,7 @@ def test_ten_concurrent_clicks_abort_once(bot: RunningBot) -> None:
         == (1, 1, 1, 0)
     assert len(announcements(bot)) == 1
     assert len(dms(bot)) == 1
-    assert bot.container.cluster.current_version("staging", "api") == "v1.2.2"
+    assert running_version(bot.container.cluster, "staging", "api") == "v1.2.2"
 
 
 def test_a_non_deployer_may_not_abort(bot: RunningBot) -> None:
@@ -180,7 +180,7 @@ def test_a_non_deployer_may_not_abort(bot: RunningBot) -> None:
     assert run_to_end(bot, dep) is State.SUCCEEDED
     assert bot.deployment(dep).abort_requested_by is None
     assert "deploy.abort_requested" not in audit_actions(bot, dep)
-    assert bot.container.cluster.current_version("staging", "api") == "v1.2.3"
+    assert running_version(bot.container.cluster, "staging", "api") == "v1.2.3"
 
 
 def test_a_finished_deployment_cannot_be_aborted(bot: RunningBot) -> None:
@@ -277,4 +277,4 @@ class TestDuringTheWatch:
         record = honest_record(bot, dep)
         assert "✅ Rollout" in record and "🛑 Post-deployment checks — stopped: aborted" \
             in record, record
-        assert bot.container.cluster.current_version("staging", "api") == "v1.2.2"
+        assert running_version(bot.container.cluster, "staging", "api") == "v1.2.2"

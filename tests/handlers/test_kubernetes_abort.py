@@ -17,7 +17,7 @@ from bot.devtools.fake_k8s import FakeKubernetes
 from bot.devtools.fake_slack import FakeSlack
 from bot.domain.states import State
 from bot.presentation import ids
-from tests.conftest import APPROVER, RunningBot, base_config, serve_bot
+from tests.conftest import APPROVER, RunningBot, base_config, running_version, serve_bot
 from tests.handlers.kube import SIDECAR, images
 from tests.handlers.spine import announcements, audit_actions, ephemeral_text, run_to_end
 
@@ -75,6 +75,6 @@ def test_abort_rolls_the_deployment_back_to_the_image_it_replaced(
         f"deploybot #1: api v1.2.2 by {APPROVER} (abort)"
     status = dep.get("status") or {}
     assert (status.get("updatedReplicas"), status.get("availableReplicas")) == (3, 3)
-    assert bot.container.cluster.current_version("staging", "api") == "v1.2.2"
+    assert running_version(bot.container.cluster, "staging", "api") == "v1.2.2"
     assert "deploy.aborted" in audit_actions(bot, 1)
     assert len(announcements(bot)) == 1

@@ -32,6 +32,7 @@ from tests.conftest import (
     REQUESTER,
     RunningBot,
     base_config,
+    running_version,
 )
 from tests.handlers.spine import (
     CHANNEL,
@@ -212,7 +213,7 @@ def test_a_rollback_is_never_held_up_by_a_lock(bot: RunningBot) -> None:
     bot.container.runner.run_one(rollback.id)
 
     assert bot.deployment(rollback.id).state is State.SUCCEEDED
-    assert bot.container.cluster.current_version("staging", "api") == "v1.2.1"
+    assert running_version(bot.container.cluster, "staging", "api") == "v1.2.1"
     # The lock still stands for everything else.
     assert deploy_answer(bot, "staging v1.2.3").startswith("🔒 api in staging is locked")
 

@@ -26,7 +26,14 @@ from bot.domain.states import State
 from bot.web import build_asgi
 from handlers import build_app
 from tests.backends.fake_github import FakeGitHub
-from tests.conftest import BOT_TOKEN, SIGNING_SECRET, RunningBot, base_config, serve_bot
+from tests.conftest import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    RunningBot,
+    base_config,
+    running_version,
+    serve_bot,
+)
 from tests.handlers.spine import announcements, blocks_text, deployment_ids
 from tests.handlers.test_github_webhook import SECRET, deliver, deliveries
 
@@ -104,7 +111,7 @@ def test_two_pull_requests_deploy_to_their_own_previews(bot: RunningBot) -> None
     assert cluster.instance_version("development", "api", "pr-7") == SHA7[:12]
     assert cluster.instance_version("development", "api", "pr-8") == SHA8[:12]
     # the environment's own instance is untouched
-    assert cluster.current_version("development", "api") == "v1.2.2"
+    assert running_version(cluster, "development", "api") == "v1.2.2"
     assert d7.previous_version is None  # a new preview replaces nothing
     # the card, and the announcement, say which preview
     assert f"#1 api {SHA7[:12]} → development (PR #7)" in bot.card(1)["text"]
@@ -134,7 +141,7 @@ def test_a_preview_in_flight_blocks_neither_others_nor_the_shared_deploy(
     assert (d8.instance, d8.state) == ("pr-8", State.SUCCEEDED)
     assert (shared.instance, shared.version, shared.state) == (
         None, SHARED[:12], State.SUCCEEDED)
-    assert simulated(bot).current_version("development", "api") == SHARED[:12]
+    assert running_version(simulated(bot), "development", "api") == SHARED[:12]
     # but PR 7 itself has one run at a time
     assert deliver(bot, pull_request(7, SHA8, "synchronize"), delivery="d-7b",
                    event="pull_request") == 200
@@ -244,11 +251,11 @@ def test_a_shared_pull_request_environment_is_unchanged(
         open_pr(running, 7, SHA7, delivery="d-7")
         d = running.deployment(1)
         assert (d.instance, d.state) == (None, State.SUCCEEDED)
-        assert simulated(running).current_version("development", "api") == SHA7[:12]
+        assert running_version(simulated(running), "development", "api") == SHA7[:12]
         assert deliver(running, pull_request(7, SHA7, "closed"), delivery="d-c",
                        event="pull_request") == 200
         assert deliveries(running)[-1]["outcome"] == ["ignored: pull request closed"]
-        assert simulated(running).current_version("development", "api") == SHA7[:12]
+        assert running_version(simulated(running), "development", "api") == SHA7[:12]
     finally:
         server.stop()
         container.close()

@@ -14,7 +14,7 @@ from bot.domain.deployment import Kind
 from bot.domain.states import State
 from bot.presentation import ids
 from bot.store.models import AuditRow
-from tests.conftest import APPROVER, OUTSIDER, REQUESTER, RunningBot, base_config
+from tests.conftest import APPROVER, OUTSIDER, REQUESTER, RunningBot, base_config, running_version
 from tests.handlers.spine import (
     announcements,
     audit_actions,
@@ -90,7 +90,7 @@ def test_the_issue_story_deploy_v1_v2_fails_rollback_marks_v2_faulty(bot: Runnin
     assert (rb.kind, rb.version, rb.previous_version, rb.rollback_of, rb.state,
             rb.approvals_required) == (Kind.ROLLBACK, "v1.3.0", "v1.4.0-flaky", bad,
                                        State.SUCCEEDED, 0)
-    assert bot.container.cluster.current_version("staging", "api") == "v1.3.0"
+    assert running_version(bot.container.cluster, "staging", "api") == "v1.3.0"
     assert bot.deployment(bad).state is State.ROLLED_BACK
     assert audit_actions(bot, 3)[:3] == ["rollback.requested", "deploy.started",
                                          "version.marked_faulty"]
@@ -137,7 +137,7 @@ def test_a_named_version_that_ran_before(bot: RunningBot) -> None:
     confirm(bot, answer)
     wait_dm(bot, REQUESTER, count=4)
     assert bot.container.runner.wait_idle()
-    assert bot.container.cluster.current_version("staging", "api") == "v1.3.0"
+    assert running_version(bot.container.cluster, "staging", "api") == "v1.3.0"
     assert bot.deployment(4).version == "v1.3.0"
 
 

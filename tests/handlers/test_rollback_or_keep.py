@@ -11,7 +11,7 @@ import pytest
 from bot.domain.deployment import Kind
 from bot.domain.states import State
 from bot.presentation import ids
-from tests.conftest import APPROVER, OUTSIDER, REQUESTER, RunningBot, base_config
+from tests.conftest import APPROVER, OUTSIDER, REQUESTER, RunningBot, base_config, running_version
 from tests.handlers.spine import (
     announcements,
     audit_actions,
@@ -89,7 +89,7 @@ def test_rollback_runs_the_previous_version_and_marks_the_failed_deploy_rolled_b
         Kind.ROLLBACK, "v1.2.2", "v1.3.0-flaky", 1, State.SUCCEEDED)
     assert rb.requested_by == APPROVER and rb.approvals_required == 0
     assert rb.migrations is None  # the old image's migrations are not run again
-    assert bot.container.cluster.current_version("staging", "api") == "v1.2.2"
+    assert running_version(bot.container.cluster, "staging", "api") == "v1.2.2"
 
     bad = bot.deployment(1)
     assert bad.state is State.ROLLED_BACK
@@ -138,7 +138,7 @@ def test_keep_leaves_the_version_live_and_records_who_decided(bot: RunningBot) -
     late = press(bot, 1, ids.ROLL_BACK, APPROVER)
     assert f"<@{REQUESTER}> already kept it" in late
     assert deployment_ids(bot) == [1]
-    assert bot.container.cluster.current_version("staging", "api") == "v1.3.0-flaky"
+    assert running_version(bot.container.cluster, "staging", "api") == "v1.3.0-flaky"
 
 
 def test_someone_who_may_not_deploy_there_cannot_decide(bot: RunningBot) -> None:
@@ -158,7 +158,7 @@ def test_no_rollback_over_a_newer_deploy(bot: RunningBot) -> None:
     text = press(bot, 1, ids.ROLL_BACK, REQUESTER)
     assert "runs v1.4.0 in staging now, not v1.3.0-flaky" in text, text
     assert deployment_ids(bot) == [1, 2]
-    assert bot.container.cluster.current_version("staging", "api") == "v1.4.0"
+    assert running_version(bot.container.cluster, "staging", "api") == "v1.4.0"
 
 
 def test_simultaneous_rollback_clicks_start_one_rollback(bot: RunningBot) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bot.domain.states import State
 from bot.presentation import ids
-from tests.conftest import APPROVER, REQUESTER, RunningBot
+from tests.conftest import APPROVER, REQUESTER, RunningBot, running_version
 from tests.handlers.spine import (
     blocks_text,
     click_reply,
@@ -48,7 +48,7 @@ def test_a_waiting_card_shows_the_version_a_rollback_left_running(bot: RunningBo
     roll_back(bot, "production")  # back from v1.3.0 to v1.2.2
     wait_dm(bot, REQUESTER, count=2)
     assert bot.container.runner.wait_idle()
-    assert bot.container.cluster.current_version("production", "api") == "v1.2.2"
+    assert running_version(bot.container.cluster, "production", "api") == "v1.2.2"
 
     d = bot.deployment(waiting)
     assert (d.state, d.previous_version) == (State.AWAITING_APPROVAL, "v1.2.2")

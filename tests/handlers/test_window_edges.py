@@ -20,7 +20,7 @@ import pytest
 from bot.domain.states import State
 from bot.presentation import ids
 from bot.scheduling import jobs
-from tests.conftest import APPROVER, APPROVER2, OUTSIDER, REQUESTER, RunningBot
+from tests.conftest import APPROVER, APPROVER2, OUTSIDER, REQUESTER, RunningBot, running_version
 from tests.handlers.spine import (
     announcements,
     audit_actions,
@@ -280,7 +280,7 @@ def test_a_queued_deploy_approved_ahead_starts_by_itself_when_the_window_opens(
     d = bot.deployment(i)
     assert d.state is State.SUCCEEDED
     assert d.started_at == MONDAY_0001
-    assert bot.container.cluster.current_version("production", "api") == "v1.2.3"
+    assert running_version(bot.container.cluster, "production", "api") == "v1.2.3"
     assert prompts(bot) == []  # the requester was not asked to start it
     assert audit_actions(bot, i) == ["deploy.scheduled", "deploy.approved",
                                      "deploy.window_open", "deploy.started",

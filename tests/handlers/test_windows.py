@@ -44,6 +44,7 @@ from tests.conftest import (
     SIGNING_SECRET,
     RunningBot,
     base_config,
+    running_version,
 )
 from tests.handlers.spine import (
     CHANNEL,
@@ -528,7 +529,7 @@ def test_an_emergency_deploy_in_a_freeze_needs_the_emergency_approvers_and_is_lo
     assert audit_actions(bot, i) == ["deploy.emergency_requested", "deploy.approved",
                                      "deploy.started", "deploy.verifying", "deploy.verification",
                                      "deploy.succeeded"]
-    assert bot.container.cluster.current_version("production", "api") == "v1.2.4"
+    assert running_version(bot.container.cluster, "production", "api") == "v1.2.4"
     live = [m for m in announcements(bot) if "is live" in blocks_text(m)]
     assert len(live) == 1
     assert "*Emergency reason:*" in blocks_text(bot.card(i))
@@ -686,7 +687,7 @@ class TestTheWindowIsCheckedAgainRightBeforeTheStart:
         assert audit_details(bot, i, "deploy.refused_at_start") == {
             "reasons": [SCHEDULE_REASON]}
         # No rollout happened: production still runs what it ran.
-        assert bot.container.cluster.current_version("production", "api") == "v1.2.2"
+        assert running_version(bot.container.cluster, "production", "api") == "v1.2.2"
         assert not [m for m in announcements(bot) if "production" in blocks_text(m)]
         # The card says so, without buttons.
         card = bot.card(i)
@@ -717,7 +718,7 @@ class TestTheWindowIsCheckedAgainRightBeforeTheStart:
         hold.open()
         finish(bot)
         assert bot.deployment(i).state is State.SUCCEEDED
-        assert bot.container.cluster.current_version("production", "api") == "v1.2.4"
+        assert running_version(bot.container.cluster, "production", "api") == "v1.2.4"
 
 
 # -- an ordinary Wednesday -----------------------------------------------------------------

@@ -36,10 +36,6 @@ class CountingCluster:
         self.asked: list[tuple[str, str]] = []
         self.broken: set[tuple[str, str]] = set()
 
-    def current_version(self, environment: str, service: str) -> str | None:
-        observed = self.observe(environment, service)
-        return observed.version if observed else None
-
     def observe(self, environment: str, service: str) -> Observed | None:
         self.asked.append((environment, service))
         if (environment, service) in self.broken:

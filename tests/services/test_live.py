@@ -30,10 +30,6 @@ class Cluster:
     def observe(self, environment: str, service: str) -> Observed | None:
         return self.running.get((environment, service))
 
-    def current_version(self, environment: str, service: str) -> str | None:
-        o = self.observe(environment, service)
-        return o.version if o else None
-
     def deploy(self, *a: Any, **kw: Any) -> None:  # pragma: no cover - not used here
         raise AssertionError("no deploys here")
 

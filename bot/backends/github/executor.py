@@ -12,7 +12,7 @@ or rate limiting is waited out (until the limit resets, else backing off); GitHu
 `roll_back` runs `rollback_workflow` (default: the same workflow) with the version rolled
 back to.
 
-What runs where (`observe`, and `current_version` from it) is the last successful run of
+What runs where (`observe`) is the last successful run of
 the deploy (or rollback) workflow for that environment: GitHub lists each workflow's
 successful runs newest first (at most OBSERVE_PAGES pages of 100); the first whose title
 names the environment as a whole word (the documented run-name `Deploy ${{ inputs.version
@@ -89,10 +89,6 @@ class GitHubActionsExecutor:
         self._sleep = sleep
         self._keepalive_every = keepalive_every
         self._environments = tuple(environments)
-
-    def current_version(self, environment: str, service: str) -> str | None:
-        seen = self.observe(environment, service)
-        return seen.version if seen is not None else None
 
     def observe(self, environment: str, service: str) -> Observed | None:
         """The last successful run of the deploy (or rollback) workflow that names

@@ -18,6 +18,7 @@ from bot.config import GitHubActionsConfig
 from bot.ports import RolloutFailed
 from tests.backends.fake_github import FakeGitHub
 from tests.backends.fake_github_actions import FakeActions, Workflow
+from tests.conftest import running_version
 
 START = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 RUN_LINK = "https://github.com/acme/api/actions/runs/9001"
@@ -231,7 +232,7 @@ def test_a_rollback_runs_the_rollback_workflow_with_the_version_rolled_back_to(
         ("rollback.yml", "v1.2.2")]
     assert lines[-1].startswith("rollback.yml succeeded")
     # What runs there now: the rollback's run (tests/backends/github/test_executor.py).
-    assert ex.current_version("production", "api") == "v1.2.2"
+    assert running_version(ex, "production", "api") == "v1.2.2"
 
 
 def test_github_down_past_the_timeout_fails_at_the_timeout(

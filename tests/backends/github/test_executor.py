@@ -20,6 +20,7 @@ from bot.domain.live import Observed
 from bot.errors import PermanentError, RateLimited, RetryableError
 from tests.backends.fake_github import FakeGitHub
 from tests.backends.fake_github_actions import FakeActions, Workflow
+from tests.conftest import running_version
 
 START = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 RUNS = "https://github.com/acme/api/actions/runs"
@@ -70,7 +71,7 @@ def test_the_last_successful_run_naming_the_environment_is_what_runs_there(
         changed_by=BOT)
     assert ex.observe("staging", "api") == Observed(
         "v1.2.4", since=staging_end, image=f"{RUNS}/9002", deployment_id=8, changed_by=BOT)
-    assert ex.current_version("production", "api") == "v1.2.3"
+    assert running_version(ex, "production", "api") == "v1.2.3"
     assert ex.observe("development", "api") is None  # its runs name other environments
     # It asked for the successful runs only, newest first.
     listing = [req for req, _ in client_requests(actions) if req.args.get("status")]
@@ -143,7 +144,7 @@ def test_no_successful_run_at_all_means_nothing_runs_there(
     actions.add_run("acme/api", "deploy.yml", "Deploy v1 to production (deploybot-1-v1)",
                     jobs=("deploy",), stage=2, fail={"deploy": "Roll out"})
     assert ex.observe("production", "api") is None
-    assert ex.current_version("production", "api") is None
+    assert running_version(ex, "production", "api") is None
 
 
 def test_a_run_name_without_the_environment_is_an_error_saying_so(
