@@ -1,8 +1,9 @@
 """APScheduler wiring: one BackgroundScheduler per process over a persistent job store.
 
 Job store: APScheduler 3's `SQLAlchemyJobStore` in the bot's own database (engine of the
-container's Database, table `apscheduler_jobs`, created by APScheduler itself and excluded
-from Alembic's drift check in migrations/env.py). Jobs are module-level functions in
+container's Database, table `apscheduler_jobs`: created by migration 0014 with APScheduler's
+schema, so that workers starting together do not race to create it, and excluded from
+Alembic's drift check in migrations/env.py). Jobs are module-level functions in
 bot.scheduling.jobs with primitive arguments (the instance name), so they pickle by
 reference, and have deterministic ids (`EXPECTED_JOBS`).
 

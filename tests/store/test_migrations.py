@@ -33,6 +33,7 @@ from bot.store.migrate import (
     head,
     upgrade,
 )
+from bot.scheduling.scheduler import JOB_STORE_TABLE
 from bot.store.models import Base
 
 OUR_TABLES = {"deployments", "approval_decisions", "audit_events", "freezes", "announcements",
@@ -50,6 +51,9 @@ TABLES_0005 = {"locks", "faulty_versions", "app_home_viewers"}  # and audit_even
 TABLES_0009 = {"checklist_ticks", "checklist_facts"}  # the pre-deployment checklist (issue 6)
 COLUMNS_0008 = {"github_deployment_id"}  # the GitHub deployment mirroring it (issue 6)
 TABLES_0011 = {"simulated_workloads"}  # the simulated cluster's state (issue 12)
+# The scheduler's job store: created by 0014, owned by APScheduler, outside the models.
+JOB_STORE = {JOB_STORE_TABLE}
+HEAD_TABLES = OUR_TABLES | JOB_STORE | {"alembic_version"}
 
 
 def _fresh_postgres_database() -> Iterator[str]:
@@ -109,7 +113,8 @@ def drift(url: str, *, later: bool = False) -> list[object]:
     finally:
         engine.dispose()
     added = ("add_table", "add_column", "add_index", "add_constraint")
-    return [d for d in diffs if not (later and isinstance(d, tuple) and d[0] in added)]
+    return [d for d in diffs if not (later and isinstance(d, tuple) and d[0] in added)
+            and table_of(d) not in JOB_STORE]  # as migrations/env.py ignores it
 
 
 def table_of(diff: object) -> str | None:
@@ -130,7 +135,7 @@ def test_upgrade_check_downgrade_upgrade(empty_database_url: str) -> None:
     assert revision(url) is None
 
     upgrade(url, "head")
-    assert tables(url) == OUR_TABLES | {"alembic_version"}
+    assert tables(url) == HEAD_TABLES
     assert revision(url) == head()
     assert drift(url) == []
     command.check(alembic_config(url))  # the same through migrations/env.py
@@ -140,7 +145,7 @@ def test_upgrade_check_downgrade_upgrade(empty_database_url: str) -> None:
     assert revision(url) is None
 
     upgrade(url)
-    assert tables(url) == OUR_TABLES | {"alembic_version"}
+    assert tables(url) == HEAD_TABLES
     assert revision(url) == head()
     assert drift(url) == []
 
@@ -179,7 +184,7 @@ def test_upgrade_is_idempotent(empty_database_url: str) -> None:
     upgrade(empty_database_url)
     upgrade(empty_database_url)
     assert revision(empty_database_url) == head()
-    assert tables(empty_database_url) == OUR_TABLES | {"alembic_version"}
+    assert tables(empty_database_url) == HEAD_TABLES
 
 
 def test_drift_is_detected(empty_database_url: str) -> None:
@@ -200,14 +205,14 @@ def test_drift_is_detected(empty_database_url: str) -> None:
 
 
 def test_a_single_head() -> None:
-    assert head() == "0013"
+    assert head() == "0014"
 
 
 def test_the_revisions_form_one_line() -> None:
     script = ScriptDirectory(SCRIPT_LOCATION)
-    assert script.get_heads() == ["0013"]
+    assert script.get_heads() == ["0014"]
     chain = [(r.revision, r.down_revision) for r in script.walk_revisions()]
-    assert chain == [("0013", "0012"), ("0012", "0011"), ("0011", "0010"), ("0010", "0009"),
+    assert chain == [("0014", "0013"), ("0013", "0012"), ("0012", "0011"), ("0011", "0010"), ("0010", "0009"),
                      ("0009", "0008"), ("0008", "0007"), ("0007", "0006"), ("0006", "0005"),
                      ("0005", "0004"), ("0004", "0003"), ("0003", "0002"), ("0002", "0001"),
                      ("0001", None)]
@@ -301,8 +306,12 @@ def test_offline_sql_for_both_dialects(url: str) -> None:
         assert f"CREATE TABLE {table}" in sql
     # five in 0001, ix_freezes_end in 0002, ix_locks_expires_at and
     # ix_audit_events_environment_at in 0005, ix_deployments_environment_requested in 0007
-    # 0009: ix_checklist_facts_next_check_at; 0011: ix_simulated_workloads_workload
-    assert sql.count("CREATE INDEX") == 11
+    # 0009: ix_checklist_facts_next_check_at; 0011: ix_simulated_workloads_workload;
+    # 0014: the job store's, both only where missing
+    assert sql.count("CREATE INDEX") == 12
+    assert "CREATE TABLE IF NOT EXISTS apscheduler_jobs" in sql
+    assert ("CREATE INDEX IF NOT EXISTS ix_apscheduler_jobs_next_run_time ON apscheduler_jobs "
+            "(next_run_time)") in sql
     assert ("CREATE INDEX ix_deployments_environment_requested ON deployments (environment, "
             "requested_at)") in sql
     # partial unique indexes: one active lock and one active faulty mark (0005), one
@@ -620,5 +629,57 @@ def test_0013_keeps_attestations_with_the_ticks_and_drops_them(
         with engine.connect() as conn:
             assert conn.execute(text("SELECT item FROM checklist_ticks ORDER BY id")
                                 ).scalars().all() == ["feature_flags", "monitoring"]
+    finally:
+        engine.dispose()
+
+
+def _job_store_ddl(url: str) -> tuple[list[str], dict[str, str]]:
+    """Start and stop APScheduler's job store on `url`; the DDL it ran and the columns of
+    the table it then uses (name → type as the database reports it)."""
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from sqlalchemy import event
+
+    engine = make_engine(url, poolclass=pool.NullPool)
+    ddl: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith(("CREATE", "ALTER", "DROP")):
+            ddl.append(statement.strip().split("(")[0].strip())
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        store = SQLAlchemyJobStore(engine=engine, tablename=JOB_STORE_TABLE)
+        store.start(BackgroundScheduler(), "default")
+        store.shutdown()
+        return ddl, {c["name"]: str(c["type"]) for c in inspect(engine).get_columns(
+            JOB_STORE_TABLE)}
+    finally:
+        engine.dispose()
+
+
+def test_0014_makes_the_job_store_so_that_no_starting_scheduler_creates_it(
+        empty_database_url: str) -> None:
+    """Two worker processes starting at once on a new database both found no job store
+    table and both created it; the second died with DuplicateTable (CI, tests/test_roles.py).
+    0014 creates it with APScheduler's own schema, so a starting job store creates nothing;
+    a database where APScheduler made it before 0014 keeps it; a downgrade drops it."""
+    url = empty_database_url
+    upgrade(url, "0013")
+    made_by_apscheduler, reference = _job_store_ddl(url)  # as before 0014: it creates it
+    assert made_by_apscheduler and made_by_apscheduler[0].startswith("CREATE TABLE")
+
+    upgrade(url, "0014")  # a database where APScheduler made it: left as it is
+    assert revision(url) == "0014"
+    assert _job_store_ddl(url) == ([], reference)
+
+    downgrade(url, "0013")
+    assert JOB_STORE_TABLE not in tables(url)
+    upgrade(url, "0014")  # made by the migration: the same columns, nothing left to create
+    assert _job_store_ddl(url) == ([], reference)
+    engine = make_engine(url, poolclass=pool.NullPool)
+    try:
+        assert [i["column_names"] for i in inspect(engine).get_indexes(JOB_STORE_TABLE)] == [
+            ["next_run_time"]]
     finally:
         engine.dispose()
