@@ -798,7 +798,12 @@ class LocksConfig(_Model):
 
 
 class RunnerConfig(_Model):
-    workers: int = Field(default=4, ge=1, le=64)
+    workers: int = Field(
+        default=4, ge=1, le=64,
+        description="threads carrying the process's deployments (bot/fibers.py): how many act "
+        "at once (a patch, a Job created, a read); any number wait at once (rollout, Job, "
+        "watch) holding no thread",
+    )
     listener_workers: int = Field(
         default=1, ge=1, le=32,
         description="threads doing Slack commands' work after the ack; few keeps acks fast",

@@ -39,6 +39,7 @@ from bot.backends.smtp import SmtpMailer, SmtpSettings
 from bot.background import Background
 from bot.clock import Clock, ManualClock, OffsetClock, SystemClock
 from bot.config import AppConfig
+from bot.fibers import Fibers
 from bot.metrics import DeploybotMetrics
 from bot.ports import Cluster, DeploymentMirror, Health, Probes, RepositoryHeads, SourceControl
 from bot.services.abort import AbortService
@@ -178,6 +179,9 @@ def build_container(
     github_app = github_app or (None if github_token else github_app_from_env(os.environ))
     clock = clock or SystemClock()
     sleep = sleep or manual_sleep(clock)
+    # Deployments run as fibers on `runner.workers` threads; every wait on their way (the
+    # rollout, a Job, the watch) goes through a sleeper of these, so it holds no thread.
+    fibers = Fibers(workers=config.runner.workers)
     database = Database.from_url(database_url)
     slack = make_client(slack_token, slack_api_url)
     kube_clients = None
@@ -193,7 +197,7 @@ def build_container(
         cluster, kube_clients = build_clusters(
             config, kubeconfig=kubeconfig or os.environ.get("KUBECONFIG") or None,
             database=database, timing=kubernetes_timing, github=github, clock=clock,
-            sleep=sleep)
+            sleep=sleep, fibers=fibers)
     # Told of every change shown in Slack (cards, announcements); started once the Home
     # service it refreshes exists (below).
     home_refresher = HomeRefresher(every=config.home.refresh_every, clock=clock)
@@ -216,13 +220,14 @@ def build_container(
         store=database, cluster=cluster, notifier=notifier, clock=clock, owner=name,
         metrics=metrics, live=live,
         lease=config.runner.lease, workers=config.runner.workers, gate=policy,
-        progress_every=progress_every,
+        progress_every=progress_every, fibers=fibers,
         migrations={svc_name: svc.migrations for svc_name, svc in config.services.items()
                     if svc.migrations is not None},
         verifier=BakeWatch(
             checks={name: env.verify for name, env in config.environments.items()},
             health=cluster if isinstance(cluster, Health) else None,
-            probes=probes or HttpProbes(), clock=clock, sleep=sleep, poll_every=verify_poll,
+            probes=probes or HttpProbes(), clock=clock, sleep=fibers.sleeper(sleep),
+            poll_every=verify_poll,
             # Each report lets the runner notice an abort: every few seconds of the watch.
             report_every=max(verify_poll, timedelta(seconds=5))),
         verify={name: VerifyPlan(bake=env.bake, auto_rollback=env.auto_rollback,
@@ -398,24 +403,29 @@ def manual_sleep(clock: Clock) -> Callable[[float], None]:
 def build_clusters(config: AppConfig, *, kubeconfig: str | None, database: Database,
                    timing: Timing | None = None, github: GitHubClient | None = None,
                    clock: Clock | None = None, sleep: Callable[[float], None] | None = None,
+                   fibers: Fibers | None = None,
                    ) -> tuple[Cluster, KubeClients | None]:
     """The cluster of each service by its executor, behind one router; the Kubernetes
     clients (built lazily, per environment) if a service uses them. A github-actions
     service runs its workflow through `github`, waiting with `sleep` on `clock`; the
-    simulated cluster keeps what it runs in `database`."""
+    simulated cluster keeps what it runs in `database`. `fibers`: the runner's, whose
+    sleepers the clusters wait with (inside a deployment's fiber they hold no thread)."""
+    fibers = fibers or Fibers(workers=1)
+    real = fibers.sleeper(time.sleep)
     simulated = SimulatedCluster(config.simulated, workloads=SqlSimulatedWorkloads(database),
-                                 clock=clock or SystemClock(), sleep=time.sleep)
+                                 clock=clock or SystemClock(), sleep=real)
     kube: KubeClients | None = None
     routes: dict[str, Cluster] = {}
     for name, svc in config.services.items():
         if svc.executor == "kubernetes" and svc.kubernetes is not None:
             kube = kube or KubeClients(config.kubernetes, kubeconfig=kubeconfig)
-            routes[name] = KubernetesCluster(name, svc.kubernetes, kube, timing=timing)
+            routes[name] = KubernetesCluster(name, svc.kubernetes, kube, timing=timing,
+                                             sleep=real)
         elif svc.executor == "github-actions" and svc.github is not None \
                 and svc.github.actions is not None and github is not None:
             routes[name] = GitHubActionsExecutor(
                 name, svc.github.repository, svc.github.actions, GitHubActions(github),
-                clock=clock or SystemClock(), sleep=sleep or time.sleep,
+                clock=clock or SystemClock(), sleep=fibers.sleeper(sleep or time.sleep),
                 environments=tuple(config.environments))
         else:
             routes[name] = simulated

@@ -72,6 +72,7 @@ from bot.backends.kubernetes_previews import preview_deployment, preview_name
 from bot.config import KubernetesAccessConfig, KubernetesServiceConfig
 from bot.domain.live import Observed
 from bot.errors import PermanentError, RetryableError
+from bot.fibers import in_fiber
 from bot.ports import AlreadyRunning, JobKind, JobResult, RolloutFailed, Superseded
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,27 @@ class _Quiet(Exception):
     """The watch sent nothing for a while (a read timeout): time to look around."""
 
 
+class _Pace:
+    """How long a fiber waits between two reads of what it follows (no watch stream in a
+    fiber): `FIRST` seconds after a change, doubling while nothing changes, up to the
+    `resync_every` of a quiet watch. A rollout's or Job's next step is seen within a
+    fraction of a second while it moves, and a long quiet one costs a read every few
+    seconds."""
+
+    FIRST = 0.05
+
+    def __init__(self) -> None:
+        self._rv: str | None = None
+        self._delay = self.FIRST
+
+    def after(self, rv: str, *, cap: float) -> float:
+        if rv != self._rv:
+            self._rv, self._delay = rv, self.FIRST
+        else:
+            self._delay = min(cap, self._delay * 2)
+        return min(cap, self._delay)
+
+
 @dataclass(frozen=True)
 class Backoff:
     """Exponential backoff for transient errors: `first`, `first*factor`, … capped at `cap`
@@ -146,7 +168,9 @@ class Timing:
     #: a single non-watch request (read, patch, list) must answer within this
     request_timeout: float = 30.0
     #: a watch quiet this long: read the Deployment again and look at the new pods (also the
-    #: most often the pods are looked at while the watch is busy)
+    #: most often the pods are looked at while the watch is busy). Inside a fiber
+    #: (bot.fibers: the runner's deployments) there is no watch stream, whose read would
+    #: hold the fiber's thread: the rollout or Job is read this often instead
     resync_every: float = 2.0
     #: unchanged progress is reported again this often, so the caller's lease is renewed
     keepalive_every: float = 20.0
@@ -1020,6 +1044,7 @@ class KubernetesCluster:
         """Watch the Job until it is Complete or Failed, or `deadline` (monotonic) passes;
         the Job as last seen."""
         timing = self._timing
+        pace = _Pace()
         now = self._monotonic
         rv = str(_meta(job).get("resourceVersion") or "")
         failures = 0
@@ -1030,7 +1055,7 @@ class KubernetesCluster:
             try:
                 for event in self._watch(t, rv, quiet_after=min(timing.resync_every, left),
                                          list_fn=t.api.batch.list_namespaced_job, name=name,
-                                         resource="jobs.batch"):
+                                         resource="jobs.batch", pace=pace):
                     failures = 0
                     kind, obj = event["type"], event["raw_object"]
                     if kind == "DELETED":
@@ -1194,6 +1219,7 @@ class KubernetesCluster:
         patch was applied (the API server's clock), None when unknown (resumed): a
         ProgressDeadlineExceeded condition from before it is about an earlier rollout."""
         timing = self._timing
+        pace = _Pace()
         now = self._monotonic
         began = now()
         deadline = began + self.config.progress_deadline.total_seconds()
@@ -1250,7 +1276,8 @@ class KubernetesCluster:
                     f"(services.{self.service}.kubernetes.progress_deadline); last seen: "
                     f"{shown[0] or 'not started'}", kind="rollout")
             try:
-                for event in self._watch(t, rv, quiet_after=min(timing.resync_every, left)):
+                for event in self._watch(t, rv, quiet_after=min(timing.resync_every, left),
+                                         pace=pace):
                     failures = 0
                     kind, obj = event["type"], event["raw_object"]
                     if kind == "DELETED":
@@ -1311,10 +1338,16 @@ class KubernetesCluster:
 
     def _watch(self, t: _Target, rv: str, *, quiet_after: float,
                list_fn: Callable[..., Any] | None = None, name: str | None = None,
-               resource: str = "deployments.apps") -> Iterator[dict[str, Any]]:
+               resource: str = "deployments.apps", pace: _Pace | None = None,
+               ) -> Iterator[dict[str, Any]]:
         """Events on the Deployment (or the object `name` that `list_fn` lists) after `rv`.
         A watch the server closes is resumed by the client from the last version seen;
-        errors come out as KubernetesProblem, a quiet stream as _Quiet."""
+        errors come out as KubernetesProblem, a quiet stream as _Quiet. Inside a fiber
+        there is no stream: the fiber waits (`pace`, at most as long as a quiet watch
+        would; holding no thread), and the caller reads the object as after one."""
+        if in_fiber():
+            self._sleep((pace or _Pace()).after(rv, cap=max(quiet_after, _Pace.FIRST)))
+            raise _Quiet()
         w = k8s_watch.Watch()  # type: ignore[no-untyped-call]
         op = t.op("watch", resource, named=False)
         kwargs: dict[str, Any] = {

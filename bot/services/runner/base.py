@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -21,6 +20,7 @@ from bot.domain.abort import ABORTABLE
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.policy import PolicyDecision
 from bot.errors import DeploybotError
+from bot.fibers import Fibers
 from bot.ports import (
     Clock,
     Cluster,
@@ -84,11 +84,15 @@ class RunnerBase:
         rollback_locks: Mapping[str, bool] | None = None,
         metrics: Metrics | None = None,
         live: LiveState | None = None,
+        fibers: Fibers | None = None,
     ) -> None:
         """`live`: what runs where (read when a deployment starts: what it replaces; and
         when one ends: the "Running now" of the cards still waiting).
         `rollback_locks`: environment → whether a rollback there locks the service
-        (environments.<env>.rollbacks.lock). `metrics`: results and rollout durations."""
+        (environments.<env>.rollbacks.lock). `metrics`: results and rollout durations.
+        `fibers`: where deployments run (bot.fibers: each a fiber on one of `workers`
+        threads, holding none while it waits, if the cluster and verifier wait through its
+        `sleeper`); one of its own when not given."""
         self._store = store
         self._live = live
         self._metrics = metrics or NoMetrics()
@@ -103,7 +107,7 @@ class RunnerBase:
         self._gate = gate
         self._lease = lease
         self._progress_every = progress_every
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deploy")
+        self._fibers = fibers or Fibers(workers=workers)
         self._inflight: set[int] = set()
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)

@@ -1,20 +1,16 @@
 """The Jobs a deployment runs before its rollout: the database backup (where configured)
 and the migrations (`_migrate`), each recorded on the deployment and audited
-(`_record_job`), the lease kept while one runs (`_keepalive`), and what to say when one
-fails (`job_cause`, also used by `/migrate status`).
+(`_record_job`), and what to say when one fails (`job_cause`, also used by `/migrate status`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 from bot.domain.deployment import Deployment, JobOutcome, Kind
 from bot.ports import JobKind, JobResult, Migrations, RolloutFailed
-from bot.services.runner.base import Aborted, RunnerBase, log
+from bot.services.runner.base import RunnerBase
 
 
 class Jobs(RunnerBase):
@@ -40,10 +36,11 @@ class Jobs(RunnerBase):
 
         def job(kind: JobKind, command: list[str], timeout: timedelta, text: str) -> None:
             progress(text)
-            with self._keepalive(progress, text):
-                result = cluster.run_job(d.environment, d.service, kind=kind, command=command,
-                                         version=d.version, deployment_id=d.id,
-                                         timeout=timeout.total_seconds())
+            # The Job reports nothing while it runs: the runner's heartbeat keeps the lease
+            # (it renews every claimed deployment's), and the wait holds no thread.
+            result = cluster.run_job(d.environment, d.service, kind=kind, command=command,
+                                     version=d.version, deployment_id=d.id,
+                                     timeout=timeout.total_seconds())
             self._record_job(d, kind, command, result)
             if not result.succeeded:
                 raise RolloutFailed(job_cause(kind, result))
@@ -71,32 +68,6 @@ class Jobs(RunnerBase):
                                     "logs_tail": result.logs_tail})
             cur = self._get(r, d.id)
         self._show(cur)
-
-    @contextlib.contextmanager
-    def _keepalive(self, progress: Callable[[str], None], text: str) -> Iterator[None]:
-        """Renew the lease while a Job runs (it reports no progress of its own)."""
-        stop = threading.Event()
-        every = max(1.0, self._lease.total_seconds() / 3)
-
-        def beat() -> None:
-            while not stop.wait(every):
-                try:
-                    progress(text)
-                except Aborted:
-                    pass  # the lease was renewed; the abort is seen once the Job ends
-                except Exception:
-                    log.warning("could not renew the lease while a Job runs", exc_info=True)
-
-        # In a copy of this context: its log lines name the deployment too.
-        context = contextvars.copy_context()
-        thread = threading.Thread(target=context.run, args=(beat,), name="job-keepalive",
-                                  daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            thread.join()
 
 
 _JOB_WHAT = {"migrate": "migration", "backup": "backup", "status": "migration status"}

@@ -7,9 +7,10 @@ a heartbeat (`_beat`, every third of the lease), so a rollout that reports nothi
 while keeps it; a renewal that finds the lease taken stops following (`LostLease`), and so
 does a transition that finds the deployment changed (`_move`). `hand_back()` (SIGTERM) stops
 following at the next progress report (`HandedBack`) and releases the leases at once
-(`_release`), so another process takes over without waiting for them to run out. The pool
-of worker threads (`submit`, `run_one`) lives here too; what a worker does with a claimed
-deployment is the pipeline's `_run`.
+(`_release`), so another process takes over without waiting for them to run out; a
+deployment parked at a wait is interrupted there at once. Each deployment submitted runs as
+a fiber (bot.fibers: `runner.workers` threads carry them all, and one waiting holds none);
+what it does with a claimed deployment is the pipeline's `_run`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from concurrent.futures import Future
 from datetime import datetime, timedelta
 
 from bot.domain.deployment import Deployment
@@ -43,8 +43,9 @@ class Leases(RunnerBase, ABC):
                 self._heartbeat = threading.Thread(target=self._beat, name="lease-heartbeat",
                                                    daemon=True)
                 self._heartbeat.start()
-        fut: Future[None] = self._pool.submit(self.run_one, deployment_id)
-        fut.add_done_callback(lambda _f: self._done(deployment_id))
+        if not self._fibers.spawn(deployment_id, lambda: self.run_one(deployment_id),
+                                  done=lambda: self._done(deployment_id)):
+            self._done(deployment_id)  # shut down meanwhile
 
     def refuse_work(self) -> None:
         """A web process (`deploybot run --role web`): `submit` takes nothing from now on;
@@ -73,8 +74,8 @@ class Leases(RunnerBase, ABC):
     def shutdown(self, *, wait: bool = True) -> None:
         with self._lock:
             self._closed = True
-        self._quit.set()  # ends the heartbeat once the pool is done
-        self._pool.shutdown(wait=wait, cancel_futures=True)
+        self._quit.set()  # ends the heartbeat
+        self._fibers.shutdown(wait=wait)
 
     def hand_back(self, timeout: float = 10.0) -> list[int]:
         """Stop taking work and give the deployments this process follows back (SIGTERM):
@@ -87,6 +88,7 @@ class Leases(RunnerBase, ABC):
             ids = sorted(self._inflight)
         self._stopping.set()
         self._quit.set()
+        self._fibers.interrupt(HandedBack)  # a deployment parked at a wait stops there
         if ids:
             log.info("handing back deployment(s) %s", ", ".join(map(str, ids)))
         self.wait_idle(timeout)
