@@ -176,9 +176,10 @@ def serve_fake_slack() -> None:
 class FakeSlackProcess:
     """The ``serve-fake-slack`` child and its stats channel (stdin/stdout lines)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, prefix: Sequence[str] = ()) -> None:
+        """`prefix`: a command the child runs under, e.g. ``taskset -c 1`` (benchmarks.ack_wrk)."""
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", MODULE, "serve-fake-slack"],
+            [*prefix, sys.executable, "-m", MODULE, "serve-fake-slack"],
             cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )
         assert self.proc.stdout is not None
@@ -217,11 +218,13 @@ class AppProcess:
     """One app served by uvicorn in a child process, measured with psutil."""
 
     def __init__(self, name: str, args: Sequence[str], *, module: str = MODULE,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, prefix: Sequence[str] = ()) -> None:
+        """`prefix`: a command the child runs under, e.g. ``taskset -c 0`` (it execs Python,
+        so the child's pid, which psutil measures, is Python's)."""
         self.name = name
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", module, *args, "--port", str(self.port)],
+            [*prefix, sys.executable, "-m", module, *args, "--port", str(self.port)],
             cwd=REPO_ROOT, stdin=subprocess.DEVNULL, env=env,
         )
         self.ps = psutil.Process(self.proc.pid)

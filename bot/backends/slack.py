@@ -1,12 +1,19 @@
-"""Slack Web API backend: implements the Notifier and Directory ports with slack_sdk."""
+"""Slack Web API backend: implements the Notifier and Directory ports with slack_sdk, over
+HTTP connections kept open and reused (`KeepAliveWebClient`)."""
 
 from __future__ import annotations
 
 import contextlib
+import http.client
+import io
+import select
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.error import HTTPError, URLError
+from urllib.parse import SplitResult, urlsplit
+from urllib.request import Request
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
@@ -28,8 +35,91 @@ _RETRYABLE = {"ratelimited", "internal_error", "service_unavailable", "request_t
               "fatal_error"}
 
 
+class KeepAliveWebClient(WebClient):
+    """A WebClient that keeps its HTTP connections open and reuses them (keep-alive): one
+    per thread and host. slack_sdk's own transport (`urllib.request.urlopen`) opens a new
+    connection, TCP and TLS, for every call and closes it after the answer.
+
+    Only the transport changes: the request slack_sdk builds is sent as it is; an answer
+    other than 2xx raises `HTTPError` as urlopen does (slack_sdk's retry handlers and its
+    429 handling see what they saw); errors while sending are `URLError`s as urlopen's. A
+    kept connection the server has closed meanwhile is noticed before it is used (it reads
+    as ready while idle) and replaced, so no request is sent on it. With a proxy configured
+    slack_sdk's transport is used unchanged."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._local = threading.local()
+
+    def _connection(self, parts: SplitResult) -> http.client.HTTPConnection:
+        pool: dict[tuple[str, str], http.client.HTTPConnection] = \
+            self._local.__dict__.setdefault("pool", {})
+        key = (parts.scheme, parts.netloc)
+        conn = pool.get(key)
+        if conn is not None and not _dropped(conn):
+            return conn
+        if conn is not None:
+            conn.close()
+        host, port = parts.hostname or "", parts.port
+        if parts.scheme == "https":
+            conn = http.client.HTTPSConnection(host, port, timeout=self.timeout,
+                                               context=self.ssl)
+        else:
+            conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
+        pool[key] = conn
+        return conn
+
+    def _forget(self, parts: SplitResult) -> None:
+        pool = self._local.__dict__.get("pool", {})
+        conn = pool.pop((parts.scheme, parts.netloc), None)
+        if conn is not None:
+            conn.close()
+
+    def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
+        parts = urlsplit(url)
+        if self.proxy is not None or parts.scheme not in ("http", "https"):
+            return super()._perform_urllib_http_request_internal(url, req)
+        conn = self._connection(parts)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        try:
+            conn.request(req.get_method(), path or "/", body=req.data,
+                         headers=dict(req.header_items()))
+        except OSError as e:  # as urlopen reports it
+            self._forget(parts)
+            raise URLError(e) from e
+        try:
+            resp = conn.getresponse()
+            body = resp.read()
+        except BaseException:
+            self._forget(parts)
+            raise
+        if resp.will_close:
+            self._forget(parts)
+        if not 200 <= resp.status < 300:  # urlopen's HTTPErrorProcessor
+            raise HTTPError(url, resp.status, resp.reason, resp.headers, io.BytesIO(body))
+        if resp.headers.get_content_type() == "application/gzip":  # admin.analytics.getFile
+            return {"status": resp.status, "headers": resp.headers, "body": body}
+        charset = resp.headers.get_content_charset() or "utf-8"
+        return {"status": resp.status, "headers": resp.headers, "body": body.decode(charset)}
+
+
+def _dropped(conn: http.client.HTTPConnection) -> bool:
+    """Whether a kept connection cannot be used: never opened, or readable while idle (the
+    server closed it, or sent something unasked)."""
+    sock = conn.sock
+    if sock is None:
+        return False  # not connected yet: request() connects
+    try:
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return True
+
+
 def make_client(token: str, base_url: str | None) -> WebClient:
-    client = WebClient(token=token, base_url=base_url or WebClient.BASE_URL, timeout=10)
+    client = KeepAliveWebClient(token=token, base_url=base_url or WebClient.BASE_URL,
+                                timeout=10)
     client.retry_handlers.extend([ConnectionErrorRetryHandler(max_retry_count=2),
                                   RateLimitErrorRetryHandler(max_retry_count=2)])
     return client

@@ -119,6 +119,8 @@ class DeploymentRow(Base):
     __table_args__ = (
         Index("ix_deployments_env_service_requested", "environment", "service", "requested_at"),
         Index("ix_deployments_state", "state"),
+        # `/deploy`: in flight, still waiting, last put live (one service in one environment)
+        Index("ix_deployments_env_service_state", "environment", "service", "state"),
         Index("ix_deployments_requested_at", "requested_at"),
         # `/deploys <env>`: the last deployments of one environment without a sort
         Index("ix_deployments_environment_requested", "environment", "requested_at"),

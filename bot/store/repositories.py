@@ -497,6 +497,9 @@ class SqlDeploymentRepository:
         row = self._s.execute(
             select(d.version, d.finished_at, d.requested_at, d.id).where(
                 d.environment == environment, d.service == service, _MAIN,
+                # implied by `went_live`; lets the index on (environment, service, state)
+                # skip the deployments that never went live
+                d.state.in_([State.SUCCEEDED.value, State.FAILED.value]),
                 d.kind.in_(_ROLLOUTS), went_live,
             ).order_by(d.finished_at.desc().nulls_last(), d.id.desc()).limit(1)
         ).first()
