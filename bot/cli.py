@@ -109,7 +109,9 @@ def cmd_run(ns: argparse.Namespace) -> int:
     and the scheduler, all (the default) does both."""
     from bot.container import build_container
     from bot.roles import database_problem, role_of
+    from bot.scheduling.leader import LeaderElection
     from bot.scheduling.scheduler import build_scheduler
+    from bot.store.leadership import DatabaseLeadership
     from bot.store.migrate import SchemaOutdated, ensure_schema
     from bot.web import build_asgi, serve
     from handlers import build_app
@@ -142,16 +144,25 @@ def cmd_run(ns: argparse.Namespace) -> int:
     app = (build_app(container, signing_secret=settings.slack_signing_secret)
            if role.answers_slack else None)
     scheduler = None
+    election = None
     if role.runs_deployments:
+        # Every worker's scheduler writes its jobs to the shared store, paused; only the
+        # leader (bot.scheduling.leader) runs them.
         scheduler = build_scheduler(container)
-        scheduler.start()
+        scheduler.start(paused=True)
+        election = LeaderElection(DatabaseLeadership(container.database.engine),
+                                  elected=scheduler.resume, deposed=scheduler.pause,
+                                  every=config.runner.poll_every.total_seconds()).start()
         container.runner.resume()
     else:  # queued work waits for a worker's resume poll
         container.runner.refuse_work()
     hand_back_within = max(1.0, config.runner.drain.total_seconds())
 
     def hand_back() -> None:
-        """Stopping (bot.drain): no more scheduled work here, running deployments back."""
+        """Stopping (bot.drain): no more scheduled work here (the lead goes to another
+        worker at once), running deployments back."""
+        if election is not None:
+            election.stop()
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         container.runner.hand_back(timeout=hand_back_within)

@@ -132,6 +132,9 @@ def _pid(owner: str) -> int:
     return int(owner.split(":")[1])  # bot.container.instance_name: host:pid:random
 
 
+LEADS = "scheduler: this process leads"
+
+
 def test_web_and_worker_processes_run_each_deployment_once_in_a_worker(
     tmp_path: Path, pg_url: str,
 ) -> None:
@@ -149,6 +152,9 @@ def test_web_and_worker_processes_run_each_deployment_once_in_a_worker(
                     started.result()
             worker_pids = {b.proc.pid for b in workers if b.proc is not None}
             web_pids = {b.proc.pid for b in webs if b.proc is not None}
+            # One live scheduler: exactly one worker leads (bot.scheduling.leader).
+            assert [LEADS in w.output() for w in workers].count(True) == 1, [
+                w.output() for w in workers]
 
             # A worker answers its probes and /metrics, and no Slack or GitHub.
             for w in workers:
@@ -202,6 +208,8 @@ def test_web_and_worker_processes_run_each_deployment_once_in_a_worker(
             survivor = next(w for w in workers if w is not victim)
             os.kill(_pid(owner), signal.SIGKILL)
             victim.wait(10)
+            # The survivor leads the scheduler now, whichever led before.
+            wait_until("the survivor to lead", lambda: LEADS in survivor.output(), timeout=30)
 
             wait_until("every deployment to succeed", lambda: query(
                 pg_url, "SELECT count(*) FROM deployments WHERE state = 'succeeded'")[0][0]

@@ -17,17 +17,16 @@ Every job has `coalesce=True` (after a stall, run once, not once per missed tick
 `max_instances=1` (per process) and a deliberate `misfire_grace_time` (see each job).
 
 Several processes on one database: APScheduler 3 does not coordinate schedulers that share a
-job store (its documentation advises against sharing one). Each process's scheduler reads the
-due jobs from the table, runs them and writes the next run time; usually whichever process
-wakes first runs a tick, but two processes can run the same tick at the same moment, and each
-process rewrites the jobs when it starts. That is safe because every job is idempotent
-against the database: an announcement is claimed by its unique key before it is posted
-(AnnouncementLog.claim: posted once, whoever runs the job), a scheduled deploy's prompt by a
-conditional UPDATE (mark_prompted), an expired deploy lock's release (and so its
-announcement) by a conditional UPDATE (LockRepository.release), expiry by conditional state
-transitions, resumption by leases. No leader is needed. While versions with different job
-sets run side by side (a rolling upgrade), the newer one removes the older one's stale jobs;
-the older scheduler then logs an error for that job and carries on (`_process_jobs` below).
+job store (its documentation advises against sharing one), so one process leads
+(bot.scheduling.leader, a PostgreSQL advisory lock): every worker starts its scheduler paused
+(the expected jobs written, stale ones removed), and only the leader's runs; another takes
+over when the leader stops or dies. Every job is idempotent against the database all the
+same (an announcement is claimed by its unique key before it is posted, a scheduled deploy's
+prompt by a conditional UPDATE, an expired lock's release by a conditional UPDATE, expiry by
+conditional state transitions, resumption by leases), so a tick run twice while the lead
+changes hands posts nothing twice. While versions with different job sets run side by side
+(a rolling upgrade), the newer one removes the older one's stale jobs; the older scheduler
+then logs an error for that job and carries on (`_process_jobs` below).
 """
 
 from __future__ import annotations
