@@ -124,7 +124,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
     problem = database_problem(role, settings.database_url)
     if problem is not None:
         return _fail(problem)
-    settings.require_slack()
+    settings.require_slack(answers=role.answers_slack)
     try:
         ensure_schema(settings.database_url, auto=ns.migrate)
     except SchemaOutdated as e:
@@ -136,7 +136,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
                                 github_token=settings.github_token,
                                 github_api_url=settings.github_api_url,
                                 github_webhook_secret=settings.github_webhook_secret,
-                                socket_mode=bool(settings.slack_app_token),
+                                socket_mode=bool(settings.slack_app_token)
+                                and role.answers_slack,
                                 github_app=settings.github_app)
     logging.getLogger("bot.cli").info("deploybot run: role %s, instance %s", role.value,
                                       container.instance)

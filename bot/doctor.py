@@ -16,6 +16,7 @@ from typing import TextIO
 
 from bot.config import AppConfig, ConfigError, load_config
 from bot.ports import ClusterAccess, RepositoryAccess
+from bot.roles import role_of
 from bot.services.doctor import Check, Doctor, failed, passed
 from bot.settings import Settings, SettingsError, github_app_from_env
 
@@ -33,14 +34,18 @@ def config_check(path: str) -> tuple[Check, AppConfig | None]:
     return passed("config", f"{path} is valid (services: {services})"), config
 
 
-def secrets_check(settings: Settings) -> Check:
-    """The Slack secrets `deploybot run` needs, and which mode they select."""
+def secrets_check(settings: Settings, *, answers_slack: bool = True) -> Check:
+    """The Slack secrets `deploybot run` needs, and which mode they select.
+    `answers_slack`: False for a worker ($DEPLOYBOT_ROLE=worker), which only posts."""
     try:
-        settings.require_slack()
+        settings.require_slack(answers=answers_slack)
     except SettingsError as e:
         return failed("Slack secrets", str(e),
                       "set SLACK_BOT_TOKEN, and SLACK_APP_TOKEN (Socket Mode) or "
                       "SLACK_SIGNING_SECRET (HTTP mode: Slack posts to /slack/events)")
+    if not answers_slack:
+        return passed("Slack secrets", "the bot token is set (a worker answers no Slack "
+                                       "request: no signing secret or app token needed)")
     mode = ("Socket Mode (SLACK_APP_TOKEN)" if settings.slack_app_token
             else "HTTP mode (SLACK_SIGNING_SECRET; Slack posts to /slack/events)")
     return passed("Slack secrets", f"set for {mode}")
@@ -55,7 +60,11 @@ def run_doctor(settings: Settings, *, config_path: str, out: TextIO,
 
     checks: list[Check] = []
     cfg_check, config = config_check(config_path)
-    checks += [cfg_check, secrets_check(settings)]
+    try:  # the role of the process this runs beside (a worker's pod sets DEPLOYBOT_ROLE)
+        answers_slack = role_of(None, os.environ if env is None else env).answers_slack
+    except ValueError:
+        answers_slack = True  # an unknown role: `deploybot run` says so; check everything
+    checks += [cfg_check, secrets_check(settings, answers_slack=answers_slack)]
     closers: list[Callable[[], None]] = []
     env = os.environ if env is None else env
     try:

@@ -122,12 +122,16 @@ class Settings:
             github_app=github_app_from_env(e),
         )
 
-    def require_slack(self) -> None:
-        """Fail with the first missing or malformed Slack secret needed by `deploybot run`."""
+    def require_slack(self, *, answers: bool = True) -> None:
+        """Fail with the first missing or malformed Slack secret needed by `deploybot run`.
+        `answers`: the process answers Slack requests (web, all); a worker only posts, so it
+        needs the bot token and neither the signing secret nor an app token."""
         if not self.slack_bot_token:
             raise SettingsError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
         if not self.slack_bot_token.startswith("xoxb-"):
             raise SettingsError("SLACK_BOT_TOKEN does not look like a bot token (xoxb-…)")
+        if not answers:
+            return
         if self.slack_app_token:
             if not self.slack_app_token.startswith("xapp-"):
                 raise SettingsError("SLACK_APP_TOKEN does not look like an app token (xapp-…)")

@@ -52,6 +52,8 @@ class BotProcess:
         environ.update(PYTHONPATH=str(ROOT), PORT=str(self.port), DEPLOYBOT_CONFIG=str(config),
                    DATABASE_URL=database_url, SLACK_BOT_TOKEN="xoxb-replica",
                    SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake.base_url)
+        if role == "worker":  # a worker answers no Slack request: it has no signing secret
+            del environ["SLACK_SIGNING_SECRET"]
         self._env = environ
         self._workdir = workdir
         self.proc: subprocess.Popen[bytes] | None = None

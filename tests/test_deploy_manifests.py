@@ -52,6 +52,11 @@ SERVICE_ACCOUNT = "deploybot"
 TARGET_NAMESPACES = ("staging", "production")
 SECRET = "deploybot-secrets"
 SECRET_KEYS = {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "DATABASE_URL"}
+
+
+def secret_keys(role: str) -> set[str]:
+    """A worker answers no Slack request: no signing secret (bot.settings.require_slack)."""
+    return SECRET_KEYS - ({"SLACK_SIGNING_SECRET"} if role == "worker" else set())
 CONFIG_PATH = "/etc/deploybot/app.yaml"
 PORT = 3000
 
@@ -395,8 +400,10 @@ def test_secrets_and_config_come_from_the_secret_and_configmap(
 ) -> None:
     container = _container(docs, role)
     env = {e["name"]: e for e in container["env"]}
-    for key in SECRET_KEYS:
+    for key in secret_keys(role):
         assert env[key]["valueFrom"]["secretKeyRef"] == {"name": SECRET, "key": key}
+    assert ("SLACK_SIGNING_SECRET" in env) == (role == "web")
+    assert env.get("DEPLOYBOT_ROLE", {}).get("value", role) == role
     assert env["DEPLOYBOT_CONFIG"]["value"] == CONFIG_PATH
     mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
     volumes = {v["name"]: v for v in _pod_spec(docs, role)["volumes"]}
@@ -577,7 +584,7 @@ def test_kustomize_renders_each_overlay_into_a_complete_install(env: str) -> Non
         assert container["args"][:3] == ["run", "--role", role]
         check_probes(container)  # the base's probes, ports and env survived the patch
         env_vars = {e["name"]: e for e in container["env"]}
-        for key in SECRET_KEYS:
+        for key in secret_keys(role):
             assert env_vars[key]["valueFrom"]["secretKeyRef"] == {"name": SECRET, "key": key}
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
         # The selector is the base's: an overlay's labels must not change it (immutable).

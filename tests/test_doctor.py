@@ -287,6 +287,19 @@ def test_no_slack_token(world: World) -> None:
     assert not world.slack.calls()
 
 
+def test_in_a_workers_pod_no_signing_secret_is_needed(world: World) -> None:
+    """A worker (DEPLOYBOT_ROLE=worker, as its Deployment sets) answers no Slack request."""
+    world.env.pop("SLACK_SIGNING_SECRET", None)
+    world.env.pop("SLACK_APP_TOKEN", None)
+    world.env["DEPLOYBOT_ROLE"] = "worker"
+    _code, lines = world.doctor()
+    assert line(lines, "✅ Slack secrets: ").endswith("a worker answers no Slack request: no "
+                                                     "signing secret or app token needed)")
+    world.env["DEPLOYBOT_ROLE"] = "web"
+    _code, lines = world.doctor()
+    assert line(lines, "❌ Slack secrets: SLACK_SIGNING_SECRET is not set")
+
+
 def test_the_cli_runs_it_as_a_process(world: World) -> None:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("SLACK_", "GITHUB_", "DATABASE_URL", "DEPLOYBOT_"))}

@@ -123,6 +123,18 @@ def test_require_slack_accepts(env: dict[str, str]) -> None:
     assert Settings.from_env(env).require_slack() is None
 
 
+def test_a_worker_needs_only_the_bot_token() -> None:
+    """`deploybot run --role worker` answers no Slack request: no signing secret, no app
+    token; the bot token it posts with is checked as ever."""
+    assert Settings.from_env({"SLACK_BOT_TOKEN": BOT}).require_slack(answers=False) is None
+    with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN is not set"):
+        Settings.from_env({"SLACK_SIGNING_SECRET": SIGNING}).require_slack(answers=False)
+    with pytest.raises(SettingsError, match="does not look like a bot token"):
+        Settings.from_env({"SLACK_BOT_TOKEN": APP}).require_slack(answers=False)
+    with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET is not set"):
+        Settings.from_env({"SLACK_BOT_TOKEN": BOT}).require_slack(answers=True)
+
+
 def test_errors_never_echo_a_secret() -> None:
     s = Settings.from_env({"SLACK_BOT_TOKEN": "xoxp-secret-user-token"})
     with pytest.raises(SettingsError) as info:
