@@ -13,12 +13,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from bot.backends.kubernetes import Timing
 from bot.clock import ManualClock
 from bot.config import parse_config
 from bot.container import Container, build_container
+from bot.devtools.fake_k8s import FakeKubernetes
 from bot.devtools.fake_slack import FakeSlack
 from bot.domain.deployment import NewDeployment
 from bot.domain.states import State
@@ -84,7 +87,9 @@ def test_two_hundred_deployments_watch_at_once_on_four_threads(
 
     def all_watching() -> bool:
         peak[0] = max(peak[0], _threads())
-        return _states(container, ids).get(State.VERIFYING, 0) == N
+        # VERIFYING, and each parked at its watch's wait (its bake window's end computed)
+        return (_states(container, ids).get(State.VERIFYING, 0) == N
+                and container.runner.parked == N)
 
     _until(all_watching, "all 200 in their watch at once")
     # The runner's threads: its workers and the lease heartbeat, not one per deployment.
@@ -92,6 +97,58 @@ def test_two_hundred_deployments_watch_at_once_on_four_threads(
     assert sum(1 for t in threading.enumerate() if t.name.startswith("deploy-")) == WORKERS
 
     clock.advance(BAKE + timedelta(seconds=1))  # the bake window ends for all of them
-    assert container.runner.wait_idle(60), _states(container, ids)
+    assert container.runner.wait_idle(180), _states(container, ids)
     assert _states(container, ids) == {State.SUCCEEDED: N}
     assert _threads() - threads_before <= WORKERS + 1
+
+
+K8S = 30
+K8S_WORKERS = 2
+
+
+def test_thirty_kubernetes_rollouts_and_watches_at_once_on_two_threads(
+        database_url: str, fake_slack: FakeSlack, clock: ManualClock, tmp_path: Path) -> None:
+    """The same on the fake Kubernetes API: each deployment patches its Deployment, follows
+    the rollout by reading it (no watch stream in a fiber) and watches the new pods, 15
+    deployments to a thread."""
+    names = [f"svc{i:02d}" for i in range(K8S)]
+    with FakeKubernetes(tick=0.02) as fake:
+        for name in names:
+            fake.add_deployment("staging", name, containers=[
+                {"name": name, "image": f"ghcr.io/acme/{name}:v1.2.2"}], replicas=2)
+        kubeconfig = fake.write_kubeconfig(str(tmp_path / "kubeconfig"), context="fake")
+        config = parse_config(base_config(
+            services={n: {"executor": "kubernetes",
+                          "kubernetes": {"image": f"ghcr.io/acme/{n}:{{version}}"}}
+                      for n in names},
+            kubernetes={"contexts": {"staging": "fake"}},
+            environments={"staging": {"verify": {"bake": "1m"}}},
+            runner={"workers": K8S_WORKERS, "lease": "60s"}), source="test config")
+        c = build_container(config, database_url=database_url, slack_token=BOT_TOKEN,
+                            slack_api_url=fake_slack.base_url, clock=clock, sleep=time.sleep,
+                            kubeconfig=kubeconfig, verify_poll=timedelta(seconds=0.5),
+                            kubernetes_timing=Timing(resync_every=0.5))
+        try:
+            at = clock.now()
+            with c.database.transaction() as r:
+                ids = [r.deployments.add(NewDeployment(
+                    service=n, environment="staging", version="v1.3.0",
+                    previous_version="v1.2.2", state=State.QUEUED, requested_by=REQUESTER,
+                    requested_at=at, approvals_required=0, expires_at=None)).id
+                    for n in names]
+            threads_before = _threads()
+            for i in ids:
+                c.runner.submit(i)
+            _until(lambda: _states(c, ids).get(State.VERIFYING, 0) == K8S
+                   and c.runner.parked == K8S, "all 30 rolled out and in their watch at once")
+            assert _threads() - threads_before <= K8S_WORKERS + 1
+            assert all(fake.deployment("staging", n)["spec"]["template"]["spec"][
+                "containers"][0]["image"] == f"ghcr.io/acme/{n}:v1.3.0" for n in names)
+            assert not [r for r in fake.recorded("GET", "/deployments") if r.is_watch]
+
+            clock.advance(BAKE + timedelta(seconds=1))
+            assert c.runner.wait_idle(180), _states(c, ids)
+            assert _states(c, ids) == {State.SUCCEEDED: K8S}
+        finally:
+            clock.advance(timedelta(days=1))
+            c.close()

@@ -47,6 +47,11 @@ class Leases(RunnerBase, ABC):
                                   done=lambda: self._done(deployment_id)):
             self._done(deployment_id)  # shut down meanwhile
 
+    @property
+    def parked(self) -> int:
+        """Deployments waiting at this moment (a rollout, Job or watch), holding no thread."""
+        return self._fibers.parked
+
     def refuse_work(self) -> None:
         """A web process (`deploybot run --role web`): `submit` takes nothing from now on;
         what is queued here waits for a worker's resume poll (`runner.poll_every`)."""
