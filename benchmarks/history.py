@@ -49,9 +49,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from benchmarks.scratch_database import ScratchDatabase
 from bot.clock import ManualClock
 from bot.config import AppConfig, parse_config
 from bot.domain.audit_commands import AuditArgs
@@ -59,7 +59,7 @@ from bot.domain.history_commands import HistoryArgs, StatsArgs
 from bot.services.access import Access
 from bot.services.audit import AuditService, export_events
 from bot.services.history import HistoryService
-from bot.store.db import Database, make_engine, normalize_url
+from bot.store.db import Database
 from bot.store.migrate import upgrade
 
 NOW = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
@@ -285,31 +285,6 @@ def seed_postgres(url: str, data: Seed) -> None:
         conn.execute("ANALYZE")
 
 
-class PostgresDatabase:
-    """A database of its own on the given server, created now and dropped by `drop`."""
-
-    def __init__(self, server_url: str) -> None:
-        self.server = normalize_url(server_url)
-        self.name = f"deploybot_history_bench_{os.getpid()}"
-        self.url = make_url(self.server).set(database=self.name).render_as_string(
-            hide_password=False)
-        engine = make_engine(self.server, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}"'))
-                conn.execute(text(f'CREATE DATABASE "{self.name}"'))
-        finally:
-            engine.dispose()
-
-    def drop(self) -> None:
-        engine = make_engine(self.server, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        finally:
-            engine.dispose()
-
-
 # --------------------------------------------------------------------------- timing
 
 @dataclass
@@ -492,7 +467,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                               lambda d: seed_sqlite(path, d), config, services,
                                               data, repeat))
         if ns.postgres:
-            pg = PostgresDatabase(ns.postgres)
+            pg = ScratchDatabase(ns.postgres, prefix="deploybot_history_bench")
             try:
                 results.append(bench_database("postgresql", pg.url,
                                               lambda d: seed_postgres(pg.url, d), config,

@@ -31,7 +31,6 @@ import http.client
 import json
 import os
 import platform
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -55,6 +54,7 @@ from benchmarks.ack_latency import (
     wait_idle,
 )
 from benchmarks.ack_wrk import Wrk, pinning, require_wrk, write_requests
+from benchmarks.scratch_database import ScratchDatabase
 from bot.devtools.server import free_port
 
 DEFAULT_REQUESTS = 10_000
@@ -154,26 +154,6 @@ class Sampler:
                     p.samples.append(p.rss_mb())
 
 
-class Postgres:
-    """A database of its own on the server of `admin_url`, dropped at the end."""
-
-    def __init__(self, admin_url: str) -> None:
-        import psycopg
-
-        self.admin_url = admin_url
-        self.name = f"deploybot_membench_{secrets.token_hex(4)}"
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{self.name}"')
-        base = admin_url.rsplit("/", 1)[0]
-        self.url = base.replace("postgresql://", "postgresql+psycopg://", 1) + f"/{self.name}"
-
-    def drop(self) -> None:
-        import psycopg
-
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-
 def run_benchmark(requests: int, settle: float, postgres: str | None,
                   json_path: Path | None) -> int:
     require_wrk()
@@ -184,7 +164,7 @@ def run_benchmark(requests: int, settle: float, postgres: str | None,
           f"{platform.python_version()}", flush=True)
     tmp = tempfile.TemporaryDirectory(prefix="deploybot-mem-")
     workdir = Path(tmp.name)
-    db = Postgres(postgres) if postgres else None
+    db = ScratchDatabase(postgres, prefix="deploybot_membench") if postgres else None
     fake = FakeSlackProcess(prefix=client_prefix)
     procs: list[Proc] = []
     try:

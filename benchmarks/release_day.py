@@ -61,7 +61,6 @@ import os
 import platform
 import re
 import resource
-import secrets
 import statistics
 import subprocess
 import sys
@@ -76,6 +75,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+
+from benchmarks.scratch_database import ScratchDatabase
 
 REQUESTER, APPROVER = "U0ALICE", "U0BOB"
 CHANNEL = "C0DEPLOYS"
@@ -201,40 +202,6 @@ class FakesProcess:
 
 
 # --------------------------------------------------------------------------- databases
-
-class PostgresDatabase:
-    """A database of the run's own on the server, with a random name, dropped by `drop`."""
-
-    def __init__(self, server_url: str) -> None:
-        from sqlalchemy import text
-        from sqlalchemy.engine import make_url
-
-        from bot.store.db import make_engine, normalize_url
-
-        self.server = normalize_url(server_url)
-        self.name = f"deploybot_release_bench_{secrets.token_hex(4)}"
-        assert self.name != "test"
-        self.url = make_url(self.server).set(database=self.name).render_as_string(
-            hide_password=False)
-        engine = make_engine(self.server, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{self.name}"'))
-        finally:
-            engine.dispose()
-
-    def drop(self) -> None:
-        from sqlalchemy import text
-
-        from bot.store.db import make_engine
-
-        engine = make_engine(self.server, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        finally:
-            engine.dispose()
-
 
 # --------------------------------------------------------------------------- sampling
 
@@ -389,11 +356,11 @@ def run(ns: argparse.Namespace) -> Result:
     with tempfile.TemporaryDirectory(prefix="deploybot-release-day-") as tmp:
         workdir = Path(tmp)
         fakes = FakesProcess(n, ns.cluster, ns.tick, workdir)
-        pg: PostgresDatabase | None = None
+        pg: ScratchDatabase | None = None
         container = None
         try:
             if ns.database == "postgresql":
-                pg = PostgresDatabase(ns.postgres)
+                pg = ScratchDatabase(ns.postgres, prefix="deploybot_release_bench")
                 url = pg.url
                 print(f"  database {pg.name} created on {ns.postgres.rsplit('@', 1)[-1]}",
                       file=sys.stderr, flush=True)
