@@ -20,6 +20,7 @@ from bot.domain.approval import ApprovalRule
 from bot.domain.busy import DeploymentBusy
 from bot.domain.commands import DeployArgs
 from bot.domain.deployment import Deployment, Kind
+from bot.domain.freezes import Freeze
 from bot.domain.live import Live
 from bot.domain.policy import PolicyDecision, local
 from bot.domain.states import State
@@ -39,8 +40,6 @@ from bot.services.policy import PolicyService
 from bot.services.refusals import DowngradeUnconfirmed, WindowClosed
 from bot.services.runner import window_for
 from bot.services.versions import VersionCheck
-
-log = logging.getLogger(__name__)
 
 log = logging.getLogger(__name__)
 
@@ -118,14 +117,16 @@ class DeploymentsBase:
         return ApprovalRule(a.required, a.allow_self_approval) if a else None
 
     def _approval_needed(self, environment: str, *, emergency: bool,
-                         service: str | None = None,
-                         kind: Kind = Kind.DEPLOY) -> tuple[int, datetime | None]:
+                         service: str | None = None, kind: Kind = Kind.DEPLOY,
+                         freezes: Sequence[Freeze] | None = None,
+                         ) -> tuple[int, datetime | None]:
         """(approvals required, expiry) for a request entering approval now.
 
         The expiry is never later than the moment the request could still start: it is
         clipped to the next closing of its deploy window (the schedule closing, a freeze
         starting; of any service when `service` is None). An emergency ignores windows, and
-        so do migration runs and rollbacks where the rollback rule lets them."""
+        so do migration runs and rollbacks where the rollback rule lets them. `freezes`: the
+        freezes the request read already (PolicyService.freezes)."""
         at = self._clock.now()
         if emergency:
             e = self._config.emergency
@@ -136,16 +137,19 @@ class DeploymentsBase:
         expires_at = at + approval.expires_after
         ignores = (kind is not Kind.DEPLOY
                    and self._config.environments[environment].rollbacks.ignore_windows)
-        closes = None if ignores else self._policy.closes_at(environment, service, at=at)
+        closes = None if ignores else self._policy.closes_at(environment, service, at=at,
+                                                              freezes=freezes)
         if closes is not None and closes > at:
             expires_at = min(expires_at, closes)
         return approval.required, expires_at
 
-    def _window(self, args: DeployArgs | Deployment, *, at: datetime) -> PolicyDecision:
+    def _window(self, args: DeployArgs | Deployment, *, at: datetime,
+                freezes: Sequence[Freeze] | None = None) -> PolicyDecision:
         if isinstance(args, Deployment) and args.kind is not Kind.DEPLOY:
             return window_for(self._policy, args, at=at)
         emergency = (args.emergency_reason is not None)
-        return self._policy.check(args.environment, args.service, at=at, emergency=emergency)
+        return self._policy.check(args.environment, args.service, at=at, emergency=emergency,
+                                  freezes=freezes)
 
     # -- request ---------------------------------------------------------------------
     def _check_may_deploy(self, user_id: str, env: str) -> None:
@@ -236,8 +240,12 @@ class DeploymentsBase:
         deploybot's last record when the executor cannot be read; None when unknown."""
         return self._live.version(env, service)
 
-    def _post_card(self, d: Deployment) -> Deployment:
-        """Post the new deployment's card and thread; cancel it if Slack will not take it."""
+    def _post_card(self, d: Deployment, *,
+                   then: Callable[[Repositories, Deployment], None] | None = None,
+                   ) -> Deployment:
+        """Post the new deployment's card and thread; cancel it if Slack will not take it.
+        `then`: more work in the transaction that records the card's message ids (handed
+        the deployment with them)."""
         try:
             refs = self._notifier.show(d)
         except DeploybotError as e:
@@ -246,11 +254,14 @@ class DeploymentsBase:
                 f"Deployment #{d.id} was cancelled: I could not post the request in the "
                 f"deployments channel ({e})."
             ) from e
+        posted = replace(d, channel=refs.channel, message_ts=refs.message_ts,
+                         record_ts=refs.record_ts)
         with self._store.transaction() as r:
             r.deployments.set_fields(d.id, channel=refs.channel, message_ts=refs.message_ts,
                                      record_ts=refs.record_ts)
-        return replace(d, channel=refs.channel, message_ts=refs.message_ts,
-                       record_ts=refs.record_ts)
+            if then is not None:
+                then(r, posted)
+        return posted
 
     def _cancel_unposted(self, d: Deployment, why: str) -> None:
         at = self._clock.now()

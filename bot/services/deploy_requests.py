@@ -10,12 +10,14 @@ from datetime import datetime
 from bot.domain.admission import Ask, Facts, admit, superseded
 from bot.domain.commands import DeployArgs, Parsed, UsageError, parse_deploy
 from bot.domain.deployment import Deployment, Kind, NewDeployment
+from bot.domain.freezes import Freeze
 from bot.domain.states import State
 from bot.domain.text import shown, who
 from bot.errors import (
     Conflict,
     UserError,
 )
+from bot.ports import Repositories
 from bot.services.deploy_base import DeploymentsBase
 
 log = logging.getLogger(__name__)
@@ -47,10 +49,11 @@ class RequestUseCases(DeploymentsBase):
                    emergency=args.emergency_reason is not None,
                    forced=args.force_reason is not None)
 
-    def _facts(self, args: DeployArgs, *, at: datetime) -> Facts:
+    def _facts(self, args: DeployArgs, *, at: datetime) -> tuple[Facts, list[Freeze]]:
         """What the admission rules need about a request, read in one transaction (this is
         the busiest path): the lock, the deployment in flight (a per-PR instance has its
-        own), the version's faulty mark, the promotion gate's answer."""
+        own), the version's faulty mark, the promotion gate's answer; and the freezes the
+        deploy window and the approval expiry are decided on."""
         env, svc = args.environment, args.service
         source = self._config.environments[env].promote_from
         with self._store.transaction() as r:
@@ -59,8 +62,9 @@ class RequestUseCases(DeploymentsBase):
             mark = r.faulty.get(env, svc, args.version)
             promoted = source is None or r.deployments.succeeded_there(source, svc,
                                                                        args.version)
+            freezes = self._policy.freezes(at=at, within=r)
         return Facts(lock=lock, active=active, faulty=mark, promote_from=source,
-                     promoted=promoted)
+                     promoted=promoted), freezes
 
     def request(self, args: DeployArgs, *, user_id: str, slack_channel: str | None = None,
                 downgrade_from: str | None = None) -> Deployment:
@@ -83,10 +87,10 @@ class RequestUseCases(DeploymentsBase):
         env = args.environment
         at = self._clock.now()
         ask = self._ask(args, user_id)
-        facts = self._facts(args, at=at)
+        facts, freezes = self._facts(args, at=at)
         # Refused on what the database says before the executor and the policy are asked.
         self._refuse(admit(ask, facts), ask, args=args)
-        window = self._window(args, at=at)
+        window = self._window(args, at=at, freezes=freezes)
         if args.instance is None:
             # What runs there now, from the executor (outside the tx): the card's "Running
             # now"; the runner reads it again when the deployment starts.
@@ -101,7 +105,7 @@ class RequestUseCases(DeploymentsBase):
         confirmed, skipped_gate = admission.downgrade_from, admission.skipped_gate
         emergency = args.emergency_reason is not None
         required, expires_at = self._approval_needed(env, emergency=emergency,
-                                                     service=args.service)
+                                                     service=args.service, freezes=freezes)
         with self._store.transaction() as r:
             d = r.deployments.add(NewDeployment(
                 service=args.service,
@@ -137,9 +141,15 @@ class RequestUseCases(DeploymentsBase):
                                 "faulty_reason": mark.reason}
             r.audit.record("deploy.emergency_requested" if emergency else "deploy.requested",
                            actor=user_id, at=at, deployment_id=d.id, details=details,
-                           slack_channel=slack_channel)
-        d = self._post_card(d)
-        self._supersede(d, at=at)
+                           slack_channel=slack_channel, environment=env)
+        replaced: list[Deployment] = []
+        # The card's message ids and the supersession in one transaction, not three.
+        d = self._post_card(d, then=lambda r, new: replaced.extend(
+            self._supersede(r, new, at=at)))
+        for old in replaced:
+            self._metrics.deployment_finished(old.environment, State.CANCELLED.value)
+            self._safe_show(old)
+            self._safe_notify(old)
         if self._checklist is not None:
             self._checklist.requested(d)
         if emergency:
@@ -148,28 +158,27 @@ class RequestUseCases(DeploymentsBase):
             self._runner.submit(d.id)
         return d
 
-    def _supersede(self, new: Deployment, *, at: datetime) -> None:
+    def _supersede(self, r: Repositories, new: Deployment, *,
+                   at: datetime) -> list[Deployment]:
         """Older requests for the same service and environment that still wait (for
         approval or their window) are superseded by `new`: cancelled by a conditional
-        update (an approval racing it wins or loses whole), their cards saying by which,
-        their requesters told."""
-        with self._store.transaction() as r:
-            waiting = r.deployments.waiting_for(new.environment, new.service, new.instance)
+        update (an approval racing it wins or loses whole), in the caller's transaction.
+        What it cancelled, as now: after the commit, their cards say by which and their
+        requesters are told."""
+        cancelled: list[Deployment] = []
+        waiting = r.deployments.waiting_for(new.environment, new.service, new.instance)
         for old in superseded(new, waiting):
             why = f"superseded by #{new.id} ({shown(new.version)}, requested by " \
                   f"{who(new.requested_by)})"
-            with self._store.transaction() as r:
-                if not r.deployments.transition(old.id, State.CANCELLED, at=at, finished_at=at,
-                                                error=why, superseded_by=new.id):
-                    continue  # approved (or ended) meanwhile: it stands
-                r.audit.record("deploy.superseded", actor=new.requested_by, at=at,
-                               deployment_id=old.id,
-                               details={"by": new.id, "version": old.version,
-                                        "newer_version": new.version})
-                old = self._get(r, old.id)
-            self._metrics.deployment_finished(old.environment, State.CANCELLED.value)
-            self._safe_show(old)
-            self._safe_notify(old)
+            if not r.deployments.transition(old.id, State.CANCELLED, at=at, finished_at=at,
+                                            error=why, superseded_by=new.id):
+                continue  # approved (or ended) meanwhile: it stands
+            r.audit.record("deploy.superseded", actor=new.requested_by, at=at,
+                           deployment_id=old.id, environment=old.environment,
+                           details={"by": new.id, "version": old.version,
+                                    "newer_version": new.version})
+            cancelled.append(self._get(r, old.id))
+        return cancelled
 
     def request_migration(self, environment: str, service: str, target: tuple[str, ...], *,
                           user_id: str, slack_channel: str | None = None) -> Deployment:

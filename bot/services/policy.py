@@ -5,6 +5,7 @@ environment's schedule, and answers `bot.domain.policy.decide` for a given time.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -12,7 +13,7 @@ from bot.config import AppConfig
 from bot.domain.freezes import Freeze, black_friday_cyber_monday, holiday_freezes, upcoming
 from bot.domain.policy import PolicyDecision, closes_at, decide, local
 from bot.domain.schedule import Schedule
-from bot.ports import Holidays, Store
+from bot.ports import Holidays, Repositories, Store
 
 # How far ahead freezes are gathered: the next allowed time is searched this far.
 HORIZON = timedelta(days=60)
@@ -45,12 +46,17 @@ class PolicyService:
         return self._config.schedule_for(environment)
 
     def freezes(self, *, at: datetime, horizon: timedelta = HORIZON,
-                include_runtime: bool = True) -> list[Freeze]:
-        """Every freeze that may matter from `at` to `at + horizon`."""
+                include_runtime: bool = True,
+                within: Repositories | None = None) -> list[Freeze]:
+        """Every freeze that may matter from `at` to `at + horizon`. `within`: read the
+        runtime freezes in the caller's transaction (`/deploy` reads its facts in one)."""
         out = list(self._static_freezes(at.date(), horizon.days))
         if include_runtime:
-            with self._store.transaction() as r:
-                out += [rf.freeze for rf in r.freezes.current(at - timedelta(days=1))]
+            if within is not None:
+                out += [rf.freeze for rf in within.freezes.current(at - timedelta(days=1))]
+            else:
+                with self._store.transaction() as r:
+                    out += [rf.freeze for rf in r.freezes.current(at - timedelta(days=1))]
         return [f for f in out if f.end > at - timedelta(days=1)]
 
     def _static_freezes(self, day: date, horizon_days: int) -> tuple[Freeze, ...]:
@@ -83,18 +89,23 @@ class PolicyService:
         return result
 
     def check(self, environment: str, service: str, *, at: datetime,
-              emergency: bool = False) -> PolicyDecision:
+              emergency: bool = False,
+              freezes: Sequence[Freeze] | None = None) -> PolicyDecision:
+        """`freezes`: what `freezes(at=at)` answered, when the caller read it already."""
         return decide(environment=environment, service=service, at=at, emergency=emergency,
-                      schedule=self.schedule(environment), freezes=self.freezes(at=at),
+                      schedule=self.schedule(environment),
+                      freezes=self.freezes(at=at) if freezes is None else freezes,
                       horizon=HORIZON, zone=self._config.zone)
 
     def closes_at(self, environment: str, service: str | None = None, *,
-                  at: datetime) -> datetime | None:
+                  at: datetime, freezes: Sequence[Freeze] | None = None) -> datetime | None:
         """When a normal deploy of `service` (None: any) to `environment` stops being
         allowed next, seen from `at` (`at` itself when it is not allowed now; None: not
-        within 14 days): where a request's approval expiry is clipped."""
+        within 14 days): where a request's approval expiry is clipped. `freezes`: as for
+        `check`."""
         return closes_at(environment=environment, service=service, at=at,
-                         schedule=self.schedule(environment), freezes=self.freezes(at=at))
+                         schedule=self.schedule(environment),
+                         freezes=self.freezes(at=at) if freezes is None else freezes)
 
     def check_rollback(self, environment: str, service: str, *, at: datetime) -> PolicyDecision:
         """Rollbacks follow their own rule (`environments.<env>.rollbacks.ignore_windows`,

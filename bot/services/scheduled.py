@@ -43,9 +43,9 @@ class ScheduledUseCases(RequestUseCases):
         at = self._clock.now()
         ask = self._ask(args, user_id)
         # The admission rules but the one in flight (it will have finished by the window).
-        self._refuse(admit(ask, replace(self._facts(args, at=at), active=None)), ask,
-                     args=args)
-        window = self._window(args, at=at)
+        facts, freezes = self._facts(args, at=at)
+        self._refuse(admit(ask, replace(facts, active=None)), ask, args=args)
+        window = self._window(args, at=at, freezes=freezes)
         if window.allowed:
             return self.request(args, user_id=user_id)
         if window.next_allowed_at is None:

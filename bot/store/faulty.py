@@ -8,12 +8,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.faulty import FaultyMark
 from bot.store.models import FaultyVersionRow
+
+#: The mark in force on one version (built once: read by every /deploy).
+_MARK = select(FaultyVersionRow).where(
+    FaultyVersionRow.environment == bindparam("environment"),
+    FaultyVersionRow.service == bindparam("service"),
+    FaultyVersionRow.version == bindparam("version"),
+    FaultyVersionRow.cleared_at.is_(None)).limit(1)
 
 
 def _mark(row: FaultyVersionRow) -> FaultyMark:
@@ -45,12 +52,8 @@ class SqlFaultyVersions:
         return _mark(row)
 
     def get(self, environment: str, service: str, version: str) -> FaultyMark | None:
-        row = self._s.scalars(
-            select(FaultyVersionRow).where(
-                FaultyVersionRow.environment == environment,
-                FaultyVersionRow.service == service, FaultyVersionRow.version == version,
-                FaultyVersionRow.cleared_at.is_(None)).limit(1)
-        ).first()
+        row = self._s.scalars(_MARK, {"environment": environment, "service": service,
+                                      "version": version}).first()
         return None if row is None else _mark(row)
 
     def marked(self, environment: str, service: str) -> set[str]:

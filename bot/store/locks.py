@@ -14,12 +14,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.locks import EXPIRY, MANUAL, Lock
 from bot.store.models import LockRow
+
+#: The lock in force on one service in one environment (built once: read by every /deploy).
+_IN_FORCE = select(LockRow).where(
+    LockRow.environment == bindparam("environment"), LockRow.service == bindparam("service"),
+    LockRow.released_at.is_(None),
+    or_(LockRow.expires_at.is_(None), LockRow.expires_at > bindparam("at")),
+).limit(1)
 
 
 def _lock(row: LockRow) -> Lock:
@@ -63,13 +70,8 @@ class SqlLockRepository:
     def get(self, environment: str, service: str, *, at: datetime) -> Lock | None:
         """The lock in force on `service` in `environment` at `at` (not released, not
         expired), if any."""
-        row = self._s.scalars(
-            select(LockRow).where(
-                LockRow.environment == environment, LockRow.service == service,
-                LockRow.released_at.is_(None),
-                or_(LockRow.expires_at.is_(None), LockRow.expires_at > at),
-            ).limit(1)
-        ).first()
+        row = self._s.scalars(_IN_FORCE, {"environment": environment, "service": service,
+                                          "at": at}).first()
         return None if row is None else _lock(row)
 
     def active(self, at: datetime) -> Sequence[Lock]:

@@ -6,11 +6,25 @@ processes (or two clicks) can never both move a deployment.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, column, delete, func, or_, select, true, update, values
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    column,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+    values,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -50,6 +64,13 @@ _CLAIMABLE = DeploymentRow.state.in_([State.QUEUED.value, State.RUNNING.value,
 _MAIN = DeploymentRow.instance.is_(None)
 
 
+#: States of a deployment in flight (queued, running, being verified).
+_ACTIVE = [s.value for s in State if s.active]
+#: States of a request still waiting (for approval, for its window).
+_WAITING = [State.AWAITING_APPROVAL.value, State.SCHEDULED.value]
+_PER_INSTANCE = DeploymentRow.instance == bindparam("instance")
+
+
 def _on(instance: str | None) -> Any:
     """Rows of the main instance (None), or of one per-PR instance."""
     return _MAIN if instance is None else DeploymentRow.instance == instance
@@ -62,6 +83,58 @@ def _columns(fields: dict[str, Any]) -> dict[str, Any]:
         if isinstance(out.get(key), JobOutcome | Verification):
             out[key] = out[key].as_dict()
     return out
+
+
+# `/deploy`'s statements, built once: building a statement and its cache key costs about
+# three times what executing it costs on SQLite (benchmarks/README.md, lean request path).
+# Each query with an instance has two forms: the main instance, and a per-PR one (:instance).
+_GET = (select(DeploymentRow).where(DeploymentRow.id == bindparam("id"))
+        .execution_options(populate_existing=True))
+_DECISIONS_OF = select(DecisionRow).where(DecisionRow.deployment_id == bindparam("id"))
+_DECISIONS_OF_ANY = select(DecisionRow).where(
+    DecisionRow.deployment_id.in_(bindparam("ids", expanding=True)))
+_ENV_SERVICE = (DeploymentRow.environment == bindparam("environment"),
+                DeploymentRow.service == bindparam("service"))
+_ACTIVE_ID = {main: select(DeploymentRow.id).where(
+    *_ENV_SERVICE, on, DeploymentRow.state.in_(_ACTIVE)).order_by(DeploymentRow.id).limit(1)
+    for main, on in ((True, _MAIN), (False, _PER_INSTANCE))}
+_WAITING_ROWS = {main: select(DeploymentRow).where(
+    *_ENV_SERVICE, on, DeploymentRow.state.in_(_WAITING)).order_by(DeploymentRow.id)
+    for main, on in ((True, _MAIN), (False, _PER_INSTANCE))}
+
+
+_INSERT = insert(DeploymentRow.__table__)  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=64)
+def _update_by_id(fields: frozenset[str], sources: tuple[str, ...] | None = None) -> Any:
+    """`UPDATE deployments SET <fields> WHERE id = :_id`, built once per set of fields;
+    with `sources`, a transition: `AND state IN (sources)`, and the row version goes up.
+    Values are bound as :<field>."""
+    d = DeploymentRow
+    q = update(d).where(d.id == bindparam("_id"))
+    values: dict[str, Any] = {f: bindparam(f) for f in sorted(fields)}
+    if sources is not None:
+        q = q.where(d.state.in_(sources))
+        values["row_version"] = d.row_version + 1
+    return q.values(values)
+
+
+def _last_put_live() -> Any:
+    d = DeploymentRow
+    went_live = or_(d.state == State.SUCCEEDED.value,
+                    and_(d.state == State.FAILED.value, d.error.startswith(VERIFY_FAILED),
+                         d.verification.is_not(None)))
+    return select(d.version, d.finished_at, d.requested_at, d.id).where(
+        *_ENV_SERVICE, _MAIN,
+        # implied by `went_live`; lets the index on (environment, service, state) skip the
+        # deployments that never went live
+        d.state.in_([State.SUCCEEDED.value, State.FAILED.value]),
+        d.kind.in_(_ROLLOUTS), went_live,
+    ).order_by(d.finished_at.desc().nulls_last(), d.id.desc()).limit(1)
+
+
+_LAST_PUT_LIVE = _last_put_live()
 
 
 def _insert_or_ignore(session: Session, table: Any, values: dict[str, Any]) -> Any:
@@ -120,7 +193,7 @@ class SqlDeploymentRepository:
         self._s = session
 
     def add(self, new: NewDeployment) -> Deployment:
-        row = DeploymentRow(
+        values: dict[str, Any] = dict(
             service=new.service,
             environment=new.environment,
             version=new.version,
@@ -144,20 +217,17 @@ class SqlDeploymentRepository:
         with one_in_flight(self._s, (new.environment, new.service, new.instance),
                            self.active_for,
                            guard=new.state.active):
-            self._s.add(row)
-            self._s.flush()
+            # A Core INSERT: the ORM's unit of work costs several times more for one row.
+            res = self._s.execute(_INSERT, values)
+        new_id = res.inserted_primary_key[0]  # type: ignore[attr-defined]
+        row = DeploymentRow(id=new_id, **values)  # for _to_domain; never in the session
         return _to_domain(row, [])
 
     def get(self, deployment_id: int) -> Deployment | None:
-        row = self._s.execute(
-            select(DeploymentRow).where(DeploymentRow.id == deployment_id)
-            .execution_options(populate_existing=True)
-        ).scalar_one_or_none()
+        row = self._s.execute(_GET, {"id": deployment_id}).scalar_one_or_none()
         if row is None:
             return None
-        decisions = self._s.scalars(
-            select(DecisionRow).where(DecisionRow.deployment_id == deployment_id)
-        ).all()
+        decisions = self._s.scalars(_DECISIONS_OF, {"id": deployment_id}).all()
         return _to_domain(row, decisions)
 
     def lock(self, deployment_id: int, state: State) -> bool:
@@ -174,16 +244,13 @@ class SqlDeploymentRepository:
         unknown = set(fields) - _FIELDS
         if unknown:
             raise TypeError(f"unknown deployment fields: {sorted(unknown)}")
-        sources = [s.value for s in sources_for(target)]
+        sources = tuple(s.value for s in sources_for(target))
+        params = {**_columns(fields), "state": target.value, "updated_at": at}
+        stmt = _update_by_id(frozenset(params), sources)
         # Into QUEUED: the database refuses a second deployment in flight (DeploymentBusy).
         with one_in_flight(self._s, deployment_id, self.active_for,
                            guard=enters_flight(target)):
-            res = self._s.execute(
-                update(DeploymentRow)
-                .where(DeploymentRow.id == deployment_id, DeploymentRow.state.in_(sources))
-                .values(state=target.value, updated_at=at,
-                        row_version=DeploymentRow.row_version + 1, **_columns(fields))
-            )
+            res = self._s.execute(stmt, {**params, "_id": deployment_id})
         return bool(res.rowcount == 1)  # type: ignore[attr-defined]
 
     def active_for(self, environment: str, service: str,
@@ -191,23 +258,16 @@ class SqlDeploymentRepository:
         """The deployment of `service` to `environment` (its main instance, or the per-PR
         `instance`) in flight (queued, running or being verified), if any: there is at most
         one."""
-        row_id = self._s.scalar(
-            select(DeploymentRow.id).where(
-                DeploymentRow.environment == environment, DeploymentRow.service == service,
-                _on(instance),
-                DeploymentRow.state.in_([s.value for s in State if s.active]),
-            ).order_by(DeploymentRow.id).limit(1)
-        )
+        row_id = self._s.scalar(_ACTIVE_ID[instance is None], {
+            "environment": environment, "service": service, "instance": instance})
         return None if row_id is None else self.get(row_id)
 
     def set_fields(self, deployment_id: int, **fields: Any) -> None:
         unknown = set(fields) - _FIELDS
         if unknown:
             raise TypeError(f"unknown deployment fields: {sorted(unknown)}")
-        self._s.execute(
-            update(DeploymentRow).where(DeploymentRow.id == deployment_id)
-            .values(**_columns(fields))
-        )
+        params = _columns(fields)
+        self._s.execute(_update_by_id(frozenset(params)), {**params, "_id": deployment_id})
 
     def add_decision(self, deployment_id: int, user_id: str, *, approve: bool,
                      at: datetime) -> bool:
@@ -315,9 +375,7 @@ class SqlDeploymentRepository:
         ids = [r.id for r in rows]
         decisions: dict[int, list[DecisionRow]] = {i: [] for i in ids}
         if ids:
-            for dr in self._s.scalars(
-                select(DecisionRow).where(DecisionRow.deployment_id.in_(ids))
-            ):
+            for dr in self._s.scalars(_DECISIONS_OF_ANY, {"ids": ids}):
                 decisions[dr.deployment_id].append(dr)
         return [_to_domain(r, decisions[r.id]) for r in rows]
 
@@ -490,19 +548,8 @@ class SqlDeploymentRepository:
         that went live most recently (by the time it went live, then id) — succeeded, or
         went live and failed its watch without being rolled back. Not "newest request":
         an older request approved later replaces a newer one that went live first."""
-        d = DeploymentRow
-        went_live = or_(d.state == State.SUCCEEDED.value,
-                        and_(d.state == State.FAILED.value, d.error.startswith(VERIFY_FAILED),
-                             d.verification.is_not(None)))
-        row = self._s.execute(
-            select(d.version, d.finished_at, d.requested_at, d.id).where(
-                d.environment == environment, d.service == service, _MAIN,
-                # implied by `went_live`; lets the index on (environment, service, state)
-                # skip the deployments that never went live
-                d.state.in_([State.SUCCEEDED.value, State.FAILED.value]),
-                d.kind.in_(_ROLLOUTS), went_live,
-            ).order_by(d.finished_at.desc().nulls_last(), d.id.desc()).limit(1)
-        ).first()
+        row = self._s.execute(_LAST_PUT_LIVE, {"environment": environment,
+                                               "service": service}).first()
         if row is None:
             return None
         return Recorded(version=row[0], at=row[1] or row[2], deployment_id=row[3])
@@ -511,14 +558,8 @@ class SqlDeploymentRepository:
                     instance: str | None = None) -> Sequence[Deployment]:
         """Requests of `service` to `environment` (main instance, or per-PR `instance`)
         still waiting for approval or for their window, oldest first (supersession)."""
-        rows = self._s.scalars(
-            select(DeploymentRow).where(
-                DeploymentRow.environment == environment, DeploymentRow.service == service,
-                _on(instance),
-                DeploymentRow.state.in_([State.AWAITING_APPROVAL.value,
-                                         State.SCHEDULED.value]),
-            ).order_by(DeploymentRow.id)
-        ).all()
+        rows = self._s.scalars(_WAITING_ROWS[instance is None], {
+            "environment": environment, "service": service, "instance": instance}).all()
         return self._with_decisions(rows)
 
     def unstarted_on_instance(self, environment: str, service: str,
@@ -557,6 +598,11 @@ def _runtime_freeze(row: FreezeRow) -> RuntimeFreeze:
     )
 
 
+_CURRENT_FREEZES = (select(FreezeRow)
+                    .where(FreezeRow.removed_at.is_(None), FreezeRow.end > bindparam("at"))
+                    .order_by(FreezeRow.start, FreezeRow.id))  # built once: every /deploy
+
+
 class SqlFreezeRepository:
     def __init__(self, session: Session) -> None:
         self._s = session
@@ -572,10 +618,7 @@ class SqlFreezeRepository:
 
     def current(self, at: datetime) -> Sequence[RuntimeFreeze]:
         """Freezes not removed and not yet over at `at`, by start."""
-        rows = self._s.scalars(
-            select(FreezeRow).where(FreezeRow.removed_at.is_(None), FreezeRow.end > at)
-            .order_by(FreezeRow.start, FreezeRow.id)
-        ).all()
+        rows = self._s.scalars(_CURRENT_FREEZES, {"at": at}).all()
         return [_runtime_freeze(r) for r in rows]
 
     def get(self, number: int) -> RuntimeFreeze | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from bot.ports import SimulatedWorkload
@@ -33,6 +33,14 @@ def _on(environment: str, service: str, instance: str | None) -> tuple[Any, ...]
     return (_Row.environment == environment, _Row.service == service, where)
 
 
+#: What a workload runs now, on the main instance (True) or a per-PR one (:instance); built
+#: once: the live read of every /deploy asks it.
+_NOW = {main: select(_Row).where(
+    _Row.environment == bindparam("environment"), _Row.service == bindparam("service"),
+    _Row.instance.is_(None) if main else _Row.instance == bindparam("instance"),
+).order_by(_Row.id.desc()).limit(1) for main in (True, False)}
+
+
 class SimulatedWorkloadRows:
     """The workloads' rows, inside the caller's transaction."""
 
@@ -41,8 +49,8 @@ class SimulatedWorkloadRows:
 
     def get(self, environment: str, service: str,
             instance: str | None = None) -> SimulatedWorkload | None:
-        row = self._s.scalars(select(_Row).where(*_on(environment, service, instance))
-                              .order_by(_Row.id.desc()).limit(1)).first()
+        row = self._s.scalars(_NOW[instance is None], {
+            "environment": environment, "service": service, "instance": instance}).first()
         if row is None:
             return None
         return SimulatedWorkload(version=row.version, since=row.went_live_at,
