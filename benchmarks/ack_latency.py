@@ -214,6 +214,29 @@ def _stop(proc: subprocess.Popen[Any]) -> None:
             proc.wait()
 
 
+def wait_answering(proc: subprocess.Popen[bytes], port: int, path: str, *, name: str,
+                   timeout: float, every: float = 0.1,
+                   log: Callable[[], str] | None = None) -> None:
+    """Until the child answers 200 on `path`; RuntimeError when it exits first (with the
+    tail of `log()`, if given) or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = f"; its log:\n{log()[-3000:]}" if log is not None else ""
+            raise RuntimeError(f"{name} exited with code {proc.returncode}{tail}")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            conn.request("GET", path)
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        finally:
+            conn.close()
+        time.sleep(every)
+    raise RuntimeError(f"{name} did not answer {path} within {timeout:.0f} s")
+
+
 class AppProcess:
     """One app served by uvicorn in a child process, measured with psutil."""
 
@@ -234,21 +257,7 @@ class AppProcess:
         return f"http://127.0.0.1:{self.port}/slack/events"
 
     def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with code {self.proc.returncode}")
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            try:
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            finally:
-                conn.close()
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not answer /healthz within {timeout:.0f} s")
+        wait_answering(self.proc, self.port, "/healthz", name=self.name, timeout=timeout)
 
     def cpu_seconds(self) -> float:
         t = self.ps.cpu_times()

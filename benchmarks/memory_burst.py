@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import json
 import os
 import platform
@@ -51,6 +50,7 @@ from benchmarks.ack_latency import (
     FakeSlackProcess,
     bench_config,
     total_posts,
+    wait_answering,
     wait_idle,
 )
 from benchmarks.ack_wrk import Wrk, pinning, require_wrk, write_requests
@@ -90,22 +90,8 @@ class Proc:
         return float(self.ps.memory_info().rss) / (1024 * 1024)
 
     def wait_ready(self, timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with code {self.proc.returncode}; "
-                                   f"its log:\n{self.log.read_text()[-3000:]}")
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            try:
-                conn.request("GET", "/readyz")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            finally:
-                conn.close()
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.name} was not ready within {timeout:.0f} s")
+        wait_answering(self.proc, self.port, "/readyz", name=self.name, timeout=timeout,
+                       every=0.2, log=self.log.read_text)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
