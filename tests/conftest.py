@@ -27,6 +27,7 @@ from bot.store.models import Base
 from bot.store.simulated import SqlSimulatedWorkloads
 from bot.web import build_asgi
 from handlers import build_app
+from tests.pg_instance import PgInstance, pg_bin
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -94,6 +95,21 @@ def database_url(tmp_path: Path, server_database_url: str | None) -> Iterator[st
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     engine.dispose()
     yield server_database_url
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest, server_database_url: str | None) -> Iterator[str]:
+    """A PostgreSQL database for tests of several processes: the suite's (TEST_DATABASE_URL,
+    truncated like `database_url`), else a throwaway server of the test's own
+    (tests/pg_instance.py); skipped without PostgreSQL binaries."""
+    if server_database_url is not None:
+        yield request.getfixturevalue("database_url")
+        return
+    if pg_bin() is None:
+        pytest.skip("no PostgreSQL binaries (initdb, pg_ctl) for a server of the test's own")
+    with PgInstance() as pg:
+        upgrade(pg.url)
+        yield pg.url
 
 
 @pytest.fixture

@@ -34,7 +34,6 @@ from bot.devtools.slack_requests import (
     slash_command_body,
 )
 from bot.presentation import ids
-from bot.store.migrate import upgrade
 from tests.backends.fake_smtp import FakeSmtp
 from tests.bot_process import (
     SECRET,
@@ -46,22 +45,9 @@ from tests.bot_process import (
     write_config,
 )
 from tests.conftest import APPROVER, APPROVER2, REQUESTER, base_config
-from tests.pg_instance import PgInstance, pg_bin
 
 SERVICES = [f"svc{i}" for i in range(5)]
 FREEZE = "Replica drill freeze"
-
-
-@pytest.fixture
-def pg_url(request: pytest.FixtureRequest, server_database_url: str | None) -> Iterator[str]:
-    if server_database_url is not None:
-        yield request.getfixturevalue("database_url")
-        return
-    if pg_bin() is None:
-        pytest.skip("no PostgreSQL binaries (initdb, pg_ctl) for a server of the test's own")
-    with PgInstance() as pg:
-        upgrade(pg.url)
-        yield pg.url
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import signal
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -29,11 +28,9 @@ import pytest
 from bot.devtools.fake_slack import FakeSlack
 from bot.devtools.server import ThreadedServer
 from bot.roles import ROLE_VARIABLE, Role, database_problem, role_from, role_of
-from bot.store.migrate import upgrade
 from bot.web import build_asgi
 from tests.bot_process import BotProcess, card_of, query, top_level_posts, wait_until, write_config
 from tests.conftest import APPROVER, REQUESTER, base_config
-from tests.pg_instance import PgInstance, pg_bin
 from tests.test_replicas import Balancer
 
 
@@ -100,18 +97,6 @@ def test_a_workers_http_serves_probes_and_says_it_answers_no_slack_or_github() -
 # -- two web and two worker processes on PostgreSQL ----------------------------------------
 
 SERVICES = [f"svc{i}" for i in range(5)]
-
-
-@pytest.fixture
-def pg_url(request: pytest.FixtureRequest, server_database_url: str | None) -> Iterator[str]:
-    if server_database_url is not None:
-        yield request.getfixturevalue("database_url")
-        return
-    if pg_bin() is None:
-        pytest.skip("no PostgreSQL binaries (initdb, pg_ctl) for a server of the test's own")
-    with PgInstance() as pg:
-        upgrade(pg.url)
-        yield pg.url
 
 
 def roles_config() -> dict[str, Any]:
