@@ -2,6 +2,9 @@
 
 Configuration or secret problems print one line naming the file/variable, the key and the
 reason, and exit with code 2 — never a traceback.
+
+Why one module: argparse's tree and one small `cmd_*` function per command; each imports its
+heavy pieces (the container, the web stack, migrations) only when it runs.
 """
 
 from __future__ import annotations

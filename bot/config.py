@@ -3,6 +3,10 @@
 `load_config(path)` is the only reader of the file. Every problem is reported as a
 `ConfigError` naming the file, the key and the reason, so the CLI can print one line and
 exit 2. Secrets never live here: they come from the environment (see `bot.settings`).
+
+Why one long module: it is the schema of one file, app.yaml, section by section in the
+file's order, and its cross-section checks (environments named by services, roles named by
+approvals) need every section in one place.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 Nothing else constructs engines, clients or schedulers. Entry points (CLI, web, shell,
 tests) call `build_container` and hand the result to the Bolt listeners.
+
+Why over 400 lines: the wiring of every service, backend and store is here by design (one
+composition root); it holds no logic beyond choosing what to build from the config.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The small interfaces the services need. Backends and the store implement them."""
+"""The small interfaces the services need. Backends and the store implement them.
+
+Why one module: each Protocol is small, and keeping them together is what lets the services
+depend on one module and the import contracts forbid everything else.
+"""
 
 from __future__ import annotations
 

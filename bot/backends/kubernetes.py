@@ -44,6 +44,11 @@ while deploybot's own history is still empty.
 
 `observe` answers "what runs here, since when, and did deploybot put it there" from the
 Deployment and its ReplicaSets (`KubernetesCluster.observed` says how each field is read).
+
+Why one long module: it is the only one that imports the `kubernetes` client (an import
+contract), and its parts (rollouts, Jobs, health, observe, access checks) share the retried
+API calls, the error texts and the watch/poll loop. The next split is by concern behind that
+contract: Jobs and the access check into modules of their own that take an `_Api`.
 """
 
 from __future__ import annotations

@@ -2,6 +2,10 @@
 
 Every state change is `UPDATE … WHERE id = :id AND state IN (:legal sources)`, so two
 processes (or two clicks) can never both move a deployment.
+
+Why over 400 lines: the deployments' repository (its conditional transitions and the
+`/deploy` statements built once) is most of it; the other repositories are modules of their
+own (locks, faulty, audit, checklist, home, simulated).
 """
 
 from __future__ import annotations
