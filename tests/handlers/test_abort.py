@@ -250,6 +250,15 @@ def test_an_aborted_deploy_s_record_names_who_and_its_announcement_is_no_auto_ro
     assert ann["text"].startswith(f"{severity.capitalize()}: ")
 
 
+def watch_abort_text(bot: RunningBot, dep: int) -> str | None:
+    """The confirm text of the card's abort button once it is the watch's, else None."""
+    button = abort_button(bot, dep)
+    if button is None:
+        return None
+    text: str = button["confirm"]["text"]["text"]
+    return text if "stop the watch" in text else None
+
+
 class TestDuringTheWatch:
     """The bake window after the rollout (a long one, passing on the test's clock)."""
 
@@ -263,12 +272,13 @@ class TestDuringTheWatch:
 
     def test_abort_during_the_watch_rolls_back(self, bot: RunningBot) -> None:
         dep = request(bot, "staging v1.2.3")
+        # The state turns VERIFYING before the card that shows it is updated (the card
+        # follows the record), so wait for the card's button to speak of the watch.
         wait_until(lambda: bot.deployment(dep).state is State.VERIFYING
-                   and abort_button(bot, dep) is not None)
-        button = abort_button(bot, dep)
-        assert button is not None
-        assert "stop the watch of api v1.2.3 in staging and roll back to v1.2.2" \
-            in button["confirm"]["text"]["text"]
+                   and watch_abort_text(bot, dep) is not None)
+        text = watch_abort_text(bot, dep)
+        assert text is not None
+        assert "stop the watch of api v1.2.3 in staging and roll back to v1.2.2" in text
         assert "You aborted deployment #1" in press_abort(bot, dep, REQUESTER)
         assert run_to_end(bot, dep) is State.ROLLED_BACK
         d = bot.deployment(dep)
