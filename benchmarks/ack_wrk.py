@@ -73,8 +73,8 @@ LUA = r"""
 local ffi = require("ffi")
 ffi.cdef[[int kill(int pid, int sig); int getpid(void);]]
 
-local requests, n, limit, expect, unsigned = {}, 0, 0, nil, nil
-sent, answered, bad, exhausted, bad_sample = 0, 0, 0, 0, ""
+local requests, n, limit, expect, busy, unsigned = {}, 0, 0, nil, nil, nil
+sent, answered, bad, refused, exhausted, bad_sample = 0, 0, 0, 0, 0, ""
 local threads = {}
 
 function setup(thread)
@@ -84,6 +84,8 @@ end
 function init(args)
   limit = tonumber(args[2])
   if args[3] ~= nil and args[3] ~= "" then expect = args[3] end
+  -- an ack with this text is a refusal of an overloaded app (counted apart, not bad)
+  if args[4] ~= nil and args[4] ~= "" then busy = args[4] end
   -- built here, not at load: wrk.init has set the Host header by now
   unsigned = wrk.format("POST", "/slack/events",
     {["Content-Type"] = "application/x-www-form-urlencoded"}, "ping=1")
@@ -110,7 +112,9 @@ end
 
 function response(status, headers, body)
   answered = answered + 1
-  if status ~= 200 or (expect ~= nil and not body:find(expect, 1, true)) then
+  if status == 200 and busy ~= nil and body:find(busy, 1, true) then
+    refused = refused + 1
+  elseif status ~= 200 or (expect ~= nil and not body:find(expect, 1, true)) then
     bad = bad + 1
     if bad_sample == "" then
       bad_sample = tostring(status) .. " " .. body:sub(1, 200):gsub("[\r\n\"\\]", " ")
@@ -123,19 +127,20 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, _requests)
-  local s, a, b, x, sample = 0, 0, 0, 0, ""
+  local s, a, b, r, x, sample = 0, 0, 0, 0, 0, ""
   for _, t in ipairs(threads) do
     s = s + t:get("sent"); a = a + t:get("answered"); b = b + t:get("bad")
+    r = r + t:get("refused")
     x = x + t:get("exhausted")
     if sample == "" then sample = t:get("bad_sample") end
   end
   local e = summary.errors
   io.write(string.format(
     'WRK_JSON {"requests": %d, "duration_us": %d, "sent": %d, "answered": %d, ' ..
-    '"bad": %d, "exhausted": %d, "bad_sample": "%s", "p50_us": %d, "p90_us": %d, ' ..
+    '"bad": %d, "refused": %d, "exhausted": %d, "bad_sample": "%s", "p50_us": %d, "p90_us": %d, ' ..
     '"p99_us": %d, "max_us": %d, "mean_us": %.1f, "connect_errors": %d, ' ..
     '"read_errors": %d, "write_errors": %d, "status_errors": %d, "timeouts": %d}\n',
-    summary.requests, summary.duration, s, a, b, x, sample,
+    summary.requests, summary.duration, s, a, b, r, x, sample,
     latency:percentile(50), latency:percentile(90), latency:percentile(99),
     latency.max, latency.mean, e.connect, e.read, e.write, e.status, e.timeout))
 end
@@ -193,6 +198,8 @@ class WrkRun:
     p99_ms: float
     max_ms: float
     bad_sample: str
+    refused: int = 0
+    """200s with the `busy` text: requests an overloaded app refused (handlers.busy)."""
 
     @property
     def rps(self) -> float:
@@ -211,11 +218,13 @@ class Wrk:
         self.script = workdir / "slack_requests.lua"
         self.script.write_text(LUA)
 
-    def run(self, url: str, requests: Path, limit: int, expect: str | None) -> WrkRun:
-        """Send the requests of file `requests` until `limit` responses have arrived."""
+    def run(self, url: str, requests: Path, limit: int, expect: str | None,
+            busy: str | None = None) -> WrkRun:
+        """Send the requests of file `requests` until `limit` responses have arrived; a
+        200 whose body has `busy` counts as refused (not bad)."""
         cmd = [*self.prefix, self.binary, "-t", "1", "-c", str(self.connections),
                "-d", "600s", "--timeout", "10s", "-s", str(self.script), url,
-               "--", str(requests), str(limit), expect or ""]
+               "--", str(requests), str(limit), expect or "", busy or ""]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
         line = next((ln for ln in done.stdout.splitlines() if ln.startswith("WRK_JSON ")),
                     None)
@@ -230,7 +239,7 @@ class Wrk:
                       seconds=int(r["duration_us"]) / 1e6,
                       p50_ms=r["p50_us"] / 1000, p90_ms=r["p90_us"] / 1000,
                       p99_ms=r["p99_us"] / 1000, max_ms=r["max_us"] / 1000,
-                      bad_sample=str(r["bad_sample"]))
+                      bad_sample=str(r["bad_sample"]), refused=int(r["refused"]))
 
 
 @dataclass

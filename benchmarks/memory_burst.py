@@ -58,6 +58,8 @@ from benchmarks.scratch_database import ScratchDatabase
 from bot.devtools.server import free_port
 
 DEFAULT_REQUESTS = 10_000
+#: What a busy app's ack says (handlers.busy.busy_text): a refusal, not a failure.
+BUSY = "deploybot is busy"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 LIMITS_MB = {"web": 100.0, "worker": 130.0, "all": 100.0}
 RETURN_WITHIN = 0.10
@@ -141,7 +143,7 @@ class Sampler:
 
 
 def run_benchmark(requests: int, settle: float, postgres: str | None,
-                  json_path: Path | None) -> int:
+                  json_path: Path | None, listener_queue: int | None = None) -> int:
     require_wrk()
     app_prefix, client_prefix = pinning()
     where = "PostgreSQL: a web and a worker process" if postgres else "SQLite: one `all` process"
@@ -155,20 +157,27 @@ def run_benchmark(requests: int, settle: float, postgres: str | None,
     procs: list[Proc] = []
     try:
         config = workdir / "app.yaml"
-        config.write_text(json.dumps(bench_config()))  # JSON is YAML
+        cfg = bench_config()
+        # The shipped bound on the listener queue (handlers.busy), unless --listener-queue.
+        cfg["runner"] = {} if listener_queue is None else {"listener_queue": listener_queue}
+        config.write_text(json.dumps(cfg))  # JSON is YAML
         env = {**os.environ, "DEPLOYBOT_CONFIG": str(config), "SLACK_BOT_TOKEN": BOT_TOKEN,
                "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake.api_url,
                "DATABASE_URL": db.url if db else f"sqlite:///{workdir / 'deploybot.db'}"}
         env.pop("DEPLOYBOT_ROLE", None)
+        # Migrated beforehand, as a deployment's migration Job does (deploy/): a process
+        # started with --migrate loads Alembic, one that finds the schema at head does not.
+        subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], cwd=REPO_ROOT, env=env,
+                       check=True, stdout=subprocess.DEVNULL)
         if db is not None:
-            web = start("web", env, workdir, app_prefix, migrate=True)
+            web = start("web", env, workdir, app_prefix, migrate=False)
             procs.append(web)
             web.wait_ready()  # migrated: the worker finds the schema
             worker = start("worker", env, workdir, app_prefix, migrate=False)
             procs.append(worker)
             worker.wait_ready()
         else:
-            web = start("all", env, workdir, app_prefix, migrate=True)
+            web = start("all", env, workdir, app_prefix, migrate=False)
             procs.append(web)
             web.wait_ready()
         time.sleep(2.0)
@@ -179,8 +188,9 @@ def run_benchmark(requests: int, settle: float, postgres: str | None,
         print(f"  burst of {requests} ...", file=sys.stderr, flush=True)
         before = fake.stats()
         with Sampler(procs):
-            run = wrk.run(web.events_url, data, requests, "Requesting")
-            wait_idle(web, fake, posts=total_posts(before) + run.requests - run.bad,  # type: ignore[arg-type]
+            run = wrk.run(web.events_url, data, requests, "Requesting", busy=BUSY)
+            taken = run.requests - run.bad - run.refused
+            wait_idle(web, fake, posts=total_posts(before) + taken,  # type: ignore[arg-type]
                       timeout=1800.0)
         after = {p.name: p.rss_mb() for p in procs}
         peak = {p.name: max([*p.samples, after[p.name]]) for p in procs}
@@ -199,7 +209,9 @@ def run_benchmark(requests: int, settle: float, postgres: str | None,
     print()
     print(f"wrk: {run.requests} requests in {run.seconds:.1f} s ({run.rps:.0f} req/s), "
           f"p50 {run.p50_ms:.1f} ms, p99 {run.p99_ms:.1f} ms, max {run.max_ms:.1f} ms; "
-          f"{run.bad + run.socket_errors} failed; {posts} response_url answers")
+          f"{run.bad + run.socket_errors} failed; {run.refused} refused as busy "
+          f"(runner.listener_queue {listener_queue or 'as shipped'}); {posts} response_url "
+          "answers")
     print()
     print(f"{'process':<10}{'ready MB':>10}{'peak MB':>10}{'after MB':>10}"
           f"{'settled MB':>12}{'limit MB':>10}{'settled/ready':>15}")
@@ -223,6 +235,7 @@ def run_benchmark(requests: int, settle: float, postgres: str | None,
             "requests": requests, "settle_s": settle, "database": "postgresql" if postgres
             else "sqlite", "ready_mb": ready, "peak_mb": peak, "after_mb": after,
             "settled_mb": settled, "wrk": run.__dict__, "met": all(verdicts),
+            "listener_queue": listener_queue,
         }, indent=2))
         print(f"results written to {json_path}")
     return 1 if run.bad + run.socket_errors else 0
@@ -241,10 +254,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sqlite", action="store_true",
                         help="one `--role all` process on SQLite instead")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH")
+    parser.add_argument("--listener-queue", type=int, default=None, metavar="N",
+                        help="runner.listener_queue for the app (default: as shipped); a "
+                             "large N takes every request of the burst")
     ns = parser.parse_args(argv)
     if ns.requests < 1:
         parser.error("--requests must be at least 1")
-    return run_benchmark(ns.requests, ns.settle, None if ns.sqlite else ns.postgres, ns.json)
+    return run_benchmark(ns.requests, ns.settle, None if ns.sqlite else ns.postgres, ns.json,
+                         ns.listener_queue)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,11 @@ A Slack listener acks with what it can say at once (in memory), then hands the s
 to `Background.submit`. Unlike Bolt's lazy listeners, nothing is deep-copied per request
 and only a couple of threads compete with the acks for the GIL (see benchmarks/README.md).
 The submitted function reports its own outcome to the user (`handlers.replies.reporting`).
+
+The queue is bounded in what is let in, not in `submit`: once `limit` items wait,
+`saturated` is true and new Slack requests are refused before they are taken
+(handlers.busy), so a flood of commands cannot grow the process without bound; work already
+acked is never dropped.
 """
 
 from __future__ import annotations
@@ -23,13 +28,25 @@ class Background:
     (at most `max_defer` seconds per item), so a burst of commands is acknowledged before
     the follow-ups compete with it for the interpreter."""
 
-    def __init__(self, *, workers: int = 1, max_defer: float = 0.5) -> None:
+    def __init__(self, *, workers: int = 1, max_defer: float = 0.5,
+                 limit: int | None = None) -> None:
+        self._limit = limit
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listener")
         self._cond = threading.Condition()
         self._pending = 0
         self._answering = 0
         self._max_defer = max_defer
         self._closed = False
+
+    @property
+    def pending(self) -> int:
+        """Items submitted and not finished yet (waiting or running)."""
+        return self._pending
+
+    @property
+    def saturated(self) -> bool:
+        """Whether `limit` items are pending: new requests should not be taken now."""
+        return self._limit is not None and self._pending >= self._limit
 
     @contextmanager
     def answering(self) -> Iterator[None]:

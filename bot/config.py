@@ -812,6 +812,12 @@ class RunnerConfig(_Model):
         default=1, ge=1, le=32,
         description="threads doing Slack commands' work after the ack; few keeps acks fast",
     )
+    listener_queue: int = Field(
+        default=500, ge=1, le=100_000,
+        description="Slack requests acked and waiting for the listener threads beyond which "
+        "new ones are refused ('busy, try again'): bounds a web process's memory under a "
+        "flood; a deploy team sends a few a minute",
+    )
     lease: Duration = timedelta(seconds=60)
     poll_every: Duration = timedelta(seconds=10)
     drain: Duration = Field(

@@ -5,6 +5,13 @@ tests) call `build_container` and hand the result to the Bolt listeners.
 
 Why over 400 lines: the wiring of every service, backend and store is here by design (one
 composition root); it holds no logic beyond choosing what to build from the config.
+
+The heavy client libraries are imported only where the config needs them: the Kubernetes
+backend (the `kubernetes` client) when a service has `executor: kubernetes`, the GitHub
+backends (PyGithub) when GitHub is built (a service with `github:`, or a github-actions
+service). Their imports are function-local, in the branches that build them, so a process
+whose config uses neither (e.g. a web process of a simulated setup) never loads them
+(tests/test_container_imports.py).
 """
 
 from __future__ import annotations
@@ -16,24 +23,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 
 from bot.backends.clusters import ServiceClusters
-from bot.backends.github import (
-    DEFAULT_API_URL,
-    GitHubClient,
-    GitHubCodeReview,
-    GitHubDeploymentMirror,
-    GitHubRepositoryHeads,
-    GitHubSourceControl,
-)
-from bot.backends.github.actions import GitHubActions
-from bot.backends.github.executor import GitHubActionsExecutor
-from bot.backends.github.runs import GitHubWorkflowRuns
 from bot.backends.holiday_calendar import HolidayLibrary
-from bot.backends.kubernetes import KubeClients, KubernetesCluster, Timing
-from bot.backends.pagerduty import PagerDutyEvents
 from bot.backends.probes import HttpProbes
 from bot.backends.simulated import SimulatedCluster
 from bot.backends.slack import SlackDirectory, SlackNotifier, make_client
@@ -75,6 +70,11 @@ from bot.settings import GitHubApp, SettingsError, github_app_from_env
 from bot.store.db import Database
 from bot.store.health import DatabaseDependency
 from bot.store.simulated import SqlSimulatedWorkloads
+
+if TYPE_CHECKING:  # built only when the config needs them (below): imported there
+    from bot.backends.github import GitHubClient
+    from bot.backends.kubernetes import KubeClients, Timing
+    from bot.backends.pagerduty import PagerDutyEvents
 
 
 @dataclass
@@ -190,7 +190,7 @@ def build_container(
     kube_clients = None
     # Secrets come from the environment, never from app.yaml.
     github_url = (github_api_url or os.environ.get("GITHUB_API_URL")
-                  or config.github.api_url or DEFAULT_API_URL)
+                  or config.github.api_url or None)  # None: GitHub's (DEFAULT_API_URL)
     github: GitHubClient | None = None
     if cluster is None and any(svc.executor == "github-actions"
                                for svc in config.services.values()):
@@ -241,15 +241,23 @@ def build_container(
     locks = LockService(config=config, store=database, access=access, clock=clock,
                         poster=notifier)
     if source is None and any(svc.github for svc in config.services.values()):
+        from bot.backends.github import GitHubSourceControl
+
         github = github or _github_client(config, api_url=github_url, app=github_app,
                                           token=github_token)
         source = GitHubSourceControl(github)
     versions = (VersionCheck(config=config, source=source, clock=clock)
                 if source is not None else None)
-    ci = CIService(config=config, store=database, access=access, clock=clock,
-                   runs=GitHubWorkflowRuns(github) if github is not None else None,
+    runs = None
+    if github is not None:
+        from bot.backends.github.runs import GitHubWorkflowRuns
+
+        runs = GitHubWorkflowRuns(github)
+    ci = CIService(config=config, store=database, access=access, clock=clock, runs=runs,
                    versions=versions)
     if mirror is None and github is not None:
+        from bot.backends.github import GitHubDeploymentMirror
+
         mirror = GitHubDeploymentMirror(github)
     github_mirror = None
     repositories = {name: svc.github.repository for name, svc in config.services.items()
@@ -258,9 +266,12 @@ def build_container(
         github_mirror = GitHubMirror(repositories=repositories, store=database, mirror=mirror,
                                      permalink=notifier.permalink)
         notifier.watch(github_mirror)
-    background = Background(workers=config.runner.listener_workers)
+    background = Background(workers=config.runner.listener_workers,
+                            limit=config.runner.listener_queue)
     checklists = None
     if config.checklist is not None and github is not None:
+        from bot.backends.github import GitHubCodeReview
+
         # Evaluated off the ack path (the background pool); the cards show it.
         checklists = ChecklistService(config=config, store=database,
                                       review=GitHubCodeReview(github), clock=clock,
@@ -300,8 +311,12 @@ def build_container(
                                poster=notifier, clock=clock, secret=hook_secret,
                                defer=background.submit, previews=previews)
                 if hook_secret else None)
+    if heads is None and github is not None:
+        from bot.backends.github import GitHubRepositoryHeads
+
+        heads = GitHubRepositoryHeads(github)
     github_polling = _polling(config, store=database, webhooks=webhooks, clock=clock,
-                              heads=heads or (GitHubRepositoryHeads(github) if github else None),
+                              heads=heads,
                               socket_mode=socket_mode, notifier=notifier,
                               deployments=deployments, defer=background.submit,
                               previews=previews)
@@ -337,8 +352,11 @@ def _alerts(config: AppConfig, *, store: Database, notifier: SlackNotifier, cloc
     router = None
     if config.alerts.routes:
         key = os.environ.get("PAGERDUTY_ROUTING_KEY") or None
-        pager = (PagerDutyEvents(routing_key=key, events_url=config.alerts.pagerduty.events_url)
-                 if key else None)
+        pager: PagerDutyEvents | None = None
+        if key:  # httpx is loaded only where PagerDuty is used
+            from bot.backends.pagerduty import PagerDutyEvents
+            pager = PagerDutyEvents(routing_key=key,
+                                    events_url=config.alerts.pagerduty.events_url)
         router = AlertRouter(config=config.alerts,
                              production=config.production_environments(),
                              severity=config.announcements.severity.mapping, store=store,
@@ -357,9 +375,13 @@ def _alerts(config: AppConfig, *, store: Database, notifier: SlackNotifier, cloc
     return router, summary
 
 
-def _github_client(config: AppConfig, *, api_url: str, token: str | None,
+def _github_client(config: AppConfig, *, api_url: str | None, token: str | None,
                    app: GitHubApp | None) -> GitHubClient:
-    """With the token, or as the GitHub App's installation (GITHUB_APP_* settings)."""
+    """With the token, or as the GitHub App's installation (GITHUB_APP_* settings), at
+    `api_url` (None: GitHub's own). The one place PyGithub gets loaded for the container."""
+    from bot.backends.github import DEFAULT_API_URL, GitHubClient
+
+    api_url = api_url or DEFAULT_API_URL
     if app is None:
         return GitHubClient(token=token, api_url=api_url)
     configured = config.github.app.installation_id if config.github.app else None
@@ -421,11 +443,16 @@ def build_clusters(config: AppConfig, *, kubeconfig: str | None, database: Datab
     routes: dict[str, Cluster] = {}
     for name, svc in config.services.items():
         if svc.executor == "kubernetes" and svc.kubernetes is not None:
+            from bot.backends.kubernetes import KubeClients, KubernetesCluster
+
             kube = kube or KubeClients(config.kubernetes, kubeconfig=kubeconfig)
             routes[name] = KubernetesCluster(name, svc.kubernetes, kube, timing=timing,
                                              sleep=real)
         elif svc.executor == "github-actions" and svc.github is not None \
                 and svc.github.actions is not None and github is not None:
+            from bot.backends.github.actions import GitHubActions
+            from bot.backends.github.executor import GitHubActionsExecutor
+
             routes[name] = GitHubActionsExecutor(
                 name, svc.github.repository, svc.github.actions, GitHubActions(github),
                 clock=clock or SystemClock(), sleep=fibers.sleeper(sleep or time.sleep),

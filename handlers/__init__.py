@@ -12,6 +12,7 @@ from handlers import (
     abort,
     actions,
     audit,
+    busy,
     checklist,
     ci,
     commands,
@@ -39,7 +40,8 @@ def build_app(
         token_verification_enabled=True,
         ignoring_self_events_enabled=True,
     )
-    once.register(app, container)  # first: a retry of a handled request stops here
+    busy.register(app, container)  # first: a flood is refused before anything is taken
+    once.register(app, container)  # then: a retry of a handled request stops here
     audit.register(app, container)  # then: its middleware notes every request
     commands.register(app, container)
     history.register(app, container)

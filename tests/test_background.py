@@ -63,3 +63,27 @@ def test_nothing_is_accepted_after_shutdown() -> None:
         assert "shutting down" in str(e)
     else:
         raise AssertionError("submit after shutdown was accepted")
+
+
+def test_saturated_once_limit_items_are_pending_and_not_after_they_finish() -> None:
+    bg = Background(workers=1, limit=2)
+    release = threading.Event()
+    bg.submit(lambda: release.wait(5))
+    assert not bg.saturated and bg.pending == 1
+    bg.submit(lambda: None)
+    assert bg.saturated and bg.pending == 2
+    release.set()
+    assert bg.wait_idle(timeout=5)
+    assert not bg.saturated and bg.pending == 0
+    bg.shutdown()
+
+
+def test_without_a_limit_it_is_never_saturated() -> None:
+    bg = Background(workers=1)
+    release = threading.Event()
+    for _ in range(50):
+        bg.submit(lambda: release.wait(5))
+    assert not bg.saturated and bg.pending == 50
+    release.set()
+    assert bg.wait_idle(timeout=5)
+    bg.shutdown()

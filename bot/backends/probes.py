@@ -1,14 +1,17 @@
 """HTTP checks after a rollout: smoke URLs and a Prometheus instant query (the Probes port).
 
-Imports httpx (with the PagerDuty backend; an import-linter contract keeps the rest out).
+Imports httpx (with the PagerDuty backend; an import-linter contract keeps the rest out),
+on the first check rather than at import: a process whose environments have no HTTP checks
+(a web process, mostly) never loads it.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 
 class HttpProbes:
@@ -18,10 +21,14 @@ class HttpProbes:
         self._transport = transport
 
     def _client(self) -> httpx.Client:
+        import httpx
+
         return httpx.Client(timeout=self._timeout, follow_redirects=False,
                             transport=self._transport)
 
     def smoke(self, url: str, *, expect_status: int) -> str | None:
+        import httpx
+
         try:
             with self._client() as c:
                 resp = c.get(url)
@@ -33,6 +40,8 @@ class HttpProbes:
         return None
 
     def prometheus(self, url: str, query: str, *, max_value: float) -> tuple[str | None, str]:
+        import httpx
+
         endpoint = url.rstrip("/") + "/api/v1/query"
         try:
             with self._client() as c:

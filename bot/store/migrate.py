@@ -1,27 +1,37 @@
-"""Schema migrations: Alembic driven from code (`deploybot db upgrade`, tests, startup)."""
+"""Schema migrations: Alembic driven from code (`deploybot db upgrade`, tests, startup).
+
+Alembic is imported only by the functions that migrate or read the migration scripts
+(`upgrade`, `downgrade`, `head`, `current`, `alembic_config`). The schema check at
+`deploybot run` start (`ensure_schema`) compares the revision read with plain SQL to
+bot.store.schema_head.HEAD, so a process whose database is already at head never loads
+Alembic (~12 MB); nor do the commands that only ask which tables exist (`existing_tables`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 import migrations
 from bot.errors import RetryableError
+from bot.store import schema_head
 from bot.store.db import make_engine, normalize_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 SCRIPT_LOCATION = str(Path(migrations.__file__).parent)
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", SCRIPT_LOCATION)
     cfg.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
@@ -39,22 +49,32 @@ def _reachable(url: str) -> Iterator[None]:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    from alembic import command
+
     with _reachable(url):
         command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str, revision: str) -> None:
+    from alembic import command
+
     with _reachable(url):
         command.downgrade(alembic_config(url), revision)
 
 
 def head() -> str:
+    """Alembic's head of the migration scripts (bot.store.schema_head.HEAD says the same,
+    without Alembic: a test keeps them equal)."""
+    from alembic.script import ScriptDirectory
+
     h = ScriptDirectory(SCRIPT_LOCATION).get_current_head()
     assert h is not None
     return h
 
 
 def current(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -79,21 +99,25 @@ def existing_tables(url: str) -> frozenset[str]:
 
 
 def ensure_schema(url: str, *, auto: bool) -> None:
-    """Bring an embedded SQLite database to head; refuse to run on an outdated server DB."""
+    """Bring an embedded SQLite database (or any, with `auto`: `deploybot run --migrate`) to
+    head; refuse to run on an outdated server DB. The revision is read with plain SQL and
+    compared to schema_head.HEAD first: a database already at head loads no Alembic."""
+    engine = make_engine(url)
+    try:
+        with _reachable(url), engine.connect() as conn:
+            cur = schema_head.revision(conn)
+    finally:
+        engine.dispose()
+    needed = schema_head.HEAD
+    if cur == needed:
+        return
     if auto or is_sqlite(url):
         upgrade(url)
         return
-    engine = make_engine(url)
-    try:
-        with _reachable(url):
-            cur = current(engine)
-    finally:
-        engine.dispose()
-    if cur != head():
-        raise SchemaOutdated(
-            f"the database is at revision {cur or 'none'} but this deploybot needs {head()}: "
-            "run `deploybot db upgrade` first"
-        )
+    raise SchemaOutdated(
+        f"the database is at revision {cur or 'none'} but this deploybot needs {needed}: "
+        "run `deploybot db upgrade` first"
+    )
 
 
 class SchemaOutdated(Exception):
