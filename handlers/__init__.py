@@ -22,6 +22,7 @@ from handlers import (
     locks,
     migrations,
     once,
+    replies,
     rollback,
 )
 
@@ -43,6 +44,7 @@ def build_app(
     busy.register(app, container)  # first: a flood is refused before anything is taken
     once.register(app, container)  # then: a retry of a handled request stops here
     audit.register(app, container)  # then: its middleware notes every request
+    replies.keep_replies_alive(app, container.slack)  # `respond` over kept connections
     commands.register(app, container)
     history.register(app, container)
     actions.register(app, container)

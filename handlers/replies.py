@@ -1,15 +1,16 @@
-"""How handlers answer: ephemeral replies, and every error rendered in this one place."""
+"""How handlers answer: ephemeral replies, every error rendered in this one place, and the
+`respond` every listener gets (posting over the Slack client's kept connections)."""
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
-from slack_bolt import Respond
+from slack_bolt import App, BoltContext, Respond
 
 from bot.errors import PermanentError, RateLimited, RetryableError, UserError
 from bot.ports import DirectMessages
@@ -19,6 +20,29 @@ from bot.services.deployments import DowngradeUnconfirmed, WindowClosed
 from handlers.request_audit import record_refusal
 
 log = logging.getLogger("deploybot.handlers")
+
+
+@runtime_checkable
+class Responder(Protocol):
+    """A Slack client that makes Bolt's `respond` for a response_url itself (the bot's
+    KeepAliveWebClient: its replies reuse kept connections instead of a new one each)."""
+
+    def respond_to(self, response_url: str | None) -> Respond: ...
+
+
+def keep_replies_alive(app: App, client: object) -> None:
+    """A global middleware giving every listener the `respond` `client` makes for the
+    request's response_url, in place of Bolt's (a urllib WebhookClient, a new TCP and TLS
+    connection per reply). The same posts, answers and errors. A client that makes none
+    (a plain WebClient) leaves Bolt's `respond` alone."""
+    if not isinstance(client, Responder):
+        return
+    responder = client
+
+    @app.middleware
+    def kept_respond(context: BoltContext, next: Callable[[], None]) -> None:
+        context["respond"] = responder.respond_to(context.response_url)
+        next()
 
 
 def deployment_id_of(action: dict[str, Any]) -> int:

@@ -1,5 +1,6 @@
 """Slack Web API backend: implements the Notifier and Directory ports with slack_sdk, over
-HTTP connections kept open and reused (`KeepAliveWebClient`)."""
+HTTP connections kept open and reused (`KeptConnections` under `KeepAliveWebClient`); Bolt's
+`respond` (replies on a request's response_url) goes over them too (`KeepAliveRespond`)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,24 @@ import select
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from ssl import SSLContext
 from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import SplitResult, urlsplit
 from urllib.request import Request
 from zoneinfo import ZoneInfo
 
+from slack_bolt import Respond
+from slack_bolt.context.respond.internals import _build_message
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
+from slack_sdk.models.attachments import Attachment
+from slack_sdk.models.blocks import Block
+from slack_sdk.webhook import WebhookClient, WebhookResponse
 
 from bot.domain.deployment import Deployment
 from bot.domain.severity import DEFAULT_SEVERITY, Outcome, Production, Severity, severity_of
@@ -35,51 +42,27 @@ _RETRYABLE = {"ratelimited", "internal_error", "service_unavailable", "request_t
               "fatal_error"}
 
 
-class KeepAliveWebClient(WebClient):
-    """A WebClient that keeps its HTTP connections open and reuses them (keep-alive): one
-    per thread and host. slack_sdk's own transport (`urllib.request.urlopen`) opens a new
-    connection, TCP and TLS, for every call and closes it after the answer.
+class KeptConnections:
+    """HTTP/1.1 connections kept open and reused: one per thread, scheme and host:port (a
+    thread's requests to one host go one after another on its connection). The one
+    transport under `KeepAliveWebClient` (the Web API) and `KeepAliveWebhookClient` (posts
+    to a response_url); `ssl` is the context of every https connection.
 
-    Only the transport changes: the request slack_sdk builds is sent as it is; an answer
-    other than 2xx raises `HTTPError` as urlopen does (slack_sdk's retry handlers and its
-    429 handling see what they saw); errors while sending are `URLError`s as urlopen's. A
-    kept connection the server has closed meanwhile is noticed before it is used (it reads
-    as ready while idle) and replaced, so no request is sent on it. With a proxy configured
-    slack_sdk's transport is used unchanged."""
+    `send` answers as `urllib.request.urlopen` would for slack_sdk's callers: an error while
+    sending is a `URLError`; an answer other than 2xx raises `HTTPError` (a redirect too: it
+    is never followed). A kept connection the server has closed meanwhile is noticed before
+    it is used (it reads as ready while idle) and replaced, so no request is sent on it."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, ssl: SSLContext | None = None) -> None:
+        self.ssl = ssl
         self._local = threading.local()
 
-    def _connection(self, parts: SplitResult) -> http.client.HTTPConnection:
-        pool: dict[tuple[str, str], http.client.HTTPConnection] = \
-            self._local.__dict__.setdefault("pool", {})
-        key = (parts.scheme, parts.netloc)
-        conn = pool.get(key)
-        if conn is not None and not _dropped(conn):
-            return conn
-        if conn is not None:
-            conn.close()
-        host, port = parts.hostname or "", parts.port
-        if parts.scheme == "https":
-            conn = http.client.HTTPSConnection(host, port, timeout=self.timeout,
-                                               context=self.ssl)
-        else:
-            conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
-        pool[key] = conn
-        return conn
-
-    def _forget(self, parts: SplitResult) -> None:
-        pool = self._local.__dict__.get("pool", {})
-        conn = pool.pop((parts.scheme, parts.netloc), None)
-        if conn is not None:
-            conn.close()
-
-    def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
+    def send(self, url: str, req: Request, *,
+             timeout: float) -> tuple[http.client.HTTPResponse, bytes]:
+        """POST/GET `req` to `url` (http or https) on this thread's connection to its host;
+        the 2xx answer and its body."""
         parts = urlsplit(url)
-        if self.proxy is not None or parts.scheme not in ("http", "https"):
-            return super()._perform_urllib_http_request_internal(url, req)
-        conn = self._connection(parts)
+        conn = self._connection(parts, timeout)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         try:
             conn.request(req.get_method(), path or "/", body=req.data,
@@ -95,17 +78,40 @@ class KeepAliveWebClient(WebClient):
             raise
         if resp.will_close:
             self._forget(parts)
-        if not 200 <= resp.status < 300:  # urlopen's HTTPErrorProcessor
+        if not 200 <= resp.status < 300:  # urlopen's HTTPErrorProcessor (no redirects)
             raise HTTPError(url, resp.status, resp.reason, resp.headers, io.BytesIO(body))
-        if resp.headers.get_content_type() == "application/gzip":  # admin.analytics.getFile
-            return {"status": resp.status, "headers": resp.headers, "body": body}
-        charset = resp.headers.get_content_charset() or "utf-8"
-        return {"status": resp.status, "headers": resp.headers, "body": body.decode(charset)}
+        return resp, body
+
+    def _connection(self, parts: SplitResult, timeout: float) -> http.client.HTTPConnection:
+        pool: dict[tuple[str, str], http.client.HTTPConnection] = \
+            self._local.__dict__.setdefault("pool", {})
+        key = (parts.scheme, parts.netloc)
+        conn = pool.get(key)
+        if conn is not None and not _dropped(conn):
+            conn.timeout = timeout  # callers differ (Web API, response_url)
+            if conn.sock is not None:
+                conn.sock.settimeout(timeout)
+            return conn
+        if conn is not None:
+            conn.close()
+        host, port = parts.hostname or "", parts.port
+        if parts.scheme == "https":
+            conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=self.ssl)
+        else:
+            conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        pool[key] = conn
+        return conn
+
+    def _forget(self, parts: SplitResult) -> None:
+        pool = self._local.__dict__.get("pool", {})
+        conn = pool.pop((parts.scheme, parts.netloc), None)
+        if conn is not None:
+            conn.close()
 
 
 def _dropped(conn: http.client.HTTPConnection) -> bool:
-    """Whether a kept connection cannot be used: never opened, or readable while idle (the
-    server closed it, or sent something unasked)."""
+    """Whether a kept connection cannot be used: readable while idle (the server closed it,
+    or sent something unasked). One not opened yet can: `request` opens it."""
     sock = conn.sock
     if sock is None:
         return False  # not connected yet: request() connects
@@ -115,6 +121,106 @@ def _dropped(conn: http.client.HTTPConnection) -> bool:
         return bool(poller.poll(0))
     except (OSError, ValueError):
         return True
+
+
+def _kept(url: str, proxy: str | None) -> bool:
+    """Whether a request to `url` goes over `KeptConnections`: http(s) without a proxy (else
+    slack_sdk's own transport, unchanged, takes it)."""
+    return proxy is None and url.lower().startswith(("http://", "https://"))
+
+
+class KeepAliveWebClient(WebClient):
+    """A WebClient that keeps its HTTP connections open and reuses them (keep-alive): one
+    per thread and host (`KeptConnections`). slack_sdk's own transport
+    (`urllib.request.urlopen`) opens a new connection, TCP and TLS, for every call and
+    closes it after the answer.
+
+    Only the transport changes: the request slack_sdk builds is sent as it is; an answer
+    other than 2xx raises `HTTPError` as urlopen does (slack_sdk's retry handlers and its
+    429 handling see what they saw); errors while sending are `URLError`s as urlopen's.
+    With a proxy configured slack_sdk's transport is used unchanged.
+
+    `respond_to` makes Bolt's `respond` for a request: its posts to the response_url go
+    over the same kept connections (per thread and host: hooks.slack.com has its own)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connections = KeptConnections(self.ssl)
+
+    def respond_to(self, response_url: str | None) -> Respond:
+        """Bolt's `respond` for a request with this `response_url` (None: there is none;
+        calling it then raises ValueError, as Bolt's does)."""
+        return KeepAliveRespond(response_url=response_url, connections=self.connections,
+                                proxy=self.proxy)
+
+    def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
+        if not _kept(url, self.proxy):
+            return super()._perform_urllib_http_request_internal(url, req)
+        resp, body = self.connections.send(url, req, timeout=self.timeout)
+        if resp.headers.get_content_type() == "application/gzip":  # admin.analytics.getFile
+            return {"status": resp.status, "headers": resp.headers, "body": body}
+        charset = resp.headers.get_content_charset() or "utf-8"
+        return {"status": resp.status, "headers": resp.headers, "body": body.decode(charset)}
+
+
+class KeepAliveWebhookClient(WebhookClient):
+    """slack_sdk's WebhookClient (incoming webhooks, a request's response_url) posting over
+    `connections`. Everything but the transport is WebhookClient's: the JSON body and its
+    headers, the retry of a connection error, and an answer other than 2xx (a redirect too:
+    never followed) returned as a WebhookResponse with its status, not raised."""
+
+    def __init__(self, url: str, *, connections: KeptConnections, **kwargs: Any) -> None:
+        super().__init__(url, ssl=connections.ssl, **kwargs)
+        self.connections = connections
+
+    def _perform_http_request_internal(self, url: str, req: Request) -> WebhookResponse:
+        if not _kept(url, self.proxy):
+            return super()._perform_http_request_internal(url, req)  # type: ignore[no-any-return]
+        resp, body = self.connections.send(url, req, timeout=self.timeout)
+        charset = resp.headers.get_content_charset() or "utf-8"
+        return WebhookResponse(url=url, status_code=resp.status, body=body.decode(charset),
+                               headers=resp.headers)  # type: ignore[arg-type]  # as slack_sdk
+
+
+class KeepAliveRespond(Respond):
+    """Bolt's `respond` (slack_bolt.context.respond.Respond) posting through a
+    `KeepAliveWebhookClient` instead of a new urllib WebhookClient per call: the same
+    arguments, the same message (Bolt's own `_build_message`), the same answer (a
+    WebhookResponse, whatever its status) and the same errors."""
+
+    def __init__(self, *, response_url: str | None, connections: KeptConnections,
+                 proxy: str | None = None) -> None:
+        super().__init__(response_url=response_url, proxy=proxy, ssl=connections.ssl)
+        self.connections = connections
+
+    def __call__(  # Bolt's signature, argument for argument
+        self,
+        text: str | dict[str, Any] = "",
+        blocks: Sequence[dict[str, Any] | Block] | None = None,
+        attachments: Sequence[dict[str, Any] | Attachment] | None = None,
+        response_type: str | None = None,
+        replace_original: bool | None = None,
+        delete_original: bool | None = None,
+        unfurl_links: bool | None = None,
+        unfurl_media: bool | None = None,
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> WebhookResponse:
+        if self.response_url is None:
+            raise ValueError("respond is unsupported here as there is no response_url")
+        if isinstance(text, dict):  # a whole message
+            message = _build_message(**text)
+        elif isinstance(text, str):
+            message = _build_message(
+                text=text, blocks=blocks, attachments=attachments,
+                response_type=response_type, replace_original=replace_original,
+                delete_original=delete_original, unfurl_links=unfurl_links,
+                unfurl_media=unfurl_media, thread_ts=thread_ts, metadata=metadata)
+        else:
+            raise ValueError(f"The arg is unexpected type ({type(text)})")
+        client = KeepAliveWebhookClient(self.response_url, connections=self.connections,
+                                        proxy=self.proxy)
+        return client.send_dict(message)
 
 
 def make_client(token: str, base_url: str | None) -> WebClient:

@@ -12,7 +12,8 @@ from typing import Any
 
 
 class TrackingServer(ThreadingHTTPServer):
-    """A local threaded HTTP server that knows its open connections."""
+    """A local threaded HTTP server that knows its open connections, and how many it has
+    accepted (`accepted`: tests of connection reuse count them)."""
 
     daemon_threads = True
     allow_reuse_address = True
@@ -21,6 +22,7 @@ class TrackingServer(ThreadingHTTPServer):
                  handler: type[BaseHTTPRequestHandler]) -> None:
         self.open_sockets: set[socket.socket] = set()
         self.sockets_lock = threading.Lock()
+        self.accepted = 0
         super().__init__(address, handler)
 
 
@@ -39,6 +41,7 @@ class TrackedHandler(BaseHTTPRequestHandler):
         no_delay(self.connection)
         with self.server.sockets_lock:
             self.server.open_sockets.add(self.connection)
+            self.server.accepted += 1
 
     def finish(self) -> None:
         with self.server.sockets_lock:
