@@ -12,11 +12,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from types import FrameType
 from zoneinfo import ZoneInfo
 
 from bot.config import AppConfig, ConfigError, load_config
@@ -128,6 +126,11 @@ def cmd_run(ns: argparse.Namespace) -> int:
     if problem is not None:
         return _fail(problem)
     settings.require_slack(answers=role.answers_slack)
+    socket_url = None  # Socket Mode: Slack takes the app token, or one line and exit 2
+    if role.answers_slack and settings.slack_app_token:
+        from bot.socket_mode import open_connection
+
+        socket_url = open_connection(settings.slack_app_token, settings.slack_api_url)
     try:
         ensure_schema(settings.database_url, auto=ns.migrate)
     except SchemaOutdated as e:
@@ -174,16 +177,10 @@ def cmd_run(ns: argparse.Namespace) -> int:
     drain = Drain(hand_back)
     try:
         if app is not None and settings.slack_app_token:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
+            from bot.socket_mode import serve as serve_socket_mode
 
-            handler = SocketModeHandler(app, settings.slack_app_token)
-
-            def _stop(_sig: int, _frame: FrameType | None) -> None:
-                drain.begin()
-                handler.close()  # type: ignore[no-untyped-call]
-
-            signal.signal(signal.SIGTERM, _stop)
-            handler.start()  # type: ignore[no-untyped-call]
+            serve_socket_mode(app, settings.slack_app_token, drain=drain, url=socket_url,
+                              drain_for=config.runner.drain.total_seconds())
         else:
             # A worker has no Slack requests to finish: it stops serving at once and waits
             # for its hand-back below.
