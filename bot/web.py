@@ -7,6 +7,7 @@ slow request cannot hold up the acks of others. Served by uvicorn (`deploybot ru
 from __future__ import annotations
 
 import gc
+import logging
 import signal
 import threading
 import time
@@ -15,7 +16,7 @@ from types import FrameType
 
 import uvicorn
 from slack_bolt import App
-from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_bolt.adapter.starlette.handler import to_starlette_response
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -23,10 +24,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.background import Background
+from bot.clock import Clock, SystemClock
 from bot.drain import Drain, refusal_for
 from bot.metrics import DeploybotMetrics, slack_request_labels
 from bot.services.github_webhooks import GitHubWebhooks, Received
 from bot.services.readiness import ReadinessCheck
+from bot.slack_edge import Malformed, bolt_request, is_ssl_check, signature_problem
+
+log = logging.getLogger(__name__)
 
 
 def serve(asgi: Starlette, *, host: str, port: int, log_level: str = "info",
@@ -85,34 +90,66 @@ def build_asgi(bolt: App | None, *, background: Background | None = None,
                github: GitHubWebhooks | None = None,
                metrics: DeploybotMetrics | None = None,
                readiness: ReadinessCheck | None = None,
-               drain: Drain | None = None) -> Starlette:
+               drain: Drain | None = None,
+               wall_clock: Clock | None = None) -> Starlette:
     """`bolt`: the Slack app (POST /slack/events); None in a worker process, whose Slack
     and GitHub routes answer 404 saying so (`NOT_HERE`); its probes and /metrics are served.
+    A Slack request is verified on its raw bytes (bot.slack_edge) with the signing secret
+    `bolt` was built with, before anything parses it: unsigned or badly signed, 401; signed
+    but not what Slack sends, 400; one log line each. Bolt verifies it again behind that.
+    `wall_clock`: the real time Slack's request timestamps are compared with (default: the
+    system clock; never the bot's own clock, which tests and demos move).
     `background`: the listeners' work pool, held back while requests are being answered.
     `github`: GitHub webhooks (POST /github/webhook); None (no GITHUB_WEBHOOK_SECRET): 404.
     `metrics`: GET /metrics, and the ack latency of every Slack request (None: 404).
     `readiness`: GET /readyz (None: ready when the process answers).
     `drain`: once it has begun (SIGTERM), /readyz is 503 and Slack requests are refused."""
     answering = background.answering if background is not None else nullcontext
+    clock = wall_clock or SystemClock()
+    # The secret Bolt's own verification uses: one source, so the two cannot disagree.
+    secret = bolt._signing_secret if bolt is not None else ""
+
+    def acked(kind: str, name: str, received: float) -> None:
+        if metrics is not None:
+            # The ack is the response (process_before_response): arrival to here.
+            metrics.acked(kind, name, time.perf_counter() - received)
+
+    def refused(status: int, why: str, received: float) -> Response:
+        """401 (not signed) or 400 (signed, malformed): one line, no traceback."""
+        log.log(logging.INFO if status == 401 else logging.WARNING,
+                "Slack request refused with %d: %s", status, why)
+        acked("rejected", "-", received)
+        error = "invalid request" if status == 401 else "malformed request"
+        return JSONResponse({"ok": False, "error": error}, status_code=status)
 
     async def events(request: Request) -> Response:
         received = time.perf_counter()
         if bolt is None:
             return JSONResponse(NOT_HERE, status_code=404)
-        if drain is not None and drain.draining:  # not taken: see bot.drain
-            status, headers, refused = refusal_for(await request.body(),
-                                                   request.headers.get("content-type", ""))
-            return Response(refused, status_code=status, headers=headers)
+        # Draining as it arrived: a request whose body was being read is served in full.
+        draining = drain is not None and drain.draining  # see bot.drain
         with answering():
             body = await request.body()
-            bolt_req = to_bolt_request(request, body)
+            if is_ssl_check(body):  # unsigned, by Slack's design: answered, nothing read
+                acked(*slack_request_labels({}, 200), received)
+                return Response(status_code=200)
+            problem = signature_problem(secret, body,
+                                        request.headers.get("x-slack-request-timestamp"),
+                                        request.headers.get("x-slack-signature"),
+                                        now=clock.now().timestamp())
+            if problem is not None:
+                return refused(401, problem, received)
+            if draining:  # signed, but not taken now: see bot.drain
+                status, headers, refusal = refusal_for(body,
+                                                       request.headers.get("content-type", ""))
+                return Response(refusal, status_code=status, headers=headers)
+            try:
+                bolt_req = bolt_request(body, request.headers, request.query_params)
+            except Malformed as e:
+                return refused(400, str(e), received)
             bolt_resp = await run_in_threadpool(bolt.dispatch, bolt_req)
-        response = to_starlette_response(bolt_resp)
-        if metrics is not None:
-            # The ack is this response (process_before_response): arrival to here.
-            kind, name = slack_request_labels(bolt_req.body, bolt_resp.status)
-            metrics.acked(kind, name, time.perf_counter() - received)
-        return response
+        acked(*slack_request_labels(bolt_req.body, bolt_resp.status), received)
+        return to_starlette_response(bolt_resp)
 
     async def github_webhook(request: Request) -> Response:
         """Verified (X-Hub-Signature-256), claimed once per X-GitHub-Delivery, then handed
@@ -124,6 +161,7 @@ def build_asgi(bolt: App | None, *, background: Background | None = None,
                                 status_code=404)
         body = await request.body()
         if not github.verify(body, request.headers.get("x-hub-signature-256")):
+            log.info("GitHub delivery refused with 401: bad or missing signature")
             return JSONResponse({"ok": False, "error": "bad signature"}, status_code=401)
         event = request.headers.get("x-github-event", "")
         delivery = request.headers.get("x-github-delivery", "")
@@ -131,6 +169,8 @@ def build_asgi(bolt: App | None, *, background: Background | None = None,
             return JSONResponse({"ok": True, "pong": True})
         received = await run_in_threadpool(github.receive, event, delivery, body)
         if received is Received.INVALID:
+            log.warning("GitHub delivery refused with 400: not a JSON object, or no event "
+                        "or delivery id")
             return JSONResponse({"ok": False, "error": "bad delivery"}, status_code=400)
         return JSONResponse({"ok": True, "delivery": received.value})
 

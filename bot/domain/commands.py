@@ -19,6 +19,9 @@ from bot.errors import CommandUsageError
 
 MAX_TEXT = 500
 MAX_REASON = 300
+#: The longest version a deployment can hold: the length of every version column
+#: (bot.store.models uses it). A longer one is refused when the command is parsed.
+MAX_VERSION = 128
 USAGE = (  # `&lt;` `&gt;`: Slack reads a bare <…> as a link or mention
     "*Usage*\n"
     "• `/deploy &lt;environment&gt; &lt;version&gt;` — e.g. `/deploy production v1.2.3`\n"
@@ -148,6 +151,13 @@ def _one_of(kind: str, value: str, known: Collection[str]) -> str:
     raise UsageError(f"Unknown {kind} {shown(value)}. Known {kind}s: {names}.")
 
 
+def check_version_length(version: str, error: type[CommandUsageError]) -> None:
+    """Raise `error` naming the limit when `version` is longer than a deployment holds."""
+    if len(version) > MAX_VERSION:
+        raise error(f"The version is {len(version)} characters long; the limit is "
+                    f"{MAX_VERSION}.")
+
+
 def _abort(words: list[str]) -> AbortArgs:
     """`/deploy abort <id>` (or `#<id>`): the number on the deployment's card."""
     if not words:
@@ -237,6 +247,7 @@ def parse_deploy(
         service = _one_of("service", positional[0], services)
         environment = _one_of("environment", positional[1], environments)
 
+    check_version_length(version, UsageError)
     pattern = version_patterns[service]
     if not re.fullmatch(pattern, version):
         raise UsageError(

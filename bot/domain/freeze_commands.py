@@ -27,7 +27,7 @@ from bot.domain.text import shown
 from bot.errors import CommandUsageError
 
 MAX_TEXT = 400
-MAX_NAME = 80  # the database column
+MAX_NAME = 80  # the database column's length: bot.store.models uses it
 MAX_REASON = 300
 
 USAGE = (  # `&lt;` `&gt;`: Slack reads a bare <…> as a link or mention

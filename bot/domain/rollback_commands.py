@@ -14,10 +14,11 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
+from bot.domain.commands import check_version_length
 from bot.domain.text import shown
 from bot.errors import CommandUsageError
 
-MAX_TEXT = 300
+MAX_TEXT = 500  # as /deploy's: a version over its own limit (128) is refused as such
 USAGE = (  # `&lt;` `&gt;`: Slack reads a bare <…> as a link or mention
     "*Usage*\n"
     "• `/rollback &lt;environment&gt; [service]` — back to the last version that succeeded "
@@ -106,6 +107,8 @@ def parse_rollback(
             raise RollbackUsageError(f"Which service? Name one of {_names(here)} after the "
                                      "environment.")
         service = next(iter(here))
+    if version is not None:
+        check_version_length(version, RollbackUsageError)
     if version is not None and not re.fullmatch(version_patterns[service], version):
         raise RollbackUsageError(f"{shown(version)} is not a valid version for `{service}` "
                                  f"(expected a match of `{version_patterns[service]}`).")

@@ -33,12 +33,15 @@ from bot.services.previews import PreviewService
 log = logging.getLogger(__name__)
 
 AUDIT_ACTION = "github.delivery"
+#: The longest X-GitHub-Delivery taken (GitHub's are GUIDs, 36 characters): its claim key
+#: must fit the announcement claim table's key.
+MAX_DELIVERY_ID = 100
 
 
 class Received(Enum):
     ACCEPTED = "accepted"  # claimed: processed in the background
     DUPLICATE = "duplicate"  # a redelivery: nothing done
-    INVALID = "invalid"  # not a JSON object, or no delivery id
+    INVALID = "invalid"  # not a JSON object, or no event or delivery id (or one too long)
 
 
 @dataclass(frozen=True)
@@ -75,9 +78,11 @@ class GitHubWebhooks:
     def receive(self, event: str, delivery: str, body: bytes) -> Received:
         """Call only with a verified body. Claims the delivery; ACCEPTED hands it to the
         background pool."""
+        if len(delivery) > MAX_DELIVERY_ID:
+            return Received.INVALID
         try:
             payload = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON (or UTF-8), or nested too deep
             return Received.INVALID
         if not delivery or not event or not isinstance(payload, dict):
             return Received.INVALID

@@ -23,6 +23,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bot.domain.commands import MAX_VERSION  # what the command parsers let through
+from bot.domain.freeze_commands import MAX_NAME as MAX_FREEZE_NAME
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -77,8 +80,8 @@ class DeploymentRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     service: Mapped[str] = mapped_column(String(63))
     environment: Mapped[str] = mapped_column(String(63))
-    version: Mapped[str] = mapped_column(String(128))
-    previous_version: Mapped[str | None] = mapped_column(String(128))
+    version: Mapped[str] = mapped_column(String(MAX_VERSION))
+    previous_version: Mapped[str | None] = mapped_column(String(MAX_VERSION))
     state: Mapped[str] = mapped_column(String(32))
     requested_by: Mapped[str] = mapped_column(String(32))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -114,7 +117,7 @@ class DeploymentRow(Base):
     abort_requested_by: Mapped[str | None] = mapped_column(String(32))
     abort_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The newer version it replaces, confirmed as a downgrade.
-    downgrade_from: Mapped[str | None] = mapped_column(String(128))
+    downgrade_from: Mapped[str | None] = mapped_column(String(MAX_VERSION))
 
     __table_args__ = (
         Index("ix_deployments_env_service_requested", "environment", "service", "requested_at"),
@@ -169,7 +172,7 @@ class FaultyVersionRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     environment: Mapped[str] = mapped_column(String(63))
     service: Mapped[str] = mapped_column(String(63))
-    version: Mapped[str] = mapped_column(String(128))
+    version: Mapped[str] = mapped_column(String(MAX_VERSION))
     reason: Mapped[str] = mapped_column(Text, default="")
     marked_by: Mapped[str] = mapped_column(String(32))
     marked_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -236,7 +239,7 @@ class FreezeRow(Base):
     __tablename__ = "freezes"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(MAX_FREEZE_NAME))
     start: Mapped[datetime] = mapped_column(UTCDateTime)
     end: Mapped[datetime] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(Text, default="")
@@ -310,7 +313,7 @@ class SimulatedWorkloadRow(Base):
     environment: Mapped[str] = mapped_column(String(63))
     service: Mapped[str] = mapped_column(String(63))
     instance: Mapped[str | None] = mapped_column(String(32))
-    version: Mapped[str] = mapped_column(String(128))
+    version: Mapped[str] = mapped_column(String(MAX_VERSION))
     went_live_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # A plain id, not a foreign key: the cluster's memory, not deploybot's history.
     deployment_id: Mapped[int | None] = mapped_column(BigInteger)
