@@ -40,8 +40,9 @@ KNOWN_SLACK_NAMES = frozenset(v for k, v in vars(ids).items()
 def slack_request_labels(body: Mapping[str, Any], status: int) -> tuple[str, str]:
     """(kind, name) of a Slack request as Bolt parsed it: ("command", "/deploy"),
     ("block_actions", "deploy.approve"), ("view_submission", <callback id>), ("event",
-    "app_home_opened"); ("rejected", "-") for one Bolt refused (bad signature: 401)."""
-    if status in (401, 403):
+    "app_home_opened"); ("rejected", "-") for one refused: not signed (401, 403), or
+    signed but malformed (400: handlers.payloads) or too large (413)."""
+    if status in (400, 401, 403, 413):
         return "rejected", "-"
     if isinstance(body.get("command"), str):
         return "command", _known(body["command"])

@@ -97,6 +97,21 @@ def bolt_request(body: bytes, headers: Mapping[str, str],
         raise Malformed(f"slack-bolt could not read it ({type(e).__name__})") from None
 
 
+def payload_problem(payload: object) -> str | None:
+    """Why a Socket Mode envelope's payload (JSON already parsed by the client) is not what
+    Slack sends and Bolt can read, or None. No signature there: the WebSocket is the app's
+    own, opened with its app token; the shapes are checked all the same."""
+    if not isinstance(payload, dict):
+        return f"the payload is {_kind(payload)}, not an object"
+    try:
+        _check_fields(payload, "")
+    except RecursionError:
+        return "the payload nests objects too deep"
+    except Malformed as e:
+        return str(e)
+    return None
+
+
 def _check_fields(obj: dict[str, Any], where: str) -> None:
     for name in _ID_FIELDS:
         value = obj.get(name)

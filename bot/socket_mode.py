@@ -48,6 +48,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from bot.drain import RESTARTING, Drain
 from bot.errors import RetryableError
 from bot.settings import SettingsError
+from bot.slack_edge import payload_problem
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,13 @@ class _DrainingHandler(SocketModeHandler):
     def handle(self, client: BaseSocketModeClient, req: SocketModeRequest) -> None:
         if self._drain.draining:
             _refuse(client, req)
+            return
+        problem = payload_problem(req.payload)
+        if problem is not None:  # Bolt's conversion would raise on it, before any middleware
+            # Acked, so that Slack does not deliver it again: it would be refused again.
+            log.warning("Socket Mode: %s envelope %s refused: %s", req.type, req.envelope_id,
+                        problem)
+            client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
             return
         assert isinstance(client, SocketModeClient)  # the built-in client it was given
         super().handle(client, req)

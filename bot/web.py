@@ -33,6 +33,31 @@ from bot.slack_edge import Malformed, bolt_request, is_ssl_check, signature_prob
 
 log = logging.getLogger(__name__)
 
+#: The largest Slack request body read, in bytes. Slack's payloads are a few KiB (a modal's
+#: state, a message's blocks: tens at most); anything this large is not from Slack.
+SLACK_MAX_BODY = 1 << 20
+#: The largest GitHub delivery read: GitHub caps webhook payloads at 25 MB (larger events
+#: are not delivered; https://docs.github.com/en/webhooks/webhook-events-and-payloads).
+GITHUB_MAX_BODY = 25 << 20
+#: What a body over its cap is answered (HTTP 413).
+TOO_LARGE = {"ok": False, "error": "request too large"}
+
+
+async def capped_body(request: Request, cap: int) -> bytes | None:
+    """The request's body, or None when it is larger than `cap` bytes: refused on its
+    declared Content-Length before any of it is read, else (chunked, or a length that
+    lies) as soon as what arrived passes the cap. Never more than `cap` (+ one chunk) held."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isascii() and declared.isdigit() \
+            and (len(declared) > 18 or int(declared) > cap):
+        return None
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > cap:
+            return None
+    return bytes(received)
+
 
 def serve(asgi: Starlette, *, host: str, port: int, log_level: str = "info",
           drain: Drain | None = None, drain_for: float = 0.0) -> None:
@@ -97,6 +122,7 @@ def build_asgi(bolt: App | None, *, background: Background | None = None,
     A Slack request is verified on its raw bytes (bot.slack_edge) with the signing secret
     `bolt` was built with, before anything parses it: unsigned or badly signed, 401; signed
     but not what Slack sends, 400; one log line each. Bolt verifies it again behind that.
+    A body over its cap (`SLACK_MAX_BODY`, `GITHUB_MAX_BODY`) is 413, read no further.
     `wall_clock`: the real time Slack's request timestamps are compared with (default: the
     system clock; never the bot's own clock, which tests and demos move).
     `background`: the listeners' work pool, held back while requests are being answered.
@@ -115,10 +141,13 @@ def build_asgi(bolt: App | None, *, background: Background | None = None,
             metrics.acked(kind, name, time.perf_counter() - received)
 
     def refused(status: int, why: str, received: float) -> Response:
-        """401 (not signed) or 400 (signed, malformed): one line, no traceback."""
+        """401 (not signed), 400 (signed, malformed) or 413 (over the cap, signed or not:
+        not read): one line, no traceback."""
         log.log(logging.INFO if status == 401 else logging.WARNING,
                 "Slack request refused with %d: %s", status, why)
         acked("rejected", "-", received)
+        if status == 413:
+            return JSONResponse(TOO_LARGE, status_code=413)
         error = "invalid request" if status == 401 else "malformed request"
         return JSONResponse({"ok": False, "error": error}, status_code=status)
 
@@ -129,7 +158,11 @@ def build_asgi(bolt: App | None, *, background: Background | None = None,
         # Draining as it arrived: a request whose body was being read is served in full.
         draining = drain is not None and drain.draining  # see bot.drain
         with answering():
-            body = await request.body()
+            capped = await capped_body(request, SLACK_MAX_BODY)
+            if capped is None:
+                return refused(413, f"the body is larger than {SLACK_MAX_BODY} bytes",
+                               received)
+            body = capped
             if is_ssl_check(body):  # unsigned, by Slack's design: answered, nothing read
                 acked(*slack_request_labels({}, 200), received)
                 return Response(status_code=200)
@@ -159,7 +192,11 @@ def build_asgi(bolt: App | None, *, background: Background | None = None,
         if github is None:
             return JSONResponse({"ok": False, "error": "GitHub webhooks are off"},
                                 status_code=404)
-        body = await request.body()
+        body = await capped_body(request, GITHUB_MAX_BODY)
+        if body is None:
+            log.warning("GitHub delivery refused with 413: the body is larger than %d bytes",
+                        GITHUB_MAX_BODY)
+            return JSONResponse(TOO_LARGE, status_code=413)
         if not github.verify(body, request.headers.get("x-hub-signature-256")):
             log.info("GitHub delivery refused with 401: bad or missing signature")
             return JSONResponse({"ok": False, "error": "bad signature"}, status_code=401)

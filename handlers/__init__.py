@@ -22,6 +22,7 @@ from handlers import (
     locks,
     migrations,
     once,
+    payloads,
     replies,
     rollback,
 )
@@ -41,7 +42,10 @@ def build_app(
         token_verification_enabled=True,
         ignoring_self_events_enabled=True,
     )
-    busy.register(app, container)  # first: a flood is refused before anything is taken
+    # first: a malformed request is refused (400) before anything reads it, Bolt's
+    # listener matching included
+    payloads.register(app)
+    busy.register(app, container)  # then: a flood is refused before anything is taken
     once.register(app, container)  # then: a retry of a handled request stops here
     audit.register(app, container)  # then: its middleware notes every request
     replies.keep_replies_alive(app, container.slack)  # `respond` over kept connections

@@ -9,27 +9,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.container import Container
 from bot.presentation import ids
 from bot.presentation.abort_views import abort_accepted
+from handlers.payloads import Click, click_of
 from handlers.replies import deployment_id_of, ephemeral, replying, reporting
 
 
 def register(app: App, container: Container) -> None:
     zone = container.config.zone
 
-    def abort(ack: Ack, body: dict[str, Any], action: dict[str, Any],
+    def abort(ack: Ack, body: dict[str, Any], context: BoltContext,
               respond: Respond) -> None:
         ack()
-        reply = replying(respond, body, container.notifier)
-        user_id = str(body["user"]["id"])
-        container.background.submit(lambda: run_abort(action, user_id, reply))
+        clicked = click_of(body, context)  # well-formed: handlers.payloads refused it otherwise
+        reply = replying(respond, clicked, container.notifier)
+        container.background.submit(lambda: run_abort(clicked, reply))
 
-    def run_abort(action: dict[str, Any], user_id: str, respond: Respond) -> None:
+    def run_abort(clicked: Click, respond: Respond) -> None:
         with reporting(respond, zone):
-            d = container.abort.abort(deployment_id_of(action), user_id=user_id)
+            d = container.abort.abort(deployment_id_of(clicked.action.value),
+                                      user_id=clicked.user_id)
             respond(**ephemeral(abort_accepted(d)))
 
     app.action(ids.ABORT)(abort)

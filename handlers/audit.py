@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.container import Container
 from bot.domain.audit import deployment_number
@@ -25,6 +25,7 @@ from bot.errors import UserError
 from bot.logs import mark_deployment
 from bot.presentation import ids
 from bot.presentation.audit_views import audit_view
+from handlers.payloads import Click, Command, command_of, request_of
 from handlers.replies import ephemeral, ephemeral_ack, refusal, reporting
 from handlers.request_audit import CURRENT, RequestAudit
 
@@ -35,46 +36,44 @@ def register(app: App, container: Container) -> None:
     audit = container.audit
     zone = container.config.zone
 
-    def note(body: dict[str, Any]) -> None:
-        if isinstance(body.get("command"), str) and body.get("user_id"):
-            text = str(body.get("text") or "")
-            command, user, channel = body["command"], str(body["user_id"]), body.get(
-                "channel_id")
-            audit.note_command(user_id=user, command=command, text=text, channel_id=channel)
-            CURRENT.set(RequestAudit(audit, user, f"{command} {text}".strip(),
+    def note(body: dict[str, Any], context: BoltContext) -> None:
+        request = request_of(body, context)  # handlers.payloads refused a malformed one
+        if isinstance(request, Command):
+            text, user, channel = request.text, request.user_id, request.channel_id
+            audit.note_command(user_id=user, command=request.command, text=text,
+                               channel_id=channel)
+            CURRENT.set(RequestAudit(audit, user, f"{request.command} {text}".strip(),
                                      audit.environment_in(text), channel))
-        elif body.get("type") == "block_actions":
-            user = str((body.get("user") or {}).get("id") or "")
-            channel = (body.get("channel") or {}).get("id") \
-                or (body.get("container") or {}).get("channel_id")
-            message_ts = (body.get("container") or {}).get("message_ts")
-            for action in body.get("actions") or []:
-                value = str(action.get("value")
-                            or (action.get("selected_option") or {}).get("value") or "")
-                action_id = str(action.get("action_id") or "")
-                audit.note_click(user_id=user, action_id=action_id, value=value,
-                                 block_id=action.get("block_id"), channel_id=channel,
-                                 message_ts=message_ts)
+        elif isinstance(request, Click) and request.type == "block_actions":
+            user, channel = request.user_id, request.where
+            for action in request.actions:
+                value = action.chosen
+                audit.note_click(user_id=user, action_id=action.action_id, value=value,
+                                 block_id=action.block_id, channel_id=channel,
+                                 message_ts=request.container.message_ts)
                 number = deployment_number(value)
                 mark_deployment(number)  # the log lines of this click's work name it
                 CURRENT.set(RequestAudit(
-                    audit, user, f"click {action_id}",
+                    audit, user, f"click {action.action_id}",
                     None if number is not None else audit.environment_in(value), channel,
                     deployment_id=number))
 
-    def record_request(body: dict[str, Any], next: Callable[[], None]) -> None:
+    def record_request(body: dict[str, Any], context: BoltContext,
+                       next: Callable[[], None]) -> None:
         """Global middleware (Bolt's argument names): note the request, then go on."""
         CURRENT.set(None)  # a reused thread (Socket Mode) must not keep the last request
         mark_deployment(None)
         try:
-            note(body)
+            note(body, context)
         except Exception:  # the audit trail must never cost the user their answer
             log.exception("could not note a Slack request in the audit trail")
         next()
 
-    def audit_command(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+    def audit_command(ack: Ack, body: dict[str, Any], context: BoltContext,
+                      respond: Respond) -> None:
+        invoked = command_of(body, context)  # well-formed: handlers.payloads saw to it
         try:
-            args = audit.parse(command.get("text") or "")
+            args = audit.parse(invoked.text)
         except UserError as e:
             ack(**refusal(e))
             return
@@ -82,7 +81,7 @@ def register(app: App, container: Container) -> None:
             ack(**ephemeral_ack(USAGE))
             return
         ack()
-        user_id = command["user_id"]
+        user_id = invoked.user_id
         container.background.submit(lambda: run_audit(args, user_id, respond))
 
     def run_audit(args: AuditArgs, user_id: str, respond: Respond) -> None:

@@ -18,9 +18,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 
 from bot.container import Container
+from handlers.payloads import Command, request_of
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ def register(app: App, container: Container) -> None:
     refusing = threading.Event()  # one log line per flood, not one per request
 
     @app.middleware
-    def busy(body: dict[str, Any], next: Callable[[], None]) -> BoltResponse | None:
+    def busy(body: dict[str, Any], context: BoltContext,
+             next: Callable[[], None]) -> BoltResponse | None:
         if not background.saturated:
             if refusing.is_set():
                 refusing.clear()
@@ -49,7 +51,7 @@ def register(app: App, container: Container) -> None:
             refusing.set()
             log.warning("listener queue full (%d waiting, runner.listener_queue): refusing new "
                         "Slack requests until it drains", background.pending)
-        if isinstance(body.get("command"), str):
+        if isinstance(request_of(body, context), Command):
             reply = {"response_type": "ephemeral", "text": busy_text(background.pending)}
             return BoltResponse(status=200, body=json.dumps(reply),
                                 headers={"content-type": "application/json"})

@@ -8,18 +8,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.container import Container
 from bot.errors import UserError
 from bot.presentation import ids
 from bot.presentation.checklist_views import parse_block_id, tick_reply
 from bot.services.checklist import ChecklistService
+from handlers.payloads import Action, Click, click_of
 from handlers.replies import ephemeral, replying, reporting
 
 
-def _target(action: dict[str, Any], prefix: str) -> tuple[int, str]:
-    found = parse_block_id(str(action.get("block_id", "")), prefix)
+def _target(action: Action, prefix: str) -> tuple[int, str]:
+    found = parse_block_id(action.block_id or "", prefix)
     if found is None:
         raise UserError("That checklist item is from an old message; use `/deploy status` "
                         "to find the deployment.")
@@ -35,30 +36,29 @@ def register(app: App, container: Container) -> None:
                             "app.yaml).")
         return container.checklists
 
-    def on_action(work: Callable[[dict[str, Any], dict[str, Any], Respond], None]
-                  ) -> Callable[..., None]:
-        def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any],
+    def on_action(work: Callable[[Click, Respond], None]) -> Callable[..., None]:
+        def listener(ack: Ack, body: dict[str, Any], context: BoltContext,
                      respond: Respond) -> None:
             ack()
-            reply = replying(respond, body, container.notifier)
-            container.background.submit(lambda: work(body, action, reply))
+            clicked = click_of(body, context)  # well-formed: handlers.payloads refused it otherwise
+            reply = replying(respond, clicked, container.notifier)
+            container.background.submit(lambda: work(clicked, reply))
         return listener
 
-    def tick(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    def tick(clicked: Click, respond: Respond) -> None:
         with reporting(respond, zone):
-            deployment_id, item = _target(action, ids.CHECKLIST_ITEM_BLOCK)
-            checked = bool(action.get("selected_options"))
-            checklist = service().tick(deployment_id, item, user_id=body["user"]["id"],
+            deployment_id, item = _target(clicked.action, ids.CHECKLIST_ITEM_BLOCK)
+            checked = bool(clicked.action.selected_options)
+            checklist = service().tick(deployment_id, item, user_id=clicked.user_id,
                                        checked=checked)
             respond(**ephemeral(tick_reply(deployment_id, item, checklist, checked=checked)))
 
-    def not_applicable(body: dict[str, Any], action: dict[str, Any],
-                       respond: Respond) -> None:
+    def not_applicable(clicked: Click, respond: Respond) -> None:
         with reporting(respond, zone):
-            deployment_id, item = _target(action, ids.CHECKLIST_NA_BLOCK)
-            reason = str(action.get("value") or "")
+            deployment_id, item = _target(clicked.action, ids.CHECKLIST_NA_BLOCK)
+            reason = clicked.action.value or ""
             checklist = service().not_applicable(deployment_id, item,
-                                                 user_id=body["user"]["id"], reason=reason)
+                                                 user_id=clicked.user_id, reason=reason)
             state = checklist.get(item)
             shown = state.tick.reason if state is not None and state.tick else reason
             respond(**ephemeral(tick_reply(deployment_id, item, checklist, checked=False,

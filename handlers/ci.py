@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.container import Container
 from bot.domain.ci_commands import USAGE, CIHelpArgs, CIRerunArgs, CIRunsArgs
@@ -19,6 +19,7 @@ from bot.errors import UserError
 from bot.presentation import ids
 from bot.presentation.blocks import Message
 from bot.presentation.ci_views import ci_report_view, looking_up, rerun_view
+from handlers.payloads import command_of
 from handlers.replies import ephemeral, ephemeral_ack, refusal, reporting
 
 
@@ -32,9 +33,11 @@ def register(app: App, container: Container) -> None:
     service = container.ci
     zone = container.config.zone
 
-    def ci(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+    def ci(ack: Ack, body: dict[str, Any], context: BoltContext,
+           respond: Respond) -> None:
+        invoked = command_of(body, context)  # well-formed: handlers.payloads saw to it
         try:
-            args = service.parse(command.get("text") or "")
+            args = service.parse(invoked.text)
         except UserError as e:
             ack(**refusal(e))
             return
@@ -42,7 +45,7 @@ def register(app: App, container: Container) -> None:
             ack(**ephemeral_ack(USAGE))
             return
         ack(**ephemeral_ack(looking_up(args)))
-        user_id, channel_id = command["user_id"], command.get("channel_id")
+        user_id, channel_id = invoked.user_id, invoked.channel_id
         container.background.submit(lambda: run(args, user_id, channel_id, respond))
 
     def run(args: CIRunsArgs | CIRerunArgs, user_id: str, channel_id: str | None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.container import Container
 from bot.domain.commands import (
@@ -26,6 +26,7 @@ from bot.presentation import ids
 from bot.presentation.abort_views import abort_accepted
 from bot.presentation.blocks import request_accepted, status_view
 from bot.presentation.freeze_views import window_lines
+from handlers.payloads import command_of
 from handlers.replies import ephemeral, ephemeral_ack, refusal, reporting
 
 
@@ -34,9 +35,11 @@ def register(app: App, container: Container) -> None:
     background = container.background
     zone = container.config.zone
 
-    def deploy(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+    def deploy(ack: Ack, body: dict[str, Any], context: BoltContext,
+               respond: Respond) -> None:
+        invoked = command_of(body, context)  # well-formed: handlers.payloads saw to it
         try:
-            args = service.parse(command.get("text") or "")
+            args = service.parse(invoked.text)
         except UserError as e:
             ack(**refusal(e))
             return
@@ -48,7 +51,7 @@ def register(app: App, container: Container) -> None:
                                 f"*{args.environment}*…"))
         else:
             ack()
-        user_id, channel_id = command["user_id"], command.get("channel_id")
+        user_id, channel_id = invoked.user_id, invoked.channel_id
         background.submit(lambda: run_deploy(args, user_id, channel_id, respond))
 
     def run_deploy(args: Parsed, user_id: str, channel_id: str | None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.container import Container
 from bot.domain.freeze_commands import (
@@ -29,6 +29,7 @@ from bot.presentation.freeze_views import (
     freeze_status_view,
     removed_reply,
 )
+from handlers.payloads import command_of
 from handlers.replies import ephemeral, ephemeral_ack, refusal, reporting
 
 
@@ -36,9 +37,11 @@ def register(app: App, container: Container) -> None:
     service = container.freezes
     zone = container.config.zone
 
-    def freeze(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+    def freeze(ack: Ack, body: dict[str, Any], context: BoltContext,
+               respond: Respond) -> None:
+        invoked = command_of(body, context)  # well-formed: handlers.payloads saw to it
         try:
-            args = service.parse(command.get("text") or "")
+            args = service.parse(invoked.text)
         except UserError as e:
             ack(**refusal(e))
             return
@@ -51,7 +54,7 @@ def register(app: App, container: Container) -> None:
             ack(**ephemeral_ack(f"⏳ Removing freeze #{args.number}…"))
         else:
             ack()
-        user_id = command["user_id"]
+        user_id = invoked.user_id
         container.background.submit(lambda: run_freeze(args, user_id, respond))
 
     def run_freeze(args: object, user_id: str, respond: Respond) -> None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.container import Container
 from bot.domain.history_commands import USAGE, HistoryArgs, HistoryHelpArgs, HistoryParsed
 from bot.errors import UserError
 from bot.presentation import ids
 from bot.presentation.history_views import history_view, stats_view
+from handlers.payloads import command_of
 from handlers.replies import ephemeral, ephemeral_ack, refusal, reporting
 
 
@@ -23,9 +24,11 @@ def register(app: App, container: Container) -> None:
     service = container.history
     zone = container.config.zone
 
-    def deploys(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+    def deploys(ack: Ack, body: dict[str, Any], context: BoltContext,
+                respond: Respond) -> None:
+        invoked = command_of(body, context)  # well-formed: handlers.payloads saw to it
         try:
-            args = service.parse(command.get("text") or "")
+            args = service.parse(invoked.text)
         except UserError as e:
             ack(**refusal(e))
             return

@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 
 from bot.container import Container
 from bot.presentation import ids
+from handlers.payloads import event_of
 
 log = logging.getLogger("deploybot.handlers")
 
@@ -23,10 +24,11 @@ log = logging.getLogger("deploybot.handlers")
 def register(app: App, container: Container) -> None:
     home = container.home
 
-    def opened(ack: Ack, event: dict[str, Any]) -> None:
+    def opened(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        user_id = event.get("user")
-        if event.get("tab", "home") != "home" or not isinstance(user_id, str):
+        ev = event_of(body, context)  # well-formed: handlers.payloads refused it otherwise
+        user_id = ev.user_id
+        if ev.tab not in (None, "home") or user_id is None:
             return  # the Messages or About tab: nothing to publish
         container.background.submit(lambda: publish(user_id))
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.container import Container
 from bot.domain.lock_commands import USAGE, LockArgs, LockHelpArgs, LockListArgs, UnlockArgs
 from bot.errors import UserError
 from bot.presentation import ids
 from bot.presentation.lock_views import lock_list_view, locked_reply, unlocked_reply
+from handlers.payloads import command_of
 from handlers.replies import ephemeral, ephemeral_ack, refusal, reporting
 
 
@@ -23,9 +24,11 @@ def register(app: App, container: Container) -> None:
     service = container.locks
     zone = container.config.zone
 
-    def lock(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+    def lock(ack: Ack, body: dict[str, Any], context: BoltContext,
+             respond: Respond) -> None:
+        invoked = command_of(body, context)  # well-formed: handlers.payloads saw to it
         try:
-            args = service.parse(command.get("text") or "")
+            args = service.parse(invoked.text)
         except UserError as e:
             ack(**refusal(e))
             return
@@ -36,12 +39,14 @@ def register(app: App, container: Container) -> None:
             ack(**ephemeral_ack(f"⏳ Locking `{args.service}` in *{args.environment}*…"))
         else:
             ack()
-        user_id = command["user_id"]
+        user_id = invoked.user_id
         container.background.submit(lambda: run(args, user_id, respond))
 
-    def unlock(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+    def unlock(ack: Ack, body: dict[str, Any], context: BoltContext,
+               respond: Respond) -> None:
+        invoked = command_of(body, context)  # well-formed: handlers.payloads saw to it
         try:
-            args = service.parse_unlock(command.get("text") or "")
+            args = service.parse_unlock(invoked.text)
         except UserError as e:
             ack(**refusal(e))
             return
@@ -49,7 +54,7 @@ def register(app: App, container: Container) -> None:
             ack(**ephemeral_ack(USAGE))
             return
         ack(**ephemeral_ack(f"⏳ Unlocking `{args.service}` in *{args.environment}*…"))
-        user_id = command["user_id"]
+        user_id = invoked.user_id
         container.background.submit(lambda: run(args, user_id, respond))
 
     def run(args: LockArgs | LockListArgs | UnlockArgs, user_id: str,

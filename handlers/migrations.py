@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.container import Container
 from bot.domain.migration_commands import (
@@ -26,6 +26,7 @@ from bot.errors import UserError
 from bot.presentation import ids
 from bot.presentation.blocks import request_accepted
 from bot.presentation.migration_views import migration_status_view, running_notice
+from handlers.payloads import command_of
 from handlers.replies import ephemeral, ephemeral_ack, refusal, reporting
 
 
@@ -33,9 +34,11 @@ def register(app: App, container: Container) -> None:
     service = container.migrations
     zone = container.config.zone
 
-    def migrations(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+    def migrations(ack: Ack, body: dict[str, Any], context: BoltContext,
+                   respond: Respond) -> None:
+        invoked = command_of(body, context)  # well-formed: handlers.payloads saw to it
         try:
-            args = service.parse(command.get("text") or "")
+            args = service.parse(invoked.text)
         except UserError as e:
             ack(**refusal(e))
             return
@@ -45,7 +48,7 @@ def register(app: App, container: Container) -> None:
         ack(**ephemeral_ack(running_notice(service.status_command(args.service),
                                            service=args.service,
                                            environment=args.environment)))
-        user_id = command["user_id"]
+        user_id = invoked.user_id
         container.jobs.submit(lambda: run_status(args, user_id, respond))
 
     def run_status(args: MigrationsStatusArgs, user_id: str, respond: Respond) -> None:
@@ -53,9 +56,11 @@ def register(app: App, container: Container) -> None:
             status = service.status(args, user_id=user_id)
             respond(**ephemeral(migration_status_view(status, zone)))
 
-    def migrate(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+    def migrate(ack: Ack, body: dict[str, Any], context: BoltContext,
+                respond: Respond) -> None:
+        invoked = command_of(body, context)  # well-formed: handlers.payloads saw to it
         try:
-            args = service.parse_migrate(command.get("text") or "")
+            args = service.parse_migrate(invoked.text)
         except UserError as e:
             ack(**refusal(e))
             return
@@ -64,7 +69,7 @@ def register(app: App, container: Container) -> None:
             return
         ack(**ephemeral_ack(f"⏳ Requesting the migrations of `{args.service}` → "
                             f"`{' '.join(args.target)}` in *{args.environment}*…"))
-        user_id, channel_id = command["user_id"], command.get("channel_id")
+        user_id, channel_id = invoked.user_id, invoked.channel_id
         container.background.submit(lambda: run_migrate(args, user_id, channel_id, respond))
 
     def run_migrate(args: MigrateArgs, user_id: str, channel_id: str | None,

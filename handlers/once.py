@@ -11,29 +11,31 @@ later). slack-bolt itself does no such thing (it runs every retry).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 
 from bot.container import Container
+from handlers.payloads import Click, Command, Event, request_of
 
 log = logging.getLogger(__name__)
 
 
-def request_key(body: dict[str, Any]) -> str | None:
+def request_key(body: Mapping[str, Any], context: Mapping[str, Any] | None = None
+                ) -> str | None:
     """What stays the same when Slack sends a request again: an event's `event_id`, a
     command's or an interaction's `trigger_id` (new for every invocation and click)."""
-    if body.get("type") == "event_callback":
-        event_id = body.get("event_id")
-        return f"event:{event_id}" if event_id else None
-    trigger = body.get("trigger_id")
-    if trigger:
-        return f"trigger:{trigger}"
-    if body.get("type") == "block_actions":  # a click in a view without a trigger
-        stamps = [str(a.get("action_ts")) for a in body.get("actions") or []]
-        user = (body.get("user") or {}).get("id")
-        return f"action:{user}:{','.join(stamps)}" if stamps and user else None
+    request = request_of(body, context)
+    if isinstance(request, Event):
+        return f"event:{request.event_id}" if request.event_id else None
+    if isinstance(request, Command | Click) and request.trigger_id:
+        return f"trigger:{request.trigger_id}"
+    if isinstance(request, Click) and request.type == "block_actions":
+        # a click in a view without a trigger
+        stamps = [a.action_ts for a in request.actions]
+        if all(stamps):
+            return f"action:{request.user_id}:{','.join(s for s in stamps if s)}"
     return None
 
 
@@ -41,9 +43,9 @@ def register(app: App, container: Container) -> None:
     requests = container.slack_requests
 
     @app.middleware
-    def once(req: BoltRequest, body: dict[str, Any],
+    def once(req: BoltRequest, body: dict[str, Any], context: BoltContext,
              next: Callable[[], None]) -> BoltResponse | None:
-        key = request_key(body)
+        key = request_key(body, context)
         first = requests.first_time(key) if key is not None else True
         retries = req.headers.get("x-slack-retry-num") or []
         retry = retries[0] if retries else None

@@ -17,6 +17,7 @@ from bot.ports import DirectMessages
 from bot.presentation.admission_views import downgrade_prompt
 from bot.presentation.blocks import Message, notice, window_closed
 from bot.services.deployments import DowngradeUnconfirmed, WindowClosed
+from handlers.payloads import Click
 from handlers.request_audit import record_refusal
 
 log = logging.getLogger("deploybot.handlers")
@@ -45,9 +46,9 @@ def keep_replies_alive(app: App, client: object) -> None:
         next()
 
 
-def deployment_id_of(action: dict[str, Any]) -> int:
+def deployment_id_of(value: str | None) -> int:
     """The deployment id a button carries as its value (refused when it carries none)."""
-    value = str(action.get("value", ""))
+    value = value or ""
     if not (value.isascii() and value.isdigit() and len(value) <= 18):  # a 64-bit id
         raise UserError("That button does not name a deployment; it may be from an old "
                         "message. Use `/deploy status` to find it.")
@@ -140,8 +141,8 @@ class DirectReply(Respond):
         return None
 
 
-def replying(respond: Respond, body: dict[str, Any], direct: DirectMessages) -> Respond:
+def replying(respond: Respond, clicked: Click, direct: DirectMessages) -> Respond:
     """`respond` when the request has a response_url, else a DM to the user who clicked."""
     if respond is not None and respond.response_url:
         return respond
-    return DirectReply(str((body.get("user") or {}).get("id", "")), direct)
+    return DirectReply(clicked.user_id, direct)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.container import Container
 from bot.domain.rollback_commands import USAGE, RollbackArgs
@@ -18,6 +18,7 @@ from bot.errors import UserError
 from bot.presentation import ids
 from bot.presentation.blocks import request_accepted
 from bot.presentation.rollback_views import rollback_confirmation
+from handlers.payloads import click_of, command_of
 from handlers.replies import ephemeral, ephemeral_ack, refusal, replacing, reporting
 
 
@@ -25,9 +26,11 @@ def register(app: App, container: Container) -> None:
     service = container.rollbacks
     zone = container.config.zone
 
-    def rollback(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+    def rollback(ack: Ack, body: dict[str, Any], context: BoltContext,
+                 respond: Respond) -> None:
+        invoked = command_of(body, context)  # well-formed: handlers.payloads saw to it
         try:
-            args = service.parse(command.get("text") or "")
+            args = service.parse(invoked.text)
         except UserError as e:
             ack(**refusal(e))
             return
@@ -36,7 +39,7 @@ def register(app: App, container: Container) -> None:
             return
         ack(**ephemeral_ack(f"⏳ Looking up what `{args.service}` in *{args.environment}* "
                             "can roll back to…"))
-        user_id = command["user_id"]
+        user_id = invoked.user_id
         container.background.submit(lambda: run_plan(args, user_id, respond))
 
     def run_plan(args: RollbackArgs, user_id: str, respond: Respond) -> None:
@@ -44,11 +47,12 @@ def register(app: App, container: Container) -> None:
             plan = service.plan(args, user_id=user_id)
             respond(**ephemeral(rollback_confirmation(plan)))
 
-    def confirm(ack: Ack, body: dict[str, Any], action: dict[str, Any],
+    def confirm(ack: Ack, body: dict[str, Any], context: BoltContext,
                 respond: Respond) -> None:
         ack()
-        value, user_id = str(action.get("value", "")), body["user"]["id"]
-        channel = (body.get("channel") or {}).get("id")
+        clicked = click_of(body, context)  # well-formed: handlers.payloads refused it otherwise
+        value, user_id = clicked.action.value or "", clicked.user_id
+        channel = clicked.channel_id
         container.background.submit(lambda: run_start(value, user_id, channel, respond))
 
     def run_start(value: str, user_id: str, channel: str | None, respond: Respond) -> None:

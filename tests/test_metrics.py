@@ -118,6 +118,10 @@ def test_unknown_slack_names_are_labelled_other() -> None:
         {"type": "event_callback", "event": {"type": ids.APP_HOME_OPENED}}, 200) \
         == ("event", ids.APP_HOME_OPENED)
     assert slack_request_labels({"command": "/deploy"}, 401) == ("rejected", "-")
+    # Signed but malformed (handlers.payloads) or too large: refused, not counted as clicks.
+    assert slack_request_labels({"type": "block_actions", "actions": 5}, 400) == (
+        "rejected", "-")
+    assert slack_request_labels({}, 413) == ("rejected", "-")
 
 
 def test_environments_outside_the_config_are_other() -> None:

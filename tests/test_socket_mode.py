@@ -288,3 +288,31 @@ def test_a_malformed_app_token_is_one_line_and_exit_2_before_connecting(
     assert done.stderr.splitlines() == [
         "deploybot: SLACK_APP_TOKEN does not look like an app token (xapp-…)"], done.stderr
     assert emulator.calls("apps.connections.open") == []
+
+
+@pytest.mark.parametrize("mutate", [
+    pytest.param(lambda p: {**p, "user": 5}, id="user-number"),
+    pytest.param(lambda p: {**p, "channel": 5}, id="channel-number"),
+    pytest.param(lambda p: {**p, "event": "x"}, id="event-string"),
+    pytest.param(lambda p: {**p, "team": ["T1"]}, id="team-array"),
+])
+def test_a_malformed_envelope_payload_is_acked_refused_and_changes_nothing(
+        socket_bot: SocketBot, emulator: FakeSocketMode, caplog: pytest.LogCaptureFixture,
+        mutate: Any) -> None:
+    """What Bolt's request conversion (or its authorization middleware) would raise on, before
+    any middleware of ours: one warning, the envelope acked (not delivered again), nothing
+    done; the connection keeps answering."""
+    emulator.wait_for_link(1)
+    good = emulator.command("/deploy", "production v1.4.0", user_id=REQUESTER)
+    emulator.wait_for_ack(good)
+    wait_until("the deployment", socket_bot.deployments)
+    click = emulator.click(user_id=APPROVER, action_id=ids.APPROVE, value="1")
+    envelope = emulator.send("interactive", mutate(click.payload))
+    ack = emulator.wait_for_ack(envelope)
+    assert ack.payload is None
+    assert [r for r in caplog.records if r.exc_info] == []
+    assert any("Socket Mode: interactive envelope" in r.getMessage() and "refused" in
+               r.getMessage() for r in caplog.records)
+    assert [d[2] for d in socket_bot.deployments()] == ["awaiting_approval"]
+    again = emulator.command("/deploy", "staging v1.4.0", user_id=REQUESTER)
+    assert emulator.wait_for_ack(again).payload is not None

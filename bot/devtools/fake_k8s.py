@@ -320,12 +320,15 @@ class _Rollout:
     last_progress: float
     done: bool = False
     deadline_exceeded: bool = False
+    #: Crash (crash_restarts) once a client has read the completed Deployment, not on a timer.
+    crash_once_seen: bool = False
 
 
 @dataclass
 class _DeploymentState:
     pending_failure: FailureMode | None = None
     pending_crash: int | None = None
+    pending_crash_once_seen: bool = False
     rollout: _Rollout | None = None
     # Standing rules: a rollout to an image one of these matches fails in that mode.
     image_failures: list[tuple[Callable[[str], bool], FailureMode]] = field(
@@ -928,14 +931,17 @@ class FakeKubernetes:
             # Roll the first version out synchronously: the deployment starts healthy, and
             # faults armed before it existed wait for the next rollout.
             state = self._deploy_state.setdefault((namespace, name), _DeploymentState())
-            armed = (state.pending_failure, state.pending_crash, state.image_failures)
+            armed = (state.pending_failure, state.pending_crash, state.image_failures,
+                     state.pending_crash_once_seen)
             state.pending_failure = state.pending_crash = None
+            state.pending_crash_once_seen = False
             state.image_failures = []
             for _ in range(replicas * 2 + 4):
                 self._reconcile_deployment(namespace, name)
                 if state.rollout is not None and state.rollout.done:
                     break
-            state.pending_failure, state.pending_crash, state.image_failures = armed
+            (state.pending_failure, state.pending_crash, state.image_failures,
+             state.pending_crash_once_seen) = armed
             self._cond.notify_all()
             return self.deployment(namespace, name)
 
@@ -1035,16 +1041,21 @@ class FakeKubernetes:
                 (namespace, name), _DeploymentState()
             ).image_failures.append((images, mode))
 
-    def crash_after_ready(self, namespace: str, name: str, *, restarts: int = 3) -> None:
+    def crash_after_ready(self, namespace: str, name: str, *, restarts: int = 3,
+                          once_seen: bool = False) -> None:
         """The next rollout completes; a few ticks later its new pods start crash-looping.
 
         Their ``restartCount`` rises by one per tick up to ``restarts`` and they turn not
         ready with ``CrashLoopBackOff`` (so the Deployment loses its ready replicas).
+        With ``once_seen`` the crash starts on the tick after a client first GETs the
+        completed Deployment instead of a few ticks after completion: a test of what happens
+        *after* the bot saw the rollout complete (its watch) does not depend on how soon,
+        on a loaded machine, the bot read it.
         """
         with self._cond:
-            self._deploy_state.setdefault(
-                (namespace, name), _DeploymentState()
-            ).pending_crash = max(1, restarts)
+            state = self._deploy_state.setdefault((namespace, name), _DeploymentState())
+            state.pending_crash = max(1, restarts)
+            state.pending_crash_once_seen = once_seen
 
     def set_job_outcome(
         self, namespace: str, name_prefix: str, *, succeed: bool, logs: str
@@ -1362,6 +1373,8 @@ class FakeKubernetes:
             query = {**query, "fieldSelector": f"metadata.name={name}"}
             return self._watch_request(res, namespace, query)
         if method == "GET":
+            if res.plural == "deployments":
+                self._seen_complete(namespace, name)
             return _json_reply(self._get(res, namespace, name))
         if method == "DELETE":
             return self._delete(res, namespace, name, body, query)
@@ -1393,6 +1406,26 @@ class FakeKubernetes:
                             "spec": body["spec"], "status": status}, 201)
 
     # ------------------------------------------------------------------ verbs (lock held)
+
+    def _arm_crash(self, namespace: str, rollout: _Rollout, new_pods: list[JSONDict],
+                   delay: int) -> None:
+        """The new pods crash-loop from `delay` ticks on (crash_after_ready)."""
+        for pod in new_pods:
+            pstate = self._pod_state[(namespace, pod["metadata"]["name"])]
+            pstate.crash_at_tick = self._tick_no + delay
+            pstate.crash_max = rollout.crash_restarts or 0
+
+    def _seen_complete(self, namespace: str, name: str) -> None:
+        """A client reads a Deployment: a crash armed `once_seen` starts now if complete."""
+        state = self._deploy_state.get((namespace, name))
+        rollout = state.rollout if state is not None else None
+        if rollout is None or not rollout.done or not rollout.crash_once_seen:
+            return
+        rollout.crash_once_seen = False
+        rs = self._store["replicasets"].get((namespace, rollout.rs_name))
+        if rs is not None:
+            self._arm_crash(namespace, rollout,
+                            self._owned_pods(namespace, {rs["metadata"]["uid"]}), 1)
 
     def _get(self, res: _Resource, namespace: str, name: str) -> JSONDict:
         obj = self._store[res.plural].get((namespace, name))
@@ -1890,11 +1923,8 @@ class FakeKubernetes:
         if not rollout.done and not old_pods and len(new_pods) == desired and ready_new == desired:
             rollout.done = True
             rollout.deadline_exceeded = False
-            if rollout.crash_restarts is not None:
-                for pod in new_pods:
-                    pstate = self._pod_state[(namespace, pod["metadata"]["name"])]
-                    pstate.crash_at_tick = self._tick_no + _CRASH_DELAY_TICKS
-                    pstate.crash_max = rollout.crash_restarts
+            if rollout.crash_restarts is not None and not rollout.crash_once_seen:
+                self._arm_crash(namespace, rollout, new_pods, _CRASH_DELAY_TICKS)
 
         # ReplicaSet objects.
         for rs in replicasets:
@@ -2092,11 +2122,13 @@ class FakeKubernetes:
             mode = next((m for matches, m in state.image_failures
                          if any(matches(image) for image in images)), None)
         crash, state.pending_crash = state.pending_crash, None
+        once_seen, state.pending_crash_once_seen = state.pending_crash_once_seen, False
         rollout = _Rollout(
             template_hash=template_hash,
             rs_name=rs_name,
             mode=mode,
             crash_restarts=crash,
+            crash_once_seen=once_seen and crash is not None,
             failing=failing,
             started_tick=self._tick_no,
             last_progress=time.monotonic(),

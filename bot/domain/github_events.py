@@ -3,14 +3,21 @@
 `X-Hub-Signature-256` is `sha256=` + the hex HMAC-SHA256 of the raw body keyed with the
 webhook's secret; it is compared in constant time. A delivery is reduced to the few fields
 an automatic deploy needs (repository, branch, commit); everything else is ignored.
+
+A pull request's `number` names its preview instance (`pr-<n>`, bot.domain.previews): a
+delivery whose number is not one GitHub gives (not a positive integer, or longer than an
+instance holds) is ignored with the reason, and one log line; it never reaches a column.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from dataclasses import dataclass
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 #: The pull request actions that deploy its head commit.
 PR_ACTIONS = frozenset({"opened", "synchronize", "reopened"})
@@ -18,6 +25,10 @@ PR_ACTIONS = frozenset({"opened", "synchronize", "reopened"})
 PR_CLOSED = "closed"
 #: How many characters of a commit sha make a version (`github.version_from: sha`).
 SHA_VERSION_LENGTH = 12
+#: The largest pull request number taken: ten digits, what a preview instance `pr-<n>` is
+#: read back with (bot.domain.previews); `pr-9999999999` fits its 32-character column.
+#: GitHub numbers a repository's issues and pull requests from 1, one sequence.
+MAX_PULL_REQUEST = 9_999_999_999
 
 
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
@@ -59,6 +70,25 @@ def _str(v: Any) -> str | None:
     return v if isinstance(v, str) and v else None
 
 
+def pull_request_number(value: Any) -> int | None:
+    """`value` as a pull request number (1 to MAX_PULL_REQUEST); None when it is not one."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 1 <= value <= MAX_PULL_REQUEST else None
+
+
+def _shown(value: Any) -> str:
+    """A value from a payload, short enough for a log line or an audit record."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 12:
+        try:
+            digits = str(abs(value))
+        except ValueError:  # more digits than Python converts (JSON never gives one)
+            return "a number of thousands of digits"
+        return f"{'-' if value < 0 else ''}{digits[:6]}… ({len(digits)} digits)"
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:39]}…"
+
+
 def parse_event(name: str, payload: dict[str, Any]) -> GitHubEvent:
     repo = payload.get("repository")
     repository = _str(repo.get("full_name")) if isinstance(repo, dict) else None
@@ -80,12 +110,17 @@ def parse_event(name: str, payload: dict[str, Any]) -> GitHubEvent:
         head_d = pr.get("head")
         head: dict[str, Any] = head_d if isinstance(head_d, dict) else {}
         action = _str(payload.get("action"))
-        number = payload.get("number")
+        number = pull_request_number(payload.get("number"))
+        ignored = None if action in PR_ACTIONS or action == PR_CLOSED \
+            else f"pull_request action {action!r}"
+        if ignored is None and number is None:
+            ignored = (f"pull request number {_shown(payload.get('number'))} is not one "
+                       f"(1 to {MAX_PULL_REQUEST})")
+            log.warning("GitHub pull_request delivery from %s ignored: %s",
+                        (repository or "?")[:100], ignored)
         return GitHubEvent(
             name, repository, _str(head.get("ref")), _str(head.get("ref")),
-            _str(head.get("sha")), action=action,
-            pull_request=number if isinstance(number, int) else None, sender=sender,
-            ignored=None if action in PR_ACTIONS or action == PR_CLOSED
-            else f"pull_request action {action!r}")
+            _str(head.get("sha")), action=action, pull_request=number, sender=sender,
+            ignored=ignored)
     return GitHubEvent(name, repository, None, None, None, sender=sender,
                        ignored=f"event {name!r} is not used")

@@ -13,6 +13,7 @@ import threading
 from datetime import datetime, timedelta
 
 from bot.config import AppConfig
+from bot.domain.commands import MAX_VERSION
 from bot.domain.versions import nearest_tags
 from bot.errors import Conflict
 from bot.ports import Clock, SourceControl
@@ -48,6 +49,9 @@ class VersionCheck:
             return seen[0]
         tag = (version if self._source.tag_exists(repo, version)
                else self._source.release_tag(repo, version))
+        if tag is not None and len(tag) > MAX_VERSION:  # it is what the record would keep
+            raise Conflict(f"The release `{version}` of {repo} is the tag `{tag[:40]}…`, "
+                           f"{len(tag)} characters long; the limit is {MAX_VERSION}.")
         if tag is not None:
             with self._mutex:
                 self._known[(repo, version)] = (tag, now)

@@ -51,7 +51,9 @@ def test_a_healthy_deploy_is_watched_for_the_bake_window_and_recorded_verified(
 def test_pods_crashing_in_the_bake_window_fail_verification_and_roll_back_automatically(
     bot: RunningBot, fake_k8s: FakeKubernetes,
 ) -> None:
-    fake_k8s.crash_after_ready("staging", "api", restarts=3)
+    # The crash starts once the bot has read the rollout complete: in its watch, however
+    # late a loaded machine lets it look.
+    fake_k8s.crash_after_ready("staging", "api", restarts=3, once_seen=True)
     ephemeral_text(bot, bot.deploy("staging v1.2.3"))
 
     assert run_to_end(bot, 1) is State.ROLLED_BACK
