@@ -132,8 +132,12 @@ def _check_fields(obj: dict[str, Any], where: str) -> None:
         value = obj.get(name)
         if isinstance(value, dict):
             _check_fields(value, f"{where}{name}.")
-        elif value is not None and name == "event":
+        elif name == "event" and name in obj:  # Bolt reads `body.get("event", {}).get(…)`
             raise Malformed(f"`{where}event` is {_kind(value)}")
+    # Bolt's own middleware reads `view.get(…)` of a body that has one (its unhandled-request
+    # message, for instance): present, it must be an object.
+    if "view" in obj and not isinstance(obj["view"], dict):
+        raise Malformed(f"`{where}view` is {_kind(obj['view'])}")
 
 
 def _kind(value: object) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
@@ -112,16 +112,32 @@ def error_reply(err: BaseException, zone: ZoneInfo) -> Message | str:
     return text
 
 
+#: What a user is told when their answer could not be sent (a network error on the way).
+UNFINISHED = ("⏳ deploybot could not finish answering you (a network error on the way). "
+              "`/deploy status` shows where things stand.")
+
+
 @contextmanager
 def reporting(respond: Respond, zone: ZoneInfo) -> Iterator[None]:
     """Turn any error raised while serving a user into an ephemeral reply to them; a
     refusal (a UserError) is recorded in the audit log."""
     try:
         yield
+    except OSError as err:
+        # A network error no backend classified: the reply itself did not get through (the
+        # response_url did not answer; backends turn their own into RetryableError). One
+        # line, no traceback; the user is told if the response_url answers now.
+        log.warning("could not answer on the response_url: %s", err)
+        with suppress(OSError):
+            respond(**ephemeral(UNFINISHED))
     except Exception as err:
         if isinstance(err, UserError):
             record_refusal(err)
-        respond(**ephemeral(error_reply(err, zone)))
+        try:
+            respond(**ephemeral(error_reply(err, zone)))
+        except OSError as unsent:
+            log.warning("could not tell the user about an error on the response_url: %s",
+                        unsent)
 
 
 class DirectReply(Respond):

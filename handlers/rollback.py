@@ -19,7 +19,14 @@ from bot.presentation import ids
 from bot.presentation.blocks import request_accepted
 from bot.presentation.rollback_views import rollback_confirmation
 from handlers.payloads import click_of, command_of
-from handlers.replies import ephemeral, ephemeral_ack, refusal, replacing, reporting
+from handlers.replies import (
+    ephemeral,
+    ephemeral_ack,
+    refusal,
+    replacing,
+    replying,
+    reporting,
+)
 
 
 def register(app: App, container: Container) -> None:
@@ -53,7 +60,8 @@ def register(app: App, container: Container) -> None:
         clicked = click_of(body, context)  # well-formed: handlers.payloads refused it otherwise
         value, user_id = clicked.action.value or "", clicked.user_id
         channel = clicked.channel_id
-        container.background.submit(lambda: run_start(value, user_id, channel, respond))
+        reply = replying(respond, clicked, container.notifier)  # no response_url: a DM
+        container.background.submit(lambda: run_start(value, user_id, channel, reply))
 
     def run_start(value: str, user_id: str, channel: str | None, respond: Respond) -> None:
         with reporting(respond, zone):

@@ -118,9 +118,14 @@ def parse_event(name: str, payload: dict[str, Any]) -> GitHubEvent:
                        f"(1 to {MAX_PULL_REQUEST})")
             log.warning("GitHub pull_request delivery from %s ignored: %s",
                         (repository or "?")[:100], ignored)
+        ref, sha = _str(head.get("ref")), _str(head.get("sha"))
+        if ignored is None and action != PR_CLOSED and not (ref and sha):
+            # GitHub always sends both; without them there is nothing to deploy.
+            ignored = "the pull request names no head branch and commit"
+            log.warning("GitHub pull_request delivery from %s ignored: %s",
+                        (repository or "?")[:100], ignored)
         return GitHubEvent(
-            name, repository, _str(head.get("ref")), _str(head.get("ref")),
-            _str(head.get("sha")), action=action, pull_request=number, sender=sender,
-            ignored=ignored)
+            name, repository, ref, ref, sha, action=action, pull_request=number,
+            sender=sender, ignored=ignored)
     return GitHubEvent(name, repository, None, None, None, sender=sender,
                        ignored=f"event {name!r} is not used")
