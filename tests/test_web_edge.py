@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import http.client
 import json
-import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -22,14 +21,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from urllib.request import urlopen
 
 import pytest
-from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.config import AppConfig
 from bot.devtools.fake_slack import FakeSlack
 from bot.devtools.slack_requests import block_actions_body, slash_command_body
-from bot.store.models import Base
 from tests.conftest import REQUESTER, SIGNING_SECRET, RunningBot, serve_bot
+from tests.edge_checks import db_state, every_log, tracebacks
 
 GITHUB_SECRET = "gh-webhook-secret"
 FORM = "application/x-www-form-urlencoded"
@@ -76,27 +74,11 @@ def send_slack(bot: RunningBot, body: bytes, **kw: Any) -> tuple[int, bytes]:
 # -- what must not happen -------------------------------------------------------------------
 
 
-def db_state(bot: RunningBot) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table."""
-    with bot.container.database.engine.connect() as conn:
-        return {t.name: sorted((tuple(r) for r in conn.execute(select(t))), key=repr)
-                for t in Base.metadata.sorted_tables}
-
-
 @pytest.fixture
 def logs(bot: RunningBot, caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """Every record, uvicorn's too (its logger does not propagate to the root)."""
-    caplog.set_level(logging.INFO)
-    uvicorn_logger = logging.getLogger("uvicorn")
-    uvicorn_logger.addHandler(caplog.handler)
-    try:
-        yield caplog
-    finally:
-        uvicorn_logger.removeHandler(caplog.handler)
-
-
-def tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.exc_info]
+    """Every record, uvicorn's too."""
+    with every_log(caplog) as records:
+        yield records
 
 
 def edge_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -284,14 +266,8 @@ def test_refusals_at_the_edge_are_counted_as_rejected(bot: RunningBot) -> None:
 def hooked(config: AppConfig, database_url: str, fake_slack: FakeSlack,
            clock: ManualClock, caplog: pytest.LogCaptureFixture) -> Iterator[RunningBot]:
     with serve_bot(config, database_url, fake_slack, clock,
-                   github_webhook_secret=GITHUB_SECRET) as running:
-        caplog.set_level(logging.INFO)
-        uvicorn_logger = logging.getLogger("uvicorn")
-        uvicorn_logger.addHandler(caplog.handler)
-        try:
-            yield running
-        finally:
-            uvicorn_logger.removeHandler(caplog.handler)
+                   github_webhook_secret=GITHUB_SECRET) as running, every_log(caplog):
+        yield running
 
 
 def deliver(bot: RunningBot, body: bytes, *, secret: str | None = GITHUB_SECRET,

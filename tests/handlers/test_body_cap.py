@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import http.client
 import json
-import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -31,6 +30,7 @@ from bot.devtools.slack_requests import sign
 from bot.store.models import Base
 from bot.web import GITHUB_MAX_BODY, SLACK_MAX_BODY
 from tests.conftest import SIGNING_SECRET, RunningBot, serve_bot
+from tests.edge_checks import every_log
 
 GITHUB_SECRET = "gh-webhook-secret"
 FORM = "application/x-www-form-urlencoded"
@@ -40,14 +40,8 @@ FORM = "application/x-www-form-urlencoded"
 def bot(config: AppConfig, database_url: str, fake_slack: FakeSlack, clock: ManualClock,
         caplog: pytest.LogCaptureFixture) -> Iterator[RunningBot]:
     with serve_bot(config, database_url, fake_slack, clock,
-                   github_webhook_secret=GITHUB_SECRET) as running:
-        caplog.set_level(logging.INFO)
-        uvicorn_logger = logging.getLogger("uvicorn")
-        uvicorn_logger.addHandler(caplog.handler)
-        try:
-            yield running
-        finally:
-            uvicorn_logger.removeHandler(caplog.handler)
+                   github_webhook_secret=GITHUB_SECRET) as running, every_log(caplog):
+        yield running
 
 
 def db_state(bot: RunningBot) -> dict[str, list[tuple[Any, ...]]]:

@@ -23,6 +23,7 @@ from bot.domain.github_events import MAX_PULL_REQUEST
 from bot.domain.states import State
 from tests.backends.fake_github import FakeGitHub
 from tests.conftest import RunningBot, base_config, serve_bot
+from tests.edge_checks import every_log
 from tests.handlers.spine import deployment_ids
 from tests.handlers.test_github_webhook import SECRET, deliver, deliveries
 
@@ -46,14 +47,8 @@ def config_data(local_github: FakeGitHub) -> dict[str, Any]:
 def bot(config: AppConfig, database_url: str, fake_slack: FakeSlack, clock: ManualClock,
         caplog: pytest.LogCaptureFixture) -> Iterator[RunningBot]:
     with serve_bot(config, database_url, fake_slack, clock,
-                   github_webhook_secret=SECRET) as running:
-        caplog.set_level(logging.INFO)
-        uvicorn_logger = logging.getLogger("uvicorn")
-        uvicorn_logger.addHandler(caplog.handler)
-        try:
-            yield running
-        finally:
-            uvicorn_logger.removeHandler(caplog.handler)
+                   github_webhook_secret=SECRET) as running, every_log(caplog):
+        yield running
 
 
 def pull_request(number: Any, action: str = "opened") -> dict[str, Any]:

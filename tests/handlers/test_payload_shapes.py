@@ -21,7 +21,6 @@ from urllib.parse import parse_qs, urlencode
 
 import pytest
 from slack_bolt import App, BoltRequest
-from sqlalchemy import select
 
 from bot.devtools.slack_requests import (
     Reply,
@@ -31,9 +30,9 @@ from bot.devtools.slack_requests import (
     slash_command_body,
 )
 from bot.presentation import ids
-from bot.store.models import Base
 from handlers import build_app
 from tests.conftest import REQUESTER, SIGNING_SECRET, RunningBot
+from tests.edge_checks import db_state, every_log, tracebacks
 from tests.handlers.spine import deployment_ids, ephemeral_text, request, settle
 
 FORM = "application/x-www-form-urlencoded"
@@ -44,27 +43,11 @@ REFUSED = {"ok": False, "error": "malformed request"}
 # -- what must not happen -----------------------------------------------------------------
 
 
-def db_state(bot: RunningBot) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table."""
-    with bot.container.database.engine.connect() as conn:
-        return {t.name: sorted((tuple(r) for r in conn.execute(select(t))), key=repr)
-                for t in Base.metadata.sorted_tables}
-
-
 @pytest.fixture
 def logs(bot: RunningBot, caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """Every record, uvicorn's too (its loggers do not propagate to the root)."""
-    caplog.set_level(logging.INFO)
-    uvicorn_logger = logging.getLogger("uvicorn")
-    uvicorn_logger.addHandler(caplog.handler)
-    try:
-        yield caplog
-    finally:
-        uvicorn_logger.removeHandler(caplog.handler)
-
-
-def tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.exc_info]
+    """Every record, uvicorn's too."""
+    with every_log(caplog) as records:
+        yield records
 
 
 def refusal_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
