@@ -51,6 +51,9 @@ MAX_ID = 255
 
 #: What a Slack id (a user's, a channel's) is made of.
 _SLACK_ID = re.compile(r"[A-Za-z0-9._-]+")
+#: A channel as a message names it: its id, or (where the app posted by name, as the
+#: configured `#deployments` and the local shell's fake Slack do) `#` and its name.
+_CHANNEL = re.compile(r"#?[A-Za-z0-9._-]+")
 #: Interactive payload types read as a `Click`.
 INTERACTIVE = frozenset({"block_actions", "view_submission", "view_closed", "shortcut",
                          "message_action"})
@@ -228,7 +231,7 @@ def command_of(body: Mapping[str, Any], context: Mapping[str, Any] | None = None
         command=name,
         text=_text(body, "text", None) or "",
         user_id=user,
-        channel_id=_optional_id(body.get("channel_id"), "channel_id", MAX_CHANNEL_ID),
+        channel_id=_optional_channel(body.get("channel_id"), "channel_id"),
         response_url=_url(body.get("response_url"), "response_url"),
         trigger_id=_text(body, "trigger_id", MAX_ID),
     )
@@ -353,7 +356,7 @@ def _channel(value: object) -> str | None:
         return None
     if not isinstance(value, dict):
         raise Malformed(f"`channel` is {_kind(value)}, not an object")
-    return _optional_id(value.get("id"), "channel.id", MAX_CHANNEL_ID)
+    return _optional_channel(value.get("id"), "channel.id")
 
 
 def _container(value: object) -> Container:
@@ -365,8 +368,7 @@ def _container(value: object) -> Container:
     return Container(
         type=_text(value, "type", MAX_ID, where="container"),
         message_ts=_text(value, "message_ts", MAX_TS, where="container"),
-        channel_id=_optional_id(value.get("channel_id"), "container.channel_id",
-                                MAX_CHANNEL_ID),
+        channel_id=_optional_channel(value.get("channel_id"), "container.channel_id"),
         is_ephemeral=bool(ephemeral),
         view_id=_text(value, "view_id", MAX_ID, where="container"),
     )
@@ -414,22 +416,22 @@ def _url(value: object, name: str) -> str | None:
     return value
 
 
-def _id(value: object, name: str, limit: int) -> str:
+def _id(value: object, name: str, limit: int, pattern: re.Pattern[str] = _SLACK_ID) -> str:
     """A Slack id (a user's, a channel's): a non-empty string of at most `limit` letters,
-    digits and `._-`."""
+    digits and `._-` (a channel's may be `#name`)."""
     if not isinstance(value, str):
         raise Malformed(f"`{name}` is {_kind(value)}, not a string")
     if not value:
         raise Malformed(f"`{name}` is empty")
     if len(value) > limit:
         raise Malformed(f"`{name}` is {len(value)} characters long; the limit is {limit}")
-    if _SLACK_ID.fullmatch(value) is None:
+    if pattern.fullmatch(value) is None:
         raise Malformed(f"`{name}` is not a Slack id")
     return value
 
 
-def _optional_id(value: object, name: str, limit: int) -> str | None:
-    return None if value is None else _id(value, name, limit)
+def _optional_channel(value: object, name: str) -> str | None:
+    return None if value is None else _id(value, name, MAX_CHANNEL_ID, _CHANNEL)
 
 
 def _text(obj: Mapping[str, Any], name: str, limit: int | None, *, required: bool = False,

@@ -49,6 +49,9 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     # public channels, and private ones (the bot posts to both kinds)
     "conversations.info": frozenset({"channels:read", "groups:read"}),
     "conversations.list": frozenset({"channels:read", "groups:read"}),
+    # Socket Mode (bot/socket_mode.py): called with the app-level token, whose own scope is
+    # connections:write (App-Level Tokens, not a bot scope: slack-manifest.yaml's comment).
+    "apps.connections.open": frozenset(),
 }
 
 _WEB_METHODS = frozenset(n for n in vars(WebClient) if not n.startswith("_"))

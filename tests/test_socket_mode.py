@@ -9,6 +9,7 @@ back), a token Slack refuses and a malformed one end in one line and exit 2.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -23,6 +25,7 @@ from bot.clock import ManualClock
 from bot.config import AppConfig
 from bot.container import Container, build_container
 from bot.devtools.fake_socket_mode import APP_TOKEN, FakeSocketMode
+from bot.devtools.slack_requests import block_actions_body
 from bot.drain import RESTARTING, Drain
 from bot.errors import RetryableError
 from bot.presentation import ids
@@ -150,7 +153,10 @@ def test_an_envelope_delivered_again_is_handled_once(socket_bot: SocketBot,
     assert again.envelope_id != first.envelope_id
     again_ack = emulator.wait_for_ack(again)
     assert not again_ack.has_payload  # acked, and nothing said twice
-    time.sleep(0.5)
+    # The first made its deployment (after its ack: waited for, not slept on), and once the
+    # listeners' work is done there is still only that one.
+    wait_until("the deployment", socket_bot.deployments)
+    assert socket_bot.container.background.wait_idle(30)
     assert [v for _, v, _ in socket_bot.deployments()] == ["v1.4.0"]
 
 
@@ -306,8 +312,12 @@ def test_a_malformed_envelope_payload_is_acked_refused_and_changes_nothing(
     good = emulator.command("/deploy", "production v1.4.0", user_id=REQUESTER)
     emulator.wait_for_ack(good)
     wait_until("the deployment", socket_bot.deployments)
-    click = emulator.click(user_id=APPROVER, action_id=ids.APPROVE, value="1")
-    envelope = emulator.send("interactive", mutate(click.payload))
+    # A click's payload, built (not sent: only its malformed copy is delivered).
+    body = block_actions_body(user_id=APPROVER, action_id=ids.APPROVE, value="1",
+                              response_url=emulator.response_url(emulator.new_response_key(
+                                  "act")))
+    payload = json.loads(parse_qs(body)["payload"][0])
+    envelope = emulator.send("interactive", mutate(payload))
     ack = emulator.wait_for_ack(envelope)
     assert ack.payload is None
     assert [r for r in caplog.records if r.exc_info] == []
