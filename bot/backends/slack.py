@@ -5,14 +5,18 @@ HTTP connections kept open and reused (`KeptConnections` under `KeepAliveWebClie
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
 import io
+import logging
+import re
 import select
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from email.message import Message
 from ssl import SSLContext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import SplitResult, urlsplit
 from urllib.request import Request
@@ -42,6 +46,57 @@ _RETRYABLE = {"ratelimited", "internal_error", "service_unavailable", "request_t
               "fatal_error"}
 
 
+class _OneWrite:
+    """http.client writes a request's head and its body with two `send`s (two system calls,
+    two TCP segments, two TLS records): one `send` of both when the body is bytes (slack_sdk's
+    requests, Bolt's replies). The same bytes on the wire."""
+
+    _buffer: list[bytes]  # http.client's: the request head, line by line (no value here)
+    if TYPE_CHECKING:
+        def send(self, data: Any) -> None: ...  # http.client's
+
+    def _send_output(self, message_body: Any = None, encode_chunked: bool = False) -> None:
+        if isinstance(message_body, bytes) and not encode_chunked:
+            self._buffer.extend((b"", b""))  # as http.client ends the head
+            head = b"\r\n".join(self._buffer)
+            del self._buffer[:]
+            self.send(head + message_body)
+            return
+        super()._send_output(message_body, encode_chunked)  # type: ignore[misc]
+
+
+class _HTTPConnection(_OneWrite, http.client.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_OneWrite, http.client.HTTPSConnection):
+    pass
+
+
+@functools.lru_cache(maxsize=256)
+def _split(url: str) -> SplitResult:
+    """`urlsplit(url)`, remembered: the Web API's few method URLs come back all the time."""
+    return urlsplit(url)
+
+
+#: `type/subtype` and an optional plain `charset` parameter: how Slack labels its answers.
+_SIMPLE_CONTENT_TYPE = re.compile(
+    r"([!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+)"
+    r"(?:[ \t]*;[ \t]*charset=([0-9A-Za-z._:-]+))?[ \t]*")
+
+
+def content_type(headers: Message) -> tuple[str, str | None]:
+    """(`headers.get_content_type()`, `headers.get_content_charset()`): a plain
+    `type/subtype[; charset=x]` read at once, anything else by the email package."""
+    value = headers.get("content-type")
+    if isinstance(value, str):
+        m = _SIMPLE_CONTENT_TYPE.fullmatch(value)
+        if m is not None:
+            charset = m.group(2)
+            return m.group(1).lower(), charset.lower() if charset is not None else None
+    return headers.get_content_type(), headers.get_content_charset()
+
+
 class KeptConnections:
     """HTTP/1.1 connections kept open and reused: one per thread, scheme and host:port (a
     thread's requests to one host go one after another on its connection). The one
@@ -61,7 +116,7 @@ class KeptConnections:
              timeout: float) -> tuple[http.client.HTTPResponse, bytes]:
         """POST/GET `req` to `url` (http or https) on this thread's connection to its host;
         the 2xx answer and its body."""
-        parts = urlsplit(url)
+        parts = _split(url)
         conn = self._connection(parts, timeout)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         try:
@@ -96,9 +151,9 @@ class KeptConnections:
             conn.close()
         host, port = parts.hostname or "", parts.port
         if parts.scheme == "https":
-            conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=self.ssl)
+            conn = _HTTPSConnection(host, port, timeout=timeout, context=self.ssl)
         else:
-            conn = http.client.HTTPConnection(host, port, timeout=timeout)
+            conn = _HTTPConnection(host, port, timeout=timeout)
         pool[key] = conn
         return conn
 
@@ -157,10 +212,11 @@ class KeepAliveWebClient(WebClient):
         if not _kept(url, self.proxy):
             return super()._perform_urllib_http_request_internal(url, req)
         resp, body = self.connections.send(url, req, timeout=self.timeout)
-        if resp.headers.get_content_type() == "application/gzip":  # admin.analytics.getFile
+        kind, charset = content_type(resp.headers)
+        if kind == "application/gzip":  # admin.analytics.getFile
             return {"status": resp.status, "headers": resp.headers, "body": body}
-        charset = resp.headers.get_content_charset() or "utf-8"
-        return {"status": resp.status, "headers": resp.headers, "body": body.decode(charset)}
+        return {"status": resp.status, "headers": resp.headers,
+                "body": body.decode(charset or "utf-8")}
 
 
 class KeepAliveWebhookClient(WebhookClient):
@@ -177,7 +233,7 @@ class KeepAliveWebhookClient(WebhookClient):
         if not _kept(url, self.proxy):
             return super()._perform_http_request_internal(url, req)  # type: ignore[no-any-return]
         resp, body = self.connections.send(url, req, timeout=self.timeout)
-        charset = resp.headers.get_content_charset() or "utf-8"
+        charset = content_type(resp.headers)[1] or "utf-8"
         return WebhookResponse(url=url, status_code=resp.status, body=body.decode(charset),
                                headers=resp.headers)  # type: ignore[arg-type]  # as slack_sdk
 
@@ -223,9 +279,23 @@ class KeepAliveRespond(Respond):
         return client.send_dict(message)
 
 
+class SdkLogger(logging.LoggerAdapter[logging.Logger]):
+    """slack_sdk's own logger, whose `level` reads as its effective level. slack_sdk builds
+    a debug line for every Web API call (the whole request, its blocks and all: ~12 µs for a
+    card) whenever `logger.level <= DEBUG`, which a logger left at NOTSET (0: the default,
+    following its parents) always is, and logging then drops it unless DEBUG is on. Read as
+    the effective level, the line is built only when it is logged; what is logged, and
+    where, is unchanged (the records are the logger's own)."""
+
+    @property
+    def level(self) -> int:
+        return self.logger.getEffectiveLevel()
+
+
 def make_client(token: str, base_url: str | None) -> WebClient:
-    client = KeepAliveWebClient(token=token, base_url=base_url or WebClient.BASE_URL,
-                                timeout=10)
+    client = KeepAliveWebClient(
+        token=token, base_url=base_url or WebClient.BASE_URL, timeout=10,
+        logger=SdkLogger(logging.getLogger("slack_sdk.web.base_client")))
     client.retry_handlers.extend([ConnectionErrorRetryHandler(max_retry_count=2),
                                   RateLimitErrorRetryHandler(max_retry_count=2)])
     return client

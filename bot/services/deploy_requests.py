@@ -7,10 +7,12 @@ import logging
 from dataclasses import replace
 from datetime import datetime
 
-from bot.domain.admission import Ask, Facts, admit, superseded
+from bot.domain.admission import Admission, Ask, Facts, admit, superseded
 from bot.domain.commands import DeployArgs, Parsed, UsageError, parse_deploy
 from bot.domain.deployment import Deployment, Kind, NewDeployment
 from bot.domain.freezes import Freeze
+from bot.domain.live import Live
+from bot.domain.policy import PolicyDecision
 from bot.domain.states import State
 from bot.domain.text import shown, who
 from bot.errors import (
@@ -91,57 +93,33 @@ class RequestUseCases(DeploymentsBase):
         # Refused on what the database says before the executor and the policy are asked.
         self._refuse(admit(ask, facts), ask, args=args)
         window = self._window(args, at=at, freezes=freezes)
-        if args.instance is None:
-            # What runs there now, from the executor (outside the tx): the card's "Running
-            # now"; the runner reads it again when the deployment starts.
-            previous = self._live.version(env, args.service)
-        else:
+        # What runs there now: the executor's answer (outside any transaction), put together
+        # with deploybot's record read in the transaction that records the request (one
+        # transaction, not two); the card's "Running now", and the runner reads it again when
+        # the deployment starts. A per-PR instance: the last version that succeeded there.
+        seen = self._live.observe(env, args.service) if args.instance is None else None
+        live: Live | None = None
+        d: Deployment | None = None
+        try:
             with self._store.transaction() as r:
-                previous = r.deployments.last_succeeded_version(env, args.service,
-                                                                args.instance)
-        admission = admit(ask, replace(facts, window=window, live=previous,
-                                       downgrade_confirmed_from=downgrade_from))
-        self._refuse(admission, ask, args=args)
-        confirmed, skipped_gate = admission.downgrade_from, admission.skipped_gate
+                if seen is not None:
+                    live = self._live.reconciled(r, seen)
+                    previous = live.version
+                else:
+                    previous = r.deployments.last_succeeded_version(env, args.service,
+                                                                    args.instance)
+                admission = admit(ask, replace(facts, window=window, live=previous,
+                                               downgrade_confirmed_from=downgrade_from))
+                if admission.first is None:  # refused: nothing is written
+                    d = self._record(r, args, admission, user_id=user_id, at=at,
+                                     previous=previous, window=window, freezes=freezes,
+                                     slack_channel=slack_channel)
+        finally:
+            if live is not None:
+                self._live.report(live)  # drift seen now (after the transaction: its own)
+        self._refuse(admission, ask, args=args)  # outside the transaction
+        assert d is not None  # admitted
         emergency = args.emergency_reason is not None
-        required, expires_at = self._approval_needed(env, emergency=emergency,
-                                                     service=args.service, freezes=freezes)
-        with self._store.transaction() as r:
-            d = r.deployments.add(NewDeployment(
-                service=args.service,
-                environment=env,
-                version=args.version,
-                previous_version=previous,
-                state=State.AWAITING_APPROVAL if required else State.QUEUED,
-                requested_by=user_id,
-                requested_at=at,
-                approvals_required=required,
-                expires_at=expires_at,
-                emergency_reason=args.emergency_reason,
-                instance=args.instance,
-                downgrade_from=confirmed,
-            ))
-            details: dict[str, object] = {"service": d.service, "environment": env,
-                                          "version": d.version, "previous_version": previous}
-            if confirmed is not None:
-                details["downgrade_from"] = confirmed  # confirmed by name
-            if args.instance is not None:
-                details["instance"] = args.instance  # a pull request's preview
-            if args.release is not None:
-                details["release"] = args.release  # asked for by its release name
-            if emergency:
-                details |= {"emergency_reason": args.emergency_reason,
-                            "overrides": list(window.reasons)}
-                if skipped_gate is not None:
-                    details["skipped_promotion_gate"] = skipped_gate
-            if args.force_reason is not None:
-                mark = r.faulty.get(env, args.service, args.version)
-                if mark is not None:
-                    details |= {"forced_over_faulty": args.force_reason,
-                                "faulty_reason": mark.reason}
-            r.audit.record("deploy.emergency_requested" if emergency else "deploy.requested",
-                           actor=user_id, at=at, deployment_id=d.id, details=details,
-                           slack_channel=slack_channel, environment=env)
         replaced: list[Deployment] = []
         # The card's message ids and the supersession in one transaction, not three.
         d = self._post_card(d, then=lambda r, new: replaced.extend(
@@ -156,6 +134,52 @@ class RequestUseCases(DeploymentsBase):
             self._safe(self._notifier.alert, d, list(window.reasons))
         if d.state is State.QUEUED:
             self._runner.submit(d.id)
+        return d
+
+    def _record(self, r: Repositories, args: DeployArgs, admission: Admission, *,
+                user_id: str, at: datetime, previous: str | None, window: PolicyDecision,
+                freezes: list[Freeze], slack_channel: str | None) -> Deployment:
+        """Insert the admitted request and its audit event, in the caller's transaction."""
+        env = args.environment
+        confirmed, skipped_gate = admission.downgrade_from, admission.skipped_gate
+        emergency = args.emergency_reason is not None
+        required, expires_at = self._approval_needed(env, emergency=emergency,
+                                                     service=args.service, freezes=freezes)
+        d = r.deployments.add(NewDeployment(
+            service=args.service,
+            environment=env,
+            version=args.version,
+            previous_version=previous,
+            state=State.AWAITING_APPROVAL if required else State.QUEUED,
+            requested_by=user_id,
+            requested_at=at,
+            approvals_required=required,
+            expires_at=expires_at,
+            emergency_reason=args.emergency_reason,
+            instance=args.instance,
+            downgrade_from=confirmed,
+        ))
+        details: dict[str, object] = {"service": d.service, "environment": env,
+                                      "version": d.version, "previous_version": previous}
+        if confirmed is not None:
+            details["downgrade_from"] = confirmed  # confirmed by name
+        if args.instance is not None:
+            details["instance"] = args.instance  # a pull request's preview
+        if args.release is not None:
+            details["release"] = args.release  # asked for by its release name
+        if emergency:
+            details |= {"emergency_reason": args.emergency_reason,
+                        "overrides": list(window.reasons)}
+            if skipped_gate is not None:
+                details["skipped_promotion_gate"] = skipped_gate
+        if args.force_reason is not None:
+            mark = r.faulty.get(env, args.service, args.version)
+            if mark is not None:
+                details |= {"forced_over_faulty": args.force_reason,
+                            "faulty_reason": mark.reason}
+        r.audit.record("deploy.emergency_requested" if emergency else "deploy.requested",
+                       actor=user_id, at=at, deployment_id=d.id, details=details,
+                       slack_channel=slack_channel, environment=env)
         return d
 
     def _supersede(self, r: Repositories, new: Deployment, *,

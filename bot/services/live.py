@@ -15,17 +15,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from bot.config import AppConfig
 from bot.domain.live import Live, Observed, reconcile
 from bot.domain.states import State
 from bot.errors import DeploybotError
-from bot.ports import Clock, Cluster, Poster, Store
+from bot.ports import Clock, Cluster, Poster, Repositories, Store
 from bot.presentation.live_views import drift_announcement
 
 log = logging.getLogger(__name__)
 
 DRIFT_KEY = "drift:"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the executor answered for a service in an environment (`LiveState.observe`):
+    what it runs (None: nothing), or why it could not be read."""
+
+    environment: str
+    service: str
+    observed: Observed | None
+    unreadable: str | None
 
 
 class LiveState:
@@ -39,23 +51,42 @@ class LiveState:
 
     def of(self, environment: str, service: str, *, announce: bool = True) -> Live:
         """What runs there now. `announce`: report drift seen now (once)."""
+        seen = self.observe(environment, service)
+        with self._store.transaction() as r:
+            live = self.reconciled(r, seen)
+        if announce:
+            self.report(live)
+        return live
+
+    # -- `of` in three steps, for a caller that reads the record in its own transaction ----
+    def observe(self, environment: str, service: str) -> Observation:
+        """The executor's answer (outside any transaction: it may take a moment)."""
         observed: Observed | None = None
         unreadable: str | None = None
-        try:  # outside any transaction: the executor may take a moment to answer
+        try:
             observed = self._cluster.observe(environment, service)
         except DeploybotError as e:
             unreadable = str(e) or type(e).__name__
             log.warning("could not read which version of %s runs in %s: %s", service,
                         environment, unreadable)
-        with self._store.transaction() as r:
-            recorded = r.deployments.last_put_live(environment, service)
-            active = r.deployments.active_for(environment, service)
+        return Observation(environment, service, observed, unreadable)
+
+    @staticmethod
+    def reconciled(r: Repositories, seen: Observation) -> Live:
+        """`seen` put together with deploybot's record, read in the caller's transaction
+        `r` (after the executor was asked, as `of` does)."""
+        environment, service = seen.environment, seen.service
+        recorded = r.deployments.last_put_live(environment, service)
+        active = r.deployments.active_for(environment, service)
         in_flight = active is not None and active.state in (State.RUNNING, State.VERIFYING)
-        live = reconcile(environment, service, observed=observed, unreadable=unreadable,
-                         recorded=recorded, in_flight=in_flight)
-        if live.drift and announce:
+        return reconcile(environment, service, observed=seen.observed,
+                         unreadable=seen.unreadable, recorded=recorded, in_flight=in_flight)
+
+    def report(self, live: Live) -> None:
+        """Report drift in `live` (announced and audited once); nothing without drift.
+        Outside any transaction (it opens its own)."""
+        if live.drift:
             self._report_drift(live)
-        return live
 
     def all(self, pairs: Iterable[tuple[str, str]] | None = None) -> list[Live]:
         """`of` for these (environment, service) pairs; default: every pair the config

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -40,12 +41,18 @@ def normalize_url(url: str) -> str:
 def make_engine(url: str, **kw: Any) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
+        if "poolclass" not in kw:
+            # The connection used last is handed out again (not the one idle longest): with
+            # SQLite each connection has its own page cache, which another connection's
+            # commit invalidates, so one thread's transactions keep theirs warm.
+            kw.setdefault("pool_use_lifo", True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kw)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-            # Let SQLAlchemy's "begin" event start transactions, so we can make them IMMEDIATE
-            # (take the write lock up front: no SQLITE_BUSY when a reader later writes).
+            # Let SQLAlchemy begin transactions (`_begin_immediate`), so we can make them
+            # IMMEDIATE (take the write lock up front: no SQLITE_BUSY when a reader later
+            # writes).
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
@@ -54,10 +61,15 @@ def make_engine(url: str, **kw: Any) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin_immediate(dbapi_conn: Any) -> None:
+            # The dialect's BEGIN, on the driver's connection: SQLAlchemy wraps its errors
+            # (a database locked past busy_timeout is an OperationalError) as for any
+            # statement. Not a "begin" event emitting it through the Connection: that costs
+            # a full statement execution per transaction, and any connection event makes
+            # SQLAlchemy dispatch events around every statement.
+            dbapi_conn.execute("BEGIN IMMEDIATE")
 
+        engine.dialect.do_begin = _begin_immediate  # type: ignore[method-assign,assignment]
         return engine
     if "poolclass" not in kw:
         kw.setdefault("pool_size", 10)
@@ -70,16 +82,48 @@ def make_engine(url: str, **kw: Any) -> Engine:
 
 
 class Repos:
+    """The repositories of one transaction, each made when first used (most transactions
+    use one or two of them)."""
+
     def __init__(self, session: Session) -> None:
-        self.deployments = SqlDeploymentRepository(session)
-        self.audit = SqlAuditLog(session)
-        self.freezes = SqlFreezeRepository(session)
-        self.announcements = SqlAnnouncementLog(session)
-        self.locks = SqlLockRepository(session)
-        self.faulty = SqlFaultyVersions(session)
-        self.home_viewers = SqlHomeViewers(session)
-        self.checklists = SqlChecklistRepository(session)
-        self.simulated = SimulatedWorkloadRows(session)  # the simulated cluster's state
+        self._session = session
+
+    @cached_property
+    def deployments(self) -> SqlDeploymentRepository:
+        return SqlDeploymentRepository(self._session)
+
+    @cached_property
+    def audit(self) -> SqlAuditLog:
+        return SqlAuditLog(self._session)
+
+    @cached_property
+    def freezes(self) -> SqlFreezeRepository:
+        return SqlFreezeRepository(self._session)
+
+    @cached_property
+    def announcements(self) -> SqlAnnouncementLog:
+        return SqlAnnouncementLog(self._session)
+
+    @cached_property
+    def locks(self) -> SqlLockRepository:
+        return SqlLockRepository(self._session)
+
+    @cached_property
+    def faulty(self) -> SqlFaultyVersions:
+        return SqlFaultyVersions(self._session)
+
+    @cached_property
+    def home_viewers(self) -> SqlHomeViewers:
+        return SqlHomeViewers(self._session)
+
+    @cached_property
+    def checklists(self) -> SqlChecklistRepository:
+        return SqlChecklistRepository(self._session)
+
+    @cached_property
+    def simulated(self) -> SimulatedWorkloadRows:
+        """The simulated cluster's state."""
+        return SimulatedWorkloadRows(self._session)
 
 
 class Database:

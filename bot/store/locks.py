@@ -13,23 +13,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.locks import EXPIRY, MANUAL, Lock
 from bot.store.models import LockRow
 
-#: The lock in force on one service in one environment (built once: read by every /deploy).
-_IN_FORCE = select(LockRow).where(
-    LockRow.environment == bindparam("environment"), LockRow.service == bindparam("service"),
-    LockRow.released_at.is_(None),
-    or_(LockRow.expires_at.is_(None), LockRow.expires_at > bindparam("at")),
+_LOCKS = cast(Table, LockRow.__table__)
+#: The lock in force on one service in one environment (built once: read by every /deploy; a
+#: Core statement on the table, rows not ORM objects: a fraction of the ORM's cost).
+_IN_FORCE = select(_LOCKS).where(
+    _LOCKS.c.environment == bindparam("environment"),
+    _LOCKS.c.service == bindparam("service"), _LOCKS.c.released_at.is_(None),
+    or_(_LOCKS.c.expires_at.is_(None), _LOCKS.c.expires_at > bindparam("at")),
 ).limit(1)
 
 
-def _lock(row: LockRow) -> Lock:
+def _lock(row: Any) -> Lock:
+    """A lock from its row (an ORM object or a Core row)."""
     return Lock(id=row.id, environment=row.environment, service=row.service,
                 holder=row.holder, reason=row.reason, origin=row.origin,
                 created_at=row.created_at, expires_at=row.expires_at,
@@ -70,7 +74,7 @@ class SqlLockRepository:
     def get(self, environment: str, service: str, *, at: datetime) -> Lock | None:
         """The lock in force on `service` in `environment` at `at` (not released, not
         expired), if any."""
-        row = self._s.scalars(_IN_FORCE, {"environment": environment, "service": service,
+        row = self._s.execute(_IN_FORCE, {"environment": environment, "service": service,
                                           "at": at}).first()
         return None if row is None else _lock(row)
 

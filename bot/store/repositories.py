@@ -11,18 +11,21 @@ own (locks, faulty, audit, checklist, home, simulated).
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from sqlalchemy import (
     String,
+    Table,
     and_,
     bindparam,
     column,
     delete,
     func,
     insert,
+    literal,
     or_,
     select,
     true,
@@ -57,27 +60,41 @@ _FIELDS = {
     "github_deployment_id", "superseded_by", "abort_requested_by", "abort_requested_at",
     "downgrade_from",
 }
+
+
+def _one_of(col: Any, values: Sequence[str]) -> Any:
+    """`col IN (:v1, :v2, …)` for a fixed list: one bound parameter per value, the same SQL
+    as `col.in_(values)` sends, without the expanding parameter SQLAlchemy rewrites the SQL
+    for at every execution."""
+    return col.in_([literal(v, col.type) for v in values])
+
+
+#: The tables, for Core statements: deployments and decisions are read and written with
+#: Core statements on their tables (see "`/deploy`'s statements" below).
+_D = cast(Table, DeploymentRow.__table__)
+_C = _D.c
+_DECISIONS = cast(Table, DecisionRow.__table__)
 #: Kinds whose success means their version runs (a migration run changes no version).
 _ROLLOUTS = (Kind.DEPLOY.value, Kind.ROLLBACK.value)
 #: Work a runner may claim: queued, or under way — in every case only while nobody holds its
 #: lease (two workers' resume polls see a queued row at the same moment: one claims it).
-_CLAIMABLE = DeploymentRow.state.in_([State.QUEUED.value, State.RUNNING.value,
-                                      State.VERIFYING.value])
+_CLAIMABLE = _one_of(_C.state, [State.QUEUED.value, State.RUNNING.value,
+                                 State.VERIFYING.value])
 #: The environment's main instance: per-PR previews never count as what runs there
 #: (promotion gates, rollback targets, status, the App Home).
-_MAIN = DeploymentRow.instance.is_(None)
+_MAIN = _C.instance.is_(None)
 
 
 #: States of a deployment in flight (queued, running, being verified).
 _ACTIVE = [s.value for s in State if s.active]
 #: States of a request still waiting (for approval, for its window).
 _WAITING = [State.AWAITING_APPROVAL.value, State.SCHEDULED.value]
-_PER_INSTANCE = DeploymentRow.instance == bindparam("instance")
+_PER_INSTANCE = _C.instance == bindparam("instance")
 
 
 def _on(instance: str | None) -> Any:
     """Rows of the main instance (None), or of one per-PR instance."""
-    return _MAIN if instance is None else DeploymentRow.instance == instance
+    return _MAIN if instance is None else _C.instance == instance
 
 
 def _columns(fields: dict[str, Any]) -> dict[str, Any]:
@@ -92,22 +109,34 @@ def _columns(fields: dict[str, Any]) -> dict[str, Any]:
 # `/deploy`'s statements, built once: building a statement and its cache key costs about
 # three times what executing it costs on SQLite (benchmarks/README.md, lean request path).
 # Each query with an instance has two forms: the main instance, and a per-PR one (:instance).
-_GET = (select(DeploymentRow).where(DeploymentRow.id == bindparam("id"))
-        .execution_options(populate_existing=True))
-_DECISIONS_OF = select(DecisionRow).where(DecisionRow.deployment_id == bindparam("id"))
-_DECISIONS_OF_ANY = select(DecisionRow).where(
-    DecisionRow.deployment_id.in_(bindparam("ids", expanding=True)))
-_ENV_SERVICE = (DeploymentRow.environment == bindparam("environment"),
-                DeploymentRow.service == bindparam("service"))
-_ACTIVE_ID = {main: select(DeploymentRow.id).where(
-    *_ENV_SERVICE, on, DeploymentRow.state.in_(_ACTIVE)).order_by(DeploymentRow.id).limit(1)
+# They are Core statements on the tables (columns of `_D.c`, not the mapped class's
+# attributes, which would make them ORM statements): rows come back as plain rows, with no ORM
+# identity map to keep in step with the UPDATEs (Core too), at a fraction of the ORM's cost
+# per statement.
+#: Every column of a deployment, None unless set (a row just inserted, as `_to_domain` reads it).
+_NO_VALUES = dict.fromkeys(_D.c.keys())
+#: A deployment's columns with its decisions' (one row per decision, or one with the decision
+#: columns NULL when it has none): a deployment and its decisions in one statement.
+_DECISION_COLUMNS = (_DECISIONS.c.id.label("decision_id"),
+                     _DECISIONS.c.user_id.label("decision_user_id"),
+                     _DECISIONS.c.approve.label("decision_approve"),
+                     _DECISIONS.c.at.label("decision_at"))
+_WITH_DECISIONS = _D.outerjoin(_DECISIONS, _DECISIONS.c.deployment_id == _C.id)
+_GET = select(_D, *_DECISION_COLUMNS).select_from(_WITH_DECISIONS).where(
+    _C.id == bindparam("id"))
+_DECISIONS_OF_ANY = select(_DECISIONS).where(
+    _DECISIONS.c.deployment_id.in_(bindparam("ids", expanding=True)))
+_ENV_SERVICE = (_C.environment == bindparam("environment"),
+                _C.service == bindparam("service"))
+_ACTIVE_ID = {main: select(_C.id).where(
+    *_ENV_SERVICE, on, _one_of(_C.state, _ACTIVE)).order_by(_C.id).limit(1)
     for main, on in ((True, _MAIN), (False, _PER_INSTANCE))}
-_WAITING_ROWS = {main: select(DeploymentRow).where(
-    *_ENV_SERVICE, on, DeploymentRow.state.in_(_WAITING)).order_by(DeploymentRow.id)
+_WAITING_ROWS = {main: select(_D, *_DECISION_COLUMNS).select_from(_WITH_DECISIONS).where(
+    *_ENV_SERVICE, on, _one_of(_C.state, _WAITING)).order_by(_C.id)
     for main, on in ((True, _MAIN), (False, _PER_INSTANCE))}
 
 
-_INSERT = insert(DeploymentRow.__table__)  # type: ignore[arg-type]
+_INSERT = insert(_D)
 
 
 @functools.lru_cache(maxsize=64)
@@ -115,17 +144,16 @@ def _update_by_id(fields: frozenset[str], sources: tuple[str, ...] | None = None
     """`UPDATE deployments SET <fields> WHERE id = :_id`, built once per set of fields;
     with `sources`, a transition: `AND state IN (sources)`, and the row version goes up.
     Values are bound as :<field>."""
-    d = DeploymentRow
-    q = update(d).where(d.id == bindparam("_id"))
+    q = update(_D).where(_C.id == bindparam("_id"))
     values: dict[str, Any] = {f: bindparam(f) for f in sorted(fields)}
     if sources is not None:
-        q = q.where(d.state.in_(sources))
-        values["row_version"] = d.row_version + 1
+        q = q.where(_one_of(_C.state, sources))
+        values["row_version"] = _C.row_version + 1
     return q.values(values)
 
 
 def _last_put_live() -> Any:
-    d = DeploymentRow
+    d = _C
     went_live = or_(d.state == State.SUCCEEDED.value,
                     and_(d.state == State.FAILED.value, d.error.startswith(VERIFY_FAILED),
                          d.verification.is_not(None)))
@@ -133,8 +161,8 @@ def _last_put_live() -> Any:
         *_ENV_SERVICE, _MAIN,
         # implied by `went_live`; lets the index on (environment, service, state) skip the
         # deployments that never went live
-        d.state.in_([State.SUCCEEDED.value, State.FAILED.value]),
-        d.kind.in_(_ROLLOUTS), went_live,
+        _one_of(d.state, [State.SUCCEEDED.value, State.FAILED.value]),
+        _one_of(d.kind, _ROLLOUTS), went_live,
     ).order_by(d.finished_at.desc().nulls_last(), d.id.desc()).limit(1)
 
 
@@ -151,7 +179,9 @@ def _insert_or_ignore(session: Session, table: Any, values: dict[str, Any]) -> A
     raise NotImplementedError(f"unsupported database {dialect}")  # pragma: no cover
 
 
-def _to_domain(row: DeploymentRow, decisions: Sequence[DecisionRow]) -> Deployment:
+def _to_domain(row: Any, decisions: Sequence[Any]) -> Deployment:
+    """A deployment from its row and its decisions' rows (Core rows, or anything with
+    their columns as attributes)."""
     return Deployment(
         id=row.id,
         service=row.service,
@@ -192,6 +222,20 @@ def _to_domain(row: DeploymentRow, decisions: Sequence[DecisionRow]) -> Deployme
     )
 
 
+def _joined(rows: Iterable[Any]) -> list[Deployment]:
+    """Deployments from rows with their decisions' columns (`_DECISION_COLUMNS`), in the
+    order of the rows' first appearance."""
+    found: dict[int, tuple[Any, list[Any]]] = {}
+    for row in rows:
+        entry = found.get(row.id)
+        if entry is None:
+            entry = found[row.id] = (row, [])
+        if row.decision_id is not None:
+            entry[1].append(SimpleNamespace(id=row.decision_id, user_id=row.decision_user_id,
+                                            approve=row.decision_approve, at=row.decision_at))
+    return [_to_domain(row, decisions) for row, decisions in found.values()]
+
+
 class SqlDeploymentRepository:
     def __init__(self, session: Session) -> None:
         self._s = session
@@ -224,21 +268,17 @@ class SqlDeploymentRepository:
             # A Core INSERT: the ORM's unit of work costs several times more for one row.
             res = self._s.execute(_INSERT, values)
         new_id = res.inserted_primary_key[0]  # type: ignore[attr-defined]
-        row = DeploymentRow(id=new_id, **values)  # for _to_domain; never in the session
-        return _to_domain(row, [])
+        return _to_domain(SimpleNamespace(**{**_NO_VALUES, **values, "id": new_id}), [])
 
     def get(self, deployment_id: int) -> Deployment | None:
-        row = self._s.execute(_GET, {"id": deployment_id}).scalar_one_or_none()
-        if row is None:
-            return None
-        decisions = self._s.scalars(_DECISIONS_OF, {"id": deployment_id}).all()
-        return _to_domain(row, decisions)
+        found = _joined(self._s.execute(_GET, {"id": deployment_id}))
+        return found[0] if found else None
 
     def lock(self, deployment_id: int, state: State) -> bool:
         res = self._s.execute(
-            update(DeploymentRow)
-            .where(DeploymentRow.id == deployment_id, DeploymentRow.state == state.value)
-            .values(row_version=DeploymentRow.row_version + 1)
+            update(_D)
+            .where(_C.id == deployment_id, _C.state == state.value)
+            .values(row_version=_C.row_version + 1)
         )
         return bool(res.rowcount == 1)  # type: ignore[attr-defined]
 
@@ -328,10 +368,10 @@ class SqlDeploymentRepository:
     def mark_prompted(self, deployment_id: int, *, at: datetime) -> bool:
         """Claim the one reminder for a scheduled deployment (False: someone else did)."""
         res = self._s.execute(
-            update(DeploymentRow)
-            .where(DeploymentRow.id == deployment_id,
-                   DeploymentRow.state == State.SCHEDULED.value,
-                   DeploymentRow.prompted_at.is_(None))
+            update(_D)
+            .where(_C.id == deployment_id,
+                   _C.state == State.SCHEDULED.value,
+                   _C.prompted_at.is_(None))
             .values(prompted_at=at)
         )
         return bool(res.rowcount == 1)  # type: ignore[attr-defined]
@@ -339,29 +379,29 @@ class SqlDeploymentRepository:
     def request_abort(self, deployment_id: int, *, by: str, at: datetime) -> bool:
         """Who asked to abort it, once: only while it rolls out or is watched."""
         res = self._s.execute(
-            update(DeploymentRow)
-            .where(DeploymentRow.id == deployment_id,
-                   DeploymentRow.state.in_([State.RUNNING.value, State.VERIFYING.value]),
-                   DeploymentRow.abort_requested_by.is_(None))
+            update(_D)
+            .where(_C.id == deployment_id,
+                   _C.state.in_([State.RUNNING.value, State.VERIFYING.value]),
+                   _C.abort_requested_by.is_(None))
             .values(abort_requested_by=by, abort_requested_at=at, updated_at=at,
-                    row_version=DeploymentRow.row_version + 1)
+                    row_version=_C.row_version + 1)
         )
         return bool(res.rowcount == 1)  # type: ignore[attr-defined]
 
     def claim(self, deployment_id: int, *, owner: str, at: datetime, until: datetime) -> bool:
         res = self._s.execute(
-            update(DeploymentRow)
-            .where(DeploymentRow.id == deployment_id, _CLAIMABLE,
-                   or_(DeploymentRow.lease_until.is_(None), DeploymentRow.lease_until < at))
+            update(_D)
+            .where(_C.id == deployment_id, _CLAIMABLE,
+                   or_(_C.lease_until.is_(None), _C.lease_until < at))
             .values(lease_owner=owner, lease_until=until, updated_at=at,
-                    row_version=DeploymentRow.row_version + 1)
+                    row_version=_C.row_version + 1)
         )
         return bool(res.rowcount == 1)  # type: ignore[attr-defined]
 
     def renew(self, deployment_id: int, *, owner: str, until: datetime) -> bool:
         res = self._s.execute(
-            update(DeploymentRow)
-            .where(DeploymentRow.id == deployment_id, DeploymentRow.lease_owner == owner)
+            update(_D)
+            .where(_C.id == deployment_id, _C.lease_owner == owner)
             .values(lease_until=until)
         )
         return bool(res.rowcount == 1)  # type: ignore[attr-defined]
@@ -374,19 +414,17 @@ class SqlDeploymentRepository:
             ).order_by(DeploymentRow.id)
         ).all()
 
-    def _with_decisions(self, rows: Sequence[DeploymentRow]) -> list[Deployment]:
+    def _with_decisions(self, rows: Sequence[Any]) -> list[Deployment]:
         """Rows as domain values, with their approval decisions in one more query."""
         ids = [r.id for r in rows]
-        decisions: dict[int, list[DecisionRow]] = {i: [] for i in ids}
+        decisions: dict[int, list[Any]] = {i: [] for i in ids}
         if ids:
-            for dr in self._s.scalars(_DECISIONS_OF_ANY, {"ids": ids}):
+            for dr in self._s.execute(_DECISIONS_OF_ANY, {"ids": ids}):
                 decisions[dr.deployment_id].append(dr)
         return [_to_domain(r, decisions[r.id]) for r in rows]
 
     def recent(self, limit: int) -> Sequence[Deployment]:
-        rows = self._s.scalars(
-            select(DeploymentRow).order_by(DeploymentRow.id.desc()).limit(limit)
-        ).all()
+        rows = self._s.execute(select(_D).order_by(_D.c.id.desc()).limit(limit)).all()
         return self._with_decisions(rows)
 
     def awaiting_approval(self, limit: int) -> tuple[Sequence[Deployment], int]:
@@ -397,8 +435,8 @@ class SqlDeploymentRepository:
                                    .where(waiting)) or 0)
         if total == 0:
             return [], 0
-        rows = self._s.scalars(
-            select(DeploymentRow).where(waiting).order_by(DeploymentRow.id).limit(limit)
+        rows = self._s.execute(
+            select(_D).where(waiting).order_by(DeploymentRow.id).limit(limit)
         ).all()
         return self._with_decisions(rows), total
 
@@ -504,7 +542,7 @@ class SqlDeploymentRepository:
                 service: str | None = None) -> Sequence[Deployment]:
         """The last `limit` deployments (of one environment and/or service), newest first,
         with their decisions (`/deploys`)."""
-        q = select(DeploymentRow)
+        q = select(_D)
         if environment is not None:
             q = q.where(DeploymentRow.environment == environment)
         if service is not None:
@@ -512,7 +550,7 @@ class SqlDeploymentRepository:
         # By request time: ix_deployments_env_service_requested (environment and service) or
         # ix_deployments_requested_at give the order, no sort (the id breaks ties; SQLite
         # keeps it in every index anyway).
-        rows = self._s.scalars(q.order_by(DeploymentRow.requested_at.desc(),
+        rows = self._s.execute(q.order_by(DeploymentRow.requested_at.desc(),
                                           DeploymentRow.id.desc()).limit(limit)).all()
         return self._with_decisions(rows)
 
@@ -562,9 +600,8 @@ class SqlDeploymentRepository:
                     instance: str | None = None) -> Sequence[Deployment]:
         """Requests of `service` to `environment` (main instance, or per-PR `instance`)
         still waiting for approval or for their window, oldest first (supersession)."""
-        rows = self._s.scalars(_WAITING_ROWS[instance is None], {
-            "environment": environment, "service": service, "instance": instance}).all()
-        return self._with_decisions(rows)
+        return _joined(self._s.execute(_WAITING_ROWS[instance is None], {
+            "environment": environment, "service": service, "instance": instance}))
 
     def unstarted_on_instance(self, environment: str, service: str,
                               instance: str) -> Sequence[int]:
@@ -588,7 +625,8 @@ class SqlDeploymentRepository:
         )
 
 
-def _runtime_freeze(row: FreezeRow) -> RuntimeFreeze:
+def _runtime_freeze(row: Any) -> RuntimeFreeze:
+    """A runtime freeze from its row (an ORM object or a Core row)."""
     return RuntimeFreeze(
         number=row.id,
         freeze=Freeze(
@@ -602,9 +640,11 @@ def _runtime_freeze(row: FreezeRow) -> RuntimeFreeze:
     )
 
 
-_CURRENT_FREEZES = (select(FreezeRow)
-                    .where(FreezeRow.removed_at.is_(None), FreezeRow.end > bindparam("at"))
-                    .order_by(FreezeRow.start, FreezeRow.id))  # built once: every /deploy
+_FREEZES = cast(Table, FreezeRow.__table__)
+#: Built once, a Core statement on the table (rows, not ORM objects): every /deploy reads it.
+_CURRENT_FREEZES = (select(_FREEZES)
+                    .where(_FREEZES.c.removed_at.is_(None), _FREEZES.c.end > bindparam("at"))
+                    .order_by(_FREEZES.c.start, _FREEZES.c.id))
 
 
 class SqlFreezeRepository:
@@ -622,7 +662,7 @@ class SqlFreezeRepository:
 
     def current(self, at: datetime) -> Sequence[RuntimeFreeze]:
         """Freezes not removed and not yet over at `at`, by start."""
-        rows = self._s.scalars(_CURRENT_FREEZES, {"at": at}).all()
+        rows = self._s.execute(_CURRENT_FREEZES, {"at": at}).all()
         return [_runtime_freeze(r) for r in rows]
 
     def get(self, number: int) -> RuntimeFreeze | None:

@@ -14,9 +14,9 @@ store's mapping of an unavailable database to RetryableError.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from bot.ports import SimulatedWorkload
@@ -33,12 +33,14 @@ def _on(environment: str, service: str, instance: str | None) -> tuple[Any, ...]
     return (_Row.environment == environment, _Row.service == service, where)
 
 
+_T = cast(Table, _Row.__table__)
 #: What a workload runs now, on the main instance (True) or a per-PR one (:instance); built
-#: once: the live read of every /deploy asks it.
-_NOW = {main: select(_Row).where(
-    _Row.environment == bindparam("environment"), _Row.service == bindparam("service"),
-    _Row.instance.is_(None) if main else _Row.instance == bindparam("instance"),
-).order_by(_Row.id.desc()).limit(1) for main in (True, False)}
+#: once: the live read of every /deploy asks it (a Core statement on the table: rows, not ORM
+#: objects, at a fraction of the ORM's cost).
+_NOW = {main: select(_T).where(
+    _T.c.environment == bindparam("environment"), _T.c.service == bindparam("service"),
+    _T.c.instance.is_(None) if main else _T.c.instance == bindparam("instance"),
+).order_by(_T.c.id.desc()).limit(1) for main in (True, False)}
 
 
 class SimulatedWorkloadRows:
@@ -49,7 +51,7 @@ class SimulatedWorkloadRows:
 
     def get(self, environment: str, service: str,
             instance: str | None = None) -> SimulatedWorkload | None:
-        row = self._s.scalars(_NOW[instance is None], {
+        row = self._s.execute(_NOW[instance is None], {
             "environment": environment, "service": service, "instance": instance}).first()
         if row is None:
             return None
