@@ -52,9 +52,12 @@ def test_a_killed_process_loses_nothing(tmp_path: Path, database_url: str,
         with SlackRequester(first.events_url, SECRET, fake) as slack:
             reply = slack.command("/deploy", "staging v1.3.0", user_id=REQUESTER)
             assert reply.status == 200, reply.body
+        # Under way, and its card posted (that is the /deploy's listener work, after the ack:
+        # on a busy machine it can come after the first pod; killed before, the card is the
+        # next process's to post, a second one).
         ((deployment_id, owner),) = wait_until("the rollout to be under way", lambda: query(
             database_url, "SELECT id, lease_owner FROM deployments WHERE state = 'running' "
-            "AND progress LIKE '%pods updated%'"))
+            "AND progress LIKE '%pods updated%' AND message_ts IS NOT NULL"))
         first.kill()  # SIGKILL: no cleanup, the lease stays as it was
 
         second.start()

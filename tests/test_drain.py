@@ -29,7 +29,10 @@ from tests.bot_process import (
 )
 from tests.conftest import APPROVER, REQUESTER, base_config
 
-LEASE = 30  # seconds: far longer than the hand-over may take
+# seconds: far longer than the hand-over may take (on PostgreSQL the other process must first
+# win the scheduler's leadership, tried every 5 s, then run its resume poll; on a loaded
+# machine, e.g. under pytest-xdist, that took over 15 s): half of it bounds "at once"
+LEASE = 60
 DRAIN = 2  # seconds: runner.drain
 
 
@@ -69,28 +72,35 @@ def test_sigterm_drains_and_hands_the_deployment_back(tmp_path: Path, database_u
     config = write_config(tmp_path / "app.yaml", base_config(
         simulated={"rollout_seconds": 9, "initial_version": "v1.2.2"},
         runner={"lease": f"{LEASE}s", "poll_every": "1s", "drain": f"{DRAIN}s"}))
-    leaving = BotProcess("leaving", config=config, database_url=database_url, fake=fake,
-                         workdir=tmp_path).start()
-    staying = BotProcess("staying", config=config, database_url=database_url, fake=fake,
-                         workdir=tmp_path)
+    # Both are up before the deploy: a process's start (seconds on a busy machine) does not
+    # eat into the rollout, which must still run when SIGTERM comes. The one that follows it
+    # (either may: the other's resume poll may claim it first) is the one that leaves.
+    bots = [BotProcess(name, config=config, database_url=database_url, fake=fake,
+                       workdir=tmp_path) for name in ("one", "other")]
+    leaving = staying = bots[0]
     try:
-        with SlackRequester(leaving.events_url, SECRET, fake) as slack:
-            reply = slack.command("/deploy", "staging v1.3.0", user_id=REQUESTER)
+        for b in bots:
+            b.start()
+        with SlackRequester(bots[0].events_url, SECRET, fake) as first:
+            reply = first.command("/deploy", "staging v1.3.0", user_id=REQUESTER)
             assert reply.status == 200, reply.body
-            ((deployment_id, owner),) = wait_until("the rollout to be under way", lambda: query(
-                database_url, "SELECT id, lease_owner FROM deployments WHERE state = 'running'"))
-            staying.start()
+        ((deployment_id, owner),) = wait_until("the rollout to be under way", lambda: query(
+            database_url, "SELECT id, lease_owner FROM deployments WHERE state = 'running'"))
+        (leaving,) = [b for b in bots if b.proc is not None
+                      and owner.split(":")[1] == str(b.proc.pid)]
+        (staying,) = [b for b in bots if b is not leaving]
+        with SlackRequester(leaving.events_url, SECRET, fake) as slack:
             assert leaving.get("/readyz")[0] == 200
 
             in_flight, rest = _start_request(leaving.port, fake, "production v1.4.0")
             time.sleep(0.3)  # the request is being read when the signal arrives
             leaving.terminate()
             signalled = time.monotonic()
-            time.sleep(0.3)
 
             # Draining: not ready, new work refused with a clear answer...
-            status, body = leaving.get("/readyz")
-            assert status == 503 and json.loads(body)["draining"] is True
+            status, body = wait_until("the drain to begin", lambda: (
+                r if (r := leaving.get("/readyz"))[0] == 503 else None))
+            assert json.loads(body)["draining"] is True
             refused = slack.command("/deploy", "production v1.5.0", user_id=REQUESTER)
             assert refused.status == 200, refused.body
             assert refused.json == {"response_type": "ephemeral", "text": RESTARTING}
@@ -108,16 +118,16 @@ def test_sigterm_drains_and_hands_the_deployment_back(tmp_path: Path, database_u
             resumed = wait_until("the other process to resume it", lambda: query(
                 database_url, "SELECT lease_owner FROM deployments WHERE id = :i AND "
                 "lease_owner IS NOT NULL AND lease_owner <> :o", i=deployment_id, o=owner),
-                timeout=LEASE / 2)
+                timeout=LEASE / 2, detail=staying.output)
             assert time.monotonic() - signalled < LEASE / 2, resumed
             wait_until("the deployment to end", lambda: query(
                 database_url, "SELECT 1 FROM deployments WHERE id = :i AND state = "
-                "'succeeded'", i=deployment_id), timeout=30)
-            fake.wait_for("chat.postMessage", timeout=10,
+                "'succeeded'", i=deployment_id), timeout=60)
+            fake.wait_for("chat.postMessage", timeout=30,
                           predicate=lambda c: c.args.get("channel") == REQUESTER)
     finally:
-        leaving.stop()
-        staying.stop()
+        for b in bots:
+            b.stop()
 
     actions = [a for (a,) in query(database_url, "SELECT action FROM audit_events WHERE "
                                    "deployment_id = :i AND action LIKE 'deploy.%' ORDER BY id",

@@ -1,7 +1,10 @@
-"""`deploybot policy`, run as a real process (`python -m bot policy …`) with its own
-environment: the shipped app.yaml's answers for the guide's schedule and freezes, `--json`,
-exit codes (0 allowed, 1 not, 2 bad input), and freezes added from Slack read from
-DATABASE_URL (SQLite, or PostgreSQL with TEST_DATABASE_URL)."""
+"""`deploybot policy` with its own environment: the shipped app.yaml's answers for the
+guide's schedule and freezes, `--json`, exit codes (0 allowed, 1 not, 2 bad input), and
+freezes added from Slack read from DATABASE_URL (SQLite, or PostgreSQL with
+TEST_DATABASE_URL). Most calls go through the command's `main` in this process (its output
+and exit code, as the process would give them: a process costs ~1 s of CPU); the tests of the
+database's freezes and of an unreachable one run it as a real process
+(`python -m bot policy …`)."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from typing import Protocol
 import pytest
 import yaml
 
+from bot.cli import main
 from bot.store.db import Database
 from tests.conftest import base_config
 
@@ -44,9 +48,34 @@ class Policy(Protocol):
 
 
 @pytest.fixture
-def policy(tmp_path: Path) -> Policy:
+def policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+           capsys: pytest.CaptureFixture[str]) -> Policy:
     """`deploybot policy ARGS` with the shipped app.yaml and, unless DATABASE_URL is given,
-    a database file that does not exist (so: no schema, no runtime freezes)."""
+    a database file that does not exist (so: no schema, no runtime freezes): `main` in this
+    process, in `tmp_path`, with an environment of its own for each call."""
+
+    def run(*args: str, **env: str) -> Result:
+        with monkeypatch.context() as m:
+            for k in OURS:
+                m.delenv(k, raising=False)
+            m.setenv("DEPLOYBOT_CONFIG", str(APP_YAML))
+            for k, v in env.items():
+                m.setenv(k, v)
+            m.chdir(tmp_path)
+            capsys.readouterr()
+            try:
+                code = main(["policy", *args])
+            except SystemExit as e:  # argparse: --help, usage errors
+                code = e.code if isinstance(e.code, int) else 1
+            out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return run
+
+
+@pytest.fixture
+def policy_process(tmp_path: Path) -> Policy:
+    """The same as a real process: `python -m bot policy ARGS`."""
 
     def run(*args: str, **env: str) -> Result:
         e = {k: v for k, v in os.environ.items() if k not in OURS}
@@ -224,8 +253,9 @@ def test_help_says_how_times_are_read(policy: Policy) -> None:
 
 # -- the database: runtime freezes, no schema, unreachable ----------------------------------------
 
-def test_freezes_added_from_slack_are_read_from_the_database(policy: Policy,
+def test_freezes_added_from_slack_are_read_from_the_database(policy_process: Policy,
                                                              database_url: str) -> None:
+    policy = policy_process
     db = Database.from_url(database_url)
     try:
         with db.transaction() as repos:
@@ -268,7 +298,8 @@ def test_without_a_database_it_runs_without_runtime_freezes(policy: Policy,
     assert (r.code, r.err.splitlines()) == (0, [NO_SCHEMA_NOTE])
 
 
-def test_an_unreachable_database_is_one_line_and_exit_2(policy: Policy) -> None:
+def test_an_unreachable_database_is_one_line_and_exit_2(policy_process: Policy) -> None:
+    policy = policy_process
     r = policy("production", "--at", "2026-11-19T10:00-05:00",
                DATABASE_URL="postgresql://deploybot:s3cret@127.0.0.1:1/deploybot")
     assert r.code == 2

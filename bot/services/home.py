@@ -256,6 +256,8 @@ class HomeRefresher:
 
     def changed(self) -> None:
         with self._cond:
+            if self._dirty:
+                return  # marked already: the thread is waiting out `every`, or on its way
             self._dirty = True
             self._cond.notify_all()
 

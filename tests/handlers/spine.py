@@ -102,8 +102,11 @@ def dms(bot: RunningBot, user: str = REQUESTER) -> list[dict[str, Any]]:
     return bot.slack.messages(dm_channel(user))
 
 
-def wait_dm(bot: RunningBot, user: str = REQUESTER, count: int = 1) -> list[Call]:
-    return bot.slack.wait_for("chat.postMessage", count=count,
+def wait_dm(bot: RunningBot, user: str = REQUESTER, count: int = 1,
+            timeout: float = 30) -> list[Call]:
+    """The first `count` DMs to `user`, waited for: `timeout` only bounds a hang (on a busy
+    machine, e.g. under pytest-xdist, a real-seconds rollout may take far longer than 5 s)."""
+    return bot.slack.wait_for("chat.postMessage", count=count, timeout=timeout,
                               predicate=lambda c: c.args.get("channel") == user)
 
 

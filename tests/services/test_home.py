@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -330,19 +330,32 @@ def test_running_versions_of_agrees_with_running_versions(make_world: Any,
 # -- the refresher ------------------------------------------------------------------------
 
 class Refreshes:
-    def __init__(self, *, slow: float = 0.0, fail_first: bool = False) -> None:
+    def __init__(self, *, slow: float = 0.0, fail_first: bool = False,
+                 gate: threading.Event | None = None) -> None:
         self.count = 0
         self.slow = slow
         self.fail_first = fail_first
+        self.gate = gate  # each refresh is held open until it is set
         self.lock = threading.Lock()
 
     def __call__(self) -> None:
         with self.lock:
             self.count += 1
             n = self.count
+        if self.gate is not None:
+            assert self.gate.wait(30), "the test never let the refresh finish"
         time.sleep(self.slow)
         if self.fail_first and n == 1:
             raise RuntimeError("the database went away")
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
 
 
 @pytest.fixture
@@ -353,12 +366,18 @@ def refresher(clock: ManualClock) -> Iterator[HomeRefresher]:
 
 
 def test_a_burst_of_50_changes_is_one_or_two_refreshes(refresher: HomeRefresher) -> None:
-    refreshes = Refreshes(slow=0.02)
+    gate = threading.Event()
+    refreshes = Refreshes(gate=gate)
     refresher.start(refreshes)
-    started = time.monotonic()
-    for _ in range(50):
-        refresher.changed()
-    assert time.monotonic() - started < 0.05  # changed() never waits for a refresh
+    refresher.changed()  # the first change refreshes at once: that refresh is held open
+    assert wait_for(lambda: refreshes.count == 1)
+    # changed() never waits for a refresh: the rest of the burst ends while one is running
+    # (were it to wait, it would wait for the gate, which opens only after the burst).
+    burst = threading.Thread(target=lambda: [refresher.changed() for _ in range(49)])
+    burst.start()
+    burst.join(30)
+    assert not burst.is_alive(), "changed() waited for the refresh in progress"
+    gate.set()
     assert refresher.wait_idle(5)
     assert 1 <= refreshes.count <= 2
     assert refresher.passes == refreshes.count

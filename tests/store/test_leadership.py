@@ -30,7 +30,10 @@ def _holder_pid(admin: Engine) -> int | None:
     with admin.connect() as conn:
         return conn.execute(text(
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
-            "((classid::bigint << 32) | objid::bigint) = :k"), {"k": LOCK_KEY}).scalar()
+            "((classid::bigint << 32) | objid::bigint) = :k AND database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())"),
+            {"k": LOCK_KEY}).scalar()  # pg_locks is the whole server's: other databases'
+            # processes (other pytest-xdist workers, other runs) hold this key too
 
 
 def test_one_process_leads_until_its_session_ends(
