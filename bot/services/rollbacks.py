@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.config import AppConfig
-from bot.domain.deployment import Deployment, JobOutcome, Kind, NewDeployment
+from bot.domain.deployment import Deployment, Kind, NewDeployment
 from bot.domain.rollback_commands import RollbackArgs, RollbackHelpArgs, parse_rollback
+from bot.domain.rollback_plan import RollbackPlan
 from bot.domain.states import State
 from bot.domain.text import shown
 from bot.errors import Conflict, DeploybotError, Forbidden, NotFound
@@ -30,25 +31,6 @@ from bot.services.policy import PolicyService
 log = logging.getLogger(__name__)
 
 Choice = Literal["rollback", "keep"]
-
-
-@dataclass(frozen=True)
-class RollbackPlan:
-    """What `/rollback` would do, for the requester to confirm."""
-
-    environment: str
-    service: str
-    current: str  # the version running now (to be marked faulty)
-    target: str  # the version to go back to
-    candidates: tuple[str, ...]  # every version it could go back to, newest first
-    migrations: JobOutcome | None  # the migrations the current version ran, if it did
-    migrate_hint: str | None  # the guide's migration rollback command for the service
-    approvals_required: int
-
-    @property
-    def value(self) -> str:
-        """What the confirmation button carries (checked again when clicked)."""
-        return f"{self.environment} {self.service} {self.target} {self.current}"
 
 
 @dataclass(frozen=True)
