@@ -34,15 +34,24 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
+def _check_holiday(country: str, subdivision: str | None, names: Sequence[str] | None,
+                   language: str | None) -> None:
+    """app.yaml's holidays checked against the calendar (bot.config's `HolidayCheck`); the
+    `holidays` library is imported only when the file names some."""
+    from bot.backends.holiday_calendar import check_holiday
+
+    check_holiday(country, subdivision, names, language)
+
+
 def _settings_and_config(path: str | None = None) -> tuple[Settings, AppConfig]:
     settings = Settings.from_env()
-    return settings, load_config(path or settings.config_path)
+    return settings, load_config(path or settings.config_path, holidays=_check_holiday)
 
 
 def cmd_check_config(ns: argparse.Namespace) -> int:
     settings = Settings.from_env()
     path = ns.path or settings.config_path
-    cfg = load_config(path)
+    cfg = load_config(path, holidays=_check_holiday)
     print(f"{path}: OK")
     print(f"  time zone: {cfg.timezone}")
     print(f"  deployments channel: {cfg.slack.deployments_channel}")

@@ -24,8 +24,10 @@ OK, FAIL = "✅", "❌"
 
 
 def config_check(path: str) -> tuple[Check, AppConfig | None]:
+    from bot.backends.holiday_calendar import check_holiday
+
     try:
-        config = load_config(path)
+        config = load_config(path, holidays=check_holiday)
     except ConfigError as e:
         where = f"{e.key} in {e.path}" if e.key else e.path
         return failed("config", str(e), f"correct {where}; `deploybot check-config` "

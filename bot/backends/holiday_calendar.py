@@ -88,6 +88,14 @@ class HolidayCalendar:
         return result
 
 
+def check_holiday(country: str, subdivision: str | None, names: Sequence[str] | None,
+                  language: str | None) -> None:
+    """app.yaml's check of a `freezes.holidays` entry (bot.config's `HolidayCheck`): raises
+    ValueError with the reason when the library does not know its country, subdivision or
+    language, so a typo fails at start with the key."""
+    HolidayCalendar(country, subdivision, names, language=language)
+
+
 class HolidayLibrary:
     """The `Holidays` port over the `holidays` package, calendars built once and cached."""
 
