@@ -29,6 +29,7 @@ from bot.store.simulated import SqlSimulatedWorkloads
 from bot.web import build_asgi
 from handlers import build_app
 from tests.pg_instance import PgInstance, pg_bin
+from tests.slack_hold import SlackHold
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -181,8 +182,14 @@ def simulated_workloads(database_url: str) -> Iterator[SqlSimulatedWorkloads]:
 
 
 @pytest.fixture
-def fake_slack() -> Iterator[FakeSlack]:
-    with FakeSlack(usergroups={"S0LEADS": ["U0LEAD"]}) as fake:
+def slack_hold() -> SlackHold:
+    """Holds the fake Slack's answers to chosen methods on request (tests/slack_hold.py)."""
+    return SlackHold()
+
+
+@pytest.fixture
+def fake_slack(slack_hold: SlackHold) -> Iterator[FakeSlack]:
+    with FakeSlack(usergroups={"S0LEADS": ["U0LEAD"]}, on_call=slack_hold) as fake:
         yield fake
 
 

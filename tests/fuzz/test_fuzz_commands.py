@@ -8,8 +8,8 @@ Properties:
   raises the project's `UserError` with a message naming the problem; never another
   exception;
 - over HTTP, every command with any text, from a user with no role (a well-formed Slack user
-  id: tests/fuzz/test_fuzz_slack_events.py sends any), is answered 200 within
-  Slack's deadline, privately: the ack is empty or an ephemeral message (whose text blocks
+  id: tests/fuzz/test_fuzz_slack_events.py sends any), is answered 200, privately
+  (how fast: benchmarks/ack_budget.py): the ack is empty or an ephemeral message (whose text blocks
   Slack would take), and whatever the bot posts later to the request's response_url is
   ephemeral too; a text the parser refuses is refused in the ack, with the parser's message;
   never a traceback in any log;
@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from bot.container import Container
 from bot.errors import CommandUsageError, UserError
-from tests.fuzz.harness import SLACK_ACK_DEADLINE, Served, changed, fuzz_config
+from tests.fuzz.harness import Served, changed, fuzz_config
 from tests.fuzz.profiles import scaled
 from tests.fuzz.strategies import COMMANDS, command_texts, slack_user_ids
 
@@ -117,7 +117,6 @@ def test_every_command_with_any_text_is_answered_privately_and_changes_nothing(
 
     assert reply.status == 200, reply.body[:500]
     assert tracebacks == [], tracebacks
-    assert reply.elapsed < SLACK_ACK_DEADLINE
     ack = json.loads(reply.body) if reply.body else None
     if ack is not None:
         assert_ephemeral(ack)

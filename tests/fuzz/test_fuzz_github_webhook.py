@@ -11,7 +11,6 @@ with the secret, with another secret, with any header value, or not at all.
 
 Properties, per delivery:
 - never a 5xx; never a traceback in any log, including the work done after the answer;
-- answered within GitHub's 10 seconds;
 - not signed with the secret → 401, and nothing changed;
 - refused as malformed (400) → nothing changed;
 - accepted → the delivery's claim and audit row; a deployment only for a push or pull
@@ -30,7 +29,6 @@ from pytest_httpserver import HTTPServer
 
 from tests.backends.fake_github import TOKEN, FakeGitHub
 from tests.fuzz.harness import (
-    GITHUB_DEADLINE,
     GITHUB_SECRET,
     JSON_TYPE,
     Served,
@@ -130,7 +128,6 @@ def test_no_delivery_crashes_or_changes_what_it_may_not(served: Served,
 
     assert answer.status < 500, answer.body[:500]
     assert tracebacks == [], tracebacks
-    assert answer.elapsed < GITHUB_DEADLINE
     if not signed:
         assert answer.status == 401, answer.body[:500]
     if answer.status in (400, 401) or json.loads(answer.body).get("pong"):

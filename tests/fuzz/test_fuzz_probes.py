@@ -1,7 +1,6 @@
 """The GET endpoints (`/healthz`, `/readyz`, `/metrics`) with arbitrary query strings, over
-real HTTP: each answers as it does without one (200, its usual body), within Slack's ack
-deadline (a probe slower than that would be failing its own purpose), without a traceback in
-any log, and changes nothing.
+real HTTP: each answers as it does without one (200, its usual body), without a traceback in
+any log, and changes nothing. (How long an answer takes is benchmarks/ack_budget.py's.)
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ import json
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
-from tests.fuzz.harness import SLACK_ACK_DEADLINE, Served, changed
+from tests.fuzz.harness import Served, changed
 from tests.fuzz.profiles import scaled
 from tests.fuzz.strategies import query_strings
 
@@ -34,7 +33,6 @@ def test_a_probe_answers_the_same_whatever_its_query(served: Served, path: str,
 
     assert answer.status == 200, answer.body[:300]
     assert tracebacks == [], tracebacks
-    assert answer.elapsed < SLACK_ACK_DEADLINE
     if path == "/metrics":
         assert answer.headers["content-type"].startswith("text/plain")
         assert b"deploybot_slack_ack_seconds" in answer.body

@@ -10,7 +10,6 @@ exact bytes (most examples, so that the bodies reach Bolt and the listeners).
 Properties, per request:
 - never a 5xx; never a record with a traceback in any log (the bot's, Bolt's, uvicorn's),
   including the work the request left to the background pools;
-- answered (acked) within Slack's deadline;
 - not signed by Slack's scheme → 401, whatever the body (Slack's SSL check excepted: 200);
   signed by it → never 401;
 - refused (400 or 401) → nothing changed: no row in any table (Slack request claims and
@@ -33,7 +32,6 @@ from tests.conftest import APPROVER
 from tests.fuzz.harness import (
     FORM,
     JSON_TYPE,
-    SLACK_ACK_DEADLINE,
     Served,
     changed,
     is_ssl_check,
@@ -121,7 +119,6 @@ def test_no_slack_request_crashes_or_changes_what_it_may_not(
 
     assert answer.status < 500, answer.body[:500]
     assert tracebacks == [], tracebacks
-    assert answer.elapsed < SLACK_ACK_DEADLINE
     verdict = slack_verdict(body, timestamp, signature, now=now)
     refused = answer.status in (400, 401)
     if is_ssl_check(body):

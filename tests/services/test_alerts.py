@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-import time
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -258,18 +258,25 @@ def test_without_a_routing_key_nothing_is_paged_and_it_is_logged(
 
 def test_the_watcher_never_holds_up_the_caller(routers: Routers, database: Database,
                                                httpserver: HTTPServer) -> None:
-    def slow(request: Request) -> Response:
-        time.sleep(0.5)
+    answer = threading.Event()
+    answered_when_told: list[bool] = []
+
+    def held(request: Request) -> Response:  # PagerDuty answers once the test says so
+        answered_when_told.append(answer.wait(30))
         return Response('{"status": "success"}', status=202,
                         content_type="application/json")
 
-    httpserver.expect_request(PATH).respond_with_handler(slow)
+    httpserver.expect_request(PATH).respond_with_handler(held)
     router = routers.make(database)
     d = add(database, State.FAILED, error="boom")
-    started = time.monotonic()
-    router.deployment_changed(d, MessageRefs("C0DEPLOYS", "1700000000.000001", None))
-    assert time.monotonic() - started < 0.2
+    try:
+        # Told to answer only after deployment_changed returned: had it waited for the page,
+        # the page would have been answered on the handler's own timeout instead.
+        router.deployment_changed(d, MessageRefs("C0DEPLOYS", "1700000000.000001", None))
+    finally:
+        answer.set()
     assert router.wait_idle(timeout=5)
+    assert answered_when_told == [True]
     assert len(httpserver.log) == 1
     # in flight: nothing queued, nothing claimed
     router.deployment_changed(replace(d, id=99, state=State.RUNNING), None)

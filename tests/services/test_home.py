@@ -5,7 +5,6 @@ refresher: a burst of changes is one or two passes, never blocking who reports t
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -388,14 +387,51 @@ def test_a_burst_of_50_changes_is_one_or_two_refreshes(refresher: HomeRefresher)
     assert refreshes.count <= 4
 
 
-def test_refreshes_are_spaced_by_every(refresher: HomeRefresher) -> None:
+class Monotonic:
+    """The refresher's `monotonic`, moved by the test only; it counts the readings of each
+    value, so a test knows the refresher has looked at the time it set (and decided)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._readings: dict[float, int] = {}
+        self._cond = threading.Condition()
+
+    def __call__(self) -> float:
+        with self._cond:
+            self._readings[self.now] = self._readings.get(self.now, 0) + 1
+            self._cond.notify_all()
+            return self.now
+
+    def set(self, now: float) -> None:
+        with self._cond:
+            self.now = now
+
+    def wait_read(self, times: int) -> None:
+        """Until the current value was read `times` times. Three readings after a change:
+        the refresher looked, decided, and looked again (after its real-time wait, or after
+        a pass, which it stamps before reading the time)."""
+        with self._cond:
+            assert self._cond.wait_for(lambda: self._readings.get(self.now, 0) >= times, 30)
+
+
+def test_refreshes_are_spaced_by_every(clock: ManualClock) -> None:
+    mono = Monotonic()
+    r = HomeRefresher(every=timedelta(milliseconds=200), clock=clock, monotonic=mono)
     stamps: list[float] = []
-    refresher.start(lambda: stamps.append(time.monotonic()))
-    for _ in range(3):
-        refresher.changed()
-        assert refresher.wait_idle(5)
-    assert len(stamps) == 3
-    assert all(b - a >= 0.19 for a, b in itertools.pairwise(stamps))
+    try:
+        r.start(lambda: stamps.append(mono.now))
+        r.changed()
+        assert r.wait_idle(5)  # the first change: at once
+        for last in (0.0, 0.2):
+            mono.set(last + 0.1)  # a change before `every` (0.2 s on its clock) has passed
+            r.changed()
+            mono.wait_read(3)
+            assert stamps[-1] == last, stamps  # not refreshed yet
+            mono.set(last + 0.2)  # `every` after the last pass: now it refreshes
+            assert r.wait_idle(5)
+        assert stamps == [0.0, 0.2, 0.4]
+    finally:
+        r.shutdown()
 
 
 def test_a_failed_refresh_is_logged_and_the_next_change_refreshes_again(
@@ -425,24 +461,26 @@ def test_changes_before_start_are_refreshed_once_started(clock: ManualClock) -> 
 
 
 def test_the_tab_is_refreshed_when_a_window_changes_by_itself(clock: ManualClock) -> None:
-    r = HomeRefresher(every=timedelta(milliseconds=50), clock=clock)
-    count = 0
+    mono = Monotonic()
+    r = HomeRefresher(every=timedelta(milliseconds=50), clock=clock, monotonic=mono)
+    stamps: list[float] = []
 
     def refresh() -> Any:
-        nonlocal count
-        count += 1
+        stamps.append(mono.now)
         # The next window change, 0.2 s from now on the bot's clock (then none known): the
-        # refresh comes a second after it.
-        return clock.now() + timedelta(seconds=0.2) if count == 1 else None
+        # refresh comes a second after it, 1.2 s after this pass on the refresher's clock.
+        return clock.now() + timedelta(seconds=0.2) if len(stamps) == 1 else None
 
     try:
         r.start(refresh)
         r.changed()
-        started = time.monotonic()
-        while count < 2 and time.monotonic() < started + 3:
-            time.sleep(0.02)
-        assert count == 2
-        assert time.monotonic() - started >= 1.1
+        assert r.wait_idle(5)
+        mono.set(1.1)  # long past `every`, not yet a second past the window's change
+        mono.wait_read(3)
+        assert stamps == [0.0]
+        mono.set(1.2)  # a second past it: refreshed without any change reported
+        assert wait_for(lambda: len(stamps) == 2)
+        assert stamps == [0.0, 1.2]
     finally:
         r.shutdown()
 

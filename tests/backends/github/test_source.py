@@ -3,8 +3,6 @@ GitHub API (pytest-httpserver) over HTTP."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from bot.backends.github import GitHubClient, GitHubSourceControl
@@ -64,11 +62,9 @@ def test_rate_limited_is_retryable_and_says_when_it_resets(github: GitHubSourceC
 def test_a_server_error_is_retryable_at_once(github: GitHubSourceControl,
                                             fake: FakeGitHub) -> None:
     fake.status = 500
-    started = time.monotonic()
     with pytest.raises(RetryableError, match="answered 500"):
         github.tag_exists("acme/api", "v1.2.3")
-    assert time.monotonic() - started < 2
-    assert len(fake.calls()) == 1  # no retries behind a Slack command
+    assert len(fake.calls()) == 1  # no retries (nor their backoff) behind a Slack command
 
 
 def test_an_unreachable_github_is_retryable() -> None:
