@@ -75,7 +75,7 @@ def run_doctor(settings: Settings, *, config_path: str, out: TextIO,
             github = _github(config, settings, env, closers)
         except SettingsError as e:
             checks.append(failed("GitHub credentials", str(e), "set GITHUB_TOKEN, or all of "
-                                 "the GitHub App settings (README: Configuration)"))
+                                 "the GitHub App settings (docs/github.md)"))
         slack = None
         if settings.slack_bot_token:
             slack = SlackAccessCheck(make_client(settings.slack_bot_token,

@@ -44,37 +44,6 @@ def load_error(tmp_path: Path, data: Any) -> ConfigError:
 
 # -- the shipped file ----------------------------------------------------------------------
 
-def uncommented_example(text: str, first_line: str) -> str:
-    """app.yaml with the commented example block starting at `first_line` (e.g. `  # web:`)
-    turned into config: its `#` markers go, the comments inside it stay comments."""
-    out: list[str] = []
-    inside = False
-    for line in text.splitlines():
-        if line == first_line:
-            inside = True
-        if inside and not line.startswith("  #"):
-            inside = False
-        if inside and not line[4:].lstrip().startswith("#"):
-            line = "  " + line[4:]
-        out.append(line)
-    return "\n".join(out) + "\n"
-
-
-def test_the_commented_kubernetes_service_example_is_valid_config(tmp_path: Path) -> None:
-    path = tmp_path / "app.yaml"
-    path.write_text(uncommented_example(APP_YAML.read_text(), "  # web:"))
-    web = load_config(path).services["web"]
-    assert web.executor == "kubernetes" and web.kubernetes is not None
-    assert web.github is not None and web.github.repository == "acme/web"
-    assert web.kubernetes.jobs.service_account == "web-migrator"
-    assert web.kubernetes.jobs.env == {"DJANGO_SETTINGS_MODULE": "web.settings_migrate"}
-    assert web.migrations is not None
-    assert web.migrations.status_command == ["python", "manage.py", "showmigrations"]
-    assert web.migrations.command_to(("orders", "0042")) == [
-        "python", "manage.py", "migrate", "orders", "0042"]
-    assert web.migrations.backup_in("production") is not None
-
-
 def test_the_shipped_app_yaml_loads() -> None:
     cfg = load_config(APP_YAML)
     assert isinstance(cfg, AppConfig)
@@ -465,24 +434,6 @@ def test_severity_defaults_are_the_guides_and_nobody_is_mentioned() -> None:
     assert cfg.announcements.mentions == {}
     # every outcome has its key in announcements.severity
     assert set(SeverityConfig.model_fields) == {o.value for o in Outcome}
-
-
-def test_the_shipped_app_yaml_alerts_example_works_when_uncommented() -> None:
-    lines = APP_YAML.read_text().splitlines()
-    start = lines.index("# alerts:")
-    block = []
-    for line in lines[start:]:
-        if not line.startswith("#"):
-            break
-        block.append(line[2:])
-    example = yaml.safe_load("\n".join(block))
-    cfg = parse_config(base_config(**example))
-    assert load_config(APP_YAML).alerts.routes == {}  # off as shipped
-    assert {sev: [str(d) for d in ds] for sev, ds in cfg.alerts.destinations().items()} == {
-        Severity.CRITICAL: ["pagerduty", "slack:#ops-alerts"],
-        Severity.HIGH: ["slack:#ops-alerts"], Severity.MEDIUM: ["slack:#engineering"],
-        Severity.LOW: ["summary"]}
-    assert cfg.alerts.email is not None and cfg.alerts.email.send_at.isoformat() == "17:00:00"
 
 
 @pytest.mark.parametrize(("alerts", "key", "reason"), [

@@ -3,14 +3,12 @@ templates checked at load."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.config import ConfigError, load_config, parse_config
+from bot.config import ConfigError, parse_config
 from tests.conftest import base_config
-from tests.test_config import APP_YAML, uncommented_example
 
 
 def config(api: dict[str, Any]) -> dict[str, Any]:
@@ -63,16 +61,3 @@ def test_migrations_are_refused_with_github_actions() -> None:
     assert "services.api.migrations: not run with executor: github-actions" in error({
         "executor": "github-actions", "migrations": {"command": ["migrate"]},
         "github": {"repository": "acme/api", "actions": {"workflow": "deploy.yml"}}})
-
-
-def test_the_commented_github_actions_example_in_app_yaml_is_valid_config(
-        tmp_path: Path) -> None:
-    path = tmp_path / "app.yaml"
-    path.write_text(uncommented_example(APP_YAML.read_text(), "  # worker:"))
-    worker = load_config(path).services["worker"]
-    assert worker.executor == "github-actions" and worker.github is not None
-    actions = worker.github.actions
-    assert actions is not None
-    assert (worker.github.repository, actions.workflow, actions.ref) == (
-        "acme/worker", "deploy.yml", "main")
-    assert actions.inputs["deploybot_run"] == "{run_key}"

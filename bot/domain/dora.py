@@ -1,7 +1,8 @@
 """The DORA measures from deploybot's own records (pure: the records and the window are
 passed in).
 
-Definitions (README, "History and DORA measures", says the same in prose):
+Definitions (docs/commands.md, "History, DORA measures and the audit log", says the same
+in prose):
 
 - A deployment *went live* when its rollout completed: it succeeded; or it failed its watch
   after the rollout (`failed verification`, still live or rolled back automatically); or it

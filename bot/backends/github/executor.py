@@ -68,7 +68,7 @@ REDISPATCH_AFTER = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(minutes=5)
 #: `observe` reads at most this many pages (of PAGE) of a workflow's successful runs.
 OBSERVE_PAGES = 3
-#: The run-name that shows both the environment and the run key (app.yaml, README).
+#: The run-name that shows both the environment and the run key (examples/workflows/deploy.yml).
 RUN_NAME = ("Deploy ${{ inputs.version }} to ${{ inputs.environment }} "
             "(${{ inputs.deploybot_run }})")
 
