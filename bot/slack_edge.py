@@ -9,9 +9,11 @@ Nothing of the body is decoded before it passes.
 
 slack-bolt's request conversion (`BoltRequest`) decodes the body, parses it (JSON, or a form
 whose `payload` is JSON) and indexes well-known fields assuming Slack's shapes; given
-anything else it raises. `bolt_request` runs the same parser (Bolt's own, so the two cannot
-disagree) and checks those shapes first, so a signed but malformed body is refused with the
-reason (`Malformed`), never a traceback. Bolt's own verification stays on behind this.
+anything else it raises. `bolt_request` lets that conversion parse the body (once: only a body
+it cannot read is parsed again, by the same parser, to say why) and checks the shapes Bolt's
+middleware reads, so a signed but malformed body is refused with the reason (`Malformed`),
+never a traceback. This check is the app's only one when it is served by
+bot.web (which takes Bolt's own verification, the same HMAC again, out of the app).
 
 Slack's SSL certificate check (`ssl_check=1`, a form POST without signature headers) is
 answered here and goes no further: nothing that rides along with it is read.
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from slack_bolt import BoltRequest
@@ -73,28 +75,48 @@ def signature_problem(secret: str, body: bytes, timestamp: str | None,
 
 def bolt_request(body: bytes, headers: Mapping[str, str],
                  query: Mapping[str, str]) -> BoltRequest:
-    """The BoltRequest for a verified request; `Malformed` when Bolt could not read it."""
+    """The BoltRequest for a verified request; `Malformed` when Bolt could not read it.
+
+    The body is parsed once, by Bolt's conversion; only when that fails is it parsed again
+    (`_malformed`) to say why."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise Malformed("the body is not UTF-8") from None
     normalized = build_normalized_headers({k: v for k, v in headers.items()})
     try:
-        parsed = parse_body(text, extract_content_type(normalized))
+        request = BoltRequest(body=text, query=dict(query), headers=normalized)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as e:
+        # RecursionError: JSON nested too deep, or `event` in `event` in … (Bolt's
+        # conversion recurses)
+        raise _malformed(text, normalized, e) from None
+    if not isinstance(request.body, dict):
+        raise _malformed(text, normalized, None)
+    try:
+        # What Bolt's conversion read without complaint but its middleware would not.
+        _check_fields(request.body, "")
+    except RecursionError:
+        raise Malformed("the body nests objects too deep") from None
+    return request
+
+
+def _malformed(text: str, headers: dict[str, Sequence[str]],
+               error: Exception | None) -> Malformed:
+    """Why Bolt could not read `text` (`error`: what its conversion raised)."""
+    try:
+        parsed = parse_body(text, extract_content_type(headers))
     except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
-        raise Malformed("the body (or its payload) is not JSON") from None
+        return Malformed("the body (or its payload) is not JSON")
     if not isinstance(parsed, dict):
-        raise Malformed(f"the body (or its payload) is not a JSON object but {_kind(parsed)}")
+        return Malformed(f"the body (or its payload) is not a JSON object but {_kind(parsed)}")
     try:
         _check_fields(parsed, "")
-        return BoltRequest(body=text, query=dict(query), headers=normalized)
-    except RecursionError:  # `event` in `event` in … (Bolt's conversion recurses too)
-        raise Malformed("the body nests objects too deep") from None
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
-        if isinstance(e, Malformed):
-            raise
-        # A shape the checks above do not know yet: refused all the same.
-        raise Malformed(f"slack-bolt could not read it ({type(e).__name__})") from None
+    except RecursionError:
+        return Malformed("the body nests objects too deep")
+    except Malformed as e:
+        return e
+    # A shape the checks do not know yet: refused all the same.
+    return Malformed(f"slack-bolt could not read it ({type(error).__name__})")
 
 
 def payload_problem(payload: object) -> str | None:

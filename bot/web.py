@@ -17,6 +17,7 @@ from types import FrameType
 import uvicorn
 from slack_bolt import App
 from slack_bolt.adapter.starlette.handler import to_starlette_response
+from slack_bolt.middleware import RequestVerification
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -111,6 +112,16 @@ NOT_HERE = {"ok": False, "error": "this is a deploybot worker process: it runs d
                                   "requests; send them to the web processes"}
 
 
+def verified_at_the_edge(bolt: App) -> None:
+    """Take Bolt's request verification out of `bolt`: served by `build_asgi`, every
+    request it dispatches has passed `signature_problem` (bot.slack_edge) on its raw bytes,
+    with the secret `bolt` was built with; Bolt's middleware would verify the same
+    signature of the same bytes again (slack_bolt/middleware/request_verification), on the
+    ack path of every request."""
+    middleware = bolt._middleware_list
+    middleware[:] = [m for m in middleware if not isinstance(m, RequestVerification)]
+
+
 def build_asgi(bolt: App | None, *, background: Background | None = None,
                github: GitHubWebhooks | None = None,
                metrics: DeploybotMetrics | None = None,
@@ -132,8 +143,10 @@ def build_asgi(bolt: App | None, *, background: Background | None = None,
     `drain`: once it has begun (SIGTERM), /readyz is 503 and Slack requests are refused."""
     answering = background.answering if background is not None else nullcontext
     clock = wall_clock or SystemClock()
-    # The secret Bolt's own verification uses: one source, so the two cannot disagree.
+    # The secret the app was built with: the one its own verification would have used.
     secret = bolt._signing_secret if bolt is not None else ""
+    if bolt is not None:
+        verified_at_the_edge(bolt)
 
     def acked(kind: str, name: str, received: float) -> None:
         if metrics is not None:
