@@ -1,4 +1,5 @@
-"""The Slack adapter: Bolt listeners that parse, call one service, and render.
+"""The Slack adapter: Bolt listeners that parse, call one service, and render (the two
+shapes they take, a slash command and a button click, are handlers.listeners).
 
 `build_app` makes the Bolt App and registers each listener kind with its `register`.
 """
@@ -10,7 +11,7 @@ from slack_bolt import App
 from bot.container import Container
 from handlers import (
     abort,
-    actions,
+    approvals,
     audit,
     busy,
     checklist,
@@ -25,7 +26,9 @@ from handlers import (
     payloads,
     replies,
     rollback,
+    windows,
 )
+from handlers.lean import lean
 
 
 def build_app(
@@ -51,7 +54,8 @@ def build_app(
     replies.keep_replies_alive(app, container.slack)  # `respond` over kept connections
     commands.register(app, container)
     history.register(app, container)
-    actions.register(app, container)
+    approvals.register(app, container)
+    windows.register(app, container)
     abort.register(app, container)
     checklist.register(app, container)
     freeze.register(app, container)
@@ -60,4 +64,4 @@ def build_app(
     rollback.register(app, container)
     ci.register(app, container)
     home.register(app, container)
-    return app
+    return lean(app)  # Bolt calls each of them with just its arguments (handlers.lean)

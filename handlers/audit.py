@@ -7,7 +7,8 @@ the ack is not held up. It also tells `handlers.replies` which request is being 
 that a refusal of it is recorded too (handlers.request_audit).
 
 `/audit [environment] [since] [before <id>]` shows the newest events to the audit viewers
-(`audit.viewers`); the listener parses and acks, the one service call runs on the pool.
+(`audit.viewers`); the listener parses and acks, the one service call runs on the pool
+(handlers.listeners.slash_command).
 """
 
 from __future__ import annotations
@@ -16,17 +17,17 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import App, BoltContext
 
 from bot.container import Container
 from bot.domain.audit import deployment_number
 from bot.domain.audit_commands import USAGE, AuditArgs, AuditHelpArgs
-from bot.errors import UserError
 from bot.logs import mark_deployment
 from bot.presentation import ids
 from bot.presentation.audit_views import audit_view
-from handlers.payloads import Click, Command, command_of, request_of
-from handlers.replies import ephemeral, ephemeral_ack, refusal, reporting
+from handlers.listeners import Answer, slash_command
+from handlers.payloads import Click, Command, request_of
+from handlers.replies import ephemeral
 from handlers.request_audit import CURRENT, RequestAudit
 
 log = logging.getLogger(__name__)
@@ -69,27 +70,12 @@ def register(app: App, container: Container) -> None:
             log.exception("could not note a Slack request in the audit trail")
         next()
 
-    def audit_command(ack: Ack, body: dict[str, Any], context: BoltContext,
-                      respond: Respond) -> None:
-        invoked = command_of(body, context)  # well-formed: handlers.payloads saw to it
-        try:
-            args = audit.parse(invoked.text)
-        except UserError as e:
-            ack(**refusal(e))
-            return
-        if isinstance(args, AuditHelpArgs):
-            ack(**ephemeral_ack(USAGE))
-            return
-        ack()
-        user_id = invoked.user_id
-        container.background.submit(lambda: run_audit(args, user_id, respond))
-
-    def run_audit(args: AuditArgs, user_id: str, respond: Respond) -> None:
-        with reporting(respond, zone):
-            page = audit.latest(args, user_id=user_id)
-            respond(**ephemeral(audit_view(
-                page.events, zone, environment=args.environment, since=args.since,
-                since_text=args.since_text, more=page.more, before_id=args.before_id)))
+    def answer(args: AuditArgs, invoked: Command) -> Answer:
+        page = audit.latest(args, user_id=invoked.user_id)
+        return ephemeral(audit_view(page.events, zone, environment=args.environment,
+                                    since=args.since, since_text=args.since_text,
+                                    more=page.more, before_id=args.before_id))
 
     app.use(record_request)
-    app.command(ids.AUDIT_COMMAND)(audit_command)
+    slash_command(app, container, ids.AUDIT_COMMAND, parse=audit.parse, help=AuditHelpArgs,
+                  usage=USAGE, answer=answer)

@@ -1,22 +1,21 @@
 """The pre-deployment checklist on the deployment card: a checkbox ticks (or unticks) an
 item, a text input marks one not applicable with a reason. Each is acked at once and done
-on the background pool: parse the block id → one ChecklistService call → an ephemeral reply.
+on the background pool (handlers.listeners.on_click): parse the block id → one
+ChecklistService call → an ephemeral reply.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import App
 
 from bot.container import Container
 from bot.errors import UserError
 from bot.presentation import ids
 from bot.presentation.checklist_views import parse_block_id, tick_reply
 from bot.services.checklist import ChecklistService
-from handlers.payloads import Action, Click, click_of
-from handlers.replies import ephemeral, replying, reporting
+from handlers.listeners import Answer, on_click
+from handlers.payloads import Action, Click
+from handlers.replies import ephemeral
 
 
 def _target(action: Action, prefix: str) -> tuple[int, str]:
@@ -28,7 +27,6 @@ def _target(action: Action, prefix: str) -> tuple[int, str]:
 
 
 def register(app: App, container: Container) -> None:
-    zone = container.config.zone
 
     def service() -> ChecklistService:
         if container.checklists is None:
@@ -36,33 +34,22 @@ def register(app: App, container: Container) -> None:
                             "app.yaml).")
         return container.checklists
 
-    def on_action(work: Callable[[Click, Respond], None]) -> Callable[..., None]:
-        def listener(ack: Ack, body: dict[str, Any], context: BoltContext,
-                     respond: Respond) -> None:
-            ack()
-            clicked = click_of(body, context)  # well-formed: handlers.payloads refused it otherwise
-            reply = replying(respond, clicked, container.notifier)
-            container.background.submit(lambda: work(clicked, reply))
-        return listener
+    def tick(clicked: Click) -> Answer:
+        deployment_id, item = _target(clicked.action, ids.CHECKLIST_ITEM_BLOCK)
+        checked = bool(clicked.action.selected_options)
+        checklist = service().tick(deployment_id, item, user_id=clicked.user_id,
+                                   checked=checked)
+        return ephemeral(tick_reply(deployment_id, item, checklist, checked=checked))
 
-    def tick(clicked: Click, respond: Respond) -> None:
-        with reporting(respond, zone):
-            deployment_id, item = _target(clicked.action, ids.CHECKLIST_ITEM_BLOCK)
-            checked = bool(clicked.action.selected_options)
-            checklist = service().tick(deployment_id, item, user_id=clicked.user_id,
-                                       checked=checked)
-            respond(**ephemeral(tick_reply(deployment_id, item, checklist, checked=checked)))
+    def not_applicable(clicked: Click) -> Answer:
+        deployment_id, item = _target(clicked.action, ids.CHECKLIST_NA_BLOCK)
+        reason = clicked.action.value or ""
+        checklist = service().not_applicable(deployment_id, item,
+                                             user_id=clicked.user_id, reason=reason)
+        state = checklist.get(item)
+        shown = state.tick.reason if state is not None and state.tick else reason
+        return ephemeral(tick_reply(deployment_id, item, checklist, checked=False,
+                                    reason=shown))
 
-    def not_applicable(clicked: Click, respond: Respond) -> None:
-        with reporting(respond, zone):
-            deployment_id, item = _target(clicked.action, ids.CHECKLIST_NA_BLOCK)
-            reason = clicked.action.value or ""
-            checklist = service().not_applicable(deployment_id, item,
-                                                 user_id=clicked.user_id, reason=reason)
-            state = checklist.get(item)
-            shown = state.tick.reason if state is not None and state.tick else reason
-            respond(**ephemeral(tick_reply(deployment_id, item, checklist, checked=False,
-                                           reason=shown)))
-
-    app.action(ids.CHECKLIST_TICK)(on_action(tick))
-    app.action(ids.CHECKLIST_NOT_APPLICABLE)(on_action(not_applicable))
+    on_click(app, container, ids.CHECKLIST_TICK, tick)
+    on_click(app, container, ids.CHECKLIST_NOT_APPLICABLE, not_applicable)

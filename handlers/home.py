@@ -3,7 +3,7 @@
 
 The listener only acks; recording the viewer, building the tab and `views.publish` run on
 the container's background pool. Its Approve / Reject buttons are the cards' own, handled
-in `handlers.actions` (the reply to a click there is a DM: a view has no response_url).
+in `handlers.approvals` (the reply to a click there is a DM: a view has no response_url).
 Later changes are republished by `bot.services.home.HomeRefresher`, not here.
 """
 

@@ -2,75 +2,46 @@
 
 The ack listener only parses (pure, in memory), so bad input is answered within Slack's
 3-second deadline and nothing is stored; the background pool makes the one service call
-and renders the answer.
+and renders the answer (handlers.listeners.slash_command).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import App
 
 from bot.container import Container
 from bot.domain.lock_commands import USAGE, LockArgs, LockHelpArgs, LockListArgs, UnlockArgs
-from bot.errors import UserError
 from bot.presentation import ids
-from bot.presentation.lock_views import lock_list_view, locked_reply, unlocked_reply
-from handlers.payloads import command_of
-from handlers.replies import ephemeral, ephemeral_ack, refusal, reporting
+from bot.presentation.lock_views import (
+    lock_list_view,
+    locked_reply,
+    unlocked_reply,
+    working_on,
+)
+from handlers.listeners import Answer, slash_command
+from handlers.payloads import Command
+from handlers.replies import ephemeral
+
+LockCommand = LockArgs | LockListArgs | UnlockArgs
 
 
 def register(app: App, container: Container) -> None:
     service = container.locks
     zone = container.config.zone
 
-    def lock(ack: Ack, body: dict[str, Any], context: BoltContext,
-             respond: Respond) -> None:
-        invoked = command_of(body, context)  # well-formed: handlers.payloads saw to it
-        try:
-            args = service.parse(invoked.text)
-        except UserError as e:
-            ack(**refusal(e))
-            return
-        if isinstance(args, LockHelpArgs):
-            ack(**ephemeral_ack(USAGE))
-            return
+    def answer(args: LockCommand, invoked: Command) -> Answer:
+        if isinstance(args, LockListArgs):
+            listing = service.list()
+            return ephemeral(lock_list_view(listing.locks, listing.at, zone))
         if isinstance(args, LockArgs):
-            ack(**ephemeral_ack(f"⏳ Locking `{args.service}` in *{args.environment}*…"))
-        else:
-            ack()
-        user_id = invoked.user_id
-        container.background.submit(lambda: run(args, user_id, respond))
+            locked = service.lock(args, user_id=invoked.user_id)
+            return ephemeral(locked_reply(locked.lock, locked.at, zone,
+                                          announced=locked.announced))
+        unlocked = service.unlock(args, user_id=invoked.user_id)
+        return ephemeral(unlocked_reply(unlocked.lock, unlocked.at,
+                                        announced=unlocked.announced))
 
-    def unlock(ack: Ack, body: dict[str, Any], context: BoltContext,
-               respond: Respond) -> None:
-        invoked = command_of(body, context)  # well-formed: handlers.payloads saw to it
-        try:
-            args = service.parse_unlock(invoked.text)
-        except UserError as e:
-            ack(**refusal(e))
-            return
-        if isinstance(args, LockHelpArgs):
-            ack(**ephemeral_ack(USAGE))
-            return
-        ack(**ephemeral_ack(f"⏳ Unlocking `{args.service}` in *{args.environment}*…"))
-        user_id = invoked.user_id
-        container.background.submit(lambda: run(args, user_id, respond))
-
-    def run(args: LockArgs | LockListArgs | UnlockArgs, user_id: str,
-            respond: Respond) -> None:
-        with reporting(respond, zone):
-            if isinstance(args, LockListArgs):
-                listing = service.list()
-                respond(**ephemeral(lock_list_view(listing.locks, listing.at, zone)))
-            elif isinstance(args, LockArgs):
-                done = service.lock(args, user_id=user_id)
-                respond(**ephemeral(locked_reply(done.lock, done.at, zone,
-                                                 announced=done.announced)))
-            else:
-                done = service.unlock(args, user_id=user_id)
-                respond(**ephemeral(unlocked_reply(done.lock, done.at,
-                                                   announced=done.announced)))
-
-    app.command(ids.LOCK_COMMAND)(lock)
-    app.command(ids.UNLOCK_COMMAND)(unlock)
+    slash_command(app, container, ids.LOCK_COMMAND, parse=service.parse, help=LockHelpArgs,
+                  usage=USAGE, acked=working_on, answer=answer)
+    slash_command(app, container, ids.UNLOCK_COMMAND, parse=service.parse_unlock,
+                  help=LockHelpArgs, usage=USAGE, acked=working_on, answer=answer)

@@ -11,74 +11,50 @@ the listener pool that every other command shares. Its answer goes back through 
 
 from __future__ import annotations
 
-from typing import Any
-
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import App
 
 from bot.container import Container
 from bot.domain.migration_commands import (
     MIGRATE_USAGE,
     MIGRATIONS_USAGE,
     MigrateArgs,
+    MigrateHelpArgs,
+    MigrationsHelpArgs,
     MigrationsStatusArgs,
 )
-from bot.errors import UserError
 from bot.presentation import ids
 from bot.presentation.blocks import request_accepted
 from bot.presentation.migration_views import migration_status_view, running_notice
-from handlers.payloads import command_of
-from handlers.replies import ephemeral, ephemeral_ack, refusal, reporting
+from handlers.listeners import Answer, slash_command
+from handlers.payloads import Command
+from handlers.replies import ephemeral
 
 
 def register(app: App, container: Container) -> None:
     service = container.migrations
     zone = container.config.zone
 
-    def migrations(ack: Ack, body: dict[str, Any], context: BoltContext,
-                   respond: Respond) -> None:
-        invoked = command_of(body, context)  # well-formed: handlers.payloads saw to it
-        try:
-            args = service.parse(invoked.text)
-        except UserError as e:
-            ack(**refusal(e))
-            return
-        if not isinstance(args, MigrationsStatusArgs):
-            ack(**ephemeral_ack(MIGRATIONS_USAGE))
-            return
-        ack(**ephemeral_ack(running_notice(service.status_command(args.service),
-                                           service=args.service,
-                                           environment=args.environment)))
-        user_id = invoked.user_id
-        container.jobs.submit(lambda: run_status(args, user_id, respond))
+    def status_running(args: MigrationsStatusArgs) -> str:
+        return running_notice(service.status_command(args.service), service=args.service,
+                              environment=args.environment)
 
-    def run_status(args: MigrationsStatusArgs, user_id: str, respond: Respond) -> None:
-        with reporting(respond, zone):
-            status = service.status(args, user_id=user_id)
-            respond(**ephemeral(migration_status_view(status, zone)))
+    def status(args: MigrationsStatusArgs, invoked: Command) -> Answer:
+        return ephemeral(migration_status_view(service.status(args, user_id=invoked.user_id),
+                                               zone))
 
-    def migrate(ack: Ack, body: dict[str, Any], context: BoltContext,
-                respond: Respond) -> None:
-        invoked = command_of(body, context)  # well-formed: handlers.payloads saw to it
-        try:
-            args = service.parse_migrate(invoked.text)
-        except UserError as e:
-            ack(**refusal(e))
-            return
-        if not isinstance(args, MigrateArgs):
-            ack(**ephemeral_ack(MIGRATE_USAGE))
-            return
-        ack(**ephemeral_ack(f"⏳ Requesting the migrations of `{args.service}` → "
-                            f"`{' '.join(args.target)}` in *{args.environment}*…"))
-        user_id, channel_id = invoked.user_id, invoked.channel_id
-        container.background.submit(lambda: run_migrate(args, user_id, channel_id, respond))
+    def migrate_requested(args: MigrateArgs) -> str:
+        return (f"⏳ Requesting the migrations of `{args.service}` → "
+                f"`{' '.join(args.target)}` in *{args.environment}*…")
 
-    def run_migrate(args: MigrateArgs, user_id: str, channel_id: str | None,
-                    respond: Respond) -> None:
-        with reporting(respond, zone):
-            d = container.deployments.request_migration(
-                args.environment, args.service, args.target, user_id=user_id,
-                slack_channel=channel_id)
-            respond(**ephemeral(request_accepted(d, zone)))
+    def migrate(args: MigrateArgs, invoked: Command) -> Answer:
+        d = container.deployments.request_migration(
+            args.environment, args.service, args.target, user_id=invoked.user_id,
+            slack_channel=invoked.channel_id)
+        return ephemeral(request_accepted(d, zone))
 
-    app.command(ids.MIGRATIONS_COMMAND)(migrations)
-    app.command(ids.MIGRATE_COMMAND)(migrate)
+    slash_command(app, container, ids.MIGRATIONS_COMMAND, parse=service.parse,
+                  help=MigrationsHelpArgs, usage=MIGRATIONS_USAGE, acked=status_running,
+                  answer=status, pool=container.jobs)
+    slash_command(app, container, ids.MIGRATE_COMMAND, parse=service.parse_migrate,
+                  help=MigrateHelpArgs, usage=MIGRATE_USAGE, acked=migrate_requested,
+                  answer=migrate)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt import App, BoltContext, Respond
 
+from bot.domain.commands import DeployArgs
 from bot.errors import PermanentError, RateLimited, RetryableError, UserError
 from bot.ports import DirectMessages
 from bot.presentation.admission_views import downgrade_prompt
@@ -55,6 +56,14 @@ def deployment_id_of(value: str | None) -> int:
     return int(value)
 
 
+def deploy_named(parsed: object) -> DeployArgs:
+    """The deploy a button carries as its value, parsed as `/deploy` text (refused when it
+    names none)."""
+    if not isinstance(parsed, DeployArgs):
+        raise UserError("That button does not name a deploy; run `/deploy` again.")
+    return parsed
+
+
 def ephemeral_ack(msg: Message | str) -> dict[str, Any]:
     """Keyword arguments for `ack`: a reply visible only to the user."""
     m = notice(msg) if isinstance(msg, str) else msg
@@ -71,6 +80,12 @@ def replacing(msg: Message | str) -> dict[str, Any]:
     """Keyword arguments for `respond`: replace the ephemeral message a button sat on (a
     confirmation that must not be clicked twice) with this one."""
     return {**ephemeral_ack(msg), "replace_original": True}
+
+
+def in_channel(msg: Message) -> dict[str, Any]:
+    """Keyword arguments for `respond`: a message everyone in the channel sees."""
+    return {"text": msg.text, "blocks": msg.blocks, "response_type": "in_channel",
+            "replace_original": False}
 
 
 def refusal(err: UserError) -> dict[str, Any]:

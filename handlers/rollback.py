@@ -1,72 +1,55 @@
-"""`/rollback <environment> [service] [version]` and its confirmation button.
+"""`/rollback <environment> [service] [version]` and its confirmation button; the Roll back
+/ Keep buttons on the card of a deployment whose watch failed.
 
 The listener parses (pure) and acks; the plan (history, the cluster's running version) is
 looked up on the background pool and answered with a confirmation to click. The click queues
 the rollback (checked again: the running version may have moved meanwhile) and replaces the
-confirmation, so it cannot be clicked twice.
+confirmation, so it cannot be clicked twice. Roll back / Keep record the verdict on a failed
+deployment (one RollbackService call) and tell the clicker what follows.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import App
 
 from bot.container import Container
-from bot.domain.rollback_commands import USAGE, RollbackArgs
-from bot.errors import UserError
+from bot.domain.rollback_commands import USAGE, RollbackArgs, RollbackHelpArgs
 from bot.presentation import ids
-from bot.presentation.blocks import request_accepted
+from bot.presentation.blocks import request_accepted, verdict_reply
 from bot.presentation.rollback_views import rollback_confirmation
-from handlers.payloads import click_of, command_of
-from handlers.replies import (
-    ephemeral,
-    ephemeral_ack,
-    refusal,
-    replacing,
-    replying,
-    reporting,
-)
+from bot.services.rollbacks import Choice
+from handlers.listeners import Answer, on_click, slash_command
+from handlers.payloads import Click, Command
+from handlers.replies import deployment_id_of, ephemeral, replacing
 
 
 def register(app: App, container: Container) -> None:
     service = container.rollbacks
     zone = container.config.zone
 
-    def rollback(ack: Ack, body: dict[str, Any], context: BoltContext,
-                 respond: Respond) -> None:
-        invoked = command_of(body, context)  # well-formed: handlers.payloads saw to it
-        try:
-            args = service.parse(invoked.text)
-        except UserError as e:
-            ack(**refusal(e))
-            return
-        if not isinstance(args, RollbackArgs):
-            ack(**ephemeral_ack(USAGE))
-            return
-        ack(**ephemeral_ack(f"⏳ Looking up what `{args.service}` in *{args.environment}* "
-                            "can roll back to…"))
-        user_id = invoked.user_id
-        container.background.submit(lambda: run_plan(args, user_id, respond))
+    def looking_up(args: RollbackArgs) -> str:
+        return (f"⏳ Looking up what `{args.service}` in *{args.environment}* "
+                "can roll back to…")
 
-    def run_plan(args: RollbackArgs, user_id: str, respond: Respond) -> None:
-        with reporting(respond, zone):
-            plan = service.plan(args, user_id=user_id)
-            respond(**ephemeral(rollback_confirmation(plan)))
+    def plan(args: RollbackArgs, invoked: Command) -> Answer:
+        return ephemeral(rollback_confirmation(service.plan(args, user_id=invoked.user_id)))
 
-    def confirm(ack: Ack, body: dict[str, Any], context: BoltContext,
-                respond: Respond) -> None:
-        ack()
-        clicked = click_of(body, context)  # well-formed: handlers.payloads refused it otherwise
-        value, user_id = clicked.action.value or "", clicked.user_id
-        channel = clicked.channel_id
-        reply = replying(respond, clicked, container.notifier)  # no response_url: a DM
-        container.background.submit(lambda: run_start(value, user_id, channel, reply))
+    def confirm(clicked: Click) -> Answer:
+        d = service.start(clicked.action.value or "", user_id=clicked.user_id,
+                          slack_channel=clicked.channel_id)
+        return replacing(request_accepted(d, zone))
 
-    def run_start(value: str, user_id: str, channel: str | None, respond: Respond) -> None:
-        with reporting(respond, zone):
-            d = service.start(value, user_id=user_id, slack_channel=channel)
-            respond(**replacing(request_accepted(d, zone)))
+    def verdict(choice: Choice) -> Callable[[Click], Answer]:
+        def decided(clicked: Click) -> Answer:
+            done = service.decide(deployment_id_of(clicked.action.value), choice,
+                                  user_id=clicked.user_id)
+            return ephemeral(verdict_reply(done.failed, done.rollback))
+        return decided
 
-    app.command(ids.ROLLBACK_COMMAND)(rollback)
-    app.action(ids.ROLLBACK_CONFIRM)(confirm)
+    slash_command(app, container, ids.ROLLBACK_COMMAND, parse=service.parse,
+                  help=RollbackHelpArgs, usage=USAGE, acked=looking_up, answer=plan)
+    on_click(app, container, ids.ROLLBACK_CONFIRM, confirm)
+    on_click(app, container, ids.ROLL_BACK, verdict("rollback"))
+    on_click(app, container, ids.KEEP, verdict("keep"))

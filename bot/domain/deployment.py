@@ -152,6 +152,11 @@ class Deployment:
         return [d for d in self.decisions if d.approve]
 
     @property
+    def approvals_missing(self) -> int:
+        """How many more approvals it needs before it may start."""
+        return self.approvals_required - len(self.approvers)
+
+    @property
     def rejecter(self) -> Decision | None:
         return next((d for d in self.decisions if not d.approve), None)
 

@@ -292,7 +292,7 @@ def _ahead_line(d: Deployment, zone: ZoneInfo) -> str:
             return (f"✅ Approved ahead of its window. It could not start by itself; "
                     f"{who(d.requested_by)} starts it with the Start button I sent.")
         return f"✅ Approved ahead of its window: it starts by itself {opens}."
-    missing = d.approvals_required - len(d.approvers)
+    missing = d.approvals_missing
     tail = (f"Without them, {who(d.requested_by)} is asked to start it then and it goes to "
             "approval as usual." if d.prompted_at is None else
             f"Or {who(d.requested_by)} starts it with the Start button I sent, and it goes "
@@ -449,6 +449,16 @@ def requester_note(d: Deployment, zone: ZoneInfo, permalink: str | None) -> Mess
         case _:
             text = f"Your {noun(d)} {title(d)} is now {d.state.value.replace('_', ' ')}."
     return Message(text=text + link, blocks=[_section(text + link)])
+
+
+def decision_reply(d: Deployment, *, approve: bool, started: bool) -> str:
+    """The approver's answer to Approve or Reject on a deployment's card."""
+    if not approve:
+        return f"🚫 You rejected deployment #{d.id}."
+    if started:
+        return f"✅ You approved deployment #{d.id}; it is starting now."
+    return (f"✅ You approved deployment #{d.id}; {d.approvals_missing} more approval(s) "
+            "needed.")
 
 
 def approved_ahead_reply(d: Deployment, zone: ZoneInfo, *, started: bool) -> str:

@@ -7,10 +7,16 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Protocol
 
+from bot.domain.freeze_commands import (
+    FreezeAddArgs,
+    FreezeListArgs,
+    FreezeRemoveArgs,
+    FreezeStatusArgs,
+)
 from bot.domain.freezes import Freeze, RuntimeFreeze
 from bot.domain.policy import PolicyDecision, local
 from bot.domain.schedule import Schedule
-from bot.domain.text import reason_text
+from bot.domain.text import reason_text, shown
 from bot.presentation.blocks import Block, Message
 
 SOURCE_LABELS = {
@@ -136,6 +142,16 @@ def window_lines(windows: Iterable[WindowView], zone: tzinfo) -> list[str]:
 def _freeze_line(f: Freeze, zone: tzinfo) -> str:
     why = f" — {_safe(f.reason)}" if f.reason else ""
     return f"{_label(f)}: {span(f, zone)} · {scope(f)}{why}"
+
+
+def working_on(args: FreezeStatusArgs | FreezeListArgs | FreezeAddArgs | FreezeRemoveArgs
+               ) -> str | None:
+    """The acknowledgement of a `/freeze` that changes something (none for a lookup)."""
+    if isinstance(args, FreezeAddArgs):
+        return f"⏳ Adding the freeze {shown(args.name, limit=80)}…"
+    if isinstance(args, FreezeRemoveArgs):
+        return f"⏳ Removing freeze #{args.number}…"
+    return None
 
 
 def freeze_status_view(windows: Sequence[WindowView], at: datetime, zone: tzinfo,

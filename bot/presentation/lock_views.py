@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 
+from bot.domain.lock_commands import LockArgs, LockListArgs, UnlockArgs
 from bot.domain.locks import LOCKED_BEFORE_START, ROLLBACK, Lock
 from bot.domain.policy import local
 from bot.domain.text import reason_text, who
@@ -92,6 +93,16 @@ def already_locked(lock: Lock, at: datetime, zone: tzinfo, *, user_id: str) -> s
                 f"{age_text(lock.age(at))}: {_reason(lock)} — {until_text(lock, at, zone)}). "
                 f"To change it, {unlock_command(lock)} and lock it again.")
     return f"{where(lock)} is locked already by {held(lock, at, zone)}."
+
+
+def working_on(args: LockArgs | LockListArgs | UnlockArgs) -> str | None:
+    """The acknowledgement of a `/lock` or `/unlock` that changes something (none for the
+    list)."""
+    if isinstance(args, LockArgs):
+        return f"⏳ Locking `{args.service}` in *{args.environment}*…"
+    if isinstance(args, UnlockArgs):
+        return f"⏳ Unlocking `{args.service}` in *{args.environment}*…"
+    return None
 
 
 def lock_list_view(locks: Sequence[Lock], at: datetime, zone: tzinfo) -> Message:

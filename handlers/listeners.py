@@ -1,0 +1,99 @@
+"""The two shapes every Slack listener here takes, written once.
+
+A slash command (`slash_command`): parse the text (pure, in memory) → a refusal or the usage
+as an ephemeral ack → ack (with a "⏳ …" notice where the command says what is about to
+happen) → the one service call and its rendering on a pool, never on the ack path. A button
+click (`on_click`): ack at once → the one service call and its rendering on the background
+pool; a click in the App Home tab has no response_url, so its answer is a DM.
+
+Either way the answer is the keyword arguments for `respond` (`handlers.replies.ephemeral`,
+`replacing` or `in_channel`), and any error raised while answering is told to the user
+by `handlers.replies.reporting`. Bolt passes a listener's arguments by name: the listeners
+built here annotate every parameter, spelt as Bolt spells it (a misspelt one silently becomes
+None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+from zoneinfo import ZoneInfo
+
+from slack_bolt import Ack, App, BoltContext, Respond
+
+from bot.background import Background
+from bot.container import Container
+from bot.errors import UserError
+from bot.presentation.blocks import Message
+from handlers.payloads import Click, Command, click_of, command_of
+from handlers.replies import ephemeral_ack, refusal, replying, reporting
+
+#: The keyword arguments for `respond`: ephemeral(…), replacing(…) or in_channel(…).
+Answer = dict[str, Any]
+
+A = TypeVar("A")
+
+
+def slash_command(
+    app: App,
+    container: Container,
+    command: str,
+    *,
+    parse: Callable[[str], object],
+    help: type,
+    usage: str,
+    answer: Callable[[A, Command], Answer],
+    acked: Callable[[A], Message | str | None] | None = None,
+    pool: Background | None = None,
+) -> None:
+    """Register the listener of `command`: `parse` its text (a UserError is refused on the
+    ack, an instance of `help` answered with `usage`); ack, with `acked(args)` when it gives
+    a notice; then `answer(args, invoked)` on `pool` (the background pool unless given).
+    `acked` and `answer` get the parsed arguments only when they are not `help`."""
+    zone = container.config.zone
+    runs_on = pool if pool is not None else container.background
+
+    def listener(ack: Ack, body: dict[str, Any], context: BoltContext,
+                 respond: Respond) -> None:
+        invoked = command_of(body, context)  # well-formed: handlers.payloads saw to it
+        try:
+            parsed = parse(invoked.text)
+        except UserError as e:
+            ack(**refusal(e))
+            return
+        if isinstance(parsed, help):
+            ack(**ephemeral_ack(usage))
+            return
+        args = cast(A, parsed)  # anything but help: what `acked` and `answer` take
+        notice = acked(args) if acked is not None else None
+        if notice is None:
+            ack()
+        else:
+            ack(**ephemeral_ack(notice))
+        runs_on.submit(lambda: _answering(respond, zone, lambda: answer(args, invoked)))
+
+    app.command(command)(listener)
+
+
+def on_click(app: App, container: Container, action_id: str,
+             answer: Callable[[Click], Answer]) -> None:
+    """Register the listener of the button `action_id`: ack at once, then `answer(clicked)`
+    on the background pool. A click in the App Home tab has no response_url: the answer
+    goes to the clicker's DM then."""
+    zone = container.config.zone
+
+    def listener(ack: Ack, body: dict[str, Any], context: BoltContext,
+                 respond: Respond) -> None:
+        ack()
+        clicked = click_of(body, context)  # well-formed: handlers.payloads refused it otherwise
+        reply = replying(respond, clicked, container.notifier)
+        container.background.submit(lambda: _answering(reply, zone, lambda: answer(clicked)))
+
+    app.action(action_id)(listener)
+
+
+def _answering(respond: Respond, zone: ZoneInfo, answer: Callable[[], Answer]) -> None:
+    """Make the one service call and render it (`answer`), and send it; an error raised
+    on the way is told to the user instead."""
+    with reporting(respond, zone):
+        respond(**answer())
