@@ -72,7 +72,7 @@ from bot.devtools.fake_slack import FakeSlack
 from bot.devtools.server import ThreadedServer
 from bot.devtools.slack_requests import Reply, SlackRequester, app_home_opened_event
 from bot.presentation import ids
-from bot.store.migrate import upgrade
+from bot.store.schema import upgrade_schema
 from bot.web import build_asgi
 from handlers import build_app
 
@@ -161,7 +161,7 @@ class Bench:
         kubeconfig = self.k8s.write_kubeconfig(str(workdir / "kubeconfig"), context="fake")
         self.slack = FakeSlack(usergroups={}).start()
         url = f"sqlite:///{workdir / 'deploybot.db'}"
-        upgrade(url)
+        upgrade_schema(url)
         self.clock = ManualClock(WEDNESDAY)
         config = parse_config(bench_config(), source="benchmark config")
         self.container: Container = build_container(

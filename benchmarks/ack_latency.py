@@ -134,12 +134,12 @@ def serve_deploybot(port: int, slack_api_url: str, database: Path) -> None:
     """deploybot as ``deploybot run`` assembles it, on a fresh SQLite database."""
     from bot.config import parse_config
     from bot.container import build_container
-    from bot.store.migrate import upgrade
+    from bot.store.schema import upgrade_schema
     from bot.web import build_asgi
     from handlers import build_app
 
     url = f"sqlite:///{database}"
-    upgrade(url)
+    upgrade_schema(url)
     config = parse_config(bench_config(), source="benchmark config")
     container = build_container(config, database_url=url, slack_token=BOT_TOKEN,
                                 slack_api_url=slack_api_url)

@@ -60,7 +60,7 @@ from bot.services.access import Access
 from bot.services.audit import AuditService, export_events
 from bot.services.history import HistoryService
 from bot.store.db import Database
-from bot.store.migrate import upgrade
+from bot.store.schema import upgrade_schema
 
 NOW = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 SPAN = timedelta(days=365)
@@ -417,7 +417,7 @@ def format_table(title: str, timings: Sequence[Timing]) -> str:
 def bench_database(name: str, url: str, seeder: Callable[[Seed], None], config: AppConfig,
                    services: Sequence[str], data: Seed, repeat: int) -> dict[str, Any]:
     print(f"  {name}: migrating …", file=sys.stderr, flush=True)
-    upgrade(url)
+    upgrade_schema(url)
     started = time.perf_counter()
     seeder(data)
     seeded = time.perf_counter() - started

@@ -60,7 +60,7 @@ from bot.devtools.fake_slack import Call, FakeSlack
 from bot.devtools.server import ThreadedServer
 from bot.devtools.slack_requests import SlackRequester
 from bot.presentation import ids
-from bot.store.migrate import upgrade
+from bot.store.schema import upgrade_schema
 from bot.web import build_asgi
 from handlers import build_app
 
@@ -147,7 +147,7 @@ class Bench:
         kubeconfig = self.fake.write_kubeconfig(workdir / "kubeconfig", context="fake")
         self.slack = FakeSlack(usergroups={}).start()
         url = f"sqlite:///{workdir / 'deploybot.db'}"
-        upgrade(url)
+        upgrade_schema(url)
         config = parse_config(bench_config(), source="benchmark config")
         self.container: Container = build_container(
             config, database_url=url, slack_token=BOT_TOKEN, slack_api_url=self.slack.base_url,

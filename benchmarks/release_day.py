@@ -6,7 +6,7 @@ configuration written for the run: N services (``svc-01`` ...), one environment 
 that needs one approval and watches each rollout for ``--watch`` seconds
 (``verify: {bake: <watch>}``), on a fresh database (SQLite in a temporary directory, or a new
 PostgreSQL database created for the run and dropped at the end), migrated by
-``bot.store.migrate.upgrade``. The rollouts go to either
+``bot.store.schema.upgrade_schema``. The rollouts go to either
 
 * ``--cluster simulated``: the simulated cluster (``simulated.rollout_seconds``, default 2 s),
 * ``--cluster fake-k8s``: a :class:`~bot.devtools.fake_k8s.FakeKubernetes` API server (N
@@ -349,7 +349,7 @@ def run(ns: argparse.Namespace) -> Result:
     from bot.container import build_container
     from bot.domain.commands import DeployArgs
     from bot.domain.states import State
-    from bot.store.migrate import upgrade
+    from bot.store.schema import upgrade_schema
 
     n, watch = ns.n, ns.watch
     warnings: list[str] = []
@@ -366,7 +366,7 @@ def run(ns: argparse.Namespace) -> Result:
                       file=sys.stderr, flush=True)
             else:
                 url = f"sqlite:///{workdir / 'deploybot.db'}"
-            upgrade(url)
+            upgrade_schema(url)
             config = parse_config(bench_config(n, watch=watch, cluster=ns.cluster,
                                                rollout=ns.rollout, workers=ns.workers),
                                   source="release-day benchmark config")

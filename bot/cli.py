@@ -96,14 +96,14 @@ def cmd_doctor(ns: argparse.Namespace) -> int:
 
 def cmd_db(ns: argparse.Namespace) -> int:
     from bot.store.db import make_engine
-    from bot.store.migrate import current, downgrade, head, upgrade
+    from bot.store.schema import current, downgrade_schema, head, upgrade_schema
 
     settings = Settings.from_env()
     if ns.db_command == "upgrade":
-        upgrade(settings.database_url, ns.revision)
+        upgrade_schema(settings.database_url, ns.revision)
         print(f"database upgraded to {ns.revision}")
     elif ns.db_command == "downgrade":
-        downgrade(settings.database_url, ns.revision)
+        downgrade_schema(settings.database_url, ns.revision)
         print(f"database downgraded to {ns.revision}")
     else:
         engine = make_engine(settings.database_url)
@@ -122,7 +122,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
     from bot.scheduling.leader import LeaderElection
     from bot.scheduling.scheduler import build_scheduler
     from bot.store.leadership import DatabaseLeadership
-    from bot.store.migrate import SchemaOutdated, ensure_schema
+    from bot.store.schema import SchemaOutdated, ensure_schema
     from bot.web import build_asgi, serve
     from handlers import build_app
 
@@ -248,7 +248,7 @@ def cmd_policy(ns: argparse.Namespace) -> int:
     from bot.domain.policy import decide, local
     from bot.services.policy import HORIZON, PolicyService
     from bot.store.db import Database
-    from bot.store.migrate import DatabaseUnavailable, existing_tables
+    from bot.store.schema import DatabaseUnavailable, existing_tables
 
     settings, config = _settings_and_config()
     zone = config.zone
@@ -325,7 +325,7 @@ def cmd_audit(ns: argparse.Namespace) -> int:
     from bot.presentation.audit_export import write_csv, write_jsonl
     from bot.services.audit import export_events
     from bot.store.db import Database
-    from bot.store.migrate import DatabaseUnavailable, existing_tables
+    from bot.store.schema import DatabaseUnavailable, existing_tables
 
     settings, config = _settings_and_config()
     since = None

@@ -1,5 +1,5 @@
 """`deploybot doctor`: builds what the checks ask through (the doctor's own small
-composition: the backends behind bot.services.doctor's ports, from the environment's
+composition: the backends behind bot.services.setup_checks's ports, from the environment's
 Settings and app.yaml), runs them and prints each as ✅ or ❌ with its fix.
 
 The configuration is checked first: when app.yaml does not load, its file/key/reason is
@@ -17,7 +17,7 @@ from typing import TextIO
 from bot.config import AppConfig, ConfigError, load_config
 from bot.ports import ClusterAccess, RepositoryAccess
 from bot.roles import role_of
-from bot.services.doctor import Check, Doctor, failed, passed
+from bot.services.setup_checks import Check, SetupChecks, failed, passed
 from bot.settings import Settings, SettingsError, github_app_from_env
 
 OK, FAIL = "✅", "❌"
@@ -80,11 +80,11 @@ def run_doctor(settings: Settings, *, config_path: str, out: TextIO,
         if settings.slack_bot_token:
             slack = SlackAccessCheck(make_client(settings.slack_bot_token,
                                                  settings.slack_api_url))
-        doctor = Doctor(config=config, schema=DatabaseSchemaStatus(settings.database_url),
-                        slack=slack, scopes=BOT_SCOPES,
-                        clusters=_clusters(config, env, closers),
-                        github=github)
-        checks += doctor.run()
+        setup = SetupChecks(config=config, schema=DatabaseSchemaStatus(settings.database_url),
+                            slack=slack, scopes=BOT_SCOPES,
+                            clusters=_clusters(config, env, closers),
+                            github=github)
+        checks += setup.run()
     finally:
         for close in closers:
             close()

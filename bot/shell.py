@@ -43,7 +43,7 @@ from bot.devtools.slack_requests import (
     block_actions_body,
     slash_command_body,
 )
-from bot.store.migrate import upgrade
+from bot.store.schema import upgrade_schema
 from handlers import build_app
 
 log = logging.getLogger(__name__)
@@ -827,7 +827,7 @@ def run_shell(
         # Stopped in reverse order, however the session ends: the container first (the
         # deployments in flight finish against the fakes), then Slack, then the cluster.
         with _quiet_logging() as quiet_bolt, ExitStack() as stack:
-            upgrade(database_url)
+            upgrade_schema(database_url)
             # Real time (from --at, if given) with a time-lapse: a post-deploy watch of
             # several minutes passes in a moment (build_container's manual_sleep).
             if not isinstance(clock, ManualClock | OffsetClock):

@@ -23,8 +23,8 @@ from bot.devtools.server import ThreadedServer
 from bot.devtools.slack_requests import SlackRequester
 from bot.domain.deployment import Deployment
 from bot.store.db import Database, make_engine, normalize_url
-from bot.store.migrate import upgrade
 from bot.store.models import Base
+from bot.store.schema import upgrade_schema
 from bot.store.simulated import SqlSimulatedWorkloads
 from bot.web import build_asgi
 from handlers import build_app
@@ -120,7 +120,7 @@ def server_database_url() -> Iterator[str | None]:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
-    upgrade(url)
+    upgrade_schema(url)
     yield url
 
 
@@ -129,7 +129,7 @@ def sqlite_at_head(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file upgraded to head once a session; each test's database is a copy (a
     migration run per test cost ~0.1 s of CPU and ~0.3 s in all, ~1,500 times a run)."""
     path = tmp_path_factory.mktemp("schema") / "head.db"
-    upgrade(f"sqlite:///{path}")
+    upgrade_schema(f"sqlite:///{path}")
     # Every connection is closed: the WAL is checkpointed into the file and removed.
     assert not Path(f"{path}-wal").exists()
     return path
@@ -162,7 +162,7 @@ def pg_url(request: pytest.FixtureRequest, server_database_url: str | None) -> I
     if pg_bin() is None:
         pytest.skip("no PostgreSQL binaries (initdb, pg_ctl) for a server of the test's own")
     with PgInstance() as pg:
-        upgrade(pg.url)
+        upgrade_schema(pg.url)
         yield pg.url
 
 

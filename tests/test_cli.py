@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.store.migrate import head
+from bot.store.schema import head
 from tests.conftest import base_config
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -39,7 +39,7 @@ from bot.roles import database_problem, role_of
 from bot.scheduling.leader import LeaderElection
 from bot.scheduling.scheduler import build_scheduler
 from bot.store.leadership import DatabaseLeadership
-from bot.store.migrate import SchemaOutdated, ensure_schema
+from bot.store.schema import SchemaOutdated, ensure_schema
 from bot.web import build_asgi, serve
 from handlers import build_app
 

@@ -18,7 +18,7 @@ import pytest
 
 from bot.devtools.fake_slack import FakeSlack
 from bot.devtools.slack_requests import SlackRequester, signed_headers, slash_command_body
-from bot.store.migrate import upgrade
+from bot.store.schema import upgrade_schema
 from tests.bot_process import (
     SECRET,
     BotProcess,
@@ -38,7 +38,7 @@ def pg() -> Iterator[PgInstance]:
     if pg_bin() is None:
         pytest.skip("no PostgreSQL binaries (initdb, pg_ctl) for a server of the test's own")
     with PgInstance() as instance:
-        upgrade(instance.url)
+        upgrade_schema(instance.url)
         yield instance
 
 

@@ -27,7 +27,7 @@ from bot.devtools.fake_k8s import FakeKubernetes
 from bot.devtools.fake_slack import FakeSlack
 from bot.doctor import run_doctor
 from bot.settings import Settings
-from bot.store.migrate import head
+from bot.store.schema import head
 from tests.backends.fake_github import TOKEN, FakeGitHub
 from tests.backends.fake_github_doctor import add_repository_routes
 from tests.conftest import BOT_TOKEN, base_config
@@ -241,11 +241,11 @@ def test_a_database_without_the_schema(world: World, tmp_path: Path) -> None:
 
 
 def test_a_database_behind_head(world: World, tmp_path: Path) -> None:
-    from bot.store.migrate import upgrade
+    from bot.store.schema import upgrade_schema
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     first = _first_revision()
-    upgrade(url, first)
+    upgrade_schema(url, first)
     world.env["DATABASE_URL"] = url
     code, lines = world.doctor()
     assert code == 1
@@ -256,7 +256,7 @@ def test_a_database_behind_head(world: World, tmp_path: Path) -> None:
 def _first_revision() -> str:
     from alembic.script import ScriptDirectory
 
-    from bot.store.migrate import SCRIPT_LOCATION
+    from bot.store.schema import SCRIPT_LOCATION
 
     bases = ScriptDirectory(SCRIPT_LOCATION).get_bases()
     return str(bases[0])

@@ -1,7 +1,7 @@
 """APScheduler wiring: one BackgroundScheduler per process over a persistent job store.
 
 Job store: APScheduler 3's `SQLAlchemyJobStore` in the bot's own database (engine of the
-container's Database, table `apscheduler_jobs`: created by migration 0014 with APScheduler's
+container's Database, table `apscheduler_jobs`: created by schema revision 0014 with APScheduler's
 schema, so that workers starting together do not race to create it, and excluded from
 Alembic's drift check in migrations/env.py). Jobs are module-level functions in
 bot.scheduling.jobs with primitive arguments (the instance name), so they pickle by

@@ -1,6 +1,6 @@
 """One deployment in flight per service and environment, as the database enforces it.
 
-The partial unique index `uq_deployments_one_active` (models.DeploymentRow, migration 0006)
+The partial unique index `uq_deployments_one_active` (models.DeploymentRow, schema revision 0006)
 refuses a second queued/running/verifying row for an environment and service on its main
 instance; `uq_deployments_one_active_instance` (0010) does the same per per-PR instance.
 A write that may put a row in flight (an insert in such a state, a transition into QUEUED)

@@ -67,7 +67,7 @@ class Base(DeclarativeBase):
 #: The states of a deployment in flight (bot.domain.states.State.active), for the partial
 #: unique index that lets only one run per service and environment.
 ACTIVE_STATES_SQL = "state IN ('queued', 'running', 'verifying')"
-#: The two partial unique indexes (migration 0010): one run in flight per service on an
+#: The two partial unique indexes (schema revision 0010): one run in flight per service on an
 #: environment's main instance, and one per service and per-PR instance (so pull requests
 #: block neither each other nor the main instance).
 MAIN_ACTIVE_SQL = f"{ACTIVE_STATES_SQL} AND instance IS NULL"
@@ -111,7 +111,7 @@ class DeploymentRow(Base):
     github_deployment_id: Mapped[int | None] = mapped_column(BigInteger)
     # A per-PR instance ("pr-7", previews); NULL: the environment's main instance.
     instance: Mapped[str | None] = mapped_column(String(32))
-    # The newer request that replaced it while it waited (it ended cancelled), migration 0012.
+    # The newer request that replaced it while it waited (it ended cancelled), schema revision 0012.
     superseded_by: Mapped[int | None] = mapped_column(BigId)
     # Someone asked to abort it during its rollout or watch (set once).
     abort_requested_by: Mapped[str | None] = mapped_column(String(32))
@@ -268,7 +268,7 @@ class AnnouncementRow(Base):
 class ChecklistTickRow(Base):
     """A pre-deployment checklist item ticked in Slack, or marked not applicable (`reason`),
     on one deployment: who and when. Unticking deletes the row (the audit log keeps both).
-    `attested` (migration 0013): not a tick but an item nothing checked, attested by the
+    `attested` (schema revision 0013): not a tick but an item nothing checked, attested by the
     approval that completed the approvals (`checklist_attestation: approver` then)."""
 
     __tablename__ = "checklist_ticks"

@@ -1,5 +1,5 @@
 """The schema revision this deploybot needs (`HEAD`) and the one a database is at, read with
-plain SQL: the check at `deploybot run` start (bot.store.migrate.ensure_schema) without
+plain SQL: the check at `deploybot run` start (bot.store.schema.ensure_schema) without
 Alembic, which a web or worker process would otherwise load (~12 MB) only to compare two
 strings.
 

@@ -5,7 +5,7 @@ raises DatabaseUnavailable (a RetryableError) naming it, without its password.""
 from __future__ import annotations
 
 from bot.store.db import make_engine
-from bot.store.migrate import _reachable, current, existing_tables, head
+from bot.store.schema import _reachable, current, existing_tables, head
 
 
 class DatabaseSchemaStatus:

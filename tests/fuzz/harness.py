@@ -35,8 +35,8 @@ from bot.clock import ManualClock
 from bot.config import parse_config
 from bot.devtools.fake_slack import FakeSlack
 from bot.store.db import make_engine
-from bot.store.migrate import upgrade
 from bot.store.models import Base
+from bot.store.schema import upgrade_schema
 from tests.conftest import SIGNING_SECRET, WEDNESDAY, RunningBot, base_config, serve_bot
 
 #: The webhook secret of the bot the GitHub fuzz serves.
@@ -66,7 +66,7 @@ def module_database_url(tmp_path_factory: pytest.TempPathFactory,
     if server_database_url is None:
         path = Path(tmp_path_factory.mktemp("fuzz")) / "deploybot.db"
         url = f"sqlite:///{path}"
-        upgrade(url)
+        upgrade_schema(url)
         yield url
         return
     engine = make_engine(server_database_url)

@@ -32,7 +32,7 @@ from bot.scheduling.scheduler import (
     build_scheduler,
 )
 from bot.store.db import make_engine
-from bot.store.migrate import alembic_config
+from bot.store.schema import alembic_config
 from tests.conftest import BOT_TOKEN, base_config
 
 NY = ZoneInfo("America/New_York")

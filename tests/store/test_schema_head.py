@@ -23,17 +23,17 @@ from sqlalchemy import pool
 
 from bot.store import schema_head
 from bot.store.db import make_engine
-from bot.store.migrate import (
+from bot.store.schema import (
     SCRIPT_LOCATION,
     SchemaOutdated,
     current,
-    downgrade,
+    downgrade_schema,
     ensure_schema,
     head,
-    upgrade,
+    upgrade_schema,
 )
 from tests.conftest import base_config
-from tests.store.test_migrations import _fresh_postgres_database
+from tests.store.test_schema_revisions import _fresh_postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SCRIPTS = ScriptDirectory(SCRIPT_LOCATION)
@@ -80,9 +80,9 @@ def read_both(url: str) -> tuple[str | None, str | None]:
 def test_the_revision_is_read_as_alembic_reads_it(empty_url: str) -> None:
     assert read_both(empty_url) == (None, None)  # no alembic_version table yet
     for rev in (REVISIONS[0], BEFORE_HEAD, schema_head.HEAD):
-        upgrade(empty_url, rev)
+        upgrade_schema(empty_url, rev)
         assert read_both(empty_url) == (rev, rev)
-    downgrade(empty_url, "base")  # the table stays, without a row
+    downgrade_schema(empty_url, "base")  # the table stays, without a row
     assert read_both(empty_url) == (None, None)
 
 
@@ -90,7 +90,7 @@ def test_sqlite_is_brought_to_head_at_start(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'embedded.db'}"
     ensure_schema(url, auto=False)  # a new file
     assert read_both(url) == (schema_head.HEAD, schema_head.HEAD)
-    downgrade(url, BEFORE_HEAD)
+    downgrade_schema(url, BEFORE_HEAD)
     ensure_schema(url, auto=False)  # an older one
     assert read_both(url) == (schema_head.HEAD, schema_head.HEAD)
     ensure_schema(url, auto=False)  # at head: nothing to do
@@ -102,7 +102,7 @@ def test_an_outdated_server_database_is_refused_with_the_fix(server_url: str) ->
     with pytest.raises(SchemaOutdated) as e:
         ensure_schema(server_url, auto=False)
     assert str(e.value) == refusal(None)
-    upgrade(server_url, BEFORE_HEAD)
+    upgrade_schema(server_url, BEFORE_HEAD)
     with pytest.raises(SchemaOutdated) as e:
         ensure_schema(server_url, auto=False)
     assert str(e.value) == refusal(BEFORE_HEAD)
@@ -120,7 +120,7 @@ def test_an_outdated_server_database_is_refused_with_the_fix(server_url: str) ->
 def test_deploybot_run_refuses_an_outdated_server_database(server_url: str,
                                                            tmp_path: Path) -> None:
     """The real process: one line naming both revisions and the fix, exit code 2."""
-    upgrade(server_url, BEFORE_HEAD)
+    upgrade_schema(server_url, BEFORE_HEAD)
     config = tmp_path / "app.yaml"
     config.write_text(yaml.safe_dump(base_config()))
     env = {k: v for k, v in os.environ.items()

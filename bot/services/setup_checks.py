@@ -1,4 +1,5 @@
-"""`deploybot doctor`: is everything the bot needs there, reachable and allowed?
+"""The setup checks `deploybot doctor` runs (bot.doctor composes and prints them): is
+everything the bot needs there, reachable and allowed?
 
 Owns the checks after the configuration has loaded, each a `Check` (passed or not, what was
 found, and for a failure the fix): the database schema against the code's head, the Slack
@@ -45,7 +46,7 @@ def failed(name: str, detail: str, fix: str) -> Check:
     return Check(name, False, detail, fix)
 
 
-class Doctor:
+class SetupChecks:
     """`config` None: app.yaml did not load (the caller reports that), so only the checks
     that do not need it run. `slack` None: there is no bot token to ask with."""
 

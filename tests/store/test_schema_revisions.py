@@ -1,4 +1,5 @@
-"""Alembic migrations on an empty database: upgrade, no drift from the models, downgrade, again.
+"""The bot's own schema revisions (Alembic, migrations/) on an empty database: upgrade, no
+drift from the models, downgrade, again.
 
 Runs on a fresh SQLite file, and on a fresh PostgreSQL database (created on the server of
 TEST_DATABASE_URL and dropped afterwards) so the shared test schema is never touched.
@@ -26,15 +27,15 @@ from bot.domain.deployment import JobOutcome, Kind, NewDeployment
 from bot.domain.states import State
 from bot.scheduling.scheduler import JOB_STORE_TABLE
 from bot.store.db import Database, make_engine, normalize_url
-from bot.store.migrate import (
+from bot.store.models import Base
+from bot.store.schema import (
     SCRIPT_LOCATION,
     alembic_config,
     current,
-    downgrade,
+    downgrade_schema,
     head,
-    upgrade,
+    upgrade_schema,
 )
-from bot.store.models import Base
 
 OUR_TABLES = {"deployments", "approval_decisions", "audit_events", "freezes", "announcements",
               "locks", "faulty_versions", "app_home_viewers", "checklist_ticks",
@@ -134,17 +135,17 @@ def test_upgrade_check_downgrade_upgrade(empty_database_url: str) -> None:
     assert tables(url) == set()
     assert revision(url) is None
 
-    upgrade(url, "head")
+    upgrade_schema(url, "head")
     assert tables(url) == HEAD_TABLES
     assert revision(url) == head()
     assert drift(url) == []
     command.check(alembic_config(url))  # the same through migrations/env.py
 
-    downgrade(url, "base")
+    downgrade_schema(url, "base")
     assert tables(url) == {"alembic_version"}
     assert revision(url) is None
 
-    upgrade(url)
+    upgrade_schema(url)
     assert tables(url) == HEAD_TABLES
     assert revision(url) == head()
     assert drift(url) == []
@@ -181,8 +182,8 @@ def test_upgrade_check_downgrade_upgrade(empty_database_url: str) -> None:
 
 
 def test_upgrade_is_idempotent(empty_database_url: str) -> None:
-    upgrade(empty_database_url)
-    upgrade(empty_database_url)
+    upgrade_schema(empty_database_url)
+    upgrade_schema(empty_database_url)
     assert revision(empty_database_url) == head()
     assert tables(empty_database_url) == HEAD_TABLES
 
@@ -190,7 +191,7 @@ def test_upgrade_is_idempotent(empty_database_url: str) -> None:
 def test_drift_is_detected(empty_database_url: str) -> None:
     """The check above can fail: a column the models lack is reported."""
     url = empty_database_url
-    upgrade(url)
+    upgrade_schema(url)
     engine = make_engine(url, poolclass=pool.NullPool)
     try:
         with engine.begin() as conn:
@@ -230,7 +231,7 @@ def columns(url: str, table: str) -> set[str]:
 def test_0002_upgrades_and_downgrades_a_database_with_data(empty_database_url: str) -> None:
     """A database at 0001 holding a deployment keeps it across 0002 and back."""
     url = empty_database_url
-    upgrade(url, "0001")
+    upgrade_schema(url, "0001")
     assert revision(url) == "0001"
     assert tables(url) == TABLES_0001 | {"alembic_version"}
     assert not COLUMNS_0002 & columns(url, "deployments")
@@ -245,13 +246,13 @@ def test_0002_upgrades_and_downgrades_a_database_with_data(empty_database_url: s
     finally:
         engine.dispose()
 
-    upgrade(url, "0002")
+    upgrade_schema(url, "0002")
     assert revision(url) == "0002"
     assert tables(url) == (OUR_TABLES - TABLES_0005 - TABLES_0009 - TABLES_0011
                            ) | {"alembic_version"}
     assert columns(url, "deployments") >= COLUMNS_0002
     assert not COLUMNS_0003 & columns(url, "deployments")
-    upgrade(url)  # 0003 and 0004 add columns the models need to read the row
+    upgrade_schema(url)  # 0003 and 0004 add columns the models need to read the row
     assert columns(url, "deployments") >= COLUMNS_0002 | COLUMNS_0003 | COLUMNS_0004
     assert drift(url) == []
     db = Database.from_url(url)
@@ -272,17 +273,17 @@ def test_0002_upgrades_and_downgrades_a_database_with_data(empty_database_url: s
     finally:
         db.dispose()
 
-    downgrade(url, "0004")
+    downgrade_schema(url, "0004")
     assert revision(url) == "0004"
     assert not TABLES_0005 & tables(url)
     assert "environment" not in columns(url, "audit_events")
-    downgrade(url, "0003")
+    downgrade_schema(url, "0003")
     assert revision(url) == "0003"
     assert not COLUMNS_0004 & columns(url, "deployments")
-    downgrade(url, "0002")
+    downgrade_schema(url, "0002")
     assert revision(url) == "0002"
     assert not COLUMNS_0003 & columns(url, "deployments")
-    downgrade(url, "0001")
+    downgrade_schema(url, "0001")
     assert revision(url) == "0001"
     assert tables(url) == TABLES_0001 | {"alembic_version"}
     assert not COLUMNS_0002 & columns(url, "deployments")
@@ -382,13 +383,13 @@ def test_0006_lets_one_deployment_be_in_flight_per_service_and_environment(
     from bot.domain.busy import DeploymentBusy
 
     url = empty_database_url
-    upgrade(url, "0005")
+    upgrade_schema(url, "0005")
     _insert(url, [("api", "production", "queued"), ("api", "production", "running"),
                   ("api", "production", "queued"), ("api", "staging", "queued"),
                   ("web", "production", "verifying"), ("web", "production", "running"),
                   ("api", "production", "succeeded")])
 
-    upgrade(url, "0006")
+    upgrade_schema(url, "0006")
     assert revision(url) == "0006"
     assert _states(url) == [(1, "cancelled", True), (2, "running", False),
                             (3, "cancelled", True), (4, "queued", False),
@@ -402,7 +403,7 @@ def test_0006_lets_one_deployment_be_in_flight_per_service_and_environment(
 
     (waiting,) = [i for i, state, _ in _states(url) if state == "awaiting_approval"]
     at = datetime(2026, 11, 18, 16, 0, tzinfo=UTC)
-    upgrade(url, "head")  # the repository maps the current models' columns (0008 and on)
+    upgrade_schema(url, "head")  # the repository maps the current models' columns (0008 and on)
     db = Database.from_url(url)
     try:
         with db.transaction() as r:
@@ -422,7 +423,7 @@ def test_0006_lets_one_deployment_be_in_flight_per_service_and_environment(
     finally:
         db.dispose()
 
-    downgrade(url, "0005")
+    downgrade_schema(url, "0005")
     _insert(url, [("api", "production", "queued")])  # no index any more
     assert [s for _, s, _ in _states(url)].count("queued") == 3
 
@@ -430,12 +431,12 @@ def test_0006_lets_one_deployment_be_in_flight_per_service_and_environment(
 def test_0008_adds_and_drops_the_github_deployment_id_keeping_the_rows(
         empty_database_url: str) -> None:
     url = empty_database_url
-    upgrade(url, "0007")
+    upgrade_schema(url, "0007")
     assert not COLUMNS_0008 & columns(url, "deployments")
     _insert(url, [("api", "staging", "succeeded")])
-    upgrade(url, "0008")
+    upgrade_schema(url, "0008")
     assert columns(url, "deployments") >= COLUMNS_0008
-    upgrade(url)  # the models read the later columns too (0010: instance)
+    upgrade_schema(url)  # the models read the later columns too (0010: instance)
     db = Database.from_url(url)
     try:
         with db.transaction() as r:
@@ -447,7 +448,7 @@ def test_0008_adds_and_drops_the_github_deployment_id_keeping_the_rows(
             assert got is not None and got.github_deployment_id == 2**40
     finally:
         db.dispose()
-    downgrade(url, "0007")
+    downgrade_schema(url, "0007")
     assert not COLUMNS_0008 & columns(url, "deployments")
     assert revision(url) == "0007"
     engine = make_engine(url, poolclass=pool.NullPool)
@@ -465,10 +466,10 @@ def test_0009_adds_and_drops_the_checklist_tables_and_their_repository_works(
     from bot.domain.checklist import Facts, Tick
 
     url = empty_database_url
-    upgrade(url, "0008")
+    upgrade_schema(url, "0008")
     _insert(url, [("api", "production", "awaiting_approval")])
-    upgrade(url, "0009")
-    upgrade(url)  # the models read the later columns too (0010: instance)
+    upgrade_schema(url, "0009")
+    upgrade_schema(url)  # the models read the later columns too (0010: instance)
     at = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
     db = Database.from_url(url)
     try:
@@ -487,7 +488,7 @@ def test_0009_adds_and_drops_the_checklist_tables_and_their_repository_works(
             assert r.checklists.clear_tick(d.id, "monitoring") is False
     finally:
         db.dispose()
-    downgrade(url, "0008")
+    downgrade_schema(url, "0008")
     assert revision(url) == "0008"
     assert "checklist_ticks" not in tables(url) and "checklist_facts" not in tables(url)
 
@@ -502,10 +503,10 @@ def test_0010_adds_instances_with_one_run_in_flight_per_instance_and_drops_them(
     from bot.domain.busy import DeploymentBusy
 
     url = empty_database_url
-    upgrade(url, "0009")
+    upgrade_schema(url, "0009")
     _insert(url, [("api", "development", "running")])
     assert "instance" not in columns(url, "deployments")
-    upgrade(url, "0010")
+    upgrade_schema(url, "0010")
     assert "instance" in columns(url, "deployments")
     assert drift(url, later=True) == []
     at = datetime(2026, 11, 18, 16, 0, tzinfo=UTC)
@@ -517,7 +518,7 @@ def test_0010_adds_instances_with_one_run_in_flight_per_instance_and_drops_them(
                              instance=instance)
 
     # The repositories read today's model: bring the later, additive revisions in first.
-    upgrade(url, "head")
+    upgrade_schema(url, "head")
     db = Database.from_url(url)
     try:
         with db.transaction() as r:
@@ -536,7 +537,7 @@ def test_0010_adds_instances_with_one_run_in_flight_per_instance_and_drops_them(
             assert r.deployments.active_for("development", "api", "pr-8") == pr8
     finally:
         db.dispose()
-    downgrade(url, "0009")
+    downgrade_schema(url, "0009")
     assert "instance" not in columns(url, "deployments")
     assert _states(url) == [(1, "running", False), (2, "failed", True), (3, "failed", True)]
     with pytest.raises(IntegrityError):  # the 0006 index is back
@@ -551,10 +552,10 @@ def test_0011_adds_and_drops_the_simulated_cluster_s_state_and_its_store_works(
     from bot.store.simulated import SqlSimulatedWorkloads
 
     url = empty_database_url
-    upgrade(url, "0010")
+    upgrade_schema(url, "0010")
     _insert(url, [("api", "production", "succeeded")])
     assert "simulated_workloads" not in tables(url)
-    upgrade(url, "0011")
+    upgrade_schema(url, "0011")
     assert revision(url) == "0011"
     assert columns(url, "simulated_workloads") == {
         "id", "environment", "service", "instance", "version", "went_live_at",
@@ -581,7 +582,7 @@ def test_0011_adds_and_drops_the_simulated_cluster_s_state_and_its_store_works(
         assert store.history("production", "api") == ["v1.2.4", "v1.2.3"]
     finally:
         db.dispose()
-    downgrade(url, "0010")
+    downgrade_schema(url, "0010")
     assert revision(url) == "0010"
     assert "simulated_workloads" not in tables(url)
     assert [s for _, s, _ in _states(url)] == ["succeeded"]
@@ -594,7 +595,7 @@ def test_0013_keeps_attestations_with_the_ticks_and_drops_them(
     from bot.domain.checklist import Tick
 
     url = empty_database_url
-    upgrade(url, "0012")
+    upgrade_schema(url, "0012")
     _insert(url, [("api", "production", "succeeded")])
     at = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
     engine = make_engine(url, poolclass=pool.NullPool)
@@ -607,7 +608,7 @@ def test_0013_keeps_attestations_with_the_ticks_and_drops_them(
         engine.dispose()
     assert "attested" not in columns(url, "checklist_ticks")
 
-    upgrade(url, "0013")
+    upgrade_schema(url, "0013")
     assert revision(url) == "0013"
     assert "attested" in columns(url, "checklist_ticks")
     # the models are head's: only what later revisions add (0015's index) differs
@@ -625,7 +626,7 @@ def test_0013_keeps_attestations_with_the_ticks_and_drops_them(
     finally:
         db.dispose()
 
-    downgrade(url, "0012")
+    downgrade_schema(url, "0012")
     assert revision(url) == "0012"
     assert "attested" not in columns(url, "checklist_ticks")
     assert drift(url, later=True) == []
@@ -670,17 +671,17 @@ def test_0014_makes_the_job_store_so_that_no_starting_scheduler_creates_it(
     0014 creates it with APScheduler's own schema, so a starting job store creates nothing;
     a database where APScheduler made it before 0014 keeps it; a downgrade drops it."""
     url = empty_database_url
-    upgrade(url, "0013")
+    upgrade_schema(url, "0013")
     made_by_apscheduler, reference = _job_store_ddl(url)  # as before 0014: it creates it
     assert made_by_apscheduler and made_by_apscheduler[0].startswith("CREATE TABLE")
 
-    upgrade(url, "0014")  # a database where APScheduler made it: left as it is
+    upgrade_schema(url, "0014")  # a database where APScheduler made it: left as it is
     assert revision(url) == "0014"
     assert _job_store_ddl(url) == ([], reference)
 
-    downgrade(url, "0013")
+    downgrade_schema(url, "0013")
     assert JOB_STORE_TABLE not in tables(url)
-    upgrade(url, "0014")  # made by the migration: the same columns, nothing left to create
+    upgrade_schema(url, "0014")  # made by the migration: the same columns, nothing left to create
     assert _job_store_ddl(url) == ([], reference)
     engine = make_engine(url, poolclass=pool.NullPool)
     try:

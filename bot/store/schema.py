@@ -1,10 +1,13 @@
-"""Schema migrations: Alembic driven from code (`deploybot db upgrade`, tests, startup).
+"""The bot's own database schema: its Alembic revisions (migrations/) driven from code
+(`deploybot db upgrade`, tests, startup). ("Migrations" in the rest of the code are the
+deployed services' database migrations, bot.services.migrations.)
 
-Alembic is imported only by the functions that migrate or read the migration scripts
-(`upgrade`, `downgrade`, `head`, `current`, `alembic_config`). The schema check at
-`deploybot run` start (`ensure_schema`) compares the revision read with plain SQL to
-bot.store.schema_head.HEAD, so a process whose database is already at head never loads
-Alembic (~12 MB); nor do the commands that only ask which tables exist (`existing_tables`).
+Alembic is imported only by the functions that change the schema or read its revision
+scripts (`upgrade_schema`, `downgrade_schema`, `head`, `current`, `alembic_config`). The
+schema check at `deploybot run` start (`ensure_schema`) compares the revision read with
+plain SQL to bot.store.schema_head.HEAD, so a process whose database is already at head
+never loads Alembic (~12 MB); nor do the commands that only ask which tables exist
+(`existing_tables`).
 """
 
 from __future__ import annotations
@@ -48,14 +51,14 @@ def _reachable(url: str) -> Iterator[None]:
         raise DatabaseUnavailable(f"cannot reach the database {where}: {reason}") from e
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade_schema(url: str, revision: str = "head") -> None:
     from alembic import command
 
     with _reachable(url):
         command.upgrade(alembic_config(url), revision)
 
 
-def downgrade(url: str, revision: str) -> None:
+def downgrade_schema(url: str, revision: str) -> None:
     from alembic import command
 
     with _reachable(url):
@@ -63,7 +66,7 @@ def downgrade(url: str, revision: str) -> None:
 
 
 def head() -> str:
-    """Alembic's head of the migration scripts (bot.store.schema_head.HEAD says the same,
+    """Alembic's head of the revision scripts (bot.store.schema_head.HEAD says the same,
     without Alembic: a test keeps them equal)."""
     from alembic.script import ScriptDirectory
 
@@ -112,7 +115,7 @@ def ensure_schema(url: str, *, auto: bool) -> None:
     if cur == needed:
         return
     if auto or is_sqlite(url):
-        upgrade(url)
+        upgrade_schema(url)
         return
     raise SchemaOutdated(
         f"the database is at revision {cur or 'none'} but this deploybot needs {needed}: "
