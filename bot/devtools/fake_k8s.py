@@ -1017,6 +1017,9 @@ class FakeKubernetes:
         Progressing condition turns ``False``/``ProgressDeadlineExceeded``.  In every mode the
         old pods keep serving.  The failing containers are those whose image the rollout
         changes (the first container if none does).
+
+        "Next" is the next rollout the controller starts: after a patch it has not observed
+        yet (observedGeneration behind), that is the patch's own rollout.
         """
         if mode not in ("image_pull", "crash_loop", "deadline"):
             raise ValueError(f"unknown failure mode {mode!r}")

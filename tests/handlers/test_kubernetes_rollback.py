@@ -28,14 +28,34 @@ def config_data(fake_k8s: FakeKubernetes) -> dict[str, Any]:
 
 
 def set_image(kubectl: k8s.AppsV1Api, fake: FakeKubernetes, version: str) -> None:
-    """`kubectl set image deployment/api api=…` and wait for the rollout."""
+    """`kubectl set image deployment/api api=…` then `kubectl rollout status`: wait until the
+    controller has observed this patch's generation and its rollout is complete.
+
+    The counts alone do not say which template they are about: right after the patch the
+    status is still the previous rollout's (3 updated, observedGeneration behind), so a wait
+    on them could end before the controller started this rollout, and a
+    `fail_next_rollout` that follows would then fail this one instead of the next. Hence
+    the rules of `kubectl rollout status` (DeploymentStatusViewer.Status in
+    staging/src/k8s.io/kubectl/pkg/polymorphichelpers/rollout_status.go): observedGeneration
+    >= generation, then updated == desired, no old replica left, every updated one available.
+    """
     image = IMAGE.format(version=version)
-    kubectl.patch_namespaced_deployment(
+    patched = kubectl.patch_namespaced_deployment(
         "api", "staging", {"spec": {"template": {"spec": {"containers": [
             {"name": "api", "image": image}]}}}},
         _content_type="application/strategic-merge-patch+json")
-    fake.wait_until(lambda f: images(f)["api"] == image and (
-        f.deployment("staging", "api").get("status") or {}).get("updatedReplicas") == 3)
+    generation = patched.metadata.generation
+
+    def rolled_out(f: FakeKubernetes) -> bool:
+        dep = f.deployment("staging", "api")
+        st = dep.get("status") or {}  # zero counts are omitted (omitempty)
+        want = dep["spec"].get("replicas", 1)
+        return (images(f)["api"] == image
+                and int(st.get("observedGeneration") or 0) >= generation
+                and st.get("updatedReplicas", 0) == want == st.get("replicas", 0)
+                and st.get("availableReplicas", 0) >= want)
+
+    fake.wait_until(rolled_out)
 
 
 def test_with_no_history_the_rollback_goes_to_the_clusters_previous_revision(
