@@ -70,6 +70,13 @@ import urllib3
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes import watch as k8s_watch
+
+# The client imports its API classes lazily, on first use (`__getattr__` in
+# kubernetes/client/__init__.py): CoreV1Api's module with the ~300 models it pulls in is 1-3 s
+# of CPU. Named here, they load with this module, when the process builds its Kubernetes
+# backend (bot/container.py), not inside the first request that reads the cluster (the first
+# `/rollback` of a process answered after more than 5 s on a loaded machine).
+from kubernetes.client import AppsV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
@@ -326,9 +333,9 @@ class _Api:
     def __init__(self, api: k8s.ApiClient, *, environment: str, timing: Timing,
                  sleep: Callable[[float], None]) -> None:
         self.client = api
-        self.apps = k8s.AppsV1Api(api)
-        self.core = k8s.CoreV1Api(api)
-        self.batch = k8s.BatchV1Api(api)
+        self.apps = AppsV1Api(api)
+        self.core = CoreV1Api(api)
+        self.batch = BatchV1Api(api)
         self.environment = environment
         self.timing = timing
         self._sleep = sleep
@@ -1514,7 +1521,7 @@ class KubernetesAccessCheck:
         try:
             api = _Api(self._clients.get(environment), environment=environment,
                        timing=self._timing, sleep=self._sleep)
-            authz = k8s.AuthorizationV1Api(api.client)
+            authz = AuthorizationV1Api(api.client)
             return [f"{verb} {resource}" for verb, resource in REQUIRED_ACCESS
                     if not self._allowed(api, authz, namespace, verb, resource)]
         except KubernetesProblem as e:
