@@ -19,6 +19,7 @@ from bot.errors import (
     NotFound,
     UserError,
 )
+from bot.ports import DeploymentChanges
 from bot.services.checklist import attest_on_approval
 from bot.services.deploy_base import DecisionResult, DeploymentsBase
 
@@ -70,7 +71,7 @@ class ApprovalUseCases(DeploymentsBase):
                                actor=user_id, at=at, deployment_id=d.id,
                                slack_channel=slack_channel, slack_ts=slack_ts)
                 if approve and downgrade_from is not None:
-                    r.deployments.set_fields(d.id, downgrade_from=downgrade_from)
+                    r.deployments.record_downgrade(d.id, downgrade_from)
                 if not approve:
                     r.deployments.transition(d.id, State.REJECTED, at=at, finished_at=at)
                 elif enough(r.deployments.count_approvals(d.id), rule):
@@ -170,10 +171,10 @@ class ApprovalUseCases(DeploymentsBase):
         with self._store.transaction() as r:
             for d in due:
                 why = closed[d.id]
-                fields = ({} if why is None else
-                          {"error": why[0], "not_before": why[1]})
-                if r.deployments.transition(d.id, State.EXPIRED, at=at, finished_at=at,
-                                            **fields):
+                fields: DeploymentChanges = {"finished_at": at}
+                if why is not None:
+                    fields["error"], fields["not_before"] = why
+                if r.deployments.transition(d.id, State.EXPIRED, at=at, **fields):
                     r.audit.record("deploy.expired", actor="deploybot", at=at,
                                    deployment_id=d.id, details=None if why is None else {
                                        "reason": why[0],

@@ -257,8 +257,8 @@ class DeploymentsBase:
         posted = replace(d, channel=refs.channel, message_ts=refs.message_ts,
                          record_ts=refs.record_ts)
         with self._store.transaction() as r:
-            r.deployments.set_fields(d.id, channel=refs.channel, message_ts=refs.message_ts,
-                                     record_ts=refs.record_ts)
+            r.deployments.record_messages(d.id, channel=refs.channel,
+                                          message_ts=refs.message_ts, record_ts=refs.record_ts)
             if then is not None:
                 then(r, posted)
         return posted

@@ -134,7 +134,7 @@ class GitHubMirror:
                 return
             gh_id = created
             with self._store.transaction() as r:
-                r.deployments.set_fields(d.id, github_deployment_id=gh_id)
+                r.deployments.record_github_deployment(d.id, gh_id)
         self._remember(self._ids, d.id, gh_id)
         log_url = self._log_url(d, refs)
         github_id = gh_id

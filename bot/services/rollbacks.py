@@ -194,7 +194,7 @@ class RollbackService:
                 r.audit.record("deploy.kept", actor=user_id, at=at, deployment_id=d.id,
                                details={"version": d.version,
                                         "reasons": list(d.verification.reasons)})
-            r.deployments.set_fields(d.id, verification=d.verification.decided(
+            r.deployments.record_verification(d.id, d.verification.decided(
                 choice, by=user_id, at=at, rollback_id=rollback.id if rollback else None))
             d = _get(r, d.id)
         self._safe_show(d)
@@ -236,8 +236,8 @@ class RollbackService:
                         exc_info=True)
             return d
         with self._store.transaction() as r:
-            r.deployments.set_fields(d.id, channel=refs.channel, message_ts=refs.message_ts,
-                                     record_ts=refs.record_ts)
+            r.deployments.record_messages(d.id, channel=refs.channel,
+                                          message_ts=refs.message_ts, record_ts=refs.record_ts)
             return _get(r, d.id)
 
     def _safe_show(self, d: Deployment) -> None:

@@ -105,7 +105,7 @@ class ScheduledUseCases(RequestUseCases):
             if not r.deployments.add_decision(d.id, user_id, approve=True, at=at):
                 raise Conflict(f"You already approved deployment #{d.id}; each person "
                                "counts once.")
-            r.deployments.set_fields(d.id, approvals_required=rule.required)
+            r.deployments.require_approvals(d.id, rule.required)
             r.audit.record("deploy.approved", actor=user_id, at=at, deployment_id=d.id,
                            slack_channel=slack_channel, slack_ts=slack_ts,
                            details={"ahead_of_window": True,
@@ -141,7 +141,7 @@ class ScheduledUseCases(RequestUseCases):
         window = self._window(d, at=at)
         if not window.allowed and window.next_allowed_at is not None:
             with self._store.transaction() as r:
-                r.deployments.set_fields(d.id, not_before=window.next_allowed_at)
+                r.deployments.reschedule(d.id, not_before=window.next_allowed_at)
                 r.audit.record("deploy.rescheduled", actor="deploybot", at=at,
                                deployment_id=d.id, details={
                                    "not_before": window.next_allowed_at.isoformat(),
@@ -197,7 +197,7 @@ class ScheduledUseCases(RequestUseCases):
                 log.warning("deployment %s: could not ask the requester; will retry", i,
                             exc_info=True)
                 with self._store.transaction() as r:
-                    r.deployments.set_fields(i, prompted_at=None)
+                    r.deployments.unmark_prompted(i)
                 continue
             self._safe_show(d)
             prompted.append(i)
@@ -242,7 +242,7 @@ class ScheduledUseCases(RequestUseCases):
         if not window.allowed:
             nxt = window.next_allowed_at
             with self._store.transaction() as r:
-                r.deployments.set_fields(d.id, not_before=nxt, prompted_at=None)
+                r.deployments.reschedule(d.id, not_before=nxt, prompt_again=True)
                 d = self._get(r, d.id)
             self._safe_show(d)
             when_ = f" I will ask you again at {local(nxt, self._config.zone)}." if nxt else ""

@@ -131,9 +131,9 @@ def test_a_preview_in_flight_blocks_neither_others_nor_the_shared_deploy(
             service="api", environment="development", version=SHA7[:12],
             previous_version=None, state=State.QUEUED, requested_by=ACTOR, requested_at=at,
             approvals_required=0, expires_at=None, instance="pr-7"))
+        assert r.deployments.claim(busy.id, owner="elsewhere", at=at,
+                                   until=at + timedelta(hours=1))
         assert r.deployments.transition(busy.id, State.RUNNING, at=at, started_at=at)
-        r.deployments.set_fields(busy.id, lease_owner="elsewhere",
-                                 lease_until=at + timedelta(hours=1))
     open_pr(bot, 8, SHA8, delivery="d-8")
     assert deliver(bot, push_develop(), delivery="d-push") == 200
     assert bot.container.runner.wait_idle()

@@ -31,6 +31,7 @@ from bot.presentation.lock_views import refusal_at_start
 from bot.services.alerts import AlertRouter
 from bot.store.db import Database
 from tests.conftest import BOT_TOKEN, WEDNESDAY, base_config
+from tests.ended import ended
 
 KEY = "R0UTINGKEY0000000000000000000000"
 PATH = "/v2/enqueue"
@@ -99,13 +100,13 @@ def add(database: Database, state: State, environment: str = "production", *,
         at: datetime = WEDNESDAY) -> Deployment:
     """A deployment that ended (`state`) at `at`, with a card in the deployments channel."""
     with database.transaction() as r:
-        d = r.deployments.add(NewDeployment(
+        d = ended(r, NewDeployment(
             service="api", environment=environment, version=version,
             previous_version="v1.2.2", state=state, requested_by="U0ALICE",
             requested_at=at - timedelta(minutes=10), approvals_required=0, expires_at=None,
-            kind=kind))
-        r.deployments.set_fields(d.id, finished_at=at, error=error, channel="C0DEPLOYS",
-                                 message_ts=f"1700000000.{d.id:06d}")
+            kind=kind), at=at, finished_at=at, error=error)
+        r.deployments.record_messages(d.id, channel="C0DEPLOYS",
+                                      message_ts=f"1700000000.{d.id:06d}", record_ts=None)
         got = r.deployments.get(d.id)
     assert got is not None
     return got

@@ -25,6 +25,7 @@ from bot.services.daily_summary import DailySummary, summary_key
 from bot.store.db import Database
 from tests.backends.fake_smtp import FakeSmtp, free_port
 from tests.conftest import base_config
+from tests.ended import ended
 
 NY = ZoneInfo("America/New_York")
 SEND_AT = datetime(2026, 11, 18, 17, 30, tzinfo=NY)
@@ -72,12 +73,11 @@ def summaries(config: AppConfig, database_url: str, clock: ManualClock) -> Itera
 def add(database: Database, state: State, environment: str, at: datetime, *,
         version: str = "v1.2.3", kind: Kind = Kind.DEPLOY, error: str | None = None) -> int:
     with database.transaction() as r:
-        d = r.deployments.add(NewDeployment(
+        return ended(r, NewDeployment(
             service="api", environment=environment, version=version, previous_version="v1",
             state=state, requested_by="U0ALICE", requested_at=at - timedelta(minutes=5),
-            approvals_required=0, expires_at=None, kind=kind))
-        r.deployments.set_fields(d.id, finished_at=at, error=error)
-    return d.id
+            approvals_required=0, expires_at=None, kind=kind), at=at, finished_at=at,
+            error=error).id
 
 
 def seed(database: Database) -> list[int]:

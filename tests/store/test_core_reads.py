@@ -1,8 +1,9 @@
-"""The deployments' Core statements (bot/store/repositories.py, the lean request path of issue
-13): a deployment and its decisions read in one statement come back whole and once, reads
-after a Core UPDATE in the same transaction see it (no ORM identity map to go stale), the
-added row reads back as it was written, and a SQLite transaction takes the write lock when it
-begins. On SQLite and (with TEST_DATABASE_URL) on PostgreSQL."""
+"""The deployments' Core statements (bot/store/deployments_read.py and deployments_write.py,
+the lean request path of issue 13): a deployment and its decisions read in one statement
+come back whole and once, reads after a Core UPDATE in the same transaction see it (no ORM
+identity map to go stale), the added row reads back as it was written, and a SQLite
+transaction takes the write lock when it begins. On SQLite and (with TEST_DATABASE_URL) on
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ def test_reads_after_an_update_in_the_same_transaction_see_it(db: Database) -> N
             State.AWAITING_APPROVAL]
         assert r.deployments.transition(old, State.CANCELLED, at=T0, finished_at=T0,
                                         error="superseded", superseded_by=old + 1)
-        r.deployments.set_fields(old, channel="C0DEPLOYS", message_ts="1.1")
+        r.deployments.record_messages(old, channel="C0DEPLOYS", message_ts="1.1", record_ts=None)
         again = r.deployments.get(old)
         assert again is not None
         assert (again.state, again.superseded_by, again.channel, again.message_ts) == (

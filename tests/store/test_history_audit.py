@@ -41,9 +41,11 @@ def finish(db: Database, i: int, target: State, *, at: datetime, error: str | No
         path = {State.SUCCEEDED: [State.RUNNING, State.VERIFYING, State.SUCCEEDED],
                 State.FAILED: [State.RUNNING, State.VERIFYING, State.FAILED],
                 State.CANCELLED: [State.CANCELLED]}[target]
-        for s in path:
+        *before, last = path
+        for s in before:
             assert r.deployments.transition(i, s, at=at)
-        r.deployments.set_fields(i, started_at=at, finished_at=at + 5 * M, error=error)
+        assert r.deployments.transition(i, last, at=at, started_at=at,
+                                        finished_at=at + 5 * M, error=error)
 
 
 @pytest.fixture

@@ -35,9 +35,9 @@ def live(db: Database, version: str, *, instance: str | None = None,
             service="api", environment="development", version=version, previous_version=None,
             state=State.QUEUED, requested_by="gh", requested_at=at, approvals_required=0,
             expires_at=None, instance=instance))
-        for target in (State.RUNNING, State.VERIFYING, State.SUCCEEDED):
+        for target in (State.RUNNING, State.VERIFYING):
             assert r.deployments.transition(d.id, target, at=at)
-        r.deployments.set_fields(d.id, finished_at=at)
+        assert r.deployments.transition(d.id, State.SUCCEEDED, at=at, finished_at=at)
         return d.id
 
 

@@ -11,8 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
-from bot.domain.deployment import Decision, NewDeployment, RunningVersion
+from bot.domain.deployment import (
+    Decision,
+    Deployment,
+    NewDeployment,
+    RunningVersion,
+    Verification,
+)
 from bot.domain.states import State
+from bot.ports import Repositories
 from bot.store.db import Database
 from bot.store.models import AuditRow
 
@@ -44,6 +51,12 @@ def add(db: Database, *args: object, **kw: object) -> int:
         return r.deployments.add(new(*args, **kw)).id  # type: ignore[arg-type]
 
 
+def get_in(r: Repositories, deployment_id: int) -> Deployment:
+    d = r.deployments.get(deployment_id)
+    assert d is not None
+    return d
+
+
 def get(db: Database, deployment_id: int):  # type: ignore[no-untyped-def]
     with db.transaction() as r:
         d = r.deployments.get(deployment_id)
@@ -57,9 +70,10 @@ def succeeded(db: Database, *, environment: str, service: str, version: str,
     with db.transaction() as r:
         d = r.deployments.add(new(State.QUEUED, environment=environment, service=service,
                                   version=version, requested_at=at, expires_at=None))
-        for target in (State.RUNNING, State.VERIFYING, State.SUCCEEDED):
+        for target in (State.RUNNING, State.VERIFYING):
             assert r.deployments.transition(d.id, target, at=at)
-        r.deployments.set_fields(d.id, finished_at=at + timedelta(minutes=1))
+        assert r.deployments.transition(d.id, State.SUCCEEDED, at=at,
+                                        finished_at=at + timedelta(minutes=1))
         return d.id
 
 
@@ -100,16 +114,42 @@ def test_a_failed_transaction_keeps_nothing(db: Database) -> None:
         assert r.deployments.recent(10) == []
 
 
-def test_set_fields_and_unknown_fields(db: Database) -> None:
-    i = add(db)
+def test_named_writes_set_their_columns(db: Database) -> None:
+    i = add(db, State.SCHEDULED, expires_at=None)
+    opens = T0 + timedelta(hours=3)
+    checked = Verification(ok=False, summary="2 restarts", reasons=("restarts",),
+                           offer_rollback=True)
     with db.transaction() as r:
-        r.deployments.set_fields(i, channel="C0DEPLOYS", message_ts="1.2", record_ts="1.3",
-                                 progress="1/3 pods updated")
+        r.deployments.record_messages(i, channel="C0DEPLOYS", message_ts="1.2", record_ts="1.3")
+        r.deployments.record_progress(i, "1/3 pods updated")
+        r.deployments.record_verification(i, checked)
+        r.deployments.record_error(i, "rollout failed")
+        r.deployments.record_previous_version(i, "v1.2.0")
+        r.deployments.require_approvals(i, 2)
+        r.deployments.record_downgrade(i, "v1.3.0")
+        r.deployments.reschedule(i, not_before=opens)
+        assert r.deployments.mark_prompted(i, at=T0)
     d = get(db, i)
     assert (d.channel, d.message_ts, d.record_ts, d.progress) == (
         "C0DEPLOYS", "1.2", "1.3", "1/3 pods updated")
+    assert (d.verification, d.error, d.previous_version) == (checked, "rollout failed", "v1.2.0")
+    assert (d.approvals_required, d.downgrade_from) == (2, "v1.3.0")
+    assert (d.not_before, d.prompted_at) == (opens, T0)
+    with db.transaction() as r:
+        r.deployments.reschedule(i, not_before=opens + timedelta(days=1))  # keeps the reminder
+        assert get_in(r, i).prompted_at == T0
+        r.deployments.unmark_prompted(i)
+        assert get_in(r, i).prompted_at is None
+        assert r.deployments.mark_prompted(i, at=T0)
+        r.deployments.reschedule(i, not_before=opens, prompt_again=True)
+        assert (get_in(r, i).not_before, get_in(r, i).prompted_at) == (opens, None)
+    assert get(db, i).state is State.SCHEDULED  # none of them moves it
+
+
+def test_a_state_change_records_only_known_columns(db: Database) -> None:
+    i = add(db)
     with db.transaction() as r, pytest.raises(TypeError, match="state"):
-        r.deployments.set_fields(i, state="succeeded")
+        r.deployments.transition(i, State.QUEUED, at=T0, state="succeeded")
     with db.transaction() as r, pytest.raises(TypeError, match="version"):
         r.deployments.transition(i, State.QUEUED, at=T0, version="v9.9.9")
     assert get(db, i).state is State.AWAITING_APPROVAL
@@ -323,7 +363,7 @@ def test_verifying_with_a_lapsed_lease_is_claimable(db: Database) -> None:
 def test_running_without_a_lease_is_claimable(db: Database) -> None:
     i = _running(db, owner="runner-a", until=T0 + LEASE)
     with db.transaction() as r:
-        r.deployments.set_fields(i, lease_owner=None, lease_until=None)
+        r.deployments.release_lease(i)
         assert list(r.deployments.claimable(T0)) == [i]
 
 

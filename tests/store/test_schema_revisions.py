@@ -266,7 +266,7 @@ def test_0002_upgrades_and_downgrades_a_database_with_data(empty_database_url: s
         assert (old.kind, old.target, old.rollback_of, old.verification) == (
             Kind.DEPLOY, None, None, None)  # an existing row is a plain deploy
         with db.transaction() as r:
-            r.deployments.set_fields(1, migrations=JobOutcome(True, "api-migrate-1", "OK"))
+            r.deployments.record_migrations(1, JobOutcome(True, "api-migrate-1", "OK"))
         with db.transaction() as r:
             again = r.deployments.get(1)
         assert again is not None and again.migrations == JobOutcome(True, "api-migrate-1", "OK")
@@ -442,7 +442,7 @@ def test_0008_adds_and_drops_the_github_deployment_id_keeping_the_rows(
         with db.transaction() as r:
             (d,) = r.deployments.recent(5)
             assert d.github_deployment_id is None
-            r.deployments.set_fields(d.id, github_deployment_id=2**40)  # beyond 32 bits
+            r.deployments.record_github_deployment(d.id, 2**40)  # beyond 32 bits
         with db.transaction() as r:
             got = r.deployments.get(d.id)
             assert got is not None and got.github_deployment_id == 2**40

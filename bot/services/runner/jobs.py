@@ -60,7 +60,7 @@ class Jobs(RunnerBase):
         at = self._clock.now()
         with self._store.transaction() as r:
             if kind == "migrate":
-                r.deployments.set_fields(d.id, migrations=JobOutcome(
+                r.deployments.record_migrations(d.id, JobOutcome(
                     result.succeeded, result.name, result.logs_tail))
             r.audit.record(f"deploy.{kind}_job", actor="deploybot", at=at, deployment_id=d.id,
                            details={"job": result.name, "succeeded": result.succeeded,

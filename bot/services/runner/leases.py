@@ -24,6 +24,7 @@ from bot.domain.deployment import Deployment
 from bot.domain.states import State
 from bot.errors import DeploybotError, RetryableError
 from bot.logs import working_on
+from bot.ports import DeploymentChanges
 from bot.services.runner.base import RunnerBase, check_abort, log
 
 
@@ -195,7 +196,7 @@ class Leases(RunnerBase, ABC):
                     if not r.deployments.renew(deployment_id, owner=self._owner,
                                                until=now + self._lease):
                         raise LostLease(deployment_id, None)
-                    r.deployments.set_fields(deployment_id, progress=text[:255])
+                    r.deployments.record_progress(deployment_id, text[:255])
                     cur = self._get(r, deployment_id)
             except RetryableError as e:
                 # The database is away for a moment: the rollout goes on in the cluster and
@@ -210,14 +211,20 @@ class Leases(RunnerBase, ABC):
         return progress
 
     def _move(self, deployment_id: int, target: State, *, finished: bool = False,
-              unless_aborted: bool = False, **fields: str | None) -> None:
-        """Move the deployment on by a conditional update; one that finds it changed means
-        another process follows it now (LostLease). `unless_aborted`: raise Aborted instead
-        when someone asked to abort it; the row is locked while that is read, so a
-        concurrent abort either is seen here or finds the deployment moved on (and says
-        so)."""
+              unless_aborted: bool = False, error: str | None = None,
+              progress: str | None = None) -> None:
+        """Move the deployment on by a conditional update, recording `error` and `progress`
+        when given; one that finds it changed means another process follows it now
+        (LostLease). `unless_aborted`: raise Aborted instead when someone asked to abort it;
+        the row is locked while that is read, so a concurrent abort either is seen here or
+        finds the deployment moved on (and says so)."""
         at = self._clock.now()
-        extra: dict[str, object] = dict(fields)
+        extra: DeploymentChanges = {}
+        if error is not None:
+            extra["error"] = error
+        if progress is not None:
+            extra["progress"] = progress
+        details = dict(extra)  # what the audit records of it
         if finished:
             extra["finished_at"] = at
         with self._store.transaction() as r:
@@ -228,8 +235,7 @@ class Leases(RunnerBase, ABC):
             if not r.deployments.transition(deployment_id, target, at=at, **extra):
                 raise LostLease(deployment_id, target)
             r.audit.record(f"deploy.{target.value}", actor="deploybot", at=at,
-                           deployment_id=deployment_id,
-                           details={k: v for k, v in fields.items() if v is not None})
+                           deployment_id=deployment_id, details=details)
             d = self._get(r, deployment_id)
         if not finished:
             self._show(d)

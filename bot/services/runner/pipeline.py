@@ -199,7 +199,7 @@ class Pipeline(Verdicts, Jobs):
         verdict = self._verifier.watch(d.environment, d.service, d.version,
                                        until=self._clock.now() + plan.bake, progress=progress)
         with self._store.transaction() as r:
-            r.deployments.set_fields(d.id, verification=Verification(
+            r.deployments.record_verification(d.id, Verification(
                 ok=verdict.ok, summary=verdict.summary[:500],
                 reasons=tuple(x[:300] for x in verdict.reasons[:10]),
                 bake_seconds=plan.bake.total_seconds(),
@@ -219,7 +219,7 @@ class Pipeline(Verdicts, Jobs):
         waiting there told what runs now."""
         replaced = self._replace_rolled_back(deployment_id)
         with self._store.transaction() as r:
-            r.deployments.set_fields(deployment_id, lease_owner=None, lease_until=None)
+            r.deployments.release_lease(deployment_id)
             final = self._get(r, deployment_id)
         self._measure(final)
         # Announce first: the final record ticks "announced", so it must be true by then.
@@ -276,6 +276,6 @@ class Pipeline(Verdicts, Jobs):
             with self._store.transaction() as r:
                 if not r.deployments.lock(w.id, w.state):
                     continue  # approved, superseded or expired meanwhile
-                r.deployments.set_fields(w.id, previous_version=live)
+                r.deployments.record_previous_version(w.id, live)
                 cur = self._get(r, w.id)
             self._show(cur)

@@ -77,7 +77,7 @@ class Verdicts(Leases):
                                  f"automatically to {previous}: {cause}", progress=progress)
             return
         with self._store.transaction() as r:
-            r.deployments.set_fields(d.id, verification=Verification(
+            r.deployments.record_verification(d.id, Verification(
                 ok=False, summary="the rollout failed", reasons=(cause[:300],),
                 offer_rollback=True))
         self._move(d.id, State.FAILED, finished=True,
@@ -106,8 +106,8 @@ class Verdicts(Leases):
         except RolloutFailed as e:
             at = self._clock.now()
             with self._store.transaction() as r:
-                r.deployments.set_fields(d.id, error=(f"{cause}; the rollback to {previous} "
-                                                      f"failed too: {e}")[:2000])
+                r.deployments.record_error(d.id, (f"{cause}; the rollback to {previous} "
+                                                  f"failed too: {e}")[:2000])
                 r.audit.record("deploy.rollback_failed", actor="deploybot", at=at,
                                deployment_id=d.id, details={"to": previous, "error": str(e)})
             return

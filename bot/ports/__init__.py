@@ -1,0 +1,162 @@
+"""The small interfaces the services need, by what stands behind them; backends and the
+store implement them.
+
+- executors: the Cluster that rolls versions out and its optional capabilities (Previews,
+  Migrations, Health, RollsBack, Revisions), the checks after a rollout (Probes, Verifier),
+  the simulated cluster's state
+- github: SourceControl, RepositoryHeads, WorkflowRuns, CodeReview, ChecklistCards,
+  DeploymentMirror
+- slack: Notifier, Poster, Directory, HomeTab, DirectMessages, Changes, DeploymentWatcher,
+  DeployRefusals, SlackAccess
+- deployments: the deployments' repository by role (DeploymentWrites, DeploymentQueries,
+  DeploymentDecisions, DeploymentSchedules, DeploymentLeases, DeploymentHistory) and
+  DeploymentChanges, what a state change records
+- store: Store and its Repositories (audit log, freezes, locks, announcements, …)
+- alerts: Pager, Mailer
+- ops: Metrics, Dependency (readiness), SchemaStatus, Holidays
+
+Every name is importable from `bot.ports` itself, as the services import them; the import
+contracts treat the package as one layer.
+"""
+
+from __future__ import annotations
+
+from bot.clock import Clock
+from bot.ports.alerts import (
+    Mailer,
+    Pager,
+)
+from bot.ports.deployments import (
+    DeploymentChanges,
+    DeploymentDecisions,
+    DeploymentHistory,
+    DeploymentLeases,
+    DeploymentQueries,
+    DeploymentRepository,
+    DeploymentSchedules,
+    DeploymentWrites,
+)
+from bot.ports.executors import (
+    AlreadyRunning,
+    Cluster,
+    ClusterAccess,
+    Health,
+    JobKind,
+    JobResult,
+    Migrations,
+    Previews,
+    Probes,
+    Revisions,
+    RolloutFailed,
+    RollsBack,
+    SimulatedWorkload,
+    SimulatedWorkloads,
+    Superseded,
+    Verifier,
+    VerifyResult,
+)
+from bot.ports.github import (
+    ChecklistCards,
+    CodeReview,
+    DeploymentMirror,
+    GitHubDeploymentState,
+    RepositoryAccess,
+    RepositoryHeads,
+    SourceControl,
+    WorkflowRuns,
+)
+from bot.ports.ops import (
+    Dependency,
+    Holidays,
+    Metrics,
+    NoMetrics,
+    SchemaStatus,
+)
+from bot.ports.slack import (
+    Changes,
+    DeploymentWatcher,
+    DeployRefusals,
+    DirectMessages,
+    Directory,
+    HomeTab,
+    MessageRefs,
+    Notifier,
+    Poster,
+    SlackAccess,
+    SlackIdentity,
+)
+from bot.ports.store import (
+    AnnouncementLog,
+    AuditLog,
+    ChecklistRepository,
+    FaultyVersions,
+    FreezeRepository,
+    HomeViewers,
+    LockRepository,
+    Repositories,
+    Store,
+)
+
+__all__ = [
+    "AlreadyRunning",
+    "AnnouncementLog",
+    "AuditLog",
+    "Changes",
+    "ChecklistCards",
+    "ChecklistRepository",
+    "Clock",
+    "Cluster",
+    "ClusterAccess",
+    "CodeReview",
+    "Dependency",
+    "DeployRefusals",
+    "DeploymentChanges",
+    "DeploymentDecisions",
+    "DeploymentHistory",
+    "DeploymentLeases",
+    "DeploymentMirror",
+    "DeploymentQueries",
+    "DeploymentRepository",
+    "DeploymentSchedules",
+    "DeploymentWatcher",
+    "DeploymentWrites",
+    "DirectMessages",
+    "Directory",
+    "FaultyVersions",
+    "FreezeRepository",
+    "GitHubDeploymentState",
+    "Health",
+    "Holidays",
+    "HomeTab",
+    "HomeViewers",
+    "JobKind",
+    "JobResult",
+    "LockRepository",
+    "Mailer",
+    "MessageRefs",
+    "Metrics",
+    "Migrations",
+    "NoMetrics",
+    "Notifier",
+    "Pager",
+    "Poster",
+    "Previews",
+    "Probes",
+    "Repositories",
+    "RepositoryAccess",
+    "RepositoryHeads",
+    "Revisions",
+    "RolloutFailed",
+    "RollsBack",
+    "SchemaStatus",
+    "SimulatedWorkload",
+    "SimulatedWorkloads",
+    "SlackAccess",
+    "SlackIdentity",
+    "SourceControl",
+    "Store",
+    "Superseded",
+    "Verifier",
+    "VerifyResult",
+    "WorkflowRuns",
+]

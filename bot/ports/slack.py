@@ -1,0 +1,107 @@
+"""What the services ask of Slack: a deployment's card and announcements (Notifier, Poster),
+user groups, the App Home and DMs, who is told of changes people see, and the bot token's
+identity and channels as the doctor checks them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.domain.deployment import Deployment
+from bot.domain.locks import Lock
+
+
+@dataclass(frozen=True)
+class MessageRefs:
+    channel: str
+    message_ts: str
+    record_ts: str | None
+
+
+class Notifier(Protocol):
+    def show(self, d: Deployment) -> MessageRefs:
+        """Post the deployment's card and record thread, or update them in place."""
+        ...
+
+    def announce(self, d: Deployment) -> None:
+        """Announce the end result in the deployments channel."""
+        ...
+
+    def notify_requester(self, d: Deployment) -> None: ...
+
+    def alert(self, d: Deployment, overrides: Sequence[str]) -> None:
+        """Announce loudly (top level in the channel) an emergency deploy request."""
+        ...
+
+    def prompt_requester(self, d: Deployment) -> None:
+        """DM the requester of a scheduled deploy: its window is open, start it or cancel."""
+        ...
+
+
+class Directory(Protocol):
+    def group_members(self, group_id: str) -> frozenset[str]: ...
+
+
+class Changes(Protocol):
+    """Told that something people see has changed (a deployment's card, a lock, a freeze),
+    so that views showing it (the App Home tab) are refreshed. Returns at once and never
+    raises: the caller may be the deployment runner."""
+
+    def changed(self) -> None: ...
+
+
+class DeploymentWatcher(Protocol):
+    """Told of each deployment the Notifier shows (`refs`: where its card is, when known).
+    Returns at once and never raises: the caller may be the deployment runner."""
+
+    def deployment_changed(self, d: Deployment, refs: MessageRefs | None) -> None: ...
+
+
+class DeployRefusals(Protocol):
+    """Told of each deploy request a lock refused at once (no deployment was created).
+    Returns at once and never raises: the caller is answering a Slack request."""
+
+    def deploy_refused(self, lock: Lock, *, user_id: str, at: datetime, reason: str) -> None:
+        ...
+
+
+class HomeTab(Protocol):
+    def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
+        """Publish `view` (a Block Kit `home` view) as the user's App Home tab."""
+        ...
+
+
+class DirectMessages(Protocol):
+    def direct_message(self, user_id: str, text: str,
+                       blocks: Sequence[dict[str, Any]] | None = None) -> None:
+        """Tell one user something in their DM with the bot (e.g. the answer to a click in
+        the App Home, which has no response_url)."""
+        ...
+
+
+class Poster(Protocol):
+    def post(self, text: str, *, channel: str | None = None) -> tuple[str, str]:
+        """Post a plain message (announcements); returns (channel, ts)."""
+        ...
+
+
+@dataclass(frozen=True)
+class SlackIdentity:
+    """Who the bot token is (auth.test) and the scopes Slack granted it (None: not said)."""
+
+    user: str
+    team: str
+    scopes: frozenset[str] | None
+
+
+class SlackAccess(Protocol):
+    """The bot token's identity and channel membership. Errors: PermanentError (a bad
+    token, a missing scope), RetryableError (Slack unreachable), NotFound (no such channel)."""
+
+    def identity(self) -> SlackIdentity: ...
+
+    def is_member(self, channel: str) -> bool:
+        """Whether the bot is in `channel` (an id C…, or a #name)."""
+        ...
