@@ -6,8 +6,9 @@ namespace: the shared Deployment's spec (containers, env, volumes, service accou
 the configured containers set to the pull request's image, one replica, and the label
 `deploybot.dev/instance: pr-7` added to its own labels, its selector and its pod template's
 labels, so that its ReplicaSets and pods are its own and never the shared Deployment's. It is
-created on the pull request's first deploy, patched like any Deployment after that, and
-deleted when the pull request is closed (bot.backends.kubernetes).
+created on the pull request's first deploy (bot.backends.kubernetes.rollout), patched like
+any Deployment after that, and deleted when the pull request is closed
+(`KubernetesCluster.remove_instance`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.backends.kubernetes.objects import CHANGE_CAUSE, DEPLOYMENT_ID, REVISION
+
 #: The label that tells a per-PR instance's Deployment, ReplicaSets and pods apart.
 INSTANCE_LABEL = "deploybot.dev/instance"
 #: Metadata the API server owns: never copied into a new object.
@@ -23,8 +26,7 @@ _SERVER_METADATA = ("uid", "resourceVersion", "generation", "creationTimestamp",
                     "managedFields", "selfLink", "ownerReferences", "deletionTimestamp",
                     "finalizers")
 #: Annotations of the shared Deployment that describe its own history, not the preview's.
-_OWN_ANNOTATIONS = ("deployment.kubernetes.io/revision", "kubernetes.io/change-cause",
-                    "deploybot.io/deployment-id",
+_OWN_ANNOTATIONS = (REVISION, CHANGE_CAUSE, DEPLOYMENT_ID,
                     "kubectl.kubernetes.io/last-applied-configuration")
 
 
