@@ -8,11 +8,11 @@ ack takes is measured here, against one budget, :data:`ACK_BUDGET_S`.
 
 deploybot is built as the end-to-end tests build it (tests/conftest.py ``serve_bot``):
 ``build_container`` + ``handlers.build_app`` behind ``bot.web.build_asgi``, served by uvicorn
-in a thread (:class:`~bot.devtools.server.ThreadedServer`), a new SQLite database migrated
-to head, a :class:`~bot.devtools.fake_slack.FakeSlack` for the Web API and the
-``response_url`` posts, a :class:`~bot.devtools.fake_k8s.FakeKubernetes` for the service
+in a thread (:class:`~devtools.server.ThreadedServer`), a new SQLite database migrated
+to head, a :class:`~devtools.fake_slack.FakeSlack` for the Web API and the
+``response_url`` posts, a :class:`~devtools.fake_k8s.FakeKubernetes` for the service
 whose migrations ``/migrations`` looks at, and a manual clock (a Wednesday, 10:00 in New
-York). Each request is signed and sent with :class:`~bot.devtools.slack_requests.SlackRequester`;
+York). Each request is signed and sent with :class:`~devtools.slack_requests.SlackRequester`;
 its ack time is the client's: from sending the request to reading the whole answer. Each one
 is checked (status, what the ack says) and so is its follow-up (the ``response_url`` answer,
 the ``views.publish``…), and the bot is left to finish it (idle) before the next request, as
@@ -67,13 +67,13 @@ from typing import Any
 from bot.clock import ManualClock
 from bot.config import parse_config
 from bot.container import Container, build_container
-from bot.devtools.fake_k8s import FakeKubernetes
-from bot.devtools.fake_slack import FakeSlack
-from bot.devtools.server import ThreadedServer
-from bot.devtools.slack_requests import Reply, SlackRequester, app_home_opened_event
 from bot.presentation import ids
 from bot.store.schema import upgrade_schema
 from bot.web import build_asgi
+from devtools.fake_k8s import FakeKubernetes
+from devtools.fake_slack import FakeSlack
+from devtools.server import ThreadedServer
+from devtools.slack_requests import Reply, SlackRequester, app_home_opened_event
 from handlers import build_app
 
 #: Seconds an ack may take, Slack's request to deploybot's whole answer read back. Half of

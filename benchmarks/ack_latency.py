@@ -4,7 +4,7 @@ Slack gives a slash command 3 seconds to be acknowledged. This benchmark checks 
 that budget deploybot spends compared with the least a Bolt app served the same way can
 spend. It starts three child processes:
 
-* ``serve-fake-slack`` -- a :class:`~bot.devtools.fake_slack.FakeSlack` (the Web API and the
+* ``serve-fake-slack`` -- a :class:`~devtools.fake_slack.FakeSlack` (the Web API and the
   ``response_url`` endpoints) in its own process, so its CPU is charged to neither app;
 * ``serve-bare`` -- a Bolt ``App`` with the same settings as ``handlers.build_app``
   (``process_before_response=True``, signature and token verification on) and one ``/deploy``
@@ -14,7 +14,7 @@ spend. It starts three child processes:
 
 Both apps are served like ``deploybot run`` serves them: ``uvicorn.run(bot.web.build_asgi(app))``.
 The parent process sends signed ``/deploy`` slash commands over keep-alive ``http.client``
-connections (one per client thread, via :class:`~bot.devtools.slack_requests.SlackRequester`)
+connections (one per client thread, via :class:`~devtools.slack_requests.SlackRequester`)
 sequentially and with 10 and 50 concurrent client threads, and prints p50/p99/max latency
 (client side, to the full response), CPU per request and RSS of each app's process (psutil),
 with the ratios deploybot/bare, then whether the target is met: deploybot's p99 at 50
@@ -52,8 +52,8 @@ from typing import Any
 
 import psutil
 
-from bot.devtools.server import free_port
-from bot.devtools.slack_requests import SlackRequester, signed_headers, slash_command_body
+from devtools.server import free_port
+from devtools.slack_requests import SlackRequester, signed_headers, slash_command_body
 
 SIGNING_SECRET = "bench-signing-secret"
 BOT_TOKEN = "xoxb-bench-token"
@@ -161,7 +161,7 @@ def _post_kind(text: str) -> str:
 
 def serve_fake_slack() -> None:
     """A FakeSlack; prints its root URL, then answers ``stats`` lines on stdin with JSON."""
-    from bot.devtools.fake_slack import FakeSlack
+    from devtools.fake_slack import FakeSlack
 
     with FakeSlack(usergroups={"S0LEADS": ["U0LEAD"]}) as fake:
         print(fake.root_url, flush=True)

@@ -55,7 +55,7 @@ from benchmarks.ack_latency import (
     total_posts,
     wait_idle,
 )
-from bot.devtools.slack_requests import sign, slash_command_body
+from devtools.slack_requests import sign, slash_command_body
 
 DEFAULT_REQUESTS = 5000
 QUICK_REQUESTS = 500

@@ -2,9 +2,9 @@
 
 Issue 4's benchmark. deploybot is built as the end-to-end tests build it
 (tests/handlers/test_kubernetes_deploy.py): ``build_container`` + ``handlers.build_app``
-served by uvicorn in a thread (:class:`~bot.devtools.server.ThreadedServer`), a
-:class:`~bot.devtools.fake_slack.FakeSlack` for the Web API, and a
-:class:`~bot.devtools.fake_k8s.FakeKubernetes` API server that the real ``kubernetes`` client
+served by uvicorn in a thread (:class:`~devtools.server.ThreadedServer`), a
+:class:`~devtools.fake_slack.FakeSlack` for the Web API, and a
+:class:`~devtools.fake_k8s.FakeKubernetes` API server that the real ``kubernetes`` client
 reaches through a kubeconfig. Service ``api`` runs with executor ``kubernetes`` in namespace
 ``production``, which needs one approval.
 
@@ -55,13 +55,13 @@ from typing import Any
 from bot.backends.kubernetes import rollout_status
 from bot.config import parse_config
 from bot.container import Container, build_container
-from bot.devtools.fake_k8s import FakeKubernetes
-from bot.devtools.fake_slack import Call, FakeSlack
-from bot.devtools.server import ThreadedServer
-from bot.devtools.slack_requests import SlackRequester
 from bot.presentation import ids
 from bot.store.schema import upgrade_schema
 from bot.web import build_asgi
+from devtools.fake_k8s import FakeKubernetes
+from devtools.fake_slack import Call, FakeSlack
+from devtools.server import ThreadedServer
+from devtools.slack_requests import SlackRequester
 from handlers import build_app
 
 SIGNING_SECRET = "bench-signing-secret"

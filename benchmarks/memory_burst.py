@@ -55,7 +55,7 @@ from benchmarks.ack_latency import (
 )
 from benchmarks.ack_wrk import Wrk, pinning, require_wrk, write_requests
 from benchmarks.scratch_database import ScratchDatabase
-from bot.devtools.server import free_port
+from devtools.server import free_port
 
 DEFAULT_REQUESTS = 10_000
 #: What a busy app's ack says (handlers.busy.busy_text): a refusal, not a failure.

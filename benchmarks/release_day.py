@@ -9,7 +9,7 @@ PostgreSQL database created for the run and dropped at the end), migrated by
 ``bot.store.schema.upgrade_schema``. The rollouts go to either
 
 * ``--cluster simulated``: the simulated cluster (``simulated.rollout_seconds``, default 2 s),
-* ``--cluster fake-k8s``: a :class:`~bot.devtools.fake_k8s.FakeKubernetes` API server (N
+* ``--cluster fake-k8s``: a :class:`~devtools.fake_k8s.FakeKubernetes` API server (N
   Deployments seeded) reached by the real ``kubernetes`` client through a kubeconfig.
 
 The fakes (the FakeSlack Web API, and the fake Kubernetes API server with its controller)
@@ -137,8 +137,8 @@ def bench_config(n: int, *, watch: float, cluster: str, rollout: float,
 def serve_fakes(n: int, cluster: str, tick: float, workdir: Path) -> None:
     """FakeSlack (and FakeKubernetes with N Deployments); prints one JSON line with their
     addresses, then answers `patches` and `stats` lines on stdin with JSON, until EOF."""
-    from bot.devtools.fake_k8s import FakeKubernetes
-    from bot.devtools.fake_slack import FakeSlack
+    from devtools.fake_k8s import FakeKubernetes
+    from devtools.fake_slack import FakeSlack
 
     slack = FakeSlack(usergroups={}).start()
     k8s: FakeKubernetes | None = None

@@ -10,11 +10,13 @@ heavy pieces (the container, the web stack, migrations) only when it runs.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from types import ModuleType
 from zoneinfo import ZoneInfo
 
 from bot.config import AppConfig, ConfigError, load_config
@@ -206,9 +208,28 @@ def cmd_run(ns: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_shell(ns: argparse.Namespace) -> int:
-    from bot.shell import run_shell
+#: What `deploybot shell` says where the demo tools are not installed (the Docker image).
+SHELL_NEEDS_DEVTOOLS = ("deploybot shell needs the demo tools (the devtools package): "
+                        "pip install -e '.[demo]' from a checkout")
 
+
+def _devtools_shell() -> ModuleType | None:
+    """devtools.shell, or None where the demo tools are not installed. Imported by name: the
+    shell drives the bot against the fakes (FakeSlack, the fake Kubernetes API), which live
+    outside the product, and no module of bot/ imports devtools (import-linter)."""
+    try:
+        return importlib.import_module("devtools.shell")
+    except ModuleNotFoundError as e:
+        if e.name is not None and (e.name == "devtools" or e.name.startswith("devtools.")):
+            return None
+        raise
+
+
+def cmd_shell(ns: argparse.Namespace) -> int:
+    shell = _devtools_shell()
+    if shell is None:
+        print(SHELL_NEEDS_DEVTOOLS, file=sys.stderr)
+        return EXIT_USAGE
     settings, config = _settings_and_config(ns.config)
     clock = None
     if ns.at is not None:
@@ -221,9 +242,10 @@ def cmd_shell(ns: argparse.Namespace) -> int:
         if start.tzinfo is None:
             start = start.replace(tzinfo=config.zone)
         clock = OffsetClock(start, SystemClock())
-    return run_shell(config, database_url=ns.database_url or "sqlite:///deploybot-shell.db",
-                     script=ns.script, config_path=ns.config or settings.config_path,
-                     clock=clock, cluster=ns.cluster)
+    return int(shell.run_shell(
+        config, database_url=ns.database_url or "sqlite:///deploybot-shell.db",
+        script=ns.script, config_path=ns.config or settings.config_path, clock=clock,
+        cluster=ns.cluster))
 
 
 def _policy_time(value: str | None, zone: ZoneInfo) -> datetime:

@@ -22,9 +22,9 @@ from typing import Any
 import yaml
 from sqlalchemy import text
 
-from bot.devtools.fake_slack import FakeSlack
-from bot.devtools.server import free_port
 from bot.store.db import make_engine
+from devtools.fake_slack import FakeSlack
+from devtools.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "replica-signing-secret"

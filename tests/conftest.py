@@ -18,15 +18,15 @@ from sqlalchemy import create_engine, make_url, pool, text
 from bot.clock import ManualClock
 from bot.config import AppConfig, parse_config
 from bot.container import Container, build_container
-from bot.devtools.fake_slack import FakeSlack
-from bot.devtools.server import ThreadedServer
-from bot.devtools.slack_requests import SlackRequester
 from bot.domain.deployment import Deployment
 from bot.store.db import Database, make_engine, normalize_url
 from bot.store.models import Base
 from bot.store.schema import upgrade_schema
 from bot.store.simulated import SqlSimulatedWorkloads
 from bot.web import build_asgi
+from devtools.fake_slack import FakeSlack
+from devtools.server import ThreadedServer
+from devtools.slack_requests import SlackRequester
 from handlers import build_app
 from tests.pg_instance import PgInstance, pg_bin
 from tests.slack_hold import SlackHold

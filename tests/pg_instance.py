@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from bot.devtools.server import free_port
+from devtools.server import free_port
 
 __all__ = ["PgInstance", "pg_bin"]
 

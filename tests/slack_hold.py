@@ -19,7 +19,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from typing import TypeVar
 
-from bot.devtools.fake_slack import Call
+from devtools.fake_slack import Call
 
 R = TypeVar("R")
 

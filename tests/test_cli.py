@@ -243,3 +243,38 @@ def test_db_upgrade_then_current(deploybot: Deploybot, tmp_path: Path) -> None:
     assert r.out.strip() == "database downgraded to base"
     r = deploybot("db", "current", DATABASE_URL=url)
     assert r.out.strip() == f"current: none; head: {head()}"
+
+
+# -- shell: it needs the demo tools (devtools/), which the Docker image leaves out -------------
+
+#: `python -c` this, then the CLI's arguments: the CLI with devtools absent, as in the image.
+WITHOUT_DEVTOOLS = """\
+import sys
+
+class NoDevtools:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name == "devtools" or name.startswith("devtools."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, NoDevtools())
+from bot.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_the_shell_without_the_demo_tools_says_what_to_install(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in OURS}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    p = subprocess.run(
+        [sys.executable, "-c", WITHOUT_DEVTOOLS, "shell", "--config", str(APP_YAML),
+         "--script", "-"],
+        cwd=tmp_path, env=env, input="/deploy status\n", capture_output=True, text=True,
+        timeout=120, check=False)
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert p.stdout == ""
+    assert p.stderr.splitlines() == [
+        "deploybot shell needs the demo tools (the devtools package): "
+        "pip install -e '.[demo]' from a checkout"], p.stderr
+    assert list(tmp_path.iterdir()) == []  # no database made, nothing started

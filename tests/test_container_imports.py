@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.devtools.fake_slack import FakeSlack
+from devtools.fake_slack import FakeSlack
 from tests.conftest import base_config
 
 ROOT = Path(__file__).resolve().parent.parent

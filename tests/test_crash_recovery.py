@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.devtools.fake_slack import FakeSlack
-from bot.devtools.slack_requests import SlackRequester
+from devtools.fake_slack import FakeSlack
+from devtools.slack_requests import SlackRequester
 from tests.bot_process import (
     SECRET,
     BotProcess,

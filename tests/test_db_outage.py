@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.devtools.fake_slack import FakeSlack
-from bot.devtools.slack_requests import SlackRequester, signed_headers, slash_command_body
 from bot.store.schema import upgrade_schema
+from devtools.fake_slack import FakeSlack
+from devtools.slack_requests import SlackRequester, signed_headers, slash_command_body
 from tests.bot_process import (
     SECRET,
     BotProcess,

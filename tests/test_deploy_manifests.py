@@ -452,6 +452,18 @@ def test_the_dockerfile_runs_deploybot_as_a_non_root_user() -> None:
     assert not any(line.startswith("HEALTHCHECK") for line in lines)
 
 
+def test_the_image_leaves_the_test_doubles_out() -> None:
+    """The image holds the product (bot/, handlers/, migrations/), installed without extras:
+    not devtools/ (the fakes, `deploybot shell`) nor what only they need."""
+    text = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    copies = [line.split()[1:-1] for line in text.splitlines() if line.startswith("COPY ")]
+    copied = {source.rstrip("/") for sources in copies for source in sources}
+    assert copied == {"pyproject.toml", "README.md", "bot", "handlers", "migrations"}, copied
+    installs = [line.split("pip install", 1)[1].split("&&")[0].split()
+                for line in text.splitlines() if "pip install" in line]
+    assert installs == [["."]], installs  # no [demo], no [dev]
+
+
 # -- overlays -------------------------------------------------------------------------------
 
 def _overlay_docs(env: str) -> dict[str, list[dict[str, Any]]]:

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.devtools.fake_slack import FakeSlack
-from bot.devtools.slack_requests import SlackRequester, signed_headers, slash_command_body
 from bot.drain import RESTARTING
 from bot.presentation import ids
 from bot.store.db import make_engine
 from bot.store.models import AuditRow, DeploymentRow
+from devtools.fake_slack import FakeSlack
+from devtools.slack_requests import SlackRequester, signed_headers, slash_command_body
 from tests.bot_process import (
     SECRET,
     BotProcess,

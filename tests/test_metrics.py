@@ -15,12 +15,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import AppConfig
 from bot.container import build_container
-from bot.devtools.fake_slack import FakeSlack
 from bot.domain.states import State
 from bot.metrics import DeploybotMetrics, slack_request_labels
 from bot.presentation import ids
 from bot.scheduling.lag import watch_lag
 from bot.scheduling.scheduler import build_scheduler
+from devtools.fake_slack import FakeSlack
 from tests.conftest import APPROVER, BOT_TOKEN, REQUESTER, RunningBot
 from tests.handlers.spine import click_reply, request, run_to_end
 

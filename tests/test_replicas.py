@@ -25,15 +25,15 @@ from typing import Any
 
 import pytest
 
-from bot.devtools.fake_slack import FakeSlack
-from bot.devtools.slack_requests import (
+from bot.presentation import ids
+from devtools.fake_slack import FakeSlack
+from devtools.slack_requests import (
     Reply,
     SlackRequester,
     block_actions_body,
     signed_headers,
     slash_command_body,
 )
-from bot.presentation import ids
 from tests.backends.fake_smtp import FakeSmtp
 from tests.bot_process import (
     SECRET,

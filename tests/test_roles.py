@@ -25,10 +25,10 @@ from typing import Any
 
 import pytest
 
-from bot.devtools.fake_slack import FakeSlack
-from bot.devtools.server import ThreadedServer
 from bot.roles import ROLE_VARIABLE, Role, database_problem, role_from, role_of
 from bot.web import build_asgi
+from devtools.fake_slack import FakeSlack
+from devtools.server import ThreadedServer
 from tests.bot_process import BotProcess, card_of, query, top_level_posts, wait_until, write_config
 from tests.conftest import APPROVER, REQUESTER, base_config
 from tests.test_replicas import Balancer

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import yaml
 
-from bot.devtools.fake_slack import FakeSlack
-from bot.devtools.server import free_port
-from bot.devtools.slack_requests import SlackRequester
+from devtools.fake_slack import FakeSlack
+from devtools.server import free_port
+from devtools.slack_requests import SlackRequester
 from tests.conftest import REQUESTER, base_config
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.clock import ManualClock
 from bot.config import parse_config
-from bot.shell import mrkdwn_to_text, render_text, run_shell
+from devtools.shell import mrkdwn_to_text, render_text, run_shell
 from tests.conftest import WEDNESDAY, base_config
 
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "production.txt"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.clock import ManualClock
 from bot.config import parse_config
-from bot.shell import run_shell
+from devtools.shell import run_shell
 from tests.conftest import WEDNESDAY, base_config
 
 

@@ -20,8 +20,8 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import AppConfig, ConfigError, parse_config
-from bot.devtools.fake_cluster import CONTEXT, fake_kubernetes, on_fake_kubernetes
-from bot.shell import run_shell
+from devtools.fake_cluster import CONTEXT, fake_kubernetes, on_fake_kubernetes
+from devtools.shell import run_shell
 from tests.conftest import WEDNESDAY, base_config
 
 ROOT = Path(__file__).resolve().parent.parent

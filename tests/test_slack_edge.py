@@ -11,13 +11,13 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.devtools.slack_requests import (
+from bot.slack_edge import MAX_AGE, Malformed, bolt_request, is_ssl_check, signature_problem
+from devtools.slack_requests import (
     app_home_opened_event,
     block_actions_body,
     event_callback_body,
     slash_command_body,
 )
-from bot.slack_edge import MAX_AGE, Malformed, bolt_request, is_ssl_check, signature_problem
 
 SECRET = "s3cret"
 NOW = 1_800_000_000

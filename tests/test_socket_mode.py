@@ -1,5 +1,5 @@
 """Socket Mode, the other edge (bot/socket_mode.py), against a local emulator of Slack's
-documented protocol (bot/devtools/fake_socket_mode.py): `apps.connections.open` with the app
+documented protocol (devtools/fake_socket_mode.py): `apps.connections.open` with the app
 token and `hello`; a command and a click acked over the socket (the command's reply in the
 ack's payload); `disconnect` / `refresh_requested` and a new connection; an envelope Slack
 delivers again handled once; envelopes refused while draining; and real `deploybot run`
@@ -24,13 +24,13 @@ import pytest
 from bot.clock import ManualClock
 from bot.config import AppConfig
 from bot.container import Container, build_container
-from bot.devtools.fake_socket_mode import APP_TOKEN, FakeSocketMode
-from bot.devtools.slack_requests import block_actions_body
 from bot.drain import RESTARTING, Drain
 from bot.errors import RetryableError
 from bot.presentation import ids
 from bot.settings import SettingsError
 from bot.socket_mode import SocketModeConnection, open_connection
+from devtools.fake_socket_mode import APP_TOKEN, FakeSocketMode
+from devtools.slack_requests import block_actions_body
 from handlers import build_app
 from tests.bot_process import ROOT, BotProcess, query, wait_until, write_config
 from tests.conftest import APPROVER, BOT_TOKEN, REQUESTER, base_config

@@ -24,8 +24,8 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import AppConfig
-from bot.devtools.fake_slack import FakeSlack
-from bot.devtools.slack_requests import block_actions_body, slash_command_body
+from devtools.fake_slack import FakeSlack
+from devtools.slack_requests import block_actions_body, slash_command_body
 from tests.conftest import REQUESTER, SIGNING_SECRET, RunningBot, serve_bot
 from tests.edge_checks import db_state, every_log, tracebacks
 

@@ -17,11 +17,11 @@ import pytest
 
 from bot.backends.slack import make_client
 from bot.backends.slack_health import SlackDependency
-from bot.devtools.server import ThreadedServer, free_port
 from bot.services.readiness import ReadinessCheck
 from bot.store.db import Database
 from bot.store.health import DatabaseDependency
 from bot.web import build_asgi
+from devtools.server import ThreadedServer, free_port
 from handlers import build_app
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, RunningBot
 

@@ -28,10 +28,10 @@ from bot.config import (
     SimulatedConfig,
     parse_config,
 )
-from bot.devtools.fake_k8s import FakeKubernetes, Recorded
 from bot.errors import PermanentError, RetryableError
 from bot.ports import AlreadyRunning, RolloutFailed
 from bot.store.simulated import SqlSimulatedWorkloads
+from devtools.fake_k8s import FakeKubernetes, Recorded
 from tests.conftest import base_config, running_version
 
 NS = "staging"

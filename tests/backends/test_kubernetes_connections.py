@@ -1,6 +1,6 @@
 """The Kubernetes backend reuses its HTTP connections (the kubernetes client's urllib3 pool,
 one ApiClient per environment in `KubeClients`): several API calls through
-`KubernetesCluster` reach the fake API server (bot/devtools/fake_k8s.py) over one or two
+`KubernetesCluster` reach the fake API server (devtools/fake_k8s.py) over one or two
 TCP connections, not one per call."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.backends.kubernetes import KubeClients
 from bot.config import KubernetesAccessConfig
-from bot.devtools.fake_k8s import FakeKubernetes
+from devtools.fake_k8s import FakeKubernetes
 from tests.backends.test_kubernetes import IMAGE, NS, make_cluster
 from tests.conftest import running_version
 
@@ -29,7 +29,7 @@ def test_several_api_calls_share_one_or_two_connections(tmp_path: Path) -> None:
         finally:
             clients.close()
         calls = len(fake.requests)
-        server = fake._server  # bot/devtools/httpbits.py TrackingServer: counts connections
+        server = fake._server  # devtools/httpbits.py TrackingServer: counts connections
         assert server is not None
         assert calls >= 16, calls
         assert 1 <= server.accepted <= 2, (server.accepted, calls)

@@ -15,8 +15,8 @@ from kubernetes import watch as k8s_watch
 
 from bot.backends.kubernetes import KubeClients, KubernetesCluster, deadline_counts
 from bot.config import KubernetesAccessConfig
-from bot.devtools.fake_k8s import FakeKubernetes
 from bot.ports import RolloutFailed
+from devtools.fake_k8s import FakeKubernetes
 from tests.backends.test_kubernetes import (
     IMAGE,
     NS,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.devtools.fake_k8s import FakeKubernetes
+from devtools.fake_k8s import FakeKubernetes
 from tests.backends.test_kubernetes import IMAGE, NS, SIDECAR
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -24,9 +24,9 @@ from bot.config import (
     KubernetesServiceConfig,
     SimulatedConfig,
 )
-from bot.devtools.fake_k8s import FakeKubernetes
 from bot.ports import JobResult, Migrations, RolloutFailed
 from bot.store.simulated import SqlSimulatedWorkloads
+from devtools.fake_k8s import FakeKubernetes
 from tests.backends.test_kubernetes import FAST, IMAGE, NS, SIDECAR
 
 ENV: list[dict[str, Any]] = [

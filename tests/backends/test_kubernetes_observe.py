@@ -13,10 +13,10 @@ from kubernetes import client as k8s
 
 from bot.backends.kubernetes import KubeClients, KubernetesCluster
 from bot.config import KubernetesAccessConfig
-from bot.devtools.fake_k8s import FakeKubernetes
 from bot.domain.live import Observed
 from bot.errors import PermanentError, RetryableError
 from bot.ports import RolloutFailed
+from devtools.fake_k8s import FakeKubernetes
 from tests.backends.test_kubernetes import IMAGE, NS, SIDECAR, deploy, make_cluster
 from tests.conftest import running_version
 

@@ -16,9 +16,9 @@ from bot.backends.clusters import ServiceClusters
 from bot.backends.kubernetes import DEPLOYMENT_ID, KubeClients, KubernetesCluster
 from bot.backends.kubernetes_previews import INSTANCE_LABEL, preview_deployment
 from bot.config import KubernetesAccessConfig
-from bot.devtools.fake_k8s import FakeKubernetes
 from bot.errors import PermanentError
 from bot.ports import Previews
+from devtools.fake_k8s import FakeKubernetes
 from tests.backends.test_kubernetes import NS, SIDECAR, containers, make_cluster, rollout_complete
 
 

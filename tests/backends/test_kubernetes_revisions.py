@@ -13,10 +13,10 @@ from bot.backends.kubernetes import REVISION, KubeClients, KubernetesCluster
 from bot.backends.simulated import SimulatedCluster
 from bot.clock import ManualClock
 from bot.config import KubernetesAccessConfig, KubernetesServiceConfig, SimulatedConfig
-from bot.devtools.fake_k8s import FakeKubernetes
 from bot.errors import PermanentError, RetryableError
 from bot.ports import Revisions
 from bot.store.simulated import SqlSimulatedWorkloads
+from devtools.fake_k8s import FakeKubernetes
 from tests.backends.test_kubernetes import FAST, IMAGE, NS, SIDECAR
 from tests.conftest import running_version
 

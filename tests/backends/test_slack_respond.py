@@ -26,7 +26,7 @@ from slack_sdk.models.blocks import ButtonElement, SectionBlock
 from slack_sdk.webhook.internal_utils import _build_body
 
 from bot.backends.slack import KeepAliveRespond, make_client
-from bot.devtools.httpbits import TrackedHandler, TrackingServer, read_body
+from devtools.httpbits import TrackedHandler, TrackingServer, read_body
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,10 @@ from bot.config import (
     SimulatedConfig,
     VerifyConfig,
 )
-from bot.devtools.fake_k8s import FakeKubernetes
 from bot.ports import Health, Superseded, VerifyResult
 from bot.services.verification import BakeWatch
 from bot.store.simulated import SqlSimulatedWorkloads
+from devtools.fake_k8s import FakeKubernetes
 from tests.backends.test_kubernetes import FAST, IMAGE, NS, SIDECAR
 from tests.conftest import WEDNESDAY
 

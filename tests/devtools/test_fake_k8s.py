@@ -1,4 +1,4 @@
-"""Tests for bot.devtools.fake_k8s: the real ``kubernetes`` client against FakeKubernetes."""
+"""Tests for devtools.fake_k8s: the real ``kubernetes`` client against FakeKubernetes."""
 
 # The client's generated models type every field Optional and kubernetes.watch is untyped;
 # these tests read fields the fake always fills, so mypy's Optional narrowing is relaxed here.
@@ -19,7 +19,7 @@ import urllib3
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
-from bot.devtools.fake_k8s import FAKE_USER, FakeKubernetes
+from devtools.fake_k8s import FAKE_USER, FakeKubernetes
 
 NS = "production"
 OLD_IMAGE = "ghcr.io/acme/api:v1.2.2"

@@ -1,4 +1,4 @@
-"""Tests for the Slack fakes in bot.devtools (FakeSlack and the Slack request builders)."""
+"""Tests for the Slack fakes in devtools (FakeSlack and the Slack request builders)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
-from bot.devtools.fake_slack import Call, FakeSlack
-from bot.devtools.slack_requests import (
+from devtools.fake_slack import Call, FakeSlack
+from devtools.slack_requests import (
     SlackRequester,
     block_actions_body,
     sign,

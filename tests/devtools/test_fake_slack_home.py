@@ -15,8 +15,8 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.devtools.fake_slack import FakeSlack, view_problems
-from bot.devtools.slack_requests import (
+from devtools.fake_slack import FakeSlack, view_problems
+from devtools.slack_requests import (
     SlackRequester,
     app_home_opened_event,
     event_callback_body,

@@ -13,7 +13,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from bot.devtools.fake_socket_mode import APP_TOKEN, FakeSocketMode
+from devtools.fake_socket_mode import APP_TOKEN, FakeSocketMode
 
 
 @pytest.fixture

@@ -33,10 +33,10 @@ from sqlalchemy import text
 
 from bot.clock import ManualClock
 from bot.config import parse_config
-from bot.devtools.fake_slack import FakeSlack
 from bot.store.db import make_engine
 from bot.store.models import Base
 from bot.store.schema import upgrade_schema
+from devtools.fake_slack import FakeSlack
 from tests.conftest import SIGNING_SECRET, WEDNESDAY, RunningBot, base_config, serve_bot
 
 #: The webhook secret of the bot the GitHub fuzz serves.

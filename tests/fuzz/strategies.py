@@ -17,13 +17,13 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from hypothesis import strategies as st
 
-from bot.devtools.slack_requests import (
+from bot.presentation import ids
+from devtools.slack_requests import (
     app_home_opened_event,
     block_actions_body,
     event_callback_body,
     slash_command_body,
 )
-from bot.presentation import ids
 from tests.conftest import APPROVER, APPROVER2, OUTSIDER, REQUESTER, SIGNING_SECRET
 from tests.fuzz.harness import FORM, JSON_TYPE, slack_signature
 

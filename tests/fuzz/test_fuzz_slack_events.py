@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl
 
 from hypothesis import event, example, given, note, settings
 
-from bot.devtools.slack_requests import block_actions_body
+from devtools.slack_requests import block_actions_body
 from tests.conftest import APPROVER
 from tests.fuzz.harness import (
     FORM,

@@ -15,11 +15,11 @@ from bot.backends.kubernetes import KubeClients, KubernetesCluster, Timing
 from bot.clock import ManualClock
 from bot.config import AppConfig
 from bot.container import build_container
-from bot.devtools.fake_k8s import FakeKubernetes, Recorded
-from bot.devtools.fake_slack import FakeSlack
-from bot.devtools.server import ThreadedServer
-from bot.devtools.slack_requests import SlackRequester
 from bot.web import build_asgi
+from devtools.fake_k8s import FakeKubernetes, Recorded
+from devtools.fake_slack import FakeSlack
+from devtools.server import ThreadedServer
+from devtools.slack_requests import SlackRequester
 from handlers import build_app
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, RunningBot
 

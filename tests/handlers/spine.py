@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bot.devtools.fake_slack import Call
-from bot.devtools.slack_requests import Reply
 from bot.domain.states import State
 from bot.presentation import ids
+from devtools.fake_slack import Call
+from devtools.slack_requests import Reply
 from tests.conftest import REQUESTER, RunningBot
 
 CHANNEL = "C0DEPLOYS"

@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from bot.devtools.slack_requests import Reply
 from bot.domain.states import State
 from bot.presentation import ids
 from bot.presentation.blocks import when
+from devtools.slack_requests import Reply
 from tests.conftest import APPROVER, OUTSIDER, REQUESTER, RunningBot, base_config, running_version
 from tests.handlers.spine import (
     announcements,

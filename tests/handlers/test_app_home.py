@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bot.devtools.fake_slack import view_problems
-from bot.devtools.slack_requests import app_home_opened_event
 from bot.domain.states import State
 from bot.presentation import ids
+from devtools.fake_slack import view_problems
+from devtools.slack_requests import app_home_opened_event
 from tests.conftest import APPROVER, OUTSIDER, REQUESTER, RunningBot, base_config
 from tests.handlers.spine import (
     blocks_text,

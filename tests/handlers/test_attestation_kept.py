@@ -14,9 +14,9 @@ from pytest_httpserver import HTTPServer
 
 from bot.clock import ManualClock
 from bot.config import parse_config
-from bot.devtools.fake_slack import FakeSlack
 from bot.domain.checklist import FEATURE_FLAGS, ROLLBACK_PLAN
 from bot.domain.states import State
+from devtools.fake_slack import FakeSlack
 from tests.backends.fake_github import TOKEN, FakeGitHub
 from tests.backends.fake_github_review import FakeReview
 from tests.conftest import APPROVER, REQUESTER, WEDNESDAY, base_config, serve_bot

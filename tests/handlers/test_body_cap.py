@@ -25,10 +25,10 @@ from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.config import AppConfig
-from bot.devtools.fake_slack import FakeSlack
-from bot.devtools.slack_requests import sign
 from bot.store.models import Base
 from bot.web import GITHUB_MAX_BODY, SLACK_MAX_BODY
+from devtools.fake_slack import FakeSlack
+from devtools.slack_requests import sign
 from tests.conftest import SIGNING_SECRET, RunningBot, serve_bot
 from tests.edge_checks import every_log
 

@@ -15,11 +15,11 @@ import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import text
 
-from bot.devtools.slack_requests import block_actions_body, signed_headers
 from bot.domain.checklist import FEATURE_FLAGS, MIGRATIONS, MONITORING, REVIEWS, ROLLBACK_PLAN
 from bot.domain.states import State
 from bot.presentation import ids
 from bot.presentation.checklist_views import item_block_id, na_block_id
+from devtools.slack_requests import block_actions_body, signed_headers
 from tests.backends.fake_github import TOKEN, FakeGitHub
 from tests.backends.fake_github_review import FakeReview
 from tests.conftest import (

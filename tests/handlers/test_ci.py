@@ -11,7 +11,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import text
 
-from bot.devtools.slack_requests import Reply
+from devtools.slack_requests import Reply
 from tests.backends.fake_github import TOKEN, FakeGitHub, sha_of
 from tests.backends.fake_github_repo import RepoState
 from tests.backends.fake_github_runs import FakeRuns

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bot.devtools.slack_requests import Reply
 from bot.domain.states import State
 from bot.presentation import ids
+from devtools.slack_requests import Reply
 from tests.conftest import APPROVER, APPROVER2, REQUESTER, RunningBot, base_config
 from tests.handlers.spine import (
     announcements,

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from bot.devtools.slack_requests import Reply
+from devtools.slack_requests import Reply
 from tests.conftest import APPROVER, REQUESTER, RunningBot, base_config
 from tests.handlers.spine import (
     CHANNEL,

@@ -20,9 +20,9 @@ from sqlalchemy import text
 from bot.clock import ManualClock
 from bot.config import AppConfig
 from bot.container import Container, build_container
-from bot.devtools.fake_slack import FakeSlack
 from bot.domain.states import State
 from bot.scheduling import jobs
+from devtools.fake_slack import FakeSlack
 from tests.backends.fake_github import TOKEN, FakeGitHub
 from tests.backends.fake_github_repo import RepoState
 from tests.conftest import BOT_TOKEN, REQUESTER, RunningBot, base_config, serve_bot

@@ -18,10 +18,10 @@ from sqlalchemy import text
 from bot.clock import ManualClock
 from bot.config import AppConfig, parse_config
 from bot.container import build_container
-from bot.devtools.fake_slack import FakeSlack
-from bot.devtools.server import ThreadedServer
 from bot.domain.states import State
 from bot.web import build_asgi
+from devtools.fake_slack import FakeSlack
+from devtools.server import ThreadedServer
 from handlers import build_app
 from tests.backends.fake_github import FakeGitHub
 from tests.conftest import BOT_TOKEN, REQUESTER, SIGNING_SECRET, RunningBot, base_config, serve_bot

@@ -16,10 +16,10 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import parse_config
-from bot.devtools.fake_slack import FakeSlack
 from bot.domain.states import State
 from bot.presentation import ids
 from bot.presentation.blocks import when
+from devtools.fake_slack import FakeSlack
 from tests.conftest import (
     APPROVER,
     APPROVER2,

@@ -13,10 +13,10 @@ import pytest
 from bot.backends.kubernetes import Timing
 from bot.clock import ManualClock
 from bot.config import AppConfig
-from bot.devtools.fake_k8s import FakeKubernetes
-from bot.devtools.fake_slack import FakeSlack
 from bot.domain.states import State
 from bot.presentation import ids
+from devtools.fake_k8s import FakeKubernetes
+from devtools.fake_slack import FakeSlack
 from tests.conftest import APPROVER, RunningBot, base_config, running_version, serve_bot
 from tests.handlers.kube import SIDECAR, images
 from tests.handlers.spine import announcements, audit_actions, ephemeral_text, run_to_end

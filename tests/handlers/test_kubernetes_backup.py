@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from bot.devtools.fake_k8s import FakeKubernetes
 from bot.domain.states import State
+from devtools.fake_k8s import FakeKubernetes
 from tests.conftest import RunningBot, base_config
 from tests.handlers.spine import announcements, blocks_text, ephemeral_text, run_to_end
 from tests.handlers.test_kubernetes_migrations import MIGRATE, fake_k8s, image

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 
-from bot.devtools.fake_k8s import FakeKubernetes
 from bot.domain.deployment import Kind
 from bot.domain.states import State
 from bot.presentation import ids
+from devtools.fake_k8s import FakeKubernetes
 from tests.conftest import REQUESTER, RunningBot, base_config
 from tests.handlers.kube import images
 from tests.handlers.spine import blocks_text, deployment_ids, wait_dm

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.devtools.fake_k8s import FakeKubernetes
 from bot.domain.states import State
+from devtools.fake_k8s import FakeKubernetes
 from tests.conftest import REQUESTER, RunningBot, base_config
 from tests.handlers.kube import SIDECAR, images
 from tests.handlers.spine import (

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from bot.devtools.fake_k8s import FakeKubernetes
 from bot.domain.deployment import Kind
 from bot.domain.states import State
 from bot.presentation import ids
+from devtools.fake_k8s import FakeKubernetes
 from tests.conftest import APPROVER, REQUESTER, RunningBot, base_config
 from tests.handlers.kube import SIDECAR, images
 from tests.handlers.spine import (

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 
-from bot.devtools.fake_k8s import FakeKubernetes
 from bot.domain.states import State
+from devtools.fake_k8s import FakeKubernetes
 from tests.conftest import APPROVER, RunningBot, base_config
 from tests.handlers.spine import announcements, blocks_text, request, run_to_end
 from tests.handlers.test_kubernetes_rollback import IMAGE, set_image

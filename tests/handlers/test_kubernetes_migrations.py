@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.devtools.fake_k8s import FakeKubernetes
 from bot.domain.deployment import JobOutcome
 from bot.domain.states import State
 from bot.store.models import AuditRow
+from devtools.fake_k8s import FakeKubernetes
 from tests.conftest import RunningBot, base_config
 from tests.handlers.spine import (
     announcements,

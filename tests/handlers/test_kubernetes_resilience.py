@@ -15,11 +15,11 @@ from kubernetes import client as k8s
 from sqlalchemy import select, text
 
 from bot.config import AppConfig
-from bot.devtools.fake_k8s import FakeKubernetes
-from bot.devtools.fake_slack import FakeSlack
 from bot.domain.states import State
 from bot.ports import JobResult, Migrations
 from bot.store.models import AuditRow
+from devtools.fake_k8s import FakeKubernetes
+from devtools.fake_slack import FakeSlack
 from tests.conftest import RunningBot, base_config
 from tests.handlers.kube import SIDECAR, Mortal, another_bot, images, job_watches
 from tests.handlers.spine import (

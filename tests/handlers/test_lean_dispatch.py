@@ -15,9 +15,9 @@ from slack_bolt.middleware import RequestVerification
 from slack_bolt.middleware.custom_middleware import CustomMiddleware
 from slack_sdk import WebClient
 
-from bot.devtools.fake_slack import FakeSlack
-from bot.devtools.slack_requests import signed_headers, slash_command_body
 from bot.web import build_asgi
+from devtools.fake_slack import FakeSlack
+from devtools.slack_requests import signed_headers, slash_command_body
 from handlers import build_app
 from handlers.lean import ARGUMENTS, LeanListener, LeanMatcher, LeanMiddleware, lean
 from tests.conftest import REQUESTER, SIGNING_SECRET, RunningBot

@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import text
 
 from bot.container import Container, build_container
-from bot.devtools.slack_requests import Reply
 from bot.domain.deployment import Kind, NewDeployment
 from bot.domain.states import State
 from bot.scheduling import jobs
+from devtools.slack_requests import Reply
 from tests.conftest import (
     APPROVER,
     APPROVER2,

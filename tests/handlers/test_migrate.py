@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from bot.devtools.fake_k8s import FakeKubernetes
 from bot.domain.deployment import Kind
 from bot.domain.states import State
+from devtools.fake_k8s import FakeKubernetes
 from tests.conftest import APPROVER, APPROVER2, OUTSIDER, REQUESTER, RunningBot, base_config
 from tests.handlers.spine import (
     announcements,

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.devtools.fake_k8s import FakeKubernetes
-from bot.devtools.slack_requests import Reply
 from bot.domain.states import State
 from bot.store.models import AuditRow
+from devtools.fake_k8s import FakeKubernetes
+from devtools.slack_requests import Reply
 from tests.conftest import OUTSIDER, REQUESTER, RunningBot, base_config
 from tests.handlers.kube import SIDECAR
 from tests.handlers.spine import blocks_text, ephemeral_text, run_to_end, settle

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from bot.devtools.slack_requests import (
+from devtools.slack_requests import (
     app_home_opened_event,
     event_callback_body,
     signed_headers,

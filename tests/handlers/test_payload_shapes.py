@@ -22,14 +22,14 @@ from urllib.parse import parse_qs, urlencode
 import pytest
 from slack_bolt import App, BoltRequest
 
-from bot.devtools.slack_requests import (
+from bot.presentation import ids
+from devtools.slack_requests import (
     Reply,
     block_actions_body,
     event_callback_body,
     signed_headers,
     slash_command_body,
 )
-from bot.presentation import ids
 from handlers import build_app
 from tests.conftest import REQUESTER, SIGNING_SECRET, RunningBot
 from tests.edge_checks import db_state, every_log, tracebacks

@@ -19,11 +19,11 @@ from bot.backends.simulated import SimulatedCluster
 from bot.clock import ManualClock
 from bot.config import AppConfig, parse_config
 from bot.container import build_container
-from bot.devtools.fake_slack import FakeSlack
-from bot.devtools.server import ThreadedServer
 from bot.domain.deployment import NewDeployment
 from bot.domain.states import State
 from bot.web import build_asgi
+from devtools.fake_slack import FakeSlack
+from devtools.server import ThreadedServer
 from handlers import build_app
 from tests.backends.fake_github import FakeGitHub
 from tests.conftest import (

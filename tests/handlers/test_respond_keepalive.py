@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.devtools.fake_slack import FakeSlack
-from bot.devtools.httpbits import TrackingServer
-from bot.devtools.slack_requests import SlackRequester
+from devtools.fake_slack import FakeSlack
+from devtools.httpbits import TrackingServer
+from devtools.slack_requests import SlackRequester
 from tests.conftest import REQUESTER, SIGNING_SECRET, RunningBot
 
 BURST = 20

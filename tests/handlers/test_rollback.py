@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.devtools.slack_requests import Reply
 from bot.domain.deployment import Kind
 from bot.domain.states import State
 from bot.presentation import ids
 from bot.store.models import AuditRow
+from devtools.slack_requests import Reply
 from tests.conftest import APPROVER, OUTSIDER, REQUESTER, RunningBot, base_config, running_version
 from tests.handlers.spine import (
     announcements,

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from bot.devtools.slack_requests import block_actions_body, signed_headers, slash_command_body
 from bot.domain.states import State
 from bot.presentation import ids
+from devtools.slack_requests import block_actions_body, signed_headers, slash_command_body
 from tests.conftest import APPROVER, REQUESTER, SIGNING_SECRET, RunningBot
 from tests.handlers.spine import (
     audit_actions,

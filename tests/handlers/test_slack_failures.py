@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from bot.devtools.fake_slack import Call, FakeSlack
 from bot.domain.states import State
 from bot.presentation import ids
+from devtools.fake_slack import Call, FakeSlack
 from tests.conftest import APPROVER, REQUESTER, RunningBot
 from tests.handlers.spine import (
     CHANNEL,

@@ -24,9 +24,6 @@ from bot.backends.simulated import SimulatedCluster
 from bot.clock import ManualClock
 from bot.config import AppConfig
 from bot.container import build_container
-from bot.devtools.fake_slack import FakeSlack
-from bot.devtools.server import ThreadedServer
-from bot.devtools.slack_requests import Reply, SlackRequester
 from bot.domain.record import Mark
 from bot.domain.states import State
 from bot.presentation import ids
@@ -34,6 +31,9 @@ from bot.presentation.blocks import MARKS
 from bot.scheduling import jobs
 from bot.store.simulated import SqlSimulatedWorkloads
 from bot.web import build_asgi
+from devtools.fake_slack import FakeSlack
+from devtools.server import ThreadedServer
+from devtools.slack_requests import Reply, SlackRequester
 from handlers import build_app
 from tests.conftest import (
     APPROVER,

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.devtools.fake_slack import view_problems
 from bot.domain.deployment import Decision, Deployment
 from bot.domain.locks import Lock
 from bot.domain.policy import PolicyDecision
@@ -17,6 +16,7 @@ from bot.presentation import ids
 from bot.presentation.home_views import MAX_BLOCKS, home_view
 from bot.services.home import EnvironmentHome, Home, ServiceLine
 from bot.services.policy import WindowStatus
+from devtools.fake_slack import view_problems
 
 NY = ZoneInfo("America/New_York")
 AT = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)  # Wed 10:00 in New York

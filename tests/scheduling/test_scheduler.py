@@ -23,7 +23,6 @@ from sqlalchemy import text
 from bot.clock import ManualClock
 from bot.config import AppConfig
 from bot.container import Container, build_container
-from bot.devtools.fake_slack import FakeSlack
 from bot.scheduling import jobs
 from bot.scheduling.scheduler import (
     EXPECTED_JOBS,
@@ -33,6 +32,7 @@ from bot.scheduling.scheduler import (
 )
 from bot.store.db import make_engine
 from bot.store.schema import alembic_config
+from devtools.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN, base_config
 
 NY = ZoneInfo("America/New_York")

@@ -22,7 +22,6 @@ from bot.backends.pagerduty import PagerDutyEvents
 from bot.backends.slack import SlackNotifier, make_client
 from bot.clock import ManualClock
 from bot.config import AppConfig
-from bot.devtools.fake_slack import FakeSlack
 from bot.domain.deployment import Deployment, Kind, NewDeployment
 from bot.domain.locks import MANUAL, Lock
 from bot.domain.states import State
@@ -30,6 +29,7 @@ from bot.ports import MessageRefs
 from bot.presentation.lock_views import refusal_at_start
 from bot.services.alerts import AlertRouter
 from bot.store.db import Database
+from devtools.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN, WEDNESDAY, base_config
 from tests.ended import ended
 

@@ -19,11 +19,11 @@ from bot.backends.holiday_calendar import HolidayLibrary
 from bot.backends.slack import SlackNotifier, make_client
 from bot.clock import ManualClock
 from bot.config import AppConfig
-from bot.devtools.fake_slack import FakeSlack
 from bot.services.announcements import AnnouncementService
 from bot.services.policy import PolicyService
 from bot.store.db import Database
 from bot.store.models import AnnouncementRow
+from devtools.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN, base_config
 
 NY = ZoneInfo("America/New_York")

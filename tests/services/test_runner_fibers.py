@@ -21,10 +21,10 @@ from bot.backends.kubernetes import Timing
 from bot.clock import ManualClock
 from bot.config import parse_config
 from bot.container import Container, build_container
-from bot.devtools.fake_k8s import FakeKubernetes
-from bot.devtools.fake_slack import FakeSlack
 from bot.domain.deployment import NewDeployment
 from bot.domain.states import State
+from devtools.fake_k8s import FakeKubernetes
+from devtools.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN, REQUESTER, base_config
 
 N = 200

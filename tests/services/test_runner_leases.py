@@ -16,8 +16,8 @@ from sqlalchemy import text
 
 from bot.clock import ManualClock
 from bot.container import Container, build_container
-from bot.devtools.fake_slack import FakeSlack
 from bot.domain.states import State
+from devtools.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN, RunningBot, base_config
 from tests.handlers.spine import audit_actions, request
 

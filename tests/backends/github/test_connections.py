@@ -5,7 +5,7 @@ Requester): REST calls and GraphQL queries through `GitHubSourceControl` and
 pytest-httpserver's server (werkzeug's) closes every connection after one answer
 (`Connection: close`, whatever the HTTP version), so here the same fake (its
 `application`: routes, log) is served by the HTTP/1.1 keep-alive server of the other fakes
-(bot/devtools/httpbits.py), as GitHub's API keeps connections, counting those it accepts."""
+(devtools/httpbits.py), as GitHub's API keeps connections, counting those it accepts."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug.test import EnvironBuilder
 
 from bot.backends.github import GitHubClient, GitHubCodeReview, GitHubSourceControl
-from bot.devtools.httpbits import TrackedHandler, TrackingServer, read_body
+from devtools.httpbits import TrackedHandler, TrackingServer, read_body
 from tests.backends.fake_github import FakeGitHub
 from tests.backends.fake_github_review import FakeReview
 from tests.backends.github.conftest import TAGS

@@ -7,7 +7,7 @@ form bodies for slash commands (``slash_command_body``) and ``block_actions`` in
 Events API callbacks (``event_callback_body``, e.g. ``app_home_opened``), and
 :class:`SlackRequester`, a small stdlib HTTP client that signs and POSTs them to a running
 bot and returns a :class:`Reply`.  When given a
-:class:`~bot.devtools.fake_slack.FakeSlack`, the requester points each request's
+:class:`~devtools.fake_slack.FakeSlack`, the requester points each request's
 ``response_url`` at the fake under a fresh key so callers can find what the bot posted back.
 Stdlib only on purpose.
 """
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 if TYPE_CHECKING:
-    from bot.devtools.fake_slack import Call, FakeSlack
+    from devtools.fake_slack import Call, FakeSlack
 
 __all__ = [
     "Reply",

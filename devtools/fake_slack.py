@@ -32,7 +32,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from bot.devtools.httpbits import TrackedHandler, TrackingServer, read_body
+from devtools.httpbits import TrackedHandler, TrackingServer, read_body
 
 __all__ = ["RESPONSE_URL_METHOD", "Call", "FakeSlack", "view_problems"]
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import AppConfig, KubernetesServiceConfig, parse_config
-from bot.devtools.fake_k8s import FakeKubernetes
+from devtools.fake_k8s import FakeKubernetes
 
 __all__ = [
     "CONTEXT", "DEFAULT_VERSION", "REPLICAS", "TICK", "FakeCluster", "SeededDeployment",

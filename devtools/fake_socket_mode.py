@@ -67,9 +67,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
-from bot.devtools.fake_slack import Call, FakeSlack, _json_reply, _Reply
-from bot.devtools.server import free_port
-from bot.devtools.slack_requests import (
+from devtools.fake_slack import Call, FakeSlack, _json_reply, _Reply
+from devtools.server import free_port
+from devtools.slack_requests import (
     API_APP_ID,
     block_actions_body,
     slash_command_body,

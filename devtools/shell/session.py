@@ -1,0 +1,417 @@
+"""One shell session (`Shell`): the shell's input language (slash commands, `as`, `click`,
+`messages`, `wait`, `help`, `quit`), the in-process dispatch of Slack requests to the real
+Bolt app (`app.dispatch(BoltRequest(...))` with bodies from devtools.slack_requests), and what
+people would see in Slack of each Web API call the fake Slack reports (`on_call`).
+
+One class of ~400 lines: what the user types and what it sets off share the session's state
+(the current user, the messages shown, whose click a response answers).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App, BoltRequest, BoltResponse
+
+from bot.config import AppConfig
+from bot.container import Container
+from devtools.fake_slack import RESPONSE_URL_METHOD, Call, FakeSlack
+from devtools.shell.render import (
+    USER_ID,
+    Button,
+    button_name,
+    buttons,
+    channel_label,
+    dm_channel,
+    mrkdwn_to_text,
+    object_text,
+    render_text,
+    with_prefix,
+)
+from devtools.shell.transcript import Transcript
+from devtools.slack_requests import DEFAULT_CHANNEL_ID, block_actions_body, slash_command_body
+
+FORM_HEADERS: dict[str, str | Sequence[str]] = {
+    "content-type": ["application/x-www-form-urlencoded"],
+}
+# How long the fake Slack must be quiet before the shell shows the next prompt, and the
+# longest it waits for that in interactive mode (a rollout keeps posting progress).
+SETTLE_SECONDS = 0.3
+INTERACTIVE_MAX_WAIT = 5.0
+# In script mode every line waits for quiet *and* an idle runner, at most this long.
+SCRIPT_MAX_WAIT = 120.0
+
+# Web API methods the bot calls that people never see.
+_SILENT_METHODS = frozenset({
+    "auth.test", "chat.getPermalink", "conversations.open", "usergroups.users.list",
+    "users.info",
+})
+
+HELP = """\
+Type what you would type in Slack, plus a few shell commands:
+  /deploy production v1.2.3   any slash command, sent as the current user
+  /deploy status              (the bot's own help: /deploy help)
+  as U0BOB                    become another Slack user (the prompt shows who you are)
+  click approve               press the Approve button on the latest message that has one
+  click reject #3             ... or the button of deployment #3; `click` lists the buttons
+  messages                    show the deployments channel as it looks now
+  messages U0ALICE            show the bot's direct messages to a user
+  wait                        wait until running deployments have finished
+  help                        this text
+  quit                        leave (also: exit, Ctrl-D)
+An edited message shows only the lines that changed; `messages` shows messages whole.
+Lines starting with # are comments (a --script shows them, as narration)."""
+
+
+@dataclass
+class _Seen:
+    """A message the shell has shown: for threading and for showing only what an edit changed."""
+
+    thread_ts: str | None
+    lines: list[str]
+
+
+class Shell:
+    """One shell session: the current user, the line interpreter and the output of the bot."""
+
+    def __init__(
+        self,
+        *,
+        config: AppConfig,
+        transcript: Transcript,
+        user: str,
+        settle: float = SETTLE_SECONDS,
+        scripted: bool = False,
+    ) -> None:
+        self.config = config
+        self.transcript = transcript
+        self.user = user
+        self.settle_seconds = settle
+        self.scripted = scripted
+        channel = config.slack.deployments_channel
+        self.channel = channel
+        # Slash commands are sent from the deployments channel (a made-up id for a #name).
+        self.channel_id = channel if channel[:1] in ("C", "G") else DEFAULT_CHANNEL_ID
+        self.channel_name = channel.lstrip("#") if channel.startswith("#") else None
+        self._lock = threading.Lock()
+        self._seen: dict[tuple[str, str], _Seen] = {}
+        self._response_users: dict[str, str] = {}
+        self._last_event = time.monotonic()
+        self._fake: FakeSlack | None = None
+        self._app: App | None = None
+        self._container: Container | None = None
+
+    def attach(self, fake: FakeSlack, app: App, container: Container) -> None:
+        self._fake, self._app, self._container = fake, app, container
+
+    @property
+    def fake(self) -> FakeSlack:
+        assert self._fake is not None, "attach() first"
+        return self._fake
+
+    @property
+    def app(self) -> App:
+        assert self._app is not None, "attach() first"
+        return self._app
+
+    @property
+    def container(self) -> Container:
+        assert self._container is not None, "attach() first"
+        return self._container
+
+    @property
+    def prompt(self) -> str:
+        return f"{self.user}> "
+
+    # -- what the bot sends (runs on the fake's threads) ----------------------------------
+    def on_call(self, call: Call) -> None:
+        """FakeSlack's callback: print what people would see in Slack."""
+        with self._lock:  # held while printing, so calls are shown in the order they came
+            self._last_event = time.monotonic()
+            lines = self._lines_for(call)
+            if lines:
+                self.transcript.background(lines)
+
+    def _lines_for(self, call: Call) -> list[str]:
+        # Caller holds self._lock.
+        args = call.args
+        if call.method == "chat.postMessage":
+            return self._new_messages()
+        if call.method == "chat.update":
+            return self._edited(str(args.get("channel") or ""), str(args.get("ts") or ""),
+                                args.get("blocks"), args.get("text"))
+        if call.method == RESPONSE_URL_METHOD:
+            return self._response(call)
+        if call.method == "chat.postEphemeral":
+            who = str(args.get("user") or "?")
+            return with_prefix(self._only(who),
+                                render_text(args.get("blocks"), args.get("text")))
+        if call.method in _SILENT_METHODS:
+            return []
+        return [f"(the bot called Slack's {call.method})"]
+
+    def _only(self, user: str | None) -> str:
+        return "(only you) " if user in (None, self.user) else f"(only {user}) "
+
+    def _new_messages(self) -> list[str]:
+        lines: list[str] = []
+        for m in self.fake.messages():
+            key = (str(m["channel"]), str(m["ts"]))
+            if key in self._seen:
+                continue
+            body = render_text(m.get("blocks"), m.get("text"))
+            self._seen[key] = _Seen(m.get("thread_ts"), body)
+            lines.extend(self._message_lines(key[0], m.get("thread_ts"), body))
+        return lines
+
+    @staticmethod
+    def _message_lines(channel: str, thread_ts: str | None, body: list[str],
+                       note: str = "") -> list[str]:
+        prefix = channel_label(channel) + " " + ("  ↳ " if thread_ts else "")
+        return with_prefix(prefix, body, first=note)
+
+    def _edited(self, channel: str, ts: str, blocks: Any, text: Any) -> list[str]:
+        body = render_text(blocks, str(text) if text is not None else None)
+        seen = self._seen.get((channel, ts))
+        if seen is None:
+            self._seen[(channel, ts)] = _Seen(None, body)
+            return self._message_lines(channel, None, body, "(edited) ")
+        before = Counter(seen.lines)
+        changed: list[str] = []
+        for line in body:
+            if before[line] > 0:
+                before[line] -= 1
+            else:
+                changed.append(line)
+        gone = [line for line in seen.lines if line not in body and "   → click " in line]
+        seen.lines = body
+        if not changed and not gone:
+            return []  # an edit that changes nothing people can see
+        title = body[0] if body else ""
+        shown = [title] + [c for c in changed if c != title]
+        shown += ["(buttons removed: " + g.split("   → ", 1)[0] + ")" for g in gone]
+        return self._message_lines(channel, seen.thread_ts, shown, "(edited) ")
+
+    def _response(self, call: Call) -> list[str]:
+        args = call.args
+        user = self._response_users.get(call.key or "")
+        body = render_text(args.get("blocks"), args.get("text"))
+        if args.get("response_type") == "in_channel":
+            note = "(edited) " if args.get("replace_original") else ""
+            return self._message_lines(self.channel, None, body, note)
+        if args.get("delete_original"):
+            return [f"{self._only(user)}(the message with the button was deleted)"]
+        return with_prefix(self._only(user), body)
+
+    # -- waiting for the bot -------------------------------------------------------------
+    def _touch(self) -> None:
+        with self._lock:
+            self._last_event = time.monotonic()
+
+    def _quiet_for(self) -> float:
+        with self._lock:
+            return time.monotonic() - self._last_event
+
+    def settle(self, *, until_idle: bool, max_wait: float) -> bool:
+        """Wait until the background listener work has answered and the fake Slack has been
+        quiet for a moment; with `until_idle`, also until no deployment is running. False when
+        `max_wait` seconds were not enough."""
+        deadline = time.monotonic() + max_wait
+        runner = self.container.runner
+        while True:
+            for pool in (self.container.background, self.container.jobs):
+                if not pool.wait_idle(timeout=max(deadline - time.monotonic(), 0)):
+                    return False
+            while (quiet := self._quiet_for()) < self.settle_seconds:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(min(self.settle_seconds - quiet, 0.05) + 0.005)
+            if not until_idle or runner.wait_idle(timeout=0):
+                return True
+            if not runner.wait_idle(timeout=max(deadline - time.monotonic(), 0)):
+                return False
+            self._touch()  # the runner's last messages: give them a moment to arrive
+
+    def after_request(self) -> None:
+        if self.scripted:
+            if not self.settle(until_idle=True, max_wait=SCRIPT_MAX_WAIT):
+                self.transcript.say([f"(still busy after {SCRIPT_MAX_WAIT:.0f}s; going on)"])
+        else:
+            self.settle(until_idle=False, max_wait=INTERACTIVE_MAX_WAIT)
+
+    # -- dispatching requests to the Bolt app ---------------------------------------------
+    def _dispatch(self, body: str, key: str, what: str) -> None:
+        with self._lock:
+            self._response_users[key] = self.user
+        self.transcript.hold()
+        first: list[str] = []
+        try:
+            response = self.app.dispatch(BoltRequest(body=body, headers=FORM_HEADERS))
+            first = self._ack_lines(response, what)
+        finally:
+            self._touch()
+            self.transcript.release(first)
+        self.after_request()
+
+    def _ack_lines(self, response: BoltResponse, what: str) -> list[str]:
+        if response.status == 404:
+            return [f"{self._only(None)}⚠️ deploybot does not handle {what} (Slack would say: "
+                    f'{what} failed with the error "dispatch_failed")']
+        if response.status != 200:
+            return [f"{self._only(None)}⚠️ deploybot answered {what} with HTTP "
+                    f"{response.status}: {response.body[:200]}"]
+        body = (response.body or "").strip()
+        if not body:
+            return []
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return with_prefix(self._only(None), mrkdwn_to_text(body).splitlines())
+        if not isinstance(data, dict):
+            return with_prefix(self._only(None), [body])
+        lines = render_text(data.get("blocks"), data.get("text"))
+        if data.get("response_type") == "in_channel":
+            return self._message_lines(self.channel, None, lines)
+        return with_prefix(self._only(None), lines)
+
+    def slash(self, line: str) -> None:
+        command, _, text = line.strip().partition(" ")
+        key = self.fake.new_response_key("shell")
+        body = slash_command_body(
+            command, text.strip(), user_id=self.user, channel_id=self.channel_id,
+            channel_name=self.channel_name, response_url=self.fake.response_url(key),
+        )
+        self._dispatch(body, key, command)
+
+    def click(self, words: list[str]) -> None:
+        if not words:
+            self._list_buttons()
+            return
+        name = words[0].lower()
+        value = words[1].lstrip("#") if len(words) > 1 else None
+        if len(words) > 2 or (value is not None and not value):
+            self.transcript.say(["Usage: click <button> [#N], e.g. `click approve` or "
+                                 "`click reject #3`."])
+            return
+        button = self._find_button(name, value)
+        if button is None:
+            where = f" for #{value}" if value else ""
+            self.transcript.say([f"No message has a `{name}` button{where}. "
+                                 "Type `click` to list the buttons you can press."])
+            return
+        msg = button.message
+        title = render_text(msg.get("blocks"), msg.get("text"))[0]
+        lines = [f"(you click [ {button.label} ] on {channel_label(str(msg['channel']))} "
+                 f"“{title}”)"]
+        if button.confirm is not None:
+            c = button.confirm
+            ok = object_text(c.get("confirm")) or "Yes"
+            lines.append(f"(Slack asks: {object_text(c.get('title'))} — "
+                         f"{object_text(c.get('text'))}  [ {ok} ] → you confirm)")
+        self.transcript.say(lines)
+        key = self.fake.new_response_key("shell")
+        body = block_actions_body(
+            user_id=self.user, action_id=button.action_id, value=button.value,
+            message=msg, response_url=self.fake.response_url(key),
+        )
+        self._dispatch(body, key, f"the {button.label} button")
+
+    def _all_buttons(self) -> list[Button]:
+        return [b for m in self.fake.messages() for b in buttons(m)]
+
+    def _find_button(self, name: str, value: str | None) -> Button | None:
+        for b in reversed(self._all_buttons()):
+            names = {b.action_id.lower(), button_name(b.action_id).lower(), b.label.lower()}
+            if name in names and (value is None or b.value == value):
+                return b
+        return None
+
+    def _list_buttons(self) -> None:
+        buttons = self._all_buttons()
+        if not buttons:
+            self.transcript.say(["No message has buttons right now."])
+            return
+        lines = ["Buttons you can press:"]
+        for b in buttons:
+            title = render_text(b.message.get("blocks"), b.message.get("text"))[0]
+            ref = f" #{b.value}" if b.value.isdigit() else ""
+            lines.append(f"  click {button_name(b.action_id)}{ref}   [ {b.label} ] on "
+                         f"“{title}”")
+        self.transcript.say(lines)
+
+    # -- shell commands -------------------------------------------------------------------
+    def become(self, words: list[str]) -> None:
+        if len(words) != 1 or not USER_ID.match(words[0].upper()):
+            self.transcript.say(["Usage: as <Slack user id>, e.g. `as U0BOB`."])
+            return
+        self.user = words[0].upper()
+        roles = [r for r, members in self.config.roles.items() if self.user in members]
+        what = f" ({', '.join(roles)})" if roles else " (in no role of app.yaml)"
+        self.transcript.say([f"You are now {self.user}{what}."])
+
+    def messages(self, words: list[str]) -> None:
+        channel = self.channel
+        if words:
+            target = words[0].upper() if USER_ID.match(words[0].upper()) else words[0]
+            channel = dm_channel(target) if USER_ID.match(target) else target
+        msgs = self.fake.messages(channel)
+        if not msgs:
+            self.transcript.say([f"{channel_label(channel)} (no messages in this session yet)"])
+            return
+        replies: dict[str, list[dict[str, Any]]] = {}
+        for m in msgs:
+            if m.get("thread_ts"):
+                replies.setdefault(str(m["thread_ts"]), []).append(m)
+        lines: list[str] = []
+        for m in msgs:
+            if m.get("thread_ts"):
+                continue
+            for one in [m, *replies.get(str(m["ts"]), [])]:
+                body = render_text(one.get("blocks"), one.get("text"))
+                lines.extend(self._message_lines(channel, one.get("thread_ts"), body))
+        self.transcript.say(lines)
+
+    def wait(self) -> None:
+        runner = self.container.runner
+        if not runner.wait_idle(timeout=0):
+            self.transcript.say(["(waiting for the running deployments to finish…)"])
+            if not self.settle(until_idle=True, max_wait=SCRIPT_MAX_WAIT):
+                self.transcript.say([f"(still running after {SCRIPT_MAX_WAIT:.0f}s; "
+                                     "`wait` again to keep waiting)"])
+                return
+        else:
+            self.settle(until_idle=False, max_wait=INTERACTIVE_MAX_WAIT)
+        self.transcript.say(["(no deployment is running)"])
+
+    def handle(self, line: str) -> bool:
+        """Run one line; False when the shell should stop."""
+        text = line.strip()
+        if not text or text.startswith("#"):
+            return True
+        words = text.split()
+        head, rest = words[0].lower(), words[1:]
+        if text.startswith("/"):
+            self.slash(text)
+        elif head == "as":
+            self.become(rest)
+        elif head == "click":
+            self.click(rest)
+        elif head == "messages":
+            self.messages(rest)
+        elif head == "wait":
+            self.wait()
+        elif head in ("help", "?"):
+            self.transcript.say(HELP.splitlines())
+        elif head in ("quit", "exit"):
+            return False
+        else:
+            self.transcript.say([f"Unknown input {words[0]!r}: type a slash command such as "
+                                 "`/deploy help`, or `help` for the shell's commands."])
+        return True
+
