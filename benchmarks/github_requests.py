@@ -2,7 +2,7 @@
 
 The real backend (bot/backends/github: PyGithub's requester, the conditional-GET cache, the
 GraphQL query) talks over HTTP to the fake GitHub API the tests use
-(tests/backends/fake_github.py with fake_github_review.py and fake_github_repo.py, on
+(devtools/fake_github/server.py with fake_github_review.py and fake_github_repo.py, on
 pytest-httpserver), which records every request and answers repeated GETs with 304 when
 their ETag still matches. Nothing is modelled: the figures are the requests the fake
 received.
@@ -35,9 +35,9 @@ from contextlib import contextmanager
 from pytest_httpserver import HTTPServer
 
 from bot.backends.github import GitHubClient, GitHubCodeReview, GitHubRepositoryHeads
-from tests.backends.fake_github import TOKEN, FakeGitHub
-from tests.backends.fake_github_repo import RepoState
-from tests.backends.fake_github_review import FakeReview
+from devtools.fake_github import TOKEN, FakeGitHub
+from devtools.fake_github.repo import RepoState
+from devtools.fake_github.review import FakeReview
 
 REPO = "acme/api"
 

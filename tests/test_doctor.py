@@ -26,10 +26,10 @@ from bot.backends.slack_access import BOT_SCOPES
 from bot.doctor import run_doctor
 from bot.settings import Settings
 from bot.store.schema import head
+from devtools.fake_github import TOKEN, FakeGitHub
+from devtools.fake_github.doctor import add_repository_routes
 from devtools.fake_k8s import FakeKubernetes
 from devtools.fake_slack import FakeSlack
-from tests.backends.fake_github import TOKEN, FakeGitHub
-from tests.backends.fake_github_doctor import add_repository_routes
 from tests.conftest import BOT_TOKEN, base_config
 
 ROOT = Path(__file__).resolve().parent.parent

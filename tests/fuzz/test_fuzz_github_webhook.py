@@ -27,7 +27,7 @@ import pytest
 from hypothesis import example, given, note, settings
 from pytest_httpserver import HTTPServer
 
-from tests.backends.fake_github import TOKEN, FakeGitHub
+from devtools.fake_github import TOKEN, FakeGitHub
 from tests.fuzz.harness import (
     GITHUB_SECRET,
     JSON_TYPE,

@@ -12,8 +12,8 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from pytest_httpserver import HTTPServer
 
+from devtools.fake_github import TOKEN, FakeGitHub
 from devtools.fake_k8s import FakeKubernetes
-from tests.backends.fake_github import TOKEN, FakeGitHub
 from tests.handlers.kube import SIDECAR
 
 

@@ -16,9 +16,9 @@ from bot.clock import ManualClock
 from bot.config import parse_config
 from bot.domain.checklist import FEATURE_FLAGS, ROLLBACK_PLAN
 from bot.domain.states import State
+from devtools.fake_github import TOKEN, FakeGitHub
+from devtools.fake_github.review import FakeReview
 from devtools.fake_slack import FakeSlack
-from tests.backends.fake_github import TOKEN, FakeGitHub
-from tests.backends.fake_github_review import FakeReview
 from tests.conftest import APPROVER, REQUESTER, WEDNESDAY, base_config, serve_bot
 from tests.handlers.spine import click_reply, request, run_to_end
 from tests.handlers.test_checklist import not_applicable, tick

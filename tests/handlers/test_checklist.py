@@ -19,9 +19,9 @@ from bot.domain.checklist import FEATURE_FLAGS, MIGRATIONS, MONITORING, REVIEWS,
 from bot.domain.states import State
 from bot.presentation import ids
 from bot.presentation.checklist_views import item_block_id, na_block_id
+from devtools.fake_github import TOKEN, FakeGitHub
+from devtools.fake_github.review import FakeReview
 from devtools.slack_requests import block_actions_body, signed_headers
-from tests.backends.fake_github import TOKEN, FakeGitHub
-from tests.backends.fake_github_review import FakeReview
 from tests.conftest import (
     APPROVER,
     APPROVER2,

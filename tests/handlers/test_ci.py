@@ -11,10 +11,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import text
 
+from devtools.fake_github import TOKEN, FakeGitHub, sha_of
+from devtools.fake_github.repo import RepoState
+from devtools.fake_github.runs import FakeRuns
 from devtools.slack_requests import Reply
-from tests.backends.fake_github import TOKEN, FakeGitHub, sha_of
-from tests.backends.fake_github_repo import RepoState
-from tests.backends.fake_github_runs import FakeRuns
 from tests.conftest import OUTSIDER, REQUESTER, RunningBot, base_config
 from tests.handlers.spine import ephemeral_text
 

@@ -20,9 +20,9 @@ from bot.config import AppConfig, parse_config
 from bot.domain.deployment import Kind
 from bot.domain.states import State
 from bot.presentation import ids
+from devtools.fake_github import TOKEN, FakeGitHub
+from devtools.fake_github.actions import FakeActions, Workflow
 from devtools.fake_slack import FakeSlack
-from tests.backends.fake_github import TOKEN, FakeGitHub
-from tests.backends.fake_github_actions import FakeActions, Workflow
 from tests.conftest import REQUESTER, RunningBot, base_config, serve_bot
 from tests.handlers.spine import (
     CHANNEL,

@@ -20,8 +20,8 @@ from bot.clock import ManualClock
 from bot.config import AppConfig
 from bot.domain.github_events import MAX_PULL_REQUEST
 from bot.domain.states import State
+from devtools.fake_github import FakeGitHub
 from devtools.fake_slack import FakeSlack
-from tests.backends.fake_github import FakeGitHub
 from tests.conftest import RunningBot, base_config, serve_bot
 from tests.edge_checks import every_log
 from tests.handlers.spine import deployment_ids

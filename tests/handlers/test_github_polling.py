@@ -22,9 +22,9 @@ from bot.config import AppConfig
 from bot.container import Container, build_container
 from bot.domain.states import State
 from bot.scheduling import jobs
+from devtools.fake_github import TOKEN, FakeGitHub
+from devtools.fake_github.repo import RepoState
 from devtools.fake_slack import FakeSlack
-from tests.backends.fake_github import TOKEN, FakeGitHub
-from tests.backends.fake_github_repo import RepoState
 from tests.conftest import BOT_TOKEN, REQUESTER, RunningBot, base_config, serve_bot
 from tests.handlers.spine import announcements, deployment_ids, ephemeral_text
 
@@ -264,7 +264,7 @@ def test_polling_as_a_github_app_uses_its_installation_token(
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     from bot.config import parse_config
-    from tests.backends.fake_github_repo import AppTokens
+    from devtools.fake_github.repo import AppTokens
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(serialization.Encoding.PEM,

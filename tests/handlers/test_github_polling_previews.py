@@ -11,8 +11,8 @@ from sqlalchemy import text
 
 from bot.backends.simulated import SimulatedCluster
 from bot.domain.states import State
-from tests.backends.fake_github import FakeGitHub
-from tests.backends.fake_github_repo import RepoState
+from devtools.fake_github import FakeGitHub
+from devtools.fake_github.repo import RepoState
 from tests.conftest import RunningBot, base_config
 from tests.handlers.spine import announcements, deployment_ids
 from tests.handlers.test_github_polling import (  # noqa: F401 - fixtures

@@ -12,8 +12,8 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import text
 
 from bot.domain.states import State
-from tests.backends.fake_github import TOKEN, FakeGitHub
-from tests.backends.fake_github_repo import RepoState
+from devtools.fake_github import TOKEN, FakeGitHub
+from devtools.fake_github.repo import RepoState
 from tests.conftest import RunningBot, base_config
 from tests.handlers.spine import blocks_text, ephemeral_text, run_to_end
 

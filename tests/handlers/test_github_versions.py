@@ -9,7 +9,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from bot.domain.states import State
-from tests.backends.fake_github import TOKEN, FakeGitHub
+from devtools.fake_github import TOKEN, FakeGitHub
 from tests.conftest import RunningBot, base_config
 from tests.handlers.spine import CHANNEL, ephemeral_text, posts_to, run_to_end
 

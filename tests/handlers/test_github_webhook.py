@@ -20,10 +20,10 @@ from bot.config import AppConfig, parse_config
 from bot.container import build_container
 from bot.domain.states import State
 from bot.web import build_asgi
+from devtools.fake_github import FakeGitHub
 from devtools.fake_slack import FakeSlack
 from devtools.server import ThreadedServer
 from handlers import build_app
-from tests.backends.fake_github import FakeGitHub
 from tests.conftest import BOT_TOKEN, REQUESTER, SIGNING_SECRET, RunningBot, base_config, serve_bot
 from tests.handlers.spine import announcements, blocks_text, deployment_ids, ephemeral_text
 

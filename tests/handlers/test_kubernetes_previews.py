@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from bot.domain.states import State
+from devtools.fake_github import FakeGitHub
 from devtools.fake_k8s import FakeKubernetes
-from tests.backends.fake_github import FakeGitHub
 from tests.conftest import RunningBot, base_config
 from tests.handlers.kube import images
 from tests.handlers.spine import announcements

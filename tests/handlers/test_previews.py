@@ -22,10 +22,10 @@ from bot.container import build_container
 from bot.domain.deployment import NewDeployment
 from bot.domain.states import State
 from bot.web import build_asgi
+from devtools.fake_github import FakeGitHub
 from devtools.fake_slack import FakeSlack
 from devtools.server import ThreadedServer
 from handlers import build_app
-from tests.backends.fake_github import FakeGitHub
 from tests.conftest import (
     BOT_TOKEN,
     SIGNING_SECRET,

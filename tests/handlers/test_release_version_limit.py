@@ -18,8 +18,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from bot.domain.commands import MAX_VERSION
-from tests.backends.fake_github import TOKEN, FakeGitHub
-from tests.backends.fake_github_repo import RepoState
+from devtools.fake_github import TOKEN, FakeGitHub
+from devtools.fake_github.repo import RepoState
 from tests.conftest import RunningBot, base_config
 from tests.handlers.spine import deployment_ids, ephemeral_text, settle
 

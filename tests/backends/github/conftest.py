@@ -8,7 +8,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from bot.backends.github import GitHubClient
-from tests.backends.fake_github import TOKEN, FakeGitHub
+from devtools.fake_github import TOKEN, FakeGitHub
 
 TAGS = ["v1.3.0", "v1.2.4", "v1.2.3", "v1.1.0", "v0.9.0"]
 

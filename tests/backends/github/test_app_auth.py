@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from bot.backends.github import GitHubClient, GitHubSourceControl
 from bot.config import parse_config
 from bot.settings import GitHubApp, Settings, SettingsError, github_app_from_env
-from tests.backends.fake_github import FakeGitHub
-from tests.backends.fake_github_repo import AppTokens
+from devtools.fake_github import FakeGitHub
+from devtools.fake_github.repo import AppTokens
 from tests.backends.github.conftest import TAGS
 
 APP_ID = 4242

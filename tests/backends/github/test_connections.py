@@ -17,9 +17,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug.test import EnvironBuilder
 
 from bot.backends.github import GitHubClient, GitHubCodeReview, GitHubSourceControl
+from devtools.fake_github import FakeGitHub
+from devtools.fake_github.review import FakeReview
 from devtools.httpbits import TrackedHandler, TrackingServer, read_body
-from tests.backends.fake_github import FakeGitHub
-from tests.backends.fake_github_review import FakeReview
 from tests.backends.github.conftest import TAGS
 
 

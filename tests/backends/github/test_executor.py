@@ -18,8 +18,8 @@ from bot.clock import ManualClock
 from bot.config import GitHubActionsConfig
 from bot.domain.live import Observed
 from bot.errors import PermanentError, RateLimited, RetryableError
-from tests.backends.fake_github import FakeGitHub
-from tests.backends.fake_github_actions import FakeActions, Workflow
+from devtools.fake_github import FakeGitHub
+from devtools.fake_github.actions import FakeActions, Workflow
 from tests.conftest import running_version
 
 START = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)

@@ -10,8 +10,8 @@ import pytest
 from bot.backends.github import GitHubClient, GitHubRepositoryHeads
 from bot.domain.github_polling import PullHead
 from bot.errors import NotFound, RateLimited
-from tests.backends.fake_github import FakeGitHub
-from tests.backends.fake_github_repo import RepoState
+from devtools.fake_github import FakeGitHub
+from devtools.fake_github.repo import RepoState
 
 SHA = "a" * 40
 

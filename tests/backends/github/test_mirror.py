@@ -6,7 +6,7 @@ import pytest
 
 from bot.backends.github import GitHubClient, GitHubDeploymentMirror
 from bot.errors import PermanentError, RetryableError
-from tests.backends.fake_github import FakeGitHub
+from devtools.fake_github import FakeGitHub
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import pytest
 
 from bot.backends.github import GitHubClient, GitHubSourceControl
 from bot.errors import NotFound
-from tests.backends.fake_github import FakeGitHub
-from tests.backends.fake_github_repo import RepoState
+from devtools.fake_github import FakeGitHub
+from devtools.fake_github.repo import RepoState
 
 
 @pytest.fixture

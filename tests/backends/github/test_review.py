@@ -14,8 +14,8 @@ import pytest
 from bot.backends.github import GitHubClient, GitHubCodeReview
 from bot.domain.checklist import CheckStatus
 from bot.errors import NotFound, PermanentError, RateLimited, RetryableError
-from tests.backends.fake_github import FakeGitHub
-from tests.backends.fake_github_review import FakeReview
+from devtools.fake_github import FakeGitHub
+from devtools.fake_github.review import FakeReview
 
 
 @pytest.fixture

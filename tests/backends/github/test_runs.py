@@ -9,8 +9,8 @@ import pytest
 from bot.backends.github import GitHubClient
 from bot.backends.github.runs import GitHubWorkflowRuns
 from bot.errors import Conflict, NotFound, PermanentError, RateLimited, RetryableError
-from tests.backends.fake_github import TOKEN, FakeGitHub, sha_of
-from tests.backends.fake_github_runs import FakeRuns
+from devtools.fake_github import TOKEN, FakeGitHub, sha_of
+from devtools.fake_github.runs import FakeRuns
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 
 from bot.backends.github import GitHubClient, GitHubSourceControl
 from bot.errors import NotFound, PermanentError, RetryableError
-from tests.backends.fake_github import TOKEN, FakeGitHub
+from devtools.fake_github import TOKEN, FakeGitHub
 from tests.backends.github.conftest import TAGS
 
 

@@ -7,7 +7,7 @@ and POST /repos/{repo}/deployments/{id}/statuses (kept in `deployments` and `sta
 Every request is recorded by the httpserver (`log`).
 
 Other areas of the API (checks, pull requests, Actions, …) add their endpoints with
-`route(method, pattern, handler)` from modules of their own (tests/backends/fake_github_*.py):
+`route(method, pattern, handler)` from modules of their own (devtools/fake_github/*.py):
 `pattern` is matched against the path after `/repos/{owner}/{name}` (or the whole path with
 `repo_scoped=False`); the handler gets a `Hit` and answers with `fake.json(...)`.
 
@@ -152,7 +152,7 @@ class FakeGitHub:
                 "url": f"{base}/git/refs/tags/{tag}",
                 "object": {"sha": sha, "type": "commit", "url": f"{base}/git/commits/{sha}"},
             })
-        if rest == "/releases":  # none (tests/backends/fake_github_repo.py serves some)
+        if rest == "/releases":  # none (devtools/fake_github/repo.py serves some)
             return self.json([])
         if rest == "/tags":
             return self.json([

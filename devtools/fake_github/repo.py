@@ -1,4 +1,4 @@
-"""More of the fake GitHub API (tests/backends/fake_github.py), registered with `route(...)`:
+"""More of the fake GitHub API (devtools/fake_github/server.py), registered with `route(...)`:
 branches and pull requests (polling), releases, and GitHub App installation tokens.
 
 `RepoState(fake)` serves, for every repository of the fake:
@@ -22,7 +22,7 @@ from typing import Any
 import jwt
 from werkzeug import Request, Response
 
-from tests.backends.fake_github import FakeGitHub, Hit
+from devtools.fake_github.server import FakeGitHub, Hit
 
 
 def _time(at: datetime) -> str:

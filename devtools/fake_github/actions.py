@@ -27,7 +27,7 @@ from typing import Any
 
 from werkzeug import Response
 
-from tests.backends.fake_github import FakeGitHub, Hit
+from devtools.fake_github.server import FakeGitHub, Hit
 
 
 @dataclass

@@ -30,7 +30,7 @@ from urllib.parse import unquote
 
 from werkzeug import Response
 
-from tests.backends.fake_github import FakeGitHub, Hit
+from devtools.fake_github.server import FakeGitHub, Hit
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Any
 
 from werkzeug import Response
 
-from tests.backends.fake_github import FakeGitHub, Hit, sha_of
+from devtools.fake_github.server import FakeGitHub, Hit, sha_of
 
 
 class FakeRuns:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from werkzeug import Response
 
-from tests.backends.fake_github import FakeGitHub, Hit
+from devtools.fake_github.server import FakeGitHub, Hit
 
 
 def add_repository_routes(fake: FakeGitHub) -> None:
