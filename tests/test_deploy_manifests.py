@@ -6,8 +6,8 @@ checks on the base: kinds and names line up (ServiceAccount, RoleBindings, Deplo
 Service, ConfigMap, kustomization), the probes hit /healthz (liveness) and /readyz
 (readiness) on the container's port and those routes exist in bot/web.py, the ConfigMap's
 app.yaml is a valid config, the Dockerfile runs `deploybot run` as a non-root user, and the
-RBAC rules grant exactly what bot/backends/kubernetes.py needs: the Kubernetes client methods
-it references are read from its source (AST) and mapped to (verb, resource) by
+RBAC rules grant exactly what bot/backends/kubernetes/ needs: the Kubernetes client methods
+its modules reference are read from their source (AST) and mapped to (verb, resource) by
 `CLIENT_METHODS`, and `REQUIRED_ACCESS` (what `deploybot doctor` asks about) is the same set.
 Two Deployments, one per role (`deploybot run --role web|worker`, bot.roles), same image,
 same service account: the Service selects the web pods only, both have the probes.
@@ -43,7 +43,7 @@ OVERLAYS = KUSTOMIZE / "overlays"
 REPLICAS = {"staging": {"web": 1, "worker": 1}, "production": {"web": 2, "worker": 2}}
 ROLES = ("web", "worker")
 COMPONENT = "app.kubernetes.io/component"
-BACKEND = ROOT / "bot" / "backends" / "kubernetes.py"
+BACKEND = ROOT / "bot" / "backends" / "kubernetes"  # the package: every module of it
 WEB = ROOT / "bot" / "web.py"
 IMAGE = "ghcr.io/acme/deploybot"
 
@@ -155,11 +155,15 @@ def _container(docs: list[tuple[str, dict[str, Any]]], role: str = "web") -> dic
 # -- the backend's API calls ------------------------------------------------------------
 
 def backend_calls(source: Path = BACKEND) -> set[tuple[str, bool]]:
-    """(client method, watched?) for every Kubernetes API method the backend references:
-    `x.apps.read_namespaced_deployment` passed to `call()` (False), or to `Watch().stream()`
-    (True), directly or through a keyword parameter of the function that streams. A method
+    """(client method, watched?) for every Kubernetes API method the backend (a module, or
+    every module of a package) references: `x.apps.read_namespaced_deployment` passed to
+    `call()` (False), or to `Watch().stream()` (True), directly or through a keyword
+    parameter of the function that streams (in another module of the package too). A method
     used both ways appears twice."""
-    tree = ast.parse(source.read_text(encoding="utf-8"))
+    files = sorted(source.glob("*.py")) if source.is_dir() else [source]
+    tree = ast.Module(body=[node for f in files
+                            for node in ast.parse(f.read_text(encoding="utf-8")).body],
+                      type_ignores=[])
     streamed: set[int] = set()  # id() of the method nodes that end up in .stream()
     relays: set[tuple[str, str]] = set()  # (function, parameter) passed on to .stream()
     for func in ast.walk(tree):

@@ -14,7 +14,7 @@ import pytest
 
 from bot.backends.clusters import ServiceClusters
 from bot.backends.kubernetes import DEPLOYMENT_ID, KubeClients, KubernetesCluster
-from bot.backends.kubernetes_previews import INSTANCE_LABEL, preview_deployment
+from bot.backends.kubernetes.previews import INSTANCE_LABEL, preview_deployment
 from bot.config import KubernetesAccessConfig
 from bot.errors import PermanentError
 from bot.ports import Previews
