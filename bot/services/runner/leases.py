@@ -15,6 +15,7 @@ what it does with a claimed deployment is the pipeline's `_run`.
 
 from __future__ import annotations
 
+import enum
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -26,6 +27,14 @@ from bot.errors import DeploybotError, RetryableError
 from bot.logs import working_on
 from bot.ports import DeploymentChanges
 from bot.services.runner.base import RunnerBase, check_abort, log
+
+
+class _Keep(enum.Enum):
+    """`_move`'s "leave this column as it is" (None is a value: it clears the column)."""
+    KEEP = "keep"
+
+
+KEEP = _Keep.KEEP
 
 
 class Leases(RunnerBase, ABC):
@@ -211,20 +220,22 @@ class Leases(RunnerBase, ABC):
         return progress
 
     def _move(self, deployment_id: int, target: State, *, finished: bool = False,
-              unless_aborted: bool = False, error: str | None = None,
-              progress: str | None = None) -> None:
+              unless_aborted: bool = False, error: str | _Keep | None = KEEP,
+              progress: str | _Keep | None = KEEP) -> None:
         """Move the deployment on by a conditional update, recording `error` and `progress`
-        when given; one that finds it changed means another process follows it now
+        when given (None clears one: a success's progress is what it ended with, or nothing,
+        never the "checking" of its watch); one that finds it changed means another process
+        follows it now
         (LostLease). `unless_aborted`: raise Aborted instead when someone asked to abort it;
         the row is locked while that is read, so a concurrent abort either is seen here or
         finds the deployment moved on (and says so)."""
         at = self._clock.now()
         extra: DeploymentChanges = {}
-        if error is not None:
+        if not isinstance(error, _Keep):
             extra["error"] = error
-        if progress is not None:
+        if not isinstance(progress, _Keep):
             extra["progress"] = progress
-        details = dict(extra)  # what the audit records of it
+        details = {k: v for k, v in extra.items() if v is not None}  # what the audit records
         if finished:
             extra["finished_at"] = at
         with self._store.transaction() as r:
