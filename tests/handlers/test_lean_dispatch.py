@@ -11,6 +11,7 @@ from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.listener.custom_listener import CustomListener
+from slack_bolt.listener_matcher.builtins import BuiltinListenerMatcher
 from slack_bolt.middleware import RequestVerification
 from slack_bolt.middleware.custom_middleware import CustomMiddleware
 from slack_sdk import WebClient
@@ -131,6 +132,17 @@ def test_a_function_asking_for_anything_else_is_called_bolts_way(fake_slack: Fak
     response = app.dispatch(command_request("staging v9"))
     assert response.status == 200 and "staging v9" in response.body
     assert commands[0]["text"] == "staging v9"
+
+
+def test_deploybot_calls_every_function_of_its_own_lean(bot: RunningBot) -> None:
+    app = build_app(bot.container, signing_secret=SIGNING_SECRET)
+    middleware = app._middleware_list
+    assert not [m.name for m in middleware if type(m) is CustomMiddleware], (
+        "a middleware function asks for an argument handlers.lean does not build")
+    assert [m for m in middleware if isinstance(m, LeanMiddleware)]
+    for listener in app._listeners:
+        assert isinstance(listener, LeanListener), listener.ack_function
+        assert not [m for m in listener.matchers if type(m) is BuiltinListenerMatcher]
 
 
 def test_the_served_app_verifies_signatures_once_at_the_edge(bot: RunningBot) -> None:
