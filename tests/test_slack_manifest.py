@@ -92,18 +92,31 @@ def needed_scopes(methods: dict[str, set[str]], *, commands: bool) -> set[str]:
 
 
 def _registered(kind: str) -> set[str]:
-    """The ids.* constants passed to `app.<kind>(...)` in handlers/ (their values)."""
+    """The ids.* constants the handlers register as listeners of `kind` (their values):
+    passed to `app.<kind>(...)`, or to handlers/listeners.py's helpers that do it for a
+    command (`slash_command(app, container, ids.X_COMMAND, ...)`) or a button
+    (`on_click(app, container, ids.X, ...)`). Only those helpers may pass a variable."""
+    helpers = {"command": "slash_command", "action": "on_click"}
     values: set[str] = set()
     for path in sorted((ROOT / "handlers").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr == kind and isinstance(node.func.value, ast.Name)
+            if not isinstance(node, ast.Call):
+                continue
+            if (isinstance(node.func, ast.Attribute) and node.func.attr == kind
+                    and isinstance(node.func.value, ast.Name)
                     and node.func.value.id == "app" and node.args):
                 arg = node.args[0]
-                assert (isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name)
-                        and arg.value.id == "ids"), (
-                    f"{path.name}: app.{kind}() takes an id from bot/presentation/ids.py")
-                values.add(getattr(ids, arg.attr))
+                if path.name == "listeners.py" and isinstance(arg, ast.Name):
+                    continue  # the helpers' own app.<kind>(their parameter)
+            elif (isinstance(node.func, ast.Name) and node.func.id == helpers.get(kind)
+                    and len(node.args) >= 3):
+                arg = node.args[2]
+            else:
+                continue
+            assert (isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name)
+                    and arg.value.id == "ids"), (
+                f"{path.name}: a {kind} listener takes its id from bot/presentation/ids.py")
+            values.add(getattr(ids, arg.attr))
     return values
 
 
