@@ -339,8 +339,10 @@ class FakeSocketMode(FakeSlack):
                                         "%Y-%m-%d %H:%M:%S.%f")[:-3],
                                     "build_number": 1, "approximate_connection_time": 3600}}
             link = Link(number, ticket, connection, hello)
-        connection.send(json.dumps(hello))
-        with self._sm:
+            # Sent and recorded at once: a client that has read its hello finds the link
+            # open (a test sends its first envelope right after), and nothing is sent on
+            # the link before its hello (Slack's first frame on a connection).
+            connection.send(json.dumps(hello))
             self._links.append(link)
             self._sm.notify_all()
         try:
