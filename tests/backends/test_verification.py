@@ -27,7 +27,7 @@ from bot.ports import Health, Superseded, VerifyResult
 from bot.services.verification import BakeWatch
 from bot.store.simulated import SqlSimulatedWorkloads
 from devtools.fake_k8s import FakeKubernetes
-from tests.backends.test_kubernetes import FAST, IMAGE, NS, SIDECAR
+from tests.backends.kubernetes.test_cluster import FAST, IMAGE, NS, SIDECAR
 from tests.conftest import WEDNESDAY
 
 BAKE = timedelta(minutes=5)

@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from devtools.fake_k8s import FakeKubernetes
-from tests.backends.test_kubernetes import IMAGE, NS, SIDECAR
+from tests.backends.kubernetes.test_cluster import IMAGE, NS, SIDECAR
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 FIRST_CALLS = """
 import json

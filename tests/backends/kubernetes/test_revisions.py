@@ -17,7 +17,7 @@ from bot.errors import PermanentError, RetryableError
 from bot.ports import Revisions
 from bot.store.simulated import SqlSimulatedWorkloads
 from devtools.fake_k8s import FakeKubernetes
-from tests.backends.test_kubernetes import FAST, IMAGE, NS, SIDECAR
+from tests.backends.kubernetes.test_cluster import FAST, IMAGE, NS, SIDECAR
 from tests.conftest import running_version
 
 

@@ -22,7 +22,7 @@ from bot.domain.schedule import guide_schedule
 from bot.domain.severity import DEFAULT_SEVERITY, Outcome, Severity
 from tests.conftest import base_config
 
-APP_YAML = Path(__file__).resolve().parent.parent / "app.yaml"
+APP_YAML = Path(__file__).resolve().parents[2] / "app.yaml"
 
 
 def write(tmp_path: Path, data: Any) -> Path:

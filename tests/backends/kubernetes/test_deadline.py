@@ -17,7 +17,7 @@ from bot.backends.kubernetes import KubeClients, KubernetesCluster, deadline_cou
 from bot.config import KubernetesAccessConfig
 from bot.ports import RolloutFailed
 from devtools.fake_k8s import FakeKubernetes
-from tests.backends.test_kubernetes import (
+from tests.backends.kubernetes.test_cluster import (
     IMAGE,
     NS,
     SIDECAR,

@@ -27,7 +27,7 @@ from bot.config import (
 from bot.ports import JobResult, Migrations, RolloutFailed
 from bot.store.simulated import SqlSimulatedWorkloads
 from devtools.fake_k8s import FakeKubernetes
-from tests.backends.test_kubernetes import FAST, IMAGE, NS, SIDECAR
+from tests.backends.kubernetes.test_cluster import FAST, IMAGE, NS, SIDECAR
 
 ENV: list[dict[str, Any]] = [
     {"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "db", "key": "url"}}},

@@ -1,6 +1,6 @@
 """The Kubernetes backend reuses its HTTP connections (the kubernetes client's urllib3 pool,
 one ApiClient per environment in `KubeClients`): several API calls through
-`KubernetesCluster` reach the fake API server (devtools/fake_k8s.py) over one or two
+`KubernetesCluster` reach the fake API server (devtools/fake_k8s/) over one or two
 TCP connections, not one per call."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.backends.kubernetes import KubeClients
 from bot.config import KubernetesAccessConfig
 from devtools.fake_k8s import FakeKubernetes
-from tests.backends.test_kubernetes import IMAGE, NS, make_cluster
+from tests.backends.kubernetes.test_cluster import IMAGE, NS, make_cluster
 from tests.conftest import running_version
 
 

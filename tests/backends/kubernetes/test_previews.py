@@ -19,7 +19,13 @@ from bot.config import KubernetesAccessConfig
 from bot.errors import PermanentError
 from bot.ports import Previews
 from devtools.fake_k8s import FakeKubernetes
-from tests.backends.test_kubernetes import NS, SIDECAR, containers, make_cluster, rollout_complete
+from tests.backends.kubernetes.test_cluster import (
+    NS,
+    SIDECAR,
+    containers,
+    make_cluster,
+    rollout_complete,
+)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from bot.domain.live import Observed
 from bot.errors import PermanentError, RetryableError
 from bot.ports import RolloutFailed
 from devtools.fake_k8s import FakeKubernetes
-from tests.backends.test_kubernetes import IMAGE, NS, SIDECAR, deploy, make_cluster
+from tests.backends.kubernetes.test_cluster import IMAGE, NS, SIDECAR, deploy, make_cluster
 from tests.conftest import running_version
 
 
