@@ -3,7 +3,7 @@ web process starts lean): the `kubernetes` client for a service with `executor: 
 PyGithub (`github`) when GitHub is configured, Alembic only to migrate.
 
 Each case runs in a fresh interpreter (a subprocess: this test process has them all loaded),
-which does what `deploybot run --role web` does before it serves (bot/cli.py `cmd_run`): the
+which does what `deploybot run --role web` does before it serves (bot/cli/run.py `cmd_run`): the
 same imports, the schema check, the container, the Bolt app and the ASGI app; then it prints
 which of the libraries are in `sys.modules`.
 """
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 APP_YAML = ROOT / "app.yaml"
 HEAVY = ("kubernetes", "github", "alembic", "httpx")  # httpx: HTTP checks and PagerDuty
 
-# What `deploybot run --role web` (bot.cli.cmd_run) imports and builds before serving.
+# What `deploybot run --role web` (bot.cli.run.cmd_run) imports and builds before serving.
 WEB_PROCESS = """
 import json
 import sys
