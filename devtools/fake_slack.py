@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import sys
 import threading
 import time
@@ -28,11 +27,10 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from devtools.httpbits import TrackedHandler, TrackingServer, read_body
+from devtools.httpbits import DispatchHandler, StartStop, TrackingServer
 
 __all__ = ["RESPONSE_URL_METHOD", "Call", "FakeSlack", "view_problems"]
 
@@ -93,18 +91,9 @@ class _Server(TrackingServer):
         super().__init__(("127.0.0.1", 0), _Handler)
 
 
-class _Handler(TrackedHandler):
+class _Handler(DispatchHandler):
     server_version = "FakeSlack/1.0"
     server: _Server
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def _read_body(self) -> bytes:
-        return read_body(self)
 
     def _handle(self) -> None:
         try:
@@ -171,7 +160,7 @@ def _first_user(value: Any) -> str | None:
     return None
 
 
-class FakeSlack:
+class FakeSlack(StartStop):
     """A fake Slack Web API server recording every call.
 
     Use as a context manager (``with FakeSlack() as fake:``) or call ``start()``/``stop()``.
@@ -197,7 +186,6 @@ class FakeSlack:
         self._ts_counter = 0
         self._key_counter = 0
         self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -206,44 +194,15 @@ class FakeSlack:
         if self._server is not None:
             return self
         server = _Server(self)
-        thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"FakeSlack:{server.server_address[1]}",
-            daemon=True,
-        )
         self._server = server
-        self._thread = thread
-        thread.start()
+        server.serve_in_thread(f"FakeSlack:{server.server_address[1]}")
         return self
 
     def stop(self) -> None:
         """Stop serving, close the listening socket and any kept-alive connections."""
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        self._server = None
-        self._thread = None
-        server.shutdown()
-        with server.sockets_lock:
-            open_sockets = list(server.open_sockets)
-        for sock in open_sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5.0)
-
-    def __enter__(self) -> FakeSlack:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
 
     @property
     def running(self) -> bool:

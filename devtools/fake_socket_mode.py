@@ -182,9 +182,6 @@ class FakeSocketMode(FakeSlack):
             thread.join(timeout=5.0)
         super().stop()
 
-    def __enter__(self) -> FakeSocketMode:
-        return self.start()
-
     # ------------------------------------------------------------------ driving the app
 
     def send(self, type: str, payload: dict[str, Any], *, link: Link | None = None,

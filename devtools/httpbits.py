@@ -1,6 +1,7 @@
 """Small pieces shared by the local fake servers (Slack, Kubernetes): a threaded server that
-tracks its connections (so `stop()` can cut them), its request handler base, request bodies
-and prompt replies."""
+tracks its connections and is served from a thread of its own until `stop()` cuts them, its
+request handler bases, request bodies and prompt replies, and the `with` form of the fakes
+(`StartStop`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import contextlib
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 
 class TrackingServer(ThreadingHTTPServer):
@@ -23,7 +25,30 @@ class TrackingServer(ThreadingHTTPServer):
         self.open_sockets: set[socket.socket] = set()
         self.sockets_lock = threading.Lock()
         self.accepted = 0
+        self.thread: threading.Thread | None = None
         super().__init__(address, handler)
+
+    def serve_in_thread(self, name: str) -> None:
+        """Serve from a daemon thread called `name` (it notices `stop()` within 50 ms)."""
+        self.thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True
+        )
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Stop serving, cut the connections still open (kept-alive ones included) and close
+        the listening socket."""
+        thread, self.thread = self.thread, None
+        if thread is not None:
+            self.shutdown()  # waits for serve_forever to return: only once it was started
+        with self.sockets_lock:
+            open_sockets = list(self.open_sockets)
+        for sock in open_sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self.server_close()
+        if thread is not None:
+            thread.join(timeout=5.0)
 
 
 class TrackedHandler(BaseHTTPRequestHandler):
@@ -51,6 +76,46 @@ class TrackedHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default per-request logging to stderr."""
+
+
+class DispatchHandler(TrackedHandler):
+    """A fake's handler: GET and POST (a subclass adds the other methods it serves) go to
+    `_handle`, which reads the body with `_read_body`, hands the request to the fake and
+    writes its answer."""
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def _read_body(self) -> bytes:
+        return read_body(self)
+
+    def _handle(self) -> None:
+        raise NotImplementedError
+
+
+class StartStop:
+    """`with fake as f:` for a local server (or a client's connections): `start()` on entry,
+    whose result `as` names, and `stop()` on exit. A subclass says what each does."""
+
+    def start(self) -> Self:
+        return self
+
+    def stop(self) -> None:
+        """Nothing to stop unless a subclass says so."""
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
 
 
 def read_body(handler: BaseHTTPRequestHandler) -> bytes:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from types import TracebackType
 from typing import Any
 
 import uvicorn
+
+from devtools.httpbits import StartStop
 
 
 def free_port() -> int:
@@ -17,7 +18,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class ThreadedServer:
+class ThreadedServer(StartStop):
     """uvicorn serving `asgi` on 127.0.0.1:<free port> until `stop()`."""
 
     def __init__(self, asgi: Any, *, port: int | None = None) -> None:
@@ -43,10 +44,3 @@ class ThreadedServer:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
-
-    def __enter__(self) -> ThreadedServer:
-        return self.start()
-
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()

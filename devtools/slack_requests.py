@@ -23,9 +23,10 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
+
+from devtools.httpbits import StartStop
 
 if TYPE_CHECKING:
     from devtools.fake_slack import Call, FakeSlack
@@ -338,7 +339,7 @@ class Reply:
 _RETRYABLE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
-class SlackRequester:
+class SlackRequester(StartStop):
     """Signs and POSTs Slack requests to the bot's events URL (stdlib ``http.client``).
 
     Connections are kept alive per thread, so one requester may be shared by threads.
@@ -463,22 +464,13 @@ class SlackRequester:
         )
 
     def close(self) -> None:
-        """Close every kept-alive connection."""
+        """Close every kept-alive connection (what leaving `with` does)."""
         with self._lock:
             connections, self._connections = self._connections, []
         for conn in connections:
             conn.close()
 
-    def __enter__(self) -> SlackRequester:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+    stop = close  # StartStop: `with SlackRequester(...) as requester:` closes on exit
 
     # ------------------------------------------------------------------ internals
 

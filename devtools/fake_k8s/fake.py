@@ -6,11 +6,9 @@ rollouts, jobs, pods, faults).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import errno
 import json
-import socket
 import sys
 import threading
 import time
@@ -18,7 +16,6 @@ import traceback
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from devtools.fake_k8s.api import JSONDict, wall_clock
@@ -27,9 +24,10 @@ from devtools.fake_k8s.jobs import Jobs
 from devtools.fake_k8s.routes import Routes
 from devtools.fake_k8s.state import DeploymentState
 from devtools.fake_k8s.wire import Server
+from devtools.httpbits import StartStop
 
 
-class FakeKubernetes(Routes, Jobs, Faults):
+class FakeKubernetes(Routes, Jobs, Faults, StartStop):
     """A fake Kubernetes API server with a toy Deployment/Job controller.
 
     Use as a context manager (``with FakeKubernetes() as k8s:``) or ``start()``/``stop()``.
@@ -75,17 +73,6 @@ class FakeKubernetes(Routes, Jobs, Faults):
         controller.join(timeout=5.0)
         self._shutdown_server()
 
-    def __enter__(self) -> FakeKubernetes:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def _serve(self) -> None:
         server: Server | None = None
         for attempt in range(50):
@@ -98,29 +85,13 @@ class FakeKubernetes(Routes, Jobs, Faults):
                 time.sleep(0.02)
         assert server is not None
         self._port = int(server.server_address[1])
-        thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"FakeKubernetes:{self._port}",
-            daemon=True,
-        )
-        self._server, self._server_thread = server, thread
-        thread.start()
+        self._server = server
+        server.serve_in_thread(f"FakeKubernetes:{self._port}")
 
     def _shutdown_server(self) -> None:
-        server, thread = self._server, self._server_thread
-        if server is None:
-            return
-        self._server = self._server_thread = None
-        server.shutdown()
-        server.server_close()
-        with server.sockets_lock:
-            open_sockets = list(server.open_sockets)
-        for sock in open_sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        if thread is not None:
-            thread.join(timeout=5.0)
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
 
     @property
     def running(self) -> bool:

@@ -145,7 +145,6 @@ class FakeState:
         self._stopping = False
         self._port = 0
         self._server: Server | None = None
-        self._server_thread: threading.Thread | None = None
         self._controller: threading.Thread | None = None
         self._controller_stop = threading.Event()
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from devtools.fake_k8s.api import ApiError, error_reply
 from devtools.fake_k8s.state import WatchRequest
-from devtools.httpbits import TrackedHandler, TrackingServer, read_body
+from devtools.httpbits import DispatchHandler, TrackingServer
 
 if TYPE_CHECKING:
     from devtools.fake_k8s.fake import FakeKubernetes
@@ -28,15 +28,9 @@ class Server(TrackingServer):
         super().__init__(("127.0.0.1", port), Handler)
 
 
-class Handler(TrackedHandler):
+class Handler(DispatchHandler):
     server_version = "FakeKubernetes/1.0"
     server: Server
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
 
     def do_PUT(self) -> None:
         self._handle()
@@ -46,9 +40,6 @@ class Handler(TrackedHandler):
 
     def do_DELETE(self) -> None:
         self._handle()
-
-    def _read_body(self) -> bytes:
-        return read_body(self)
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         """The ``Date`` header, on the fake's clock (the API server's)."""
