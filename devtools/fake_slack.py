@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from devtools.httpbits import DispatchHandler, StartStop, TrackingServer
+from devtools.httpbits import DispatchHandler, Reply, StartStop, TrackingServer
 
 __all__ = ["RESPONSE_URL_METHOD", "Call", "FakeSlack", "view_problems"]
 
@@ -73,16 +73,8 @@ class _Failure:
     status: int
 
 
-@dataclass
-class _Reply:
-    status: int
-    body: bytes
-    content_type: str = "application/json; charset=utf-8"
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def _json_reply(payload: dict[str, Any], status: int = 200) -> _Reply:
-    return _Reply(status=status, body=json.dumps(payload).encode("utf-8"))
+def _json_reply(payload: dict[str, Any], status: int = 200) -> Reply:
+    return Reply(status, json.dumps(payload).encode("utf-8"), "application/json; charset=utf-8")
 
 
 class _Server(TrackingServer):
@@ -106,15 +98,7 @@ class _Handler(DispatchHandler):
         except Exception:  # pragma: no cover - a bug in the fake itself
             traceback.print_exc(file=sys.stderr)
             reply = _json_reply({"ok": False, "error": "fake_slack_internal_error"}, 500)
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(reply.body)
-        self.wfile.flush()
+        self.send_reply(reply)
 
 
 def _parse_args(query: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
@@ -354,7 +338,7 @@ class FakeSlack(StartStop):
         n = 99 + self._ts_counter
         return f"{_TS_BASE_SECONDS + n // 1_000_000}.{n % 1_000_000:06d}"
 
-    def _dispatch(self, *, path: str, headers: dict[str, str], body: bytes) -> _Reply:
+    def _dispatch(self, *, path: str, headers: dict[str, str], body: bytes) -> Reply:
         parts = urlsplit(path)
         route = parts.path
         args = _parse_args(parts.query, headers, body)
@@ -378,21 +362,21 @@ class FakeSlack(StartStop):
                 traceback.print_exc(file=sys.stderr)
         return reply
 
-    def _respond(self, call: Call) -> _Reply:
+    def _respond(self, call: Call) -> Reply:
         # Caller holds the lock.
         queue = self._failures.get(call.method)
         if queue:
             failure = queue.popleft()
             headers = {"Retry-After": "1"} if failure.status == 429 else {}
             if call.method == RESPONSE_URL_METHOD:
-                return _Reply(
+                return Reply(
                     failure.status, failure.error.encode(), "text/plain; charset=utf-8", headers
                 )
             reply = _json_reply({"ok": False, "error": failure.error}, failure.status)
             reply.headers.update(headers)
             return reply
         if call.method == RESPONSE_URL_METHOD:
-            return _Reply(200, b"ok", "text/plain; charset=utf-8")
+            return Reply(200, b"ok", "text/plain; charset=utf-8")
         handler = _METHODS.get(call.method)
         payload = handler(self, call.args) if handler else {"ok": True}
         reply = _json_reply(payload)

@@ -67,7 +67,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
-from devtools.fake_slack import Call, FakeSlack, _json_reply, _Reply
+from devtools.fake_slack import Call, FakeSlack, _json_reply
+from devtools.httpbits import Reply
 from devtools.server import free_port
 from devtools.slack_requests import (
     API_APP_ID,
@@ -294,7 +295,7 @@ class FakeSocketMode(FakeSlack):
 
     # ------------------------------------------------------------------ the Web API side
 
-    def _respond(self, call: Call) -> _Reply:
+    def _respond(self, call: Call) -> Reply:
         # Caller holds FakeSlack's lock; a failure queued with fail_next goes first.
         if call.method != CONNECTIONS_OPEN or self._failures.get(call.method):
             return super()._respond(call)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
@@ -78,10 +79,22 @@ class TrackedHandler(BaseHTTPRequestHandler):
         """Silence the default per-request logging to stderr."""
 
 
+@dataclass
+class Reply:
+    """A fake's answer to one request, as `DispatchHandler.send_reply` writes it."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
 class DispatchHandler(TrackedHandler):
     """A fake's handler: GET and POST (a subclass adds the other methods it serves) go to
     `_handle`, which reads the body with `_read_body`, hands the request to the fake and
-    writes its answer."""
+    writes its answer with `send_reply` (plus `reply_headers` on every answer)."""
+
+    reply_headers: dict[str, str] = {}
 
     def do_GET(self) -> None:
         self._handle()
@@ -94,6 +107,17 @@ class DispatchHandler(TrackedHandler):
 
     def _handle(self) -> None:
         raise NotImplementedError
+
+    def send_reply(self, reply: Reply) -> None:
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        for name, value in {**self.reply_headers, **reply.headers}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        with contextlib.suppress(OSError):
+            self.wfile.write(reply.body)
+            self.wfile.flush()
 
 
 class StartStop:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from devtools.httpbits import Reply as Reply  # routes and verbs answer with it
+
 #: The identity named in 403 messages (the bot's service account in the real cluster).
 FAKE_USER = "system:serviceaccount:deploybot:deploybot"
 
@@ -145,14 +147,6 @@ def not_found(res: Resource, name: str) -> ApiError:
         f'{res.qualified} "{name}" not found',
         details={"name": name, "group": res.group, "kind": res.plural},
     )
-
-
-@dataclass
-class Reply:
-    status: int
-    body: bytes
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 def json_reply(payload: Any, status: int = 200) -> Reply:

@@ -30,6 +30,7 @@ class Server(TrackingServer):
 
 class Handler(DispatchHandler):
     server_version = "FakeKubernetes/1.0"
+    reply_headers = {"Cache-Control": "no-cache, private"}
     server: Server
 
     def do_PUT(self) -> None:
@@ -66,15 +67,7 @@ class Handler(DispatchHandler):
             except OSError:
                 self.close_connection = True
             return
-        self.send_response(outcome.status)
-        self.send_header("Content-Type", outcome.content_type)
-        self.send_header("Content-Length", str(len(outcome.body)))
-        self.send_header("Cache-Control", "no-cache, private")
-        for name, value in outcome.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        with contextlib.suppress(OSError):
-            self.wfile.write(outcome.body)
+        self.send_reply(outcome)
 
     # -- chunked streaming (watch) ---------------------------------------------------------
 
