@@ -178,8 +178,8 @@ def _call(done: Callable[[], None]) -> None:
 class Sleep:
     """A sleep for the backends: inside a fiber the fiber waits on its hub; elsewhere it is
     `base`. `real`: `base` waits in real time (time.sleep), so a fiber is parked for the
-    same time; otherwise `base` moves a test clock on (bot.container.manual_sleep) and is
-    called as it is, then the fiber lets its hub's other fibers run before going on."""
+    same time; otherwise `base` moves a test clock on (bot.container.clusters.manual_sleep)
+    and is called as it is, then the fiber lets its hub's other fibers run before going on."""
 
     def __init__(self, base: Callable[[float], None], *, real: bool) -> None:
         self._base = base

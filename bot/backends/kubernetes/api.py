@@ -29,7 +29,7 @@ from kubernetes import config as k8s_config
 # The client imports its API classes lazily, on first use (`__getattr__` in
 # kubernetes/client/__init__.py): CoreV1Api's module with the ~300 models it pulls in is 1-3 s
 # of CPU. Named here, they load with this module, when the process builds its Kubernetes
-# backend (bot/container.py), not inside the first request that reads the cluster (the first
+# backend (bot/container/), not inside the first request that reads the cluster (the first
 # `/rollback` of a process answered after more than 5 s on a loaded machine).
 from kubernetes.client import AppsV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api
 from kubernetes.client.exceptions import ApiException

@@ -3,8 +3,12 @@
 Nothing else constructs engines, clients or schedulers. Entry points (CLI, web, shell,
 tests) call `build_container` and hand the result to the Bolt listeners.
 
-Why over 400 lines: the wiring of every service, backend and store is here by design (one
-composition root); it holds no logic beyond choosing what to build from the config.
+This module holds the `Container` dataclass and `build_container`, the wiring of every
+service (one composition root, no logic beyond choosing what to build from the config). What
+it builds only when the config asks is in the modules beside it: the clusters of the
+services' executors (bot.container.clusters), the GitHub client and the polling for automatic
+deploys (bot.container.github), the alert routing and the daily summary
+(bot.container.alerts).
 
 The heavy client libraries are imported only where the config needs them: the Kubernetes
 backend (the `kubernetes` client) when a service has `executor: kubernetes`, the GitHub
@@ -13,12 +17,10 @@ service). Their imports are function-local, in the branches that build them, so 
 whose config uses neither (e.g. a web process of a simulated setup) never loads them
 (tests/test_container_imports.py).
 """
-
 from __future__ import annotations
 
 import os
 import socket
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,16 +29,16 @@ from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 
-from bot.backends.clusters import ServiceClusters
 from bot.backends.holiday_calendar import HolidayLibrary
 from bot.backends.probes import HttpProbes
-from bot.backends.simulated import SimulatedCluster
 from bot.backends.slack import SlackDirectory, SlackNotifier, make_client
 from bot.backends.slack_health import SlackDependency
-from bot.backends.smtp import SmtpMailer, SmtpSettings
 from bot.background import Background
-from bot.clock import Clock, ManualClock, OffsetClock, SystemClock
+from bot.clock import Clock, SystemClock
 from bot.config import AppConfig
+from bot.container.alerts import build_alerts
+from bot.container.clusters import build_clusters, manual_sleep
+from bot.container.github import build_polling, github_client
 from bot.fibers import Fibers
 from bot.metrics import DeploybotMetrics
 from bot.ports import Cluster, DeploymentMirror, Health, Probes, RepositoryHeads, SourceControl
@@ -66,15 +68,13 @@ from bot.services.runner import DeploymentRunner, VerifyPlan
 from bot.services.slack_requests import SlackRequests
 from bot.services.verification import BakeWatch
 from bot.services.versions import VersionCheck
-from bot.settings import GitHubApp, SettingsError, github_app_from_env
+from bot.settings import GitHubApp, github_app_from_env
 from bot.store.db import Database
 from bot.store.health import DatabaseDependency
-from bot.store.simulated import SqlSimulatedWorkloads
 
 if TYPE_CHECKING:  # built only when the config needs them (below): imported there
     from bot.backends.github import GitHubClient
     from bot.backends.kubernetes import KubeClients, Timing
-    from bot.backends.pagerduty import PagerDutyEvents
 
 
 @dataclass
@@ -194,7 +194,7 @@ def build_container(
     github: GitHubClient | None = None
     if cluster is None and any(svc.executor == "github-actions"
                                for svc in config.services.values()):
-        github = _github_client(config, api_url=github_url, app=github_app, token=github_token)
+        github = github_client(config, api_url=github_url, app=github_app, token=github_token)
     if cluster is None:
         # KUBECONFIG comes from the environment, never from app.yaml.
         cluster, kube_clients = build_clusters(
@@ -243,7 +243,7 @@ def build_container(
     if source is None and any(svc.github for svc in config.services.values()):
         from bot.backends.github import GitHubSourceControl
 
-        github = github or _github_client(config, api_url=github_url, app=github_app,
+        github = github or github_client(config, api_url=github_url, app=github_app,
                                           token=github_token)
         source = GitHubSourceControl(github)
     versions = (VersionCheck(config=config, source=source, clock=clock)
@@ -277,7 +277,7 @@ def build_container(
                                       review=GitHubCodeReview(github), clock=clock,
                                       notifier=notifier, defer=background.submit)
     notifier.show_checklists(checklists or UncheckedChecklists(config, store=database))
-    alerts, summary = _alerts(config, store=database, notifier=notifier, clock=clock,
+    alerts, summary = build_alerts(config, store=database, notifier=notifier, clock=clock,
                               locks=locks)
     deployments = DeploymentService(
         config=config, store=database, notifier=notifier, cluster=cluster, access=access,
@@ -315,7 +315,7 @@ def build_container(
         from bot.backends.github import GitHubRepositoryHeads
 
         heads = GitHubRepositoryHeads(github)
-    github_polling = _polling(config, store=database, webhooks=webhooks, clock=clock,
+    github_polling = build_polling(config, store=database, webhooks=webhooks, clock=clock,
                               heads=heads,
                               socket_mode=socket_mode, notifier=notifier,
                               deployments=deployments, defer=background.submit,
@@ -344,119 +344,3 @@ def build_container(
                      github=github, github_polling=github_polling,
                      checklists=checklists, alerts=alerts, summary=summary)
 
-
-def _alerts(config: AppConfig, *, store: Database, notifier: SlackNotifier, clock: Clock,
-            locks: LockService) -> tuple[AlertRouter | None, DailySummary | None]:
-    """Alert routing by severity (alerts.routes) and the daily summary email (alerts.email).
-    Secrets and servers come from the environment: PAGERDUTY_ROUTING_KEY, SMTP_*."""
-    router = None
-    if config.alerts.routes:
-        key = os.environ.get("PAGERDUTY_ROUTING_KEY") or None
-        pager: PagerDutyEvents | None = None
-        if key:  # httpx is loaded only where PagerDuty is used
-            from bot.backends.pagerduty import PagerDutyEvents
-            pager = PagerDutyEvents(routing_key=key,
-                                    events_url=config.alerts.pagerduty.events_url)
-        router = AlertRouter(config=config.alerts,
-                             production=config.production_environments(),
-                             severity=config.announcements.severity.mapping, store=store,
-                             poster=notifier, pager=pager, permalink=notifier.permalink,
-                             clock=clock)
-        notifier.watch(router)  # every deployment's end
-        locks.watch(router)  # every deploy request a lock refuses
-    summary = None
-    if config.alerts.email is not None:
-        try:
-            smtp = SmtpSettings.from_env(os.environ)
-        except ValueError as e:  # one line at start, like every other setting
-            raise SettingsError(str(e)) from e
-        summary = DailySummary(config=config, store=store, clock=clock,
-                               mailer=SmtpMailer(smtp) if smtp is not None else None)
-    return router, summary
-
-
-def _github_client(config: AppConfig, *, api_url: str | None, token: str | None,
-                   app: GitHubApp | None) -> GitHubClient:
-    """With the token, or as the GitHub App's installation (GITHUB_APP_* settings), at
-    `api_url` (None: GitHub's own). The one place PyGithub gets loaded for the container."""
-    from bot.backends.github import DEFAULT_API_URL, GitHubClient
-
-    api_url = api_url or DEFAULT_API_URL
-    if app is None:
-        return GitHubClient(token=token, api_url=api_url)
-    configured = config.github.app.installation_id if config.github.app else None
-    return GitHubClient(token=None, api_url=api_url, app_id=app.app_id,
-                        private_key=app.private_key,
-                        installation_id=app.installation(configured))
-
-
-def _polling(config: AppConfig, *, store: Database, webhooks: GitHubWebhooks | None,
-             clock: Clock, heads: RepositoryHeads | None, socket_mode: bool,
-             notifier: SlackNotifier, deployments: DeploymentService,
-             defer: Callable[[Callable[[], None]], None],
-             previews: PreviewService | None = None) -> GitHubPolling | None:
-    """Polling GitHub for automatic deploys (config github.poll): by default only when
-    webhooks cannot arrive (no secret, or Socket Mode: no HTTP endpoint) and something is to
-    be deployed automatically. Its deploys go through the webhooks' processing (one path)."""
-    wanted = any(svc.github is not None and (svc.github.auto_deploy or svc.github.pull_requests)
-                 for svc in config.services.values())
-    mode = config.github.poll
-    if heads is None or not wanted or mode == "off" or (
-            mode == "auto" and webhooks is not None and not socket_mode):
-        return None
-    automatic = webhooks or GitHubWebhooks(config=config, store=store, deployments=deployments,
-                                           poster=notifier, clock=clock, secret="",
-                                           defer=defer, previews=previews)
-    return GitHubPolling(config=config, store=store, heads=heads, automatic=automatic,
-                         clock=clock)
-
-
-def manual_sleep(clock: Clock) -> Callable[[float], None]:
-    """time.sleep, or on a ManualClock or OffsetClock (tests, the shell's time-lapse): move it
-    on by the wait, after a short real pause (so a cluster has a moment to move too)."""
-    if not isinstance(clock, ManualClock | OffsetClock):
-        return time.sleep
-    manual = clock
-
-    def sleep(seconds: float) -> None:
-        time.sleep(min(seconds, 0.001))
-        manual.advance(timedelta(seconds=seconds))
-
-    return sleep
-
-
-def build_clusters(config: AppConfig, *, kubeconfig: str | None, database: Database,
-                   timing: Timing | None = None, github: GitHubClient | None = None,
-                   clock: Clock | None = None, sleep: Callable[[float], None] | None = None,
-                   fibers: Fibers | None = None,
-                   ) -> tuple[Cluster, KubeClients | None]:
-    """The cluster of each service by its executor, behind one router; the Kubernetes
-    clients (built lazily, per environment) if a service uses them. A github-actions
-    service runs its workflow through `github`, waiting with `sleep` on `clock`; the
-    simulated cluster keeps what it runs in `database`. `fibers`: the runner's, whose
-    sleepers the clusters wait with (inside a deployment's fiber they hold no thread)."""
-    fibers = fibers or Fibers(workers=1)
-    real = fibers.sleeper(time.sleep)
-    simulated = SimulatedCluster(config.simulated, workloads=SqlSimulatedWorkloads(database),
-                                 clock=clock or SystemClock(), sleep=real)
-    kube: KubeClients | None = None
-    routes: dict[str, Cluster] = {}
-    for name, svc in config.services.items():
-        if svc.executor == "kubernetes" and svc.kubernetes is not None:
-            from bot.backends.kubernetes import KubeClients, KubernetesCluster
-
-            kube = kube or KubeClients(config.kubernetes, kubeconfig=kubeconfig)
-            routes[name] = KubernetesCluster(name, svc.kubernetes, kube, timing=timing,
-                                             sleep=real)
-        elif svc.executor == "github-actions" and svc.github is not None \
-                and svc.github.actions is not None and github is not None:
-            from bot.backends.github.actions import GitHubActions
-            from bot.backends.github.executor import GitHubActionsExecutor
-
-            routes[name] = GitHubActionsExecutor(
-                name, svc.github.repository, svc.github.actions, GitHubActions(github),
-                clock=clock or SystemClock(), sleep=fibers.sleeper(sleep or time.sleep),
-                environments=tuple(config.environments))
-        else:
-            routes[name] = simulated
-    return ServiceClusters(routes), kube
