@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.domain.admission import Downgrade
 from bot.domain.commands import DeployArgs, request_text
 from bot.presentation import ids
-from bot.presentation.blocks import Message, _button, _section, confirm_dialog
+from bot.presentation.parts import Message, _button, _section, confirm_dialog
 
 
 def downgrade_prompt(text: str, dg: Downgrade, *, environment: str, service: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.domain.record import short_tail
 from bot.domain.rollback_plan import RollbackPlan
 from bot.presentation import ids
-from bot.presentation.blocks import Message, _button, _context, _section, confirm_dialog
+from bot.presentation.parts import Message, _button, _context, _section, confirm_dialog
 
 
 def migration_warning(plan: RollbackPlan) -> str | None:

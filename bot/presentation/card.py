@@ -1,0 +1,214 @@
+"""A deployment's card in the deployments channel (pure; no Slack client here): its header,
+what it deploys, its status, and its buttons: Approve / Reject, Approve ahead of the deploy
+window, Rollback / Keep after a failed watch, Abort, Cancel; and the line saying what
+happens to a deploy waiting for its window that needs approval.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from bot.domain.abort import abort_refusal, what_abort_does
+from bot.domain.deployment import Deployment, Kind
+from bot.domain.previews import instance_label
+from bot.domain.record import failed_rollout
+from bot.domain.states import State
+from bot.domain.text import reason_text, who
+from bot.presentation import ids
+from bot.presentation.parts import (
+    STATE_LINE,
+    Block,
+    Message,
+    _button,
+    _context,
+    _section,
+    confirm_dialog,
+    noun,
+    title,
+    when,
+)
+
+
+def _verdict_blocks(d: Deployment, zone: ZoneInfo) -> list[Block]:
+    """Rollback / Keep after a failed watch, or after a failed rollout that left the new
+    version applied (automatic rollback off), or who chose what."""
+    v = d.verification
+    if d.state not in (State.FAILED, State.ROLLED_BACK) or v is None or not v.offer_rollback:
+        return []
+    # A failed rollout's new pods never served: it is left applied, not live.
+    rollout = failed_rollout(d)
+    if v.decision is not None:
+        at = f" at {when(v.decided_at, zone)}" if v.decided_at else ""
+        if v.decision == "rollback":
+            return [_context(f"↩️ <@{v.decided_by}> chose to roll back to "
+                             f"`{d.previous_version}`{at} (deployment #{v.rollback_id}).")]
+        return [_context(f"🟠 <@{v.decided_by}> chose to keep `{d.version}` "
+                         f"{'applied' if rollout else 'live'}{at}.")]
+    if d.state is not State.FAILED:
+        return []
+    ask = (f"*`{d.version}` failed its rollout and is left applied:* its new pods never "
+           f"became ready, the old ones still serve. Roll back to `{d.previous_version}`, "
+           "or keep it?" if rollout else
+           f"*`{d.version}` failed its checks and is still live.* Roll back to "
+           f"`{d.previous_version}`, or keep it?")
+    return [_section(ask), {"type": "actions", "block_id": ids.VERDICT_BLOCK, "elements": [
+        _button(f"Roll back to {d.previous_version}"[:75], ids.ROLL_BACK, str(d.id),
+                style="danger", confirm=confirm_dialog(
+                    "Roll back?", f"Roll `{d.service}` in *{d.environment}* back from "
+                    f"`{d.version}` to `{d.previous_version}`.", "Roll back")),
+        _button(f"Keep {d.version}"[:75], ids.KEEP, str(d.id)),
+    ]}]
+
+
+def _abort_blocks(d: Deployment) -> list[Block]:
+    """Abort while a deploy rolls out or is watched (a dialog says what it does)."""
+    if abort_refusal(d) is not None:
+        return []
+    return [{"type": "actions", "block_id": ids.ABORT_BLOCK, "elements": [
+        _button("Abort", ids.ABORT, str(d.id), style="danger", confirm=confirm_dialog(
+            f"Abort deployment #{d.id}?",
+            f"This will {what_abort_does(d)}; `{d.version}` is marked faulty in "
+            f"*{d.environment}*.", "Abort")),
+    ]}]
+
+
+def _what(d: Deployment) -> str:
+    if d.kind is Kind.MIGRATE:
+        return (f"*Migrate to:* `{d.target}`   *From the image of:* `{d.version}` "
+                "(running now)")
+    if d.kind is Kind.ROLLBACK:
+        return (f"*Back to:* `{d.version}`   *Replacing:* `{d.previous_version}`"
+                + (f" (deployment #{d.rollback_of})" if d.rollback_of else ""))
+    if d.downgrade_from is not None:
+        return (f"*Version:* `{d.version}`   ⬇️ *Downgrade* from `{d.downgrade_from}` "
+                "(confirmed)")
+    return f"*Version:* `{d.version}`   *Running now:* `{d.previous_version or 'unknown'}`"
+
+
+def _approve_text(d: Deployment) -> str:
+    if d.kind is Kind.MIGRATE:
+        return (f"Run the migrations of `{d.service}` in *{d.environment}* to `{d.target}`. "
+                "Schema changes are not undone by rolling the code back.")
+    return f"Deploy `{d.service}` `{d.version}` to *{d.where}*."
+
+
+def approval_actions(d: Deployment, *, block_id: str = ids.APPROVAL_BLOCK) -> Block:
+    """Approve (with a confirmation dialog) / Reject, valued with the deployment's id: the
+    card's buttons, and the same ones in the App Home tab (with its own `block_id`)."""
+    return {
+        "type": "actions",
+        "block_id": block_id,
+        "elements": [
+            _button("Approve", ids.APPROVE, str(d.id), style="primary", confirm=confirm_dialog(
+                f"Approve this {noun(d)}?", _approve_text(d), "Approve")),
+            _button("Reject", ids.REJECT, str(d.id), style="danger"),
+        ],
+    }
+
+
+_HEAD = {Kind.DEPLOY: "Deploy ", Kind.ROLLBACK: "↩️ Rollback ", Kind.MIGRATE: "🗄️ Migration "}
+
+
+def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
+    lines = [
+        f"*Service:* `{d.service}`   *Environment:* `{d.environment}`"
+        + (f" ({instance_label(d.instance)} preview)" if d.instance is not None else ""),
+        _what(d),
+        f"*Requested by:* {who(d.requested_by)} at {when(d.requested_at, zone)}",
+    ]
+    status = STATE_LINE[d.state]
+    if d.state is State.RUNNING and d.progress:
+        status += f" — {d.progress}"
+    if d.state in (State.FAILED, State.ROLLED_BACK) and d.error:
+        status += f" — {d.error}"
+    if d.state is State.SUCCEEDED and d.progress:  # e.g. "… is already running; nothing to do"
+        status += f" — {d.progress}"
+    if d.state in (State.RUNNING, State.VERIFYING) and d.abort_requested_by is not None:
+        asked = f" at {when(d.abort_requested_at, zone)}" if d.abort_requested_at else ""
+        status += f" — 🛑 aborting: {who(d.abort_requested_by)} asked{asked}"
+    if d.state is State.SCHEDULED and d.not_before is not None:
+        status += f" — opens {when(d.not_before, zone)}"
+        if d.prompted_at is not None:
+            status += f"; {who(d.requested_by)} was asked to start it"
+    if d.state is State.CANCELLED and d.superseded_by is not None:
+        status = f"⏭️ Superseded by #{d.superseded_by}"
+    elif d.state is State.CANCELLED and d.error:
+        status += f" — {d.error}"
+    head = ("🚨 EMERGENCY deploy " if d.emergency else _HEAD[d.kind]) + title(d)
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": head[:150]}},
+        _section("\n".join(lines)),
+    ]
+    if d.emergency_reason is not None:
+        blocks.append(_section(f"*Emergency reason:* {reason_text(d.emergency_reason)}"))
+    blocks.append(_section(f"*Status:* {status}"))
+    blocks += _verdict_blocks(d, zone)
+    blocks += _abort_blocks(d)
+    if d.state is State.SCHEDULED:
+        blocks.append({"type": "actions", "block_id": ids.SCHEDULED_BLOCK, "elements": [
+            *_approve_ahead_buttons(d, zone),
+            _button("Cancel", ids.CANCEL_SCHEDULED, str(d.id), style="danger"),
+        ]})
+    if d.needs_approval:
+        decided = [
+            f"{'✅ approved' if x.approve else '🚫 rejected'} by <@{x.user_id}> at "
+            f"{when(x.at, zone)}" for x in d.decisions
+        ]
+        need = f"Approvals: {len(d.approvers)}/{d.approvals_required}"
+        if d.emergency:
+            need += " (emergency approvers)"
+        blocks.append(_context(" · ".join([need, *decided])))
+    if d.state is State.SCHEDULED and d.needs_approval:
+        blocks.append(_context(ahead_line(d, zone)))
+    if d.state is State.AWAITING_APPROVAL:
+        if d.expires_at is not None:
+            blocks.append(_context(f"Expires {when(d.expires_at, zone)} if not approved."))
+        if d.kind is Kind.DEPLOY:
+            blocks.append(_context("Pre-deployment checklist (confirm before approving): "
+                                   "tests passing · code reviewed and approved · migrations "
+                                   "reviewed · feature flags configured · monitoring alerts "
+                                   "set up · rollback plan documented")
+                          | {"block_id": ids.CHECKLIST_BLOCK})
+        blocks.append(approval_actions(d))
+    elif d.state is State.EXPIRED and d.expires_at is not None:
+        why = f" ({d.error})" if d.error else ""
+        blocks.append(_context(f"Expired at {when(d.expires_at, zone)} without enough "
+                               f"approvals{why}. Request it again with `/deploy`."))
+    text = f"{_HEAD[d.kind].strip()} {title(d)}: {STATE_LINE[d.state]}"
+    return Message(text=text, blocks=blocks)
+
+
+def _approved_ahead(d: Deployment) -> bool:
+    return d.needs_approval and len(d.approvers) >= d.approvals_required
+
+
+def _approve_ahead_buttons(d: Deployment, zone: ZoneInfo) -> list[Block]:
+    """Approve on a deploy waiting for its window, while it lacks approvals."""
+    if not d.needs_approval or _approved_ahead(d):
+        return []
+    opens = f", {when(d.not_before, zone)}" if d.not_before and d.prompted_at is None else ""
+    return [_button("Approve", ids.APPROVE_AHEAD, str(d.id), style="primary",
+                    confirm=confirm_dialog(
+                        f"Approve this {noun(d)} ahead of its window?",
+                        f"{_approve_text(d)} With its approvals it starts by itself when "
+                        f"the deploy window opens{opens}, with nobody clicking then.",
+                        "Approve"))]
+
+
+def ahead_line(d: Deployment, zone: ZoneInfo) -> str:
+    """What happens when the window opens to a deploy waiting for it that needs approval."""
+    opens = ("as soon as it has them (the window is open)" if d.prompted_at is not None
+             else f"when the deploy window opens, {when(d.not_before, zone)}"
+             if d.not_before is not None else "when the deploy window opens")
+    if _approved_ahead(d):
+        if d.prompted_at is not None:  # the window opened, but a lock or another deploy
+            return (f"✅ Approved ahead of its window. It could not start by itself; "
+                    f"{who(d.requested_by)} starts it with the Start button I sent.")
+        return f"✅ Approved ahead of its window: it starts by itself {opens}."
+    missing = d.approvals_missing
+    tail = (f"Without them, {who(d.requested_by)} is asked to start it then and it goes to "
+            "approval as usual." if d.prompted_at is None else
+            f"Or {who(d.requested_by)} starts it with the Start button I sent, and it goes "
+            "to approval as usual.")
+    return (f"It can be approved now, ahead of its window: with {missing} more approval(s) "
+            f"it starts by itself {opens}. {tail}")

@@ -1,0 +1,103 @@
+"""The shared parts of the Block Kit messages (pure; no Slack client here): the `Message`
+value, the marks and state lines, how times and durations read, the section, context and
+button blocks, Slack's confirmation dialog, and a deployment's title and noun.
+
+The card (card.py), the record and announcements (record_views.py) and the replies
+(replies.py) are built from these; bot.presentation.blocks re-exports them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.domain.deployment import Deployment, Kind
+from bot.domain.record import Mark
+from bot.domain.states import State
+
+Block = dict[str, Any]
+
+MARKS = {
+    Mark.DONE: "✅",
+    Mark.FAILED: "❌",
+    Mark.PENDING: "⏳",
+    Mark.IN_PROGRESS: "🔄",
+    Mark.SKIPPED: "⏭️",
+    Mark.NOT_CHECKED: "⚪",
+    Mark.ATTESTED: "☑️",
+    Mark.ROLLED_BACK: "↩️",
+    Mark.KEPT: "🟠",
+    Mark.ABORTED: "🛑",
+}
+STATE_LINE = {
+    State.SCHEDULED: "🗓️ Waiting for the deploy window",
+    State.AWAITING_APPROVAL: "⏳ Awaiting approval",
+    State.QUEUED: "📥 Approved, queued",
+    State.RUNNING: "🚀 Rolling out",
+    State.VERIFYING: "🔎 Verifying",
+    State.SUCCEEDED: "✅ Succeeded",
+    State.FAILED: "❌ Failed",
+    State.REJECTED: "🚫 Rejected",
+    State.EXPIRED: "⌛ Expired",
+    State.CANCELLED: "✖️ Cancelled",
+    State.ROLLED_BACK: "↩️ Rolled back",
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    blocks: list[Block] = field(default_factory=list)
+
+
+def when(at: datetime, zone: ZoneInfo) -> str:
+    return at.astimezone(zone).strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+def took(delta: timedelta | None) -> str:
+    if delta is None:
+        return "—"
+    s = int(delta.total_seconds())
+    return f"{s // 60}m {s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
+
+
+def _button(text: str, action_id: str, value: str, *, style: str | None = None,
+            confirm: Block | None = None) -> Block:
+    b: Block = {"type": "button", "action_id": action_id, "value": value,
+                "text": {"type": "plain_text", "text": text}}
+    if style:
+        b["style"] = style
+    if confirm:
+        b["confirm"] = confirm
+    return b
+
+
+def confirm_dialog(title: str, text: str, confirm: str) -> Block:
+    """Slack's "Are you sure?" dialog on a button (Cancel to back out)."""
+    return {"title": {"type": "plain_text", "text": title[:100]},
+            "text": {"type": "mrkdwn", "text": text[:300]},
+            "confirm": {"type": "plain_text", "text": confirm},
+            "deny": {"type": "plain_text", "text": "Cancel"}}
+
+
+def title(d: Deployment) -> str:
+    if d.kind is Kind.ROLLBACK:
+        return f"#{d.id} rollback of {d.service} to {d.version} in {d.environment}"
+    if d.kind is Kind.MIGRATE:
+        return f"#{d.id} {d.service} migrations → {d.target} in {d.environment}"
+    return f"#{d.id} {d.service} {d.version} → {d.where}"
+
+
+def noun(d: Deployment) -> str:
+    return {Kind.DEPLOY: "deploy", Kind.ROLLBACK: "rollback",
+            Kind.MIGRATE: "migration run"}[d.kind]

@@ -1,0 +1,184 @@
+"""What stays once a deployment ends (pure; no Slack client here): the deployment record in
+its thread, the announcement of its result in the deployments channel, and the note to its
+requester (with a button to queue it for the next window when the window closed on it).
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from bot.domain.checklist import Checklist
+from bot.domain.deployment import Deployment, Kind
+from bot.domain.record import (
+    DURING_THE_WATCH,
+    aborted,
+    build_record,
+    failed_rollout,
+    failed_verification,
+    rolled_back,
+)
+from bot.domain.severity import Severity
+from bot.domain.states import State
+from bot.domain.text import reason_text, who
+from bot.presentation import ids
+from bot.presentation.parts import (
+    MARKS,
+    Message,
+    _button,
+    _context,
+    _section,
+    noun,
+    title,
+    took,
+    when,
+)
+
+
+def deployment_record(d: Deployment, zone: ZoneInfo,
+                      checklist: Checklist | None = None) -> Message:
+    what = (f"*Migrate to:* `{d.target}` (image `{d.version}`)" if d.kind is Kind.MIGRATE
+            else f"*Version:* `{d.version}` (from `{d.previous_version or 'unknown'}`)")
+    lines = [
+        "*Migration record*" if d.kind is Kind.MIGRATE else "*Deployment record*",
+        what,
+        f"*Date:* {when(d.started_at or d.requested_at, zone)}",
+        f"*Deployer:* {who(d.requested_by)}",
+    ]
+    if d.emergency_reason is not None:
+        lines.append(f"*Emergency deploy:* {reason_text(d.emergency_reason)}")
+    for section in build_record(d, checklist):
+        lines.append(f"\n*{section.title}*")
+        for item in section.items:
+            detail = f" — {item.detail}" if item.detail else ""
+            at = f", {when(item.at, zone)}" if item.at is not None else ""
+            then = f"; {item.then}" if item.then else ""
+            lines.append(f"{MARKS[item.mark]} {item.label}{detail}{at}{then}")
+    if d.duration is not None:
+        lines.append(f"\nDuration: {took(d.duration)}")
+    text = "\n".join(lines)
+    return Message(text=f"Deployment record for {title(d)}", blocks=[_section(text)])
+
+
+def announcement(d: Deployment, zone: ZoneInfo, permalink: str | None, *,
+                 severity: Severity, mention: str | None = None) -> Message:
+    """The result in the deployments channel, labelled with its `severity`; `mention` (e.g.
+    on-call's user group) opens it. The text fallback (notifications) starts with the
+    severity when it is critical or high."""
+    ok = d.state is State.SUCCEEDED
+    if d.kind is not Kind.DEPLOY:
+        head = _other_head(d, ok)
+    elif ok:
+        head = f"✅ *{d.service} `{d.version}` is live in {d.where}*"
+    elif d.state is State.ROLLED_BACK and (ab := aborted(d)) is not None:  # stopped by hand
+        during = DURING_THE_WATCH if ab.went_live else ""
+        head = (f"🛑 *Deploy of {d.service} `{d.version}` to {d.environment} was aborted by "
+                f"{ab.by}{during}, rolled back to `{_back_to(d)}`*")
+    elif d.state is State.ROLLED_BACK and failed_rollout(d):  # its new pods never served
+        head = (f"⚠️ *Deploy of {d.service} `{d.version}` to {d.environment} failed its "
+                f"rollout and was rolled back to `{_back_to(d)}`*")
+    elif d.state is State.ROLLED_BACK and failed_verification(d):  # bad, but handled
+        head = (f"⚠️ *Deploy of {d.service} `{d.version}` to {d.environment} failed "
+                f"verification, rolled back to `{_back_to(d)}`*")
+    elif d.state is State.ROLLED_BACK:  # e.g. it went live and someone rolled it back
+        head = (f"↩️ *Deploy of {d.service} `{d.version}` to {d.environment} was rolled back "
+                f"to `{_back_to(d)}`*")
+    elif failed_verification(d) and d.verification is not None and d.verification.superseded:
+        head = (f"🚨 *Deploy of {d.service} `{d.version}` to {d.environment} failed "
+                "verification; someone else has changed the workload since (not rolled "
+                "back)*")
+    elif failed_verification(d):  # worst: the failing version is still live
+        head = (f"🚨 *Deploy of {d.service} `{d.version}` to {d.environment} failed "
+                f"verification; `{d.version}` is still live*")
+    else:
+        head = f"❌ *Deploy of {d.service} `{d.version}` to {d.where} failed*"
+    parts = [mention, head] if mention else [head]
+    cause = _cause(d)
+    if not ok and cause:
+        parts.append(f"Cause: {cause}")
+    if ok and d.progress:  # a note such as "v1.2.3 is already running in staging; nothing to do"
+        parts.append(d.progress)
+    by = f"{'Deployed' if d.kind is Kind.DEPLOY else 'Requested'} by {who(d.requested_by)}"
+    if d.approvers:
+        by += ", approved by " + ", ".join(f"<@{a.user_id}>" for a in d.approvers)
+    parts.append(f"{by} · took {took(d.duration)} · previous `{d.previous_version or '—'}`"
+                 + (" · ⬇️ downgrade" if d.downgrade_from is not None else ""))
+    if permalink:
+        parts.append(f"<{permalink}|Deployment thread>")
+    text = f"{title(d)}: {d.state.value}"
+    if mention:
+        text = f"{mention} {text}"
+    if severity in (Severity.CRITICAL, Severity.HIGH):
+        text = f"{severity.label}: {text}"
+    return Message(text=text, blocks=[_section("\n".join(parts)),
+                                      _context(f"Severity: {severity.value}")])
+
+
+def _back_to(d: Deployment) -> str | None:
+    """The version a rolled-back deployment went back to (the runner's note says it)."""
+    rb = rolled_back(d)
+    return rb.to if rb is not None else d.previous_version
+
+
+def _cause(d: Deployment) -> str | None:
+    """Why `d` failed, without the rollback note its headline already says ("…; rolled back
+    to v1.2.3"); nothing for an abort rolled back (the headline names who) or for a
+    deployment that had gone live before someone rolled it back."""
+    if d.state is not State.ROLLED_BACK:
+        return d.error
+    if aborted(d) is not None:
+        return None
+    rb = rolled_back(d)
+    return rb.reached if rb is not None else d.error
+
+
+def _other_head(d: Deployment, ok: bool) -> str:
+    """The headline of a rollback's or a migration run's result."""
+    if d.kind is Kind.ROLLBACK:
+        since = f", deployment #{d.rollback_of}" if d.rollback_of else ""
+        if ok:
+            return (f"↩️ *{d.service} is rolled back to `{d.version}` in {d.environment}* "
+                    f"(replacing `{d.previous_version}`{since})")
+        return f"❌ *Rollback of {d.service} to `{d.version}` in {d.environment} failed*"
+    if ok:
+        return f"🗄️ *{d.service} migrations in {d.environment} are at `{d.target}`*"
+    return f"❌ *Migration of {d.service} in {d.environment} to `{d.target}` failed*"
+
+
+def requester_note(d: Deployment, zone: ZoneInfo, permalink: str | None) -> Message:
+    link = f" <{permalink}|Thread>" if permalink else ""
+    match d.state:
+        case State.SUCCEEDED:
+            text = f"✅ Your {noun(d)} {title(d)} succeeded in {took(d.duration)}."
+        case State.ROLLED_BACK if aborted(d) is not None:
+            text = (f"🛑 Your {noun(d)} {title(d)} was aborted by <@{d.abort_requested_by}> "
+                    f"and rolled back to {_back_to(d)}.")
+        case State.ROLLED_BACK if failed_rollout(d) or failed_verification(d):
+            what = "failed its rollout" if failed_rollout(d) else "failed verification"
+            text = (f"⚠️ Your {noun(d)} {title(d)} {what} and was rolled back to "
+                    f"{_back_to(d)}: {_cause(d) or 'see the thread'}.")
+        case State.ROLLED_BACK:
+            cause = _cause(d)
+            text = (f"↩️ Your {noun(d)} {title(d)} was rolled back to {_back_to(d)}"
+                    + (f": {cause}." if cause else "."))
+        case State.FAILED:
+            text = f"❌ Your {noun(d)} {title(d)} failed: {d.error or 'see the thread'}."
+        case State.REJECTED:
+            who = f"<@{d.rejecter.user_id}>" if d.rejecter else "an approver"
+            text = f"🚫 Your {noun(d)} {title(d)} was rejected by {who}."
+        case State.EXPIRED if d.not_before is not None and d.kind is Kind.DEPLOY:
+            # It expired because its deploy window closed: offer to queue it for the next.
+            text = (f"⌛ Your {noun(d)} {title(d)} expired without enough approvals: "
+                    f"{d.error or 'the deploy window closed'}. The next window opens "
+                    f"{when(d.not_before, zone)}; queue it for then, and approvers can "
+                    "approve it ahead on its card.")
+            queue = _button(f"Queue it for {when(d.not_before, zone)}", ids.QUEUE_FOR_WINDOW,
+                            f"{d.service} {d.environment} {d.version}", style="primary")
+            return Message(text=text + link, blocks=[_section(text + link), {
+                "type": "actions", "block_id": ids.WINDOW_BLOCK, "elements": [queue]}])
+        case State.EXPIRED:
+            text = f"⌛ Your {noun(d)} {title(d)} expired without enough approvals."
+        case State.CANCELLED:
+            text = f"✖️ Your {noun(d)} {title(d)} was cancelled: {d.error or 'see the thread'}."
+        case _:
+            text = f"Your {noun(d)} {title(d)} is now {d.state.value.replace('_', ' ')}."
+    return Message(text=text + link, blocks=[_section(text + link)])
