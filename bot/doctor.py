@@ -57,7 +57,7 @@ def run_doctor(settings: Settings, *, config_path: str, out: TextIO,
                env: Mapping[str, str] | None = None) -> int:
     """`env`: where KUBECONFIG and the GitHub App settings are read (default os.environ)."""
     from bot.backends.slack import make_client
-    from bot.backends.slack_access import BOT_SCOPES, SlackAccessCheck
+    from bot.backends.slack.access import BOT_SCOPES, SlackAccessCheck
     from bot.store.schema_status import DatabaseSchemaStatus
 
     checks: list[Check] = []

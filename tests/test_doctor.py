@@ -22,7 +22,7 @@ import yaml
 from pytest_httpserver import HTTPServer
 
 from bot.backends.kubernetes import REQUIRED_ACCESS
-from bot.backends.slack_access import BOT_SCOPES
+from bot.backends.slack.access import BOT_SCOPES
 from bot.doctor import run_doctor
 from bot.settings import Settings
 from bot.store.schema import head

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from slack_sdk import WebClient
 
-from bot.backends.slack_access import BOT_SCOPES
+from bot.backends.slack.access import BOT_SCOPES
 from bot.presentation import ids
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,14 +172,14 @@ def test_the_scopes_are_exactly_what_the_codes_slack_calls_need() -> None:
     # The scan sees the calls it must (a guard against it silently finding nothing).
     assert {"chat.postMessage", "usergroups.users.list", "views.publish",
             "conversations.info"} <= set(methods)
-    assert "slack_access.py" in methods["conversations.info"]
+    assert "access.py" in methods["conversations.info"]
     needed = needed_scopes(methods, commands=bool(manifest()["features"]["slash_commands"]))
     listed = manifest()["oauth_config"]["scopes"]["bot"]
     assert len(listed) == len(set(listed)), "a scope is listed twice"
     assert set(listed) == needed, (
         f"missing from the manifest: {sorted(needed - set(listed))}; "
         f"not needed by any call: {sorted(set(listed) - needed)}")
-    assert needed == BOT_SCOPES, "bot.backends.slack_access.BOT_SCOPES (doctor) differs"
+    assert needed == BOT_SCOPES, "bot.backends.slack.access.BOT_SCOPES (doctor) differs"
     assert "user" not in manifest()["oauth_config"]["scopes"]  # no user token
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from bot.backends.slack import make_client
-from bot.backends.slack_health import SlackDependency
+from bot.backends.slack.health import SlackDependency
 from bot.services.readiness import ReadinessCheck
 from bot.store.db import Database
 from bot.store.health import DatabaseDependency

@@ -32,7 +32,7 @@ from slack_sdk import WebClient
 from bot.backends.holiday_calendar import HolidayLibrary
 from bot.backends.probes import HttpProbes
 from bot.backends.slack import SlackDirectory, SlackNotifier, make_client
-from bot.backends.slack_health import SlackDependency
+from bot.backends.slack.health import SlackDependency
 from bot.background import Background
 from bot.clock import Clock, SystemClock
 from bot.config import AppConfig

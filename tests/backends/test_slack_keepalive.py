@@ -1,4 +1,4 @@
-"""The Slack client's kept connections (bot/backends/slack.py `KeepAliveWebClient`).
+"""The Slack client's kept connections (bot/backends/slack/transport.py `KeepAliveWebClient`).
 
 A local HTTP/1.1 server counts the TCP connections it accepts: calls from one thread share
 one connection; a connection the server closed is replaced before a request is sent on it;

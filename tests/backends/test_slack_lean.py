@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot.backends import slack
-from bot.backends.slack import content_type, make_client
+from bot.backends.slack import content_type, make_client, transport
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -79,12 +78,12 @@ def _writes(conn: http.client.HTTPConnection, body: bytes | None) -> list[bytes]
 
 def test_a_request_is_one_write_of_the_bytes_http_client_writes_in_two(port: int) -> None:
     body = json.dumps({"channel": "C1", "text": "hello", "blocks": []}).encode()
-    ours = _writes(slack._HTTPConnection("127.0.0.1", port, timeout=5), body)
+    ours = _writes(transport._HTTPConnection("127.0.0.1", port, timeout=5), body)
     stdlib = _writes(http.client.HTTPConnection("127.0.0.1", port, timeout=5), body)
     assert len(ours) == 1 and len(stdlib) == 2
     assert ours[0] == b"".join(stdlib) and ours[0].endswith(body)
     # without a body (or a body that is not bytes) it is http.client's own way
-    assert _writes(slack._HTTPConnection("127.0.0.1", port, timeout=5), None) == \
+    assert _writes(transport._HTTPConnection("127.0.0.1", port, timeout=5), None) == \
         _writes(http.client.HTTPConnection("127.0.0.1", port, timeout=5), None)
 
 

@@ -1,5 +1,5 @@
-"""Bolt's `respond` over kept connections (bot/backends/slack.py `KeepAliveRespond`, made by
-`KeepAliveWebClient.respond_to`).
+"""Bolt's `respond` over kept connections (bot/backends/slack/transport.py `KeepAliveRespond`,
+made by `KeepAliveWebClient.respond_to`).
 
 A local HTTP/1.1 server records every request as it arrived (path, headers, raw body) and
 counts the TCP connections it accepts. What is posted is compared with what Bolt's own

@@ -1,5 +1,5 @@
 """The replies on a request's response_url go over kept connections (handlers.replies
-`keep_replies_alive`, bot/backends/slack.py `KeepAliveRespond`), end to end: signed
+`keep_replies_alive`, bot/backends/slack/transport.py `KeepAliveRespond`), end to end: signed
 `/deploy`s to the bot served over HTTP, their response_urls on a fake Slack of their own
 (as hooks.slack.com is another host than slack.com/api), whose accepted TCP connections
 are counted. Bolt's own `respond` would open one per reply."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 
-from bot.backends.slack import slack_call
+from bot.backends.slack.client import slack_call
 
 
 class SlackDependency:

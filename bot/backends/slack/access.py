@@ -13,7 +13,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from bot.backends.slack import slack_call
+from bot.backends.slack.client import slack_call
 from bot.errors import NotFound, PermanentError
 from bot.ports import SlackIdentity
 
