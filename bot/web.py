@@ -60,6 +60,19 @@ async def capped_body(request: Request, cap: int) -> bytes | None:
     return bytes(received)
 
 
+#: The garbage collector's thresholds in a served process (Python's: 700, 10, 10). Objects
+#: are freed by reference counting; the collector only finds cycles, and each collection
+#: walks every tracked object of its generations that is still alive. Under a burst of
+#: commands those are mostly the follow-ups waiting on the listener pool (about 16 objects
+#: each): with Python's thresholds a 5,000-command burst triggered ~500 young and 5 full
+#: collections, 270 ms of CPU, the longest full one ~50 ms with every ack waiting behind it
+#: (p99 70-90 ms against 35-50 without follow-ups queued); with these, 3 young ones of
+#: ~13 ms (benchmarks/README.md, "Lean request path"). Cyclic garbage waits for a
+#: collection a little longer: a web process's memory over 10,000 requests is unchanged
+#: (benchmarks/memory_burst.py).
+GC_THRESHOLDS = (50_000, 20, 10)
+
+
 def serve(asgi: Starlette, *, host: str, port: int, log_level: str = "info",
           drain: Drain | None = None, drain_for: float = 0.0) -> None:
     """Serve until SIGTERM/SIGINT with uvicorn (`deploybot run`, and the benchmark), then
@@ -71,9 +84,11 @@ def serve(asgi: Starlette, *, host: str, port: int, log_level: str = "info",
 
     Everything built at start (config, engine, Bolt app, client modules) lives as long as
     the process: freezing it out of the garbage collector's generations keeps full
-    collections short, which is what shows in the ack latency tail under load."""
+    collections short, which is what shows in the ack latency tail under load. And the
+    collector runs far less often (`GC_THRESHOLDS`)."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     # log_config=None: uvicorn's loggers go through the root logger `deploybot run` set up
     # (bot.logs: text or JSON lines, secrets masked).
     config = uvicorn.Config(asgi, host=host, port=port, log_level=log_level,
