@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -89,7 +90,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class DispatchHandler(TrackedHandler):
+class DispatchHandler(TrackedHandler, ABC):
     """A fake's handler: GET and POST (a subclass adds the other methods it serves) go to
     `_handle`, which reads the body with `_read_body`, hands the request to the fake and
     writes its answer with `send_reply` (plus `reply_headers` on every answer)."""
@@ -105,8 +106,9 @@ class DispatchHandler(TrackedHandler):
     def _read_body(self) -> bytes:
         return read_body(self)
 
+    @abstractmethod
     def _handle(self) -> None:
-        raise NotImplementedError
+        """Answer the request (each fake's routes)."""
 
     def send_reply(self, reply: Reply) -> None:
         self.send_response(reply.status)

@@ -6,19 +6,16 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-import pytest
-
 from bot.config.reference import COMMAND, DOC, render, schema
 
 
 def test_the_configuration_reference_is_current() -> None:
     written = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
     fresh = render()
-    if written != fresh:
-        diff = "\n".join(list(difflib.unified_diff(
-            written.splitlines(), fresh.splitlines(), "docs/configuration.md", "generated",
-            lineterm=""))[:40])
-        pytest.fail(f"docs/configuration.md is stale: run `{COMMAND}`\n{diff}")
+    diff = "\n".join(list(difflib.unified_diff(
+        written.splitlines(), fresh.splitlines(), "docs/configuration.md", "generated",
+        lineterm=""))[:40])
+    assert written == fresh, f"docs/configuration.md is stale: run `{COMMAND}`\n{diff}"
 
 
 def _models(full: dict[str, Any]) -> dict[str, dict[str, Any]]:

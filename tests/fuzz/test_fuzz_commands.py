@@ -82,7 +82,8 @@ def parsed_or_refused(parse: Callable[[str], object], text: str) -> UserError | 
 @given(command=st.sampled_from(COMMANDS), text=command_texts)
 def test_every_service_parser_parses_or_refuses_with_a_message(
         served: Served, command: str, text: str) -> None:
-    parsed_or_refused(parser_of(served.bot.container, command), text)
+    refusal = parsed_or_refused(parser_of(served.bot.container, command), text)
+    assert refusal is None or refusal.message.strip(), (command, text)
 
 
 def section_texts(blocks: Any) -> list[str]:
