@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,36 +42,10 @@ FAST = Timing(backoff=Backoff(first=0.01, factor=2.0, cap=0.05, attempts=4),
               keepalive_every=60.0)
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeKubernetes]:
-    with FakeKubernetes(tick=0.02) as f:
-        f.add_deployment(NS, "api", containers=[
-            {"name": "api", "image": "ghcr.io/acme/api:v1.2.2"}, dict(SIDECAR),
-        ], replicas=3)
-        yield f
-
-
-@pytest.fixture
-def kubeconfig(fake: FakeKubernetes, tmp_path: Path) -> str:
-    return fake.write_kubeconfig(str(tmp_path / "kubeconfig"), context="fake")
-
-
-@pytest.fixture
-def clients(kubeconfig: str) -> Iterator[KubeClients]:
-    c = KubeClients(KubernetesAccessConfig(contexts={NS: "fake"}), kubeconfig=kubeconfig)
-    yield c
-    c.close()
-
-
 def make_cluster(clients: KubeClients, *, timing: Timing = FAST,
                  **config: Any) -> KubernetesCluster:
     config.setdefault("image", IMAGE)
     return KubernetesCluster("api", KubernetesServiceConfig(**config), clients, timing=timing)
-
-
-@pytest.fixture
-def cluster(clients: KubeClients) -> KubernetesCluster:
-    return make_cluster(clients)
 
 
 def containers(dep: dict[str, Any]) -> dict[str, str]:

@@ -4,7 +4,6 @@ on its first pass after a patch (as kube-controller-manager does), and on the pu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,28 +24,6 @@ from tests.backends.kubernetes.test_cluster import (
     make_cluster,
     rollout_complete,
 )
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeKubernetes]:
-    with FakeKubernetes(tick=0.02) as f:
-        f.add_deployment(NS, "api", containers=[
-            {"name": "api", "image": IMAGE.format(version="v1.2.2")}, dict(SIDECAR),
-        ], replicas=3)
-        yield f
-
-
-@pytest.fixture
-def clients(fake: FakeKubernetes, tmp_path: Path) -> Iterator[KubeClients]:
-    kubeconfig = fake.write_kubeconfig(str(tmp_path / "kubeconfig"), context="fake")
-    c = KubeClients(KubernetesAccessConfig(contexts={NS: "fake"}), kubeconfig=kubeconfig)
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def cluster(clients: KubeClients) -> KubernetesCluster:
-    return make_cluster(clients)
 
 
 def progressing(dep: dict[str, Any]) -> dict[str, Any]:

@@ -17,13 +17,10 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from devtools.fake_k8s import FakeKubernetes
-from tests.backends.kubernetes.test_cluster import IMAGE, NS, SIDECAR
+from tests.backends.kubernetes.test_cluster import IMAGE, NS
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -47,15 +44,6 @@ print(json.dumps({
     "imported": sorted(m for m in set(sys.modules) - before if m.split(".")[0] == "kubernetes"),
 }))
 """
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeKubernetes]:
-    with FakeKubernetes(tick=0.02) as f:
-        f.add_deployment(NS, "api", containers=[
-            {"name": "api", "image": IMAGE.format(version="v1.2.2")}, dict(SIDECAR),
-        ], replicas=3)
-        yield f
 
 
 def test_the_first_look_at_the_cluster_imports_nothing(fake: FakeKubernetes,

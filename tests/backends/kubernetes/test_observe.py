@@ -3,44 +3,19 @@ client against the fake API server, after deploybot's rollouts, someone else's, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client as k8s
 
 from bot.backends.kubernetes import KubeClients, KubernetesCluster
-from bot.config import KubernetesAccessConfig
 from bot.domain.live import Observed
 from bot.errors import PermanentError, RetryableError
 from bot.ports import RolloutFailed
 from devtools.fake_k8s import FakeKubernetes
-from tests.backends.kubernetes.test_cluster import IMAGE, NS, SIDECAR, deploy, make_cluster
+from tests.backends.kubernetes.test_cluster import IMAGE, NS, deploy, make_cluster
 from tests.conftest import running_version
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeKubernetes]:
-    with FakeKubernetes(tick=0.02) as f:
-        f.add_deployment(NS, "api", containers=[
-            {"name": "api", "image": IMAGE.format(version="v1.2.2")}, dict(SIDECAR),
-        ], replicas=3)
-        yield f
-
-
-@pytest.fixture
-def clients(fake: FakeKubernetes, tmp_path: Path) -> Iterator[KubeClients]:
-    kubeconfig = fake.write_kubeconfig(str(tmp_path / "kubeconfig"), context="fake")
-    c = KubeClients(KubernetesAccessConfig(contexts={NS: "fake"}), kubeconfig=kubeconfig)
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def cluster(clients: KubeClients) -> KubernetesCluster:
-    return make_cluster(clients)
 
 
 @pytest.fixture

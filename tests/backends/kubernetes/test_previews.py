@@ -29,15 +29,6 @@ from tests.backends.kubernetes.test_cluster import (
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeKubernetes]:
-    with FakeKubernetes(tick=0.02) as f:
-        f.add_deployment(NS, "api", containers=[
-            {"name": "api", "image": "ghcr.io/acme/api:v1.2.2"}, dict(SIDECAR),
-        ], replicas=3)
-        yield f
-
-
-@pytest.fixture
 def cluster(fake: FakeKubernetes, tmp_path: Path) -> Iterator[KubernetesCluster]:
     kubeconfig = fake.write_kubeconfig(str(tmp_path / "kubeconfig"), context="fake")
     clients = KubeClients(KubernetesAccessConfig(contexts={NS: "fake"}), kubeconfig=kubeconfig)

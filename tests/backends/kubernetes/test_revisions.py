@@ -4,7 +4,6 @@ ReplicaSets through the real client against the fake API server."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -12,7 +11,7 @@ from bot.backends.clusters import ServiceClusters
 from bot.backends.kubernetes import REVISION, KubeClients, KubernetesCluster
 from bot.backends.simulated import SimulatedCluster
 from bot.clock import ManualClock
-from bot.config import KubernetesAccessConfig, KubernetesServiceConfig, SimulatedConfig
+from bot.config import KubernetesServiceConfig, SimulatedConfig
 from bot.errors import PermanentError, RetryableError
 from bot.ports import Revisions
 from bot.store.simulated import SqlSimulatedWorkloads
@@ -28,14 +27,6 @@ def fake() -> Iterator[FakeKubernetes]:
             {"name": "api", "image": "ghcr.io/acme/api:v1.2.2"}, dict(SIDECAR),
         ], replicas=2)
         yield f
-
-
-@pytest.fixture
-def clients(fake: FakeKubernetes, tmp_path: Path) -> Iterator[KubeClients]:
-    kubeconfig = fake.write_kubeconfig(str(tmp_path / "kubeconfig"), context="fake")
-    c = KubeClients(KubernetesAccessConfig(contexts={NS: "fake"}), kubeconfig=kubeconfig)
-    yield c
-    c.close()
 
 
 def make_cluster(clients: KubeClients, **config: object) -> KubernetesCluster:
