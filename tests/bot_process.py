@@ -103,8 +103,14 @@ class BotProcess:
         self.proc.wait(10)
 
     def wait(self, timeout: float = 30) -> int:
+        """Its exit code; an AssertionError with its output when it is still running after
+        `timeout` (a hang, shown with what the process said)."""
         assert self.proc is not None
-        return self.proc.wait(timeout)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"{self.name} still running after {timeout:.0f}s:\n"
+                                 f"{self.output()}") from None
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

@@ -2,7 +2,7 @@
 client imports its API classes lazily, on first use (`__getattr__` in
 kubernetes/client/__init__.py), and CoreV1Api's module with the models it pulls in is 1-3 s
 of CPU. bot/backends/kubernetes/api.py names them, so they load when the process builds its
-Kubernetes backend (bot/container.py imports the package then), not inside the first
+Kubernetes backend (bot/container/ imports the package then), not inside the first
 `/rollback`, `/deploy status` or App Home that looks at what runs (issue 12: the first
 `/rollback` of a test process answered after more than 5 s on a loaded machine).
 
