@@ -14,6 +14,8 @@ store implement them.
 - store: Store and its Repositories (audit log, freezes, locks, announcements, …)
 - alerts: Pager, Mailer
 - ops: Metrics, Dependency (readiness), SchemaStatus, Holidays
+- troubleshooting: the Troubleshooting capability (rollout, pods, logs, events) and the
+  values it answers with
 
 Every name is importable from `bot.ports` itself, as the services import them; the import
 contracts treat the package as one layer.
@@ -96,6 +98,17 @@ from bot.ports.store import (
     Repositories,
     Store,
 )
+from bot.ports.troubleshooting import (
+    Condition,
+    EventView,
+    LogQuery,
+    LogTail,
+    PodView,
+    ReplicaSetView,
+    RolloutView,
+    Termination,
+    Troubleshooting,
+)
 
 __all__ = [
     "AlreadyRunning",
@@ -108,6 +121,7 @@ __all__ = [
     "Cluster",
     "ClusterAccess",
     "CodeReview",
+    "Condition",
     "Dependency",
     "DeployRefusals",
     "DeploymentChanges",
@@ -122,6 +136,7 @@ __all__ = [
     "DeploymentWrites",
     "DirectMessages",
     "Directory",
+    "EventView",
     "FaultyVersions",
     "FreezeRepository",
     "GitHubDeploymentState",
@@ -132,6 +147,8 @@ __all__ = [
     "JobKind",
     "JobResult",
     "LockRepository",
+    "LogQuery",
+    "LogTail",
     "Mailer",
     "MessageRefs",
     "Metrics",
@@ -139,14 +156,17 @@ __all__ = [
     "NoMetrics",
     "Notifier",
     "Pager",
+    "PodView",
     "Poster",
     "Previews",
     "Probes",
+    "ReplicaSetView",
     "Repositories",
     "RepositoryAccess",
     "RepositoryHeads",
     "Revisions",
     "RolloutFailed",
+    "RolloutView",
     "RollsBack",
     "SchemaStatus",
     "SimulatedWorkload",
@@ -156,6 +176,8 @@ __all__ = [
     "SourceControl",
     "Store",
     "Superseded",
+    "Termination",
+    "Troubleshooting",
     "Verifier",
     "VerifyResult",
     "WorkflowRuns",
