@@ -24,6 +24,9 @@ CHECKLIST_TICK = "deploy.checklist.tick"  # a checkbox: item ticked / unticked
 CHECKLIST_ITEM_BLOCK = "deploy.checklist.item"  # + ".<deployment id>.<item>"
 CHECKLIST_NOT_APPLICABLE = "deploy.checklist.na"  # a text input: "not applicable" + reason
 CHECKLIST_NA_BLOCK = "deploy.checklist.na_item"  # + ".<deployment id>.<item>"
+TROUBLESHOOT_BLOCK = "deploy.troubleshoot"  # Pods / Logs under a failed rollout or watch
+SHOW_PODS = "deploy.troubleshoot.pods"  # value: the deployment id
+SHOW_LOGS = "deploy.troubleshoot.logs"  # value: the deployment id
 
 APP_HOME_OPENED = "app_home_opened"  # the Events API event the tab is published on
 
@@ -37,5 +40,9 @@ LOCK_COMMAND = "/lock"
 UNLOCK_COMMAND = "/unlock"
 ROLLBACK_COMMAND = "/rollback"
 CI_COMMAND = "/ci"
+ROLLOUT_COMMAND = "/rollout"
+PODS_COMMAND = "/pods"
+LOGS_COMMAND = "/logs"
+EVENTS_COMMAND = "/events"
 ROLLBACK_BLOCK = "rollback.plan"
 ROLLBACK_CONFIRM = "rollback.confirm"
