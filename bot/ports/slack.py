@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.domain.deployment import Deployment
+from bot.domain.failure_evidence import FailureEvidence
 from bot.domain.locks import Lock
 
 
@@ -37,6 +38,10 @@ class Notifier(Protocol):
 
     def prompt_requester(self, d: Deployment) -> None:
         """DM the requester of a scheduled deploy: its window is open, start it or cancel."""
+        ...
+
+    def explain_failure(self, d: Deployment, evidence: FailureEvidence) -> None:
+        """Post in the deployment's thread what the cluster shows about its failure."""
         ...
 
 

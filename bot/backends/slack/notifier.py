@@ -16,12 +16,14 @@ from slack_sdk import WebClient
 
 from bot.backends.slack.client import slack_call
 from bot.domain.deployment import Deployment
+from bot.domain.failure_evidence import FailureEvidence
 from bot.domain.severity import DEFAULT_SEVERITY, Outcome, Production, Severity, severity_of
 from bot.domain.text import is_slack_user
 from bot.errors import PermanentError, RetryableError
 from bot.ports import Changes, ChecklistCards, DeploymentWatcher, MessageRefs
 from bot.presentation import blocks
 from bot.presentation.checklist_views import with_checklist
+from bot.presentation.evidence_views import failure_evidence
 
 
 class SlackNotifier:
@@ -143,6 +145,14 @@ class SlackNotifier:
         msg = blocks.window_open_prompt(d, self._zone)
         slack_call(self._client.chat_postMessage, channel=d.requested_by, text=msg.text,
               blocks=msg.blocks, unfurl_links=False)
+
+    def explain_failure(self, d: Deployment, evidence: FailureEvidence) -> None:
+        """In the deployment's thread (under its card): the failing pod, its last log lines
+        and the warning events, with Pods / Logs buttons."""
+        msg = failure_evidence(evidence, d.id, self._zone)
+        slack_call(self._client.chat_postMessage, channel=d.channel or self._channel,
+                   thread_ts=d.message_ts, text=msg.text, blocks=msg.blocks,
+                   unfurl_links=False)
 
     def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
         """The HomeTab port: views.publish of the user's App Home tab."""

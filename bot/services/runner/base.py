@@ -31,6 +31,7 @@ from bot.ports import (
     Store,
     Verifier,
 )
+from bot.services.failure_evidence import FailureEvidenceReader
 from bot.services.live import LiveState
 
 log = logging.getLogger("bot.services.runner")
@@ -85,6 +86,7 @@ class RunnerBase:
         metrics: Metrics | None = None,
         live: LiveState | None = None,
         fibers: Fibers | None = None,
+        evidence: FailureEvidenceReader | None = None,
     ) -> None:
         """`live`: what runs where (read when a deployment starts: what it replaces; and
         when one ends: the "Running now" of the cards still waiting).
@@ -92,7 +94,9 @@ class RunnerBase:
         (environments.<env>.rollbacks.lock). `metrics`: results and rollout durations.
         `fibers`: where deployments run (bot.fibers: each a fiber on one of `workers`
         threads, holding none while it waits, if the cluster and verifier wait through its
-        `sleeper`); one of its own when not given."""
+        `sleeper`); one of its own when not given. `evidence`: what the cluster shows about
+        a failed rollout or watch (the failing pod, its last log lines, the warning
+        events), posted in the deployment's thread before anything is rolled back."""
         self._store = store
         self._live = live
         self._metrics = metrics or NoMetrics()
@@ -101,6 +105,7 @@ class RunnerBase:
         self._verify = dict(verify or {})
         self._migrations = dict(migrations or {})
         self._cluster = cluster
+        self._evidence = evidence
         self._notifier = notifier
         self._clock = clock
         self._owner = owner
@@ -127,6 +132,19 @@ class RunnerBase:
         if d is None:
             raise LookupError(f"deployment {deployment_id} vanished")
         return d
+
+    def _explain(self, d: Deployment) -> None:
+        """Post what the cluster shows about `d`'s failure in its thread, while the failed
+        pods still run (before any rollback). Best effort: never raises."""
+        if self._evidence is None or d.kind is Kind.MIGRATE or d.instance is not None:
+            return
+        evidence = self._evidence.gather(d.environment, d.service, d.version)
+        if evidence is None or evidence.empty:
+            return
+        try:
+            self._notifier.explain_failure(d, evidence)
+        except DeploybotError:
+            log.warning("deployment %s: could not post why it failed", d.id, exc_info=True)
 
     def _show(self, d: Deployment) -> None:
         try:

@@ -31,10 +31,11 @@ class Verdicts(Leases):
         plan = self._verify.get(d.environment, VerifyPlan())
         cause = f"{VERIFY_FAILED}: " + "; ".join(verdict.reasons)
         previous = d.previous_version
-        if verdict.superseded:
+        if verdict.superseded:  # someone else's version runs: nothing of ours to explain
             self._move(d.id, State.FAILED, finished=True,
                        error=f"{cause}; not rolled back: that would undo someone else's change")
             return
+        self._explain(d)
         if d.kind is Kind.ROLLBACK:
             self._move(d.id, State.FAILED, finished=True,
                        error=f"{cause}; {d.version} is live again but unhealthy too")
@@ -58,7 +59,8 @@ class Verdicts(Leases):
         template has the new image while its pods cannot start): roll back automatically
         where `auto_rollback` is on, else offer Rollback / Keep. Never left silently
         half-applied. When nothing was applied (the old version still runs), it just
-        fails."""
+        fails. Either way the thread first gets what the cluster shows about it."""
+        self._explain(d)
         live = (self._live.of(d.environment, d.service, announce=False)
                 if self._live is not None and d.kind is Kind.DEPLOY and d.instance is None
                 else None)
