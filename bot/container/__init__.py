@@ -40,6 +40,7 @@ from bot.container.alerts import build_alerts
 from bot.container.clusters import build_clusters, manual_sleep
 from bot.container.github import build_polling, github_client
 from bot.fibers import Fibers
+from bot.logs import Redactor
 from bot.metrics import DeploybotMetrics
 from bot.ports import Cluster, DeploymentMirror, Health, Probes, RepositoryHeads, SourceControl
 from bot.services.abort import AbortService
@@ -51,6 +52,7 @@ from bot.services.checklist import ChecklistService, UncheckedChecklists
 from bot.services.ci import CIService
 from bot.services.daily_summary import DailySummary
 from bot.services.deployments import DeploymentService
+from bot.services.failure_evidence import FailureEvidenceReader
 from bot.services.freezes import FreezeService
 from bot.services.github_mirror import GitHubMirror
 from bot.services.github_polling import GitHubPolling
@@ -237,6 +239,7 @@ def build_container(
                                  checks=bool(env.verify.smoke or env.verify.prometheus))
                 for name, env in config.environments.items()},
         rollback_locks={name: env.rollbacks.lock for name, env in config.environments.items()},
+        evidence=FailureEvidenceReader.of(cluster, redact=Redactor.from_env()),
     )
     locks = LockService(config=config, store=database, access=access, clock=clock,
                         poster=notifier)

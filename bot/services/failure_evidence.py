@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 from bot.domain.failure_evidence import EVENTS, LOG_LINES, FailureEvidence, failing_pod
 from bot.errors import DeploybotError
-from bot.ports import EventView, LogQuery, Troubleshooting
+from bot.ports import Cluster, EventView, LogQuery, Troubleshooting
+from bot.services.troubleshooters import executor_of
 
 #: At most this much of the log is read for the failure message (20 lines fit easily).
 LOG_BYTES = 64_000
@@ -23,6 +24,15 @@ class FailureEvidenceReader:
         None when it has none (simulated, GitHub Actions); `redact` masks secrets."""
         self._troubleshooting = troubleshooting
         self._redact = redact
+
+    @classmethod
+    def of(cls, cluster: Cluster, *, redact: Callable[[str], str]) -> FailureEvidenceReader:
+        """Reading each service's own executor (`cluster` may route services to theirs)."""
+        def capability(service: str) -> Troubleshooting | None:
+            executor = executor_of(cluster, service)
+            return executor if isinstance(executor, Troubleshooting) else None
+
+        return cls(capability, redact=redact)
 
     def gather(self, environment: str, service: str, version: str) -> FailureEvidence | None:
         """What the cluster shows about `version` of `service` failing in `environment`;
