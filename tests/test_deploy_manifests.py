@@ -77,6 +77,7 @@ CLIENT_METHODS: dict[str, Permission] = {
     "read_namespaced_pod": ("get", "pods"),
     "list_namespaced_pod": ("list", "pods"),
     "read_namespaced_pod_log": ("get", "pods/log"),
+    "list_namespaced_event": ("list", "events"),
     "delete_namespaced_pod": ("delete", "pods"),
     "create_namespaced_job": ("create", "jobs.batch"),
     "read_namespaced_job": ("get", "jobs.batch"),
@@ -94,6 +95,7 @@ EXPECTED_RULES: frozenset[Permission] = frozenset({
     ("list", "replicasets.apps"),
     ("get", "pods"), ("list", "pods"),
     ("get", "pods/log"),
+    ("list", "events"),  # /events (the troubleshooting commands)
     ("create", "jobs.batch"), ("get", "jobs.batch"), ("list", "jobs.batch"),
     ("watch", "jobs.batch"),
 })

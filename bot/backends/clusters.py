@@ -15,6 +15,7 @@ from bot.ports import (
     Previews,
     Revisions,
     RollsBack,
+    Troubleshooting,
 )
 
 
@@ -82,6 +83,13 @@ class ServiceClusters:
         if not isinstance(cluster, Revisions):
             return []
         return cluster.earlier_versions(environment, service)
+
+    def troubleshooting(self, service: str) -> Troubleshooting | None:
+        """The service's cluster's live reads for the troubleshooting commands (`/rollout`,
+        `/pods`, `/logs`, `/events`); None when its executor has none (simulated, GitHub
+        Actions): the caller says plainly that they do not apply."""
+        cluster = self.for_service(service)
+        return cluster if isinstance(cluster, Troubleshooting) else None
 
     def runs_jobs(self, service: str) -> bool:
         return isinstance(self.for_service(service), Migrations)

@@ -22,6 +22,8 @@ one module per concern. It never shells out to kubectl.
   ran before (`earlier_versions`, the Revisions capability, for `/rollback`).
 - `previews`: the Deployment of a per-PR instance (`<deployment>-pr-7`), made from the
   shared one on its first deploy (the Previews capability).
+- `troubleshoot`, `logs`, `events`: live reads for the troubleshooting commands (the
+  Troubleshooting capability: `/rollout`, `/pods`, `/logs`, `/events`).
 - `access`: what deploybot may do in a namespace (`deploybot doctor`: the ClusterAccess
   port).
 - `cluster`: `KubernetesCluster`, the Cluster port for one service, tying them together.

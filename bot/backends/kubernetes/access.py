@@ -28,6 +28,8 @@ REQUIRED_ACCESS: tuple[tuple[str, str], ...] = (
     ("create", "deployments.apps"), ("delete", "deployments.apps"),
     ("list", "replicasets.apps"),
     ("get", "pods"), ("list", "pods"), ("get", "pods/log"),
+    # the troubleshooting commands' /events
+    ("list", "events"),
     ("create", "jobs.batch"), ("get", "jobs.batch"), ("list", "jobs.batch"),
     ("watch", "jobs.batch"),
 )

@@ -53,9 +53,13 @@ class KubernetesProblem(Exception):
     """A Kubernetes call failed for good (after retries, if it was worth retrying);
     `str()` says why in plain words, `kind` says what sort of failure it was."""
 
-    def __init__(self, text: str, *, kind: ProblemKind) -> None:
+    def __init__(self, text: str, *, kind: ProblemKind, status: int | None = None,
+                 message: str = "") -> None:
         super().__init__(text)
         self.kind = kind
+        #: the HTTP status the API answered and its Status object's message, when it did
+        self.status = status
+        self.message = message
 
 
 def port_error(e: KubernetesProblem) -> RetryableError | PermanentError:
@@ -272,7 +276,8 @@ class Api:
                 return False, KubernetesProblem(f"not found: {op} ({message})",
                                                 kind="not_found")
             if status == 403:
-                return False, KubernetesProblem(_forbidden_text(e, op), kind="forbidden")
+                return False, KubernetesProblem(_forbidden_text(e, op), kind="forbidden",
+                                                status=status, message=message)
             if status == 401:
                 return False, KubernetesProblem(
                     f"the Kubernetes API of {self.environment} ({self.host}) rejected "
@@ -289,7 +294,7 @@ class Api:
                     f"to {op}: {message}", kind="unreachable")
             return False, KubernetesProblem(
                 f"the Kubernetes API of {self.environment} refused to {op}: {status} "
-                f"{message}", kind="api")
+                f"{message}", kind="api", status=status, message=message)
         if isinstance(e, urllib3.exceptions.HTTPError | ConnectionError | TimeoutError):
             return True, KubernetesProblem(
                 f"the Kubernetes API of {self.environment} ({self.host}) is unreachable: "
@@ -313,6 +318,10 @@ class Api:
         """`fn(*args, **kwargs)` as text (pod logs), with transient errors retried."""
         return str(self._retried(op, lambda r: bytes(r.data).decode("utf-8", "replace"), fn,
                                  *args, **kwargs))
+
+    def data(self, op: Op, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> bytes:
+        """`fn(*args, **kwargs)` as bytes (a pod's log), with transient errors retried."""
+        return bytes(self._retried(op, lambda r: bytes(r.data), fn, *args, **kwargs))
 
     def _retried(self, op: Op, decode: Callable[[Any], Any], fn: Callable[..., Any],
                  *args: Any, **kwargs: Any) -> Any:

@@ -1,7 +1,8 @@
 """The Cluster port for a service whose executor is `kubernetes`: `KubernetesCluster` ties
 the concerns of the package together for one service (its `Workload`): deploy and roll back
 (`rollout`), what runs (`live`), the pods' health after a rollout (`pods`), one-off Jobs
-(`jobs`) and per-PR instances (`rollout` creates one, `remove_instance` deletes it)."""
+(`jobs`), per-PR instances (`rollout` creates one, `remove_instance` deletes it) and the
+troubleshooting reads (`troubleshoot`, `logs`, `events`: the Troubleshooting capability)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,24 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from bot.backends.kubernetes import jobs, live, pods
+from bot.backends.kubernetes import events, jobs, live, logs, pods, troubleshoot
 from bot.backends.kubernetes import rollout as rollouts
 from bot.backends.kubernetes.api import KubeClients, KubernetesProblem, Timing, port_error
 from bot.backends.kubernetes.objects import change_cause
 from bot.backends.kubernetes.workload import Workload
 from bot.config import KubernetesServiceConfig
 from bot.domain.live import Observed
-from bot.ports import AlreadyRunning, JobKind, JobResult, RolloutFailed
+from bot.ports import (
+    AlreadyRunning,
+    EventView,
+    JobKind,
+    JobResult,
+    LogQuery,
+    LogTail,
+    PodView,
+    RolloutFailed,
+    RolloutView,
+)
 
 log = logging.getLogger(__name__)
 
@@ -111,3 +122,20 @@ class KubernetesCluster:
     ) -> JobResult:
         return jobs.run_job(self._w, environment, kind=kind, command=command,
                             version=version, deployment_id=deployment_id, timeout=timeout)
+
+    # -- live reads for the troubleshooting commands (the Troubleshooting capability) -----
+    def rollout_view(self, environment: str, service: str) -> RolloutView | None:
+        """The Deployment, its current and previous ReplicaSet (`troubleshoot.rollout_view`)."""
+        return troubleshoot.rollout_view(self._w, environment)
+
+    def pods(self, environment: str, service: str) -> list[PodView]:
+        """The service's pods, unhealthy ones first (`troubleshoot.pod_views`)."""
+        return troubleshoot.pod_views(self._w, environment)
+
+    def logs(self, environment: str, service: str, query: LogQuery) -> LogTail:
+        """The tail of one container's log (`logs.logs`)."""
+        return logs.logs(self._w, environment, query)
+
+    def events(self, environment: str, service: str, *, limit: int = 50) -> list[EventView]:
+        """Recent events of the Deployment, its ReplicaSets and pods (`events.events`)."""
+        return events.events(self._w, environment, limit=limit)
