@@ -5,8 +5,9 @@ worked on, and secrets masked.
 deployment's run, the Slack middleware for a click that names one); every line logged inside
 it, in that thread or in work it hands off with its context, carries `deployment_id`.
 `configure_logging` installs one handler on the root logger with two filters: the deployment
-id, and the `Redactor`, which masks Slack, GitHub and bearer tokens, passwords in URLs and
-the values of the secret environment variables wherever they appear (message, arguments,
+id, and the `Redactor`, which masks the values of the secret environment variables and every
+secret bot.redaction knows (the same as the audit log's and `/logs`': tokens, JWTs, keys,
+`password=…`, passwords in URLs, private keys) wherever they appear (message, arguments,
 exception text). Standard library only: any layer may mark its work.
 """
 
@@ -22,6 +23,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Literal, TextIO
+
+from bot.redaction import redact_secrets
 
 LogFormat = Literal["text", "json"]
 LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
@@ -96,7 +99,8 @@ def secret_values(env: Mapping[str, str]) -> list[str]:
 
 
 class Redactor:
-    """Masks secrets in text: the token patterns, and the given secret values."""
+    """Masks secrets in text: the given secret values, the token patterns, and every secret
+    bot.redaction knows (the audit log's redaction)."""
 
     def __init__(self, values: Iterable[str] = ()) -> None:
         # Longest first: a secret containing another is masked whole.
@@ -112,7 +116,7 @@ class Redactor:
             text = self._values.sub(MASK, text)
         for pattern, repl in _PATTERNS:
             text = pattern.sub(repl, text)
-        return text
+        return redact_secrets(text, MASK)
 
 
 class RedactFilter(logging.Filter):

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.domain.schedule import first_instant
+from bot.redaction import redact_secrets
 
 COMMAND = "slack.command"
 CLICK = "slack.click"
@@ -60,42 +61,11 @@ class AuditEvent:
     slack_ts: str | None
 
 
-# Secrets that may be pasted into a command by mistake: Slack, GitHub, GitLab, AWS, Google
-# and npm tokens, JWTs, bearer/basic credentials, key=value secrets, passwords in URLs, and
-# PEM private keys. What is kept (a prefix) says what kind of secret it was. Each pattern
-# runs only when one of its literal hints is in the (lower-cased) text: most text has none.
-_SECRETS: tuple[tuple[tuple[str, ...], re.Pattern[str], str], ...] = (
-    (("private key",),
-     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)",
-                re.S), "-----BEGIN PRIVATE KEY-----" + REDACTED),
-    (("xox", "xapp-"), re.compile(r"\b(xox[abeoprs]|xapp|xoxe\.xox[bp])-[A-Za-z0-9-]+"),
-     r"\1-" + REDACTED),
-    (("gh", "github_pat_", "glpat-", "npm_"),
-     re.compile(r"\b(gh[pousr]_|github_pat_|glpat-|npm_)[A-Za-z0-9_]{8,}"), r"\1" + REDACTED),
-    (("akia", "asia"), re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{12,}"), r"\1" + REDACTED),
-    (("aiza",), re.compile(r"\bAIza[0-9A-Za-z_-]{20,}"), "AIza" + REDACTED),
-    (("eyj",), re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
-     "eyJ" + REDACTED),
-    (("bearer", "basic", "token"),
-     re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + REDACTED),
-    (("pass", "pwd", "secret", "token", "key", "credential", "auth"),
-     re.compile(r"(?i)\b([\w.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey"
-                r"|access[_-]?key|private[_-]?key|credentials?|auth))(\s*[=:]\s*)"
-                r"(\"[^\"]*\"|'[^']*'|\S+)"), r"\1\2" + REDACTED),
-    (("://",), re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+):[^@\s/]+@"),
-     r"\1:" + REDACTED + "@"),
-)
-
-
 def redact(text: str, *, limit: int | None = TEXT_MAX) -> str:
-    """`text` with anything that looks like a secret replaced, cut to `limit` characters
-    (NUL characters removed: PostgreSQL's text refuses them)."""
-    text = text.replace("\x00", "")
-    low = text.lower()
-    for hints, pattern, replacement in _SECRETS:
-        if any(h in low for h in hints):
-            text = pattern.sub(replacement, text)
-            low = text.lower()
+    """`text` with anything that looks like a secret replaced (e.g. one pasted into a
+    command by mistake; bot.redaction: the same secrets the process log and `/logs` mask),
+    cut to `limit` characters (NUL characters removed: PostgreSQL's text refuses them)."""
+    text = redact_secrets(text.replace("\x00", ""), REDACTED)
     return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
