@@ -5,6 +5,8 @@ repository; it may also come first):
     /ci <version> [service]                 the workflow runs of the version's commit
     /ci <run-id> [service]                  one workflow run (a number is a run id)
     /ci rerun <run-id> [--failed] [service]  re-run it (`--failed`: only its failed jobs)
+    /ci rerun <run-id> --job=<job-id> [service]  re-run one job of it (`--job <job-id>` too),
+                                            as `gh run rerun <run-id> --job=<job-id>`
     /ci help
 """
 
@@ -22,6 +24,7 @@ MAX_VERSION = 100
 MAX_RUN_ID_DIGITS = 20
 RERUN = "rerun"
 FAILED_FLAG = "--failed"
+JOB_FLAG = "--job"
 
 USAGE = (  # `&lt;` `&gt;`: Slack reads a bare <…> as a link or mention
     "*Usage*\n"
@@ -30,6 +33,9 @@ USAGE = (  # `&lt;` `&gt;`: Slack reads a bare <…> as a link or mention
     "• `/ci &lt;run-id&gt; [service]` — one workflow run, e.g. `/ci 1234567890`\n"
     "• `/ci rerun &lt;run-id&gt; [--failed] [service]` — re-run a finished run "
     "(`--failed`: only its failed jobs), like `gh run rerun`\n"
+    "• `/ci rerun &lt;run-id&gt; --job=&lt;job-id&gt; [service]` — re-run one job of it (and "
+    "the jobs that depend on it), like `gh run rerun --job`; `/ci &lt;run-id&gt;` shows the "
+    "ids of a failed run's jobs\n"
     "• `/ci help` — this message\n"
     "The service may be left out when only one service has a GitHub repository. Re-running "
     "needs the deployers role of an environment the service deploys to."
@@ -55,9 +61,13 @@ class CIRunsArgs:
 
 @dataclass(frozen=True)
 class CIRerunArgs:
+    """Re-run run `run_id`: all of it, its failed jobs (`failed_only`) or the one job
+    `job_id` (never both)."""
+
     service: str
     run_id: int
     failed_only: bool = False
+    job_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -136,7 +146,9 @@ def parse_ci(text: str, *, services_with_repository: Collection[str],
     for w in words:
         if w.startswith("-"):
             hint = (" (`--failed` goes with `/ci rerun &lt;run-id&gt; --failed`)"
-                    if w == FAILED_FLAG else "")
+                    if w == FAILED_FLAG else
+                    " (`--job` goes with `/ci rerun &lt;run-id&gt; --job=&lt;job-id&gt;`)"
+                    if w == JOB_FLAG or w.startswith(f"{JOB_FLAG}=") else "")
             raise CIUsageError(f"Unknown option {shown(w)}{hint}.")
     if len(words) == 2 and words[0] in known.all and words[1] not in known.all:
         words = [words[1], words[0]]  # `/ci api v1.2.3`
@@ -153,13 +165,51 @@ def parse_ci(text: str, *, services_with_repository: Collection[str],
     return CIRunsArgs(service=known.pick(rest, f"/ci {what}"), version=what)
 
 
+def _job_id(word: str) -> int:
+    if not _RUN_ID.match(word) or len(word) > MAX_RUN_ID_DIGITS or int(word) == 0:
+        raise CIUsageError(f"{shown(word)} is not a job id: `{JOB_FLAG}` takes the number "
+                           "`/ci &lt;run-id&gt;` shows next to each failed job, e.g. "
+                           "`/ci rerun 1234567890 --job=9876543210`.")
+    return int(word)
+
+
+def _take_job(words: list[str]) -> tuple[list[str], int | None]:
+    """`--job=<id>` or `--job <id>` taken out of `words` (the rest, and the job id)."""
+    rest: list[str] = []
+    jobs: list[str] = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w.startswith(f"{JOB_FLAG}=") and w != f"{JOB_FLAG}=":
+            jobs.append(w.removeprefix(f"{JOB_FLAG}="))
+        elif w in (JOB_FLAG, f"{JOB_FLAG}="):
+            if i + 1 == len(words) or words[i + 1].startswith("-"):
+                raise CIUsageError(f"Which job? `{JOB_FLAG}` needs a job id, e.g. "
+                                   "`/ci rerun 1234567890 --job=9876543210` (`/ci "
+                                   "&lt;run-id&gt;` shows the ids of its failed jobs).")
+            i += 1
+            jobs.append(words[i])
+        else:
+            rest.append(w)
+        i += 1
+    if len(jobs) > 1:
+        raise CIUsageError(f"One job at a time: `{JOB_FLAG}` was given {len(jobs)} times "
+                           f"({shown(' '.join(jobs))}).")
+    return rest, (_job_id(jobs[0]) if jobs else None)
+
+
 def _rerun(words: list[str], known: _Services) -> CIRerunArgs:
+    words, job_id = _take_job(words)
     failed_only = FAILED_FLAG in words
     words = [w for w in words if w != FAILED_FLAG]
+    if failed_only and job_id is not None:
+        raise CIUsageError(f"`{FAILED_FLAG}` and `{JOB_FLAG}` do not go together: "
+                           f"`{FAILED_FLAG}` re-runs every failed job of the run, "
+                           f"`{JOB_FLAG}=&lt;job-id&gt;` the one job named. Pick one.")
     for w in words:
         if w.startswith("-"):
             raise CIUsageError(f"Unknown option {shown(w)}: `/ci rerun` takes only "
-                               f"`{FAILED_FLAG}`.")
+                               f"`{FAILED_FLAG}` or `{JOB_FLAG}=&lt;job-id&gt;`.")
     ids = [w for w in words if _RUN_ID.match(w)]
     others = [w for w in words if not _RUN_ID.match(w)]
     if not ids:
@@ -168,6 +218,7 @@ def _rerun(words: list[str], known: _Services) -> CIRerunArgs:
     if len(ids) > 1:
         raise CIUsageError(f"One run at a time: {shown(' '.join(ids))}.")
     run_id = _run_id(ids[0])
-    flag = f" {FAILED_FLAG}" if failed_only else ""
+    flag = (f" {FAILED_FLAG}" if failed_only
+            else f" {JOB_FLAG}={job_id}" if job_id is not None else "")
     service = known.pick(others, f"/ci rerun {run_id}{flag}")
-    return CIRerunArgs(service=service, run_id=run_id, failed_only=failed_only)
+    return CIRerunArgs(service=service, run_id=run_id, failed_only=failed_only, job_id=job_id)

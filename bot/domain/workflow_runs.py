@@ -53,7 +53,8 @@ class Step:
 
 @dataclass(frozen=True)
 class RunJob:
-    """One job of a run; `url` is its page on GitHub (the log)."""
+    """One job of a run; `url` is its page on GitHub (the log); `run_id` the run it belongs
+    to (None: not said)."""
 
     id: int
     name: str
@@ -61,6 +62,11 @@ class RunJob:
     conclusion: str | None
     url: str
     steps: tuple[Step, ...] = ()
+    run_id: int | None = None
+
+    @property
+    def outcome(self) -> str:
+        return outcome(self.status, self.conclusion)
 
     @property
     def failed(self) -> bool:
@@ -141,9 +147,13 @@ class CIReport:
 
 @dataclass(frozen=True)
 class CIRerun:
+    """A re-run asked of GitHub: all of `run`, its failed jobs (`failed_only`) or its one
+    `job` (and the jobs that depend on it)."""
+
     service: str
     repository: str
     run: WorkflowRun
     failed_only: bool
     user_id: str
     at: datetime
+    job: RunJob | None = None

@@ -76,6 +76,17 @@ class WorkflowRuns(Protocol):
         failed)."""
         ...
 
+    def job(self, repository: str, job_id: int) -> RunJob:
+        """One job, with the id of the run it belongs to; NotFound (saying so) when the
+        repository has no job `job_id`."""
+        ...
+
+    def rerun_job(self, repository: str, job_id: int) -> None:
+        """Re-run one job of a finished run, and the jobs that depend on it. Conflict when
+        GitHub refuses because of the job's or the run's state (403: still running, too old
+        to re-run)."""
+        ...
+
 
 GitHubDeploymentState = Literal["queued", "in_progress", "success", "failure", "error",
                                 "inactive"]

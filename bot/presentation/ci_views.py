@@ -1,7 +1,8 @@
 """What `/ci` shows (pure; Block Kit built from the domain's CIReport and CIRerun): the
 acknowledgement while GitHub is asked, the workflow runs of a version or one run (✅ / ❌ / ⏳,
 each linked) with the failed jobs and failed steps of failed runs (linked to their logs), and
-the announcement of a re-run. Everything is capped to fit one Slack message.
+the announcement of a re-run (of the run, its failed jobs, or the one job named). Everything
+is capped to fit one Slack message.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def _context(text: str) -> Block:
 def looking_up(args: CIRunsArgs | CIRerunArgs) -> str:
     """The acknowledgement while GitHub is asked."""
     if isinstance(args, CIRerunArgs):
-        what = "its failed jobs" if args.failed_only else "it"
+        what = ("its failed jobs" if args.failed_only
+                else f"job {args.job_id} of it" if args.job_id is not None else "it")
         return (f"⏳ Re-running {what}: workflow run {args.run_id} of `{args.service}`… "
                 "(the answer follows here)")
     asked = (f"workflow run {args.run_id}" if args.run_id is not None
@@ -56,7 +58,8 @@ def looking_up(args: CIRunsArgs | CIRerunArgs) -> str:
 
 
 def _job_lines(job: RunJob) -> list[str]:
-    lines = [f"    {_link(job.url, '❌ ' + _esc(job.name))} — {job.conclusion or 'failed'}"]
+    lines = [f"    {_link(job.url, '❌ ' + _esc(job.name))} — {job.conclusion or 'failed'}"
+             f" · job `{job.id}`"]
     steps = job.failed_steps
     for step in steps[:MAX_STEPS]:
         lines.append(f"        ↳ failed step {step.number}: "
@@ -87,7 +90,8 @@ def run_lines(detail: RunDetail) -> list[str]:
     if not jobs:
         lines.append("    _No failed job reported (it may have failed before any job "
                      "started)._")
-    lines.append(f"    Re-run: `/ci rerun {r.id} --failed`")
+    lines.append(f"    Re-run: `/ci rerun {r.id} --failed`"
+                 + (f", or one job: `/ci rerun {r.id} --job={jobs[0].id}`" if jobs else ""))
     return lines
 
 
@@ -128,10 +132,16 @@ def ci_report_view(report: CIReport, zone: ZoneInfo) -> Message:
 def rerun_view(done: CIRerun, zone: ZoneInfo) -> Message:
     """The announcement of a re-run, in the channel the command came from."""
     r = done.run
-    what = "the failed jobs of " if done.failed_only else ""
     label = f"{_esc(r.name)} #{r.number}"
+    job = done.job
+    if job is not None:
+        what = f"job *{_link(job.url, _esc(job.name))}* (and the jobs that depend on it) of "
+        ended = f"the job had ended in {job.outcome}, the run in {r.icon} {r.outcome}"
+    else:
+        what = "the failed jobs of " if done.failed_only else ""
+        ended = f"it had ended in {r.icon} {r.outcome}"
     text = (f"🔁 <@{done.user_id}> re-ran {what}*{_link(r.url, label)}* of "
-            f"`{done.service}` ({_esc(done.repository, 140)}) — it had ended in "
-            f"{r.icon} {r.outcome}. Follow it at {r.url}")
-    meta = f"run `{r.id}` · {when(done.at, zone)}"
+            f"`{done.service}` ({_esc(done.repository, 140)}) — {ended}. Follow it at {r.url}")
+    meta = (f"run `{r.id}`" + (f" · job `{job.id}`" if job is not None else "")
+            + f" · {when(done.at, zone)}")
     return Message(text=text, blocks=[_section(text), _context(meta)])

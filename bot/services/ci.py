@@ -1,6 +1,7 @@
 """Use cases of `/ci`: the GitHub Actions workflow runs of a version (its tag's commit) or of
-one run id, with the failed jobs and steps of failed runs; and re-running a finished run
-(the guide's troubleshooting `gh run rerun [--failed]`), for deployers only, audited.
+one run id, with the failed jobs and steps of failed runs; and re-running a finished run or
+one job of it (the guide's troubleshooting `gh run rerun [--failed | --job=<job-id>]`), for
+deployers only, audited.
 
 Every answer comes from GitHub (the WorkflowRuns port) and may take a few requests: callers
 run `lookup` and `rerun` off Slack's ack path. A version that is not a tag is refused with the
@@ -11,7 +12,15 @@ from __future__ import annotations
 
 from bot.config import AppConfig
 from bot.domain.ci_commands import CIParsed, CIRerunArgs, CIRunsArgs, parse_ci
-from bot.domain.workflow_runs import FAILED, CIReport, CIRerun, RunDetail, WorkflowRun
+from bot.domain.text import shown_name
+from bot.domain.workflow_runs import (
+    FAILED,
+    CIReport,
+    CIRerun,
+    RunDetail,
+    RunJob,
+    WorkflowRun,
+)
 from bot.errors import Conflict, Forbidden, NotFound, PermanentError, UserError
 from bot.ports import Clock, Store, WorkflowRuns
 from bot.services.access import Access
@@ -85,7 +94,7 @@ class CIService:
         jobs = self._runs.jobs(repo, run.id)
         return RunDetail(run, tuple(j for j in jobs if j.failed), jobs_looked_up=True)
 
-    # -- `/ci rerun <run-id> [--failed]` --------------------------------------------------
+    # -- `/ci rerun <run-id> [--failed | --job=<job-id>]` ----------------------------------
     def _check_may_rerun(self, user_id: str, service: str) -> None:
         envs = [e for e in self._config.environments if service in self._config.services_in(e)]
         if any(self._access.may_deploy(user_id, e) for e in envs):
@@ -98,12 +107,14 @@ class CIService:
 
     def rerun(self, args: CIRerunArgs, *, user_id: str,
               slack_channel: str | None = None) -> CIRerun:
-        """Re-run a finished run (or only its failed jobs) and record it in the audit log.
-        Forbidden for non-deployers; Conflict for a run still in progress, or `--failed` on
-        a run where nothing failed; NotFound for an unknown run id."""
+        """Re-run a finished run (all of it, its failed jobs, or one job of it) and record it
+        in the audit log. Forbidden for non-deployers; Conflict for a run still in progress,
+        `--failed` on a run where nothing failed, or GitHub refusing; NotFound for an unknown
+        run or job id; UserError for a job of another run."""
         self._check_may_rerun(user_id, args.service)
         repo, runs = self._target(args.service)
         run = runs.run(repo, args.run_id)
+        job = None if args.job_id is None else self._job_of(repo, run, args.job_id)
         if not run.completed:
             raise Conflict(f"Workflow run {run.id} ({run.name}) of {repo} is still "
                            f"{run.outcome}: it can be re-run once it has finished. Follow it "
@@ -112,13 +123,31 @@ class CIService:
             raise Conflict(f"Workflow run {run.id} ({run.name}) of {repo} ended in "
                            f"{run.outcome}: no failed jobs to re-run. Use `/ci rerun "
                            f"{run.id}` to re-run all of it.")
-        runs.rerun(repo, run.id, failed_only=args.failed_only)
+        if job is not None:
+            runs.rerun_job(repo, job.id)
+        else:
+            runs.rerun(repo, run.id, failed_only=args.failed_only)
         at = self._clock.now()
+        details: dict[str, object] = {
+            "service": args.service, "repository": repo, "run_id": run.id,
+            "workflow": run.name, "failed_only": args.failed_only,
+            "conclusion": run.conclusion, "url": run.url}
+        if job is not None:
+            details |= {"job_id": job.id, "job": job.name, "job_conclusion": job.conclusion}
         with self._store.transaction() as r:
             r.audit.record("ci.rerun", actor=user_id, at=at, slack_channel=slack_channel,
-                           details={"service": args.service, "repository": repo,
-                                    "run_id": run.id, "workflow": run.name,
-                                    "failed_only": args.failed_only,
-                                    "conclusion": run.conclusion, "url": run.url})
+                           details=details)
         return CIRerun(service=args.service, repository=repo, run=run,
-                       failed_only=args.failed_only, user_id=user_id, at=at)
+                       failed_only=args.failed_only, user_id=user_id, at=at, job=job)
+
+    def _job_of(self, repo: str, run: WorkflowRun, job_id: int) -> RunJob:
+        """Job `job_id`, which must belong to `run` (GitHub's `run_id` of the job)."""
+        assert self._runs is not None
+        job = self._runs.job(repo, job_id)
+        if job.run_id is not None and job.run_id != run.id:
+            raise UserError(f"Job {job_id} ({shown_name(job.name)}) of {repo} belongs to "
+                            f"workflow run {job.run_id}, not to run {run.id} "
+                            f"({shown_name(run.name)}). Re-run it with "
+                            f"`/ci rerun {job.run_id} --job={job_id}`, or see the jobs of run "
+                            f"{run.id} with `/ci {run.id}`.")
+        return job

@@ -4,8 +4,13 @@ GET /repos/{repo}/actions/runs?head_sha=&per_page= (the runs of a commit, newest
 `total_count`), GET /actions/runs/{id}, GET /actions/runs/{id}/jobs (with steps), POST
 /actions/runs/{id}/rerun and /rerun-failed-jobs (as GitHub: 403 "This workflow is already
 running" while the run is not completed; else 201 and the run is queued again as its next
-attempt), and annotated tags (GET /git/ref/tags/{tag} pointing at a tag object, GET
-/git/tags/{sha}). Runs and jobs are plain JSON as GitHub sends them (`url` fields on the fake).
+attempt), one job (GET /actions/jobs/{id}, with its `run_id`) and re-running it (POST
+/actions/jobs/{id}/rerun, "Re-run a job from a workflow run",
+https://docs.github.com/rest/actions/workflow-runs#re-run-a-job-from-a-workflow-run: 201 with
+an empty object, 403 with GitHub's basic error when it cannot be re-run — here while its run
+is not completed —, the job and its run queued again), and annotated tags (GET
+/git/ref/tags/{tag} pointing at a tag object, GET /git/tags/{sha}). Runs and jobs are plain
+JSON as GitHub sends them (`url` fields on the fake).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ class FakeRuns:
         self.runs: dict[str, list[dict[str, Any]]] = {}  # repo -> runs, newest first
         self.jobs: dict[int, list[dict[str, Any]]] = {}  # run id -> jobs
         self.reruns: list[tuple[str, int, str]] = []  # (repo, run id, "rerun" | …-failed-jobs)
+        self.job_reruns: list[tuple[str, int]] = []  # (repo, job id) re-run on their own
         self.rerun_status: int | None = None  # answer re-runs with this status instead
         self.rerun_message = "fake refusal"
         self.annotated: dict[tuple[str, str], str] = {}  # (repo, tag) -> commit sha
@@ -30,6 +36,8 @@ class FakeRuns:
         fake.route("GET", r"/actions/runs/(\d+)", self._run)
         fake.route("GET", r"/actions/runs/(\d+)/jobs", self._jobs)
         fake.route("POST", r"/actions/runs/(\d+)/(rerun|rerun-failed-jobs)", self._rerun)
+        fake.route("GET", r"/actions/jobs/(\d+)", self._job)
+        fake.route("POST", r"/actions/jobs/(\d+)/rerun", self._rerun_job)
         fake.route("GET", r"/git/tags/([0-9a-f]{40})", self._tag_object)
         fake.route("GET", r"/git/ref/tags/(.+)", self._ref)
 
@@ -95,6 +103,31 @@ class FakeRuns:
         if run["status"] != "completed":
             return self.fake.json({"message": "This workflow is already running"}, 403)
         self.reruns.append((hit.repo, run["id"], hit.match[2]))
+        run.update(status="queued", conclusion=None, run_attempt=run["run_attempt"] + 1)
+        return self.fake.json({}, 201)
+
+    def _find_job(self, repo: str, job_id: int) -> dict[str, Any] | None:
+        return next((j for run in self.runs.get(repo, [])
+                     for j in self.jobs.get(run["id"], []) if j["id"] == job_id), None)
+
+    def _job(self, hit: Hit) -> Response:
+        job = self._find_job(hit.repo, int(hit.match[1]))
+        if job is None:
+            return self.fake.json({"message": "Not Found"}, 404)
+        return self.fake.json(job)
+
+    def _rerun_job(self, hit: Hit) -> Response:
+        job = self._find_job(hit.repo, int(hit.match[1]))
+        if job is None:
+            return self.fake.json({"message": "Not Found"}, 404)
+        if self.rerun_status is not None:
+            return self.fake.json({"message": self.rerun_message}, self.rerun_status)
+        run = self._find(hit.repo, job["run_id"])
+        assert run is not None
+        if run["status"] != "completed":
+            return self.fake.json({"message": "This workflow is already running"}, 403)
+        self.job_reruns.append((hit.repo, job["id"]))
+        job.update(status="queued", conclusion=None)
         run.update(status="queued", conclusion=None, run_attempt=run["run_attempt"] + 1)
         return self.fake.json({}, 201)
 

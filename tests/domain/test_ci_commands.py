@@ -25,6 +25,9 @@ TWO = {"services_with_repository": ["api", "web"], "services": ["api", "web", "w
     ("rerun 42", CIRerunArgs("api", 42)),
     ("rerun 42 --failed", CIRerunArgs("api", 42, failed_only=True)),
     ("rerun --failed 42 api", CIRerunArgs("api", 42, failed_only=True)),
+    ("rerun 42 --job=4201", CIRerunArgs("api", 42, job_id=4201)),
+    ("rerun 42 --job 4201", CIRerunArgs("api", 42, job_id=4201)),
+    ("rerun --job 4201 42 api", CIRerunArgs("api", 42, job_id=4201)),
     ("help", CIHelpArgs()),
 ])
 def test_accepted_forms_with_one_service(text: str, expected: object) -> None:
@@ -39,6 +42,9 @@ def test_the_service_is_needed_when_several_have_a_repository() -> None:
         parse_ci("rerun 7 --failed", **TWO)
     assert parse_ci("7 web", **TWO) == CIRunsArgs("web", run_id=7)
     assert parse_ci("rerun 7 web", **TWO) == CIRerunArgs("web", 7)
+    with pytest.raises(CIUsageError, match=r"e.g. `/ci rerun 7 --job=9 api`"):
+        parse_ci("rerun 7 --job=9", **TWO)
+    assert parse_ci("rerun 7 web --job=9", **TWO) == CIRerunArgs("web", 7, job_id=9)
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -52,6 +58,16 @@ def test_the_service_is_needed_when_several_have_a_repository() -> None:
     ("rerun 1 2", "One run at a time"),
     ("rerun 1 --all", "takes only `--failed`"),
     ("rerun 0", "`0` is not a workflow run id"),
+    ("rerun 1 --job=2 --failed", "`--failed` and `--job` do not go together"),
+    ("rerun 1 --failed --job 2", "`--failed` and `--job` do not go together"),
+    ("rerun 1 --job", "Which job? `--job` needs a job id"),
+    ("rerun 1 --job --failed", "Which job? `--job` needs a job id"),
+    ("rerun 1 --job=", "Which job? `--job` needs a job id"),
+    ("rerun 1 --job=lint", "`lint` is not a job id"),
+    ("rerun 1 --job=0", "`0` is not a job id"),
+    ("rerun 1 --job=2 --job=3", "One job at a time: `--job` was given 2 times"),
+    ("rerun --job=2", "Which workflow run?"),
+    ("7 --job=2", "`--job` goes with `/ci rerun &lt;run-id&gt; --job=&lt;job-id&gt;`"),
     ("v1.2.3 api extra", "Too many words"),
     ("<!channel>", "neither a version"),
     ("api", "Which version or workflow run of `api`?"),

@@ -254,3 +254,81 @@ def test_github_refusing_the_rerun_is_a_clear_message(bot: RunningBot,
 def test_an_unknown_run_cannot_be_rerun(bot: RunningBot, actions: FakeRuns) -> None:
     _, reply = answer(bot, "rerun 999 api")
     assert "There is no workflow run 999 in acme/api" in ephemeral_text(bot, reply)
+
+
+# -- `/ci rerun <run-id> --job=<job-id>` (issue 16): one job, as `gh run rerun --job` ----------
+
+def test_a_deployer_reruns_one_job_audited_and_announced(
+        bot: RunningBot, fake_github: FakeGitHub, actions: FakeRuns) -> None:
+    release_runs(actions)  # run 101's jobs: 10101 lint, 10102 test (3.12) (failed)
+    _, reply = answer(bot, "101 api")
+    assert "· job `10102`" in ephemeral_text(bot, reply)  # where the id comes from
+    ack, reply = answer(bot, "rerun 101 --job=10102 api")
+    assert ack.startswith("⏳ Re-running job 10102 of it: workflow run 101 of `api`")
+    (post,) = bot.requester.response_posts(reply)
+    assert post.args["response_type"] == "in_channel"
+    got = str(post.args["text"])
+    web = "https://github.example/acme/api/actions/runs/101"
+    assert got.startswith(f"🔁 <@{REQUESTER}> re-ran job *<{web}/job/10102|test (3.12)>* "
+                          f"(and the jobs that depend on it) of *<{web}|CI #7>* of `api`")
+    assert "the job had ended in failure" in got
+    assert "job `10102`" in json.dumps(post.args["blocks"])
+    assert actions.job_reruns == [("acme/api", 10102)] and actions.reruns == []
+    assert ("POST", "/repos/acme/api/actions/jobs/10102/rerun") in [
+        (r.method, r.path) for r, _ in fake_github.server.log]
+    ((actor, details),) = rerun_rows(bot)
+    assert actor == REQUESTER
+    assert (details["run_id"], details["job_id"], details["job"], details["failed_only"]) == (
+        101, 10102, "test (3.12)", False)
+
+
+def test_job_given_with_a_space_reruns_that_job(bot: RunningBot, actions: FakeRuns) -> None:
+    release_runs(actions)
+    _, reply = answer(bot, "rerun 101 --job 10101 api")
+    bot.requester.response_posts(reply)
+    assert actions.job_reruns == [("acme/api", 10101)]
+
+
+def test_a_non_deployer_may_not_rerun_a_job(bot: RunningBot, actions: FakeRuns) -> None:
+    release_runs(actions)
+    _, reply = answer(bot, "rerun 101 --job=10102 api", user=OUTSIDER)
+    assert "You may not re-run the CI of `api`" in ephemeral_text(bot, reply)
+    assert actions.job_reruns == [] and rerun_rows(bot) == []
+
+
+def test_a_job_of_another_run_is_refused_naming_its_run(bot: RunningBot,
+                                                        actions: FakeRuns) -> None:
+    release_runs(actions)
+    actions.add_run("acme/api", run_id=105, name="Nightly", tag="v1.2.3",
+                    conclusion="failure", jobs=[{"name": "e2e", "conclusion": "failure"}])
+    _, reply = answer(bot, "rerun 101 --job=10501 api")
+    got = ephemeral_text(bot, reply)
+    assert ("Job 10501 (e2e) of acme/api belongs to workflow run 105, not to run 101 (CI). "
+            "Re-run it with `/ci rerun 105 --job=10501`") in got
+    assert actions.job_reruns == [] and rerun_rows(bot) == []
+
+
+def test_an_unknown_job_is_a_clear_message(bot: RunningBot, actions: FakeRuns) -> None:
+    release_runs(actions)
+    _, reply = answer(bot, "rerun 101 --job=424242 api")
+    assert "There is no job 424242 in acme/api" in ephemeral_text(bot, reply)
+    assert actions.job_reruns == []
+
+
+def test_github_refusing_a_job_rerun_is_explained(bot: RunningBot, actions: FakeRuns) -> None:
+    release_runs(actions)
+    actions.rerun_status = 403
+    actions.rerun_message = "Unable to re-run this job: its logs have expired"
+    _, reply = answer(bot, "rerun 101 --job=10102 api")
+    got = ephemeral_text(bot, reply)
+    assert "GitHub refused to re-run job 10102 of acme/api (403)" in got
+    assert "too old to re-run" in got
+    assert "GitHub says: Unable to re-run this job: its logs have expired" in got
+    assert actions.job_reruns == [] and rerun_rows(bot) == []
+
+
+def test_job_and_failed_together_is_a_usage_error(bot: RunningBot, actions: FakeRuns) -> None:
+    got, _ = answer(bot, "rerun 101 --failed --job=10102 api")
+    assert got.startswith("⚠️ `--failed` and `--job` do not go together")
+    assert "*Usage*" in got and "--job=&lt;job-id&gt;" in got
+    assert actions.job_reruns == [] and actions.reruns == []

@@ -60,4 +60,5 @@ def run_job(j: dict[str, Any]) -> RunJob:
                   for s in (j.get("steps") or []))
     return RunJob(id=int(j["id"]), name=_text(j.get("name"), "job"),
                   status=_text(j.get("status"), "unknown"), conclusion=_opt(j.get("conclusion")),
-                  url=_text(j.get("html_url")), steps=steps)
+                  url=_text(j.get("html_url")), steps=steps,
+                  run_id=int(j["run_id"]) if isinstance(j.get("run_id"), int) else None)

@@ -2,10 +2,14 @@
 
 Reads a tag's commit (GET /git/ref/tags/{tag}, and /git/tags/{sha} for an annotated tag),
 the runs of a commit (GET /actions/runs?head_sha=), one run (GET /actions/runs/{id}) and its
-jobs with their steps (GET /actions/runs/{id}/jobs), and re-runs a run (POST
-/actions/runs/{id}/rerun or /rerun-failed-jobs). Every request goes through the client's
-`call`, so errors become deploybot's kinds; a missing run, and GitHub refusing a re-run
-because of the run's state, get messages of their own.
+jobs with their steps (GET /actions/runs/{id}/jobs), one job (GET /actions/jobs/{id}: its
+`run_id`), and re-runs a run (POST /actions/runs/{id}/rerun or /rerun-failed-jobs) or one
+job of it (POST /actions/jobs/{id}/rerun, "Re-run a job from a workflow run":
+https://docs.github.com/rest/actions/workflow-runs#re-run-a-job-from-a-workflow-run —
+201, or 403 when it cannot be re-run; PyGithub has no method for it, so like the others it
+goes through the client's requester). Every request goes through the client's `call`, so
+errors become deploybot's kinds; a missing run or job, and GitHub refusing a re-run because
+of the run's state, get messages of their own.
 """
 
 from __future__ import annotations
@@ -88,26 +92,46 @@ class GitHubWorkflowRuns:
 
         return self._client.call(repository, ask)
 
+    def job(self, repository: str, job_id: int) -> RunJob:
+        def ask() -> RunJob:
+            try:
+                return run_job(self._get(repository, f"/actions/jobs/{job_id}"))
+            except UnknownObjectException:
+                self._get(repository, "/tags", {"per_page": 1})  # a missing repository
+                raise NotFound(f"There is no job {job_id} in {repository}. `/ci "
+                               "&lt;run-id&gt;` shows the ids of a failed run's jobs.") from None
+
+        return self._client.call(repository, ask)
+
     def rerun(self, repository: str, run_id: int, *, failed_only: bool) -> None:
+        what = "rerun-failed-jobs" if failed_only else "rerun"
+        self._post(repository, f"/actions/runs/{run_id}/{what}",
+                   missing=f"There is no workflow run {run_id} in {repository}",
+                   refused=f"workflow run {run_id} of {repository}")
+
+    def rerun_job(self, repository: str, job_id: int) -> None:
+        self._post(repository, f"/actions/jobs/{job_id}/rerun",
+                   missing=f"There is no job {job_id} in {repository}",
+                   refused=f"job {job_id} of {repository}")
+
+    def _post(self, repository: str, path: str, *, missing: str, refused: str) -> None:
         def ask() -> None:
-            what = "rerun-failed-jobs" if failed_only else "rerun"
-            url = f"{self._client.repo(repository).url}/actions/runs/{run_id}/{what}"
+            url = f"{self._client.repo(repository).url}{path}"
             try:
                 self._client.gh.requester.requestJsonAndCheck("POST", url, input={})
             except UnknownObjectException:
-                raise NotFound(f"There is no workflow run {run_id} in {repository} (or "
-                               "GITHUB_TOKEN cannot see it).") from None
+                raise NotFound(f"{missing} (or GITHUB_TOKEN cannot see it).") from None
             except GithubException as e:
-                refused = _refusal(e, repository, run_id)
-                if refused is None:
+                refusal = _refusal(e, repository, refused)
+                if refusal is None:
                     raise
-                raise refused from e
+                raise refusal from e
 
         self._client.call(repository, ask)
 
 
 def _refusal(e: GithubException, repository: str,
-             run_id: int) -> Conflict | PermanentError | None:
+             what: str) -> Conflict | PermanentError | None:
     """GitHub's 403/409 to a re-run as a clear error; None for anything else (a rate limit
     too: the client says when it resets)."""
     if e.status not in (403, 409):
@@ -123,6 +147,6 @@ def _refusal(e: GithubException, repository: str,
                               "GITHUB_TOKEN needs Actions: write (fine-grained) or the `repo` "
                               f"scope (classic) — {message}")
     said = f" GitHub says: {message}" if message else ""
-    return Conflict(f"GitHub refused to re-run workflow run {run_id} of {repository} "
-                    f"({e.status}): it is probably still running or has nothing to re-run."
-                    f"{said}")
+    return Conflict(f"GitHub refused to re-run {what} ({e.status}): it is probably still "
+                    "running, has nothing to re-run, or is too old to re-run (logs kept past "
+                    f"their retention, or over 30 days).{said}")

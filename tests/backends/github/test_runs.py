@@ -103,6 +103,39 @@ def test_github_refusing_a_rerun_of_a_running_run_is_a_conflict(
     assert runs_api.reruns == []
 
 
+def test_one_job_says_its_run_and_a_job_rerun_posts_to_the_jobs_endpoint(
+        runs: GitHubWorkflowRuns, runs_api: FakeRuns, fake: FakeGitHub) -> None:
+    runs_api.add_run("acme/api", run_id=61, conclusion="failure", jobs=[
+        {"name": "build", "conclusion": "success"}, {"name": "test", "conclusion": "failure"}])
+    job = runs.job("acme/api", 6102)
+    assert (job.id, job.name, job.run_id, job.conclusion) == (6102, "test", 61, "failure")
+    runs.rerun_job("acme/api", 6102)
+    assert runs_api.job_reruns == [("acme/api", 6102)] and runs_api.reruns == []
+    assert fake.server.log[-1][0].method == "POST"
+    assert fake.server.log[-1][0].path == "/repos/acme/api/actions/jobs/6102/rerun"
+    assert runs.job("acme/api", 6102).status == "queued"
+    assert runs.run("acme/api", 61).attempt == 2
+
+
+def test_an_unknown_job_is_a_clear_not_found(runs: GitHubWorkflowRuns,
+                                             runs_api: FakeRuns) -> None:
+    with pytest.raises(NotFound, match="no job 777 in acme/api"):
+        runs.job("acme/api", 777)
+    with pytest.raises(NotFound, match="no job 777 in acme/api"):
+        runs.rerun_job("acme/api", 777)
+    with pytest.raises(NotFound, match="`acme/nope` not found"):
+        runs.job("acme/nope", 777)
+
+
+def test_github_refusing_a_job_rerun_is_a_conflict_naming_the_job(
+        runs: GitHubWorkflowRuns, runs_api: FakeRuns) -> None:
+    runs_api.add_run("acme/api", run_id=71, status="in_progress", conclusion=None,
+                     jobs=[{"name": "test", "status": "in_progress"}])
+    with pytest.raises(Conflict, match=r"re-run job 7101 of acme/api \(403\).*already running"):
+        runs.rerun_job("acme/api", 7101)
+    assert runs_api.job_reruns == []
+
+
 def test_a_token_without_actions_write_is_a_permanent_error(
         runs: GitHubWorkflowRuns, runs_api: FakeRuns) -> None:
     runs_api.add_run("acme/api", run_id=51, conclusion="failure")
