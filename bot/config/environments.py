@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from bot.config.base import Duration, _Model
+from bot.config.links import Links, links_field
 from bot.domain.schedule import parse_schedule
 
 
@@ -144,6 +145,7 @@ class EnvironmentConfig(_Model):
         "approvers on each; `none` — approval attests nothing, and the record shows them "
         "not checked (with why). Needs `approval`",
     )
+    links: Links = links_field("links of every service deployed here")
 
     @property
     def bake(self) -> timedelta:

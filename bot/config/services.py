@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 from bot.config.base import PositiveDuration, _Model
 from bot.config.github import GitHubServiceConfig
 from bot.config.kubernetes import KubernetesServiceConfig
+from bot.config.links import Links, links_field
 
 DEFAULT_VERSION_PATTERN = r"^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
 
@@ -114,6 +115,7 @@ class ServiceConfig(_Model):
         default=None, min_length=1,
         description="environments this service deploys to (default: all)",
     )
+    links: Links = links_field("this service's links, in every environment it deploys to")
 
     @field_validator("version_pattern")
     @classmethod
