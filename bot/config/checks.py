@@ -29,6 +29,8 @@ def check_references(cfg: AppConfig, *, holidays: HolidayCheck | None = None) ->
         if env.approval:
             refs += [(f"environments.{env_name}.approval.approvers", r)
                      for r in env.approval.approvers]
+        refs += [(f"environments.{env_name}.logs.viewers", r)
+                 for r in env.logs.viewers or ()]  # the default is no written ref
     # Defaults name roles a team may not have: then nobody holds them. Only refs written
     # in the file must exist.
     if "approvers" in cfg.emergency.model_fields_set:

@@ -98,6 +98,31 @@ class VerifyConfig(_Model):
         return v
 
 
+#: The role production logs need unless `logs.viewers` says otherwise (nobody holds it
+#: until `roles` names its members).
+LOG_VIEWERS_ROLE = "log_viewers"
+
+
+class LogsConfig(_Model):
+    """Who reads this environment's pod logs with `/logs`, and where they go
+    (environments.<name>.logs). Logs can hold customer data: a production environment's are
+    for an explicit role only."""
+
+    viewers: list[str] | None = Field(
+        default=None,
+        description="roles (or Slack user/group ids) that may read pod logs here with /logs "
+        "(and the Logs button); default: the environment's deployers, except in a production "
+        "environment (`production`), where it is the `log_viewers` role — nobody until "
+        "roles.log_viewers names its members",
+    )
+    in_thread: bool | None = Field(
+        default=None,
+        description="post the log file in the deployment's thread (seen by everyone in the "
+        "deployments channel) when the service has a recent one; false: always to the person "
+        "who asked, in a DM; default: true, except in a production environment",
+    )
+
+
 #: The bake time of an environment with an approval rule, unless it says otherwise.
 DEFAULT_BAKE = timedelta(minutes=5)
 
@@ -138,6 +163,8 @@ class EnvironmentConfig(_Model):
         "succeeded (went live and passed its checks) in that environment, unless emergency; "
         "default: no gate",
     )
+    logs: LogsConfig = Field(default=LogsConfig(),
+                             description="who reads pod logs here (/logs), and where they go")
     checklist_attestation: Literal["none", "approver"] = Field(
         default="none", description="the pre-deployment checklist items nothing checked "
         "(deploybot does not ask GitHub for the service, or a manual item nobody ticked): "

@@ -54,8 +54,13 @@ def test_the_shipped_app_yaml_loads() -> None:
                          "approvers": ["U0BOB", "U0CAROL"],
                          "emergency_approvers": ["U0CAROL"],
                          "freeze_managers": ["U0CAROL"],
-                         "auditors": ["U0CAROL"]}
+                         "auditors": ["U0CAROL"],
+                         "log_viewers": ["U0BOB", "U0CAROL"]}
     assert cfg.audit.viewers == ["auditors"]
+    # production logs (/logs) for the log viewers only, and never into the channel
+    assert cfg.environments["production"].logs.viewers == ["log_viewers"]
+    assert cfg.environments["production"].logs.in_thread is False
+    assert cfg.environments["staging"].logs.viewers is None  # its deployers
     # the promotion gate: production takes only what succeeded in staging
     assert cfg.environments["production"].promote_from == "staging"
     assert cfg.environments["staging"].promote_from is None
