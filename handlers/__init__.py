@@ -26,6 +26,7 @@ from handlers import (
     payloads,
     replies,
     rollback,
+    troubleshooting,
     windows,
 )
 from handlers.lean import lean
@@ -63,5 +64,6 @@ def build_app(
     locks.register(app, container)
     rollback.register(app, container)
     ci.register(app, container)
+    troubleshooting.register(app, container)
     home.register(app, container)
     return lean(app)  # Bolt calls each of them with just its arguments (handlers.lean)

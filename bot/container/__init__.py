@@ -68,6 +68,7 @@ from bot.services.readiness import ReadinessCheck
 from bot.services.rollbacks import RollbackService
 from bot.services.runner import DeploymentRunner, VerifyPlan
 from bot.services.slack_requests import SlackRequests
+from bot.services.troubleshooting import TroubleshootingService
 from bot.services.verification import BakeWatch
 from bot.services.versions import VersionCheck
 from bot.settings import GitHubApp, github_app_from_env
@@ -106,6 +107,7 @@ class Container:
     home: HomeService  # the App Home tab
     home_refresher: HomeRefresher  # republishes it for recent viewers when things change
     ci: CIService  # `/ci`: workflow runs of a version, re-runs (GitHub Actions)
+    troubleshooting: TroubleshootingService  # `/rollout`, `/pods`, `/events`, the Pods button
     metrics: DeploybotMetrics  # this bot's Prometheus registry (GET /metrics)
     readiness: ReadinessCheck  # GET /readyz: the database and Slack answer
     slack_requests: SlackRequests  # each Slack request handled once, in any replica
@@ -258,6 +260,8 @@ def build_container(
         runs = GitHubWorkflowRuns(github)
     ci = CIService(config=config, store=database, access=access, clock=clock, runs=runs,
                    versions=versions)
+    troubleshooting = TroubleshootingService(config=config, store=database, cluster=cluster,
+                                             access=access, clock=clock, runs=runs)
     if mirror is None and github is not None:
         from bot.backends.github import GitHubDeploymentMirror
 
@@ -343,6 +347,7 @@ def build_container(
                      background=background, history=history, audit=audit,
                      migrations=migrations, jobs=Background(workers=JOB_WORKERS),
                      locks=locks, home=home, home_refresher=home_refresher, ci=ci,
+                     troubleshooting=troubleshooting,
                      source=source, webhooks=webhooks, github_mirror=github_mirror,
                      github=github, github_polling=github_polling,
                      checklists=checklists, alerts=alerts, summary=summary)

@@ -5,7 +5,8 @@ POST /actions/workflows/{workflow}/dispatches starts it (GitHub answers 204 with
 run's id); GET /actions/workflows/{workflow}/runs?event=workflow_dispatch lists the newest
 runs, among which the one whose title (run-name) carries the deployment's run key is ours;
 GET /actions/runs/{id} and /actions/runs/{id}/jobs follow it; GET …/runs?status=success
-lists a workflow's successful runs, newest first (what runs where). Every request goes
+lists a workflow's successful runs, newest first (what runs where), and without a filter
+its newest runs of any state (`/rollout`). Every request goes
 through the client's `call`, so errors become deploybot's kinds; a missing workflow, and
 GitHub refusing the dispatch (no workflow_dispatch trigger, an input it does not declare),
 get messages of their own.
@@ -92,6 +93,20 @@ class GitHubActions:
                 self._missing(repository, workflow)
             runs = [workflow_run(raw) for raw in data.get("workflow_runs") or []]
             return runs, int(data.get("total_count") or 0)
+
+        return self._client.call(repository, ask)
+
+    def newest_runs(self, repository: str, workflow: str) -> list[WorkflowRun]:
+        """The newest page (PAGE runs) of `workflow`'s runs, whatever their state or event,
+        newest first (GitHub lists a workflow's runs so: `/rollout`'s latest deploy run)."""
+        def ask() -> list[WorkflowRun]:
+            url = self._url(repository, f"{self._workflow_path(workflow)}/runs")
+            try:
+                _, data = self._client.gh.requester.requestJsonAndCheck(
+                    "GET", url, parameters={"per_page": PAGE})
+            except UnknownObjectException:
+                self._missing(repository, workflow)
+            return [workflow_run(raw) for raw in data.get("workflow_runs") or []]
 
         return self._client.call(repository, ask)
 

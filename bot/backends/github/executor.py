@@ -10,7 +10,8 @@ or rate limiting is waited out (until the limit resets, else backing off); GitHu
 (bad token, missing workflow) fails the deploy with the reason.
 
 `roll_back` runs `rollback_workflow` (default: the same workflow) with the version rolled
-back to.
+back to. `latest_deploy_run` (the DeployRuns capability, for `/rollout`) is the newest run of
+either, in any state, that names the environment.
 
 What runs where (`observe`) is the last successful run of
 the deploy (or rollback) workflow for that environment: GitHub lists each workflow's
@@ -118,6 +119,24 @@ class GitHubActionsExecutor:
             f"the successful runs of {names} in {self._repository} do not name the "
             f"environment in their title, so which version runs in {environment} cannot be "
             f"told: the workflow's run-name must show it, e.g. `run-name: {RUN_NAME}`")
+
+    def latest_deploy_run(self, environment: str, service: str) -> WorkflowRun | None:
+        """The newest run, in any state, of the deploy (or rollback) workflow whose title
+        names `environment` (`/rollout`), among each workflow's newest PAGE runs; the newer
+        of the two workflows' when they differ. NotFound (the repository) is a
+        PermanentError here, as for `observe`."""
+        workflows = dict.fromkeys([self._config.workflow,
+                                   self._config.rollback_workflow or self._config.workflow])
+        found: list[WorkflowRun] = []
+        for workflow in workflows:
+            try:
+                runs = self._actions.newest_runs(self._repository, workflow)
+            except NotFound as e:
+                raise PermanentError(str(e)) from e
+            named = next((run for run in runs if title_names(run.title, environment)), None)
+            if named is not None:
+                found.append(named)
+        return max(found, key=_started) if found else None
 
     def _last_success(self, workflow: str, environment: str) -> _Look:
         """The newest successful run of `workflow` naming `environment`, reading at most
@@ -297,6 +316,11 @@ class _Look:
     total: int = 0  # how many successful runs the workflow has
     names_others: bool = False  # some name another environment of app.yaml
     complete: bool = False  # every one of them was read
+
+
+def _started(run: WorkflowRun) -> datetime:
+    """When a run was created, for the newer of two workflows' latest runs."""
+    return run.created_at or datetime.min.replace(tzinfo=UTC)
 
 
 def _ended(run: WorkflowRun) -> datetime:
