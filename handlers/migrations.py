@@ -36,7 +36,8 @@ def register(app: App, container: Container) -> None:
 
     def status_running(args: MigrationsStatusArgs) -> str:
         return running_notice(service.status_command(args.service), service=args.service,
-                              environment=args.environment)
+                              environment=args.environment,
+                              check=service.check_command(args.service))
 
     def status(args: MigrationsStatusArgs, invoked: Command) -> Answer:
         return ephemeral(migration_status_view(service.status(args, user_id=invoked.user_id),

@@ -38,8 +38,8 @@ class SimulatedConfig(_Model):
     fail_versions: str | None = Field(
         default=None, description="regex; versions matching it fail mid-rollout")
     fail_jobs: str | None = Field(
-        default=None, description="regex on '<kind>:<version>' (e.g. 'migrate:.*-bad'); "
-        "matching migration/backup Jobs fail",
+        default=None, description="regex on '<kind>:<version>' (e.g. 'migrate:.*-bad'; "
+        "kinds: migrate, backup, status, check); matching Jobs fail",
     )
     initial_version: str | None = Field(
         default=None, description="what \"runs\" before the first deploy (default: nothing)")

@@ -45,12 +45,20 @@ class MigrationsConfig(_Model):
                                "[python, manage.py, migrate]")
     timeout: PositiveDuration = Field(
         default=timedelta(minutes=10),
-        description="each Job (migrate, status) must finish within this")
+        description="each Job (migrate, status, check) must finish within this")
     status_command: list[str] | None = Field(
         default=None, min_length=1,
         description="what `/migrations` runs (a Job from the running version's image) and "
         "shows the output of, e.g. [python, manage.py, showmigrations]; without it, "
         "/migrations says it is not configured",
+    )
+    check_command: list[str] | None = Field(
+        default=None, min_length=1,
+        description="what `/migrations` also runs, the same way as status_command, to tell "
+        "whether the service's database answers (the guide's \"check connections\"): it "
+        "answers when the command exits 0, else the Job's last log line says why, e.g. "
+        "[python, manage.py, check, --database, default]; without it, /migrations says the "
+        "database was not checked and names this key",
     )
     backup: BackupConfig | None = Field(
         default=None, description="a backup run as a Job before the migrations")

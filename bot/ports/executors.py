@@ -64,12 +64,14 @@ class Previews(Protocol):
         ...
 
 
-JobKind = Literal["migrate", "backup", "status"]
+#: migrate and backup: before a deployment's rollout; status and check: `/migrations` (the
+#: migration status, and whether the service's database answers).
+JobKind = Literal["migrate", "backup", "status", "check"]
 
 
 @dataclass(frozen=True)
 class JobResult:
-    """How a one-off Job (migrations, backup, migration status) ended."""
+    """How a one-off Job (migrations, backup, migration status, database check) ended."""
 
     succeeded: bool
     logs_tail: str  # the last lines of its pod's log ("" when there were none)

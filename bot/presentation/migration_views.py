@@ -1,6 +1,7 @@
 """What `/migrations` shows (pure; Block Kit and plain text built from plain values): the
 acknowledgement while the status Job runs, then its output in a code block trimmed to fit
-Slack (the tail, with how many lines were cut), the Job's name, the version and the outcome.
+Slack (the tail, with how many lines were cut), the Job's name, the version and the outcome,
+and whether the service's database answers (the check Job), or how to have it checked.
 """
 
 from __future__ import annotations
@@ -21,6 +22,26 @@ MAX_CHARS = 2800
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _INTERPRETER = re.compile(r"^(?:.*/)?(?:python[0-9.]*|ruby|node|php|perl|bundle|exec|npx|"
                           r"[\w.-]+\.(?:py|rb|js|php))$")
+
+
+#: What the hint suggests for `migrations.check_command` (Django's checks, with the database).
+EXAMPLE_CHECK_COMMAND = "[python, manage.py, check, --database, default]"
+
+
+class CheckView(Protocol):
+    """The database check Job's outcome (`bot.services.migrations.DatabaseCheck`)."""
+
+    @property
+    def answers(self) -> bool: ...
+
+    @property
+    def command(self) -> tuple[str, ...]: ...
+
+    @property
+    def job(self) -> str | None: ...
+
+    @property
+    def reason(self) -> str | None: ...
 
 
 class StatusView(Protocol):
@@ -53,6 +74,12 @@ class StatusView(Protocol):
     @property
     def at(self) -> datetime: ...
 
+    @property
+    def database(self) -> CheckView | None: ...
+
+    @property
+    def check_key(self) -> str: ...
+
 
 def _escape(text: str) -> str:
     """Text for mrkdwn: control characters removed, `& < >` escaped (Slack acts on them even
@@ -71,10 +98,29 @@ def command_label(command: Sequence[str]) -> str:
     return label if len(label) <= 60 else label[:59] + "…"
 
 
-def running_notice(command: Sequence[str], *, service: str, environment: str) -> str:
-    """The acknowledgement: '⏳ Running `showmigrations` for api in production…'."""
-    return (f"⏳ Running `{_escape(command_label(command))}` for {service} in {environment}… "
-            "(a one-off Job from the version running there; the answer follows here)")
+def running_notice(command: Sequence[str], *, service: str, environment: str,
+                   check: Sequence[str] | None = None) -> str:
+    """The acknowledgement: '⏳ Running `showmigrations` for api in production…' (and
+    'then `check` (does the database answer?)' when a check command is set)."""
+    then = (f", then `{_escape(command_label(check))}` (does the database answer?)"
+            if check else "")
+    jobs = "one-off Jobs" if check else "a one-off Job"
+    return (f"⏳ Running `{_escape(command_label(command))}` for {service} in {environment}"
+            f"{then}… ({jobs} from the version running there; the answer follows here)")
+
+
+def database_line(status: StatusView) -> str:
+    """'Database: answers', 'Database: does not answer — <why>', or how to have it checked."""
+    d = status.database
+    if d is None:
+        return (f"⚪ _Database not checked: set `{_escape(status.check_key)}` (e.g. "
+                f"`{EXAMPLE_CHECK_COMMAND}`) to have `/migrations` check that it answers._")
+    label = _escape(command_label(d.command))
+    where = f"`{label}` in Job `{_escape(d.job)}`" if d.job else f"`{label}`"
+    if d.answers:
+        return f"🟢 *Database: answers* — {where} succeeded"
+    why = _escape(d.reason or "the check failed")
+    return f"🔴 *Database: does not answer* — {why}\n{where}"
 
 
 def trimmed(output: str, *, max_lines: int = MAX_LINES,
@@ -114,9 +160,11 @@ def migration_status_view(status: StatusView, zone: ZoneInfo) -> Message:
     note = f"… {cut} earlier line(s) not shown\n" if cut else ""
     meta = (f"`{label}` in Job `{_escape(s.job)}` · "
             f"{'succeeded' if s.succeeded else 'failed'} · {when(s.at, zone)}")
+    database = database_line(s)
     blocks: list[Block] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": head[:3000]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": database[:3000]}},
         {"type": "section", "text": {"type": "mrkdwn", "text": (note + body)[:3000]}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": meta[:3000]}]},
     ]
-    return Message(text=f"{head}\n{note}{body}\n{meta}", blocks=blocks)
+    return Message(text=f"{head}\n{database}\n{note}{body}\n{meta}", blocks=blocks)

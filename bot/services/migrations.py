@@ -3,8 +3,10 @@
 
 The service's `migrations.status_command` runs as a one-off Job from the image of the
 version running there now, for the environment's deployers; the Job's log tail is the
-answer. Every run is recorded in the audit log. A Job takes a while: callers run `status`
-off Slack's ack path (the container's `jobs` pool).
+answer. When `migrations.check_command` is set, it runs next the same way and tells whether
+the service's database answers (the guide's "check connections"); a check that could not
+run at all is reported, not raised. Every run is recorded in the audit log. A Job takes a
+while: callers run `status` off Slack's ack path (the container's `jobs` pool).
 """
 
 from __future__ import annotations
@@ -38,9 +40,23 @@ class NotConfigured(UserError):
 
 
 @dataclass(frozen=True)
+class DatabaseCheck:
+    """The outcome of the `check_command` Job: whether the database answers and, when it
+    does not, why (the Job's last log line, or why the Job did not run or end). `job` is
+    None when no Job could be run."""
+
+    answers: bool
+    command: tuple[str, ...]
+    job: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
 class MigrationStatus:
     """The outcome of one status Job. `output` is its log tail ("" when it logged nothing);
-    `cause` says why it failed, in plain words (None when it succeeded)."""
+    `cause` says why it failed, in plain words (None when it succeeded). `database` is the
+    check Job's outcome; None when `migrations.check_command` is not set (`check_key` names
+    the key to set)."""
 
     environment: str
     service: str
@@ -51,6 +67,8 @@ class MigrationStatus:
     output: str
     cause: str | None
     at: datetime
+    database: DatabaseCheck | None = None
+    check_key: str = ""
 
 
 class MigrationService:
@@ -89,6 +107,11 @@ class MigrationService:
     def status_command(self, service: str) -> tuple[str, ...]:
         """The configured status command of `service`; NotConfigured names the key to set."""
         return tuple(self._status_config(service)[1])
+
+    def check_command(self, service: str) -> tuple[str, ...] | None:
+        """The configured database check command of `service`, if any."""
+        m = self._config.services[service].migrations
+        return tuple(m.check_command) if m is not None and m.check_command else None
 
     def _status_config(self, service: str) -> tuple[MigrationsConfig, list[str]]:
         key = f"services.{service}.migrations"
@@ -137,20 +160,48 @@ class MigrationService:
             self._record(user_id, details | {"succeeded": False, "error": str(e)})
             raise UserError(f"Could not get the migration status of `{service}` in {env} "
                             f"(version `{version}`): {e}. Nothing was changed.") from e
-        status = self._status(args, version, command, result)
-        self._record(user_id, details | {"job": result.name, "succeeded": result.succeeded,
-                                         "reason": result.reason,
-                                         "logs_tail": result.logs_tail})
+        database = self._check(cluster, m, args, version)
+        status = self._status(args, version, command, result, database)
+        details |= {"job": result.name, "succeeded": result.succeeded,
+                    "reason": result.reason, "logs_tail": result.logs_tail}
+        if database is not None:
+            details["database"] = {"answers": database.answers, "job": database.job,
+                                   "command": list(database.command),
+                                   "reason": database.reason}
+        self._record(user_id, details)
         return status
 
+    def _check(self, cluster: Migrations, m: MigrationsConfig, args: MigrationsStatusArgs,
+               version: str) -> DatabaseCheck | None:
+        """Run `check_command` (if set) as a Job like the status one: does the database
+        answer? A Job that could not be run is a "does not answer" saying why."""
+        if m.check_command is None:
+            return None
+        command = tuple(m.check_command)
+        try:
+            result = cluster.run_job(args.environment, args.service, kind="check",
+                                     command=command, version=version, deployment_id=None,
+                                     timeout=m.timeout.total_seconds())
+        except RolloutFailed as e:
+            return DatabaseCheck(False, command, None, str(e))
+        if result.succeeded:
+            return DatabaseCheck(True, command, result.name, None)
+        last = result.last_line
+        if result.reason and result.reason.startswith("did not finish"):
+            why = f"the check {result.reason}" + (f": {last}" if last else "")
+        else:
+            why = last or result.reason or "the check failed with no log output"
+        return DatabaseCheck(False, command, result.name, why)
+
     def _status(self, args: MigrationsStatusArgs, version: str, command: list[str],
-                result: JobResult) -> MigrationStatus:
+                result: JobResult, database: DatabaseCheck | None) -> MigrationStatus:
         return MigrationStatus(
             environment=args.environment, service=args.service, version=version,
             command=tuple(command), job=result.name, succeeded=result.succeeded,
             output=result.logs_tail,
             cause=None if result.succeeded else job_cause("status", result),
-            at=self._clock.now(),
+            at=self._clock.now(), database=database,
+            check_key=f"services.{args.service}.migrations.check_command",
         )
 
     def _record(self, user_id: str, details: dict[str, object]) -> None:

@@ -1,5 +1,5 @@
 """One-off Jobs in a service's image: the database migrations before a rollout, the backup
-before them and `/migrations` status (the Migrations capability).
+before them, and `/migrations`' status and database check (the Migrations capability).
 
 A Job runs a command in a container made from the Deployment's pod template (`job_spec`),
 named after the deployment (`job_name`) so that a resumed runner finds its Job again and

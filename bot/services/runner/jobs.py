@@ -1,6 +1,6 @@
 """The Jobs a deployment runs before its rollout: the database backup (where configured)
 and the migrations (`_migrate`), each recorded on the deployment and audited
-(`_record_job`), and what to say when one fails (`job_cause`, also used by `/migrate status`).
+(`_record_job`), and what to say when one fails (`job_cause`, also used by `/migrations`).
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ class Jobs(RunnerBase):
         self._show(cur)
 
 
-_JOB_WHAT = {"migrate": "migration", "backup": "backup", "status": "migration status"}
+_JOB_WHAT: dict[JobKind, str] = {"migrate": "migration", "backup": "backup",
+                                  "status": "migration status", "check": "database check"}
 
 
 def job_cause(kind: JobKind, result: JobResult) -> str:
