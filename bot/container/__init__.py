@@ -36,6 +36,7 @@ from bot.backends.slack.health import SlackDependency
 from bot.background import Background
 from bot.clock import Clock, SystemClock
 from bot.config import AppConfig
+from bot.config.links import link_catalog
 from bot.container.alerts import build_alerts
 from bot.container.clusters import build_clusters, manual_sleep
 from bot.container.github import build_polling, github_client
@@ -212,7 +213,7 @@ def build_container(
                              production=config.production_environments(),
                              severity=config.announcements.severity.mapping,
                              mentions=config.announcements.mentions,
-                             changes=home_refresher)
+                             changes=home_refresher, links=link_catalog(config))
     access = Access(config, SlackDirectory(slack))
     policy = PolicyService(config=config, store=database, holidays=HolidayLibrary())
     name = instance_name()

@@ -11,6 +11,7 @@ from bot.backends.slack import SlackNotifier
 from bot.backends.smtp import SmtpMailer, SmtpSettings
 from bot.clock import Clock
 from bot.config import AppConfig
+from bot.config.links import link_catalog
 from bot.services.alerts import AlertRouter
 from bot.services.daily_summary import DailySummary
 from bot.services.locks import LockService
@@ -38,7 +39,7 @@ def build_alerts(config: AppConfig, *, store: Database, notifier: SlackNotifier,
                              production=config.production_environments(),
                              severity=config.announcements.severity.mapping, store=store,
                              poster=notifier, pager=pager, permalink=notifier.permalink,
-                             clock=clock)
+                             clock=clock, links=link_catalog(config))
         notifier.watch(router)  # every deployment's end
         locks.watch(router)  # every deploy request a lock refuses
     summary = None

@@ -26,6 +26,7 @@ from enum import StrEnum
 from typing import Literal
 
 from bot.domain.deployment import Deployment, Kind
+from bot.domain.links import Link
 from bot.domain.locks import Lock
 from bot.domain.severity import (
     DEFAULT_SEVERITY,
@@ -202,8 +203,12 @@ class PagerEvent:
     details: Mapping[str, str] = field(default_factory=dict)
 
 
-def trigger_event(alert: Alert, *, summary: str, source: str,
-                  link: str | None) -> PagerEvent:
+def trigger_event(alert: Alert, *, summary: str, source: str, link: str | None,
+                  links: Sequence[Link] = ()) -> PagerEvent:
+    """The trigger of `alert`'s incident: `link` (the Slack thread) first, then the
+    service's `links` (dashboard, runbook, logs, …) in the event's `links` field (Events API
+    v2: a list of {href, text}; PagerDuty's "Send an Alert Event", The `links` Property,
+    https://developer.pagerduty.com/docs/send-alert-event)."""
     details = {"outcome": alert.outcome.value, "severity": alert.severity.value,
                "requested_by": alert.requested_by}
     if alert.deployment_id is not None:
@@ -217,7 +222,9 @@ def trigger_event(alert: Alert, *, summary: str, source: str,
                       severity=PAGERDUTY_SEVERITY[alert.severity], component=alert.service,
                       group=alert.environment, event_class=alert.outcome.value,
                       timestamp=alert.at,
-                      links=((link, "Slack thread"),) if link else (), details=details)
+                      links=(*(((link, "Slack thread"),) if link else ()),
+                             *((x.url, x.label) for x in links)),
+                      details=details)
 
 
 def resolve_event(environment: str, service: str) -> PagerEvent:

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.domain.alerts import Alert
 from bot.domain.deployment import Kind
+from bot.domain.links import Link
 from bot.domain.record import DURING_THE_WATCH, VERIFY_FAILED, abort_note, rollback_note
 from bot.domain.severity import Outcome
 from bot.domain.states import State
 from bot.domain.text import who
+from bot.presentation.link_views import links_line
 
 
 def headline(a: Alert) -> str:
@@ -84,14 +88,18 @@ _ICON = {Outcome.SUCCEEDED: "✅", Outcome.LOCK_BLOCKED: "🔒", Outcome.APPROVA
          Outcome.PRODUCTION_FAILED: "🚨", Outcome.FAILED: "❌"}
 
 
-def slack_text(a: Alert, link: str | None) -> str:
-    """The alert in a routed Slack channel: severity, what, why, and the thread."""
+def slack_text(a: Alert, link: str | None, links: Sequence[Link] = ()) -> str:
+    """The alert in a routed Slack channel: severity, what, why, the thread and the
+    service's `links` (dashboard, runbook, logs, …)."""
     lines = [f"{_ICON[a.outcome]} *{a.severity.label}* · {headline(a)}"]
     cause = _cause(a)
     if cause:
         lines.append(f"Cause: {cause}")
-    if link:
-        lines.append(f"<{link}|Deployment thread>")
+    shown = [f"<{link}|Deployment thread>"] if link else []
+    if links:
+        shown.append(links_line(links))
+    if shown:
+        lines.append(" · ".join(shown))
     return "\n".join(lines)
 
 

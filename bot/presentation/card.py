@@ -6,15 +6,18 @@ happens to a deploy waiting for its window that needs approval.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from bot.domain.abort import abort_refusal, what_abort_does
 from bot.domain.deployment import Deployment, Kind
+from bot.domain.links import Link
 from bot.domain.previews import instance_label
 from bot.domain.record import failed_rollout
 from bot.domain.states import State
 from bot.domain.text import reason_text, who
 from bot.presentation import ids
+from bot.presentation.link_views import links_line
 from bot.presentation.parts import (
     STATE_LINE,
     Block,
@@ -109,7 +112,9 @@ def approval_actions(d: Deployment, *, block_id: str = ids.APPROVAL_BLOCK) -> Bl
 _HEAD = {Kind.DEPLOY: "Deploy ", Kind.ROLLBACK: "↩️ Rollback ", Kind.MIGRATE: "🗄️ Migration "}
 
 
-def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
+def deployment_card(d: Deployment, zone: ZoneInfo, links: Sequence[Link] = ()) -> Message:
+    """The card; `links`: the service's in the environment at the version (dashboard,
+    runbook, logs, …), shown under what it deploys."""
     lines = [
         f"*Service:* `{d.service}`   *Environment:* `{d.environment}`"
         + (f" ({instance_label(d.instance)} preview)" if d.instance is not None else ""),
@@ -139,6 +144,8 @@ def deployment_card(d: Deployment, zone: ZoneInfo) -> Message:
         {"type": "header", "text": {"type": "plain_text", "text": head[:150]}},
         _section("\n".join(lines)),
     ]
+    if links:
+        blocks.append(_context(f"🔗 {links_line(links)}") | {"block_id": ids.LINKS_BLOCK})
     if d.emergency_reason is not None:
         blocks.append(_section(f"*Emergency reason:* {reason_text(d.emergency_reason)}"))
     blocks.append(_section(f"*Status:* {status}"))

@@ -27,6 +27,7 @@ CHECKLIST_NA_BLOCK = "deploy.checklist.na_item"  # + ".<deployment id>.<item>"
 TROUBLESHOOT_BLOCK = "deploy.troubleshoot"  # Pods / Logs under a failed rollout or watch
 SHOW_PODS = "deploy.troubleshoot.pods"  # value: the deployment id
 SHOW_LOGS = "deploy.troubleshoot.logs"  # value: the deployment id
+LINKS_BLOCK = "deploy.links"  # the card's dashboard / runbook / logs links
 
 APP_HOME_OPENED = "app_home_opened"  # the Events API event the tab is published on
 

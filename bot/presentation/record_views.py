@@ -5,10 +5,12 @@ requester (with a button to queue it for the next window when the window closed 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from bot.domain.checklist import Checklist
 from bot.domain.deployment import Deployment, Kind
+from bot.domain.links import Link
 from bot.domain.record import (
     DURING_THE_WATCH,
     aborted,
@@ -21,6 +23,7 @@ from bot.domain.severity import Severity
 from bot.domain.states import State
 from bot.domain.text import reason_text, who
 from bot.presentation import ids
+from bot.presentation.link_views import MONITOR, links_line
 from bot.presentation.parts import (
     MARKS,
     Message,
@@ -34,8 +37,11 @@ from bot.presentation.parts import (
 )
 
 
-def deployment_record(d: Deployment, zone: ZoneInfo,
-                      checklist: Checklist | None = None) -> Message:
+def deployment_record(d: Deployment, zone: ZoneInfo, checklist: Checklist | None = None,
+                      links: Sequence[Link] = ()) -> Message:
+    """The guide's record; `links` (the service's dashboard, runbook, logs, …) close its
+    post-deployment section (a migration run's last section), where the guide says to
+    watch the dashboards."""
     what = (f"*Migrate to:* `{d.target}` (image `{d.version}`)" if d.kind is Kind.MIGRATE
             else f"*Version:* `{d.version}` (from `{d.previous_version or 'unknown'}`)")
     lines = [
@@ -53,6 +59,8 @@ def deployment_record(d: Deployment, zone: ZoneInfo,
             at = f", {when(item.at, zone)}" if item.at is not None else ""
             then = f"; {item.then}" if item.then else ""
             lines.append(f"{MARKS[item.mark]} {item.label}{detail}{at}{then}")
+    if links:  # the last section: post-deployment (a migration run's "After")
+        lines.append(MONITOR + links_line(links))
     if d.duration is not None:
         lines.append(f"\nDuration: {took(d.duration)}")
     text = "\n".join(lines)
@@ -60,10 +68,12 @@ def deployment_record(d: Deployment, zone: ZoneInfo,
 
 
 def announcement(d: Deployment, zone: ZoneInfo, permalink: str | None, *,
-                 severity: Severity, mention: str | None = None) -> Message:
+                 severity: Severity, mention: str | None = None,
+                 links: Sequence[Link] = ()) -> Message:
     """The result in the deployments channel, labelled with its `severity`; `mention` (e.g.
     on-call's user group) opens it. The text fallback (notifications) starts with the
-    severity when it is critical or high."""
+    severity when it is critical or high. A failure shows `links` (the service's
+    dashboard, runbook, logs, …) beside its thread's."""
     ok = d.state is State.SUCCEEDED
     if d.kind is not Kind.DEPLOY:
         head = _other_head(d, ok)
@@ -102,8 +112,11 @@ def announcement(d: Deployment, zone: ZoneInfo, permalink: str | None, *,
         by += ", approved by " + ", ".join(f"<@{a.user_id}>" for a in d.approvers)
     parts.append(f"{by} · took {took(d.duration)} · previous `{d.previous_version or '—'}`"
                  + (" · ⬇️ downgrade" if d.downgrade_from is not None else ""))
-    if permalink:
-        parts.append(f"<{permalink}|Deployment thread>")
+    shown = [f"<{permalink}|Deployment thread>"] if permalink else []
+    if not ok and links:
+        shown.append(links_line(links))
+    if shown:
+        parts.append(" · ".join(shown))
     text = f"{title(d)}: {d.state.value}"
     if mention:
         text = f"{mention} {text}"

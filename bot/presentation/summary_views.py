@@ -8,7 +8,9 @@ from datetime import datetime, tzinfo
 
 from bot.domain.alerts import DaySummary, EnvironmentDay
 from bot.domain.deployment import Deployment, Kind
+from bot.domain.links import NO_LINKS, LinkCatalog
 from bot.presentation.alert_views import headline
+from bot.presentation.link_views import plain_lines
 
 
 def _at(t: datetime, zone: tzinfo) -> str:
@@ -41,12 +43,18 @@ def _environment(e: EnvironmentDay, zone: tzinfo) -> list[str]:
     return [head, *(_line(d, zone) for d in e.deployments)]
 
 
-def body(summary: DaySummary, zone: tzinfo) -> str:
+def body(summary: DaySummary, zone: tzinfo, links: LinkCatalog = NO_LINKS) -> str:
+    """The email's text; each event is followed by its service's `links` (dashboard,
+    runbook, logs, …), one `Label: URL` line each."""
     lines = [f"Deployments from {_at(summary.start, zone)} to {_at(summary.end, zone)} "
              f"({zone}):", ""]
     for e in summary.environments:
         lines += [*_environment(e, zone), ""]
     lines.append(f"Low-severity events ({len(summary.events)}):")
-    lines += [f"  [{a.severity.value}] {headline(a)}" for a in summary.events] or ["  none"]
+    for a in summary.events:
+        lines.append(f"  [{a.severity.value}] {headline(a)}")
+        lines += plain_lines(links.resolve(a.service, a.environment, a.version), "      ")
+    if not summary.events:
+        lines.append("  none")
     lines += ["", "— deploybot"]
     return "\n".join(lines) + "\n"

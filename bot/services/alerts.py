@@ -41,6 +41,7 @@ from bot.domain.alerts import (
     trigger_event,
 )
 from bot.domain.deployment import Deployment
+from bot.domain.links import NO_LINKS, LinkCatalog
 from bot.domain.locks import Lock
 from bot.domain.severity import Outcome, Production, Severity
 from bot.errors import DeploybotError, RetryableError
@@ -57,13 +58,16 @@ RESOLVE_LOOKBACK = 20
 
 class AlertRouter:
     """Implements the DeploymentWatcher and DeployRefusals ports. `pager` is None without
-    a routing key; `permalink(channel, ts)` gives the Slack thread's link."""
+    a routing key; `permalink(channel, ts)` gives the Slack thread's link; `links`
+    (app.yaml's `links:`) go with every alert: PagerDuty's links, the channel message."""
 
     def __init__(self, *, config: AlertsConfig, production: Production,
                  severity: Mapping[Outcome, Severity], store: Store, poster: Poster,
                  pager: Pager | None, permalink: Callable[[str, str], str | None],
-                 clock: Clock, sleep: Callable[[float], None] = time.sleep) -> None:
+                 clock: Clock, sleep: Callable[[float], None] = time.sleep,
+                 links: LinkCatalog = NO_LINKS) -> None:
         self._config = config
+        self._links = links
         self._routes = config.destinations()
         self._production = production
         self._severity = severity
@@ -146,9 +150,10 @@ class AlertRouter:
     def _deliver(self, alert: Alert, destination: Destination, link: str | None) -> bool:
         if destination.kind is DestinationKind.SUMMARY:
             return False  # the daily summary reads the deployments' history itself
+        links = self._links.resolve(alert.service, alert.environment, alert.version)
         if destination.kind is DestinationKind.SLACK:
             channel = destination.channel
-            text = words.slack_text(alert, link)
+            text = words.slack_text(alert, link, links)
 
             def post() -> None:
                 self._poster.post(text, channel=channel)
@@ -160,7 +165,7 @@ class AlertRouter:
                         "not set; not paged", _subject(alert), alert.severity.value)
             return False
         event = trigger_event(alert, summary=words.pager_summary(alert),
-                              source=self._config.pagerduty.source, link=link)
+                              source=self._config.pagerduty.source, link=link, links=links)
         return self._try(alert, "trigger a PagerDuty incident", lambda: pager.send(event))
 
     def _resolve(self, alert: Alert) -> bool:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from bot.config import AppConfig
+from bot.config.links import link_catalog
 from bot.domain.alerts import day_summary, in_window, summary_due, summary_window
 from bot.errors import DeploybotError, RetryableError
 from bot.ports import Clock, Mailer, Store
@@ -84,7 +85,7 @@ class DailySummary:
                               mapping=self._config.announcements.severity.mapping,
                               routes=self._config.alerts.destinations())
         subject = words.subject(summary, email.subject)
-        body = words.body(summary, zone)
+        body = words.body(summary, zone, link_catalog(self._config))
         if len(history) >= HISTORY_LIMIT:
             body += f"(cut short: only the last {HISTORY_LIMIT} deployments were read)\n"
         if not self._send(day, key, lambda: mailer.send(sender=email.sender, to=email.to,

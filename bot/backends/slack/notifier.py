@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from bot.backends.slack.client import slack_call
 from bot.domain.deployment import Deployment
 from bot.domain.failure_evidence import FailureEvidence
+from bot.domain.links import NO_LINKS, Link, LinkCatalog
 from bot.domain.severity import DEFAULT_SEVERITY, Outcome, Production, Severity, severity_of
 from bot.domain.text import is_slack_user
 from bot.errors import PermanentError, RetryableError
@@ -31,11 +32,12 @@ class SlackNotifier:
                  production: Production = frozenset({"production"}),
                  severity: Mapping[Outcome, Severity] = DEFAULT_SEVERITY,
                  mentions: Mapping[Severity, str] | None = None,
-                 changes: Changes | None = None) -> None:
+                 changes: Changes | None = None, links: LinkCatalog = NO_LINKS) -> None:
         """`production`, `severity` and `mentions` decide how loud a result is announced
         (app.yaml's environments.<name>.production, announcements.severity and .mentions);
         `changes` is told whenever a deployment's card is shown or an announcement posted
-        (the App Home refresh)."""
+        (the App Home refresh); `links` (app.yaml's `links:`) are shown on the card, in
+        the record and in failure announcements."""
         self._client = client
         self._channel = channel
         self._zone = zone
@@ -43,6 +45,7 @@ class SlackNotifier:
         self._severity = severity
         self._mentions = dict(mentions or {})
         self._changes = changes
+        self._links = links
         self._watchers: list[DeploymentWatcher] = []
         self._checklists: ChecklistCards | None = None
         # Serialize edits of one deployment's messages so an older state never lands last.
@@ -83,12 +86,16 @@ class SlackNotifier:
             return None
         return str(res["permalink"])
 
+    def _links_of(self, d: Deployment) -> tuple[Link, ...]:
+        return self._links.resolve(d.service, d.environment, d.version)
+
     def _show_card(self, d: Deployment) -> MessageRefs:
-        card = blocks.deployment_card(d, self._zone)
+        links = self._links_of(d)
+        card = blocks.deployment_card(d, self._zone, links)
         checklist = self._checklists.card_checklist(d) if self._checklists else None
         if checklist is not None:
             card = with_checklist(card, d, checklist)
-        record = blocks.deployment_record(d, self._zone, checklist)
+        record = blocks.deployment_record(d, self._zone, checklist, links)
         with self._lock_for(d.id):
             if d.channel and d.message_ts:
                 slack_call(self._client.chat_update, channel=d.channel, ts=d.message_ts,
@@ -124,7 +131,8 @@ class SlackNotifier:
     def announce(self, d: Deployment) -> None:
         level = severity_of(d, production=self._production, mapping=self._severity)
         msg = blocks.announcement(d, self._zone, self._permalink(d), severity=level,
-                                  mention=self._mentions.get(level))
+                                  mention=self._mentions.get(level),
+                                  links=self._links_of(d))
         slack_call(self._client.chat_postMessage, channel=d.channel or self._channel,
               text=msg.text, blocks=msg.blocks, unfurl_links=False)
 
