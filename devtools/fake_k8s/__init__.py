@@ -10,7 +10,13 @@ What it speaks (JSON; errors are ``Status`` objects with ``code``/``reason``/``m
 * ``apps/v1`` Deployments: create (POST), get, list, watch, PATCH (strategic-merge with lists
   of containers, env, volumes... merged by name; JSON merge patch; JSON patch), PUT, DELETE.
 * ``apps/v1`` ReplicaSets and ``v1`` Pods (created by the controller): get, list, watch, and
-  ``pods/{name}/log`` (``container``, ``tailLines``) as text.
+  ``pods/{name}/log`` (``container``, ``previous``, ``sinceSeconds``, ``tailLines``,
+  ``limitBytes``, with the API server's and the kubelet's refusals) as text; what containers
+  log is set with :meth:`~FakeKubernetes.set_logs`.
+* ``v1`` Events, recorded where the real components record them (the deployment and
+  ReplicaSet controllers' scaling, the scheduler's ``FailedScheduling``, the kubelet's image
+  pulls and back-offs, with ``count``/``lastTimestamp`` or ``series``): list (``limit``,
+  ``continue``) and get; not watched.
 * ``batch/v1`` Jobs: create (``name`` or ``generateName``), get, list, watch, DELETE with a
   ``propagationPolicy``; the controller runs one pod per attempt and completes or fails them.
 * ``labelSelector`` (equality- and set-based), ``fieldSelector`` (``metadata.name=...``),
@@ -54,7 +60,9 @@ The parts, one concern a module (each a mixin over the state, put together in ``
 * ``api`` — resources, ``Status`` errors, replies, discovery, the ``Recorded`` request;
 * ``wire`` — the HTTP server and handler (chunked watch streams);
 * ``routes`` — path parsing, RBAC (``forbid``), injected request failures, dispatch;
-* ``verbs`` — get, list, create, update, patch, delete, pod logs;
+* ``verbs`` — get, list, create, update, patch, delete;
+* ``logs`` — ``pods/{name}/log`` and ``set_logs``;
+* ``events`` — events as the controllers, the scheduler and the kubelet record them;
 * ``patches`` — strategic merge, JSON merge (RFC 7386) and JSON (RFC 6902) patches;
 * ``selectors`` — label and field selectors;
 * ``store`` and ``state`` — objects, resourceVersions, the event history, deletion;

@@ -1,10 +1,10 @@
 """The fake API server's vocabulary: what it answers with and about what.
 
-The resources it serves (`RESOURCES`: apps/v1 Deployments and ReplicaSets, v1 Pods, batch/v1
-Jobs), the `Recorded` request, errors as the API server writes them (a `Status` object with
-`code`/`reason`/`message`/`details`, `ApiError`), replies (`Reply`), the discovery documents
-(`/version`, `/api`, `/apis`, `/apis/<group>/<version>`) and API timestamps (RFC 3339, whole
-seconds, UTC, as metav1.Time serializes).
+The resources it serves (`RESOURCES`: apps/v1 Deployments and ReplicaSets, v1 Pods and
+Events, batch/v1 Jobs), the `Recorded` request, errors as the API server writes them (a
+`Status` object with `code`/`reason`/`message`/`details`, `ApiError`), replies (`Reply`),
+the discovery documents (`/version`, `/api`, `/apis`, `/apis/<group>/<version>`) and API
+timestamps (RFC 3339, whole seconds, UTC, as metav1.Time serializes).
 """
 
 from __future__ import annotations
@@ -96,6 +96,8 @@ RESOURCES: dict[str, Resource] = {
         Resource("deployments", "Deployment", "apps", "v1"),
         Resource("replicasets", "ReplicaSet", "apps", "v1"),
         Resource("pods", "Pod", "", "v1"),
+        # recorded by the controllers, the scheduler and the kubelet (devtools.fake_k8s.events)
+        Resource("events", "Event", "", "v1"),
         Resource("jobs", "Job", "batch", "v1"),
     )
 }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 
 from devtools.fake_k8s.api import JSONDict
 from devtools.fake_k8s.state import SAFE_ALPHABET
@@ -14,6 +15,13 @@ from devtools.fake_k8s.state import SAFE_ALPHABET
 REVISION = "deployment.kubernetes.io/revision"
 REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
+
+
+def timestamp_of(value: str | None) -> datetime | None:
+    """An API timestamp ("2025-03-04T10:00:07Z") as an aware datetime (None if absent)."""
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def sha(text: str) -> str:

@@ -1,8 +1,10 @@
 """Pods as the kubelet would report them: created from a ReplicaSet's or a Job's template,
 their status (phase, conditions, containerStatuses) following how the fake was told to
 behave — healthy, `ImagePullBackOff`, `CrashLoopBackOff` with a rising `restartCount`,
-unschedulable (the deadline fault), a Job's pod running then Succeeded or Failed — and the
-logs `pods/{name}/log` serves.
+unschedulable (the deadline fault: bound to no node), a Job's pod running then Succeeded or
+Failed —, the logs `pods/{name}/log` serves (devtools.fake_k8s.logs) and the events the
+ReplicaSet controller, the scheduler and the kubelet record about them
+(devtools.fake_k8s.events).
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ import copy
 import hashlib
 
 from devtools.fake_k8s.api import JSONDict
+from devtools.fake_k8s.events import UNSCHEDULABLE, Events
 from devtools.fake_k8s.objects import owner_ref, sha
 from devtools.fake_k8s.state import CRASH_LOOP_RESTART_TICKS, NODES, PodState, Rollout
-from devtools.fake_k8s.store import Store
 
 
-class Pods(Store):
+class Pods(Events):
     """Making pods and moving their status on, with the lock held."""
 
     def _create_rs_pod(self, rs: JSONDict, rollout: Rollout) -> JSONDict:
@@ -25,8 +27,10 @@ class Pods(Store):
         name = f"{meta['name']}-{self._suffix()}"
         template = rs["spec"]["template"]
         pod_spec = copy.deepcopy(template.get("spec") or {})
-        pod_spec["nodeName"] = self._rng.choice(NODES)
+        node = self._rng.choice(NODES)
         behavior = rollout.mode or "healthy"
+        if behavior != "deadline":  # an unschedulable pod is bound to no node
+            pod_spec["nodeName"] = node
         logs: dict[str, str] = {}
         for c in pod_spec.get("containers", []):
             lines = [f"starting {c['name']} from {c.get('image', '')}"]
@@ -47,8 +51,12 @@ class Pods(Store):
             started_at=self._stamp(),
             restarts=1 if behavior == "crash_loop" else 0,
         )
-        return self._add_pod(namespace, name, template, pod_spec, generate_name=meta["name"],
-                             owner=owner_ref("apps/v1", "ReplicaSet", meta))
+        pod = self._add_pod(namespace, name, template, pod_spec, generate_name=meta["name"],
+                            owner=owner_ref("apps/v1", "ReplicaSet", meta))
+        self._emit(rs, "Normal", "SuccessfulCreate", f"Created pod: {name}",
+                   component="replicaset-controller")
+        self._pod_started_events(pod)
+        return pod
 
     def _advance_pod(self, pod: JSONDict) -> None:
         meta = pod["metadata"]
@@ -67,6 +75,10 @@ class Pods(Store):
         if crash_loop_due or crash_after_due:
             state.restarts += 1
             state.finished_at = self._stamp()
+        stuck_due = (state.behavior in ("image_pull", "deadline")
+                     and (self._tick_no - state.created_tick) % CRASH_LOOP_RESTART_TICKS == 0)
+        if crash_loop_due or crash_after_due or stuck_due:
+            self._pod_trouble_events(pod, state, crashed=crash_loop_due or crash_after_due)
         updated = copy.deepcopy(pod)
         updated["status"] = self._pod_status(updated)
         self._update_if_changed("pods", updated)
@@ -88,10 +100,7 @@ class Pods(Store):
                         "type": "PodScheduled",
                         "status": "False",
                         "reason": "Unschedulable",
-                        "message": (
-                            "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes "
-                            "are available: 3 No preemption victims found for incoming pod."
-                        ),
+                        "message": UNSCHEDULABLE,
                         "lastProbeTime": None,
                         "lastTransitionTime": now,
                     }

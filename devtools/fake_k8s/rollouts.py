@@ -79,7 +79,7 @@ class Rollouts(Pods):
             new_pods.append(self._create_rs_pod(new_rs, rollout))
             progressed = True
         elif len(new_pods) > desired:
-            self._remove("pods", namespace, new_pods.pop()["metadata"]["name"])
+            self._remove_rs_pod(new_pods.pop())
             progressed = True
         if old_pods and not first_pass:
             ready_new = sum(1 for p in new_pods if pod_ready(p))
@@ -89,7 +89,7 @@ class Rollouts(Pods):
             if victim is None and ready_new + ready_old - 1 >= desired - max_unavailable:
                 victim = old_pods[0]
             if victim is not None:
-                self._remove("pods", namespace, victim["metadata"]["name"])
+                self._remove_rs_pod(victim)
                 old_pods.remove(victim)
                 progressed = True
         for pod in new_pods + old_pods:
@@ -340,9 +340,31 @@ class Rollouts(Pods):
             )
         return rollout
 
+    def _remove_rs_pod(self, pod: JSONDict) -> None:
+        """Delete a ReplicaSet's pod, as its controller records it (SuccessfulDelete)."""
+        meta = pod["metadata"]
+        for ref in meta.get("ownerReferences") or []:
+            rs = self._store["replicasets"].get((meta["namespace"], ref.get("name")))
+            if rs is not None:
+                self._emit(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {meta['name']}",
+                           component="replicaset-controller")
+        self._remove("pods", meta["namespace"], meta["name"])
+
     def _sync_replicaset(self, rs: JSONDict, pods: list[JSONDict]) -> None:
         updated = copy.deepcopy(rs)
         ready = sum(1 for p in pods if pod_ready(p))
+        before = int(updated["spec"].get("replicas") or 0)
+        if before != len(pods):
+            # The deployment controller's scaleReplicaSet (pkg/controller/deployment/sync.go)
+            # records "Scaled up replica set <rs> to <n> from <m>" on the Deployment.
+            meta = rs["metadata"]
+            for ref in meta.get("ownerReferences") or []:
+                dep = self._store["deployments"].get((meta["namespace"], ref.get("name")))
+                if dep is not None:
+                    way = "up" if len(pods) > before else "down"
+                    self._emit(dep, "Normal", "ScalingReplicaSet",
+                               f"Scaled {way} replica set {meta['name']} to {len(pods)} "
+                               f"from {before}", component="deployment-controller")
         updated["spec"]["replicas"] = len(pods)
         status: JSONDict = {
             "replicas": len(pods),

@@ -25,13 +25,13 @@ from devtools.fake_k8s.api import (
     json_reply,
     truthy,
 )
+from devtools.fake_k8s.logs import Logs
 from devtools.fake_k8s.rollouts import Rollouts
 from devtools.fake_k8s.state import WatchRequest
-from devtools.fake_k8s.verbs import Verbs
 from devtools.fake_k8s.watch import Watches
 
 
-class Routes(Verbs, Watches, Rollouts):
+class Routes(Logs, Watches, Rollouts):
     """`_dispatch`: what the HTTP handler calls for every request but a watch's stream."""
 
     def _dispatch(

@@ -104,6 +104,15 @@ class DeploymentState:
 
 
 @dataclass
+class LogRule:
+    """What `set_logs` told a container to log: its current run and its previous one, each
+    a list of (when, text) chunks (a chunk may hold many lines)."""
+
+    current: list[tuple[datetime, str]]
+    previous: list[tuple[datetime, str]] | None
+
+
+@dataclass
 class PodState:
     """The fake's private knowledge about a pod: how it behaves and what it logs."""
 
@@ -134,6 +143,10 @@ class FakeState:
         self._deploy_state: dict[tuple[str, str], DeploymentState] = {}
         self._pod_state: dict[tuple[str, str], PodState] = {}
         self._job_outcomes: dict[tuple[str, str], JobOutcome] = {}
+        #: (involved uid, type, reason, message, component) -> the event's name (aggregation)
+        self._event_keys: dict[tuple[str, str, str, str, str], str] = {}
+        #: set_logs: (namespace, deployment, pod or "", container or "") -> the logs to serve
+        self._log_rules: dict[tuple[str, str, str, str], LogRule] = {}
         self._held_jobs: set[tuple[str, str]] = set()
         self._requests: list[Recorded] = []
         self._failures: list[RequestFailure] = []

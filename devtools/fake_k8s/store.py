@@ -128,6 +128,13 @@ class Store(FakeState):
         return obj
 
     def _record_event(self, resource: str, event: str, obj: JSONDict) -> None:
+        if resource == "events":
+            # Not in the bounded history the watches replay from: a stuck pod's repeated
+            # back-off events would push the Deployments' changes out of it (410 Gone) where
+            # the API server's per-resource watch cache would not. Events are listed, not
+            # watched (devtools.fake_k8s.events).
+            self._cond.notify_all()
+            return
         self._history.append(Event(self._rv, resource, event, copy.deepcopy(obj)))
         while len(self._history) > HISTORY_LIMIT:
             evicted = self._history.popleft()

@@ -1,6 +1,6 @@
 """The verbs on one resource: get, list, create (`name` or `generateName`), update (PUT),
-patch (the three content types of devtools.fake_k8s.patches), delete (with a
-`propagationPolicy`) and `pods/{name}/log`.
+patch (the three content types of devtools.fake_k8s.patches) and delete (with a
+`propagationPolicy`); `pods/{name}/log` is devtools.fake_k8s.logs'.
 
 As the API server does: server-managed metadata wins over what a write sends, `status` is
 ignored in writes to the main resource, `metadata.generation` moves on spec changes, a stale
@@ -10,12 +10,12 @@ template is immutable.
 
 from __future__ import annotations
 
+import base64
 import copy
 from typing import Any
 
 from devtools.fake_k8s.api import (
     CREATABLE,
-    RESOURCES,
     ApiError,
     JSONDict,
     Reply,
@@ -45,11 +45,31 @@ class Verbs(Store):
             for (ns, _), obj in sorted(self._store[res.plural].items())
             if (namespace is None or ns == namespace) and matches(obj)
         ]
+        metadata: JSONDict = {"resourceVersion": str(self._rv)}
+        # Chunking (`limit`, `continue`): at most `limit` items and, when more match, an
+        # opaque `continue` token for the next page and `remainingItemCount` (API concepts,
+        # "Retrieving large results sets in chunks"). The token here is the offset.
+        start = 0
+        token = query.get("continue") or ""
+        if token:
+            try:
+                start = int(base64.urlsafe_b64decode(token.encode()).decode())
+            except ValueError:
+                raise ApiError(400, "continue key is not valid: illegal base64 data") from None
+        limit = query.get("limit") or ""
+        if limit.isdigit() and int(limit) > 0:
+            end = start + int(limit)
+            if end < len(items):
+                metadata["continue"] = base64.urlsafe_b64encode(str(end).encode()).decode()
+                metadata["remainingItemCount"] = len(items) - end
+            items = items[start:end]
+        else:
+            items = items[start:]
         return json_reply(
             {
                 "apiVersion": res.api_version,
                 "kind": f"{res.kind}List",
-                "metadata": {"resourceVersion": str(self._rv)},
+                "metadata": metadata,
                 "items": items,
             }
         )
@@ -221,40 +241,3 @@ class Verbs(Store):
                 },
             }
         )
-
-    def _pod_log(self, namespace: str, name: str, query: dict[str, str]) -> Reply:
-        pod = self._get(RESOURCES["pods"], namespace, name)
-        names = [c["name"] for c in pod["spec"].get("containers", [])]
-        container = query.get("container") or ""
-        if not container:
-            if len(names) != 1:
-                raise ApiError(
-                    400,
-                    f"a container name must be specified for pod {name}, choose one of: "
-                    f"[{' '.join(names)}]",
-                )
-            container = names[0]
-        if container not in names:
-            raise ApiError(400, f"container {container} is not valid for pod {name}")
-        state = self._pod_state.get((namespace, name))
-        if state is not None and state.behavior == "image_pull" and container in state.failing:
-            raise ApiError(
-                400,
-                f'container "{container}" in pod "{name}" is waiting to start: trying and '
-                "failing to pull image",
-            )
-        if state is not None and state.behavior == "deadline":
-            raise ApiError(
-                400,
-                f'container "{container}" in pod "{name}" is waiting to start: ContainerCreating',
-            )
-        text = state.logs.get(container, "") if state is not None else ""
-        tail = query.get("tailLines")
-        if tail:
-            try:
-                count = int(tail)
-            except ValueError:
-                raise ApiError(400, f"invalid tailLines {tail!r}") from None
-            lines = text.splitlines(keepends=True)
-            text = "".join(lines[-count:]) if count > 0 else ""
-        return Reply(200, text.encode("utf-8"), "text/plain")
