@@ -10,7 +10,9 @@ condition variable until expected calls arrive, ``fail_next`` injects Slack erro
 lengths, duplicate block ids) and keeps each user's App Home view (``home_view``).
 Every Web API answer carries the token's scopes in ``X-OAuth-Scopes`` (``set_scopes``), and
 ``conversations.info`` / ``conversations.list`` know the channels given to ``set_channel``
-(whether the bot is a member).
+(whether the bot is a member). File uploads go in Slack's three steps
+(``files.getUploadURLExternal``, the bytes to the upload URL, ``files.completeUploadExternal``:
+devtools/fake_slack_files.py); ``uploaded_files`` hands tests what was shared.
 
 Point ``slack_sdk.WebClient(base_url=fake.base_url)`` at it and use ``fake.response_url(key)``
 as the ``response_url`` of a slash command or block action.  Stdlib only on purpose.
@@ -30,12 +32,16 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from devtools.fake_slack_files import UPLOAD_PATH, FileUploads, UploadedFile
 from devtools.httpbits import DispatchHandler, Reply, StartStop, TrackingServer
 
-__all__ = ["RESPONSE_URL_METHOD", "Call", "FakeSlack", "view_problems"]
+__all__ = ["RESPONSE_URL_METHOD", "UPLOAD_METHOD", "Call", "FakeSlack", "UploadedFile",
+           "view_problems"]
 
 #: ``Call.method`` used for posts to a ``response_url`` (``/response/<key>``).
 RESPONSE_URL_METHOD = "response_url"
+#: ``Call.method`` used for posts of a file's bytes to its upload URL (``key``: the file id).
+UPLOAD_METHOD = "file_upload"
 
 TEAM_ID = "T0001"
 TEAM_NAME = "Deploybot Test"
@@ -167,6 +173,7 @@ class FakeSlack(StartStop):
         self._on_call = on_call
         self._scopes: tuple[str, ...] = DEFAULT_SCOPES
         self._channels: dict[str, dict[str, Any]] = {}
+        self._uploads = FileUploads()
         self._ts_counter = 0
         self._key_counter = 0
         self._server: _Server | None = None
@@ -265,12 +272,13 @@ class FakeSlack(StartStop):
             self._calls.clear()
 
     def reset(self) -> None:
-        """Forget recorded calls, message state and pending failures."""
+        """Forget recorded calls, message state, uploaded files and pending failures."""
         with self._cond:
             self._calls.clear()
             self._messages.clear()
             self._home_views.clear()
             self._failures.clear()
+            self._uploads.files.clear()
 
     def wait_for(
         self,
@@ -326,6 +334,17 @@ class FakeSlack(StartStop):
             view = self._home_views.get(user_id)
             return dict(view) if view is not None else None
 
+    def uploaded_files(self, channel: str | None = None) -> list[UploadedFile]:
+        """Files shared with ``files.completeUploadExternal`` (in ``channel``), in order."""
+        with self._cond:
+            return [f for f in self._uploads.files.values() if f.completed
+                    and (channel is None or f.channel == channel)]
+
+    def set_max_file_bytes(self, max_bytes: int) -> None:
+        """The largest file the workspace takes (``files.getUploadURLExternal``)."""
+        with self._cond:
+            self._uploads.max_bytes = max_bytes
+
     def response_posts(self, key: str) -> list[Call]:
         """Recorded posts to ``response_url(key)``."""
         return [c for c in self.calls(RESPONSE_URL_METHOD) if c.key == key]
@@ -341,12 +360,17 @@ class FakeSlack(StartStop):
     def _dispatch(self, *, path: str, headers: dict[str, str], body: bytes) -> Reply:
         parts = urlsplit(path)
         route = parts.path
-        args = _parse_args(parts.query, headers, body)
+        if route.startswith(UPLOAD_PATH):
+            args: dict[str, Any] = {}
+        else:
+            args = _parse_args(parts.query, headers, body)
         token = _bearer_token(headers, args)
         if route.startswith("/api/") and len(route) > len("/api/"):
             method, key = unquote(route[len("/api/") :]), None
         elif route.startswith("/response/") and len(route) > len("/response/"):
             method, key = RESPONSE_URL_METHOD, unquote(route[len("/response/") :])
+        elif route.startswith(UPLOAD_PATH) and len(route) > len(UPLOAD_PATH):
+            return self._upload(unquote(route[len(UPLOAD_PATH):]), headers, body)
         else:
             return _json_reply({"ok": False, "error": "unknown_route"}, 404)
 
@@ -361,6 +385,21 @@ class FakeSlack(StartStop):
             except Exception:
                 traceback.print_exc(file=sys.stderr)
         return reply
+
+    def _upload(self, file_id: str, headers: dict[str, str], body: bytes) -> Reply:
+        """Step 2 of a file upload: the bytes, raw or multipart (devtools/fake_slack_files)."""
+        call = Call(method=UPLOAD_METHOD, args={"bytes": len(body)}, key=file_id)
+        with self._cond:
+            self._calls.append(call)
+            queue = self._failures.get(UPLOAD_METHOD)
+            if queue:
+                failure = queue.popleft()
+                status, text = failure.status, failure.error.encode()
+            else:
+                status, text = self._uploads.receive(file_id, body,
+                                                     headers.get("content-type", ""))
+            self._cond.notify_all()
+        return Reply(status, text, "text/plain; charset=utf-8")
 
     def _respond(self, call: Call) -> Reply:
         # Caller holds the lock.
@@ -457,6 +496,23 @@ class FakeSlack(StartStop):
             "channel": channel,
             "permalink": f"https://example.slack.com/archives/{channel}/p{ts.replace('.', '')}",
         }
+
+    def _files_get_upload_url_external(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self._uploads.get_upload_url(args, self.root_url)
+
+    def _files_complete_upload_external(self, args: dict[str, Any]) -> dict[str, Any]:
+        def member(channel: str) -> bool:  # unknown channels: as if the bot were in them
+            info = self._channels.get(channel)
+            return info is None or bool(info["is_member"])
+
+        def post(channel: str, thread_ts: str | None, text: Any, file_ids: list[str]) -> str:
+            ts = self._next_ts()
+            self._messages[(channel, ts)] = {"channel": channel, "ts": ts,
+                                             "thread_ts": thread_ts, "text": text,
+                                             "blocks": None, "files": file_ids}
+            return ts
+
+        return self._uploads.complete(args, member=member, post=post)
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if args.get("channel"):
@@ -588,6 +644,8 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "chat.delete": FakeSlack._chat_delete,
     "chat.postEphemeral": FakeSlack._chat_post_ephemeral,
     "chat.getPermalink": FakeSlack._chat_get_permalink,
+    "files.getUploadURLExternal": FakeSlack._files_get_upload_url_external,
+    "files.completeUploadExternal": FakeSlack._files_complete_upload_external,
     "conversations.open": FakeSlack._conversations_open,
     "conversations.info": FakeSlack._conversations_info,
     "conversations.list": FakeSlack._conversations_list,

@@ -1,6 +1,7 @@
 """What the services ask of Slack: a deployment's card and announcements (Notifier, Poster),
-user groups, the App Home and DMs, who is told of changes people see, and the bot token's
-identity and channels as the doctor checks them."""
+user groups, the App Home and DMs, text files shared in a channel, a thread or a DM (Files),
+who is told of changes people see, and the bot token's identity and channels as the doctor
+checks them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any, Protocol
 from bot.domain.deployment import Deployment
 from bot.domain.failure_evidence import FailureEvidence
 from bot.domain.locks import Lock
+from bot.errors import PermanentError
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,20 @@ class DirectMessages(Protocol):
                        blocks: Sequence[dict[str, Any]] | None = None) -> None:
         """Tell one user something in their DM with the bot (e.g. the answer to a click in
         the App Home, which has no response_url)."""
+        ...
+
+
+class NotInChannel(PermanentError):
+    """Slack will not share a file in a channel the bot is not a member of."""
+
+
+class Files(Protocol):
+    def upload(self, *, channel: str, filename: str, content: str, title: str,
+               initial_comment: str | None = None, thread_ts: str | None = None) -> str:
+        """Share `content` as a text file in `channel` (a conversation id, or a user id: the
+        user's DM with the bot), in the thread of `thread_ts` when given, introduced by
+        `initial_comment`; returns the file's permalink. NotInChannel when the bot is not in
+        `channel`; RetryableError when Slack could not be reached."""
         ...
 
 

@@ -2,11 +2,12 @@
 and reused under the WebClient, and Bolt's `respond` over them), `client` (`make_client`,
 the WebClient the bot uses, and `slack_call`, the one place Slack's errors become
 deploybot's), `notifier` (the Notifier, HomeTab, DirectMessages, Poster and Directory
-ports), `health` (Slack as a readiness dependency: the Dependency port) and `access` (what
+ports), `files` (text files shared in a channel, a thread or a DM: the Files port),
+`health` (Slack as a readiness dependency: the Dependency port) and `access` (what
 the bot token may do, for `deploybot doctor`: the SlackAccess port).
 
-`health` and `access` are imported by their own path (`bot.backends.slack.health`, …); the
-rest is re-exported here.
+`health`, `access` and `files` are imported by their own path (`bot.backends.slack.health`,
+…); the rest is re-exported here.
 """
 
 from bot.backends.slack.client import SdkLogger, make_client, slack_call
