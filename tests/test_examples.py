@@ -13,6 +13,7 @@ import yaml
 
 from bot.backends.github.executor import RUN_NAME
 from bot.config import AppConfig, load_config
+from bot.config.links import link_catalog
 from bot.domain.severity import Severity
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,6 +128,19 @@ def test_the_alerts_example_routes_as_the_guide_says() -> None:
                                           Severity.HIGH: "<!here>"}
     # production by its flag, not its name
     assert cfg.production_environments() == frozenset({"prod"})
+
+
+def test_the_alerts_example_links_each_alert_to_the_dashboards_runbook_and_logs() -> None:
+    links = link_catalog(example("alerts.yaml"))
+    # prod's dashboard for every service there; api's own links in every environment
+    assert [(x.label, x.url) for x in links.resolve("api", "prod", "v1.2.3")] == [
+        ("Dashboard", "https://grafana.example.com/d/prod?var-service=api"),
+        ("Runbook", "https://runbooks.internal.com/api"),
+        ("Logs", "https://logs.example.com/search?q=service:api+env:prod"),
+        ("Error budget", "https://slo.example.com/prod/api"),
+    ]
+    assert [x.name for x in links.resolve("api", "staging", "v1.2.3")] == [
+        "runbook", "logs", "error_budget"]
 
 
 def test_the_shipped_app_yaml_leaves_the_examples_extras_off() -> None:
