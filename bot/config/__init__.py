@@ -8,10 +8,10 @@ Each field's `description=` is the one statement of what its key means;
 docs/configuration.md is generated from them (`python -m bot.config.reference`).
 
 By area: base (the base model, ConfigError, durations), environments (and the emergency
-lane), services, kubernetes, github (and the checklist), freezes, alerts (and
-announcements), runtime (slack, runner, locks, home, audit, simulated), app (AppConfig),
-checks (the checks across sections), load (parse/load). Everything is importable from
-`bot.config`.
+lane), services, links (a service's and an environment's dashboards, runbooks, logs),
+kubernetes, github (and the checklist), freezes, alerts (and announcements), runtime
+(slack, runner, locks, home, audit, simulated), app (AppConfig), checks (the checks across
+sections), load (parse/load). Everything is importable from `bot.config`.
 """
 
 from bot.config.alerts import (
@@ -62,6 +62,7 @@ from bot.config.kubernetes import (
     KubernetesServiceConfig,
     k8s_name_problem,
 )
+from bot.config.links import Links, LinkTemplate, link_catalog
 from bot.config.load import load_config, parse_config
 from bot.config.runtime import (
     AuditConfig,
@@ -86,10 +87,11 @@ __all__ = [
     "EnvironmentConfig", "FreezeWindowConfig", "FreezesConfig", "GitHubActionsConfig",
     "GitHubAppConfig", "GitHubConfig", "GitHubServiceConfig", "HolidayCheck",
     "HolidayConfig", "HomeConfig", "JobTemplateConfig", "KubernetesAccessConfig",
-    "KubernetesServiceConfig", "LocksConfig", "Mention", "MigrationsConfig",
+    "KubernetesServiceConfig", "LinkTemplate", "Links", "LocksConfig", "Mention",
+    "MigrationsConfig",
     "PagerDutyConfig", "PositiveDuration", "PrometheusCheckConfig", "PullRequestsConfig",
     "RollbackRuleConfig", "RunnerConfig", "ServiceConfig", "SeverityConfig",
     "SimulatedConfig", "SlackConfig", "SmokeCheckConfig", "SummaryEmailConfig", "Template",
-    "VerifyConfig", "When", "k8s_name_problem", "load_config", "parse_config",
+    "VerifyConfig", "When", "k8s_name_problem", "link_catalog", "load_config", "parse_config",
     "parse_duration",
 ]
