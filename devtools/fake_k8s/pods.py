@@ -1,9 +1,9 @@
 """Pods as the kubelet would report them: created from a ReplicaSet's or a Job's template,
 their status (phase, conditions, containerStatuses) following how the fake was told to
-behave — healthy, `ImagePullBackOff`, `CrashLoopBackOff` with a rising `restartCount`,
+behave (healthy, `ImagePullBackOff`, `CrashLoopBackOff` with a rising `restartCount`,
 unschedulable (the deadline fault: bound to no node), a Job's pod running then Succeeded or
-Failed —, the logs `pods/{name}/log` serves (devtools.fake_k8s.logs) and the events the
-ReplicaSet controller, the scheduler and the kubelet record about them
+Failed), the lines they log (served by devtools.fake_k8s.logs) and, as the pods come and get
+stuck, the events the ReplicaSet controller, the scheduler and the kubelet record
 (devtools.fake_k8s.events).
 """
 

@@ -1,6 +1,9 @@
 """The tail of one container's log (`kubectl logs`), for `/logs`: one GET of
 `pods/{name}/log` with the API's own PodLogOptions (`container`, `previous`, `sinceSeconds`,
-`tailLines`, `limitBytes`), so the cluster never sends more than the limit.
+`tailLines`, `limitBytes`), so the cluster never sends more than the limit. `tail` 0 (or
+less) asks for every line, `since` is rounded up to whole seconds. The kubelet takes the last
+`tailLines` lines written since `sinceSeconds` and sends the first `limitBytes` bytes of them:
+a truncated answer is the older part of the tail, cut mid-line.
 
 Which pod: the one named, which must be one of the service's (else NotFound listing those
 that are), or the least healthy pod of the current ReplicaSet (a crash loop first:
