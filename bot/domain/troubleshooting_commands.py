@@ -125,9 +125,12 @@ def parse_troubleshoot(
                     f"{_names(environments)}.")
     here = sorted(services_in.get(environment, ()))
     if not rest:
+        if not here:
+            raise error(f"No service deploys to `{environment}` (see "
+                        "`services.&lt;name&gt;.environments` in app.yaml).")
         if len(here) != 1:
             raise error(f"Which service? Name one of {_names(here)} after the environment, "
-                        f"e.g. `{command} {environment} {here[0] if here else 'api'}`.")
+                        f"e.g. `{command} {environment} {here[0]}`.")
         return TroubleshootArgs(kind, environment, here[0])
     service, extra = rest[0], rest[1:]
     if service not in services:

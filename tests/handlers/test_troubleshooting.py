@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.presentation import ids
 from bot.store.models import AuditRow
 from devtools.slack_requests import Reply
 from tests.conftest import OUTSIDER, REQUESTER, RunningBot, base_config
-from tests.handlers.spine import blocks_text, request, run_to_end, settle
+from tests.handlers.spine import CHANNEL, blocks_text, request, run_to_end, settle
 
 INFO = "\N{INFORMATION SOURCE}\ufe0f"  # DoesNotApply's mark
 
@@ -131,3 +132,26 @@ def test_someone_who_may_not_deploy_there_is_refused(bot: RunningBot) -> None:
     bot.container.audit.flush()
     refusals = audit(bot, "slack.refused")
     assert refusals and refusals[-1][0] == OUTSIDER
+
+
+def test_the_pods_button_of_a_simulated_deployment_says_it_does_not_apply(
+        bot: RunningBot) -> None:
+    d = request(bot, "api staging v1.2.3")
+    run_to_end(bot, d)
+    clicked = bot.requester.click(user_id=REQUESTER, action_id=ids.SHOW_PODS, value=str(d),
+                                  channel_id=CHANNEL)
+    text, _ = answer(bot, clicked)
+    assert text == (f"{INFO} `api` runs on the simulated executor: it has no pods; "
+                    "`/rollout` shows what runs.")
+
+
+@pytest.mark.parametrize("value, told", [
+    ("99", "⚠️ There is no deployment #99."),
+    ("x", "⚠️ That button does not name a deployment; it may be from an old message. Use "
+          "`/deploy status` to find it."),
+])
+def test_a_pods_button_naming_no_deployment(bot: RunningBot, value: str, told: str) -> None:
+    clicked = bot.requester.click(user_id=REQUESTER, action_id=ids.SHOW_PODS, value=value,
+                                  channel_id=CHANNEL)
+    text, _ = answer(bot, clicked)
+    assert text == told
