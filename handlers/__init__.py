@@ -21,6 +21,7 @@ from handlers import (
     history,
     home,
     locks,
+    logs,
     migrations,
     once,
     payloads,
@@ -65,5 +66,6 @@ def build_app(
     rollback.register(app, container)
     ci.register(app, container)
     troubleshooting.register(app, container)
+    logs.register(app, container)
     home.register(app, container)
     return lean(app)  # Bolt calls each of them with just its arguments (handlers.lean)

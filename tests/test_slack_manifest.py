@@ -46,6 +46,8 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "usergroups.users.list": frozenset({"usergroups:read"}),
     "users.info": frozenset({"users:read"}),
     "conversations.open": frozenset({"im:write"}),
+    # slack_sdk's files_upload_v2: files.getUploadURLExternal and files.completeUploadExternal
+    "files.upload.v2": frozenset({"files:write"}),
     # public channels, and private ones (the bot posts to both kinds)
     "conversations.info": frozenset({"channels:read", "groups:read"}),
     "conversations.list": frozenset({"channels:read", "groups:read"}),

@@ -32,6 +32,7 @@ from slack_sdk import WebClient
 from bot.backends.holiday_calendar import HolidayLibrary
 from bot.backends.probes import HttpProbes
 from bot.backends.slack import SlackDirectory, SlackNotifier, make_client
+from bot.backends.slack.files import SlackFiles
 from bot.backends.slack.health import SlackDependency
 from bot.background import Background
 from bot.clock import Clock, SystemClock
@@ -62,6 +63,7 @@ from bot.services.history import HistoryService
 from bot.services.home import HomeRefresher, HomeService
 from bot.services.live import LiveState
 from bot.services.locks import LockService
+from bot.services.logs import LogService
 from bot.services.migrations import MigrationService
 from bot.services.policy import PolicyService
 from bot.services.previews import PreviewService
@@ -109,6 +111,7 @@ class Container:
     home_refresher: HomeRefresher  # republishes it for recent viewers when things change
     ci: CIService  # `/ci`: workflow runs of a version, re-runs (GitHub Actions)
     troubleshooting: TroubleshootingService  # `/rollout`, `/pods`, `/events`, the Pods button
+    logs: LogService  # `/logs` and the Logs button: pod logs posted as files, redacted
     metrics: DeploybotMetrics  # this bot's Prometheus registry (GET /metrics)
     readiness: ReadinessCheck  # GET /readyz: the database and Slack answer
     slack_requests: SlackRequests  # each Slack request handled once, in any replica
@@ -263,6 +266,8 @@ def build_container(
                    versions=versions)
     troubleshooting = TroubleshootingService(config=config, store=database, cluster=cluster,
                                              access=access, clock=clock, runs=runs)
+    logs = LogService(config=config, store=database, cluster=cluster, access=access,
+                      clock=clock, files=SlackFiles(slack))
     if mirror is None and github is not None:
         from bot.backends.github import GitHubDeploymentMirror
 
@@ -348,7 +353,7 @@ def build_container(
                      background=background, history=history, audit=audit,
                      migrations=migrations, jobs=Background(workers=JOB_WORKERS),
                      locks=locks, home=home, home_refresher=home_refresher, ci=ci,
-                     troubleshooting=troubleshooting,
+                     troubleshooting=troubleshooting, logs=logs,
                      source=source, webhooks=webhooks, github_mirror=github_mirror,
                      github=github, github_polling=github_polling,
                      checklists=checklists, alerts=alerts, summary=summary)

@@ -20,10 +20,11 @@ from bot.ports import SlackIdentity
 #: Bot token scopes: chat:write (chat.postMessage, chat.update, chat.delete), commands (the
 #: slash commands), usergroups:read (usergroups.users.list: roles given as user groups),
 #: channels:read + groups:read (conversations.info / .list: `deploybot doctor` asks whether
-#: the bot is in the deployments channel, public or private). auth.test, chat.getPermalink
-#: and views.publish need no scope.
+#: the bot is in the deployments channel, public or private), files:write + im:write (the
+#: files /logs shares, in a thread or the asker's DM opened with conversations.open).
+#: auth.test, chat.getPermalink and views.publish need no scope.
 BOT_SCOPES = frozenset({"chat:write", "commands", "usergroups:read", "channels:read",
-                        "groups:read"})
+                        "groups:read", "files:write", "im:write"})
 
 _SCOPES_HEADER = "x-oauth-scopes"
 
