@@ -207,8 +207,9 @@ def trigger_event(alert: Alert, *, summary: str, source: str, link: str | None,
                   links: Sequence[Link] = ()) -> PagerEvent:
     """The trigger of `alert`'s incident: `link` (the Slack thread) first, then the
     service's `links` (dashboard, runbook, logs, …) in the event's `links` field (Events API
-    v2: a list of {href, text}; PagerDuty's "Send an Alert Event", The `links` Property,
-    https://developer.pagerduty.com/docs/send-alert-event)."""
+    v2: a list of {href, text}, `text` optional; PagerDuty's "Send an Alert Event", The
+    `links` Property: github.com/PagerDuty/developer-docs,
+    docs/events-API-v2/02-Trigger-Events.md)."""
     details = {"outcome": alert.outcome.value, "severity": alert.severity.value,
                "requested_by": alert.requested_by}
     if alert.deployment_id is not None:
