@@ -39,7 +39,7 @@ NOW = "<now>"
 DELETE = "<deleted>"
 
 COMMANDS = ("/deploy", "/rollback", "/freeze", "/lock", "/unlock", "/deploys", "/audit",
-            "/migrations", "/migrate", "/ci")
+            "/migrations", "/migrate", "/ci", "/rollout", "/pods", "/events")
 ACTION_IDS = tuple(sorted(v for k, v in vars(ids).items()
                           if k.isupper() and isinstance(v, str) and not v.startswith("/")))
 SLACK_TYPES = ("block_actions", "view_submission", "view_closed", "event_callback",

@@ -62,6 +62,9 @@ def parser_of(container: Container, command: str) -> Callable[[str], object]:
         "/migrations": container.migrations.parse,
         "/migrate": container.migrations.parse_migrate,
         "/ci": container.ci.parse,
+        "/rollout": lambda text: container.troubleshooting.parse("rollout", text),
+        "/pods": lambda text: container.troubleshooting.parse("pods", text),
+        "/events": lambda text: container.troubleshooting.parse("events", text),
     }[command]
 
 
