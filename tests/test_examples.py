@@ -26,7 +26,8 @@ def example(name: str) -> AppConfig:
 
 
 def test_the_examples_are_there() -> None:
-    assert [p.name for p in CONFIGS] == ["alerts.yaml", "github-actions.yaml", "kubernetes.yaml"]
+    assert [p.name for p in CONFIGS] == ["alerts.yaml", "feature-flags.yaml",
+                                         "github-actions.yaml", "kubernetes.yaml"]
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
@@ -143,8 +144,24 @@ def test_the_alerts_example_links_each_alert_to_the_dashboards_runbook_and_logs(
         "runbook", "logs", "error_budget"]
 
 
+def test_the_feature_flags_example_keeps_flags_where_flagd_reads_them() -> None:
+    cfg = example("feature-flags.yaml")
+    production, staging = cfg.flags["production"], cfg.flags["staging"]
+    assert production.flagd is not None and production.flagd.feature_flag is not None
+    assert (production.flagd.feature_flag.name,
+            production.flagd.feature_flag.namespace) == ("checkout-flags", "production")
+    assert production.ofrep is not None and production.ofrep.token_env == "FLAGS_PROD_TOKEN"
+    assert staging.flagd is not None and staging.flagd.configmap is not None
+    assert staging.flagd.configmap.key == "flags.json" and staging.ofrep is None
+    flags = cfg.services["checkout"].flags
+    assert [(f.name, f.expect, f.kill_switch) for f in flags] == [
+        ("new-checkout", None, False), ("checkout-v2-payments", "off", True),
+        ("banner-color", "blue", False)]
+
+
 def test_the_shipped_app_yaml_leaves_the_examples_extras_off() -> None:
     cfg = load_config(ROOT / "app.yaml")
+    assert cfg.flags == {}
     assert cfg.alerts.routes == {} and cfg.alerts.email is None
     assert cfg.checklist is None
     assert [s.executor for s in cfg.services.values()] == ["simulated"]

@@ -15,6 +15,7 @@ from bot.config.alerts import AlertsConfig, AnnouncementsConfig
 from bot.config.base import _NAME, _SLACK_ID, Duration, PositiveDuration, _Model, keyed
 from bot.config.checks import check_references
 from bot.config.environments import EmergencyConfig, EnvironmentConfig
+from bot.config.flags import FlagSourceConfig
 from bot.config.freezes import FreezesConfig, FreezeWindowConfig
 from bot.config.github import ChecklistConfig, GitHubConfig
 from bot.config.kubernetes import KubernetesAccessConfig
@@ -84,6 +85,12 @@ class AppConfig(_Model):
         default=AlertsConfig(), description="where each severity's alerts go (default: the "
         "deployments channel only)")
     home: HomeConfig = Field(default=HomeConfig(), description="the App Home tab")
+    flags: dict[str, FlagSourceConfig] = Field(
+        default_factory=dict,
+        description="feature flags: where each environment's flags live (flagd's definitions "
+        "in a FeatureFlag resource or a ConfigMap, an OFREP flag service); default: none",
+        json_schema_extra=keyed("environment"),
+    )
     checklist: ChecklistConfig | None = Field(
         default=None, description="the pre-deployment checklist on approval cards (default: "
         "none)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.config.base import _SLACK_ID
+from bot.config.flags import check_flags
 from bot.config.freezes import HolidayCheck
 from bot.config.kubernetes import k8s_name_problem
 
@@ -65,6 +66,7 @@ def check_references(cfg: AppConfig, *, holidays: HolidayCheck | None = None) ->
     _check_migrations(cfg)
     _check_github(cfg)
     _check_checklist(cfg)
+    check_flags(cfg)
 
 
 def _check_freezes(cfg: AppConfig, holidays: HolidayCheck | None) -> None:

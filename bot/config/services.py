@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from bot.config.base import PositiveDuration, _Model
+from bot.config.flags import FlagRefConfig, flag_refs
 from bot.config.github import GitHubServiceConfig
 from bot.config.kubernetes import KubernetesServiceConfig
 from bot.config.links import Links, links_field
@@ -124,6 +125,17 @@ class ServiceConfig(_Model):
         description="environments this service deploys to (default: all)",
     )
     links: Links = links_field("this service's links, in every environment it deploys to")
+    flags: list[FlagRefConfig] = Field(
+        default_factory=list,
+        description="the feature flags that matter for this service (/flags shows them), "
+        "each a flag key or {name, expect, kill_switch}; they live where `flags.<environment>` "
+        "says",
+    )
+
+    @field_validator("flags", mode="before")
+    @classmethod
+    def _flags(cls, v: object) -> object:
+        return flag_refs(v)
 
     @field_validator("version_pattern")
     @classmethod
