@@ -284,3 +284,20 @@ def test_bad_input_gets_its_own_ephemeral_message(bot: RunningBot,
     assert answer.startswith("\N{INFORMATION SOURCE}\ufe0f `web` runs on the simulated "
                              "executor: deploybot keeps no logs of it")
     assert bot.slack.uploaded_files() == []
+
+
+def test_a_thread_in_a_channel_the_bot_left_falls_back_to_the_dm(
+        bot: RunningBot, fake_k8s: FakeKubernetes) -> None:
+    d = deploy_request(bot, "api staging v1.3.0")
+    run_to_end(bot, d)
+    bot.slack.set_channel(CHANNEL, "deployments", member=False)
+
+    _, answer = logs(bot, "staging api --tail 1")
+
+    assert [c.args.get("channel_id") for c in
+            bot.slack.calls("files.completeUploadExternal")] == [CHANNEL, "DU0ALICE"]
+    f = the_file(bot)
+    assert (f.channel, f.thread_ts) == ("DU0ALICE", None)
+    assert "to you in a direct message (1 lines)" in answer
+    assert f"deploybot is not in the channel of deployment #{d}'s thread (invite it there)" \
+        in answer
