@@ -1,7 +1,8 @@
 """What runs where with the github-actions executor (`observe`), over the fake GitHub API:
 the last successful run of the deploy or rollback workflow whose title names the
 environment; None only when GitHub shows nothing ran there; a run-name that does not name
-the environment, and GitHub refusing or failing, are errors that say why."""
+the environment, and GitHub refusing or failing, are errors that say why. And the latest run
+naming the environment in any state (`latest_deploy_run`, for `/rollout`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from bot.clock import ManualClock
 from bot.config import GitHubActionsConfig
 from bot.domain.live import Observed
 from bot.errors import PermanentError, RateLimited, RetryableError
+from bot.ports.workflow_deploys import DeployRuns
 from devtools.fake_github import FakeGitHub
 from devtools.fake_github.actions import FakeActions, Workflow
 from tests.conftest import running_version
@@ -218,3 +220,54 @@ def test_github_refusing_is_permanent(
         assert "refused the token (401 Bad credentials)" in str(e.value)
     finally:
         bad.close()
+
+
+# -- the latest deploy run, in any state (`/rollout`: the DeployRuns capability) --------------
+
+def test_the_latest_deploy_run_naming_the_environment_whatever_its_state(
+        client: GitHubClient, clock: ManualClock, actions: FakeActions) -> None:
+    ex = executor(client, clock, actions)
+    assert isinstance(ex, DeployRuns)
+    assert ex.latest_deploy_run("production", "api") is None  # no run at all
+    deploy(ex, "production", "v1.2.3", 1)
+    clock.advance(timedelta(minutes=5))
+    failed = actions.add_run("acme/api", "deploy.yml",
+                             "Deploy v1.2.4 to production (deploybot-2-v1.2.4)",
+                             jobs=("deploy",), stage=2, fail={"deploy": "Roll out"})
+    clock.advance(timedelta(minutes=5))
+    actions.add_run("acme/api", "deploy.yml", "Deploy v1.2.5 to pre-production "
+                    "(deploybot-3-v1.2.5)", stage=1)  # not production: a whole word
+
+    latest = ex.latest_deploy_run("production", "api")
+    assert latest is not None
+    assert (latest.id, latest.conclusion, latest.url) == (
+        failed.id, "failure", f"{RUNS}/{failed.id}")
+    assert ex.latest_deploy_run("staging", "api") is None
+    # It listed the workflow's newest runs without a filter (any state, any event).
+    listing = [req for req, _ in client_requests(actions)
+               if req.path.endswith("/actions/workflows/deploy.yml/runs")
+               and not req.args.get("status") and not req.args.get("event")]
+    assert listing and all(r.args["per_page"] == "100" for r in listing)
+
+
+def test_a_newer_rollback_run_is_the_latest(
+        client: GitHubClient, clock: ManualClock, actions: FakeActions) -> None:
+    actions.workflows["rollback.yml"] = Workflow(
+        "Roll back", ("environment", "version", "deploybot_run"),
+        "Roll back to {version} in {environment} ({deploybot_run})")
+    ex = executor(client, clock, actions, rollback_workflow="rollback.yml")
+    deploy(ex, "production", "v1.2.4", 1)
+    clock.advance(timedelta(minutes=5))
+    going = actions.add_run("acme/api", "rollback.yml",
+                            "Roll back to v1.2.3 in production (deploybot-2-v1.2.3)", stage=1)
+    latest = ex.latest_deploy_run("production", "api")
+    assert latest is not None and (latest.id, latest.status) == (going.id, "in_progress")
+
+
+def test_the_latest_deploy_run_of_a_missing_repository_is_permanent(
+        client: GitHubClient, clock: ManualClock, actions: FakeActions) -> None:
+    gone = GitHubActionsExecutor(
+        "api", "acme/gone", GitHubActionsConfig(workflow="deploy.yml"), GitHubActions(client),
+        clock=clock, sleep=lambda _s: None)
+    with pytest.raises(PermanentError, match="GitHub repository `acme/gone` not found"):
+        gone.latest_deploy_run("production", "api")
