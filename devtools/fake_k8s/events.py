@@ -113,6 +113,30 @@ class Events(Store):
                          reportingComponent=component, reportingInstance=host or "")
         self._write("events", event, "ADDED")
 
+    def _remove_rs_pod(self, pod: JSONDict) -> None:
+        """Delete a ReplicaSet's pod, as its controller records it (SuccessfulDelete)."""
+        meta = pod["metadata"]
+        for ref in meta.get("ownerReferences") or []:
+            rs = self._store["replicasets"].get((meta["namespace"], ref.get("name")))
+            if rs is not None:
+                self._emit(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {meta['name']}",
+                           component="replicaset-controller")
+        self._remove("pods", meta["namespace"], meta["name"])
+
+    def _scaled(self, rs: JSONDict, before: int, after: int) -> None:
+        """The deployment controller's scaleReplicaSet (pkg/controller/deployment/sync.go):
+        "Scaled up replica set <rs> to <n> from <m>" on the Deployment."""
+        if before == after:
+            return
+        meta = rs["metadata"]
+        for ref in meta.get("ownerReferences") or []:
+            dep = self._store["deployments"].get((meta["namespace"], ref.get("name")))
+            if dep is not None:
+                way = "up" if after > before else "down"
+                self._emit(dep, "Normal", "ScalingReplicaSet",
+                           f"Scaled {way} replica set {meta['name']} to {after} from {before}",
+                           component="deployment-controller")
+
     def _pod_started_events(self, pod: JSONDict) -> None:
         """What the scheduler and the kubelet record about a new pod of a ReplicaSet."""
         meta, spec = pod["metadata"], pod["spec"]

@@ -340,31 +340,10 @@ class Rollouts(Pods):
             )
         return rollout
 
-    def _remove_rs_pod(self, pod: JSONDict) -> None:
-        """Delete a ReplicaSet's pod, as its controller records it (SuccessfulDelete)."""
-        meta = pod["metadata"]
-        for ref in meta.get("ownerReferences") or []:
-            rs = self._store["replicasets"].get((meta["namespace"], ref.get("name")))
-            if rs is not None:
-                self._emit(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {meta['name']}",
-                           component="replicaset-controller")
-        self._remove("pods", meta["namespace"], meta["name"])
-
     def _sync_replicaset(self, rs: JSONDict, pods: list[JSONDict]) -> None:
         updated = copy.deepcopy(rs)
         ready = sum(1 for p in pods if pod_ready(p))
-        before = int(updated["spec"].get("replicas") or 0)
-        if before != len(pods):
-            # The deployment controller's scaleReplicaSet (pkg/controller/deployment/sync.go)
-            # records "Scaled up replica set <rs> to <n> from <m>" on the Deployment.
-            meta = rs["metadata"]
-            for ref in meta.get("ownerReferences") or []:
-                dep = self._store["deployments"].get((meta["namespace"], ref.get("name")))
-                if dep is not None:
-                    way = "up" if len(pods) > before else "down"
-                    self._emit(dep, "Normal", "ScalingReplicaSet",
-                               f"Scaled {way} replica set {meta['name']} to {len(pods)} "
-                               f"from {before}", component="deployment-controller")
+        self._scaled(rs, int(updated["spec"].get("replicas") or 0), len(pods))
         updated["spec"]["replicas"] = len(pods)
         status: JSONDict = {
             "replicas": len(pods),
