@@ -16,6 +16,7 @@ store implement them.
 - ops: Metrics, Dependency (readiness), SchemaStatus, Holidays
 - troubleshooting: the Troubleshooting capability (rollout, pods, logs, events) and the
   values it answers with
+- workflow_deploys: DeployRuns, a github-actions executor's latest deploy run (`/rollout`)
 
 Every name is importable from `bot.ports` itself, as the services import them; the import
 contracts treat the package as one layer.
@@ -109,6 +110,7 @@ from bot.ports.troubleshooting import (
     Termination,
     Troubleshooting,
 )
+from bot.ports.workflow_deploys import DeployRuns
 
 __all__ = [
     "AlreadyRunning",
@@ -124,6 +126,7 @@ __all__ = [
     "Condition",
     "Dependency",
     "DeployRefusals",
+    "DeployRuns",
     "DeploymentChanges",
     "DeploymentDecisions",
     "DeploymentHistory",

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from bot.config import AppConfig
 from bot.domain.troubleshooting_answers import (
@@ -41,8 +40,15 @@ from bot.domain.troubleshooting_commands import (
 )
 from bot.domain.workflow_runs import RunJob
 from bot.errors import Forbidden, NotFound, PermanentError, UserError
-from bot.ports import Clock, Cluster, Revisions, Store, Troubleshooting, WorkflowRuns
-from bot.ports.workflow_deploys import DeployRuns
+from bot.ports import (
+    Clock,
+    Cluster,
+    DeployRuns,
+    Revisions,
+    Store,
+    Troubleshooting,
+    WorkflowRuns,
+)
 from bot.services.access import Access
 from bot.services.troubleshooters import DoesNotApply, executor_of, troubleshooter
 
@@ -55,13 +61,6 @@ class Unreadable(UserError):
     told and who can fix it."""
 
     icon = "🔒"
-
-
-@dataclass(frozen=True)
-class _Target:
-    kind: Kind
-    environment: str
-    service: str
 
 
 class TroubleshootingService:
@@ -141,17 +140,17 @@ class TroubleshootingService:
                          user_id=user_id, slack_channel=slack_channel)
 
     # -- pieces ---------------------------------------------------------------------------
-    def _allowed(self, args: TroubleshootArgs, user_id: str) -> _Target:
+    def _allowed(self, args: TroubleshootArgs, user_id: str) -> TroubleshootArgs:
         env = args.environment
         if not self._access.may_deploy(user_id, env):
             roles = ", ".join(f"`{r}`" for r in self._config.environments[env].deployers)
-            raise Forbidden(f"You may not see the {_WHAT[args.kind]} of `{args.service}` in "
+            raise Forbidden(f"You may not see the {args.kind} of `{args.service}` in "
                             f"{env}: that needs the {roles or 'deployers'} role (the "
                             "environment's deployers). Ask a platform admin to add you in "
                             "app.yaml.")
-        return _Target(args.kind, env, args.service)
+        return args
 
-    def _simulated_rollout(self, t: _Target, executor: Cluster) -> SimulatedRollout:
+    def _simulated_rollout(self, t: TroubleshootArgs, executor: Cluster) -> SimulatedRollout:
         observed = executor.observe(t.environment, t.service)
         earlier = (executor.earlier_versions(t.environment, t.service)
                    if isinstance(executor, Revisions) else [])
@@ -161,7 +160,7 @@ class TroubleshootingService:
             since=observed.since if observed is not None else None,
             previous=tuple(earlier[:5]), at=self._clock.now())
 
-    def _actions_rollout(self, t: _Target, executor: DeployRuns) -> ActionsRollout:
+    def _actions_rollout(self, t: TroubleshootArgs, executor: DeployRuns) -> ActionsRollout:
         gh = self._config.services[t.service].github
         if gh is None or gh.actions is None or self._runs is None:
             raise PermanentError(f"{t.service} has executor github-actions without "
@@ -174,7 +173,7 @@ class TroubleshootingService:
                               run, jobs, self._clock.now())
 
     @contextmanager
-    def _recorded(self, t: _Target, user_id: str,
+    def _recorded(self, t: TroubleshootArgs, user_id: str,
                   slack_channel: str | None) -> Iterator[dict[str, object]]:
         """The read in the `with` block, recorded in the audit log with the details it noted
         (or the error it ended in). A PermanentError (RBAC, access) is told to the user as
@@ -196,7 +195,7 @@ class TroubleshootingService:
             raise
         self._record(t, user_id, slack_channel, note | {"ok": True})
 
-    def _record(self, t: _Target, user_id: str, slack_channel: str | None,
+    def _record(self, t: TroubleshootArgs, user_id: str, slack_channel: str | None,
                 details: dict[str, object]) -> None:
         with self._store.transaction() as r:
             r.audit.record(f"troubleshoot.{t.kind}", actor=user_id, at=self._clock.now(),
@@ -205,5 +204,3 @@ class TroubleshootingService:
                                     "executor": self._config.services[t.service].executor}
                            | details)
 
-
-_WHAT: dict[Kind, str] = {"rollout": "rollout", "pods": "pods", "events": "events"}

@@ -19,7 +19,7 @@ from bot.clock import ManualClock
 from bot.config import GitHubActionsConfig
 from bot.domain.live import Observed
 from bot.errors import PermanentError, RateLimited, RetryableError
-from bot.ports.workflow_deploys import DeployRuns
+from bot.ports import DeployRuns
 from devtools.fake_github import FakeGitHub
 from devtools.fake_github.actions import FakeActions, Workflow
 from tests.conftest import running_version
