@@ -95,8 +95,8 @@ def nothing_notice(r: LogRead) -> str:
 def reading_notice(environment: str, service: str, pod: str | None, flags: str) -> str:
     """The ack of `/logs`: what is being read."""
     which = f"pod `{pod}`" if pod else "its least healthy pod"
-    return (f"⏳ Reading the log of `{service}` in *{environment}* ({which}, `{flags}`)… "
-            "it comes as a file, secrets redacted.")
+    return (f"⏳ Reading the log of `{service}` in *{environment}* ({which}, "
+            f"{shown(flags, limit=120)})… it comes as a file, secrets redacted.")
 
 
 def answer_text(posted_read: LogRead, *, permalink: str, in_thread: bool,
