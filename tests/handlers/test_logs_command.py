@@ -301,3 +301,13 @@ def test_a_thread_in_a_channel_the_bot_left_falls_back_to_the_dm(
     assert "to you in a direct message (1 lines)" in answer
     assert f"deploybot is not in the channel of deployment #{d}'s thread (invite it there)" \
         in answer
+
+
+def test_rbac_refusing_the_log_is_explained(bot: RunningBot, fake_k8s: FakeKubernetes) -> None:
+    fake_k8s.fail_requests("GET", r"/pods/[^/]+/log", status=403)
+    _, answer = logs(bot, "staging api")
+    assert answer.startswith("🔒 deploybot cannot read the log of `api` in staging: ")
+    assert "pods/log" in answer
+    assert bot.slack.uploaded_files() == []
+    ((_, details),) = audit(bot, "logs.read")
+    assert details["ok"] is False
