@@ -11,7 +11,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from bot.backends.kubernetes import events, jobs, live, logs, pods, troubleshoot
+from bot.backends.kubernetes import events as event_reads
+from bot.backends.kubernetes import jobs, live, troubleshoot
+from bot.backends.kubernetes import logs as log_reads
+from bot.backends.kubernetes import pods as pod_checks
 from bot.backends.kubernetes import rollout as rollouts
 from bot.backends.kubernetes.api import KubeClients, KubernetesProblem, Timing, port_error
 from bot.backends.kubernetes.objects import change_cause
@@ -104,7 +107,7 @@ class KubernetesCluster:
     # -- the watch after the rollout (the Health capability) ------------------------------
     def check_health(self, environment: str, service: str, version: str) -> str | None:
         """One look at the new ReplicaSet's pods of `version` (`pods.check_health`)."""
-        return pods.check_health(self._w, environment, version)
+        return pod_checks.check_health(self._w, environment, version)
 
     # -- what ran before (the Revisions capability) ----------------------------------------
     def earlier_versions(self, environment: str, service: str) -> list[str]:
@@ -134,8 +137,8 @@ class KubernetesCluster:
 
     def logs(self, environment: str, service: str, query: LogQuery) -> LogTail:
         """The tail of one container's log (`logs.logs`)."""
-        return logs.logs(self._w, environment, query)
+        return log_reads.logs(self._w, environment, query)
 
     def events(self, environment: str, service: str, *, limit: int = 50) -> list[EventView]:
         """Recent events of the Deployment, its ReplicaSets and pods (`events.events`)."""
-        return events.events(self._w, environment, limit=limit)
+        return event_reads.events(self._w, environment, limit=limit)
