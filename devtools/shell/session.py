@@ -50,8 +50,10 @@ SCRIPT_MAX_WAIT = 120.0
 # Web API methods the bot calls that people never see.
 _SILENT_METHODS = frozenset({
     "auth.test", "chat.getPermalink", "conversations.open", "usergroups.users.list",
-    "users.info",
+    "users.info", "files.getUploadURLExternal",
 })
+#: A shared file's first lines shown (`/logs`); the rest is counted.
+_FILE_PREVIEW = 15
 
 HELP = """\
 Type what you would type in Slack, plus a few shell commands:
@@ -152,9 +154,29 @@ class Shell:
             who = str(args.get("user") or "?")
             return with_prefix(self._only(who),
                                 render_text(args.get("blocks"), args.get("text")))
+        if call.method == "files.completeUploadExternal":
+            return self._new_messages() + self._shared_files(args.get("files"))
         if call.method in _SILENT_METHODS:
             return []
         return [f"(the bot called Slack's {call.method})"]
+
+    def _shared_files(self, files: Any) -> list[str]:
+        """The files a files.completeUploadExternal shared: name, size, first lines."""
+        try:
+            ids = {str(f.get("id")) for f in json.loads(files)} if isinstance(files, str) \
+                else set()
+        except (ValueError, AttributeError):
+            ids = set()
+        lines: list[str] = []
+        for f in self.fake.uploaded_files():
+            if f.id not in ids:
+                continue
+            text = f.text.splitlines()
+            lines.append(f"    📎 {f.filename} ({len(f.content or b'')} bytes)")
+            lines += [f"    │ {line}" for line in text[:_FILE_PREVIEW]]
+            if len(text) > _FILE_PREVIEW:
+                lines.append(f"    │ … {len(text) - _FILE_PREVIEW} more lines")
+        return lines
 
     def _only(self, user: str | None) -> str:
         return "(only you) " if user in (None, self.user) else f"(only {user}) "
