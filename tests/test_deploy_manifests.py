@@ -62,7 +62,8 @@ PORT = 3000
 
 Permission = tuple[str, str]  # (verb, resource as "plural[/sub].group")
 
-#: Kubernetes client methods (AppsV1Api, CoreV1Api, BatchV1Api) -> what RBAC they need.
+#: Kubernetes client methods (AppsV1Api, CoreV1Api, BatchV1Api, CustomObjectsApi) -> what
+#: RBAC they need.
 #: A `list_*` method passed to `watch.Watch().stream()` needs `watch` instead of `list`.
 CLIENT_METHODS: dict[str, Permission] = {
     "read_namespaced_deployment": ("get", "deployments.apps"),
@@ -85,6 +86,12 @@ CLIENT_METHODS: dict[str, Permission] = {
     "list_namespaced_job": ("list", "jobs.batch"),
     "delete_namespaced_job": ("delete", "jobs.batch"),
     "patch_namespaced_job": ("patch", "jobs.batch"),
+    # feature flags (bot/backends/kubernetes/flags.py): flagd's ConfigMap, and the only
+    # custom resource deploybot reads or writes, the OpenFeature Operator's FeatureFlag
+    "read_namespaced_config_map": ("get", "configmaps"),
+    "replace_namespaced_config_map": ("update", "configmaps"),
+    "get_namespaced_custom_object": ("get", "featureflags.core.openfeature.dev"),
+    "replace_namespaced_custom_object": ("update", "featureflags.core.openfeature.dev"),
 }
 
 #: What the Role in each target namespace grants: exactly this, no more, no less.
@@ -98,6 +105,8 @@ EXPECTED_RULES: frozenset[Permission] = frozenset({
     ("list", "events"),  # /events (the troubleshooting commands)
     ("create", "jobs.batch"), ("get", "jobs.batch"), ("list", "jobs.batch"),
     ("watch", "jobs.batch"),
+    ("get", "featureflags.core.openfeature.dev"), ("update", "featureflags.core.openfeature.dev"),
+    ("get", "configmaps"), ("update", "configmaps"),  # feature flags (flags.<env>.flagd)
 })
 
 #: Granted ahead of the migration Jobs step (issue 4), which is landing in the backend:
@@ -109,7 +118,7 @@ FOR_MIGRATIONS: frozenset[Permission] = frozenset({
 })
 
 _API_METHOD = re.compile(
-    r"^(read|list|patch|replace|create|delete|watch|connect)_(namespaced_)?[a-z_]+$"
+    r"^(read|get|list|patch|replace|create|delete|watch|connect)_(namespaced_)?[a-z_]+$"
 )
 
 
@@ -192,7 +201,7 @@ def backend_calls(source: Path = BACKEND) -> set[tuple[str, bool]]:
     found: set[tuple[str, bool]] = set()
     for node in ast.walk(tree):
         if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
-                and node.value.attr in ("apps", "core", "batch")
+                and node.value.attr in ("apps", "core", "batch", "custom")
                 and _API_METHOD.match(node.attr)):
             found.add((node.attr, id(node) in streamed))
     return found

@@ -22,6 +22,10 @@ What it speaks (JSON; errors are ``Status`` objects with ``code``/``reason``/``m
 * ``labelSelector`` (equality- and set-based), ``fieldSelector`` (``metadata.name=...``),
   watches (``resourceVersion``, ``timeoutSeconds``, replay from a bounded history, 410 Gone
   after :meth:`FakeKubernetes.compact`), ``/version``, ``/api``, ``/apis`` discovery.
+* ``v1`` ConfigMaps and ``core.openfeature.dev/v1beta1`` FeatureFlags (where flagd's flag
+  definitions live): seeded with :meth:`~FakeKubernetes.seed`, get, list, PUT, PATCH;
+  :meth:`~FakeKubernetes.write_concurrently` makes the next write lose a race to another
+  writer (409 Conflict on its stale ``resourceVersion``).
 * ``authorization.k8s.io/v1`` SelfSubjectAccessReviews (POST): allowed unless
   :meth:`~FakeKubernetes.forbid` forbids that verb on that resource in that namespace.
 
@@ -61,6 +65,7 @@ The parts, one concern a module (each a mixin over the state, put together in ``
 * ``wire`` — the HTTP server and handler (chunked watch streams);
 * ``routes`` — path parsing, RBAC (``forbid``), injected request failures, dispatch;
 * ``verbs`` — get, list, create, update, patch, delete;
+* ``writers`` — seeding objects and another writer racing an update (``write_concurrently``);
 * ``logs`` — ``pods/{name}/log`` and ``set_logs``;
 * ``events`` — events as the controllers, the scheduler and the kubelet record them;
 * ``patches`` — strategic merge, JSON merge (RFC 7386) and JSON (RFC 6902) patches;

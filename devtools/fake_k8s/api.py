@@ -99,9 +99,16 @@ RESOURCES: dict[str, Resource] = {
         # recorded by the controllers, the scheduler and the kubelet (devtools.fake_k8s.events)
         Resource("events", "Event", "", "v1"),
         Resource("jobs", "Job", "batch", "v1"),
+        # where flagd's flag definitions live (issue 17): a ConfigMap key (flagd's file
+        # sync) or the OpenFeature Operator's FeatureFlag custom resource, whose CRD
+        # (config/crd/bases/core.openfeature.dev_featureflags.yaml) is namespaced, plural
+        # featureflags, with a status subresource. Seeded by tests (`seed`), read and
+        # replaced (PUT) or patched like any object: 409 on a stale resourceVersion.
+        Resource("configmaps", "ConfigMap", "", "v1"),
+        Resource("featureflags", "FeatureFlag", "core.openfeature.dev", "v1beta1"),
     )
 }
-WRITABLE = {"deployments", "replicasets", "pods", "jobs"}
+WRITABLE = {"deployments", "replicasets", "pods", "jobs", "configmaps", "featureflags"}
 CREATABLE = {"jobs", "deployments"}  # deployments: per-PR instances (previews)
 
 
@@ -195,7 +202,8 @@ def discovery(path: str) -> JSONDict:
                 {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}
             ],
         }
-    groups = {"apps": "apps/v1", "batch": "batch/v1"}
+    groups = {"apps": "apps/v1", "batch": "batch/v1",
+              "core.openfeature.dev": "core.openfeature.dev/v1beta1"}
     if path == "/apis":
         return {
             "kind": "APIGroupList",
@@ -203,8 +211,8 @@ def discovery(path: str) -> JSONDict:
             "groups": [
                 {
                     "name": g,
-                    "versions": [{"groupVersion": gv, "version": "v1"}],
-                    "preferredVersion": {"groupVersion": gv, "version": "v1"},
+                    "versions": [{"groupVersion": gv, "version": gv.split("/")[1]}],
+                    "preferredVersion": {"groupVersion": gv, "version": gv.split("/")[1]},
                 }
                 for g, gv in groups.items()
             ],

@@ -111,7 +111,8 @@ class Routes(Logs, Watches, Rollouts):
         mime: str | None,
         is_watch: bool,
     ) -> Reply | WatchRequest:
-        if path in ("/version", "/api", "/apis", "/api/v1", "/apis/apps/v1", "/apis/batch/v1"):
+        if path in ("/version", "/api", "/apis", "/api/v1", "/apis/apps/v1", "/apis/batch/v1",
+                    "/apis/core.openfeature.dev/v1beta1"):
             if method != "GET":
                 raise ApiError(405, f"the server does not allow this method on {path}")
             return json_reply(discovery(path))

@@ -26,10 +26,10 @@ from devtools.fake_k8s.api import (
 from devtools.fake_k8s.jobs import default_job
 from devtools.fake_k8s.patches import PATCH_TYPES, json_patch, merge_patch, strategic_merge
 from devtools.fake_k8s.selectors import query_matcher
-from devtools.fake_k8s.store import Store
+from devtools.fake_k8s.writers import ConcurrentWriters
 
 
-class Verbs(Store):
+class Verbs(ConcurrentWriters):
     """One method per verb; each runs with the lock held and raises ApiError."""
 
     def _get(self, res: Resource, namespace: str, name: str) -> JSONDict:
@@ -145,7 +145,8 @@ class Verbs(Store):
         meta = updated.setdefault("metadata", {})
         cur_meta = current["metadata"]
         for key in ("name", "namespace", "uid", "creationTimestamp", "generation"):
-            meta[key] = cur_meta[key]
+            if key in cur_meta:  # a ConfigMap has no generation
+                meta[key] = cur_meta[key]
         for key in ("labels", "annotations"):
             if meta.get(key) is None:
                 meta[key] = {}
@@ -153,7 +154,7 @@ class Verbs(Store):
         updated["apiVersion"], updated["kind"] = res.api_version, res.kind
         if "status" in current:
             updated["status"] = copy.deepcopy(current["status"])
-        if res.plural in ("deployments", "jobs", "replicasets") and updated.get(
+        if res.plural in ("deployments", "jobs", "replicasets", "featureflags") and updated.get(
             "spec"
         ) != current.get("spec"):
             meta["generation"] = int(cur_meta.get("generation", 1)) + 1
@@ -175,6 +176,7 @@ class Verbs(Store):
     def _replace(
         self, res: Resource, namespace: str, name: str, body: Any, query: dict[str, str]
     ) -> Reply:
+        self._concurrent_write(res.plural, namespace, name)
         current = self._get(res, namespace, name)
         self._check_precondition(res, name, current, body)
         return self._store_update(res, current, copy.deepcopy(body), query)
@@ -188,6 +190,7 @@ class Verbs(Store):
         mime: str | None,
         query: dict[str, str],
     ) -> Reply:
+        self._concurrent_write(res.plural, namespace, name)
         current = self._get(res, namespace, name)
         if mime == "application/strategic-merge-patch+json":
             if not isinstance(body, dict):

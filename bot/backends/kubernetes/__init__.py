@@ -24,6 +24,8 @@ one module per concern. It never shells out to kubectl.
   shared one on its first deploy (the Previews capability).
 - `troubleshoot`, `logs`, `events`: live reads for the troubleshooting commands (the
   Troubleshooting capability: `/rollout`, `/pods`, `/logs`, `/events`).
+- `flags`: flagd's flag definitions in a `FeatureFlag` resource or a ConfigMap key (the
+  FlagStore port), changed at the resourceVersion read, a lost race applied again.
 - `access`: what deploybot may do in a namespace (`deploybot doctor`: the ClusterAccess
   port).
 - `cluster`: `KubernetesCluster`, the Cluster port for one service, tying them together.

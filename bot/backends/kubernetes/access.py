@@ -32,6 +32,9 @@ REQUIRED_ACCESS: tuple[tuple[str, str], ...] = (
     ("list", "events"),
     ("create", "jobs.batch"), ("get", "jobs.batch"), ("list", "jobs.batch"),
     ("watch", "jobs.batch"),
+    # feature flags (flags.<environment>.flagd): read, and replaced at their resourceVersion
+    ("get", "featureflags.core.openfeature.dev"), ("update", "featureflags.core.openfeature.dev"),
+    ("get", "configmaps"), ("update", "configmaps"),
 )
 
 

@@ -31,7 +31,13 @@ from kubernetes import config as k8s_config
 # of CPU. Named here, they load with this module, when the process builds its Kubernetes
 # backend (bot/container/), not inside the first request that reads the cluster (the first
 # `/rollback` of a process answered after more than 5 s on a loaded machine).
-from kubernetes.client import AppsV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api
+from kubernetes.client import (
+    AppsV1Api,
+    AuthorizationV1Api,
+    BatchV1Api,
+    CoreV1Api,
+    CustomObjectsApi,
+)
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
@@ -255,6 +261,8 @@ class Api:
         self.apps = AppsV1Api(api)
         self.core = CoreV1Api(api)
         self.batch = BatchV1Api(api)
+        #: custom resources: the OpenFeature Operator's FeatureFlag (bot.backends.kubernetes.flags)
+        self.custom = CustomObjectsApi(api)
         self.environment = environment
         self.timing = timing
         self._sleep = sleep
