@@ -262,3 +262,26 @@ def test_message_limits_hold_for_many_pods(bot: RunningBot, fake_k8s: FakeKubern
     assert len(blocks) <= 50
     assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in blocks)
     assert "… and 10 more pod(s)" in blocks_text(dict(post.args))
+
+
+def test_the_pods_button_of_a_failed_rollouts_thread_message(
+        bot: RunningBot, fake_k8s: FakeKubernetes) -> None:
+    fake_k8s.fail_next_rollout("staging", "crash", "crash_loop")
+    d = request(bot, "crash staging v1.3.0")
+    run_to_end(bot, d)
+    ts = bot.deployment(d).message_ts
+    evidence = [m for m in bot.slack.messages(CHANNEL) if m["thread_ts"] == ts and any(
+        b.get("block_id") == ids.TROUBLESHOOT_BLOCK for b in m.get("blocks") or [])]
+    assert evidence, "no thread message with the Pods and Logs buttons"
+    (actions,) = [b for b in evidence[-1]["blocks"] if b.get("block_id") ==
+                  ids.TROUBLESHOOT_BLOCK]
+    pods = next(e for e in actions["elements"] if e["action_id"] == ids.SHOW_PODS)
+    assert pods["value"] == str(d)
+
+    clicked = bot.requester.click(user_id=REQUESTER, action_id=ids.SHOW_PODS,
+                                  value=pods["value"], message=evidence[-1])
+    _, shown = answer(bot, clicked)
+    assert "*Pods of `crash` in staging* — " in shown
+    ((actor, details),) = audit(bot, "troubleshoot.pods")
+    assert (actor, details["service"], details["environment"]) == (REQUESTER, "crash",
+                                                                   "staging")
