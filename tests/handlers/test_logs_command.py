@@ -311,3 +311,18 @@ def test_rbac_refusing_the_log_is_explained(bot: RunningBot, fake_k8s: FakeKuber
     assert bot.slack.uploaded_files() == []
     ((_, details),) = audit(bot, "logs.read")
     assert details["ok"] is False
+
+
+def test_the_logs_button_keeps_the_viewer_rule_and_help_shows_the_usage(
+        bot: RunningBot, fake_k8s: FakeKubernetes) -> None:
+    d = deploy_request(bot, "api staging v1.3.0")
+    run_to_end(bot, d)
+    clicked = bot.requester.click(user_id=OUTSIDER, action_id=ids.SHOW_LOGS, value=str(d),
+                                  channel_id=CHANNEL)
+    (post,) = bot.requester.response_posts(clicked, timeout=20)
+    assert str(post.args["text"]).startswith("⚠️ You may not read the logs of `api` in staging")
+    assert bot.slack.uploaded_files() == []
+
+    usage = refused(bot, "help")
+    assert usage.startswith("*Usage*\n• `/logs &lt;environment&gt; [service] [pod]`")
+    assert "`--grep text`" in usage and "`logs.viewers` role" in usage
