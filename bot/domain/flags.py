@@ -51,9 +51,12 @@ ON, OFF = "on", "off"
 class UnknownFlag(NotFound):
     """No flag of that name where the flags of an environment live."""
 
-    def __init__(self, name: str, where: str, known: list[str]) -> None:
-        listed = ", ".join(sorted(known)[:20]) or "none"
-        super().__init__(f"There is no flag `{name}` in {where} (flags there: {listed}).")
+    def __init__(self, name: str, where: str, known: list[str] | None = None) -> None:
+        """`known`: the flags there, listed in the message (None: not known, e.g. a flag
+        service that only says FLAG_NOT_FOUND)."""
+        listed = "" if known is None else (
+            f" (flags there: {', '.join(sorted(known)[:20]) or 'none'})")
+        super().__init__(f"There is no flag `{name}` in {where}{listed}.")
         self.name = name
 
 
