@@ -8,7 +8,7 @@ service (one composition root, no logic beyond choosing what to build from the c
 it builds only when the config asks is in the modules beside it: the clusters of the
 services' executors (bot.container.clusters), the GitHub client and the polling for automatic
 deploys (bot.container.github), the alert routing and the daily summary
-(bot.container.alerts).
+(bot.container.alerts), each environment's feature flags (bot.container.flags).
 
 The heavy client libraries are imported only where the config needs them: the Kubernetes
 backend (the `kubernetes` client) when a service has `executor: kubernetes`, the GitHub
@@ -23,7 +23,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -40,6 +40,7 @@ from bot.config import AppConfig
 from bot.config.links import link_catalog
 from bot.container.alerts import build_alerts
 from bot.container.clusters import build_clusters, manual_sleep
+from bot.container.flags import Flags, build_flags
 from bot.container.github import build_polling, github_client
 from bot.fibers import Fibers
 from bot.logs import Redactor
@@ -125,6 +126,8 @@ class Container:
     github_polling: GitHubPolling | None = None  # automatic deploys when webhooks are off
     alerts: AlertRouter | None = None  # alerts routed by severity (alerts.routes)
     summary: DailySummary | None = None  # the daily summary email (alerts.email)
+    # feature flags per environment (flags:): their FlagStore and FlagEvaluator
+    flags: Flags = field(default_factory=Flags)
 
     def close(self) -> None:
         self.readiness.shutdown()
@@ -140,6 +143,7 @@ class Container:
         self.database.dispose()
         if self.kube_clients is not None:
             self.kube_clients.close()
+        self.flags.close()
         if self.github is not None:
             self.github.close()
 
@@ -209,6 +213,11 @@ def build_container(
             config, kubeconfig=kubeconfig or os.environ.get("KUBECONFIG") or None,
             database=database, timing=kubernetes_timing, github=github, clock=clock,
             sleep=sleep, fibers=fibers)
+    # Feature flags: flagd's definitions through the executors' Kubernetes clients (or their
+    # own), OFREP services with tokens from the environment.
+    flags = build_flags(config, kube_clients=kube_clients,
+                        kubeconfig=kubeconfig or os.environ.get("KUBECONFIG") or None,
+                        environ=os.environ, timing=kubernetes_timing)
     # Told of every change shown in Slack (cards, announcements); started once the Home
     # service it refreshes exists (below).
     home_refresher = HomeRefresher(every=config.home.refresh_every, clock=clock)
@@ -356,5 +365,5 @@ def build_container(
                      troubleshooting=troubleshooting, logs=logs,
                      source=source, webhooks=webhooks, github_mirror=github_mirror,
                      github=github, github_polling=github_polling,
-                     checklists=checklists, alerts=alerts, summary=summary)
+                     checklists=checklists, alerts=alerts, summary=summary, flags=flags)
 

@@ -14,6 +14,7 @@ store implement them.
 - store: Store and its Repositories (audit log, freezes, locks, announcements, …)
 - alerts: Pager, Mailer
 - ops: Metrics, Dependency (readiness), SchemaStatus, Holidays
+- flags: FlagStore (flagd's definitions, read and changed) and FlagEvaluator (OFREP)
 - troubleshooting: the Troubleshooting capability (rollout, pods, logs, events) and the
   values it answers with
 - workflow_deploys: DeployRuns, a github-actions executor's latest deploy run (`/rollout`)
@@ -58,6 +59,7 @@ from bot.ports.executors import (
     Verifier,
     VerifyResult,
 )
+from bot.ports.flags import FlagEvaluator, FlagStore
 from bot.ports.github import (
     ChecklistCards,
     CodeReview,
@@ -141,6 +143,8 @@ __all__ = [
     "Directory",
     "EventView",
     "FaultyVersions",
+    "FlagEvaluator",
+    "FlagStore",
     "FreezeRepository",
     "GitHubDeploymentState",
     "Health",
