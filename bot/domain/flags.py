@@ -37,10 +37,11 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bot.domain.flag_targeting import literals, operators, rule_count
 from bot.errors import NotFound, PermanentError, UserError
 
 State = Literal["ENABLED", "DISABLED"]
@@ -83,51 +84,6 @@ class InvalidFlagDocument(PermanentError):
 
 def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
-# -- targeting ------------------------------------------------------------------------------
-
-def _operators(rule: Any) -> Iterator[str]:
-    if isinstance(rule, dict):
-        for op, args in rule.items():
-            if op != "var":
-                yield op
-            yield from _operators(args)
-    elif isinstance(rule, list):
-        for part in rule:
-            yield from _operators(part)
-
-
-def _rule_count(rule: Any) -> int:
-    """JsonLogic `if` chains count one rule per condition ([c1, v1, c2, v2, else]), a nested
-    `if` in a branch its own; any other non-empty rule is one."""
-    if isinstance(rule, dict) and list(rule) == ["if"] and isinstance(rule["if"], list):
-        args = rule["if"]
-        conditions = len(args) // 2
-        branches = [args[i] for i in range(1, len(args), 2)] + (
-            [args[-1]] if len(args) % 2 else [])
-        return conditions + sum(_rule_count(b) for b in branches
-                                if isinstance(b, dict) and "if" in b) or 1
-    return 1 if rule else 0
-
-
-def _strings(rule: Any, evaluators: Mapping[str, Any], seen: frozenset[str] = frozenset()
-             ) -> Iterator[str]:
-    """The string literals a rule holds (a `$ref` followed into `$evaluators`), without the
-    names given to `var` (those are context properties, not results)."""
-    if isinstance(rule, str):
-        yield rule
-    elif isinstance(rule, list):
-        for part in rule:
-            yield from _strings(part, evaluators, seen)
-    elif isinstance(rule, dict):
-        for op, args in rule.items():
-            if op == "var":
-                continue
-            if op == "$ref" and isinstance(args, str) and args not in seen:
-                yield from _strings(evaluators.get(args), evaluators, seen | {args})
-                continue
-            yield from _strings(args, evaluators, seen)
 
 
 # -- one flag ---------------------------------------------------------------------------------
@@ -186,8 +142,8 @@ class Flag:
         rule = self.targeting
         if rule is None:
             return None
-        ops = list(dict.fromkeys(_operators(rule)))
-        n = _rule_count(rule)
+        ops = list(dict.fromkeys(operators(rule)))
+        n = rule_count(rule)
         return (f"{n} rule{'s' if n != 1 else ''}"
                 + (f" ({', '.join(ops[:6])}{' …' if len(ops) > 6 else ''})" if ops else ""))
 
@@ -199,7 +155,7 @@ class Flag:
     def variants_targeting_names(self) -> list[str]:
         """The variants the targeting (with the `$evaluators` it references) names: those
         it can return instead of the default."""
-        named = set(_strings(self.targeting, self.evaluators))
+        named = set(literals(self.targeting, self.evaluators))
         return [v for v in self.variants if v in named]
 
     def view(self) -> FlagView:
