@@ -11,11 +11,13 @@ knobs carry over, and the lifetime of the server and its kubeconfig file
 
 Mapped: `simulated.fail_versions` — a rollout to a matching version fails the way a bad build
 does on Kubernetes: its new pods cannot pull the image (`ImagePullBackOff`), and the old pods
-keep serving. Not mapped: `simulated.fail_verify` (the fake's crash after a finished rollout
-comes on its real-time controller, while the shell time-lapses the post-deploy watch, so it
-could be missed), `simulated.fail_jobs` (the fake chooses a Job's outcome by its name, which
-does not carry the version) and `simulated.rollout_seconds` (the fake's controller paces
-rollouts: one pod per tick).
+keep serving; `simulated.crash_versions` — its new pods start and crash (`CrashLoopBackOff`,
+exit code 1), their container logging a startup error (`CRASH_LOG`, a connection string
+with a password among it, for `/logs` to mask). Not mapped: `simulated.fail_verify` (the
+fake's crash after a finished rollout comes on its real-time controller, while the shell
+time-lapses the post-deploy watch, so it could be missed), `simulated.fail_jobs` (the fake
+chooses a Job's outcome by its name, which does not carry the version) and
+`simulated.rollout_seconds` (the fake's controller paces rollouts: one pod per tick).
 """
 
 from __future__ import annotations
@@ -33,9 +35,21 @@ from bot.config import AppConfig, KubernetesServiceConfig, parse_config
 from devtools.fake_k8s import FakeKubernetes
 
 __all__ = [
-    "CONTEXT", "DEFAULT_VERSION", "REPLICAS", "TICK", "FakeCluster", "SeededDeployment",
-    "fake_kubernetes", "on_fake_kubernetes", "seed",
+    "CONTEXT", "CRASH_LOG", "DEFAULT_VERSION", "REPLICAS", "TICK", "FakeCluster",
+    "SeededDeployment", "fake_kubernetes", "on_fake_kubernetes", "seed",
 ]
+
+#: What the container of a `simulated.crash_versions` version logs as it crashes (its current
+#: and its previous run): a service that cannot reach its database, with the password in
+#: its connection string, as real services do print it.
+CRASH_LOG = (
+    "INFO  starting api (gunicorn 23.0.0, 4 workers)",
+    "INFO  connecting to postgres://api:Pr0d-db-Passw0rd@db.internal:5432/api",
+    "ERROR sqlalchemy.exc.OperationalError: connection to server at \"db.internal\" "
+    "(10.0.3.7), port 5432 failed: FATAL: database \"api\" does not exist",
+    "ERROR Worker failed to boot.",
+    "INFO  Shutting down: Master",
+)
 
 #: The kubeconfig context (and cluster and user) the fake is reached through.
 CONTEXT = "deploybot-shell-fake"
@@ -92,6 +106,7 @@ def seed(fake: FakeKubernetes, config: AppConfig) -> list[SeededDeployment]:
     make rollouts to versions matching `simulated.fail_versions` fail to pull their image."""
     version = config.simulated.initial_version or DEFAULT_VERSION
     fail_versions = config.simulated.fail_versions
+    crash_versions = config.simulated.crash_versions
     seeded: list[SeededDeployment] = []
     created: set[tuple[str, str]] = set()
     for env in config.environments:
@@ -110,6 +125,12 @@ def seed(fake: FakeKubernetes, config: AppConfig) -> list[SeededDeployment]:
             if fail_versions:
                 fake.fail_rollouts_to(namespace, name, _version_matches(k8s, fail_versions),
                                       "image_pull")
+            if crash_versions:
+                fake.fail_rollouts_to(namespace, name, _version_matches(k8s, crash_versions),
+                                      "crash_loop")
+                fake.set_logs(namespace, name, lines=CRASH_LOG, previous=CRASH_LOG,
+                              container=k8s.container_names(service)[0],
+                              images=_version_matches(k8s, crash_versions))
     return seeded
 
 
@@ -131,6 +152,9 @@ class FakeCluster:
         fails = self.config.simulated.fail_versions
         if fails:
             lines.append(f"    versions matching {fails} fail: their image cannot be pulled")
+        crashes = self.config.simulated.crash_versions
+        if crashes:
+            lines.append(f"    versions matching {crashes} crash as they start (a crash loop)")
         return lines
 
 

@@ -36,7 +36,10 @@ from typing import Any
 #: slack_sdk's MAX_V2_FILE_SIZE (1 GB), the most Slack takes in one file.
 MAX_BYTES = 1024 * 1024 * 1024
 UPLOAD_PATH = "/upload/v1/"
-_CONVERSATION_ID = re.compile(r"^[CGDZ][A-Z0-9]{2,}$")
+#: A conversation id. `#name` too: where Slack answers chat.postMessage to `#name` with the
+#: channel's id (C…), this fake answers with `#name` itself, so in its world `#name` is the
+#: id a bot would have stored (the deployments channel under `deploybot shell`).
+_CONVERSATION_ID = re.compile(r"^(?:[CGDZ][A-Z0-9]{2,}|#[a-z0-9._-]+)$")
 
 
 @dataclass

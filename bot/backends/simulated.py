@@ -52,6 +52,7 @@ class SimulatedCluster:
     ) -> None:
         step = self._config.rollout_seconds / REPLICAS
         pattern = self._config.fail_versions
+        crash = self._config.crash_versions
         for i in range(1, REPLICAS + 1):
             # A long step reports on the way (every REPORT_EVERY seconds): each report renews
             # the runner's lease and lets it notice an abort within seconds.
@@ -66,6 +67,10 @@ class SimulatedCluster:
                     f"simulated failure: new pods of {service} {version} crash-loop "
                     f"(version matches simulated.fail_versions `{pattern}`)"
                 )
+            if crash and re.search(crash, version) and i == 1:
+                raise RolloutFailed(
+                    f'the new pods crash-loop: container "{service}" exited with code 1 '
+                    f"(simulated: version matches simulated.crash_versions `{crash}`)")
             progress(f"{i}/{REPLICAS} pods updated")
         self._workloads.put(environment, service, SimulatedWorkload(
             version=version, since=self._clock.now(), deployment_id=deployment_id,

@@ -47,8 +47,13 @@ class SimulatedConfig(_Model):
         default=None, description="regex; matching versions go live, then fail the "
         "post-deploy watch (their pods restart)",
     )
+    crash_versions: str | None = Field(
+        default=None, description="regex; matching versions crash as they start (a crash "
+        "loop: the rollout fails; under `deploybot shell --cluster fake` their pods "
+        "crash-loop and log a startup error, for /pods and /logs to show)",
+    )
 
-    @field_validator("fail_versions", "fail_jobs", "fail_verify")
+    @field_validator("fail_versions", "fail_jobs", "fail_verify", "crash_versions")
     @classmethod
     def _regex(cls, v: str | None) -> str | None:
         if v is not None:

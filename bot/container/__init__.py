@@ -43,7 +43,6 @@ from bot.container.clusters import build_clusters, manual_sleep
 from bot.container.flags import Flags, build_flags
 from bot.container.github import build_polling, github_client
 from bot.fibers import Fibers
-from bot.logs import Redactor
 from bot.metrics import DeploybotMetrics
 from bot.ports import Cluster, DeploymentMirror, Health, Probes, RepositoryHeads, SourceControl
 from bot.services.abort import AbortService
@@ -254,7 +253,7 @@ def build_container(
                                  checks=bool(env.verify.smoke or env.verify.prometheus))
                 for name, env in config.environments.items()},
         rollback_locks={name: env.rollbacks.lock for name, env in config.environments.items()},
-        evidence=FailureEvidenceReader.of(cluster, redact=Redactor.from_env()),
+        evidence=FailureEvidenceReader.of(cluster),
     )
     locks = LockService(config=config, store=database, access=access, clock=clock,
                         poster=notifier)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.domain.audit import redact
 from bot.domain.failure_evidence import EVENTS, LOG_LINES, FailureEvidence, failing_pod
 from bot.errors import DeploybotError
 from bot.ports import Cluster, EventView, LogQuery, Troubleshooting
@@ -18,21 +19,20 @@ LOG_BYTES = 64_000
 
 
 class FailureEvidenceReader:
-    def __init__(self, troubleshooting: Callable[[str], Troubleshooting | None], *,
-                 redact: Callable[[str], str]) -> None:
+    def __init__(self, troubleshooting: Callable[[str], Troubleshooting | None]) -> None:
         """`troubleshooting(service)`: the service's executor's Troubleshooting capability,
-        None when it has none (simulated, GitHub Actions); `redact` masks secrets."""
+        None when it has none (simulated, GitHub Actions). Log lines are redacted as /logs
+        and the audit log redact them (bot.redaction, through bot.domain.audit's `redact`)."""
         self._troubleshooting = troubleshooting
-        self._redact = redact
 
     @classmethod
-    def of(cls, cluster: Cluster, *, redact: Callable[[str], str]) -> FailureEvidenceReader:
+    def of(cls, cluster: Cluster) -> FailureEvidenceReader:
         """Reading each service's own executor (`cluster` may route services to theirs)."""
         def capability(service: str) -> Troubleshooting | None:
             executor = executor_of(cluster, service)
             return executor if isinstance(executor, Troubleshooting) else None
 
-        return cls(capability, redact=redact)
+        return cls(capability)
 
     def gather(self, environment: str, service: str, version: str) -> FailureEvidence | None:
         """What the cluster shows about `version` of `service` failing in `environment`;
@@ -57,7 +57,7 @@ class FailureEvidenceReader:
                 tail = reader.logs(environment, service, LogQuery(
                     pod=pod.name, container=pod.container, previous=previous,
                     tail=LOG_LINES, limit_bytes=LOG_BYTES))
-                lines = tuple(self._redact(tail.text).splitlines()[-LOG_LINES:])
+                lines = tuple(redact(tail.text, limit=None).splitlines()[-LOG_LINES:])
             except DeploybotError as e:
                 unread.append(f"logs of {pod.name}: {e}")
         events: tuple[EventView, ...] = ()

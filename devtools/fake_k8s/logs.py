@@ -23,7 +23,7 @@ stamped when the pod started, the same for a previous run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from devtools.fake_k8s.api import RESOURCES, ApiError, JSONDict, Reply, truthy
@@ -74,15 +74,18 @@ class Logs(Verbs):
 
     def set_logs(self, namespace: str, deployment: str, *, lines: LogLines,
                  previous: LogLines | None = None, container: str | None = None,
-                 pod: str | None = None) -> None:
+                 pod: str | None = None, images: Callable[[str], bool] | None = None) -> None:
         """What the Deployment's pods (or only `pod`) log from now on: `lines` for the
         container's current run, `previous` for its previous run (None: the fake's own).
-        `container` None: the pod's first container. A line is a text (stamped now, on the
-        fake's clock) or a (when, text) pair; a text may hold many lines."""
+        `container` None: the pod's first container; `images`: only where the container's
+        image matches (a bad version's pods), the others log the fake's own lines. A line
+        is a text (stamped now, on the fake's clock) or a (when, text) pair; a text may
+        hold many lines."""
         with self._cond:
             now = self.clock()
             self._log_rules[(namespace, deployment, pod or "", container or "")] = LogRule(
-                _chunks(lines, now), None if previous is None else _chunks(previous, now))
+                _chunks(lines, now), None if previous is None else _chunks(previous, now),
+                images)
 
     def _pod_log(self, namespace: str, name: str, query: dict[str, str]) -> Reply:
         pod = self._get(RESOURCES["pods"], namespace, name)
@@ -155,6 +158,11 @@ class Logs(Verbs):
                 rule = self._log_rules.get((namespace, deployment, *key))
                 if rule is not None:
                     break
+        if rule is not None and rule.images is not None:
+            image = next((c.get("image", "") for c in pod["spec"].get("containers") or []
+                          if c.get("name") == container), "")
+            if not rule.images(image):
+                rule = None
         if rule is not None:
             if run == "current":
                 return list(rule.current)

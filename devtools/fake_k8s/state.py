@@ -110,6 +110,7 @@ class LogRule:
 
     current: list[tuple[datetime, str]]
     previous: list[tuple[datetime, str]] | None
+    images: Callable[[str], bool] | None = None  # only containers of a matching image
 
 
 @dataclass
