@@ -30,41 +30,35 @@ def _k8s_name(v: str, *, subdomain: bool) -> str:
     return v
 
 
-class FeatureFlagResourceConfig(_Model):
+class _NamespacedObject(_Model):
+    """A Kubernetes object by name and namespace, both checked as the API server would."""
+
+    @field_validator("name", check_fields=False)
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return _k8s_name(v, subdomain=True)
+
+    @field_validator("namespace", check_fields=False)
+    @classmethod
+    def _namespace(cls, v: str) -> str:
+        return _k8s_name(v, subdomain=False)
+
+
+class FeatureFlagResourceConfig(_NamespacedObject):
     """The OpenFeature Operator's `FeatureFlag` resource (core.openfeature.dev/v1beta1)
     holding the flags at `spec.flagSpec`."""
 
     name: str = Field(description="the FeatureFlag's name")
     namespace: str = Field(description="its namespace")
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return _k8s_name(v, subdomain=True)
 
-    @field_validator("namespace")
-    @classmethod
-    def _namespace(cls, v: str) -> str:
-        return _k8s_name(v, subdomain=False)
-
-
-class FlagConfigMapConfig(_Model):
+class FlagConfigMapConfig(_NamespacedObject):
     """A ConfigMap key holding flagd's JSON, mounted where flagd's file sync reads it."""
 
     name: str = Field(description="the ConfigMap's name")
     namespace: str = Field(description="its namespace")
     key: str = Field(default="flags.json",
                      description="the key (file name) holding the flag definitions")
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return _k8s_name(v, subdomain=True)
-
-    @field_validator("namespace")
-    @classmethod
-    def _namespace(cls, v: str) -> str:
-        return _k8s_name(v, subdomain=False)
 
     @field_validator("key")
     @classmethod
