@@ -114,3 +114,28 @@ class TestSimulatedExecutor:
         assert not any(b.get("block_id") == ids.TROUBLESHOOT_BLOCK
                        for m in thread_replies(bot, d.message_ts)
                        for b in m.get("blocks") or [])
+
+
+class TestCrashInTheBakeWindow:
+    """A version that went live and then crashed while watched: the watch fails, and the
+    thread is told about the pod that restarted before the rollback replaces it."""
+
+    @pytest.fixture
+    def config_data(self, fake_k8s: FakeKubernetes) -> dict[str, Any]:
+        cfg = kubernetes_config(auto_rollback=True)
+        cfg["environments"]["staging"]["verify"]["bake"] = "5m"
+        return cfg
+
+    def test_the_failed_watch_explains_itself_too(
+        self, bot: RunningBot, fake_k8s: FakeKubernetes,
+    ) -> None:
+        fake_k8s.crash_after_ready("staging", "api", restarts=3, once_seen=True)
+        fake_k8s.set_logs("staging", "api", container="api", lines=CRASH_LOG,
+                          previous=CRASH_LOG, images=lambda image: image.endswith("v1.2.3"))
+        assert deployed(bot, "v1.2.3", 1) is State.ROLLED_BACK
+        d = bot.deployment(1)
+        assert d.error is not None and d.error.startswith("failed verification: "), d.error
+
+        text = blocks_text(evidence_message(bot, 1))
+        assert "v1.2.3" in text and "restart" in text, text
+        assert "KeyError: 'PAYMENTS_URL'" in text and SECRET not in text, text
