@@ -56,8 +56,8 @@ def cuts(r: LogRead) -> list[str]:
     out: list[str] = []
     if r.read_cut:
         out.append(f"✂️ The log is longer than the {_size(r.read_cap)} deploybot reads from "
-                   "the cluster: these are the oldest lines of the tail asked for; ask for "
-                   "fewer (`--tail`) or a shorter `--since` to see the newest.")
+                   f"the cluster: these are its newest {r.read_lines} lines of the "
+                   f"{r.tail} asked for.")
     if r.posted_cut_lines:
         out.append(f"✂️ The file is cut to its newest {_size(r.post_cap)}: "
                    f"{r.posted_cut_lines} older lines left out.")

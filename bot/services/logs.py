@@ -4,9 +4,10 @@ file, for the environment's log viewers; every use recorded in the audit log (`l
 
 - Who: `environments.<name>.logs.viewers` (default: the environment's deployers, but the
   `log_viewers` role in a production environment, whose logs can hold customer data).
-- What is read: at most READ_CAP bytes (the cluster's `limitBytes`; a line it cut in the
-  middle is dropped); what is posted: at most POST_CAP bytes, the newest lines kept. Both
-  cuts are said in the file's comment and the answer.
+- What is read: at most READ_CAP bytes a read (the cluster's `limitBytes`; a line it cut in
+  the middle is dropped), the newest lines that fit (a cut read is asked again for fewer
+  lines: the kubelet keeps the oldest of a tail it cuts); what is posted: at most POST_CAP
+  bytes, the newest lines kept. Both cuts are said in the file's comment and the answer.
 - Secrets: the whole text is redacted first (bot.redaction, the audit log's and the process
   log's redaction: a private key spanning lines is masked whole), then `--grep` keeps the
   lines containing its text in any case (so a grep never finds a secret).
@@ -21,7 +22,7 @@ Reads take a while: callers run `read` off Slack's ack path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.config import AppConfig
@@ -30,7 +31,7 @@ from bot.domain.audit import REDACTED
 from bot.domain.deployment import Deployment
 from bot.domain.log_commands import LogsArgs, LogsParsed, parse_logs
 from bot.errors import Forbidden, NotFound, PermanentError
-from bot.ports import Clock, Cluster, LogQuery, LogTail, Store
+from bot.ports import Clock, Cluster, LogQuery, LogTail, Store, Troubleshooting
 from bot.ports.slack import Files, NotInChannel
 from bot.presentation.log_views import LogRead, file_comment
 from bot.redaction import redact_secrets
@@ -40,6 +41,8 @@ from bot.services.troubleshooting import Unreadable
 
 #: The most deploybot reads of one log from the cluster (Kubernetes' limitBytes).
 READ_CAP = 2_000_000
+#: How many more reads a cut read may take to get the newest lines (see LogService._newest).
+READ_AGAIN = 2
 #: The most it posts to Slack in one file (the newest lines kept).
 POST_CAP = 1_000_000
 #: A deployment this recent (last change) has the thread the file goes to.
@@ -128,10 +131,14 @@ class LogService:
             "since_seconds": int(args.since.total_seconds()) if args.since else None}
         try:
             reads = troubleshooter(self._config, self._cluster, args.service, "/logs")
-            tail = reads.logs(args.environment, args.service, LogQuery(
-                pod=args.pod, previous=args.previous, since=args.since, tail=args.tail,
-                limit_bytes=READ_CAP))
-            read, text = self._prepared(args, tail)
+            try:
+                tail, cut = self._newest(reads, args)
+            except PermanentError as err:  # the cluster's refusal; Slack's are told as such
+                raise Unreadable(f"deploybot cannot read the log of `{args.service}` in "
+                                 f"{args.environment}: {err}. deploybot's own access is set "
+                                 "up by the platform team (deploy/, docs/kubernetes.md).") \
+                    from err
+            read, text = self._prepared(args, tail, read_cut=cut)
             details |= {"pod": tail.pod, "container": tail.container,
                         "lines_read": read.read_lines, "lines": read.lines,
                         "cut": read.read_cut or read.posted_cut_lines > 0,
@@ -143,16 +150,31 @@ class LogService:
         except Exception as err:
             self._record(user_id, slack_channel, details | {"ok": False,
                                                             "error": str(err)[:500]})
-            if isinstance(err, PermanentError):
-                raise Unreadable(f"deploybot cannot read the log of `{args.service}` in "
-                                 f"{args.environment}: {err}. deploybot's own access is set "
-                                 "up by the platform team (deploy/, docs/kubernetes.md).") \
-                    from err
             raise
         self._record(user_id, slack_channel, details | {
             "ok": True, "posted": read.lines > 0,
             "in_thread": posted.in_thread, "thread_of": posted.deployment_id})
         return posted
+
+    @staticmethod
+    def _newest(reads: Troubleshooting, args: LogsArgs) -> tuple[LogTail, bool]:
+        """The newest lines of the tail asked for that fit in READ_CAP. The kubelet cuts a
+        tail longer than `limitBytes` at its start (its oldest lines, LimitWriter in
+        pkg/kubelet/kuberuntime/logs), so when a read comes back cut, it is asked again for
+        as many lines as fitted, from the newest end, on the same pod and container (at
+        most READ_AGAIN more reads of READ_CAP each). True with it: the cluster had more of
+        the tail asked for than deploybot read."""
+        query = LogQuery(pod=args.pod, previous=args.previous, since=args.since,
+                         tail=args.tail, limit_bytes=READ_CAP)
+        tail = reads.logs(args.environment, args.service, query)
+        cut = tail.truncated
+        for _ in range(READ_AGAIN):
+            fitted = tail.text.count("\n")  # whole lines; the last one may be cut
+            if not tail.truncated or fitted < 1 or 0 < query.tail <= fitted:
+                break
+            query = replace(query, pod=tail.pod, container=tail.container, tail=fitted)
+            tail = reads.logs(args.environment, args.service, query)
+        return tail, cut
 
     def read_for_deployment(self, deployment_id: int, *, user_id: str,
                             slack_channel: str | None = None) -> LogsPosted:
@@ -165,7 +187,8 @@ class LogService:
         return self.read(LogsArgs(d.environment, d.service), user_id=user_id,
                          slack_channel=slack_channel, deployment=d)
 
-    def _prepared(self, args: LogsArgs, tail: LogTail) -> tuple[LogRead, str]:
+    def _prepared(self, args: LogsArgs, tail: LogTail, *,
+                  read_cut: bool) -> tuple[LogRead, str]:
         """The text to post (redacted, filtered, cut) and what was done to it."""
         raw = tail.text
         if tail.truncated and not raw.endswith("\n"):
@@ -185,7 +208,7 @@ class LogService:
             container=tail.container, previous=tail.previous, tail=args.tail,
             since_seconds=int(args.since.total_seconds()) if args.since else None,
             grep=args.grep, read_lines=read_lines, lines=len(kept),
-            read_cut=tail.truncated, read_cap=READ_CAP, posted_cut_lines=cut,
+            read_cut=read_cut, read_cap=READ_CAP, posted_cut_lines=cut,
             post_cap=POST_CAP, masked=masked)
         return read, "".join(f"{line}\n" for line in kept)
 

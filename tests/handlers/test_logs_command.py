@@ -202,18 +202,26 @@ def test_since_tail_and_grep(bot: RunningBot, fake_k8s: FakeKubernetes,
 
 def test_a_50_mb_log_is_capped_where_it_is_read_and_where_it_is_posted(
         bot: RunningBot, fake_k8s: FakeKubernetes) -> None:
-    line = "INFO " + "x" * 10_235 + " token=abcdefgh12345678"  # 10 kB a line
-    fake_k8s.set_logs("staging", "api", lines=["\n".join([line] * 5000)])  # 50 MB
+    lines = [f"INFO {i:05d} " + "x" * 10_229 + " token=abcdefgh12345678"  # 10 kB a line
+             for i in range(5000)]
+    fake_k8s.set_logs("staging", "api", lines=["\n".join(lines)])  # 50 MB
 
     _, answer = logs(bot, "staging api --tail 5000")
 
-    assert log_requests(fake_k8s)[-1]["limitBytes"] == str(READ_CAP)
+    # Never more than READ_CAP a read. The kubelet keeps the oldest lines of a tail it cuts
+    # at limitBytes, so the cut read is asked again for as many lines as fitted: the
+    # file holds the newest lines, the last one last.
+    reads = log_requests(fake_k8s)
+    assert [r["limitBytes"] for r in reads] == [str(READ_CAP)] * 2
+    assert reads[0]["tailLines"] == "5000" and int(reads[1]["tailLines"]) < 200
     f = the_file(bot)
     assert len(f.content or b"") <= POST_CAP
+    assert f.text.splitlines()[-1].startswith("INFO 04999 ")
     assert "abcdefgh12345678" not in f.text
     assert all(x.endswith("token=[redacted]") for x in f.text.splitlines())
     assert f.initial_comment is not None
     assert "longer than the 2 MB deploybot reads from the cluster" in f.initial_comment
+    assert "these are its newest 194 lines of the 5000 asked for" in f.initial_comment
     assert "The file is cut to its newest 1 MB" in f.initial_comment
     assert "The file is cut to its newest 1 MB" in answer
     ((_, details),) = audit(bot, "logs.read")
@@ -326,3 +334,19 @@ def test_the_logs_button_keeps_the_viewer_rule_and_help_shows_the_usage(
     usage = refused(bot, "help")
     assert usage.startswith("*Usage*\n• `/logs &lt;environment&gt; [service] [pod]`")
     assert "`--grep text`" in usage and "`logs.viewers` role" in usage
+
+
+def test_slack_refusing_the_file_is_told_as_slacks_refusal_not_the_clusters(
+        bot: RunningBot, fake_k8s: FakeKubernetes) -> None:
+    # Slack refuses the upload for good (the token lacks files:write, say): the log was read,
+    # so the answer must not send the person to the cluster's RBAC; it is deploybot's own
+    # setup problem, told as every other one is (a reference to quote; the cause logged).
+    bot.slack.fail_next("files.getUploadURLExternal", "missing_scope")
+
+    _, answer = logs(bot, "staging api --tail 3")
+
+    assert "a configuration problem, reference `" in answer, answer
+    assert "deploybot cannot read the log" not in answer, answer
+    assert "docs/kubernetes.md" not in answer, answer
+    ((_, details),) = audit(bot, "logs.read")
+    assert details["ok"] is False and "missing_scope" in str(details["error"])
