@@ -21,7 +21,7 @@ import pytest
 import yaml
 from pytest_httpserver import HTTPServer
 
-from bot.backends.kubernetes import REQUIRED_ACCESS
+from bot.backends.kubernetes import EXECUTOR_ACCESS, FLAG_ACCESS
 from bot.backends.slack.access import BOT_SCOPES
 from bot.doctor import run_doctor
 from bot.settings import Settings
@@ -128,7 +128,7 @@ def test_all_green_exits_0_and_asks_every_system(world: World) -> None:
               + ("/" + r.body["spec"]["resourceAttributes"]["subresource"]
                  if r.body["spec"]["resourceAttributes"].get("subresource") else ""))
              for r in reviews}
-    assert len(reviews) == 2 * len(REQUIRED_ACCESS)
+    assert len(reviews) == 2 * len(EXECUTOR_ACCESS)  # no flags configured: not asked
     assert ("production", "patch", "deployments") in asked
     assert ("staging", "get", "pods/log") in asked
     assert [c.args.get("channel") for c in world.slack.calls("conversations.info")] == [CHANNEL]
@@ -197,6 +197,29 @@ def test_an_rbac_verb_denied_in_one_namespace(world: World) -> None:
     assert "Role and RoleBinding in namespace production" in fix_after(
         lines, "❌ Kubernetes production")
     assert line(lines, "✅ Kubernetes staging")
+
+
+def test_flag_permissions_are_asked_only_where_flagd_keeps_the_flags(world: World) -> None:
+    # Without `flags:`, a Role without the flag rules is enough: nothing asks for them.
+    world.k8s.forbid("update", "configmaps", "production")
+    world.k8s.forbid("update", "featureflags.core.openfeature.dev", "flags")
+    code, lines = world.doctor()
+    assert code == 0, "\n".join(lines)
+    # With production's flags in a FeatureFlag resource in namespace `flags`, exactly its
+    # permissions are asked there, and the one denied is named.
+    world.write_config(base_config(services=SERVICES, flags={"production": {"flagd": {
+        "feature_flag": {"name": "app-flags", "namespace": "flags"}}}}))
+    code, lines = world.doctor()
+    assert code == 1
+    assert failures(lines) == ["❌ Feature flags production (feature flag flags/app-flags): "
+                               "deploybot may not update featureflags.core.openfeature.dev"]
+    assert "RoleBinding in namespace flags" in fix_after(lines, "❌ Feature flags production")
+    asked = {(r.body["spec"]["resourceAttributes"]["verb"],
+              r.body["spec"]["resourceAttributes"]["resource"])
+             for r in world.k8s.recorded("POST", "selfsubjectaccessreviews")
+             if r.body["spec"]["resourceAttributes"]["namespace"] == "flags"}
+    assert asked == {(verb, resource.partition(".")[0])
+                     for verb, resource in FLAG_ACCESS["feature_flag"]}
 
 
 def test_a_bad_github_token(world: World) -> None:

@@ -182,6 +182,15 @@ class ClusterAccess(Protocol):
         PermanentError / RetryableError when the cluster cannot be asked."""
         ...
 
+    def denied_flags(self, environment: str, namespace: str, storage: FlagStorage) -> list[str]:
+        """As `denied`, for what feature flags need where flagd's definitions are kept in
+        `namespace` (a FeatureFlag resource or a ConfigMap: `storage`)."""
+        ...
+
+
+#: Where flagd's definitions are kept (flags.<environment>.flagd).
+FlagStorage = Literal["feature_flag", "configmap"]
+
 
 # -- the simulated cluster's state, kept in the database --------------------------------
 

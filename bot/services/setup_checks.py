@@ -19,6 +19,7 @@ from bot.config import AppConfig
 from bot.errors import DeploybotError, NotFound, PermanentError, RetryableError
 from bot.ports import (
     ClusterAccess,
+    FlagStorage,
     RepositoryAccess,
     SchemaStatus,
     SlackAccess,
@@ -156,7 +157,32 @@ class SetupChecks:
                                      "see `kubernetes:` in app.yaml"))
                 continue
             checks.append(self._ask(name, partial(self._rbac, env, namespace)))
+        for env, source in config.flags.items():
+            if source.flagd is None:
+                continue
+            storage: FlagStorage = ("feature_flag" if source.flagd.feature_flag is not None
+                                    else "configmap")
+            where = source.flagd.feature_flag or source.flagd.configmap
+            assert where is not None  # exactly one of the two (bot.config.flags)
+            name = f"Feature flags {env} ({storage.replace('_', ' ')} {where.namespace}/" \
+                   f"{where.name})"
+            if self._clusters is None:
+                checks.append(failed(name, "no Kubernetes access was set up",
+                                     "see `kubernetes:` in app.yaml"))
+                continue
+            checks.append(self._ask(name, partial(self._flag_rbac, name, env,
+                                                  where.namespace, storage)))
         return checks
+
+    def _flag_rbac(self, name: str, environment: str, namespace: str,
+                   storage: FlagStorage) -> Check:
+        assert self._clusters is not None
+        denied = self._clusters.denied_flags(environment, namespace, storage)
+        if denied:
+            return failed(name, f"deploybot may not {'; '.join(denied)}",
+                          f"grant them to deploybot's service account or user with a Role and "
+                          f"RoleBinding in namespace {namespace} (see {RBAC})")
+        return passed(name, "deploybot may read and change the flags there")
 
     def _rbac(self, environment: str, namespace: str) -> Check:
         assert self._clusters is not None

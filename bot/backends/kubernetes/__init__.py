@@ -37,13 +37,19 @@ client. Exported here: what code outside the package imports (the container, the
 benchmarks and the tests).
 """
 
-from bot.backends.kubernetes.access import REQUIRED_ACCESS, KubernetesAccessCheck
+from bot.backends.kubernetes.access import (
+    EXECUTOR_ACCESS,
+    FLAG_ACCESS,
+    REQUIRED_ACCESS,
+    KubernetesAccessCheck,
+)
 from bot.backends.kubernetes.api import Backoff, KubeClients, Timing
 from bot.backends.kubernetes.cluster import KubernetesCluster
 from bot.backends.kubernetes.jobs import JOB_TTL_SECONDS
 from bot.backends.kubernetes.objects import CHANGE_CAUSE, DEPLOYMENT_ID, MANAGED_BY, REVISION
 from bot.backends.kubernetes.status import deadline_counts, rollout_status
 
-__all__ = ["CHANGE_CAUSE", "DEPLOYMENT_ID", "JOB_TTL_SECONDS", "MANAGED_BY", "REQUIRED_ACCESS",
-           "REVISION", "Backoff", "KubeClients", "KubernetesAccessCheck", "KubernetesCluster",
-           "Timing", "deadline_counts", "rollout_status"]
+__all__ = ["CHANGE_CAUSE", "DEPLOYMENT_ID", "EXECUTOR_ACCESS", "FLAG_ACCESS", "JOB_TTL_SECONDS",
+           "MANAGED_BY", "REQUIRED_ACCESS", "REVISION", "Backoff", "KubeClients",
+           "KubernetesAccessCheck", "KubernetesCluster", "Timing", "deadline_counts",
+           "rollout_status"]

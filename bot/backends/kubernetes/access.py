@@ -17,11 +17,10 @@ from bot.backends.kubernetes.api import (
     Timing,
     port_error,
 )
+from bot.ports import FlagStorage
 
-#: Every (verb, resource) the Kubernetes executor uses in a namespace it deploys to: exactly
-#: the rules of deploy/kubernetes/base/rbac.yaml (tests/test_deploy_manifests.py keeps the
-#: three in step with the client calls of this package).
-REQUIRED_ACCESS: tuple[tuple[str, str], ...] = (
+#: Every (verb, resource) the Kubernetes executor uses in a namespace it deploys to.
+EXECUTOR_ACCESS: tuple[tuple[str, str], ...] = (
     ("get", "deployments.apps"), ("list", "deployments.apps"),
     ("watch", "deployments.apps"), ("patch", "deployments.apps"),
     # per-PR previews (github.pull_requests.per_pr): their own Deployment, made and removed
@@ -32,15 +31,24 @@ REQUIRED_ACCESS: tuple[tuple[str, str], ...] = (
     ("list", "events"),
     ("create", "jobs.batch"), ("get", "jobs.batch"), ("list", "jobs.batch"),
     ("watch", "jobs.batch"),
-    # feature flags (flags.<environment>.flagd): read, and replaced at their resourceVersion
-    ("get", "featureflags.core.openfeature.dev"), ("update", "featureflags.core.openfeature.dev"),
-    ("get", "configmaps"), ("update", "configmaps"),
 )
+#: What feature flags need where flagd's definitions are kept (flags.<environment>.flagd):
+#: read, and replaced at their resourceVersion; by where they are kept.
+FLAG_ACCESS: dict[FlagStorage, tuple[tuple[str, str], ...]] = {
+    "feature_flag": (("get", "featureflags.core.openfeature.dev"),
+                     ("update", "featureflags.core.openfeature.dev")),
+    "configmap": (("get", "configmaps"), ("update", "configmaps")),
+}
+#: All of it: exactly the rules of deploy/kubernetes/base/rbac.yaml (tests/
+#: test_deploy_manifests.py keeps them in step with the client calls of this package).
+REQUIRED_ACCESS: tuple[tuple[str, str], ...] = (
+    *EXECUTOR_ACCESS, *(rule for rules in FLAG_ACCESS.values() for rule in rules))
 
 
 class KubernetesAccessCheck:
-    """The ClusterAccess port: one SelfSubjectAccessReview per permission in
-    REQUIRED_ACCESS, asked with the credentials the executor uses for that environment."""
+    """The ClusterAccess port: one SelfSubjectAccessReview per permission needed (the
+    executor's in a namespace it deploys to, the flags' where flagd's definitions are
+    kept), asked with the credentials the executor uses for that environment."""
 
     def __init__(self, clients: KubeClients, *, timing: Timing | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -49,11 +57,18 @@ class KubernetesAccessCheck:
         self._sleep = sleep
 
     def denied(self, environment: str, namespace: str) -> list[str]:
+        return self._denied(environment, namespace, EXECUTOR_ACCESS)
+
+    def denied_flags(self, environment: str, namespace: str, storage: FlagStorage) -> list[str]:
+        return self._denied(environment, namespace, FLAG_ACCESS[storage])
+
+    def _denied(self, environment: str, namespace: str,
+                needed: tuple[tuple[str, str], ...]) -> list[str]:
         try:
             api = Api(self._clients.get(environment), environment=environment,
                       timing=self._timing, sleep=self._sleep)
             authz = api.authorization()
-            return [f"{verb} {resource}" for verb, resource in REQUIRED_ACCESS
+            return [f"{verb} {resource}" for verb, resource in needed
                     if not self._allowed(api, authz, namespace, verb, resource)]
         except KubernetesProblem as e:
             raise port_error(e) from e
