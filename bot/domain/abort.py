@@ -28,6 +28,9 @@ def abort_refusal(d: Deployment) -> str | None:
         return (f"Deployment #{d.id} is a rollback; a rollback cannot be aborted (it is what an "
                 "abort would do). Wait for it to end; `/rollback` can then choose another "
                 "version.")
+    if d.kind is Kind.FLAG:
+        return (f"Deployment #{d.id} is a flag change; it cannot be aborted (it is one write). "
+                f"Change the flag back with `/flag {d.environment} {d.target} …`.")
     if d.kind is Kind.MIGRATE:
         return (f"Deployment #{d.id} is a migration run; a migration run cannot be aborted "
                 "(stopping a schema change halfway is not safe). Wait for it to end; "

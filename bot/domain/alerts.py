@@ -122,12 +122,13 @@ _ENDED = _RAN | {State.EXPIRED}
 
 def alert_for(d: Deployment, *, production: Production,
               mapping: Mapping[Outcome, Severity] = DEFAULT_SEVERITY) -> Alert | None:
-    """The alert `d` raises as it is now; None while it is in flight, for a migration run,
-    and for an end nobody needs telling about (rejected, cancelled by its requester).
+    """The alert `d` raises as it is now; None while it is in flight, for a migration run
+    or a flag change, and for an end nobody needs telling about (rejected, cancelled by
+    its requester).
 
     A deployment raises one alert, at its first end (its key): a deploy a later rollback
     replaces (succeeded → rolled_back) is not raised again; the rollback is."""
-    if d.kind is Kind.MIGRATE:
+    if d.kind in (Kind.MIGRATE, Kind.FLAG):
         return None
     if d.state not in _ENDED and not blocked_by_lock(d):
         return None
@@ -299,7 +300,7 @@ def day_summary(day: date, *, start: datetime, end: datetime,
     (in `environments`' order, then any other), and the events routed to the summary.
     Migration runs are left out (they change no version)."""
     mine = sorted((d for d in deployments
-                   if d.kind is not Kind.MIGRATE and in_window(d, start, end)),
+                   if d.kind not in (Kind.MIGRATE, Kind.FLAG) and in_window(d, start, end)),
                   key=lambda d: (_when(d), d.id))
     order = list(dict.fromkeys([*environments, *(d.environment for d in mine)]))
     per_env = tuple(EnvironmentDay(env, tuple(d for d in mine if d.environment == env))

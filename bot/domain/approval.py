@@ -68,6 +68,9 @@ def decision_refusal(
     same rules; it is withdrawn by cancelling it, not rejected. The requester may always
     reject (withdraw) their own request awaiting approval."""
     label = f"Deployment #{d.id} ({d.service} {shown(d.version)} to {d.environment})"
+    if d.kind is Kind.FLAG:
+        label = (f"Flag change #{d.id} ({d.target} → {shown(d.version)} in "
+                 f"{d.environment})")
     if d.kind is Kind.MIGRATE:
         label = (f"Migration run #{d.id} ({d.service} to {shown(d.target or '')} in "
                  f"{d.environment})")

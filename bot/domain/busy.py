@@ -13,7 +13,8 @@ from bot.domain.deployment import Deployment, Kind
 from bot.domain.states import State
 from bot.errors import Conflict
 
-_WHAT = {Kind.DEPLOY: "Deployment", Kind.ROLLBACK: "Rollback", Kind.MIGRATE: "Migration run"}
+_WHAT = {Kind.DEPLOY: "Deployment", Kind.ROLLBACK: "Rollback", Kind.MIGRATE: "Migration run",
+         Kind.FLAG: "Flag change"}
 _NOW = {State.QUEUED: "is about to start", State.RUNNING: "is running now",
         State.VERIFYING: "is being verified now"}
 

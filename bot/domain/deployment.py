@@ -11,11 +11,15 @@ from bot.domain.states import State
 
 
 class Kind(StrEnum):
-    """What a deployment changes. All three share the approval flow, the lease and the card."""
+    """What a deployment changes. All four share the approval flow, the lease and the card."""
 
     DEPLOY = "deploy"  # roll `version` out
     ROLLBACK = "rollback"  # roll `version` (an earlier one) out again, in place of `rollback_of`
     MIGRATE = "migrate"  # run the migrations to `target` from the running `version`'s image
+    #: change feature flag `target` to `version` ("on", "off" or a variant's name) where the
+    #: environment's flags live; `previous_version` is its default variant before, and
+    #: `rollback_of` the deployment whose thread hears of it (bot.domain.flag_changes)
+    FLAG = "flag"
 
 
 @dataclass(frozen=True)
@@ -122,7 +126,9 @@ class Deployment:
     migrations: JobOutcome | None = None
     kind: Kind = Kind.DEPLOY
     target: str | None = None  # MIGRATE: the migration target, e.g. "orders 0042_previous"
+    #                            FLAG: the flag's name
     rollback_of: int | None = None  # ROLLBACK: the deployment whose version it replaces
+    #                                 FLAG: the deployment whose thread hears of it
     verification: Verification | None = None
     github_deployment_id: int | None = None  # its mirror on GitHub (Deployments API), if any
     instance: str | None = None  # a per-PR instance ("pr-7"); None: the main one

@@ -249,6 +249,20 @@ def _announce_item(d: Deployment) -> Item:
     return Item("Announced in the deployments channel", Mark.PENDING)
 
 
+def _flag_item(d: Deployment) -> Item:
+    """The change of a flag (`/flag`): what it did (the runner's words), or why not."""
+    label = f"Flag `{d.target}` → `{d.version}`"
+    if d.state is State.SUCCEEDED:
+        return Item(label, Mark.DONE, d.progress)
+    if d.state is State.RUNNING:
+        return Item(label, Mark.IN_PROGRESS, d.progress)
+    if d.state is State.FAILED:
+        return Item(label, Mark.FAILED, d.error)
+    if d.state in _CLOSED:
+        return Item(label, Mark.SKIPPED)
+    return Item(label, Mark.PENDING)
+
+
 def _migration_run_item(d: Deployment) -> Item:
     """The Job of a migration run (`/migrate`)."""
     done = _migrations_item(d)
@@ -387,6 +401,12 @@ def build_record(d: Deployment, checklist: Checklist | None = None) -> tuple[Sec
     later = _later_items(d, rb, ab)
     gone = d.state is State.ROLLED_BACK
     d = _as_reached(d, rb)
+    if d.kind is Kind.FLAG:
+        return (
+            Section("Before", (_approval_item(d),)),
+            Section("Flag change", (_flag_item(d),)),
+            Section("After", (_announce_item(d),)),
+        )
     if d.kind is Kind.MIGRATE:
         return (
             Section("Before", (_approval_item(d),)),

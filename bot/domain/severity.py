@@ -36,6 +36,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from bot.domain.deployment import Deployment, Kind
+from bot.domain.flag_changes import turns_off
 from bot.domain.locks import LOCKED_BEFORE_START
 from bot.domain.record import aborted, failed_verification
 from bot.domain.states import State
@@ -97,7 +98,8 @@ def outcome_of(d: Deployment, *, production: Production) -> Outcome:
     if blocked_by_lock(d):
         return Outcome.LOCK_BLOCKED
     if not failed:
-        if d.kind is Kind.ROLLBACK and d.state is State.SUCCEEDED:
+        # a rollback, or a flag turned off: a remedy, announced as loudly as one
+        if (d.kind is Kind.ROLLBACK or turns_off(d)) and d.state is State.SUCCEEDED:
             return Outcome.ROLLED_BACK
         return Outcome.SUCCEEDED
     if is_production(d.environment, production):

@@ -46,6 +46,11 @@ class Notifier(Protocol):
         """Post in the deployment's thread what the cluster shows about its failure."""
         ...
 
+    def announce_flag_change(self, d: Deployment, thread: Deployment) -> None:
+        """Post the end of flag change `d` in the thread of `thread` (the deployment that
+        introduced the flag)."""
+        ...
+
 
 class Directory(Protocol):
     def group_members(self, group_id: str) -> frozenset[str]: ...

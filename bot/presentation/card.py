@@ -76,6 +76,9 @@ def _abort_blocks(d: Deployment) -> list[Block]:
 
 
 def _what(d: Deployment) -> str:
+    if d.kind is Kind.FLAG:
+        return (f"*Flag:* `{d.target}`   *Turn to:* `{d.version}`   *Default variant now:* "
+                f"`{d.previous_version or 'none'}`")
     if d.kind is Kind.MIGRATE:
         return (f"*Migrate to:* `{d.target}`   *From the image of:* `{d.version}` "
                 "(running now)")
@@ -89,6 +92,8 @@ def _what(d: Deployment) -> str:
 
 
 def _approve_text(d: Deployment) -> str:
+    if d.kind is Kind.FLAG:
+        return f"Turn flag `{d.target}` to `{d.version}` in *{d.environment}*."
     if d.kind is Kind.MIGRATE:
         return (f"Run the migrations of `{d.service}` in *{d.environment}* to `{d.target}`. "
                 "Schema changes are not undone by rolling the code back.")
@@ -109,7 +114,8 @@ def approval_actions(d: Deployment, *, block_id: str = ids.APPROVAL_BLOCK) -> Bl
     }
 
 
-_HEAD = {Kind.DEPLOY: "Deploy ", Kind.ROLLBACK: "↩️ Rollback ", Kind.MIGRATE: "🗄️ Migration "}
+_HEAD = {Kind.DEPLOY: "Deploy ", Kind.ROLLBACK: "↩️ Rollback ", Kind.MIGRATE: "🗄️ Migration ",
+         Kind.FLAG: "🚩 Flag change "}
 
 
 def deployment_card(d: Deployment, zone: ZoneInfo, links: Sequence[Link] = ()) -> Message:

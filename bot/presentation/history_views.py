@@ -15,7 +15,7 @@ from bot.presentation.blocks import STATE_LINE, Message, took, when
 from bot.presentation.sections import Block, context, section
 
 KIND_LABEL = {Kind.DEPLOY: "🚀 deploy", Kind.ROLLBACK: "↩️ rollback",
-              Kind.MIGRATE: "🗄️ migration run"}
+              Kind.MIGRATE: "🗄️ migration run", Kind.FLAG: "🚩 flag change"}
 
 
 def scope(environment: str | None, service: str | None) -> str:
@@ -25,6 +25,9 @@ def scope(environment: str | None, service: str | None) -> str:
 
 
 def _what(d: Deployment) -> str:
+    if d.kind is Kind.FLAG:
+        return (f"flag `{d.target}` → `{d.version}` in *{d.environment}* "
+                f"(was `{d.previous_version or '—'}`)")
     if d.kind is Kind.MIGRATE:
         return f"`{d.service}` migrations → {shown(d.target or '', limit=60)} in *{d.environment}*"
     if d.kind is Kind.ROLLBACK:

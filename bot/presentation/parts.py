@@ -95,9 +95,11 @@ def title(d: Deployment) -> str:
         return f"#{d.id} rollback of {d.service} to {d.version} in {d.environment}"
     if d.kind is Kind.MIGRATE:
         return f"#{d.id} {d.service} migrations → {d.target} in {d.environment}"
+    if d.kind is Kind.FLAG:
+        return f"#{d.id} flag {d.target} → {d.version} in {d.environment}"
     return f"#{d.id} {d.service} {d.version} → {d.where}"
 
 
 def noun(d: Deployment) -> str:
     return {Kind.DEPLOY: "deploy", Kind.ROLLBACK: "rollback",
-            Kind.MIGRATE: "migration run"}[d.kind]
+            Kind.MIGRATE: "migration run", Kind.FLAG: "flag change"}[d.kind]

@@ -43,9 +43,12 @@ def deployment_record(d: Deployment, zone: ZoneInfo, checklist: Checklist | None
     post-deployment section (a migration run's last section), where the guide says to
     watch the dashboards."""
     what = (f"*Migrate to:* `{d.target}` (image `{d.version}`)" if d.kind is Kind.MIGRATE
+            else f"*Flag:* `{d.target}` → `{d.version}` (default variant was "
+                 f"`{d.previous_version or 'none'}`)" if d.kind is Kind.FLAG
             else f"*Version:* `{d.version}` (from `{d.previous_version or 'unknown'}`)")
     lines = [
-        "*Migration record*" if d.kind is Kind.MIGRATE else "*Deployment record*",
+        {Kind.MIGRATE: "*Migration record*", Kind.FLAG: "*Flag change record*"}.get(
+            d.kind, "*Deployment record*"),
         what,
         f"*Date:* {when(d.started_at or d.requested_at, zone)}",
         f"*Deployer:* {who(d.requested_by)}",
@@ -145,13 +148,16 @@ def _cause(d: Deployment) -> str | None:
 
 
 def _other_head(d: Deployment, ok: bool) -> str:
-    """The headline of a rollback's or a migration run's result."""
+    """The headline of a rollback's, a migration run's or a flag change's result."""
     if d.kind is Kind.ROLLBACK:
         since = f", deployment #{d.rollback_of}" if d.rollback_of else ""
         if ok:
             return (f"↩️ *{d.service} is rolled back to `{d.version}` in {d.environment}* "
                     f"(replacing `{d.previous_version}`{since})")
         return f"❌ *Rollback of {d.service} to `{d.version}` in {d.environment} failed*"
+    if d.kind is Kind.FLAG:
+        return (f"🚩 *Flag `{d.target}` → `{d.version}` in {d.environment}*" if ok else
+                f"❌ *Flag change of `{d.target}` to `{d.version}` in {d.environment} failed*")
     if ok:
         return f"🗄️ *{d.service} migrations in {d.environment} are at `{d.target}`*"
     return f"❌ *Migration of {d.service} in {d.environment} to `{d.target}` failed*"

@@ -134,8 +134,10 @@ def request_accepted(d: Deployment, zone: ZoneInfo) -> Message:
     """The requester's ephemeral answer once a request is posted (or queued)."""
     what = f"`{d.service}` `{d.version}` → *{d.where}*"
     name = {Kind.DEPLOY: "Deployment", Kind.ROLLBACK: "Rollback",
-            Kind.MIGRATE: "Migration run"}[d.kind]
-    if d.kind is Kind.MIGRATE:
+            Kind.MIGRATE: "Migration run", Kind.FLAG: "Flag change"}[d.kind]
+    if d.kind is Kind.FLAG:
+        what = f"flag `{d.target}` → `{d.version}` in *{d.environment}*"
+    elif d.kind is Kind.MIGRATE:
         what = f"`{d.service}` migrations → `{d.target}` in *{d.environment}*"
     elif d.kind is Kind.ROLLBACK:
         what = (f"`{d.service}` back to `{d.version}` in *{d.environment}* (from "
@@ -155,6 +157,7 @@ def request_accepted(d: Deployment, zone: ZoneInfo) -> Message:
         text = (f"📝 {name} #{d.id} requested: {what}. The approval request is in "
                 f"{_where(d)}; it needs {d.approvals_required} approval(s) from {who}.")
     else:
-        icon = {Kind.DEPLOY: "🚀", Kind.ROLLBACK: "↩️", Kind.MIGRATE: "🗄️"}[d.kind]
+        icon = {Kind.DEPLOY: "🚀", Kind.ROLLBACK: "↩️", Kind.MIGRATE: "🗄️",
+                Kind.FLAG: "🚩"}[d.kind]
         text = f"{icon} {name} #{d.id} started: {what}. Follow it in {_where(d)}."
     return notice(text)

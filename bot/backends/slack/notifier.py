@@ -25,6 +25,7 @@ from bot.ports import Changes, ChecklistCards, DeploymentWatcher, MessageRefs
 from bot.presentation import blocks
 from bot.presentation.checklist_views import with_checklist
 from bot.presentation.evidence_views import failure_evidence
+from bot.presentation.flag_views import flag_thread_note
 
 
 class SlackNotifier:
@@ -160,6 +161,14 @@ class SlackNotifier:
         msg = failure_evidence(evidence, d.id, self._zone)
         slack_call(self._client.chat_postMessage, channel=d.channel or self._channel,
                    thread_ts=d.message_ts, text=msg.text, blocks=msg.blocks,
+                   unfurl_links=False)
+
+    def announce_flag_change(self, d: Deployment, thread: Deployment) -> None:
+        """The end of flag change `d`, in the thread of `thread` (the deployment that
+        introduced the flag), linking to the flag change's own card."""
+        msg = flag_thread_note(d, self._permalink(d))
+        slack_call(self._client.chat_postMessage, channel=thread.channel or self._channel,
+                   thread_ts=thread.message_ts, text=msg.text, blocks=msg.blocks,
                    unfurl_links=False)
 
     def publish_home(self, user_id: str, view: dict[str, Any]) -> None:

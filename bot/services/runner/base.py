@@ -18,6 +18,7 @@ from typing import Protocol
 from bot.config import MigrationsConfig
 from bot.domain.abort import ABORTABLE
 from bot.domain.deployment import Deployment, Kind
+from bot.domain.flag_changes import acts_as
 from bot.domain.policy import PolicyDecision
 from bot.errors import DeploybotError
 from bot.fibers import Fibers
@@ -31,6 +32,7 @@ from bot.ports import (
     Store,
     Verifier,
 )
+from bot.ports.flags import FlagStore
 from bot.services.failure_evidence import FailureEvidenceReader
 from bot.services.live import LiveState
 
@@ -46,9 +48,10 @@ class Gate(Protocol):
 
 
 def window_for(gate: Gate, d: Deployment, *, at: datetime) -> PolicyDecision:
-    """The deploy window that applies to `d`: rollbacks and migration runs (the guide's
-    migration rollback) follow the rollback rule, deploys the schedule and freezes."""
-    if d.kind is Kind.DEPLOY:
+    """The deploy window that applies to `d`: rollbacks, migration runs (the guide's
+    migration rollback) and flags turned off follow the rollback rule; deploys and flags
+    turned on (or to a variant) the schedule and freezes (bot.domain.flag_changes)."""
+    if acts_as(d.kind, d.version) is Kind.DEPLOY:
         return gate.check(d.environment, d.service, at=at, emergency=d.emergency)
     return gate.check_rollback(d.environment, d.service, at=at)
 
@@ -87,6 +90,7 @@ class RunnerBase:
         live: LiveState | None = None,
         fibers: Fibers | None = None,
         evidence: FailureEvidenceReader | None = None,
+        flags: Mapping[str, FlagStore] | None = None,
     ) -> None:
         """`live`: what runs where (read when a deployment starts: what it replaces; and
         when one ends: the "Running now" of the cards still waiting).
@@ -96,7 +100,8 @@ class RunnerBase:
         threads, holding none while it waits, if the cluster and verifier wait through its
         `sleeper`); one of its own when not given. `evidence`: what the cluster shows about
         a failed rollout or watch (the failing pod, its last log lines, the warning
-        events), posted in the deployment's thread before anything is rolled back."""
+        events), posted in the deployment's thread before anything is rolled back.
+        `flags`: environment → where its flag definitions are kept (flag changes)."""
         self._store = store
         self._live = live
         self._metrics = metrics or NoMetrics()
@@ -106,6 +111,7 @@ class RunnerBase:
         self._migrations = dict(migrations or {})
         self._cluster = cluster
         self._evidence = evidence
+        self._flags = dict(flags or {})
         self._notifier = notifier
         self._clock = clock
         self._owner = owner
@@ -136,7 +142,8 @@ class RunnerBase:
     def _explain(self, d: Deployment) -> None:
         """Post what the cluster shows about `d`'s failure in its thread, while the failed
         pods still run (before any rollback). Best effort: never raises."""
-        if self._evidence is None or d.kind is Kind.MIGRATE or d.instance is not None:
+        if self._evidence is None or d.kind in (Kind.MIGRATE, Kind.FLAG) \
+                or d.instance is not None:
             return
         evidence = self._evidence.gather(d.environment, d.service, d.version)
         if evidence is None or evidence.empty:

@@ -16,18 +16,20 @@ from datetime import datetime
 
 from bot.domain.admission import Ask, Facts, Rule, admit
 from bot.domain.deployment import Deployment, Kind, Verification
+from bot.domain.flag_changes import acts_as
 from bot.domain.policy import PolicyDecision
 from bot.domain.states import State
 from bot.errors import DeploybotError
 from bot.ports import AlreadyRunning, RolloutFailed, RollsBack, VerifyResult
 from bot.presentation.lock_views import refusal_at_start
 from bot.services.runner.base import Aborted, check_abort, log, window_for
+from bot.services.runner.flag_runs import FlagRuns
 from bot.services.runner.jobs import Jobs
 from bot.services.runner.leases import LostLease
 from bot.services.runner.verdicts import Verdicts
 
 
-class Pipeline(Verdicts, Jobs):
+class Pipeline(Verdicts, Jobs, FlagRuns):
     def _run(self, deployment_id: int) -> None:
         at = self._clock.now()
         d = self._claim(deployment_id, at=at)
@@ -69,8 +71,8 @@ class Pipeline(Verdicts, Jobs):
         """What the deployment replaces, read from the executor as it starts (the card's
         "Running now" was read at request time, and much may have changed since); the
         version recorded at request time when the executor cannot tell."""
-        if self._live is None or d.instance is not None or d.kind is Kind.MIGRATE \
-                or d.state is not State.QUEUED:
+        if self._live is None or d.instance is not None \
+                or d.kind in (Kind.MIGRATE, Kind.FLAG) or d.state is not State.QUEUED:
             return d.previous_version
         return self._live.version(d.environment, d.service) or d.previous_version
 
@@ -83,11 +85,13 @@ class Pipeline(Verdicts, Jobs):
         went live since it was approved). A refused deployment is cancelled, saying why."""
         with self._store.transaction() as r:
             lock = r.locks.get(d.environment, d.service, at=at)
-        ask = Ask(kind=d.kind, environment=d.environment, service=d.service,
+        # A flag turned off passes locks as a rollback does; turned on, as a deploy.
+        ask = Ask(kind=acts_as(d.kind, d.version), environment=d.environment,
+                  service=d.service,
                   version=d.version, user_id=d.requested_by, instance=d.instance,
                   emergency=d.emergency, forced=True, deployment_id=d.id)
         admission = admit(ask, Facts(lock=lock, window=window_for(self._gate, d, at=at),
-                                     live=replacing,
+                                     live=replacing if d.kind is not Kind.FLAG else None,
                                      downgrade_confirmed_from=d.downgrade_from))
         refusal = admission.first
         if refusal is None:
@@ -140,6 +144,9 @@ class Pipeline(Verdicts, Jobs):
         note: str | None = None  # "v1.2.3 is already running in production; nothing to do"
         said: str | None = None  # what the cluster returned of the rollout (a run's link)
         try:
+            if d.kind is Kind.FLAG:
+                self._change_flag(d)
+                return
             if d.kind is Kind.MIGRATE:
                 self._migrate(d, progress)
                 self._move(d.id, State.SUCCEEDED, finished=True,
@@ -230,6 +237,7 @@ class Pipeline(Verdicts, Jobs):
                 log.warning("deployment %s: could not send the result", final.id, exc_info=True)
         if replaced is not None:
             self._show(replaced)
+        self._tell_flag_thread(final)
         try:
             self._refresh_running_now(final)
         except DeploybotError:
@@ -251,7 +259,7 @@ class Pipeline(Verdicts, Jobs):
     def _refresh_running_now(self, final: Deployment) -> None:
         """A deploy or rollback of the main instance ended, so what runs there may have
         changed: `refresh_running_now` for its service and environment."""
-        if final.instance is not None or final.kind is Kind.MIGRATE:
+        if final.instance is not None or final.kind in (Kind.MIGRATE, Kind.FLAG):
             return
         self.refresh_running_now(final.environment, final.service)
 
