@@ -204,12 +204,20 @@ def make_handler(fmt: LogFormat, *, stream: TextIO | None = None,
     return handler
 
 
+#: Libraries whose INFO lines are noise for operators, and the level they log at instead:
+#: APScheduler logs every job run ("Running job …", "… executed successfully") at INFO,
+#: several a minute; the bot's own lines say what the jobs did, and APScheduler's warnings
+#: (a missed run) and errors (a job that raised) still show.
+QUIET_LIBRARIES: dict[str, int] = {"apscheduler": logging.WARNING}
+
+
 def configure_logging(fmt: LogFormat = "text", *, level: int = logging.INFO,
                       stream: TextIO | None = None, env: Mapping[str, str] | None = None,
                       force: bool = False) -> logging.Handler | None:
     """Give the root logger one `make_handler`; returns it. Like `logging.basicConfig`, a
     root logger that has handlers already (an embedding program, pytest) is left alone
-    (None) unless `force`, which replaces them. The secret values are those of `env` (the
+    (None) unless `force`, which replaces them. `QUIET_LIBRARIES` log at their quieter level
+    (unless `level` is DEBUG: then everything shows). The secret values are those of `env` (the
     process environment by default) at this moment."""
     root = logging.getLogger()
     if root.handlers and not force:
@@ -219,6 +227,9 @@ def configure_logging(fmt: LogFormat = "text", *, level: int = logging.INFO,
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    for name, quiet in QUIET_LIBRARIES.items():
+        # Never below the root's level: at DEBUG, their lines show too.
+        logging.getLogger(name).setLevel(max(quiet, level) if level > logging.DEBUG else level)
     return handler
 
 

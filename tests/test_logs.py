@@ -8,7 +8,9 @@ import io
 import json
 import logging
 import re
+import threading
 from collections.abc import Iterator
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -16,11 +18,13 @@ import pytest
 from bot.cli import main
 from bot.domain.states import State
 from bot.logs import (
+    QUIET_LIBRARIES,
     DeploymentFilter,
     JsonFormatter,
     RedactFilter,
     Redactor,
     TextFormatter,
+    configure_logging,
     make_handler,
     working_on,
 )
@@ -187,3 +191,61 @@ def test_an_unknown_log_format_is_refused(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("LOG_FORMAT", "xml")
     assert main(["check-config", "app.yaml"]) == 2
     assert "LOG_FORMAT: 'xml' is not a log format (text or json)" in capsys.readouterr().err
+
+
+@pytest.fixture
+def root_text() -> Iterator[io.StringIO]:
+    """configure_logging on the root logger, writing text to a buffer; the root's and the
+    quieted libraries' loggers restored afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    quiet = {name: logging.getLogger(name).level for name in QUIET_LIBRARIES}
+    buf = io.StringIO()
+    configure_logging("text", level=logging.INFO, stream=buf, env={}, force=True)
+    try:
+        yield buf
+    finally:
+        for h in list(root.handlers):
+            root.removeHandler(h)
+        for h in handlers:
+            root.addHandler(h)
+        root.setLevel(level)
+        for name, lvl in quiet.items():
+            logging.getLogger(name).setLevel(lvl)
+
+
+def test_apscheduler_logs_only_warnings_and_errors_not_every_job_run(
+        root_text: io.StringIO) -> None:
+    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    def fine() -> None:
+        logging.getLogger("bot.scheduling.jobs").info("the job did its work")
+
+    def broken() -> None:
+        raise RuntimeError("the job broke")
+
+    done = threading.Semaphore(0)
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.add_listener(lambda _: done.release(), EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    scheduler.start()  # its start is logged at INFO too
+    try:
+        scheduler.add_job(fine, id="fine")  # no trigger: run once, now
+        scheduler.add_job(broken, id="broken")
+        assert done.acquire(timeout=10) and done.acquire(timeout=10)
+    finally:
+        scheduler.shutdown(wait=True)
+    text = root_text.getvalue()
+    assert "INFO bot.scheduling.jobs: the job did its work" in text  # the bot's own line
+    assert "ERROR apscheduler.executors.default: Job \"" in text  # a job that raised
+    assert "RuntimeError: the job broke" in text
+    # APScheduler's INFO chatter ("Added job", "Running job", "executed successfully",
+    # "Scheduler started") is not.
+    assert [line for line in text.splitlines() if " INFO apscheduler" in line] == []
+    assert "executed successfully" not in text and "Running job" not in text
+
+
+def test_at_debug_apscheduler_shows_everything(root_text: io.StringIO) -> None:
+    configure_logging("text", level=logging.DEBUG, stream=root_text, env={}, force=True)
+    logging.getLogger("apscheduler.scheduler").info("Scheduler started")
+    assert "INFO apscheduler.scheduler: Scheduler started" in root_text.getvalue()
