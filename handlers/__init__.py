@@ -17,6 +17,7 @@ from handlers import (
     checklist,
     ci,
     commands,
+    flags_command,
     freeze,
     history,
     home,
@@ -67,5 +68,6 @@ def build_app(
     ci.register(app, container)
     troubleshooting.register(app, container)
     logs.register(app, container)
+    flags_command.register(app, container)
     home.register(app, container)
     return lean(app)  # Bolt calls each of them with just its arguments (handlers.lean)

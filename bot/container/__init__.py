@@ -55,6 +55,8 @@ from bot.services.ci import CIService
 from bot.services.daily_summary import DailySummary
 from bot.services.deployments import DeploymentService
 from bot.services.failure_evidence import FailureEvidenceReader
+from bot.services.flag_reads import FlagReader
+from bot.services.flags_command import FlagsService
 from bot.services.freezes import FreezeService
 from bot.services.github_mirror import GitHubMirror
 from bot.services.github_polling import GitHubPolling
@@ -115,6 +117,7 @@ class Container:
     metrics: DeploybotMetrics  # this bot's Prometheus registry (GET /metrics)
     readiness: ReadinessCheck  # GET /readyz: the database and Slack answer
     slack_requests: SlackRequests  # each Slack request handled once, in any replica
+    flags_view: FlagsService  # `/flags`: a service's declared feature flags, as they are
 
     kube_clients: KubeClients | None = None  # Kubernetes API clients, one per environment
     source: SourceControl | None = None  # GitHub, when a service names its repository
@@ -217,6 +220,8 @@ def build_container(
     flags = build_flags(config, kube_clients=kube_clients,
                         kubeconfig=kubeconfig or os.environ.get("KUBECONFIG") or None,
                         environ=os.environ, timing=kubernetes_timing)
+    flag_reader = FlagReader(config=config, clock=clock, stores=flags.store,
+                             evaluators=flags.evaluator)
     # Told of every change shown in Slack (cards, announcements); started once the Home
     # service it refreshes exists (below).
     home_refresher = HomeRefresher(every=config.home.refresh_every, clock=clock)
@@ -362,6 +367,8 @@ def build_container(
                      migrations=migrations, jobs=Background(workers=JOB_WORKERS),
                      locks=locks, home=home, home_refresher=home_refresher, ci=ci,
                      troubleshooting=troubleshooting, logs=logs,
+                     flags_view=FlagsService(config=config, store=database, access=access,
+                                             clock=clock, reader=flag_reader),
                      source=source, webhooks=webhooks, github_mirror=github_mirror,
                      github=github, github_polling=github_polling,
                      checklists=checklists, alerts=alerts, summary=summary, flags=flags)
