@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -95,15 +96,25 @@ def refusal(err: UserError) -> dict[str, Any]:
     return ephemeral_ack(error_message(err)[0])
 
 
+_TRY_AGAIN = re.compile(r"[;,.:]?\s*(?:please\s+)?try again\b.*$", re.IGNORECASE | re.DOTALL)
+
+
+def _sentence(err: BaseException) -> str:
+    """A dependency's complaint as one sentence, without its own "try again" (the reply
+    says when): "GitHub answered 502; try again shortly" → "GitHub answered 502."."""
+    text = _TRY_AGAIN.sub("", str(err).strip()).rstrip()
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
 def error_message(err: BaseException) -> tuple[str, bool]:
     """(text for the user, whether it is our fault and worth logging)."""
     if isinstance(err, UserError):  # a refusal may carry its own icon (a lock: 🔒)
         return f"{getattr(err, 'icon', '⚠️')} {err.message}", False
     if isinstance(err, RateLimited) and (err.reset_at or err.retry_after):
         # The message says when the limit resets: "in a minute" would contradict it.
-        return f"⏳ {err} Nothing was changed; please try again then.", False
+        return f"⏳ {_sentence(err)} Nothing was changed; please try again then.", False
     if isinstance(err, RetryableError):
-        return f"⏳ {err} Nothing was changed; please try again in a minute.", False
+        return f"⏳ {_sentence(err)} Nothing was changed; please try again in a minute.", False
     ref = uuid.uuid4().hex[:8]
     kind = "a configuration problem" if isinstance(err, PermanentError) else "an internal error"
     return (f"💥 Something went wrong on deploybot's side ({kind}, reference `{ref}`). "

@@ -8,6 +8,7 @@ import sys
 
 from bot.cli.common import check_holiday
 from bot.config import load_config
+from bot.domain.text import period
 from bot.settings import Settings
 
 
@@ -24,7 +25,7 @@ def cmd_check_config(ns: argparse.Namespace) -> int:
         a = env.approval
         rule = (f"{a.required} approval(s) from {', '.join(a.approvers)}; self-approval "
                 f"{'allowed' if a.allow_self_approval else 'not allowed'}; expires after "
-                f"{a.expires_after}") if a else "no approval needed"
+                f"{period(a.expires_after)}") if a else "no approval needed"
         print(f"  environment {name}: deployers {', '.join(env.deployers)}; {rule}")
     for name, svc in cfg.services.items():
         envs = ", ".join(svc.environments or cfg.environments.keys())
@@ -45,7 +46,7 @@ def cmd_check_config(ns: argparse.Namespace) -> int:
     print("  daily summary: " + (f"to {', '.join(mail.to)} at {mail.send_at:%H:%M} "
                                  f"{cfg.timezone}" if mail else "(off)"))
     print(f"  audit viewers (/audit): {', '.join(cfg.audit.viewers)}")
-    print(f"  locks: a timed lock lasts at most {cfg.locks.max_duration}")
+    print(f"  locks: a timed lock lasts at most {period(cfg.locks.max_duration)}")
     return 0
 
 

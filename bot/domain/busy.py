@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.states import State
+from bot.domain.text import channel_ref
 from bot.errors import Conflict
 
 _WHAT = {Kind.DEPLOY: "Deployment", Kind.ROLLBACK: "Rollback", Kind.MIGRATE: "Migration run",
@@ -27,7 +28,7 @@ def busy_message(active: Deployment | None, *, environment: str, service: str) -
                 "to finish, then try again.")
     what = _WHAT.get(active.kind, "Deployment")
     now = _NOW.get(active.state, "is under way")
-    where = f"<#{active.channel}>" if active.channel else "the deployments channel"
+    where = channel_ref(active.channel) if active.channel else "the deployments channel"
     return (f"{what} #{active.id} of {service} to {active.where} {now} (requested by "
             f"<@{active.requested_by}>); only one runs at a time per service and "
             f"environment. Wait for it to finish, or follow it in {where}.")

@@ -3,16 +3,57 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
+
+
+def clip(value: str, limit: int) -> str:
+    """`value` in at most `limit` characters: whole when it fits, else cut at the last word
+    boundary (a word cut in two reads wrong) with "…"; a text with no space in its second
+    half (an id, a URL) is cut where it must."""
+    if len(value) <= limit:
+        return value
+    cut = value[: max(0, limit - 1)]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space].rstrip(" ,;:·—-")
+    return cut + "…"
+
+
+def period(d: timedelta) -> str:
+    """A duration as people say it: '7 days', '2 hours', '1 day 12 hours', '90 seconds' is
+    '1 minute 30 seconds' (never Python's '7 days, 0:00:00')."""
+    seconds = int(d.total_seconds())
+    parts = []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        n, seconds = divmod(seconds, size)
+        if n:
+            parts.append(f"{n} {unit}{'' if n == 1 else 's'}")
+    return " ".join(parts) or "0 seconds"
+
+
+def unescaped(text: str) -> str:
+    """Slack's three escapes (`&lt;` `&gt;` `&amp;`) decoded: text that was escaped once
+    already (a refusal's message kept in the audit log) is escaped again only once."""
+    for entity, char in _ENTITIES:
+        text = text.replace(entity, char)
+    return text
+
+
+def channel_ref(channel: str) -> str:
+    """A channel for display: `<#C0123>` for an id (Slack shows its name), `#name` for a
+    name, with or without its `#` (never `##name`)."""
+    if re.fullmatch(r"[CG][A-Z0-9]{2,}", channel):
+        return f"<#{channel}>"
+    return "#" + channel.lstrip("#")
 
 
 def shown(value: str, *, limit: int = 40) -> str:
     """User input quoted for display: control characters removed, truncated, mrkdwn-escaped,
     and wrapped in a code span so mentions (`<!channel>`) and formatting never fire."""
-    v = _CONTROL.sub("", value).replace("\n", " ")
-    if len(v) > limit:
-        v = v[: limit - 1] + "…"
+    v = clip(_CONTROL.sub("", value).replace("\n", " "), limit)
     v = v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
     return f"`{v}`"
 
@@ -22,8 +63,9 @@ _LINK = re.compile(r"<(https?://[^\s<>|]+)(?:\|[^<>]*)?>")
 
 def reason_text(value: str, *, limit: int = 300) -> str:
     """Free text (an emergency reason) for display: links kept, everything else that Slack
-    would act on (`<!channel>`, `<@U…>`) escaped, control characters removed."""
-    v = _CONTROL.sub("", value).replace("\n", " ")[:limit]
+    would act on (`<!channel>`, `<@U…>`) escaped, control characters removed; cut to
+    `limit` at a word boundary."""
+    v = clip(_CONTROL.sub("", value).replace("\n", " "), limit)
     links: list[str] = []
 
     def keep(m: re.Match[str]) -> str:
@@ -33,6 +75,16 @@ def reason_text(value: str, *, limit: int = 300) -> str:
     v = _LINK.sub(keep, v)
     v = v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return re.sub(r"\x00(\d+)\x00", lambda m: links[int(m.group(1))], v)
+
+
+_ESCAPED_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]+)&gt;")
+
+
+def error_text(error: str, *, limit: int = 300) -> str:
+    """A failure's cause for display (it may quote the cluster or GitHub: "error rate 4.2%
+    > 1%"): as `reason_text`, but the user mentions deploybot writes itself (who aborted,
+    who rolled back) stay mentions."""
+    return _ESCAPED_MENTION.sub(r"<@\1>", reason_text(unescaped(error), limit=limit))
 
 
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")

@@ -11,8 +11,8 @@ from bot.domain.links import Link
 from bot.domain.record import DURING_THE_WATCH, VERIFY_FAILED, abort_note, rollback_note
 from bot.domain.severity import Outcome
 from bot.domain.states import State
-from bot.domain.text import who
-from bot.presentation.link_views import links_line
+from bot.domain.text import error_text, who
+from bot.presentation.link_views import links_line, thread_link
 
 
 def headline(a: Alert) -> str:
@@ -94,8 +94,9 @@ def slack_text(a: Alert, link: str | None, links: Sequence[Link] = ()) -> str:
     lines = [f"{_ICON[a.outcome]} *{a.severity.label}* · {headline(a)}"]
     cause = _cause(a)
     if cause:
-        lines.append(f"Cause: {cause}")
-    shown = [f"<{link}|Deployment thread>"] if link else []
+        lines.append(f"Cause: {error_text(cause)}")
+    thread = thread_link(link, "Deployment thread")
+    shown = [thread] if thread else []
     if links:
         shown.append(links_line(links))
     if shown:

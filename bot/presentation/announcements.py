@@ -8,6 +8,7 @@ from datetime import timedelta, tzinfo
 from bot.domain.announcements import NEXT_WINDOW_HORIZON, PlannedAnnouncement
 from bot.domain.freezes import Freeze
 from bot.domain.policy import local
+from bot.domain.text import reason_text
 
 
 def _names(names: frozenset[str]) -> str:
@@ -35,11 +36,23 @@ def duration(d: timedelta) -> str:
 
 
 def _label(f: Freeze) -> str:
-    return f"*{f.name}*" + ("" if f.name.lower().endswith("freeze") else " freeze")
+    """The freeze's name in bold (a name typed in `/freeze add` cannot mention anyone)."""
+    name = reason_text(f.name, limit=100).replace("*", "")
+    return f"*{name}*" + ("" if f.name.lower().endswith("freeze") else " freeze")
 
 
 def _why(f: Freeze) -> str:
-    return f" ({f.reason})" if f.reason else ""
+    return f" ({reason_text(f.reason, limit=200)})" if f.reason else ""
+
+
+def _emergency_command(f: Freeze) -> str:
+    """The command for an emergency fix during `f`, with its environment when it is one:
+    `/deploy production &lt;version&gt; --emergency "reason"` (Slack shows `&lt;` as `<`;
+    a bare `<version>` would be read as markup and vanish)."""
+    env = (next(iter(f.environments)) if f.environments is not None
+           and len(f.environments) == 1 else "&lt;environment&gt;")
+    return f'`/deploy {env} &lt;version&gt; --emergency "reason"`'
+
 
 
 def freeze_warning(f: Freeze, lead: timedelta, zone: tzinfo) -> str:
@@ -50,8 +63,8 @@ def freeze_warning(f: Freeze, lead: timedelta, zone: tzinfo) -> str:
 
 def freeze_started(f: Freeze, zone: tzinfo) -> str:
     return (f"🧊 The {_label(f)}{_why(f)} has started: normal deploys to {scope(f)} are "
-            f"blocked until {local(f.end, zone)}. Emergency fixes: "
-            f"`/deploy <env> <version> --emergency \"reason\"`.")
+            f"blocked until {local(f.end, zone)}. Emergency fixes: {_emergency_command(f)} "
+            "(they need emergency approval).")
 
 
 def freeze_ended(f: Freeze, zone: tzinfo) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.audit import AuditEvent
-from bot.domain.text import reason_text
+from bot.domain.text import reason_text, unescaped
 from bot.presentation.blocks import Message, when
 from bot.presentation.sections import Block, context, section
 
@@ -22,9 +22,12 @@ def _value(v: Any) -> str:
 
 
 def details_text(details: Mapping[str, Any]) -> str:
-    """`key: value · …`, Slack markup escaped (a command's text cannot mention anyone)."""
+    """`key: value · …`, Slack markup escaped (a command's text cannot mention anyone). A
+    refusal's message is kept as it was sent, escaped already: it is decoded first, so that
+    `&lt;` shows as `<` rather than `&lt;`; backticks become quotes (a cut must not leave a
+    code span open)."""
     text = " · ".join(f"{k}: {_value(v)}" for k, v in details.items())
-    return reason_text(text, limit=DETAILS_MAX)
+    return reason_text(unescaped(text).replace("`", "'"), limit=DETAILS_MAX)
 
 
 def _actor(actor: str) -> str:
@@ -46,11 +49,11 @@ def event_line(e: AuditEvent, zone: ZoneInfo) -> str:
 def audit_view(events: Sequence[AuditEvent], zone: ZoneInfo, *, environment: str | None,
                since: datetime | None, since_text: str | None, more: bool,
                before_id: int | None) -> Message:
-    where = f"*{environment}*" if environment else "all environments"
+    where = environment or "all environments"
     start = f", since {when(since, zone)}" if since else ""
     page = f", before #{before_id}" if before_id else ""
     title = f"Audit log: {where}{start}{page}"
-    blocks: list[Block] = [section(f"*{title}* — newest first")]
+    blocks: list[Block] = [section(f"*{title}* — newest first")]  # one bold: no nesting
     if not events:
         blocks.append(section("_No events._"))
     blocks += [section(event_line(e, zone)) for e in events]
@@ -66,4 +69,4 @@ def audit_view(events: Sequence[AuditEvent], zone: ZoneInfo, *, environment: str
         export.append(f"--environment {environment}")
     hints.append(f"All of them: `{' '.join(export)}`.")
     blocks.append(context(" ".join(hints)))
-    return Message(text=title.replace("*", ""), blocks=blocks)
+    return Message(text=title, blocks=blocks)

@@ -15,7 +15,7 @@ from bot.domain.links import Link
 from bot.domain.previews import instance_label
 from bot.domain.record import failed_rollout
 from bot.domain.states import State
-from bot.domain.text import reason_text, who
+from bot.domain.text import error_text, reason_text, who
 from bot.presentation import ids
 from bot.presentation.link_views import links_line
 from bot.presentation.parts import (
@@ -129,11 +129,11 @@ def deployment_card(d: Deployment, zone: ZoneInfo, links: Sequence[Link] = ()) -
     ]
     status = STATE_LINE[d.state]
     if d.state is State.RUNNING and d.progress:
-        status += f" — {d.progress}"
+        status += f" — {error_text(d.progress)}"
     if d.state in (State.FAILED, State.ROLLED_BACK) and d.error:
-        status += f" — {d.error}"
+        status += f" — {error_text(d.error)}"
     if d.state is State.SUCCEEDED and d.progress:  # e.g. "… is already running; nothing to do"
-        status += f" — {d.progress}"
+        status += f" — {error_text(d.progress)}"
     if d.state in (State.RUNNING, State.VERIFYING) and d.abort_requested_by is not None:
         asked = f" at {when(d.abort_requested_at, zone)}" if d.abort_requested_at else ""
         status += f" — 🛑 aborting: {who(d.abort_requested_by)} asked{asked}"
@@ -144,7 +144,7 @@ def deployment_card(d: Deployment, zone: ZoneInfo, links: Sequence[Link] = ()) -
     if d.state is State.CANCELLED and d.superseded_by is not None:
         status = f"⏭️ Superseded by #{d.superseded_by}"
     elif d.state is State.CANCELLED and d.error:
-        status += f" — {d.error}"
+        status += f" — {error_text(d.error)}"
     head = ("🚨 EMERGENCY deploy " if d.emergency else _HEAD[d.kind]) + title(d)
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": head[:150]}},
@@ -184,7 +184,7 @@ def deployment_card(d: Deployment, zone: ZoneInfo, links: Sequence[Link] = ()) -
                           | {"block_id": ids.CHECKLIST_BLOCK})
         blocks.append(approval_actions(d))
     elif d.state is State.EXPIRED and d.expires_at is not None:
-        why = f" ({d.error})" if d.error else ""
+        why = f" ({error_text(d.error)})" if d.error else ""
         blocks.append(_context(f"Expired at {when(d.expires_at, zone)} without enough "
                                f"approvals{why}. Request it again with `/deploy`."))
     text = f"{_HEAD[d.kind].strip()} {title(d)}: {STATE_LINE[d.state]}"

@@ -19,7 +19,9 @@ KIND_LABEL = {Kind.DEPLOY: "🚀 deploy", Kind.ROLLBACK: "↩️ rollback",
 
 
 def scope(environment: str | None, service: str | None) -> str:
-    where = f"*{environment}*" if environment else "all environments"
+    """'`api` in production', 'all services in all environments': a title's scope (the
+    title is bold as a whole; a bold word inside it would end it early)."""
+    where = environment or "all environments"
     what = f"`{service}`" if service else "all services"
     return f"{what} in {where}"
 
@@ -116,7 +118,7 @@ def _summary(name: str, stats: DoraStats) -> str:
 def stats_view(overall: DoraStats, zone: ZoneInfo, *, environments: Sequence[str],
                service: str | None, default_scope: bool,
                per_environment: Sequence[tuple[str, DoraStats]] = ()) -> Message:
-    envs = ", ".join(f"*{e}*" for e in environments)
+    envs = ", ".join(environments)  # in the bold title: not bold again
     where = f"{envs} (the production environments)" if default_scope and len(environments) \
         else envs
     what = f"`{service}`" if service else "all services"

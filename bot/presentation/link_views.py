@@ -29,6 +29,14 @@ def slack_link(url: str, text: str) -> str:
     return f"<{slack_href(url)}|{''.join(_TEXT_ESCAPES.get(c, c) for c in text)}>"
 
 
+def thread_link(permalink: str | None, label: str) -> str | None:
+    """`<permalink|label>`, or None when Slack gave no usable link (chat.getPermalink can
+    fail, or answer without one): never `<None|Deployment thread>`."""
+    if not permalink or not permalink.startswith(("https://", "http://")):
+        return None
+    return slack_link(permalink, label)
+
+
 def links_line(links: Sequence[Link]) -> str:
     """'<…|Dashboard> · <…|Runbook> · <…|Logs>' (empty without links)."""
     return " · ".join(slack_link(link.url, link.label) for link in links)

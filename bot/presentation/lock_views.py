@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, tzinfo
 from bot.domain.lock_commands import LockArgs, LockListArgs, UnlockArgs
 from bot.domain.locks import LOCKED_BEFORE_START, ROLLBACK, Lock
 from bot.domain.policy import local
-from bot.domain.text import reason_text, who
+from bot.domain.text import error_text, reason_text, who
 from bot.presentation.blocks import Block, Message
 
 
@@ -56,6 +56,10 @@ def unlock_command(lock: Lock) -> str:
 
 
 def _reason(lock: Lock) -> str:
+    """The reason, quoted and cut at a word; a rollback's own ("… was aborted by <@U0BOB>
+    …") keeps the mention deploybot wrote, a typed one mentions nobody."""
+    if lock.origin == ROLLBACK:
+        return f"'{error_text(lock.reason, limit=200)}'"
     return f"'{reason_text(lock.reason, limit=200)}'"
 
 

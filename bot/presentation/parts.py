@@ -92,7 +92,9 @@ def confirm_dialog(title: str, text: str, confirm: str) -> Block:
 
 def title(d: Deployment) -> str:
     if d.kind is Kind.ROLLBACK:
-        return f"#{d.id} rollback of {d.service} to {d.version} in {d.environment}"
+        # "↩️ Rollback #5 api back to …", "Your rollback #5 api back to …": the noun is
+        # said before it, never twice.
+        return f"#{d.id} {d.service} back to {d.version} in {d.environment}"
     if d.kind is Kind.MIGRATE:
         return f"#{d.id} {d.service} migrations → {d.target} in {d.environment}"
     if d.kind is Kind.FLAG:

@@ -21,9 +21,9 @@ from bot.domain.record import (
 )
 from bot.domain.severity import Severity
 from bot.domain.states import State
-from bot.domain.text import reason_text, who
+from bot.domain.text import error_text, reason_text, who
 from bot.presentation import ids
-from bot.presentation.link_views import MONITOR, links_line
+from bot.presentation.link_views import MONITOR, links_line, thread_link
 from bot.presentation.parts import (
     MARKS,
     Message,
@@ -80,6 +80,8 @@ def announcement(d: Deployment, zone: ZoneInfo, permalink: str | None, *,
     ok = d.state is State.SUCCEEDED
     if d.kind is not Kind.DEPLOY:
         head = _other_head(d, ok)
+    elif ok and d.emergency:  # an emergency fix stays marked as one when it lands
+        head = f"🚨 *Emergency deploy: {d.service} `{d.version}` is live in {d.where}*"
     elif ok:
         head = f"✅ *{d.service} `{d.version}` is live in {d.where}*"
     elif d.state is State.ROLLED_BACK and (ab := aborted(d)) is not None:  # stopped by hand
@@ -107,26 +109,38 @@ def announcement(d: Deployment, zone: ZoneInfo, permalink: str | None, *,
     parts = [mention, head] if mention else [head]
     cause = _cause(d)
     if not ok and cause:
-        parts.append(f"Cause: {cause}")
+        parts.append(f"Cause: {error_text(cause)}")
     if ok and d.progress:  # a note such as "v1.2.3 is already running in staging; nothing to do"
-        parts.append(d.progress)
+        parts.append(error_text(d.progress))
     by = f"{'Deployed' if d.kind is Kind.DEPLOY else 'Requested'} by {who(d.requested_by)}"
     if d.approvers:
         by += ", approved by " + ", ".join(f"<@{a.user_id}>" for a in d.approvers)
     parts.append(f"{by} · took {took(d.duration)} · previous `{d.previous_version or '—'}`"
                  + (" · ⬇️ downgrade" if d.downgrade_from is not None else ""))
-    shown = [f"<{permalink}|Deployment thread>"] if permalink else []
+    thread = thread_link(permalink, "Deployment thread")
+    shown = [thread] if thread else []
     if not ok and links:
         shown.append(links_line(links))
     if shown:
         parts.append(" · ".join(shown))
     text = f"{title(d)}: {d.state.value}"
+    if d.emergency:
+        text = f"🚨 Emergency deploy {text}"
     if mention:
         text = f"{mention} {text}"
     if severity in (Severity.CRITICAL, Severity.HIGH):
         text = f"{severity.label}: {text}"
     return Message(text=text, blocks=[_section("\n".join(parts)),
-                                      _context(f"Severity: {severity.value}")])
+                                      _context(_severity_line(d, severity, ok))])
+
+
+def _severity_line(d: Deployment, severity: Severity, ok: bool) -> str:
+    """'Severity: high'; an emergency deploy says so with its reason instead, and its
+    severity only when it failed (a fix that landed is no "low" event)."""
+    if not d.emergency or d.emergency_reason is None:
+        return f"Severity: {severity.value}"
+    why = f"🚨 Emergency deploy: {reason_text(d.emergency_reason, limit=200)}"
+    return why if ok else f"{why} · Severity: {severity.value}"
 
 
 def _back_to(d: Deployment) -> str | None:
@@ -163,8 +177,13 @@ def _other_head(d: Deployment, ok: bool) -> str:
     return f"❌ *Migration of {d.service} in {d.environment} to `{d.target}` failed*"
 
 
+def _said(error: str | None) -> str:
+    return error_text(error) if error else "see the thread"
+
+
 def requester_note(d: Deployment, zone: ZoneInfo, permalink: str | None) -> Message:
-    link = f" <{permalink}|Thread>" if permalink else ""
+    thread = thread_link(permalink, "Thread")
+    link = f" {thread}" if thread else ""
     match d.state:
         case State.SUCCEEDED:
             text = f"✅ Your {noun(d)} {title(d)} succeeded in {took(d.duration)}."
@@ -174,20 +193,21 @@ def requester_note(d: Deployment, zone: ZoneInfo, permalink: str | None) -> Mess
         case State.ROLLED_BACK if failed_rollout(d) or failed_verification(d):
             what = "failed its rollout" if failed_rollout(d) else "failed verification"
             text = (f"⚠️ Your {noun(d)} {title(d)} {what} and was rolled back to "
-                    f"{_back_to(d)}: {_cause(d) or 'see the thread'}.")
+                    f"{_back_to(d)}: {_said(_cause(d))}.")
         case State.ROLLED_BACK:
             cause = _cause(d)
             text = (f"↩️ Your {noun(d)} {title(d)} was rolled back to {_back_to(d)}"
-                    + (f": {cause}." if cause else "."))
+                    + (f": {error_text(cause)}." if cause else "."))
         case State.FAILED:
-            text = f"❌ Your {noun(d)} {title(d)} failed: {d.error or 'see the thread'}."
+            text = f"❌ Your {noun(d)} {title(d)} failed: {_said(d.error)}."
         case State.REJECTED:
             who = f"<@{d.rejecter.user_id}>" if d.rejecter else "an approver"
             text = f"🚫 Your {noun(d)} {title(d)} was rejected by {who}."
         case State.EXPIRED if d.not_before is not None and d.kind is Kind.DEPLOY:
             # It expired because its deploy window closed: offer to queue it for the next.
             text = (f"⌛ Your {noun(d)} {title(d)} expired without enough approvals: "
-                    f"{d.error or 'the deploy window closed'}. The next window opens "
+                    f"{error_text(d.error or 'the deploy window closed')}. The next window "
+                    "opens "
                     f"{when(d.not_before, zone)}; queue it for then, and approvers can "
                     "approve it ahead on its card.")
             queue = _button(f"Queue it for {when(d.not_before, zone)}", ids.QUEUE_FOR_WINDOW,
@@ -197,7 +217,7 @@ def requester_note(d: Deployment, zone: ZoneInfo, permalink: str | None) -> Mess
         case State.EXPIRED:
             text = f"⌛ Your {noun(d)} {title(d)} expired without enough approvals."
         case State.CANCELLED:
-            text = f"✖️ Your {noun(d)} {title(d)} was cancelled: {d.error or 'see the thread'}."
+            text = f"✖️ Your {noun(d)} {title(d)} was cancelled: {_said(d.error)}."
         case _:
             text = f"Your {noun(d)} {title(d)} is now {d.state.value.replace('_', ' ')}."
     return Message(text=text + link, blocks=[_section(text + link)])

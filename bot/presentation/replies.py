@@ -13,7 +13,7 @@ from bot.domain.deployment import Deployment, Kind
 from bot.domain.live import Live
 from bot.domain.record import failed_rollout
 from bot.domain.states import State
-from bot.domain.text import reason_text, who
+from bot.domain.text import channel_ref, reason_text, who
 from bot.presentation import ids
 from bot.presentation.card import ahead_line
 from bot.presentation.live_views import live_line
@@ -110,8 +110,9 @@ def window_closed(reasons: tuple[str, ...], next_at: datetime | None, zone: Zone
     else:
         lines.append("No window opens in the next 60 days.")
         blocks = [_section("\n".join(lines))]
-    blocks.append(_context('If production is broken, use `--emergency "reason"`: it needs '
-                           "emergency approval and is announced."))
+    blocks.append(_context(f"If it cannot wait (something in {environment} is broken), "
+                           f'`/deploy {service} {environment} {version} --emergency "reason"` '
+                           "deploys it now: it needs emergency approval and is announced."))
     return Message(text=f"Not now: {service} {version} cannot go to {environment}",
                    blocks=blocks)
 
@@ -127,7 +128,7 @@ def window_open_prompt(d: Deployment, zone: ZoneInfo) -> Message:
 
 
 def _where(d: Deployment) -> str:
-    return f"<#{d.channel}>" if d.channel and d.channel[0] in "CG" else "the deployments channel"
+    return channel_ref(d.channel) if d.channel else "the deployments channel"
 
 
 def request_accepted(d: Deployment, zone: ZoneInfo) -> Message:

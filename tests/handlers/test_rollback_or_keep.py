@@ -118,7 +118,7 @@ def test_rollback_runs_the_previous_version_and_marks_the_failed_deploy_rolled_b
     assert f"Requested by <@{APPROVER}>" in rolled
     assert "Severity: high" in rolled  # a rollback is announced at high severity
     rb_card = bot.card(2)
-    assert rb_card["text"].startswith("↩️ Rollback #2 rollback of api to v1.2.2 in staging")
+    assert rb_card["text"].startswith("↩️ Rollback #2 api back to v1.2.2 in staging")
     record = blocks_text(thread_replies(bot, rb.message_ts or "")[0])
     assert "Approval — not needed for a rollback" in record
 

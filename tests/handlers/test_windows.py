@@ -228,7 +228,8 @@ def test_a_refused_deploy_says_why_and_when_and_offers_to_queue_it(
     assert "*Not now:* `api` `v1.2.3` cannot go to *production*." in text
     assert f"• {reason}" in text
     assert f"The next window opens *{opens}*." in text
-    assert '`--emergency "reason"`' in text  # the way out when it cannot wait
+    # the way out when it cannot wait, for this deploy
+    assert '`/deploy api production v1.2.3 --emergency "reason"`' in text
     queue_button = button(answer, ids.QUEUE_FOR_WINDOW)
     assert queue_button["text"]["text"] == f"Queue it for {opens}"
     assert queue_button["value"] == "api production v1.2.3"

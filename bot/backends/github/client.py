@@ -96,14 +96,14 @@ class GitHubClient:
         if errors:
             types = {str(e.get("type") or "") for e in errors if isinstance(e, dict)}
             text = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict))
-            where = f"GitHub GraphQL ({self.api_url})"
+            where = f"GitHub GraphQL ({self.api_url})"  # for the log: a PermanentError
             if "RATE_LIMITED" in types:
-                raise _rate_limited(f"{where} rate limit exceeded", headers)
+                raise _rate_limited("GitHub rate limit exceeded", headers)
             if "NOT_FOUND" in types:
                 raise UnknownObjectException(404, data, headers)
             raise PermanentError(f"{where} refused the query: {text[:300]}")
         if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
-            raise RetryableError(f"GitHub GraphQL ({self.api_url}) gave no data; try again")
+            raise RetryableError("GitHub's GraphQL API gave no data")  # told: try again
         result: dict[str, Any] = data["data"]
         return result
 
@@ -111,12 +111,15 @@ class GitHubClient:
         return self.gh.get_repo(repository)  # lazy (Github(lazy=True)): no request
 
     def call(self, repository: str, fn: Callable[[], T]) -> T:
-        """`fn()`, with every PyGithub or network error turned into one of deploybot's."""
+        """`fn()`, with every PyGithub or network error turned into one of deploybot's. A
+        RetryableError is shown to the user as it is ("GitHub answered 502"; the reply adds
+        "try again"): it does not name the API's URL, which a PermanentError (logged, with a
+        reference for the user) does."""
         where = f"GitHub ({self.api_url})"
         try:
             return fn()
         except RateLimitExceededException as e:
-            raise _rate_limited(f"{where} rate limit exceeded", e.headers) from e
+            raise _rate_limited("GitHub rate limit exceeded", e.headers) from e
         except BadCredentialsException as e:
             raise PermanentError(
                 f"{where} refused the token (401 Bad credentials): set GITHUB_TOKEN to a "
@@ -132,7 +135,7 @@ class GitHubClient:
                 # 403 or 429, with `retry-after` or a "secondary rate limit" message).
                 if (headers.get("x-ratelimit-remaining") == "0" or "retry-after" in headers
                         or "rate limit" in str(e).lower()):
-                    raise _rate_limited(f"{where} rate limit exceeded", headers) from e
+                    raise _rate_limited("GitHub rate limit exceeded", headers) from e
                 scopes = headers.get("x-accepted-oauth-scopes") or headers.get(
                     "x-accepted-github-permissions")
                 need = (f"it needs {scopes}" if scopes else
@@ -141,13 +144,13 @@ class GitHubClient:
                 raise PermanentError(f"{where} refused access to `{repository}` (403): {need}"
                                      ) from e
             if e.status == 429:
-                raise _rate_limited(f"{where} rate limit exceeded (429)", e.headers) from e
+                raise _rate_limited("GitHub rate limit exceeded (429)", e.headers) from e
             if e.status >= 500 or e.status == 408:
-                raise RetryableError(f"{where} answered {e.status}; try again shortly") from e
+                raise RetryableError(f"GitHub answered {e.status}") from e
             raise PermanentError(f"{where} answered {e.status} for `{repository}`: "
                                  f"{_message(e)}") from e
         except requests.RequestException as e:
-            raise RetryableError(f"{where} is unreachable: {type(e).__name__}") from e
+            raise RetryableError(f"GitHub is unreachable ({type(e).__name__})") from e
 
 
 def _message(e: GithubException) -> str:

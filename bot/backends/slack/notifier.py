@@ -28,6 +28,12 @@ from bot.presentation.evidence_views import failure_evidence
 from bot.presentation.flag_views import flag_thread_note
 
 
+def _link_of(res: Any) -> str | None:
+    """chat.getPermalink's link, or None when it answered without one (never "None")."""
+    link = res.get("permalink") if hasattr(res, "get") else None
+    return str(link) if link else None
+
+
 class SlackNotifier:
     def __init__(self, client: WebClient, *, channel: str, zone: ZoneInfo,
                  production: Production = frozenset({"production"}),
@@ -85,7 +91,7 @@ class SlackNotifier:
             res = slack_call(self._client.chat_getPermalink, channel=channel, message_ts=ts)
         except (RetryableError, PermanentError):
             return None
-        return str(res["permalink"])
+        return _link_of(res)
 
     def _links_of(self, d: Deployment) -> tuple[Link, ...]:
         return self._links.resolve(d.service, d.environment, d.version)
@@ -127,7 +133,7 @@ class SlackNotifier:
                         message_ts=d.message_ts)
         except (RetryableError, PermanentError):
             return None
-        return str(res["permalink"])
+        return _link_of(res)
 
     def announce(self, d: Deployment) -> None:
         level = severity_of(d, production=self._production, mapping=self._severity)

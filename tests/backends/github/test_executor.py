@@ -186,7 +186,7 @@ def test_runs_are_read_page_by_page_up_to_a_limit(
 
 
 @pytest.mark.parametrize(("status", "kind", "text"), [
-    (502, RetryableError, "answered 502; try again shortly"),
+    (502, RetryableError, "GitHub answered 502"),
     (403, RateLimited, "rate limit exceeded (it resets at 15:01 UTC)"),
     (429, RateLimited, "rate limit exceeded (429) (retry after 30 s)"),
 ])
@@ -197,6 +197,8 @@ def test_github_failing_is_retryable(
     with pytest.raises(kind) as e:
         executor(client, clock, actions).observe("production", "api")
     assert text in str(e.value)
+    assert client.api_url not in str(e.value)  # told to users as it is: no API URL
+    assert "try again" not in str(e.value)  # the reply says it, once
 
 
 def test_github_refusing_is_permanent(
