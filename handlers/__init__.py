@@ -17,6 +17,7 @@ from handlers import (
     checklist,
     ci,
     commands,
+    flag_change,
     flags_command,
     freeze,
     history,
@@ -68,6 +69,7 @@ def build_app(
     ci.register(app, container)
     troubleshooting.register(app, container)
     logs.register(app, container)
+    flag_change.register(app, container)
     flags_command.register(app, container)
     home.register(app, container)
     return lean(app)  # Bolt calls each of them with just its arguments (handlers.lean)

@@ -185,3 +185,19 @@ def check_flags(cfg: AppConfig) -> None:
             raise ValueError(f"services.{svc_name}.flags: none of the environments "
                              f"{svc_name} deploys to ({', '.join(envs)}) says where its "
                              "flags live: add flags.<environment>")
+
+
+def kill_switch_flags(cfg: AppConfig) -> dict[tuple[str, str], tuple[str, ...]]:
+    """(service, environment) → the flags the service declares with `kill_switch: true`,
+    for each environment it deploys to whose flags deploybot can change (flags.<env>.flagd):
+    offered as "Turn <flag> off" after a failed watch."""
+    out: dict[tuple[str, str], tuple[str, ...]] = {}
+    for svc_name, svc in cfg.services.items():
+        names = tuple(ref.name for ref in svc.flags if ref.kill_switch)
+        if not names:
+            continue
+        for env in svc.environments or list(cfg.environments):
+            source = cfg.flags.get(env)
+            if source is not None and source.flagd is not None:
+                out[(svc_name, env)] = names
+    return out

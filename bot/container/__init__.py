@@ -37,6 +37,7 @@ from bot.backends.slack.health import SlackDependency
 from bot.background import Background
 from bot.clock import Clock, SystemClock
 from bot.config import AppConfig
+from bot.config.flags import kill_switch_flags
 from bot.config.links import link_catalog
 from bot.container.alerts import build_alerts
 from bot.container.clusters import build_clusters, manual_sleep
@@ -55,6 +56,7 @@ from bot.services.ci import CIService
 from bot.services.daily_summary import DailySummary
 from bot.services.deployments import DeploymentService
 from bot.services.failure_evidence import FailureEvidenceReader
+from bot.services.flag_changes import FlagChangeService
 from bot.services.flag_reads import FlagReader
 from bot.services.flags_command import FlagsService
 from bot.services.freezes import FreezeService
@@ -117,6 +119,7 @@ class Container:
     metrics: DeploybotMetrics  # this bot's Prometheus registry (GET /metrics)
     readiness: ReadinessCheck  # GET /readyz: the database and Slack answer
     slack_requests: SlackRequests  # each Slack request handled once, in any replica
+    flag_changes: FlagChangeService  # `/flag`: a flag changed like a deploy (and kill switches)
     flags_view: FlagsService  # `/flags`: a service's declared feature flags, as they are
 
     kube_clients: KubeClients | None = None  # Kubernetes API clients, one per environment
@@ -229,7 +232,8 @@ def build_container(
                              production=config.production_environments(),
                              severity=config.announcements.severity.mapping,
                              mentions=config.announcements.mentions,
-                             changes=home_refresher, links=link_catalog(config))
+                             changes=home_refresher, links=link_catalog(config),
+                             kill_switches=kill_switch_flags(config))
     access = Access(config, SlackDirectory(slack))
     policy = PolicyService(config=config, store=database, holidays=HolidayLibrary())
     name = instance_name()
@@ -258,7 +262,7 @@ def build_container(
                                  checks=bool(env.verify.smoke or env.verify.prometheus))
                 for name, env in config.environments.items()},
         rollback_locks={name: env.rollbacks.lock for name, env in config.environments.items()},
-        evidence=FailureEvidenceReader.of(cluster),
+        evidence=FailureEvidenceReader.of(cluster), flags=flags.stores,
     )
     locks = LockService(config=config, store=database, access=access, clock=clock,
                         poster=notifier)
@@ -311,6 +315,10 @@ def build_container(
         checklist=checklists,
         metrics=metrics, live=live,
     )
+    flag_changes = FlagChangeService(
+        flags=flags.stores, config=config, store=database, notifier=notifier, cluster=cluster,
+        access=access, clock=clock, runner=runner, policy=policy, locks=locks, metrics=metrics,
+        live=live)
     rollbacks = RollbackService(config=config, store=database, notifier=notifier,
                                 cluster=cluster, access=access, clock=clock, runner=runner,
                                 policy=policy, live=live)
@@ -360,7 +368,7 @@ def build_container(
                      live=live,
                      policy=policy, freezes=freezes, notifier=notifier, instance=name,
                      announcements=announcements, kube_clients=kube_clients,
-                     rollbacks=rollbacks,
+                     rollbacks=rollbacks, flag_changes=flag_changes,
                      abort=AbortService(store=database, notifier=notifier, access=access,
                                         clock=clock),
                      background=background, history=history, audit=audit,

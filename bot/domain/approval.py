@@ -52,6 +52,18 @@ def check_decision(
         raise refusal
 
 
+def request_label(d: Deployment) -> str:
+    """"Deployment #3 (api `v1.2.3` to production)", or a migration run's or flag change's
+    words, for the approval messages."""
+    if d.kind is Kind.FLAG:
+        return (f"Flag change #{d.id} ({d.target} → {shown(d.version)} in "
+                f"{d.environment})")
+    if d.kind is Kind.MIGRATE:
+        return (f"Migration run #{d.id} ({d.service} to {shown(d.target or '')} in "
+                f"{d.environment})")
+    return f"Deployment #{d.id} ({d.service} {shown(d.version)} to {d.environment})"
+
+
 def decision_refusal(
     d: Deployment,
     *,
@@ -67,13 +79,7 @@ def decision_refusal(
     A deploy waiting for its window (SCHEDULED) collects approvals ahead of it, under the
     same rules; it is withdrawn by cancelling it, not rejected. The requester may always
     reject (withdraw) their own request awaiting approval."""
-    label = f"Deployment #{d.id} ({d.service} {shown(d.version)} to {d.environment})"
-    if d.kind is Kind.FLAG:
-        label = (f"Flag change #{d.id} ({d.target} → {shown(d.version)} in "
-                 f"{d.environment})")
-    if d.kind is Kind.MIGRATE:
-        label = (f"Migration run #{d.id} ({d.service} to {shown(d.target or '')} in "
-                 f"{d.environment})")
+    label = request_label(d)
     if d.state is State.SCHEDULED and not approve:
         return Conflict(f"{label} is waiting for its deploy window: cancel it instead (its "
                         f"Cancel button, or `/deploy cancel {d.id}`).")

@@ -32,9 +32,11 @@ from bot.presentation.parts import (
 )
 
 
-def _verdict_blocks(d: Deployment, zone: ZoneInfo) -> list[Block]:
+def _verdict_blocks(d: Deployment, zone: ZoneInfo,
+                    kill_switches: Sequence[str] = ()) -> list[Block]:
     """Rollback / Keep after a failed watch, or after a failed rollout that left the new
-    version applied (automatic rollback off), or who chose what."""
+    version applied (automatic rollback off), or who chose what; beside them, "Turn <flag>
+    off" for each of `kill_switches` (the service's flags marked `kill_switch` there)."""
     v = d.verification
     if d.state not in (State.FAILED, State.ROLLED_BACK) or v is None or not v.offer_rollback:
         return []
@@ -60,6 +62,13 @@ def _verdict_blocks(d: Deployment, zone: ZoneInfo) -> list[Block]:
                     "Roll back?", f"Roll `{d.service}` in *{d.environment}* back from "
                     f"`{d.version}` to `{d.previous_version}`.", "Roll back")),
         _button(f"Keep {d.version}"[:75], ids.KEEP, str(d.id)),
+        *(_button(f"Turn {flag} off"[:75], ids.TURN_FLAG_OFF, f"{d.id}:{flag}",
+                  confirm=confirm_dialog(
+                      f"Turn {flag} off?"[:100],
+                      f"Request `/flag {d.environment} {flag} off` (kill switch after "
+                      f"failed deploy #{d.id}), with the approvals a deploy there needs.",
+                      "Turn off"))
+          for flag in kill_switches[:3]),
     ]}]
 
 
@@ -118,9 +127,11 @@ _HEAD = {Kind.DEPLOY: "Deploy ", Kind.ROLLBACK: "↩️ Rollback ", Kind.MIGRATE
          Kind.FLAG: "🚩 Flag change "}
 
 
-def deployment_card(d: Deployment, zone: ZoneInfo, links: Sequence[Link] = ()) -> Message:
+def deployment_card(d: Deployment, zone: ZoneInfo, links: Sequence[Link] = (),
+                    kill_switches: Sequence[str] = ()) -> Message:
     """The card; `links`: the service's in the environment at the version (dashboard,
-    runbook, logs, …), shown under what it deploys."""
+    runbook, logs, …), shown under what it deploys; `kill_switches`: the service's flags
+    offered as "Turn <flag> off" beside Rollback / Keep after a failed watch."""
     lines = [
         f"*Service:* `{d.service}`   *Environment:* `{d.environment}`"
         + (f" ({instance_label(d.instance)} preview)" if d.instance is not None else ""),
@@ -155,7 +166,7 @@ def deployment_card(d: Deployment, zone: ZoneInfo, links: Sequence[Link] = ()) -
     if d.emergency_reason is not None:
         blocks.append(_section(f"*Emergency reason:* {reason_text(d.emergency_reason)}"))
     blocks.append(_section(f"*Status:* {status}"))
-    blocks += _verdict_blocks(d, zone)
+    blocks += _verdict_blocks(d, zone, kill_switches)
     blocks += _abort_blocks(d)
     if d.state is State.SCHEDULED:
         blocks.append({"type": "actions", "block_id": ids.SCHEDULED_BLOCK, "elements": [

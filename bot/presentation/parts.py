@@ -98,7 +98,7 @@ def title(d: Deployment) -> str:
     if d.kind is Kind.MIGRATE:
         return f"#{d.id} {d.service} migrations → {d.target} in {d.environment}"
     if d.kind is Kind.FLAG:
-        return f"#{d.id} flag {d.target} → {d.version} in {d.environment}"
+        return f"#{d.id} {d.target} → {d.version} in {d.environment}"
     return f"#{d.id} {d.service} {d.version} → {d.where}"
 
 

@@ -7,11 +7,11 @@ import logging
 from datetime import datetime
 
 from bot.domain.admission import Ask, Facts, admit
-from bot.domain.approval import enough
+from bot.domain.approval import enough, request_label
 from bot.domain.deployment import Deployment
 from bot.domain.policy import PolicyDecision, local
 from bot.domain.states import State
-from bot.domain.text import is_slack_user, shown
+from bot.domain.text import is_slack_user
 from bot.errors import (
     Conflict,
     DeploybotError,
@@ -84,8 +84,7 @@ class ApprovalUseCases(DeploymentsBase):
             d = self._refresh_card(deployment_id)
             self._metrics.deployment_finished(d.environment, State.EXPIRED.value)
             self._safe_notify(d)  # as `expire_due` does: the job will not see it again
-            raise Conflict(f"Deployment #{d.id} ({d.service} {shown(d.version)} to "
-                           f"{d.environment}) expired without enough approvals; "
+            raise Conflict(f"{request_label(d)} expired without enough approvals; "
                            "request it again.")
         self._safe_show(d)
         if started:

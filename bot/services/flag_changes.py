@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bot.config.flags import kill_switch_flags
 from bot.domain.deployment import Deployment, Kind, NewDeployment
 from bot.domain.flag_changes import FlagArgs, FlagParsed, acts_as, flag_request_text, parse_flag
 from bot.domain.flags import OFF, FlagChange
@@ -42,6 +43,7 @@ class FlagChangeService(DeploymentsBase):
         """`flags`: environment → where its flag definitions are kept (container.flags)."""
         super().__init__(**kwargs)
         self._flags = dict(flags)
+        self._kill_switches = kill_switch_flags(self._config)
 
     def parse(self, text: str) -> FlagParsed:
         return parse_flag(text, environments=self._config.environments.keys())
@@ -83,6 +85,26 @@ class FlagChangeService(DeploymentsBase):
             return sorted(services)[0], None
         _, deployment_id, service = max(live)
         return service, deployment_id
+
+    def kill_switch(self, value: str, *, user_id: str,
+                    slack_channel: str | None = None) -> Deployment:
+        """"Turn <flag> off" on the card of a deployment whose watch failed (`value`:
+        "<deployment id>:<flag>"): `/flag <env> <flag> off "kill switch after failed deploy
+        #N"` requested by the clicker, under the same rules (approval where deploys need
+        it; off is allowed in a freeze), told in that deployment's thread."""
+        number, _, flag = value.partition(":")
+        if not number.isdigit() or not flag:
+            raise UserError("That button is not one deploybot made.")
+        with self._store.transaction() as r:
+            failed = self._get(r, int(number))
+        if flag not in self._kill_switches.get((failed.service, failed.environment), ()):
+            raise UserError(f"`{failed.service}` does not declare `{flag}` as a kill switch in "
+                            f"{failed.environment} any more (services.{failed.service}.flags "
+                            "in app.yaml).")
+        args = FlagArgs(environment=failed.environment, flag=flag, value=OFF,
+                        reason=f"kill switch after failed deploy #{failed.id}")
+        return self.request_change(args, user_id=user_id, slack_channel=slack_channel,
+                                   after=failed)
 
     def request_change(self, args: FlagArgs, *, user_id: str,
                        slack_channel: str | None = None,

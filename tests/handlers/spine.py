@@ -14,7 +14,7 @@ from tests.conftest import REQUESTER, RunningBot
 
 CHANNEL = "C0DEPLOYS"
 # How the fallback text of a deployment's card starts, by kind (deploy, rollback, migration).
-CARD_TEXTS = ("Deploy #", "↩️ Rollback #", "🗄️ Migration #")
+CARD_TEXTS = ("Deploy #", "↩️ Rollback #", "🗄️ Migration #", "🚩 Flag change #")
 
 
 def dm_channel(user: str) -> str:

@@ -39,12 +39,15 @@ class SlackNotifier:
                  production: Production = frozenset({"production"}),
                  severity: Mapping[Outcome, Severity] = DEFAULT_SEVERITY,
                  mentions: Mapping[Severity, str] | None = None,
-                 changes: Changes | None = None, links: LinkCatalog = NO_LINKS) -> None:
+                 changes: Changes | None = None, links: LinkCatalog = NO_LINKS,
+                 kill_switches: Mapping[tuple[str, str], Sequence[str]] | None = None,
+                 ) -> None:
         """`production`, `severity` and `mentions` decide how loud a result is announced
         (app.yaml's environments.<name>.production, announcements.severity and .mentions);
         `changes` is told whenever a deployment's card is shown or an announcement posted
         (the App Home refresh); `links` (app.yaml's `links:`) are shown on the card, in
-        the record and in failure announcements."""
+        the record and in failure announcements; `kill_switches`: (service, environment) →
+        the flags offered as "Turn <flag> off" beside Rollback after a failed watch."""
         self._client = client
         self._channel = channel
         self._zone = zone
@@ -53,6 +56,7 @@ class SlackNotifier:
         self._mentions = dict(mentions or {})
         self._changes = changes
         self._links = links
+        self._kill_switches = dict(kill_switches or {})
         self._watchers: list[DeploymentWatcher] = []
         self._checklists: ChecklistCards | None = None
         # Serialize edits of one deployment's messages so an older state never lands last.
@@ -98,7 +102,8 @@ class SlackNotifier:
 
     def _show_card(self, d: Deployment) -> MessageRefs:
         links = self._links_of(d)
-        card = blocks.deployment_card(d, self._zone, links)
+        card = blocks.deployment_card(
+            d, self._zone, links, self._kill_switches.get((d.service, d.environment), ()))
         checklist = self._checklists.card_checklist(d) if self._checklists else None
         if checklist is not None:
             card = with_checklist(card, d, checklist)
