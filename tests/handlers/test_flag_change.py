@@ -37,6 +37,7 @@ from tests.handlers.spine import (
     run_to_end,
     thread_replies,
 )
+from tests.handlers.test_app_home import open_home, published
 from tests.handlers.test_troubleshooting import answer, audit, command, settle
 
 FLAG = ids.FLAG_COMMAND
@@ -183,6 +184,11 @@ def test_a_production_flag_change_needs_another_approver_then_flagd_serves_it(
     card = blocks_text(bot.card(1))
     assert "*Flag:* `simple`   *Turn to:* `off`   *Default variant now:* `yes`" in card, card
     assert production_flags(fake_k8s) == document()  # nothing changed while it waits
+    # Shown on App Home as other requests are, with its Approve / Reject buttons.
+    open_home(bot, APPROVER2)
+    home = published(bot, APPROVER2)
+    assert "*#1 simple → off in production*" in blocks_text(home)
+    assert f"{ids.HOME_APPROVAL_BLOCK}.1" in {b.get("block_id") for b in home["blocks"]}
 
     refusal = click_reply(bot, 1, APPROVER)
     assert refusal == ("⚠️ You requested Flag change #1 (simple → `off` in production), so "
