@@ -173,8 +173,15 @@ def block_actions_body(
     button_text: str | None = None,
     trigger_id: str | None = None,
     view: dict[str, Any] | None = None,
+    ephemeral: bool = False,
 ) -> str:
     """Form body ``payload=<json>`` of a ``block_actions`` interaction (a button click).
+
+    With ``ephemeral`` the button is in a message only the user sees (a response_url reply,
+    chat.postEphemeral): the container says ``"is_ephemeral": true`` and, Slack keeping no
+    copy of such a message, the payload has no ``message`` (Slack's block_actions payload:
+    https://docs.slack.dev/reference/interaction-payloads/block_actions-payload — `message`
+    is sent for a button in a message the app posted; `container` says where it was).
 
     With ``view`` (e.g. ``FakeSlack.home_view(user)``) the button is in that view, as in the
     App Home tab: Slack then sends the view and no channel, message or ``response_url``.
@@ -211,7 +218,7 @@ def block_actions_body(
         "type": "message",
         "message_ts": msg["ts"],
         "channel_id": channel_id,
-        "is_ephemeral": False,
+        "is_ephemeral": ephemeral,
     }
     if msg.get("thread_ts"):
         container["thread_ts"] = msg["thread_ts"]
@@ -244,6 +251,8 @@ def block_actions_body(
             }
         ],
     }
+    if ephemeral:
+        del payload["message"]
     return urlencode({"payload": json.dumps(payload, separators=(",", ":"))})
 
 

@@ -1,7 +1,8 @@
 """`deploybot shell`: try the bot locally, in the tradition of Hubot's shell and Errbot's text mode.
 
 This package owns the local adapter: the shell's input language (slash commands, `as`,
-`click`, `messages`, `wait`, `help`, `quit`: devtools.shell.session), the in-process dispatch
+`click`, `messages`, `home`, `wait`, `advance`, `at`, `help`, `quit`: devtools.shell.session;
+the scheduler's jobs run on the shell's clock: devtools.shell.timeline), the in-process dispatch
 of Slack requests to the real Bolt app (`app.dispatch(BoltRequest(...))` with bodies from
 `devtools.slack_requests`), the rendering of what the bot sends to Slack as readable text
 (`render_text`, `mrkdwn_to_text`: devtools.shell.render; printed by

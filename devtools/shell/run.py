@@ -22,6 +22,7 @@ from devtools.fake_cluster import TICK, FakeCluster, fake_kubernetes
 from devtools.fake_slack import FakeSlack
 from devtools.shell.render import USER_ID, mask_url
 from devtools.shell.session import INTERACTIVE_MAX_WAIT, SETTLE_SECONDS, Shell
+from devtools.shell.timeline import Timeline
 from devtools.shell.transcript import Transcript
 from handlers import build_app
 
@@ -93,6 +94,9 @@ def _quiet_logging() -> Iterator[Callable[[], None]]:
     # would repeat it, stamped with the real clock rather than the shell's.
     set_level("bot.services.runner", logging.WARNING)
     set_level("bot.backends.kubernetes", logging.WARNING)  # "patched …": the card says it
+    # The scheduler's jobs (`advance`, `at`): "announced …", "released lock …" — the
+    # transcript shows each as Slack would.
+    set_level("bot.services", logging.WARNING)
     try:
         yield quiet_bolt
     finally:
@@ -199,9 +203,13 @@ def run_shell(
                 kubeconfig=k8s.kubeconfig if k8s is not None else None,
                 progress_every=PROGRESS_EVERY[cluster])
             stack.callback(container.close)
+            # The real scheduler's jobs, run on the shell's clock when time is moved
+            # (`advance`, `at`); stopped before the container.
+            timeline = Timeline(container, clock)
+            stack.callback(timeline.close)
             app = build_app(container, signing_secret=None, verify_requests=False)
             quiet_bolt()
-            shell.attach(fake, app, container)
+            shell.attach(fake, app, container, timeline)
             transcript.say(_banner(config, config_path=config_path,
                                    database_url=database_url, user=user,
                                    scripted=not interactive, cluster=k8s))

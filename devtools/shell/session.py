@@ -1,9 +1,12 @@
 """One shell session (`Shell`): the shell's input language (slash commands, `as`, `click`,
-`messages`, `wait`, `help`, `quit`), the in-process dispatch of Slack requests to the real
-Bolt app (`app.dispatch(BoltRequest(...))` with bodies from devtools.slack_requests), and what
-people would see in Slack of each Web API call the fake Slack reports (`on_call`).
+`messages`, `home`, `wait`, `advance`, `at`, `help`, `quit`), the in-process dispatch of
+Slack requests to the real Bolt app (`app.dispatch(BoltRequest(...))` with bodies from
+devtools.slack_requests), and what people would see in Slack of each Web API call the fake
+Slack reports (`on_call`). Moving time runs the scheduler's jobs (devtools.shell.timeline);
+replies only one person sees are kept so their buttons can be clicked
+(devtools.shell.ephemeral).
 
-One class of ~400 lines: what the user types and what it sets off share the session's state
+One class of ~500 lines: what the user types and what it sets off share the session's state
 (the current user, the messages shown, whose click a response answers).
 """
 
@@ -13,8 +16,9 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -22,6 +26,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from bot.config import AppConfig
 from bot.container import Container
 from devtools.fake_slack import RESPONSE_URL_METHOD, Call, FakeSlack
+from devtools.shell.ephemeral import EPHEMERAL_USER, Ephemerals
 from devtools.shell.render import (
     USER_ID,
     Button,
@@ -34,12 +39,20 @@ from devtools.shell.render import (
     render_text,
     with_prefix,
 )
+from devtools.shell.timeline import TimeError, Timeline, parse_at, parse_duration
 from devtools.shell.transcript import Transcript
-from devtools.slack_requests import DEFAULT_CHANNEL_ID, block_actions_body, slash_command_body
+from devtools.slack_requests import (
+    DEFAULT_CHANNEL_ID,
+    app_home_opened_event,
+    block_actions_body,
+    event_callback_body,
+    slash_command_body,
+)
 
 FORM_HEADERS: dict[str, str | Sequence[str]] = {
     "content-type": ["application/x-www-form-urlencoded"],
 }
+JSON_HEADERS: dict[str, str | Sequence[str]] = {"content-type": ["application/json"]}
 # How long the fake Slack must be quiet before the shell shows the next prompt, and the
 # longest it waits for that in interactive mode (a rollout keeps posting progress).
 SETTLE_SECONDS = 0.3
@@ -51,6 +64,7 @@ SCRIPT_MAX_WAIT = 120.0
 _SILENT_METHODS = frozenset({
     "auth.test", "chat.getPermalink", "conversations.open", "usergroups.users.list",
     "users.info", "files.getUploadURLExternal",
+    "views.publish",  # the App Home tab: `home` shows it
 })
 #: A shared file's first lines shown (`/logs`); the rest is counted.
 _FILE_PREVIEW = 15
@@ -64,7 +78,11 @@ Type what you would type in Slack, plus a few shell commands:
   click reject #3             ... or the button of deployment #3; `click` lists the buttons
   messages                    show the deployments channel as it looks now
   messages U0ALICE            show the bot's direct messages to a user
+  home                        open your App Home tab (as Slack does) and show it
   wait                        wait until running deployments have finished
+  advance 2h                  move time on (30m, 1d, 1h30m): the scheduler's jobs that fall
+                              due run in order (warnings, expiry, queued deploys released)
+  at 2026-12-04 13:55         move time on to then (the team's zone); never backwards
   help                        this text
   quit                        leave (also: exit, Ctrl-D)
 An edited message shows only the lines that changed; `messages` shows messages whole.
@@ -105,12 +123,17 @@ class Shell:
         self._seen: dict[tuple[str, str], _Seen] = {}
         self._response_users: dict[str, str] = {}
         self._last_event = time.monotonic()
+        self._shown = 0  # how many of the bot's calls printed something
+        self._ephemerals = Ephemerals()
         self._fake: FakeSlack | None = None
         self._app: App | None = None
         self._container: Container | None = None
+        self._timeline: Timeline | None = None
 
-    def attach(self, fake: FakeSlack, app: App, container: Container) -> None:
+    def attach(self, fake: FakeSlack, app: App, container: Container,
+               timeline: Timeline | None = None) -> None:
         self._fake, self._app, self._container = fake, app, container
+        self._timeline = timeline
 
     @property
     def fake(self) -> FakeSlack:
@@ -138,6 +161,7 @@ class Shell:
             self._last_event = time.monotonic()
             lines = self._lines_for(call)
             if lines:
+                self._shown += 1
                 self.transcript.background(lines)
 
     def _lines_for(self, call: Call) -> list[str]:
@@ -152,6 +176,8 @@ class Shell:
             return self._response(call)
         if call.method == "chat.postEphemeral":
             who = str(args.get("user") or "?")
+            self._ephemerals.posted(user=who, channel=str(args.get("channel") or ""),
+                                    args=args)
             return with_prefix(self._only(who),
                                 render_text(args.get("blocks"), args.get("text")))
         if call.method == "files.completeUploadExternal":
@@ -227,6 +253,8 @@ class Shell:
         if args.get("response_type") == "in_channel":
             note = "(edited) " if args.get("replace_original") else ""
             return self._message_lines(self.channel, None, body, note)
+        self._ephemerals.posted(user=user or self.user, channel=self.channel_id, args=args,
+                                key=call.key)
         if args.get("delete_original"):
             return [f"{self._only(user)}(the message with the button was deleted)"]
         return with_prefix(self._only(user), body)
@@ -328,9 +356,10 @@ class Shell:
                                  "Type `click` to list the buttons you can press."])
             return
         msg = button.message
+        ephemeral = EPHEMERAL_USER in msg
         title = render_text(msg.get("blocks"), msg.get("text"))[0]
-        lines = [f"(you click [ {button.label} ] on {channel_label(str(msg['channel']))} "
-                 f"“{title}”)"]
+        where = "your reply" if ephemeral else channel_label(str(msg["channel"]))
+        lines = [f"(you click [ {button.label} ] on {where} “{title}”)"]
         if button.confirm is not None:
             c = button.confirm
             ok = object_text(c.get("confirm")) or "Yes"
@@ -338,14 +367,18 @@ class Shell:
                          f"{object_text(c.get('text'))}  [ {ok} ] → you confirm)")
         self.transcript.say(lines)
         key = self.fake.new_response_key("shell")
+        self._ephemerals.clicked(key, msg)
         body = block_actions_body(
             user_id=self.user, action_id=button.action_id, value=button.value,
-            message=msg, response_url=self.fake.response_url(key),
+            message=self._ephemerals.slack_message(msg), response_url=self.fake.response_url(key),
+            ephemeral=ephemeral,
         )
         self._dispatch(body, key, f"the {button.label} button")
 
     def _all_buttons(self) -> list[Button]:
-        return [b for m in self.fake.messages() for b in buttons(m)]
+        """The buttons on the messages everyone sees, then on the current user's replies."""
+        return [b for m in [*self.fake.messages(), *self._ephemerals.of(self.user)]
+                for b in buttons(m)]
 
     def _find_button(self, name: str, value: str | None) -> Button | None:
         for b in reversed(self._all_buttons()):
@@ -363,8 +396,9 @@ class Shell:
         for b in buttons:
             title = render_text(b.message.get("blocks"), b.message.get("text"))[0]
             ref = f" #{b.value}" if b.value.isdigit() else ""
+            mine = "your reply " if EPHEMERAL_USER in b.message else ""
             lines.append(f"  click {button_name(b.action_id)}{ref}   [ {b.label} ] on "
-                         f"“{title}”")
+                         f"{mine}“{title}”")
         self.transcript.say(lines)
 
     # -- shell commands -------------------------------------------------------------------
@@ -411,6 +445,67 @@ class Shell:
             self.settle(until_idle=False, max_wait=INTERACTIVE_MAX_WAIT)
         self.transcript.say(["(no deployment is running)"])
 
+    def home(self) -> None:
+        """Open the current user's App Home tab: the `app_home_opened` event as Slack sends it
+        (devtools.slack_requests), then the view the bot published, as text."""
+        published = len(self.fake.calls("views.publish"))
+        body = event_callback_body(app_home_opened_event(
+            self.user, view=self.fake.home_view(self.user)))
+        response = self.app.dispatch(BoltRequest(body=body, headers=JSON_HEADERS))
+        self.after_request()
+        view = self.fake.home_view(self.user)
+        if response.status != 200 or view is None or \
+                len(self.fake.calls("views.publish")) == published:
+            self.transcript.say([f"(deploybot published no App Home for {self.user}: "
+                                 f"HTTP {response.status} {response.body[:200]})"])
+            return
+        lines = render_text(view.get("blocks"), None)
+        self.transcript.say(with_prefix(f"[App Home of {self.user}] ", lines))
+
+    # -- time -----------------------------------------------------------------------------
+    def move(self, target_of: Callable[[datetime], datetime]) -> None:
+        """`advance` / `at`: move the shell's clock to `target_of(now)`, running the
+        scheduler's jobs that fall due on the way (devtools.shell.timeline)."""
+        timeline = self._timeline
+        if timeline is None:
+            self.transcript.say(["(this shell has no scheduler: time cannot be moved)"])
+            return
+        if not self.container.runner.wait_idle(timeout=0):
+            self.wait()  # a rollout moves the clock itself: let it finish first
+        clock = self.container.clock
+        try:
+            target = target_of(clock.now())
+            timeline.move_to(target, self._tick)
+        except TimeError as e:
+            self.transcript.say([str(e)])
+            return
+        self.transcript.say([f"(it is now {self._when(clock.now())})"])
+
+    def _when(self, at: datetime) -> str:
+        return f"{at.astimezone(self.config.zone):%a %Y-%m-%d %H:%M %Z}"
+
+    def _tick(self, job_id: str, at: datetime, call: Callable[[], Any]) -> None:
+        """Run one scheduler job; when it shows something, say when, and let it settle."""
+        with self._lock:
+            shown = self._shown
+        self.transcript.hold()
+        first: list[str] = []
+        failed: list[str] = []
+        try:
+            call()
+        except Exception as e:  # a job's bug: the scheduler would log it and carry on
+            failed = [f"(the scheduler's {job_id} job failed: {e!r})"]
+        finally:
+            with self._lock:
+                busy = self._shown != shown
+            busy = busy or bool(failed) or not self.container.runner.wait_idle(timeout=0) \
+                or not self.container.background.wait_idle(timeout=0)
+            if busy:
+                first = [f"({self._when(at)} · the scheduler runs {job_id})", *failed]
+            self.transcript.release(first)
+        if busy:
+            self.after_request()
+
     def handle(self, line: str) -> bool:
         """Run one line; False when the shell should stop."""
         text = line.strip()
@@ -428,6 +523,12 @@ class Shell:
             self.messages(rest)
         elif head == "wait":
             self.wait()
+        elif head == "home":
+            self.home()
+        elif head == "advance":
+            self.move(lambda now: now + parse_duration(" ".join(rest)))
+        elif head == "at":
+            self.move(lambda now: parse_at(" ".join(rest), self.config.zone))
         elif head in ("help", "?"):
             self.transcript.say(HELP.splitlines())
         elif head in ("quit", "exit"):

@@ -1,0 +1,138 @@
+"""`deploybot shell` moves time: `advance` / `at` run the real scheduler's jobs (built by
+bot.scheduling.scheduler, run by devtools.shell.timeline on the shell's ManualClock) at
+every tick that falls due, in order — the Friday cut-off warning, the refusal after it, a
+deploy queued for the window and released when it opens, an approval expiring, a lock
+running out — and refuse to go back."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.clock import ManualClock
+from bot.config import parse_config
+from devtools.shell import run_shell
+from tests.conftest import base_config
+
+NY = ZoneInfo("America/New_York")
+GUIDE_SCHEDULE = {
+    "monday": "anytime", "tuesday": "anytime", "wednesday": "anytime",
+    "thursday": "anytime", "friday": {"until": "14:00"},
+    "saturday": "emergency_only", "sunday": "emergency_only",
+}
+
+
+def config(**overrides: Any) -> dict[str, Any]:
+    cfg = base_config(
+        announcements={"window_closing_warning": "1h"},
+        # Fewer ticks to run over a weekend (every 10 s and 30 s by default): the same jobs,
+        # the same order; a queued deploy and an approval's expiry are each looked for
+        # every 5 minutes instead.
+        runner={"poll_every": "5m"}, expiry_check_every="5m", **overrides)
+    cfg["environments"]["production"]["schedule"] = GUIDE_SCHEDULE
+    return cfg
+
+
+def session(tmp_path: Path, script: str, *, start: datetime, **overrides: Any) -> str:
+    file = tmp_path / "session.txt"
+    file.write_text(script, encoding="utf-8")
+    out = io.StringIO()
+    code = run_shell(parse_config(config(**overrides), source="test config"),
+                     database_url=f"sqlite:///{tmp_path / 'shell.db'}", script=str(file),
+                     out=out, settle=0.15, clock=ManualClock(start))
+    assert code == 0, out.getvalue()[-3000:]
+    return out.getvalue()
+
+
+def in_order(out: str, *parts: str) -> None:
+    at = [out.find(p) for p in parts]
+    missing = [p for p, i in zip(parts, at, strict=True) if i < 0]
+    assert missing == [], f"missing {missing} in:\n{out}"
+    assert at == sorted(at), f"out of order: {parts}\n{out}"
+
+
+def test_friday_cut_off_warning_refusal_queue_and_release_when_the_window_opens(
+        tmp_path: Path) -> None:
+    out = session(tmp_path, """\
+/deploy staging v1.2.3
+at 2026-12-04 12:59
+advance 1m
+advance 1h
+/deploy production v1.2.3
+click queue_for_window
+as U0BOB
+click approve_ahead #2
+at 2026-12-07 00:00
+""", start=datetime(2026, 12, 4, 12, 0, tzinfo=NY))
+    in_order(
+        out,
+        "U0ALICE> at 2026-12-04 12:59",
+        "(it is now Fri 2026-12-04 12:59 EST)",
+        "U0ALICE> advance 1m",
+        # The announce job's tick at 13:00 posts the cut-off warning, said when it ran.
+        "(Fri 2026-12-04 13:00 EST · the scheduler runs announce)",
+        "⏰ production closes for normal deploys in 1 hour (Fri 2026-12-04 14:00 EST)",
+        "(it is now Fri 2026-12-04 13:00 EST)",
+        "(it is now Fri 2026-12-04 14:00 EST)",
+        "U0ALICE> /deploy production v1.2.3",
+        "deploys to production are allowed Friday only before 14:00",
+        "[ Queue it for Mon 2026-12-07 00:00 EST ]   → click queue_for_window",
+        # The button of a reply only Alice sees is clicked as Slack sends it.
+        "(you click [ Queue it for Mon 2026-12-07 00:00 EST ] on your reply",
+        "Status: 🗓️ Waiting for the deploy window — opens Mon 2026-12-07 00:00 EST",
+        "🗓️ Deployment #2 queued",
+        "U0BOB> click approve_ahead #2",
+        "U0BOB> at 2026-12-07 00:00",
+        # Released by the release-scheduled job's first tick in the window, then run.
+        "(Mon 2026-12-07 00:00 EST · the scheduler runs release-scheduled)",
+        "✅ api `v1.2.3` is live in production",
+        "(it is now Mon 2026-12-07 00:00 EST)",
+    )
+    # Nothing else fell due over the weekend: the warning was posted once.
+    assert out.count("⏰ production closes") == 1
+
+
+def test_approvals_expire_and_locks_run_out_as_time_moves(tmp_path: Path) -> None:
+    out = session(tmp_path, """\
+/deploy production v1.2.3
+/lock production api "database migration" for 1h
+advance 1h
+advance 1h30m
+""", start=datetime(2026, 12, 2, 10, 0, tzinfo=NY))
+    in_order(
+        out,
+        "U0ALICE> /deploy production v1.2.3",
+        "[ Approve ] [ Reject ]",
+        "U0ALICE> advance 1h",
+        "(Wed 2026-12-02 11:00 EST · the scheduler runs expire-locks)",
+        "(it is now Wed 2026-12-02 11:00 EST)",
+        "U0ALICE> advance 1h30m",
+        # expires_after: 2h — the expire-approvals job's first tick after it.
+        "(Wed 2026-12-02 12:00 EST · the scheduler runs expire-approvals)",
+        "(it is now Wed 2026-12-02 12:30 EST)",
+    )
+    expired = out[out.index("12:00 EST · the scheduler runs expire-approvals"):]
+    assert "expired" in expired.lower()
+
+
+def test_time_never_goes_back_and_bad_durations_are_explained(tmp_path: Path) -> None:
+    out = session(tmp_path, """\
+at 2026-12-02 09:00
+advance 2x
+advance 30m1h
+advance 0m
+at tomorrow
+advance 1d
+""", start=datetime(2026, 12, 2, 10, 0, tzinfo=NY))
+    assert ("time only moves forward: it is already Wed 2026-12-02 10:00 (you asked for "
+            "Wed 2026-12-02 09:00).") in out
+    assert "'2x' is not a duration: write e.g. 2h, 30m, 1d or 1h30m (d, h, m, s)." in out
+    assert "'30m1h': give each unit once, largest first (e.g. 1h30m)." in out
+    assert "advance needs a duration above zero" in out
+    assert ("'tomorrow' is not a time: write e.g. `at 2026-12-04 13:55` "
+            "(in America/New_York).") in out
+    assert "(it is now Thu 2026-12-03 10:00 EST)" in out
+    assert out.count("(it is now") == 1  # only the move that was allowed
