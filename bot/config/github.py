@@ -205,8 +205,10 @@ class ChecklistConfig(_Model):
         default_factory=lambda: list(CHECKLIST_ITEMS),
         description="the items shown: tests (required_checks), reviews (every commit came "
         "through a merged pull request with an approving review), migrations (only where a "
-        "service has migration_paths), and feature_flags, monitoring, rollback_plan (ticked "
-        "in Slack or marked not applicable with a reason)",
+        "service has migration_paths), feature_flags (checked where the service declares "
+        "flags and the environment says where they live: each exists with its expect; "
+        "else ticked like the next two), and monitoring, rollback_plan (ticked in Slack "
+        "or marked not applicable with a reason)",
     )
     required_in: dict[ChecklistItem, list[str]] = Field(
         default_factory=dict,

@@ -305,7 +305,8 @@ def build_container(
         # Evaluated off the ack path (the background pool); the cards show it.
         checklists = ChecklistService(config=config, store=database,
                                       review=GitHubCodeReview(github), clock=clock,
-                                      notifier=notifier, defer=background.submit)
+                                      notifier=notifier, defer=background.submit,
+                                      flags=flag_reader)
     notifier.show_checklists(checklists or UncheckedChecklists(config, store=database))
     alerts, summary = build_alerts(config, store=database, notifier=notifier, clock=clock,
                               locks=locks)

@@ -19,6 +19,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Literal
 
+from bot.domain.flag_status import FlagReading
 from bot.errors import Forbidden, UserError
 
 TESTS, REVIEWS, MIGRATIONS = "tests", "reviews", "migrations"
@@ -102,6 +103,9 @@ class Facts:
     problem: str | None = None
     checked_at: datetime | None = None
     no_base: bool = False  # no running version to compare with
+    #: The flags the service declares, read where the environment's flags live (None: it
+    #: declares none, or they are not read): "Feature flags configured" is evaluated then.
+    flags: FlagReading | None = None
 
 
 @dataclass(frozen=True)
@@ -261,6 +265,28 @@ def _migrations(rules: Rules, facts: Facts, tick: Tick | None) -> tuple[Mark, st
     return Mark.PENDING, f"{files} changed: needs a review tick (not by the requester)", True
 
 
+def flags_mark(reading: FlagReading) -> tuple[Mark, str]:
+    """"Feature flags configured" from the declared flags as read: ✅ every one exists (with
+    the variant its `expect` names), ❌ naming what is missing or wrong, ⏳ when they could
+    not be read."""
+    if reading.problem is not None:
+        return Mark.PENDING, f"could not be checked: {reading.problem}"
+    if not reading.ok:
+        return Mark.FAILED, reading.problems()
+    return Mark.OK, f"as declared in {reading.where}: {reading.values()}"
+
+
+def with_flags(checklist: Checklist, reading: FlagReading | None) -> Checklist:
+    """`checklist` with "Feature flags configured" evaluated from `reading` (unchanged
+    without one, or when it does not show the item)."""
+    if reading is None or checklist.get(FEATURE_FLAGS) is None:
+        return checklist
+    mark, detail = flags_mark(reading)
+    return replace(checklist, items=tuple(
+        replace(i, mark=mark, detail=detail, tickable=False, tick=None)
+        if i.item == FEATURE_FLAGS else i for i in checklist.items))
+
+
 def _manual(tick: Tick | None) -> tuple[Mark, str]:
     if tick is None:
         return Mark.PENDING, "tick it, or mark it not applicable with a reason"
@@ -286,6 +312,8 @@ def evaluate(rules: Rules, facts: Facts, ticks: Iterable[Tick], *,
             tick = tick if tickable else None
         elif item == MIGRATIONS:
             mark, detail, tickable = _migrations(rules, facts, tick)
+        elif item == FEATURE_FLAGS and facts.flags is not None:
+            (mark, detail), tickable, tick = flags_mark(facts.flags), False, None
         else:
             mark, detail = _manual(tick)
         out.append(ItemState(item=item, mark=mark, detail=detail,

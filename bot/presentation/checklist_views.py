@@ -125,11 +125,16 @@ def unevaluated_reminder(checklist: Checklist) -> Block:
     """The card's checklist while awaiting approval when deploybot does not check it: which
     items, why they are not checked, and whether approving attests them."""
     why = checklist.unevaluated
-    items = " · ".join(i.label[:1].lower() + i.label[1:] for i in checklist.items)
+    # An item checked all the same (the declared feature flags) is shown with its mark.
+    checked = [i for i in checklist.items if i.mark in (Mark.OK, Mark.FAILED, Mark.PENDING)]
+    items = " · ".join(i.label[:1].lower() + i.label[1:] for i in checklist.items
+                       if i not in checked)
     then = ("Approving attests them: the record names the approvers." if checklist.attestation
             else "Approving does not attest them: the record shows them as not checked.")
+    lines = "".join(f"\n{MARKS[i.mark]} *{i.label}* — {i.detail}" for i in checked)
     return {"type": "context", "block_id": ids.CHECKLIST_BLOCK, "elements": [_text(
-        f"Pre-deployment checklist, not checked by deploybot ({why}): {items}. {then}")]}
+        f"Pre-deployment checklist, not checked by deploybot ({why}): {items}. {then}"
+        f"{lines}")]}
 
 
 def with_checklist(card: Message, d: Deployment, checklist: Checklist) -> Message:

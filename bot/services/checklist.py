@@ -39,11 +39,14 @@ from bot.domain.checklist import (
     settle,
     unchecked_items,
     unevaluated,
+    with_flags,
 )
 from bot.domain.deployment import Deployment, Kind
+from bot.domain.flag_status import FlagReading
 from bot.domain.states import State
 from bot.errors import Conflict, DeploybotError, NotFound, RateLimited, UserError
 from bot.ports import Clock, CodeReview, Notifier, Repositories, Store
+from bot.services.flag_reads import FlagReader
 
 log = logging.getLogger(__name__)
 
@@ -183,8 +186,11 @@ class UncheckedChecklists:
 
 class ChecklistService:
     def __init__(self, *, config: AppConfig, store: Store, review: CodeReview, clock: Clock,
-                 notifier: Notifier, defer: Callable[[Callable[[], None]], object]) -> None:
-        """`defer` runs work off the ack path (the background pool)."""
+                 notifier: Notifier, defer: Callable[[Callable[[], None]], object],
+                 flags: FlagReader | None = None) -> None:
+        """`defer` runs work off the ack path (the background pool). `flags`: reads the
+        flags a service declares, for "Feature flags configured" (read with GitHub's facts,
+        and kept with them; for a service without `github:` the only item evaluated)."""
         self._config = config
         self._store = store
         self._review = review
@@ -192,19 +198,30 @@ class ChecklistService:
         self._notifier = notifier
         self._defer = defer
         self._kept = KeptAttestations(store)
+        self._flags = flags
 
     # -- which deployments have one ---------------------------------------------------------
     def rules(self, d: Deployment) -> Rules | None:
         return checklist_rules(self._config, d)
+
+    def flags_apply(self, d: Deployment) -> bool:
+        """A deploy of a service that declares flags, where the environment's flags live."""
+        return (self._flags is not None and d.kind is Kind.DEPLOY
+                and self._flags.applies(d.environment, d.service))
 
     def card_checklist(self, d: Deployment) -> Checklist | None:
         """The ChecklistCards port (the notifier asks it for every card). Never raises."""
         rules = self.rules(d)
         try:
             if rules is None:
-                return unchecked_checklist(self._config, d,
-                                           not_checked_because(self._config, d),
-                                           self._kept.of(d))
+                unchecked = unchecked_checklist(self._config, d,
+                                                not_checked_because(self._config, d),
+                                                self._kept.of(d))
+                if unchecked is None or not self.flags_apply(d):
+                    return unchecked
+                with self._store.transaction() as r:
+                    kept = r.checklists.facts(d.id)
+                return with_flags(unchecked, kept.flags if kept is not None else None)
             with self._store.transaction() as r:
                 facts = r.checklists.facts(d.id)
                 ticks = list(r.checklists.ticks(d.id))
@@ -226,7 +243,8 @@ class ChecklistService:
     # -- asking GitHub ------------------------------------------------------------------
     def requested(self, d: Deployment) -> None:
         """A card awaiting approval was posted: evaluate its checklist off the ack path."""
-        if self.rules(d) is None or d.state is not State.AWAITING_APPROVAL:
+        if d.state is not State.AWAITING_APPROVAL or (
+                self.rules(d) is None and not self.flags_apply(d)):
             return
         try:
             self._defer(lambda: self._refresh_quietly(d.id))
@@ -248,8 +266,10 @@ class ChecklistService:
             raise NotFound(f"Deployment #{deployment_id} does not exist.")
         rules = self.rules(d)
         if rules is None:
+            self._refresh_flags(d)
             return None
         facts, wait = self._ask(d)
+        facts = replace(facts, flags=self._read_flags(d))
         with self._store.transaction() as r:
             failures = r.checklists.failures(d.id) + 1 if facts.problem else 0
             ticks = list(r.checklists.ticks(d.id))
@@ -258,6 +278,23 @@ class ChecklistService:
                                     next_check_at=self._next_check(checklist, failures, wait))
         self._show(d)
         return checklist
+
+    def _read_flags(self, d: Deployment) -> FlagReading | None:
+        """The declared flags as they are now (None: none declared, or nowhere to read)."""
+        if self._flags is None or not self.flags_apply(d):
+            return None
+        return self._flags.reading(d.environment, d.service)
+
+    def _refresh_flags(self, d: Deployment) -> None:
+        """A service without GitHub's checklist: read its flags, keep them, update the card
+        (the other items stay not checked)."""
+        reading = self._read_flags(d)
+        if reading is None:
+            return
+        with self._store.transaction() as r:
+            r.checklists.save_facts(d.id, Facts(flags=reading, checked_at=reading.at),
+                                    failures=0, next_check_at=None)
+        self._show(d)
 
     def _ask(self, d: Deployment) -> tuple[Facts, datetime | None]:
         """What GitHub says now; on failure the reason (and when its rate limit resets)."""
@@ -308,6 +345,7 @@ class ChecklistService:
         """Called when approve is clicked: evaluate afresh; refuse while a required item is
         not green. An emergency deploy skips them (audited; the card says so)."""
         if self.rules(d) is None:
+            self._refresh_flags(d)  # shown, not gating: nothing else is checked there
             return
         checklist = self.refresh(d.id)
         if checklist is None or not checklist.blocking:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from bot.domain import flag_status
 from bot.domain.checklist import CheckStatus, Commit, Comparison, Facts, PullRequest, Tick
 from bot.domain.states import State
 from bot.store.models import ChecklistFactsRow, ChecklistTickRow, DeploymentRow
@@ -31,6 +32,7 @@ def facts_to_json(f: Facts) -> dict[str, Any]:
         "problem": f.problem,
         "checked_at": None if f.checked_at is None else f.checked_at.isoformat(),
         "no_base": f.no_base,
+        "flags": None if f.flags is None else flag_status.to_json(f.flags),
     }
 
 
@@ -51,6 +53,7 @@ def facts_from_json(data: dict[str, Any]) -> Facts:
         checked_at=(None if data.get("checked_at") is None
                     else datetime.fromisoformat(data["checked_at"])),
         no_base=bool(data.get("no_base")),
+        flags=None if data.get("flags") is None else flag_status.from_json(data["flags"]),
     )
 
 
