@@ -76,6 +76,7 @@ Type what you would type in Slack, plus a few shell commands:
   as U0BOB                    become another Slack user (the prompt shows who you are)
   click approve               press the Approve button on the latest message that has one
   click reject #3             ... or the button of deployment #3; `click` lists the buttons
+                              (also those of replies only you see: `click confirm`)
   messages                    show the deployments channel as it looks now
   messages U0ALICE            show the bot's direct messages to a user
   home                        open your App Home tab (as Slack does) and show it
