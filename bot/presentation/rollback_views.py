@@ -8,15 +8,22 @@ from bot.presentation import ids
 from bot.presentation.parts import Message, _button, _context, _section, confirm_dialog
 
 
+def _esc(text: str) -> str:
+    """Text in a code span: `& < >` escaped (Slack would read `<app>` as markup and drop
+    it), backticks made quotes (they would end the span)."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("`", "'"))
+
+
 def migration_warning(plan: RollbackPlan) -> str | None:
     """The guide's warning when the version being left ran database migrations."""
     m = plan.migrations
     if m is None:
         return None
-    tail = short_tail(m.tail, lines=1).replace("`", "'")
+    tail = _esc(short_tail(m.tail, lines=1))
     hint = (f" The guide's migration rollback for {plan.service}: `/migrate "
-            f"{plan.environment} {plan.service} <app> <previous_migration>`"
-            + (f" (runs `{plan.migrate_hint}`)" if plan.migrate_hint else "") + ".")
+            f"{plan.environment} {plan.service} &lt;app&gt; &lt;previous_migration&gt;`"
+            + (f" (runs `{_esc(plan.migrate_hint)}`)" if plan.migrate_hint else "") + ".")
     return (f"⚠️ `{plan.current}` ran database migrations (Job {m.job}"
             + (f": `{tail}`" if tail else "") + "). Rolling the code back does not undo "
             f"them, and deploybot will not run a down-migration by itself; if `{plan.target}` "
@@ -31,7 +38,7 @@ def rollback_confirmation(plan: RollbackPlan) -> Message:
     others = [v for v in plan.candidates if v != plan.target][:5]
     if others:
         lines.append("Other versions you can name: " + ", ".join(f"`{v}`" for v in others)
-                     + f" (`/rollback {plan.environment} {plan.service} <version>`).")
+                     + f" (`/rollback {plan.environment} {plan.service} &lt;version&gt;`).")
     if plan.approvals_required:
         lines.append(f"Rollbacks in {plan.environment} need {plan.approvals_required} "
                      "approval(s); the request goes to the deployments channel.")

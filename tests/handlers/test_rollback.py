@@ -215,8 +215,9 @@ def test_leaving_a_version_that_migrated_warns_and_shows_the_migration_rollback(
     assert "⚠️ `v1.4.0` ran database migrations (Job " in text, text
     assert "Rolling the code back does not undo them, and deploybot will not run a " \
            "down-migration by itself" in text
-    assert "`/migrate staging api <app> <previous_migration>` (runs `python manage.py " \
-           "migrate <app> <previous_migration>`)" in text
+    # escaped: Slack would read a bare <app> as markup and show nothing
+    assert "`/migrate staging api &lt;app&gt; &lt;previous_migration&gt;` (runs `python " \
+           "manage.py migrate &lt;app&gt; &lt;previous_migration&gt;`)" in text
     confirm(bot, answer)
     wait_dm(bot, REQUESTER, count=3)
     assert bot.container.runner.wait_idle()

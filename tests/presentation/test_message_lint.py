@@ -35,28 +35,49 @@ from bot.domain.alerts import Alert
 from bot.domain.announcements import PlannedAnnouncement
 from bot.domain.audit import AuditEvent
 from bot.domain.busy import busy_message
-from bot.domain.deployment import Decision, Deployment, Kind, Verification
+from bot.domain.deployment import Decision, Deployment, JobOutcome, Kind, Verification
 from bot.domain.dora import DoraStats, Restore
+from bot.domain.failure_evidence import FailureEvidence
 from bot.domain.freezes import Freeze, RuntimeFreeze
 from bot.domain.links import Link
 from bot.domain.live import Live
 from bot.domain.locks import Lock
 from bot.domain.policy import PolicyDecision
+from bot.domain.rollback_plan import RollbackPlan
 from bot.domain.severity import Outcome, Severity
 from bot.domain.states import State
+from bot.domain.troubleshooting_answers import EventsAnswer, KubeRollout, PodsAnswer
+from bot.domain.workflow_runs import CIReport, RunDetail, RunJob, Step, WorkflowRun
+from bot.domain.workloads import (
+    Condition,
+    EventView,
+    PodView,
+    ReplicaSetView,
+    RolloutView,
+    Termination,
+)
 from bot.errors import RetryableError, UserError
 from bot.presentation import (
     alert_views,
     announcements,
     audit_views,
     blocks,
+    ci_views,
     freeze_views,
     history_views,
     home_views,
+    live_views,
     lock_views,
+    log_views,
+    migration_views,
+    rollback_views,
+    troubleshooting_views,
 )
+from bot.presentation.evidence_views import failure_evidence
 from bot.presentation.parts import Message
+from bot.services.freezes import FreezeEntry
 from bot.services.home import EnvironmentHome, Home, ServiceLine
+from bot.services.migrations import DatabaseCheck, MigrationStatus
 from bot.services.policy import WindowStatus
 from handlers.replies import error_message
 from tests.presentation.message_lint import HOSTILE, LONG, problems, rendered
@@ -135,6 +156,34 @@ HOME = Home(at=T0, environments=(
     pending_total=1, recent=(dep(), FAILED_WATCH), unresolved=0)
 STATS = DoraStats(since=T0 - timedelta(days=30), until=T0, changes=12, failed=2, rollbacks=1,
                   restores=(Restore(1, "production", "api", T0 - 60 * M, None),))
+
+
+CRASHING = PodView(name="api-7d9c-x2x4q", version="v1.2.4", ready=0, containers=1,
+                   phase="Running", waiting_reason="CrashLoopBackOff",
+                   waiting_message=f"back-off 40s restarting failed container {HOSTILE}",
+                   restarts=5, last_termination=Termination("Error", 1, T0 - 3 * M, HOSTILE),
+                   container="api", created=T0 - 10 * M, node="node-1")
+EVENT = EventView("Warning", "BackOff", f"Back-off restarting {HOSTILE}", "Pod/api-7d9c-x2x4q",
+                  7, T0 - M)
+ROLLOUT = RolloutView(
+    deployment="api", namespace="production", desired=3, updated=1, ready=2, available=2,
+    conditions=(Condition("Progressing", "False", "ProgressDeadlineExceeded", HOSTILE,
+                          T0 - 4 * M),),
+    current=ReplicaSetView("api-7d9c", "v1.2.4", 4, f"deploybot #42: v1.2.4 by {HOSTILE}", 1,
+                           0, T0 - 4 * M),
+    previous=ReplicaSetView("api-5f8b", "v1.2.3", 3, None, 2, 2, T0 - 60 * M),
+    rollout_started=T0 - 4 * M, settled=False)
+LOG_READ = log_views.LogRead(
+    environment="production", service="api", pod="api-7d9c-x2x4q", container="api",
+    previous=True, tail=200, since_seconds=600, grep=HOSTILE, read_lines=120, lines=12,
+    read_cut=True, read_cap=2_000_000, posted_cut_lines=3, post_cap=1_000_000, masked=1)
+
+
+RUN_URL = "https://github.com/acme/api/actions/runs/77"
+RUN = WorkflowRun(77, f"CI {HOSTILE}", "CI", 9, 2, "completed", "failure", RUN_URL, "abc123",
+                  "main", "push", T0 - 10 * M, T0 - 2 * M, "alice")
+FAILED_JOB = RunJob(2, f"test {HOSTILE}", "completed", "failure", f"{RUN_URL}/job/2",
+                    (Step(3, "pytest | tee <log>", "completed", "failure"),))
 
 
 #: Each kind: how it is built. The golden ones are marked with a leading "*".
@@ -227,6 +276,44 @@ KINDS: dict[str, Callable[[], Message | dict[str, Any] | str]] = {
     "alert_lock_blocked": lambda: alert_views.slack_text(
         alert(deployment_id=None, outcome=Outcome.LOCK_BLOCKED, state=State.CANCELLED,
               severity=Severity.HIGH, error=None), "https://s.example/p"),
+    # troubleshooting, /logs, the failure evidence, /rollback
+    "*pods": lambda: troubleshooting_views.answer_message(
+        PodsAnswer("production", "api", (CRASHING,), T0), ZONE),
+    "events": lambda: troubleshooting_views.answer_message(
+        EventsAnswer("production", "api", (EVENT,), T0), ZONE),
+    "rollout": lambda: troubleshooting_views.answer_message(
+        KubeRollout("production", "api", ROLLOUT, T0), ZONE),
+    "*logs_answer": lambda: log_views.answer_text(
+        LOG_READ, permalink="https://files.example.com/F1", in_thread=True, note=None),
+    "logs_comment": lambda: log_views.file_comment(LOG_READ, "U0ALICE"),
+    "logs_nothing": lambda: log_views.answer_text(
+        replace(LOG_READ, lines=0), permalink="", in_thread=False, note=None),
+    "*failure_evidence": lambda: failure_evidence(FailureEvidence(
+        environment="production", service="api", version="v1.2.4", pod=CRASHING,
+        log_lines=("booting", f"KeyError: {HOSTILE}", "```"), log_previous=True,
+        events=(EVENT,)), 42, ZONE),
+    "rollback_confirmation": lambda: rollback_views.rollback_confirmation(RollbackPlan(
+        environment="production", service="api", current="v1.2.4", target="v1.2.3",
+        candidates=("v1.2.3", "v1.2.2"),
+        migrations=JobOutcome(True, "api-migrate-42", f"Applying orders.0042 {HOSTILE}"),
+        migrate_hint="python manage.py migrate <app> <previous_migration>",
+        approvals_required=1)),
+    "*ci": lambda: ci_views.ci_report_view(CIReport(
+        service="api", repository="acme/api", version="v1.2.4", sha="abc123def456",
+        run_id=None, runs=(RunDetail(RUN, (FAILED_JOB,), True),), total=3, at=T0), ZONE),
+    "migrations_status": lambda: migration_views.migration_status_view(MigrationStatus(
+        environment="production", service="api", version="v1.2.4",
+        command=("python", "manage.py", "showmigrations"), job="api-status-1",
+        succeeded=False, output=f"orders\n [X] 0041_x\n [ ] 0042 {HOSTILE}\n```",
+        cause=f"exit 1: {HOSTILE}", at=T0,
+        database=DatabaseCheck(False, ("python", "manage.py", "check"), "api-check-1",
+                               HOSTILE), check_key="services.api.migrations.check_command"),
+        ZONE),
+    "freeze_list_entries": lambda: freeze_views.freeze_list_view(
+        [FreezeEntry(FREEZE, True, 7, "U0ALICE"), FreezeEntry(FREEZE, False)], T0, ZONE,
+        timedelta(days=30)),
+    "drift": lambda: live_views.drift_announcement(Live(
+        "production", "api", "v1.2.5", T0, "cluster", drift=True), ZONE),
     # usage texts
     **{f"usage_{m.__name__.rsplit('.', 1)[-1]}": (lambda m=m: str(m.USAGE))  # type: ignore[misc]
        for m in (audit_commands, ci_commands, commands, freeze_commands, history_commands,
