@@ -125,6 +125,8 @@ advance 2x
 advance 30m1h
 advance 0m
 at tomorrow
+advance
+at
 advance 1d
 """, start=datetime(2026, 12, 2, 10, 0, tzinfo=NY))
     assert ("time only moves forward: it is already Wed 2026-12-02 10:00 (you asked for "
@@ -134,5 +136,7 @@ advance 1d
     assert "advance needs a duration above zero" in out
     assert ("'tomorrow' is not a time: write e.g. `at 2026-12-04 13:55` "
             "(in America/New_York).") in out
+    assert "advance needs a duration, e.g. `advance 2h` (or 30m, 1d, 1h30m)." in out
+    assert "at needs a time, e.g. `at 2026-12-04 13:55` (in America/New_York)." in out
     assert "(it is now Thu 2026-12-03 10:00 EST)" in out
     assert out.count("(it is now") == 1  # only the move that was allowed

@@ -49,10 +49,12 @@ class TimeError(ValueError):
 def parse_duration(text: str) -> timedelta:
     """`2h`, `30m`, `1d`, `1h30m`, `45s` (units d h m s, each at most once, largest first)."""
     compact = text.strip().lower().replace(" ", "")
+    if not compact:
+        raise TimeError("advance needs a duration, e.g. `advance 2h` (or 30m, 1d, 1h30m).")
     parts = _DURATION.findall(compact)
-    if not compact or "".join(n + u for n, u in parts) != compact:
-        raise TimeError(f"{text.strip() or 'nothing'!r} is not a duration: write e.g. 2h, 30m, "
-                        "1d or 1h30m (d, h, m, s).")
+    if "".join(n + u for n, u in parts) != compact:
+        raise TimeError(f"{text.strip()!r} is not a duration: write e.g. 2h, 30m, 1d or 1h30m "
+                        "(d, h, m, s).")
     units = [u for _, u in parts]
     if len(set(units)) != len(units) or units != sorted(units, key="dhms".index):
         raise TimeError(f"{text.strip()!r}: give each unit once, largest first (e.g. 1h30m).")
@@ -65,11 +67,13 @@ def parse_duration(text: str) -> timedelta:
 def parse_at(text: str, zone: ZoneInfo) -> datetime:
     """`2026-12-04 13:55` (or ISO 8601 with a T, seconds, an offset): without an offset, in the
     team's zone."""
+    if not text.strip():
+        raise TimeError(f"at needs a time, e.g. `at 2026-12-04 13:55` (in {zone.key}).")
     try:
         at = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise TimeError(f"{text.strip() or 'nothing'!r} is not a time: write e.g. "
-                        f"`at 2026-12-04 13:55` (in {zone.key}).") from None
+        raise TimeError(f"{text.strip()!r} is not a time: write e.g. `at 2026-12-04 13:55` "
+                        f"(in {zone.key}).") from None
     return at.replace(tzinfo=zone) if at.tzinfo is None else at
 
 
