@@ -11,6 +11,7 @@ from typing import Any
 from bot.domain.checklist import MANUAL, Checklist, Comparison, ItemState, Mark
 from bot.domain.deployment import Deployment
 from bot.domain.states import State
+from bot.domain.text import clip, reason_text
 from bot.presentation import ids
 from bot.presentation.blocks import Message
 
@@ -40,13 +41,30 @@ def parse_block_id(block_id: str, prefix: str) -> tuple[int, str] | None:
     return int(number), item
 
 
+def _github(text: str, limit: int = 100) -> str:
+    """A commit's or pull request's title or author, as anyone on GitHub wrote it: one
+    line, cut at a word, `& < >` escaped (a title `<!channel>` must not ping the channel)."""
+    text = clip(" ".join(text.split()), limit)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _detail(state: ItemState) -> str:
+    """An item's detail, escaped: a "not applicable" reason is typed text (it mentions
+    nobody), but the mention of who gave it, which deploybot wrote, stays one."""
+    text = reason_text(state.detail, limit=400)
+    if state.tick is not None:
+        who = state.tick.by
+        text = text.replace(f"&lt;@{who}&gt;", f"<@{who}>")
+    return text
+
+
 def _text(s: str) -> Block:
     return {"type": "mrkdwn", "text": s[:3000]}
 
 
 def _line(d: Deployment, state: ItemState, checklist: Checklist) -> str:
     mark = MARKS[state.mark]
-    note = f" — {state.detail}" if state.detail else ""
+    note = f" — {_detail(state)}" if state.detail else ""
     if checklist.skipped is not None and state.required and not state.green:
         mark, note = "⏭️", f"{note} · *skipped* (emergency: {checklist.skipped})"
     elif state.required and not state.green:
@@ -89,10 +107,10 @@ def changes_text(cmp: Comparison) -> str:
     for c in cmp.commits[:SHOWN_COMMITS]:
         sha = f"<{c.url}|`{c.sha[:7]}`>" if c.url else f"`{c.sha[:7]}`"
         prs = ", ".join(
-            f"<{p.url}|#{p.number}> {p.title} by {p.author}"
+            f"<{p.url}|#{p.number}> {_github(p.title)} by {_github(p.author, 40)}"
             + ("" if p.merged and p.approved else " (not approved)" if p.merged
                else " (not merged)") for p in c.pulls) or "no pull request"
-        lines.append(f"• {sha} {c.title} — {c.author} · {prs}")
+        lines.append(f"• {sha} {_github(c.title)} — {_github(c.author, 40)} · {prs}")
     more = cmp.total_commits - min(len(cmp.commits), SHOWN_COMMITS)
     if more > 0:
         link = f"<{cmp.url}|compare on GitHub>" if cmp.url else "compare on GitHub"
@@ -165,7 +183,8 @@ def tick_reply(deployment_id: int, item: str, checklist: Checklist, *, checked: 
     state = checklist.get(item)
     label = state.label if state is not None else item
     if reason is not None:
-        head = f"⏭️ Marked “{label}” not applicable on deployment #{deployment_id}: {reason}."
+        head = (f"⏭️ Marked “{label}” not applicable on deployment #{deployment_id}: "
+                f"{reason_text(reason, limit=200)}.")
     elif checked:
         head = f"☑️ Ticked “{label}” on deployment #{deployment_id}."
     else:

@@ -55,12 +55,13 @@ def deployment_record(d: Deployment, zone: ZoneInfo, checklist: Checklist | None
     ]
     if d.emergency_reason is not None:
         lines.append(f"*Emergency deploy:* {reason_text(d.emergency_reason)}")
+    known = _people(d, checklist)
     for section in build_record(d, checklist):
         lines.append(f"\n*{section.title}*")
         for item in section.items:
-            detail = f" — {item.detail}" if item.detail else ""
+            detail = f" — {_escaped(item.detail, known)}" if item.detail else ""
             at = f", {when(item.at, zone)}" if item.at is not None else ""
-            then = f"; {item.then}" if item.then else ""
+            then = f"; {_escaped(item.then, known)}" if item.then else ""
             lines.append(f"{MARKS[item.mark]} {item.label}{detail}{at}{then}")
     if links:  # the last section: post-deployment (a migration run's "After")
         lines.append(MONITOR + links_line(links))
@@ -68,6 +69,26 @@ def deployment_record(d: Deployment, zone: ZoneInfo, checklist: Checklist | None
         lines.append(f"\nDuration: {took(d.duration)}")
     text = "\n".join(lines)
     return Message(text=f"Deployment record for {title(d)}", blocks=[_section(text)])
+
+
+def _people(d: Deployment, checklist: Checklist | None) -> set[str]:
+    """Who the record may mention: the requester, the deciders, who aborted it, who chose
+    Rollback / Keep, who ticked an item."""
+    people = {d.requested_by, *(x.user_id for x in d.decisions)}
+    people |= {u for u in (d.abort_requested_by,
+                           d.verification.decided_by if d.verification else None) if u}
+    if checklist is not None:
+        people |= {i.tick.by for i in checklist.items if i.tick is not None}
+    return people
+
+
+def _escaped(text: str, known: set[str]) -> str:
+    """A record item's detail, escaped (it may quote what someone typed: a "not applicable"
+    reason; or the cluster), the mentions of `known` people deploybot wrote kept."""
+    out = reason_text(text, limit=600)
+    for user in known:
+        out = out.replace(f"&lt;@{user}&gt;", f"<@{user}>")
+    return out
 
 
 def announcement(d: Deployment, zone: ZoneInfo, permalink: str | None, *,

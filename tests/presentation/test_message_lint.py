@@ -35,6 +35,7 @@ from bot.domain.alerts import Alert
 from bot.domain.announcements import PlannedAnnouncement
 from bot.domain.audit import AuditEvent
 from bot.domain.busy import busy_message
+from bot.domain.checklist import Commit, PullRequest, Tick, evaluate
 from bot.domain.deployment import Decision, Deployment, JobOutcome, Kind, Verification
 from bot.domain.dora import DoraStats, Restore
 from bot.domain.failure_evidence import FailureEvidence
@@ -73,6 +74,7 @@ from bot.presentation import (
     rollback_views,
     troubleshooting_views,
 )
+from bot.presentation.checklist_views import tick_reply, with_checklist
 from bot.presentation.evidence_views import failure_evidence
 from bot.presentation.parts import Message
 from bot.services.freezes import FreezeEntry
@@ -80,6 +82,7 @@ from bot.services.home import EnvironmentHome, Home, ServiceLine
 from bot.services.migrations import DatabaseCheck, MigrationStatus
 from bot.services.policy import WindowStatus
 from handlers.replies import error_message
+from tests.domain.test_checklist import FEATURE_FLAGS, comparison, green_facts, rules
 from tests.presentation.message_lint import HOSTILE, LONG, problems, rendered
 
 ZONE = ZoneInfo("America/New_York")
@@ -186,6 +189,23 @@ FAILED_JOB = RunJob(2, f"test {HOSTILE}", "completed", "failure", f"{RUN_URL}/jo
                     (Step(3, "pytest | tee <log>", "completed", "failure"),))
 
 
+def _checklist() -> Any:
+    pull = PullRequest(7, f"Fix {HOSTILE}", "dana <dana@example.com>", "https://gh/pull/7",
+                       True, False)
+    commits = tuple(Commit(f"{i:040x}", f"change {i} {HOSTILE}", "dana",
+                           f"https://gh/commit/{i}", (pull,)) for i in range(12))
+    facts = green_facts(comparison=comparison(*commits, total=15))
+    return evaluate(rules(), facts, [Tick(FEATURE_FLAGS, "U0BOB", T0, reason=HOSTILE)])
+
+
+def checklist_card() -> Message:
+    """A card awaiting approval with its checklist: commits and pull requests from GitHub
+    (their titles and authors are anyone's text), a tick and a "not applicable"."""
+    d = dep(state=State.AWAITING_APPROVAL, decisions=())
+    checklist = _checklist()
+    return with_checklist(blocks.deployment_card(d, ZONE), d, checklist)
+
+
 #: Each kind: how it is built. The golden ones are marked with a leading "*".
 KINDS: dict[str, Callable[[], Message | dict[str, Any] | str]] = {
     # the card, through its life
@@ -195,6 +215,10 @@ KINDS: dict[str, Callable[[], Message | dict[str, Any] | str]] = {
     "*card_emergency": lambda: blocks.deployment_card(
         dep(state=State.AWAITING_APPROVAL, decisions=(), emergency_reason=HOSTILE), ZONE),
     "*card_rollback": lambda: blocks.deployment_card(ROLLBACK, ZONE),
+    "*card_checklist": checklist_card,
+    "tick_reply": lambda: tick_reply(42, FEATURE_FLAGS, _checklist(), checked=False,
+                                     reason=HOSTILE),
+    "record_checklist": lambda: blocks.deployment_record(dep(), ZONE, _checklist()),
     "card_failed_watch": lambda: blocks.deployment_card(FAILED_WATCH, ZONE),
     "card_migration": lambda: blocks.deployment_card(
         dep(kind=Kind.MIGRATE, target="orders 0042", state=State.RUNNING), ZONE),
