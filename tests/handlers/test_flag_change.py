@@ -323,3 +323,44 @@ def test_a_failed_watch_offers_the_kill_switch_which_turns_the_flag_off(
     assert len(notes) == 1, notes
     # Rollback / Keep stay to be decided on the failed deploy's card.
     assert has_buttons(bot.card(failed))
+
+
+# -- locks, and a flag gone by the time it is approved ---------------------------------------
+
+def test_someone_elses_lock_refuses_turning_on_but_not_turning_off(
+        bot: RunningBot, fake_k8s: FakeKubernetes) -> None:
+    locked = ephemeral_text(bot, bot.requester.command(
+        "/lock", 'staging checkout "investigating"', user_id=APPROVER))
+    assert locked.startswith("🔒 You locked checkout in staging"), locked
+
+    said = said_to(bot, "staging simple on")
+    assert said.startswith("🔒 Flag `simple` cannot be turned on in staging now: checkout in "
+                           f"staging is locked by <@{APPROVER}>"), said
+    assert audit(bot, "flag.requested") == []
+
+    said = said_to(bot, "staging simple off")
+    assert "Flag change #1 started" in said, said
+    assert run_to_end(bot, 1) is State.SUCCEEDED
+    assert staging_flags(fake_k8s)["flags"]["simple"]["defaultVariant"] == "no"
+
+
+def test_a_flag_removed_before_the_approval_fails_the_change_and_says_why(
+        bot: RunningBot, fake_k8s: FakeKubernetes) -> None:
+    flag(bot, "production simple off")
+    without = document()
+    del without["flags"]["simple"]
+    fake_k8s.seed("featureflags", "production", {
+        "metadata": {"name": "app-flags"}, "spec": {"flagSpec": without}})
+
+    click_reply(bot, 1, APPROVER)
+
+    assert run_to_end(bot, 1) is State.FAILED
+    d = bot.deployment(1)
+    assert d.error == ('There is no flag `simple` in FeatureFlag "app-flags" in namespace '
+                       '"production" (flags there: banner-color, new-checkout).'), d.error
+    (ann,) = announcements(bot)
+    text = blocks_text(ann)
+    assert "❌ *Flag change of `simple` to `off` in production failed*" in text, text
+    assert "There is no flag `simple`" in text
+    assert [a for a, _ in audit(bot, "flag.change_failed")] == ["deploybot"]
+    assert production_flags(fake_k8s) == without
