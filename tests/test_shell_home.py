@@ -47,3 +47,27 @@ click confirm
     alice = out[out.index("U0ALICE> click confirm"):]
     assert "(you click [ Roll back to v1.2.3 ] on your reply" in alice
     assert "↩️ api is rolled back to `v1.2.3` in staging" in alice
+
+
+def test_the_buttons_of_the_app_home_are_clicked_from_the_tab(tmp_path: Path) -> None:
+    out = shell(tmp_path, """\
+/deploy production v1.2.3
+as U0BOB
+click home approve #1
+home
+click
+click home approve #1
+""")
+    # Before Bob opens his tab, it has no buttons for him.
+    assert "No message has a `approve` button for #1." in out
+    after = out[out.index("U0BOB> home"):]
+    assert "⏳ Waiting for approval (1)" in after
+    listed = after[after.index("U0BOB> click\n"):after.index("U0BOB> click home approve")]
+    assert "click home approve #1   [ Approve ] on your App Home “Deployments”" in listed
+    assert "click approve #1   [ Approve ] on “Deploy #1 api v1.2.3 → production”" in listed
+    clicked = after[after.index("U0BOB> click home approve #1"):]
+    # A click in a view: Slack sends the view and no response_url; the answer is a DM.
+    assert "(you click [ Approve ] on your App Home “Deployments”)" in clicked
+    assert "Approvals: 1/1 · ✅ approved by @U0BOB" in clicked
+    assert "[DM to U0BOB]" in clicked
+    assert "is live in production" in clicked

@@ -66,6 +66,8 @@ _SILENT_METHODS = frozenset({
     "users.info", "files.getUploadURLExternal",
     "views.publish",  # the App Home tab: `home` shows it
 })
+#: Marks a button holder as the App Home view (the view itself).
+_HOME_VIEW = "_home_view"
 #: A shared file's first lines shown (`/logs`); the rest is counted.
 _FILE_PREVIEW = 15
 
@@ -79,7 +81,8 @@ Type what you would type in Slack, plus a few shell commands:
                               (also those of replies only you see: `click confirm`)
   messages                    show the deployments channel as it looks now
   messages U0ALICE            show the bot's direct messages to a user
-  home                        open your App Home tab (as Slack does) and show it
+  home                        open your App Home tab (as Slack does) and show it; its
+                              buttons: `click home approve #2`
   wait                        wait until running deployments have finished
   advance 2h                  move time on (30m, 1d, 1h30m): the scheduler's jobs that fall
                               due run in order (warnings, expiry, queued deploys released)
@@ -126,6 +129,7 @@ class Shell:
         self._last_event = time.monotonic()
         self._shown = 0  # how many of the bot's calls printed something
         self._ephemerals = Ephemerals()
+        self._home_opened: set[str] = set()  # users whose App Home `home` showed
         self._fake: FakeSlack | None = None
         self._app: App | None = None
         self._container: Container | None = None
@@ -344,13 +348,16 @@ class Shell:
         if not words:
             self._list_buttons()
             return
+        in_home = words[0].lower() == "home" and len(words) > 1  # `click home approve #2`
+        if in_home:
+            words = words[1:]
         name = words[0].lower()
         value = words[1].lstrip("#") if len(words) > 1 else None
         if len(words) > 2 or (value is not None and not value):
             self.transcript.say(["Usage: click <button> [#N], e.g. `click approve` or "
                                  "`click reject #3`."])
             return
-        button = self._find_button(name, value)
+        button = self._find_button(name, value, in_home=in_home)
         if button is None:
             where = f" for #{value}" if value else ""
             self.transcript.say([f"No message has a `{name}` button{where}. "
@@ -358,8 +365,10 @@ class Shell:
             return
         msg = button.message
         ephemeral = EPHEMERAL_USER in msg
+        view = msg.get(_HOME_VIEW)
         title = render_text(msg.get("blocks"), msg.get("text"))[0]
-        where = "your reply" if ephemeral else channel_label(str(msg["channel"]))
+        where = "your reply" if ephemeral else "your App Home" if view is not None \
+            else channel_label(str(msg["channel"]))
         lines = [f"(you click [ {button.label} ] on {where} “{title}”)"]
         if button.confirm is not None:
             c = button.confirm
@@ -368,21 +377,34 @@ class Shell:
                          f"{object_text(c.get('text'))}  [ {ok} ] → you confirm)")
         self.transcript.say(lines)
         key = self.fake.new_response_key("shell")
-        self._ephemerals.clicked(key, msg)
-        body = block_actions_body(
-            user_id=self.user, action_id=button.action_id, value=button.value,
-            message=self._ephemerals.slack_message(msg), response_url=self.fake.response_url(key),
-            ephemeral=ephemeral,
-        )
+        if view is not None:  # in the App Home tab: Slack sends the view, no response_url
+            body = block_actions_body(user_id=self.user, action_id=button.action_id,
+                                      value=button.value, response_url=None, view=view)
+        else:
+            self._ephemerals.clicked(key, msg)
+            body = block_actions_body(
+                user_id=self.user, action_id=button.action_id, value=button.value,
+                message=self._ephemerals.slack_message(msg),
+                response_url=self.fake.response_url(key), ephemeral=ephemeral,
+            )
         self._dispatch(body, key, f"the {button.label} button")
 
     def _all_buttons(self) -> list[Button]:
-        """The buttons on the messages everyone sees, then on the current user's replies."""
-        return [b for m in [*self.fake.messages(), *self._ephemerals.of(self.user)]
+        """The buttons on the current user's App Home (once opened: `home`), on the messages
+        everyone sees, then on the current user's replies (the later, the likelier a bare
+        `click approve` means it)."""
+        home: list[dict[str, Any]] = []
+        view = self.fake.home_view(self.user) if self.user in self._home_opened else None
+        if view is not None:
+            home = [{"blocks": view.get("blocks"), "text": None, _HOME_VIEW: view}]
+        return [b for m in [*home, *self.fake.messages(), *self._ephemerals.of(self.user)]
                 for b in buttons(m)]
 
-    def _find_button(self, name: str, value: str | None) -> Button | None:
+    def _find_button(self, name: str, value: str | None, *,
+                     in_home: bool = False) -> Button | None:
         for b in reversed(self._all_buttons()):
+            if in_home and _HOME_VIEW not in b.message:
+                continue
             names = {b.action_id.lower(), button_name(b.action_id).lower(), b.label.lower()}
             if name in names and (value is None or b.value == value):
                 return b
@@ -397,9 +419,11 @@ class Shell:
         for b in buttons:
             title = render_text(b.message.get("blocks"), b.message.get("text"))[0]
             ref = f" #{b.value}" if b.value.isdigit() else ""
-            mine = "your reply " if EPHEMERAL_USER in b.message else ""
-            lines.append(f"  click {button_name(b.action_id)}{ref}   [ {b.label} ] on "
-                         f"{mine}“{title}”")
+            home = _HOME_VIEW in b.message
+            mine = "your reply " if EPHEMERAL_USER in b.message else \
+                "your App Home " if home else ""
+            lines.append(f"  click {'home ' if home else ''}{button_name(b.action_id)}{ref}   "
+                         f"[ {b.label} ] on {mine}“{title}”")
         self.transcript.say(lines)
 
     # -- shell commands -------------------------------------------------------------------
@@ -460,6 +484,7 @@ class Shell:
             self.transcript.say([f"(deploybot published no App Home for {self.user}: "
                                  f"HTTP {response.status} {response.body[:200]})"])
             return
+        self._home_opened.add(self.user)
         lines = render_text(view.get("blocks"), None)
         self.transcript.say(with_prefix(f"[App Home of {self.user}] ", lines))
 
