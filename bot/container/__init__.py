@@ -58,6 +58,7 @@ from bot.services.deployments import DeploymentService
 from bot.services.failure_evidence import FailureEvidenceReader
 from bot.services.flag_changes import FlagChangeService
 from bot.services.flag_reads import FlagReader
+from bot.services.flag_snapshots import FlagSnapshots
 from bot.services.flags_command import FlagsService
 from bot.services.freezes import FreezeService
 from bot.services.github_mirror import GitHubMirror
@@ -225,6 +226,8 @@ def build_container(
                         environ=os.environ, timing=kubernetes_timing)
     flag_reader = FlagReader(config=config, clock=clock, stores=flags.store,
                              evaluators=flags.evaluator)
+    # The record's "Feature flags set": read as each deploy's rollout starts, kept.
+    flags_set = FlagSnapshots(store=database, reader=flag_reader)
     # Told of every change shown in Slack (cards, announcements); started once the Home
     # service it refreshes exists (below).
     home_refresher = HomeRefresher(every=config.home.refresh_every, clock=clock)
@@ -263,6 +266,7 @@ def build_container(
                 for name, env in config.environments.items()},
         rollback_locks={name: env.rollbacks.lock for name, env in config.environments.items()},
         evidence=FailureEvidenceReader.of(cluster), flags=flags.stores,
+        flags_at_start=flags_set.at_start,
     )
     locks = LockService(config=config, store=database, access=access, clock=clock,
                         poster=notifier)
@@ -308,6 +312,7 @@ def build_container(
                                       notifier=notifier, defer=background.submit,
                                       flags=flag_reader)
     notifier.show_checklists(checklists or UncheckedChecklists(config, store=database))
+    notifier.show_flags_set(flags_set.of)
     alerts, summary = build_alerts(config, store=database, notifier=notifier, clock=clock,
                               locks=locks)
     deployments = DeploymentService(

@@ -19,6 +19,7 @@ from enum import StrEnum
 from bot.domain.checklist import Checklist
 from bot.domain.checklist import Mark as ChecklistMark
 from bot.domain.deployment import Deployment, Kind
+from bot.domain.flag_status import FlagReading
 from bot.domain.states import State
 
 # The guide's pre-deployment checklist, as the record shows it when it is given no checklist
@@ -392,10 +393,28 @@ def _later_items(d: Deployment, rb: RolledBack | None,
     return tuple(out)
 
 
-def build_record(d: Deployment, checklist: Checklist | None = None) -> tuple[Section, ...]:
+#: The guide's record line for the flags a deploy's service declares.
+FLAGS_SET = "Feature flags set"
+
+
+def flags_set_item(reading: FlagReading) -> Item:
+    """"Feature flags set": the declared flags as read when the rollout started (what was
+    missing or not as expected said too), or why they could not be read then."""
+    at = f"read from {reading.where} as the rollout started"
+    if reading.problem is not None:
+        return Item(FLAGS_SET, Mark.NOT_CHECKED, f"could not be read as the rollout started: "
+                    f"{reading.problem}")
+    if not reading.ok:
+        return Item(FLAGS_SET, Mark.FAILED, f"{reading.values()} — {reading.problems()} ({at})")
+    return Item(FLAGS_SET, Mark.DONE, f"{reading.values()} ({at})")
+
+
+def build_record(d: Deployment, checklist: Checklist | None = None,
+                 flags_set: FlagReading | None = None) -> tuple[Section, ...]:
     """The record's sections; `checklist` is the pre-deployment checklist as
     bot.domain.checklist gives it (evaluated, or not checked and why); without one, every
-    item of the guide's is shown not checked."""
+    item of the guide's is shown not checked. `flags_set`: the flags the service declares,
+    as read when the rollout started (the guide's "Feature flags set"; None: not read)."""
     rb = rolled_back(d)
     ab = aborted(d)
     later = _later_items(d, rb, ab)
@@ -423,7 +442,8 @@ def build_record(d: Deployment, checklist: Checklist | None = None) -> tuple[Sec
                       else (_rollout_item(d, gone=gone), _watch_item(d)))
     return (
         Section("Pre-deployment", (*pre, _approval_item(d))),
-        Section("Deployment", tuple(i for i in (_migrations_item(d), rollout)
-                                    if i is not None)),
+        Section("Deployment", tuple(i for i in (
+            _migrations_item(d), rollout,
+            flags_set_item(flags_set) if flags_set is not None else None) if i is not None)),
         Section("Post-deployment", (watch, _announce_item(d), *later)),
     )

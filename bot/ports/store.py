@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from bot.domain.audit import AuditEntry, AuditEvent
 from bot.domain.checklist import Facts, Tick
 from bot.domain.faulty import FaultyMark
+from bot.domain.flag_status import FlagReading
 from bot.domain.freezes import RuntimeFreeze
 from bot.domain.locks import Lock
 from bot.ports.deployments import DeploymentRepository
@@ -160,6 +161,16 @@ class ChecklistRepository(Protocol):
         ...
 
 
+class FlagSnapshotRepository(Protocol):
+    """The declared feature flags of each deployment as read when its rollout started."""
+
+    def get(self, deployment_id: int) -> FlagReading | None: ...
+
+    def keep(self, deployment_id: int, reading: FlagReading) -> bool:
+        """Keep `reading` unless one is kept already (then False: the first one stays)."""
+        ...
+
+
 class Repositories(Protocol):
     @property
     def deployments(self) -> DeploymentRepository: ...
@@ -184,6 +195,9 @@ class Repositories(Protocol):
 
     @property
     def checklists(self) -> ChecklistRepository: ...
+
+    @property
+    def flag_snapshots(self) -> FlagSnapshotRepository: ...
 
 
 class Store(Protocol):

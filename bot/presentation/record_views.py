@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.checklist import Checklist
 from bot.domain.deployment import Deployment, Kind
+from bot.domain.flag_status import FlagReading
 from bot.domain.links import Link
 from bot.domain.record import (
     DURING_THE_WATCH,
@@ -38,10 +39,11 @@ from bot.presentation.parts import (
 
 
 def deployment_record(d: Deployment, zone: ZoneInfo, checklist: Checklist | None = None,
-                      links: Sequence[Link] = ()) -> Message:
+                      links: Sequence[Link] = (),
+                      flags_set: FlagReading | None = None) -> Message:
     """The guide's record; `links` (the service's dashboard, runbook, logs, …) close its
     post-deployment section (a migration run's last section), where the guide says to
-    watch the dashboards."""
+    watch the dashboards. `flags_set`: the declared feature flags as the rollout started."""
     what = (f"*Migrate to:* `{d.target}` (image `{d.version}`)" if d.kind is Kind.MIGRATE
             else f"*Flag:* `{d.target}` → `{d.version}` (default variant was "
                  f"`{d.previous_version or 'none'}`)" if d.kind is Kind.FLAG
@@ -56,7 +58,7 @@ def deployment_record(d: Deployment, zone: ZoneInfo, checklist: Checklist | None
     if d.emergency_reason is not None:
         lines.append(f"*Emergency deploy:* {reason_text(d.emergency_reason)}")
     known = _people(d, checklist)
-    for section in build_record(d, checklist):
+    for section in build_record(d, checklist, flags_set):
         lines.append(f"\n*{section.title}*")
         for item in section.items:
             detail = f" — {_escaped(item.detail, known)}" if item.detail else ""

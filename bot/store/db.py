@@ -18,6 +18,7 @@ from bot.errors import RetryableError
 from bot.store.audit import SqlAuditLog
 from bot.store.checklist import SqlChecklistRepository
 from bot.store.faulty import SqlFaultyVersions
+from bot.store.flag_snapshots import SqlFlagSnapshots
 from bot.store.home import SqlHomeViewers
 from bot.store.locks import SqlLockRepository
 from bot.store.repositories import (
@@ -119,6 +120,10 @@ class Repos:
     @cached_property
     def checklists(self) -> SqlChecklistRepository:
         return SqlChecklistRepository(self._session)
+
+    @cached_property
+    def flag_snapshots(self) -> SqlFlagSnapshots:
+        return SqlFlagSnapshots(self._session)
 
     @cached_property
     def simulated(self) -> SimulatedWorkloadRows:

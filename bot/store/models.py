@@ -301,6 +301,19 @@ class ChecklistFactsRow(Base):
     __table_args__ = (Index("ix_checklist_facts_next_check_at", "next_check_at"),)
 
 
+class FlagSnapshotRow(Base):
+    """The feature flags a deployment's service declares, as they were read when its rollout
+    started (bot.domain.flag_status.FlagReading as JSON): the record's "Feature flags set".
+    Written once; never changed by later changes of the flags."""
+
+    __tablename__ = "deployment_flags"
+
+    deployment_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("deployments.id", ondelete="CASCADE"), primary_key=True)
+    reading: Mapped[dict[str, Any]] = mapped_column(JSON)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class SimulatedWorkloadRow(Base):
     """A version that went live on the simulated cluster (`executor: simulated`), per
     environment, service and instance (NULL: the environment's main instance): the newest

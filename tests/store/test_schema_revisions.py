@@ -39,7 +39,7 @@ from bot.store.schema import (
 
 OUR_TABLES = {"deployments", "approval_decisions", "audit_events", "freezes", "announcements",
               "locks", "faulty_versions", "app_home_viewers", "checklist_ticks",
-              "checklist_facts", "simulated_workloads"}
+              "checklist_facts", "simulated_workloads", "deployment_flags"}
 # What the first revision made; 0002 adds the freezes and announcements tables and the
 # emergency / scheduled-deploy columns of deployments.
 TABLES_0001 = {"deployments", "approval_decisions", "audit_events"}
@@ -52,6 +52,7 @@ TABLES_0005 = {"locks", "faulty_versions", "app_home_viewers"}  # and audit_even
 TABLES_0009 = {"checklist_ticks", "checklist_facts"}  # the pre-deployment checklist (issue 6)
 COLUMNS_0008 = {"github_deployment_id"}  # the GitHub deployment mirroring it (issue 6)
 TABLES_0011 = {"simulated_workloads"}  # the simulated cluster's state (issue 12)
+TABLES_0016 = {"deployment_flags"}  # the feature flags set as a rollout started (issue 17)
 # The scheduler's job store: created by 0014, owned by APScheduler, outside the models.
 JOB_STORE = {JOB_STORE_TABLE}
 HEAD_TABLES = OUR_TABLES | JOB_STORE | {"alembic_version"}
@@ -206,14 +207,14 @@ def test_drift_is_detected(empty_database_url: str) -> None:
 
 
 def test_a_single_head() -> None:
-    assert head() == "0015"
+    assert head() == "0016"
 
 
 def test_the_revisions_form_one_line() -> None:
     script = ScriptDirectory(SCRIPT_LOCATION)
-    assert script.get_heads() == ["0015"]
+    assert script.get_heads() == ["0016"]
     chain = [(r.revision, r.down_revision) for r in script.walk_revisions()]
-    assert chain == [("0015", "0014"), ("0014", "0013"), ("0013", "0012"), ("0012", "0011"),
+    assert chain == [("0016", "0015"), ("0015", "0014"), ("0014", "0013"), ("0013", "0012"), ("0012", "0011"),
                      ("0011", "0010"), ("0010", "0009"), ("0009", "0008"), ("0008", "0007"),
                      ("0007", "0006"), ("0006", "0005"),
                      ("0005", "0004"), ("0004", "0003"), ("0003", "0002"), ("0002", "0001"),
@@ -249,7 +250,7 @@ def test_0002_upgrades_and_downgrades_a_database_with_data(empty_database_url: s
     upgrade_schema(url, "0002")
     assert revision(url) == "0002"
     assert tables(url) == (OUR_TABLES - TABLES_0005 - TABLES_0009 - TABLES_0011
-                           ) | {"alembic_version"}
+                           - TABLES_0016) | {"alembic_version"}
     assert columns(url, "deployments") >= COLUMNS_0002
     assert not COLUMNS_0003 & columns(url, "deployments")
     upgrade_schema(url)  # 0003 and 0004 add columns the models need to read the row
@@ -611,9 +612,10 @@ def test_0013_keeps_attestations_with_the_ticks_and_drops_them(
     upgrade_schema(url, "0013")
     assert revision(url) == "0013"
     assert "attested" in columns(url, "checklist_ticks")
-    # the models are head's: only what later revisions add (0015's index) differs
-    assert [(d[0], d[1].name) for d in drift(url)] == [  # type: ignore[index,union-attr]
-        ("add_index", "ix_deployments_env_service_state")]
+    # the models are head's: only what later revisions add (0015's index, 0016's table)
+    # differs
+    assert sorted((d[0], d[1].name) for d in drift(url)) == [  # type: ignore[index,union-attr]
+        ("add_index", "ix_deployments_env_service_state"), ("add_table", "deployment_flags")]
     db = Database.from_url(url)
     try:
         with db.transaction() as r:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from bot.backends.slack.client import slack_call
 from bot.domain.deployment import Deployment
 from bot.domain.failure_evidence import FailureEvidence
+from bot.domain.flag_status import FlagReading
 from bot.domain.links import NO_LINKS, Link, LinkCatalog
 from bot.domain.severity import DEFAULT_SEVERITY, Outcome, Production, Severity, severity_of
 from bot.domain.text import is_slack_user
@@ -59,6 +60,8 @@ class SlackNotifier:
         self._kill_switches = dict(kill_switches or {})
         self._watchers: list[DeploymentWatcher] = []
         self._checklists: ChecklistCards | None = None
+        #: the declared feature flags as each deploy's rollout started (the record's line)
+        self._flags_set: Callable[[Deployment], FlagReading | None] | None = None
         # Serialize edits of one deployment's messages so an older state never lands last.
         self._locks: dict[int, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -89,6 +92,11 @@ class SlackNotifier:
         notifier)."""
         self._checklists = checklists
 
+    def show_flags_set(self, flags_set: Callable[[Deployment], FlagReading | None]) -> None:
+        """Show in each record the feature flags set as its rollout started (`flags_set`,
+        never raising; built after the notifier)."""
+        self._flags_set = flags_set
+
     def permalink(self, channel: str, ts: str) -> str | None:
         """The permalink of a message (a deployment's thread); None when Slack will not say."""
         try:
@@ -107,7 +115,8 @@ class SlackNotifier:
         checklist = self._checklists.card_checklist(d) if self._checklists else None
         if checklist is not None:
             card = with_checklist(card, d, checklist)
-        record = blocks.deployment_record(d, self._zone, checklist, links)
+        flags_set = self._flags_set(d) if self._flags_set is not None else None
+        record = blocks.deployment_record(d, self._zone, checklist, links, flags_set)
         with self._lock_for(d.id):
             if d.channel and d.message_ts:
                 slack_call(self._client.chat_update, channel=d.channel, ts=d.message_ts,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -91,6 +91,7 @@ class RunnerBase:
         fibers: Fibers | None = None,
         evidence: FailureEvidenceReader | None = None,
         flags: Mapping[str, FlagStore] | None = None,
+        flags_at_start: Callable[[Deployment], None] | None = None,
     ) -> None:
         """`live`: what runs where (read when a deployment starts: what it replaces; and
         when one ends: the "Running now" of the cards still waiting).
@@ -101,7 +102,9 @@ class RunnerBase:
         `sleeper`); one of its own when not given. `evidence`: what the cluster shows about
         a failed rollout or watch (the failing pod, its last log lines, the warning
         events), posted in the deployment's thread before anything is rolled back.
-        `flags`: environment → where its flag definitions are kept (flag changes)."""
+        `flags`: environment → where its flag definitions are kept (flag changes).
+        `flags_at_start`: keeps the flags a deploy's service declares as its rollout starts
+        (the record's "Feature flags set"; never raises)."""
         self._store = store
         self._live = live
         self._metrics = metrics or NoMetrics()
@@ -112,6 +115,7 @@ class RunnerBase:
         self._cluster = cluster
         self._evidence = evidence
         self._flags = dict(flags or {})
+        self._flags_at_start = flags_at_start
         self._notifier = notifier
         self._clock = clock
         self._owner = owner

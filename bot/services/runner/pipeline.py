@@ -64,6 +64,8 @@ class Pipeline(Verdicts, Jobs, FlagRuns):
                 r.audit.record("deploy.resumed", actor="deploybot", at=at, deployment_id=d.id,
                                details={"owner": self._owner, "state": d.state.value})
             d = self._get(r, d.id)
+        if self._flags_at_start is not None:
+            self._flags_at_start(d)  # before it is shown: the record says what was set
         self._show(d)
         return d
 
