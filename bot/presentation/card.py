@@ -15,7 +15,7 @@ from bot.domain.links import Link
 from bot.domain.previews import instance_label
 from bot.domain.record import failed_rollout
 from bot.domain.states import State
-from bot.domain.text import error_text, reason_text, who
+from bot.domain.text import error_text, reason_text, shown, who
 from bot.presentation import ids
 from bot.presentation.link_views import links_line
 from bot.presentation.parts import (
@@ -86,7 +86,8 @@ def _abort_blocks(d: Deployment) -> list[Block]:
 
 def _what(d: Deployment) -> str:
     if d.kind is Kind.FLAG:
-        return (f"*Flag:* `{d.target}`   *Turn to:* `{d.version}`   *Default variant now:* "
+        return (f"*Flag:* {shown(d.target or '', limit=80)}   *Turn to:* `{d.version}`   "
+                "*Default variant now:* "
                 f"`{d.previous_version or 'none'}`")
     if d.kind is Kind.MIGRATE:
         return (f"*Migrate to:* `{d.target}`   *From the image of:* `{d.version}` "
@@ -102,7 +103,7 @@ def _what(d: Deployment) -> str:
 
 def _approve_text(d: Deployment) -> str:
     if d.kind is Kind.FLAG:
-        return f"Turn flag `{d.target}` to `{d.version}` in *{d.environment}*."
+        return f"Turn flag {shown(d.target or '', limit=80)} to `{d.version}` in *{d.environment}*."
     if d.kind is Kind.MIGRATE:
         return (f"Run the migrations of `{d.service}` in *{d.environment}* to `{d.target}`. "
                 "Schema changes are not undone by rolling the code back.")

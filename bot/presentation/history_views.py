@@ -28,8 +28,8 @@ def scope(environment: str | None, service: str | None) -> str:
 
 def _what(d: Deployment) -> str:
     if d.kind is Kind.FLAG:
-        return (f"flag `{d.target}` → `{d.version}` in *{d.environment}* "
-                f"(was `{d.previous_version or '—'}`)")
+        return (f"flag {shown(d.target or '', limit=60)} → `{d.version}` in "
+                f"*{d.environment}* (was `{d.previous_version or '—'}`)")
     if d.kind is Kind.MIGRATE:
         return f"`{d.service}` migrations → {shown(d.target or '', limit=60)} in *{d.environment}*"
     if d.kind is Kind.ROLLBACK:

@@ -13,7 +13,7 @@ from bot.domain.deployment import Deployment, Kind
 from bot.domain.live import Live
 from bot.domain.record import failed_rollout
 from bot.domain.states import State
-from bot.domain.text import channel_ref, reason_text, who
+from bot.domain.text import channel_ref, reason_text, shown, who
 from bot.presentation import ids
 from bot.presentation.card import ahead_line
 from bot.presentation.live_views import live_line
@@ -137,7 +137,7 @@ def request_accepted(d: Deployment, zone: ZoneInfo) -> Message:
     name = {Kind.DEPLOY: "Deployment", Kind.ROLLBACK: "Rollback",
             Kind.MIGRATE: "Migration run", Kind.FLAG: "Flag change"}[d.kind]
     if d.kind is Kind.FLAG:
-        what = f"flag `{d.target}` → `{d.version}` in *{d.environment}*"
+        what = f"flag {shown(d.target or '', limit=80)} → `{d.version}` in *{d.environment}*"
     elif d.kind is Kind.MIGRATE:
         what = f"`{d.service}` migrations → `{d.target}` in *{d.environment}*"
     elif d.kind is Kind.ROLLBACK:
