@@ -12,10 +12,12 @@ deployment runner (a deployment of Kind.FLAG: bot.services.runner.flag_runs).
   there (the flags there are listed), a variant it does not have (its variants listed),
   on/off of a flag that is not boolean.
 - Which service and thread: a flag change is recorded against a service that declares the
-  flag (`services.<name>.flags`) and deploys to the environment — the one deploybot put
-  live there most recently — and its end is also told in the thread of that service's
-  last deployment put live there (`rollback_of` of the flag change). The kill switch after
-  a failed watch (`kill_switch`) names the failed deployment instead.
+  flag (`services.<name>.flags`) and deploys to the environment, and its end is also told
+  in the thread of "the deployment that introduced the flag" (`rollback_of` of the flag
+  change): the most recent deploy there whose record lists the flag (the flags read as its
+  rollout started, bot.services.flag_snapshots), else the deployment deploybot put live
+  there most recently of a service declaring it (`_owner`). The kill switch after
+  a failed watch names the failed deployment instead.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ from bot.errors import Conflict, NotFound, UserError
 from bot.ports.flags import FlagStore
 from bot.services.deploy_base import DeploymentsBase
 from bot.services.runner.flag_runs import view_dict
+
+#: how many of each declaring service's last deployments there are looked at for the one
+#: whose record lists the flag
+_LOOK_BACK = 10
 
 
 class FlagsReadOnly(UserError):
@@ -69,9 +75,10 @@ class FlagChangeService(DeploymentsBase):
 
     def _owner(self, environment: str, flag: str) -> tuple[str, int | None]:
         """(the service the change is recorded against, the deployment whose thread hears
-        of it): of the services declaring the flag there, the one deploybot put live there
-        most recently, and that deployment; the first declaring one (no thread) when none
-        was deployed."""
+        of it): the most recent deploy there, of a service declaring the flag, whose record
+        lists the flag ("Feature flags set", the flags read as its rollout started); else,
+        of the services declaring it, the one deploybot put live there most recently, and
+        that deployment; else the first declaring one (no thread)."""
         services = self._declared_by(environment, flag)
         if not services:
             raise UserError(
@@ -79,6 +86,14 @@ class FlagChangeService(DeploymentsBase):
                 f"it in app.yaml (`services.<name>.flags`) so that its change is checked "
                 "against that service's locks and told in its deployment's thread.")
         with self._store.transaction() as r:
+            recent = sorted((d for svc in services for d in r.deployments.history(
+                limit=_LOOK_BACK, environment=environment, service=svc)
+                if d.kind is Kind.DEPLOY and d.instance is None),
+                key=lambda d: d.id, reverse=True)
+            for d in recent:
+                reading = r.flag_snapshots.get(d.id)
+                if reading is not None and any(f.name == flag for f in reading.flags):
+                    return d.service, d.id
             live = [(rec.at, rec.deployment_id, svc) for svc in services
                     if (rec := r.deployments.last_put_live(environment, svc)) is not None]
         if not live:

@@ -114,6 +114,9 @@ def test_a_flag_turned_off_without_approval_is_changed_announced_and_audited(
         bot: RunningBot, fake_k8s: FakeKubernetes) -> None:
     deploy = request(bot, "checkout staging v1.2.3")
     assert run_to_end(bot, deploy) is State.SUCCEEDED
+    with bot.container.database.transaction() as r:  # its record lists the flag
+        reading = r.flag_snapshots.get(deploy)
+    assert reading is not None and "new-checkout" in [f.name for f in reading.flags]
 
     ack, said = flag(bot, 'staging new-checkout off "checkout errors"')
 
