@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.backends.slack.client import slack_call
+from bot.domain.text import channel_ref
 from bot.errors import PermanentError
 from bot.ports.slack import NotInChannel
 
@@ -44,8 +45,8 @@ class SlackFiles:
             cause = e.__cause__
             if isinstance(cause, SlackApiError) and \
                     cause.response.get("error") == "not_in_channel":
-                raise NotInChannel(f"deploybot is not a member of <#{conversation}>: invite "
-                                   "it (/invite @deploybot) to share files there") from e
+                raise NotInChannel(f"deploybot is not a member of {channel_ref(conversation)}: "
+                                   "invite it (/invite @deploybot) to share files there") from e
             raise
         files = res.get("files") or [res.get("file") or {}]
         return str(files[0].get("permalink") or "")
