@@ -3,8 +3,9 @@ app.yaml's `flags:`, its FlagStore (flagd's definitions in a FeatureFlag resourc
 ConfigMap key, through the Kubernetes clients) and its FlagEvaluator (an OFREP flag
 service, its token from the environment variable the config names, never from app.yaml).
 The `kubernetes` client is imported only when an environment keeps its flags in the
-cluster (tests/test_container_imports.py). Not yet used by a handler: the Slack commands
-of issue 17 will ask `container.flags`."""
+cluster (tests/test_container_imports.py). `/flags`, the checklist and the record read
+them through bot.services.flag_reads; `/flag` and the runner change flags through the
+stores."""
 
 from __future__ import annotations
 
