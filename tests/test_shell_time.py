@@ -89,7 +89,9 @@ at 2026-12-07 00:00
         # Released by the release-scheduled job's first tick in the window, then run.
         "(Mon 2026-12-07 00:00 EST · the scheduler runs release-scheduled)",
         "✅ api `v1.2.3` is live in production",
-        "(it is now Mon 2026-12-07 00:00 EST)",
+        # Its 5-minute bake window (production has an approval rule) moved the clock on:
+        # the move ends there, never back at 00:00.
+        "(it is now Mon 2026-12-07 00:05 EST)",
     )
     # Nothing else fell due over the weekend: the warning was posted once.
     assert out.count("⏰ production closes") == 1
