@@ -311,6 +311,11 @@ def build_container(
                                       review=GitHubCodeReview(github), clock=clock,
                                       notifier=notifier, defer=background.submit,
                                       flags=flag_reader)
+    elif any(svc.flags for svc in config.services.values()):
+        # No checklist asks GitHub: "Feature flags configured" alone is checked.
+        checklists = ChecklistService(config=config, store=database, review=None,
+                                      clock=clock, notifier=notifier,
+                                      defer=background.submit, flags=flag_reader)
     notifier.show_checklists(checklists or UncheckedChecklists(config, store=database))
     notifier.show_flags_set(flags_set.of)
     alerts, summary = build_alerts(config, store=database, notifier=notifier, clock=clock,

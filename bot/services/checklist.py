@@ -5,11 +5,14 @@ from Slack (audited), and the approval gate: a required item that is not green r
 approval, unless the deploy is an emergency (then the skip is audited and shown).
 
 Only deploys of services with `github:` are checked, and only when app.yaml has a
-`checklist:` section. Every other deploy's card and record show the guide's items as not
-checked, with why (UncheckedChecklists, or ChecklistService for its services without GitHub);
-once a deploy is decided, the items nothing checked are shown attested by its approvers where
-the approval that completed its approvals attested them (`checklist_attestation: approver`
-then: `attest_on_approval` keeps it as ticks), else not checked. The record reads what was
+`checklist:` section; "Feature flags configured" is checked besides (bot.services.flag_reads)
+for a deploy of a service that declares flags, also where nothing else is (then it is shown,
+not gating: a ChecklistService without GitHub, `review` None). Every other deploy's card
+and record show the guide's items as not checked, with why (UncheckedChecklists, or
+ChecklistService for its services without GitHub); once a deploy is decided, the items
+nothing checked are shown attested by its approvers where the approval that completed its
+approvals attested them (`checklist_attestation: approver` then: `attest_on_approval` keeps
+it as ticks), else not checked. The record reads what was
 kept, never today's setting, so changing the setting rewrites no record."""
 
 from __future__ import annotations
@@ -185,10 +188,13 @@ class UncheckedChecklists:
 
 
 class ChecklistService:
-    def __init__(self, *, config: AppConfig, store: Store, review: CodeReview, clock: Clock,
+    def __init__(self, *, config: AppConfig, store: Store, review: CodeReview | None,
+                 clock: Clock,
                  notifier: Notifier, defer: Callable[[Callable[[], None]], object],
                  flags: FlagReader | None = None) -> None:
-        """`defer` runs work off the ack path (the background pool). `flags`: reads the
+        """`review`: GitHub's checks and reviews (None: deploybot is not connected to GitHub
+        or has no `checklist:`, and only "Feature flags configured" is checked, by `flags`).
+        `defer` runs work off the ack path (the background pool). `flags`: reads the
         flags a service declares, for "Feature flags configured" (read with GitHub's facts,
         and kept with them; for a service without `github:` the only item evaluated)."""
         self._config = config
@@ -202,7 +208,7 @@ class ChecklistService:
 
     # -- which deployments have one ---------------------------------------------------------
     def rules(self, d: Deployment) -> Rules | None:
-        return checklist_rules(self._config, d)
+        return checklist_rules(self._config, d) if self._review is not None else None
 
     def flags_apply(self, d: Deployment) -> bool:
         """A deploy of a service that declares flags, where the environment's flags live."""
@@ -299,7 +305,7 @@ class ChecklistService:
     def _ask(self, d: Deployment) -> tuple[Facts, datetime | None]:
         """What GitHub says now; on failure the reason (and when its rate limit resets)."""
         github = self._config.services[d.service].github
-        assert github is not None
+        assert github is not None and self._review is not None
         cl = self._config.checklist
         assert cl is not None
         at = self._clock.now()
