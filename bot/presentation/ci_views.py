@@ -11,6 +11,7 @@ import re
 from zoneinfo import ZoneInfo
 
 from bot.domain.ci_commands import CIRerunArgs, CIRunsArgs
+from bot.domain.text import clip
 from bot.domain.workflow_runs import CIReport, CIRerun, RunDetail, RunJob
 from bot.presentation.blocks import Block, Message, when
 
@@ -26,9 +27,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 def _esc(text: str, limit: int = 80) -> str:
     """GitHub-supplied text (workflow, job, step names) safe in mrkdwn and in a link label."""
-    text = _CONTROL.sub("", text).replace("\n", " ")
-    if len(text) > limit:
-        text = text[:limit - 1] + "…"
+    text = clip(_CONTROL.sub("", text).replace("\n", " "), limit)  # cut at a word
     return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace("|", "¦").replace("`", "'"))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from bot.domain.failure_evidence import FailureEvidence
+from bot.domain.text import clip
 from bot.domain.workloads import EventView, PodView
 from bot.presentation import ids
 from bot.presentation.parts import Block, Message, _button, _context, _section, when
@@ -15,9 +16,12 @@ from bot.presentation.parts import Block, Message, _button, _context, _section, 
 SECTION_LIMIT = 3000
 
 
-def _plain(text: str) -> str:
-    """Text from the cluster for display: what Slack would act on escaped (`<!channel>`,
-    `&`), and no backticks that would close a code block early."""
+def _plain(text: str, limit: int | None = None) -> str:
+    """Text from the cluster for display: cut to `limit` at a word (before escaping: a cut
+    must not split `&lt;`), what Slack would act on escaped (`<!channel>`, `&`), and no
+    backticks that would close a code block early."""
+    if limit is not None:
+        text = clip(text, limit)
     return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace("```", "'''"))
 
@@ -28,15 +32,15 @@ def _pod_line(pod: PodView, zone: ZoneInfo) -> str:
              f"ready {pod.ready}/{pod.containers}, {pod.restarts} restart"
              f"{'s' if pod.restarts != 1 else ''}"]
     if pod.unschedulable:
-        parts.append(f"cannot be scheduled: {_plain(pod.unschedulable)[:300]}")
+        parts.append(f"cannot be scheduled: {_plain(pod.unschedulable, 300)}")
     elif pod.waiting_message:
-        parts.append(_plain(pod.waiting_message)[:300])
+        parts.append(_plain(pod.waiting_message, 300))
     term = pod.last_termination
     if term is not None:
         code = f", exit code {term.exit_code}" if term.exit_code is not None else ""
         at = f" at {when(term.finished, zone)}" if term.finished else ""
         parts.append(f'container "{pod.container}" last ended: *{_plain(term.reason)}*'
-                     f"{code}{at}" + (f" — {_plain(term.message)[:200]}" if term.message
+                     f"{code}{at}" + (f" — {_plain(term.message, 200)}" if term.message
                                      else ""))
     return "\n".join(parts)
 
@@ -55,7 +59,7 @@ def _log_block(lines: tuple[str, ...], previous: bool, container: str) -> Block:
 def _event_line(e: EventView, zone: ZoneInfo) -> str:
     seen = f" (last {when(e.last_seen, zone)})" if e.last_seen else ""
     times = f" ({e.count} times)" if e.count > 1 else ""
-    return f"⚠️ *{_plain(e.reason)}*{times} {e.object}: {_plain(e.message)[:300]}{seen}"
+    return f"⚠️ *{_plain(e.reason)}*{times} {e.object}: {_plain(e.message, 300)}{seen}"
 
 
 def failure_evidence(ev: FailureEvidence, deployment_id: int, zone: ZoneInfo) -> Message:

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain.text import clip
 from bot.domain.troubleshooting_answers import (
     ActionsRollout,
     EventsAnswer,
@@ -51,10 +52,9 @@ _DOING = {"rollout": "Reading the rollout", "pods": "Listing the pods",
 
 def esc(text: str, limit: int = 200) -> str:
     """Cluster- or GitHub-supplied text safe in mrkdwn: control characters removed, one
-    line, cut to `limit`, `& < >` escaped (Slack acts on them), backticks made harmless."""
-    text = _CONTROL.sub("", text).replace("\n", " ").strip()
-    if len(text) > limit:
-        text = text[:limit - 1] + "…"
+    line, cut to `limit` at a word, `& < >` escaped (Slack acts on them), backticks made
+    harmless."""
+    text = clip(_CONTROL.sub("", text).replace("\n", " ").strip(), limit)
     return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace("`", "'"))
 

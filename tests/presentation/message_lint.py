@@ -185,20 +185,24 @@ def cut_mid_word(text: str, sources: tuple[str, ...] = (HOSTILE, LONG)) -> list[
     out = []
     for src in sources:
         for t in {src, _escaped(src)}:
-            pos = text.find(t[:30])
-            if pos < 0:
-                continue
-            k = 0
-            while k < len(t) and pos + k < len(text) and text[pos + k] == t[k]:
-                k += 1
-            if k == len(t):
-                continue
-            shown = text[max(0, pos + k - 30):pos + k + 1]
-            if text[pos + k:pos + k + 1] != "…":
-                out.append(f"cut without a …: {shown!r}")
-            elif t[k] != " " and t[k - 1] != " " and (t[k].isalnum() and t[k - 1].isalnum()):
-                out.append(f"cut mid-word: {shown!r}")
+            for m in re.finditer(re.escape(t[:30]), text):
+                out += _cut_at(text, m.start(), t)
     return out
+
+
+def _cut_at(text: str, pos: int, t: str) -> list[str]:
+    """Whether `t`, found at `pos` in `text`, is whole, or cut between words with "…"."""
+    k = 0
+    while k < len(t) and pos + k < len(text) and text[pos + k] == t[k]:
+        k += 1
+    if k == len(t):
+        return []
+    shown = text[max(0, pos + k - 30):pos + k + 1]
+    if text[pos + k:pos + k + 1] != "…":
+        return [f"cut without a …: {shown!r}"]
+    if t[k].isalnum() and t[k - 1].isalnum():
+        return [f"cut mid-word: {shown!r}"]
+    return []
 
 
 # -- Block Kit -------------------------------------------------------------------------

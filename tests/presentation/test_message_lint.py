@@ -176,6 +176,8 @@ ROLLOUT = RolloutView(
                            0, T0 - 4 * M),
     previous=ReplicaSetView("api-5f8b", "v1.2.3", 3, None, 2, 2, T0 - 60 * M),
     rollout_started=T0 - 4 * M, settled=False)
+LONG_POD = replace(CRASHING, name="api-7d9c-y7z1a", waiting_reason="CreateContainerError",
+                   waiting_message=" ".join([LONG] * 3), last_termination=None)
 LOG_READ = log_views.LogRead(
     environment="production", service="api", pod="api-7d9c-x2x4q", container="api",
     previous=True, tail=200, since_seconds=600, grep=HOSTILE, read_lines=120, lines=12,
@@ -302,7 +304,7 @@ KINDS: dict[str, Callable[[], Message | dict[str, Any] | str]] = {
               severity=Severity.HIGH, error=None), "https://s.example/p"),
     # troubleshooting, /logs, the failure evidence, /rollback
     "*pods": lambda: troubleshooting_views.answer_message(
-        PodsAnswer("production", "api", (CRASHING,), T0), ZONE),
+        PodsAnswer("production", "api", (CRASHING, LONG_POD), T0), ZONE),
     "events": lambda: troubleshooting_views.answer_message(
         EventsAnswer("production", "api", (EVENT,), T0), ZONE),
     "rollout": lambda: troubleshooting_views.answer_message(
@@ -313,7 +315,8 @@ KINDS: dict[str, Callable[[], Message | dict[str, Any] | str]] = {
     "logs_nothing": lambda: log_views.answer_text(
         replace(LOG_READ, lines=0), permalink="", in_thread=False, note=None),
     "*failure_evidence": lambda: failure_evidence(FailureEvidence(
-        environment="production", service="api", version="v1.2.4", pod=CRASHING,
+        environment="production", service="api", version="v1.2.4",
+        pod=replace(CRASHING, waiting_message=" ".join([LONG] * 3)),
         log_lines=("booting", f"KeyError: {HOSTILE}", "```"), log_previous=True,
         events=(EVENT,)), 42, ZONE),
     "rollback_confirmation": lambda: rollback_views.rollback_confirmation(RollbackPlan(
