@@ -371,9 +371,10 @@ def test_every_message_reads_right(kind: str) -> None:
     if kind.startswith("*"):
         path = GOLDEN / f"{kind[1:]}.txt"
         text = rendered(message)
-        if os.environ.get("UPDATE_GOLDEN") == "1" or not path.exists():
+        if os.environ.get("UPDATE_GOLDEN") == "1":
             path.parent.mkdir(exist_ok=True)
             path.write_text(text, encoding="utf-8")
+        assert path.exists(), f"no {path.name}: write it with UPDATE_GOLDEN=1, then review it"
         assert text == path.read_text(encoding="utf-8"), \
             f"{path.name} changed: review the diff, then UPDATE_GOLDEN=1"
 
