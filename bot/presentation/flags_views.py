@@ -76,13 +76,13 @@ def flags_message(args: FlagsArgs, r: FlagReading, zone: ZoneInfo) -> Message:
     verdict = ("all as declared" if not bad
                else f"{len(r.missing)} missing, {len(r.wrong)} not as expected")
     if r.source == "flagd":
-        source = f"flagd's definitions in {esc(r.where)}"
+        source = f"From flagd's definitions in {esc(r.where)}"
     else:
-        source = (f"evaluated by {esc(r.where)} over OFREP, read only (no flagd store is "
+        source = (f"Evaluated by {esc(r.where)} over OFREP, read only (no flagd store is "
                   "configured for this environment; evaluated for an empty context, so "
                   "targeting rules may answer differently for your users)")
     head = (f"*Feature flags of `{args.service}` in {args.environment}* — {n} declared, "
-            f"{verdict}\nFrom {source}, {when(r.at, zone)}.")
+            f"{verdict}\n{source}, {when(r.at, zone)}.")
     blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": head}}]
     for f in r.flags[:MAX_FLAGS]:
         blocks.append({"type": "section",

@@ -140,7 +140,7 @@ def test_rbac_forbidding_the_read_is_explained_and_audited(
 def test_an_ofrep_only_environment_shows_the_evaluated_values(bot: RunningBot,
                                                               ofrep: FakeOfrep) -> None:
     shown = flags_of(bot, "qa")  # one service deploys to qa: it may be left out
-    assert ("From evaluated by the flag service at " + ofrep.url + " over OFREP, read only "
+    assert ("Evaluated by the flag service at " + ofrep.url + " over OFREP, read only "
             "(no flagd store is configured for this environment") in shown
     assert ("⚠️ *`new-checkout`* (expects `off`)\n*expect does not hold:* serves `on`, "
             "expected `off`\nevaluated: `on` = `true` · reason STATIC") in shown
