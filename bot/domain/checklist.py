@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Literal
 
-from bot.domain.flag_status import FlagReading, mrkdwn_safe
+from bot.domain.flag_status import FlagReading
 from bot.errors import Forbidden, UserError
 
 TESTS, REVIEWS, MIGRATIONS = "tests", "reviews", "migrations"
@@ -270,7 +270,7 @@ def flags_mark(reading: FlagReading) -> tuple[Mark, str]:
     the variant its `expect` names), ❌ naming what is missing or wrong, ⏳ when they could
     not be read."""
     if reading.problem is not None:
-        return Mark.PENDING, f"could not be checked: {mrkdwn_safe(reading.problem)}"
+        return Mark.PENDING, f"could not be checked: {reading.problem}"
     if not reading.ok:
         return Mark.FAILED, reading.problems()
     return Mark.OK, f"as declared in {reading.where}: {reading.values()}"

@@ -27,13 +27,6 @@ from bot.errors import UserError
 Source = Literal["flagd", "ofrep"]
 
 
-def mrkdwn_safe(text: str) -> str:
-    """Text read from a store or flag service, safe in Slack's mrkdwn (`served`, `values`
-    and `problems` are shown on the card and the record): `& < >` escaped, so a value such
-    as `<!channel>` never notifies anyone."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 @dataclass(frozen=True)
 class Declared:
     """A flag a service declares (services.<name>.flags)."""
@@ -67,18 +60,17 @@ class FlagStatus:
 
     @property
     def served(self) -> str:
-        """What it serves in a few words, mrkdwn-safe: "`off` (false)", "DISABLED",
-        "missing"."""
+        """What it serves in a few words: "`off` (false)", "DISABLED", "missing" (as read:
+        the card and the record escape what they show)."""
         if not self.found:
             return "missing"
         if self.error is not None:
-            return f"not evaluated ({mrkdwn_safe(self.error)})"
+            return f"not evaluated ({self.error})"
         if self.state == "DISABLED":
             return "DISABLED (the applications' code default)"
-        value = None if self.value is None else mrkdwn_safe(self.value)
         if self.variant is None:
-            return value if value is not None else "no default variant"
-        return f"`{mrkdwn_safe(self.variant)}`" + (f" ({value})" if value is not None else "")
+            return self.value if self.value is not None else "no default variant"
+        return f"`{self.variant}`" + (f" ({self.value})" if self.value is not None else "")
 
 
 @dataclass(frozen=True)
@@ -108,16 +100,14 @@ class FlagReading:
     def problems(self) -> str:
         """What is missing or wrong, in a line ("" when nothing is)."""
         if self.problem is not None:
-            return f"could not be read: {mrkdwn_safe(self.problem)}"
-        parts = [f"`{mrkdwn_safe(f.name)}` missing" for f in self.flags if not f.found]
-        parts += [f"`{mrkdwn_safe(f.name)}` " + (mrkdwn_safe(f.wrong) if f.wrong else f.served)
-                  for f in self.wrong]
+            return f"could not be read: {self.problem}"
+        parts = [f"`{f.name}` missing" for f in self.flags if not f.found]
+        parts += [f"`{f.name}` {f.wrong or f.served}" for f in self.wrong]
         return "; ".join(parts)
 
     def values(self) -> str:
-        """Every declared flag and what it serves, mrkdwn-safe: "`new-checkout` `off`
-        (false), …"."""
-        return ", ".join(f"`{mrkdwn_safe(f.name)}` {f.served}" for f in self.flags)
+        """Every declared flag and what it serves: "`new-checkout` `off` (false), …"."""
+        return ", ".join(f"`{f.name}` {f.served}" for f in self.flags)
 
 
 def _expect_on_flagd(flag: Flag, expect: str) -> str | None:

@@ -19,7 +19,7 @@ from enum import StrEnum
 from bot.domain.checklist import Checklist
 from bot.domain.checklist import Mark as ChecklistMark
 from bot.domain.deployment import Deployment, Kind
-from bot.domain.flag_status import FlagReading, mrkdwn_safe
+from bot.domain.flag_status import FlagReading
 from bot.domain.states import State
 
 # The guide's pre-deployment checklist, as the record shows it when it is given no checklist
@@ -403,7 +403,7 @@ def flags_set_item(reading: FlagReading) -> Item:
     at = f"read from {reading.where} as the rollout started"
     if reading.problem is not None:
         return Item(FLAGS_SET, Mark.NOT_CHECKED, f"could not be read as the rollout started: "
-                    f"{mrkdwn_safe(reading.problem)}")
+                    f"{reading.problem}")
     if not reading.ok:
         return Item(FLAGS_SET, Mark.FAILED, f"{reading.values()} — {reading.problems()} ({at})")
     return Item(FLAGS_SET, Mark.DONE, f"{reading.values()} ({at})")

@@ -149,7 +149,7 @@ def unevaluated_reminder(checklist: Checklist) -> Block:
                        if i not in checked)
     then = ("Approving attests them: the record names the approvers." if checklist.attestation
             else "Approving does not attest them: the record shows them as not checked.")
-    lines = "".join(f"\n{MARKS[i.mark]} *{i.label}* — {i.detail}" for i in checked)
+    lines = "".join(f"\n{MARKS[i.mark]} *{i.label}* — {_detail(i)}" for i in checked)
     return {"type": "context", "block_id": ids.CHECKLIST_BLOCK, "elements": [_text(
         f"Pre-deployment checklist, not checked by deploybot ({why}): {items}. {then}"
         f"{lines}")]}

@@ -82,13 +82,3 @@ def test_a_reading_is_kept_as_json_unchanged() -> None:
     assert from_json(to_json(bad)) == bad
     assert bad.problems() == "could not be read: 403" and not bad.ok
 
-
-def test_what_the_store_says_is_made_safe_for_slack_where_the_card_shows_it() -> None:
-    data = document()
-    data["flags"]["banner-color"] = {"state": "ENABLED", "defaultVariant": "<!channel>",
-                                     "variants": {"<!channel>": "<@U0BOSS> & co"}}
-    r = from_document([Declared("banner-color", "red")], FlagDocument.parse(data, where="x"),
-                      where="x", at=AT)
-    assert r.values() == '`banner-color` `&lt;!channel&gt;` ("&lt;@U0BOSS&gt; &amp; co")'
-    assert "<" not in r.problems() and "&lt;!channel&gt;" in r.problems()
-    assert r.flags[0].variant == "<!channel>"  # kept as read; /flags escapes it itself

@@ -5,12 +5,18 @@ wrong expect, DISABLED) and an OFREP evaluation, and many flags capped."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.domain.flag_status import Declared, from_document, from_evaluations
+from bot.domain.checklist import ITEMS, unevaluated, with_flags
+from bot.domain.deployment import Deployment
+from bot.domain.flag_status import Declared, FlagReading, from_document, from_evaluations
 from bot.domain.flags import Evaluation, FlagDocument
 from bot.domain.flags_command import FlagsArgs
+from bot.domain.states import State
+from bot.presentation.blocks import deployment_card, deployment_record
+from bot.presentation.checklist_views import with_checklist
 from bot.presentation.flags_views import MAX_FLAGS, flags_message
 from tests.domain.test_flags import document
 from tests.presentation.message_lint import FIRING, HOSTILE, problems
@@ -21,7 +27,8 @@ ARGS = FlagsArgs("production", "checkout")
 
 
 def text_of(message: object) -> str:
-    return "\n".join(b["text"]["text"] if "text" in b else b["elements"][0]["text"]
+    return "\n".join(b["text"]["text"] if "text" in b and isinstance(b["text"], dict)
+                     else " ".join(str(e.get("text", "")) for e in b.get("elements", []))
                      for b in message.blocks)  # type: ignore[attr-defined]
 
 
@@ -68,3 +75,29 @@ def test_many_flags_are_capped_within_slacks_limits() -> None:
     assert problems(m) == []
     assert len(m.blocks) == MAX_FLAGS + 2
     assert text_of(m).endswith(f"and {60 - MAX_FLAGS} more flags")
+
+
+def hostile_reading() -> FlagReading:
+    """A flag whose variant and value, as the store holds them, would ping everyone."""
+    data = document()
+    data["flags"]["banner-color"] = {"state": "ENABLED", "defaultVariant": "<!channel>",
+                                     "variants": {"<!channel>": HOSTILE}}
+    return from_document([Declared("banner-color", "red"), Declared("simple")],
+                         FlagDocument.parse(data, where="x"), where="FeatureFlag x", at=AT)
+
+
+def test_the_record_and_the_card_show_what_the_store_says_escaped_once() -> None:
+    d = Deployment(id=7, service="api", environment="production", version="v1.2.3",
+                   previous_version="v1.2.2", state=State.AWAITING_APPROVAL,
+                   requested_by="U0ALICE", requested_at=AT, approvals_required=1)
+    reading = hostile_reading()
+    checklist = with_flags(unevaluated(ITEMS, "no GitHub repository configured for api"),
+                           reading)
+    record = deployment_record(replace(d, state=State.SUCCEEDED, started_at=AT,
+                                       finished_at=AT), ZONE, checklist, (), reading)
+    card = with_checklist(deployment_card(d, ZONE), d, checklist)
+    for message in (record, card):
+        assert problems(message) == []
+        shown = text_of(message)
+        assert not any(f in shown for f in FIRING)
+        assert "`&lt;!channel&gt;`" in shown and "&amp;lt;" not in shown
