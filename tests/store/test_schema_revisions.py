@@ -214,11 +214,8 @@ def test_the_revisions_form_one_line() -> None:
     script = ScriptDirectory(SCRIPT_LOCATION)
     assert script.get_heads() == ["0016"]
     chain = [(r.revision, r.down_revision) for r in script.walk_revisions()]
-    assert chain == [("0016", "0015"), ("0015", "0014"), ("0014", "0013"), ("0013", "0012"), ("0012", "0011"),
-                     ("0011", "0010"), ("0010", "0009"), ("0009", "0008"), ("0008", "0007"),
-                     ("0007", "0006"), ("0006", "0005"),
-                     ("0005", "0004"), ("0004", "0003"), ("0003", "0002"), ("0002", "0001"),
-                     ("0001", None)]
+    assert chain == [(f"{n:04d}", f"{n - 1:04d}" if n > 1 else None)
+                     for n in range(16, 0, -1)]
 
 
 def columns(url: str, table: str) -> set[str]:
