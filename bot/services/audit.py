@@ -74,6 +74,9 @@ class AuditService:
         self._defer = defer
         self._max_queued = max_queued
         self._lock = threading.Lock()
+        # One batch written at a time: `flush` then waits for a batch a pool thread has
+        # taken off the queue and is still writing (else "written" could mean "not yet").
+        self._writing = threading.RLock()
         self._queue: deque[AuditEntry] = deque()
         self._scheduled = False
 
@@ -150,7 +153,8 @@ class AuditService:
         self._schedule()
 
     def flush(self) -> int:
-        """Write every queued event now; how many were written."""
+        """Write every queued event now, and wait for a batch being written; how many this
+        call wrote."""
         written = 0
         while True:
             n = self._write(BATCH)
@@ -161,6 +165,10 @@ class AuditService:
 
     def _write(self, limit: int) -> int:
         """Write (at most `limit` of) the queued events in one transaction."""
+        with self._writing:
+            return self._write_batch(limit)
+
+    def _write_batch(self, limit: int) -> int:
         with self._lock:
             self._scheduled = False
             batch = [self._queue.popleft() for _ in range(min(limit, len(self._queue)))]
