@@ -4,15 +4,19 @@ asserting on the text a person would read."""
 from __future__ import annotations
 
 import io
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bot.clock import ManualClock
-from bot.config import parse_config
+from bot.config import load_config, parse_config
 from devtools.shell import mrkdwn_to_text, render_text, run_shell
 from tests.conftest import WEDNESDAY, base_config
+from tests.readme_transcripts import missing, readme_block
 
-DEMO = Path(__file__).resolve().parent.parent / "demo" / "production.txt"
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "demo" / "production.txt"
 
 
 def flat(text: str) -> str:
@@ -171,3 +175,18 @@ def test_a_second_shell_on_the_same_database_runs_what_the_first_one_deployed(
     assert "• `production` / `api`: `v1.2.2` (since unknown)" in again
     assert "outside deploybot" not in again
     assert "Roll api in staging back from `v1.2.3` to `v1.2.2`?" in again
+
+
+def test_the_readme_transcript_is_what_the_demo_shows(tmp_path: Path) -> None:
+    """README's "What it looks like": demo/production.txt on app.yaml, as ./scripts/demo runs
+    it (a Wednesday 10:00 in the team's zone); every line it shows is printed."""
+    out = io.StringIO()
+    code = run_shell(load_config(ROOT / "app.yaml"),
+                     database_url=f"sqlite:///{tmp_path / 'shell.db'}", script=str(DEMO),
+                     out=out, settle=0.15,
+                     clock=ManualClock(datetime(2026, 12, 2, 15, 0, tzinfo=UTC)))
+    assert code == 0, out.getvalue()[-3000:]
+    shown = readme_block("U0BOB> /deploy production v1.2.3")
+    assert len(shown) > 30
+    # How long the rollout took depends on how fast the machine ran it.
+    assert missing(shown, out.getvalue(), volatile=re.compile(r" · took \d")) == []

@@ -15,19 +15,13 @@ from bot.config import load_config, parse_config
 from devtools.fake_cluster import CRASH_LOG
 from devtools.shell import run_shell
 from tests.conftest import base_config
+from tests.readme_transcripts import missing, readme_block
 from tests.test_shell_kubernetes import DEMO_AT, FAST_TICK
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "demo" / "troubleshooting.txt"
 #: What the replay may show differently: how long ago, how many restarts or times so far.
-VOLATILE = re.compile(r"\bago\b|\bage \d|restart|\d+ times|ready \d+/\d+, \d+$|^\[…\]$")
-
-
-def readme_transcript() -> list[str]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = text.index("```text\nU0BOB> /deploy staging v1.2.4-crash")
-    block = text[start + len("```text\n"):text.index("\n```\n", start)]
-    return [line for line in block.splitlines() if line.strip()]
+VOLATILE = re.compile(r"\bago\b|\bage \d|restart|\d+ times|ready \d+/\d+, \d+$")
 
 
 def replay(tmp_path: Path) -> str:
@@ -41,17 +35,16 @@ def replay(tmp_path: Path) -> str:
 
 
 def test_the_readme_transcript_is_what_the_demo_shows(tmp_path: Path) -> None:
-    session = replay(tmp_path).splitlines()
-    shown = readme_transcript()
+    session = replay(tmp_path)
+    shown = readme_block("U0BOB> /deploy staging v1.2.4-crash")
     assert len(shown) > 20
-    missing = [line for line in shown if not VOLATILE.search(line) and line not in session]
-    assert missing == [], "\n".join(missing)
+    assert missing(shown, session, volatile=VOLATILE) == []
     # The secret in the crashed run's connection string never reaches Slack.
     secret = "Pr0d-db-Passw0rd"
     assert any(secret in line for line in CRASH_LOG)
-    assert secret not in "\n".join(session)
+    assert secret not in session
     # Bob rolled back from the card: the crashing version is gone.
-    assert "↩️ api is rolled back to `v1.2.2` in staging" in "\n".join(session)
+    assert "↩️ api is rolled back to `v1.2.2` in staging" in session
 
 
 def test_a_crash_version_fails_its_rollout_on_the_simulated_cluster_too(
