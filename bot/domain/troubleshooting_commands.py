@@ -11,15 +11,12 @@ environment):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.domain.text import shown
+from bot.domain.env_service_words import parse_environment_service
 from bot.errors import CommandUsageError
-
-MAX_TEXT = 300
 
 Kind = Literal["rollout", "pods", "events"]
 _WHAT: dict[Kind, str] = {
@@ -33,8 +30,6 @@ _WHAT: dict[Kind, str] = {
     "events": "the recent Kubernetes events of the Deployment, its ReplicaSets and pods, "
               "warnings first — the guide's `kubectl get events`",
 }
-_WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
-
 
 def usage(kind: Kind) -> str:
     """The usage of `/<kind>` (`&lt;` `&gt;`: Slack reads a bare <…> as a link or mention)."""
@@ -86,10 +81,6 @@ class TroubleshootHelpArgs:
 TroubleshootParsed = TroubleshootArgs | TroubleshootHelpArgs
 
 
-def _names(names: Collection[str]) -> str:
-    return ", ".join(f"`{n}`" for n in sorted(names)) or "none"
-
-
 def parse_troubleshoot(
     kind: Kind,
     text: str,
@@ -102,44 +93,9 @@ def parse_troubleshoot(
 
     `services_in`: environment → the services that deploy there; `services`: every
     configured service (to tell "unknown" from "not deployed there")."""
-    error = ERRORS[kind]
-    command = f"/{kind}"
-    if len(text) > MAX_TEXT:
-        raise error(f"That command is {len(text)} characters long; the limit is {MAX_TEXT}.")
-    words = text.split()
-    if words == ["help"]:
+    found = parse_environment_service(
+        text, command=f"/{kind}", error=ERRORS[kind], environments=environments,
+        services_in=services_in, services=services)
+    if found is None:
         return TroubleshootHelpArgs(kind)
-    if not words:
-        raise error(f"Which environment? e.g. `{command} production`.")
-    for w in words:
-        if w.startswith("-"):
-            raise error(f"Unknown option {shown(w)}: `{command}` takes no options.")
-        if not _WORD.match(w):
-            raise error(f"{shown(w)} is not a name: only letters, digits and `. _ + -` are "
-                        "allowed.")
-    environment, rest = words[0], words[1:]
-    if environment not in environments:
-        if environment in services and rest and rest[0] in environments:
-            raise error(f"Put the environment first: `{command} {rest[0]} {environment}`.")
-        raise error(f"Unknown environment {shown(environment)}. Known environments: "
-                    f"{_names(environments)}.")
-    here = sorted(services_in.get(environment, ()))
-    if not rest:
-        if not here:
-            raise error(f"No service deploys to `{environment}` (see "
-                        "`services.&lt;name&gt;.environments` in app.yaml).")
-        if len(here) != 1:
-            raise error(f"Which service? Name one of {_names(here)} after the environment, "
-                        f"e.g. `{command} {environment} {here[0]}`.")
-        return TroubleshootArgs(kind, environment, here[0])
-    service, extra = rest[0], rest[1:]
-    if service not in services:
-        raise error(f"Unknown service {shown(service)}. Services in `{environment}`: "
-                    f"{_names(here)}.")
-    if service not in here:
-        raise error(f"`{service}` is not deployed to `{environment}` (services there: "
-                    f"{_names(here)}).")
-    if extra:
-        raise error(f"Too many words: {shown(' '.join(extra))} was not expected "
-                    f"(`{command}` takes an environment and a service).")
-    return TroubleshootArgs(kind, environment, service)
+    return TroubleshootArgs(kind, *found)
