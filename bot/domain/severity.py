@@ -38,7 +38,7 @@ from types import MappingProxyType
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.flag_changes import turns_off
 from bot.domain.locks import LOCKED_BEFORE_START
-from bot.domain.record import aborted, failed_verification
+from bot.domain.outcome_notes import aborted, failed_verification
 from bot.domain.states import State
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from bot.domain.alerts import Alert
 from bot.domain.deployment import Kind
 from bot.domain.links import Link
-from bot.domain.record import DURING_THE_WATCH, VERIFY_FAILED, abort_note, rollback_note
+from bot.domain.outcome_notes import DURING_THE_WATCH, VERIFY_FAILED, abort_note, rollback_note
 from bot.domain.severity import Outcome
 from bot.domain.states import State
 from bot.domain.text import error_text, who

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 from bot.domain.abort import abort_refusal, what_abort_does
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.links import Link
+from bot.domain.outcome_notes import failed_rollout
 from bot.domain.previews import instance_label
-from bot.domain.record import failed_rollout
 from bot.domain.states import State
 from bot.domain.text import error_text, reason_text, shown, who
 from bot.presentation import ids

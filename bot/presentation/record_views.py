@@ -12,14 +12,14 @@ from bot.domain.checklist import Checklist
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.flag_status import FlagReading
 from bot.domain.links import Link
-from bot.domain.record import (
+from bot.domain.outcome_notes import (
     DURING_THE_WATCH,
     aborted,
-    build_record,
     failed_rollout,
     failed_verification,
     rolled_back,
 )
+from bot.domain.record import build_record
 from bot.domain.severity import Severity
 from bot.domain.states import State
 from bot.domain.text import error_text, reason_text, who

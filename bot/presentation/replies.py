@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.live import Live
-from bot.domain.record import failed_rollout
+from bot.domain.outcome_notes import failed_rollout
 from bot.domain.states import State
 from bot.domain.text import channel_ref, reason_text, shown, who
 from bot.presentation import ids

@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased
 from bot.domain.deployment import Deployment, Kind, RunningVersion
 from bot.domain.dora import DeploymentFact
 from bot.domain.live import Recorded
-from bot.domain.record import VERIFY_FAILED
+from bot.domain.outcome_notes import VERIFY_FAILED
 from bot.domain.states import State
 from bot.store.deployment_rows import (
     DEPLOYMENTS,

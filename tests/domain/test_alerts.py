@@ -30,7 +30,7 @@ from bot.domain.alerts import (
 )
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.locks import MANUAL, Lock
-from bot.domain.record import VERIFY_FAILED
+from bot.domain.outcome_notes import VERIFY_FAILED
 from bot.domain.severity import DEFAULT_SEVERITY, Outcome, Severity
 from bot.domain.states import State
 from bot.presentation.lock_views import refusal_at_start

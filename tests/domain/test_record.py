@@ -23,20 +23,16 @@ from bot.domain.checklist import (
     unevaluated,
 )
 from bot.domain.deployment import Decision, Deployment, JobOutcome, Kind, Verification
-from bot.domain.record import (
-    NOT_CHECKED,
-    PRE_DEPLOYMENT_CHECKLIST,
+from bot.domain.outcome_notes import (
     Abort,
-    Item,
-    Mark,
     abort_note,
     aborted,
-    build_record,
     failed_rollout,
     failed_verification,
     rollback_note,
     rolled_back,
 )
+from bot.domain.record import NOT_CHECKED, PRE_DEPLOYMENT_CHECKLIST, Item, Mark, build_record
 from bot.domain.states import State
 
 T0 = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)

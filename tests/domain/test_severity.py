@@ -10,7 +10,7 @@ import pytest
 
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.locks import MANUAL, Lock
-from bot.domain.record import VERIFY_FAILED
+from bot.domain.outcome_notes import VERIFY_FAILED
 from bot.domain.severity import (
     DEFAULT_SEVERITY,
     Outcome,

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from bot.domain.abort import rolls_back_to
 from bot.domain.deployment import Deployment, Kind, Verification
-from bot.domain.record import VERIFY_FAILED
+from bot.domain.outcome_notes import VERIFY_FAILED
 from bot.domain.states import State
 from bot.domain.text import who
 from bot.ports import AlreadyRunning, Repositories, RolloutFailed, RollsBack, VerifyResult
