@@ -13,6 +13,7 @@ from slack_bolt import App
 
 from bot.container import Container
 from bot.domain.flag_changes import FLAG_USAGE, FlagArgs, FlagHelpArgs
+from bot.domain.text import shown
 from bot.presentation import ids
 from bot.presentation.blocks import request_accepted
 from handlers.listeners import Answer, on_click, slash_command
@@ -25,7 +26,7 @@ def register(app: App, container: Container) -> None:
     zone = container.config.zone
 
     def requesting(args: FlagArgs) -> str:
-        return (f"⏳ Requesting flag `{args.flag}` → `{args.value}` in "
+        return (f"⏳ Requesting flag {shown(args.flag)} → {shown(args.value)} in "
                 f"*{args.environment}*…")
 
     def change(args: FlagArgs, invoked: Command) -> Answer:

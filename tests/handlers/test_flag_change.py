@@ -281,6 +281,11 @@ def test_bad_input_gets_a_specific_message_and_changes_nothing(
     said = said_to(bot, "staging new-checkout off", user=OUTSIDER)
     assert "You may not deploy to staging" in said, said
     assert said_to(bot, "help").startswith("*Usage*")
+    # A typed mention in the flag's name is echoed neutralised in the ack, never pinging.
+    reply = command(bot, FLAG, "staging <!channel> off")
+    ack = str(reply.json["text"])
+    assert "<!channel>" not in ack and "&lt;!channel&gt;" in ack, ack
+    settle(bot)
     assert [a for a, _ in audit(bot, "flag.requested")] == []
     assert staging_flags(fake_k8s) == document()
 
