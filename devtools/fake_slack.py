@@ -7,7 +7,10 @@ recorded as a :class:`Call` so tests can assert on what the bot sent; ``wait_for
 condition variable until expected calls arrive, ``fail_next`` injects Slack errors and
 ``messages`` reconstructs the current state of posted (and updated) messages.
 ``views.publish`` refuses a view Slack would refuse (``view_problems``: block count, text
-lengths, duplicate block ids) and keeps each user's App Home view (``home_view``).
+lengths, duplicate block ids) and keeps each user's App Home view (``home_view``);
+``views.open`` / ``views.update`` open and change modals, exchanging the trigger ids the
+fake issued (``issue_trigger``, ``expire_triggers``, ``open_views``:
+devtools/fake_slack_views.py).
 Every Web API answer carries the token's scopes in ``X-OAuth-Scopes`` (``set_scopes``), and
 ``conversations.info`` / ``conversations.list`` know the channels given to ``set_channel``
 (whether the bot is a member). File uploads go in Slack's three steps
@@ -33,10 +36,11 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from devtools.fake_slack_files import UPLOAD_PATH, FileUploads, UploadedFile
+from devtools.fake_slack_views import FakeViews, OpenView
 from devtools.httpbits import DispatchHandler, Reply, StartStop, TrackingServer
 
-__all__ = ["RESPONSE_URL_METHOD", "UPLOAD_METHOD", "Call", "FakeSlack", "UploadedFile",
-           "view_problems"]
+__all__ = ["RESPONSE_URL_METHOD", "UPLOAD_METHOD", "Call", "FakeSlack", "OpenView",
+           "UploadedFile", "view_problems"]
 
 #: ``Call.method`` used for posts to a ``response_url`` (``/response/<key>``).
 RESPONSE_URL_METHOD = "response_url"
@@ -174,6 +178,8 @@ class FakeSlack(StartStop):
         self._scopes: tuple[str, ...] = DEFAULT_SCOPES
         self._channels: dict[str, dict[str, Any]] = {}
         self._uploads = FileUploads()
+        self._views = FakeViews(team_id=TEAM_ID, bot_id=BOT_ID, app_id="A0DEPLOYBOT",
+                                check=view_problems)
         self._ts_counter = 0
         self._key_counter = 0
         self._server: _Server | None = None
@@ -277,6 +283,7 @@ class FakeSlack(StartStop):
             self._calls.clear()
             self._messages.clear()
             self._home_views.clear()
+            self._views.reset()
             self._failures.clear()
             self._uploads.files.clear()
 
@@ -333,6 +340,22 @@ class FakeSlack(StartStop):
         with self._cond:
             view = self._home_views.get(user_id)
             return dict(view) if view is not None else None
+
+    def issue_trigger(self, trigger_id: str, user_id: str | None = None) -> None:
+        """``trigger_id`` was sent to the app with an interaction of ``user_id``: views.open
+        may exchange it (once, within 3 seconds)."""
+        with self._cond:
+            self._views.issue(trigger_id, user_id)
+
+    def expire_triggers(self) -> None:
+        """Every trigger issued so far has expired: views.open answers expired_trigger_id."""
+        with self._cond:
+            self._views.expire_all()
+
+    def open_views(self) -> list[OpenView]:
+        """The modals opened with views.open (their latest views.update), oldest first."""
+        with self._cond:
+            return self._views.opened()
 
     def uploaded_files(self, channel: str | None = None) -> list[UploadedFile]:
         """Files shared with ``files.completeUploadExternal`` (in ``channel``), in order."""
@@ -651,5 +674,7 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "conversations.list": FakeSlack._conversations_list,
     "usergroups.users.list": FakeSlack._usergroups_users_list,
     "views.publish": FakeSlack._views_publish,
+    "views.open": lambda fake, args: fake._views.open(args),
+    "views.update": lambda fake, args: fake._views.update(args),
     "users.info": FakeSlack._users_info,
 }

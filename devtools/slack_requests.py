@@ -292,6 +292,58 @@ def _view_actions_body(*, user_id: str, name: str, action_id: str, value: str,
     return urlencode({"payload": json.dumps(payload, separators=(",", ":"))})
 
 
+def text_value(text: str | None) -> dict[str, Any]:
+    """A plain_text_input's state in a view_submission (``value`` is null when left empty)."""
+    return {"type": "plain_text_input", "value": text}
+
+
+def option_value(value: str | None, text: str | None = None) -> dict[str, Any]:
+    """A static_select's state (``selected_option`` is null when nothing was chosen)."""
+    option = (None if value is None else
+              {"text": {"type": "plain_text", "text": text or value, "emoji": True},
+               "value": value})
+    return {"type": "static_select", "selected_option": option}
+
+
+def boxes_value(*values: str) -> dict[str, Any]:
+    """A checkboxes element's state: the options ticked."""
+    return {"type": "checkboxes", "selected_options": [
+        {"text": {"type": "plain_text", "text": v, "emoji": True}, "value": v}
+        for v in values]}
+
+
+def view_submission_body(view: dict[str, Any], values: dict[str, dict[str, dict[str, Any]]],
+                         *, user_id: str, team_id: str = DEFAULT_TEAM_ID,
+                         trigger_id: str | None = None) -> str:
+    """Form body of a ``view_submission`` payload, in Slack's shape
+    (https://docs.slack.dev/reference/interaction-payloads/view-interactions-payload): type,
+    team, user, api_app_id, token, trigger_id, view (its ``id``, ``callback_id``,
+    ``private_metadata``, ``hash`` and ``state.values``), ``response_urls`` (empty: the
+    modal has no conversation select with ``response_url_enabled``)."""
+    name = _user_name(user_id)
+    view_id = str(view.get("id") or "V0000000001")
+    full_view = dict(view)
+    full_view.update({"id": view_id, "team_id": team_id, "type": view.get("type", "modal"),
+                      "private_metadata": view.get("private_metadata", ""),
+                      "callback_id": view.get("callback_id", ""),
+                      "hash": view.get("hash", "1600000000.abcdef"),
+                      "state": {"values": values}, "app_id": API_APP_ID, "bot_id": BOT_ID,
+                      "root_view_id": view.get("root_view_id", view_id)})
+    payload: dict[str, Any] = {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "user": {"id": user_id, "username": name, "name": name, "team_id": team_id},
+        "api_app_id": API_APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": trigger_id if trigger_id is not None else _trigger_id(),
+        "view": full_view,
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+    return urlencode({"payload": json.dumps(payload, separators=(",", ":"))})
+
+
 def app_home_opened_event(user_id: str, *, tab: str = "home",
                           view: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ``app_home_opened`` event Slack sends when a user opens the app's Home (or
@@ -400,6 +452,7 @@ class SlackRequester(StartStop):
             channel_id=channel_id,
             team_id=team_id,
             response_url=url,
+            trigger_id=self._trigger(user_id),
         )
         return self._send(body, signed_headers(self.signing_secret, body, timestamp=timestamp), key)
 
@@ -428,6 +481,7 @@ class SlackRequester(StartStop):
             response_url=url,
             team_id=team_id,
             user_name=user_name,
+            trigger_id=self._trigger(user_id),
         )
         return self._send(body, signed_headers(self.signing_secret, body, timestamp=timestamp), key)
 
@@ -446,7 +500,26 @@ class SlackRequester(StartStop):
         no response_url, as from Slack."""
         body = block_actions_body(user_id=user_id, action_id=action_id, value=value,
                                   block_id=block_id, response_url=None, team_id=team_id,
-                                  view=view)
+                                  view=view, trigger_id=self._trigger(user_id))
+        return self._send(body, signed_headers(self.signing_secret, body, timestamp=timestamp),
+                          None)
+
+    def submit_view(
+        self,
+        view: dict[str, Any],
+        values: dict[str, dict[str, dict[str, Any]]],
+        *,
+        user_id: str,
+        team_id: str = DEFAULT_TEAM_ID,
+        timestamp: int | None = None,
+    ) -> Reply:
+        """Send a signed ``view_submission`` of the modal ``view`` (as views.open answered
+        it, e.g. ``fake.open_views()[-1].view``) with ``values`` as its ``state.values``
+        (``{block_id: {action_id: {"type": ..., "value" | "selected_option" |
+        "selected_options": ...}}}``, see :func:`text_value`, :func:`option_value`,
+        :func:`boxes_value`). The bot's answer (``response_action``) is the reply's JSON."""
+        body = view_submission_body(view, values, user_id=user_id, team_id=team_id,
+                                    trigger_id=self._trigger(user_id))
         return self._send(body, signed_headers(self.signing_secret, body, timestamp=timestamp),
                           None)
 
@@ -482,6 +555,13 @@ class SlackRequester(StartStop):
     stop = close  # StartStop: `with SlackRequester(...) as requester:` closes on exit
 
     # ------------------------------------------------------------------ internals
+
+    def _trigger(self, user_id: str) -> str:
+        """A fresh trigger id, issued by the fake (when there is one) so views.open takes it."""
+        trigger_id = _trigger_id()
+        if self.fake is not None:
+            self.fake.issue_trigger(trigger_id, user_id)
+        return trigger_id
 
     def _response_url(self, prefix: str) -> tuple[str | None, str]:
         if self.fake is None:

@@ -17,6 +17,7 @@ from handlers import (
     checklist,
     ci,
     commands,
+    deploy_form,
     flag_change,
     flags_command,
     freeze,
@@ -57,6 +58,7 @@ def build_app(
     audit.register(app, container)  # then: its middleware notes every request
     replies.keep_replies_alive(app, container.slack)  # `respond` over kept connections
     commands.register(app, container)
+    deploy_form.register(app, container)
     history.register(app, container)
     approvals.register(app, container)
     windows.register(app, container)

@@ -1,4 +1,5 @@
-"""Slash commands: `/deploy` (and `/deploy status`, the status view; `/deploys` is in
+"""Slash commands: `/deploy` (and `/deploy status`, the status view; `/deploy` with no text
+opens the form, whose submission handlers.deploy_form reads; `/deploys` is in
 handlers.history).
 
 The listener parses (pure, in memory) and acks, so the 3-second deadline is never at risk;
@@ -16,6 +17,7 @@ from bot.domain.commands import (
     AbortArgs,
     CancelArgs,
     DeployArgs,
+    FormArgs,
     HelpArgs,
     StatusArgs,
 )
@@ -27,7 +29,7 @@ from handlers.listeners import Answer, slash_command
 from handlers.payloads import Command
 from handlers.replies import ephemeral
 
-DeployCommand = DeployArgs | StatusArgs | CancelArgs | AbortArgs
+DeployCommand = DeployArgs | StatusArgs | CancelArgs | AbortArgs | FormArgs
 
 
 def register(app: App, container: Container) -> None:
@@ -42,6 +44,9 @@ def register(app: App, container: Container) -> None:
 
     def answer(args: DeployCommand, invoked: Command) -> Answer:
         user_id = invoked.user_id
+        if isinstance(args, FormArgs):  # the modal is the answer (handlers.deploy_form)
+            container.deploy_form.open(invoked.trigger_id, channel_id=invoked.channel_id)
+            return {}
         if isinstance(args, StatusArgs):
             return ephemeral(_status(container))
         if isinstance(args, CancelArgs):

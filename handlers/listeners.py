@@ -4,7 +4,9 @@ A slash command (`slash_command`): parse the text (pure, in memory) → a refusa
 as an ephemeral ack → ack (with a "⏳ …" notice where the command says what is about to
 happen) → the one service call and its rendering on a pool, never on the ack path. A button
 click (`on_click`): ack at once → the one service call and its rendering on the background
-pool; a click in the App Home tab has no response_url, so its answer is a DM.
+pool; a click in the App Home tab has no response_url, so its answer is a DM. A modal's
+submission (`on_submission`): read it (pure) → its problems as the ack (the modal shows them)
+→ ack → the service call on the pool, answered in a DM.
 
 Either way the answer is the keyword arguments for `respond` (`handlers.replies.ephemeral`,
 `replacing` or `in_channel`), and any error raised while answering is told to the user
@@ -23,12 +25,14 @@ from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.background import Background
 from bot.container import Container
+from bot.domain.deploy_form import FormProblems
 from bot.errors import UserError
 from bot.presentation.blocks import Message
 from handlers.payloads import Click, Command, click_of, command_of
-from handlers.replies import ephemeral_ack, refusal, replying, reporting
+from handlers.replies import DirectReply, ephemeral_ack, refusal, replying, reporting
 
-#: The keyword arguments for `respond`: ephemeral(…), replacing(…) or in_channel(…).
+#: The keyword arguments for `respond`: ephemeral(…), replacing(…) or in_channel(…); {}
+#: for nothing to say.
 Answer = dict[str, Any]
 
 A = TypeVar("A")
@@ -92,8 +96,37 @@ def on_click(app: App, container: Container, action_id: str,
     app.action(action_id)(listener)
 
 
+def on_submission(app: App, container: Container, callback_id: str, *,
+                  read: Callable[[Click], A], refused: Callable[[FormProblems], dict[str, Any]],
+                  answer: Callable[[A, Click], Answer]) -> None:
+    """Register the listener of the modal `callback_id`'s view_submission: `read` it (pure);
+    FormProblems are the ack (`refused(problems)`: Slack's `response_action: errors`, the
+    modal stays open with each message under its field); else ack (the modal closes) and
+    `answer(read, submitted)` on the background pool. A view_submission has no response_url
+    (a modal gets one only from a conversation select with `response_url_enabled`:
+    https://docs.slack.dev/surfaces/modals), so the answer goes to the submitter's DM."""
+    zone = container.config.zone
+
+    def listener(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        submitted = click_of(body, context)  # well-formed: handlers.payloads saw to it
+        try:
+            args = read(submitted)
+        except FormProblems as e:
+            ack(**refused(e))
+            return
+        ack()
+        reply = DirectReply(submitted.user_id, container.notifier)
+        container.background.submit(
+            lambda: _answering(reply, zone, lambda: answer(args, submitted)))
+
+    app.view(callback_id)(listener)
+
+
 def _answering(respond: Respond, zone: ZoneInfo, answer: Callable[[], Answer]) -> None:
-    """Make the one service call and render it (`answer`), and send it; an error raised
-    on the way is told to the user instead."""
+    """Make the one service call and render it (`answer`), and send it (an empty answer:
+    nothing to say, e.g. a modal was opened instead); an error raised on the way is told
+    to the user instead."""
     with reporting(respond, zone):
-        respond(**answer())
+        reply = answer()
+        if reply:
+            respond(**reply)

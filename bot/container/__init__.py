@@ -34,6 +34,7 @@ from bot.backends.probes import HttpProbes
 from bot.backends.slack import SlackDirectory, SlackNotifier, make_client
 from bot.backends.slack.files import SlackFiles
 from bot.backends.slack.health import SlackDependency
+from bot.backends.slack.modals import SlackModals
 from bot.background import Background
 from bot.clock import Clock, SystemClock
 from bot.config import AppConfig
@@ -54,6 +55,7 @@ from bot.services.audit import AuditService
 from bot.services.checklist import ChecklistService, UncheckedChecklists
 from bot.services.ci import CIService
 from bot.services.daily_summary import DailySummary
+from bot.services.deploy_form import DeployForm
 from bot.services.deployments import DeploymentService
 from bot.services.failure_evidence import FailureEvidenceReader
 from bot.services.flag_changes import FlagChangeService
@@ -122,6 +124,7 @@ class Container:
     slack_requests: SlackRequests  # each Slack request handled once, in any replica
     flag_changes: FlagChangeService  # `/flag`: a flag changed like a deploy (and kill switches)
     flags_view: FlagsService  # `/flags`: a service's declared feature flags, as they are
+    deploy_form: DeployForm  # the `/deploy` modal (`/deploy` with no text)
 
     kube_clients: KubeClients | None = None  # Kubernetes API clients, one per environment
     source: SourceControl | None = None  # GitHub, when a service names its repository
@@ -388,6 +391,8 @@ def build_container(
                      troubleshooting=troubleshooting, logs=logs,
                      flags_view=FlagsService(config=config, store=database, access=access,
                                              clock=clock, reader=flag_reader),
+                     deploy_form=DeployForm(config=config, store=database,
+                                            modals=SlackModals(slack), source=source),
                      source=source, webhooks=webhooks, github_mirror=github_mirror,
                      github=github, github_polling=github_polling,
                      checklists=checklists, alerts=alerts, summary=summary, flags=flags)

@@ -24,6 +24,7 @@ MAX_REASON = 300
 MAX_VERSION = 128
 USAGE = (  # `&lt;` `&gt;`: Slack reads a bare <…> as a link or mention
     "*Usage*\n"
+    "• `/deploy` — a form: service, environment, version (recent ones offered), emergency\n"
     "• `/deploy &lt;environment&gt; &lt;version&gt;` — e.g. `/deploy production v1.2.3`\n"
     "• `/deploy &lt;service&gt; &lt;environment&gt; &lt;version&gt;` — "
     "e.g. `/deploy api production v1.2.3`\n"
@@ -74,11 +75,16 @@ class HelpArgs:
 
 
 @dataclass(frozen=True)
+class FormArgs:
+    """`/deploy` with no text: open the form (the modal) instead."""
+
+
+@dataclass(frozen=True)
 class StatusArgs:
     pass
 
 
-Parsed = DeployArgs | HelpArgs | StatusArgs | CancelArgs | AbortArgs
+Parsed = DeployArgs | HelpArgs | StatusArgs | CancelArgs | AbortArgs | FormArgs
 
 
 def request_text(args: DeployArgs) -> str:
@@ -186,7 +192,7 @@ def parse_deploy(
         raise UsageError(f"That command is {len(text)} characters long; the limit is {MAX_TEXT}.")
     words = text.split()
     if not words:
-        raise UsageError("Tell me what to deploy.")
+        return FormArgs()
     if words == ["help"]:
         return HelpArgs()
     if words == ["status"]:

@@ -6,8 +6,8 @@ store implement them.
   the simulated cluster's state
 - github: SourceControl, RepositoryHeads, WorkflowRuns, CodeReview, ChecklistCards,
   DeploymentMirror
-- slack: Notifier, Poster, Directory, HomeTab, DirectMessages, Changes, DeploymentWatcher,
-  DeployRefusals, SlackAccess
+- slack: Notifier, Poster, Directory, HomeTab, DirectMessages, Modals, Changes,
+  DeploymentWatcher, DeployRefusals, SlackAccess
 - deployments: the deployments' repository by role (DeploymentWrites, DeploymentQueries,
   DeploymentDecisions, DeploymentSchedules, DeploymentLeases, DeploymentHistory) and
   DeploymentChanges, what a state change records
@@ -86,10 +86,12 @@ from bot.ports.slack import (
     Directory,
     HomeTab,
     MessageRefs,
+    Modals,
     Notifier,
     Poster,
     SlackAccess,
     SlackIdentity,
+    TriggerExpired,
 )
 from bot.ports.store import (
     AnnouncementLog,
@@ -162,6 +164,7 @@ __all__ = [
     "MessageRefs",
     "Metrics",
     "Migrations",
+    "Modals",
     "NoMetrics",
     "Notifier",
     "Pager",
@@ -186,6 +189,7 @@ __all__ = [
     "Store",
     "Superseded",
     "Termination",
+    "TriggerExpired",
     "Troubleshooting",
     "Verifier",
     "VerifyResult",

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from bot.domain.deployment import Deployment
 from bot.domain.failure_evidence import FailureEvidence
 from bot.domain.locks import Lock
-from bot.errors import PermanentError
+from bot.errors import PermanentError, UserError
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,25 @@ class DirectMessages(Protocol):
                        blocks: Sequence[dict[str, Any]] | None = None) -> None:
         """Tell one user something in their DM with the bot (e.g. the answer to a click in
         the App Home, which has no response_url)."""
+        ...
+
+
+class TriggerExpired(UserError):
+    """Slack would not open a modal: the interaction's trigger_id is spent (it lasts 3
+    seconds and opens one view)."""
+
+    def __init__(self, message: str = (
+            "Slack would not open the form: it has to open within 3 seconds of your command "
+            "or click, and did not this time. Run it again, or type the command whole "
+            "(`/deploy help` shows how).")) -> None:
+        super().__init__(message)
+
+
+class Modals(Protocol):
+    def open_modal(self, trigger_id: str, view: dict[str, Any]) -> str:
+        """Open `view` (a Block Kit `modal`) for the user whose interaction sent
+        `trigger_id`; returns the view's id. TriggerExpired when Slack answers that the
+        trigger is expired, already exchanged or invalid."""
         ...
 
 

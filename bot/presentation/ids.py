@@ -30,6 +30,14 @@ SHOW_PODS = "deploy.troubleshoot.pods"  # value: the deployment id
 SHOW_LOGS = "deploy.troubleshoot.logs"  # value: the deployment id
 LINKS_BLOCK = "deploy.links"  # the card's dashboard / runbook / logs links
 
+DEPLOY_FORM = "deploy.form"  # callback_id of the /deploy modal (`/deploy` with no text)
+# The /deploy modal's input blocks; each block's one element has the same action_id.
+FORM_SERVICE = "deploy.form.service"
+FORM_ENVIRONMENT = "deploy.form.environment"
+FORM_VERSION = "deploy.form.version"  # a select of recent versions / tags
+FORM_VERSION_TYPED = "deploy.form.version_typed"  # or the version typed
+FORM_EMERGENCY = "deploy.form.emergency"  # a checkbox
+FORM_REASON = "deploy.form.reason"  # the emergency's reason
 APP_HOME_OPENED = "app_home_opened"  # the Events API event the tab is published on
 
 DEPLOY_COMMAND = "/deploy"

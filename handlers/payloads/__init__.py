@@ -43,11 +43,11 @@ from handlers.payloads.fields import (
 )
 from handlers.payloads.middleware import REFUSAL, WellFormed, refused, register
 from handlers.payloads.request import Request, read, request_of
-from handlers.payloads.views import View
+from handlers.payloads.views import Field, View
 
 __all__ = [
     "CONTEXT_KEY", "INTERACTIVE", "MAX_CHANNEL_ID", "MAX_ID", "MAX_TS", "MAX_URL",
-    "MAX_USER_ID", "REFUSAL", "Action", "Click", "Command", "Container", "Event", "Malformed",
-    "Request", "View", "WellFormed", "click_of", "command_of", "event_of", "read", "refused",
-    "register", "request_of",
+    "MAX_USER_ID", "REFUSAL", "Action", "Click", "Command", "Container", "Event", "Field",
+    "Malformed", "Request", "View", "WellFormed", "click_of", "command_of", "event_of", "read",
+    "refused", "register", "request_of",
 ]

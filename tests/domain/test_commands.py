@@ -13,6 +13,7 @@ from bot.domain.commands import (
     USAGE,
     CancelArgs,
     DeployArgs,
+    FormArgs,
     HelpArgs,
     StatusArgs,
     UsageError,
@@ -50,6 +51,8 @@ def parse(text: str, services: tuple[str, ...] = ONE_SERVICE):
         ("  help ", TWO_SERVICES, HelpArgs()),
         ("status", ONE_SERVICE, StatusArgs()),
         ("status", TWO_SERVICES, StatusArgs()),
+        ("", ONE_SERVICE, FormArgs()),  # no text: the form (a modal) opens
+        ("   \t ", TWO_SERVICES, FormArgs()),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
@@ -60,8 +63,6 @@ def test_accepted_forms(text: str, services: tuple[str, ...], expected: object) 
 @pytest.mark.parametrize(
     ("text", "services", "problem"),
     [
-        ("", ONE_SERVICE, "Tell me what to deploy."),
-        ("   \t ", ONE_SERVICE, "Tell me what to deploy."),
         ("prod v1.2.3", ONE_SERVICE,
          "Unknown environment `prod`. Known environments: `development`, `production`, "
          "`staging`."),

@@ -30,8 +30,8 @@ def config_data() -> dict[str, Any]:
 
 
 BAD = [
-    pytest.param("", "Tell me what to deploy", id="empty"),
-    pytest.param("   ", "Tell me what to deploy", id="blank"),
+    # (no text at all opens the deploy form: tests/handlers/test_deploy_modal.py)
+    pytest.param('--emergency "db down"', "Tell me what to deploy", id="only-an-option"),
     pytest.param("api prod v1.2.3", "Unknown environment `prod`", id="unknown-environment"),
     pytest.param("db production v1.2.3", "Unknown service `db`", id="unknown-service"),
     pytest.param("production v1.2.3", "Which service?", id="service-missing"),

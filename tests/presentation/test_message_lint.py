@@ -36,6 +36,7 @@ from bot.domain.announcements import PlannedAnnouncement
 from bot.domain.audit import AuditEvent
 from bot.domain.busy import busy_message
 from bot.domain.checklist import Commit, PullRequest, Tick, evaluate
+from bot.domain.deploy_form import FormChoices
 from bot.domain.deployment import Decision, Deployment, JobOutcome, Kind, Verification
 from bot.domain.dora import DoraStats, Restore
 from bot.domain.failure_evidence import FailureEvidence
@@ -58,12 +59,14 @@ from bot.domain.workloads import (
     Termination,
 )
 from bot.errors import RetryableError, UserError
+from bot.ports import TriggerExpired
 from bot.presentation import (
     alert_views,
     announcements,
     audit_views,
     blocks,
     ci_views,
+    deploy_form_views,
     freeze_views,
     history_views,
     home_views,
@@ -339,6 +342,12 @@ KINDS: dict[str, Callable[[], Message | dict[str, Any] | str]] = {
     "freeze_list_entries": lambda: freeze_views.freeze_list_view(
         [FreezeEntry(FREEZE, True, 7, "U0ALICE"), FreezeEntry(FREEZE, False)], T0, ZONE,
         timedelta(days=30)),
+    "*deploy_form": lambda: deploy_form_views.deploy_form(FormChoices(
+        services=("api", "web"), environments=("staging", "production"),
+        versions={"api": ("v1.2.4", "v1.2.3"), "web": ("w7",)},
+        versions_from={"api": "tags", "web": "history"}), channel_id="C0DEPLOYS"),
+    "deploy_form_typed_only": lambda: deploy_form_views.deploy_form(FormChoices(
+        services=("api",), environments=("production",)), channel_id=None),
     "drift": lambda: live_views.drift_announcement(Live(
         "production", "api", "v1.2.5", T0, "cluster", drift=True), ZONE),
     # usage texts
@@ -348,6 +357,7 @@ KINDS: dict[str, Callable[[], Message | dict[str, Any] | str]] = {
     # errors as the user sees them
     "error_user": lambda: error_message(_refusal(HOSTILE))[0],
     "error_retryable": lambda: error_message(RetryableError("GitHub answered 502"))[0],
+    "error_trigger_expired": lambda: error_message(TriggerExpired())[0],
     "error_busy": lambda: error_message(UserError(busy_message(
         dep(state=State.RUNNING, channel="#deployments"), environment="production",
         service="api")))[0],

@@ -1,0 +1,115 @@
+"""The `/deploy` form as a Block Kit modal (https://docs.slack.dev/surfaces/modals): service,
+environment, version (picked from those offered or typed), emergency and its reason; and a
+refused submission's `response_action: errors` (each message under its input block:
+https://docs.slack.dev/reference/interaction-payloads/view-interactions-payload). Pure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.domain import deploy_form as form
+from bot.domain.commands import MAX_REASON, MAX_VERSION
+from bot.domain.deploy_form import FormChoices, picked_value
+from bot.presentation import ids
+
+#: The form's fields → their input blocks (a block's one element has the same action_id).
+BLOCKS = {
+    form.SERVICE: ids.FORM_SERVICE,
+    form.ENVIRONMENT: ids.FORM_ENVIRONMENT,
+    form.VERSION: ids.FORM_VERSION,
+    form.VERSION_TYPED: ids.FORM_VERSION_TYPED,
+    form.EMERGENCY: ids.FORM_EMERGENCY,
+    form.REASON: ids.FORM_REASON,
+}
+EMERGENCY_VALUE = "emergency"
+
+
+def _text(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": _text(text[:75]), "value": value[:150]}
+
+
+def _select(block_id: str, label: str, names: tuple[str, ...], *,
+            placeholder: str) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "static_select", "action_id": block_id,
+                               "placeholder": _text(placeholder),
+                               "options": [_option(n, n) for n in names[:100]]}
+    if len(names) == 1:
+        element["initial_option"] = element["options"][0]
+    return {"type": "input", "block_id": block_id, "label": _text(label), "element": element}
+
+
+def _versions(choices: FormChoices) -> dict[str, Any] | None:
+    """A select of the versions offered (grouped by service when there are several), or
+    None when there are none (a select needs at least one option)."""
+    offered = [(s, choices.versions.get(s, ())) for s in choices.services]
+    offered = [(s, v) for s, v in offered if v]
+    if not offered:
+        return None
+    element: dict[str, Any] = {"type": "static_select", "action_id": ids.FORM_VERSION,
+                               "placeholder": _text("A recent version")}
+    if len(choices.services) == 1:
+        service, versions = offered[0]
+        element["options"] = [_option(v, picked_value(service, v)) for v in versions]
+    else:
+        element["option_groups"] = [
+            {"label": _text(f"{s} ({_source(choices, s)})"[:75]),
+             "options": [_option(v, picked_value(s, v)) for v in versions]}
+            for s, versions in offered]
+    sources = {_source(choices, s) for s, _ in offered}
+    hint = (f"{sources.pop().capitalize()}, newest first." if len(sources) == 1
+            else "Newest first.")
+    return {"type": "input", "block_id": ids.FORM_VERSION, "optional": True,
+            "label": _text("Version"), "hint": _text(hint), "element": element}
+
+
+def _source(choices: FormChoices, service: str) -> str:
+    return ("the repository's tags" if choices.versions_from.get(service) == "tags"
+            else "deployed lately")
+
+
+def deploy_form(choices: FormChoices, *, channel_id: str | None) -> dict[str, Any]:
+    """The modal; `channel_id` (where `/deploy` was typed) rides in private_metadata, so
+    the deploy is requested from there as the typed command would be."""
+    blocks: list[dict[str, Any]] = [
+        _select(ids.FORM_SERVICE, "Service", choices.services, placeholder="Pick a service"),
+        _select(ids.FORM_ENVIRONMENT, "Environment", choices.environments,
+                placeholder="Pick an environment"),
+    ]
+    versions = _versions(choices)
+    if versions is not None:
+        blocks.append(versions)
+    blocks += [
+        {"type": "input", "block_id": ids.FORM_VERSION_TYPED, "optional": True,
+         "label": _text("Version" if versions is None else "Or type the version"),
+         "hint": _text("A tag or release name, e.g. v1.2.3."),
+         "element": {"type": "plain_text_input", "action_id": ids.FORM_VERSION_TYPED,
+                     "max_length": MAX_VERSION}},
+        {"type": "input", "block_id": ids.FORM_EMERGENCY, "optional": True,
+         "label": _text("Emergency"),
+         "element": {"type": "checkboxes", "action_id": ids.FORM_EMERGENCY, "options": [
+             {"text": _text("Emergency deploy"), "value": EMERGENCY_VALUE,
+              "description": _text("Allowed in closed windows and freezes; needs the "
+                                   "emergency approvers; announced with its reason.")}]}},
+        {"type": "input", "block_id": ids.FORM_REASON, "optional": True,
+         "label": _text("Emergency reason"),
+         "hint": _text("Required for an emergency deploy."),
+         "element": {"type": "plain_text_input", "action_id": ids.FORM_REASON,
+                     "max_length": MAX_REASON}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": (
+            "The answer comes in your DM with deploybot; the card is posted as for "
+            "`/deploy <environment> <version>`.").replace("<", "&lt;").replace(">", "&gt;")}]},
+    ]
+    return {"type": "modal", "callback_id": ids.DEPLOY_FORM, "title": _text("Deploy"),
+            "submit": _text("Request deploy"), "close": _text("Cancel"),
+            "private_metadata": channel_id or "", "blocks": blocks}
+
+
+def form_errors(problems: dict[str, str]) -> dict[str, Any]:
+    """The `ack` of a refused submission: Slack shows each message under its block."""
+    return {"response_action": "errors",
+            "errors": {BLOCKS[f]: message[:150] for f, message in problems.items()}}
