@@ -28,6 +28,7 @@ from handlers import (
     migrations,
     once,
     payloads,
+    reject_reason,
     replies,
     rollback,
     troubleshooting,
@@ -61,6 +62,7 @@ def build_app(
     deploy_form.register(app, container)
     history.register(app, container)
     approvals.register(app, container)
+    reject_reason.register(app, container)
     windows.register(app, container)
     abort.register(app, container)
     checklist.register(app, container)

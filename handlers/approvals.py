@@ -1,4 +1,5 @@
-"""Approve and Reject on a deployment's card, and a downgrade confirmed by name: Approve on
+"""Approve on a deployment's card (Reject asks for a reason first: handlers.reject_reason),
+and a downgrade confirmed by name: Approve on
 the card of one that replaces a newer live version, or the requester's own confirmation
 that asks for it again.
 
@@ -63,6 +64,5 @@ def register(app: App, container: Container) -> None:
         return ephemeral(request_accepted(d, zone))
 
     on_click(app, container, ids.APPROVE, decide(approve=True))
-    on_click(app, container, ids.REJECT, decide(approve=False))
     on_click(app, container, ids.APPROVE_DOWNGRADE, decide(approve=True, downgrade=True))
     on_click(app, container, ids.CONFIRM_DOWNGRADE, confirm_downgrade)

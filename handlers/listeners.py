@@ -29,7 +29,14 @@ from bot.domain.deploy_form import FormProblems
 from bot.errors import UserError
 from bot.presentation.blocks import Message
 from handlers.payloads import Click, Command, click_of, command_of
-from handlers.replies import DirectReply, ephemeral_ack, refusal, replying, reporting
+from handlers.replies import (
+    DirectReply,
+    Responder,
+    ephemeral_ack,
+    refusal,
+    replying,
+    reporting,
+)
 
 #: The keyword arguments for `respond`: ephemeral(…), replacing(…) or in_channel(…); {}
 #: for nothing to say.
@@ -98,13 +105,16 @@ def on_click(app: App, container: Container, action_id: str,
 
 def on_submission(app: App, container: Container, callback_id: str, *,
                   read: Callable[[Click], A], refused: Callable[[FormProblems], dict[str, Any]],
-                  answer: Callable[[A, Click], Answer]) -> None:
+                  answer: Callable[[A, Click], Answer],
+                  answer_at: Callable[[Click], str | None] | None = None) -> None:
     """Register the listener of the modal `callback_id`'s view_submission: `read` it (pure);
     FormProblems are the ack (`refused(problems)`: Slack's `response_action: errors`, the
     modal stays open with each message under its field); else ack (the modal closes) and
     `answer(read, submitted)` on the background pool. A view_submission has no response_url
     (a modal gets one only from a conversation select with `response_url_enabled`:
-    https://docs.slack.dev/surfaces/modals), so the answer goes to the submitter's DM."""
+    https://docs.slack.dev/surfaces/modals), so the answer goes to the submitter's DM —
+    or to the response_url `answer_at` finds (the message a button that opened the modal
+    sat on, carried in its private_metadata)."""
     zone = container.config.zone
 
     def listener(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
@@ -115,7 +125,11 @@ def on_submission(app: App, container: Container, callback_id: str, *,
             ack(**refused(e))
             return
         ack()
-        reply = DirectReply(submitted.user_id, container.notifier)
+        url = answer_at(submitted) if answer_at is not None else None
+        reply: Respond = (DirectReply(submitted.user_id, container.notifier) if not url
+                          else container.slack.respond_to(url)
+                          if isinstance(container.slack, Responder)
+                          else Respond(response_url=url))
         container.background.submit(
             lambda: _answering(reply, zone, lambda: answer(args, submitted)))
 

@@ -111,12 +111,24 @@ def test_click_without_such_a_button_says_so(tmp_path: Path) -> None:
     assert "click approve #1   [ Approve ] on “Deploy #1 api v1.2.3 → production”" in out
 
 
+def test_reject_without_a_reason_says_how_to_give_one_and_deploy_alone_shows_its_form(
+        tmp_path: Path) -> None:
+    out = shell(tmp_path, "as U0BOB\n/deploy production v1.2.3\nas U0CAROL\n"
+                          "click reject #1\n/deploy\n")
+    assert ("(Slack opens the form “Reject”: Reason — the shell cannot fill it in; give the "
+            "reason after the button: `click reject #N <reason>`)") in out
+    assert "(Slack opens the form “Deploy”: Service, Environment" in out
+    assert "type the command whole instead" in out
+    assert "You rejected" not in out
+
+
 def test_reject_by_number_then_messages_shows_the_channel_as_it_is(tmp_path: Path) -> None:
     out = shell(tmp_path, "as U0BOB\n/deploy production v1.2.3\nas U0CAROL\n"
-                          "click reject #1\nmessages\nmessages U0BOB\n")
+                          "click reject #1 not before the review\nmessages\nmessages U0BOB\n")
+    assert "(you type the reason “not before the review” and submit the form)" in out
     assert "(only you) 🚫 You rejected deployment #1." in out
-    assert "[DM to U0BOB] 🚫 Your deploy #1 api v1.2.3 → production was rejected by @U0CAROL" \
-        in out
+    assert ("[DM to U0BOB] 🚫 Your deploy #1 api v1.2.3 → production was rejected by "
+            "@U0CAROL: not before the\n              review.") in out
     after = out[out.index("U0CAROL> messages"):]
     assert "[#C0DEPLOYS] Deploy #1 api v1.2.3 → production" in after
     assert "Status: 🚫 Rejected" in after

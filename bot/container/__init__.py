@@ -75,6 +75,7 @@ from bot.services.migrations import MigrationService
 from bot.services.policy import PolicyService
 from bot.services.previews import PreviewService
 from bot.services.readiness import ReadinessCheck
+from bot.services.reject_form import RejectForm
 from bot.services.rollbacks import RollbackService
 from bot.services.runner import DeploymentRunner, VerifyPlan
 from bot.services.slack_requests import SlackRequests
@@ -125,6 +126,7 @@ class Container:
     flag_changes: FlagChangeService  # `/flag`: a flag changed like a deploy (and kill switches)
     flags_view: FlagsService  # `/flags`: a service's declared feature flags, as they are
     deploy_form: DeployForm  # the `/deploy` modal (`/deploy` with no text)
+    reject_form: RejectForm  # Reject asks for the reason in a modal
 
     kube_clients: KubeClients | None = None  # Kubernetes API clients, one per environment
     source: SourceControl | None = None  # GitHub, when a service names its repository
@@ -372,6 +374,7 @@ def build_container(
     readiness = ReadinessCheck([DatabaseDependency(database), SlackDependency(slack)],
                                clock=clock, timeout=timedelta(seconds=2),
                                cache={SlackDependency.name: timedelta(seconds=30)})
+    modals = SlackModals(slack)  # the /deploy form, Reject's reason
     return Container(config=config, clock=clock, database=database, slack=slack,
                      metrics=metrics, readiness=readiness,
                      slack_requests=SlackRequests(
@@ -391,8 +394,9 @@ def build_container(
                      troubleshooting=troubleshooting, logs=logs,
                      flags_view=FlagsService(config=config, store=database, access=access,
                                              clock=clock, reader=flag_reader),
-                     deploy_form=DeployForm(config=config, store=database,
-                                            modals=SlackModals(slack), source=source),
+                     deploy_form=DeployForm(config=config, store=database, modals=modals,
+                                            source=source),
+                     reject_form=RejectForm(deployments=deployments, modals=modals),
                      source=source, webhooks=webhooks, github_mirror=github_mirror,
                      github=github, github_polling=github_polling,
                      checklists=checklists, alerts=alerts, summary=summary, flags=flags)

@@ -27,6 +27,7 @@ class Decision:
     user_id: str
     approve: bool
     at: datetime
+    reason: str | None = None  # why it was rejected (the Reject modal asks)
 
 
 @dataclass(frozen=True)

@@ -130,8 +130,9 @@ class DeploymentDecisions(Protocol):
     """Approvals: who decided, how many approvals it needs, a downgrade confirmed."""
 
     def add_decision(self, deployment_id: int, user_id: str, *, approve: bool,
-                     at: datetime) -> bool:
-        """False when `user_id` decided on it already (each person counts once)."""
+                     at: datetime, reason: str | None = None) -> bool:
+        """False when `user_id` decided on it already (each person counts once); `reason`:
+        why it was rejected."""
         ...
 
     def count_approvals(self, deployment_id: int) -> int: ...

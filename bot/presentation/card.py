@@ -177,7 +177,8 @@ def deployment_card(d: Deployment, zone: ZoneInfo, links: Sequence[Link] = (),
     if d.needs_approval:
         decided = [
             f"{'✅ approved' if x.approve else '🚫 rejected'} by <@{x.user_id}> at "
-            f"{when(x.at, zone)}" for x in d.decisions
+            f"{when(x.at, zone)}" + (f": {reason_text(x.reason)}" if x.reason else "")
+            for x in d.decisions
         ]
         need = f"Approvals: {len(d.approvers)}/{d.approvals_required}"
         if d.emergency:

@@ -38,6 +38,8 @@ FORM_VERSION = "deploy.form.version"  # a select of recent versions / tags
 FORM_VERSION_TYPED = "deploy.form.version_typed"  # or the version typed
 FORM_EMERGENCY = "deploy.form.emergency"  # a checkbox
 FORM_REASON = "deploy.form.reason"  # the emergency's reason
+REJECT_FORM = "deploy.reject_form"  # callback_id of the modal Reject opens (the reason)
+REJECT_REASON = "deploy.reject_form.reason"  # its input block (and the input's action_id)
 APP_HOME_OPENED = "app_home_opened"  # the Events API event the tab is published on
 
 DEPLOY_COMMAND = "/deploy"

@@ -225,7 +225,9 @@ def requester_note(d: Deployment, zone: ZoneInfo, permalink: str | None) -> Mess
             text = f"❌ Your {noun(d)} {title(d)} failed: {_said(d.error)}."
         case State.REJECTED:
             who = f"<@{d.rejecter.user_id}>" if d.rejecter else "an approver"
-            text = f"🚫 Your {noun(d)} {title(d)} was rejected by {who}."
+            why = d.rejecter.reason if d.rejecter else None
+            text = (f"🚫 Your {noun(d)} {title(d)} was rejected by {who}"
+                    + (f": {reason_text(why).rstrip('.')}" if why else "") + ".")
         case State.EXPIRED if d.not_before is not None and d.kind is Kind.DEPLOY:
             # It expired because its deploy window closed: offer to queue it for the next.
             text = (f"⌛ Your {noun(d)} {title(d)} expired without enough approvals: "

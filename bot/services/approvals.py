@@ -29,10 +29,32 @@ log = logging.getLogger(__name__)
 class ApprovalUseCases(DeploymentsBase):
     """Approve / Reject clicks and the expiry of unapproved requests."""
 
+    def may_reject(self, deployment_id: int, *, user_id: str) -> Deployment:
+        """Refuse (as `decide` would) a rejection `user_id` may not make, before they are
+        asked why (the Reject button's modal); the deployment otherwise."""
+        at = self._clock.now()
+        with self._store.transaction() as r:
+            d = r.deployments.get(deployment_id)
+            if d is None:
+                raise NotFound(f"Deployment #{deployment_id} does not exist.")
+        rule = self._rule(d)
+        if rule is None or d.state is State.SCHEDULED:
+            raise Conflict(f"Deployment #{d.id} does not need approval.")
+        is_approver = self._access.may_approve(user_id, d.environment, emergency=d.emergency)
+        self._check_decision(d, user_id=user_id, approve=False, is_approver=is_approver,
+                             rule=rule, at=at)
+        if any(x.user_id == user_id for x in d.decisions):
+            raise Conflict(f"You already decided on deployment #{d.id}; "
+                           "each person counts once.")
+        return d
+
     def decide(self, deployment_id: int, *, user_id: str, approve: bool,
                slack_channel: str | None = None, slack_ts: str | None = None,
-               downgrade_from: str | None = None) -> DecisionResult:
-        """`downgrade_from`: the approver confirmed replacing this (newer) live version."""
+               downgrade_from: str | None = None, reason: str | None = None
+               ) -> DecisionResult:
+        """`downgrade_from`: the approver confirmed replacing this (newer) live version;
+        `reason`: why it is rejected (kept with the decision, on the card, in the DM and
+        the audit)."""
         at = self._clock.now()
         with self._store.transaction() as r:
             d = r.deployments.get(deployment_id)
@@ -64,12 +86,15 @@ class ApprovalUseCases(DeploymentsBase):
             else:
                 self._check_decision(d, user_id=user_id, approve=approve,
                                     is_approver=is_approver, rule=rule, at=at)
-                if not r.deployments.add_decision(d.id, user_id, approve=approve, at=at):
+                if not r.deployments.add_decision(d.id, user_id, approve=approve, at=at,
+                                                  reason=None if approve else reason):
                     raise Conflict(f"You already decided on deployment #{d.id}; "
                                    "each person counts once.")
                 r.audit.record("deploy.approved" if approve else "deploy.rejected",
                                actor=user_id, at=at, deployment_id=d.id,
-                               slack_channel=slack_channel, slack_ts=slack_ts)
+                               slack_channel=slack_channel, slack_ts=slack_ts,
+                               details={"reason": reason} if reason and not approve
+                               else None)
                 if approve and downgrade_from is not None:
                     r.deployments.record_downgrade(d.id, downgrade_from)
                 if not approve:

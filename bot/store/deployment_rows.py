@@ -59,7 +59,8 @@ def on(instance: str | None) -> Any:
 DECISION_COLUMNS = (DECISIONS.c.id.label("decision_id"),
                     DECISIONS.c.user_id.label("decision_user_id"),
                     DECISIONS.c.approve.label("decision_approve"),
-                    DECISIONS.c.at.label("decision_at"))
+                    DECISIONS.c.at.label("decision_at"),
+                    DECISIONS.c.reason.label("decision_reason"))
 WITH_DECISIONS = DEPLOYMENTS.outerjoin(DECISIONS, DECISIONS.c.deployment_id == _C.id)
 _DECISIONS_OF_ANY = select(DECISIONS).where(
     DECISIONS.c.deployment_id.in_(bindparam("ids", expanding=True)))
@@ -102,7 +103,7 @@ def to_domain(row: Any, decisions: Sequence[Any]) -> Deployment:
         downgrade_from=row.downgrade_from,
         updated_at=row.updated_at,
         decisions=tuple(
-            Decision(user_id=r.user_id, approve=r.approve, at=r.at)
+            Decision(user_id=r.user_id, approve=r.approve, at=r.at, reason=r.reason)
             for r in sorted(decisions, key=lambda r: (r.at, r.id))
         ),
     )
@@ -118,7 +119,8 @@ def joined(rows: Iterable[Any]) -> list[Deployment]:
             entry = found[row.id] = (row, [])
         if row.decision_id is not None:
             entry[1].append(SimpleNamespace(id=row.decision_id, user_id=row.decision_user_id,
-                                            approve=row.decision_approve, at=row.decision_at))
+                                            approve=row.decision_approve, at=row.decision_at,
+                                            reason=row.decision_reason))
     return [to_domain(row, decisions) for row, decisions in found.values()]
 
 

@@ -167,9 +167,9 @@ class SqlDeploymentWrites(OnSession):
 
     # -- approvals (DeploymentDecisions) -------------------------------------------------
     def add_decision(self, deployment_id: int, user_id: str, *, approve: bool,
-                     at: datetime) -> bool:
+                     at: datetime, reason: str | None = None) -> bool:
         values = {"deployment_id": deployment_id, "user_id": user_id, "approve": approve,
-                  "at": at}
+                  "at": at, "reason": reason}
         stmt = insert_or_ignore(self._s, DecisionRow, values)
         return self._s.execute(stmt.returning(DecisionRow.id)).first() is not None
 

@@ -207,6 +207,7 @@ class DecisionRow(Base):
     user_id: Mapped[str] = mapped_column(String(32))
     approve: Mapped[bool]
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(String(300))  # a rejection's (schema 0017)
 
     __table_args__ = (UniqueConstraint("deployment_id", "user_id"),)
 

@@ -27,6 +27,7 @@ from bot.config import AppConfig
 from bot.container import Container
 from devtools.fake_slack import RESPONSE_URL_METHOD, Call, FakeSlack
 from devtools.shell.ephemeral import EPHEMERAL_USER, Ephemerals
+from devtools.shell.forms import Forms
 from devtools.shell.render import (
     USER_ID,
     Button,
@@ -77,8 +78,9 @@ Type what you would type in Slack, plus a few shell commands:
   /deploy status              (the bot's own help: /deploy help)
   as U0BOB                    become another Slack user (the prompt shows who you are)
   click approve               press the Approve button on the latest message that has one
-  click reject #3             ... or the button of deployment #3; `click` lists the buttons
+  click approve #3            ... or the button of deployment #3; `click` lists the buttons
                               (also those of replies only you see: `click confirm`)
+  click reject #3 not yet     Reject asks why in a form: the reason follows the button
   messages                    show the deployments channel as it looks now
   messages U0ALICE            show the bot's direct messages to a user
   home                        open your App Home tab (as Slack does) and show it; its
@@ -138,6 +140,7 @@ class Shell:
     def attach(self, fake: FakeSlack, app: App, container: Container,
                timeline: Timeline | None = None) -> None:
         self._fake, self._app, self._container = fake, app, container
+        self._forms = Forms(fake, say=self.transcript.say, submit=self._submit_form)
         self._timeline = timeline
 
     @property
@@ -330,6 +333,9 @@ class Shell:
             return with_prefix(self._only(None), mrkdwn_to_text(body).splitlines())
         if not isinstance(data, dict):
             return with_prefix(self._only(None), [body])
+        if data.get("response_action") == "errors":  # a form refused: shown under a field
+            return with_prefix(self._only(None), [f"⚠️ {m}" for m in
+                                                  (data.get("errors") or {}).values()])
         lines = render_text(data.get("blocks"), data.get("text"))
         if data.get("response_type") == "in_channel":
             return self._message_lines(self.channel, None, lines)
@@ -341,8 +347,11 @@ class Shell:
         body = slash_command_body(
             command, text.strip(), user_id=self.user, channel_id=self.channel_id,
             channel_name=self.channel_name, response_url=self.fake.response_url(key),
+            trigger_id=self._forms.trigger(self.user),
         )
+        before = self._forms.opened()
         self._dispatch(body, key, command)
+        self._forms.after(before, user_id=self.user, typed=None)
 
     def click(self, words: list[str]) -> None:
         if not words:
@@ -353,9 +362,11 @@ class Shell:
             words = words[1:]
         name = words[0].lower()
         value = words[1].lstrip("#") if len(words) > 1 else None
-        if len(words) > 2 or (value is not None and not value):
-            self.transcript.say(["Usage: click <button> [#N], e.g. `click approve` or "
-                                 "`click reject #3`."])
+        typed = " ".join(words[2:]) or None  # what a form the click opens asks for
+        if (typed is not None and not (value or "").isdigit()) or (
+                value is not None and not value):
+            self.transcript.say(["Usage: click <button> [#N] [reason], e.g. `click approve` "
+                                 "or `click reject #3 the migration is not reviewed`."])
             return
         button = self._find_button(name, value, in_home=in_home)
         if button is None:
@@ -379,15 +390,22 @@ class Shell:
         key = self.fake.new_response_key("shell")
         if view is not None:  # in the App Home tab: Slack sends the view, no response_url
             body = block_actions_body(user_id=self.user, action_id=button.action_id,
-                                      value=button.value, response_url=None, view=view)
+                                      value=button.value, response_url=None, view=view,
+                                      trigger_id=self._forms.trigger(self.user))
         else:
             self._ephemerals.clicked(key, msg)
             body = block_actions_body(
                 user_id=self.user, action_id=button.action_id, value=button.value,
                 message=self._ephemerals.slack_message(msg),
                 response_url=self.fake.response_url(key), ephemeral=ephemeral,
+                trigger_id=self._forms.trigger(self.user),
             )
+        before = self._forms.opened()
         self._dispatch(body, key, f"the {button.label} button")
+        self._forms.after(before, user_id=self.user, typed=typed)
+
+    def _submit_form(self, body: str) -> None:
+        self._dispatch(body, self.fake.new_response_key("shell"), "the form")
 
     def _all_buttons(self) -> list[Button]:
         """The buttons on the current user's App Home (once opened: `home`), on the messages

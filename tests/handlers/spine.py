@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import text
@@ -9,7 +10,7 @@ from sqlalchemy import text
 from bot.domain.states import State
 from bot.presentation import ids
 from devtools.fake_slack import Call
-from devtools.slack_requests import Reply
+from devtools.slack_requests import Reply, text_value
 from tests.conftest import REQUESTER, RunningBot
 
 CHANNEL = "C0DEPLOYS"
@@ -34,14 +35,43 @@ def request(bot: RunningBot, text_: str, *, user: str = REQUESTER) -> int:
     return new[0]
 
 
+#: The reason `click(…, approve=False)` gives in Reject's modal.
+REJECT_REASON = "not today"
+
+
 def click(bot: RunningBot, deployment_id: int, user: str, *, approve: bool = True,
-          value: str | None = None) -> Reply:
-    """Click Approve/Reject on the deployment's card as it is now in Slack."""
+          value: str | None = None, reason: str = REJECT_REASON) -> Reply:
+    """Click Approve/Reject on the deployment's card as it is now in Slack. Reject opens
+    a modal asking why (unless the click is refused): it is submitted with `reason`, and
+    the answer comes on the click's response_url as before."""
     card = bot.card(deployment_id)
-    return bot.requester.click(
+    opened = len(bot.slack.open_views())
+    reply = bot.requester.click(
         user_id=user, action_id=ids.APPROVE if approve else ids.REJECT,
         value=str(deployment_id) if value is None else value, message=card,
     )
+    if not approve and reply.status == 200:
+        view = reject_modal(bot, reply, opened)
+        if view is not None:
+            bot.requester.submit_view(
+                view, {ids.REJECT_REASON: {ids.REJECT_REASON: text_value(reason)}},
+                user_id=user)
+    return reply
+
+
+def reject_modal(bot: RunningBot, reply: Reply, opened: int,
+                 timeout: float = 10) -> dict[str, Any] | None:
+    """The modal a Reject click opened, or None when the click was answered instead (a
+    refusal on its response_url); waited for, `timeout` only bounding a hang."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        views = bot.slack.open_views()
+        if len(views) > opened:
+            return views[-1].view
+        if any(c.key == reply.response_key for c in bot.slack.calls("response_url")):
+            return None
+        time.sleep(0.01)
+    raise AssertionError("a Reject click neither opened its modal nor was answered")
 
 
 def click_reply(bot: RunningBot, deployment_id: int, user: str, *, approve: bool = True,

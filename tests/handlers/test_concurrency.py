@@ -14,12 +14,13 @@ from sqlalchemy import text
 
 from bot.domain.states import State
 from bot.presentation import ids
-from devtools.slack_requests import Reply
+from devtools.slack_requests import Reply, text_value
 from tests.conftest import APPROVER, APPROVER2, REQUESTER, RunningBot, base_config
 from tests.handlers.spine import (
     announcements,
     decisions,
     ephemeral_text,
+    reject_modal,
     request,
     wait_dm,
 )
@@ -46,15 +47,32 @@ def click_all_at_once(bot: RunningBot, deployment_id: int, users: list[str],
 
 def clicks_at_once(bot: RunningBot, deployment_id: int, users: list[str],
                    approve: list[bool] | None = None) -> list[Reply]:
-    """Send one click per user, all released together; the acks, in order."""
+    """Send one decision per user, all released together; the acks, in order. A
+    rejection is its Reject click (which opens the modal asking why) first, one by one,
+    then its submission, released with the approvals' clicks; its answer comes on the
+    click's response_url, as an approval's does (the click's reply is returned)."""
     card = bot.card(deployment_id)
     approve = approve or [True] * len(users)
+    modals: dict[int, tuple[Reply, dict[str, Any]]] = {}
+    for n in (n for n in range(len(users)) if not approve[n]):
+        opened = len(bot.slack.open_views())
+        clicked = bot.requester.click(user_id=users[n], action_id=ids.REJECT,
+                                      value=str(deployment_id), message=card)
+        view = reject_modal(bot, clicked, opened)
+        assert view is not None, "nothing was decided yet: Reject asks why"
+        modals[n] = (clicked, view)
     gate = threading.Barrier(len(users))
 
     def one(n: int) -> Reply:
         gate.wait(timeout=10)
-        return bot.requester.click(user_id=users[n],
-                                   action_id=ids.APPROVE if approve[n] else ids.REJECT,
+        if n in modals:
+            clicked, view = modals[n]
+            submitted = bot.requester.submit_view(
+                view, {ids.REJECT_REASON: {ids.REJECT_REASON: text_value("no")}},
+                user_id=users[n])
+            assert submitted.status == 200 and submitted.body == "", submitted.body
+            return clicked
+        return bot.requester.click(user_id=users[n], action_id=ids.APPROVE,
                                    value=str(deployment_id), message=card)
 
     with ThreadPoolExecutor(max_workers=len(users)) as pool:

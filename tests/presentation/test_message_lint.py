@@ -74,6 +74,7 @@ from bot.presentation import (
     lock_views,
     log_views,
     migration_views,
+    reject_views,
     rollback_views,
     troubleshooting_views,
 )
@@ -248,6 +249,13 @@ KINDS: dict[str, Callable[[], Message | dict[str, Any] | str]] = {
     "announcement_rollback": lambda: blocks.announcement(ROLLBACK, ZONE, None,
                                                          severity=Severity.HIGH),
     "dm_succeeded": lambda: blocks.requester_note(dep(), ZONE, None),
+    "dm_rejected_with_reason": lambda: blocks.requester_note(dep(
+        state=State.REJECTED, decisions=(Decision("U0BOB", False, T0, reason=HOSTILE),)),
+        ZONE, None),
+    "card_rejected_with_reason": lambda: blocks.deployment_card(dep(
+        state=State.REJECTED, decisions=(Decision("U0BOB", False, T0, reason=LONG),)), ZONE),
+    "*reject_form": lambda: reject_views.reject_form(
+        dep(state=State.AWAITING_APPROVAL), private_metadata="{}"),
     "dm_failed": lambda: blocks.requester_note(FAILED_WATCH, ZONE, "https://s.example/p"),
     "dm_expired_window": lambda: blocks.requester_note(
         dep(state=State.EXPIRED, not_before=T0 + 60 * M), ZONE, None),

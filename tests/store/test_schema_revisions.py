@@ -207,15 +207,15 @@ def test_drift_is_detected(empty_database_url: str) -> None:
 
 
 def test_a_single_head() -> None:
-    assert head() == "0016"
+    assert head() == "0017"
 
 
 def test_the_revisions_form_one_line() -> None:
     script = ScriptDirectory(SCRIPT_LOCATION)
-    assert script.get_heads() == ["0016"]
+    assert script.get_heads() == ["0017"]
     chain = [(r.revision, r.down_revision) for r in script.walk_revisions()]
     assert chain == [(f"{n:04d}", f"{n - 1:04d}" if n > 1 else None)
-                     for n in range(16, 0, -1)]
+                     for n in range(17, 0, -1)]
 
 
 def columns(url: str, table: str) -> set[str]:
@@ -609,10 +609,11 @@ def test_0013_keeps_attestations_with_the_ticks_and_drops_them(
     upgrade_schema(url, "0013")
     assert revision(url) == "0013"
     assert "attested" in columns(url, "checklist_ticks")
-    # the models are head's: only what later revisions add (0015's index, 0016's table)
-    # differs
-    assert sorted((d[0], d[1].name) for d in drift(url)) == [  # type: ignore[index,union-attr]
-        ("add_index", "ix_deployments_env_service_state"), ("add_table", "deployment_flags")]
+    # the models are head's: only what later revisions add (0015's index, 0016's table,
+    # 0017's column) differs
+    assert sorted((d[0], table_of(d)) for d in drift(url)) == [  # type: ignore[index]
+        ("add_column", "approval_decisions"), ("add_index", "deployments"),
+        ("add_table", "deployment_flags")]
     db = Database.from_url(url)
     try:
         with db.transaction() as r:
@@ -686,5 +687,53 @@ def test_0014_makes_the_job_store_so_that_no_starting_scheduler_creates_it(
     try:
         assert [i["column_names"] for i in inspect(engine).get_indexes(JOB_STORE_TABLE)] == [
             ["next_run_time"]]
+    finally:
+        engine.dispose()
+
+
+def test_0017_adds_a_rejections_reason_and_drops_it_keeping_the_decisions(
+        empty_database_url: str) -> None:
+    """0017 gives a decision its `reason` (a rejection's); the decisions made before have
+    none; a downgrade drops the column and keeps the decisions."""
+    url = empty_database_url
+    upgrade_schema(url, "0016")
+    _insert(url, [("api", "production", "rejected")])
+    at = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
+    engine = make_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO approval_decisions (deployment_id, user_id, approve, at) "
+                "VALUES (1, 'U0BOB', false, :at)"), {"at": at})
+    finally:
+        engine.dispose()
+    assert "reason" not in columns(url, "approval_decisions")
+
+    upgrade_schema(url, "0017")
+    assert "reason" in columns(url, "approval_decisions")
+    assert drift(url) == []
+    db = Database.from_url(url)
+    try:
+        with db.transaction() as r:
+            old = r.deployments.get(1)
+            assert old is not None and old.decisions[0].reason is None
+            assert r.deployments.add_decision(1, "U0CAROL", approve=False, at=at,
+                                              reason="not reviewed")
+        with db.transaction() as r:
+            d = r.deployments.get(1)
+            assert d is not None
+            assert [(x.user_id, x.reason) for x in d.decisions] == [
+                ("U0BOB", None), ("U0CAROL", "not reviewed")]
+    finally:
+        db.dispose()
+
+    downgrade_schema(url, "0016")
+    assert "reason" not in columns(url, "approval_decisions")
+    assert drift(url, later=True) == []
+    engine = make_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT user_id FROM approval_decisions ORDER BY id")
+                                ).scalars().all() == ["U0BOB", "U0CAROL"]
     finally:
         engine.dispose()
