@@ -53,6 +53,7 @@ from bot.services.alerts import AlertRouter
 from bot.services.announcements import AnnouncementService
 from bot.services.audit import AuditService
 from bot.services.checklist import ChecklistService, UncheckedChecklists
+from bot.services.checklist_form import NotApplicableForm
 from bot.services.ci import CIService
 from bot.services.daily_summary import DailySummary
 from bot.services.deploy_form import DeployForm
@@ -127,6 +128,7 @@ class Container:
     flags_view: FlagsService  # `/flags`: a service's declared feature flags, as they are
     deploy_form: DeployForm  # the `/deploy` modal (`/deploy` with no text)
     reject_form: RejectForm  # Reject asks for the reason in a modal
+    na_form: NotApplicableForm  # "Not applicable" on a checklist item asks why in a modal
 
     kube_clients: KubeClients | None = None  # Kubernetes API clients, one per environment
     source: SourceControl | None = None  # GitHub, when a service names its repository
@@ -397,6 +399,7 @@ def build_container(
                      deploy_form=DeployForm(config=config, store=database, modals=modals,
                                             source=source),
                      reject_form=RejectForm(deployments=deployments, modals=modals),
+                     na_form=NotApplicableForm(modals=modals),
                      source=source, webhooks=webhooks, github_mirror=github_mirror,
                      github=github, github_polling=github_polling,
                      checklists=checklists, alerts=alerts, summary=summary, flags=flags)

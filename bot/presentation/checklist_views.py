@@ -1,6 +1,6 @@
 """The pre-deployment checklist on a deployment's card (Block Kit, pure): each item with
 ✅/❌/⏳ (⏭️ not applicable, ⚪ not checked, ☑️ attested by the approvers), checkboxes for the
-items ticked in Slack, a "not applicable" input with a reason, and the commits and pull
+items ticked in Slack, a "not applicable…" button (it asks why in a modal), the commits and pull
 requests since the running version; for a deploy deploybot does not check, the card says so
 and whether approving attests the items."""
 
@@ -86,16 +86,11 @@ def _item_blocks(d: Deployment, state: ItemState, checklist: Checklist,
         checkbox["initial_options"] = [option]
     block["accessory"] = checkbox
     out = [block]
-    if state.item in MANUAL and not state.green:
-        out.append({
-            "type": "input", "block_id": na_block_id(d.id, state.item),
-            "dispatch_action": True, "optional": True,
-            "label": {"type": "plain_text", "text": f"{state.label}: not applicable? Why"},
-            "element": {"type": "plain_text_input", "action_id": ids.CHECKLIST_NOT_APPLICABLE,
-                        "max_length": 200,
-                        "placeholder": {"type": "plain_text",
-                                        "text": "a word, e.g. no new flags (Enter)"}},
-        })
+    if state.item in MANUAL and not state.green:  # asks why in a modal (checklist_form_views)
+        out.append({"type": "actions", "block_id": na_block_id(d.id, state.item), "elements": [
+            {"type": "button", "action_id": ids.CHECKLIST_NOT_APPLICABLE,
+             "text": {"type": "plain_text", "text": f"{state.label}: not applicable…"[:75]},
+             "value": f"{d.id}.{state.item}"}]})
     return out
 
 

@@ -23,6 +23,7 @@ _counter = itertools.count(1)
 _HINTS = {
     ids.DEPLOY_FORM: "type the command whole instead, e.g. `/deploy production v1.2.3`",
     ids.REJECT_FORM: "give the reason after the button: `click reject #N <reason>`",
+    ids.NA_FORM: "tick the item instead, or mark it in Slack",
 }
 
 

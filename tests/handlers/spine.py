@@ -51,7 +51,7 @@ def click(bot: RunningBot, deployment_id: int, user: str, *, approve: bool = Tru
         value=str(deployment_id) if value is None else value, message=card,
     )
     if not approve and reply.status == 200:
-        view = reject_modal(bot, reply, opened)
+        view = opened_modal(bot, reply, opened)
         if view is not None:
             bot.requester.submit_view(
                 view, {ids.REJECT_REASON: {ids.REJECT_REASON: text_value(reason)}},
@@ -59,10 +59,11 @@ def click(bot: RunningBot, deployment_id: int, user: str, *, approve: bool = Tru
     return reply
 
 
-def reject_modal(bot: RunningBot, reply: Reply, opened: int,
+def opened_modal(bot: RunningBot, reply: Reply, opened: int,
                  timeout: float = 10) -> dict[str, Any] | None:
-    """The modal a Reject click opened, or None when the click was answered instead (a
-    refusal on its response_url); waited for, `timeout` only bounding a hang."""
+    """The modal a click (Reject, Not applicable) opened, or None when the click was
+    answered instead (a refusal on its response_url); waited for, `timeout` only bounding
+    a hang."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         views = bot.slack.open_views()
@@ -71,7 +72,7 @@ def reject_modal(bot: RunningBot, reply: Reply, opened: int,
         if any(c.key == reply.response_key for c in bot.slack.calls("response_url")):
             return None
         time.sleep(0.01)
-    raise AssertionError("a Reject click neither opened its modal nor was answered")
+    raise AssertionError("the click neither opened a modal nor was answered")
 
 
 def click_reply(bot: RunningBot, deployment_id: int, user: str, *, approve: bool = True,

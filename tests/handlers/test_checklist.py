@@ -21,7 +21,7 @@ from bot.presentation import ids
 from bot.presentation.checklist_views import item_block_id, na_block_id
 from devtools.fake_github import TOKEN, FakeGitHub
 from devtools.fake_github.review import FakeReview
-from devtools.slack_requests import block_actions_body, signed_headers
+from devtools.slack_requests import block_actions_body, signed_headers, text_value
 from tests.conftest import (
     APPROVER,
     APPROVER2,
@@ -36,6 +36,7 @@ from tests.handlers.spine import (
     blocks_text,
     click_reply,
     decisions,
+    opened_modal,
     request,
     thread_replies,
 )
@@ -132,9 +133,25 @@ def tick(bot: RunningBot, deployment_id: int, item: str, user: str,
 
 def not_applicable(bot: RunningBot, deployment_id: int, item: str, user: str,
                    reason: str) -> str:
-    return interact(bot, deployment_id, user, {
-        "type": "plain_text_input", "action_id": ids.CHECKLIST_NOT_APPLICABLE,
-        "block_id": na_block_id(deployment_id, item), "value": reason})
+    """Click the item's "Not applicable" (it asks why in a modal) and submit `reason`: the
+    answer on the click's response_url, or the form's refusal under the field."""
+    opened = len(bot.slack.open_views())
+    click = bot.requester.click(user_id=user, action_id=ids.CHECKLIST_NOT_APPLICABLE,
+                                value=f"{deployment_id}.{item}",
+                                block_id=na_block_id(deployment_id, item),
+                                message=bot.card(deployment_id))
+    assert click.status == 200 and click.body == "", click.body
+    view = opened_modal(bot, click, opened)
+    if view is not None:
+        assert view["callback_id"] == ids.NA_FORM
+        submitted = bot.requester.submit_view(
+            view, {ids.NA_REASON: {ids.NA_REASON: text_value(reason)}}, user_id=user)
+        if submitted.json is not None:  # refused in the form
+            assert submitted.json["response_action"] == "errors"
+            return str(submitted.json["errors"][ids.NA_REASON])
+    (post,) = bot.requester.response_posts(click)
+    assert post.args.get("response_type") == "ephemeral"
+    return str(post.args["text"])
 
 
 def manual_items_done(bot: RunningBot, deployment_id: int) -> None:
@@ -178,8 +195,7 @@ def test_all_green_is_shown_with_the_changes_and_approval_goes_through(
     # What the interactions below send is what the card offers:
     assert blocks[item_block_id(i, FEATURE_FLAGS)]["accessory"]["action_id"] == ids.CHECKLIST_TICK
     na = blocks[na_block_id(i, ROLLBACK_PLAN)]
-    assert na["dispatch_action"] is True
-    assert na["element"]["action_id"] == ids.CHECKLIST_NOT_APPLICABLE
+    assert [e["action_id"] for e in na["elements"]] == [ids.CHECKLIST_NOT_APPLICABLE]
     assert "accessory" not in blocks[item_block_id(i, "tests")]  # checked automatically
     manual_items_done(bot, i)
     assert "✅ You approved deployment" in click_reply(bot, i, APPROVER)

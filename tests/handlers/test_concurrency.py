@@ -20,7 +20,7 @@ from tests.handlers.spine import (
     announcements,
     decisions,
     ephemeral_text,
-    reject_modal,
+    opened_modal,
     request,
     wait_dm,
 )
@@ -58,7 +58,7 @@ def clicks_at_once(bot: RunningBot, deployment_id: int, users: list[str],
         opened = len(bot.slack.open_views())
         clicked = bot.requester.click(user_id=users[n], action_id=ids.REJECT,
                                       value=str(deployment_id), message=card)
-        view = reject_modal(bot, clicked, opened)
+        view = opened_modal(bot, clicked, opened)
         assert view is not None, "nothing was decided yet: Reject asks why"
         modals[n] = (clicked, view)
     gate = threading.Barrier(len(users))

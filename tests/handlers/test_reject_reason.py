@@ -20,7 +20,7 @@ from tests.handlers.spine import (
     blocks_text,
     dms,
     ephemeral_text,
-    reject_modal,
+    opened_modal,
     request,
     wait_dm,
 )
@@ -32,7 +32,7 @@ def click_reject(bot: RunningBot, deployment_id: int, user: str = APPROVER) -> A
     reply = bot.requester.click(user_id=user, action_id=ids.REJECT,
                                 value=str(deployment_id), message=bot.card(deployment_id))
     assert reply.status == 200 and reply.body == ""
-    return reply, reject_modal(bot, reply, opened)
+    return reply, opened_modal(bot, reply, opened)
 
 
 def reason(typed: str | None) -> dict[str, dict[str, dict[str, Any]]]:

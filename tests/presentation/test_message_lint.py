@@ -65,6 +65,7 @@ from bot.presentation import (
     announcements,
     audit_views,
     blocks,
+    checklist_form_views,
     ci_views,
     deploy_form_views,
     freeze_views,
@@ -254,6 +255,8 @@ KINDS: dict[str, Callable[[], Message | dict[str, Any] | str]] = {
         ZONE, None),
     "card_rejected_with_reason": lambda: blocks.deployment_card(dep(
         state=State.REJECTED, decisions=(Decision("U0BOB", False, T0, reason=LONG),)), ZONE),
+    "na_form": lambda: checklist_form_views.not_applicable_form(
+        42, "rollback_plan", private_metadata="{}"),
     "*reject_form": lambda: reject_views.reject_form(
         dep(state=State.AWAITING_APPROVAL), private_metadata="{}"),
     "dm_failed": lambda: blocks.requester_note(FAILED_WATCH, ZONE, "https://s.example/p"),
