@@ -93,8 +93,9 @@ def deploy_form(choices: FormChoices, *, channel_id: str | None) -> dict[str, An
          "label": _text("Emergency"),
          "element": {"type": "checkboxes", "action_id": ids.FORM_EMERGENCY, "options": [
              {"text": _text("Emergency deploy"), "value": EMERGENCY_VALUE,
-              "description": _text("Allowed in closed windows and freezes; needs the "
-                                   "emergency approvers; announced with its reason.")}]}},
+              # an option's description: 75 characters at most (Block Kit's option object)
+              "description": _text("Allowed in closed windows and freezes; emergency "
+                                   "approvers decide")}]}},
         {"type": "input", "block_id": ids.FORM_REASON, "optional": True,
          "label": _text("Emergency reason"),
          "hint": _text("Required for an emergency deploy."),

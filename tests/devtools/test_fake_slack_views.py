@@ -133,3 +133,20 @@ def test_a_view_submission_has_slacks_shape_and_verifies() -> None:
     assert v["state"]["values"]["v"]["v"] == {"type": "plain_text_input", "value": None}
     assert [o["value"] for o in v["state"]["values"]["e"]["e"]["selected_options"]] == [
         "emergency"]
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    ({"title": {"type": "plain_text", "text": "A title far longer than Slack allows"}},
+     "/view/title/text"),
+    ({"submit": None}, "submit is required"),
+    ({"private_metadata": "x" * 3001}, "/view/private_metadata"),
+])
+def test_a_modal_slack_would_refuse_is_invalid_arguments(
+        fake: FakeSlack, client: WebClient, change: dict[str, Any], says: str) -> None:
+    fake.issue_trigger("1.2.m")
+    view = {k: v for k, v in {**MODAL, **change}.items() if v is not None}
+    with pytest.raises(SlackApiError) as e:
+        client.views_open(trigger_id="1.2.m", view=view)
+    assert e.value.response["error"] == "invalid_arguments"
+    assert any(says in m for m in e.value.response["response_metadata"]["messages"])
+    assert fake.open_views() == []
