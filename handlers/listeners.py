@@ -25,7 +25,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.background import Background
 from bot.container import Container
-from bot.domain.deploy_form import FormProblems
+from bot.domain.forms import FormProblems
 from bot.errors import UserError
 from bot.presentation.blocks import Message
 from handlers.payloads import Click, Command, click_of, command_of

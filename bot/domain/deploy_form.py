@@ -11,14 +11,15 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from bot.domain.commands import MAX_REASON, MAX_VERSION, DeployArgs
+from bot.domain.forms import REASON, FormProblems
 from bot.domain.text import clip
 
 #: The most versions a form offers for one service (Slack: 100 options in a select at most).
 MAX_OFFERED = 10
 
 #: The form's fields, named as the submission's problems are keyed.
-SERVICE, ENVIRONMENT, VERSION, VERSION_TYPED, EMERGENCY, REASON = (
-    "service", "environment", "version", "version_typed", "emergency", "reason")
+SERVICE, ENVIRONMENT, VERSION, VERSION_TYPED, EMERGENCY = (
+    "service", "environment", "version", "version_typed", "emergency")
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,6 @@ class FormInput:
     typed_version: str | None
     emergency: bool
     reason: str | None
-
-
-class FormProblems(Exception):
-    """The submission is refused: field → what is wrong with it."""
-
-    def __init__(self, problems: Mapping[str, str]) -> None:
-        super().__init__("; ".join(problems.values()))
-        self.problems = dict(problems)
 
 
 def picked_value(service: str, version: str) -> str:

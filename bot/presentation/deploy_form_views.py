@@ -11,6 +11,7 @@ from typing import Any
 from bot.domain import deploy_form as form
 from bot.domain.commands import MAX_REASON, MAX_VERSION
 from bot.domain.deploy_form import FormChoices, picked_value
+from bot.domain.forms import REASON
 from bot.presentation import ids
 
 #: The form's fields → their input blocks (a block's one element has the same action_id).
@@ -20,7 +21,7 @@ BLOCKS = {
     form.VERSION: ids.FORM_VERSION,
     form.VERSION_TYPED: ids.FORM_VERSION_TYPED,
     form.EMERGENCY: ids.FORM_EMERGENCY,
-    form.REASON: ids.FORM_REASON,
+    REASON: ids.FORM_REASON,
 }
 EMERGENCY_VALUE = "emergency"
 

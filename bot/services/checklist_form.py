@@ -5,7 +5,7 @@ ChecklistService.not_applicable records it."""
 from __future__ import annotations
 
 from bot.domain.checklist import clean_reason
-from bot.domain.deploy_form import REASON, FormProblems
+from bot.domain.forms import REASON, FormProblems
 from bot.errors import UserError
 from bot.ports import Modals
 from bot.presentation.checklist_form_views import not_applicable_form

@@ -5,7 +5,7 @@ before anyone types a reason; the submission rejects with it (ApprovalUseCases.d
 from __future__ import annotations
 
 from bot.domain.commands import MAX_REASON
-from bot.domain.deploy_form import REASON, FormProblems
+from bot.domain.forms import REASON, FormProblems
 from bot.ports import Modals
 from bot.presentation.reject_views import reject_form
 from bot.services.deploy_base import DecisionResult

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from bot.domain.commands import DeployArgs
-from bot.domain.deploy_form import FormInput, FormProblems, read_form
+from bot.domain.deploy_form import FormInput, read_form
+from bot.domain.forms import FormProblems
 
 KNOWN: dict[str, Any] = {
     "services": ("api", "web"), "environments": ("staging", "production"),
