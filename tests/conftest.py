@@ -73,6 +73,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The `long` tests first (a stable sort keeps the rest in order): pytest-xdist hands
+    # tests out in this order, so a minute-long one never starts last and ends the run alone.
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
     if not config.getoption("database_tests_only"):
         return
     keep = [i for i in items if "server_database_url" in getattr(i, "fixturenames", ())

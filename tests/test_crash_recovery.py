@@ -41,6 +41,7 @@ def fake() -> Iterator[FakeSlack]:
         yield f
 
 
+@pytest.mark.long
 def test_a_killed_process_loses_nothing(tmp_path: Path, database_url: str,
                                         fake: FakeSlack) -> None:
     config = write_config(tmp_path / "app.yaml", crash_config())

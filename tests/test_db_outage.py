@@ -48,6 +48,7 @@ def fake() -> Iterator[FakeSlack]:
         yield f
 
 
+@pytest.mark.long
 def test_the_bot_rides_out_a_database_outage(tmp_path: Path, pg: PgInstance,
                                              fake: FakeSlack) -> None:
     config = write_config(tmp_path / "app.yaml", base_config(

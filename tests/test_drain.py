@@ -90,6 +90,7 @@ def _lease_given_up(database_url: str, deployment_id: int, owner: str) -> bool:
     return until is not None and len(handed_back) == 1 and until < handed_back[0]
 
 
+@pytest.mark.long
 def test_sigterm_drains_and_hands_the_deployment_back(tmp_path: Path, database_url: str,
                                                       fake: FakeSlack) -> None:
     config = write_config(tmp_path / "app.yaml", base_config(

@@ -130,6 +130,7 @@ def smtp() -> Iterator[FakeSmtp]:
         yield server
 
 
+@pytest.mark.long
 def test_two_replicas_behave_as_one_bot(tmp_path: Path, pg_url: str, fake: FakeSlack,
                                         smtp: FakeSmtp) -> None:
     config = write_config(tmp_path / "app.yaml", replica_config())

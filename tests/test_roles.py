@@ -120,6 +120,7 @@ def _pid(owner: str) -> int:
 LEADS = "scheduler: this process leads"
 
 
+@pytest.mark.long
 def test_web_and_worker_processes_run_each_deployment_once_in_a_worker(
     tmp_path: Path, pg_url: str,
 ) -> None:

@@ -241,6 +241,7 @@ def test_a_name_that_is_no_kubernetes_name_is_a_config_error() -> None:
     assert "qa_1" in message and "is not a valid Kubernetes name" in message
 
 
+@pytest.mark.long
 def test_the_command_runs_the_kubernetes_demo_script(tmp_path: Path) -> None:
     """`deploybot shell --cluster fake --script demo/kubernetes.txt` as a real process."""
     env = {k: v for k, v in os.environ.items() if k not in ("DEPLOYBOT_CONFIG", "DATABASE_URL")}

@@ -11,6 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.clock import ManualClock
 from bot.config import load_config
 from devtools.shell import run_shell
@@ -20,6 +22,7 @@ DEMO = ROOT / "demo" / "release-week.txt"
 START = datetime(2027, 7, 2, 9, 0, tzinfo=ZoneInfo("America/New_York"))  # a Friday
 
 
+@pytest.mark.long
 def test_the_release_week_demo_runs_cleanly_with_each_event_at_its_time(
         tmp_path: Path) -> None:
     out = io.StringIO()

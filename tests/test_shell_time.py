@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.clock import ManualClock
 from bot.config import parse_config
 from devtools.shell import run_shell
@@ -54,6 +56,7 @@ def in_order(out: str, *parts: str) -> None:
     assert at == sorted(at), f"out of order: {parts}\n{out}"
 
 
+@pytest.mark.long
 def test_friday_cut_off_warning_refusal_queue_and_release_when_the_window_opens(
         tmp_path: Path) -> None:
     out = session(tmp_path, """\
