@@ -7,7 +7,7 @@ import logging
 from datetime import datetime
 
 from bot.domain.admission import Ask, Facts, admit
-from bot.domain.approval import enough, request_label
+from bot.domain.approval import ApprovalRule, enough, request_label
 from bot.domain.deployment import Deployment
 from bot.domain.policy import PolicyDecision, local
 from bot.domain.states import State
@@ -29,10 +29,8 @@ log = logging.getLogger(__name__)
 class ApprovalUseCases(DeploymentsBase):
     """Approve / Reject clicks and the expiry of unapproved requests."""
 
-    def may_reject(self, deployment_id: int, *, user_id: str) -> Deployment:
-        """Refuse (as `decide` would) a rejection `user_id` may not make, before they are
-        asked why (the Reject button's modal); the deployment otherwise."""
-        at = self._clock.now()
+    def _awaiting_decision(self, deployment_id: int) -> tuple[Deployment, ApprovalRule]:
+        """The deployment and its approval rule; NotFound, or Conflict when it needs none."""
         with self._store.transaction() as r:
             d = r.deployments.get(deployment_id)
             if d is None:
@@ -40,6 +38,13 @@ class ApprovalUseCases(DeploymentsBase):
         rule = self._rule(d)
         if rule is None or d.state is State.SCHEDULED:
             raise Conflict(f"Deployment #{d.id} does not need approval.")
+        return d, rule
+
+    def may_reject(self, deployment_id: int, *, user_id: str) -> Deployment:
+        """Refuse (as `decide` would) a rejection `user_id` may not make, before they are
+        asked why (the Reject button's modal); the deployment otherwise."""
+        at = self._clock.now()
+        d, rule = self._awaiting_decision(deployment_id)
         is_approver = self._access.may_approve(user_id, d.environment, emergency=d.emergency)
         self._check_decision(d, user_id=user_id, approve=False, is_approver=is_approver,
                              rule=rule, at=at)
@@ -56,13 +61,7 @@ class ApprovalUseCases(DeploymentsBase):
         `reason`: why it is rejected (kept with the decision, on the card, in the DM and
         the audit)."""
         at = self._clock.now()
-        with self._store.transaction() as r:
-            d = r.deployments.get(deployment_id)
-            if d is None:
-                raise NotFound(f"Deployment #{deployment_id} does not exist.")
-        rule = self._rule(d)
-        if rule is None or d.state is State.SCHEDULED:
-            raise Conflict(f"Deployment #{d.id} does not need approval.")
+        d, rule = self._awaiting_decision(deployment_id)
         is_approver = self._access.may_approve(user_id, d.environment, emergency=d.emergency)
         if approve and d.state is State.AWAITING_APPROVAL:
             window = self._window(d, at=at)  # checked again at approval time
