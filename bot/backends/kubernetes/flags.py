@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -47,7 +48,7 @@ GROUP, VERSION, PLURAL = "core.openfeature.dev", "v1beta1", "featureflags"
 CONFLICT_ATTEMPTS = 5
 
 
-class _ClusterFlagStore:
+class _ClusterFlagStore(ABC):
     """What both stores share: the calls of one environment, the read-modify-write loop and
     the errors as the port says them."""
 
@@ -72,17 +73,21 @@ class _ClusterFlagStore:
 
     # -- what each store says differently ------------------------------------------------
 
+    @abstractmethod
     def _get(self, api: Api) -> dict[str, Any]:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _put(self, api: Api, obj: dict[str, Any]) -> None:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _document(self, obj: dict[str, Any]) -> FlagDocument:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _with_document(self, obj: dict[str, Any], doc: FlagDocument) -> dict[str, Any]:
-        raise NotImplementedError
+        ...
 
     # -- the port ---------------------------------------------------------------------------
 
