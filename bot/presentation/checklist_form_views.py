@@ -8,32 +8,20 @@ from typing import Any
 
 from bot.domain.checklist import LABELS, MAX_REASON
 from bot.presentation import ids
-
-
-def _text(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text, "emoji": True}
+from bot.presentation.modal_parts import field_errors, reason_modal
 
 
 def not_applicable_form(deployment_id: int, item: str, *,
                         private_metadata: str) -> dict[str, Any]:
-    label = LABELS.get(item, item)
-    return {
-        "type": "modal", "callback_id": ids.NA_FORM, "title": _text("Not applicable"),
-        "submit": _text("Mark not applicable"), "close": _text("Cancel"),
-        "private_metadata": private_metadata,
-        "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": (
-                f"Mark *{label}* not applicable to deployment #{deployment_id}? The reason "
-                "is shown on the card and kept in the audit log.")}},
-            {"type": "input", "block_id": ids.NA_REASON,
-             "label": _text("Why does it not apply?"),
-             "element": {"type": "plain_text_input", "action_id": ids.NA_REASON,
-                         "max_length": MAX_REASON,
-                         "placeholder": _text("a word, e.g. no new flags")}},
-        ],
-    }
+    return reason_modal(
+        callback_id=ids.NA_FORM, field=ids.NA_REASON, title="Not applicable",
+        submit="Mark not applicable",
+        intro=(f"Mark *{LABELS.get(item, item)}* not applicable to deployment "
+               f"#{deployment_id}? The reason is shown on the card and kept in the audit log."),
+        label="Why does it not apply?", placeholder="a word, e.g. no new flags",
+        max_length=MAX_REASON, private_metadata=private_metadata)
 
 
 def na_errors(message: str) -> dict[str, Any]:
     """The ack of a refused submission: the message under the reason."""
-    return {"response_action": "errors", "errors": {ids.NA_REASON: message[:150]}}
+    return field_errors(ids.NA_REASON, message)

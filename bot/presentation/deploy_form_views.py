@@ -13,6 +13,7 @@ from bot.domain.commands import MAX_REASON, MAX_VERSION
 from bot.domain.deploy_form import FormChoices, picked_value
 from bot.domain.forms import REASON
 from bot.presentation import ids
+from bot.presentation.modal_parts import plain_text
 
 #: The form's fields → their input blocks (a block's one element has the same action_id).
 BLOCKS = {
@@ -26,22 +27,18 @@ BLOCKS = {
 EMERGENCY_VALUE = "emergency"
 
 
-def _text(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text, "emoji": True}
-
-
 def _option(text: str, value: str) -> dict[str, Any]:
-    return {"text": _text(text[:75]), "value": value[:150]}
+    return {"text": plain_text(text[:75]), "value": value[:150]}
 
 
 def _select(block_id: str, label: str, names: tuple[str, ...], *,
             placeholder: str) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "static_select", "action_id": block_id,
-                               "placeholder": _text(placeholder),
+                               "placeholder": plain_text(placeholder),
                                "options": [_option(n, n) for n in names[:100]]}
     if len(names) == 1:
         element["initial_option"] = element["options"][0]
-    return {"type": "input", "block_id": block_id, "label": _text(label), "element": element}
+    return {"type": "input", "block_id": block_id, "label": plain_text(label), "element": element}
 
 
 def _versions(choices: FormChoices) -> dict[str, Any] | None:
@@ -52,20 +49,20 @@ def _versions(choices: FormChoices) -> dict[str, Any] | None:
     if not offered:
         return None
     element: dict[str, Any] = {"type": "static_select", "action_id": ids.FORM_VERSION,
-                               "placeholder": _text("A recent version")}
+                               "placeholder": plain_text("A recent version")}
     if len(choices.services) == 1:
         service, versions = offered[0]
         element["options"] = [_option(v, picked_value(service, v)) for v in versions]
     else:
         element["option_groups"] = [
-            {"label": _text(f"{s} ({_source(choices, s)})"[:75]),
+            {"label": plain_text(f"{s} ({_source(choices, s)})"[:75]),
              "options": [_option(v, picked_value(s, v)) for v in versions]}
             for s, versions in offered]
     sources = {_source(choices, s) for s, _ in offered}
     hint = (f"{sources.pop().capitalize()}, newest first." if len(sources) == 1
             else "Newest first.")
     return {"type": "input", "block_id": ids.FORM_VERSION, "optional": True,
-            "label": _text("Version"), "hint": _text(hint), "element": element}
+            "label": plain_text("Version"), "hint": plain_text(hint), "element": element}
 
 
 def _source(choices: FormChoices, service: str) -> str:
@@ -86,28 +83,28 @@ def deploy_form(choices: FormChoices, *, channel_id: str | None) -> dict[str, An
         blocks.append(versions)
     blocks += [
         {"type": "input", "block_id": ids.FORM_VERSION_TYPED, "optional": True,
-         "label": _text("Version" if versions is None else "Or type the version"),
-         "hint": _text("A tag or release name, e.g. v1.2.3."),
+         "label": plain_text("Version" if versions is None else "Or type the version"),
+         "hint": plain_text("A tag or release name, e.g. v1.2.3."),
          "element": {"type": "plain_text_input", "action_id": ids.FORM_VERSION_TYPED,
                      "max_length": MAX_VERSION}},
         {"type": "input", "block_id": ids.FORM_EMERGENCY, "optional": True,
-         "label": _text("Emergency"),
+         "label": plain_text("Emergency"),
          "element": {"type": "checkboxes", "action_id": ids.FORM_EMERGENCY, "options": [
-             {"text": _text("Emergency deploy"), "value": EMERGENCY_VALUE,
+             {"text": plain_text("Emergency deploy"), "value": EMERGENCY_VALUE,
               # an option's description: 75 characters at most (Block Kit's option object)
-              "description": _text("Allowed in closed windows and freezes; emergency "
+              "description": plain_text("Allowed in closed windows and freezes; emergency "
                                    "approvers decide")}]}},
         {"type": "input", "block_id": ids.FORM_REASON, "optional": True,
-         "label": _text("Emergency reason"),
-         "hint": _text("Required for an emergency deploy."),
+         "label": plain_text("Emergency reason"),
+         "hint": plain_text("Required for an emergency deploy."),
          "element": {"type": "plain_text_input", "action_id": ids.FORM_REASON,
                      "max_length": MAX_REASON}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": (
             "The answer comes in your DM with deploybot; the card is posted as for "
             "`/deploy <environment> <version>`.").replace("<", "&lt;").replace(">", "&gt;")}]},
     ]
-    return {"type": "modal", "callback_id": ids.DEPLOY_FORM, "title": _text("Deploy"),
-            "submit": _text("Request deploy"), "close": _text("Cancel"),
+    return {"type": "modal", "callback_id": ids.DEPLOY_FORM, "title": plain_text("Deploy"),
+            "submit": plain_text("Request deploy"), "close": plain_text("Cancel"),
             "private_metadata": channel_id or "", "blocks": blocks}
 
 
