@@ -52,7 +52,8 @@ from bot.services.access import Access
 from bot.services.alerts import AlertRouter
 from bot.services.announcements import AnnouncementService
 from bot.services.audit import AuditService
-from bot.services.checklist import ChecklistService, UncheckedChecklists
+from bot.services.checklist import ChecklistService
+from bot.services.checklist_attestations import UncheckedChecklists
 from bot.services.checklist_form import NotApplicableForm
 from bot.services.ci import CIService
 from bot.services.daily_summary import DailySummary

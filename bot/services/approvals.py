@@ -20,7 +20,7 @@ from bot.errors import (
     UserError,
 )
 from bot.ports import DeploymentChanges
-from bot.services.checklist import attest_on_approval
+from bot.services.checklist_attestations import attest_on_approval
 from bot.services.deploy_base import DecisionResult, DeploymentsBase
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from bot.errors import (
     NotFound,
     UserError,
 )
-from bot.services.checklist import attest_on_approval
+from bot.services.checklist_attestations import attest_on_approval
 from bot.services.deploy_base import DecisionResult
 from bot.services.deploy_requests import RequestUseCases
 

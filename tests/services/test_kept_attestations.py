@@ -14,7 +14,7 @@ from bot.config import AppConfig, parse_config
 from bot.domain.checklist import ITEMS, Mark, Tick
 from bot.domain.deployment import Deployment, NewDeployment
 from bot.domain.states import State
-from bot.services.checklist import UncheckedChecklists, attest_on_approval
+from bot.services.checklist_attestations import UncheckedChecklists, attest_on_approval
 from bot.store.db import Database
 from tests.conftest import APPROVER, REQUESTER, WEDNESDAY, base_config
 
