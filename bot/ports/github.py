@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, Protocol
 
-from bot.domain.checklist import Checklist, CheckStatus, Comparison
+from bot.domain.checklist import Checklist
+from bot.domain.checklist_facts import CheckStatus, Comparison
 from bot.domain.deployment import Deployment
 from bot.domain.github_polling import PullHead
 from bot.domain.workflow_runs import RunJob, WorkflowRun

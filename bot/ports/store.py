@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.domain.audit import AuditEntry, AuditEvent
-from bot.domain.checklist import Facts, Tick
+from bot.domain.checklist import Tick
+from bot.domain.checklist_facts import Facts
 from bot.domain.faulty import FaultyMark
 from bot.domain.flag_status import FlagReading
 from bot.domain.freezes import RuntimeFreeze

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.domain.checklist import MANUAL, Checklist, Comparison, ItemState, Mark
+from bot.domain.checklist import MANUAL, Checklist, ItemState, Mark
+from bot.domain.checklist_facts import Comparison
 from bot.domain.deployment import Deployment
 from bot.domain.states import State
 from bot.domain.text import clip, reason_text

@@ -12,8 +12,8 @@ and record show the guide's items as not checked, with why (UncheckedChecklists,
 ChecklistService for its services without GitHub); once a deploy is decided, the items
 nothing checked are shown attested by its approvers where the approval that completed its
 approvals attested them (`checklist_attestation: approver` then: `attest_on_approval` keeps
-it as ticks; both in bot.services.checklist_attestations), else not checked. The record reads what was
-kept, never today's setting, so changing the setting rewrites no record."""
+it as ticks; both in bot.services.checklist_attestations), else not checked. The record
+reads what was kept, never today's setting, so changing the setting rewrites no record."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ from bot.config import AppConfig
 from bot.domain.checklist import (
     TESTS,
     Checklist,
-    Facts,
     Mark,
     Rules,
     Tick,
@@ -37,6 +36,7 @@ from bot.domain.checklist import (
     settle,
     with_flags,
 )
+from bot.domain.checklist_facts import Facts
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.flag_status import FlagReading
 from bot.domain.states import State

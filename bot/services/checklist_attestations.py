@@ -17,7 +17,6 @@ from bot.config import AppConfig
 from bot.domain.checklist import (
     ITEMS,
     Checklist,
-    Facts,
     Rules,
     Tick,
     attestations,
@@ -27,6 +26,7 @@ from bot.domain.checklist import (
     unchecked_items,
     unevaluated,
 )
+from bot.domain.checklist_facts import Facts
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.states import State
 from bot.errors import DeploybotError

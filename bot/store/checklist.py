@@ -13,7 +13,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.domain import flag_status
-from bot.domain.checklist import CheckStatus, Commit, Comparison, Facts, PullRequest, Tick
+from bot.domain.checklist import Tick
+from bot.domain.checklist_facts import CheckStatus, Commit, Comparison, Facts, PullRequest
 from bot.domain.states import State
 from bot.store.models import ChecklistFactsRow, ChecklistTickRow, DeploymentRow
 

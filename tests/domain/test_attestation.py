@@ -13,8 +13,6 @@ from bot.domain.checklist import (
     MONITORING,
     ROLLBACK_PLAN,
     TESTS,
-    CheckStatus,
-    Facts,
     Mark,
     Tick,
     attestations,
@@ -24,6 +22,7 @@ from bot.domain.checklist import (
     unchecked_items,
     unevaluated,
 )
+from bot.domain.checklist_facts import CheckStatus, Facts
 
 AT = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 WHY = "no GitHub repository configured for api"

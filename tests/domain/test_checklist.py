@@ -16,13 +16,7 @@ from bot.domain.checklist import (
     REVIEWS,
     ROLLBACK_PLAN,
     TESTS,
-    CheckState,
-    CheckStatus,
-    Commit,
-    Comparison,
-    Facts,
     Mark,
-    PullRequest,
     Rules,
     Tick,
     check_tick,
@@ -31,6 +25,14 @@ from bot.domain.checklist import (
     rules_for,
     settle,
     unevaluated,
+)
+from bot.domain.checklist_facts import (
+    CheckState,
+    CheckStatus,
+    Commit,
+    Comparison,
+    Facts,
+    PullRequest,
 )
 from bot.errors import Forbidden, UserError
 from bot.presentation.checklist_views import changes_text

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from bot.domain.checklist import (
     FEATURE_FLAGS,
     ITEMS,
-    Facts,
     Mark,
     Tick,
     evaluate,
@@ -17,6 +16,7 @@ from bot.domain.checklist import (
     unevaluated,
     with_flags,
 )
+from bot.domain.checklist_facts import Facts
 from bot.domain.flag_status import Declared, from_document, unreadable
 from bot.domain.flags import FlagDocument
 from tests.domain.test_flags import document

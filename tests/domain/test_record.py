@@ -14,14 +14,13 @@ from bot.domain.checklist import (
     ROLLBACK_PLAN,
     TESTS,
     Checklist,
-    CheckStatus,
-    Facts,
     Tick,
     evaluate,
     rules_for,
     settle,
     unevaluated,
 )
+from bot.domain.checklist_facts import CheckStatus, Facts
 from bot.domain.deployment import Decision, Deployment, JobOutcome, Kind, Verification
 from bot.domain.outcome_notes import (
     Abort,

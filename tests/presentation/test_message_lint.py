@@ -35,7 +35,8 @@ from bot.domain.alerts import Alert
 from bot.domain.announcements import PlannedAnnouncement
 from bot.domain.audit import AuditEvent
 from bot.domain.busy import busy_message
-from bot.domain.checklist import Commit, PullRequest, Tick, evaluate
+from bot.domain.checklist import Tick, evaluate
+from bot.domain.checklist_facts import Commit, PullRequest
 from bot.domain.deploy_form import FormChoices
 from bot.domain.deployment import Decision, Deployment, JobOutcome, Kind, Verification
 from bot.domain.dora import DoraStats, Restore

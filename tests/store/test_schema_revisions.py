@@ -461,7 +461,8 @@ def test_0009_adds_and_drops_the_checklist_tables_and_their_repository_works(
         empty_database_url: str) -> None:
     from datetime import UTC, datetime
 
-    from bot.domain.checklist import Facts, Tick
+    from bot.domain.checklist import Tick
+    from bot.domain.checklist_facts import Facts
 
     url = empty_database_url
     upgrade_schema(url, "0008")

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.backends.github.client import GitHubClient
-from bot.domain.checklist import CheckState, CheckStatus, Commit, Comparison, PullRequest
+from bot.domain.checklist_facts import CheckState, CheckStatus, Commit, Comparison, PullRequest
 from bot.errors import PermanentError
 
 _FAILED = {"failure", "error", "cancelled", "timed_out", "action_required", "startup_failure",

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.backends.github import GitHubClient, GitHubCodeReview
-from bot.domain.checklist import CheckStatus
+from bot.domain.checklist_facts import CheckStatus
 from bot.errors import NotFound, PermanentError, RateLimited, RetryableError
 from devtools.fake_github import FakeGitHub
 from devtools.fake_github.review import FakeReview
