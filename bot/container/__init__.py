@@ -41,6 +41,7 @@ from bot.config import AppConfig
 from bot.config.flags import kill_switch_flags
 from bot.config.links import link_catalog
 from bot.container.alerts import build_alerts
+from bot.container.checklists import build_checklists
 from bot.container.clusters import build_clusters, manual_sleep
 from bot.container.flags import Flags, build_flags
 from bot.container.github import build_polling, github_client
@@ -310,20 +311,9 @@ def build_container(
         notifier.watch(github_mirror)
     background = Background(workers=config.runner.listener_workers,
                             limit=config.runner.listener_queue)
-    checklists = None
-    if config.checklist is not None and github is not None:
-        from bot.backends.github import GitHubCodeReview
-
-        # Evaluated off the ack path (the background pool); the cards show it.
-        checklists = ChecklistService(config=config, store=database,
-                                      review=GitHubCodeReview(github), clock=clock,
-                                      notifier=notifier, defer=background.submit,
-                                      flags=flag_reader)
-    elif any(svc.flags for svc in config.services.values()):
-        # No checklist asks GitHub: "Feature flags configured" alone is checked.
-        checklists = ChecklistService(config=config, store=database, review=None,
-                                      clock=clock, notifier=notifier,
-                                      defer=background.submit, flags=flag_reader)
+    checklists = build_checklists(config, store=database, github=github, clock=clock,
+                                  notifier=notifier, defer=background.submit,
+                                  flags=flag_reader)
     notifier.show_checklists(checklists or UncheckedChecklists(config, store=database))
     notifier.show_flags_set(flags_set.of)
     alerts, summary = build_alerts(config, store=database, notifier=notifier, clock=clock,
