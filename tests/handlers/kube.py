@@ -4,11 +4,13 @@ fixture lives in tests/handlers/conftest.py)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 from bot.backends.clusters import ServiceClusters
 from bot.backends.kubernetes import KubeClients, KubernetesCluster, Timing
@@ -30,6 +32,15 @@ def images(fake: FakeKubernetes) -> dict[str, str]:
     """Container name → image of the staging `api` Deployment's pod template."""
     dep = fake.deployment("staging", "api")
     return {c["name"]: c["image"] for c in dep["spec"]["template"]["spec"]["containers"]}
+
+
+def seed_flag_stores(fake: FakeKubernetes, document: dict[str, Any]) -> None:
+    """flagd's definitions `document` where the flag tests' app.yaml keeps them: production's
+    in the FeatureFlag `app-flags`, staging's in the ConfigMap `flagd-flags` (flags.json)."""
+    fake.seed("featureflags", "production", {
+        "metadata": {"name": "app-flags"}, "spec": {"flagSpec": document}})
+    fake.seed("configmaps", "staging", {
+        "metadata": {"name": "flagd-flags"}, "data": {"flags.json": json.dumps(document)}})
 
 
 def job_watches(fake: FakeKubernetes, name: str | None = None) -> list[Recorded]:

@@ -24,7 +24,7 @@ from devtools.fake_k8s import FakeKubernetes
 from tests.conftest import APPROVER, APPROVER2, OUTSIDER, REQUESTER, RunningBot, base_config
 from tests.domain.test_flags import document
 from tests.domain.test_flags_flagd import ANYONE, BETA, flagd  # noqa: F401 (a fixture)
-from tests.handlers.kube import SIDECAR
+from tests.handlers.kube import SIDECAR, seed_flag_stores
 from tests.handlers.spine import (
     announcements,
     audit_actions,
@@ -48,11 +48,7 @@ def fake_k8s(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKu
     with FakeKubernetes(tick=0.02) as fake:
         fake.add_deployment("staging", "api", containers=[
             {"name": "api", "image": "ghcr.io/acme/api:v1.2.2"}, dict(SIDECAR)], replicas=3)
-        fake.seed("featureflags", "production", {
-            "metadata": {"name": "app-flags"}, "spec": {"flagSpec": document()}})
-        fake.seed("configmaps", "staging", {
-            "metadata": {"name": "flagd-flags"},
-            "data": {"flags.json": json.dumps(document())}})
+        seed_flag_stores(fake, document())
         monkeypatch.setenv("KUBECONFIG",
                            fake.write_kubeconfig(str(tmp_path / "kubeconfig"), context="fake"))
         yield fake

@@ -8,7 +8,6 @@ not hold and one that does not exist; `api` declares none; `dev` has no `flags:`
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from devtools.fake_k8s import FakeKubernetes
 from devtools.fake_ofrep import FakeOfrep
 from tests.conftest import OUTSIDER, REQUESTER, RunningBot, base_config
 from tests.domain.test_flags import document
+from tests.handlers.kube import seed_flag_stores
 from tests.handlers.test_troubleshooting import answer, audit, command, settle
 
 FLAGS = ids.FLAGS_COMMAND
@@ -28,11 +28,7 @@ FLAGS = ids.FLAGS_COMMAND
 @pytest.fixture
 def fake_k8s(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKubernetes]:
     with FakeKubernetes(tick=0.05) as fake:
-        fake.seed("featureflags", "production", {
-            "metadata": {"name": "app-flags"}, "spec": {"flagSpec": document()}})
-        fake.seed("configmaps", "staging", {
-            "metadata": {"name": "flagd-flags"},
-            "data": {"flags.json": json.dumps(document())}})
+        seed_flag_stores(fake, document())
         monkeypatch.setenv("KUBECONFIG",
                            fake.write_kubeconfig(str(tmp_path / "kubeconfig"), context="fake"))
         yield fake
