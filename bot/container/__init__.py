@@ -149,6 +149,7 @@ class Container:
         self.home_refresher.shutdown()
         self.background.shutdown(wait=True)
         self.jobs.shutdown(wait=True)
+        self.deploy_form.shutdown()
         self.audit.flush()  # what the request trail still has queued
         self.runner.shutdown(wait=True)
         if self.github_mirror is not None:
@@ -194,6 +195,7 @@ def build_container(
     heads: RepositoryHeads | None = None,
     socket_mode: bool = False,
     github_app: GitHubApp | None = None,
+    form_tags_deadline: float | None = None,  # the /deploy form's wait for GitHub's tags
 ) -> Container:
     """`sleep` is how the watch after a rollout waits between looks at the pods: real time,
     or on a ManualClock, moving that clock on (a bake window must end on it too).
@@ -388,7 +390,7 @@ def build_container(
                      flags_view=FlagsService(config=config, store=database, access=access,
                                              clock=clock, reader=flag_reader),
                      deploy_form=DeployForm(config=config, store=database, modals=modals,
-                                            source=source),
+                                            versions=versions, deadline=form_tags_deadline),
                      reject_form=RejectForm(deployments=deployments, modals=modals),
                      na_form=NotApplicableForm(modals=modals),
                      source=source, webhooks=webhooks, github_mirror=github_mirror,

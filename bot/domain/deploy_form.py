@@ -17,6 +17,10 @@ from bot.domain.text import clip
 #: The most versions a form offers for one service (Slack: 100 options in a select at most).
 MAX_OFFERED = 10
 
+#: Why a service with `github:` offers its deployed versions instead of its tags: GitHub did
+#: not answer within the form's deadline, or answered with an error.
+TAGS_LATE, TAGS_FAILED = "late", "failed"
+
 #: The form's fields, named as the submission's problems are keyed.
 SERVICE, ENVIRONMENT, VERSION, VERSION_TYPED, EMERGENCY = (
     "service", "environment", "version", "version_typed", "emergency")
@@ -25,12 +29,15 @@ SERVICE, ENVIRONMENT, VERSION, VERSION_TYPED, EMERGENCY = (
 @dataclass(frozen=True)
 class FormChoices:
     """What the form offers: the services, the environments, and per service the versions
-    (its repository's tags, newest first, or the versions deploybot deployed lately)."""
+    (its repository's tags, newest first, or the versions deploybot deployed lately — for a
+    service with `github:`, only when its tags did not come: `tags_missing` says why)."""
 
     services: tuple[str, ...]
     environments: tuple[str, ...]
     versions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     versions_from: Mapping[str, str] = field(default_factory=dict)  # "tags" | "history"
+    # a service with `github:` whose tags are not offered: why (TAGS_LATE | TAGS_FAILED)
+    tags_missing: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

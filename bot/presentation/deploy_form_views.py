@@ -2,6 +2,10 @@
 environment, version (picked from those offered or typed), emergency and its reason; and a
 refused submission's `response_action: errors` (each message under its input block:
 https://docs.slack.dev/reference/interaction-payloads/view-interactions-payload). Pure.
+
+Where the offered versions come from is said: each service's group (or the select's hint)
+names the repository's tags or the versions deployed lately, and a note under the versions
+names the services whose tags GitHub did not list (in time, or at all).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from typing import Any
 
 from bot.domain import deploy_form as form
 from bot.domain.commands import MAX_REASON, MAX_VERSION
-from bot.domain.deploy_form import FormChoices, picked_value
+from bot.domain.deploy_form import TAGS_LATE, FormChoices, picked_value
 from bot.domain.forms import REASON
 from bot.presentation import ids
 from bot.presentation.modal_parts import plain_text
@@ -70,6 +74,27 @@ def _source(choices: FormChoices, service: str) -> str:
             else "deployed lately")
 
 
+def _names(services: list[str]) -> str:
+    return (services[0] if len(services) == 1
+            else ", ".join(services[:-1]) + " and " + services[-1])
+
+
+def _tags_note(choices: FormChoices) -> dict[str, Any] | None:
+    """Why a service with `github:` offers no tags (None: every one does)."""
+    missing = [s for s in choices.services if s in choices.tags_missing]
+    if not missing:
+        return None
+    late = [s for s in missing if choices.tags_missing[s] == TAGS_LATE]
+    failed = [s for s in missing if s not in late]
+    said = ([f"GitHub did not answer in time for {_names(late)}"] if late else []) + (
+        [f"GitHub could not list the tags of {_names(failed)}"] if failed else [])
+    then = ("versions deployed lately are offered instead, or type the version"
+            if any(choices.versions.get(s) for s in missing) else "type the version")
+    again = " (`/deploy` again in a moment may list the tags)" if late else ""
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": (
+        "; ".join(said) + f": {then}{again}.")}]}
+
+
 def deploy_form(choices: FormChoices, *, channel_id: str | None) -> dict[str, Any]:
     """The modal; `channel_id` (where `/deploy` was typed) rides in private_metadata, so
     the deploy is requested from there as the typed command would be."""
@@ -81,6 +106,9 @@ def deploy_form(choices: FormChoices, *, channel_id: str | None) -> dict[str, An
     versions = _versions(choices)
     if versions is not None:
         blocks.append(versions)
+    note = _tags_note(choices)
+    if note is not None:
+        blocks.append(note)
     blocks += [
         {"type": "input", "block_id": ids.FORM_VERSION_TYPED, "optional": True,
          "label": plain_text("Version" if versions is None else "Or type the version"),

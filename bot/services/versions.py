@@ -5,6 +5,11 @@ tags.
 Asked outside any database transaction (GitHub may be slow). Positive answers are kept for a
 while (a tag does not move), so an approval or a repeated request does not ask GitHub again;
 negative answers are never kept (the tag may be pushed a minute later).
+
+A repository's tag list (`tags`: what the `/deploy` form offers, and a refusal's nearest
+tags) is kept too, for a minute (TAGS_TTL, on the injected Clock): a tag it lists exists,
+so picking one from the form asks GitHub nothing more. A failure or an empty list is not
+kept.
 """
 
 from __future__ import annotations
@@ -20,18 +25,27 @@ from bot.ports import Clock, SourceControl
 
 #: How long "this tag exists" is believed without asking again.
 POSITIVE_TTL = timedelta(minutes=10)
+#: How long a repository's tag list is offered without asking again (new tags show up late
+#: by at most this much).
+TAGS_TTL = timedelta(seconds=60)
+#: Tags read in one list: one page of GET /repos/{repo}/tags (per_page=100), one request.
+TAGS_READ = 100
 
 
 class VersionCheck:
     def __init__(self, *, config: AppConfig, source: SourceControl, clock: Clock,
-                 ttl: timedelta = POSITIVE_TTL, nearest: int = 3) -> None:
+                 ttl: timedelta = POSITIVE_TTL, tags_ttl: timedelta = TAGS_TTL,
+                 nearest: int = 3) -> None:
         self._config = config
         self._source = source
         self._clock = clock
         self._ttl = ttl
+        self._tags_ttl = tags_ttl
         self._nearest = nearest
         # (repository, version) -> (its tag, seen at)
         self._known: dict[tuple[str, str], tuple[str, datetime]] = {}
+        # repository -> (its newest tags, listed at)
+        self._listed: dict[str, tuple[tuple[str, ...], datetime]] = {}
         self._mutex = threading.Lock()
 
     def check(self, service: str, version: str) -> str:
@@ -47,6 +61,8 @@ class VersionCheck:
             seen = self._known.get((repo, version))
         if seen is not None and now - seen[1] < self._ttl:
             return seen[0]
+        if version in (self.kept_tags(repo) or ()):
+            return version
         tag = (version if self._source.tag_exists(repo, version)
                else self._source.release_tag(repo, version))
         if tag is not None and len(tag) > MAX_VERSION:  # it is what the record would keep
@@ -56,7 +72,27 @@ class VersionCheck:
             with self._mutex:
                 self._known[(repo, version)] = (tag, now)
             return tag
-        near = nearest_tags(version, self._source.tags(repo), limit=self._nearest)
+        near = nearest_tags(version, self.tags(repo), limit=self._nearest)
         hint = (" Nearest tags: " + ", ".join(f"`{t}`" for t in near) + "."
                 if near else " It has no tags yet.")
         raise Conflict(f"`{version}` is not a tag of {repo}.{hint}")
+
+    def tags(self, repository: str) -> tuple[str, ...]:
+        """The newest tags of `repository` (at most TAGS_READ, newest first): as listed within
+        `tags_ttl`, else asked of GitHub (its errors raised; a failure is not kept)."""
+        kept = self.kept_tags(repository)
+        if kept is not None:
+            return kept
+        listed = tuple(self._source.tags(repository, limit=TAGS_READ))
+        if listed:  # none yet is a negative answer: the first tag may come any minute
+            with self._mutex:
+                self._listed[repository] = (listed, self._clock.now())
+        return listed
+
+    def kept_tags(self, repository: str) -> tuple[str, ...] | None:
+        """The tags of `repository` as listed within `tags_ttl`; None when not (no request)."""
+        with self._mutex:
+            kept = self._listed.get(repository)
+        if kept is None or self._clock.now() - kept[1] >= self._tags_ttl:
+            return None
+        return kept[0]

@@ -37,7 +37,7 @@ from bot.domain.audit import AuditEvent
 from bot.domain.busy import busy_message
 from bot.domain.checklist import Tick, evaluate
 from bot.domain.checklist_facts import Commit, PullRequest
-from bot.domain.deploy_form import FormChoices
+from bot.domain.deploy_form import TAGS_FAILED, TAGS_LATE, FormChoices
 from bot.domain.deployment import Decision, Deployment, JobOutcome, Kind, Verification
 from bot.domain.dora import DoraStats, Restore
 from bot.domain.failure_evidence import FailureEvidence
@@ -360,6 +360,12 @@ KINDS: dict[str, Callable[[], Message | dict[str, Any] | str]] = {
         versions_from={"api": "tags", "web": "history"}), channel_id="C0DEPLOYS"),
     "deploy_form_typed_only": lambda: deploy_form_views.deploy_form(FormChoices(
         services=("api",), environments=("production",)), channel_id=None),
+    # GitHub slow for one service (its deployed versions instead), failing for another
+    "*deploy_form_github_late": lambda: deploy_form_views.deploy_form(FormChoices(
+        services=("api", "web", "worker"), environments=("production",),
+        versions={"api": ("v1.2.3",), "web": ("w7",)},
+        versions_from={"api": "history", "web": "tags", "worker": "history"},
+        tags_missing={"api": TAGS_LATE, "worker": TAGS_FAILED}), channel_id=None),
     "drift": lambda: live_views.drift_announcement(Live(
         "production", "api", "v1.2.5", T0, "cluster", drift=True), ZONE),
     # usage texts
