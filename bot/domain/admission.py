@@ -8,8 +8,11 @@ themselves live here:
   holder's own pass; a rollback always passes: it is the fix);
 - in flight: one deployment at a time per service and environment (and per-PR instance);
 - faulty: a version marked faulty there (rolled back from) needs `--force "reason"`;
-- promotion: with `promote_from`, only a version that succeeded there first (an emergency
-  skips the gate, and says so);
+- promotion: with `promote_from`, only a version that succeeded there first — by its own
+  name, or, for a tag, as the commit it points at (an automatic deploy of a push records the
+  commit's first 12 characters as its version): the services look both up (`promoted`,
+  `promoted_by`); a refusal names the commit looked for, or says GitHub could not be asked
+  for it (`commit`). An emergency skips the gate, and says so;
 - window: the schedule and freezes (`PolicyDecision`: the emergency lane and the rollback
   rule are decided by the policy);
 - approval: who may approve or reject, until when, the self-approval rule
@@ -41,7 +44,7 @@ from bot.domain.faulty import FaultyMark
 from bot.domain.locks import Lock
 from bot.domain.policy import PolicyDecision
 from bot.domain.states import State
-from bot.domain.versions import semver
+from bot.domain.versions import TagCommit, semver
 from bot.errors import UserError
 
 #: The states a request waits in before it runs: a newer request supersedes these.
@@ -147,7 +150,12 @@ class Facts:
     active: Deployment | None = None  # the deployment in flight there, if any
     faulty: FaultyMark | None = None  # the version's faulty mark there
     promote_from: str | None = None  # environments.<env>.promote_from
-    promoted: bool = True  # the version succeeded in `promote_from`
+    promoted: bool = True  # the version (or its tag's commit) succeeded in `promote_from`
+    #: The tag's commit (as a version: its first 12 characters) that succeeded in
+    #: `promote_from` when the version itself did not.
+    promoted_by: str | None = None
+    #: What GitHub said the version's tag points at (None: not asked — no `github:`, no gate)
+    commit: TagCommit | None = None
     window: PolicyDecision | None = None
     live: str | None = None  # the version running there now
     downgrade_confirmed_from: str | None = None
@@ -161,6 +169,7 @@ class Refusal:
     active: Deployment | None = None
     faulty: FaultyMark | None = None
     source: str | None = None  # the promotion gate's environment
+    commit: TagCommit | None = None  # the tag's commit, looked for there too (or why not)
     window: PolicyDecision | None = None
     downgrade: Downgrade | None = None
     error: UserError | None = None  # the approval rules' own words
@@ -175,6 +184,8 @@ class Admission:
     downgrade_from: str | None = None
     #: The promotion gate an emergency skipped (its source environment).
     skipped_gate: str | None = None
+    #: The tag's commit (12 characters) that passed the promotion gate for the version.
+    promoted_by: str | None = None
 
     @property
     def allowed(self) -> bool:
@@ -206,7 +217,8 @@ def admit(ask: Ask, facts: Facts) -> Admission:
         refusals.append(Refusal(Rule.FAULTY, faulty=facts.faulty))
     unpromoted = deploy and facts.promote_from is not None and not facts.promoted
     if unpromoted and not ask.emergency:
-        refusals.append(Refusal(Rule.PROMOTION, source=facts.promote_from))
+        refusals.append(Refusal(Rule.PROMOTION, source=facts.promote_from,
+                                commit=facts.commit))
     if facts.window is not None and not facts.window.allowed:
         refusals.append(Refusal(Rule.WINDOW, window=facts.window))
     dg = (downgrade(ask.kind, ask.version, facts.live,
@@ -217,4 +229,5 @@ def admit(ask: Ask, facts: Facts) -> Admission:
     confirmed = (facts.live if deploy and ask.instance is None and facts.live is not None
                  and older(ask.version, facts.live) else None)
     return Admission(refusals=tuple(refusals), downgrade_from=confirmed,
-                     skipped_gate=facts.promote_from if unpromoted and ask.emergency else None)
+                     skipped_gate=facts.promote_from if unpromoted and ask.emergency else None,
+                     promoted_by=facts.promoted_by if deploy and facts.promoted else None)

@@ -17,14 +17,14 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.versions import SHA_VERSION_LENGTH
+
 log = logging.getLogger(__name__)
 
 #: The pull request actions that deploy its head commit.
 PR_ACTIONS = frozenset({"opened", "synchronize", "reopened"})
 #: The pull request action that removes its preview (services with per-PR instances).
 PR_CLOSED = "closed"
-#: How many characters of a commit sha make a version (`github.version_from: sha`).
-SHA_VERSION_LENGTH = 12
 #: The largest pull request number taken: ten digits, what a preview instance `pr-<n>` is
 #: read back with (bot.domain.previews); `pr-9999999999` fits its 32-character column.
 #: GitHub numbers a repository's issues and pull requests from 1, one sequence.

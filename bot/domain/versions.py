@@ -1,4 +1,5 @@
-"""Versions as tags of a repository: which existing tags are nearest to one asked for.
+"""Versions as tags of a repository: which existing tags are nearest to one asked for, and
+what GitHub said a tag's commit is (`TagCommit`, the promotion gate's second name for it).
 
 Pure: used to refuse `/deploy production v9.9.9` with the tags the requester probably meant.
 """
@@ -8,6 +9,28 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+#: How many characters of a commit sha make a version (`github.version_from: sha`): what an
+#: automatic deploy of a push records, and what a tag's commit is looked for as.
+SHA_VERSION_LENGTH = 12
+
+
+@dataclass(frozen=True)
+class TagCommit:
+    """The commit the tag `tag` points at, as GitHub answered: `sha` (full); or `unknown`,
+    why GitHub could not be asked (its own words, to be tried again); neither: no such tag.
+    """
+
+    tag: str
+    sha: str | None = None
+    unknown: str | None = None
+
+    @property
+    def version(self) -> str | None:
+        """The commit as an automatic deploy records it as its version (its first 12
+        characters, `github.version_from: sha`); None when unknown."""
+        return self.sha[:SHA_VERSION_LENGTH] if self.sha else None
 
 _SEMVER = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
 

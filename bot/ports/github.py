@@ -14,7 +14,8 @@ from bot.domain.workflow_runs import RunJob, WorkflowRun
 
 
 class SourceControl(Protocol):
-    """The service's repository on GitHub (or GitHub Enterprise): which tags exist.
+    """The service's repository on GitHub (or GitHub Enterprise): which tags exist, and
+    which commit a tag points at (the promotion gate's second name for a version).
 
     RetryableError when it cannot be asked this time (unreachable, 5xx, rate limited: the
     message says when the limit resets); PermanentError when deploybot is not allowed to ask
@@ -23,6 +24,11 @@ class SourceControl(Protocol):
 
     def tag_exists(self, repository: str, tag: str) -> bool:
         """Whether `tag` is a tag of `repository` ("owner/name")."""
+        ...
+
+    def tag_commit(self, repository: str, tag: str) -> str | None:
+        """The full sha of the commit `tag` points at (an annotated tag peeled to its
+        commit); None when `repository` has no such tag."""
         ...
 
     def tags(self, repository: str, limit: int = 100) -> list[str]:

@@ -25,6 +25,7 @@ from bot.domain.live import Live
 from bot.domain.policy import PolicyDecision, local
 from bot.domain.states import State
 from bot.domain.text import reason_text
+from bot.domain.versions import TagCommit
 from bot.errors import (
     Conflict,
     DeploybotError,
@@ -215,16 +216,7 @@ class DeploymentsBase:
                     f"(<@{mark.marked_by}>, {local(mark.marked_at, self._config.zone)}). To "
                     f"deploy it anyway, say why: `/deploy {svc} {env} {v} --force \"reason\"`.")
             case Rule.PROMOTION if refusal.source is not None:
-                source = refusal.source
-                there = self._live.of(source, svc, announce=False)  # the live version there
-                outside = (f" It runs in {source} now, but deploybot did not put it there "
-                           "(changed outside deploybot), so nothing checked it."
-                           if there.version == v and there.drift else "")
-                raise Conflict(
-                    f"`{v}` has not succeeded in {source} yet: {env} takes only versions that "
-                    f"went live and passed their checks in {source} first.{outside} Deploy "
-                    f"it to {source} (`/deploy {svc} {source} {v}`), or, if {env} is broken, "
-                    "use `--emergency \"reason\"`.")
+                self._refuse_unpromoted(refusal.source, refusal.commit, ask)
             case Rule.WINDOW if refusal.window is not None:
                 if args is not None:
                     raise WindowClosed(args, refusal.window, self._config.zone)
@@ -234,6 +226,31 @@ class DeploymentsBase:
                 raise DowngradeUnconfirmed(refusal.downgrade, environment=env, service=svc,
                                            request=args, deployment_id=ask.deployment_id)
         raise Conflict(f"{prefix}{svc} cannot go to {env} now ({refusal.rule.value}).")
+
+    def _refuse_unpromoted(self, source: str, commit: TagCommit | None, ask: Ask) -> None:
+        """The promotion gate's refusal: neither the version nor its tag's commit (`commit`:
+        what GitHub said, or why it could not be asked) succeeded in `source`. RetryableError
+        when GitHub could not be asked for the commit: it may well have succeeded there."""
+        env, svc, v = ask.environment, ask.service, ask.version
+        there = self._live.of(source, svc, announce=False)  # the live version there
+        outside = (f" It runs in {source} now, but deploybot did not put it there "
+                   "(changed outside deploybot), so nothing checked it."
+                   if there.version == v and there.drift else "")
+        rule = (f"{env} takes only versions that went live and passed their checks in "
+                f"{source} first.{outside}")
+        how = (f"Deploy it to {source} (`/deploy {svc} {source} {v}`), or, if {env} is broken, "
+               "use `--emergency \"reason\"`.")
+        if commit is not None and commit.unknown is not None:
+            raise RetryableError(
+                f"`{v}` has not succeeded in {source} yet, and GitHub could not be asked which "
+                f"commit the tag `{commit.tag}` points at ({commit.unknown.rstrip('.')}), so "
+                f"I cannot tell whether that commit did (a push deploys a commit, not its "
+                f"tag): {rule} {how}")
+        if commit is not None and commit.version is not None and commit.version != v:
+            raise Conflict(
+                f"`{v}` has not succeeded in {source} yet, nor has its commit "
+                f"`{commit.version}` (as a push to a branch deploys it): {rule} {how}")
+        raise Conflict(f"`{v}` has not succeeded in {source} yet: {rule} {how}")
 
     def running_version(self, env: str, service: str) -> str | None:
         """The version running there: the executor's answer (the source of truth), else

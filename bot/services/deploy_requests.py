@@ -15,6 +15,7 @@ from bot.domain.live import Live
 from bot.domain.policy import PolicyDecision
 from bot.domain.states import State
 from bot.domain.text import shown, who
+from bot.domain.versions import TagCommit
 from bot.errors import (
     Conflict,
     UserError,
@@ -51,22 +52,41 @@ class RequestUseCases(DeploymentsBase):
                    emergency=args.emergency_reason is not None,
                    forced=args.force_reason is not None)
 
-    def _facts(self, args: DeployArgs, *, at: datetime) -> tuple[Facts, list[Freeze]]:
+    def _facts(self, args: DeployArgs, *, at: datetime,
+               commit: TagCommit | None = None) -> tuple[Facts, list[Freeze]]:
         """What the admission rules need about a request, read in one transaction (this is
         the busiest path): the lock, the deployment in flight (a per-PR instance has its
-        own), the version's faulty mark, the promotion gate's answer; and the freezes the
-        deploy window and the approval expiry are decided on."""
+        own), the version's faulty mark, the promotion gate's answer — the version itself,
+        else `commit`, its tag's commit as an automatic deploy records it, succeeded in
+        `promote_from` —; and the freezes the deploy window and the approval expiry are
+        decided on."""
         env, svc = args.environment, args.service
         source = self._config.environments[env].promote_from
+        promoted_by: str | None = None
         with self._store.transaction() as r:
             lock = r.locks.get(env, svc, at=at)
             active = r.deployments.active_for(env, svc, args.instance)
             mark = r.faulty.get(env, svc, args.version)
             promoted = source is None or r.deployments.succeeded_there(source, svc,
                                                                        args.version)
+            as_commit = commit.version if commit is not None else None
+            if (not promoted and source is not None and as_commit is not None
+                    and as_commit != args.version):
+                promoted = r.deployments.succeeded_there(source, svc, as_commit)
+                promoted_by = as_commit if promoted else None
             freezes = self._policy.freezes(at=at, within=r)
         return Facts(lock=lock, active=active, faulty=mark, promote_from=source,
-                     promoted=promoted), freezes
+                     promoted=promoted, promoted_by=promoted_by,
+                     commit=commit if source is not None else None), freezes
+
+    def _promotion_commit(self, args: DeployArgs) -> TagCommit | None:
+        """The commit the version's tag points at, when a promotion gate looks for it too
+        (services with `github:`): known since the tag check, else asked now — outside any
+        transaction. None: no gate there, or no GitHub."""
+        if (self._versions is None or args.instance is not None
+                or self._config.environments[args.environment].promote_from is None):
+            return None
+        return self._versions.commit(args.service, args.version)
 
     def request(self, args: DeployArgs, *, user_id: str, slack_channel: str | None = None,
                 downgrade_from: str | None = None) -> Deployment:
@@ -74,7 +94,7 @@ class RequestUseCases(DeploymentsBase):
         self._check_may_deploy(user_id, args.environment)
         args = self._check_version(args)  # asks GitHub: outside any transaction
         return self._place(args, user_id=user_id, slack_channel=slack_channel,
-                           downgrade_from=downgrade_from)
+                           downgrade_from=downgrade_from, commit=self._promotion_commit(args))
 
     def request_automatic(self, args: DeployArgs, *, source: str) -> Deployment:
         """A deploy asked for by an event (a GitHub push or pull request), requested by
@@ -85,11 +105,12 @@ class RequestUseCases(DeploymentsBase):
         return self._place(args, user_id=source, slack_channel=None)
 
     def _place(self, args: DeployArgs, *, user_id: str, slack_channel: str | None,
-               downgrade_from: str | None = None) -> Deployment:
+               downgrade_from: str | None = None,
+               commit: TagCommit | None = None) -> Deployment:
         env = args.environment
         at = self._clock.now()
         ask = self._ask(args, user_id)
-        facts, freezes = self._facts(args, at=at)
+        facts, freezes = self._facts(args, at=at, commit=commit)
         # Refused on what the database says before the executor and the policy are asked.
         self._refuse(admit(ask, facts), ask, args=args)
         window = self._window(args, at=at, freezes=freezes)
@@ -167,6 +188,9 @@ class RequestUseCases(DeploymentsBase):
             details["instance"] = args.instance  # a pull request's preview
         if args.release is not None:
             details["release"] = args.release  # asked for by its release name
+        if admission.promoted_by is not None:  # the gate passed for the tag's commit
+            details["promoted_by"] = {"commit": admission.promoted_by, "tag": d.version,
+                                      "source": self._config.environments[env].promote_from}
         if emergency:
             details |= {"emergency_reason": args.emergency_reason,
                         "overrides": list(window.reasons)}

@@ -40,11 +40,13 @@ class ScheduledUseCases(RequestUseCases):
         If the window is open already, this is a plain request."""
         self._check_may_deploy(user_id, args.environment)
         args = self._check_version(args)
+        commit = self._promotion_commit(args)  # GitHub: outside any transaction
         at = self._clock.now()
         ask = self._ask(args, user_id)
         # The admission rules but the one in flight (it will have finished by the window).
-        facts, freezes = self._facts(args, at=at)
-        self._refuse(admit(ask, replace(facts, active=None)), ask, args=args)
+        facts, freezes = self._facts(args, at=at, commit=commit)
+        admission = admit(ask, replace(facts, active=None))
+        self._refuse(admission, ask, args=args)
         window = self._window(args, at=at, freezes=freezes)
         if window.allowed:
             return self.request(args, user_id=user_id)
@@ -67,12 +69,15 @@ class ScheduledUseCases(RequestUseCases):
                 requested_at=at, approvals_required=required, expires_at=None,
                 not_before=window.next_allowed_at,
             ))
+            details: dict[str, object] = {
+                "service": d.service, "environment": d.environment, "version": d.version,
+                "not_before": window.next_allowed_at.isoformat(),
+                "reasons": list(window.reasons), "approvals_required": required}
+            if admission.promoted_by is not None:  # the gate passed for the tag's commit
+                details["promoted_by"] = {"commit": admission.promoted_by, "tag": d.version,
+                                          "source": facts.promote_from}
             r.audit.record("deploy.scheduled", actor=user_id, at=at, deployment_id=d.id,
-                           details={"service": d.service, "environment": d.environment,
-                                    "version": d.version,
-                                    "not_before": window.next_allowed_at.isoformat(),
-                                    "reasons": list(window.reasons),
-                                    "approvals_required": required})
+                           details=details)
         return self._post_card(d)
 
     def approve_ahead(self, deployment_id: int, *, user_id: str,

@@ -2,6 +2,11 @@
 release's tag is what is deployed and recorded): refuse one that is neither, with the nearest
 tags.
 
+The commit a tag points at is learned with it (the same request; an annotated tag peeled to
+its commit) and kept as long: the promotion gate looks for it too (`commit`), since an
+automatic deploy of a push records the commit, not the tag, as its version. A tag believed
+from a kept tag list (below) has its commit asked for only when the gate needs it.
+
 Asked outside any database transaction (GitHub may be slow). Positive answers are kept for a
 while (a tag does not move), so an approval or a repeated request does not ask GitHub again;
 negative answers are never kept (the tag may be pushed a minute later).
@@ -19,8 +24,8 @@ from datetime import datetime, timedelta
 
 from bot.config import AppConfig
 from bot.domain.commands import MAX_VERSION
-from bot.domain.versions import nearest_tags
-from bot.errors import Conflict
+from bot.domain.versions import TagCommit, nearest_tags
+from bot.errors import Conflict, DeploybotError
 from bot.ports import Clock, SourceControl
 
 #: How long "this tag exists" is believed without asking again.
@@ -44,6 +49,8 @@ class VersionCheck:
         self._nearest = nearest
         # (repository, version) -> (its tag, seen at)
         self._known: dict[tuple[str, str], tuple[str, datetime]] = {}
+        # (repository, tag) -> (the commit it points at, seen at)
+        self._commits: dict[tuple[str, str], tuple[str, datetime]] = {}
         # repository -> (its newest tags, listed at)
         self._listed: dict[str, tuple[tuple[str, ...], datetime]] = {}
         self._mutex = threading.Lock()
@@ -63,8 +70,11 @@ class VersionCheck:
             return seen[0]
         if version in (self.kept_tags(repo) or ()):
             return version
-        tag = (version if self._source.tag_exists(repo, version)
-               else self._source.release_tag(repo, version))
+        commit = self._source.tag_commit(repo, version)  # whether it is a tag, and its commit
+        if commit is not None:
+            with self._mutex:
+                self._commits[(repo, version)] = (commit, now)
+        tag = version if commit is not None else self._source.release_tag(repo, version)
         if tag is not None and len(tag) > MAX_VERSION:  # it is what the record would keep
             raise Conflict(f"The release `{version}` of {repo} is the tag `{tag[:40]}…`, "
                            f"{len(tag)} characters long; the limit is {MAX_VERSION}.")
@@ -96,3 +106,24 @@ class VersionCheck:
         if kept is None or self._clock.now() - kept[1] >= self._tags_ttl:
             return None
         return kept[0]
+
+    def commit(self, service: str, tag: str) -> TagCommit | None:
+        """The commit `tag` (a tag `check` returned) points at: known since `check` (kept as
+        long as the tag), else asked now. Never raises for GitHub: when it cannot be asked,
+        `unknown` says why. None for a service without `github:`."""
+        gh = self._config.services[service].github
+        if gh is None:
+            return None
+        repo, now = gh.repository, self._clock.now()
+        with self._mutex:
+            seen = self._commits.get((repo, tag))
+        if seen is not None and now - seen[1] < self._ttl:
+            return TagCommit(tag, sha=seen[0])
+        try:
+            sha = self._source.tag_commit(repo, tag)
+        except DeploybotError as e:  # RetryableError (rate limits too), PermanentError, …
+            return TagCommit(tag, unknown=str(e))
+        if sha is not None:
+            with self._mutex:
+                self._commits[(repo, tag)] = (sha, now)
+        return TagCommit(tag, sha=sha)

@@ -137,7 +137,7 @@ class FakeRuns:
         if commit is None:  # a lightweight tag, or none: the fake's own answer
             if tag not in self.fake.repos[hit.repo]:
                 return self.fake.json({"message": "Not Found"}, 404)
-            sha = sha_of(tag)
+            sha = self.fake.commit_of(hit.repo, tag)
             return self.fake.json({"ref": f"refs/tags/{tag}", "url": f"{hit.base}/git/refs/"
                                    f"tags/{tag}", "object": {"sha": sha, "type": "commit",
                                                              "url": f"{hit.base}/git/"

@@ -2,8 +2,10 @@
 
 It answers what PyGithub asks for tags: GET /repos/{repo}/git/ref/tags/{tag} (one ref) and
 GET /repos/{repo}/tags (the list, newest first), with the JSON shapes PyGithub reads (and
-`url` fields pointing at the fake); and the Deployments API: POST /repos/{repo}/deployments
-and POST /repos/{repo}/deployments/{id}/statuses (kept in `deployments` and `statuses`).
+`url` fields pointing at the fake; a tag's commit is `sha_of(tag)`, unless `tag(repo, name,
+sha)` put it at a commit of its own, as `git tag v1.2.3 <sha>` does); and the Deployments
+API: POST /repos/{repo}/deployments and POST /repos/{repo}/deployments/{id}/statuses (kept in
+`deployments` and `statuses`).
 Every request is recorded by the httpserver (`log`).
 
 Other areas of the API (checks, pull requests, Actions, …) add their endpoints with
@@ -70,6 +72,7 @@ class FakeGitHub:
         self.deployments: list[dict[str, Any]] = []  # request bodies; id = index + 1
         self.statuses: list[tuple[int, dict[str, Any]]] = []  # (deployment id, body)
         self._routes: list[tuple[str, re.Pattern[str], bool, Handler]] = []
+        self._tag_commits: dict[tuple[str, str], str] = {}  # (repo, tag) -> commit sha
         server.expect_request(re.compile(r"^/.*")).respond_with_handler(self._handle)
 
     def route(self, method: str, pattern: str, handler: Handler, *,
@@ -77,6 +80,15 @@ class FakeGitHub:
         """Answer `method` requests whose path (after /repos/{repo}, unless not
         `repo_scoped`) matches `pattern` in full with `handler`. Later routes win."""
         self._routes.insert(0, (method.upper(), re.compile(pattern), repo_scoped, handler))
+
+    def tag(self, repo: str, name: str, sha: str) -> None:
+        """A (lightweight) tag `name` of `repo` at commit `sha`, the newest tag."""
+        self.repos[repo].insert(0, name)
+        self._tag_commits[(repo, name)] = sha
+
+    def commit_of(self, repo: str, tag: str) -> str:
+        """The commit `tag` points at: the one `tag` set, else `sha_of(tag)`."""
+        return self._tag_commits.get((repo, tag)) or _sha(tag)
 
     def accepts(self, request: Request) -> bool:
         """Whether the request's credentials are good: `token {self.token}`. Another way to
@@ -146,7 +158,7 @@ class FakeGitHub:
             tag = rest.removeprefix("/git/ref/tags/")
             if tag not in tags:
                 return self.json({"message": "Not Found"}, 404)
-            sha = _sha(tag)
+            sha = self.commit_of(repo, tag)
             return self.json({
                 "ref": f"refs/tags/{tag}", "node_id": f"REF_{tag}",
                 "url": f"{base}/git/refs/tags/{tag}",
@@ -157,7 +169,8 @@ class FakeGitHub:
         if rest == "/tags":
             return self.json([
                 {"name": t, "node_id": f"TAG_{t}",
-                 "commit": {"sha": _sha(t), "url": f"{base}/commits/{_sha(t)}"},
+                 "commit": {"sha": self.commit_of(repo, t),
+                            "url": f"{base}/commits/{self.commit_of(repo, t)}"},
                  "zipball_url": f"{base}/zipball/{t}", "tarball_url": f"{base}/tarball/{t}"}
                 for t in tags[:100]])
         return self.json({"message": "Not Found"}, 404)

@@ -13,6 +13,7 @@ from bot.domain.admission import (
     Decision,
     Downgrade,
     Facts,
+    Refusal,
     Rule,
     admit,
     downgrade,
@@ -25,6 +26,7 @@ from bot.domain.faulty import FaultyMark
 from bot.domain.locks import Lock
 from bot.domain.policy import PolicyDecision
 from bot.domain.states import State
+from bot.domain.versions import TagCommit
 
 T0 = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 ASK = Ask(kind=Kind.DEPLOY, environment="production", service="api", version="v1.2.3",
@@ -102,6 +104,19 @@ def test_force_passes_a_faulty_mark_and_an_emergency_skips_the_gate_saying_so() 
     admission = admit(replace(ASK, emergency=True),
                       Facts(promote_from="staging", promoted=False))
     assert admission.allowed and admission.skipped_gate == "staging"
+
+
+def test_a_tag_promoted_as_its_commit_records_it_and_a_refusal_names_the_commit() -> None:
+    sha = "3f2a9c1b7d4e5f60718293a4b5c6d7e8f9012345"
+    admission = admit(ASK, Facts(promote_from="staging", promoted=True,
+                                 promoted_by=sha[:12], commit=TagCommit("v1.2.3", sha=sha)))
+    assert admission.allowed and admission.promoted_by == "3f2a9c1b7d4e"
+    assert admission.skipped_gate is None
+    looked_for = TagCommit("v1.2.3", sha="9" * 40)
+    refused = admit(ASK, Facts(promote_from="staging", promoted=False, commit=looked_for))
+    assert refused.first == Refusal(Rule.PROMOTION, source="staging", commit=looked_for)
+    assert refused.promoted_by is None
+    assert looked_for.version == "9" * 12 and TagCommit("v1", unknown="502").version is None
 
 
 def test_a_confirmed_downgrade_is_admitted_and_recorded() -> None:

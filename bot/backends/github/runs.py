@@ -1,6 +1,7 @@
 """GitHub Actions workflow runs of a repository (`/ci`): the WorkflowRuns port.
 
-Reads a tag's commit (GET /git/ref/tags/{tag}, and /git/tags/{sha} for an annotated tag),
+Reads a tag's commit (GET /git/ref/tags/{tag}, and /git/tags/{sha} for an annotated tag:
+bot.backends.github.source.tag_commit),
 the runs of a commit (GET /actions/runs?head_sha=), one run (GET /actions/runs/{id}) and its
 jobs with their steps (GET /actions/runs/{id}/jobs), one job (GET /actions/jobs/{id}: its
 `run_id`), and re-runs a run (POST /actions/runs/{id}/rerun or /rerun-failed-jobs) or one
@@ -15,12 +16,12 @@ of the run's state, get messages of their own.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from github.GithubException import GithubException, UnknownObjectException
 
 from bot.backends.github.client import GitHubClient
 from bot.backends.github.payloads import error_message, run_job, workflow_run
+from bot.backends.github.source import tag_commit
 from bot.domain.workflow_runs import RunJob, WorkflowRun
 from bot.errors import Conflict, NotFound, PermanentError
 
@@ -40,25 +41,7 @@ class GitHubWorkflowRuns:
         return data
 
     def tag_commit(self, repository: str, tag: str) -> str | None:
-        def ask() -> str | None:
-            try:
-                ref = self._get(repository, f"/git/ref/tags/{quote(tag, safe='/')}")
-            except UnknownObjectException:
-                # No such tag, or no such repository: listing its tags tells them apart (a
-                # missing repository is the client's NotFound).
-                self._get(repository, "/tags", {"per_page": 1})
-                return None
-            obj = ref.get("object") or {}
-            sha, kind = str(obj.get("sha") or ""), obj.get("type")
-            for _ in range(5):  # an annotated tag points at a tag object (maybe at another)
-                if kind != "tag":
-                    break
-                tag_obj = self._get(repository, f"/git/tags/{sha}")
-                target = tag_obj.get("object") or {}
-                sha, kind = str(target.get("sha") or ""), target.get("type")
-            return sha or None
-
-        return self._client.call(repository, ask)
+        return self._client.call(repository, lambda: tag_commit(self._client, repository, tag))
 
     def runs_for_commit(self, repository: str, sha: str, *,
                         limit: int) -> tuple[list[WorkflowRun], int]:

@@ -7,7 +7,8 @@ import pytest
 
 from bot.backends.github import GitHubClient, GitHubSourceControl
 from bot.errors import NotFound, PermanentError, RetryableError
-from devtools.fake_github import TOKEN, FakeGitHub
+from devtools.fake_github import TOKEN, FakeGitHub, sha_of
+from devtools.fake_github.runs import FakeRuns
 from tests.backends.github.conftest import TAGS
 
 
@@ -20,6 +21,20 @@ def test_an_existing_tag_is_found_with_one_request(github: GitHubSourceControl,
                                                    fake: FakeGitHub) -> None:
     assert github.tag_exists("acme/api", "v1.2.3") is True
     assert fake.calls() == ["/repos/acme/api/git/ref/tags/v1.2.3"]
+
+
+def test_a_tags_commit_in_one_request_an_annotated_one_peeled_a_missing_one_none(
+        github: GitHubSourceControl, fake: FakeGitHub) -> None:
+    fake.tag("acme/api", "v2.0.0", "ab" * 20)  # `git tag v2.0.0 abab…`
+    assert github.tag_commit("acme/api", "v2.0.0") == "ab" * 20
+    assert fake.calls() == ["/repos/acme/api/git/ref/tags/v2.0.0"]
+    FakeRuns(fake).annotated[("acme/api", "v2.1.0")] = "cd" * 20  # `git tag -a`
+    assert github.tag_commit("acme/api", "v2.1.0") == "cd" * 20
+    assert fake.calls()[1:] == ["/repos/acme/api/git/ref/tags/v2.1.0",
+                                f"/repos/acme/api/git/tags/{sha_of('tag object v2.1.0')}"]
+    assert github.tag_commit("acme/api", "v9.9.9") is None
+    with pytest.raises(NotFound):
+        github.tag_commit("acme/nope", "v1.2.3")
 
 
 def test_a_missing_tag_is_not_found_and_the_tags_are_listed_newest_first(
