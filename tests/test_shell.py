@@ -115,8 +115,9 @@ def test_reject_without_a_reason_says_how_to_give_one_and_deploy_alone_shows_its
         tmp_path: Path) -> None:
     out = shell(tmp_path, "as U0BOB\n/deploy production v1.2.3\nas U0CAROL\n"
                           "click reject #1\n/deploy\n")
-    assert ("(Slack opens the form “Reject”: Reason — the shell cannot fill it in; give the "
-            "reason after the button: `click reject #N <reason>`)") in out
+    assert "(Slack opens the form “Reject”: Reason)" in out
+    assert ('e.g. `submit reason="not before the review"` (or give the reason after the '
+            "button: `click reject #N <reason>`)") in flat(out)
     assert "(Slack opens the form “Deploy”: Service, Environment" in out
     assert "type the command whole instead" in out
     assert "You rejected" not in out

@@ -1,12 +1,14 @@
 """`deploybot shell`: try the bot locally, in the tradition of Hubot's shell and Errbot's text mode.
 
 This package owns the local adapter: the shell's input language (slash commands, `as`,
-`click`, `messages`, `home`, `wait`, `advance`, `at`, `help`, `quit`: devtools.shell.session;
-the scheduler's jobs run on the shell's clock: devtools.shell.timeline), the in-process dispatch
-of Slack requests to the real Bolt app (`app.dispatch(BoltRequest(...))` with bodies from
-`devtools.slack_requests`), the rendering of what the bot sends to Slack as readable text
-(`render_text`, `mrkdwn_to_text`: devtools.shell.render; printed by
-devtools.shell.transcript) and a session's start and end (`run_shell`: devtools.shell.run).
+`click`, `submit`, `cancel`, `messages`, `home`, `wait`, `advance`, `at`, `help`, `quit`:
+devtools.shell.session; the forms the bot opens, filled in and submitted:
+devtools.shell.forms; the scheduler's jobs run on the shell's clock: devtools.shell.timeline),
+the in-process dispatch of Slack requests to the real Bolt app (`app.dispatch(BoltRequest(...))`
+with bodies from `devtools.slack_requests`), the rendering of what the bot sends to Slack as
+readable text (`render_text`, `mrkdwn_to_text`: devtools.shell.render; each call and ack as
+people see it: devtools.shell.slack_view; printed by devtools.shell.transcript) and a
+session's start and end (`run_shell`: devtools.shell.run).
 
 Everything behind the Bolt app is production code: the handlers, the services, the store
 (upgraded with Alembic first) and the runner built by `build_container`. Only Slack itself is

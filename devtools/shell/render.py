@@ -1,7 +1,7 @@
 """What the bot sends to Slack, as readable text: Block Kit blocks and mrkdwn as plain lines
 (`render_text`, `mrkdwn_to_text`), wrapped to a terminal's width under a prefix
 (`[#deployments]`, `[DM to U0ALICE]`, `(only you)`), and the buttons a message offers
-(`buttons`, named for `click` by `button_name`).
+(`buttons`, named for `click` by `button_name` and `click_words`).
 """
 
 from __future__ import annotations
@@ -58,6 +58,24 @@ def button_name(action_id: str) -> str:
     return action_id.rsplit(".", 1)[-1]
 
 
+#: A button about one item of a deployment: value `<deployment id>.<item>` (the checklist's
+#: "not applicable…", one per item).
+_ITEM_VALUE = re.compile(r"^(\d+)\.([A-Za-z_][\w-]*)$")
+
+
+def click_words(action_id: str, value: str) -> tuple[str, str | None]:
+    """What `click` calls a button and the `#N` after it: `approve`, "3" for a button of
+    deployment #3; a button about one item of it (value `3.rollback_plan`) is named after the
+    item too (`na-rollback_plan`, "3"), so each item's button can be told apart."""
+    name = button_name(action_id)
+    if value.isdigit():
+        return name, value
+    item = _ITEM_VALUE.match(value)
+    if item is not None:
+        return f"{name}-{item.group(2)}", item.group(1)
+    return name, None
+
+
 def _buttons_line(elements: Iterable[Any]) -> str | None:
     labels: list[str] = []
     hints: list[str] = []
@@ -65,9 +83,8 @@ def _buttons_line(elements: Iterable[Any]) -> str | None:
         if not isinstance(el, dict) or el.get("type") != "button":
             continue
         labels.append(f"[ {object_text(el.get('text'))} ]")
-        value = str(el.get("value") or "")
-        ref = f" #{value}" if value.isdigit() else ""
-        hints.append(f"click {button_name(str(el.get('action_id') or ''))}{ref}")
+        name, ref = click_words(str(el.get("action_id") or ""), str(el.get("value") or ""))
+        hints.append(f"click {name}" + (f" #{ref}" if ref else ""))
     if not labels:
         return None
     return f"{' '.join(labels)}   → {' · '.join(hints)}"
@@ -164,6 +181,7 @@ class Button:
     label: str
     value: str
     confirm: dict[str, Any] | None
+    block_id: str | None = None  # of the block it is in (several share an action id)
 
 
 def buttons(message: dict[str, Any]) -> Iterator[Button]:
@@ -179,6 +197,8 @@ def buttons(message: dict[str, Any]) -> Iterator[Button]:
                 yield Button(message=message, action_id=str(el["action_id"]),
                               label=object_text(el.get("text")),
                               value=str(el.get("value") or ""),
-                              confirm=confirm if isinstance(confirm, dict) else None)
+                              confirm=confirm if isinstance(confirm, dict) else None,
+                              block_id=str(block["block_id"]) if block.get("block_id")
+                              else None)
 
 

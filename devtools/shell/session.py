@@ -1,23 +1,19 @@
 """One shell session (`Shell`): the shell's input language (slash commands, `as`, `click`,
-`messages`, `home`, `wait`, `advance`, `at`, `help`, `quit`), the in-process dispatch of
-Slack requests to the real Bolt app (`app.dispatch(BoltRequest(...))` with bodies from
-devtools.slack_requests), and what people would see in Slack of each Web API call the fake
-Slack reports (`on_call`). Moving time runs the scheduler's jobs (devtools.shell.timeline);
-replies only one person sees are kept so their buttons can be clicked
-(devtools.shell.ephemeral).
-
-One class of ~500 lines: what the user types and what it sets off share the session's state
-(the current user, the messages shown, whose click a response answers).
+`submit`, `cancel`, `messages`, `home`, `wait`, `advance`, `at`, `help`, `quit`) and the
+in-process dispatch of Slack requests to the real Bolt app (`app.dispatch(BoltRequest(...))`
+with bodies from devtools.slack_requests), waiting until what each sets off has been shown.
+What people would see in Slack of each Web API call the fake Slack reports (`on_call`) and
+of each ack is devtools.shell.slack_view's; the forms the bot opens, filled in and
+submitted, devtools.shell.forms'. Moving time runs the scheduler's jobs
+(devtools.shell.timeline); replies only one person sees are kept so their buttons can be
+clicked (devtools.shell.ephemeral).
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,21 +21,21 @@ from slack_bolt import App, BoltRequest, BoltResponse
 
 from bot.config import AppConfig
 from bot.container import Container
-from devtools.fake_slack import RESPONSE_URL_METHOD, Call, FakeSlack
+from devtools.fake_slack import Call, FakeSlack
 from devtools.shell.ephemeral import EPHEMERAL_USER, Ephemerals
 from devtools.shell.forms import Forms
 from devtools.shell.render import (
     USER_ID,
     Button,
-    button_name,
     buttons,
     channel_label,
+    click_words,
     dm_channel,
-    mrkdwn_to_text,
     object_text,
     render_text,
     with_prefix,
 )
+from devtools.shell.slack_view import SlackView, message_lines
 from devtools.shell.timeline import TimeError, Timeline, parse_at, parse_duration
 from devtools.shell.transcript import Transcript
 from devtools.slack_requests import (
@@ -61,16 +57,8 @@ INTERACTIVE_MAX_WAIT = 5.0
 # In script mode every line waits for quiet *and* an idle runner, at most this long.
 SCRIPT_MAX_WAIT = 120.0
 
-# Web API methods the bot calls that people never see.
-_SILENT_METHODS = frozenset({
-    "auth.test", "chat.getPermalink", "conversations.open", "usergroups.users.list",
-    "users.info", "files.getUploadURLExternal",
-    "views.publish",  # the App Home tab: `home` shows it
-})
 #: Marks a button holder as the App Home view (the view itself).
 _HOME_VIEW = "_home_view"
-#: A shared file's first lines shown (`/logs`); the rest is counted.
-_FILE_PREVIEW = 15
 
 HELP = """\
 Type what you would type in Slack, plus a few shell commands:
@@ -81,6 +69,14 @@ Type what you would type in Slack, plus a few shell commands:
   click approve #3            ... or the button of deployment #3; `click` lists the buttons
                               (also those of replies only you see: `click confirm`)
   click reject #3 not yet     Reject asks why in a form: the reason follows the button
+                              (so does a checklist item's: `click na-rollback_plan #3 why`)
+  submit environment=production version=v1.2.3
+                              fill in the form that opened (`/deploy` alone opens one; its
+                              fields are listed) and submit it: fields by label or name,
+                              a choice by its text; quote values with spaces
+                              (`emergency="the checkout is down"`); a refused form stays
+                              open: `submit` what to change
+  cancel                      close the open form (its ✕)
   messages                    show the deployments channel as it looks now
   messages U0ALICE            show the bot's direct messages to a user
   home                        open your App Home tab (as Slack does) and show it; its
@@ -93,14 +89,6 @@ Type what you would type in Slack, plus a few shell commands:
   quit                        leave (also: exit, Ctrl-D)
 An edited message shows only the lines that changed; `messages` shows messages whole.
 Lines starting with # are comments (a --script shows them, as narration)."""
-
-
-@dataclass
-class _Seen:
-    """A message the shell has shown: for threading and for showing only what an edit changed."""
-
-    thread_ts: str | None
-    lines: list[str]
 
 
 class Shell:
@@ -126,11 +114,12 @@ class Shell:
         self.channel_id = channel if channel[:1] in ("C", "G") else DEFAULT_CHANNEL_ID
         self.channel_name = channel.lstrip("#") if channel.startswith("#") else None
         self._lock = threading.Lock()
-        self._seen: dict[tuple[str, str], _Seen] = {}
-        self._response_users: dict[str, str] = {}
         self._last_event = time.monotonic()
         self._shown = 0  # how many of the bot's calls printed something
         self._ephemerals = Ephemerals()
+        self._slack = SlackView(lambda: self.fake, self._ephemerals,
+                                current_user=lambda: self.user, channel=self.channel,
+                                channel_id=self.channel_id)
         self._home_opened: set[str] = set()  # users whose App Home `home` showed
         self._fake: FakeSlack | None = None
         self._app: App | None = None
@@ -167,105 +156,10 @@ class Shell:
         """FakeSlack's callback: print what people would see in Slack."""
         with self._lock:  # held while printing, so calls are shown in the order they came
             self._last_event = time.monotonic()
-            lines = self._lines_for(call)
+            lines = self._slack.lines_for(call)
             if lines:
                 self._shown += 1
                 self.transcript.background(lines)
-
-    def _lines_for(self, call: Call) -> list[str]:
-        # Caller holds self._lock.
-        args = call.args
-        if call.method == "chat.postMessage":
-            return self._new_messages()
-        if call.method == "chat.update":
-            return self._edited(str(args.get("channel") or ""), str(args.get("ts") or ""),
-                                args.get("blocks"), args.get("text"))
-        if call.method == RESPONSE_URL_METHOD:
-            return self._response(call)
-        if call.method == "chat.postEphemeral":
-            who = str(args.get("user") or "?")
-            self._ephemerals.posted(user=who, channel=str(args.get("channel") or ""),
-                                    args=args)
-            return with_prefix(self._only(who),
-                                render_text(args.get("blocks"), args.get("text")))
-        if call.method == "files.completeUploadExternal":
-            return self._new_messages() + self._shared_files(args.get("files"))
-        if call.method in _SILENT_METHODS:
-            return []
-        return [f"(the bot called Slack's {call.method})"]
-
-    def _shared_files(self, files: Any) -> list[str]:
-        """The files a files.completeUploadExternal shared: name, size, first lines."""
-        try:
-            ids = {str(f.get("id")) for f in json.loads(files)} if isinstance(files, str) \
-                else set()
-        except (ValueError, AttributeError):
-            ids = set()
-        lines: list[str] = []
-        for f in self.fake.uploaded_files():
-            if f.id not in ids:
-                continue
-            text = f.text.splitlines()
-            lines.append(f"    📎 {f.filename} ({len(f.content or b'')} bytes)")
-            lines += [f"    │ {line}" for line in text[:_FILE_PREVIEW]]
-            if len(text) > _FILE_PREVIEW:
-                lines.append(f"    │ … {len(text) - _FILE_PREVIEW} more lines")
-        return lines
-
-    def _only(self, user: str | None) -> str:
-        return "(only you) " if user in (None, self.user) else f"(only {user}) "
-
-    def _new_messages(self) -> list[str]:
-        lines: list[str] = []
-        for m in self.fake.messages():
-            key = (str(m["channel"]), str(m["ts"]))
-            if key in self._seen:
-                continue
-            body = render_text(m.get("blocks"), m.get("text"))
-            self._seen[key] = _Seen(m.get("thread_ts"), body)
-            lines.extend(self._message_lines(key[0], m.get("thread_ts"), body))
-        return lines
-
-    @staticmethod
-    def _message_lines(channel: str, thread_ts: str | None, body: list[str],
-                       note: str = "") -> list[str]:
-        prefix = channel_label(channel) + " " + ("  ↳ " if thread_ts else "")
-        return with_prefix(prefix, body, first=note)
-
-    def _edited(self, channel: str, ts: str, blocks: Any, text: Any) -> list[str]:
-        body = render_text(blocks, str(text) if text is not None else None)
-        seen = self._seen.get((channel, ts))
-        if seen is None:
-            self._seen[(channel, ts)] = _Seen(None, body)
-            return self._message_lines(channel, None, body, "(edited) ")
-        before = Counter(seen.lines)
-        changed: list[str] = []
-        for line in body:
-            if before[line] > 0:
-                before[line] -= 1
-            else:
-                changed.append(line)
-        gone = [line for line in seen.lines if line not in body and "   → click " in line]
-        seen.lines = body
-        if not changed and not gone:
-            return []  # an edit that changes nothing people can see
-        title = body[0] if body else ""
-        shown = [title] + [c for c in changed if c != title]
-        shown += ["(buttons removed: " + g.split("   → ", 1)[0] + ")" for g in gone]
-        return self._message_lines(channel, seen.thread_ts, shown, "(edited) ")
-
-    def _response(self, call: Call) -> list[str]:
-        args = call.args
-        user = self._response_users.get(call.key or "")
-        body = render_text(args.get("blocks"), args.get("text"))
-        if args.get("response_type") == "in_channel":
-            note = "(edited) " if args.get("replace_original") else ""
-            return self._message_lines(self.channel, None, body, note)
-        self._ephemerals.posted(user=user or self.user, channel=self.channel_id, args=args,
-                                key=call.key)
-        if args.get("delete_original"):
-            return [f"{self._only(user)}(the message with the button was deleted)"]
-        return with_prefix(self._only(user), body)
 
     # -- waiting for the bot -------------------------------------------------------------
     def _touch(self) -> None:
@@ -304,42 +198,22 @@ class Shell:
             self.settle(until_idle=False, max_wait=INTERACTIVE_MAX_WAIT)
 
     # -- dispatching requests to the Bolt app ---------------------------------------------
-    def _dispatch(self, body: str, key: str, what: str) -> None:
+    def _dispatch(self, body: str, key: str, what: str,
+                  fields: Mapping[str, str] | None = None) -> BoltResponse:
+        """Send `body` to the Bolt app as the current user and show its ack (a refused form's
+        messages under its `fields`, block id → label) and what it sets off."""
         with self._lock:
-            self._response_users[key] = self.user
+            self._slack.answered_by(key, self.user)
         self.transcript.hold()
         first: list[str] = []
         try:
             response = self.app.dispatch(BoltRequest(body=body, headers=FORM_HEADERS))
-            first = self._ack_lines(response, what)
+            first = self._slack.ack_lines(response, what, fields)
         finally:
             self._touch()
             self.transcript.release(first)
         self.after_request()
-
-    def _ack_lines(self, response: BoltResponse, what: str) -> list[str]:
-        if response.status == 404:
-            return [f"{self._only(None)}⚠️ deploybot does not handle {what} (Slack would say: "
-                    f'{what} failed with the error "dispatch_failed")']
-        if response.status != 200:
-            return [f"{self._only(None)}⚠️ deploybot answered {what} with HTTP "
-                    f"{response.status}: {response.body[:200]}"]
-        body = (response.body or "").strip()
-        if not body:
-            return []
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return with_prefix(self._only(None), mrkdwn_to_text(body).splitlines())
-        if not isinstance(data, dict):
-            return with_prefix(self._only(None), [body])
-        if data.get("response_action") == "errors":  # a form refused: shown under a field
-            return with_prefix(self._only(None), [f"⚠️ {m}" for m in
-                                                  (data.get("errors") or {}).values()])
-        lines = render_text(data.get("blocks"), data.get("text"))
-        if data.get("response_type") == "in_channel":
-            return self._message_lines(self.channel, None, lines)
-        return with_prefix(self._only(None), lines)
+        return response
 
     def slash(self, line: str) -> None:
         command, _, text = line.strip().partition(" ")
@@ -390,13 +264,14 @@ class Shell:
         key = self.fake.new_response_key("shell")
         if view is not None:  # in the App Home tab: Slack sends the view, no response_url
             body = block_actions_body(user_id=self.user, action_id=button.action_id,
-                                      value=button.value, response_url=None, view=view,
+                                      value=button.value, block_id=button.block_id,
+                                      response_url=None, view=view,
                                       trigger_id=self._forms.trigger(self.user))
         else:
             self._ephemerals.clicked(key, msg)
             body = block_actions_body(
                 user_id=self.user, action_id=button.action_id, value=button.value,
-                message=self._ephemerals.slack_message(msg),
+                block_id=button.block_id, message=self._ephemerals.slack_message(msg),
                 response_url=self.fake.response_url(key), ephemeral=ephemeral,
                 trigger_id=self._forms.trigger(self.user),
             )
@@ -404,8 +279,8 @@ class Shell:
         self._dispatch(body, key, f"the {button.label} button")
         self._forms.after(before, user_id=self.user, typed=typed)
 
-    def _submit_form(self, body: str) -> None:
-        self._dispatch(body, self.fake.new_response_key("shell"), "the form")
+    def _submit_form(self, body: str, fields: Mapping[str, str]) -> BoltResponse:
+        return self._dispatch(body, self.fake.new_response_key("shell"), "the form", fields)
 
     def _all_buttons(self) -> list[Button]:
         """The buttons on the current user's App Home (once opened: `home`), on the messages
@@ -423,8 +298,9 @@ class Shell:
         for b in reversed(self._all_buttons()):
             if in_home and _HOME_VIEW not in b.message:
                 continue
-            names = {b.action_id.lower(), button_name(b.action_id).lower(), b.label.lower()}
-            if name in names and (value is None or b.value == value):
+            short, ref = click_words(b.action_id, b.value)
+            names = {b.action_id.lower(), short.lower(), b.label.lower()}
+            if name in names and (value is None or value in (b.value, ref)):
                 return b
         return None
 
@@ -436,11 +312,12 @@ class Shell:
         lines = ["Buttons you can press:"]
         for b in buttons:
             title = render_text(b.message.get("blocks"), b.message.get("text"))[0]
-            ref = f" #{b.value}" if b.value.isdigit() else ""
+            short, number = click_words(b.action_id, b.value)
+            ref = f" #{number}" if number else ""
             home = _HOME_VIEW in b.message
             mine = "your reply " if EPHEMERAL_USER in b.message else \
                 "your App Home " if home else ""
-            lines.append(f"  click {'home ' if home else ''}{button_name(b.action_id)}{ref}   "
+            lines.append(f"  click {'home ' if home else ''}{short}{ref}   "
                          f"[ {b.label} ] on {mine}“{title}”")
         self.transcript.say(lines)
 
@@ -473,7 +350,7 @@ class Shell:
                 continue
             for one in [m, *replies.get(str(m["ts"]), [])]:
                 body = render_text(one.get("blocks"), one.get("text"))
-                lines.extend(self._message_lines(channel, one.get("thread_ts"), body))
+                lines.extend(message_lines(channel, one.get("thread_ts"), body))
         self.transcript.say(lines)
 
     def wait(self) -> None:
@@ -563,6 +440,10 @@ class Shell:
             self.become(rest)
         elif head == "click":
             self.click(rest)
+        elif head == "submit":
+            self._forms.submit(self.user, text[len(words[0]):].strip())
+        elif head == "cancel":
+            self._forms.cancel(self.user)
         elif head == "messages":
             self.messages(rest)
         elif head == "wait":
