@@ -1,8 +1,10 @@
-"""`deploybot shell --script demo/release-week.txt` on app.yaml: the guide's week with time
-moving (`at`, `advance`: the scheduler's jobs on the shell's clock) — staging, production
-with an approval, the Friday cut-off warning and refusal, the freeze warnings before the
-Independence Day holiday, an emergency fix during it, a rollback (its confirmation a reply
-only Carol sees) and the lock it leaves — replayed and checked line by line, in order."""
+"""`deploybot shell --github fake --script demo/release-week.txt` on app.yaml: the guide's week
+with time moving (`at`, `advance`: the scheduler's jobs on the shell's clock) — a merge to
+main deploying itself to staging (the fake GitHub, found by the bot's poll), production by
+the merged commit's tag with an approval, the Friday cut-off warning and refusal, the
+freeze warnings before the Independence Day holiday, an emergency fix during it, a
+rollback (its confirmation a reply only Carol sees) and the lock it leaves — replayed and
+checked line by line, in order."""
 
 from __future__ import annotations
 
@@ -15,11 +17,14 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import load_config
+from devtools.fake_github import sha_of
 from devtools.shell import run_shell
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "demo" / "release-week.txt"
 START = datetime(2027, 7, 2, 9, 0, tzinfo=ZoneInfo("America/New_York"))  # a Friday
+# The merged commits' versions (their first 12 characters): the fake GitHub's commit of a tag.
+V123, V124 = sha_of("v1.2.3")[:12], sha_of("v1.2.4")[:12]
 
 
 @pytest.mark.long
@@ -28,13 +33,19 @@ def test_the_release_week_demo_runs_cleanly_with_each_event_at_its_time(
     out = io.StringIO()
     code = run_shell(load_config(ROOT / "app.yaml"),
                      database_url=f"sqlite:///{tmp_path / 'shell.db'}", script=str(DEMO),
-                     out=out, settle=0.15, clock=ManualClock(START))
+                     out=out, settle=0.15, clock=ManualClock(START), github="fake")
     text = out.getvalue()
     assert code == 0, text[-3000:]
     assert "could not run that line" not in text and "still busy" not in text
     assert "Unknown input" not in text and "No message has" not in text
     expected = [
-        "✅ api `v1.2.3` is live in staging",
+        # The merge, found at the bot's next poll, deploys its commit to staging by itself.
+        f"commit {V123}, tagged v1.2.3)",
+        "(Fri 2027-07-02 09:01 EDT · the scheduler runs poll-github)",
+        f"Deploy #1 api {V123} → staging",
+        "Requested by: deploybot (github)",
+        f"✅ api `{V123}` is live in staging",
+        # Production takes the tag of the commit staging runs (the promotion gate).
         "Deploy #2 api v1.2.3 → production",
         "[ Approve ] [ Reject ]   → click approve #2",
         "U0CAROL> click approve",
@@ -43,7 +54,9 @@ def test_the_release_week_demo_runs_cleanly_with_each_event_at_its_time(
         "(Fri 2027-07-02 13:00 EDT · the scheduler runs announce)",
         "⏰ production closes for normal deploys in 1 hour (Fri 2027-07-02 14:00 EDT); next",
         "window Tue 2027-07-06 00:00 EDT.",
-        "✅ api `v1.2.4` is live in staging",
+        f"commit {V124}, tagged v1.2.4)",
+        "(Fri 2027-07-02 13:01 EDT · the scheduler runs poll-github)",
+        f"✅ api `{V124}` is live in staging",
         "(it is now Fri 2027-07-02 14:00 EDT)",
         "• deploys to production are allowed Friday only before 14:00 (America/New_York)",
         "[ Queue it for Tue 2027-07-06 00:00 EDT ]   → click queue_for_window",

@@ -48,7 +48,7 @@ def cmd_shell(ns: argparse.Namespace) -> int:
     return int(shell.run_shell(
         config, database_url=ns.database_url or "sqlite:///deploybot-shell.db",
         script=ns.script, config_path=ns.config or settings.config_path, clock=clock,
-        cluster=ns.cluster))
+        cluster=ns.cluster, github=ns.github))
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,4 +64,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                          "Kubernetes API server started for the session (one Deployment per "
                          "environment and service; versions matching simulated.fail_versions "
                          "cannot be pulled)")
+    sh.add_argument("--github", choices=("none", "fake"), default="none",
+                    help="'fake': every service on a repository of a local fake GitHub "
+                         "started for the session; `merge <service> <version>` merges into "
+                         "main, which deploys itself to staging (the environment production "
+                         "promotes from) at the bot's next poll")
     sh.set_defaults(func=cmd_shell)

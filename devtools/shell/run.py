@@ -19,6 +19,7 @@ from bot.config import AppConfig
 from bot.container import build_container
 from bot.store.schema import upgrade_schema
 from devtools.fake_cluster import TICK, FakeCluster, fake_kubernetes
+from devtools.fake_repos import FakeRepositories, fake_github
 from devtools.fake_slack import FakeSlack
 from devtools.shell.render import USER_ID, mask_url
 from devtools.shell.session import INTERACTIVE_MAX_WAIT, SETTLE_SECONDS, Shell
@@ -35,6 +36,8 @@ SHELL_TOKEN = "xoxb-shell"
 DEFAULT_USER = "U0ME"
 #: Where the services run: the simulated cluster, or a fake Kubernetes API server.
 ClusterKind = Literal["simulated", "fake"]
+#: Where the services' repositories are: nowhere, or a fake GitHub (devtools.fake_repos).
+GitHubKind = Literal["none", "fake"]
 # How often the card shows a rollout's progress. Simulated: build_container's default. Fake:
 # every change ("2/3 pods updated, 3 available") — the Kubernetes backend reports only
 # changes, the fake Slack has no rate limit to respect, and a throttle measured on a
@@ -54,7 +57,8 @@ def _first_user(config: AppConfig) -> str:
 
 
 def _banner(config: AppConfig, *, config_path: str | None, database_url: str,
-            user: str, scripted: bool, cluster: FakeCluster | None = None) -> list[str]:
+            user: str, scripted: bool, cluster: FakeCluster | None = None,
+            github: FakeRepositories | None = None) -> list[str]:
     source = f"{config_path} · " if config_path else ""
     lines = [
         "deploybot shell: your lines go to the real handlers and services; Slack is faked "
@@ -64,6 +68,8 @@ def _banner(config: AppConfig, *, config_path: str | None, database_url: str,
     ]
     if cluster is not None:
         lines += cluster.describe()
+    if github is not None:
+        lines += github.describe()
     for role, members in config.roles.items():
         lines.append(f"  {role}: {', '.join(members) or '(nobody)'}")
     if not scripted:
@@ -90,6 +96,8 @@ def _quiet_logging() -> Iterator[Callable[[], None]]:
             set_level(name, logging.ERROR)
 
     set_level("alembic", logging.WARNING)
+    # The fake GitHub's server (werkzeug) logs every request it answers.
+    set_level("werkzeug", logging.WARNING)
     # The transcript shows each result as Slack would; the runner's own INFO line about it
     # would repeat it, stamped with the real clock rather than the shell's.
     set_level("bot.services.runner", logging.WARNING)
@@ -153,6 +161,7 @@ def run_shell(
     clock: Clock | None = None,
     cluster: ClusterKind = "simulated",
     fake_tick: float = TICK,
+    github: GitHubKind = "none",
 ) -> int:
     """Run the shell until `quit`, the end of the input or the end of `script` (a path, or
     "-" for `inp`, default stdin). Interactive (a prompt, output as it comes) when reading a
@@ -161,7 +170,8 @@ def run_shell(
     system clock (tests pass a fixed one). `cluster="fake"` runs every service on the
     Kubernetes executor against a fake Kubernetes API server (its controller steps every
     `fake_tick` seconds) started for the session and stopped at its end, however it ends.
-    Returns the exit code."""
+    `github="fake"` puts every service on a repository of a fake GitHub started for the
+    session (devtools.fake_repos; `merge` in the shell). Returns the exit code."""
     source = inp if inp is not None else sys.stdin
     script_file: TextIO | None = None
     if script is not None and script != "-":
@@ -195,13 +205,20 @@ def run_shell(
                     config, tick=fake_tick, source=config_path or "app.yaml",
                     clock=clock.now))
                 config = k8s.config
+            repos: FakeRepositories | None = None
+            if github == "fake":
+                repos = stack.enter_context(fake_github(
+                    config, source=config_path or "app.yaml"))
+                config = repos.config
             fake = stack.enter_context(
                 FakeSlack(usergroups=_user_groups(config), on_call=shell.on_call))
             container = build_container(
                 config, database_url=database_url, slack_token=SHELL_TOKEN,
                 slack_api_url=fake.base_url, clock=clock,
                 kubeconfig=k8s.kubeconfig if k8s is not None else None,
-                progress_every=PROGRESS_EVERY[cluster])
+                progress_every=PROGRESS_EVERY[cluster],
+                github_token=repos.token if repos is not None else None,
+                github_api_url=repos.url if repos is not None else None)
             stack.callback(container.close)
             # The real scheduler's jobs, run on the shell's clock when time is moved
             # (`advance`, `at`); stopped before the container.
@@ -209,10 +226,14 @@ def run_shell(
             stack.callback(timeline.close)
             app = build_app(container, signing_secret=None, verify_requests=False)
             quiet_bolt()
-            shell.attach(fake, app, container, timeline)
+            shell.attach(fake, app, container, timeline, repos)
             transcript.say(_banner(config, config_path=config_path,
                                    database_url=database_url, user=user,
-                                   scripted=not interactive, cluster=k8s))
+                                   scripted=not interactive, cluster=k8s, github=repos))
+            if repos is not None and container.github_polling is not None:
+                # The bot has been watching the repositories: its first look is a
+                # baseline (what is there is not deployed), so a merge in the session is new.
+                container.github_polling.poll()
             resumed = container.runner.resume()
             if resumed:
                 transcript.say([f"(resuming {resumed} unfinished deployment(s))"])

@@ -21,9 +21,11 @@ from slack_bolt import App, BoltRequest, BoltResponse
 
 from bot.config import AppConfig
 from bot.container import Container
+from devtools.fake_repos import FakeRepositories
 from devtools.fake_slack import Call, FakeSlack
 from devtools.shell.ephemeral import EPHEMERAL_USER, Ephemerals
 from devtools.shell.forms import Forms
+from devtools.shell.merges import merge
 from devtools.shell.render import (
     USER_ID,
     Button,
@@ -85,6 +87,9 @@ Type what you would type in Slack, plus a few shell commands:
   advance 2h                  move time on (30m, 1d, 1h30m): the scheduler's jobs that fall
                               due run in order (warnings, expiry, queued deploys released)
   at 2026-12-04 13:55         move time on to then (the team's zone); never backwards
+  merge api v1.2.3            (with --github fake) a pull request merged into main, its
+                              commit tagged v1.2.3; main deploys itself to staging when
+                              the bot next polls GitHub (`advance 1m`)
   help                        this text
   quit                        leave (also: exit, Ctrl-D)
 An edited message shows only the lines that changed; `messages` shows messages whole.
@@ -125,12 +130,15 @@ class Shell:
         self._app: App | None = None
         self._container: Container | None = None
         self._timeline: Timeline | None = None
+        self._repos: FakeRepositories | None = None
 
     def attach(self, fake: FakeSlack, app: App, container: Container,
-               timeline: Timeline | None = None) -> None:
+               timeline: Timeline | None = None,
+               repos: FakeRepositories | None = None) -> None:
         self._fake, self._app, self._container = fake, app, container
         self._forms = Forms(fake, say=self.transcript.say, submit=self._submit_form)
         self._timeline = timeline
+        self._repos = repos  # the fake GitHub (`--github fake`): `merge`
 
     @property
     def fake(self) -> FakeSlack:
@@ -454,6 +462,8 @@ class Shell:
             self.move(lambda now: now + parse_duration(" ".join(rest)))
         elif head == "at":
             self.move(lambda now: parse_at(" ".join(rest), self.config.zone))
+        elif head == "merge":
+            self.transcript.say(merge(self._repos, rest))
         elif head in ("help", "?"):
             self.transcript.say(HELP.splitlines())
         elif head in ("quit", "exit"):

@@ -1,0 +1,139 @@
+"""`deploybot shell --github fake` (devtools.fake_repos, devtools/shell/merges.py): every
+service on a repository of a local fake GitHub; `merge <service> <version>` moves main's
+head and tags it, the bot's next poll deploys the commit to the environment production
+promotes from, and production takes the tag of that commit (the promotion gate by commit).
+The mistakes a person can make with `merge` each get a line saying what to do."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.config import parse_config
+from devtools.fake_github import sha_of
+from devtools.fake_repos import fake_github, on_fake_github
+from devtools.shell import run_shell
+from tests.conftest import base_config
+
+NY = ZoneInfo("America/New_York")
+WEDNESDAY = datetime(2026, 12, 2, 10, 0, tzinfo=NY)
+
+
+def config() -> dict[str, Any]:
+    cfg = base_config()
+    cfg["environments"]["production"].update({"production": True,
+                                              "promote_from": "staging"})
+    return cfg
+
+
+def session(tmp_path: Path, script: str, *, github: str = "fake") -> str:
+    file = tmp_path / "session.txt"
+    file.write_text(script, encoding="utf-8")
+    out = io.StringIO()
+    code = run_shell(parse_config(config(), source="test config"),
+                     database_url=f"sqlite:///{tmp_path / 'shell.db'}", script=str(file),
+                     out=out, settle=0.15, clock=ManualClock(WEDNESDAY),
+                     github=github)  # type: ignore[arg-type]
+    assert code == 0, out.getvalue()[-3000:]
+    return out.getvalue()
+
+
+def in_order(out: str, *parts: str) -> None:
+    at = [out.find(p) for p in parts]
+    missing = [p for p, i in zip(parts, at, strict=True) if i < 0]
+    assert missing == [], f"missing {missing} in:\n{out}"
+    assert at == sorted(at), f"out of order: {parts}\n{out}"
+
+
+def test_a_merge_deploys_itself_to_staging_at_the_next_poll_and_its_tag_goes_to_production(
+        tmp_path: Path) -> None:
+    commit = sha_of("v1.3.0")[:12]
+    out = session(tmp_path, "\n".join([
+        "merge api v1.3.0",
+        "advance 1m",
+        "/deploy production v1.3.0",
+        # A tag of a commit that never ran in staging is refused by the gate, by name.
+        "merge api v1.4.0",
+        "/deploy production v1.4.0",
+    ]))
+    in_order(out,
+             "api: demo/api (tags: v1.2.2); a merge to main deploys to staging",
+             "(on GitHub: a pull request is merged into main of demo/api — commit "
+             f"{commit}, tagged v1.3.0)",
+             "deploybot polls GitHub every 1m; `advance 1m` lets it look)",
+             "(Wed 2026-12-02 10:01 EST · the scheduler runs poll-github)",
+             f"Deploy #1 api {commit} → staging",
+             "Requested by: deploybot (github)",
+             f"✅ api `{commit}` is live in staging",
+             "Deploy #2 api v1.3.0 → production",
+             "Status: ⏳ Awaiting approval",
+             f"commit {sha_of('v1.4.0')[:12]}, tagged v1.4.0)",
+             "`v1.4.0` has not succeeded in staging yet")
+    # Only the merge deployed itself: the first look at main (its head at the start) was a
+    # baseline, and v1.4.0's merge is not looked at before the next poll.
+    assert out.count("is live in staging") == 1 and "Deploy #3" not in out
+
+
+def test_merge_says_what_to_do_with_each_mistake(tmp_path: Path) -> None:
+    out = session(tmp_path, "\n".join([
+        "merge",
+        "merge api",
+        "merge nope v1.0.0",
+        "merge api v1.2.2",  # main's head is tagged with it already
+        "/deploy staging v9.9.9",  # versions are the repository's tags now
+    ]))
+    assert out.count("Usage: merge <service> <version>, e.g. `merge api v1.2.3`") == 2
+    in_order(out,
+             "There is no service 'nope' (services: api).",
+             "demo/api already has the tag v1.2.2: merge under a new version.",
+             "`v9.9.9` is not a tag of demo/api.")
+    assert "could not run that line" not in out
+
+
+def test_without_a_fake_github_merge_says_how_to_get_one(tmp_path: Path) -> None:
+    out = session(tmp_path, "merge api v1.3.0\n", github="none")
+    assert "(this shell has no GitHub: start it with `--github fake`" in out
+    assert "github: a fake GitHub" not in out
+
+
+def test_a_service_already_on_github_keeps_its_repository_and_automatic_deploys() -> None:
+    cfg = config()
+    cfg["services"]["api"]["github"] = {"repository": "acme/api",
+                                        "auto_deploy": {"release": "staging"}}
+    cfg["services"]["api"]["version_pattern"] = r"^v\d+\.\d+\.\d+$"
+    moved = on_fake_github(parse_config(cfg, source="test"), api_url="http://127.0.0.1:1")
+    gh = moved.services["api"].github
+    assert gh is not None
+    assert (gh.repository, gh.auto_deploy) == ("acme/api", {"release": "staging"})
+    assert moved.github.api_url == "http://127.0.0.1:1" and moved.github.poll == "on"
+    # An automatic deploy's version (a commit's first 12 characters) now matches, and only a
+    # whole one: the service's own versions still do.
+    pattern = moved.services["api"].version_pattern
+    assert re.search(pattern, "0123456789ab") and re.search(pattern, "v1.2.3")
+    assert not re.search(pattern, "v1.2.3-0123456789abcdef")
+
+
+def test_a_service_no_production_environment_promotes_from_gets_no_automatic_deploy() -> None:
+    cfg = base_config()  # no promote_from anywhere
+    with fake_github(parse_config(cfg, source="test")) as repos:
+        gh = repos.config.services["api"].github
+        assert gh is not None and gh.auto_deploy == {}
+        merged = repos.merge("api", "v2.0.0")
+        assert merged.targets == ()
+        assert repos.state.branches[("demo/api", "main")] == sha_of("v2.0.0")
+        assert repos.github.repos["demo/api"][0] == "v2.0.0"
+
+
+@pytest.mark.parametrize("pattern", [r"^[0-9a-f]{12}$", r"^(v?\d+\.\d+\.\d+|[0-9a-f]{12})$"])
+def test_a_pattern_that_takes_commits_already_is_kept(pattern: str) -> None:
+    cfg = config()
+    cfg["services"]["api"]["version_pattern"] = pattern
+    moved = on_fake_github(parse_config(cfg, source="test"), api_url="http://127.0.0.1:1")
+    assert moved.services["api"].version_pattern == pattern
