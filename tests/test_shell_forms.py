@@ -25,6 +25,7 @@ from devtools.shell.forms import FormError, fields_of, fill, view_closed_body
 from devtools.slack_requests import view_submission_body
 from handlers.deploy_form import form_input
 from handlers.payloads.clicks import click_of
+from tests.shell_checks import in_order
 from tests.test_shell import flat, shell
 
 
@@ -37,11 +38,6 @@ def rows(tmp_path: Path, sql: str) -> list[tuple[Any, ...]]:
 def deployments(tmp_path: Path) -> list[tuple[Any, ...]]:
     return rows(tmp_path, "SELECT id, service, environment, version, requested_by, "
                           "emergency_reason FROM deployments ORDER BY id")
-
-
-def in_order(out: str, *needles: str) -> None:
-    at = [out.index(n) for n in needles]
-    assert at == sorted(at), needles
 
 
 def test_deploy_alone_opens_the_form_and_submit_requests_the_deploy(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from devtools.fake_github import sha_of
 from devtools.fake_repos import fake_github, on_fake_github
 from devtools.shell import run_shell
 from tests.conftest import base_config
+from tests.shell_checks import in_order
 
 NY = ZoneInfo("America/New_York")
 WEDNESDAY = datetime(2026, 12, 2, 10, 0, tzinfo=NY)
@@ -43,13 +44,6 @@ def session(tmp_path: Path, script: str, *, github: str = "fake") -> str:
                      github=github)  # type: ignore[arg-type]
     assert code == 0, out.getvalue()[-3000:]
     return out.getvalue()
-
-
-def in_order(out: str, *parts: str) -> None:
-    at = [out.find(p) for p in parts]
-    missing = [p for p, i in zip(parts, at, strict=True) if i < 0]
-    assert missing == [], f"missing {missing} in:\n{out}"
-    assert at == sorted(at), f"out of order: {parts}\n{out}"
 
 
 def test_a_merge_deploys_itself_to_staging_at_the_next_poll_and_its_tag_goes_to_production(

@@ -18,6 +18,7 @@ from bot.clock import ManualClock
 from bot.config import parse_config
 from devtools.shell import run_shell
 from tests.conftest import base_config
+from tests.shell_checks import in_order
 
 NY = ZoneInfo("America/New_York")
 GUIDE_SCHEDULE = {
@@ -47,13 +48,6 @@ def session(tmp_path: Path, script: str, *, start: datetime, **overrides: Any) -
                      out=out, settle=0.15, clock=ManualClock(start))
     assert code == 0, out.getvalue()[-3000:]
     return out.getvalue()
-
-
-def in_order(out: str, *parts: str) -> None:
-    at = [out.find(p) for p in parts]
-    missing = [p for p, i in zip(parts, at, strict=True) if i < 0]
-    assert missing == [], f"missing {missing} in:\n{out}"
-    assert at == sorted(at), f"out of order: {parts}\n{out}"
 
 
 @pytest.mark.long
