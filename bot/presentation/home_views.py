@@ -21,10 +21,11 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.deployment import Deployment
 from bot.domain.locks import Lock
-from bot.domain.text import reason_text, who
+from bot.domain.text import reason_text, shown, who
 from bot.presentation import ids
 from bot.presentation.blocks import STATE_LINE, Block, approval_actions, title, when
 from bot.presentation.freeze_views import WindowView, window_line
+from bot.presentation.live_views import last_known_note, unsettled_note
 
 MAX_BLOCKS = 100  # Slack's limit for a view
 TEXT_LIMIT = 3000  # Slack's limit for a section's (or a context element's) text
@@ -53,6 +54,12 @@ class ServiceLineView(Protocol):
 
     @property
     def drift(self) -> bool: ...
+
+    @property
+    def unsettled(self) -> str | None: ...
+
+    @property
+    def unreadable(self) -> str | None: ...
 
 
 class EnvironmentHomeView(Protocol):
@@ -117,6 +124,10 @@ def _service_line(s: ServiceLineView, zone: ZoneInfo) -> str:
         what = f"`{s.version}` (since unknown)"
     if s.drift:
         what += " — ⚠️ changed outside deploybot"
+    if s.version is not None and s.unreadable is not None:
+        what += last_known_note(shown(s.unreadable, limit=200))
+    if s.unsettled is not None:
+        what += unsettled_note(s.unsettled)
     line = f"• `{s.service}` {what}"
     if s.lock is not None:
         line += f" — {_lock_text(s.lock, zone)}"

@@ -14,6 +14,18 @@ def since_text(live: Live, zone: tzinfo) -> str:
     return f"since {local(live.since, zone)}" if live.since is not None else "(since unknown)"
 
 
+def last_known_note(unreadable: str | None) -> str:
+    """What a line says when deploybot's record stands in for an executor that could not be
+    read."""
+    return f" — _last known (deploybot's record): the cluster could not be read: {unreadable}_"
+
+
+def unsettled_note(detail: str | None) -> str:
+    """What a line says when the workload is not all on the version it shows (a rollout
+    under way, or a failed one left applied while the old pods still serve)."""
+    return f" — rollout not settled: {detail or 'pods are still changing'}"
+
+
 def live_line(live: Live, zone: tzinfo) -> str:
     """'`production` / `api`: `v1.2.4` since Wed 2026-12-02 10:05 EST' and the notes that
     keep it honest: last known (and why), changed outside deploybot, a rollout under way."""
@@ -27,15 +39,14 @@ def live_line(live: Live, zone: tzinfo) -> str:
         return head + "nothing running"
     text = head + f"`{live.version}` {since_text(live, zone)}"
     if live.source == "record":
-        text += f" — _last known (deploybot's record): the cluster could not be read: " \
-                f"{live.unreadable}_"
+        text += last_known_note(live.unreadable)
     if live.drift:
         by = f" by {obs.changed_by}" if obs is not None and obs.changed_by else ""
         recorded = f"; deploybot last deployed `{live.recorded.version}`" \
             if live.recorded else ""
         text += f" — ⚠️ changed outside deploybot{by}{recorded}"
     if obs is not None and not obs.settled:
-        text += f" — rollout not settled: {obs.detail or 'pods are still changing'}"
+        text += unsettled_note(obs.detail)
     return text
 
 

@@ -61,6 +61,11 @@ class ServiceLine:
     from_cluster: bool  # read from the executor (else deploybot's record, or unknown)
     lock: Lock | None
     drift: bool = False  # runs a version deploybot did not put there
+    #: Not all on `version` yet (a rollout under way, or a failed one left applied while
+    #: the old pods still serve): how far it is, in plain words; None: settled.
+    unsettled: str | None = None
+    #: Why the executor could not be read (the line is then deploybot's record); None: read.
+    unreadable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -194,17 +199,26 @@ class HomeService:
                 pair = (env, svc)
                 ours = running.get(pair)
                 live, read_at = answers.get(pair, (None, None))
+                unreadable = live.unreadable if live is not None else None
                 if live is not None and read_at is not None and live.version is not None \
                         and (ours is None or ours.version == live.version
                              or ours.since < read_at):
+                    obs = live.observed
+                    # How far a rollout was when read: not once deploybot's record of a
+                    # rollout there is newer than the (kept) answer.
+                    unsettled = (None if obs is None or obs.settled
+                                 or (ours is not None and ours.since >= read_at)
+                                 else obs.detail or "pods are still changing")
                     lines.append(ServiceLine(service=svc, version=live.version,
                                              since=live.since, from_cluster=live.live,
-                                             lock=locks.get(pair), drift=live.drift))
+                                             lock=locks.get(pair), drift=live.drift,
+                                             unsettled=unsettled, unreadable=unreadable))
                 else:  # not read yet, or deploybot changed it since: its record
                     lines.append(ServiceLine(service=svc,
                                              version=ours.version if ours else None,
                                              since=ours.since if ours else None,
-                                             from_cluster=False, lock=locks.get(pair)))
+                                             from_cluster=False, lock=locks.get(pair),
+                                             unreadable=unreadable))
             envs.append(EnvironmentHome(window=windows[env], services=tuple(lines)))
         return Home(at=at, environments=tuple(envs), pending=tuple(pending),
                     pending_total=pending_total, recent=recent, unresolved=unresolved)

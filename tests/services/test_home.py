@@ -5,6 +5,7 @@ refresher: a burst of changes is one or two passes, never blocking who reports t
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from bot.domain.deployment import NewDeployment
 from bot.domain.live import Observed
 from bot.domain.states import State
 from bot.errors import PermanentError, RetryableError
+from bot.presentation.home_views import home_view
 from bot.services.access import Access
 from bot.services.freezes import FreezeService
 from bot.services.home import ClusterVersions, HomeRefresher, HomeService
@@ -34,12 +36,13 @@ class CountingCluster:
     def __init__(self) -> None:
         self.asked: list[tuple[str, str]] = []
         self.broken: set[tuple[str, str]] = set()
+        self.answers: dict[tuple[str, str], Observed] = {}
 
     def observe(self, environment: str, service: str) -> Observed | None:
         self.asked.append((environment, service))
         if (environment, service) in self.broken:
             raise RetryableError("cluster unreachable")
-        return Observed(version=f"{service}-live")
+        return self.answers.get((environment, service), Observed(version=f"{service}-live"))
 
     def deploy(self, *a: Any, **kw: Any) -> None:  # pragma: no cover - not used here
         raise AssertionError("no deploys here")
@@ -220,6 +223,34 @@ def test_a_cluster_that_fails_is_not_asked_again_until_the_answer_is_old(
     w.cluster.broken.clear()
     answers, _ = versions.lookup([("staging", "svc-000")], budget=5)
     assert answers[("staging", "svc-000")][0].version == "svc-000-live"
+
+
+def test_the_tab_says_when_a_version_is_not_settled_or_the_cluster_could_not_be_read(
+        make_world: Any, clock: ManualClock) -> None:
+    """As `/deploy status` does: a failed rollout left applied (its new pods never became
+    ready, the old ones still serve) is not shown as simply running since its rollout began,
+    and deploybot's record standing in for a cluster that could not be read says so."""
+    w = make_world(2)
+    w.deployed("staging", "svc-000", "v1")
+    w.deployed("staging", "svc-001", "v1")
+    clock.advance(timedelta(seconds=1))
+    w.cluster.answers[("staging", "svc-000")] = Observed(
+        version="v2-bad", since=clock.now(), settled=False,
+        detail="0/3 new pods available, 3 old pods still running")
+    w.cluster.broken.add(("staging", "svc-001"))
+    home = w.home.build(lookups=4)
+    text = json.dumps(home_view(home, w.config.zone))
+    assert "`svc-000` `v2-bad` since" in text
+    assert ("rollout not settled: 0/3 new pods available, 3 old pods still running"
+            in text), text
+    assert "`svc-001` `v1` since" in text
+    assert "last known (deploybot's record): the cluster could not be read" in text, text
+
+    clock.advance(timedelta(seconds=1))
+    w.deployed("staging", "svc-000", "v2-bad")  # it went on to succeed after that answer
+    text = json.dumps(home_view(w.home.build(lookups=0), w.config.zone))
+    assert "`svc-000` `v2-bad` since" in text
+    assert "rollout not settled" not in text  # the kept answer is older than the record
 
 
 def test_republish_goes_to_recent_viewers_and_survives_one_that_fails(
