@@ -143,8 +143,15 @@ def request_accepted(d: Deployment, zone: ZoneInfo) -> Message:
     elif d.kind is Kind.ROLLBACK:
         what = (f"`{d.service}` back to `{d.version}` in *{d.environment}* (from "
                 f"`{d.previous_version}`, now marked faulty there)")
-    if d.state is State.SCHEDULED and d.not_before is not None and d.needs_approval:
-        text = (f"🗓️ Deployment #{d.id} queued: {what}. It needs {d.approvals_required} "
+    if (d.state is State.SCHEDULED and d.not_before is not None and d.needs_approval
+            and d.approvals_missing <= 0):  # asked again once approved ahead
+        text = (f"🗓️ Deployment #{d.id} is queued: {what}. It is approved "
+                f"({len(d.approvers)}/{d.approvals_required}): it starts by itself when the "
+                f"window opens, {when(d.not_before, zone)}. Cancel it with "
+                f"`/deploy cancel {d.id}`.")
+    elif d.state is State.SCHEDULED and d.not_before is not None and d.needs_approval:
+        more = " more" if d.approvers else ""
+        text = (f"🗓️ Deployment #{d.id} queued: {what}. It needs {d.approvals_missing}{more} "
                 f"approval(s) from someone other than you, which can be given ahead on its "
                 f"card in {_where(d)}: approved, it starts by itself when the window opens, "
                 f"{when(d.not_before, zone)}; otherwise I will ask you to start it then. "

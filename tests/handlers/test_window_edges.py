@@ -49,6 +49,7 @@ from tests.handlers.test_windows import (
     press,
     prompts,
     queue,
+    refused,
     release,
     window_config,
 )
@@ -400,3 +401,22 @@ class TestAttestedAhead:
         text = honest_record(bot, i)
         assert f"☑️ Rollback plan documented — attested by <@{APPROVER}> on approval" \
             in text, text
+
+
+def test_queue_it_again_once_approved_ahead_does_not_say_it_still_needs_approval(
+    bot: RunningBot,
+) -> None:
+    """The requester asks again for the deploy already queued and approved ahead (the
+    window refuses it again and offers to queue it): the answer names the queued deploy as
+    it is — approved, starting by itself — not as needing approvals it already has."""
+    bot.clock.set(FRIDAY_1405)
+    i = queue(bot, "production v1.2.3")
+    press(bot, bot.card(i), ids.APPROVE_AHEAD, user=APPROVER)
+
+    answer = press(bot, refused(bot, "production v1.2.3"), ids.QUEUE_FOR_WINDOW)
+
+    assert deployment_ids(bot) == [i]  # the same queued deploy
+    assert "needs 1 approval(s)" not in answer["text"], answer["text"]
+    assert (f"Deployment #{i} is queued: `api` `v1.2.3` → *production*. It is approved "
+            f"(1/1): it starts by itself when the window opens, {MONDAY_OPENS}."
+            ) in answer["text"], answer["text"]
