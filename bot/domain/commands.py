@@ -157,6 +157,20 @@ def _one_of(kind: str, value: str, known: Collection[str]) -> str:
     raise UsageError(f"Unknown {kind} {shown(value)}. Known {kind}s: {names}.")
 
 
+def _refuse_swapped(first: str, second: str, version: str, environments: Collection[str],
+                    services: Collection[str], emergency_reason: str | None,
+                    force_reason: str | None) -> None:
+    """`/deploy staging api v1.2.3`: an environment, then a service (and neither word the
+    other kind too) — refused naming the command meant, words in their order."""
+    if (first in environments and first not in services
+            and second in services and second not in environments):
+        meant = request_text(DeployArgs(service=second, environment=first, version=version,
+                                        emergency_reason=emergency_reason,
+                                        force_reason=force_reason))
+        raise UsageError(f"The service comes before the environment. Did you mean "
+                         f"{shown('/deploy ' + meant, limit=MAX_TEXT + 20)}?")
+
+
 def check_version_length(version: str, error: type[CommandUsageError]) -> None:
     """Raise `error` naming the limit when `version` is longer than a deployment holds."""
     if len(version) > MAX_VERSION:
@@ -231,6 +245,9 @@ def parse_deploy(
     if version is None and positional:
         if positional[-1] in environments:  # `/deploy production`: the version is missing
             raise UsageError("Which version? e.g. `/deploy production v1.2.3`.")
+        if len(positional) == 3:
+            _refuse_swapped(positional[0], positional[1], positional[2], environments,
+                            services, emergency_reason, force_reason)
         if len(positional) > 3 or (len(positional) == 3 and positional[0] not in services
                                    and positional[0] in environments):
             keep = 2 if positional[0] in environments else 3
@@ -250,6 +267,8 @@ def parse_deploy(
             raise UsageError(f"Which service? Name one of {names} before the environment.")
         service = next(iter(services))
     else:
+        _refuse_swapped(positional[0], positional[1], version, environments, services,
+                        emergency_reason, force_reason)
         service = _one_of("service", positional[0], services)
         environment = _one_of("environment", positional[1], environments)
 

@@ -88,6 +88,13 @@ def parse_rollback(
     if not positional:
         raise RollbackUsageError("Which environment? e.g. `/rollback production`.")
     environment = positional.pop(0)
+    if (environment not in environments and environment in version_patterns
+            and positional and positional[0] in environments):
+        # `/rollback api production`: the service first, as /deploy takes it
+        words = [positional[0], environment, *positional[1:],
+                 *([version] if version is not None else [])]
+        raise RollbackUsageError("The environment comes before the service. Did you mean "
+                                 f"{shown('/rollback ' + ' '.join(words), limit=MAX_TEXT)}?")
     if environment not in environments:
         raise RollbackUsageError(f"Unknown environment {shown(environment)}. Known "
                                  f"environments: {_names(environments)}.")

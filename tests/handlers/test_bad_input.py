@@ -42,6 +42,15 @@ BAD = [
                  id="word-as-version"),
     pytest.param("api production v1.2.3 now", "Too many words: `now` was not expected",
                  id="extra-words"),
+    # The environment and the service swapped: the command meant is named.
+    pytest.param("staging api v1.2.3", "Did you mean `/deploy api staging v1.2.3`?",
+                 id="environment-before-service"),
+    pytest.param("production web --version=v1.2.3",
+                 "Did you mean `/deploy web production v1.2.3`?",
+                 id="environment-before-service-with-version-option"),
+    pytest.param('production api v1.2.4 --emergency "db down"',
+                 'Did you mean `/deploy api production v1.2.4 --emergency "db down"`?',
+                 id="environment-before-service-emergency"),
     pytest.param("api production v1.2.3; rm -rf /", "`v1.2.3;` is not a name or a version",
                  id="shell-injection"),
     pytest.param("api production `v1.2.3`", "`'v1.2.3'` is not a name or a version",
@@ -153,6 +162,7 @@ class TestOneService:
 
     @pytest.mark.parametrize(("text", "problem"), [
         ("production v1.2.3 now", "Too many words: `now` was not expected"),
+        ("production api v1.2.3", "Did you mean `/deploy api production v1.2.3`?"),
         ("production", "Which version?"),
         ("api production", "Which version?"),
         ("v1.2.3", "Which environment?"),

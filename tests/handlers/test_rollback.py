@@ -178,6 +178,19 @@ def test_bad_input_is_answered_in_the_ack(bot: RunningBot, text: str) -> None:
     assert deployment_ids(bot) == []
 
 
+@pytest.mark.parametrize(("text", "meant"), [
+    ("api staging", "/rollback staging api"),
+    ("api production v1.2.2", "/rollback production api v1.2.2"),
+    ("api production --version=v1.2.2", "/rollback production api v1.2.2"),
+])
+def test_the_service_before_the_environment_names_the_command_meant(
+        bot: RunningBot, text: str, meant: str) -> None:
+    reply = bot.requester.command("/rollback", text, user_id=REQUESTER)
+    assert reply.status == 200
+    assert f"Did you mean `{meant}`?" in str(reply.json["text"]), reply.json
+    assert deployment_ids(bot) == []
+
+
 def _rollback_approval() -> dict[str, Any]:
     cfg = base_config()
     cfg["environments"]["production"]["rollbacks"] = {"approval": True}
