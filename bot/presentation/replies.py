@@ -1,7 +1,8 @@
 """The answers and notices that are no card and no record (pure; no Slack client here): the
 clicker's answer to Approve / Reject, Approve ahead and Rollback / Keep, the requester's
 answer to a request, `/deploy status`, the emergency alert, the refusal outside a deploy
-window and the prompt when it opens, and a plain notice.
+window (or, for a version queued for it already, the queued deploy) and the prompt when it
+opens, and a plain notice.
 """
 
 from __future__ import annotations
@@ -131,6 +132,33 @@ def _where(d: Deployment) -> str:
     return channel_ref(d.channel) if d.channel else "the deployments channel"
 
 
+def _approved_ahead(d: Deployment) -> str:
+    """A queued deploy with every approval it needs, as its requester's answer says it."""
+    return (f"It is approved ({len(d.approvers)}/{d.approvals_required}): it starts by itself "
+            "when the window opens")
+
+
+def already_queued(d: Deployment, zone: ZoneInfo, *, asked_by: str) -> str:
+    """The answer to `/deploy` of the version `d` waits for its window with, asked again
+    while the window is closed (by `asked_by`): which deploy, when it starts, how far its
+    approval is — in the words of the requester's answer when it was queued."""
+    by = "you" if d.requested_by == asked_by else who(d.requested_by)
+    starts = when(d.not_before, zone) if d.not_before is not None else "its window"
+    text = (f"Deployment #{d.id} is already queued for {starts}: `{d.service}` `{d.version}` "
+            f"→ *{d.where}*, queued by {by}. ")
+    asks = "you" if d.requested_by == asked_by else who(d.requested_by)
+    if d.needs_approval and d.approvals_missing <= 0:
+        text += f"{_approved_ahead(d)}."
+    elif d.needs_approval:
+        text += (f"It has {len(d.approvers)}/{d.approvals_required} approval(s): "
+                 f"{d.approvals_missing} more can be approved ahead on its card in "
+                 f"{_where(d)} (it then starts by itself when the window opens); otherwise "
+                 f"I will ask {asks} to start it then.")
+    else:
+        text += f"When the window opens I will ask {asks} to start it."
+    return text + f" Nothing new was queued. Cancel it with `/deploy cancel {d.id}`."
+
+
 def request_accepted(d: Deployment, zone: ZoneInfo) -> Message:
     """The requester's ephemeral answer once a request is posted (or queued)."""
     what = f"`{d.service}` `{d.version}` → *{d.where}*"
@@ -145,10 +173,8 @@ def request_accepted(d: Deployment, zone: ZoneInfo) -> Message:
                 f"`{d.previous_version}`, now marked faulty there)")
     if (d.state is State.SCHEDULED and d.not_before is not None and d.needs_approval
             and d.approvals_missing <= 0):  # asked again once approved ahead
-        text = (f"🗓️ Deployment #{d.id} is queued: {what}. It is approved "
-                f"({len(d.approvers)}/{d.approvals_required}): it starts by itself when the "
-                f"window opens, {when(d.not_before, zone)}. Cancel it with "
-                f"`/deploy cancel {d.id}`.")
+        text = (f"🗓️ Deployment #{d.id} is queued: {what}. {_approved_ahead(d)}, "
+                f"{when(d.not_before, zone)}. Cancel it with `/deploy cancel {d.id}`.")
     elif d.state is State.SCHEDULED and d.not_before is not None and d.needs_approval:
         more = " more" if d.approvers else ""
         text = (f"🗓️ Deployment #{d.id} queued: {what}. It needs {d.approvals_missing}{more} "

@@ -38,7 +38,7 @@ from bot.services.access import Access
 from bot.services.live import LiveState
 from bot.services.locks import LockService
 from bot.services.policy import PolicyService
-from bot.services.refusals import DowngradeUnconfirmed, WindowClosed
+from bot.services.refusals import AlreadyQueued, DowngradeUnconfirmed, WindowClosed
 from bot.services.runner import window_for
 from bot.services.versions import VersionCheck
 
@@ -219,6 +219,9 @@ class DeploymentsBase:
                 self._refuse_unpromoted(refusal.source, refusal.commit, ask)
             case Rule.WINDOW if refusal.window is not None:
                 if args is not None:
+                    queued = self._queued_already(args)
+                    if queued is not None:  # asked again: no second one offered
+                        raise AlreadyQueued(queued, self._config.zone, asked_by=ask.user_id)
                     raise WindowClosed(args, refusal.window, self._config.zone)
                 raise Conflict(f"{prefix}the deploy window is closed now — "
                                f"{'; '.join(refusal.window.reasons)}.")
@@ -226,6 +229,14 @@ class DeploymentsBase:
                 raise DowngradeUnconfirmed(refusal.downgrade, environment=env, service=svc,
                                            request=args, deployment_id=ask.deployment_id)
         raise Conflict(f"{prefix}{svc} cannot go to {env} now ({refusal.rule.value}).")
+
+    def _queued_already(self, args: DeployArgs) -> Deployment | None:
+        """The deploy of this very version waiting for its window there (anyone's), if any:
+        asked again while the window is closed, the answer names it."""
+        with self._store.transaction() as r:
+            waiting = r.deployments.waiting_for(args.environment, args.service, args.instance)
+        return next((d for d in waiting if d.state is State.SCHEDULED
+                     and d.kind is Kind.DEPLOY and d.version == args.version), None)
 
     def _refuse_unpromoted(self, source: str, commit: TagCommit | None, ask: Ask) -> None:
         """The promotion gate's refusal: neither the version nor its tag's commit (`commit`:

@@ -1,18 +1,22 @@
 """The refusals of a deployment request that offer a way on: a deploy window that is closed
-(the reply offers to queue it for the next window) and a downgrade not confirmed (the reply
-offers the confirmation naming both versions). Raised by the request use cases, rendered by
+(the reply offers to queue it for the next window, or, when that version is queued for it
+already, names the queued deploy instead) and a downgrade not confirmed (the reply offers
+the confirmation naming both versions). Raised by the request use cases, rendered by
 handlers/replies.py."""
 
 from __future__ import annotations
 
 from datetime import tzinfo
+from zoneinfo import ZoneInfo
 
 from bot.domain.admission import Downgrade
 from bot.domain.commands import DeployArgs
+from bot.domain.deployment import Deployment
 from bot.domain.policy import PolicyDecision, local
 from bot.errors import UserError
+from bot.presentation.replies import already_queued
 
-__all__ = ["DowngradeUnconfirmed", "WindowClosed"]
+__all__ = ["AlreadyQueued", "DowngradeUnconfirmed", "WindowClosed"]
 
 
 class WindowClosed(UserError):
@@ -27,6 +31,18 @@ class WindowClosed(UserError):
             f"Not now: {args.service} {args.version} cannot go to {args.environment} — "
             + "; ".join(decision.reasons) + "." + nxt
         )
+
+
+class AlreadyQueued(UserError):
+    """A deploy refused by the window while the same version waits for that window already
+    (`queued`): the answer names it — when it starts, how far its approval is — instead of
+    offering to queue a second one."""
+
+    icon = "🗓️"
+
+    def __init__(self, queued: Deployment, zone: ZoneInfo, *, asked_by: str) -> None:
+        self.queued = queued
+        super().__init__(already_queued(queued, zone, asked_by=asked_by))
 
 
 class DowngradeUnconfirmed(UserError):

@@ -46,6 +46,7 @@ from tests.handlers.test_windows import (
     buttons,
     finish,
     ny,
+    post_of,
     press,
     prompts,
     queue,
@@ -406,17 +407,70 @@ class TestAttestedAhead:
 def test_queue_it_again_once_approved_ahead_does_not_say_it_still_needs_approval(
     bot: RunningBot,
 ) -> None:
-    """The requester asks again for the deploy already queued and approved ahead (the
-    window refuses it again and offers to queue it): the answer names the queued deploy as
+    """The requester clicks the refusal's Queue button again once the deploy it queued was
+    approved ahead: the answer names the queued deploy as
     it is — approved, starting by itself — not as needing approvals it already has."""
     bot.clock.set(FRIDAY_1405)
-    i = queue(bot, "production v1.2.3")
+    first = refused(bot, "production v1.2.3")
+    press(bot, first, ids.QUEUE_FOR_WINDOW)
+    (i,) = deployment_ids(bot)
     press(bot, bot.card(i), ids.APPROVE_AHEAD, user=APPROVER)
 
-    answer = press(bot, refused(bot, "production v1.2.3"), ids.QUEUE_FOR_WINDOW)
+    answer = press(bot, first, ids.QUEUE_FOR_WINDOW)  # the refusal's button, again
 
     assert deployment_ids(bot) == [i]  # the same queued deploy
     assert "needs 1 approval(s)" not in answer["text"], answer["text"]
     assert (f"Deployment #{i} is queued: `api` `v1.2.3` → *production*. It is approved "
             f"(1/1): it starts by itself when the window opens, {MONDAY_OPENS}."
             ) in answer["text"], answer["text"]
+
+
+def ask_again(bot: RunningBot, text: str, *, user: str = REQUESTER) -> dict[str, Any]:
+    """`/deploy text` once more for a deploy queued already: the ephemeral answer."""
+    reply = bot.deploy(text, user=user)
+    assert reply.status == 200
+    return post_of(bot, reply)
+
+
+class TestAskedAgainOnceQueued:
+    """`/deploy` of the version already queued for the window, asked again while the window
+    is closed: the answer names the queued deploy, when it starts and how far its approval
+    is — no "Not now", no Queue button for a duplicate, nothing new queued."""
+
+    def test_approved_ahead(self, bot: RunningBot) -> None:
+        bot.clock.set(FRIDAY_1405)
+        i = queue(bot, "production v1.2.3")
+        press(bot, bot.card(i), ids.APPROVE_AHEAD, user=APPROVER)
+
+        answer = ask_again(bot, "api production v1.2.3")
+
+        assert answer["text"].startswith(
+            f"🗓️ Deployment #{i} is already queued for {MONDAY_OPENS}: `api` `v1.2.3` → "
+            "*production*, queued by you. It is approved (1/1): it starts by itself when the "
+            "window opens."), answer["text"]
+        assert f"`/deploy cancel {i}`" in answer["text"]
+        assert not has_buttons(answer)
+        assert "Not now" not in answer["text"]
+        assert deployment_ids(bot) == [i]
+
+    def test_not_approved_yet_and_asked_by_someone_else(self, bot: RunningBot) -> None:
+        bot.clock.set(FRIDAY_1405)
+        i = queue(bot, "production v1.2.3")
+
+        answer = ask_again(bot, "production v1.2.3", user=APPROVER2)
+
+        text = answer["text"]
+        assert text.startswith(
+            f"🗓️ Deployment #{i} is already queued for {MONDAY_OPENS}: `api` `v1.2.3` → "
+            f"*production*, queued by <@{REQUESTER}>. It has 0/1 approval(s): "), text
+        assert "approved ahead on its card" in text, text
+        assert not has_buttons(answer)
+        assert deployment_ids(bot) == [i]
+
+    def test_another_version_is_still_offered_the_queue(self, bot: RunningBot) -> None:
+        bot.clock.set(FRIDAY_1405)
+        queue(bot, "production v1.2.3")
+
+        answer = refused(bot, "production v1.2.4")
+
+        assert has_buttons(answer)
