@@ -82,7 +82,7 @@ def status_lines(transcript: str) -> list[str]:
     """The "Running now" lines of every `/deploy status` answer, in order."""
     return [" ".join(m.group(0).split()) for m in re.finditer(
         r"• `[a-z-]+` / `[a-z-]+`: .*?(?=\n\s*(?:•|\n|$))", transcript, re.S)
-        if " since " in m.group(0) or "(since unknown)" in m.group(0)]
+        if any(w in m.group(0) for w in (" since ", "(since unknown)", " applied "))]
 
 
 def today() -> str:
@@ -144,10 +144,12 @@ def test_a_session_on_the_fake_cluster_rolls_out_with_progress_and_fails_with_th
     assert 'ImagePullBackOff: Back-off pulling image "registry.example/api:v1.2.4-bad"' in text
 
     # What runs where: read live from the Deployments. The failed rollout left staging's
-    # template on the bad image while its old pods still serve: status says exactly that,
-    # and (automatic rollback being off in staging) the card offers Rollback / Keep.
-    assert "• `staging` / `api`: `v1.2.4-bad`" in text
-    assert "rollout not settled" in text
+    # template on the bad image while its old pods still serve: status says exactly that
+    # (applied, never ran; v1.2.3 still serves), and (automatic rollback being off in
+    # staging) the card offers Rollback / Keep.
+    assert "• `staging` / `api`: `v1.2.4-bad` applied " in text
+    assert ("not running (0/3 new pods available); `v1.2.3` still serves (3 old pods)"
+            in text), text
     assert "is left applied in staging" in text
     assert "Roll back to v1.2.3" in text
     assert "• `production` / `api`: `v1.2.3`" in text
@@ -261,19 +263,21 @@ def test_the_command_runs_the_kubernetes_demo_script(tmp_path: Path) -> None:
     assert "❌ Deploy of api `v1.2.4-bad` to staging failed" in out
     assert "Cause: the new pods cannot pull the image" in text
     # The fake cluster runs on the shell's clock (--at, time-lapsed): every "since" is on
-    # Wednesday 2026-12-02, not today's real date. Staging is left on the bad template, its
-    # rollout not settled; Rollback on the card puts v1.2.3 back.
+    # Wednesday 2026-12-02, not today's real date. Staging is left on the bad template:
+    # applied, never ran, v1.2.3 still serving; Rollback on the card puts v1.2.3 back.
     lines = status_lines(out)
     assert len(lines) == 6, lines  # two /deploy status answers, three environments each
-    assert all(" since Wed 2026-12-02 10:0" in ln for ln in lines), lines
+    assert all(" since Wed 2026-12-02 10:0" in ln or " applied Wed 2026-12-02 10:0" in ln
+               for ln in lines), lines
     assert "• `development` / `api`: `v1.2.2` since Wed 2026-12-02 10:00 EST" in lines, lines
     before, after = lines[:3], lines[3:]
-    assert any(ln.startswith("• `staging` / `api`: `v1.2.4-bad` since ")
-               and "rollout not settled" in ln for ln in before), before
+    assert any(ln.startswith("• `staging` / `api`: `v1.2.4-bad` applied Wed 2026-12-02 10:0")
+               and " since " not in ln and "`v1.2.3` still serves (3 old pods)" in ln
+               for ln in before), before
     assert "[ Roll back to v1.2.3 ] [ Keep v1.2.4-bad ]" in out
     assert "↩️ api is rolled back to `v1.2.3` in staging (replacing `v1.2.4-bad`" in out
     assert any(ln.startswith("• `staging` / `api`: `v1.2.3` since ")
-               and "not settled" not in ln for ln in after), after
+               and "still serves" not in ln for ln in after), after
     assert "#3 `api` `v1.2.4-bad` → `staging` — ↩️ Rolled back" in out
     assert "(still busy" not in out and "could not run that line" not in out
     assert not accepts_connections(server_port(out))

@@ -35,7 +35,11 @@ class SimulatedCluster:
 
     def observe(self, environment: str, service: str) -> Observed | None:
         """What the main instance runs: the last rollout that ended there, else
-        `initial_version` since an unknown time; None when neither (nothing runs)."""
+        `initial_version` since an unknown time; None when neither (nothing runs).
+
+        It has no pods, old or new: a version is stored only once its rollout ended, so
+        while one is under way, and after one failed, the version that ran before is what
+        runs, settled (no `progress`): a failed version is never shown as running."""
         now = self._workloads.get(environment, service)
         if now is None:
             initial = self._config.initial_version

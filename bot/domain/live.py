@@ -7,7 +7,10 @@ history of what deploybot did. `reconcile` puts the two together:
 
 - the executor answered: its version is what runs; "since" is when the executor says it
   started running (a ReplicaSet's creation, a run's end, the simulated rollout's end) or
-  deploybot's own finish time when the record is of that same version and later; it is
+  deploybot's own finish time when the record is of that same version and later. While
+  the workload is not all on it (a rollout under way, or a failed one left applied), it
+  is the version *given* to the workload: `Progress` says when it was applied, how many of
+  its pods are available (none: it never ran) and which versions still serve; it is
   *drift* when deploybot's last record there is of another version and no deployment is in
   flight (someone used `kubectl set image`, Helm, another tool);
 - the executor could not be read: deploybot's last record, marked "last known", with why;
@@ -23,21 +26,54 @@ from datetime import datetime
 
 
 @dataclass(frozen=True)
+class Serving:
+    """Pods of another version that still serve while the workload is not all on the
+    version it was given (an older ReplicaSet's available pods, mid-rollout or after a
+    rollout that failed and was left applied)."""
+
+    version: str | None  # None: its image does not map to a version (`image` says what)
+    image: str | None
+    pods: int  # how many of its pods are available (serve)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far an unsettled workload is on the version it was given (`Observed.version`)
+    and what serves meanwhile, as the executor counts it."""
+
+    #: When that version was applied there (the ReplicaSet made for it); None: unknown
+    #: (e.g. a rollback that reuses an older ReplicaSet). Not when it began to serve.
+    applied: datetime | None
+    available: int  # its own (new) pods available
+    desired: int  # the replicas wanted
+    #: The other versions whose pods still serve, most pods first; () when none.
+    serving: tuple[Serving, ...] = ()
+
+    @property
+    def running(self) -> bool:
+        """Some pod of the version serves (else it was applied but never ran)."""
+        return self.available > 0
+
+
+@dataclass(frozen=True)
 class Observed:
     """What an executor says runs in one environment (its main instance) for a service."""
 
-    #: The version its workload runs, mapped back from the image (or the run, or the
-    #: simulated state); None when what runs does not map to a version (an image outside
-    #: the service's image template: `image` then says what it is).
+    #: The version its workload runs (while unsettled: was given, see `progress`), mapped
+    #: back from the image (or the run, or the simulated state); None when what runs does
+    #: not map to a version (an image outside the service's image template: `image` then
+    #: says what it is).
     version: str | None
-    #: When that version started running there, as the executor records it; None: unknown.
+    #: When that version started running there, as the executor records it; None: unknown,
+    #: or not (all) running yet (unsettled: `progress.applied` says when it was applied).
     since: datetime | None = None
     #: What the executor runs, in its own words (an image reference, a run's link).
     image: str | None = None
     #: False while the workload is not all on `version` (a rollout under way or stuck).
     settled: bool = True
-    #: A short plain-words note on an unsettled workload ("2/3 new pods available",
-    #: "rollout stuck: ImagePullBackOff").
+    #: A short plain-words note on an unsettled workload that its counts (`progress`) do
+    #: not say ("rollout stuck: ProgressDeadlineExceeded"); an executor without counts
+    #: says all it knows here ("2/3 new pods available").
     detail: str | None = None
     #: The deploybot deployment that put `version` there, when the executor remembers it
     #: (the deploybot.io/deployment-id annotation, the run key); None: not deploybot, or
@@ -45,6 +81,9 @@ class Observed:
     deployment_id: int | None = None
     #: Who or what made the change, when the executor records it (change-cause, actor).
     changed_by: str | None = None
+    #: Unsettled: how many of `version`'s pods are available and which other versions
+    #: still serve; None when settled or when the executor does not count pods.
+    progress: Progress | None = None
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,13 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.domain.deployment import Deployment
+from bot.domain.live import Observed
 from bot.domain.locks import Lock
 from bot.domain.text import reason_text, shown, who
 from bot.presentation import ids
 from bot.presentation.blocks import STATE_LINE, Block, approval_actions, title, when
 from bot.presentation.freeze_views import WindowView, window_line
-from bot.presentation.live_views import last_known_note, unsettled_note
+from bot.presentation.live_views import last_known_note, version_text
 
 MAX_BLOCKS = 100  # Slack's limit for a view
 TEXT_LIMIT = 3000  # Slack's limit for a section's (or a context element's) text
@@ -56,7 +57,7 @@ class ServiceLineView(Protocol):
     def drift(self) -> bool: ...
 
     @property
-    def unsettled(self) -> str | None: ...
+    def unsettled(self) -> Observed | None: ...
 
     @property
     def unreadable(self) -> str | None: ...
@@ -118,16 +119,12 @@ def _lock_text(lock: Lock, zone: ZoneInfo) -> str:
 def _service_line(s: ServiceLineView, zone: ZoneInfo) -> str:
     if s.version is None:
         what = "version not known"
-    elif s.since is not None:
-        what = f"`{s.version}` since {when(s.since, zone)}"
-    else:
-        what = f"`{s.version}` (since unknown)"
+    else:  # as /deploy status says it (live_views)
+        what = version_text(s.version, s.since, s.unsettled, zone)
     if s.drift:
         what += " — ⚠️ changed outside deploybot"
     if s.version is not None and s.unreadable is not None:
         what += last_known_note(shown(s.unreadable, limit=200))
-    if s.unsettled is not None:
-        what += unsettled_note(s.unsettled)
     line = f"• `{s.service}` {what}"
     if s.lock is not None:
         line += f" — {_lock_text(s.lock, zone)}"

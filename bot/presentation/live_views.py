@@ -1,17 +1,58 @@
-"""How live state reads in Slack: one status line per environment and service, and the
-announcement of drift (a version deploybot did not put there)."""
+"""How live state reads in Slack: one status line per environment and service (the
+version, since when, or, while a rollout is under way or a failed one is left applied, when
+it was applied, how many of its pods serve and which versions still serve: `version_text`,
+shared with App Home), and the announcement of drift (a version deploybot did not put
+there)."""
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 
-from bot.domain.live import Live
+from bot.domain.live import Live, Observed, Serving
 from bot.domain.policy import local
 from bot.domain.text import shown
 
 
 def since_text(live: Live, zone: tzinfo) -> str:
     return f"since {local(live.since, zone)}" if live.since is not None else "(since unknown)"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def _serving_text(s: Serving) -> str:
+    what = f"`{s.version}`" if s.version is not None else shown(s.image or "?", limit=80)
+    return f"{what} still serves ({_plural(s.pods, 'old pod')})"
+
+
+def version_text(version: str, since: datetime | None, observed: Observed | None,
+                 zone: tzinfo) -> str:
+    """A version as it runs: '`v1.2.4` since Wed 2026-12-02 10:05 EST'. Not all on it (the
+    executor's `observed` answer unsettled, with its counts): when it was applied, never
+    "since", and who serves meanwhile:
+    '`v1.2.4-bad` applied … 11:00 EST, not running (0/3 new pods available); `v1.2.3` still
+    serves (3 old pods)', or mid-rollout '`v1.2.4` applied …, rolling out: 2/3 new pods
+    available; `v1.2.3` still serves (1 old pod)'. An executor that gives no counts: the
+    version since when, and how far it is in its words (`unsettled_note`)."""
+    head = f"`{version}` " + (f"since {local(since, zone)}" if since is not None
+                              else "(since unknown)")
+    if observed is None or observed.settled:
+        return head
+    p = observed.progress
+    if p is None:
+        return head + unsettled_note(observed.detail)
+    text = f"`{version}` applied" + (f" {local(p.applied, zone)}" if p.applied else "")
+    counts = f"{p.available}/{p.desired} new pod{'s' if p.desired != 1 else ''} available"
+    note = observed.detail
+    if p.running:
+        text += f", rolling out: {counts}" + (f" ({note})" if note else "")
+    else:
+        text += f", not running ({counts}" + (f"; {note}" if note else "") + ")"
+    serving = [_serving_text(s) for s in p.serving]
+    if not serving and not p.running:
+        serving = ["no pod serves"]
+    return "; ".join([text, *serving])
 
 
 def last_known_note(unreadable: str | None) -> str:
@@ -35,9 +76,9 @@ def live_line(live: Live, zone: tzinfo) -> str:
         if live.source == "unknown":
             return head + f"unknown — could not be read: {live.unreadable}"
         if obs is not None and obs.image:
-            return head + f"`{shown(obs.image, limit=80)}` (not a version of {live.service})"
+            return head + f"{shown(obs.image, limit=80)} (not a version of {live.service})"
         return head + "nothing running"
-    text = head + f"`{live.version}` {since_text(live, zone)}"
+    text = head + version_text(live.version, live.since, obs, zone)
     if live.source == "record":
         text += last_known_note(live.unreadable)
     if live.drift:
@@ -45,15 +86,13 @@ def live_line(live: Live, zone: tzinfo) -> str:
         recorded = f"; deploybot last deployed `{live.recorded.version}`" \
             if live.recorded else ""
         text += f" — ⚠️ changed outside deploybot{by}{recorded}"
-    if obs is not None and not obs.settled:
-        text += unsettled_note(obs.detail)
     return text
 
 
 def drift_announcement(live: Live, zone: tzinfo) -> str:
     obs = live.observed
     by = f" by {obs.changed_by}" if obs is not None and obs.changed_by else ""
-    what = f" (`{shown(obs.image, limit=120)}`)" if obs is not None and obs.image else ""
+    what = f" ({shown(obs.image, limit=120)})" if obs is not None and obs.image else ""
     recorded = (f" deploybot last deployed `{live.recorded.version}` there"
                 f" (deployment #{live.recorded.deployment_id})." if live.recorded else "")
     return (f"⚠️ *{live.service}* in *{live.environment}* was changed outside deploybot"

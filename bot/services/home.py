@@ -33,7 +33,7 @@ from typing import Any
 
 from bot.config import AppConfig
 from bot.domain.deployment import Deployment
-from bot.domain.live import Live
+from bot.domain.live import Live, Observed
 from bot.domain.locks import Lock
 from bot.errors import RetryableError
 from bot.ports import Changes, Clock, HomeTab, Store
@@ -62,8 +62,9 @@ class ServiceLine:
     lock: Lock | None
     drift: bool = False  # runs a version deploybot did not put there
     #: Not all on `version` yet (a rollout under way, or a failed one left applied while
-    #: the old pods still serve): how far it is, in plain words; None: settled.
-    unsettled: str | None = None
+    #: the old pods still serve): the executor's answer, saying how far it is and what
+    #: still serves; None: settled.
+    unsettled: Observed | None = None
     #: Why the executor could not be read (the line is then deploybot's record); None: read.
     unreadable: str | None = None
 
@@ -205,12 +206,16 @@ class HomeService:
                              or ours.since < read_at):
                     obs = live.observed
                     # How far a rollout was when read: not once deploybot's record of a
-                    # rollout there is newer than the (kept) answer.
-                    unsettled = (None if obs is None or obs.settled
-                                 or (ours is not None and ours.since >= read_at)
-                                 else obs.detail or "pods are still changing")
+                    # rollout there is newer than the (kept) answer; then the record of
+                    # that version knows when it went live (as `reconcile` has it).
+                    newer = ours is not None and ours.since >= read_at
+                    unsettled = None if obs is None or obs.settled or newer else obs
+                    since = live.since
+                    if newer and ours is not None and ours.version == live.version \
+                            and (since is None or ours.since > since):
+                        since = ours.since
                     lines.append(ServiceLine(service=svc, version=live.version,
-                                             since=live.since, from_cluster=live.live,
+                                             since=since, from_cluster=live.live,
                                              lock=locks.get(pair), drift=live.drift,
                                              unsettled=unsettled, unreadable=unreadable))
                 else:  # not read yet, or deploybot changed it since: its record

@@ -219,7 +219,7 @@ class FakeKubernetes(Routes, Jobs, Faults, StartStop):
             # faults armed before it existed wait for the next rollout.
             state = self._deploy_state.setdefault((namespace, name), DeploymentState())
             armed = (state.pending_failure, state.pending_crash, state.image_failures,
-                     state.pending_crash_once_seen)
+                     state.pending_crash_once_seen, state.pending_healthy_first)
             state.pending_failure = state.pending_crash = None
             state.pending_crash_once_seen = False
             state.image_failures = []
@@ -228,7 +228,7 @@ class FakeKubernetes(Routes, Jobs, Faults, StartStop):
                 if state.rollout is not None and state.rollout.done:
                     break
             (state.pending_failure, state.pending_crash, state.image_failures,
-             state.pending_crash_once_seen) = armed
+             state.pending_crash_once_seen, state.pending_healthy_first) = armed
             self._cond.notify_all()
             return self.deployment(namespace, name)
 

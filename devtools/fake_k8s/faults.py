@@ -21,7 +21,8 @@ from devtools.fake_k8s.watch import Watches
 class Faults(Watches):
     """The public fault-injection methods; thread-safe."""
 
-    def fail_next_rollout(self, namespace: str, name: str, mode: FailureMode) -> None:
+    def fail_next_rollout(self, namespace: str, name: str, mode: FailureMode, *,
+                          healthy_first: int = 0) -> None:
         """Make the next rollout of the Deployment fail.
 
         ``image_pull``: new pods stay Pending with ``ImagePullBackOff``; ``crash_loop``: new
@@ -33,13 +34,19 @@ class Faults(Watches):
 
         "Next" is the next rollout the controller starts: after a patch it has not observed
         yet (observedGeneration behind), that is the patch's own rollout.
+
+        ``healthy_first``: that many of its new pods come up healthy before the failure
+        starts (e.g. the nodes had room for two new pods only): the rollout stops part way,
+        the old ReplicaSet scaled down as far as the available new pods allow.
         """
         if mode not in ("image_pull", "crash_loop", "deadline"):
             raise ValueError(f"unknown failure mode {mode!r}")
+        if healthy_first < 0:
+            raise ValueError(f"healthy_first must be 0 or more, not {healthy_first}")
         with self._cond:
-            self._deploy_state.setdefault(
-                (namespace, name), DeploymentState()
-            ).pending_failure = mode
+            state = self._deploy_state.setdefault((namespace, name), DeploymentState())
+            state.pending_failure = mode
+            state.pending_healthy_first = healthy_first
 
     def fail_rollouts_to(
         self, namespace: str, name: str, images: Callable[[str], bool], mode: FailureMode

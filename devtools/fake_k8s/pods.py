@@ -29,6 +29,9 @@ class Pods(Events):
         pod_spec = copy.deepcopy(template.get("spec") or {})
         node = self._rng.choice(NODES)
         behavior = rollout.mode or "healthy"
+        if rollout.pods_made < rollout.healthy_first:
+            behavior = "healthy"
+        rollout.pods_made += 1
         if behavior != "deadline":  # an unschedulable pod is bound to no node
             pod_spec["nodeName"] = node
         logs: dict[str, str] = {}

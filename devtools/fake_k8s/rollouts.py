@@ -295,6 +295,7 @@ class Rollouts(Pods):
             self._write("replicasets", rs, "MODIFIED")
 
         mode, state.pending_failure = state.pending_failure, None
+        healthy_first, state.pending_healthy_first = state.pending_healthy_first, 0
         if mode is None:
             images = [c.get("image", "") for c in containers if c["name"] in failing]
             mode = next((m for matches, m in state.image_failures
@@ -309,6 +310,7 @@ class Rollouts(Pods):
             crash_once_seen=once_seen and crash is not None,
             failing=failing,
             started_tick=self._tick_no,
+            healthy_first=healthy_first if mode is not None else 0,
             last_progress=time.monotonic(),
         )
         state.rollout = rollout

@@ -87,6 +87,10 @@ class Rollout:
     last_progress: float
     done: bool = False
     deadline_exceeded: bool = False
+    #: How many of its new pods come up healthy before `mode` applies (fail_next_rollout),
+    #: and how many it made so far.
+    healthy_first: int = 0
+    pods_made: int = 0
     #: Crash (crash_restarts) once a client has read the completed Deployment, not on a timer.
     crash_once_seen: bool = False
 
@@ -94,6 +98,7 @@ class Rollout:
 @dataclass
 class DeploymentState:
     pending_failure: FailureMode | None = None
+    pending_healthy_first: int = 0
     pending_crash: int | None = None
     pending_crash_once_seen: bool = False
     rollout: Rollout | None = None

@@ -242,6 +242,7 @@ def test_a_failed_rollout_leaves_the_stored_state_alone(cluster: Make) -> None:
         c.deploy("production", "api", "v1.2.4-bad", progress=lambda _t: None, deployment_id=2)
     seen = cluster(initial_version="v1.2.2", fail_versions="-bad$").observe("production", "api")
     assert seen is not None and (seen.version, seen.deployment_id) == ("v1.2.3", 1)
+    assert seen.settled and seen.progress is None  # v1.2.4-bad never ran: not "applied"
 
 
 def test_a_restart_runs_what_the_last_one_rolled_out_not_the_initial_version(

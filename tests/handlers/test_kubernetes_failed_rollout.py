@@ -3,8 +3,8 @@ rollout whose image cannot be pulled leaves the Deployment's template on the bad
 old pods keep serving), so it is never left silently half-applied. It follows the
 environment's rule, as a failed watch does: with `verify.auto_rollback` the runner rolls back
 to the previous version at once; without it the card offers Rollback / Keep, `/deploy status`
-and `/rollback` agree on what runs (the bad version, its rollout not settled), and Rollback
-puts the previous version back."""
+and `/rollback` agree on what runs (the bad version applied but not running, the previous
+one still serving), and Rollback puts the previous version back."""
 
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ class TestWithAutomaticRollback:
         fake_k8s.wait_until(settled)
         line = staging_line(bot)
         assert line.startswith("• `staging` / `api`: `v1.2.3` since "), line
-        assert "not settled" not in line and "changed outside deploybot" not in line, line
+        assert "not running" not in line and "changed outside deploybot" not in line, line
 
         # The bad version is marked faulty (and the service locked, staging's rollback
         # rule); nothing is left to decide on the card.
@@ -167,10 +167,12 @@ class TestWithoutAutomaticRollback:
         (ann,) = [blocks_text(a) for a in announcements(bot) if BAD in blocks_text(a)]
         assert f"Cause: {CAUSE}" in ann, ann
 
-        # Status and /rollback agree on what runs: the bad version, its rollout not settled.
+        # Status and /rollback agree on what runs: the bad version is applied but never
+        # ran (no "since"), and v1.2.3, on the old ReplicaSet's pods, still serves.
         line = staging_line(bot)
-        assert line.startswith(f"• `staging` / `api`: `{BAD}` since "), line
-        assert "rollout not settled" in line, line
+        assert line.startswith(f"• `staging` / `api`: `{BAD}` applied "), line
+        assert line.endswith(", not running (0/3 new pods available); `v1.2.3` still serves "
+                             "(3 old pods)"), line
         reply = bot.requester.command("/rollback", "staging", user_id=APPROVER)
         (post,) = bot.requester.response_posts(reply)
         assert f"back from `{BAD}` to `v1.2.3`" in str(post.args["text"]), post.args["text"]
@@ -191,7 +193,7 @@ class TestWithoutAutomaticRollback:
         fake_k8s.wait_until(settled)
         line = staging_line(bot)
         assert line.startswith("• `staging` / `api`: `v1.2.3` since "), line
-        assert "not settled" not in line and "changed outside deploybot" not in line, line
+        assert "not running" not in line and "changed outside deploybot" not in line, line
 
         bad = bot.deployment(2)
         assert bad.state is State.ROLLED_BACK

@@ -19,7 +19,7 @@ from bot.backends.holiday_calendar import HolidayLibrary
 from bot.clock import ManualClock
 from bot.config import parse_config
 from bot.domain.deployment import NewDeployment
-from bot.domain.live import Observed
+from bot.domain.live import Observed, Progress, Serving
 from bot.domain.states import State
 from bot.errors import PermanentError, RetryableError
 from bot.presentation.home_views import home_view
@@ -235,14 +235,15 @@ def test_the_tab_says_when_a_version_is_not_settled_or_the_cluster_could_not_be_
     w.deployed("staging", "svc-001", "v1")
     clock.advance(timedelta(seconds=1))
     w.cluster.answers[("staging", "svc-000")] = Observed(
-        version="v2-bad", since=clock.now(), settled=False,
-        detail="0/3 new pods available, 3 old pods still running")
+        version="v2-bad", since=None, settled=False,
+        progress=Progress(applied=clock.now(), available=0, desired=3,
+                          serving=(Serving("v1", None, 3),)))
     w.cluster.broken.add(("staging", "svc-001"))
     home = w.home.build(lookups=4)
     text = json.dumps(home_view(home, w.config.zone))
-    assert "`svc-000` `v2-bad` since" in text
-    assert ("rollout not settled: 0/3 new pods available, 3 old pods still running"
-            in text), text
+    assert "`svc-000` `v2-bad` since" not in text  # it never ran
+    assert ("`svc-000` `v2-bad` applied " in text and ", not running (0/3 new pods "
+            "available); `v1` still serves (3 old pods)" in text), text
     assert "`svc-001` `v1` since" in text
     assert "last known (deploybot's record): the cluster could not be read" in text, text
 
@@ -250,7 +251,7 @@ def test_the_tab_says_when_a_version_is_not_settled_or_the_cluster_could_not_be_
     w.deployed("staging", "svc-000", "v2-bad")  # it went on to succeed after that answer
     text = json.dumps(home_view(w.home.build(lookups=0), w.config.zone))
     assert "`svc-000` `v2-bad` since" in text
-    assert "rollout not settled" not in text  # the kept answer is older than the record
+    assert "not running" not in text  # the kept answer is older than the record
 
 
 def test_republish_goes_to_recent_viewers_and_survives_one_that_fails(

@@ -1,5 +1,7 @@
 """What runs: the version a service's Deployment runs, since when and who put it there
-(`observe`, read from the Deployment and its ReplicaSets), and the versions that ran before,
+(`observe`, read from the Deployment and its ReplicaSets; mid-rollout or after a failed one
+left applied, how far it got and which older versions still serve: `serving`), and the
+versions that ran before,
 from its old ReplicaSets (`earlier_versions`, the Revisions capability: `/rollback` while
 deploybot's own history is still empty). Images become versions through the service's
 image template."""
@@ -21,8 +23,9 @@ from bot.backends.kubernetes.objects import (
     timestamp,
 )
 from bot.backends.kubernetes.status import named_replica_set, owning_replica_set, progressing
+from bot.backends.kubernetes.troubleshoot import version_in
 from bot.backends.kubernetes.workload import Workload
-from bot.domain.live import Observed
+from bot.domain.live import Observed, Progress, Serving
 
 
 def observe(w: Workload, environment: str, service: str) -> Observed | None:
@@ -59,9 +62,11 @@ def observed(w: Workload, dep: Mapping[str, Any], replica_sets: Sequence[Mapping
 
     - `version`: the pod template's image (the first configured container's) mapped back
       through the image template; None with `image` the raw image when it does not fit.
-    - `since`: when that version began running there. The ReplicaSet that runs the
-      template (`owning_replica_set`) was created when it first rolled out, so a fresh
-      one's creationTimestamp is the answer. A ReplicaSet rolled back to (it carries
+    - `since`: when that version began running there, once the Deployment is settled
+      (None before: it is not, or not all, running yet; `progress` says how far). The
+      ReplicaSet that runs the template (`owning_replica_set`) was created when it first
+      rolled out, so a fresh one's creationTimestamp is the answer. A ReplicaSet rolled
+      back to (it carries
       deployment.kubernetes.io/revision-history) keeps the creationTimestamp of its first
       rollout, before the versions that replaced it: then the answer is when the rollout
       back to it finished, the lastUpdateTime of the Progressing condition that says
@@ -71,14 +76,17 @@ def observed(w: Workload, dep: Mapping[str, Any], replica_sets: Sequence[Mapping
       keeps it across True→True changes (NewReplicaSetCreated → ReplicaSetUpdated →
       NewReplicaSetAvailable), so it can be weeks older than the rollback.
     - `settled`: the controller saw the latest spec and every replica is updated and
-      available with no old pod left; else `detail` says how far it is, in plain words.
+      available with no old pod left.
+    - `progress` (unsettled only): when the version was applied (its ReplicaSet's
+      creation, unknown for a reused one), how many of its pods are available and which
+      older versions still serve (`serving`); `detail` adds what the counts do not say (the
+      change not picked up yet, a ProgressDeadlineExceeded).
     - `deployment_id`: deploybot's deployment-id annotation, only when the change-cause
       is deploybot's for this service and this version (someone's `kubectl set image`
       afterwards leaves both annotations behind, describing another version).
     - `changed_by`: the change-cause, unless it is deploybot's and describes another
       version than the one that runs (stale: who changed it then is unknown)."""
-    images = {c.get("name"): c.get("image") for c in containers_of(dep)}
-    image = next((str(images[c]) for c in w.containers if images.get(c)), None)
+    image = _image_in(w, dep)
     version = w.config.version_of(image) if image else None
     rs = owning_replica_set(dep, replica_sets, w.containers)
 
@@ -103,22 +111,20 @@ def observed(w: Workload, dep: Mapping[str, Any], replica_sets: Sequence[Mapping
         elif (cond is not None and cond.get("reason") == "ProgressDeadlineExceeded"
                 and named_replica_set(cond) in (None, rs_name)):
             detail = "rollout stuck: ProgressDeadlineExceeded"
-        else:
-            new_available = int(((rs or {}).get("status") or {}).get(
-                "availableReplicas") or 0)
-            detail = f"{new_available}/{want} new pods available"
-            old = total - updated
-            if old > 0:
-                detail += f", {old} old pod{'s' if old != 1 else ''} still running"
 
-    since = None
+    since = applied = None
     if rs is not None:
         created = timestamp(meta_of(rs).get("creationTimestamp"))
         if REVISION_HISTORY not in (meta_of(rs).get("annotations") or {}):
-            since = created
+            since = applied = created
         elif cond is not None and about_rs and cond.get("reason") == "NewReplicaSetAvailable":
             finished = timestamp(cond.get("lastUpdateTime"))
             since = max((t for t in (created, finished) if t is not None), default=None)
+    progress = None
+    if not settled:
+        since = None  # not (all) running yet: "applied", never "since"
+        progress = Progress(applied=applied, available=_available(rs), desired=want,
+                            serving=serving(w, rs, replica_sets))
 
     annotations = meta.get("annotations") or {}
     cause = str(annotations.get(CHANGE_CAUSE) or "") or None
@@ -132,7 +138,50 @@ def observed(w: Workload, dep: Mapping[str, Any], replica_sets: Sequence[Mapping
         elif version is None or ours["version"] != version:
             cause = None  # deploybot's cause of an earlier change: who made this one?
     return Observed(version=version, since=since, image=image, settled=settled,
-                    detail=detail, deployment_id=deployment_id, changed_by=cause)
+                    detail=detail, deployment_id=deployment_id, changed_by=cause,
+                    progress=progress)
+
+
+def serving(w: Workload, new: Mapping[str, Any] | None,
+            replica_sets: Sequence[Mapping[str, Any]]) -> tuple[Serving, ...]:
+    """The versions still serving besides the ReplicaSet `new` (the one that runs the
+    Deployment's template; None before the controller made it): the other ReplicaSets with
+    available pods, per version (or image), most pods first.
+
+    A RollingUpdate scales the new ReplicaSet up and the old ones down as the new pods
+    become available, never taking more old pods away than maxUnavailable allows; when the
+    new pods never become available (an image that cannot be pulled) the old ReplicaSet
+    keeps its pods and they go on serving
+    (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#rolling-update-deployment,
+    #failed-deployment; reconcileOldReplicaSets in kube-controller-manager's
+    pkg/controller/deployment/rolling.go). So an old ReplicaSet's availableReplicas is
+    how many pods of its version serve now."""
+    new_name = meta_of(new).get("name") if new is not None else None
+    pods: dict[tuple[str | None, str | None], int] = {}
+    for rs in replica_sets:
+        if new_name is not None and meta_of(rs).get("name") == new_name:
+            continue
+        available = _available(rs)
+        if available <= 0:
+            continue
+        image = _image_in(w, rs)
+        version = version_in(w, containers_of(rs))
+        key = (version, None if version is not None else image)
+        pods[key] = pods.get(key, 0) + available
+    return tuple(Serving(version=v, image=i, pods=n)
+                 for (v, i), n in sorted(pods.items(), key=lambda kv: -kv[1]))
+
+
+def _available(rs: Mapping[str, Any] | None) -> int:
+    """A ReplicaSet's available pods (0 when there is none)."""
+    return int(((rs or {}).get("status") or {}).get("availableReplicas") or 0)
+
+
+def _image_in(w: Workload, obj: Mapping[str, Any]) -> str | None:
+    """The image of the first configured container of `obj`'s pod template (a Deployment
+    or a ReplicaSet) that has one."""
+    images = {c.get("name"): c.get("image") for c in containers_of(obj)}
+    return next((str(images[c]) for c in w.containers if images.get(c)), None)
 
 
 def earlier_versions(w: Workload, environment: str) -> list[str]:
@@ -149,24 +198,13 @@ def earlier_versions(w: Workload, environment: str) -> list[str]:
     if found is None:
         return []
     dep, replica_sets = found
-    current = _version_in(w, dep)
+    current = version_in(w, containers_of(dep))
     seen = {current} if current else set()
     versions: list[str] = []
     for rs in sorted(replica_sets, key=revision_of, reverse=True):
-        version = _version_in(w, rs)
+        version = version_in(w, containers_of(rs))
         if version and version not in seen:
             seen.add(version)
             versions.append(version)
     return versions
 
-
-def _version_in(w: Workload, obj: Mapping[str, Any]) -> str | None:
-    """The version the pod template of `obj` (a Deployment or a ReplicaSet) runs: the
-    image of the first configured container that has one, by the image template (None
-    when it does not fit)."""
-    images = {c.get("name"): c.get("image") for c in containers_of(obj)}
-    for name in w.containers:
-        image = images.get(name)
-        if image:
-            return w.config.version_of(str(image))
-    return None

@@ -10,7 +10,7 @@ import pytest
 from kubernetes import client as k8s
 
 from bot.backends.kubernetes import KubeClients, KubernetesCluster
-from bot.domain.live import Observed
+from bot.domain.live import Observed, Progress, Serving
 from bot.errors import PermanentError, RetryableError
 from bot.ports import RolloutFailed
 from devtools.fake_k8s import FakeKubernetes
@@ -107,7 +107,10 @@ def test_while_a_rollback_to_a_reused_replica_set_is_under_way_since_is_unknown(
     seen = observe(cluster)
 
     assert (seen.version, seen.since, seen.settled) == ("v1.2.2", None, False)
-    assert seen.detail == "0/3 new pods available, 3 old pods still running"
+    # The reused ReplicaSet's creation is of its first rollout: when this one was applied
+    # is not known.
+    assert seen.progress == Progress(applied=None, available=0, desired=3,
+                                     serving=(Serving("v1.2.3", None, 3),))
 
 
 # -- what someone else put there ------------------------------------------------------------
@@ -170,10 +173,61 @@ def test_a_rollout_stuck_past_its_progress_deadline_is_not_settled_and_says_so(
 
     rs = replica_set(fake, IMAGE.format(version="v1.2.4-bad"))
     assert seen == Observed(
-        version="v1.2.4-bad", since=stamp(rs["metadata"]["creationTimestamp"]),
+        version="v1.2.4-bad", since=None,
         image=IMAGE.format(version="v1.2.4-bad"), settled=False,
         detail="rollout stuck: ProgressDeadlineExceeded", deployment_id=8,
-        changed_by="deploybot #8: api v1.2.4-bad by U0ALICE")
+        changed_by="deploybot #8: api v1.2.4-bad by U0ALICE",
+        progress=Progress(applied=stamp(rs["metadata"]["creationTimestamp"]), available=0,
+                          desired=3, serving=(Serving("v1.2.2", None, 3),)))
+
+
+def test_a_failed_rollout_left_applied_never_ran_and_the_old_version_still_serves(
+    fake: FakeKubernetes, cluster: KubernetesCluster,
+) -> None:
+    """`/deploy api staging v1.2.3`, then v1.2.4-bad whose image cannot be pulled, left
+    applied (no auto_rollback): v1.2.4-bad is what the Deployment was given, never ran, and
+    v1.2.3 (the old ReplicaSet's pods) is what serves."""
+    deploy(cluster, "v1.2.3", deployment_id=7)
+    fake.fail_next_rollout(NS, "api", "image_pull")
+    with pytest.raises(RolloutFailed):
+        deploy(cluster, "v1.2.4-bad", deployment_id=8)
+
+    seen = observe(cluster)
+
+    bad = replica_set(fake, IMAGE.format(version="v1.2.4-bad"))
+    assert (seen.version, seen.since, seen.settled, seen.deployment_id) == (
+        "v1.2.4-bad", None, False, 8)
+    assert seen.progress == Progress(
+        applied=stamp(bad["metadata"]["creationTimestamp"]), available=0, desired=3,
+        serving=(Serving("v1.2.3", None, 3),))
+    good = replica_set(fake, IMAGE.format(version="v1.2.3"))
+    assert good["status"]["availableReplicas"] == 3  # what "serves" is read from
+
+
+def test_mid_rollout_the_new_version_runs_on_some_pods_and_the_old_one_on_the_rest(
+    fake: FakeKubernetes, cluster: KubernetesCluster, kubectl: k8s.AppsV1Api,
+) -> None:
+    """Two of v1.2.3's three new pods came up, the third waits: the controller scaled the
+    old ReplicaSet down to one pod (maxUnavailable 0 for three replicas)."""
+    fake.fail_next_rollout(NS, "api", "image_pull", healthy_first=2)
+    set_image(kubectl, IMAGE.format(version="v1.2.3"))
+
+    def part_way(f: FakeKubernetes) -> bool:
+        status = {rs["spec"]["template"]["spec"]["containers"][0]["image"]: rs["status"]
+                  for rs in f.objects("replicasets", NS)}
+        new, old = (status.get(IMAGE.format(version=v)) or {} for v in ("v1.2.3", "v1.2.2"))
+        return new.get("availableReplicas") == 2 and old.get("replicas") == 1
+    fake.wait_until(part_way)
+
+    seen = observe(cluster)
+
+    new = replica_set(fake, IMAGE.format(version="v1.2.3"))
+    assert (seen.version, seen.since, seen.settled, seen.detail) == (
+        "v1.2.3", None, False, None)
+    assert seen.progress == Progress(
+        applied=stamp(new["metadata"]["creationTimestamp"]), available=2, desired=3,
+        serving=(Serving("v1.2.2", None, 1),))
+    assert seen.progress.running
 
 
 def test_a_deadline_left_over_from_the_rollout_before_is_not_this_ones(
@@ -202,8 +256,9 @@ def test_a_deadline_left_over_from_the_rollout_before_is_not_this_ones(
 
     seen = cluster.observed(dep, [good], service="api")
 
-    assert (seen.settled, seen.since) == (False, None)
-    assert seen.detail == "0/3 new pods available, 4 old pods still running"
+    assert (seen.settled, seen.since, seen.detail) == (False, None, None)
+    # api-good is the template's ReplicaSet, not yet scaled up; the stuck one is not read.
+    assert seen.progress == Progress(applied=None, available=0, desired=3, serving=())
 
 
 # -- nothing there, or the cluster cannot be read ------------------------------------------------
