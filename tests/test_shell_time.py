@@ -2,12 +2,14 @@
 bot.scheduling.scheduler, run by devtools.shell.timeline on the shell's ManualClock) at
 every tick that falls due, in order — the Friday cut-off warning, the refusal after it, a
 deploy queued for the window and released when it opens, an approval expiring, a lock
-running out — and refuse to go back."""
+running out — and refuse to go back. Skipping the ticks that would find nothing shows the
+same as running every one."""
 
 from __future__ import annotations
 
 import io
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +18,9 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import parse_config
+from devtools.shell import run as shell_run
 from devtools.shell import run_shell
+from devtools.shell.timeline import Timeline
 from tests.conftest import base_config
 from tests.shell_checks import in_order
 
@@ -39,11 +43,17 @@ def config(**overrides: Any) -> dict[str, Any]:
     return cfg
 
 
-def session(tmp_path: Path, script: str, *, start: datetime, **overrides: Any) -> str:
+def session(tmp_path: Path, script: str, *, start: datetime,
+            schedule: dict[str, Any] | None = None, **overrides: Any) -> str:
+    """The shell's transcript of `script`; `schedule`: production's days that differ from
+    GUIDE_SCHEDULE."""
+    tmp_path.mkdir(exist_ok=True)
     file = tmp_path / "session.txt"
     file.write_text(script, encoding="utf-8")
+    cfg = config(**overrides)
+    cfg["environments"]["production"]["schedule"] = {**GUIDE_SCHEDULE, **(schedule or {})}
     out = io.StringIO()
-    code = run_shell(parse_config(config(**overrides), source="test config"),
+    code = run_shell(parse_config(cfg, source="test config"),
                      database_url=f"sqlite:///{tmp_path / 'shell.db'}", script=str(file),
                      out=out, settle=0.15, clock=ManualClock(start))
     assert code == 0, out.getvalue()[-3000:]
@@ -139,3 +149,41 @@ advance 1d
     assert "at needs a time, e.g. `at 2026-12-04 13:55` (in America/New_York)." in out
     assert "(it is now Thu 2026-12-03 10:00 EST)" in out
     assert out.count("(it is now") == 1  # only the move that was allowed
+
+
+SCRIPT_WITH_EVERY_JOB_DUE = """\
+/deploy production v1.2.3
+/lock staging api "database migration" for 30m
+advance 10m
+advance 1h5m
+/deploy production v1.2.4
+click queue_for_window
+as U0BOB
+click approve_ahead #2
+advance 1h
+advance 30m
+"""
+
+
+def test_skipping_quiet_ticks_shows_exactly_what_running_every_tick_shows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """devtools.shell.timeline skips the ticks a job says would find nothing (its next due):
+    a session where each of those jobs finds something — the cut-off warning, a lock and an
+    approval running out, a queued deploy released when its window opens, and started —
+    reads the same, line for line, as one where every tick runs."""
+    friday = {"friday": [{"until": "14:00"}, {"from": "15:00"}]}
+    start = datetime(2026, 12, 4, 12, 50, tzinfo=NY)
+    skipping = session(tmp_path / "skipping", SCRIPT_WITH_EVERY_JOB_DUE, start=start,
+                       schedule=friday)
+    monkeypatch.setattr(shell_run, "Timeline", partial(Timeline, skip_quiet=False))
+    every_tick = session(tmp_path / "every-tick", SCRIPT_WITH_EVERY_JOB_DUE, start=start,
+                         schedule=friday)
+    in_order(
+        every_tick,
+        "(Fri 2026-12-04 13:00 EST · the scheduler runs announce)",
+        "(Fri 2026-12-04 13:20 EST · the scheduler runs expire-locks)",
+        "the scheduler runs expire-approvals)",
+        "(Fri 2026-12-04 15:00 EST · the scheduler runs release-scheduled)",
+        "✅ api `v1.2.4` is live in production",
+    )
+    assert skipping.replace("skipping/", "every-tick/") == every_tick  # (the database's path)

@@ -156,6 +156,12 @@ class DeploymentSchedules(Protocol):
 
     def unanswered(self, *, prompted_before: datetime) -> Sequence[int]: ...
 
+    def next_due(self) -> tuple[datetime | None, datetime | None, datetime | None]:
+        """When the queries above next find something, as things stand: the earliest
+        approval expiry (`due_for_expiry`), window opening of a request not yet prompted
+        (`due_scheduled`) and prompt (`unanswered`); None where there is none."""
+        ...
+
     def find_scheduled(self, *, service: str, environment: str, version: str,
                        requested_by: str) -> Deployment | None: ...
 
@@ -188,6 +194,11 @@ class DeploymentLeases(Protocol):
         ...
 
     def claimable(self, at: datetime) -> Sequence[int]: ...
+
+    def next_claimable(self, at: datetime) -> datetime | None:
+        """When `claimable` next finds something, as things stand: `at` when it does now,
+        else the earliest lease to run out; None when no deployment is in flight."""
+        ...
 
 
 class DeploymentHistory(Protocol):

@@ -129,6 +129,11 @@ class LockRepository(Protocol):
         """Locks whose time is up at `at` that nobody released yet."""
         ...
 
+    def next_expiry(self) -> datetime | None:
+        """When `expired` next finds a lock, as things stand (the earliest expiry of one
+        nobody released yet); None when no lock expires."""
+        ...
+
     def release(self, lock_id: int, *, by: str, at: datetime) -> bool:
         """Release it if nobody did yet (a conditional UPDATE): True for one caller only."""
         ...

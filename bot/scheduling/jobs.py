@@ -8,12 +8,21 @@ database), so a stored job names whichever process wrote it last, and may be run
 them. A process that does not know the named instance runs the job with its own container
 when it has exactly one (the normal case: one bot per process): the work is the same from
 any process on that database.
+
+`NEXT_DUE` gives, for the jobs that can tell, when the job's next tick can find anything to
+do, read from the same data the job reads (`next_due(instance, at)`: a time, None when
+nothing is pending): a tick before then finds nothing and changes nothing, as long as
+nothing else changes meanwhile. devtools.shell.timeline skips those ticks when it moves the
+shell's clock over days (the scheduler itself runs every tick). `WRITES_NOTHING_WHEN_ZERO`:
+the jobs whose run returning 0 wrote nothing (so every other job's next due still holds).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -110,3 +119,73 @@ def send_daily_summary(instance: str) -> int:
     c = _get(instance)
     return 1 if c is not None and c.summary is not None and c.summary.send_due(
         at=c.clock.now()) else 0
+
+
+# -- when each job next finds something (see the module's docstring) -------------------------
+NextDue = Callable[[str, datetime], "datetime | None"]
+
+
+def _expire_approvals_due(instance: str, at: datetime) -> datetime | None:
+    c = _get(instance)
+    return c.deployments.next_expiry_due() if c else at
+
+
+def _resume_deployments_due(instance: str, at: datetime) -> datetime | None:
+    c = _get(instance)
+    return c.runner.next_due(at=at) if c else at
+
+
+def _announce_due(instance: str, at: datetime) -> datetime | None:
+    c = _get(instance)
+    return c.announcements.next_due(at=at) if c else at
+
+
+def _release_scheduled_due(instance: str, at: datetime) -> datetime | None:
+    """The first window to open for a queued deploy not yet prompted (`due_scheduled`), or
+    prompt to go unanswered for the shortest `start_within` (`_expire_unanswered`'s
+    candidates, bot.services.scheduled)."""
+    c = _get(instance)
+    if c is None:
+        return at
+    with c.database.transaction() as r:
+        _, opens, prompted = r.deployments.next_due()
+    shortest = min(e.start_within for e in c.config.environments.values())
+    unanswered = None if prompted is None else prompted + shortest
+    return min((t for t in (opens, unanswered) if t is not None), default=None)
+
+
+def _expire_locks_due(instance: str, at: datetime) -> datetime | None:
+    c = _get(instance)
+    return c.locks.next_due() if c else at
+
+
+def _poll_github_due(instance: str, at: datetime) -> datetime | None:
+    c = _get(instance)
+    return None if c is not None and c.github_polling is None else at  # polling is off
+
+
+def _refresh_checklists_due(instance: str, at: datetime) -> datetime | None:
+    c = _get(instance)
+    return None if c is not None and c.checklists is None else at  # no `checklist:`
+
+
+def _daily_summary_due(instance: str, at: datetime) -> datetime | None:
+    c = _get(instance)
+    return None if c is not None and c.summary is None else at  # no alerts.email
+
+
+NEXT_DUE: dict[Callable[[str], int], NextDue] = {
+    expire_approvals: _expire_approvals_due,
+    resume_deployments: _resume_deployments_due,
+    announce: _announce_due,
+    release_scheduled: _release_scheduled_due,
+    expire_locks: _expire_locks_due,
+    poll_github: _poll_github_due,
+    refresh_checklists: _refresh_checklists_due,
+    send_daily_summary: _daily_summary_due,
+}
+
+#: A run of these that returns 0 wrote nothing: nothing expired, submitted or released, and
+#: check-live saw no drift (without drift it only reads: bot.services.live).
+WRITES_NOTHING_WHEN_ZERO: frozenset[Callable[[str], int]] = frozenset({
+    check_live, expire_approvals, resume_deployments, expire_locks})

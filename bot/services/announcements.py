@@ -64,6 +64,19 @@ class AnnouncementService:
         return [Announcement(key=p.key, due_at=p.due_at, text=words.text(p, zone))
                 for p in self._planned(start, end)]
 
+    def next_due(self, *, at: datetime, within: timedelta = timedelta(days=1)) -> datetime:
+        """When `post_due` next finds something, as things stand: `at` when it does now (an
+        announcement it looks at is unclaimed), else the earliest due time of one not yet
+        claimed, up to `at + within` (returned when none is due before then)."""
+        grace = self._config.announcements.grace
+        planned = self._planned(at - grace - STALE_LOOKBACK, at + within)
+        if not planned:
+            return at + within
+        with self._store.transaction() as r:
+            first = next((p.due_at for p in planned if not r.announcements.claimed(p.key)),
+                         None)
+        return at + within if first is None else max(at, first)
+
     def post_due(self, *, at: datetime | None = None) -> list[str]:
         """Post every announcement due in [at - grace, at] not yet posted by anyone; returns
         the keys this call posted."""

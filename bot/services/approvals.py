@@ -181,6 +181,12 @@ class ApprovalUseCases(DeploymentsBase):
                         f"before the window opens again.{told} {later}.")
 
     # -- expiry ----------------------------------------------------------------------
+    def next_expiry_due(self) -> datetime | None:
+        """When `expire_due` next finds a request, as things stand (the earliest expiry of one
+        awaiting approval); None when none expires."""
+        with self._store.transaction() as r:
+            return r.deployments.next_due()[0]
+
     def expire_due(self, *, at: datetime) -> list[int]:
         """Expire the requests whose approval time is up (the scheduler's job). One whose
         expiry was its deploy window closing (bot.services.deploy_base `_approval_needed`)

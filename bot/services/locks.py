@@ -197,6 +197,11 @@ class LockService:
             raise Locked(lock, prefix + reason)
 
     # -- expiry (the scheduler's job) ------------------------------------------------------
+    def next_due(self) -> datetime | None:
+        """When `expire_due` next finds a lock, as things stand; None when none expires."""
+        with self._store.transaction() as r:
+            return r.locks.next_expiry()
+
     def expire_due(self, *, at: datetime, environment: str | None = None,
                    service: str | None = None) -> builtins.list[int]:
         """Release and announce each lock whose time is up (optionally only the one on

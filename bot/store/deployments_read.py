@@ -133,6 +133,17 @@ class SqlDeploymentReads(OnSession):
             ).order_by(DeploymentRow.id)
         ).all()
 
+    def next_due(self) -> tuple[datetime | None, datetime | None, datetime | None]:
+        waiting = DeploymentRow.state == State.AWAITING_APPROVAL.value
+        scheduled = DeploymentRow.state == State.SCHEDULED.value
+        row = self._s.execute(select(
+            select(func.min(DeploymentRow.expires_at)).where(waiting).scalar_subquery(),
+            select(func.min(DeploymentRow.not_before)).where(
+                scheduled, DeploymentRow.prompted_at.is_(None)).scalar_subquery(),
+            select(func.min(DeploymentRow.prompted_at)).where(scheduled).scalar_subquery(),
+        )).one()
+        return row[0], row[1], row[2]
+
     def unanswered(self, *, prompted_before: datetime) -> Sequence[int]:
         """Scheduled deployments whose requester was asked before then and never answered."""
         return self._s.scalars(

@@ -237,3 +237,12 @@ class SqlDeploymentWrites(OnSession):
                 or_(DeploymentRow.lease_until.is_(None), DeploymentRow.lease_until < at),
             ).order_by(DeploymentRow.id)
         ).all()
+
+    def next_claimable(self, at: datetime) -> datetime | None:
+        unleased, first = self._s.execute(
+            select(func.count(DeploymentRow.id).filter(DeploymentRow.lease_until.is_(None)),
+                   func.min(DeploymentRow.lease_until)).where(CLAIMABLE)
+        ).one()
+        if unleased or (first is not None and first < at):
+            return at
+        return first

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -97,6 +97,10 @@ class SqlLockRepository:
             ).order_by(LockRow.expires_at, LockRow.id)
         ).all()
         return [_lock(r) for r in rows]
+
+    def next_expiry(self) -> datetime | None:
+        return self._s.scalar(
+            select(func.min(LockRow.expires_at)).where(LockRow.released_at.is_(None)))
 
     def release(self, lock_id: int, *, by: str, at: datetime) -> bool:
         """Release the lock if nobody did yet; True only for the one caller that did."""

@@ -1,7 +1,9 @@
 """devtools.shell.timeline: the scheduler's jobs (bot.scheduling.scheduler's, read back from
 the job store) run by the shell on its ManualClock — every tick in between, in time order,
 ties in the scheduler's order, on multiples of each period; the clock set to each tick and
-never back, even when a tick's work moved it on; time only forward."""
+never back, even when a tick's work moved it on; time only forward. The ticks a job says
+would find nothing are skipped, its tick with work runs at its time (that the shell shows
+the same either way: tests/test_shell_time.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from bot.container import Container, build_container
 from bot.scheduling.scheduler import EXPECTED_JOBS
 from devtools.fake_slack import FakeSlack
 from devtools.shell.timeline import TimeError, Timeline
-from tests.conftest import BOT_TOKEN, WEDNESDAY
+from tests.conftest import BOT_TOKEN, REQUESTER, WEDNESDAY
 
 
 @pytest.fixture
@@ -33,7 +35,7 @@ def container(config: AppConfig, database_url: str, fake_slack: FakeSlack,
 
 @pytest.fixture
 def timeline(container: Container, clock: ManualClock) -> Iterator[Timeline]:
-    t = Timeline(container, clock)
+    t = Timeline(container, clock, skip_quiet=False)
     try:
         yield t
     finally:
@@ -80,7 +82,7 @@ def test_every_tick_runs_in_time_order_on_the_clock_ties_in_the_schedulers_order
 def test_ticks_fall_on_multiples_of_the_period_whenever_the_session_started(
         container: Container, clock: ManualClock) -> None:
     clock.set(WEDNESDAY + timedelta(seconds=7))
-    t = Timeline(container, clock)
+    t = Timeline(container, clock, skip_quiet=False)
     try:
         ran: Ran = []
         t.move_to(WEDNESDAY + timedelta(seconds=30), recorder(clock, ran))
@@ -127,3 +129,34 @@ def test_time_only_moves_forward(timeline: Timeline, clock: ManualClock) -> None
     with pytest.raises(TimeError, match="move at most 60 days"):
         timeline.move_to(WEDNESDAY + timedelta(days=61), recorder(clock, []))
     assert clock.now() == WEDNESDAY
+
+
+def test_ticks_that_would_find_nothing_are_skipped_and_one_with_work_runs_at_its_time(
+        container: Container, clock: ManualClock) -> None:
+    # Nothing queued, awaiting approval or announced; polling, checklists and the daily
+    # summary off: of the jobs, only check-live cannot tell when it has work.
+    with container.database.transaction() as r:
+        r.locks.acquire(environment="staging", service="api", holder=REQUESTER,
+                        reason="migration", at=WEDNESDAY,
+                        expires_at=WEDNESDAY + timedelta(minutes=7, seconds=30))
+    t = Timeline(container, clock)
+    try:
+        ran: Ran = []
+        assert t.move_to(WEDNESDAY + timedelta(minutes=20), recorder(clock, ran, call=True)) == 5
+        ran_after = len(ran)
+        t.move_to(WEDNESDAY + timedelta(minutes=30), recorder(clock, ran, call=True))
+    finally:
+        t.close()
+    assert [(j, at - WEDNESDAY) for j, at, _ in ran] == [
+        ("check-live", timedelta(minutes=5)),
+        ("expire-locks", timedelta(minutes=8)),  # the first minute after it expired
+        ("check-live", timedelta(minutes=10)),
+        ("check-live", timedelta(minutes=15)),
+        ("check-live", timedelta(minutes=20)),
+        ("check-live", timedelta(minutes=25)),
+        ("check-live", timedelta(minutes=30)),
+    ]
+    assert ran_after == 5
+    assert all(now == at for _, at, now in ran)
+    with container.database.transaction() as r:
+        assert r.locks.active(clock.now()) == []

@@ -110,6 +110,20 @@ def test_expiry(db: Database) -> None:
         assert list(r.locks.expired(end)) == [lock]
 
 
+def test_next_expiry_is_the_first_unreleased_lock_to_expire(db: Database) -> None:
+    with db.transaction() as r:
+        assert r.locks.next_expiry() is None
+    acquire(db, service="web")  # no expiry
+    first = acquire(db, expires_at=T0 + timedelta(hours=1))
+    acquire(db, environment="staging", expires_at=T0 + timedelta(hours=2))
+    assert first is not None
+    with db.transaction() as r:
+        assert r.locks.next_expiry() == T0 + timedelta(hours=1)
+        assert r.locks.release(first.id, by="U0BOB", at=T0)
+    with db.transaction() as r:
+        assert r.locks.next_expiry() == T0 + timedelta(hours=2)
+
+
 def test_an_expired_unreleased_lock_gives_way_at_acquire(db: Database) -> None:
     old = acquire(db, expires_at=T0 + timedelta(minutes=30))
     assert old is not None

@@ -278,6 +278,27 @@ def test_due_for_expiry(db: Database) -> None:
     assert no_deadline not in (waiting, later)
 
 
+def test_next_due_is_when_the_schedules_queries_next_find_something(db: Database) -> None:
+    """The earliest approval expiry, window opening not yet prompted, and prompt (what the
+    shell's timeline asks to skip the ticks before them); None where there is none."""
+    with db.transaction() as r:
+        assert r.deployments.next_due() == (None, None, None)
+    expires = T0 + timedelta(hours=2)
+    add(db, expires_at=expires + timedelta(minutes=1))
+    add(db, expires_at=expires)
+    add(db, State.QUEUED, expires_at=T0)  # not waiting for approval: no expiry
+    opens = T0 + timedelta(days=1)
+    prompted, unprompted = add(db, State.SCHEDULED), add(db, State.SCHEDULED)
+    with db.transaction() as r:
+        r.deployments.reschedule(prompted, not_before=T0 + timedelta(hours=1))
+        assert r.deployments.mark_prompted(prompted, at=T0 + timedelta(hours=1))
+        r.deployments.reschedule(unprompted, not_before=opens)
+    with db.transaction() as r:
+        assert r.deployments.next_due() == (expires, opens, T0 + timedelta(hours=1))
+        assert list(r.deployments.due_for_expiry(expires)) != []
+        assert list(r.deployments.due_scheduled(opens)) == [unprompted]
+
+
 def test_due_for_expiry_compares_instants_not_wall_clocks(db: Database) -> None:
     expires = T0 + timedelta(hours=2)
     i = add(db, expires_at=expires)
@@ -320,6 +341,24 @@ def _running(db: Database, *, owner: str, until: datetime) -> int:
         assert r.deployments.claim(i, owner=owner, at=T0, until=until)
         assert r.deployments.transition(i, State.RUNNING, at=T0, started_at=T0)
     return i
+
+
+def test_next_claimable_is_now_or_when_the_first_lease_runs_out(db: Database) -> None:
+    with db.transaction() as r:
+        assert r.deployments.next_claimable(T0) is None  # nothing in flight
+    add(db)  # waiting for approval: not claimable
+    first = _running(db, owner="runner-a", until=T0 + LEASE)
+    second = add(db, State.QUEUED, service="web", expires_at=None)
+    with db.transaction() as r:
+        assert r.deployments.claim(second, owner="runner-a", at=T0, until=T0 + 2 * LEASE)
+    with db.transaction() as r:
+        assert r.deployments.next_claimable(T0) == T0 + LEASE
+        assert list(r.deployments.claimable(T0 + LEASE + timedelta(seconds=1))) == [first]
+        assert r.deployments.next_claimable(T0 + LEASE + timedelta(seconds=1)) \
+            == T0 + LEASE + timedelta(seconds=1)
+    add(db, State.QUEUED, service="db", expires_at=None)  # no lease: claimable now
+    with db.transaction() as r:
+        assert r.deployments.next_claimable(T0) == T0
 
 
 def test_a_live_lease_is_not_claimable(db: Database) -> None:

@@ -82,6 +82,13 @@ class Leases(RunnerBase, ABC):
             self.submit(i)
         return len(ids)
 
+    def next_due(self, *, at: datetime) -> datetime | None:
+        """When `resume` next finds something to submit, as things stand: `at` when it does
+        now, else when the first lease runs out; None when no deployment is in flight (the
+        scheduler's tick before then finds nothing: devtools.shell.timeline skips it)."""
+        with self._store.transaction() as r:
+            return r.deployments.next_claimable(at)
+
     def wait_idle(self, timeout: float = 30.0) -> bool:
         with self._idle:
             return self._idle.wait_for(lambda: not self._inflight, timeout=timeout)
