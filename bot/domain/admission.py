@@ -12,7 +12,9 @@ themselves live here:
   name, or, for a tag, as the commit it points at (an automatic deploy of a push records the
   commit's first 12 characters as its version): the services look both up (`promoted`,
   `promoted_by`); a refusal names the commit looked for, or says GitHub could not be asked
-  for it (`commit`). An emergency skips the gate, and says so;
+  for it (`commit`). An emergency skips the gate, and says so. What the gate found (the
+  success there that passed it, `succeeded`, or the emergency's skip) is the admission's
+  `promotion`, kept with the deploy for its card and record;
 - window: the schedule and freezes (`PolicyDecision`: the emergency lane and the rollback
   rule are decided by the policy);
 - approval: who may approve or reject, until when, the self-approval rule
@@ -39,8 +41,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.domain.approval import ApprovalRule, decision_refusal
-from bot.domain.deployment import Deployment, Kind
+from bot.domain.deployment import Deployment, Kind, Promotion
 from bot.domain.faulty import FaultyMark
+from bot.domain.live import Recorded
 from bot.domain.locks import Lock
 from bot.domain.policy import PolicyDecision
 from bot.domain.states import State
@@ -154,6 +157,9 @@ class Facts:
     #: The tag's commit (as a version: its first 12 characters) that succeeded in
     #: `promote_from` when the version itself did not.
     promoted_by: str | None = None
+    #: The deployment in `promote_from` that passed the gate: the version's (or its tag's
+    #: commit's) last success there, as the store recorded it.
+    succeeded: Recorded | None = None
     #: What GitHub said the version's tag points at (None: not asked — no `github:`, no gate)
     commit: TagCommit | None = None
     window: PolicyDecision | None = None
@@ -186,6 +192,9 @@ class Admission:
     skipped_gate: str | None = None
     #: The tag's commit (12 characters) that passed the promotion gate for the version.
     promoted_by: str | None = None
+    #: What the promotion gate found, kept with the deploy (the card and the record say it):
+    #: the deployment that passed it, or that an emergency skipped it; None: no gate there.
+    promotion: Promotion | None = None
 
     @property
     def allowed(self) -> bool:
@@ -230,4 +239,17 @@ def admit(ask: Ask, facts: Facts) -> Admission:
                  and older(ask.version, facts.live) else None)
     return Admission(refusals=tuple(refusals), downgrade_from=confirmed,
                      skipped_gate=facts.promote_from if unpromoted and ask.emergency else None,
-                     promoted_by=facts.promoted_by if deploy and facts.promoted else None)
+                     promoted_by=facts.promoted_by if deploy and facts.promoted else None,
+                     promotion=_promotion(facts, emergency=ask.emergency) if deploy else None)
+
+
+def _promotion(facts: Facts, *, emergency: bool) -> Promotion | None:
+    """The gate's finding a deploy keeps: the success that passed it, or its skip by an
+    emergency (nothing had succeeded there); None without a gate."""
+    source, found = facts.promote_from, facts.succeeded
+    if source is None:
+        return None
+    if facts.promoted and found is not None:
+        return Promotion(source, deployment_id=found.deployment_id, at=found.at,
+                         commit=facts.promoted_by)
+    return Promotion(source) if not facts.promoted and emergency else None

@@ -102,6 +102,32 @@ class Verification:
 
 
 @dataclass(frozen=True)
+class Promotion:
+    """What the promotion gate (`environments.<env>.promote_from`) found when the deploy was
+    requested, kept with it: the card and the record say why the version may go there. It
+    is history (what succeeded there, when), not a claim that it still runs there."""
+
+    source: str  # the environment it was promoted from (promote_from then)
+    #: The deployment that succeeded there; None: an emergency skipped the gate (nothing had)
+    deployment_id: int | None = None
+    at: datetime | None = None  # when that deployment succeeded there (finished)
+    #: The tag's commit (12 characters, as a push's deploy records it) that succeeded there
+    #: when the version itself did not; None: the version itself did.
+    commit: str | None = None
+
+    @property
+    def skipped(self) -> bool:
+        return self.deployment_id is None
+
+    def found(self, version: str) -> str:
+        """What succeeded there, as people read it: "`v1.2.3` succeeded there", or "`v1.2.3`
+        is commit `3f2a9c1b7d4e`, which succeeded there"."""
+        if self.commit is not None:
+            return f"`{version}` is commit `{self.commit}`, which succeeded there"
+        return f"`{version}` succeeded there"
+
+
+@dataclass(frozen=True)
 class Deployment:
     id: int
     service: str
@@ -137,6 +163,7 @@ class Deployment:
     abort_requested_by: str | None = None  # who asked to abort it (rollout or watch)
     abort_requested_at: datetime | None = None
     downgrade_from: str | None = None  # the newer version it replaces (a confirmed downgrade)
+    promotion: Promotion | None = None  # the promotion gate as it was requested (a deploy)
     #: When its state last changed (or a runner claimed it): for a deployment that ended,
     #: when it came to its state (e.g. rolled back by a later rollback).
     updated_at: datetime | None = None
@@ -192,6 +219,7 @@ class NewDeployment:
     rollback_of: int | None = None
     instance: str | None = None  # a per-PR instance ("pr-7"); None: the main one
     downgrade_from: str | None = None  # confirmed: it replaces this newer version
+    promotion: Promotion | None = None  # what the promotion gate found (passed or skipped)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ rollout, its checks, its announcement); a later Keep or rollback adds a line. A 
 aborted says who and when, and how far it had got: stopped during its rollout, or live and
 its checks stopped (an abort is not a failure of the rollout). Post-deployment checks are
 ✅ only when a watch ran: a success nobody watched (no `verify:` in its environment) says
-"not checked" and why. A
+"not checked" and why. The
+pre-deployment section opens with the promotion gate's finding, when there was a gate. A
 pre-deployment checklist item is done only when something checked it (bot.domain.checklist):
 otherwise it is shown as not checked, or as attested by the approvers, by name."""
 
@@ -234,6 +235,20 @@ def _evaluated(checklist: Checklist) -> tuple[Item, ...]:
     return tuple(out)
 
 
+def _promotion_item(d: Deployment) -> Item | None:
+    """The promotion gate, as it found it when the deploy was requested: the success there
+    that passed it (which deployment, when it finished), or its skip by an emergency."""
+    p = d.promotion
+    if p is None:
+        return None
+    label = f"Promoted from {p.source}"
+    if p.skipped:
+        return Item(label, Mark.SKIPPED,
+                    f"skipped (emergency): `{d.version}` had not succeeded there")
+    return Item(label, Mark.DONE, f"{p.found(d.version)} in deployment #{p.deployment_id}",
+                p.at)
+
+
 def _unchecked() -> tuple[Item, ...]:
     """The guide's items when the record is given no checklist: nothing checked them."""
     return tuple(Item(label, Mark.NOT_CHECKED, NOT_CHECKED)
@@ -343,6 +358,9 @@ def build_record(d: Deployment, checklist: Checklist | None = None,
             Section("Post-deployment", (_watch_item(d), _announce_item(d), *later)),
         )
     pre = _evaluated(checklist) if checklist is not None else _unchecked()
+    gate = _promotion_item(d)
+    if gate is not None:
+        pre = (gate, *pre)
     rollout, watch = (_aborted_items(d, ab) if ab is not None
                       else (_rollout_item(d, gone=gone), _watch_item(d)))
     return (

@@ -236,8 +236,10 @@ class DeploymentHistory(Protocol):
     def good_versions(self, environment: str, service: str, *, limit: int = 20) -> list[str]:
         ...
 
-    def succeeded_there(self, environment: str, service: str, version: str) -> bool:
-        """Whether `version` went live there and passed its checks (deploy or rollback)."""
+    def succeeded_there(self, environment: str, service: str,
+                        version: str) -> Recorded | None:
+        """The last deployment that took `version` live there and passed its checks (deploy
+        or rollback), and when; None: none did."""
         ...
 
     def latest_live(self, environment: str, service: str, version: str) -> Deployment | None:

@@ -1,7 +1,8 @@
 """A deployment's card in the deployments channel (pure; no Slack client here): its header,
-what it deploys, its status, and its buttons: Approve / Reject, Approve ahead of the deploy
-window, Rollback / Keep after a failed watch, Abort, Cancel; and the line saying what
-happens to a deploy waiting for its window that needs approval.
+what it deploys (and why it may go there: the promotion gate's finding), its status, and its
+buttons: Approve / Reject, Approve ahead of the deploy window, Rollback / Keep after a
+failed watch, Abort, Cancel; and the line saying what happens to a deploy waiting for its
+window that needs approval.
 """
 
 from __future__ import annotations
@@ -101,6 +102,20 @@ def _what(d: Deployment) -> str:
     return f"*Version:* `{d.version}`   *Running now:* `{d.previous_version or 'unknown'}`"
 
 
+def promotion_line(d: Deployment, zone: ZoneInfo) -> str | None:
+    """Why the version may go there, as the promotion gate found it when it was requested:
+    the success in `promote_from` (the version's own, or its tag's commit's), when and which
+    deployment — history, not what runs there now; or that an emergency skipped the gate."""
+    p = d.promotion
+    if p is None:
+        return None
+    if p.skipped:
+        return (f"*Promotion gate skipped (emergency):* `{d.version}` had not succeeded in "
+                f"{p.source}")
+    at = f" at {when(p.at, zone)}" if p.at is not None else ""
+    return f"*Promoted from {p.source}:* {p.found(d.version)}{at} (deployment #{p.deployment_id})"
+
+
 def _approve_text(d: Deployment) -> str:
     if d.kind is Kind.FLAG:
         return f"Turn flag {shown(d.target or '', limit=80)} to `{d.version}` in *{d.environment}*."
@@ -139,6 +154,9 @@ def deployment_card(d: Deployment, zone: ZoneInfo, links: Sequence[Link] = (),
         _what(d),
         f"*Requested by:* {who(d.requested_by)} at {when(d.requested_at, zone)}",
     ]
+    gate = promotion_line(d, zone)
+    if gate is not None:
+        lines.insert(2, gate)
     status = STATE_LINE[d.state]
     if d.state is State.RUNNING and d.progress:
         status += f" — {error_text(d.progress)}"

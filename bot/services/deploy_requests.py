@@ -11,7 +11,7 @@ from bot.domain.admission import Admission, Ask, Facts, admit, superseded
 from bot.domain.commands import DeployArgs, Parsed, UsageError, parse_deploy
 from bot.domain.deployment import Deployment, Kind, NewDeployment
 from bot.domain.freezes import Freeze
-from bot.domain.live import Live
+from bot.domain.live import Live, Recorded
 from bot.domain.policy import PolicyDecision
 from bot.domain.states import State
 from bot.domain.text import shown, who
@@ -63,20 +63,22 @@ class RequestUseCases(DeploymentsBase):
         env, svc = args.environment, args.service
         source = self._config.environments[env].promote_from
         promoted_by: str | None = None
+        succeeded: Recorded | None = None
         with self._store.transaction() as r:
             lock = r.locks.get(env, svc, at=at)
             active = r.deployments.active_for(env, svc, args.instance)
             mark = r.faulty.get(env, svc, args.version)
-            promoted = source is None or r.deployments.succeeded_there(source, svc,
-                                                                       args.version)
+            if source is not None:
+                succeeded = r.deployments.succeeded_there(source, svc, args.version)
             as_commit = commit.version if commit is not None else None
-            if (not promoted and source is not None and as_commit is not None
+            if (succeeded is None and source is not None and as_commit is not None
                     and as_commit != args.version):
-                promoted = r.deployments.succeeded_there(source, svc, as_commit)
-                promoted_by = as_commit if promoted else None
+                succeeded = r.deployments.succeeded_there(source, svc, as_commit)
+                promoted_by = as_commit if succeeded is not None else None
             freezes = self._policy.freezes(at=at, within=r)
         return Facts(lock=lock, active=active, faulty=mark, promote_from=source,
-                     promoted=promoted, promoted_by=promoted_by,
+                     promoted=source is None or succeeded is not None,
+                     promoted_by=promoted_by, succeeded=succeeded,
                      commit=commit if source is not None else None), freezes
 
     def _promotion_commit(self, args: DeployArgs) -> TagCommit | None:
@@ -179,6 +181,7 @@ class RequestUseCases(DeploymentsBase):
             emergency_reason=args.emergency_reason,
             instance=args.instance,
             downgrade_from=confirmed,
+            promotion=admission.promotion,
         ))
         details: dict[str, object] = {"service": d.service, "environment": env,
                                       "version": d.version, "previous_version": previous}

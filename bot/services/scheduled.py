@@ -67,7 +67,7 @@ class ScheduledUseCases(RequestUseCases):
                 service=args.service, environment=args.environment, version=args.version,
                 previous_version=previous, state=State.SCHEDULED, requested_by=user_id,
                 requested_at=at, approvals_required=required, expires_at=None,
-                not_before=window.next_allowed_at,
+                not_before=window.next_allowed_at, promotion=admission.promotion,
             ))
             details: dict[str, object] = {
                 "service": d.service, "environment": d.environment, "version": d.version,

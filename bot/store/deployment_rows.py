@@ -18,7 +18,14 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, literal, select
 from sqlalchemy.orm import Session
 
-from bot.domain.deployment import Decision, Deployment, JobOutcome, Kind, Verification
+from bot.domain.deployment import (
+    Decision,
+    Deployment,
+    JobOutcome,
+    Kind,
+    Promotion,
+    Verification,
+)
 from bot.domain.states import State
 from bot.store.models import DecisionRow, DeploymentRow
 
@@ -101,12 +108,30 @@ def to_domain(row: Any, decisions: Sequence[Any]) -> Deployment:
         abort_requested_by=row.abort_requested_by,
         abort_requested_at=row.abort_requested_at,
         downgrade_from=row.downgrade_from,
+        promotion=_promotion(row),
         updated_at=row.updated_at,
         decisions=tuple(
             Decision(user_id=r.user_id, approve=r.approve, at=r.at, reason=r.reason)
             for r in sorted(decisions, key=lambda r: (r.at, r.id))
         ),
     )
+
+
+def _promotion(row: Any) -> Promotion | None:
+    """The promotion gate's finding kept with a deployment (None: no gate then)."""
+    if row.promoted_from is None:
+        return None
+    return Promotion(row.promoted_from, deployment_id=row.promoted_deployment_id,
+                     at=row.promoted_at, commit=row.promoted_commit)
+
+
+def promotion_values(promotion: Promotion | None) -> dict[str, Any]:
+    """A deployment's promotion columns for `promotion` (all NULL for None)."""
+    p = promotion
+    return {"promoted_from": p.source if p else None,
+            "promoted_deployment_id": p.deployment_id if p else None,
+            "promoted_at": p.at if p else None,
+            "promoted_commit": p.commit if p else None}
 
 
 def joined(rows: Iterable[Any]) -> list[Deployment]:

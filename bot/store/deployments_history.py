@@ -128,17 +128,23 @@ class SqlDeploymentHistory(OnSession):
             ).group_by(DeploymentRow.version).order_by(latest.desc()).limit(limit)
         ))
 
-    def succeeded_there(self, environment: str, service: str, version: str) -> bool:
-        """Whether `version` went live there and passed its checks (a deploy or rollback
-        that succeeded): the promotion gate's question."""
-        return self._s.scalar(
-            select(DeploymentRow.id).where(
+    def succeeded_there(self, environment: str, service: str,
+                        version: str) -> Recorded | None:
+        """The last deployment that took `version` live there and passed its checks (a
+        deploy or rollback that succeeded), and when it finished: the promotion gate's
+        question (None: never)."""
+        row = self._s.execute(
+            select(DeploymentRow.id, DeploymentRow.finished_at, DeploymentRow.requested_at)
+            .where(
                 DeploymentRow.environment == environment,
                 DeploymentRow.service == service, DeploymentRow.version == version,
                 DeploymentRow.state == State.SUCCEEDED.value,
                 DeploymentRow.kind.in_(ROLLOUTS), MAIN,
-            ).limit(1)
-        ) is not None
+            ).order_by(DeploymentRow.id.desc()).limit(1)
+        ).first()
+        return (None if row is None else
+                Recorded(version=version, at=row.finished_at or row.requested_at,
+                         deployment_id=row.id))
 
     def latest_live(self, environment: str, service: str, version: str) -> Deployment | None:
         """The last deployment that took `version` live there (succeeded; or went live and

@@ -26,6 +26,7 @@ from bot.store.deployment_rows import (
     DEPLOYMENTS,
     OnSession,
     one_of,
+    promotion_values,
     to_domain,
 )
 from bot.store.deployments_read import active_for
@@ -95,6 +96,7 @@ class SqlDeploymentWrites(OnSession):
             rollback_of=new.rollback_of,
             instance=new.instance,
             downgrade_from=new.downgrade_from,
+            **promotion_values(new.promotion),
         )
         # In flight from the start: the database refuses a second one (DeploymentBusy).
         with one_in_flight(self._s, (new.environment, new.service, new.instance),

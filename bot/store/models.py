@@ -118,6 +118,14 @@ class DeploymentRow(Base):
     abort_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The newer version it replaces, confirmed as a downgrade.
     downgrade_from: Mapped[str | None] = mapped_column(String(MAX_VERSION))
+    # What the promotion gate found at request time (schema revision 0018): the environment
+    # it was promoted from, the deployment that succeeded there (a plain id, as rollback_of;
+    # NULL with promoted_from set: an emergency skipped the gate) and when it finished, and
+    # the tag's commit that succeeded there when the version itself did not.
+    promoted_from: Mapped[str | None] = mapped_column(String(63))
+    promoted_deployment_id: Mapped[int | None] = mapped_column(BigId)
+    promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    promoted_commit: Mapped[str | None] = mapped_column(String(MAX_VERSION))
 
     __table_args__ = (
         Index("ix_deployments_env_service_requested", "environment", "service", "requested_at"),

@@ -4,7 +4,13 @@ commit to staging by itself (`github.version_from: sha`, here through polling), 
 tags that commit `v1.2.3`, and `/deploy production v1.2.3` is admitted — the tag's commit
 succeeded in staging. A tag of another commit is refused naming the commit looked for; an
 annotated tag is peeled to its commit; GitHub failing while the tag's commit is asked for
-leaves the exact-version rule, and a refusal then says GitHub could not be asked."""
+leaves the exact-version rule, and a refusal then says GitHub could not be asked.
+
+The approver sees why the version may go to production: the card and the record's
+pre-deployment section say what the gate found when it was requested (the tag's commit, or
+the version itself, and the deployment that succeeded in staging, when), re-rendered from
+what the deployment keeps; an emergency that skipped the gate says so; an environment
+without `promote_from` says nothing of it."""
 
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from sqlalchemy import text as sql
 from bot.clock import ManualClock
 from bot.config import AppConfig
 from bot.domain.states import State
+from bot.presentation.parts import when
 from bot.scheduling import jobs
 from devtools.fake_github import TOKEN, FakeGitHub
 from devtools.fake_github.repo import RepoState
@@ -26,6 +33,7 @@ from devtools.fake_github.runs import FakeRuns
 from devtools.fake_slack import FakeSlack
 from tests.conftest import APPROVER2, RunningBot, base_config, serve_bot
 from tests.handlers.spine import (
+    blocks_text,
     click,
     deployment_ids,
     ephemeral_text,
@@ -187,3 +195,88 @@ def test_github_failing_on_the_commit_leaves_the_exact_version_rule(
     d = bot.deployment(i)
     assert (d.version, d.state) == ("v1.4.0", State.AWAITING_APPROVAL)
     assert "promoted_by" not in requested_details(bot, i)
+
+
+# -- what the approver sees: the card's and the record's line on the gate ----------------
+
+def card_and_record(bot: RunningBot, deployment_id: int) -> tuple[str, str]:
+    """The text of a deployment's card, and of its record's pre-deployment section (the
+    record is the card's first reply in its thread)."""
+    d = bot.deployment(deployment_id)
+    (record,) = [m for m in bot.slack.messages(d.channel) if m["ts"] == d.record_ts]
+    pre = blocks_text(record).split("*Pre-deployment*\n", 1)[1].split("\n\n", 1)[0]
+    return blocks_text(bot.card(deployment_id)), pre
+
+
+def gate_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if "romot" in line]
+
+
+def succeeded_at(bot: RunningBot, deployment_id: int) -> str:
+    finished = bot.deployment(deployment_id).finished_at
+    assert finished is not None
+    return when(finished, bot.container.config.zone)
+
+
+def test_the_card_and_the_record_say_the_tags_commit_succeeded_in_staging(
+        bot: RunningBot, gh: RepoState, fake_github: FakeGitHub) -> None:
+    staged = merged_to_main(bot, gh)
+    fake_github.tag(REPO, "v1.2.3", MERGED)
+    at = succeeded_at(bot, staged)
+
+    i = request(bot, "production v1.2.3")
+
+    card, record = card_and_record(bot, i)
+    assert gate_lines(card) == [
+        f"*Promoted from staging:* `v1.2.3` is commit `{MERGED[:12]}`, which succeeded "
+        f"there at {at} (deployment #{staged})"], card
+    assert gate_lines(record) == [
+        f"✅ Promoted from staging — `v1.2.3` is commit `{MERGED[:12]}`, which succeeded "
+        f"there in deployment #{staged}, {at}"], record
+    # staging has no promote_from: nothing said there
+    assert gate_lines("\n".join(card_and_record(bot, staged))) == []
+    # kept with the deployment: a later staging deploy changes nothing, and the card and
+    # the record re-rendered as it runs to the end still say it
+    gh.set_branch(REPO, "main", OTHER)
+    jobs.poll_github(bot.container.instance)
+    assert bot.container.runner.wait_idle()
+    click(bot, i, APPROVER2)
+    assert run_to_end(bot, i) is State.SUCCEEDED
+    card, record = card_and_record(bot, i)
+    assert gate_lines(card) == [
+        f"*Promoted from staging:* `v1.2.3` is commit `{MERGED[:12]}`, which succeeded "
+        f"there at {at} (deployment #{staged})"], card
+    assert f"in deployment #{staged}, {at}" in record, record
+
+
+def test_the_card_and_the_record_say_the_version_itself_succeeded_in_staging(
+        bot: RunningBot, fake_github: FakeGitHub) -> None:
+    fake_github.tag(REPO, "v1.2.5", OTHER)
+    staged = request(bot, "staging v1.2.5")
+    assert run_to_end(bot, staged) is State.SUCCEEDED
+    at = succeeded_at(bot, staged)
+
+    i = request(bot, "production v1.2.5")
+
+    card, record = card_and_record(bot, i)
+    assert gate_lines(card) == [
+        f"*Promoted from staging:* `v1.2.5` succeeded there at {at} "
+        f"(deployment #{staged})"], card
+    assert gate_lines(record) == [
+        f"✅ Promoted from staging — `v1.2.5` succeeded there in deployment #{staged}, "
+        f"{at}"], record
+    assert gate_lines("\n".join(card_and_record(bot, staged))) == []
+
+
+def test_an_emergency_that_skipped_the_gate_says_so_on_the_card_and_the_record(
+        bot: RunningBot, fake_github: FakeGitHub) -> None:
+    fake_github.tag(REPO, "v1.2.4", OTHER)
+
+    i = request(bot, 'production v1.2.4 --emergency "checkout is down"')
+
+    card, record = card_and_record(bot, i)
+    assert gate_lines(card) == [
+        "*Promotion gate skipped (emergency):* `v1.2.4` had not succeeded in staging"], card
+    assert gate_lines(record) == [
+        "⏭️ Promoted from staging — skipped (emergency): `v1.2.4` had not succeeded "
+        "there"], record

@@ -38,7 +38,14 @@ from bot.domain.busy import busy_message
 from bot.domain.checklist import Tick, evaluate
 from bot.domain.checklist_facts import Commit, PullRequest
 from bot.domain.deploy_form import TAGS_FAILED, TAGS_LATE, FormChoices
-from bot.domain.deployment import Decision, Deployment, JobOutcome, Kind, Verification
+from bot.domain.deployment import (
+    Decision,
+    Deployment,
+    JobOutcome,
+    Kind,
+    Promotion,
+    Verification,
+)
 from bot.domain.dora import DoraStats, Restore
 from bot.domain.failure_evidence import FailureEvidence
 from bot.domain.freezes import Freeze, RuntimeFreeze
@@ -150,6 +157,10 @@ def alert(**kw: Any) -> Alert:
 FAILED_WATCH = dep(state=State.FAILED, error="verification failed: error rate 4.2% > 1%",
                    verification=Verification(ok=False, summary="error rate 4.2%",
                                              offer_rollback=True))
+#: What the promotion gate found: the tag's commit succeeded in staging (a push to main
+#: deployed it), or the version itself did.
+BY_COMMIT = Promotion("staging", deployment_id=40, at=T0 - 5 * 60 * M, commit="3f2a9c1b7d4e")
+BY_VERSION = Promotion("staging", deployment_id=41, at=T0 - 26 * 60 * M)
 EMERGENCY = dep(emergency_reason=HOSTILE, approvals_required=1)
 ROLLBACK = dep(id=5, kind=Kind.ROLLBACK, version="v1.2.3", previous_version="v1.2.4",
                rollback_of=4)
@@ -218,10 +229,13 @@ def checklist_card() -> Message:
 KINDS: dict[str, Callable[[], Message | dict[str, Any] | str]] = {
     # the card, through its life
     "*card_awaiting_approval": lambda: blocks.deployment_card(
-        dep(state=State.AWAITING_APPROVAL, decisions=(), expires_at=T0 + 60 * M), ZONE,
-        LINKS),
+        dep(state=State.AWAITING_APPROVAL, decisions=(), expires_at=T0 + 60 * M,
+            promotion=BY_COMMIT), ZONE, LINKS),
     "*card_emergency": lambda: blocks.deployment_card(
-        dep(state=State.AWAITING_APPROVAL, decisions=(), emergency_reason=HOSTILE), ZONE),
+        dep(state=State.AWAITING_APPROVAL, decisions=(), emergency_reason=HOSTILE,
+            promotion=Promotion("staging")), ZONE),
+    "card_promoted_by_version": lambda: blocks.deployment_card(
+        dep(state=State.AWAITING_APPROVAL, decisions=(), promotion=BY_VERSION), ZONE),
     "*card_rollback": lambda: blocks.deployment_card(ROLLBACK, ZONE),
     "*card_checklist": checklist_card,
     "tick_reply": lambda: tick_reply(42, FEATURE_FLAGS, _checklist(), checked=False,
@@ -235,8 +249,12 @@ KINDS: dict[str, Callable[[], Message | dict[str, Any] | str]] = {
     "card_running_long_progress": lambda: blocks.deployment_card(
         dep(state=State.RUNNING, progress="3/4 pods updated " * 30), ZONE),
     # the record, the announcement, the requester's DM
-    "*record": lambda: blocks.deployment_record(dep(emergency_reason=HOSTILE), ZONE,
-                                                links=LINKS),
+    "*record": lambda: blocks.deployment_record(
+        dep(emergency_reason=HOSTILE, promotion=BY_VERSION), ZONE, links=LINKS),
+    "record_promoted_by_commit": lambda: blocks.deployment_record(
+        dep(promotion=BY_COMMIT), ZONE, _checklist()),
+    "record_promotion_skipped": lambda: blocks.deployment_record(
+        dep(emergency_reason=HOSTILE, promotion=Promotion("staging")), ZONE),
     "*announcement_succeeded": lambda: blocks.announcement(
         dep(), ZONE, "https://slack.example.com/archives/C0DEPLOYS/p1",
         severity=Severity.LOW),

@@ -207,15 +207,15 @@ def test_drift_is_detected(empty_database_url: str) -> None:
 
 
 def test_a_single_head() -> None:
-    assert head() == "0017"
+    assert head() == "0018"
 
 
 def test_the_revisions_form_one_line() -> None:
     script = ScriptDirectory(SCRIPT_LOCATION)
-    assert script.get_heads() == ["0017"]
+    assert script.get_heads() == ["0018"]
     chain = [(r.revision, r.down_revision) for r in script.walk_revisions()]
     assert chain == [(f"{n:04d}", f"{n - 1:04d}" if n > 1 else None)
-                     for n in range(17, 0, -1)]
+                     for n in range(18, 0, -1)]
 
 
 def columns(url: str, table: str) -> set[str]:
@@ -611,10 +611,10 @@ def test_0013_keeps_attestations_with_the_ticks_and_drops_them(
     assert revision(url) == "0013"
     assert "attested" in columns(url, "checklist_ticks")
     # the models are head's: only what later revisions add (0015's index, 0016's table,
-    # 0017's column) differs
+    # 0017's column, 0018's four columns) differs
     assert sorted((d[0], table_of(d)) for d in drift(url)) == [  # type: ignore[index]
-        ("add_column", "approval_decisions"), ("add_index", "deployments"),
-        ("add_table", "deployment_flags")]
+        ("add_column", "approval_decisions"), *[("add_column", "deployments")] * 4,
+        ("add_index", "deployments"), ("add_table", "deployment_flags")]
     db = Database.from_url(url)
     try:
         with db.transaction() as r:
@@ -712,7 +712,8 @@ def test_0017_adds_a_rejections_reason_and_drops_it_keeping_the_decisions(
 
     upgrade_schema(url, "0017")
     assert "reason" in columns(url, "approval_decisions")
-    assert drift(url) == []
+    assert drift(url, later=True) == []
+    upgrade_schema(url, "0018")  # the repository reads head's columns (0018's deployments)
     db = Database.from_url(url)
     try:
         with db.transaction() as r:
@@ -736,5 +737,62 @@ def test_0017_adds_a_rejections_reason_and_drops_it_keeping_the_decisions(
         with engine.connect() as conn:
             assert conn.execute(text("SELECT user_id FROM approval_decisions ORDER BY id")
                                 ).scalars().all() == ["U0BOB", "U0CAROL"]
+    finally:
+        engine.dispose()
+
+
+def test_0018_adds_what_the_promotion_gate_found_and_drops_it_keeping_the_deployments(
+        empty_database_url: str) -> None:
+    """0018 keeps with a deployment what the promotion gate found (promoted_from,
+    promoted_deployment_id, promoted_at, promoted_commit); deployments recorded before have
+    none; a downgrade drops the columns and keeps the deployments."""
+    from bot.domain.deployment import Promotion
+
+    url = empty_database_url
+    upgrade_schema(url, "0017")
+    _insert(url, [("api", "staging", "succeeded")])
+    engine = make_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as conn:  # a row that cascades from its deployment
+            conn.execute(text(
+                "INSERT INTO approval_decisions (deployment_id, user_id, approve, at) "
+                "VALUES (1, 'U0BOB', true, :at)"), {"at": datetime(2026, 11, 18, tzinfo=UTC)})
+    finally:
+        engine.dispose()
+    promoted = {"promoted_from", "promoted_deployment_id", "promoted_at", "promoted_commit"}
+    assert not promoted & columns(url, "deployments")
+
+    upgrade_schema(url, "0018")
+    assert promoted <= columns(url, "deployments")
+    assert drift(url) == []
+    at = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
+    gate = Promotion("staging", deployment_id=1, at=at, commit="3f2a9c1b7d4e")
+    db = Database.from_url(url)
+    try:
+        with db.transaction() as r:
+            old = r.deployments.get(1)
+            assert old is not None and old.promotion is None
+            added = r.deployments.add(NewDeployment(
+                service="api", environment="production", version="v1.2.3",
+                previous_version=None, state=State.AWAITING_APPROVAL, requested_by="U0ALICE",
+                requested_at=at, approvals_required=1, expires_at=None, promotion=gate))
+            assert added.promotion == gate
+        with db.transaction() as r:
+            d = r.deployments.get(added.id)
+            assert d is not None and d.promotion == gate
+            found = r.deployments.succeeded_there("staging", "api", "v1.2.3")
+            assert found is not None and (found.deployment_id, found.at) == (1, at)
+    finally:
+        db.dispose()
+
+    downgrade_schema(url, "0017")
+    assert not promoted & columns(url, "deployments")
+    assert drift(url, later=True) == []
+    assert [i for i, _state, _error in _states(url)] == [1, 2]
+    engine = make_engine(url, poolclass=pool.NullPool)
+    try:  # the downgrade dropped columns, not the rows cascading from deployments
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT user_id FROM approval_decisions")
+                                ).scalars().all() == ["U0BOB"]
     finally:
         engine.dispose()
