@@ -35,10 +35,15 @@ from bot.errors import (
 )
 from bot.ports import Clock, Cluster, Metrics, NoMetrics, Notifier, Repositories, Store
 from bot.services.access import Access
-from bot.services.live import LiveState
+from bot.services.live import LiveState, Observation
 from bot.services.locks import LockService
 from bot.services.policy import PolicyService
-from bot.services.refusals import AlreadyQueued, DowngradeUnconfirmed, WindowClosed
+from bot.services.refusals import (
+    AlreadyQueued,
+    DowngradeUnconfirmed,
+    RunsAlready,
+    WindowClosed,
+)
 from bot.services.runner import window_for
 from bot.services.versions import VersionCheck
 
@@ -229,6 +234,18 @@ class DeploymentsBase:
                 raise DowngradeUnconfirmed(refusal.downgrade, environment=env, service=svc,
                                            request=args, deployment_id=ask.deployment_id)
         raise Conflict(f"{prefix}{svc} cannot go to {env} now ({refusal.rule.value}).")
+
+    def _refuse_running(self, args: DeployArgs, seen: Observation | None) -> None:
+        """RunsAlready when the executor, read just now (`seen`), runs this very version
+        there, settled. Nothing when it could not be read (deploybot's record is never the
+        reason), runs something else, or is still rolling out (or stuck) on it."""
+        obs = seen.observed if seen is not None and seen.unreadable is None else None
+        if seen is None or obs is None or obs.version != args.version or not obs.settled:
+            return
+        with self._store.transaction() as r:
+            live = self._live.reconciled(r, seen)  # since when: the one answer
+        raise RunsAlready(live, self._config.zone,
+                          executor=self._config.services[args.service].executor)
 
     def _queued_already(self, args: DeployArgs) -> Deployment | None:
         """The deploy of this very version waiting for its window there (anyone's), if any:

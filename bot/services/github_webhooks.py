@@ -7,7 +7,8 @@ redelivery does nothing, in any process), and hand the rest to the background po
 (`services.<name>.github.auto_deploy` for pushes, `.pull_requests` for pull requests) and
 requests each deploy through `DeploymentService.request_automatic`: locks, windows, freezes,
 the one-in-flight rule, the promotion gate and approvals apply. A refused one is announced
-in the deployments channel; every delivery is audited (`github.delivery`) with its outcome.
+in the deployments channel (the commit the executor runs there already, as a skip); every
+delivery is audited (`github.delivery`) with its outcome.
 With `pull_requests: {environment: ..., per_pr: true}` a pull request deploys to its own
 instance `pr-<n>` (a preview), and closing it removes the preview (bot/services/previews.py).
 """
@@ -29,6 +30,7 @@ from bot.errors import DeploybotError, UserError
 from bot.ports import Clock, Poster, Store
 from bot.services.deployments import DeploymentService
 from bot.services.previews import PreviewService
+from bot.services.refusals import RunsAlready
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +177,11 @@ class GitHubWebhooks:
                           instance=t.instance)
         try:
             d = self._deployments.request_automatic(args, source=self._actor)
+        except RunsAlready as e:  # the commit runs there already: nothing to deploy
+            self._announce(
+                f":information_source: Automatic deploy of {t.service} `{t.version}` to "
+                f"{t.where} ({t.why} in {ev.repository}) skipped: {e.finding}")
+            return f"{head}: skipped: already running", None
         except DeploybotError as e:
             why = e.message if isinstance(e, UserError) else str(e)
             self._announce(

@@ -1,8 +1,9 @@
 """The refusals of a deployment request that offer a way on: a deploy window that is closed
 (the reply offers to queue it for the next window, or, when that version is queued for it
 already, names the queued deploy instead) and a downgrade not confirmed (the reply offers
-the confirmation naming both versions). Raised by the request use cases, rendered by
-handlers/replies.py."""
+the confirmation naming both versions); and the version that already runs there, read from
+the executor now (nothing to deploy: `RunsAlready`, an automatic deploy announces it as a
+skip). Raised by the request use cases, rendered by handlers/replies.py."""
 
 from __future__ import annotations
 
@@ -12,11 +13,16 @@ from zoneinfo import ZoneInfo
 from bot.domain.admission import Downgrade
 from bot.domain.commands import DeployArgs
 from bot.domain.deployment import Deployment
+from bot.domain.live import Live
 from bot.domain.policy import PolicyDecision, local
 from bot.errors import UserError
 from bot.presentation.replies import already_queued
 
-__all__ = ["AlreadyQueued", "DowngradeUnconfirmed", "WindowClosed"]
+__all__ = ["AlreadyQueued", "DowngradeUnconfirmed", "RunsAlready", "WindowClosed"]
+
+#: Where an executor's answer comes from, as the refusal says it.
+_READ_FROM = {"kubernetes": "the cluster", "simulated": "the cluster",
+              "github-actions": "its last GitHub Actions deploy run"}
 
 
 class WindowClosed(UserError):
@@ -43,6 +49,26 @@ class AlreadyQueued(UserError):
     def __init__(self, queued: Deployment, zone: ZoneInfo, *, asked_by: str) -> None:
         self.queued = queued
         super().__init__(already_queued(queued, zone, asked_by=asked_by))
+
+
+class RunsAlready(UserError):
+    """A deploy of the version the executor says runs there now (read just now, settled:
+    never deploybot's own record): there is nothing to deploy. `finding` is the fact alone
+    (an automatic deploy announces it as a skip); the message adds, for Kubernetes, how to
+    restart the pods — deploybot has no command for that, and `--force` is for a version
+    marked faulty (a deploy of the same image changes nothing either way)."""
+
+    def __init__(self, live: Live, zone: tzinfo, *, executor: str) -> None:
+        self.live = live
+        where = _READ_FROM.get(executor, "the executor")
+        when = (f"since {local(live.since, zone)}, read from {where}" if live.since
+                else f"read from {where}, which does not say since when")
+        self.finding = (f"`{live.version}` already runs in {live.environment} ({when}): "
+                        "nothing to deploy.")
+        hint = (" To restart its pods, `kubectl rollout restart` its Deployment (deploybot "
+                "has no command for that); a deploy of the same image changes nothing."
+                if executor == "kubernetes" else "")
+        super().__init__(self.finding + hint)
 
 
 class DowngradeUnconfirmed(UserError):

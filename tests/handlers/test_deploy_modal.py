@@ -103,11 +103,12 @@ def test_a_good_submission_requests_the_deploy_as_the_typed_command_does(
 
 def test_a_picked_version_is_deployed(bot: RunningBot) -> None:
     run_to_end(bot, request(bot, "staging v1.2.3"))
-    view = open_form(bot)
-    bot.requester.submit_view(view, values(environment="staging", picked="api v1.2.3",
+    view = open_form(bot)  # offers v1.2.3, deployed lately (to staging, where it runs now)
+    bot.requester.submit_view(view, values(environment="production", picked="api v1.2.3",
                                            typed=None), user_id=REQUESTER)
     wait_dm(bot, count=2)
-    assert bot.deployment(2).version == "v1.2.3"
+    d = bot.deployment(2)
+    assert (d.environment, d.version) == ("production", "v1.2.3")
 
 
 def test_an_emergency_deploy_carries_its_reason(bot: RunningBot) -> None:

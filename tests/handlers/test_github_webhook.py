@@ -10,6 +10,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -154,6 +155,27 @@ def test_a_push_while_staging_is_locked_is_announced_as_blocked(bot: RunningBot)
     assert "locked" in blocked["text"].lower()
     (audit,) = deliveries(bot)
     assert audit["outcome"][0].startswith("api staging: blocked:")
+
+
+def test_a_push_of_the_commit_already_running_is_skipped_and_announced(
+        bot: RunningBot) -> None:
+    """The commit the executor runs in staging already (read now) is not deployed again:
+    the automatic deploy is announced as a skip, and nothing is requested."""
+    bot.clock.set(datetime(2026, 11, 18, 15, 0, tzinfo=UTC))  # Wed 10:00 in New York
+    assert deliver(bot, push(), delivery="d-1") == 200
+    assert bot.container.runner.wait_idle()
+    assert bot.deployment(1).state is State.SUCCEEDED  # simulated: live since the clock's now
+    before = len(announcements(bot))
+
+    assert deliver(bot, push(), delivery="d-2") == 200  # e.g. a re-run, or another branch
+
+    assert deployment_ids(bot) == [1]
+    (skipped,) = [m for m in announcements(bot)[before:] if "Automatic deploy" in m["text"]]
+    assert skipped["text"].startswith(
+        f":information_source: Automatic deploy of api `{SHA[:12]}` to staging (push to main "
+        f"in acme/api) skipped: `{SHA[:12]}` already runs in staging (since Wed 2026-11-18 "
+        "10:00 EST, read from the cluster): nothing to deploy."), skipped["text"]
+    assert deliveries(bot)[-1]["outcome"] == ["api staging: skipped: already running"]
 
 
 def test_an_unknown_repository_is_ignored_and_audited(bot: RunningBot) -> None:

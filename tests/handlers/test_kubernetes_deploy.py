@@ -15,6 +15,7 @@ from tests.handlers.spine import (
     announcements,
     audit_actions,
     blocks_text,
+    deployment_ids,
     ephemeral_text,
     run_to_end,
     thread_replies,
@@ -58,21 +59,52 @@ def test_deploy_to_staging_patches_the_deployment_shows_progress_and_announces_i
                                      "deploy.succeeded"]
 
 
-def test_deploying_the_running_version_reports_nothing_to_do(
+def test_deploying_the_running_version_is_refused_up_front_as_nothing_to_deploy(
     bot: RunningBot, fake_k8s: FakeKubernetes,
 ) -> None:
+    """The version the cluster runs (read now, not deploybot's record) is refused before any
+    card or approval: there is nothing to deploy; restarting its pods is kubectl's."""
     generation = fake_k8s.deployment("staging", "api")["metadata"]["generation"]
-    ephemeral_text(bot, bot.deploy("staging v1.2.2"))
 
-    assert run_to_end(bot, 1) is State.SUCCEEDED
-    note = "v1.2.2 is already running in staging; nothing to do"
-    d = bot.deployment(1)
-    assert d.progress == note and d.error is None
-    assert note in blocks_text(bot.card(1))
-    (ann,) = announcements(bot)
-    assert note in blocks_text(ann)
+    answer = ephemeral_text(bot, bot.deploy("staging v1.2.2"))
+
+    assert answer.startswith("⚠️ `v1.2.2` already runs in staging (since "), answer
+    assert ", read from the cluster): nothing to deploy." in answer, answer
+    assert "`kubectl rollout restart`" in answer, answer  # deploybot has no restart command
+    assert deployment_ids(bot) == []
+    assert bot.slack.calls("chat.postMessage") == []  # no card, no approval asked
     assert fake_k8s.deployment("staging", "api")["metadata"]["generation"] == generation
     assert fake_k8s.recorded(method="PATCH") == []
+
+
+def test_the_version_deploybot_put_there_is_refused_too(bot: RunningBot) -> None:
+    ephemeral_text(bot, bot.deploy("staging v1.2.3"))
+    assert run_to_end(bot, 1) is State.SUCCEEDED
+
+    answer = ephemeral_text(bot, bot.deploy("api staging v1.2.3"))
+
+    # Since when: the cluster's ReplicaSet (the fake API server's own clock), or deploybot's
+    # finish when later (bot.domain.live.reconcile): the time itself is tested with the
+    # simulated executor (tests/handlers/test_github_webhook.py).
+    assert answer.startswith("⚠️ `v1.2.3` already runs in staging (since "), answer
+    assert ", read from the cluster): nothing to deploy." in answer, answer
+    assert deployment_ids(bot) == [1]
+
+
+def test_when_the_cluster_cannot_be_read_the_request_goes_on(
+    bot: RunningBot, fake_k8s: FakeKubernetes,
+) -> None:
+    """Never refused on deploybot's own record: the cluster could not say what runs, so the
+    deploy is requested as before (the runner reads it again when it starts)."""
+    ephemeral_text(bot, bot.deploy("staging v1.2.3"))
+    assert run_to_end(bot, 1) is State.SUCCEEDED
+    # 503 to the read and to its one retry (bot.backends.kubernetes.api: `observe`)
+    fake_k8s.fail_requests("GET", "/deployments/api", status=503, times=2)
+
+    answer = ephemeral_text(bot, bot.deploy("staging v1.2.3"))
+
+    assert "Deployment #2 started" in answer, answer
+    assert deployment_ids(bot) == [1, 2]
 
 
 def test_a_failed_rollout_on_kubernetes_ends_failed_with_the_cause_in_the_thread(
