@@ -1,6 +1,7 @@
 """The store as the services see it: a unit of work (Store.transaction) and the repositories
 it hands out — the audit log, freezes, locks, faulty versions, announcements, App Home
-viewers, checklists, and the deployments (their roles: bot.ports.deployments)."""
+viewers, checklists, the Slack requests acknowledged and not answered yet, and the
+deployments (their roles: bot.ports.deployments)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.domain.acknowledged import Acknowledged
 from bot.domain.audit import AuditEntry, AuditEvent
 from bot.domain.checklist import Tick
 from bot.domain.checklist_facts import Facts
@@ -177,6 +179,29 @@ class FlagSnapshotRepository(Protocol):
         ...
 
 
+class AcknowledgedRequests(Protocol):
+    """Slack requests acknowledged and not answered yet (bot/services/acknowledged.py)."""
+
+    def record_many(self, requests: Sequence[Acknowledged]) -> None: ...
+
+    def forget(self, request_id: str) -> bool:
+        """Its answer was sent: delete it (True when it was there)."""
+        ...
+
+    def claim(self, request_id: str) -> bool:
+        """Delete it for the one caller that tells its person (True for that one only)."""
+        ...
+
+    def left_behind(self, *, before: datetime, other_than: str,
+                    limit: int) -> Sequence[Acknowledged]:
+        """Rows acked before `before` by a process other than `other_than`, oldest first."""
+        ...
+
+    def oldest(self, *, other_than: str) -> datetime | None:
+        """When the oldest row of a process other than `other_than` was acked."""
+        ...
+
+
 class Repositories(Protocol):
     @property
     def deployments(self) -> DeploymentRepository: ...
@@ -204,6 +229,9 @@ class Repositories(Protocol):
 
     @property
     def flag_snapshots(self) -> FlagSnapshotRepository: ...
+
+    @property
+    def acknowledged(self) -> AcknowledgedRequests: ...
 
 
 class Store(Protocol):

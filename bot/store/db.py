@@ -15,6 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.errors import RetryableError
+from bot.store.acknowledged import SqlAcknowledgedRequests
 from bot.store.audit import SqlAuditLog
 from bot.store.checklist import SqlChecklistRepository
 from bot.store.faulty import SqlFaultyVersions
@@ -124,6 +125,10 @@ class Repos:
     @cached_property
     def flag_snapshots(self) -> SqlFlagSnapshots:
         return SqlFlagSnapshots(self._session)
+
+    @cached_property
+    def acknowledged(self) -> SqlAcknowledgedRequests:
+        return SqlAcknowledgedRequests(self._session)
 
     @cached_property
     def simulated(self) -> SimulatedWorkloadRows:

@@ -344,3 +344,20 @@ class SimulatedWorkloadRow(Base):
     __table_args__ = (
         Index("ix_simulated_workloads_workload", "environment", "service", "instance", "id"),
     )
+
+
+class AcknowledgedRequestRow(Base):
+    """A Slack request acknowledged whose answer has not been sent yet (schema 0019): written
+    just after the ack, deleted once the answer or the error went out. One left behind by a
+    process that died is told to its person once (bot/services/acknowledged.py)."""
+
+    __tablename__ = "acknowledged_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # chosen by the process
+    what: Mapped[str] = mapped_column(String(300))  # "/deploy api production v1.2.3"
+    user_id: Mapped[str] = mapped_column(String(32))
+    response_url: Mapped[str | None] = mapped_column(String(1000))  # None: a form's (DM)
+    instance: Mapped[str] = mapped_column(String(255))  # the process (Container.instance)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_acknowledged_requests_created_at", "created_at"),)

@@ -39,7 +39,8 @@ from bot.store.schema import (
 
 OUR_TABLES = {"deployments", "approval_decisions", "audit_events", "freezes", "announcements",
               "locks", "faulty_versions", "app_home_viewers", "checklist_ticks",
-              "checklist_facts", "simulated_workloads", "deployment_flags"}
+              "checklist_facts", "simulated_workloads", "deployment_flags",
+              "acknowledged_requests"}
 # What the first revision made; 0002 adds the freezes and announcements tables and the
 # emergency / scheduled-deploy columns of deployments.
 TABLES_0001 = {"deployments", "approval_decisions", "audit_events"}
@@ -53,6 +54,7 @@ TABLES_0009 = {"checklist_ticks", "checklist_facts"}  # the pre-deployment check
 COLUMNS_0008 = {"github_deployment_id"}  # the GitHub deployment mirroring it (issue 6)
 TABLES_0011 = {"simulated_workloads"}  # the simulated cluster's state (issue 12)
 TABLES_0016 = {"deployment_flags"}  # the feature flags set as a rollout started (issue 17)
+TABLES_0019 = {"acknowledged_requests"}  # Slack requests acked, not answered yet
 # The scheduler's job store: created by 0014, owned by APScheduler, outside the models.
 JOB_STORE = {JOB_STORE_TABLE}
 HEAD_TABLES = OUR_TABLES | JOB_STORE | {"alembic_version"}
@@ -207,15 +209,15 @@ def test_drift_is_detected(empty_database_url: str) -> None:
 
 
 def test_a_single_head() -> None:
-    assert head() == "0018"
+    assert head() == "0019"
 
 
 def test_the_revisions_form_one_line() -> None:
     script = ScriptDirectory(SCRIPT_LOCATION)
-    assert script.get_heads() == ["0018"]
+    assert script.get_heads() == ["0019"]
     chain = [(r.revision, r.down_revision) for r in script.walk_revisions()]
     assert chain == [(f"{n:04d}", f"{n - 1:04d}" if n > 1 else None)
-                     for n in range(18, 0, -1)]
+                     for n in range(19, 0, -1)]
 
 
 def columns(url: str, table: str) -> set[str]:
@@ -247,7 +249,7 @@ def test_0002_upgrades_and_downgrades_a_database_with_data(empty_database_url: s
     upgrade_schema(url, "0002")
     assert revision(url) == "0002"
     assert tables(url) == (OUR_TABLES - TABLES_0005 - TABLES_0009 - TABLES_0011
-                           - TABLES_0016) | {"alembic_version"}
+                           - TABLES_0016 - TABLES_0019) | {"alembic_version"}
     assert columns(url, "deployments") >= COLUMNS_0002
     assert not COLUMNS_0003 & columns(url, "deployments")
     upgrade_schema(url)  # 0003 and 0004 add columns the models need to read the row
@@ -308,7 +310,8 @@ def test_offline_sql_for_both_dialects(url: str) -> None:
     # ix_audit_events_environment_at in 0005, ix_deployments_environment_requested in 0007
     # 0009: ix_checklist_facts_next_check_at; 0011: ix_simulated_workloads_workload;
     # 0014: the job store's, both only where missing; 0015: ix_deployments_env_service_state
-    assert sql.count("CREATE INDEX") == 13
+    # 0019: ix_acknowledged_requests_created_at
+    assert sql.count("CREATE INDEX") == 14
     assert "CREATE TABLE IF NOT EXISTS apscheduler_jobs" in sql
     assert ("CREATE INDEX IF NOT EXISTS ix_apscheduler_jobs_next_run_time ON apscheduler_jobs "
             "(next_run_time)") in sql
@@ -611,10 +614,12 @@ def test_0013_keeps_attestations_with_the_ticks_and_drops_them(
     assert revision(url) == "0013"
     assert "attested" in columns(url, "checklist_ticks")
     # the models are head's: only what later revisions add (0015's index, 0016's table,
-    # 0017's column, 0018's four columns) differs
+    # 0017's column, 0018's four columns, 0019's table) differs
     assert sorted((d[0], table_of(d)) for d in drift(url)) == [  # type: ignore[index]
         ("add_column", "approval_decisions"), *[("add_column", "deployments")] * 4,
-        ("add_index", "deployments"), ("add_table", "deployment_flags")]
+        ("add_index", "acknowledged_requests"), ("add_index", "deployments"),
+        ("add_table", "acknowledged_requests"),
+        ("add_table", "deployment_flags")]
     db = Database.from_url(url)
     try:
         with db.transaction() as r:
@@ -764,7 +769,7 @@ def test_0018_adds_what_the_promotion_gate_found_and_drops_it_keeping_the_deploy
 
     upgrade_schema(url, "0018")
     assert promoted <= columns(url, "deployments")
-    assert drift(url) == []
+    assert drift(url, later=True) == []
     at = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
     gate = Promotion("staging", deployment_id=1, at=at, commit="3f2a9c1b7d4e")
     db = Database.from_url(url)
@@ -796,3 +801,36 @@ def test_0018_adds_what_the_promotion_gate_found_and_drops_it_keeping_the_deploy
                                 ).scalars().all() == ["U0BOB"]
     finally:
         engine.dispose()
+
+
+def test_0019_adds_the_acknowledged_requests_and_drops_them_keeping_the_deployments(
+        empty_database_url: str) -> None:
+    """0019 adds `acknowledged_requests` (a Slack request acked, not answered yet); the
+    deployments recorded before stay; a downgrade drops the table and nothing else."""
+    from bot.domain.acknowledged import Acknowledged
+
+    url = empty_database_url
+    upgrade_schema(url, "0018")
+    _insert(url, [("api", "staging", "succeeded")])
+    assert not TABLES_0019 & tables(url)
+
+    upgrade_schema(url, "0019")
+    assert tables(url) >= TABLES_0019
+    assert drift(url) == []
+    at = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
+    kept = Acknowledged(id="a" * 32, what="/deploy api production v1.2.3", user_id="U0ALICE",
+                        response_url=None, instance="host:1:abcdef", created_at=at)
+    db = Database.from_url(url)
+    try:
+        with db.transaction() as r:
+            r.acknowledged.record_many([kept])
+        with db.transaction() as r:
+            assert r.acknowledged.left_behind(before=at + timedelta(minutes=5),
+                                              other_than="host:2:fedcba", limit=10) == [kept]
+    finally:
+        db.dispose()
+
+    downgrade_schema(url, "0018")
+    assert not TABLES_0019 & tables(url)
+    assert drift(url, later=True) == []
+    assert [i for i, _state, _error in _states(url)] == [1]
