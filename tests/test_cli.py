@@ -245,6 +245,30 @@ def test_db_upgrade_then_current(deploybot: Deploybot, tmp_path: Path) -> None:
     assert r.out.strip() == f"current: none; head: {head()}"
 
 
+def test_db_upgrade_refused_by_rows_referencing_nothing(deploybot: Deploybot,
+                                                        tmp_path: Path) -> None:
+    """On SQLite the migrations run with foreign keys off (migrations/env.py) and are
+    checked before committing: rows referencing nothing roll them back, said in one line."""
+    import sqlite3
+
+    path = tmp_path / "cli.db"
+    assert deploybot("db", "upgrade", "0002", DATABASE_URL=f"sqlite:///{path}").code == 0
+    raw = sqlite3.connect(path)  # foreign keys off, as a broken migration would write
+    try:
+        raw.execute("INSERT INTO approval_decisions (deployment_id, user_id, approve, at) "
+                    "VALUES (42, 'U0BOB', 1, '2026-11-18 15:00:00')")
+        raw.commit()
+    finally:
+        raw.close()
+    r = deploybot("db", "upgrade", DATABASE_URL=f"sqlite:///{path}")
+    assert assert_one_line_error(r) == (
+        "deploybot: the schema migration was rolled back, nothing changed: after it these rows "
+        "would reference rows that do not exist (PRAGMA foreign_key_check): approval_decisions "
+        "row 1 → deployments")
+    r = deploybot("db", "current", DATABASE_URL=f"sqlite:///{path}")
+    assert r.out.strip() == f"current: 0002; head: {head()}"
+
+
 # -- shell: it needs the demo tools (devtools/), which the Docker image leaves out -------------
 
 #: `python -c` this, then the CLI's arguments: the CLI with devtools absent, as in the image.

@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import argparse
 
+from bot.cli.common import fail
 from bot.settings import Settings
 
 
 def cmd_db(ns: argparse.Namespace) -> int:
     from bot.store.db import make_engine
-    from bot.store.schema import current, downgrade_schema, head, upgrade_schema
+    from bot.store.schema import (
+        ForeignKeysBroken,
+        current,
+        downgrade_schema,
+        head,
+        upgrade_schema,
+    )
 
     settings = Settings.from_env()
-    if ns.db_command == "upgrade":
-        upgrade_schema(settings.database_url, ns.revision)
-        print(f"database upgraded to {ns.revision}")
-    elif ns.db_command == "downgrade":
-        downgrade_schema(settings.database_url, ns.revision)
-        print(f"database downgraded to {ns.revision}")
+    if ns.db_command in ("upgrade", "downgrade"):
+        move = upgrade_schema if ns.db_command == "upgrade" else downgrade_schema
+        try:
+            move(settings.database_url, ns.revision)
+        except ForeignKeysBroken as e:
+            return fail(str(e))
+        print(f"database {ns.db_command}d to {ns.revision}")
     else:
         engine = make_engine(settings.database_url)
         try:

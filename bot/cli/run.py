@@ -23,7 +23,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
     from bot.scheduling.leader import LeaderElection
     from bot.scheduling.scheduler import build_scheduler
     from bot.store.leadership import DatabaseLeadership
-    from bot.store.schema import SchemaOutdated, ensure_schema
+    from bot.store.schema import ForeignKeysBroken, SchemaOutdated, ensure_schema
     from bot.web import build_asgi, serve
     from handlers import build_app
 
@@ -43,7 +43,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
         socket_url = open_connection(settings.slack_app_token, settings.slack_api_url)
     try:
         ensure_schema(settings.database_url, auto=ns.migrate)
-    except SchemaOutdated as e:
+    except (SchemaOutdated, ForeignKeysBroken) as e:
         return fail(str(e))
     assert settings.slack_bot_token is not None
     container = build_container(config, database_url=settings.database_url,

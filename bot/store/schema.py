@@ -127,5 +127,10 @@ class SchemaOutdated(Exception):
     pass
 
 
+class ForeignKeysBroken(Exception):
+    """SQLite: after the migrations (run with foreign keys off, migrations/env.py), rows
+    referenced rows that do not exist; the migrations were rolled back."""
+
+
 class DatabaseUnavailable(RetryableError):
     pass

@@ -38,10 +38,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Not a batch: on SQLite a batch copies the table and drops the old one, and that DROP
-    # deletes every row whose foreign key cascades from deployments (approval decisions,
-    # checklists, flags: PRAGMA foreign_keys is on). SQLite 3.35+ drops a column in place.
-    op.drop_column('deployments', 'promoted_commit')
-    op.drop_column('deployments', 'promoted_at')
-    op.drop_column('deployments', 'promoted_deployment_id')
-    op.drop_column('deployments', 'promoted_from')
+    # A batch on SQLite copies the table and drops the old one: migrations/env.py runs it with
+    # foreign keys off, so the rows referencing deployments stay (tests/store/
+    # test_schema_revisions_keep_rows.py).
+    with op.batch_alter_table('deployments') as batch_op:
+        batch_op.drop_column('promoted_commit')
+        batch_op.drop_column('promoted_at')
+        batch_op.drop_column('promoted_deployment_id')
+        batch_op.drop_column('promoted_from')
