@@ -8,6 +8,11 @@ pool; a click in the App Home tab has no response_url, so its answer is a DM. A 
 submission (`on_submission`): read it (pure) → its problems as the ack (the modal shows them)
 → ack → the service call on the pool, answered in a DM.
 
+Each acked request that goes to the pool is kept as acknowledged-but-unanswered
+(bot/services/acknowledged.py: noted in memory after the ack, written by its recorder,
+forgotten once `_answering` has sent the answer or the error), so a process that dies in
+between leaves a row another process tells the person about.
+
 Either way the answer is the keyword arguments for `respond` (`handlers.replies.ephemeral`,
 `replacing` or `in_channel`), and any error raised while answering is told to the user
 by `handlers.replies.reporting`. Bolt passes a listener's arguments by name: the listeners
@@ -28,6 +33,8 @@ from bot.container import Container
 from bot.domain.forms import FormProblems
 from bot.errors import UserError
 from bot.presentation.blocks import Message
+from bot.presentation.interrupted_views import click_described, form_described
+from bot.services.acknowledged import AcknowledgedRequests, Ticket
 from handlers.payloads import Click, Command, click_of, command_of
 from handlers.replies import (
     DirectReply,
@@ -62,6 +69,7 @@ def slash_command(
     a notice; then `answer(args, invoked)` on `pool` (the background pool unless given).
     `acked` and `answer` get the parsed arguments only when they are not `help`."""
     zone = container.config.zone
+    acknowledged = container.acknowledged
     runs_on = pool if pool is not None else container.background
 
     def listener(ack: Ack, body: dict[str, Any], context: BoltContext,
@@ -81,7 +89,10 @@ def slash_command(
             ack()
         else:
             ack(**ephemeral_ack(notice))
-        runs_on.submit(lambda: _answering(respond, zone, lambda: answer(args, invoked)))
+        kept = acknowledged.note(f"{invoked.command} {invoked.text}".strip(),
+                                 user_id=invoked.user_id, response_url=invoked.response_url)
+        runs_on.submit(lambda: _answering(respond, zone, lambda: answer(args, invoked),
+                                          acknowledged, kept))
 
     app.command(command)(listener)
 
@@ -92,13 +103,18 @@ def on_click(app: App, container: Container, action_id: str,
     on the background pool. A click in the App Home tab has no response_url: the answer
     goes to the clicker's DM then."""
     zone = container.config.zone
+    acknowledged = container.acknowledged
 
     def listener(ack: Ack, body: dict[str, Any], context: BoltContext,
                  respond: Respond) -> None:
         ack()
         clicked = click_of(body, context)  # well-formed: handlers.payloads refused it otherwise
         reply = replying(respond, clicked, container.notifier)
-        container.background.submit(lambda: _answering(reply, zone, lambda: answer(clicked)))
+        first = clicked.actions[0] if clicked.actions else None
+        kept = acknowledged.note(click_described(action_id, first.value if first else None),
+                                 user_id=clicked.user_id, response_url=reply.response_url)
+        container.background.submit(lambda: _answering(reply, zone, lambda: answer(clicked),
+                                                       acknowledged, kept))
 
     app.action(action_id)(listener)
 
@@ -116,6 +132,7 @@ def on_submission(app: App, container: Container, callback_id: str, *,
     or to the response_url `answer_at` finds (the message a button that opened the modal
     sat on, carried in its private_metadata)."""
     zone = container.config.zone
+    acknowledged = container.acknowledged
 
     def listener(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         submitted = click_of(body, context)  # well-formed: handlers.payloads saw to it
@@ -130,17 +147,24 @@ def on_submission(app: App, container: Container, callback_id: str, *,
                           else container.slack.respond_to(url)
                           if isinstance(container.slack, Responder)
                           else Respond(response_url=url))
+        kept = acknowledged.note(form_described(callback_id), user_id=submitted.user_id,
+                                 response_url=url or None)
         container.background.submit(
-            lambda: _answering(reply, zone, lambda: answer(args, submitted)))
+            lambda: _answering(reply, zone, lambda: answer(args, submitted), acknowledged,
+                               kept))
 
     app.view(callback_id)(listener)
 
 
-def _answering(respond: Respond, zone: ZoneInfo, answer: Callable[[], Answer]) -> None:
+def _answering(respond: Respond, zone: ZoneInfo, answer: Callable[[], Answer],
+               acknowledged: AcknowledgedRequests, kept: Ticket) -> None:
     """Make the one service call and render it (`answer`), and send it (an empty answer:
     nothing to say, e.g. a modal was opened instead); an error raised on the way is told
-    to the user instead."""
-    with reporting(respond, zone):
-        reply = answer()
-        if reply:
-            respond(**reply)
+    to the user instead. Then the request is answered: `kept` is forgotten."""
+    try:
+        with reporting(respond, zone):
+            reply = answer()
+            if reply:
+                respond(**reply)
+    finally:
+        acknowledged.answered(kept)

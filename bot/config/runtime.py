@@ -102,6 +102,14 @@ class RunnerConfig(_Model):
     poll_every: Duration = Field(
         default=timedelta(seconds=10),
         description="how often queued or abandoned work is looked for")
+    answer_grace: PositiveDuration = Field(
+        default=timedelta(minutes=5),
+        description="a Slack request acked ('⏳ …') and still unanswered this long after "
+        "by a process other than the one looking is taken as lost with its process (a "
+        "crash, a restart): its person is told once, on the request's response_url while "
+        "Slack takes it (30 minutes), else in a DM. Longer than any command's work takes (at "
+        "least the longest services.*.migrations.timeout plus a minute is used: /migrations)",
+    )
     drain: Duration = Field(
         default=timedelta(seconds=5),
         description="on SIGTERM: how long the process keeps answering (new Slack requests get "

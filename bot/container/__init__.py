@@ -35,6 +35,7 @@ from bot.backends.slack import SlackDirectory, SlackNotifier, make_client
 from bot.backends.slack.files import SlackFiles
 from bot.backends.slack.health import SlackDependency
 from bot.backends.slack.modals import SlackModals
+from bot.backends.slack.responses import SlackResponses
 from bot.background import Background
 from bot.clock import Clock, SystemClock
 from bot.config import AppConfig
@@ -50,6 +51,7 @@ from bot.metrics import DeploybotMetrics
 from bot.ports import Cluster, DeploymentMirror, Health, Probes, RepositoryHeads, SourceControl
 from bot.services.abort import AbortService
 from bot.services.access import Access
+from bot.services.acknowledged import AcknowledgedRequests
 from bot.services.alerts import AlertRouter
 from bot.services.announcements import AnnouncementService
 from bot.services.audit import AuditService
@@ -131,6 +133,7 @@ class Container:
     deploy_form: DeployForm  # the `/deploy` modal (`/deploy` with no text)
     reject_form: RejectForm  # Reject asks for the reason in a modal
     na_form: NotApplicableForm  # "Not applicable" on a checklist item asks why in a modal
+    acknowledged: AcknowledgedRequests  # requests acked, not answered yet; the lost ones told
 
     kube_clients: KubeClients | None = None  # Kubernetes API clients, one per environment
     source: SourceControl | None = None  # GitHub, when a service names its repository
@@ -149,6 +152,7 @@ class Container:
         self.home_refresher.shutdown()
         self.background.shutdown(wait=True)
         self.jobs.shutdown(wait=True)
+        self.acknowledged.close()  # after the answers: what they forget is forgotten
         self.deploy_form.shutdown()
         self.audit.flush()  # what the request trail still has queued
         self.runner.shutdown(wait=True)
@@ -167,6 +171,15 @@ class Container:
 #: Threads for slow one-off work a listener hands off (a migration status Job can take
 #: minutes); the listener pool stays free for everything else.
 JOB_WORKERS = 2
+
+
+def answer_grace(config: AppConfig) -> timedelta:
+    """How long an acknowledged request may stay unanswered before another process takes
+    its own for lost: `runner.answer_grace`, or longer than the longest `/migrations`
+    status Job may run (services.*.migrations.timeout, on the `jobs` pool) plus a minute."""
+    jobs = [svc.migrations.timeout + timedelta(minutes=1)
+            for svc in config.services.values() if svc.migrations is not None]
+    return max([config.runner.answer_grace, *jobs])
 
 
 def instance_name() -> str:
@@ -393,6 +406,11 @@ def build_container(
                                             versions=versions, deadline=form_tags_deadline),
                      reject_form=RejectForm(deployments=deployments, modals=modals),
                      na_form=NotApplicableForm(modals=modals),
+                     acknowledged=AcknowledgedRequests(
+                         store=database, clock=clock, instance=name,
+                         grace=answer_grace(config), zone=config.zone,
+                         channel=config.slack.deployments_channel,
+                         responses=SlackResponses(slack), direct=notifier),
                      source=source, webhooks=webhooks, github_mirror=github_mirror,
                      github=github, github_polling=github_polling,
                      checklists=checklists, alerts=alerts, summary=summary, flags=flags)

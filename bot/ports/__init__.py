@@ -89,11 +89,13 @@ from bot.ports.slack import (
     Modals,
     Notifier,
     Poster,
+    Responses,
     SlackAccess,
     SlackIdentity,
     TriggerExpired,
 )
 from bot.ports.store import (
+    AcknowledgedRequests,
     AnnouncementLog,
     AuditLog,
     ChecklistRepository,
@@ -118,6 +120,7 @@ from bot.ports.troubleshooting import (
 from bot.ports.workflow_deploys import DeployRuns
 
 __all__ = [
+    "AcknowledgedRequests",
     "AlreadyRunning",
     "AnnouncementLog",
     "AuditLog",
@@ -176,6 +179,7 @@ __all__ = [
     "Repositories",
     "RepositoryAccess",
     "RepositoryHeads",
+    "Responses",
     "Revisions",
     "RolloutFailed",
     "RolloutView",

@@ -93,6 +93,17 @@ class DirectMessages(Protocol):
         ...
 
 
+class Responses(Protocol):
+    def respond_later(self, response_url: str, text: str,
+                      blocks: Sequence[dict[str, Any]] | None = None) -> bool:
+        """Post an ephemeral message to a request's response_url, from any process (not
+        the one that received the request). False when Slack refused it (the URL expired
+        or was used up: it takes 5 posts within 30 minutes,
+        https://docs.slack.dev/interactivity/handling-user-interaction#message_responses);
+        RetryableError when Slack could not be reached."""
+        ...
+
+
 class TriggerExpired(UserError):
     """Slack would not open a modal: the interaction's trigger_id is spent (it lasts 3
     seconds and opens one view)."""

@@ -121,6 +121,14 @@ def send_daily_summary(instance: str) -> int:
         at=c.clock.now()) else 0
 
 
+def tell_interrupted(instance: str) -> int:
+    """Tell the people whose Slack requests were acked by a process that stopped before
+    answering them (older than runner.answer_grace, another process's), each once in any
+    process: every row is claimed by a conditional DELETE."""
+    c = _get(instance)
+    return c.acknowledged.sweep(at=c.clock.now()) if c else 0
+
+
 # -- when each job next finds something (see the module's docstring) -------------------------
 NextDue = Callable[[str, datetime], "datetime | None"]
 
@@ -174,6 +182,11 @@ def _daily_summary_due(instance: str, at: datetime) -> datetime | None:
     return None if c is not None and c.summary is None else at  # no alerts.email
 
 
+def _tell_interrupted_due(instance: str, at: datetime) -> datetime | None:
+    c = _get(instance)
+    return c.acknowledged.next_due() if c else at
+
+
 NEXT_DUE: dict[Callable[[str], int], NextDue] = {
     expire_approvals: _expire_approvals_due,
     resume_deployments: _resume_deployments_due,
@@ -183,9 +196,11 @@ NEXT_DUE: dict[Callable[[str], int], NextDue] = {
     poll_github: _poll_github_due,
     refresh_checklists: _refresh_checklists_due,
     send_daily_summary: _daily_summary_due,
+    tell_interrupted: _tell_interrupted_due,
 }
 
-#: A run of these that returns 0 wrote nothing: nothing expired, submitted or released, and
-#: check-live saw no drift (without drift it only reads: bot.services.live).
+#: A run of these that returns 0 wrote nothing: nothing expired, submitted or released,
+#: check-live saw no drift (without drift it only reads: bot.services.live), and
+#: tell-interrupted told no one (a row claimed and not told is put back as it was).
 WRITES_NOTHING_WHEN_ZERO: frozenset[Callable[[str], int]] = frozenset({
-    check_live, expire_approvals, resume_deployments, expire_locks})
+    check_live, expire_approvals, resume_deployments, expire_locks, tell_interrupted})

@@ -49,9 +49,10 @@ log = logging.getLogger(__name__)
 JOB_STORE_TABLE = "apscheduler_jobs"  # excluded from Alembic's drift check (migrations/env.py)
 EXPECTED_JOBS = ("expire-approvals", "resume-deployments", "announce", "release-scheduled",
                  "expire-locks", "poll-github", "refresh-checklists", "daily-summary",
-                 "check-live")
+                 "check-live", "tell-interrupted")
 RELEASE_EVERY = timedelta(minutes=1)
 LOCKS_EVERY = timedelta(minutes=1)
+INTERRUPTED_EVERY = timedelta(minutes=1)  # after runner.answer_grace (5m): told within 6m
 CHECKLISTS_EVERY = timedelta(seconds=30)  # each checklist says when it is due (back-off)
 
 
@@ -166,4 +167,9 @@ def build_scheduler(container: Container) -> DeploybotScheduler:
     # so a tick missed by more than a period loses nothing (the next one sees the same).
     every(jobs.check_live, "check-live", cfg.drift_check_every,
           misfire_grace=cfg.drift_check_every)
+    # Acknowledged requests a stopped process left unanswered: sweep takes every row older
+    # than runner.answer_grace, however late, so a tick missed by more than a period loses
+    # nothing (the next one finds the same rows; each is claimed, so told once).
+    every(jobs.tell_interrupted, "tell-interrupted", INTERRUPTED_EVERY,
+          misfire_grace=INTERRUPTED_EVERY)
     return scheduler

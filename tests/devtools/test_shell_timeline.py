@@ -58,7 +58,8 @@ def recorder(clock: ManualClock, ran: Ran, *, call: bool = False,
 
 PERIODS = {"expire-approvals": 30, "resume-deployments": 10, "announce": 60,
            "release-scheduled": 60, "expire-locks": 60, "poll-github": 60,
-           "refresh-checklists": 30, "daily-summary": 60, "check-live": 300}
+           "refresh-checklists": 30, "daily-summary": 60, "check-live": 300,
+           "tell-interrupted": 60}
 
 
 def test_every_tick_runs_in_time_order_on_the_clock_ties_in_the_schedulers_order(
@@ -114,7 +115,7 @@ def test_a_tick_that_moves_the_clock_on_never_sends_it_back(
     assert ran[1][2] == after
     assert [j for j, at, now in ran if at == now == after] == [
         "expire-approvals", "refresh-checklists", "announce", "release-scheduled",
-        "expire-locks", "poll-github", "daily-summary", "check-live"]
+        "expire-locks", "poll-github", "daily-summary", "tell-interrupted", "check-live"]
     assert [at - WEDNESDAY for j, at, _ in ran if j == "resume-deployments"] == [
         timedelta(seconds=10), timedelta(minutes=5, seconds=20),
         timedelta(minutes=5, seconds=30), timedelta(minutes=5, seconds=40),

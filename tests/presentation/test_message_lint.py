@@ -79,6 +79,8 @@ from bot.presentation import (
     freeze_views,
     history_views,
     home_views,
+    ids,
+    interrupted_views,
     live_views,
     lock_views,
     log_views,
@@ -286,6 +288,15 @@ KINDS: dict[str, Callable[[], Message | dict[str, Any] | str]] = {
         dep(state=State.AWAITING_APPROVAL, decisions=()), ZONE),
     "request_accepted_rollback": lambda: blocks.request_accepted(ROLLBACK, ZONE),
     "decision_reply": lambda: blocks.decision_reply(dep(), approve=True, started=True),
+    # a request acked whose process stopped before answering (bot/services/acknowledged.py)
+    "request_interrupted": lambda: interrupted_views.interrupted_notice(
+        f"/deploy api production {HOSTILE}", T0, ZONE, channel="C0DEPLOYS", now=T0 + 6 * M),
+    "request_interrupted_click": lambda: interrupted_views.interrupted_notice(
+        interrupted_views.click_described(ids.APPROVE, "4"), T0, ZONE, channel="deployments",
+        now=T0 + 24 * 60 * M),
+    "request_interrupted_form": lambda: interrupted_views.interrupted_notice(
+        interrupted_views.form_described(ids.DEPLOY_FORM), T0, ZONE, channel="C0DEPLOYS",
+        now=T0 + 6 * M),
     "verdict_reply": lambda: blocks.verdict_reply(FAILED_WATCH, ROLLBACK),
     "*refusal_window_production": lambda: blocks.window_closed(
         ("Fridays after 14:00 are closed",), T0 + 3 * 24 * 60 * M, ZONE, service="api",

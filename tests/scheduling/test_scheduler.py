@@ -49,6 +49,7 @@ EXPECTED_OPTIONS = {
     "refresh-checklists": (jobs.refresh_checklists, 30, 30),
     "daily-summary": (jobs.send_daily_summary, 60, 60),  # a no-op without alerts.email
     "check-live": (jobs.check_live, 300, 300),  # drift_check_every
+    "tell-interrupted": (jobs.tell_interrupted, 60, 60),  # after runner.answer_grace
 }
 
 
