@@ -16,7 +16,9 @@ from tests.conftest import RunningBot
 
 
 def db_state(bot: RunningBot) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table."""
+    """Every row of every table (once the record of acknowledged requests, written and
+    forgotten on a thread of its own, has caught up)."""
+    assert bot.container.acknowledged.wait_idle(10), "the acknowledged requests' recorder"
     with bot.container.database.engine.connect() as conn:
         return {t.name: sorted((tuple(r) for r in conn.execute(select(t))), key=repr)
                 for t in Base.metadata.sorted_tables}

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.clock import ManualClock
 from bot.config import load_config, parse_config
+from bot.logs import DEPLOYMENT_ID
 from devtools.shell import mrkdwn_to_text, render_text, run_shell
 from tests.conftest import WEDNESDAY, base_config
 from tests.readme_transcripts import missing, readme_block
@@ -136,6 +137,16 @@ def test_reject_by_number_then_messages_shows_the_channel_as_it_is(tmp_path: Pat
     assert "[ Approve ]" not in after
     assert "[#C0DEPLOYS]   ↳ Deployment record" in after
     assert "U0CAROL> messages U0BOB\n[DM to U0BOB] 🚫 Your deploy #1" in after
+
+
+def test_a_click_leaves_nothing_in_the_shells_own_logging_context(tmp_path: Path) -> None:
+    """A click marks its deployment on the log lines of its work (bot.logs.mark_deployment,
+    from the audit middleware). Slack's requests reach the bot on the server's threads; the
+    shell's thread, which delivers them, must not log on under the last click's deployment
+    (nor the tests that ran a shell: their later log lines would name it)."""
+    out = shell(tmp_path, "as U0BOB\n/deploy production v1.2.3\nas U0CAROL\nclick approve\n")
+    assert "(you click [ Approve ]" in out
+    assert DEPLOYMENT_ID.get() is None
 
 
 def test_typed_input_that_is_not_a_terminal_runs_until_quit(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ clicked (devtools.shell.ephemeral).
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -215,7 +216,7 @@ class Shell:
         self.transcript.hold()
         first: list[str] = []
         try:
-            response = self.app.dispatch(BoltRequest(body=body, headers=FORM_HEADERS))
+            response = self._deliver(BoltRequest(body=body, headers=FORM_HEADERS))
             first = self._slack.ack_lines(response, what, fields)
         finally:
             self._touch()
@@ -373,13 +374,20 @@ class Shell:
             self.settle(until_idle=False, max_wait=INTERACTIVE_MAX_WAIT)
         self.transcript.say(["(no deployment is running)"])
 
+    def _deliver(self, request: BoltRequest) -> BoltResponse:
+        """Dispatch a request to the Bolt app in a context of its own: Slack's requests reach
+        the bot on its server's threads, and what one marks in the logging context (the
+        deployment a click is about: bot.logs.mark_deployment) must not stay on the shell's
+        thread, which goes on running the scheduler's jobs (and, in tests, other tests)."""
+        return contextvars.copy_context().run(self.app.dispatch, request)
+
     def home(self) -> None:
         """Open the current user's App Home tab: the `app_home_opened` event as Slack sends it
         (devtools.slack_requests), then the view the bot published, as text."""
         published = len(self.fake.calls("views.publish"))
         body = event_callback_body(app_home_opened_event(
             self.user, view=self.fake.home_view(self.user)))
-        response = self.app.dispatch(BoltRequest(body=body, headers=JSON_HEADERS))
+        response = self._deliver(BoltRequest(body=body, headers=JSON_HEADERS))
         self.after_request()
         view = self.fake.home_view(self.user)
         if response.status != 200 or view is None or \

@@ -218,6 +218,9 @@ class Served:
                                         ("home_refresher", c.home_refresher)]
         if c.github_mirror is not None:
             waits.append(("github_mirror", c.github_mirror))
+        # The record of acknowledged requests is written, and forgotten once answered, on a
+        # thread of its own (bot.services.acknowledged).
+        waits.append(("acknowledged requests' recorder", c.acknowledged))
         for _ in range(2):  # the pools hand work to each other (an audit batch after a reply)
             for name, pool in waits:
                 assert pool.wait_idle(SETTLE_TIMEOUT), f"the bot's {name} did not go idle"
