@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.deployment import Deployment
 from bot.domain.live import Observed
-from bot.domain.locks import Lock
-from bot.domain.text import reason_text, shown, who
+from bot.domain.locks import ROLLBACK, Lock
+from bot.domain.text import error_text, reason_text, shown, who
 from bot.presentation import ids
 from bot.presentation.blocks import STATE_LINE, Block, approval_actions, title, when
 from bot.presentation.freeze_views import WindowView, window_line
@@ -109,8 +109,11 @@ _DIVIDER: Block = {"type": "divider"}
 
 
 def _lock_text(lock: Lock, zone: ZoneInfo) -> str:
-    why = f": {reason_text(lock.reason, limit=120)}" if lock.reason else ""
-    origin = " after a rollback" if lock.origin == "rollback" else ""
+    # A rollback's own reason ("… was aborted by <@U0BOB> …") keeps the mention deploybot
+    # wrote (as lock_views says it); a typed one mentions nobody.
+    text = error_text if lock.origin == ROLLBACK else reason_text
+    why = f": {text(lock.reason, limit=120)}" if lock.reason else ""
+    origin = " after a rollback" if lock.origin == ROLLBACK else ""
     until = f", until {when(lock.expires_at, zone)}" if lock.expires_at else ", until unlocked"
     return (f"🔒 locked by {who(lock.holder)}{origin} since {when(lock.created_at, zone)}"
             f"{until}{why}")

@@ -24,7 +24,7 @@ from bot.domain.freezes import Freeze
 from bot.domain.live import Live
 from bot.domain.policy import PolicyDecision, local
 from bot.domain.states import State
-from bot.domain.text import reason_text
+from bot.domain.text import error_text
 from bot.domain.versions import TagCommit
 from bot.errors import (
     Conflict,
@@ -215,9 +215,9 @@ class DeploymentsBase:
                 raise DeploymentBusy(refusal.active, environment=env, service=svc,
                                      prefix=prefix)
             case Rule.FAULTY if refusal.faulty is not None:
-                mark = refusal.faulty
+                mark = refusal.faulty  # its reason is a rollback's, deploybot's own words
                 raise Conflict(
-                    f"`{v}` of {svc} is marked faulty in {env}: {reason_text(mark.reason)} "
+                    f"`{v}` of {svc} is marked faulty in {env}: {error_text(mark.reason)} "
                     f"(<@{mark.marked_by}>, {local(mark.marked_at, self._config.zone)}). To "
                     f"deploy it anyway, say why: `/deploy {svc} {env} {v} --force \"reason\"`.")
             case Rule.PROMOTION if refusal.source is not None:

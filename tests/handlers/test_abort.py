@@ -131,6 +131,21 @@ def test_abort_during_the_rollout_rolls_back_announces_and_audits(bot: RunningBo
         "⚠️ Deployment #1 already rolled back; nothing to abort."
 
 
+def test_deploying_the_aborted_version_again_names_who_aborted_it(bot: RunningBot) -> None:
+    """The faulty mark an abort leaves says who aborted (deploybot wrote the mention): the
+    refusal of a second deploy shows it as a mention, not as the text `<@U…>`."""
+    dep = rolling_out(bot)
+    press_abort(bot, dep, APPROVER)
+    assert run_to_end(bot, dep) is State.ROLLED_BACK
+
+    refused = command_reply(bot, "staging v1.2.3", user=APPROVER)  # the lock is theirs
+    assert refused.startswith(f"⚠️ `v1.2.3` of api is marked faulty in staging: was aborted "
+                              f"by <@{APPROVER}>; rolled back to v1.2.2 (<@{APPROVER}>, "), \
+        refused
+    assert "&lt;" not in refused
+    assert '--force "reason"' in refused
+
+
 def test_deploy_abort_command_aborts_the_rollout(bot: RunningBot) -> None:
     dep = rolling_out(bot)
     answer = command_reply(bot, f"abort #{dep}")

@@ -202,3 +202,22 @@ def test_many_environments_still_fit() -> None:
     assert len(view["blocks"]) <= MAX_BLOCKS
     assert "Not shown, to stay within Slack's limit of 100 blocks: the environments" \
         in texts(view)
+
+
+def test_a_rollbacks_lock_keeps_the_mention_deploybot_wrote_a_typed_one_mentions_nobody(
+        ) -> None:
+    """An abort's lock reason names who aborted (`<@U0ALICE>`, written by deploybot): the
+    tab shows it as a mention, not as the text `<@U0ALICE>`; a reason someone typed still
+    mentions nobody."""
+    aborted = lock("staging", "api", origin="rollback",
+                   reason="v1.3.0 was aborted by <@U0ALICE>; rolled back to v1.2.2; unlock "
+                          "when it is safe to deploy again")
+    typed = lock("production", "api", reason="ask <@U0CAROL> first")
+    home = Home(at=AT, environments=(
+        EnvironmentHome(window("staging"), (ServiceLine("api", "v1.2.2", AT, False, aborted),)),
+        EnvironmentHome(window("production"), (ServiceLine("api", "v1.2.2", AT, False, typed),)),
+    ), pending=(), pending_total=0, recent=(), unresolved=0)
+    shown = texts(home_view(home, NY))
+    assert "until unlocked: v1.3.0 was aborted by <@U0ALICE>; rolled back to v1.2.2" in shown
+    assert "&lt;@U0ALICE&gt;" not in shown
+    assert "ask &lt;@U0CAROL&gt; first" in shown
