@@ -17,10 +17,11 @@ from typing import Literal
 
 from bot.config import AppConfig
 from bot.domain.deployment import Deployment, Kind, NewDeployment
+from bot.domain.policy import local
 from bot.domain.rollback_commands import RollbackArgs, RollbackHelpArgs, parse_rollback
 from bot.domain.rollback_plan import RollbackPlan
 from bot.domain.states import State
-from bot.domain.text import shown
+from bot.domain.text import error_text, shown
 from bot.errors import Conflict, DeploybotError, Forbidden, NotFound
 from bot.ports import Clock, Cluster, Notifier, Repositories, Revisions, Store
 from bot.services.access import Access
@@ -79,7 +80,9 @@ class RollbackService:
                    if isinstance(self._cluster, Revisions) else [])
         ran = list(dict.fromkeys([*good, *earlier]))
         candidates = tuple(v for v in ran if v != current and v not in faulty)
-        listed = ", ".join(f"`{v}`" for v in candidates[:10]) or "none"
+        listed = ", ".join(f"`{v}`" for v in candidates[:10])
+        others = (f"Versions you can roll back to: {listed}." if listed else
+                  "No other version is known to roll back to.")
         if args.version is None:
             if not candidates:
                 raise Conflict(f"No earlier good version of {svc} in {env} is known (from "
@@ -88,15 +91,13 @@ class RollbackService:
             target = candidates[0]
         elif args.version == current:
             raise Conflict(f"{shown(args.version)} is what runs in {env} now; nothing to roll "
-                           f"back. Versions you can roll back to: {listed}.")
+                           f"back. {others}")
         elif args.version in faulty:
-            raise Conflict(f"{shown(args.version)} is marked faulty in {env}; roll back to "
-                           f"another version: {listed}.")
+            self._refuse_faulty(env, svc, args.version, others)
         elif args.version not in ran:
             raise Conflict(f"{shown(args.version)} has not run in {env} before (as far as "
-                           f"deploybot and the cluster know), so it is no rollback. Versions "
-                           f"you can roll back to: {listed}. To deploy a new version, use "
-                           "`/deploy`.")
+                           f"deploybot and the cluster know), so it is no rollback. {others} "
+                           "To deploy a new version, use `/deploy`.")
         else:
             target = args.version
         window = self._policy.check_rollback(env, svc, at=self._clock.now())
@@ -115,6 +116,18 @@ class RollbackService:
         return RollbackPlan(environment=env, service=svc, current=current, target=target,
                             candidates=candidates, migrations=migrations, migrate_hint=hint,
                             approvals_required=required)
+
+    def _refuse_faulty(self, env: str, svc: str, version: str, others: str) -> None:
+        """A rollback never goes to a version marked faulty: why it was marked (a
+        rollback's own words), and `/deploy … --force`, which runs it again."""
+        with self._store.transaction() as r:
+            mark = r.faulty.get(env, svc, version)
+        why = "" if mark is None else (
+            f": {error_text(mark.reason)} (<@{mark.marked_by}>, "
+            f"{local(mark.marked_at, self._config.zone)})")
+        raise Conflict(f"{shown(version)} is marked faulty in {env}{why}, so it is no rollback "
+                       f"target. {others} To run it again anyway, say why: `/deploy {svc} "
+                       f"{env} {version} --force \"reason\"`.")
 
     def start(self, value: str, *, user_id: str,
               slack_channel: str | None = None) -> Deployment:

@@ -155,6 +155,35 @@ def test_a_version_that_never_ran_there_is_refused_with_the_candidates(
     assert deployment_ids(bot) == [1, 2]
 
 
+def test_a_version_marked_faulty_is_refused_saying_why_and_how_to_run_it_anyway(
+        bot: RunningBot) -> None:
+    """`/rollback` to the version a rollback left: the refusal says when and why it was
+    marked, and that `/deploy … --force` runs it again (a rollback never does)."""
+    deployed(bot, "v1.3.0")
+    deployed(bot, "v1.4.0-flaky", expect=State.FAILED)
+    _, answer = plan(bot, "staging")
+    confirm(bot, answer)
+    wait_dm(bot, REQUESTER, count=3)
+    assert bot.container.runner.wait_idle()
+
+    _, refused = plan(bot, "staging api v1.4.0-flaky")
+    text = refused["text"]
+    assert text.startswith(f"⚠️ `v1.4.0-flaky` is marked faulty in staging: rolled back to "
+                           f"v1.3.0 (deployment #3) (<@{REQUESTER}>, "), text
+    assert "so it is no rollback target. Versions you can roll back to: `v1.2.2`." in text
+    assert text.endswith('To run it again anyway, say why: `/deploy api staging v1.4.0-flaky '
+                         '--force "reason"`.'), text
+
+    _, back = plan(bot, "staging api v1.2.2")  # the one left; then none to offer
+    confirm(bot, back)
+    wait_dm(bot, REQUESTER, count=4)
+    assert bot.container.runner.wait_idle()
+    _, none_left = plan(bot, "staging api v1.3.0")
+    assert "so it is no rollback target. No other version is known to roll back to." \
+        in none_left["text"], none_left["text"]
+    assert deployment_ids(bot) == [1, 2, 3, 4]
+
+
 def test_someone_who_may_not_deploy_there_cannot_roll_back(bot: RunningBot) -> None:
     deployed(bot, "v1.3.0")
     _, answer = plan(bot, "staging", user=OUTSIDER)
