@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from bot.config import AppConfig, ServiceConfig
+from bot.domain.busy import DeploymentBusy
 from bot.domain.commands import DeployArgs
 from bot.domain.github_events import GitHubEvent, parse_event, signature_ok
 from bot.domain.previews import instance_for, where
@@ -182,6 +183,8 @@ class GitHubWebhooks:
                 f":information_source: Automatic deploy of {t.service} `{t.version}` to "
                 f"{t.where} ({t.why} in {ev.repository}) skipped: {e.finding}")
             return f"{head}: skipped: already running", None
+        except DeploymentBusy as e:  # nothing tries this head again: say what will
+            return self._busy(t, ev, e), None
         except DeploybotError as e:
             why = e.message if isinstance(e, UserError) else str(e)
             self._announce(
@@ -189,6 +192,20 @@ class GitHubWebhooks:
                 f"({t.why} in {ev.repository}) was not started: {why}")
             return f"{head}: blocked: {why}", None
         return f"{head}: deployment #{d.id} requested ({d.state.value})", d.id
+
+    def _busy(self, t: AutoDeploy, ev: GitHubEvent, e: DeploymentBusy) -> str:
+        """Refused by the one-at-a-time rule: the delivery (or the polled head) is claimed
+        once, so this commit is never deployed by itself later; the announcement says so
+        and gives the command that deploys it."""
+        ended = f"#{e.active.id}" if e.active is not None else "it"
+        push = t.why if t.why.startswith("push") else f"push to {t.why}"
+        how = (f"`/deploy {t.service} {t.environment} {t.version}` deploys it (or the next "
+               f"{push} does)" if t.instance is None else f"the next {push} deploys it")
+        self._announce(
+            f":no_entry: Automatic deploy of {t.service} `{t.version}` to {t.where} "
+            f"({t.why} in {ev.repository}) was not started: {e.message} This commit is not "
+            f"deployed by itself later: once {ended} has finished, {how}.")
+        return f"{t.service} {t.where}: blocked: {e.message}"
 
     def _announce(self, text: str) -> None:
         try:

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from bot.clock import ManualClock
 from bot.config import AppConfig
 from bot.container import Container, build_container
+from bot.domain.deployment import NewDeployment
 from bot.domain.states import State
 from bot.scheduling import jobs
 from devtools.fake_github import TOKEN, FakeGitHub
@@ -134,6 +135,35 @@ def test_the_first_look_is_a_baseline_and_a_merge_to_main_deploys_to_staging_onc
     assert (audit["event"], audit["ref"], audit["sha"]) == ("push", "refs/heads/main", NEW)
     assert audit["delivery"] == f"github-poll:{REPO}:branch:main:{NEW}"
     assert audit["outcome"] == ["api staging: deployment #1 requested (queued)"]
+
+
+def test_a_merge_while_staging_deploys_is_announced_as_not_deployed_later_with_the_command(
+        bot: RunningBot, gh: RepoState, clock: ManualClock) -> None:
+    """A merge polled while a deploy to staging is in flight is refused by the one-at-a-time
+    rule and never tried again (its head is claimed once): the announcement says so and
+    gives the command that deploys that commit, not just 'wait for it to finish'."""
+    assert poll(bot) == 0  # the baseline
+    at = clock.now()
+    with bot.container.database.transaction() as r:  # staging deploys in another process
+        busy = r.deployments.add(NewDeployment(
+            service="api", environment="staging", version="v1.2.3", previous_version=None,
+            state=State.QUEUED, requested_by=REQUESTER, requested_at=at, approvals_required=0,
+            expires_at=None))
+        assert r.deployments.claim(busy.id, owner="elsewhere", at=at,
+                                   until=at + timedelta(hours=1))
+        assert r.deployments.transition(busy.id, State.RUNNING, at=at, started_at=at)
+
+    gh.set_branch(REPO, "main", NEW)  # a merge
+    assert poll(bot) == 1
+    assert deployment_ids(bot) == [busy.id]
+    (refused,) = [str(m["text"]) for m in announcements(bot)
+                  if str(m["text"]).startswith(":no_entry:")]
+    assert f"Deployment #{busy.id} of api to staging is running now" in refused, refused
+    assert refused.endswith(
+        f"This commit is not deployed by itself later: once #{busy.id} has finished, "
+        f"`/deploy api staging {NEW[:12]}` deploys it (or the next push to main does)."), \
+        refused
+    assert poll(bot) == 0  # told once
 
 
 def test_a_pull_request_opened_deploys_its_head_to_development(bot: RunningBot,
