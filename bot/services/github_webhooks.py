@@ -196,15 +196,17 @@ class GitHubWebhooks:
     def _busy(self, t: AutoDeploy, ev: GitHubEvent, e: DeploymentBusy) -> str:
         """Refused by the one-at-a-time rule: the delivery (or the polled head) is claimed
         once, so this commit is never deployed by itself later; the announcement says so
-        and gives the command that deploys it."""
+        and what deploys it. A person deploys a tag, never a commit (`VersionCheck`)."""
         ended = f"#{e.active.id}" if e.active is not None else "it"
         push = t.why if t.why.startswith("push") else f"push to {t.why}"
-        how = (f"`/deploy {t.service} {t.environment} {t.version}` deploys it (or the next "
-               f"{push} does)" if t.instance is None else f"the next {push} deploys it")
+        tag = ("" if t.instance is not None else
+               f"; to deploy this commit, `/deploy {t.service} {t.environment} <tag>` with a "
+               "tag of it")
         self._announce(
             f":no_entry: Automatic deploy of {t.service} `{t.version}` to {t.where} "
             f"({t.why} in {ev.repository}) was not started: {e.message} This commit is not "
-            f"deployed by itself later: once {ended} has finished, {how}.")
+            f"deployed by itself later: once {ended} has finished, the next {push} deploys "
+            f"its head{tag}.")
         return f"{t.service} {t.where}: blocked: {e.message}"
 
     def _announce(self, text: str) -> None:

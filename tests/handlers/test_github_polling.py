@@ -160,10 +160,13 @@ def test_a_merge_while_staging_deploys_is_announced_as_not_deployed_later_with_t
                   if str(m["text"]).startswith(":no_entry:")]
     assert f"Deployment #{busy.id} of api to staging is running now" in refused, refused
     assert refused.endswith(
-        f"This commit is not deployed by itself later: once #{busy.id} has finished, "
-        f"`/deploy api staging {NEW[:12]}` deploys it (or the next push to main does)."), \
-        refused
+        f"This commit is not deployed by itself later: once #{busy.id} has finished, the "
+        "next push to main deploys its head; to deploy this commit, `/deploy api staging "
+        "<tag>` with a tag of it."), refused
     assert poll(bot) == 0  # told once
+    # A person deploys a tag, not the commit: the command the announcement gives is that.
+    refused_sha = ephemeral_text(bot, bot.deploy(f"staging {NEW[:12]}"))
+    assert f"`{NEW[:12]}` is not a tag of {REPO}" in refused_sha, refused_sha
 
 
 def test_a_pull_request_opened_deploys_its_head_to_development(bot: RunningBot,
