@@ -6,6 +6,11 @@ Each case runs in a fresh interpreter (a subprocess: this test process has them 
 which does what `deploybot run --role web` does before it serves (bot/cli/run.py `cmd_run`): the
 same imports, the schema check, the container, the Bolt app and the ASGI app; then it prints
 which of the libraries are in `sys.modules`.
+
+Likewise each `deploybot` command (`python -m bot …`, run by operators and CI) loads only what
+it uses: `--help` not even the config's schema (pydantic), `check-config` no database,
+`doctor` and `policy` no Alembic (the revision is read with plain SQL, bot.store.schema_head),
+and `run` refusing a missing secret nothing of the database, Slack or web stacks.
 """
 
 from __future__ import annotations
@@ -110,3 +115,79 @@ def test_a_client_library_is_loaded_when_a_service_needs_it(
     config = written(tmp_path, base_config(services=services, **top))
     assert loaded_by_a_web_process(config, database_url, fake_slack.base_url) == {
         **expected, "alembic": False, "httpx": False}
+
+
+# -- `python -m bot <command>` ---------------------------------------------------------------
+
+#: `python -m bot` with argv[3:] as deploybot's arguments; as the process exits (whatever its
+#: code), it writes to argv[1] which of the libraries named in argv[2] are in `sys.modules`.
+COMMAND_PROCESS = """
+import atexit
+import json
+import runpy
+import sys
+
+report, names = sys.argv[1], sys.argv[2].split(",")
+sys.argv = ["deploybot", *sys.argv[3:]]
+
+
+def loaded() -> None:
+    with open(report, "w", encoding="utf-8") as out:
+        json.dump({name: name in sys.modules for name in names}, out)
+
+
+atexit.register(loaded)
+runpy.run_module("bot", run_name="__main__", alter_sys=True)
+"""
+
+CLI_HEAVY = ("pydantic", "holidays", "sqlalchemy", "alembic", "slack_sdk", "slack_bolt",
+             "starlette", "uvicorn", "apscheduler", "kubernetes", "github", "httpx")
+DATABASE, SLACK_AND_WEB = ("sqlalchemy", "alembic"), ("slack_sdk", "slack_bolt", "starlette",
+                                                        "uvicorn", "apscheduler")
+CLIENTS = ("kubernetes", "github", "httpx")
+
+
+def loaded_by_the_command(tmp_path: Path, args: list[str], env: dict[str, str],
+                          ) -> tuple[subprocess.CompletedProcess[str], dict[str, bool]]:
+    """The finished `deploybot <args>` process and which of CLI_HEAVY it had loaded."""
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("SLACK_", "DEPLOYBOT_", "DATABASE_URL", "GITHUB_",
+                                  "KUBECONFIG", "PAGERDUTY_", "SMTP_"))}
+    clean["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), clean.get("PYTHONPATH")]))
+    report = tmp_path / "loaded.json"
+    done = subprocess.run(
+        [sys.executable, "-c", COMMAND_PROCESS, str(report), ",".join(CLI_HEAVY), *args],
+        cwd=tmp_path, env={**clean, **env}, capture_output=True, text=True, timeout=120,
+        check=False)
+    assert "Traceback" not in done.stderr, done.stderr
+    loaded: dict[str, bool] = json.loads(report.read_text(encoding="utf-8"))
+    return done, loaded
+
+
+@pytest.mark.parametrize(("args", "env", "code", "used", "unused"), [
+    pytest.param(["--help"], {}, 0, (), CLI_HEAVY, id="help"),
+    pytest.param(["check-config", str(APP_YAML)], {}, 0, ("pydantic", "holidays"),
+                 DATABASE + SLACK_AND_WEB + CLIENTS, id="check-config"),
+    # Refused before anything starts: the config is read, nothing else is loaded.
+    pytest.param(["run"], {"DEPLOYBOT_CONFIG": str(APP_YAML), "SLACK_SIGNING_SECRET": "s"}, 2,
+                 ("pydantic",), DATABASE + SLACK_AND_WEB + CLIENTS, id="run-without-a-token"),
+    pytest.param(["run", "--role", "web"], {"DEPLOYBOT_CONFIG": str(APP_YAML)}, 2,
+                 ("pydantic",), DATABASE + SLACK_AND_WEB + CLIENTS, id="run-web-on-sqlite"),
+    pytest.param(["policy", "production", "--at", "2026-11-18T10:00"],
+                 {"DEPLOYBOT_CONFIG": str(APP_YAML)}, 0, ("sqlalchemy",),
+                 ("alembic", *SLACK_AND_WEB, *CLIENTS), id="policy"),
+    # The database is at head (doctor checks its revision); doctor's Slack check needs the
+    # Slack client (bot.backends.slack), with or without a token to check.
+    pytest.param(["doctor", str(APP_YAML)], {}, 1, ("sqlalchemy",),
+                 ("alembic", "starlette", "uvicorn", "apscheduler", *CLIENTS), id="doctor"),
+    pytest.param(["audit", "export"], {"DEPLOYBOT_CONFIG": str(APP_YAML)}, 0, ("sqlalchemy",),
+                 ("alembic", *SLACK_AND_WEB, *CLIENTS), id="audit-export"),
+    pytest.param(["db", "current"], {}, 0, ("alembic",), SLACK_AND_WEB + CLIENTS,
+                 id="db-current"),
+])
+def test_a_command_loads_only_what_it_uses(
+        tmp_path: Path, database_url: str, args: list[str], env: dict[str, str], code: int,
+        used: tuple[str, ...], unused: tuple[str, ...]) -> None:
+    done, loaded = loaded_by_the_command(tmp_path, args, {"DATABASE_URL": database_url, **env})
+    assert done.returncode == code, (done.stdout, done.stderr)
+    assert {name for name in (*used, *unused) if loaded[name]} == set(used)

@@ -7,7 +7,8 @@ This module holds argparse's tree and `main`; each verb group is its own module,
 its subcommand and holds its `cmd_*` function: run (bot.cli.run), shell (bot.cli.shell),
 db (bot.cli.db), policy (bot.cli.policy), audit export (bot.cli.audit), check-config and
 doctor (bot.cli.checks). Each imports its heavy pieces (the container, the web stack,
-migrations) only when it runs.
+migrations, and even the config's schema) only when it runs: `deploybot --help` or a usage
+error loads none of them (tests/test_container_imports.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from collections.abc import Sequence
 
 from bot.cli import audit, checks, db, policy, run, shell
 from bot.cli.common import fail
-from bot.config import ConfigError
 from bot.errors import RetryableError
 from bot.logs import configure_logging, log_format_from
 from bot.settings import SettingsError
@@ -36,6 +36,10 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ns = parser().parse_args(argv)
+    # Only once a command is to run: bot.config builds the whole app.yaml schema (pydantic),
+    # which `--help` and a usage error (both exit inside parse_args) do not need.
+    from bot.config import ConfigError
+
     try:  # --log-format, else LOG_FORMAT, else text; secrets are masked in either
         log_format = getattr(ns, "log_format", None) or log_format_from(
             os.environ.get("LOG_FORMAT")) or "text"

@@ -7,12 +7,13 @@ import argparse
 import sys
 
 from bot.cli.common import check_holiday
-from bot.config import load_config
 from bot.domain.text import period
 from bot.settings import Settings
 
 
 def cmd_check_config(ns: argparse.Namespace) -> int:
+    from bot.config import load_config
+
     settings = Settings.from_env()
     path = ns.path or settings.config_path
     cfg = load_config(path, holidays=check_holiday)

@@ -1,13 +1,17 @@
 """What every `deploybot` verb shares: the one-line failure (exit 2) and loading the settings
-and app.yaml (its holidays checked against the calendar)."""
+and app.yaml (its holidays checked against the calendar). The config's schema (bot.config,
+pydantic) is imported when a command loads app.yaml, not when the CLI is parsed."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from bot.config import AppConfig, load_config
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.config import AppConfig
 
 EXIT_USAGE = 2
 
@@ -28,5 +32,7 @@ def check_holiday(country: str, subdivision: str | None, names: Sequence[str] | 
 
 
 def settings_and_config(path: str | None = None) -> tuple[Settings, AppConfig]:
+    from bot.config import load_config
+
     settings = Settings.from_env()
     return settings, load_config(path or settings.config_path, holidays=check_holiday)

@@ -1,7 +1,8 @@
 """`deploybot run`: serve as one role (bot.roles) — the HTTP app or Socket Mode for Slack and
 GitHub, the runner and the scheduler under a leader election — and, when stopping, hand the
-running work back (bot.drain). The container and the web stack are imported only here, when
-it runs."""
+running work back (bot.drain). The container, the database and the web stack are imported
+only here, once the role, app.yaml and the secrets have been checked: a refusal (one line,
+exit 2) loads none of them."""
 
 from __future__ import annotations
 
@@ -12,21 +13,12 @@ import os
 from bot.cli.common import fail, settings_and_config
 from bot.drain import Drain
 from bot.logs import LOG_FORMATS
-from bot.roles import ROLES
+from bot.roles import ROLES, database_problem, role_of
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
     """Serve as one role (bot.roles): web answers Slack and GitHub, worker runs the runner
     and the scheduler, all (the default) does both."""
-    from bot.container import build_container
-    from bot.roles import database_problem, role_of
-    from bot.scheduling.leader import LeaderElection
-    from bot.scheduling.scheduler import build_scheduler
-    from bot.store.leadership import DatabaseLeadership
-    from bot.store.schema import ForeignKeysBroken, SchemaOutdated, ensure_schema
-    from bot.web import build_asgi, serve
-    from handlers import build_app
-
     try:
         role = role_of(ns.role, os.environ)
     except ValueError as e:
@@ -36,6 +28,16 @@ def cmd_run(ns: argparse.Namespace) -> int:
     if problem is not None:
         return fail(problem)
     settings.require_slack(answers=role.answers_slack)
+
+    # Everything it serves with (most of its start-up), imported once nothing refuses it.
+    from bot.container import build_container
+    from bot.scheduling.leader import LeaderElection
+    from bot.scheduling.scheduler import build_scheduler
+    from bot.store.leadership import DatabaseLeadership
+    from bot.store.schema import ForeignKeysBroken, SchemaOutdated, ensure_schema
+    from bot.web import build_asgi, serve
+    from handlers import build_app
+
     socket_url = None  # Socket Mode: Slack takes the app token, or one line and exit 2
     if role.answers_slack and settings.slack_app_token:
         from bot.socket_mode import open_connection

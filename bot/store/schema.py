@@ -6,8 +6,9 @@ Alembic is imported only by the functions that change the schema or read its rev
 scripts (`upgrade_schema`, `downgrade_schema`, `head`, `current`, `alembic_config`). The
 schema check at `deploybot run` start (`ensure_schema`) compares the revision read with
 plain SQL to bot.store.schema_head.HEAD, so a process whose database is already at head
-never loads Alembic (~12 MB); nor do the commands that only ask which tables exist
-(`existing_tables`).
+never loads Alembic (~12 MB); nor does `deploybot doctor` (bot.store.schema_status, the same
+plain-SQL read), nor do the commands that only ask which tables exist (`existing_tables`):
+`deploybot db` alone loads it (tests/test_container_imports.py).
 """
 
 from __future__ import annotations
