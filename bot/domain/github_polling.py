@@ -14,6 +14,12 @@ For repositories with per-PR previews, each pull request seen open also holds a 
 (`github-poll-open:<repository>:pr<n>`) while it is open; one that is no longer in the open
 list has been closed (or merged): whoever deletes its key hands on the close, as the
 `pull_request` `closed` delivery a webhook would have made.
+
+A head whose deploy of a service was refused only because another deployment of it is in
+flight there waits (`github-poll-wait:<look>:<head>:<service>:<version>`, the look's
+baseline and the head's claim key each as a short digest): every later look hands it on
+again for that service, by the one process that deletes the key first; a look whose heads no
+longer include it (the branch or pull request moved on) drops it, superseded.
 """
 
 from __future__ import annotations
@@ -50,6 +56,53 @@ def _key(*parts: str) -> str:
         return key
     digest = hashlib.sha256(key.encode()).hexdigest()
     return f"{key[:MAX_KEY - len(digest) - 1]}:{digest}"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def waiting_prefix(baseline: str) -> str:
+    """The start of the waiting keys of one look (by its baseline key)."""
+    return f"github-poll-wait:{_digest(baseline)}:"
+
+
+def waiting_key(baseline: str, seen: Seen, service: str) -> str:
+    """`seen` waits to be deployed for `service` (another deployment was in flight)."""
+    return _key(f"{waiting_prefix(baseline)}{_digest(seen.key)}", service,
+                seen.event.version or "")
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A waiting key read back: the head it stands for (None: superseded, not among the
+    look's heads now), the service and the version that waits."""
+
+    key: str
+    seen: Seen | None
+    service: str
+    version: str
+
+
+def waiting(baseline: str, key: str, heads: tuple[Seen, ...]) -> Waiting:
+    head, *service, version = key.removeprefix(waiting_prefix(baseline)).split(":")
+    seen = next((s for s in heads if _digest(s.key) == head), None)
+    return Waiting(key, seen, ":".join(service), version)
+
+
+def look_of(event: GitHubEvent) -> tuple[str, Seen] | None:
+    """The look a delivered push or pull request head belongs to (its baseline key) and the
+    head as polling sees it; None for anything else (a close, a tag, no commit)."""
+    if event.repository is None or event.branch is None or event.sha is None:
+        return None
+    if event.name == "push":
+        return (branch_baseline_key(event.repository, event.branch),
+                branch_head(event.repository, event.branch, event.sha))
+    if event.name == "pull_request" and event.pull_request is not None:
+        return (pulls_baseline_key(event.repository),
+                pull_head(event.repository,
+                          PullHead(event.pull_request, event.branch, event.sha)))
+    return None
 
 
 def branch_baseline_key(repository: str, branch: str) -> str:

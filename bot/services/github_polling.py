@@ -11,6 +11,13 @@ key). The claim makes a head count once across processes and restarts; the first
 at a branch (or a repository's pull requests) is a baseline: it claims what is there without
 deploying it.
 
+A head refused only because another deployment of the service is in flight there waits (its
+waiting key, written by that processing): every later look hands it on again for that
+service, by the one process that deletes the key (a conditional DELETE, in the claim
+transaction), until it is admitted or refused otherwise (then nobody writes the key again),
+or the branch (pull request) has a newer head: then the key is dropped as superseded, noted
+in the newer head's audit, and the newer head is what deploys.
+
 Pull request previews (`pull_requests: {..., per_pr: true}`): every pull request seen open is
 remembered by a claim key while it is open; one that left the open list was closed, and is
 handed on once as the `closed` delivery a webhook would have made (its preview is removed).
@@ -22,7 +29,7 @@ Rate limits: when GitHub says the limit is used up, polling stops until it reset
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.config import AppConfig
@@ -36,6 +43,8 @@ from bot.domain.github_polling import (
     pull_closed,
     pull_head,
     pulls_baseline_key,
+    waiting,
+    waiting_prefix,
 )
 from bot.errors import DeploybotError, RateLimited
 from bot.ports import Clock, Repositories, RepositoryHeads, Store
@@ -65,6 +74,16 @@ class Look:
     open_pulls: tuple[str, tuple[int, ...]] | None = None
 
 
+@dataclass(frozen=True)
+class Handoff:
+    """A head to hand on: new (`only` None), or waiting, looked at again for `only` (its
+    services); `notes` go into its audit (waiting heads it superseded)."""
+
+    seen: Seen
+    only: frozenset[str] | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
 class GitHubPolling:
     def __init__(self, *, config: AppConfig, store: Store, heads: RepositoryHeads,
                  automatic: GitHubWebhooks, clock: Clock) -> None:
@@ -74,6 +93,7 @@ class GitHubPolling:
         self._automatic = automatic
         self._clock = clock
         self._backoff_until: datetime | None = None
+        automatic.retried_every(config.github.poll_every)
 
     @property
     def backoff_until(self) -> datetime | None:
@@ -96,7 +116,8 @@ class GitHubPolling:
                 for repo, branches, pulls, previews in by_repo.values()]
 
     def poll(self) -> int:
-        """Look once; returns how many new heads were handed to the automatic deploys."""
+        """Look once; returns how many heads (new, or waiting) were handed to the automatic
+        deploys."""
         at = self._clock.now()
         if self._backoff_until is not None:
             if at < self._backoff_until:
@@ -118,8 +139,8 @@ class GitHubPolling:
             except DeploybotError as e:
                 log.warning("GitHub polling of %s failed: %s", w.repository, e)
                 continue
-            for seen in self._claim(looks, at=at):
-                self._automatic.process(seen.event, seen.key)
+            for h in self._claim(looks, at=at):
+                self._automatic.process(h.seen.event, h.seen.key, only=h.only, notes=h.notes)
                 handled += 1
         return handled
 
@@ -138,20 +159,47 @@ class GitHubPolling:
                               if w.previews else None))
         return looks
 
-    def _claim(self, looks: list[Look], *, at: datetime) -> list[Seen]:
-        """The heads this process is first to see, in one transaction: a look whose baseline
-        key is new claims its heads without returning them (already there). Another process
-        claiming the same keys at the same time waits for this transaction (unique key)."""
-        fresh: list[Seen] = []
+    def _claim(self, looks: list[Look], *, at: datetime) -> list[Handoff]:
+        """The heads this process is first to see, and the waiting heads it takes, in one
+        transaction: a look whose baseline key is new claims its heads without returning
+        them (already there). Another process claiming (or deleting) the same keys at the
+        same time waits for this transaction (unique key; DELETE of one row)."""
+        out: list[Handoff] = []
         with self._store.transaction() as r:
             for look in looks:
                 first = r.announcements.claim(look.baseline, due_at=at, at=at)
-                for seen in look.heads:
-                    if r.announcements.claim(seen.key, due_at=at, at=at) and not first:
-                        fresh.append(seen)
+                retries, superseded = self._waiting(r, look)
+                fresh = [seen for seen in look.heads
+                         if r.announcements.claim(seen.key, due_at=at, at=at) and not first]
+                handoffs = ([Handoff(seen) for seen in fresh]
+                            + [Handoff(seen, frozenset(only)) for seen, only in retries])
+                if superseded and handoffs:  # told with what moved on
+                    handoffs[0] = Handoff(handoffs[0].seen, handoffs[0].only, superseded)
+                elif superseded:
+                    log.info("GitHub polling: %s", "; ".join(superseded))
+                out.extend(handoffs)
                 if look.open_pulls is not None:
-                    fresh.extend(self._closed(r, *look.open_pulls, at=at))
-        return fresh
+                    out.extend(Handoff(seen) for seen in
+                               self._closed(r, *look.open_pulls, at=at))
+        return out
+
+    @staticmethod
+    def _waiting(r: Repositories, look: Look
+                 ) -> tuple[list[tuple[Seen, set[str]]], tuple[str, ...]]:
+        """The look's waiting heads this process takes (deletes the key of), by head, with
+        their services; and what it dropped as superseded (no longer a head of the look)."""
+        taken: dict[str, tuple[Seen, set[str]]] = {}
+        superseded: list[str] = []
+        for key in r.announcements.keys(waiting_prefix(look.baseline)):
+            w = waiting(look.baseline, key, look.heads)
+            if not r.announcements.drop(key):
+                continue  # another process took it
+            if w.seen is None:
+                superseded.append(f"{w.service}: {w.version} no longer waits: superseded "
+                                  "by this head")
+            else:
+                taken.setdefault(w.seen.key, (w.seen, set()))[1].add(w.service)
+        return list(taken.values()), tuple(superseded)
 
     @staticmethod
     def _closed(r: Repositories, repository: str, open_now: tuple[int, ...], *,

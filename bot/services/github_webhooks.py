@@ -9,6 +9,12 @@ requests each deploy through `DeploymentService.request_automatic`: locks, windo
 the one-in-flight rule, the promotion gate and approvals apply. A refused one is announced
 in the deployments channel (the commit the executor runs there already, as a skip); every
 delivery is audited (`github.delivery`) with its outcome.
+One refusal is not final when GitHub is polled too (`retried_every`, set by the polling):
+"another deployment is in flight" makes the head wait (a waiting key, bot.domain.github_polling),
+and each later poll hands it back here for that service (`process(..., only=...)`) until it is
+admitted, refused otherwise, or superseded by a newer head; it is announced once, and a look
+that finds it still busy says and audits nothing. Without polling a delivery answered is never
+redelivered, so that refusal says the next push deploys the branch's head.
 With `pull_requests: {environment: ..., per_pr: true}` a pull request deploys to its own
 instance `pr-<n>` (a preview), and closing it removes the preview (bot/services/previews.py).
 """
@@ -18,14 +24,17 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import Enum
 
 from bot.config import AppConfig, ServiceConfig
 from bot.domain.busy import DeploymentBusy
 from bot.domain.commands import DeployArgs
 from bot.domain.github_events import GitHubEvent, parse_event, signature_ok
+from bot.domain.github_polling import look_of, waiting_key
+from bot.domain.log_commands import duration_text
 from bot.domain.previews import instance_for, where
 from bot.errors import DeploybotError, UserError
 from bot.ports import Clock, Poster, Store
@@ -39,6 +48,8 @@ AUDIT_ACTION = "github.delivery"
 #: The longest X-GitHub-Delivery taken (GitHub's are GUIDs, 36 characters): its claim key
 #: must fit the announcement claim table's key.
 MAX_DELIVERY_ID = 100
+#: The outcome of a look again at a waiting head that is still refused as busy: not audited.
+STILL_WAITING = "still waiting"
 
 
 class Received(Enum):
@@ -74,6 +85,12 @@ class GitHubWebhooks:
         self._secret = secret
         self._defer = defer
         self._actor = config.github.auto_deployer
+        self._retry_every: timedelta | None = None
+
+    def retried_every(self, every: timedelta) -> None:
+        """GitHub is polled every `every` (bot/services/github_polling.py): a head refused
+        because another deployment is in flight waits and is handed on again by each poll."""
+        self._retry_every = every
 
     def verify(self, body: bytes, signature: str | None) -> bool:
         return signature_ok(self._secret, body, signature)
@@ -146,8 +163,14 @@ class GitHubWebhooks:
                 and svc.github.per_pr
                 and svc.github.repository.lower() == ev.repository.lower()]
 
-    def process(self, ev: GitHubEvent, delivery: str) -> None:
+    def process(self, ev: GitHubEvent, delivery: str, *, only: Collection[str] | None = None,
+                notes: Sequence[str] = ()) -> None:
+        """Deploy what `ev` asks for and audit it. `only`: a waiting head looked at again (by
+        polling) for these services; its outcomes are audited only when something happened
+        (not when it is still busy). `notes`: more outcomes for the audit (supersessions)."""
         targets, ignored = self.targets(ev)
+        if only is not None:
+            targets = [t for t in targets if t.service in only]
         outcomes: list[str] = [f"ignored: {ignored}"] if ignored else []
         if ev.closes_pull_request and ev.pull_request is not None:
             teardowns = self.teardowns(ev)
@@ -157,15 +180,21 @@ class GitHubWebhooks:
                             for svc, env in teardowns]
         deployment_id: int | None = None
         for t in targets:
-            outcome, dep_id = self._deploy(t, ev)
+            outcome, dep_id = self._deploy(t, ev, retried=only is not None)
             outcomes.append(outcome)
             deployment_id = deployment_id or dep_id
+        if only is not None:  # looked again: still busy is nothing happening
+            outcomes = [o for o in outcomes if not o.endswith(STILL_WAITING)]
+        outcomes += notes
+        if not outcomes and only is not None:
+            return
         with self._store.transaction() as r:
             r.audit.record(AUDIT_ACTION, actor=self._actor, at=self._clock.now(),
                            deployment_id=deployment_id,
                            details=self._details(ev, delivery, outcomes))
 
-    def _deploy(self, t: AutoDeploy, ev: GitHubEvent) -> tuple[str, int | None]:
+    def _deploy(self, t: AutoDeploy, ev: GitHubEvent, *,
+                retried: bool = False) -> tuple[str, int | None]:
         head = f"{t.service} {t.where}"
         pattern = self._config.services[t.service].version_pattern
         if not re.fullmatch(pattern, t.version):
@@ -183,21 +212,54 @@ class GitHubWebhooks:
                 f":information_source: Automatic deploy of {t.service} `{t.version}` to "
                 f"{t.where} ({t.why} in {ev.repository}) skipped: {e.finding}")
             return f"{head}: skipped: already running", None
-        except DeploymentBusy as e:  # nothing tries this head again: say what will
-            return self._busy(t, ev, e), None
+        except DeploymentBusy as e:  # waits for the next poll, or is lost: say which
+            return self._busy(t, ev, e, retried=retried), None
         except DeploybotError as e:
             why = e.message if isinstance(e, UserError) else str(e)
             self._announce(
                 f":no_entry: Automatic deploy of {t.service} `{t.version}` to {t.where} "
                 f"({t.why} in {ev.repository}) was not started: {why}")
             return f"{head}: blocked: {why}", None
-        return f"{head}: deployment #{d.id} requested ({d.state.value})", d.id
+        after = " after waiting" if retried else ""
+        return f"{head}: deployment #{d.id} requested ({d.state.value}){after}", d.id
 
-    def _busy(self, t: AutoDeploy, ev: GitHubEvent, e: DeploymentBusy) -> str:
-        """Refused by the one-at-a-time rule: the delivery (or the polled head) is claimed
-        once, so this commit is never deployed by itself later; the announcement says so
-        and what deploys it. A person deploys a tag, never a commit (`VersionCheck`)."""
+    def _wait(self, t: AutoDeploy, ev: GitHubEvent) -> bool | None:
+        """Make the head wait for the next poll (when GitHub is polled): True when it was
+        not waiting yet, False when it was, None when nothing looks at it again. A delivered
+        head is claimed as seen too, so polling does not hand it on as new."""
+        look = look_of(ev) if self._retry_every is not None else None
+        if look is None:
+            return None
+        baseline, seen = look
+        at = self._clock.now()
+        with self._store.transaction() as r:
+            r.announcements.claim(seen.key, due_at=at, at=at)
+            return r.announcements.claim(waiting_key(baseline, seen, t.service),
+                                         due_at=at, at=at)
+
+    def _busy(self, t: AutoDeploy, ev: GitHubEvent, e: DeploymentBusy, *,
+              retried: bool) -> str:
+        """Refused by the one-at-a-time rule. Polled: the head waits for the next look,
+        announced once. Otherwise the delivery is claimed once, so this commit is never
+        deployed by itself later; the announcement says so and what deploys it. A person
+        deploys a tag, never a commit (`VersionCheck`)."""
         ended = f"#{e.active.id}" if e.active is not None else "it"
+        fresh = self._wait(t, ev)
+        if fresh is not None:
+            if retried or not fresh:  # told already
+                return f"{t.service} {t.where}: {STILL_WAITING}"
+            assert self._retry_every is not None
+            moves = (ev.branch if ev.name == "push" else f"pull request #{ev.pull_request}")
+            other = ended if e.active is not None else "the other deployment"
+            self._announce(
+                f":hourglass_flowing_sand: Automatic deploy of {t.service} `{t.version}` to "
+                f"{t.where} ({t.why} in {ev.repository}) waits: {e.message} This commit is "
+                f"deployed when {other} has finished (deploybot looks again every "
+                f"{duration_text(self._retry_every)}), unless {moves} moves on first: then "
+                "its newest head is.")
+            return (f"{t.service} {t.where}: waiting: "
+                    + (f"deployment {ended} is in flight" if e.active is not None
+                       else "another deployment is in flight"))
         push = t.why if t.why.startswith("push") else f"push to {t.why}"
         tag = ("" if t.instance is not None else
                f"; to deploy this commit, `/deploy {t.service} {t.environment} <tag>` with a "

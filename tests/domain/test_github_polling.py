@@ -9,6 +9,9 @@ from bot.domain.github_polling import (
     branch_head,
     pull_head,
     pulls_baseline_key,
+    waiting,
+    waiting_key,
+    waiting_prefix,
 )
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -43,3 +46,30 @@ def test_a_key_too_long_for_the_claim_table_is_shortened_and_stays_distinct() ->
     b = branch_head("acme/api", long_branch, "f" * 40).key
     assert len(a) <= MAX_KEY and len(b) <= MAX_KEY
     assert a != b
+
+
+def test_a_waiting_head_is_found_again_under_its_look_or_is_superseded() -> None:
+    baseline = branch_baseline_key("acme/api", "main")
+    head = branch_head("acme/api", "main", SHA)
+    key = waiting_key(baseline, head, "api")
+    assert key.startswith(waiting_prefix(baseline)) and key.endswith(f":api:{SHA[:12]}")
+    assert not key.startswith(waiting_prefix(branch_baseline_key("acme/api", "develop")))
+    found = waiting(baseline, key, (head,))
+    assert (found.seen, found.service, found.version) == (head, "api", SHA[:12])
+    newer = branch_head("acme/api", "main", "f" * 40)
+    moved = waiting(baseline, key, (newer,))  # main moved on: superseded
+    assert (moved.seen, moved.service, moved.version) == (None, "api", SHA[:12])
+
+
+def test_a_delivered_head_belongs_to_the_look_polling_makes() -> None:
+    from bot.domain.github_events import GitHubEvent
+    from bot.domain.github_polling import look_of
+
+    push = GitHubEvent("push", "Acme/API", "refs/heads/main", "main", SHA)
+    assert look_of(push) == (branch_baseline_key("acme/api", "main"),
+                             branch_head("Acme/API", "main", SHA))
+    pr = GitHubEvent("pull_request", "acme/api", "feature-x", "feature-x", SHA,
+                     pull_request=7)
+    assert look_of(pr) == (pulls_baseline_key("acme/api"),
+                           pull_head("acme/api", PullHead(7, "feature-x", SHA)))
+    assert look_of(GitHubEvent("push", "acme/api", "refs/heads/gone", "gone", None)) is None

@@ -137,14 +137,10 @@ def test_the_first_look_is_a_baseline_and_a_merge_to_main_deploys_to_staging_onc
     assert audit["outcome"] == ["api staging: deployment #1 requested (queued)"]
 
 
-def test_a_merge_while_staging_deploys_is_announced_as_not_deployed_later_with_the_command(
-        bot: RunningBot, gh: RepoState, clock: ManualClock) -> None:
-    """A merge polled while a deploy to staging is in flight is refused by the one-at-a-time
-    rule and never tried again (its head is claimed once): the announcement says so and
-    gives the command that deploys that commit, not just 'wait for it to finish'."""
-    assert poll(bot) == 0  # the baseline
+def in_flight(bot: RunningBot, clock: ManualClock) -> int:
+    """A deploy of api to staging running in another process (the one-at-a-time rule's)."""
     at = clock.now()
-    with bot.container.database.transaction() as r:  # staging deploys in another process
+    with bot.container.database.transaction() as r:
         busy = r.deployments.add(NewDeployment(
             service="api", environment="staging", version="v1.2.3", previous_version=None,
             state=State.QUEUED, requested_by=REQUESTER, requested_at=at, approvals_required=0,
@@ -152,21 +148,148 @@ def test_a_merge_while_staging_deploys_is_announced_as_not_deployed_later_with_t
         assert r.deployments.claim(busy.id, owner="elsewhere", at=at,
                                    until=at + timedelta(hours=1))
         assert r.deployments.transition(busy.id, State.RUNNING, at=at, started_at=at)
+    return busy.id
+
+
+def finish(bot: RunningBot, clock: ManualClock, deployment_id: int) -> None:
+    at = clock.now()
+    with bot.container.database.transaction() as r:
+        assert r.deployments.transition(deployment_id, State.FAILED, at=at, finished_at=at)
+
+
+def waiting_announcements(bot: RunningBot) -> list[str]:
+    return [str(m["text"]) for m in announcements(bot) if "Automatic deploy" in m["text"]]
+
+
+def test_a_merge_while_staging_deploys_is_announced_once_and_deployed_after_it(
+        bot: RunningBot, gh: RepoState, clock: ManualClock) -> None:
+    """A merge polled while a deploy to staging is in flight is refused by the one-at-a-time
+    rule: announced once as deployed when that one has finished, looked at again every poll
+    (silently while still busy), and deployed by the first poll after it finished."""
+    assert poll(bot) == 0  # the baseline
+    busy = in_flight(bot, clock)
 
     gh.set_branch(REPO, "main", NEW)  # a merge
     assert poll(bot) == 1
-    assert deployment_ids(bot) == [busy.id]
-    (refused,) = [str(m["text"]) for m in announcements(bot)
-                  if str(m["text"]).startswith(":no_entry:")]
-    assert f"Deployment #{busy.id} of api to staging is running now" in refused, refused
-    assert refused.endswith(
-        f"This commit is not deployed by itself later: once #{busy.id} has finished, the "
-        "next push to main deploys its head; to deploy this commit, `/deploy api staging "
-        "<tag>` with a tag of it."), refused
-    assert poll(bot) == 0  # told once
-    # A person deploys a tag, not the commit: the command the announcement gives is that.
-    refused_sha = ephemeral_text(bot, bot.deploy(f"staging {NEW[:12]}"))
-    assert f"`{NEW[:12]}` is not a tag of {REPO}" in refused_sha, refused_sha
+    assert deployment_ids(bot) == [busy]
+    (waiting,) = waiting_announcements(bot)
+    assert waiting.startswith(f":hourglass_flowing_sand: Automatic deploy of api "
+                              f"`{NEW[:12]}` to staging (push to main in acme/api) waits:"), waiting
+    assert f"Deployment #{busy} of api to staging is running now" in waiting, waiting
+    assert waiting.endswith(
+        f"This commit is deployed when #{busy} has finished (deploybot looks again every "
+        "30s), unless main moves on first: then its newest head is."), waiting
+    (first,) = deliveries(bot)
+    assert first["delivery"] == f"github-poll:{REPO}:branch:main:{NEW}"
+    assert first["outcome"] == [f"api staging: waiting: deployment #{busy} is in flight"]
+
+    clock.advance(timedelta(seconds=30))
+    assert poll(bot) == 1  # looked at again: still busy, nothing said, nothing audited
+    assert poll(bot) == 1
+    assert deployment_ids(bot) == [busy]
+    assert len(waiting_announcements(bot)) == 1
+    assert len(deliveries(bot)) == 1
+
+    finish(bot, clock, busy)
+    clock.advance(timedelta(seconds=30))
+    assert poll(bot) == 1  # the next look deploys the head
+    assert deployment_ids(bot) == [busy, busy + 1]
+    d = bot.deployment(busy + 1)
+    assert (d.version, d.requested_by, d.state) == (NEW[:12], ACTOR, State.SUCCEEDED)
+    assert len(waiting_announcements(bot)) == 1
+    retried = deliveries(bot)[1]
+    assert retried["delivery"] == f"github-poll:{REPO}:branch:main:{NEW}"
+    assert retried["outcome"] == [
+        f"api staging: deployment #{busy + 1} requested (queued) after waiting"]
+    assert poll(bot) == 0  # once only
+    assert deployment_ids(bot) == [busy, busy + 1]
+    assert len(deliveries(bot)) == 2
+
+
+def test_a_newer_merge_while_waiting_is_what_deploys(
+        bot: RunningBot, gh: RepoState, clock: ManualClock) -> None:
+    newer = "4444444444444444444444444444444444444444"
+    assert poll(bot) == 0
+    busy = in_flight(bot, clock)
+    gh.set_branch(REPO, "main", NEW)
+    assert poll(bot) == 1
+    gh.set_branch(REPO, "main", newer)  # main moves on while #1 still runs
+    assert poll(bot) == 1
+    assert len(waiting_announcements(bot)) == 2  # each head told once
+    assert deployments_of(bot) == ["v1.2.3"]
+    finish(bot, clock, busy)
+    assert poll(bot) == 1
+    assert poll(bot) == 0
+    assert deployments_of(bot) == ["v1.2.3", newer[:12]]  # only the newest
+    outcomes = [a["outcome"] for a in deliveries(bot)]
+    assert outcomes[1] == [
+        f"api staging: waiting: deployment #{busy} is in flight",
+        f"api: {NEW[:12]} no longer waits: superseded by this head"], outcomes
+    assert outcomes[2] == [
+        f"api staging: deployment #{busy + 1} requested (queued) after waiting"], outcomes
+
+
+def deployments_of(bot: RunningBot) -> list[str]:
+    return [bot.deployment(i).version for i in deployment_ids(bot)]
+
+
+def test_a_merge_refused_by_a_lock_is_not_tried_again(
+        bot: RunningBot, gh: RepoState, clock: ManualClock) -> None:
+    """Only "another deployment is in flight" is looked at again: a lock needs a person."""
+    assert poll(bot) == 0
+    answer = ephemeral_text(bot, bot.requester.command(
+        "/lock", 'staging api "investigating checkout errors"', user_id=REQUESTER))
+    assert "locked" in answer.lower()
+    gh.set_branch(REPO, "main", NEW)
+    assert poll(bot) == 1
+    (blocked,) = waiting_announcements(bot)
+    assert blocked.startswith(":no_entry:"), blocked
+    answer = ephemeral_text(bot, bot.requester.command("/unlock", "staging api",
+                                                       user_id=REQUESTER))
+    assert "unlocked" in answer.lower() or "released" in answer.lower(), answer
+    clock.advance(timedelta(minutes=1))
+    assert poll(bot) == 0
+    assert deployment_ids(bot) == []
+    assert len(deliveries(bot)) == 1
+
+
+def test_two_processes_retrying_a_waiting_head_deploy_it_once(
+        bot: RunningBot, gh: RepoState, config: AppConfig, database_url: str,
+        fake_slack: FakeSlack, clock: ManualClock) -> None:
+    other = make_container(config, database_url, fake_slack, clock)
+    try:
+        pollers = [bot.container.github_polling, other.github_polling]
+        assert pollers[0] is not None and pollers[1] is not None
+        assert pollers[0].poll() == 0  # the baseline
+        busy = in_flight(bot, clock)
+        gh.set_branch(REPO, "main", NEW)
+
+        def both() -> None:
+            start = threading.Barrier(2)
+
+            def run(p: Any) -> None:
+                start.wait()
+                p.poll()
+
+            threads = [threading.Thread(target=run, args=(p,)) for p in pollers]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+
+        both()  # refused: busy, told once
+        both()  # still busy
+        assert len(waiting_announcements(bot)) == 1
+        finish(bot, clock, busy)
+        both()  # one of them deploys it
+        assert other.runner.wait_idle() and bot.container.runner.wait_idle()
+        both()
+        assert other.runner.wait_idle() and bot.container.runner.wait_idle()
+    finally:
+        other.close()
+    assert deployments_of(bot) == ["v1.2.3", NEW[:12]]
+    assert len(waiting_announcements(bot)) == 1
+    assert len(deliveries(bot)) == 2
 
 
 def test_a_pull_request_opened_deploys_its_head_to_development(bot: RunningBot,

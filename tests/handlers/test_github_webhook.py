@@ -234,3 +234,86 @@ def test_a_pull_request_deploys_its_head_to_development(bot: RunningBot, action:
     d = bot.deployment(1)
     assert (d.environment, d.version, d.requested_by) == ("development", SHA[:12], ACTOR)
     assert d.state is State.SUCCEEDED
+
+
+def running_elsewhere(bot: RunningBot, clock: ManualClock) -> int:
+    """A deploy of api to staging in flight, run by another process."""
+    from datetime import timedelta
+
+    from bot.domain.deployment import NewDeployment
+
+    at = clock.now()
+    with bot.container.database.transaction() as r:
+        busy = r.deployments.add(NewDeployment(
+            service="api", environment="staging", version="v1.2.3", previous_version=None,
+            state=State.QUEUED, requested_by=REQUESTER, requested_at=at, approvals_required=0,
+            expires_at=None))
+        assert r.deployments.claim(busy.id, owner="elsewhere", at=at,
+                                   until=at + timedelta(hours=1))
+        assert r.deployments.transition(busy.id, State.RUNNING, at=at, started_at=at)
+    return busy.id
+
+
+def test_a_push_while_staging_deploys_is_announced_as_not_deployed_later_without_polling(
+        bot: RunningBot, clock: ManualClock) -> None:
+    """GitHub does not redeliver a delivery answered 2xx and nothing polls: the refusal says
+    the commit is not deployed by itself, and what deploys it."""
+    busy = running_elsewhere(bot, clock)
+    assert bot.container.github_polling is None
+    assert deliver(bot, push()) == 200
+    (refused,) = [str(m["text"]) for m in announcements(bot) if "Automatic deploy" in m["text"]]
+    assert refused.startswith(":no_entry:"), refused
+    assert f"Deployment #{busy} of api to staging is running now" in refused, refused
+    assert refused.endswith(
+        f"This commit is not deployed by itself later: once #{busy} has finished, the "
+        "next push to main deploys its head; to deploy this commit, `/deploy api staging "
+        "<tag>` with a tag of it."), refused
+    with bot.container.database.engine.connect() as conn:  # nothing waits for a poll
+        assert conn.execute(text("SELECT count(*) FROM announcements WHERE key LIKE "
+                                 "'github-poll%'")).scalar() == 0
+    # A person deploys a tag, not the commit: the command the announcement gives is that.
+    refused_sha = ephemeral_text(bot, bot.deploy(f"staging {SHA[:12]}"))
+    assert f"`{SHA[:12]}` is not a tag of {REPO}" in refused_sha, refused_sha
+
+
+def test_a_push_while_staging_deploys_waits_for_the_poll_when_polling_is_on_too(
+        config_data: dict[str, Any], database_url: str, fake_slack: FakeSlack,
+        clock: ManualClock, local_github: FakeGitHub) -> None:
+    """With `github.poll: on` next to webhooks, a delivered push refused as busy waits: the
+    poll after the other deploy finished deploys it (announced once, not handed on twice)."""
+    from datetime import timedelta
+
+    from bot.scheduling import jobs
+    from devtools.fake_github.repo import RepoState
+
+    RepoState(local_github).set_branch(REPO, "main", SHA)
+    config_data["github"].update({"poll": "on", "poll_every": "1m"})
+    with serve_bot(parse_config(config_data, source="test"), database_url, fake_slack, clock,
+                   github_webhook_secret=SECRET) as running:
+        assert running.container.github_polling is not None
+        busy = running_elsewhere(running, clock)
+        assert deliver(running, push()) == 200
+        (waits,) = [str(m["text"]) for m in announcements(running)
+                    if "Automatic deploy" in m["text"]]
+        assert waits.startswith(":hourglass_flowing_sand:"), waits
+        assert waits.endswith(f"This commit is deployed when #{busy} has finished (deploybot "
+                              "looks again every 1m), unless main moves on first: then its "
+                              "newest head is."), waits
+        jobs.register_instance(running.container)
+        try:
+            assert jobs.poll_github(running.container.instance) == 1  # still busy: quiet
+            with running.container.database.transaction() as r:
+                assert r.deployments.transition(busy, State.FAILED, at=clock.now(),
+                                                finished_at=clock.now())
+            clock.advance(timedelta(minutes=1))
+            assert jobs.poll_github(running.container.instance) == 1
+            assert running.container.runner.wait_idle()
+            assert jobs.poll_github(running.container.instance) == 0
+        finally:
+            jobs.unregister_instance(running.container.instance)
+        assert [running.deployment(i).version for i in deployment_ids(running)] == [
+            "v1.2.3", SHA[:12]]
+        assert len([m for m in announcements(running) if "Automatic deploy" in m["text"]]) == 1
+        assert [a["outcome"] for a in deliveries(running)] == [
+            [f"api staging: waiting: deployment #{busy} is in flight"],
+            [f"api staging: deployment #{busy + 1} requested (queued) after waiting"]]
