@@ -23,8 +23,8 @@ from bot.domain.commands import (
 )
 from bot.presentation import ids
 from bot.presentation.abort_views import abort_accepted
-from bot.presentation.blocks import Message, request_accepted, status_view
-from bot.presentation.freeze_views import window_lines
+from bot.presentation.blocks import Message, request_accepted
+from bot.presentation.status_views import status_view
 from handlers.listeners import Answer, slash_command
 from handlers.payloads import Command
 from handlers.replies import ephemeral
@@ -64,5 +64,5 @@ def register(app: App, container: Container) -> None:
 
 def _status(container: Container) -> Message:
     st = container.deployments.status()
-    windows = window_lines(container.freezes.status(st.at).environments, container.config.zone)
-    return status_view(list(st.running), list(st.recent), container.config.zone, windows)
+    windows = container.freezes.status(st.at).environments
+    return status_view(st.running, st.recent, container.config.zone, windows, st.locks)

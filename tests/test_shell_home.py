@@ -20,7 +20,7 @@ home
     assert "[App Home of U0ALICE] Deployments" in after
     assert "`staging`: 🟢 open now" in after
     assert "• `api` `v1.2.3` since" in after
-    assert "• #1 api v1.2.3 → staging — ✅ Succeeded — @U0ALICE" in after
+    assert "• #1 `api` `v1.2.3` → `staging` — ✅ Succeeded — @U0ALICE" in after
     # Each user's own tab.
     assert "[App Home of U0BOB] Deployments" in out[out.index("U0BOB> home"):]
     assert "(the bot called Slack's views.publish)" not in out

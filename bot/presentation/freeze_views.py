@@ -3,7 +3,7 @@ plain text built from domain values). Times are shown in the team's zone."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Protocol
 
@@ -14,10 +14,12 @@ from bot.domain.freeze_commands import (
     FreezeStatusArgs,
 )
 from bot.domain.freezes import Freeze, RuntimeFreeze
+from bot.domain.locks import Lock
 from bot.domain.policy import PolicyDecision, local
 from bot.domain.schedule import Schedule
 from bot.domain.text import reason_text, shown
-from bot.presentation.blocks import Block, Message
+from bot.presentation.lock_views import locked_note
+from bot.presentation.parts import Block, Message
 
 SOURCE_LABELS = {
     "config": "app.yaml",
@@ -117,24 +119,22 @@ def _next_change_cause(w: WindowView) -> str:
     return "the schedule closes"
 
 
-def window_line(w: WindowView, zone: tzinfo) -> str:
+def window_line(w: WindowView, zone: tzinfo, locks: Sequence[Lock] = ()) -> str:
     """e.g. "`production`: 🟢 open now — next change: Fri 2026-11-20 14:00 EST, the schedule
-    closes" or "`production`: 🔴 closed: <reasons> — opens Mon 2026-11-23 00:00 EST"."""
+    closes" or "`production`: 🔴 closed: <reasons> — opens Mon 2026-11-23 00:00 EST". With
+    the `locks` in force there (App Home, `/deploy status`), never plainly "open now":
+    "`staging`: 🟢 open now · 🔒 `api` locked by <@U0CAROL> — next change: …"."""
     d = w.decision
+    locked = locked_note(locks)
     if not d.blocked:
-        line = f"`{w.environment}`: 🟢 open now"
+        line = f"`{w.environment}`: 🟢 open now" + (f" · {locked}" if locked else "")
         if w.next_change is not None:
             line += f" — next change: {local(w.next_change, zone)}, {_next_change_cause(w)}"
         return line
     why = "; ".join(_safe(r) for r in d.reasons)
     opens = (f"opens {local(d.next_allowed_at, zone)}" if d.next_allowed_at is not None
              else "no opening in the next 60 days")
-    return f"`{w.environment}`: 🔴 closed: {why} — {opens}"
-
-
-def window_lines(windows: Iterable[WindowView], zone: tzinfo) -> list[str]:
-    """One line per environment for the deploy status view."""
-    return [window_line(w, zone) for w in windows]
+    return f"`{w.environment}`: 🔴 closed: {why} — {opens}" + (f" · {locked}" if locked else "")
 
 
 # -- /freeze ------------------------------------------------------------------------------

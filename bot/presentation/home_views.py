@@ -3,7 +3,8 @@
 What it shows, in this order: the approvals waiting (each with the card's own Approve /
 Reject buttons), then per environment the deploy window now and its next change (the line
 `/freeze` and `/deploys` show) and per service the running version, since when, and any
-lock, then the last deployments.
+lock (its environment's window line names the locked services), then the last deployments
+— the lock, window and deployment lines worded as `/deploy status` words them.
 
 Slack takes at most 100 blocks per view and 3000 characters per text. With many services
 (200 in 3 environments is ~600 lines) the service lines are packed into sections of up to
@@ -21,12 +22,14 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.deployment import Deployment
 from bot.domain.live import Observed
-from bot.domain.locks import ROLLBACK, Lock
-from bot.domain.text import error_text, reason_text, shown, who
+from bot.domain.locks import Lock
+from bot.domain.text import reason_text, shown, who
 from bot.presentation import ids
-from bot.presentation.blocks import STATE_LINE, Block, approval_actions, title, when
+from bot.presentation.blocks import Block, approval_actions, title, when
 from bot.presentation.freeze_views import WindowView, window_line
 from bot.presentation.live_views import last_known_note, version_text
+from bot.presentation.lock_views import lock_note
+from bot.presentation.parts import deployment_line
 
 MAX_BLOCKS = 100  # Slack's limit for a view
 TEXT_LIMIT = 3000  # Slack's limit for a section's (or a context element's) text
@@ -108,17 +111,6 @@ def _header(text: str) -> Block:
 _DIVIDER: Block = {"type": "divider"}
 
 
-def _lock_text(lock: Lock, zone: ZoneInfo) -> str:
-    # A rollback's own reason ("… was aborted by <@U0BOB> …") keeps the mention deploybot
-    # wrote (as lock_views says it); a typed one mentions nobody.
-    text = error_text if lock.origin == ROLLBACK else reason_text
-    why = f": {text(lock.reason, limit=120)}" if lock.reason else ""
-    origin = " after a rollback" if lock.origin == ROLLBACK else ""
-    until = f", until {when(lock.expires_at, zone)}" if lock.expires_at else ", until unlocked"
-    return (f"🔒 locked by {who(lock.holder)}{origin} since {when(lock.created_at, zone)}"
-            f"{until}{why}")
-
-
 def _service_line(s: ServiceLineView, zone: ZoneInfo) -> str:
     if s.version is None:
         what = "version not known"
@@ -130,7 +122,7 @@ def _service_line(s: ServiceLineView, zone: ZoneInfo) -> str:
         what += last_known_note(shown(s.unreadable, limit=200))
     line = f"• `{s.service}` {what}"
     if s.lock is not None:
-        line += f" — {_lock_text(s.lock, zone)}"
+        line += f" — {lock_note(s.lock, zone)}"  # as /deploy status says it
     return line
 
 
@@ -219,8 +211,7 @@ def _recent_blocks(recent: Sequence[Deployment], zone: ZoneInfo) -> list[Block]:
     if not recent:
         lines.append(("_None yet._", 0))
     for d in recent:
-        lines.append((f"• {title(d)} — {STATE_LINE[d.state]} — {who(d.requested_by)}, "
-                      f"{when(d.requested_at, zone)}", 1))
+        lines.append((f"• {deployment_line(d, zone)}", 1))  # as /deploy status says it
     return [_section("\n".join(chunk)) for chunk, _ in _pack(lines)][:2]
 
 
@@ -246,7 +237,8 @@ def home_view(home: HomeView, zone: ZoneInfo) -> dict[str, Any]:
     middle: list[Block] = [_DIVIDER]
     notes: list[str] = []
     for env, chunks, share in zip(kept_envs, packed, shares, strict=True):
-        middle.append(_section(window_line(env.window, zone)))
+        locks = [s.lock for s in env.services if s.lock is not None]
+        middle.append(_section(window_line(env.window, zone, locks)))
         if not env.services:
             middle.append(_context("_No services deploy here._"))
             continue

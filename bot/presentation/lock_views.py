@@ -1,17 +1,19 @@
-"""What `/lock` and `/unlock` show, the refusal a lock gives a deploy, and the lock
-announcements in the deployments channel (pure; built from domain values, times in the
-team's zone)."""
+"""What `/lock` and `/unlock` show, the refusal a lock gives a deploy, the lock
+announcements in the deployments channel, and how a lock reads on a service's line and its
+environment's window line in App Home and `/deploy status` (`lock_note`, `locked_note`: one
+wording for both) — pure; built from domain values, times in the team's zone."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 from bot.domain.lock_commands import LockArgs, LockListArgs, UnlockArgs
 from bot.domain.locks import LOCKED_BEFORE_START, ROLLBACK, Lock
 from bot.domain.policy import local
 from bot.domain.text import error_text, reason_text, who
-from bot.presentation.blocks import Block, Message
+from bot.presentation.parts import Block, Message, when
 
 
 def _section(text: str) -> Block:
@@ -69,6 +71,42 @@ def _by(lock: Lock) -> str:
         return ""
     return f" (set by rollback #{lock.deployment_id})" if lock.deployment_id else \
         " (set by a rollback)"
+
+
+def lock_note(lock: Lock, zone: ZoneInfo) -> str:
+    """A service's lock on its status line (App Home, `/deploy status`): who, after which
+    rollback, since when, until when, why — "🔒 locked by <@U0BOB> after rollback #5 since
+    Fri 2026-12-04 13:30 EST, until unlocked: v1.2.4 was aborted by <@U0BOB>; …"."""
+    # A rollback's own reason ("… was aborted by <@U0BOB> …") keeps the mention deploybot
+    # wrote; a typed one mentions nobody.
+    text = error_text if lock.origin == ROLLBACK else reason_text
+    why = f": {text(lock.reason, limit=120)}" if lock.reason else ""
+    origin = ""
+    if lock.origin == ROLLBACK:
+        origin = (f" after rollback #{lock.deployment_id}" if lock.deployment_id
+                  else " after a rollback")
+    until = f", until {when(lock.expires_at, zone)}" if lock.expires_at else ", until unlocked"
+    return (f"🔒 locked by {who(lock.holder)}{origin} since {when(lock.created_at, zone)}"
+            f"{until}{why}")
+
+
+#: The locked services named on an environment's window line; more are counted.
+NAMED_ON_WINDOW_LINE = 3
+
+
+def locked_note(locks: Sequence[Lock]) -> str:
+    """What an environment's window line adds while services there are locked (an open
+    window is not open to them): "🔒 `api` locked by <@U0CAROL>", "🔒 `api` locked by
+    <@U0CAROL>, `web` locked by <@U0BOB> and 2 more services locked"; "" for none."""
+    if not locks:
+        return ""
+    ordered = sorted(locks, key=lambda lk: lk.service)
+    named = [f"`{lk.service}` locked by {who(lk.holder)}"
+             for lk in ordered[:NAMED_ON_WINDOW_LINE]]
+    more = len(ordered) - len(named)
+    if more:
+        named[-1] += f" and {more} more service{'s' if more != 1 else ''} locked"
+    return "🔒 " + ", ".join(named)
 
 
 def held(lock: Lock, at: datetime, zone: tzinfo) -> str:

@@ -1,6 +1,7 @@
 """The shared parts of the Block Kit messages (pure; no Slack client here): the `Message`
 value, the marks and state lines, how times and durations read, the section, context and
-button blocks, Slack's confirmation dialog, and a deployment's title and noun.
+button blocks, Slack's confirmation dialog, a deployment's title and noun, and its line in a
+list of the last deployments (App Home, `/deploy status`).
 
 The card (card.py), the record and announcements (record_views.py) and the replies
 (replies.py) are built from these; bot.presentation.blocks re-exports them all.
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.record import Mark
 from bot.domain.states import State
+from bot.domain.text import shown, who
 
 Block = dict[str, Any]
 
@@ -105,3 +107,23 @@ def title(d: Deployment) -> str:
 def noun(d: Deployment) -> str:
     return {Kind.DEPLOY: "deploy", Kind.ROLLBACK: "rollback",
             Kind.MIGRATE: "migration run", Kind.FLAG: "flag change"}[d.kind]
+
+
+def _what(d: Deployment) -> str:
+    """`title` with its names as code: "#3 `api` back to `v1.3.0` in `staging`"."""
+    if d.kind is Kind.ROLLBACK:
+        return f"#{d.id} `{d.service}` back to `{d.version}` in `{d.environment}`"
+    if d.kind is Kind.MIGRATE:
+        return f"#{d.id} `{d.service}` migrations → `{d.target}` in `{d.environment}`"
+    if d.kind is Kind.FLAG:
+        return (f"#{d.id} flag {shown(d.target or '', limit=80)} → `{d.version}` in "
+                f"`{d.environment}`")
+    return f"#{d.id} `{d.service}` `{d.version}` → `{d.where}`"
+
+
+def deployment_line(d: Deployment, zone: ZoneInfo) -> str:
+    """One of the last deployments (App Home, `/deploy status`): "#3 `api` back to `v1.3.0`
+    in `staging` — ✅ Succeeded — <@U0ALICE>, Wed 2026-11-18 10:10 EST"; a rollback reads as
+    one, never as a deploy."""
+    return f"{_what(d)} — {STATE_LINE[d.state]} — {who(d.requested_by)}, " \
+        f"{when(d.requested_at, zone)}"

@@ -1,6 +1,6 @@
 """The answers and notices that are no card and no record (pure; no Slack client here): the
 clicker's answer to Approve / Reject, Approve ahead and Rollback / Keep, the requester's
-answer to a request, `/deploy status`, the emergency alert, the refusal outside a deploy
+answer to a request, the emergency alert, the refusal outside a deploy
 window (or, for a version queued for it already, the queued deploy) and the prompt when it
 opens, and a plain notice.
 """
@@ -11,15 +11,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain.deployment import Deployment, Kind
-from bot.domain.live import Live
 from bot.domain.outcome_notes import failed_rollout
 from bot.domain.states import State
 from bot.domain.text import channel_ref, reason_text, shown, who
 from bot.presentation import ids
 from bot.presentation.card import ahead_line
-from bot.presentation.live_views import live_line
 from bot.presentation.parts import (
-    STATE_LINE,
     Block,
     Message,
     _button,
@@ -65,25 +62,6 @@ def verdict_reply(failed: Deployment, rollback: Deployment | None) -> str:
 
 def notice(text: str) -> Message:
     return Message(text=text, blocks=[_section(text)])
-
-
-def status_view(running: list[Live], recent: list[Deployment],
-                zone: ZoneInfo, windows: list[str] | None = None) -> Message:
-    lines = ["*Running now*"]
-    if not running:
-        lines.append("_No service is configured._")
-    lines += [f"• {live_line(live, zone)}" for live in running]
-    lines.append("\n*Last deployments*")
-    if not recent:
-        lines.append("_None yet._")
-    for d in recent:
-        lines.append(f"• #{d.id} `{d.service}` `{d.version}` → `{d.where}` — "
-                     f"{STATE_LINE[d.state]} — {who(d.requested_by)}, "
-                     f"{when(d.requested_at, zone)}")
-    if windows:  # one line per environment: open now, or closed and why, and the next change
-        lines.append("\n*Deploy windows*")
-        lines += [f"• {w}" for w in windows]
-    return Message(text="Deployment status", blocks=[_section("\n".join(lines))])
 
 
 def emergency_alert(d: Deployment, overrides: list[str], zone: ZoneInfo) -> Message:

@@ -22,6 +22,7 @@ from bot.domain.commands import DeployArgs
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.freezes import Freeze
 from bot.domain.live import Live
+from bot.domain.locks import Lock
 from bot.domain.policy import PolicyDecision, local
 from bot.domain.states import State
 from bot.domain.text import error_text
@@ -71,6 +72,7 @@ class Status:
     running: Sequence[Live]  # live per environment and service (or last known)
     recent: Sequence[Deployment]
     at: datetime
+    locks: Sequence[Lock] = ()  # in force at `at` (a rollback's, and those set with /lock)
 
 
 @dataclass(frozen=True)

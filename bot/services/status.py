@@ -1,4 +1,5 @@
-"""`/deploy status`: what runs where, read live, and the last deployments."""
+"""`/deploy status`: what runs where, read live, the locks in force, and the last
+deployments."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ class StatusUseCases(DeploymentsBase):
     """`/deploy status`: what runs where (live), and the last deployments."""
 
     def status(self, *, limit: int = 10) -> Status:
-        """What runs where, read from each executor now (or last known, saying why), and
-        the last `limit` deployments."""
+        """What runs where, read from each executor now (or last known, saying why), the
+        locks in force (a rollback's, until someone unlocks it), and the last `limit`
+        deployments."""
         at = self._clock.now()
         running = self._live.all()
         with self._store.transaction() as r:
             recent = r.deployments.recent(limit)
+            locks = tuple(r.locks.active(at))
         running.sort(key=lambda v: (v.environment, v.service))
-        return Status(running=running, recent=recent, at=at)
+        return Status(running=running, recent=recent, at=at, locks=locks)

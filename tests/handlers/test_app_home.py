@@ -119,9 +119,11 @@ def test_opening_the_home_publishes_what_runs_where_windows_approvals_and_histor
     assert buttons(view) == [(f"{ids.HOME_APPROVAL_BLOCK}.{pending}", ids.APPROVE, str(pending)),
                              (f"{ids.HOME_APPROVAL_BLOCK}.{pending}", ids.REJECT, str(pending))]
     # The last deployments, newest first.
-    assert f"• #{pending} api v1.2.4 → production — ⏳ Awaiting approval — <@{REQUESTER}>" in shown
-    assert f"• #{staged} api v1.2.3 → staging — ✅ Succeeded — <@{REQUESTER}>" in shown
-    assert shown.index(f"#{pending} api v1.2.4 → production — ") < shown.index(f"#{staged} api")
+    assert (f"• #{pending} `api` `v1.2.4` → `production` — ⏳ Awaiting approval — "
+            f"<@{REQUESTER}>") in shown
+    assert f"• #{staged} `api` `v1.2.3` → `staging` — ✅ Succeeded — <@{REQUESTER}>" in shown
+    assert shown.index(f"#{pending} `api` `v1.2.4` → `production` — ") < shown.index(
+        f"#{staged} `api`")
 
     with bot.container.database.engine.connect() as conn:
         viewers = conn.execute(text("SELECT user_id FROM app_home_viewers")).scalars().all()
@@ -229,7 +231,7 @@ def test_a_finished_deploy_republishes_the_home_for_recent_viewers_only(
         assert latest is not None
         shown = blocks_text(latest)
         assert "• `api` `v1.2.3` since Wed 2026-11-18 10:00 EST" in shown, viewer
-        assert f"• #{staged} api v1.2.3 → staging — ✅ Succeeded" in shown
+        assert f"• #{staged} `api` `v1.2.3` → `staging` — ✅ Succeeded" in shown
         assert publishes_for(bot, viewer) >= 2  # opened, then republished
     assert publishes_for(bot, "U0LONGAGO") == 0
 

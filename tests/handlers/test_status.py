@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot.domain.states import State
+from bot.presentation import ids
 from bot.presentation.blocks import STATE_LINE
 from tests.conftest import APPROVER, REQUESTER, RunningBot, base_config
 from tests.handlers.spine import (
@@ -131,3 +132,66 @@ class TestServicesPerEnvironment:
         assert reply.json["response_type"] == "ephemeral"
         assert "`web` is not deployed to `production`" in reply.json["text"]
         assert deployment_ids(bot) == []
+
+
+class TestAfterARollback:
+    """A rollback locks the service there until someone unlocks it (rollbacks.lock): the
+    status says so where App Home does — on the service's line, on its environment's window
+    line — and lists the rollback as one ("back to …"), not as a deploy."""
+
+    @pytest.fixture
+    def config_data(self) -> dict[str, Any]:
+        cfg = base_config()
+        cfg["simulated"]["fail_verify"] = "-flaky$"
+        cfg["environments"]["staging"] = {"verify": {"bake": "5m", "auto_rollback": False}}
+        return cfg
+
+    def test_the_lock_and_the_rollback_are_shown(self, bot: RunningBot) -> None:
+        assert run_to_end(bot, request(bot, "staging v1.3.0")) is State.SUCCEEDED
+        assert run_to_end(bot, request(bot, "staging v1.4.0-flaky")) is State.FAILED
+        rolled = rollback(bot, "staging")
+        assert bot.deployment(rolled).state is State.SUCCEEDED
+
+        body = status(bot, "/deploy", "status")
+
+        running = lines_under(body, "Running now")
+        (staging,) = [ln for ln in running if ln.startswith("• `staging` / `api`")]
+        assert staging.startswith("• `staging` / `api`: `v1.3.0` since "), staging
+        # who, after which rollback, since when, until when, why: as App Home says it
+        assert f" — 🔒 locked by <@{REQUESTER}> after rollback #{rolled} since " in staging
+        assert ", until unlocked: " in staging and "rolled back to v1.3.0" in staging
+        (production,) = [ln for ln in running if ln.startswith("• `production` / `api`")]
+        assert "🔒" not in production
+
+        windows = lines_under(body, "Deploy windows")
+        (staging_window,) = [w for w in windows if w.startswith("• `staging`")]
+        assert staging_window.startswith(
+            f"• `staging`: 🟢 open now · 🔒 `api` locked by <@{REQUESTER}>"), staging_window
+        (production_window,) = [w for w in windows if w.startswith("• `production`")]
+        assert "🔒" not in production_window
+
+        recent = lines_under(body, "Last deployments")
+        assert recent[0].startswith(
+            f"• #{rolled} `api` back to `v1.3.0` in `staging` — ✅ Succeeded — "), recent[0]
+
+        # Unlocked, nothing says locked any more.
+        unlocked = ephemeral_text(bot, bot.requester.command("/unlock", "staging api",
+                                                             user_id=REQUESTER))
+        assert unlocked.startswith("🔓"), unlocked
+        assert "🔒" not in status(bot, "/deploy", "status")
+
+
+def rollback(bot: RunningBot, text: str) -> int:
+    """`/rollback text`, confirmed by its button, run to its end: the rollback's id."""
+    reply = bot.requester.command("/rollback", text, user_id=REQUESTER)
+    (post,) = bot.requester.response_posts(reply)
+    (button,) = [b["elements"][0] for b in post.args.get("blocks") or []
+                 if b.get("block_id") == ids.ROLLBACK_BLOCK]
+    before = set(deployment_ids(bot))
+    click = bot.requester.click(user_id=REQUESTER, action_id=ids.ROLLBACK_CONFIRM,
+                                value=button["value"], channel_id="C0DEPLOYS")
+    assert click.status == 200, click.body
+    bot.requester.response_posts(click)
+    (new,) = set(deployment_ids(bot)) - before
+    assert run_to_end(bot, new) is State.SUCCEEDED
+    return new

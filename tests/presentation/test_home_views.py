@@ -14,6 +14,7 @@ from bot.domain.policy import PolicyDecision
 from bot.domain.states import State
 from bot.presentation import ids
 from bot.presentation.home_views import MAX_BLOCKS, home_view
+from bot.presentation.lock_views import locked_note
 from bot.services.home import EnvironmentHome, Home, ServiceLine
 from bot.services.policy import WindowStatus
 from devtools.fake_slack import view_problems
@@ -102,19 +103,22 @@ def test_a_small_home_shows_everything_in_order_with_the_cards_buttons() -> None
         "🚨 Emergency: incident <https://x.io/1> &lt;!here&gt;",
         "Requested by <@U0ALICE> Wed 2026-11-18 10:00 EST · approvals 1/2 · expires Wed "
         "2026-11-18 12:00 EST",
-        "`staging`: 🟢 open now — next change: Fri 2026-11-20 14:00 EST, the schedule closes",
+        # an environment with a locked service is never plainly "open now"
+        "`staging`: 🟢 open now · 🔒 `api` locked by <@U0BOB> — next change: Fri "
+        "2026-11-20 14:00 EST, the schedule closes",
         # Locked first, then by name; unknown versions together.
         "• `api` `v1.2.3` since Wed 2026-11-18 10:00 EST — 🔒 locked by <@U0BOB> since Wed "
         "2026-11-18 10:00 EST, until Wed 2026-11-18 12:00 EST: db &lt;!channel&gt; maintenance",
         "• `web` `v3.1.0` since Tue 2026-11-17 10:00 EST",
         "• Version not known yet: `worker`",
-        "`production`: 🔴 closed: Offsite freeze until Thu — opens Fri 2026-11-20 14:00 EST",
+        "`production`: 🔴 closed: Offsite freeze until Thu — opens Fri 2026-11-20 14:00 EST"
+        " · 🔒 `web` locked by <@U0BOB>",
         "• `web` `v3.0.0` since Sun 2026-11-15 10:00 EST — 🔒 locked by <@U0BOB> after a "
         "rollback since Wed 2026-11-18 10:00 EST, until unlocked",
         "• `api` `v1.2.2` (since unknown)",
         "*Last 2 deployments*",
-        "• #7 svc-007 v2.0.7 → production — ⏳ Awaiting approval — <@U0ALICE>",
-        "• #6 svc-006 v2.0.6 → staging — ✅ Succeeded — <@U0ALICE>",
+        "• #7 `svc-007` `v2.0.7` → `production` — ⏳ Awaiting approval — <@U0ALICE>",
+        "• #6 `svc-006` `v2.0.6` → `staging` — ✅ Succeeded — <@U0ALICE>",
     ]
     positions = [shown.index(part) for part in expected_order]
     assert positions == sorted(positions)
@@ -221,3 +225,13 @@ def test_a_rollbacks_lock_keeps_the_mention_deploybot_wrote_a_typed_one_mentions
     assert "until unlocked: v1.3.0 was aborted by <@U0ALICE>; rolled back to v1.2.2" in shown
     assert "&lt;@U0ALICE&gt;" not in shown
     assert "ask &lt;@U0CAROL&gt; first" in shown
+
+
+def test_a_window_line_names_three_locked_services_and_counts_the_others() -> None:
+    locks = [Lock(id=i, environment="staging", service=name, holder=f"U0{name.upper()}",
+                  reason="r", origin="manual", created_at=AT)
+             for i, name in enumerate(["web", "api", "jobs", "cron", "auth"])]
+    assert locked_note(locks) == ("🔒 `api` locked by <@U0API>, `auth` locked by <@U0AUTH>, "
+                                  "`cron` locked by <@U0CRON> and 2 more services locked")
+    assert locked_note(locks[:4]).endswith("`jobs` locked by <@U0JOBS> and 1 more service locked")
+    assert locked_note([]) == ""

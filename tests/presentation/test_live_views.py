@@ -19,7 +19,7 @@ from bot.domain.policy import PolicyDecision
 from bot.presentation.home_views import home_view
 from bot.presentation.live_views import live_line, version_text
 from bot.presentation.parts import Message
-from bot.presentation.replies import status_view
+from bot.presentation.status_views import status_view
 from bot.services.home import EnvironmentHome, Home, ServiceLine
 from bot.services.policy import WindowStatus
 from tests.presentation.message_lint import problems, rendered

@@ -87,6 +87,7 @@ from bot.presentation import (
     migration_views,
     reject_views,
     rollback_views,
+    status_views,
     troubleshooting_views,
 )
 from bot.presentation.checklist_views import tick_reply, with_checklist
@@ -175,7 +176,7 @@ HOME = Home(at=T0, environments=(
         ServiceLine("api", "v1.2.3", None, True, None),))),
     pending=(dep(state=State.AWAITING_APPROVAL, decisions=(), emergency_reason=HOSTILE,
                  expires_at=T0 + 60 * M),),
-    pending_total=1, recent=(dep(), FAILED_WATCH), unresolved=0)
+    pending_total=1, recent=(ROLLBACK, dep(), FAILED_WATCH), unresolved=0)
 STATS = DoraStats(since=T0 - timedelta(days=30), until=T0, changes=12, failed=2, rollbacks=1,
                   restores=(Restore(1, "production", "api", T0 - 60 * M, None),))
 
@@ -308,9 +309,15 @@ KINDS: dict[str, Callable[[], Message | dict[str, Any] | str]] = {
     "window_open_prompt": lambda: blocks.window_open_prompt(
         dep(state=State.SCHEDULED), ZONE),
     "emergency_alert": lambda: blocks.emergency_alert(EMERGENCY, ["Holiday freeze"], ZONE),
-    "*status": lambda: blocks.status_view(
-        [Live("production", "api", "v1.2.4", T0, "cluster")], [dep(), FAILED_WATCH], ZONE,
-        ["production: closed — Holiday freeze until Mon"]),
+    "*status": lambda: status_views.status_view(
+        [Live("production", "api", "v1.2.4", T0, "cluster"),
+         Live("staging", "api", "v1.2.3", T0, "cluster"),
+         Live("staging", "web", "v3.1.0", T0, "cluster")],
+        [ROLLBACK, dep(), FAILED_WATCH], ZONE,
+        [window("staging", True), window("production", False)],
+        [lock(environment="staging", reason=LONG, origin="rollback", deployment_id=5,
+              expires_at=None),
+         lock(environment="production", holder="U0CAROL")]),
     # history, audit, home
     "*history": lambda: history_views.history_view(
         [dep(), replace(FAILED_WATCH, error=LONG), ROLLBACK],
