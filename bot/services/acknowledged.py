@@ -5,9 +5,12 @@ Kept: `note` (on the ack path, after the ack) only queues the request in memory 
 the recorder, a thread of this service's own that writes what is queued in one transaction
 (`acknowledged_requests`: a batch per burst, what `LINGER_S` gathers): the ack never waits
 on the database, and a database that is away costs one warning, never the ack. `answered`
-(on the listener pool, once the answer or the error was sent) deletes the row; a request
-answered before its row was written is never written. The recorder is not the listener
-pool: work queued there (`runner.listener_queue` of it) may wait, its rows must not.
+(on the listener pool, once the answer or the error was sent) hands the row to the recorder,
+which deletes it with its next batch (the answers of a burst are one transaction too); a
+request answered before its row was written is never written. The recorder is not the
+listener pool: work queued there (`runner.listener_queue` of it) may wait, its rows must not.
+On the ack path `note` asks the system for no random bytes (the call lets go of the GIL):
+the id is a counter's; and it wakes the recorder only when that has nothing queued.
 
 Found: `sweep` (the scheduler's `tell-interrupted` job) takes the rows acked more than
 `runner.answer_grace` ago by a process other than this one. A process has a new instance id
@@ -22,6 +25,7 @@ next tick.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import uuid
@@ -76,7 +80,13 @@ class AcknowledgedRequests:
         self._direct = direct
         self._cond = threading.Condition()
         self._queue: deque[Ticket] = deque()
+        self._forgets: list[str] = []  # written, then answered: deleted with the next batch
         self._unforgotten: list[str] = []  # answered, but the delete failed: tried again
+        # A row's id: this process's random prefix and a serial. Not uuid4 per request:
+        # os.urandom lets go of the GIL, and on the ack path under load taking it back
+        # waits behind the other threads (benchmarks/README.md, "the recorder's cost").
+        self._id_prefix = uuid.uuid4().hex[:16]
+        self._serial = itertools.count()
         self._thread: threading.Thread | None = None
         self._busy = False  # the recorder is writing a batch
         self._closed = False
@@ -85,7 +95,8 @@ class AcknowledgedRequests:
     def note(self, what: str, *, user_id: str, response_url: str | None) -> Ticket:
         """Queue the request acked just now (memory only: safe on the ack path)."""
         url = response_url if response_url and len(response_url) <= URL_MAX else None
-        ticket = Ticket(Acknowledged(id=uuid.uuid4().hex, what=what[:WHAT_MAX],
+        ticket = Ticket(Acknowledged(id=f"{self._id_prefix}{next(self._serial):016x}",
+                                     what=what[:WHAT_MAX],
                                      user_id=user_id[:32], response_url=url,
                                      instance=self._instance, created_at=self._clock.now()))
         with self._cond:
@@ -96,22 +107,33 @@ class AcknowledgedRequests:
                 self._thread = threading.Thread(target=self._record, daemon=True,
                                                 name="acknowledged-recorder")
                 self._thread.start()
-            self._cond.notify()
+            # Woken only when it has nothing yet (else it is lingering or writing and takes
+            # this with its batch) or a batch is full: a wake-up per ack would be a switch
+            # to the recorder's thread per ack.
+            if (len(self._queue) == 1 and not self._forgets) or len(self._queue) == BATCH:
+                self._cond.notify_all()
         return ticket
 
     def answered(self, ticket: Ticket) -> None:
-        """The answer (or the error) was sent: forget the request (on the listener pool)."""
+        """The answer (or the error) was sent: forget the request (on the listener pool;
+        its row, if written, is deleted by the recorder with its next batch)."""
         with self._cond:
             ticket.answered = True
             if not ticket.written:
                 return  # never written, or the recorder deletes it once written
-        self._forget([ticket.request.id])
+            if not self._closed:
+                self._forgets.append(ticket.request.id)
+                if len(self._forgets) == 1 and not self._queue:
+                    self._cond.notify_all()
+                return
+        self._forget([ticket.request.id])  # the recorder is stopping: now, here
 
     def _record(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: bool(self._queue) or self._closed)
-                if not self._queue and self._closed:
+                self._cond.wait_for(lambda: bool(self._queue or self._forgets)
+                                    or self._closed)
+                if not self._queue and not self._forgets and self._closed:
                     return
                 # A burst of acks is one transaction, not one each: let it gather a moment.
                 self._cond.wait_for(lambda: self._closed or len(self._queue) >= BATCH,
@@ -119,7 +141,8 @@ class AcknowledgedRequests:
                 batch = [t for t in (self._queue.popleft()
                                      for _ in range(min(BATCH, len(self._queue))))
                          if not t.answered]
-                retry, self._unforgotten = self._unforgotten, []
+                retry, self._unforgotten = self._forgets + self._unforgotten, []
+                self._forgets = []
                 self._busy = True
             try:
                 ok = self._write(batch)
@@ -163,7 +186,8 @@ class AcknowledgedRequests:
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until the recorder has written (or failed to write) everything noted."""
         with self._cond:
-            return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
+            return self._cond.wait_for(
+                lambda: not self._queue and not self._forgets and not self._busy, timeout)
 
     def close(self, timeout: float = 5.0) -> None:
         """Write what is queued, then stop the recorder."""
