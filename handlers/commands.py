@@ -64,5 +64,4 @@ def register(app: App, container: Container) -> None:
 
 def _status(container: Container) -> Message:
     st = container.deployments.status()
-    windows = container.freezes.status(st.at).environments
-    return status_view(st.running, st.recent, container.config.zone, windows, st.locks)
+    return status_view(st.running, st.recent, container.config.zone, st.windows, st.locks)

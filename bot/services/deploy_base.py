@@ -38,7 +38,7 @@ from bot.ports import Clock, Cluster, Metrics, NoMetrics, Notifier, Repositories
 from bot.services.access import Access
 from bot.services.live import LiveState, Observation
 from bot.services.locks import LockService
-from bot.services.policy import PolicyService
+from bot.services.policy import PolicyService, WindowStatus
 from bot.services.refusals import (
     AlreadyQueued,
     DowngradeUnconfirmed,
@@ -73,6 +73,7 @@ class Status:
     recent: Sequence[Deployment]
     at: datetime
     locks: Sequence[Lock] = ()  # in force at `at` (a rollback's, and those set with /lock)
+    windows: Sequence[WindowStatus] = ()  # each environment's deploy window at `at`
 
 
 @dataclass(frozen=True)

@@ -1,26 +1,31 @@
-"""`/deploy status`: what runs where, read live, the locks in force, and the last
-deployments."""
+"""`/deploy status`: what runs where, read live, the locks in force, the last deployments,
+and each environment's deploy window (as `/freeze` shows it)."""
 
 from __future__ import annotations
 
 import logging
 
 from bot.services.deploy_base import DeploymentsBase, Status
+from bot.services.freezes import LOOKAHEAD
 
 log = logging.getLogger(__name__)
 
 
 class StatusUseCases(DeploymentsBase):
-    """`/deploy status`: what runs where (live), and the last deployments."""
+    """`/deploy status`: what runs where (live), the locks, the last deployments, and the
+    deploy windows."""
 
     def status(self, *, limit: int = 10) -> Status:
         """What runs where, read from each executor now (or last known, saying why), the
-        locks in force (a rollback's, until someone unlocks it), and the last `limit`
-        deployments."""
+        locks in force (a rollback's, until someone unlocks it), the last `limit`
+        deployments, and each environment's deploy window at the same instant (open or
+        not and why, the next change, the freezes within `/freeze`'s LOOKAHEAD)."""
         at = self._clock.now()
         running = self._live.all()
         with self._store.transaction() as r:
             recent = r.deployments.recent(limit)
             locks = tuple(r.locks.active(at))
         running.sort(key=lambda v: (v.environment, v.service))
-        return Status(running=running, recent=recent, at=at, locks=locks)
+        windows = tuple(self._policy.status(env, at=at, within=LOOKAHEAD)
+                        for env in self._config.environments)
+        return Status(running=running, recent=recent, at=at, locks=locks, windows=windows)
