@@ -149,17 +149,8 @@ def _announce_due(instance: str, at: datetime) -> datetime | None:
 
 
 def _release_scheduled_due(instance: str, at: datetime) -> datetime | None:
-    """The first window to open for a queued deploy not yet prompted (`due_scheduled`), or
-    prompt to go unanswered for the shortest `start_within` (`_expire_unanswered`'s
-    candidates, bot.services.scheduled)."""
     c = _get(instance)
-    if c is None:
-        return at
-    with c.database.transaction() as r:
-        _, opens, prompted = r.deployments.next_due()
-    shortest = min(e.start_within for e in c.config.environments.values())
-    unanswered = None if prompted is None else prompted + shortest
-    return min((t for t in (opens, unanswered) if t is not None), default=None)
+    return c.deployments.next_due(at=at) if c else at
 
 
 def _expire_locks_due(instance: str, at: datetime) -> datetime | None:

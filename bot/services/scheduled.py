@@ -1,13 +1,14 @@
 """Deploys waiting for their deploy window: queued, approved ahead of it (then they start by
 themselves when it opens), else prompted when it opens, confirmed or cancelled by the
-requester, expired when nobody starts them.
+requester, expired when nobody starts them; and when the release job next finds one
+(`next_due`).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.domain.admission import admit
 from bot.domain.approval import ApprovalRule, enough
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 class ScheduledUseCases(RequestUseCases):
     """Deploys queued for their window: queue, approve ahead, release (start or prompt),
-    confirm, cancel, expire."""
+    confirm, cancel, expire; when the release next finds something."""
 
     def schedule_for_window(self, args: DeployArgs, *, user_id: str) -> Deployment:
         """Queue a refused deploy for the moment its window opens. It needs the approvals a
@@ -208,8 +209,24 @@ class ScheduledUseCases(RequestUseCases):
             prompted.append(i)
         return prompted
 
+    def next_due(self, *, at: datetime) -> datetime | None:
+        """When `prompt_due` next finds something, as things stand: the first window to
+        open for a queued deploy not yet prompted (`due_scheduled`), or the first prompt
+        to go unanswered for the shortest `start_within` (`_expire_unanswered`'s
+        candidates); None when neither is pending. Read from the store only: `at` (the
+        tick asked about, as the scheduler's other jobs are asked) changes nothing — a
+        time at or before it means the tick at `at` finds something
+        (bot.scheduling.jobs NEXT_DUE; devtools.shell.timeline skips the ticks before)."""
+        with self._store.transaction() as r:
+            _, opens, prompted = r.deployments.next_due()
+        unanswered = None if prompted is None else prompted + self._shortest_start_within()
+        return min((t for t in (opens, unanswered) if t is not None), default=None)
+
+    def _shortest_start_within(self) -> timedelta:
+        return min(e.start_within for e in self._config.environments.values())
+
     def _expire_unanswered(self, *, at: datetime) -> None:
-        shortest = min(e.start_within for e in self._config.environments.values())
+        shortest = self._shortest_start_within()
         with self._store.transaction() as r:
             candidates = list(r.deployments.unanswered(prompted_before=at - shortest))
         for i in candidates:
