@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import text
 
+from bot.clock import ManualClock
+from bot.domain.deployment import NewDeployment
 from bot.domain.states import State
 from bot.presentation import ids
 from devtools.fake_slack import Call
@@ -179,3 +182,18 @@ def run_to_end(bot: RunningBot, deployment_id: int, user: str = REQUESTER) -> St
     wait_dm(bot, user)
     assert bot.container.runner.wait_idle()
     return bot.deployment(deployment_id).state
+
+
+def in_flight_elsewhere(bot: RunningBot, clock: ManualClock) -> int:
+    """A deploy of api to staging running in another process (the one-at-a-time rule's):
+    claimed by another owner for an hour and running; its id."""
+    at = clock.now()
+    with bot.container.database.transaction() as r:
+        busy = r.deployments.add(NewDeployment(
+            service="api", environment="staging", version="v1.2.3", previous_version=None,
+            state=State.QUEUED, requested_by=REQUESTER, requested_at=at, approvals_required=0,
+            expires_at=None))
+        assert r.deployments.claim(busy.id, owner="elsewhere", at=at,
+                                   until=at + timedelta(hours=1))
+        assert r.deployments.transition(busy.id, State.RUNNING, at=at, started_at=at)
+    return busy.id

@@ -20,14 +20,13 @@ from sqlalchemy import text
 from bot.clock import ManualClock
 from bot.config import AppConfig
 from bot.container import Container, build_container
-from bot.domain.deployment import NewDeployment
 from bot.domain.states import State
 from bot.scheduling import jobs
 from devtools.fake_github import TOKEN, FakeGitHub
 from devtools.fake_github.repo import RepoState
 from devtools.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN, REQUESTER, RunningBot, base_config, serve_bot
-from tests.handlers.spine import announcements, deployment_ids, ephemeral_text
+from tests.handlers.spine import announcements, deployment_ids, ephemeral_text, in_flight_elsewhere
 
 REPO = "acme/api"
 ACTOR = "deploybot (github)"
@@ -137,20 +136,6 @@ def test_the_first_look_is_a_baseline_and_a_merge_to_main_deploys_to_staging_onc
     assert audit["outcome"] == ["api staging: deployment #1 requested (queued)"]
 
 
-def in_flight(bot: RunningBot, clock: ManualClock) -> int:
-    """A deploy of api to staging running in another process (the one-at-a-time rule's)."""
-    at = clock.now()
-    with bot.container.database.transaction() as r:
-        busy = r.deployments.add(NewDeployment(
-            service="api", environment="staging", version="v1.2.3", previous_version=None,
-            state=State.QUEUED, requested_by=REQUESTER, requested_at=at, approvals_required=0,
-            expires_at=None))
-        assert r.deployments.claim(busy.id, owner="elsewhere", at=at,
-                                   until=at + timedelta(hours=1))
-        assert r.deployments.transition(busy.id, State.RUNNING, at=at, started_at=at)
-    return busy.id
-
-
 def finish(bot: RunningBot, clock: ManualClock, deployment_id: int) -> None:
     at = clock.now()
     with bot.container.database.transaction() as r:
@@ -167,7 +152,7 @@ def test_a_merge_while_staging_deploys_is_announced_once_and_deployed_after_it(
     rule: announced once as deployed when that one has finished, looked at again every poll
     (silently while still busy), and deployed by the first poll after it finished."""
     assert poll(bot) == 0  # the baseline
-    busy = in_flight(bot, clock)
+    busy = in_flight_elsewhere(bot, clock)
 
     gh.set_branch(REPO, "main", NEW)  # a merge
     assert poll(bot) == 1
@@ -210,7 +195,7 @@ def test_a_newer_merge_while_waiting_is_what_deploys(
         bot: RunningBot, gh: RepoState, clock: ManualClock) -> None:
     newer = "4444444444444444444444444444444444444444"
     assert poll(bot) == 0
-    busy = in_flight(bot, clock)
+    busy = in_flight_elsewhere(bot, clock)
     gh.set_branch(REPO, "main", NEW)
     assert poll(bot) == 1
     gh.set_branch(REPO, "main", newer)  # main moves on while #1 still runs
@@ -261,7 +246,7 @@ def test_two_processes_retrying_a_waiting_head_deploy_it_once(
         pollers = [bot.container.github_polling, other.github_polling]
         assert pollers[0] is not None and pollers[1] is not None
         assert pollers[0].poll() == 0  # the baseline
-        busy = in_flight(bot, clock)
+        busy = in_flight_elsewhere(bot, clock)
         gh.set_branch(REPO, "main", NEW)
 
         def both() -> None:

@@ -26,7 +26,13 @@ from devtools.fake_slack import FakeSlack
 from devtools.server import ThreadedServer
 from handlers import build_app
 from tests.conftest import BOT_TOKEN, REQUESTER, SIGNING_SECRET, RunningBot, base_config, serve_bot
-from tests.handlers.spine import announcements, blocks_text, deployment_ids, ephemeral_text
+from tests.handlers.spine import (
+    announcements,
+    blocks_text,
+    deployment_ids,
+    ephemeral_text,
+    in_flight_elsewhere,
+)
 
 SECRET = "gh-webhook-secret"
 ACTOR = "deploybot (github)"
@@ -236,29 +242,11 @@ def test_a_pull_request_deploys_its_head_to_development(bot: RunningBot, action:
     assert d.state is State.SUCCEEDED
 
 
-def running_elsewhere(bot: RunningBot, clock: ManualClock) -> int:
-    """A deploy of api to staging in flight, run by another process."""
-    from datetime import timedelta
-
-    from bot.domain.deployment import NewDeployment
-
-    at = clock.now()
-    with bot.container.database.transaction() as r:
-        busy = r.deployments.add(NewDeployment(
-            service="api", environment="staging", version="v1.2.3", previous_version=None,
-            state=State.QUEUED, requested_by=REQUESTER, requested_at=at, approvals_required=0,
-            expires_at=None))
-        assert r.deployments.claim(busy.id, owner="elsewhere", at=at,
-                                   until=at + timedelta(hours=1))
-        assert r.deployments.transition(busy.id, State.RUNNING, at=at, started_at=at)
-    return busy.id
-
-
 def test_a_push_while_staging_deploys_is_announced_as_not_deployed_later_without_polling(
         bot: RunningBot, clock: ManualClock) -> None:
     """GitHub does not redeliver a delivery answered 2xx and nothing polls: the refusal says
     the commit is not deployed by itself, and what deploys it."""
-    busy = running_elsewhere(bot, clock)
+    busy = in_flight_elsewhere(bot, clock)
     assert bot.container.github_polling is None
     assert deliver(bot, push()) == 200
     (refused,) = [str(m["text"]) for m in announcements(bot) if "Automatic deploy" in m["text"]]
@@ -291,7 +279,7 @@ def test_a_push_while_staging_deploys_waits_for_the_poll_when_polling_is_on_too(
     with serve_bot(parse_config(config_data, source="test"), database_url, fake_slack, clock,
                    github_webhook_secret=SECRET) as running:
         assert running.container.github_polling is not None
-        busy = running_elsewhere(running, clock)
+        busy = in_flight_elsewhere(running, clock)
         assert deliver(running, push()) == 200
         (waits,) = [str(m["text"]) for m in announcements(running)
                     if "Automatic deploy" in m["text"]]
