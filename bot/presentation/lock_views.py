@@ -1,7 +1,8 @@
 """What `/lock` and `/unlock` show, the refusal a lock gives a deploy, the lock
 announcements in the deployments channel, and how a lock reads on a service's line and its
 environment's window line in App Home and `/deploy status` (`lock_note`, `locked_note`: one
-wording for both) — pure; built from domain values, times in the team's zone."""
+wording for both; `/lock list` words each lock with `lock_note` too) — pure; built from
+domain values, times in the team's zone."""
 
 from __future__ import annotations
 
@@ -147,14 +148,14 @@ def working_on(args: LockArgs | LockListArgs | UnlockArgs) -> str | None:
     return None
 
 
-def lock_list_view(locks: Sequence[Lock], at: datetime, zone: tzinfo) -> Message:
-    """`/lock` and `/lock list`: every lock in force."""
+def lock_list_view(locks: Sequence[Lock], at: datetime, zone: ZoneInfo) -> Message:
+    """`/lock` and `/lock list`: every lock in force, each worded as App Home and `/deploy
+    status` word it ("• `production` / `api` — " and `lock_note`)."""
     lines = [f"*Locks in force* — now {local(at, zone)}"]
     if not locks:
         lines.append("_No locks: deploys follow the usual rules._")
     for lock in locks:
-        lines.append(f"• 🔒 `{lock.service}` in *{lock.environment}* — "
-                     f"{held(lock, at, zone)}")
+        lines.append(f"• `{lock.environment}` / `{lock.service}` — {lock_note(lock, zone)}")
     blocks = [_section("\n".join(lines[i:i + 20])) for i in range(0, len(lines), 20)][:45]
     blocks.append(_context("`/lock production api \"reason\" for 2h` locks a service; "
                            "`/unlock production api` releases it; `/lock help` for more."))

@@ -295,9 +295,11 @@ def test_lock_list(bot: RunningBot) -> None:
     shown = post.args["blocks"][0]["text"]["text"]
     assert shown == (
         "*Locks in force* — now Wed 2026-11-18 10:10 EST\n"
-        f"• 🔒 `api` in *production* — <@{HOLDER}> for 10m: '{REASON}' — until 12:00 EST\n"
-        f"• 🔒 `api` in *staging* — <@{OTHER}> for 10m: 'load test &lt;!channel&gt;' — until "
-        "someone unlocks it")
+        # each lock worded as App Home and /deploy status word it (lock_views.lock_note)
+        f"• `production` / `api` — 🔒 locked by <@{HOLDER}> since Wed 2026-11-18 10:00 EST, "
+        f"until Wed 2026-11-18 12:00 EST: {REASON}\n"
+        f"• `staging` / `api` — 🔒 locked by <@{OTHER}> since Wed 2026-11-18 10:00 EST, "
+        "until unlocked: load test &lt;!channel&gt;")
 
 
 @pytest.mark.parametrize(("command_", "text_", "problem"), [
