@@ -81,7 +81,7 @@ def test_the_release_week_demo_runs_cleanly_with_each_event_at_its_time(
         "↩️ api is rolled back to `v1.2.3` in production (replacing `v1.2.4`, deployment #4)",
         "U0BOB> /deploy production v1.2.4 --emergency \"try again\"",
         "(only you) 🔒 api in production is locked by @U0CAROL",
-        "• 🔒 `api` in production — @U0CAROL",
+        "• `production` / `api` — 🔒 locked by @U0CAROL after rollback #5 since",
         "U0CAROL> /unlock production api",
         "🔓 @U0CAROL unlocked api in production after 5m",
     ]
