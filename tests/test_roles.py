@@ -114,7 +114,7 @@ def roles_config() -> dict[str, Any]:
 
 
 def _pid(owner: str) -> int:
-    return int(owner.split(":")[1])  # bot.container.instance_name: host:pid:random
+    return int(owner.split(":")[1])  # bot.container.replicas.instance_name: host:pid:random
 
 
 LEADS = "scheduler: this process leads"

@@ -8,7 +8,9 @@ service (one composition root, no logic beyond choosing what to build from the c
 it builds only when the config asks is in the modules beside it: the clusters of the
 services' executors (bot.container.clusters), the GitHub client and the polling for automatic
 deploys (bot.container.github), the alert routing and the daily summary
-(bot.container.alerts), each environment's feature flags (bot.container.flags).
+(bot.container.alerts), each environment's feature flags (bot.container.flags); this
+process among the replicas — its instance id, the Slack requests' bookkeeping — is in
+bot.container.replicas.
 
 The heavy client libraries are imported only where the config needs them: the Kubernetes
 backend (the `kubernetes` client) when a service has `executor: kubernetes`, the GitHub
@@ -20,8 +22,6 @@ whose config uses neither (e.g. a web process of a simulated setup) never loads 
 from __future__ import annotations
 
 import os
-import socket
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -35,7 +35,6 @@ from bot.backends.slack import SlackDirectory, SlackNotifier, make_client
 from bot.backends.slack.files import SlackFiles
 from bot.backends.slack.health import SlackDependency
 from bot.backends.slack.modals import SlackModals
-from bot.backends.slack.responses import SlackResponses
 from bot.background import Background
 from bot.clock import Clock, SystemClock
 from bot.config import AppConfig
@@ -46,6 +45,7 @@ from bot.container.checklists import build_checklists
 from bot.container.clusters import build_clusters, manual_sleep
 from bot.container.flags import Flags, build_flags
 from bot.container.github import build_polling, github_client
+from bot.container.replicas import build_acknowledged, build_slack_requests, instance_name
 from bot.fibers import Fibers
 from bot.metrics import DeploybotMetrics
 from bot.ports import Cluster, DeploymentMirror, Health, Probes, RepositoryHeads, SourceControl
@@ -171,19 +171,6 @@ class Container:
 #: Threads for slow one-off work a listener hands off (a migration status Job can take
 #: minutes); the listener pool stays free for everything else.
 JOB_WORKERS = 2
-
-
-def answer_grace(config: AppConfig) -> timedelta:
-    """How long an acknowledged request may stay unanswered before another process takes
-    its own for lost: `runner.answer_grace`, or longer than the longest `/migrations`
-    status Job may run (services.*.migrations.timeout, on the `jobs` pool) plus a minute."""
-    jobs = [svc.migrations.timeout + timedelta(minutes=1)
-            for svc in config.services.values() if svc.migrations is not None]
-    return max([config.runner.answer_grace, *jobs])
-
-
-def instance_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 def build_container(
@@ -385,10 +372,7 @@ def build_container(
     modals = SlackModals(slack)  # the /deploy form, Reject's reason
     return Container(config=config, clock=clock, database=database, slack=slack,
                      metrics=metrics, readiness=readiness,
-                     slack_requests=SlackRequests(
-                         store=database, clock=clock,
-                         # SQLite is one process's: its keys stay in memory (cheap acks).
-                         shared=database.engine.dialect.name != "sqlite"),
+                     slack_requests=build_slack_requests(database, clock=clock),
                      cluster=cluster, access=access, runner=runner, deployments=deployments,
                      live=live,
                      policy=policy, freezes=freezes, notifier=notifier, instance=name,
@@ -406,11 +390,9 @@ def build_container(
                                             versions=versions, deadline=form_tags_deadline),
                      reject_form=RejectForm(deployments=deployments, modals=modals),
                      na_form=NotApplicableForm(modals=modals),
-                     acknowledged=AcknowledgedRequests(
-                         store=database, clock=clock, instance=name,
-                         grace=answer_grace(config), zone=config.zone,
-                         channel=config.slack.deployments_channel,
-                         responses=SlackResponses(slack), direct=notifier),
+                     acknowledged=build_acknowledged(config, database, clock=clock,
+                                                     instance=name, slack=slack,
+                                                     notifier=notifier),
                      source=source, webhooks=webhooks, github_mirror=github_mirror,
                      github=github, github_polling=github_polling,
                      checklists=checklists, alerts=alerts, summary=summary, flags=flags)

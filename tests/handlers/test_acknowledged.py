@@ -208,7 +208,7 @@ def test_the_grace_outlasts_the_longest_migrations_status_job() -> None:
     """`/migrations` runs a status Job for up to the service's migrations.timeout: a live
     process's row is never taken for lost while that Job may still be running."""
     from bot.config import parse_config
-    from bot.container import answer_grace
+    from bot.container.replicas import answer_grace
     from tests.conftest import base_config
 
     plain = parse_config(base_config(), source="test config")
