@@ -9,6 +9,7 @@ The card (card.py), the record and announcements (record_views.py) and the repli
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -93,15 +94,22 @@ def confirm_dialog(title: str, text: str, confirm: str) -> Block:
 
 
 def title(d: Deployment) -> str:
+    return _titled(d, name=str, flag=str)
+
+
+def _titled(d: Deployment, *, name: Callable[[str], str],
+            flag: Callable[[str | None], str]) -> str:
+    """What a deployment did, its names written by `name` (a flag's by `flag`)."""
     if d.kind is Kind.ROLLBACK:
         # "↩️ Rollback #5 api back to …", "Your rollback #5 api back to …": the noun is
         # said before it, never twice.
-        return f"#{d.id} {d.service} back to {d.version} in {d.environment}"
+        return f"#{d.id} {name(d.service)} back to {name(d.version)} in {name(d.environment)}"
     if d.kind is Kind.MIGRATE:
-        return f"#{d.id} {d.service} migrations → {d.target} in {d.environment}"
+        return (f"#{d.id} {name(d.service)} migrations → {name(str(d.target))} in "
+                f"{name(d.environment)}")
     if d.kind is Kind.FLAG:
-        return f"#{d.id} {d.target} → {d.version} in {d.environment}"
-    return f"#{d.id} {d.service} {d.version} → {d.where}"
+        return f"#{d.id} {flag(d.target)} → {name(d.version)} in {name(d.environment)}"
+    return f"#{d.id} {name(d.service)} {name(d.version)} → {name(d.where)}"
 
 
 def noun(d: Deployment) -> str:
@@ -109,16 +117,13 @@ def noun(d: Deployment) -> str:
             Kind.MIGRATE: "migration run", Kind.FLAG: "flag change"}[d.kind]
 
 
+def _code(text: str) -> str:
+    return f"`{text}`"
+
+
 def _what(d: Deployment) -> str:
     """`title` with its names as code: "#3 `api` back to `v1.3.0` in `staging`"."""
-    if d.kind is Kind.ROLLBACK:
-        return f"#{d.id} `{d.service}` back to `{d.version}` in `{d.environment}`"
-    if d.kind is Kind.MIGRATE:
-        return f"#{d.id} `{d.service}` migrations → `{d.target}` in `{d.environment}`"
-    if d.kind is Kind.FLAG:
-        return (f"#{d.id} flag {shown(d.target or '', limit=80)} → `{d.version}` in "
-                f"`{d.environment}`")
-    return f"#{d.id} `{d.service}` `{d.version}` → `{d.where}`"
+    return _titled(d, name=_code, flag=lambda target: f"flag {shown(target or '', limit=80)}")
 
 
 def deployment_line(d: Deployment, zone: ZoneInfo) -> str:
