@@ -6,8 +6,9 @@ simulated cluster's stored state) is the source of truth for what runs; the data
 history of what deploybot did. `reconcile` puts the two together:
 
 - the executor answered: its version is what runs; "since" is when the executor says it
-  started running (a ReplicaSet's creation, a run's end, the simulated rollout's end) or
-  deploybot's own finish time when the record is of that same version and later. While
+  started running (a ReplicaSet's creation, a run's end, the simulated rollout's end), or,
+  only when it cannot say, deploybot's own finish time when the record is of that same
+  version (a finish comes after the watch: never over the executor's time). While
   the workload is not all on it (a rollout under way, or a failed one left applied), it
   is the version *given* to the workload: `Progress` says when it was applied, how many of
   its pods are available (none: it never ran) and which versions still serve; it is
@@ -143,8 +144,11 @@ def reconcile(environment: str, service: str, *, observed: Observed | None,
         return Live(environment, service, None, None, "cluster", recorded=recorded)
     since = observed.since
     ours = recorded is not None and observed.version == recorded.version
-    if ours and recorded is not None and (since is None or recorded.at > since):
-        since = recorded.at  # deploybot put it (back) there: the record knows when
+    if ours and recorded is not None and since is None:
+        # The executor cannot say when: deploybot put it (back) there, the record knows
+        # about when. Never over the executor's own time: the record's is when the
+        # deployment finished, after its watch — minutes after the version began to serve.
+        since = recorded.at
     drift = (not in_flight and observed.settled and observed.version is not None
              and recorded is not None and not ours)
     return Live(environment, service, observed.version, since, "cluster", drift=drift,

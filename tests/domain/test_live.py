@@ -17,7 +17,29 @@ def test_the_executor_answers_and_deploybot_put_it_there() -> None:
         seconds=5), deployment_id=4), unreadable=None, recorded=OURS, in_flight=False)
     assert (live.version, live.source, live.drift, live.by_deploybot) == (
         "v1.2.4", "cluster", False, True)
-    assert live.since == T0  # the record knows when it went live (the newer of the two)
+    # The executor's time is when the version began to serve; the record's is when the
+    # deployment finished (after a bake window: minutes later). The executor's stands.
+    assert live.since == T0 - timedelta(seconds=5)
+
+
+def test_a_bake_window_does_not_move_since_to_when_the_watch_ended() -> None:
+    """Production's 5-minute watch: the pods served v1.2.4 from the rollout's end (the
+    executor's since); deploybot's record finished 5 minutes later. `/deploy status` said
+    "since 10:05" for a version that had served since 10:00."""
+    rolled_out = T0 - timedelta(minutes=5)
+    live = reconcile("production", "api", observed=Observed("v1.2.4", since=rolled_out,
+                     deployment_id=4), unreadable=None, recorded=OURS, in_flight=False)
+    assert live.since == rolled_out
+
+
+def test_the_record_fills_in_only_a_time_the_executor_does_not_know() -> None:
+    live = reconcile("production", "api", observed=Observed("v1.2.4", since=None),
+                     unreadable=None, recorded=OURS, in_flight=False)
+    assert (live.since, live.by_deploybot) == (T0, True)
+    # Another version's record says nothing of when this one started.
+    other = reconcile("production", "api", observed=Observed("v1.2.5", since=None),
+                      unreadable=None, recorded=OURS, in_flight=False)
+    assert other.since is None
 
 
 def test_a_version_deploybot_did_not_put_there_is_drift_unless_its_own_rollout_is_under_way(
