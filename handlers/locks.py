@@ -35,11 +35,9 @@ def register(app: App, container: Container) -> None:
             return ephemeral(lock_list_view(listing.locks, listing.at, zone))
         if isinstance(args, LockArgs):
             locked = service.lock(args, user_id=invoked.user_id)
-            return ephemeral(locked_reply(locked.lock, locked.at, zone,
-                                          announced=locked.announced))
+            return ephemeral(locked_reply(locked.lock, zone, announced=locked.announced))
         unlocked = service.unlock(args, user_id=invoked.user_id)
-        return ephemeral(unlocked_reply(unlocked.lock, unlocked.at,
-                                        announced=unlocked.announced))
+        return ephemeral(unlocked_reply(unlocked.lock, zone, announced=unlocked.announced))
 
     slash_command(app, container, ids.LOCK_COMMAND, parse=service.parse, help=LockHelpArgs,
                   usage=USAGE, acked=working_on, answer=answer)

@@ -80,10 +80,10 @@ def test_the_release_week_demo_runs_cleanly_with_each_event_at_its_time(
         "(you click [ Roll back to v1.2.3 ] on your reply",
         "↩️ api is rolled back to `v1.2.3` in production (replacing `v1.2.4`, deployment #4)",
         "U0BOB> /deploy production v1.2.4 --emergency \"try again\"",
-        "(only you) 🔒 api in production is locked by @U0CAROL",
+        "(only you) 🔒 api in production is locked by @U0CAROL after rollback #5 since",
         "• `production` / `api` — 🔒 locked by @U0CAROL after rollback #5 since",
         "U0CAROL> /unlock production api",
-        "🔓 @U0CAROL unlocked api in production after 5m",
+        "🔓 @U0CAROL unlocked api in production (locked after rollback #5 since",
     ]
     at = [text.find(line) for line in expected]
     missing = [line for line, i in zip(expected, at, strict=True) if i < 0]

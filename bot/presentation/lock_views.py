@@ -1,13 +1,15 @@
-"""What `/lock` and `/unlock` show, the refusal a lock gives a deploy, the lock
-announcements in the deployments channel, and how a lock reads on a service's line and its
-environment's window line in App Home and `/deploy status` (`lock_note`, `locked_note`: one
-wording for both; `/lock list` words each lock with `lock_note` too) — pure; built from
-domain values, times in the team's zone."""
+"""How a lock reads, on every screen alike: who holds it, after which rollback, since when,
+until when and why (`lock_note`'s parts) — on a service's line in App Home and `/deploy
+status` and in `/lock list` (`lock_note`), in the refusal a lock gives a deploy (also an
+automatic one's announcement, and the runner's for work queued before the lock), the
+`/lock` and `/unlock` replies and the lock announcements in the deployments channel, each
+with its own purpose around it; and an environment's window line naming the services locked
+there (`locked_note`) — pure; built from domain values, times in the team's zone."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain.lock_commands import LockArgs, LockListArgs, UnlockArgs
@@ -25,31 +27,6 @@ def _context(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
 
 
-def age_text(delta: timedelta) -> str:
-    """'less than a minute', '25m', '2h 5m', '3d 4h'."""
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 1:
-        return "less than a minute"
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h" if hours else f"{days}d"
-    if hours:
-        return f"{hours}h {mins}m" if mins else f"{hours}h"
-    return f"{mins}m"
-
-
-def until_text(lock: Lock, at: datetime, zone: tzinfo) -> str:
-    """'until 15:30 EST' (today), 'until Thu 2026-11-19 15:30 EST', or 'until someone
-    unlocks it'."""
-    if lock.expires_at is None:
-        return "until someone unlocks it"
-    end, now = lock.expires_at.astimezone(zone), at.astimezone(zone)
-    if end.date() == now.date():
-        return f"until {end:%H:%M} {end.tzname()}"
-    return f"until {local(lock.expires_at, zone)}"
-
-
 def where(lock: Lock) -> str:
     return f"{lock.service} in {lock.environment}"
 
@@ -58,37 +35,58 @@ def unlock_command(lock: Lock) -> str:
     return f"`/unlock {lock.environment} {lock.service}`"
 
 
-def _reason(lock: Lock) -> str:
-    """The reason, quoted and cut at a word; a rollback's own ("… was aborted by <@U0BOB>
-    …") keeps the mention deploybot wrote, a typed one mentions nobody."""
-    if lock.origin == ROLLBACK:
-        return f"'{error_text(lock.reason, limit=200)}'"
-    return f"'{reason_text(lock.reason, limit=200)}'"
+# -- the parts of a lock every screen words alike ------------------------------------------
 
-
-def _by(lock: Lock) -> str:
-    """" (set by rollback #12)" for a lock a rollback took."""
-    if lock.origin != ROLLBACK:
-        return ""
-    return f" (set by rollback #{lock.deployment_id})" if lock.deployment_id else \
-        " (set by a rollback)"
-
-
-def lock_note(lock: Lock, zone: ZoneInfo) -> str:
-    """A service's lock on its status line (App Home, `/deploy status`): who, after which
-    rollback, since when, until when, why — "🔒 locked by <@U0BOB> after rollback #5 since
-    Fri 2026-12-04 13:30 EST, until unlocked: v1.2.4 was aborted by <@U0BOB>; …"."""
-    # A rollback's own reason ("… was aborted by <@U0BOB> …") keeps the mention deploybot
-    # wrote; a typed one mentions nobody.
-    text = error_text if lock.origin == ROLLBACK else reason_text
-    why = f": {text(lock.reason, limit=120)}" if lock.reason else ""
+def _who(lock: Lock, by: str | None = None) -> str:
+    """"locked by <@U0BOB>", "locked by <@U0BOB> after rollback #5"; `by` instead of the
+    holder's mention ("you"; "" leaves the holder out: "locked after rollback #5")."""
+    holder = who(lock.holder) if by is None else by
     origin = ""
     if lock.origin == ROLLBACK:
         origin = (f" after rollback #{lock.deployment_id}" if lock.deployment_id
                   else " after a rollback")
-    until = f", until {when(lock.expires_at, zone)}" if lock.expires_at else ", until unlocked"
-    return (f"🔒 locked by {who(lock.holder)}{origin} since {when(lock.created_at, zone)}"
-            f"{until}{why}")
+    return f"locked{' by ' + holder if holder else ''}{origin}"
+
+
+def _since(lock: Lock, zone: ZoneInfo) -> str:
+    return f"since {when(lock.created_at, zone)}"
+
+
+def _until(lock: Lock, zone: ZoneInfo) -> str:
+    """"until Fri 2026-12-04 15:30 EST", or "until unlocked"."""
+    return f"until {when(lock.expires_at, zone)}" if lock.expires_at else "until unlocked"
+
+
+def _why(lock: Lock) -> str:
+    """The reason, cut at a word; a rollback's own ("… was aborted by <@U0BOB> …") keeps
+    the mention deploybot wrote, a typed one mentions nobody."""
+    text = error_text if lock.origin == ROLLBACK else reason_text
+    return text(lock.reason, limit=120)
+
+
+def _because(lock: Lock) -> str:
+    """": <why>", or "" for a lock without a reason."""
+    return f": {_why(lock)}" if lock.reason else ""
+
+
+def _ended(text: str) -> str:
+    """`text` as the end of a sentence: a stop added unless it has one ("…" included)."""
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
+def _note(lock: Lock, zone: ZoneInfo, *, by: str | None = None) -> str:
+    """"locked by <@U0BOB> after rollback #5 since Fri 2026-12-04 13:30 EST, until
+    unlocked: v1.2.4 was aborted by <@U0BOB>; …" (who, after which rollback, since, until,
+    why)."""
+    return f"{_who(lock, by)} {_since(lock, zone)}, {_until(lock, zone)}{_because(lock)}"
+
+
+def lock_note(lock: Lock, zone: ZoneInfo) -> str:
+    """A service's lock on its status line (App Home, `/deploy status`, `/lock list`): who,
+    after which rollback, since when, until when, why — "🔒 locked by <@U0BOB> after
+    rollback #5 since Fri 2026-12-04 13:30 EST, until unlocked: v1.2.4 was aborted by
+    <@U0BOB>; …". Every other screen that words a lock uses the same parts."""
+    return f"🔒 {_note(lock, zone)}"
 
 
 #: The locked services named on an environment's window line; more are counted.
@@ -110,32 +108,32 @@ def locked_note(locks: Sequence[Lock]) -> str:
     return "🔒 " + ", ".join(named)
 
 
-def held(lock: Lock, at: datetime, zone: tzinfo) -> str:
-    """"<@U0BOB> for 25m: 'investigating checkout errors' — until 15:30 EST"."""
-    return (f"{who(lock.holder)} for {age_text(lock.age(at))}: {_reason(lock)}{_by(lock)} — "
-            f"{until_text(lock, at, zone)}")
-
-
-def refusal(lock: Lock, at: datetime, zone: tzinfo) -> str:
-    """Why a deploy is refused (without the 🔒 the error renderer puts first): "api in
-    production is locked by <@U0BOB> for 25m: 'investigating checkout errors' — until
-    15:30 EST. Ask them, or /unlock production api if you may." """
-    return (f"{where(lock)} is locked by {held(lock, at, zone)}. Ask them, or "
-            f"{unlock_command(lock)} if you may.")
+def refusal(lock: Lock, zone: ZoneInfo) -> str:
+    """Why a deploy is refused (without the 🔒 the error renderer puts first), and the way
+    on: "api in production is locked by <@U0BOB> since Fri 2026-12-04 13:30 EST, until Fri
+    2026-12-04 15:30 EST: investigating checkout errors. Ask them, or `/unlock production
+    api` if you may." """
+    locked = _ended(f"{where(lock)} is {_note(lock, zone)}")
+    return f"{locked} Ask them, or {unlock_command(lock)} if you may."
 
 
 def refusal_at_start(lock: Lock, at: datetime) -> str:
-    """The reason stored with a deploy the runner would not start (no zone there)."""
-    return (f"{where(lock)} was locked by {who(lock.holder)} ({_reason(lock)}) "
-            f"{LOCKED_BEFORE_START}; {unlock_command(lock)} or ask them, then deploy again")
+    """The reason stored with a deploy the runner would not start: who, after which
+    rollback, why (no zone there, so no times) — "api in staging was locked by <@U0BOB>
+    before it could start (investigating checkout errors); `/unlock staging api` or ask
+    them, then deploy again"."""
+    why = f" ({_why(lock)})" if lock.reason else ""
+    return (f"{where(lock)} was {_who(lock)} {LOCKED_BEFORE_START}{why}; "
+            f"{unlock_command(lock)} or ask them, then deploy again")
 
 
-def already_locked(lock: Lock, at: datetime, zone: tzinfo, *, user_id: str) -> str:
+def already_locked(lock: Lock, zone: ZoneInfo, *, user_id: str) -> str:
+    """A `/lock` of a service locked already: the lock, and to its holder how to change
+    it."""
     if lock.holder == user_id:
-        return (f"You hold the lock on {where(lock)} already (for "
-                f"{age_text(lock.age(at))}: {_reason(lock)} — {until_text(lock, at, zone)}). "
-                f"To change it, {unlock_command(lock)} and lock it again.")
-    return f"{where(lock)} is locked already by {held(lock, at, zone)}."
+        yours = _ended(f"{where(lock)} is already {_note(lock, zone, by='you')}")
+        return f"{yours} To change it, {unlock_command(lock)} and lock it again."
+    return _ended(f"{where(lock)} is already {_note(lock, zone)}")
 
 
 def working_on(args: LockArgs | LockListArgs | UnlockArgs) -> str | None:
@@ -167,34 +165,40 @@ def _not_announced(announced: bool) -> str:
             " ⚠️ I could not announce it in the deployments channel; please tell the team.")
 
 
-def locked_reply(lock: Lock, at: datetime, zone: tzinfo, *, announced: bool) -> Message:
-    text = (f"🔒 You locked {where(lock)}: {_reason(lock)} — {until_text(lock, at, zone)}. "
-            f"Deploys there by anyone else are refused meanwhile (rollbacks still go "
-            f"through); {unlock_command(lock)} releases it." + _not_announced(announced))
+def locked_reply(lock: Lock, zone: ZoneInfo, *, announced: bool) -> Message:
+    """What `/lock` took: "🔒 You locked api in production until …: why. Deploys there …"."""
+    took = _ended(f"You locked {where(lock)} {_until(lock, zone)}{_because(lock)}")
+    text = (f"🔒 {took} Deploys there by anyone else are refused meanwhile (rollbacks still "
+            f"go through); {unlock_command(lock)} releases it." + _not_announced(announced))
     return Message(text=text, blocks=[_section(text)])
 
 
-def unlocked_reply(lock: Lock, at: datetime, *, announced: bool) -> Message:
-    text = (f"🔓 {where(lock)} is unlocked (it was locked by {who(lock.holder)} for "
-            f"{age_text(lock.age(at))}: {_reason(lock)})." + _not_announced(announced))
+def unlocked_reply(lock: Lock, zone: ZoneInfo, *, announced: bool) -> Message:
+    """What `/unlock` released: "🔓 api in production is unlocked (it was locked by
+    <@U0BOB> since …: why)."."""
+    text = (f"🔓 {where(lock)} is unlocked (it was {_who(lock)} {_since(lock, zone)}"
+            f"{_because(lock)})." + _not_announced(announced))
     return Message(text=text, blocks=[_section(text)])
 
 
-def lock_announcement(lock: Lock, at: datetime, zone: tzinfo) -> str:
-    """Plain text for the deployments channel (the Poster port)."""
-    return (f"🔒 {who(lock.holder)} locked {where(lock)}: {_reason(lock)} — "
-            f"{until_text(lock, at, zone)}. Deploys of {lock.service} to {lock.environment} "
-            "by anyone else are refused meanwhile.")
+def lock_announcement(lock: Lock, zone: ZoneInfo) -> str:
+    """Plain text for the deployments channel (the Poster port): who locked what, until
+    when and why."""
+    took = _ended(f"{who(lock.holder)} locked {where(lock)} {_until(lock, zone)}"
+                  f"{_because(lock)}")
+    return (f"🔒 {took} Deploys of {lock.service} to {lock.environment} by anyone else are "
+            "refused meanwhile.")
 
 
-def unlock_announcement(lock: Lock, by: str, at: datetime) -> str:
-    holder = "" if by == lock.holder else f" (locked by {who(lock.holder)})"
-    return (f"🔓 <@{by}> unlocked {where(lock)}{holder} after {age_text(lock.age(at))}: "
-            f"{_reason(lock)}.")
+def unlock_announcement(lock: Lock, by: str, zone: ZoneInfo) -> str:
+    """Who unlocked what, and the lock it was (its holder named unless they unlocked it)."""
+    holder = "" if by == lock.holder else None
+    return (f"🔓 {who(by)} unlocked {where(lock)} ({_who(lock, holder)} {_since(lock, zone)}"
+            f"{_because(lock)}).")
 
 
-def expiry_announcement(lock: Lock, zone: tzinfo) -> str:
+def expiry_announcement(lock: Lock, zone: ZoneInfo) -> str:
     end = lock.expires_at or lock.created_at
-    return (f"⌛ The lock on {where(lock)} by {who(lock.holder)} ({_reason(lock)}) expired "
-            f"{local(end, zone)} after {age_text(end - lock.created_at)}; deploys of "
-            f"{lock.service} to {lock.environment} are open again.")
+    return (f"⌛ The lock on {where(lock)} expired {when(end, zone)} ({_who(lock)} "
+            f"{_since(lock, zone)}{_because(lock)}); deploys of {lock.service} to "
+            f"{lock.environment} are open again.")

@@ -141,10 +141,10 @@ class LockService:
                 if held is None:  # released again in the meantime
                     raise Conflict(f"The lock on {args.service} in {env} changed just now; "
                                    "nothing was done. Please try again.")
-                raise Conflict(already_locked(held, at, self._config.zone, user_id=user_id))
+                raise Conflict(already_locked(held, self._config.zone, user_id=user_id))
             r.audit.record("lock.locked", actor=user_id, at=at, details=_details(lock),
                            environment=env)
-        announced = self._announce(lock_announcement(lock, at, self._config.zone))
+        announced = self._announce(lock_announcement(lock, self._config.zone))
         return LockChange(lock=lock, by=user_id, at=at, announced=announced)
 
     def unlock(self, args: UnlockArgs, *, user_id: str) -> LockChange:
@@ -166,7 +166,7 @@ class LockService:
             r.audit.record("lock.released", actor=user_id, at=at,
                            details=_details(lock) | {"held_for_seconds": int(
                                lock.age(at).total_seconds())}, environment=env)
-        announced = self._announce(unlock_announcement(lock, user_id, at))
+        announced = self._announce(unlock_announcement(lock, user_id, self._config.zone))
         return LockChange(lock=lock, by=user_id, at=at, announced=announced)
 
     # -- reading and checking ----------------------------------------------------------------
@@ -190,7 +190,7 @@ class LockService:
                kind: Kind = Kind.DEPLOY, prefix: str = "") -> None:
         """`check` for a lock the caller loaded already (in its own transaction)."""
         if lock is not None and lock.blocks(user_id, kind=kind):
-            reason = refusal(lock, at, self._config.zone)
+            reason = refusal(lock, self._config.zone)
             if kind is Kind.DEPLOY:
                 for listener in self._refusals:
                     listener.deploy_refused(lock, user_id=user_id, at=at, reason=reason)

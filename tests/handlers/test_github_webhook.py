@@ -156,9 +156,12 @@ def test_a_push_while_staging_is_locked_is_announced_as_blocked(bot: RunningBot)
     assert deployment_ids(bot) == []
     (blocked,) = [m for m in announcements(bot)[before:]
                   if "Automatic deploy" in m["text"]]
-    assert blocked["text"].startswith(f":no_entry: Automatic deploy of api `{SHA[:12]}` to "
-                                      "staging (push to main in acme/api) was not started:")
-    assert "locked" in blocked["text"].lower()
+    # The lock worded as every screen words it (lock_views.lock_note), and the way on.
+    assert blocked["text"] == (
+        f":no_entry: Automatic deploy of api `{SHA[:12]}` to staging (push to main in "
+        f"acme/api) was not started: api in staging is locked by <@{REQUESTER}> since Wed "
+        "2026-11-18 10:00 EST, until unlocked: investigating checkout errors. Ask them, or "
+        "`/unlock staging api` if you may.")
     (audit,) = deliveries(bot)
     assert audit["outcome"][0].startswith("api staging: blocked:")
 

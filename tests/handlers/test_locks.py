@@ -1,7 +1,8 @@
 """Deploy locks and one deployment at a time, end to end: signed Slack HTTP in, the fake
 Slack Web API out, the real store (SQLite, or PostgreSQL from TEST_DATABASE_URL).
 
-A lock refuses other people's deploys with who holds it, why and for how long; its holder
+A lock refuses other people's deploys with who holds it, since and until when, and why
+(worded on every screen as App Home words it: lock_views.lock_note); its holder
 deploys through it; rollbacks are never held up; approvers may unlock; an expiring lock is
 released and announced once by the scheduler's job, also with two bot processes; two
 `/lock` at once give one lock; two deploys of one service at once run one at a time.
@@ -123,22 +124,24 @@ def test_a_lock_is_taken_after_the_ack(bot: RunningBot, slack_hold: SlackHold) -
 
 # -- a lock refuses other people's deploys ------------------------------------------------------
 
-def test_a_lock_refuses_another_users_deploy_with_holder_reason_and_age(
+def test_a_lock_refuses_another_users_deploy_with_holder_times_and_reason(
         bot: RunningBot) -> None:
     answer = lock(bot, f'production api "{REASON}" for 2h')
 
-    assert answer == (f"🔒 You locked api in production: '{REASON}' — until 12:00 EST. Deploys "
-                      "there by anyone else are refused meanwhile (rollbacks still go "
-                      "through); `/unlock production api` releases it.")
-    assert lock_posts(bot) == [f"🔒 <@{HOLDER}> locked api in production: '{REASON}' — until "
-                               "12:00 EST. Deploys of api to production by anyone else are "
-                               "refused meanwhile."]
+    # Each screen words the lock as App Home and /deploy status do (lock_views.lock_note).
+    assert answer == (f"🔒 You locked api in production until Wed 2026-11-18 12:00 EST: "
+                      f"{REASON}. Deploys there by anyone else are refused meanwhile "
+                      "(rollbacks still go through); `/unlock production api` releases it.")
+    assert lock_posts(bot) == [f"🔒 <@{HOLDER}> locked api in production until Wed 2026-11-18 "
+                               f"12:00 EST: {REASON}. Deploys of api to production by anyone "
+                               "else are refused meanwhile."]
     bot.clock.advance(timedelta(minutes=25))
 
     refusal = deploy_answer(bot, "production v1.2.3")
 
-    assert refusal == (f"🔒 api in production is locked by <@{HOLDER}> for 25m: '{REASON}' — "
-                       "until 12:00 EST. Ask them, or `/unlock production api` if you may.")
+    assert refusal == (f"🔒 api in production is locked by <@{HOLDER}> since Wed 2026-11-18 "
+                       f"10:00 EST, until Wed 2026-11-18 12:00 EST: {REASON}. Ask them, or "
+                       "`/unlock production api` if you may.")
     assert deployment_ids(bot) == []  # nothing stored, no card posted
     assert len(channel_texts(bot)) == 1
     # Other services and environments are not locked.
@@ -153,8 +156,8 @@ def test_a_lock_until_unlocked_says_so(bot: RunningBot) -> None:
     lock(bot, f'production api "{REASON}"')
     bot.clock.advance(timedelta(hours=3, minutes=5))
     assert deploy_answer(bot, "production v1.2.3") == (
-        f"🔒 api in production is locked by <@{HOLDER}> for 3h 5m: '{REASON}' — until someone "
-        "unlocks it. Ask them, or `/unlock production api` if you may.")
+        f"🔒 api in production is locked by <@{HOLDER}> since Wed 2026-11-18 10:00 EST, until "
+        f"unlocked: {REASON}. Ask them, or `/unlock production api` if you may.")
 
 
 def test_the_holder_deploys_through_their_own_lock(bot: RunningBot) -> None:
@@ -177,8 +180,8 @@ def test_an_approval_while_someone_else_holds_the_lock_is_refused(bot: RunningBo
 
     answer = click_reply(bot, i, APPROVER2)
 
-    assert answer == (f"🔒 Not approved: api in production is locked by <@{HOLDER}> for 5m: "
-                      f"'{REASON}' — until someone unlocks it. Ask them, or `/unlock "
+    assert answer == (f"🔒 Not approved: api in production is locked by <@{HOLDER}> since Wed "
+                      f"2026-11-18 10:00 EST, until unlocked: {REASON}. Ask them, or `/unlock "
                       "production api` if you may.")
     assert bot.deployment(i).state is State.AWAITING_APPROVAL
     assert bot.deployment(i).decisions == ()
@@ -204,8 +207,8 @@ def test_a_deploy_queued_before_the_lock_does_not_start_and_says_why(
 
     d = bot.deployment(queued.id)
     assert d.state is State.CANCELLED
-    assert d.error == (f"api in staging was locked by <@{HOLDER}> ('{REASON}') before it could "
-                       "start; `/unlock staging api` or ask them, then deploy again")
+    assert d.error == (f"api in staging was locked by <@{HOLDER}> before it could start "
+                       f"({REASON}); `/unlock staging api` or ask them, then deploy again")
     assert audit_actions(bot, queued.id) == ["deploy.refused_locked"]
     (dm,) = [m for m in bot.slack.messages("D" + OTHER)]
     assert "was locked by" in json.dumps(dm)
@@ -245,10 +248,10 @@ def test_who_may_lock_and_unlock(bot: RunningBot) -> None:
     assert unlock(bot, "production api", user=OUTSIDER).startswith("⚠️ Only <@")
     # An approver may.
     assert unlock(bot, "production api", user=APPROVER2) == (
-        f"🔓 api in production is unlocked (it was locked by <@{HOLDER}> for 25m: "
-        f"'{REASON}').")
+        f"🔓 api in production is unlocked (it was locked by <@{HOLDER}> since Wed "
+        f"2026-11-18 10:00 EST: {REASON}).")
     assert lock_posts(bot)[-1] == (f"🔓 <@{APPROVER2}> unlocked api in production (locked by "
-                                   f"<@{HOLDER}>) after 25m: '{REASON}'.")
+                                   f"<@{HOLDER}> since Wed 2026-11-18 10:00 EST: {REASON}).")
     assert unlock(bot, "production api", user=APPROVER2) == (
         "⚠️ api in production is not locked; there is nothing to unlock. `/lock list` shows "
         "the locks in force.")
@@ -260,8 +263,8 @@ def test_who_may_lock_and_unlock(bot: RunningBot) -> None:
     assert unlock(bot, "staging api", user=OTHER).startswith("🔓 api in staging is unlocked")
     lock(bot, f'staging api "{REASON}"', user=HOLDER)
     assert unlock(bot, "staging api", user=HOLDER).startswith("🔓 api in staging is unlocked")
-    assert lock_posts(bot)[-1] == f"🔓 <@{HOLDER}> unlocked api in staging after less than a " \
-                                  f"minute: '{REASON}'."
+    assert lock_posts(bot)[-1] == (f"🔓 <@{HOLDER}> unlocked api in staging (locked since Wed "
+                                   f"2026-11-18 10:25 EST: {REASON}).")
     assert [(a, actor) for a, actor, _ in lock_audit(bot)] == [
         ("lock.locked", HOLDER), ("lock.released", APPROVER2), ("lock.locked", HOLDER),
         ("lock.released", OTHER), ("lock.locked", HOLDER), ("lock.released", HOLDER)]
@@ -272,11 +275,12 @@ def test_a_second_lock_says_who_holds_it(bot: RunningBot) -> None:
     lock(bot, f'production api "{REASON}" for 1h')
     bot.clock.advance(timedelta(minutes=5))
     assert lock(bot, 'production api "mine now"', user=OTHER) == (
-        f"⚠️ api in production is locked already by <@{HOLDER}> for 5m: '{REASON}' — until "
-        "11:00 EST.")
+        f"⚠️ api in production is already locked by <@{HOLDER}> since Wed 2026-11-18 10:00 "
+        f"EST, until Wed 2026-11-18 11:00 EST: {REASON}.")
     assert lock(bot, 'production api "longer"', user=HOLDER) == (
-        f"⚠️ You hold the lock on api in production already (for 5m: '{REASON}' — until "
-        "11:00 EST). To change it, `/unlock production api` and lock it again.")
+        "⚠️ api in production is already locked by you since Wed 2026-11-18 10:00 EST, until "
+        f"Wed 2026-11-18 11:00 EST: {REASON}. To change it, `/unlock production api` and lock "
+        "it again.")
     assert len(lock_rows(bot)) == 1
     assert len(lock_posts(bot)) == 1
 
@@ -362,9 +366,9 @@ def test_an_expiring_lock_is_released_and_announced_once(
             jobs.unregister_instance(c.instance)
 
     expired = [t for t in lock_posts(bot) if t.startswith("⌛")]
-    assert expired == [f"⌛ The lock on api in production by <@{HOLDER}> ('{REASON}') expired "
-                       "Wed 2026-11-18 10:30 EST after 30m; deploys of api to production are "
-                       "open again."]
+    assert expired == ["⌛ The lock on api in production expired Wed 2026-11-18 10:30 EST "
+                       f"(locked by <@{HOLDER}> since Wed 2026-11-18 10:00 EST: {REASON}); "
+                       "deploys of api to production are open again."]
     assert [r[3] for r in lock_rows(bot)] == ["deploybot", None]  # staging's stands
     assert [(a, actor) for a, actor, _ in lock_audit(bot)] == [
         ("lock.locked", HOLDER), ("lock.locked", HOLDER), ("lock.expired", "deploybot")]
@@ -377,7 +381,7 @@ def test_an_expired_lock_gives_way_to_a_new_one_and_is_announced(bot: RunningBot
     lock(bot, f'production api "{REASON}" for 30m')
     bot.clock.advance(timedelta(minutes=45))  # the job has not run yet
     assert lock(bot, 'production api "my turn"', user=OTHER).startswith(
-        "🔒 You locked api in production: 'my turn'")
+        "🔒 You locked api in production until unlocked: my turn")
     assert [t[:2] for t in lock_posts(bot)] == ["🔒 ", "⌛ ", "🔒 "]
     assert [r[2:] for r in lock_rows(bot)] == [(HOLDER, "deploybot"), (OTHER, None)]
 
@@ -395,7 +399,7 @@ def test_two_simultaneous_locks_one_wins(bot: RunningBot) -> None:
     loser = users[1 - users.index(winner)]
     assert answers[users.index(winner)].startswith("🔒 You locked api in production")
     assert answers[users.index(loser)].startswith(
-        f"⚠️ api in production is locked already by <@{winner}>")
+        f"⚠️ api in production is already locked by <@{winner}>")
     assert len(lock_posts(bot)) == 1
 
 

@@ -343,11 +343,15 @@ KINDS: dict[str, Callable[[], Message | dict[str, Any] | str]] = {
         RuntimeFreeze(7, FREEZE, "U0ALICE", T0), ZONE),
     # locks
     "*lock_refusal": lambda: lock_views.refusal(lock(reason=LONG, origin="rollback",
-                                                     deployment_id=5), T0, ZONE),
+                                                     deployment_id=5), ZONE),
     "lock_list": lambda: lock_views.lock_list_view([lock(), lock(reason=LONG)], T0, ZONE),
-    "lock_announcement": lambda: lock_views.lock_announcement(lock(), T0, ZONE),
+    "lock_announcement": lambda: lock_views.lock_announcement(lock(), ZONE),
     "lock_expired": lambda: lock_views.expiry_announcement(lock(), ZONE),
-    "locked_reply": lambda: lock_views.locked_reply(lock(), T0, ZONE, announced=False),
+    "locked_reply": lambda: lock_views.locked_reply(lock(), ZONE, announced=False),
+    "lock_already": lambda: lock_views.already_locked(lock(), ZONE, user_id="U0ALICE"),
+    "unlocked_reply": lambda: lock_views.unlocked_reply(
+        lock(reason=LONG, origin="rollback", deployment_id=5), ZONE, announced=True),
+    "unlock_announcement": lambda: lock_views.unlock_announcement(lock(), "U0ALICE", ZONE),
     # alerts
     "*alert_failed": lambda: alert_views.slack_text(alert(), None, LINKS),
     "alert_lock_blocked": lambda: alert_views.slack_text(
