@@ -171,6 +171,32 @@ def _refuse_swapped(first: str, second: str, version: str, environments: Collect
                          f"{shown('/deploy ' + meant, limit=MAX_TEXT + 20)}?")
 
 
+def _refuse_version_first(positional: list[str], environments: Collection[str],
+                          services: Collection[str], emergency_reason: str | None,
+                          force_reason: str | None) -> None:
+    """`/deploy v1.2.3 staging` (or `/deploy api v1.2.3 staging`): a version, then the
+    environment — refused naming the command meant, words in their order."""
+    if len(positional) not in (2, 3):
+        return
+    *service_given, version, environment = positional
+    if version in environments or version in services:
+        return
+    if service_given and (service_given[0] not in services
+                          or service_given[0] in environments):
+        return
+    service = (service_given[0] if service_given
+               else next(iter(services)) if len(services) == 1 else None)
+    if service is None:
+        example = f"/deploy {sorted(services)[0]} {environment} {version}"
+        raise UsageError("The environment comes before the version, and the service before "
+                         f"both: e.g. {shown(example, limit=MAX_TEXT + 20)}.")
+    meant = request_text(DeployArgs(service=service, environment=environment,
+                                    version=version, emergency_reason=emergency_reason,
+                                    force_reason=force_reason))
+    raise UsageError("The environment comes before the version. Did you mean "
+                     f"{shown('/deploy ' + meant, limit=MAX_TEXT + 20)}?")
+
+
 def check_version_length(version: str, error: type[CommandUsageError]) -> None:
     """Raise `error` naming the limit when `version` is longer than a deployment holds."""
     if len(version) > MAX_VERSION:
@@ -209,8 +235,11 @@ def parse_deploy(
         return FormArgs()
     if words == ["help"]:
         return HelpArgs()
-    if words == ["status"]:
-        return StatusArgs()
+    if words[0] == "status" and words[0] not in services:
+        if len(words) == 1:
+            return StatusArgs()
+        raise UsageError("`/deploy status` takes nothing after it: it shows every environment "
+                         f"and service ({shown(' '.join(words[1:]))} was not expected).")
     if words[0] == "cancel":
         number = words[1].removeprefix("#") if len(words) == 2 else ""
         # ASCII digits only, and few enough to be a database id (a 64-bit integer)
@@ -244,6 +273,8 @@ def parse_deploy(
             positional.append(w)
     if version is None and positional:
         if positional[-1] in environments:  # `/deploy production`: the version is missing
+            _refuse_version_first(positional, environments, services, emergency_reason,
+                                  force_reason)
             raise UsageError("Which version? e.g. `/deploy production v1.2.3`.")
         if len(positional) == 3:
             _refuse_swapped(positional[0], positional[1], positional[2], environments,

@@ -92,6 +92,19 @@ def test_accepted_forms(text: str, services: tuple[str, ...], expected: object) 
         ('production v1.2.3 --force "unclosed', ONE_SERVICE,
          'The force reason has no closing quote: `--force "reason"`.'),
         ("production v1.2.3 -f", ONE_SERVICE, "Unknown option `-f`."),
+        # The version before the environment: the command meant, not "Which version?".
+        ("v1.2.3 staging", ONE_SERVICE, "The environment comes before the version. Did you "
+         "mean `/deploy api staging v1.2.3`?"),
+        ("web v1.2.3 staging", TWO_SERVICES, "The environment comes before the version. "
+         "Did you mean `/deploy web staging v1.2.3`?"),
+        ('v1.2.3 production --emergency "db down"', ONE_SERVICE, "The environment comes "
+         'before the version. Did you mean `/deploy api production v1.2.3 --emergency "db '
+         'down"`?'),
+        ("v1.2.3 staging", TWO_SERVICES, "The environment comes before the version, and the "
+         "service before both: e.g. `/deploy api staging v1.2.3`."),
+        # `/deploy status` shows every environment: nothing after it.
+        ("status production", ONE_SERVICE, "`/deploy status` takes nothing after it: it "
+         "shows every environment and service (`production` was not expected)."),
     ],
 )
 def test_bad_input_has_a_specific_message(
