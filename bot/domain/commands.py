@@ -14,7 +14,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from bot.domain.text import shown
+from bot.domain.text import meant, shown
 from bot.errors import CommandUsageError
 
 MAX_TEXT = 500
@@ -154,7 +154,9 @@ def _one_of(kind: str, value: str, known: Collection[str]) -> str:
     if value in known:
         return value
     names = ", ".join(f"`{k}`" for k in sorted(known))
-    raise UsageError(f"Unknown {kind} {shown(value)}. Known {kind}s: {names}.")
+    guess = meant(value, known)
+    hint = f" Did you mean `{guess}`?" if guess is not None else ""
+    raise UsageError(f"Unknown {kind} {shown(value)}.{hint} Known {kind}s: {names}.")
 
 
 def _refuse_swapped(first: str, second: str, version: str, environments: Collection[str],

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Mapping
 
-from bot.domain.text import shown
+from bot.domain.text import meant, shown
 from bot.errors import CommandUsageError
 
 MAX_TEXT = 300
@@ -16,6 +16,12 @@ _WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
 def names(values: Collection[str]) -> str:
     return ", ".join(f"`{n}`" for n in sorted(values)) or "none"
+
+
+def _guess(word: str, known: Collection[str]) -> str:
+    """The hint for a mistyped name (" Did you mean `production`?"), else nothing."""
+    guess = meant(word, known)
+    return f" Did you mean `{guess}`?" if guess is not None else ""
 
 
 def parse_environment_service(
@@ -49,7 +55,8 @@ def parse_environment_service(
     if environment not in environments:
         if environment in services and rest and rest[0] in environments:
             raise error(f"Put the environment first: `{command} {rest[0]} {environment}`.")
-        raise error(f"Unknown environment {shown(environment)}. Known environments: "
+        raise error(f"Unknown environment {shown(environment)}."
+                    f"{_guess(environment, environments)} Known environments: "
                     f"{names(environments)}.")
     if environment_check is not None:
         environment_check(environment)
@@ -64,8 +71,8 @@ def parse_environment_service(
         return environment, here[0]
     service, extra = rest[0], rest[1:]
     if service not in services:
-        raise error(f"Unknown service {shown(service)}. Services in `{environment}`: "
-                    f"{names(here)}.")
+        raise error(f"Unknown service {shown(service)}.{_guess(service, here)} Services in "
+                    f"`{environment}`: {names(here)}.")
     if service not in here:
         raise error(f"`{service}` is not deployed to `{environment}` (services there: "
                     f"{names(here)}).")

@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from bot.domain.commands import check_version_length
-from bot.domain.text import shown
+from bot.domain.text import meant, shown
 from bot.errors import CommandUsageError
 
 MAX_TEXT = 500  # as /deploy's: a version over its own limit (128) is refused as such
@@ -96,7 +96,9 @@ def parse_rollback(
         raise RollbackUsageError("The environment comes before the service. Did you mean "
                                  f"{shown('/rollback ' + ' '.join(words), limit=MAX_TEXT)}?")
     if environment not in environments:
-        raise RollbackUsageError(f"Unknown environment {shown(environment)}. Known "
+        guess = meant(environment, environments)
+        hint = f" Did you mean `{guess}`?" if guess is not None else ""
+        raise RollbackUsageError(f"Unknown environment {shown(environment)}.{hint} Known "
                                  f"environments: {_names(environments)}.")
     here = services_in.get(environment, ())
     service: str | None = None
@@ -104,6 +106,13 @@ def parse_rollback(
         service = positional.pop(0)
         if service not in here:
             raise RollbackUsageError(f"`{service}` is not deployed to `{environment}`.")
+    if positional and not any(re.fullmatch(version_patterns[s], positional[0])
+                              for s in here):
+        guess = meant(positional[0], here)
+        if guess is not None:  # `/rollback production wbe`: a service, mistyped
+            raise RollbackUsageError(f"Unknown service {shown(positional[0])}. Did you mean "
+                                     f"`{guess}`? Services in `{environment}`: "
+                                     f"{_names(here)}.")
     if positional:
         if version is not None or len(positional) > 1:
             raise RollbackUsageError(f"Too many words: {shown(' '.join(positional))} was not "

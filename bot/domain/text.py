@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import timedelta
+from difflib import SequenceMatcher
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
@@ -103,3 +105,26 @@ def who(actor: str) -> str:
 
 def shown_name(name: str) -> str:
     return name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("*", "")
+
+
+def meant(word: str, known: Collection[str]) -> str | None:
+    """The one name of `known` that `word` was most likely meant to be — the same in
+    another case (`Production`), an abbreviation (`prod`, `dev`), a typo (`stagin`, `wbe`)
+    — or None when nothing is close or two are equally close (no guess then)."""
+    lower = word.lower()
+    if len(lower) < 2:
+        return None
+    same = [k for k in known if k.lower() == lower]
+    if len(same) == 1:
+        return same[0]
+    if len(lower) >= 3:
+        starting = [k for k in known if k.lower().startswith(lower)]
+        if starting:
+            return starting[0] if len(starting) == 1 else None
+    scored = sorted(((SequenceMatcher(None, lower, k.lower()).ratio(), k) for k in known),
+                    reverse=True)
+    if not scored or scored[0][0] < 0.6:
+        return None
+    if len(scored) > 1 and scored[1][0] == scored[0][0]:
+        return None
+    return scored[0][1]

@@ -64,13 +64,21 @@ def test_accepted_forms(text: str, services: tuple[str, ...], expected: object) 
     ("text", "services", "problem"),
     [
         ("prod v1.2.3", ONE_SERVICE,
-         "Unknown environment `prod`. Known environments: `development`, `production`, "
-         "`staging`."),
+         "Unknown environment `prod`. Did you mean `production`? Known environments: "
+         "`development`, `production`, `staging`."),
         ("web production v1.2.3", ONE_SERVICE, "Unknown service `web`. Known services: `api`."),
         ("db production v1.2.3", TWO_SERVICES,
          "Unknown service `db`. Known services: `api`, `web`."),
         ("api prod v1.2.3", TWO_SERVICES,
-         "Unknown environment `prod`. Known environments: `development`, `production`, "
+         "Unknown environment `prod`. Did you mean `production`? Known environments: "
+         "`development`, `production`, `staging`."),
+        ("Staging v1.2.3", ONE_SERVICE,
+         "Unknown environment `Staging`. Did you mean `staging`? Known environments: "
+         "`development`, `production`, `staging`."),
+        ("wbe staging v1.2.3", TWO_SERVICES,
+         "Unknown service `wbe`. Did you mean `web`? Known services: `api`, `web`."),
+        ("qa v1.2.3", ONE_SERVICE,
+         "Unknown environment `qa`. Known environments: `development`, `production`, "
          "`staging`."),
         ("production v1.2.3", TWO_SERVICES,
          "Which service? Name one of `api`, `web` before the environment."),

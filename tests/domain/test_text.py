@@ -45,3 +45,20 @@ def test_channels_and_escaped_text() -> None:
     assert unescaped("`/audit &lt;environment&gt;` &amp; more") == "`/audit <environment>` & more"
     assert error_text("aborted by <@U0BOB>; error rate 4.2% > 1% <!here>") == (
         "aborted by <@U0BOB>; error rate 4.2% &gt; 1% &lt;!here&gt;")
+
+
+def test_a_mistyped_name_is_matched_to_the_one_meant_and_nothing_else() -> None:
+    from bot.domain.text import meant
+
+    envs = ("development", "staging", "production")
+    assert meant("prod", envs) == "production"  # an abbreviation
+    assert meant("PRODUCTION", envs) == "production"  # the case
+    assert meant("Staging", envs) == "staging"
+    assert meant("stagin", envs) == "staging"  # a typo
+    assert meant("prodcution", envs) == "production"
+    assert meant("dev", envs) == "development"
+    assert meant("qa", envs) is None  # nothing like it
+    assert meant("s", envs) is None  # too short to be sure
+    # Two equally likely: no guess.
+    assert meant("api", ("api-eu", "api-us")) is None
+    assert meant("api-e", ("api-eu", "api-us")) == "api-eu"

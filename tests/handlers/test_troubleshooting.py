@@ -93,8 +93,8 @@ def test_the_service_may_be_left_out_where_one_service_deploys(bot: RunningBot) 
 
 @pytest.mark.parametrize("name, text, problem", [
     ("/rollout", "", "Which environment? e.g. `/rollout production`."),
-    ("/pods", "prod api", "Unknown environment `prod`. Known environments: `production`, "
-                          "`staging`."),
+    ("/pods", "prod api", "Unknown environment `prod`. Did you mean `production`? Known "
+                          "environments: `production`, `staging`."),
     ("/events", "staging billing", "Unknown service `billing`. Services in `staging`: "
                                    "`api`, `web`."),
     ("/pods", "production web", "`web` is not deployed to `production` (services there: "
