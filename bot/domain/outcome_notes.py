@@ -60,6 +60,19 @@ def aborted(d: Deployment) -> Abort | None:
                    went_live=note.went_live or d.verification is not None)
 
 
+def still_live(version: str, environment: str) -> str:
+    """How the runner notes a failed watch left live (automatic rollback off); dropped
+    from the error once a rollback replaced it (`no_longer_live`)."""
+    return f"{version} is still live (automatic rollback is off in {environment})"
+
+
+def no_longer_live(error: str | None, d: Deployment) -> str | None:
+    """`d`'s error without the `still_live` note: a rollback replaced it."""
+    if error is None:
+        return None
+    return error.replace("; " + still_live(d.version, d.environment), "") or None
+
+
 def failed_verification(d: Deployment) -> bool:
     """It went live, then the watch after the rollout failed (rolled back or not)."""
     return (d.state in (State.FAILED, State.ROLLED_BACK) and d.error is not None

@@ -95,6 +95,10 @@ def test_rollback_runs_the_previous_version_and_marks_the_failed_deploy_rolled_b
     assert bad.state is State.ROLLED_BACK
     assert bad.error is not None and bad.error.endswith(
         f"rolled back to v1.2.2 by <@{APPROVER}> (deployment #2)")
+    # Once rolled back it is no longer live: the card read "↩️ Rolled back — failed
+    # verification: …; v1.3.0-flaky is still live (automatic rollback is off in staging);
+    # rolled back to v1.2.2 by …".
+    assert "still live" not in bad.error, bad.error
     assert bad.verification is not None
     assert (bad.verification.decision, bad.verification.decided_by,
             bad.verification.rollback_id) == ("rollback", APPROVER, 2)
@@ -102,6 +106,7 @@ def test_rollback_runs_the_previous_version_and_marks_the_failed_deploy_rolled_b
     assert not has_buttons(card)
     assert f"<@{APPROVER}> chose to roll back to `v1.2.2`" in blocks_text(card)
     assert "Rolled back" in blocks_text(card)
+    assert "still live" not in blocks_text(card), blocks_text(card)
 
     assert audit_actions(bot, 2) == ["deploy.rollback_requested", "deploy.started",
                                      "version.marked_faulty", "lock.locked",

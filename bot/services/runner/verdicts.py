@@ -15,7 +15,7 @@ from datetime import datetime
 
 from bot.domain.abort import rolls_back_to
 from bot.domain.deployment import Deployment, Kind, Verification
-from bot.domain.outcome_notes import VERIFY_FAILED
+from bot.domain.outcome_notes import VERIFY_FAILED, no_longer_live, still_live
 from bot.domain.states import State
 from bot.domain.text import who
 from bot.ports import AlreadyRunning, Repositories, RolloutFailed, RollsBack, VerifyResult
@@ -42,8 +42,7 @@ class Verdicts(Leases):
             return
         if not plan.auto_rollback:
             self._move(d.id, State.FAILED, finished=True,
-                       error=f"{cause}; {d.version} is still live (automatic rollback is off "
-                       f"in {d.environment})")
+                       error=f"{cause}; {still_live(d.version, d.environment)}")
             return
         if previous is None or previous == d.version:
             self._move(d.id, State.FAILED, finished=True,
@@ -186,9 +185,12 @@ class Verdicts(Leases):
                     or d.state is not State.SUCCEEDED:
                 return None
             bad = r.deployments.get(d.rollback_of)
-            if bad is None or not r.deployments.transition(
+            if bad is None:
+                return None
+            before = no_longer_live(bad.error, bad)  # it was still live; it is not now
+            if not r.deployments.transition(
                     bad.id, State.ROLLED_BACK, at=at,
-                    error=f"{bad.error + '; ' if bad.error else ''}rolled back to {d.version} "
+                    error=f"{before + '; ' if before else ''}rolled back to {d.version} "
                           f"by {who(d.requested_by)} (deployment #{d.id})"[:2000]):
                 return None
             r.audit.record("deploy.rolled_back", actor=d.requested_by, at=at,
