@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from bot.domain.cause import Cause
 from bot.domain.previews import where as _where
 from bot.domain.states import State
 
@@ -164,6 +165,8 @@ class Deployment:
     abort_requested_at: datetime | None = None
     downgrade_from: str | None = None  # the newer version it replaces (a confirmed downgrade)
     promotion: Promotion | None = None  # the promotion gate as it was requested (a deploy)
+    #: Why an automatic deploy started (what moved on GitHub); None: a person asked for it
+    cause: Cause | None = None
     #: When its state last changed (or a runner claimed it): for a deployment that ended,
     #: when it came to its state (e.g. rolled back by a later rollback).
     updated_at: datetime | None = None
@@ -220,6 +223,7 @@ class NewDeployment:
     instance: str | None = None  # a per-PR instance ("pr-7"); None: the main one
     downgrade_from: str | None = None  # confirmed: it replaces this newer version
     promotion: Promotion | None = None  # what the promotion gate found (passed or skipped)
+    cause: Cause | None = None  # an automatic deploy's: what moved on GitHub
 
 
 @dataclass(frozen=True)

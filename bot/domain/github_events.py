@@ -4,6 +4,11 @@
 webhook's secret; it is compared in constant time. A delivery is reduced to the few fields
 an automatic deploy needs (repository, branch, commit); everything else is ignored.
 
+A delivery also says why it asks (bot.domain.cause): a push's head commit (its author and its
+message's first line; `head_commit` is another commit's or missing: neither), a pull
+request's title and who opened it (`opened`) or acted on it (`synchronize`, `reopened`: the
+sender).
+
 A pull request's `number` names its preview instance (`pr-<n>`, bot.domain.previews): a
 delivery whose number is not one GitHub gives (not a positive integer, or longer than an
 instance holds) is ignored with the reason, and one log line; it never reaches a column.
@@ -17,6 +22,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.cause import PULL_REQUEST, PUSH, Cause, author_name, first_line
 from bot.domain.versions import SHA_VERSION_LENGTH
 
 log = logging.getLogger(__name__)
@@ -54,6 +60,23 @@ class GitHubEvent:
     pull_request: int | None = None
     sender: str | None = None
     ignored: str | None = None
+    #: Who moved it (a push's head commit's author; a pull request's opener, or who acted)
+    author: str | None = None
+    #: The head commit's message's first line (a push), or the pull request's title
+    message: str | None = None
+
+    @property
+    def cause(self) -> Cause | None:
+        """Why a deploy of this event starts (None: it deploys nothing)."""
+        if self.ignored is not None or self.branch is None or self.sha is None \
+                or self.name not in (PUSH, PULL_REQUEST) or self.closes_pull_request:
+            return None
+        if self.name == PUSH:
+            return Cause(PUSH, self.branch, self.sha, author=self.author,
+                         message=self.message)
+        return Cause(PULL_REQUEST, self.branch, self.sha, author=self.author,
+                     message=self.message, pull_request=self.pull_request,
+                     action=self.action)
 
     @property
     def version(self) -> str | None:
@@ -68,6 +91,27 @@ class GitHubEvent:
 
 def _str(v: Any) -> str | None:
     return v if isinstance(v, str) and v else None
+
+
+def _field(d: Any, *path: str) -> Any:
+    """`d[path[0]][path[1]]…`, or None where a step is not a dict."""
+    for key in path:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(key)
+    return d
+
+
+def _head_commit(payload: dict[str, Any], sha: str | None) -> tuple[str | None, str | None]:
+    """(author, first line) of a push's head commit: its author's GitHub login (`username`,
+    when GitHub matched the email to an account), else the name git has. Only when it is
+    the pushed commit (`head_commit.id` is `after`): never another's, nor the pusher."""
+    head = payload.get("head_commit")
+    if sha is None or not isinstance(head, dict) or head.get("id") != sha:
+        return None, None
+    author = (author_name(_field(head, "author", "username"))
+              or author_name(_field(head, "author", "name")))
+    return author, first_line(head.get("message"))
 
 
 def pull_request_number(value: Any) -> int | None:
@@ -103,7 +147,9 @@ def parse_event(name: str, payload: dict[str, Any]) -> GitHubEvent:
             ignored = "not a branch push"
         elif payload.get("deleted") is True or sha is None or set(sha) == {"0"}:
             ignored, sha = "branch deleted", None
-        return GitHubEvent(name, repository, ref, branch, sha, sender=sender, ignored=ignored)
+        author, message = _head_commit(payload, sha)
+        return GitHubEvent(name, repository, ref, branch, sha, sender=sender, ignored=ignored,
+                           author=author, message=message)
     if name == "pull_request":
         pr = payload.get("pull_request")
         pr = pr if isinstance(pr, dict) else {}
@@ -124,8 +170,13 @@ def parse_event(name: str, payload: dict[str, Any]) -> GitHubEvent:
             ignored = "the pull request names no head branch and commit"
             log.warning("GitHub pull_request delivery from %s ignored: %s",
                         (repository or "?")[:100], ignored)
+        # Opened: its author (pull_request.user); new commits pushed, or reopened: who did.
+        opener = author_name(_field(pr, "user", "login"))
+        actor = author_name(sender)
+        author = (opener or actor) if action == "opened" else (actor or opener)
         return GitHubEvent(
             name, repository, ref, ref, sha, action=action, pull_request=number,
-            sender=sender, ignored=ignored)
+            sender=sender, ignored=ignored, author=author,
+            message=first_line(pr.get("title")))
     return GitHubEvent(name, repository, None, None, None, sender=sender,
                        ignored=f"event {name!r} is not used")

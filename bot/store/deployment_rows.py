@@ -18,6 +18,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, literal, select
 from sqlalchemy.orm import Session
 
+from bot.domain.cause import Cause
 from bot.domain.deployment import (
     Decision,
     Deployment,
@@ -109,6 +110,7 @@ def to_domain(row: Any, decisions: Sequence[Any]) -> Deployment:
         abort_requested_at=row.abort_requested_at,
         downgrade_from=row.downgrade_from,
         promotion=_promotion(row),
+        cause=Cause.from_dict(row.cause) if isinstance(row.cause, dict) else None,
         updated_at=row.updated_at,
         decisions=tuple(
             Decision(user_id=r.user_id, approve=r.approve, at=r.at, reason=r.reason)

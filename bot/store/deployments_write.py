@@ -97,6 +97,7 @@ class SqlDeploymentWrites(OnSession):
             instance=new.instance,
             downgrade_from=new.downgrade_from,
             **promotion_values(new.promotion),
+            cause=new.cause.as_dict() if new.cause is not None else None,
         )
         # In flight from the start: the database refuses a second one (DeploymentBusy).
         with one_in_flight(self._s, (new.environment, new.service, new.instance),

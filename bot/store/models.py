@@ -126,6 +126,9 @@ class DeploymentRow(Base):
     promoted_deployment_id: Mapped[int | None] = mapped_column(BigId)
     promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     promoted_commit: Mapped[str | None] = mapped_column(String(MAX_VERSION))
+    # Why an automatic deploy started (schema revision 0020): what moved on GitHub, as
+    # bot.domain.cause.Cause.as_dict keeps it; NULL: a person asked for it.
+    cause: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (
         Index("ix_deployments_env_service_requested", "environment", "service", "requested_at"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, inspect, text
 
 #: The revision of the newest migration in migrations/versions (Alembic's head).
-HEAD = "0019"
+HEAD = "0020"
 
 #: Where Alembic records the revision a database is at (its default name and schema;
 #: migrations/env.py keeps them).

@@ -209,15 +209,15 @@ def test_drift_is_detected(empty_database_url: str) -> None:
 
 
 def test_a_single_head() -> None:
-    assert head() == "0019"
+    assert head() == "0020"
 
 
 def test_the_revisions_form_one_line() -> None:
     script = ScriptDirectory(SCRIPT_LOCATION)
-    assert script.get_heads() == ["0019"]
+    assert script.get_heads() == ["0020"]
     chain = [(r.revision, r.down_revision) for r in script.walk_revisions()]
     assert chain == [(f"{n:04d}", f"{n - 1:04d}" if n > 1 else None)
-                     for n in range(19, 0, -1)]
+                     for n in range(20, 0, -1)]
 
 
 def columns(url: str, table: str) -> set[str]:
@@ -333,6 +333,7 @@ def test_offline_sql_for_both_dialects(url: str) -> None:
             "(environment, service, instance) WHERE state IN ('queued', 'running', "
             "'verifying') AND instance IS NOT NULL") in sql
     assert "ADD COLUMN instance VARCHAR(32)" in sql
+    assert "ALTER TABLE deployments ADD COLUMN cause JSON" in sql  # 0020
     assert "ix_freezes_end" in sql
     for column in COLUMNS_0002:
         assert f"ADD COLUMN {column}" in sql
@@ -614,9 +615,9 @@ def test_0013_keeps_attestations_with_the_ticks_and_drops_them(
     assert revision(url) == "0013"
     assert "attested" in columns(url, "checklist_ticks")
     # the models are head's: only what later revisions add (0015's index, 0016's table,
-    # 0017's column, 0018's four columns, 0019's table) differs
+    # 0017's column, 0018's four columns, 0019's table, 0020's column) differs
     assert sorted((d[0], table_of(d)) for d in drift(url)) == [  # type: ignore[index]
-        ("add_column", "approval_decisions"), *[("add_column", "deployments")] * 4,
+        ("add_column", "approval_decisions"), *[("add_column", "deployments")] * 5,
         ("add_index", "acknowledged_requests"), ("add_index", "deployments"),
         ("add_table", "acknowledged_requests"),
         ("add_table", "deployment_flags")]
@@ -718,7 +719,7 @@ def test_0017_adds_a_rejections_reason_and_drops_it_keeping_the_decisions(
     upgrade_schema(url, "0017")
     assert "reason" in columns(url, "approval_decisions")
     assert drift(url, later=True) == []
-    upgrade_schema(url, "0018")  # the repository reads head's columns (0018's deployments)
+    upgrade_schema(url)  # the repository reads head's columns (0018's, 0020's deployments)
     db = Database.from_url(url)
     try:
         with db.transaction() as r:
@@ -770,6 +771,7 @@ def test_0018_adds_what_the_promotion_gate_found_and_drops_it_keeping_the_deploy
     upgrade_schema(url, "0018")
     assert promoted <= columns(url, "deployments")
     assert drift(url, later=True) == []
+    upgrade_schema(url)  # the repository reads head's columns (0020's too)
     at = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
     gate = Promotion("staging", deployment_id=1, at=at, commit="3f2a9c1b7d4e")
     db = Database.from_url(url)
@@ -816,7 +818,8 @@ def test_0019_adds_the_acknowledged_requests_and_drops_them_keeping_the_deployme
 
     upgrade_schema(url, "0019")
     assert tables(url) >= TABLES_0019
-    assert drift(url) == []
+    assert drift(url, later=True) == []
+    assert [d for d in drift(url) if table_of(d) in TABLES_0019] == []
     at = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
     kept = Acknowledged(id="a" * 32, what="/deploy api production v1.2.3", user_id="U0ALICE",
                         response_url=None, instance="host:1:abcdef", created_at=at)
@@ -834,3 +837,61 @@ def test_0019_adds_the_acknowledged_requests_and_drops_them_keeping_the_deployme
     assert not TABLES_0019 & tables(url)
     assert drift(url, later=True) == []
     assert [i for i, _state, _error in _states(url)] == [1]
+
+
+def test_0020_keeps_an_automatic_deploys_cause_and_drops_it_keeping_the_deployments(
+        empty_database_url: str) -> None:
+    """0020 keeps with a deployment why it started automatically (`cause`: what moved on
+    GitHub); deployments recorded before have none; a downgrade drops the column and keeps
+    the deployments and the rows referencing them."""
+    from bot.domain.cause import Cause
+
+    url = empty_database_url
+    upgrade_schema(url, "0019")
+    _insert(url, [("api", "staging", "succeeded")])
+    engine = make_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as conn:  # a row that cascades from its deployment
+            conn.execute(text(
+                "INSERT INTO approval_decisions (deployment_id, user_id, approve, at) "
+                "VALUES (1, 'U0BOB', true, :at)"), {"at": datetime(2026, 11, 18, tzinfo=UTC)})
+    finally:
+        engine.dispose()
+    assert "cause" not in columns(url, "deployments")
+
+    upgrade_schema(url, "0020")
+    assert "cause" in columns(url, "deployments")
+    assert drift(url) == []
+    at = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
+    cause = Cause("push", "main", "3f2a9c1d0e4b" + "0" * 28, author="octocat",
+                  message="Fix checkout totals — ünïcode 'quoted' \"too\"")
+    db = Database.from_url(url)
+    try:
+        with db.transaction() as r:
+            old = r.deployments.get(1)
+            assert old is not None and old.cause is None
+            added = r.deployments.add(NewDeployment(
+                service="api", environment="staging", version=cause.commit,
+                previous_version=None, state=State.QUEUED, requested_by="deploybot (github)",
+                requested_at=at, approvals_required=0, expires_at=None, cause=cause))
+            assert added.cause == cause
+        with db.transaction() as r:
+            d = r.deployments.get(added.id)
+            assert d is not None and d.cause == cause
+            assert [x.cause for x in r.deployments.history(environment="staging",
+                                                            service=None, limit=5)] == [
+                cause, None]
+    finally:
+        db.dispose()
+
+    downgrade_schema(url, "0019")
+    assert "cause" not in columns(url, "deployments")
+    assert drift(url, later=True) == []
+    assert [i for i, _state, _error in _states(url)] == [1, 2]
+    engine = make_engine(url, poolclass=pool.NullPool)
+    try:  # the downgrade dropped a column, not the rows cascading from deployments
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT user_id FROM approval_decisions")
+                                ).scalars().all() == ["U0BOB"]
+    finally:
+        engine.dispose()
