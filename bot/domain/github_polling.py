@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from bot.domain.cause import author_name, first_line
 from bot.domain.github_events import PR_CLOSED, GitHubEvent
 
 #: The claim table's key column holds at most this many characters.
@@ -35,11 +36,24 @@ MAX_KEY = 255
 
 @dataclass(frozen=True)
 class PullHead:
-    """An open pull request: its number, head branch and head commit."""
+    """An open pull request: its number, head branch and head commit; who opened it and its
+    title, as GitHub gave them (None: not given)."""
 
     number: int
     branch: str
     sha: str
+    author: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class BranchHead:
+    """A branch's head commit: its sha, its author (their GitHub login, else the name git
+    has) and its whole message, as GitHub gave them (None: not given)."""
+
+    sha: str
+    author: str | None = None
+    message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,11 +111,13 @@ def look_of(event: GitHubEvent) -> tuple[str, Seen] | None:
         return None
     if event.name == "push":
         return (branch_baseline_key(event.repository, event.branch),
-                branch_head(event.repository, event.branch, event.sha))
+                branch_head(event.repository, event.branch,
+                            BranchHead(event.sha, event.author, event.message)))
     if event.name == "pull_request" and event.pull_request is not None:
         return (pulls_baseline_key(event.repository),
                 pull_head(event.repository,
-                          PullHead(event.pull_request, event.branch, event.sha)))
+                          PullHead(event.pull_request, event.branch, event.sha, event.author,
+                                   event.message)))
     return None
 
 
@@ -113,10 +129,12 @@ def pulls_baseline_key(repository: str) -> str:
     return _key("github-poll-baseline", repository.lower(), "pulls")
 
 
-def branch_head(repository: str, branch: str, sha: str) -> Seen:
-    """The head of `branch` as a push to it would have said it."""
-    event = GitHubEvent("push", repository, f"refs/heads/{branch}", branch, sha)
-    return Seen(_key("github-poll", repository.lower(), "branch", branch, sha), event)
+def branch_head(repository: str, branch: str, head: BranchHead) -> Seen:
+    """The head of `branch` as a push to it would have said it (its head commit's author
+    and message's first line, when GitHub gave them)."""
+    event = GitHubEvent("push", repository, f"refs/heads/{branch}", branch, head.sha,
+                        author=author_name(head.author), message=first_line(head.message))
+    return Seen(_key("github-poll", repository.lower(), "branch", branch, head.sha), event)
 
 
 def open_pulls_prefix(repository: str) -> str:
@@ -144,7 +162,8 @@ def pull_closed(repository: str, number: int) -> Seen:
 
 def pull_head(repository: str, pull: PullHead) -> Seen:
     """An open pull request's head as a pull_request delivery (opened or synchronized) would
-    have said it."""
+    have said it — but without its action: a poll sees a new head, not what made it."""
     event = GitHubEvent("pull_request", repository, pull.branch, pull.branch, pull.sha,
-                        pull_request=pull.number)
+                        pull_request=pull.number, author=author_name(pull.author),
+                        message=first_line(pull.title))
     return Seen(_key("github-poll", repository.lower(), f"pr{pull.number}", pull.sha), event)

@@ -9,7 +9,7 @@ from typing import Any, Literal, Protocol
 from bot.domain.checklist import Checklist
 from bot.domain.checklist_facts import CheckStatus, Comparison
 from bot.domain.deployment import Deployment
-from bot.domain.github_polling import PullHead
+from bot.domain.github_polling import BranchHead, PullHead
 from bot.domain.workflow_runs import RunJob, WorkflowRun
 
 
@@ -46,12 +46,14 @@ class RepositoryHeads(Protocol):
     webhooks are off). Errors as for SourceControl; RateLimited (a RetryableError) says when
     GitHub's rate limit resets."""
 
-    def branch_head(self, repository: str, branch: str) -> str | None:
-        """The full sha of `branch`'s head commit; None when there is no such branch."""
+    def branch_head(self, repository: str, branch: str) -> BranchHead | None:
+        """`branch`'s head commit (its full sha, and its author and message when GitHub
+        gives them); None when there is no such branch."""
         ...
 
     def open_pulls(self, repository: str) -> list[PullHead]:
-        """The open pull requests of `repository`, with their head branch and commit."""
+        """The open pull requests of `repository`, with their head branch and commit, who
+        opened each and its title."""
         ...
 
 

@@ -1,5 +1,6 @@
 """A deployment's card in the deployments channel (pure; no Slack client here): its header,
-what it deploys (and why it may go there: the promotion gate's finding), its status, and its
+what it deploys (and why it may go there: the promotion gate's finding), who asked (and, for
+an automatic deploy, what moved on GitHub: bot/presentation/cause_views.py), its status, and its
 buttons: Approve / Reject, Approve ahead of the deploy window, Rollback / Keep after a
 failed watch, Abort, Cancel; and the line saying what happens to a deploy waiting for its
 window that needs approval.
@@ -18,6 +19,7 @@ from bot.domain.previews import instance_label
 from bot.domain.states import State
 from bot.domain.text import error_text, reason_text, shown, who
 from bot.presentation import ids
+from bot.presentation.cause_views import cause_text
 from bot.presentation.link_views import links_line
 from bot.presentation.parts import (
     STATE_LINE,
@@ -154,6 +156,8 @@ def deployment_card(d: Deployment, zone: ZoneInfo, links: Sequence[Link] = (),
         _what(d),
         f"*Requested by:* {who(d.requested_by)} at {when(d.requested_at, zone)}",
     ]
+    if d.cause is not None:  # an automatic deploy: what moved on GitHub
+        lines.append(f"*Automatic:* {cause_text(d.cause)}")
     gate = promotion_line(d, zone)
     if gate is not None:
         lines.insert(2, gate)

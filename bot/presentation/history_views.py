@@ -12,6 +12,7 @@ from bot.domain.dora import DoraStats
 from bot.domain.states import State
 from bot.domain.text import reason_text, shown, who
 from bot.presentation.blocks import STATE_LINE, Message, took, when
+from bot.presentation.cause_views import cause_line
 from bot.presentation.sections import Block, context, section
 
 KIND_LABEL = {Kind.DEPLOY: "🚀 deploy", Kind.ROLLBACK: "↩️ rollback",
@@ -65,7 +66,8 @@ def _decisions(d: Deployment) -> str | None:
 
 
 def history_line(d: Deployment, zone: ZoneInfo) -> str:
-    """Two lines: what and its result; who, when, how long, who approved."""
+    """Two lines: what and its result; who, when, how long, who approved — and a third for
+    an automatic deploy: what moved on GitHub."""
     kind = "🚨 emergency deploy" if d.emergency else KIND_LABEL[d.kind]
     head = f"*#{d.id}* {kind} · {_what(d)} · {_result(d)}"
     start = (when(d.started_at, zone) if d.started_at
@@ -76,7 +78,8 @@ def history_line(d: Deployment, zone: ZoneInfo) -> str:
     decided = _decisions(d)
     if decided:
         parts.append(decided)
-    return head + "\n" + " · ".join(parts)
+    cause = f"\n{cause_line(d.cause)}" if d.cause is not None else ""
+    return head + "\n" + " · ".join(parts) + cause
 
 
 def history_view(deployments: Sequence[Deployment], zone: ZoneInfo, *,

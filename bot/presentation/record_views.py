@@ -24,6 +24,7 @@ from bot.domain.severity import Severity
 from bot.domain.states import State
 from bot.domain.text import error_text, reason_text, who
 from bot.presentation import ids
+from bot.presentation.cause_views import cause_line, cause_text
 from bot.presentation.link_views import MONITOR, links_line, thread_link
 from bot.presentation.parts import (
     MARKS,
@@ -55,6 +56,8 @@ def deployment_record(d: Deployment, zone: ZoneInfo, checklist: Checklist | None
         f"*Date:* {when(d.started_at or d.requested_at, zone)}",
         f"*Deployer:* {who(d.requested_by)}",
     ]
+    if d.cause is not None:  # an automatic deploy: what moved on GitHub
+        lines.append(f"*Automatic:* {cause_text(d.cause)}")
     if d.emergency_reason is not None:
         lines.append(f"*Emergency deploy:* {reason_text(d.emergency_reason)}")
     known = _people(d, checklist)
@@ -135,6 +138,8 @@ def announcement(d: Deployment, zone: ZoneInfo, permalink: str | None, *,
         parts.append(f"Cause: {error_text(cause)}")
     if ok and d.progress:  # a note such as "v1.2.3 is already running in staging; nothing to do"
         parts.append(error_text(d.progress))
+    if d.cause is not None:  # an automatic deploy: what moved on GitHub
+        parts.append(cause_line(d.cause))
     by = f"{'Deployed' if d.kind is Kind.DEPLOY else 'Requested'} by {who(d.requested_by)}"
     if d.approvers:
         by += ", approved by " + ", ".join(f"<@{a.user_id}>" for a in d.approvers)

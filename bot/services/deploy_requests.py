@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.domain.admission import Admission, Ask, Facts, admit, superseded
+from bot.domain.cause import Cause
 from bot.domain.commands import DeployArgs, Parsed, UsageError, parse_deploy
 from bot.domain.deployment import Deployment, Kind, NewDeployment
 from bot.domain.freezes import Freeze
@@ -98,17 +99,19 @@ class RequestUseCases(DeploymentsBase):
         return self._place(args, user_id=user_id, slack_channel=slack_channel,
                            downgrade_from=downgrade_from, commit=self._promotion_commit(args))
 
-    def request_automatic(self, args: DeployArgs, *, source: str) -> Deployment:
+    def request_automatic(self, args: DeployArgs, *, source: str,
+                          cause: Cause | None = None) -> Deployment:
         """A deploy asked for by an event (a GitHub push or pull request), requested by
-        `source` (config github.auto_deployer). It skips only what belongs to a human
-        request: the deployers role check, and the tag check (its version is a commit, not a
-        tag). Locks, the one-in-flight rule, faulty marks, the promotion gate, windows,
-        freezes and approvals apply as to everyone (UserError when refused)."""
-        return self._place(args, user_id=source, slack_channel=None)
+        `source` (config github.auto_deployer); `cause` (what moved on GitHub) is kept with
+        it and audited. It skips only what belongs to a human request: the deployers role
+        check, and the tag check (its version is a commit, not a tag). Locks, the
+        one-in-flight rule, faulty marks, the promotion gate, windows, freezes and approvals
+        apply as to everyone (UserError when refused)."""
+        return self._place(args, user_id=source, slack_channel=None, cause=cause)
 
     def _place(self, args: DeployArgs, *, user_id: str, slack_channel: str | None,
                downgrade_from: str | None = None,
-               commit: TagCommit | None = None) -> Deployment:
+               commit: TagCommit | None = None, cause: Cause | None = None) -> Deployment:
         env = args.environment
         at = self._clock.now()
         ask = self._ask(args, user_id)
@@ -137,7 +140,7 @@ class RequestUseCases(DeploymentsBase):
                 if admission.first is None:  # refused: nothing is written
                     d = self._record(r, args, admission, user_id=user_id, at=at,
                                      previous=previous, window=window, freezes=freezes,
-                                     slack_channel=slack_channel)
+                                     slack_channel=slack_channel, cause=cause)
         finally:
             if live is not None:
                 self._live.report(live)  # drift seen now (after the transaction: its own)
@@ -162,7 +165,8 @@ class RequestUseCases(DeploymentsBase):
 
     def _record(self, r: Repositories, args: DeployArgs, admission: Admission, *,
                 user_id: str, at: datetime, previous: str | None, window: PolicyDecision,
-                freezes: list[Freeze], slack_channel: str | None) -> Deployment:
+                freezes: list[Freeze], slack_channel: str | None,
+                cause: Cause | None = None) -> Deployment:
         """Insert the admitted request and its audit event, in the caller's transaction."""
         env = args.environment
         confirmed, skipped_gate = admission.downgrade_from, admission.skipped_gate
@@ -183,9 +187,12 @@ class RequestUseCases(DeploymentsBase):
             instance=args.instance,
             downgrade_from=confirmed,
             promotion=admission.promotion,
+            cause=cause,
         ))
         details: dict[str, object] = {"service": d.service, "environment": env,
                                       "version": d.version, "previous_version": previous}
+        if cause is not None:
+            details["cause"] = cause.as_dict()  # what moved on GitHub
         if confirmed is not None:
             details["downgrade_from"] = confirmed  # confirmed by name
         if args.instance is not None:

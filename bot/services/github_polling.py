@@ -147,8 +147,8 @@ class GitHubPolling:
     def _look(self, w: Watched) -> list[Look]:
         looks: list[Look] = []
         for branch in w.branches:
-            sha = self._heads.branch_head(w.repository, branch)
-            heads = (branch_head(w.repository, branch, sha),) if sha else ()
+            head = self._heads.branch_head(w.repository, branch)
+            heads = (branch_head(w.repository, branch, head),) if head else ()
             looks.append(Look(branch_baseline_key(w.repository, branch), heads))
         if w.pulls:
             pulls = self._heads.open_pulls(w.repository)

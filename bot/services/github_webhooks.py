@@ -206,7 +206,8 @@ class GitHubWebhooks:
         args = DeployArgs(service=t.service, environment=t.environment, version=t.version,
                           instance=t.instance)
         try:
-            d = self._deployments.request_automatic(args, source=self._actor)
+            d = self._deployments.request_automatic(args, source=self._actor,
+                                                    cause=ev.cause)
         except RunsAlready as e:  # the commit runs there already: nothing to deploy
             self._announce(
                 f":information_source: Automatic deploy of {t.service} `{t.version}` to "

@@ -20,13 +20,20 @@ from sqlalchemy import text
 from bot.clock import ManualClock
 from bot.config import AppConfig
 from bot.container import Container, build_container
+from bot.domain.cause import Cause
 from bot.domain.states import State
 from bot.scheduling import jobs
 from devtools.fake_github import TOKEN, FakeGitHub
 from devtools.fake_github.repo import RepoState
 from devtools.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN, REQUESTER, RunningBot, base_config, serve_bot
-from tests.handlers.spine import announcements, deployment_ids, ephemeral_text, in_flight_elsewhere
+from tests.handlers.spine import (
+    announcements,
+    blocks_text,
+    deployment_ids,
+    ephemeral_text,
+    in_flight_elsewhere,
+)
 
 REPO = "acme/api"
 ACTOR = "deploybot (github)"
@@ -288,6 +295,42 @@ def test_a_pull_request_opened_deploys_its_head_to_development(bot: RunningBot,
     assert poll(bot) == 0
     (audit,) = deliveries(bot)
     assert (audit["event"], audit["pull_request"]) == ("pull_request", 7)
+
+
+def test_a_merge_found_by_polling_names_its_commit_on_the_card(bot: RunningBot,
+                                                              gh: RepoState) -> None:
+    """The branch's answer (GitHub's "Get a branch") carries its head commit whole: its
+    author and its message's first line come with the look."""
+    assert poll(bot) == 0
+    gh.set_branch(REPO, "main", NEW, message="Fix checkout totals\n\nTax was left out.",
+                  author="octocat")
+    assert poll(bot) == 1
+    assert (f"*Automatic:* `main` moved to `{NEW[:12]}` — 'Fix checkout totals' by octocat"
+            in blocks_text(bot.card(1))), blocks_text(bot.card(1))
+    assert bot.deployment(1).cause == Cause("push", "main", NEW, author="octocat",
+                                            message="Fix checkout totals")
+
+
+def test_a_head_read_without_its_commits_details_says_only_what_is_known(
+        bot: RunningBot, gh: RepoState) -> None:
+    assert poll(bot) == 0
+    gh.bare_commits = True  # the answer holds the head's sha and nothing of its commit
+    gh.set_branch(REPO, "main", NEW, message="Fix checkout totals")
+    assert poll(bot) == 1
+    card = blocks_text(bot.card(1))
+    assert f"*Automatic:* `main` moved to `{NEW[:12]}`\n" in card + "\n", card
+    assert "Fix checkout totals" not in card
+
+
+def test_a_pull_request_found_by_polling_names_itself(bot: RunningBot,
+                                                     gh: RepoState) -> None:
+    """A poll sees a new head, not what made it (opened, or pushed to): the pull request,
+    its branch, its head, who opened it and its title."""
+    assert poll(bot) == 0
+    gh.open_pull(REPO, 7, "feature-x", PR_SHA, author="octocat", title="Add the feature x")
+    assert poll(bot) == 1
+    assert (f"*Automatic:* pull request #7 `feature-x` at `{PR_SHA[:12]}` by octocat — "
+            "'Add the feature x'") in blocks_text(bot.card(1)), blocks_text(bot.card(1))
 
 
 def test_what_was_seen_survives_a_restart_and_what_changed_meanwhile_deploys(

@@ -27,11 +27,13 @@ from devtools.server import ThreadedServer
 from handlers import build_app
 from tests.conftest import BOT_TOKEN, REQUESTER, SIGNING_SECRET, RunningBot, base_config, serve_bot
 from tests.handlers.spine import (
+    CHANNEL,
     announcements,
     blocks_text,
     deployment_ids,
     ephemeral_text,
     in_flight_elsewhere,
+    thread_replies,
 )
 
 SECRET = "gh-webhook-secret"
@@ -60,9 +62,23 @@ def bot(config: AppConfig, database_url: str, fake_slack: FakeSlack,
         yield running
 
 
-def push(ref: str = "refs/heads/main", *, repo: str = REPO, after: str = SHA) -> dict[str, Any]:
-    return {"ref": ref, "after": after, "deleted": False,
-            "repository": {"full_name": repo}, "sender": {"login": "octocat"}}
+def push(ref: str = "refs/heads/main", *, repo: str = REPO, after: str = SHA,
+         message: str = "Fix checkout totals\n\nThe sum left out the tax.",
+         head: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A push delivery as GitHub sends one (docs: "Webhook events and payloads", push): the
+    pushed commit is `after`, and `head_commit` that commit (its message whole, its author
+    with `username`, the GitHub login of the email); `pusher` is who pushed."""
+    commit = head if head is not None else {
+        "id": after, "tree_id": "4b825dc642cb6eb9a060e54bf8d69288fbee4904", "distinct": True,
+        "message": message, "timestamp": "2026-11-18T09:58:00-05:00",
+        "url": f"https://github.com/{repo}/commit/{after}",
+        "author": {"name": "The Octocat", "email": "octocat@github.com", "username": "octocat"},
+        "committer": {"name": "GitHub", "email": "noreply@github.com", "username": "web-flow"},
+        "added": [], "removed": [], "modified": ["checkout.py"]}
+    return {"ref": ref, "before": "f" * 40, "after": after, "created": False, "deleted": False,
+            "forced": False, "head_commit": commit,
+            "pusher": {"name": "hubot", "email": "hubot@github.com"},
+            "repository": {"full_name": repo}, "sender": {"login": "hubot"}}
 
 
 def deliver(bot: RunningBot, payload: dict[str, Any], *, delivery: str = "d-1",
@@ -127,6 +143,72 @@ def test_a_push_to_main_deploys_the_commit_to_staging(bot: RunningBot) -> None:
     assert (audit["event"], audit["repository"], audit["ref"], audit["sha"],
             audit["delivery"]) == ("push", REPO, "refs/heads/main", SHA, "d-1")
     assert audit["outcome"] == ["api staging: deployment #1 requested (queued)"]
+
+
+CAUSE = f"`main` moved to `{SHA[:12]}` — 'Fix checkout totals' by octocat"
+
+
+def test_an_automatic_deploy_names_its_cause_on_its_card_record_announcement_and_history(
+        bot: RunningBot) -> None:
+    """Which branch moved to which commit, whose, and its message's first line: on the
+    card, in the record, in the result announcement, in `/deploys`; audited with the
+    request."""
+    assert deliver(bot, push()) == 200
+    assert bot.container.runner.wait_idle()
+    bot.slack.wait_for("chat.postMessage", count=3)  # card, record, announcement
+    card = bot.card(1)
+    assert f"*Requested by:* *{ACTOR}*" in blocks_text(card)
+    assert f"*Automatic:* {CAUSE}" in blocks_text(card), blocks_text(card)
+    (record,) = thread_replies(bot, card["ts"])
+    assert f"*Deployer:* *{ACTOR}*\n*Automatic:* {CAUSE}" in blocks_text(record)
+    (live,) = [m for m in announcements(bot) if "is live in staging" in blocks_text(m)]
+    assert f"Automatic: {CAUSE}\nDeployed by *{ACTOR}*" in blocks_text(live)
+    reply = bot.requester.command("/deploys", "staging", user_id=REQUESTER)
+    (post,) = bot.requester.response_posts(reply)
+    assert f"*{ACTOR}* · " in blocks_text(post.args) and f"Automatic: {CAUSE}" in blocks_text(
+        post.args), blocks_text(post.args)
+    with bot.container.database.engine.connect() as conn:
+        (details,) = conn.execute(text("SELECT details FROM audit_events WHERE action = "
+                                       "'deploy.requested'")).scalars()
+    details = details if isinstance(details, dict) else json.loads(details)
+    assert details["cause"] == {"event": "push", "branch": "main", "sha": SHA,
+                                "author": "octocat", "message": "Fix checkout totals"}
+
+
+def test_a_pull_request_deploy_names_the_pull_request(bot: RunningBot) -> None:
+    payload = {"action": "opened", "number": 7,
+               "pull_request": {"number": 7, "title": "Add the feature x",
+                                "user": {"login": "octocat"},
+                                "head": {"ref": "feature-x", "sha": SHA}},
+               "repository": {"full_name": REPO}, "sender": {"login": "octocat"}}
+    assert deliver(bot, payload, event="pull_request") == 200
+    assert bot.container.runner.wait_idle()
+    assert ("*Automatic:* pull request #7 `feature-x` opened by octocat — 'Add the feature x'"
+            in blocks_text(bot.card(1))), blocks_text(bot.card(1))
+
+
+def test_a_push_without_its_head_commit_says_only_what_is_known(bot: RunningBot) -> None:
+    """GitHub gives no head_commit (or another commit's): the branch and the commit, and
+    neither a message nor an author (the pusher did not write the commit)."""
+    payload = push(head={"id": "f" * 40, "message": "Another commit",
+                         "author": {"name": "Mallory", "username": "mallory"}})
+    assert deliver(bot, payload) == 200
+    assert bot.container.runner.wait_idle()
+    card = blocks_text(bot.card(1))
+    assert f"*Automatic:* `main` moved to `{SHA[:12]}`\n" in card + "\n", card
+    assert "Another commit" not in card and "mallory" not in card and "hubot" not in card
+
+
+def test_a_commit_message_mentions_nobody(bot: RunningBot) -> None:
+    message = f"<!channel> deploy now <@{REQUESTER}> *urgent* & see <https://x.test/1>\nbody"
+    assert deliver(bot, push(message=message)) == 200
+    assert bot.container.runner.wait_idle()
+    bot.slack.wait_for("chat.postMessage", count=3)
+    for m in bot.slack.messages(CHANNEL):
+        shown = blocks_text(m) + str(m["text"])
+        assert "<!channel>" not in shown and f"<@{REQUESTER}>" not in shown, shown
+    assert ("'&lt;!channel&gt; deploy now &lt;@U0ALICE&gt; *urgent* &amp; see "
+            "<https://x.test/1>' by octocat") in blocks_text(bot.card(1))
 
 
 def test_a_redelivery_does_nothing(bot: RunningBot) -> None:

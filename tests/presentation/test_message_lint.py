@@ -35,6 +35,7 @@ from bot.domain.alerts import Alert
 from bot.domain.announcements import PlannedAnnouncement
 from bot.domain.audit import AuditEvent
 from bot.domain.busy import busy_message
+from bot.domain.cause import Cause, first_line
 from bot.domain.checklist import Tick, evaluate
 from bot.domain.checklist_facts import Commit, PullRequest
 from bot.domain.deploy_form import TAGS_FAILED, TAGS_LATE, FormChoices
@@ -177,6 +178,14 @@ HOME = Home(at=T0, environments=(
     pending=(dep(state=State.AWAITING_APPROVAL, decisions=(), emergency_reason=HOSTILE,
                  expires_at=T0 + 60 * M),),
     pending_total=1, recent=(ROLLBACK, dep(), FAILED_WATCH), unresolved=0)
+#: An automatic deploy of a push (its commit message and git author are anyone's text), and
+#: of a pull request's head (no title: GitHub did not give one).
+PUSHED = Cause("push", "main", "3f2a9c1d0e4b5f60718293a4b5c6d7e8f9012345",
+               author=f"Mallory {HOSTILE}", message=first_line(f"Fix {HOSTILE} {LONG}\nbody"))
+OPENED = Cause("pull_request", "feature/<x>", "3f2a9c1d0e4b5f60718293a4b5c6d7e8f9012345",
+               author="octocat", pull_request=7, action="opened")
+AUTOMATIC = dep(id=43, environment="staging", version="3f2a9c1d0e4b", approvals_required=0,
+                decisions=(), requested_by="deploybot (github)", cause=PUSHED)
 STATS = DoraStats(since=T0 - timedelta(days=30), until=T0, changes=12, failed=2, rollbacks=1,
                   restores=(Restore(1, "production", "api", T0 - 60 * M, None),))
 
@@ -249,6 +258,10 @@ KINDS: dict[str, Callable[[], Message | dict[str, Any] | str]] = {
         dep(kind=Kind.MIGRATE, target="orders 0042", state=State.RUNNING), ZONE),
     "card_scheduled": lambda: blocks.deployment_card(
         dep(state=State.SCHEDULED, decisions=(), not_before=T0 + 60 * M * 60), ZONE),
+    "*card_automatic": lambda: blocks.deployment_card(replace(AUTOMATIC, state=State.RUNNING,
+                                                              progress="rolling out"), ZONE),
+    "card_automatic_pull_request": lambda: blocks.deployment_card(
+        replace(AUTOMATIC, environment="development", cause=OPENED), ZONE),
     "card_running_long_progress": lambda: blocks.deployment_card(
         dep(state=State.RUNNING, progress="3/4 pods updated " * 30), ZONE),
     # the record, the announcement, the requester's DM
@@ -256,6 +269,7 @@ KINDS: dict[str, Callable[[], Message | dict[str, Any] | str]] = {
         dep(emergency_reason=HOSTILE, promotion=BY_VERSION), ZONE, links=LINKS),
     "record_promoted_by_commit": lambda: blocks.deployment_record(
         dep(promotion=BY_COMMIT), ZONE, _checklist()),
+    "record_automatic": lambda: blocks.deployment_record(AUTOMATIC, ZONE),
     "record_promotion_skipped": lambda: blocks.deployment_record(
         dep(emergency_reason=HOSTILE, promotion=Promotion("staging")), ZONE),
     "*announcement_succeeded": lambda: blocks.announcement(
@@ -267,6 +281,12 @@ KINDS: dict[str, Callable[[], Message | dict[str, Any] | str]] = {
     "*announcement_failed_no_permalink": lambda: blocks.announcement(
         FAILED_WATCH, ZONE, None, severity=Severity.CRITICAL, mention="<!subteam^S0ONCALL>",
         links=LINKS),
+    "*announcement_automatic": lambda: blocks.announcement(
+        AUTOMATIC, ZONE, "https://slack.example.com/archives/C0DEPLOYS/p2",
+        severity=Severity.LOW),
+    "announcement_automatic_failed": lambda: blocks.announcement(
+        replace(AUTOMATIC, state=State.FAILED, error="rollout timed out", cause=OPENED), ZONE,
+        None, severity=Severity.MEDIUM),
     "announcement_permalink_none": lambda: blocks.announcement(
         FAILED_WATCH, ZONE, "None", severity=Severity.CRITICAL),
     "announcement_rollback": lambda: blocks.announcement(ROLLBACK, ZONE, None,
@@ -320,8 +340,8 @@ KINDS: dict[str, Callable[[], Message | dict[str, Any] | str]] = {
          lock(environment="production", holder="U0CAROL")]),
     # history, audit, home
     "*history": lambda: history_views.history_view(
-        [dep(), replace(FAILED_WATCH, error=LONG), ROLLBACK],
-        ZONE, environment="production", service=None, limit=20),
+        [AUTOMATIC, dep(), replace(FAILED_WATCH, error=LONG), ROLLBACK],
+        ZONE, environment=None, service=None, limit=20),
     "history_stats": lambda: history_views.stats_view(
         STATS, ZONE, environments=["production"], service=None, default_scope=True),
     "*audit": lambda: audit_views.audit_view(

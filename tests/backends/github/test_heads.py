@@ -1,5 +1,7 @@
 """Branch heads and open pull requests through the GitHub backend (polling), against the
-local fake GitHub API over HTTP; a used-up rate limit carries its reset time."""
+local fake GitHub API over HTTP: a head with its commit's author and message (from the
+branch's answer, no request more), a pull request with who opened it and its title; a
+used-up rate limit carries its reset time."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.backends.github import GitHubClient, GitHubRepositoryHeads
-from bot.domain.github_polling import PullHead
+from bot.domain.github_polling import BranchHead, PullHead
 from bot.errors import NotFound, RateLimited
 from devtools.fake_github import FakeGitHub
 from devtools.fake_github.repo import RepoState
@@ -26,11 +28,26 @@ def heads(client: GitHubClient) -> GitHubRepositoryHeads:
     return GitHubRepositoryHeads(client)
 
 
-def test_a_branch_head_is_its_commit_sha(heads: GitHubRepositoryHeads, repo: RepoState,
-                                        fake: FakeGitHub) -> None:
-    repo.set_branch("acme/api", "main", SHA)
-    assert heads.branch_head("acme/api", "main") == SHA
-    assert fake.reads() == ["/repos/acme/api/branches/main"]
+def test_a_branch_head_is_its_commit_with_its_author_and_message(
+        heads: GitHubRepositoryHeads, repo: RepoState, fake: FakeGitHub) -> None:
+    repo.set_branch("acme/api", "main", SHA, message="Fix checkout totals\n\nTax was left out.",
+                    author="mona")
+    assert heads.branch_head("acme/api", "main") == BranchHead(
+        SHA, "mona", "Fix checkout totals\n\nTax was left out.")
+    assert fake.reads() == ["/repos/acme/api/branches/main"]  # the commit comes with it
+
+
+def test_an_author_without_a_github_account_is_the_name_git_has(
+        heads: GitHubRepositoryHeads, repo: RepoState) -> None:
+    repo.set_branch("acme/api", "main", SHA, message="Fix", author=None, name="Mona Lisa")
+    assert heads.branch_head("acme/api", "main") == BranchHead(SHA, "Mona Lisa", "Fix")
+
+
+def test_a_branch_answer_without_the_commits_details_is_its_sha_alone(
+        heads: GitHubRepositoryHeads, repo: RepoState) -> None:
+    repo.bare_commits = True
+    repo.set_branch("acme/api", "main", SHA, message="Fix")
+    assert heads.branch_head("acme/api", "main") == BranchHead(SHA)
 
 
 def test_a_missing_branch_is_none_and_a_missing_repository_not_found(
@@ -42,10 +59,11 @@ def test_a_missing_branch_is_none_and_a_missing_repository_not_found(
 
 def test_open_pull_requests_with_their_heads(heads: GitHubRepositoryHeads, repo: RepoState,
                                             fake: FakeGitHub) -> None:
-    repo.open_pull("acme/api", 7, "feature-x", SHA)
+    repo.open_pull("acme/api", 7, "feature-x", SHA, author="mona", title="Add x")
     repo.open_pull("acme/api", 9, "fix-y", "b" * 40)
     assert sorted(heads.open_pulls("acme/api"), key=lambda p: p.number) == [
-        PullHead(7, "feature-x", SHA), PullHead(9, "fix-y", "b" * 40)]
+        PullHead(7, "feature-x", SHA, "mona", "Add x"),
+        PullHead(9, "fix-y", "b" * 40, "octocat", "PR 9")]
     (req, _resp), = fake.server.log
     assert req.path == "/repos/acme/api/pulls" and req.args.get("state") == "open"
 
@@ -73,12 +91,15 @@ def test_a_repeated_look_with_nothing_changed_is_a_304(heads: GitHubRepositoryHe
                                                       fake: FakeGitHub) -> None:
     repo.set_branch("acme/api", "main", SHA)
     repo.open_pull("acme/api", 7, "feature-x", SHA)
-    for _ in range(2):
-        assert heads.branch_head("acme/api", "main") == SHA
-        assert heads.open_pulls("acme/api") == [PullHead(7, "feature-x", SHA)]
+    pull = PullHead(7, "feature-x", SHA, "octocat", "PR 7")
+    for _ in range(2):  # a 304 answers with what was read before, the commit's details too
+        assert heads.branch_head("acme/api", "main") == BranchHead(SHA, "octocat",
+                                                                   f"Change {SHA[:7]}")
+        assert heads.open_pulls("acme/api") == [pull]
     repo.set_branch("acme/api", "main", "b" * 40)  # a merge: a new answer (200)
-    assert heads.branch_head("acme/api", "main") == "b" * 40
-    assert heads.open_pulls("acme/api") == [PullHead(7, "feature-x", SHA)]
+    head = heads.branch_head("acme/api", "main")
+    assert head is not None and head.sha == "b" * 40
+    assert heads.open_pulls("acme/api") == [pull]
     assert [s for _, _, s in fake.answered()] == [200, 200, 304, 304, 200, 304]
     assert fake.counted() == 3
     sent = [req.headers.get("If-None-Match") for req, _ in fake.server.log]
