@@ -14,14 +14,14 @@ The parts, each holding its own state under FakeSlack's lock and registered in `
 
 - devtools/fake_slack_http.py: the server and request handler, reading a request's
   arguments and token, :class:`Call`;
+- devtools/fake_slack_blocks.py: what Slack refuses in Block Kit (every message and view);
 - devtools/fake_slack_messages.py: ``chat.postMessage``, ``chat.update``, ``chat.delete``,
-  ``chat.postEphemeral``, ``chat.getPermalink``;
+  ``chat.postEphemeral``, ``chat.getPermalink``, and posts to a response_url;
 - devtools/fake_slack_workspace.py: ``auth.test``, ``users.info``, ``usergroups.users.list``
   (``set_usergroup``), ``conversations.open`` / ``.info`` / ``.list`` (the channels given
   to ``set_channel``, whether the bot is a member);
 - devtools/fake_slack_home.py: ``views.publish``, which refuses a view Slack would refuse
-  (``view_problems``: block count, text lengths, duplicate block ids) and keeps each user's
-  App Home view (``home_view``);
+  (``view_problems``) and keeps each user's App Home view (``home_view``);
 - devtools/fake_slack_views.py: ``views.open`` / ``views.update`` open and change modals,
   exchanging the trigger ids the fake issued (``issue_trigger``, ``expire_triggers``,
   ``open_views``);
@@ -31,7 +31,9 @@ The parts, each holding its own state under FakeSlack's lock and registered in `
 
 Point ``slack_sdk.WebClient(base_url=fake.base_url)`` at it and use ``fake.response_url(key)``
 as the ``response_url`` of a slash command or block action (posts to it are recorded as
-``response_url`` calls and answered ``ok``).  Stdlib only on purpose.
+``response_url`` calls and answered ``ok``).  Every message or view Slack would refuse, or
+post cut, is kept in ``refusals()``: tests/conftest.py's fake and the shell fail on any.
+Stdlib only on purpose.
 """
 
 from __future__ import annotations
@@ -51,13 +53,15 @@ from devtools.fake_slack_http import (
     UPLOAD_METHOD,
     Call,
     Failure,
+    Refusal,
     SlackServer,
     bearer_token,
     describe,
     json_reply,
     parse_args,
+    refusal_in,
 )
-from devtools.fake_slack_messages import FakeMessages
+from devtools.fake_slack_messages import FakeMessages, response_post
 from devtools.fake_slack_views import FakeViews, OpenView
 from devtools.fake_slack_workspace import (
     BOT_ID,
@@ -72,7 +76,7 @@ from devtools.httpbits import Reply, StartStop
 
 __all__ = ["BOT_ID", "BOT_USER_ID", "BOT_USER_NAME", "DEFAULT_SCOPES", "RESPONSE_URL_METHOD",
            "TEAM_ID", "TEAM_NAME", "TEAM_URL", "UPLOAD_METHOD", "Call", "FakeSlack", "OpenView",
-           "UploadedFile", "view_problems"]
+           "Refusal", "UploadedFile", "view_problems"]
 
 #: The bot token scopes the fake says it has (``X-OAuth-Scopes``) unless told otherwise.
 DEFAULT_SCOPES = ("channels:read", "chat:write", "commands", "groups:read", "usergroups:read")
@@ -95,6 +99,7 @@ class FakeSlack(StartStop):
     ) -> None:
         self._cond = threading.Condition()
         self._calls: list[Call] = []
+        self._refusals: list[Refusal] = []
         self._failures: dict[str, deque[Failure]] = {}
         self._messages = FakeMessages()
         self._home = FakeHome()
@@ -284,6 +289,12 @@ class FakeSlack(StartStop):
         with self._cond:
             self._uploads.max_bytes = max_bytes
 
+    def refusals(self) -> list[Refusal]:
+        """Every message and view Slack would have refused (or posted cut), in order; kept
+        by ``reset`` and ``clear`` alike, so a test cannot lose one by accident."""
+        with self._cond:
+            return list(self._refusals)
+
     def response_posts(self, key: str) -> list[Call]:
         """Recorded posts to ``response_url(key)``."""
         return [c for c in self.calls(RESPONSE_URL_METHOD) if c.key == key]
@@ -348,11 +359,15 @@ class FakeSlack(StartStop):
             reply.headers.update(headers)
             return reply
         if call.method == RESPONSE_URL_METHOD:
-            return Reply(200, b"ok", "text/plain; charset=utf-8")
-        handler = _METHODS.get(call.method)
-        payload = handler(self, call.args) if handler else {"ok": True}
-        reply = json_reply(payload)
-        reply.headers["X-OAuth-Scopes"] = ",".join(self._scopes)
+            reply, refused = response_post(call)
+        else:
+            handler = _METHODS.get(call.method)
+            payload = handler(self, call.args) if handler else {"ok": True}
+            refused = refusal_in(call, payload)
+            reply = json_reply(payload)
+            reply.headers["X-OAuth-Scopes"] = ",".join(self._scopes)
+        if refused is not None:
+            self._refusals.append(refused)
         return reply
 
     # Web API methods that take more than one part; all run with the lock held.

@@ -1,6 +1,6 @@
 """The HTTP side of the fake Slack (devtools/fake_slack.py): its server and request handler,
 how a request's arguments and bearer token are read, and the :class:`Call` each request is
-recorded as.
+recorded as, and the :class:`Refusal` of a message Slack would not take.
 
 Arguments come from the query string and the body, JSON or form-encoded (the body wins), as
 slack_sdk sends them; ``blocks``, ``attachments`` and ``view``, which slack_sdk JSON-encodes
@@ -46,6 +46,35 @@ class Call:
     """Bearer token from the ``Authorization`` header (or a ``token`` argument)."""
     at: float = field(default_factory=time.monotonic)
     """``time.monotonic()`` when the request was received."""
+
+
+#: The errors of a message or view Slack will not take as sent (`refusal_in`).
+_REFUSED = frozenset({"invalid_blocks", "invalid_blocks_format", "invalid_arguments",
+                      "no_text"})
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A message or view Slack would have refused (or, ``message_truncated``, posted cut)."""
+
+    call: Call
+    error: str
+    messages: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.call.method}: {self.error} {'; '.join(self.messages)}".rstrip()
+
+
+def refusal_in(call: Call, payload: dict[str, Any]) -> Refusal | None:
+    """The refusal a Web API answer says, if any: an error of a message or view Slack would
+    not take, or the warning that it cut a message's text."""
+    metadata: dict[str, Any] = payload.get("response_metadata") or {}
+    messages = tuple(str(m) for m in metadata.get("messages") or ())
+    if payload.get("ok") is False and payload.get("error") in _REFUSED:
+        return Refusal(call, str(payload["error"]), messages)
+    if "message_truncated" in (metadata.get("warnings") or ()):
+        return Refusal(call, "message_truncated", messages)
+    return None
 
 
 @dataclass

@@ -13,11 +13,11 @@ Slack documents them, and the trigger ids they take.
   `view_id` or `external_id`; `hash` optional (a stale one is `hash_conflict`); an unknown
   view is `not_found`.
 
-A modal Slack would refuse is `invalid_arguments` (`modal_problems`, after the modal view
-object's reference, https://docs.slack.dev/reference/views/modal-views: `title` required, at
-most 24 characters, as are `close` and `submit`; `submit` required when there is an input
-block; `private_metadata` at most 3000 characters, `callback_id` 255), besides what
-FakeSlack's `view_problems` checks of any view.
+A view that is no modal, or a modal Slack would refuse, is `invalid_arguments`: `check`
+(devtools/fake_slack_blocks.py's `view_problems`, after the modal view object's reference,
+https://docs.slack.dev/reference/views/modal-views: its blocks, `title` required, at most 24
+characters, as are `close` and `submit`; `submit` required when there is an input block;
+`private_metadata` at most 3000 characters, `callback_id` 255).
 
 A trigger is known to the fake when `issue` handed it out (devtools/slack_requests does for
 every command and click it sends); one the fake never issued is `invalid_trigger_id`, one
@@ -92,7 +92,7 @@ class FakeViews:
             return {"ok": False, "error": "invalid_arguments",
                     "response_metadata": {"messages": ["[ERROR] missing required field: "
                                                        "trigger_id"]}}
-        problems = self._check(view) or modal_problems(view)
+        problems = self._problems(view)
         if problems:
             return {"ok": False, "error": "invalid_arguments",
                     "response_metadata": {"messages": [f"[ERROR] {p}" for p in problems]}}
@@ -121,7 +121,7 @@ class FakeViews:
             return {"ok": False, "error": "not_found"}
         if args.get("hash") and args["hash"] != found.view["hash"]:
             return {"ok": False, "error": "hash_conflict"}
-        problems = self._check(view) or modal_problems(view)
+        problems = self._problems(view)
         if problems:
             return {"ok": False, "error": "invalid_arguments",
                     "response_metadata": {"messages": [f"[ERROR] {p}" for p in problems]}}
@@ -130,6 +130,11 @@ class FakeViews:
         found.view = kept
         found.updates.append(kept)
         return {"ok": True, "view": kept}
+
+    def _problems(self, view: Any) -> list[str]:
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            return ["view.type must be modal [json-pointer:/view/type]"]
+        return self._check(view)
 
     def _stored(self, view: dict[str, Any], view_id: str,
                 previous: dict[str, Any] | None) -> dict[str, Any]:
@@ -142,32 +147,3 @@ class FakeViews:
                      "state": {"values": {}}, "root_view_id": view_id,
                      "previous_view_id": None if previous is None else previous["id"]})
         return kept
-
-
-def modal_problems(view: Any) -> list[str]:
-    """What Slack refuses in a modal view beyond any view's limits (the modal view object's
-    fields: https://docs.slack.dev/reference/views/modal-views)."""
-    if not isinstance(view, dict) or view.get("type") != "modal":
-        return ["view.type must be modal"]
-    problems: list[str] = []
-
-    def text(name: str) -> str | None:
-        node = view.get(name)
-        return str(node.get("text", "")) if isinstance(node, dict) else None
-
-    if text("title") is None:
-        problems.append("missing required field: title [json-pointer:/view/title]")
-    for name in ("title", "close", "submit"):
-        value = text(name)
-        if value is not None and len(value) > 24:
-            problems.append(f"must be less than 25 characters [json-pointer:/view/{name}/text]")
-    inputs = any(isinstance(b, dict) and b.get("type") == "input"
-                 for b in view.get("blocks") or [])
-    if inputs and text("submit") is None:
-        problems.append("submit is required when an input block is present "
-                        "[json-pointer:/view/submit]")
-    if len(str(view.get("private_metadata") or "")) > 3000:
-        problems.append("must be less than 3001 characters [json-pointer:/view/private_metadata]")
-    if len(str(view.get("callback_id") or "")) > 255:
-        problems.append("must be less than 256 characters [json-pointer:/view/callback_id]")
-    return problems

@@ -192,8 +192,13 @@ def slack_hold() -> SlackHold:
 
 @pytest.fixture
 def fake_slack(slack_hold: SlackHold) -> Iterator[FakeSlack]:
+    """The fake Slack; at the end, nothing the bot sent may be what Slack refuses (or cuts):
+    devtools/fake_slack_blocks.py's rules, `FakeSlack.refusals`."""
     with FakeSlack(usergroups={"S0LEADS": ["U0LEAD"]}, on_call=slack_hold) as fake:
         yield fake
+        refused = fake.refusals()
+        assert not refused, "Slack would refuse what the bot sent:\n" + "\n".join(
+            str(r) for r in refused)
 
 
 @pytest.fixture

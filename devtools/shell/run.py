@@ -30,6 +30,8 @@ from handlers import build_app
 log = logging.getLogger(__name__)
 
 EXIT_OK = 0
+#: The session ran, but Slack would have refused (or cut) something the bot sent.
+EXIT_REFUSED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 SHELL_TOKEN = "xoxb-shell"
@@ -171,7 +173,8 @@ def run_shell(
     Kubernetes executor against a fake Kubernetes API server (its controller steps every
     `fake_tick` seconds) started for the session and stopped at its end, however it ends.
     `github="fake"` puts every service on a repository of a fake GitHub started for the
-    session (devtools.fake_repos; `merge` in the shell). Returns the exit code."""
+    session (devtools.fake_repos; `merge` in the shell). Returns the exit code: 1 when Slack
+    would have refused (or cut) a message the bot sent (devtools/fake_slack_blocks.py)."""
     source = inp if inp is not None else sys.stdin
     script_file: TextIO | None = None
     if script is not None and script != "-":
@@ -244,6 +247,11 @@ def run_shell(
             container.background.wait_idle(timeout=INTERACTIVE_MAX_WAIT)  # answers in flight
             if not container.runner.wait_idle(timeout=0):
                 transcript.say(["(letting the running deployments finish…)"])
+        refused = fake.refusals()  # the deployments in flight have finished (stack closed)
+        if refused:
+            transcript.say([f"⚠️ Slack would have refused {len(refused)} of the bot's "
+                            "messages (shown above with ⚠️): a bug in deploybot."])
+            return EXIT_REFUSED
     except KeyboardInterrupt:
         transcript.say(["", "(interrupted)"])
         return EXIT_INTERRUPTED

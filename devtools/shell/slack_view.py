@@ -29,6 +29,9 @@ _SILENT_METHODS = frozenset({
     "views.publish",  # the App Home tab: `home` shows it
     "views.open",  # a form: devtools.shell.forms shows it
 })
+#: The calls Slack may refuse for what they carry (FakeSlack.refusals).
+_REFUSABLE = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral",
+                        RESPONSE_URL_METHOD, "views.publish", "views.open", "views.update"})
 #: A shared file's first lines shown (`/logs`); the rest is counted.
 _FILE_PREVIEW = 15
 
@@ -72,6 +75,17 @@ class SlackView:
 
     # -- the bot's Web API calls -----------------------------------------------------------
     def lines_for(self, call: Call) -> list[str]:
+        """What people see of `call`, and a warning when Slack would have refused it (or
+        cut its text): devtools/fake_slack_blocks.py's rules, FakeSlack.refusals."""
+        seen = self._seen_of(call)
+        if call.method not in _REFUSABLE:
+            return seen
+        refused = [r for r in self._fake().refusals() if r.call is call]
+        return seen + [
+            f"⚠️ Slack would refuse this {r.call.method} ({r.error}): {'; '.join(r.messages)}"
+            for r in refused]
+
+    def _seen_of(self, call: Call) -> list[str]:
         args = call.args
         if call.method == "chat.postMessage":
             return self._new_messages()

@@ -3,13 +3,12 @@
 `problems(message)` takes a `Message`, a view (`{"type": "home", "blocks": …}`) or a plain
 mrkdwn string and lists what is wrong with it:
 
-- Block Kit that Slack would refuse: each block parsed and validated by `slack_sdk.models`
-  (types, required fields, the limits slack_sdk knows), and the limits it does not check
-  (Slack's "Block Kit" reference, https://docs.slack.dev/reference/block-kit/blocks/): at
-  most 50 blocks in a message and 100 in a view, 3,000 characters a section or context
-  text, 150 a header, 75 a button's text, 2,000 a button's value, 255 a block_id or an
-  action_id, 25 elements an actions block, 10 a context block, unique block_ids; a
-  confirmation dialog's title 100, text 300, buttons 30.
+- Block Kit that Slack would refuse: the fake Slack's own rules (devtools/fake_slack_blocks.py,
+  each after Slack's reference page: at most 50 blocks in a message and 100 in a view, the
+  length of every text, id and value, unique block_ids and action_ids, plain_text where only
+  that is allowed, …), and each block parsed and validated by `slack_sdk.models` too.
+- A text fallback that is missing, or longer than the 4,000 characters Slack asks for
+  (https://api.slack.com/changelog/2018-04-truncating-really-long-messages).
 - mrkdwn that does not balance (`mrkdwn_problems`): a `*`, `_` or `~` opened inside the same
   one (`*Audit log: *production**`), or left open at the end of its line; a code span or
   block left open. Code spans and blocks are opaque; `<url|text>`, `<@U…>`, `<#C…>` and
@@ -31,6 +30,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 
 from bot.presentation.parts import Message
+from devtools.fake_slack_blocks import TEXT_RECOMMENDED, message_problems, view_problems
 
 #: The user input each message kind is rendered with (where a kind takes free text).
 HOSTILE = "<!channel> ping <@U123> *bold* & a <b>tag</b>"
@@ -41,9 +41,6 @@ LONG = ("v1.2.4 was aborted by <@U0BOB>; rolled back to v1.2.3; unlock when it i
         "deploy again after the incident review has found why checkout errors went up "
         "for customers paying with stored cards in the European region, then confirm")
 
-MESSAGE_BLOCKS = 50
-VIEW_BLOCKS = 100
-_TEXT_LIMITS = {"section": 3000, "header": 150}
 
 _WORD = re.compile(r"\w")
 _ANGLE = re.compile(r"<([^<>]*)>")
@@ -217,50 +214,6 @@ def _walk(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
             yield from _walk(v, f"{path}/{i}")
 
 
-def _limits(blocks: list[dict[str, Any]], max_blocks: int) -> list[str]:
-    out: list[str] = []
-    if len(blocks) > max_blocks:
-        out.append(f"{len(blocks)} blocks (at most {max_blocks})")
-    seen: set[str] = set()
-    for i, block in enumerate(blocks):
-        where = f"/blocks/{i}"
-        kind = block.get("type")
-        bid = block.get("block_id")
-        if bid is not None:
-            if bid in seen:
-                out.append(f"block_id {bid!r} twice {where}")
-            seen.add(bid)
-            if len(bid) > 255:
-                out.append(f"block_id over 255 characters {where}")
-        limit = _TEXT_LIMITS.get(str(kind))
-        text = (block.get("text") or {}).get("text", "")
-        if limit is not None and len(text) > limit:
-            out.append(f"{kind} text of {len(text)} characters (at most {limit}) {where}")
-        elements = block.get("elements") or []
-        if kind == "context":
-            if len(elements) > 10:
-                out.append(f"context with {len(elements)} elements {where}")
-            out += [f"context text over 3000 characters {where}" for e in elements
-                    if len(str(e.get("text", ""))) > 3000]
-        if kind == "actions" and len(elements) > 25:
-            out.append(f"actions with {len(elements)} elements {where}")
-        for path, node in _walk(block, where):
-            if node.get("type") == "button":
-                if len(node["text"]["text"]) > 75:
-                    out.append(f"button text over 75 characters {path}")
-                if len(str(node.get("value", ""))) > 2000:
-                    out.append(f"button value over 2000 characters {path}")
-                if len(str(node.get("action_id", ""))) > 255:
-                    out.append(f"action_id over 255 characters {path}")
-            confirm = node.get("confirm")
-            if isinstance(confirm, dict) and "title" in confirm:
-                for key, most in (("title", 100), ("text", 300), ("confirm", 30),
-                                  ("deny", 30)):
-                    if len(confirm.get(key, {}).get("text", "")) > most:
-                        out.append(f"confirm {key} over {most} characters {path}")
-    return out
-
-
 def _texts(blocks: list[dict[str, Any]]) -> Iterator[tuple[str, str, str]]:
     """(path, type, text) of every text object in the blocks."""
     for path, node in _walk(blocks, ""):
@@ -268,8 +221,10 @@ def _texts(blocks: list[dict[str, Any]]) -> Iterator[tuple[str, str, str]]:
             yield path, str(node["type"]), node["text"]
 
 
-def block_problems(blocks: list[dict[str, Any]], *, max_blocks: int) -> list[str]:
-    out = _limits(blocks, max_blocks)
+def block_problems(blocks: list[dict[str, Any]], *, refused: list[str]) -> list[str]:
+    """`refused` (what the fake Slack refuses in the message or view), then what slack_sdk
+    refuses and what reads wrong in the blocks' texts."""
+    out = list(refused)
     for i, block in enumerate(blocks):
         try:
             parsed = Block.parse(block)
@@ -297,15 +252,18 @@ def problems(message: Message | dict[str, Any] | str) -> list[str]:
         out = mrkdwn_problems(message) + cut_mid_word(message)
         whole = message
     elif isinstance(message, Message):
-        out = block_problems(message.blocks, max_blocks=MESSAGE_BLOCKS)
+        out = block_problems(message.blocks, refused=message_problems(message.blocks))
         if not message.text.strip():
             out.append("no text fallback (notifications show it)")
+        elif len(message.text) > TEXT_RECOMMENDED:
+            out.append(f"a text fallback of {len(message.text)} characters (Slack asks for "
+                       f"at most {TEXT_RECOMMENDED} and cuts at 40,000)")
         out += [f"{p} in the text fallback" for p in cut_mid_word(message.text)]
         out += [f"<{a}> in the text fallback" for a in _ANGLE.findall(message.text)
                 if not _ALLOWED_ANGLE.match(a)]
         whole = message.text + "\n" + "\n".join(t for _, _, t in _texts(message.blocks))
     else:
-        out = block_problems(message["blocks"], max_blocks=VIEW_BLOCKS)
+        out = block_problems(message["blocks"], refused=view_problems(message))
         whole = "\n".join(t for _, _, t in _texts(message["blocks"]))
     out += [f"user input fired: {f}" for f in FIRING if f in whole]
     return out
