@@ -14,7 +14,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from bot.domain.text import meant, shown
+from bot.domain.text import clip, meant, shown
 from bot.errors import CommandUsageError
 
 MAX_TEXT = 500
@@ -132,7 +132,15 @@ def _take_reason(text: str, option: re.Pattern[str], name: str, missing: str, *,
         raise UsageError(f"The {name} reason is {len(reason)} characters long; "
                          f"the limit is {MAX_REASON}.")
     rest = text[m.end():]
-    if m.group("w") and m.group("sep") != "=" and (rest.split() or not bare_word):
+    word = m.group("w")
+    if word and word.startswith(("'", "\u2018")) and m.group("sep") != "=":
+        # `--emergency 'checkout down'`: single quotes group nothing here.
+        opened = (word + rest)[1:]
+        said = re.split("['\u2019]", opened, maxsplit=1)[0].strip() or "reason"
+        meant_text = flag + ' "' + clip(said, 60) + '"'
+        raise UsageError(f"Put the {name} reason in double quotes: "
+                         f"{shown(meant_text, limit=80)}.")
+    if word and m.group("sep") != "=" and (rest.split() or not bare_word):
         # `--emergency checkout down`: the reason has spaces but no quotes.
         raise UsageError(f'Put the {name} reason in quotes: `{flag} "{m.group("w")} …"`.')
     return text[: m.start()] + " " + rest, reason
@@ -255,7 +263,10 @@ def parse_deploy(
     words = text.split()
     if not words:
         raise UsageError("Tell me what to deploy.")
-    for w in words:
+    for i, w in enumerate(words):
+        if w == "--version" and i + 1 < len(words):  # `--version v1.2.3`
+            raise UsageError(f"Write the version with `=`: "
+                             f"{shown('--version=' + words[i + 1], limit=MAX_TEXT)}.")
         if w.startswith("-") and not w.startswith("--version="):
             raise UsageError(f"Unknown option {shown(w)}.")
         if not _WORD.match(w.removeprefix("--version=")):

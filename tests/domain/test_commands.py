@@ -110,6 +110,13 @@ def test_accepted_forms(text: str, services: tuple[str, ...], expected: object) 
          'down"`?'),
         ("v1.2.3 staging", TWO_SERVICES, "The environment comes before the version, and the "
          "service before both: e.g. `/deploy api staging v1.2.3`."),
+        # Single quotes, and `--version` with a space: how to write them.
+        ("production v1.2.3 --emergency 'checkout down'", ONE_SERVICE,
+         'Put the emergency reason in double quotes: `--emergency "checkout down"`.'),
+        ("production v1.2.3 --force 'fixed'", ONE_SERVICE,
+         'Put the force reason in double quotes: `--force "fixed"`.'),
+        ("production --version v1.2.3", ONE_SERVICE,
+         "Write the version with `=`: `--version=v1.2.3`."),
         # `/deploy status` shows every environment: nothing after it.
         ("status production", ONE_SERVICE, "`/deploy status` takes nothing after it: it "
          "shows every environment and service (`production` was not expected)."),
