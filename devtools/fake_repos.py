@@ -7,9 +7,12 @@ service without `github:` gets the repository `demo/<service>` with `auto_deploy
 <the environment production promotes from>}`, and its version_pattern also takes a commit's
 first 12 characters, which is what an automatic deploy deploys (`github.version_from: sha`,
 docs/github.md)); what the repositories hold at the start (`simulated.initial_version`,
-tagged on main's head); a merge (`FakeRepositories.merge`: a new head of main, tagged with the
-release's version, as a release workflow would tag it); and the lifetime of the server
-(`fake_github(config)`, a context manager).
+tagged on main's head); a merge (`FakeRepositories.merge`: someone's pull request squashed
+into a new head of main — its commit message "<title> (#<n>)", as GitHub's squash merge words
+it, its author the person merging —, tagged with the release's version, as a release workflow
+would tag it); and the lifetime of the server (`fake_github(config)`, a context manager).
+
+The shell's people are GitHub users too: Slack's U0BOB is `bob` there (`login_of`).
 
 GitHub itself is devtools.fake_github (tags, branches, the Deployments API, over HTTP, on
 pytest-httpserver); the bot reaches it with PyGithub exactly as it reaches github.com. The
@@ -34,7 +37,7 @@ from devtools.fake_github import TOKEN, FakeGitHub, sha_of
 from devtools.fake_github.repo import RepoState
 
 __all__ = ["MAIN", "OWNER", "SHA_VERSION", "FakeRepositories", "Merged", "fake_github",
-           "on_fake_github"]
+           "login_of", "on_fake_github"]
 
 #: The owner of the fake repositories: `demo/<service>`.
 OWNER = "demo"
@@ -83,14 +86,25 @@ def on_fake_github(config: AppConfig, *, api_url: str, source: str = "app.yaml")
     return parse_config(data, source=f"{source} (--github fake)")
 
 
+def login_of(user: str) -> str:
+    """The GitHub login of a shell user: U0BOB is `bob` (a Slack user id without its `U0`
+    or `U`/`W`, in lower case)."""
+    name = user[2:] if user.startswith(("U0", "W0")) else user[1:] if user[:1] in "UW" else user
+    return name.lower() or "octocat"
+
+
 @dataclass(frozen=True)
 class Merged:
-    """One merge: the repository, the new head of main, the tag it got."""
+    """One merge: the repository, the new head of main, the tag it got, the pull request
+    (its number, title and author)."""
 
     repository: str
     sha: str
     tag: str
     targets: tuple[str, ...]  # the environments main deploys to
+    number: int = 1
+    title: str = ""
+    author: str = "octocat"
 
     @property
     def version(self) -> str:
@@ -116,10 +130,12 @@ class FakeRepositories:
         svc = self.config.services.get(service)
         return svc.github.repository if svc is not None and svc.github is not None else None
 
-    def merge(self, service: str, tag: str) -> Merged:
-        """A pull request merged into main of `service`'s repository, its commit tagged
-        `tag`: main's head moves to the commit, the tag points at it. ValueError (its message
-        for the person typing) for an unknown service or a tag that exists."""
+    def merge(self, service: str, tag: str, *, title: str | None = None,
+              author: str = "octocat") -> Merged:
+        """`author`'s pull request (`title`, default "Release <tag>") squashed into main of
+        `service`'s repository, its commit tagged `tag`: main's head moves to the commit
+        ("<title> (#<n>)", by `author`), the tag points at it. ValueError (its message for
+        the person typing) for an unknown service or a tag that exists."""
         repository = self.repository_of(service)
         if repository is None:
             known = ", ".join(sorted(self.config.services))
@@ -130,19 +146,22 @@ class FakeRepositories:
                              "version.")
         sha = sha_of(tag)  # the fake's tags point at sha_of(tag): main's new head
         tags.insert(0, tag)
-        self.state.set_branch(repository, MAIN, sha)
+        number = 1 + sum(m.repository == repository for m in self.merges)
+        title = title or f"Release {tag}"
+        self.state.set_branch(repository, MAIN, sha, message=f"{title} (#{number})",
+                              author=author, name=author.capitalize())
         svc = self.config.services[service]
         assert svc.github is not None
         merged = Merged(repository, sha, tag,
                         tuple(env for branch, env in svc.github.auto_deploy.items()
-                              if branch == MAIN))
+                              if branch == MAIN), number, title, author)
         self.merges.append(merged)
         return merged
 
     def describe(self) -> list[str]:
         """Lines for the shell's banner: the repositories, what main deploys to."""
-        lines = [f"  github: a fake GitHub at {self.url} (`merge <service> <version>` merges "
-                 "into main and tags it)"]
+        lines = [f"  github: a fake GitHub at {self.url} (`merge <service> <version> [title]` "
+                 "merges your pull request into main and tags it)"]
         for name, svc in self.config.services.items():
             gh = svc.github
             assert gh is not None

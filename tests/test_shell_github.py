@@ -1,7 +1,9 @@
 """`deploybot shell --github fake` (devtools.fake_repos, devtools/shell/merges.py): every
-service on a repository of a local fake GitHub; `merge <service> <version>` moves main's
-head and tags it, the bot's next poll deploys the commit to the environment production
-promotes from, and production takes the tag of that commit (the promotion gate by commit).
+service on a repository of a local fake GitHub; `merge <service> <version> [title]` moves
+main's head to the current user's pull request squashed and tags it, the bot's next poll
+deploys the commit to the environment production promotes from (its card naming the merge:
+the commit's first line and its author), and production takes the tag of that commit (the
+promotion gate by commit).
 The mistakes a person can make with `merge` each get a line saying what to do."""
 
 from __future__ import annotations
@@ -54,21 +56,24 @@ def test_a_merge_deploys_itself_to_staging_at_the_next_poll_and_its_tag_goes_to_
         "advance 1m",
         "/deploy production v1.3.0",
         # A tag of a commit that never ran in staging is refused by the gate, by name.
-        "merge api v1.4.0",
+        "as U0BOB",
+        "merge api v1.4.0 Charge tax on gift cards",
         "/deploy production v1.4.0",
     ]))
     in_order(out,
              "api: demo/api (tags: v1.2.2); a merge to main deploys to staging",
-             "(on GitHub: a pull request is merged into main of demo/api — commit "
-             f"{commit}, tagged v1.3.0)",
+             "(on GitHub: alice's pull request #1 “Release v1.3.0” is merged into main of "
+             f"demo/api — commit {commit}, tagged v1.3.0)",
              "deploybot polls GitHub every 1m; `advance 1m` lets it look)",
              "(Wed 2026-12-02 10:01 EST · the scheduler runs poll-github)",
              f"Deploy #1 api {commit} → staging",
              "Requested by: deploybot (github)",
+             f"Automatic: `main` moved to `{commit}` — 'Release v1.3.0 (#1)' by alice",
              f"✅ api `{commit}` is live in staging",
              "Deploy #2 api v1.3.0 → production",
              "Status: ⏳ Awaiting approval",
-             f"commit {sha_of('v1.4.0')[:12]}, tagged v1.4.0)",
+             "(on GitHub: bob's pull request #2 “Charge tax on gift cards” is merged into main "
+             f"of demo/api — commit {sha_of('v1.4.0')[:12]}, tagged v1.4.0)",
              "`v1.4.0` has not succeeded in staging yet")
     # Only the merge deployed itself: the first look at main (its head at the start) was a
     # baseline, and v1.4.0's merge is not looked at before the next poll.
@@ -83,7 +88,7 @@ def test_merge_says_what_to_do_with_each_mistake(tmp_path: Path) -> None:
         "merge api v1.2.2",  # main's head is tagged with it already
         "/deploy staging v9.9.9",  # versions are the repository's tags now
     ]))
-    assert out.count("Usage: merge <service> <version>, e.g. `merge api v1.2.3`") == 2
+    assert out.count("Usage: merge <service> <version> [title], e.g. `merge api v1.2.3`") == 2
     in_order(out,
              "There is no service 'nope' (services: api).",
              "demo/api already has the tag v1.2.2: merge under a new version.",

@@ -44,6 +44,8 @@ def test_the_release_week_demo_runs_cleanly_with_each_event_at_its_time(
         "(Fri 2027-07-02 09:01 EDT · the scheduler runs poll-github)",
         f"Deploy #1 api {V123} → staging",
         "Requested by: deploybot (github)",
+        # Why it started: which commit main moved to, its message, who wrote it.
+        f"Automatic: `main` moved to `{V123}` — 'Fix checkout totals (#1)' by bob",
         f"✅ api `{V123}` is live in staging",
         # Production takes the tag of the commit staging runs (the promotion gate).
         "Deploy #2 api v1.2.3 → production",
@@ -56,6 +58,7 @@ def test_the_release_week_demo_runs_cleanly_with_each_event_at_its_time(
         "window Tue 2027-07-06 00:00 EDT.",
         f"commit {V124}, tagged v1.2.4)",
         "(Fri 2027-07-02 13:01 EDT · the scheduler runs poll-github)",
+        f"Automatic: `main` moved to `{V124}` — 'Charge tax on gift cards (#2)' by bob",
         f"✅ api `{V124}` is live in staging",
         "(it is now Fri 2027-07-02 14:00 EDT)",
         "• deploys to production are allowed Friday only before 14:00 (America/New_York)",

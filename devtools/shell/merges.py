@@ -1,17 +1,20 @@
-"""The shell's `merge <service> <version>`: a pull request merged into main of the service's
-repository on the fake GitHub (devtools.fake_repos), its commit tagged with the version — and
-what the person typing is told: the commit, the tag, where main deploys, and that the bot
-finds it at its next poll of GitHub (`advance` to let it look).
+"""The shell's `merge <service> <version> [title]`: the current user's pull request (its
+title, default "Release <version>") merged into main of the service's repository on the fake
+GitHub (devtools.fake_repos), its commit tagged with the version — and what the person
+typing is told: the pull request, the commit, the tag, where main deploys, and that the bot
+finds it at its next poll of GitHub (`advance` to let it look). The deploy it sets off names
+the merge as its cause (the commit's first line and its author).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from devtools.fake_repos import MAIN, FakeRepositories
+from devtools.fake_repos import MAIN, FakeRepositories, login_of
 
-USAGE = ("Usage: merge <service> <version>, e.g. `merge api v1.2.3`: a pull request is "
-         "merged into main and its commit tagged <version> (needs `--github fake`).")
+USAGE = ("Usage: merge <service> <version> [title], e.g. `merge api v1.2.3` or `merge api "
+         "v1.2.3 Fix checkout totals`: your pull request is merged into main and its commit "
+         "tagged <version> (needs `--github fake`).")
 
 
 def _every(period: timedelta) -> str:
@@ -23,20 +26,23 @@ def _every(period: timedelta) -> str:
     return f"{seconds}s"
 
 
-def merge(repos: FakeRepositories | None, words: list[str]) -> list[str]:
-    """Run `merge` with `words` (what followed it); the lines to show."""
+def merge(repos: FakeRepositories | None, words: list[str], *, user: str) -> list[str]:
+    """Run `merge` with `words` (what followed it) as `user` (their GitHub login:
+    `login_of`); the lines to show."""
     if repos is None:
         return ["(this shell has no GitHub: start it with `--github fake` to merge, e.g. "
                 "`./scripts/demo --github fake`)"]
-    if len(words) != 2:
+    if len(words) < 2:
         return [USAGE]
-    service, tag = words
+    service, tag, *title = words
     try:
-        merged = repos.merge(service, tag)
+        merged = repos.merge(service, tag, title=" ".join(title) or None,
+                             author=login_of(user))
     except ValueError as e:
         return [str(e)]
-    lines = [f"(on GitHub: a pull request is merged into {MAIN} of {merged.repository} — "
-             f"commit {merged.version}, tagged {merged.tag})"]
+    lines = [f"(on GitHub: {merged.author}'s pull request #{merged.number} “{merged.title}” "
+             f"is merged into {MAIN} of {merged.repository} — commit {merged.version}, "
+             f"tagged {merged.tag})"]
     poll = repos.config.github.poll_every
     if merged.targets:
         where = ", ".join(merged.targets)

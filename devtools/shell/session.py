@@ -88,9 +88,10 @@ Type what you would type in Slack, plus a few shell commands:
   advance 2h                  move time on (30m, 1d, 1h30m): the scheduler's jobs that fall
                               due run in order (warnings, expiry, queued deploys released)
   at 2026-12-04 13:55         move time on to then (the team's zone); never backwards
-  merge api v1.2.3            (with --github fake) a pull request merged into main, its
-                              commit tagged v1.2.3; main deploys itself to staging when
-                              the bot next polls GitHub (`advance 1m`)
+  merge api v1.2.3 Fix it     (with --github fake) your pull request ("Fix it", or
+                              "Release v1.2.3") merged into main, its commit tagged
+                              v1.2.3; main deploys itself to staging when the bot next
+                              polls GitHub (`advance 1m`), naming the merge as its cause
   help                        this text
   quit                        leave (also: exit, Ctrl-D)
 An edited message shows only the lines that changed; `messages` shows messages whole.
@@ -471,7 +472,7 @@ class Shell:
         elif head == "at":
             self.move(lambda now: parse_at(" ".join(rest), self.config.zone))
         elif head == "merge":
-            self.transcript.say(merge(self._repos, rest))
+            self.transcript.say(merge(self._repos, rest, user=self.user))
         elif head in ("help", "?"):
             self.transcript.say(HELP.splitlines())
         elif head in ("quit", "exit"):
