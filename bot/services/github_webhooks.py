@@ -108,11 +108,20 @@ class GitHubWebhooks:
             return Received.INVALID
         ev = parse_event(event, payload)
         at = self._clock.now()
+        # With polling on too, the head is claimed as polling claims what it finds: whichever
+        # path finds a head first handles it, the other does nothing (no second "skipped:
+        # already running"). A close is not a head to deploy: never claimed here.
+        look = (look_of(ev) if self._retry_every is not None and not ev.closes_pull_request
+                else None)
         with self._store.transaction() as r:
             fresh = r.announcements.claim(f"github-delivery:{delivery}", due_at=at, at=at)
+            why = "duplicate: ignored"
+            if fresh and look is not None and not r.announcements.claim(look[1].key,
+                                                                        due_at=at, at=at):
+                fresh, why = False, "duplicate: polling found this head first"
             if not fresh:
                 r.audit.record(AUDIT_ACTION, actor=self._actor, at=at,
-                               details=self._details(ev, delivery, ["duplicate: ignored"]))
+                               details=self._details(ev, delivery, [why]))
         if not fresh:
             return Received.DUPLICATE
         self._defer(lambda: self.process(ev, delivery))
