@@ -25,7 +25,10 @@ class StatusUseCases(DeploymentsBase):
         with self._store.transaction() as r:
             recent = r.deployments.recent(limit)
             locks = tuple(r.locks.active(at))
-        running.sort(key=lambda v: (v.environment, v.service))
+        # The environments in app.yaml's order (the team's promotion order, as the deploy
+        # windows and App Home list them), each one's services by name.
+        order = {env: i for i, env in enumerate(self._config.environments)}
+        running.sort(key=lambda v: (order.get(v.environment, len(order)), v.service))
         windows = tuple(self._policy.status(env, at=at, within=LOOKAHEAD)
                         for env in self._config.environments)
         return Status(running=running, recent=recent, at=at, locks=locks, windows=windows)

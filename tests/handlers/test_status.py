@@ -55,8 +55,12 @@ def test_status_before_any_deployment(bot: RunningBot, command: str, text: str) 
     running = lines_under(body, "Running now")
     # deploybot never deployed there and the simulated cluster has no record of when its
     # initial version started: the time is unknown, never invented.
-    assert running == ["• `production` / `api`: `v1.2.2` (since unknown)",
-                       "• `staging` / `api`: `v1.2.2` (since unknown)"]
+    # The environments in app.yaml's order (the team's promotion order), as the deploy
+    # windows below list them: staging, then production — not alphabetically.
+    assert running == ["• `staging` / `api`: `v1.2.2` (since unknown)",
+                       "• `production` / `api`: `v1.2.2` (since unknown)"]
+    assert [ln.split("`")[1] for ln in lines_under(body, "Deploy windows")] == [
+        "staging", "production"]
     assert lines_under(body, "Last deployments") == ["_None yet._"]
     assert deployment_ids(bot) == []
     assert bot.slack.calls("chat.postMessage") == []
@@ -83,8 +87,8 @@ def test_status_shows_running_versions_and_the_last_deployments(
 
     running = lines_under(body, "Running now")
     assert [ln.split(" since ")[0] for ln in running] == [
-        "• `production` / `api`: `v1.2.3`",
         "• `staging` / `api`: `v1.2.3`",  # the failed v1.2.4-bad is not running
+        "• `production` / `api`: `v1.2.3`",
     ]
     recent = lines_under(body, "Last deployments")
     assert len(recent) == 4
@@ -122,9 +126,9 @@ class TestServicesPerEnvironment:
         running = lines_under(status(bot, "/deploy", "status"), "Running now")
 
         assert [ln.split(" since ")[0] for ln in running] == [
-            "• `production` / `api`: `v1.2.2` (since unknown)",
             "• `staging` / `api`: `v1.2.2` (since unknown)",
             "• `staging` / `web`: `v2.0.0`",
+            "• `production` / `api`: `v1.2.2` (since unknown)",
         ]
 
     def test_a_service_cannot_be_deployed_where_it_does_not_run(self, bot: RunningBot) -> None:
