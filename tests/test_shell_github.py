@@ -9,7 +9,10 @@ The mistakes a person can make with `merge` each get a line saying what to do.""
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ from devtools.shell import run_shell
 from tests.conftest import base_config
 from tests.shell_checks import in_order
 
+ROOT = Path(__file__).resolve().parent.parent
 NY = ZoneInfo("America/New_York")
 WEDNESDAY = datetime(2026, 12, 2, 10, 0, tzinfo=NY)
 
@@ -94,6 +98,24 @@ def test_merge_says_what_to_do_with_each_mistake(tmp_path: Path) -> None:
              "demo/api already has the tag v1.2.2: merge under a new version.",
              "`v9.9.9` is not a tag of demo/api.")
     assert "could not run that line" not in out
+
+
+def test_the_command_with_a_fake_github_starts_and_ends_without_noise(tmp_path: Path) -> None:
+    """`deploybot shell --github fake` as a real process: the fake GitHub, the first poll
+    (a baseline) and Bolt's start call Slack before the session is attached (a critic saw
+    `AssertionError: attach() first` printed there; 4d82ed5 answered calls before attach).
+    Nothing may reach stderr: no traceback, no log line — only the transcript, on stdout."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DEPLOYBOT_CONFIG", "DATABASE_URL")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    p = subprocess.run(
+        [sys.executable, "-m", "bot", "shell", "--github", "fake", "--at", "2026-12-02T10:00",
+         "--config", str(ROOT / "app.yaml"), "--database-url",
+         f"sqlite:///{tmp_path / 'shell.db'}", "--script", "-"],
+        input="merge api v1.3.0\nadvance 1m\n/deploy status\n", cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=120, check=False)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr
+    assert p.stderr == ""
+    assert f"✅ api `{sha_of('v1.3.0')[:12]}` is live in staging" in p.stdout
 
 
 def test_without_a_fake_github_merge_says_how_to_get_one(tmp_path: Path) -> None:
