@@ -8,6 +8,7 @@ same as running every one."""
 from __future__ import annotations
 
 import io
+import logging
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -102,6 +103,31 @@ at 2026-12-07 00:00
     )
     # Nothing else fell due over the weekend: the warning was posted once.
     assert out.count("⏰ production closes") == 1
+
+
+def test_a_session_started_after_a_warning_was_due_says_so_in_one_line_and_logs_nothing(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Started (`--at`) at 13:30 on a Friday, half an hour after the cut-off warning was due:
+    the bot was not down, the session began then. The warning is not posted late (as
+    `deploybot run` would not, past the grace), and instead of the bot's WARNING log line
+    ('skipped … was the bot down?') the transcript says once what was not announced and
+    why."""
+    with caplog.at_level(logging.INFO):
+        out = session(tmp_path, "advance 1m\nadvance 1m\n",
+                      start=datetime(2026, 12, 4, 13, 30, tzinfo=NY))
+    in_order(
+        out,
+        "You are U0ALICE.",
+        "(not announced, as it was due before this session began: “⏰ production closes for "
+        "normal deploys in 1 hour (Fri 2026-12-04 14:00 EST)…”, due Fri 2026-12-04 13:00 "
+        "EST; start the session before then to see it)",
+        "U0ALICE> advance 1m",
+        "(it is now Fri 2026-12-04 13:31 EST)",
+    )
+    assert out.count("not announced") == 1
+    assert "⏰ production closes" not in out.replace("“⏰ production closes", "")
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [], [r.getMessage() for r in warnings]
 
 
 def test_approvals_expire_and_locks_run_out_as_time_moves(tmp_path: Path) -> None:

@@ -13,6 +13,10 @@ announcement due at most `announcements.grace` ago it:
 An announcement due longer ago than the grace (the bot was down, or Slack was) is not
 replayed: its key is claimed without posting, and the skip is logged once. A crash between
 claim and post loses that one announcement rather than risking it twice.
+
+A process that begins at a time of its own choosing (`deploybot shell --at`) missed nothing:
+`skip_stale` claims what is already too late when it begins, without the warning, and
+returns it for the process to say in its own words.
 """
 
 from __future__ import annotations
@@ -95,10 +99,22 @@ class AnnouncementService:
                 posted.append(a.key)
         return posted
 
-    def _skip(self, a: Announcement, *, at: datetime, grace: timedelta) -> None:
+    def skip_stale(self, *, at: datetime) -> list[Announcement]:
+        """Claim, without posting and without a warning, every announcement `post_due` would
+        skip at `at` as due longer than the grace ago; returns those this call claimed, by
+        due time. For a session that begins at `at` (nobody was down before it)."""
+        grace = self._config.announcements.grace
+        stale = [a for a in self.plan(start=at - grace - STALE_LOOKBACK, end=at + TICK)
+                 if a.due_at < at - grace]
+        return [a for a in stale if self._claim_unposted(a, at=at)]
+
+    def _claim_unposted(self, a: Announcement, *, at: datetime) -> bool:
         with self._store.transaction() as r:
-            if not r.announcements.claim(a.key, due_at=a.due_at, at=at):
-                return  # another process posted or skipped it
+            return r.announcements.claim(a.key, due_at=a.due_at, at=at)
+
+    def _skip(self, a: Announcement, *, at: datetime, grace: timedelta) -> None:
+        if not self._claim_unposted(a, at=at):
+            return  # another process posted or skipped it
         log.warning("announcement %s skipped: due %s, %s ago, more than the grace of %s "
                     "(was the bot down?); not replaying it", a.key, a.due_at.isoformat(),
                     at - a.due_at, grace)

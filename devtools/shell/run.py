@@ -10,13 +10,13 @@ import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal, TextIO
 
 from bot.clock import Clock, ManualClock, OffsetClock, SystemClock
 from bot.config import AppConfig
-from bot.container import build_container
+from bot.container import Container, build_container
 from bot.store.schema import upgrade_schema
 from devtools.fake_cluster import TICK, FakeCluster, fake_kubernetes
 from devtools.fake_repos import FakeRepositories, fake_github
@@ -56,6 +56,25 @@ def _first_user(config: AppConfig) -> str:
             if USER_ID.match(m):
                 return m
     return DEFAULT_USER
+
+
+def _not_announced(container: Container, at: datetime) -> list[str]:
+    """The session begins at `at` (`--at`, or now): what was due to be announced too long
+    before then for the bot to post it late (bot.services.announcements' grace) is let go
+    quietly — nobody was down — and said here in one line, instead of the bot's warning."""
+    stale = container.announcements.skip_stale(at=at)
+    if not stale:
+        return []
+    last, zone = stale[-1], container.config.zone
+    whole = last.text.splitlines()[0]
+    what = whole.split("; ")[0]  # its first clause ("… in 1 hour (Fri … 14:00 EST)")
+    what = what if len(what) <= 80 else what[:80].rsplit(" ", 1)[0]
+    what += "…" if what != whole else ""
+    due = f"{last.due_at.astimezone(zone):%a %Y-%m-%d %H:%M %Z}"
+    head = ("(not announced, as it was due before this session began" if len(stale) == 1
+            else f"(not announced, as they were due before this session began: "
+                 f"{len(stale)} announcements, the last")
+    return [f"{head}: “{what}”, due {due}; start the session before then to see it)"]
 
 
 def _banner(config: AppConfig, *, config_path: str | None, database_url: str,
@@ -237,6 +256,7 @@ def run_shell(
                 # The bot has been watching the repositories: its first look is a
                 # baseline (what is there is not deployed), so a merge in the session is new.
                 container.github_polling.poll()
+            transcript.say(_not_announced(container, clock.now()))
             resumed = container.runner.resume()
             if resumed:
                 transcript.say([f"(resuming {resumed} unfinished deployment(s))"])

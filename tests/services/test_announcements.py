@@ -271,3 +271,28 @@ def test_plan_lists_keys_due_times_and_texts(bot: Bot) -> None:
     assert all(a.due_at.tzinfo is not None and a.due_at.utcoffset() == timedelta(0)
                for a in planned)
     assert planned[0].due_at == datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
+
+
+def test_a_session_begun_late_lets_go_of_what_is_stale_quietly_once(
+    bot: Bot, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`deploybot shell --at` begins after the Friday warning was due: skip_stale claims it
+    without the warning (the shell says it in a line of its own); post_due then neither
+    posts it nor warns; a second call finds nothing. An announcement still within the grace
+    is left for post_due, which posts it (late, as after a short outage)."""
+    due = ny(2026, 11, 20, 13, 0)
+    with caplog.at_level(logging.WARNING, logger="bot.services.announcements"):
+        stale = bot.service.skip_stale(at=due + timedelta(minutes=30))
+        assert [a.key for a in stale] == [FRIDAY_CLOSE]
+        assert stale[0].due_at == due and stale[0].text.startswith("⏰ production closes")
+        assert bot.service.post_due(at=due + timedelta(minutes=31)) == []
+        assert bot.service.skip_stale(at=due + timedelta(minutes=32)) == []
+    assert caplog.records == []
+    assert posted_texts(fake_slack) == []
+    recorded = row(bot.database, FRIDAY_CLOSE)
+    assert recorded is not None and recorded.ts is None
+
+    within = ny(2026, 12, 4, 13, 0)  # a later Friday's warning, 5 minutes ago
+    assert bot.service.skip_stale(at=within + timedelta(minutes=5)) == []
+    posted = bot.service.post_due(at=within + timedelta(minutes=5))
+    assert posted == ["schedule:production:closes:2026-12-04T19:00:00Z:warn:1h"]
