@@ -41,4 +41,5 @@ def register(app: App, container: Container) -> None:
 
     slash_command(app, container, ids.FLAG_COMMAND, parse=service.parse, help=FlagHelpArgs,
                   usage=FLAG_USAGE, acked=requesting, answer=change)
-    on_click(app, container, ids.TURN_FLAG_OFF, kill_switch)
+    for action_id in ids.TURN_FLAG_OFF_IDS:  # one per kill switch on a card
+        on_click(app, container, action_id, kill_switch)

@@ -33,6 +33,7 @@ from bot.presentation.parts import (
     title,
     when,
 )
+from bot.presentation.sections import header
 
 
 def _verdict_blocks(d: Deployment, zone: ZoneInfo,
@@ -60,18 +61,18 @@ def _verdict_blocks(d: Deployment, zone: ZoneInfo,
            f"*`{d.version}` failed its checks and is still live.* Roll back to "
            f"`{d.previous_version}`, or keep it?")
     return [_section(ask), {"type": "actions", "block_id": ids.VERDICT_BLOCK, "elements": [
-        _button(f"Roll back to {d.previous_version}"[:75], ids.ROLL_BACK, str(d.id),
+        _button(f"Roll back to {d.previous_version}", ids.ROLL_BACK, str(d.id),
                 style="danger", confirm=confirm_dialog(
                     "Roll back?", f"Roll `{d.service}` in *{d.environment}* back from "
                     f"`{d.version}` to `{d.previous_version}`.", "Roll back")),
-        _button(f"Keep {d.version}"[:75], ids.KEEP, str(d.id)),
-        *(_button(f"Turn {flag} off"[:75], ids.TURN_FLAG_OFF, f"{d.id}:{flag}",
+        _button(f"Keep {d.version}", ids.KEEP, str(d.id)),
+        *(_button(f"Turn {flag} off", action_id, f"{d.id}:{flag}",
                   confirm=confirm_dialog(
-                      f"Turn {flag} off?"[:100],
+                      f"Turn {flag} off?",
                       f"Request `/flag {d.environment} {flag} off` (kill switch after "
                       f"failed deploy #{d.id}), with the approvals a deploy there needs.",
                       "Turn off"))
-          for flag in kill_switches[:3]),
+          for action_id, flag in zip(ids.TURN_FLAG_OFF_IDS, kill_switches, strict=False)),
     ]}]
 
 
@@ -181,7 +182,7 @@ def deployment_card(d: Deployment, zone: ZoneInfo, links: Sequence[Link] = (),
         status += f" — {error_text(d.error)}"
     head = ("🚨 EMERGENCY deploy " if d.emergency else _HEAD[d.kind]) + title(d)
     blocks: list[Block] = [
-        {"type": "header", "text": {"type": "plain_text", "text": head[:150]}},
+        header(head),
         _section("\n".join(lines)),
     ]
     if links:

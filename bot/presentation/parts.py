@@ -19,6 +19,7 @@ from bot.domain.deployment import Deployment, Kind
 from bot.domain.record import Mark
 from bot.domain.states import State
 from bot.domain.text import shown, who
+from bot.presentation.sections import BUTTON, context, fit, section
 
 Block = dict[str, Any]
 
@@ -67,17 +68,19 @@ def took(delta: timedelta | None) -> str:
 
 
 def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+    return section(text)
 
 
 def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
+    return context(text)
 
 
 def _button(text: str, action_id: str, value: str, *, style: str | None = None,
             confirm: Block | None = None) -> Block:
+    """A button; its text cut to Slack's 75 characters between words ("Roll back to
+    v2026.12.04-release-candidate…")."""
     b: Block = {"type": "button", "action_id": action_id, "value": value,
-                "text": {"type": "plain_text", "text": text}}
+                "text": {"type": "plain_text", "text": fit(text, BUTTON)}}
     if style:
         b["style"] = style
     if confirm:
@@ -86,10 +89,13 @@ def _button(text: str, action_id: str, value: str, *, style: str | None = None,
 
 
 def confirm_dialog(title: str, text: str, confirm: str) -> Block:
-    """Slack's "Are you sure?" dialog on a button (Cancel to back out)."""
-    return {"title": {"type": "plain_text", "text": title[:100]},
-            "text": {"type": "mrkdwn", "text": text[:300]},
-            "confirm": {"type": "plain_text", "text": confirm},
+    """Slack's "Are you sure?" dialog on a button (Cancel to back out): its title within 100
+    characters, its text 300, its buttons 30 (the confirmation dialog object's reference,
+    https://docs.slack.dev/reference/block-kit/composition-objects/confirmation-dialog-object).
+    """
+    return {"title": {"type": "plain_text", "text": fit(title, 100)},
+            "text": {"type": "mrkdwn", "text": fit(text, 300)},
+            "confirm": {"type": "plain_text", "text": fit(confirm, 30)},
             "deny": {"type": "plain_text", "text": "Cancel"}}
 
 

@@ -295,6 +295,13 @@ def watched(config_data: dict[str, Any]) -> dict[str, Any]:
     return config_data
 
 
+@pytest.fixture
+def two_kill_switches(config_data: dict[str, Any]) -> dict[str, Any]:
+    config_data["services"]["api"]["flags"] = [{"name": "new-checkout", "kill_switch": True},
+                                               {"name": "simple", "kill_switch": True}]
+    return config_data
+
+
 @pytest.mark.usefixtures("watched")
 def test_a_failed_watch_offers_the_kill_switch_which_turns_the_flag_off(
         bot: RunningBot, fake_k8s: FakeKubernetes) -> None:
@@ -327,6 +334,30 @@ def test_a_failed_watch_offers_the_kill_switch_which_turns_the_flag_off(
     assert len(notes) == 1, notes
     # Rollback / Keep stay to be decided on the failed deploy's card.
     assert has_buttons(bot.card(failed))
+
+
+@pytest.mark.usefixtures("watched", "two_kill_switches")
+def test_two_kill_switches_are_two_buttons_slack_takes_each_turning_its_flag_off(
+        bot: RunningBot, fake_k8s: FakeKubernetes) -> None:
+    """Was: both buttons had the action_id deploy.turn_flag_off; Slack refuses a block whose
+    action_ids repeat (invalid_blocks), so the failed card was never updated."""
+    fake_k8s.crash_after_ready("staging", "api", restarts=3, once_seen=True)
+    failed = request(bot, "api staging v1.2.3")
+    assert run_to_end(bot, failed) is State.FAILED
+    card = bot.card(failed)
+    (verdict,) = [b for b in card["blocks"] if b.get("block_id") == ids.VERDICT_BLOCK]
+    kills = [e for e in verdict["elements"] if e["action_id"] in ids.TURN_FLAG_OFF_IDS]
+    assert [(e["text"]["text"], e["value"]) for e in kills] == [
+        ("Turn new-checkout off", f"{failed}:new-checkout"),
+        ("Turn simple off", f"{failed}:simple")]
+    assert len({e["action_id"] for e in verdict["elements"]}) == len(verdict["elements"])
+
+    second = kills[1]
+    reply = bot.requester.click(user_id=APPROVER, action_id=second["action_id"],
+                                value=second["value"], message=card)
+    said = ephemeral_text(bot, reply)
+    assert said.startswith("🚩 Flag change #2 started: flag `simple` → `off` in "
+                           "*staging*."), said
 
 
 # -- locks, and a flag gone by the time it is approved ---------------------------------------
