@@ -13,6 +13,7 @@ from bot.domain.severity import Outcome
 from bot.domain.states import State
 from bot.domain.text import error_text, who
 from bot.presentation.link_views import links_line, thread_link
+from bot.presentation.sections import MESSAGE_TEXT, fit
 
 
 def headline(a: Alert) -> str:
@@ -101,7 +102,7 @@ def slack_text(a: Alert, link: str | None, links: Sequence[Link] = ()) -> str:
         shown.append(links_line(links))
     if shown:
         lines.append(" · ".join(shown))
-    return "\n".join(lines)
+    return fit("\n".join(lines), MESSAGE_TEXT)  # many long links: the last ones cut, with …
 
 
 def pager_summary(a: Alert) -> str:

@@ -15,6 +15,7 @@ from bot.domain.states import State
 from bot.domain.text import clip, reason_text
 from bot.presentation import ids
 from bot.presentation.blocks import Message
+from bot.presentation.sections import BUTTON, TEXT, fit
 
 Block = dict[str, Any]
 
@@ -60,7 +61,7 @@ def _detail(state: ItemState) -> str:
 
 
 def _text(s: str) -> Block:
-    return {"type": "mrkdwn", "text": s[:3000]}
+    return {"type": "mrkdwn", "text": fit(s, TEXT)}
 
 
 def _line(d: Deployment, state: ItemState, checklist: Checklist) -> str:
@@ -90,7 +91,7 @@ def _item_blocks(d: Deployment, state: ItemState, checklist: Checklist,
     if state.item in MANUAL and not state.green:  # asks why in a modal (checklist_form_views)
         out.append({"type": "actions", "block_id": na_block_id(d.id, state.item), "elements": [
             {"type": "button", "action_id": ids.CHECKLIST_NOT_APPLICABLE,
-             "text": {"type": "plain_text", "text": f"{state.label}: not applicable…"[:75]},
+             "text": {"type": "plain_text", "text": fit(f"{state.label}: not applicable…", BUTTON)},
              "value": f"{d.id}.{state.item}"}]})
     return out
 

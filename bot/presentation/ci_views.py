@@ -14,6 +14,7 @@ from bot.domain.ci_commands import CIRerunArgs, CIRunsArgs
 from bot.domain.text import clip
 from bot.domain.workflow_runs import CIReport, CIRerun, RunDetail, RunJob
 from bot.presentation.blocks import Block, Message, when
+from bot.presentation.sections import context, fit, section
 
 #: At most this many failed jobs per run, and failed steps per job, are listed.
 MAX_JOBS = 5
@@ -37,11 +38,11 @@ def _link(url: str, label: str) -> str:
 
 
 def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:MAX_SECTION]}}
+    return section(text)
 
 
 def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:MAX_SECTION]}]}
+    return context(text)
 
 
 def looking_up(args: CIRunsArgs | CIRerunArgs) -> str:
@@ -115,7 +116,7 @@ def ci_report_view(report: CIReport, zone: ZoneInfo) -> Message:
             break
         text = "\n".join(run_lines(detail))
         if len(text) > MAX_SECTION:
-            text = text[:MAX_SECTION - 1] + "…"
+            text = fit(text, MAX_SECTION)
         blocks.append(_section(text))
         texts.append(text)
     shown = len(blocks) - 1 if report.runs else 0

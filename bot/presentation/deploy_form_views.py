@@ -18,6 +18,7 @@ from bot.domain.deploy_form import TAGS_LATE, FormChoices, picked_value
 from bot.domain.forms import REASON
 from bot.presentation import ids
 from bot.presentation.modal_parts import plain_text
+from bot.presentation.sections import fit
 
 #: The form's fields → their input blocks (a block's one element has the same action_id).
 BLOCKS = {
@@ -31,25 +32,52 @@ BLOCKS = {
 EMERGENCY_VALUE = "emergency"
 
 
+#: A static select's limits (https://docs.slack.dev/reference/block-kit/block-elements/
+#: select-menu-element): 100 options, or 100 groups of 100; an option's text 75 characters
+#: and its value 150 (the option object's reference).
+MENU_OPTIONS = 100
+OPTION_TEXT = 75
+OPTION_VALUE = 150
+
+
 def _option(text: str, value: str) -> dict[str, Any]:
-    return {"text": plain_text(text[:75]), "value": value[:150]}
+    """An option showing `text` (cut between words with "…" past 75 characters); its
+    `value` is whole (a caller never offers one longer than Slack takes)."""
+    return {"text": plain_text(fit(text, OPTION_TEXT)), "value": value}
 
 
 def _select(block_id: str, label: str, names: tuple[str, ...], *,
             placeholder: str) -> dict[str, Any]:
+    """A required select of `names`; past 100 of them, in groups of 100 ("Services
+    101 to 200"), so every one can be picked."""
     element: dict[str, Any] = {"type": "static_select", "action_id": block_id,
-                               "placeholder": plain_text(placeholder),
-                               "options": [_option(n, n) for n in names[:100]]}
+                               "placeholder": plain_text(placeholder)}
+    options = [_option(n, n) for n in names]
+    if len(options) <= MENU_OPTIONS:
+        element["options"] = options
+    else:
+        element["option_groups"] = [
+            {"label": plain_text(f"{label}s {i + 1} to {i + len(group)}"), "options": group}
+            for i in range(0, min(len(options), MENU_OPTIONS ** 2), MENU_OPTIONS)
+            for group in [options[i:i + MENU_OPTIONS]]]
     if len(names) == 1:
-        element["initial_option"] = element["options"][0]
+        element["initial_option"] = options[0]
     return {"type": "input", "block_id": block_id, "label": plain_text(label), "element": element}
+
+
+def _offered(choices: FormChoices) -> list[tuple[str, tuple[str, ...]]]:
+    """The services whose versions the menu lists, with those versions: at most 100
+    services (a menu's groups), each version whose option value Slack takes."""
+    offered = [(s, tuple(v for v in choices.versions.get(s, ())
+                         if len(picked_value(s, v)) <= OPTION_VALUE))
+               for s in choices.services]
+    return [(s, v) for s, v in offered if v][:MENU_OPTIONS]
 
 
 def _versions(choices: FormChoices) -> dict[str, Any] | None:
     """A select of the versions offered (grouped by service when there are several), or
     None when there are none (a select needs at least one option)."""
-    offered = [(s, choices.versions.get(s, ())) for s in choices.services]
-    offered = [(s, v) for s, v in offered if v]
+    offered = _offered(choices)
     if not offered:
         return None
     element: dict[str, Any] = {"type": "static_select", "action_id": ids.FORM_VERSION,
@@ -59,7 +87,7 @@ def _versions(choices: FormChoices) -> dict[str, Any] | None:
         element["options"] = [_option(v, picked_value(service, v)) for v in versions]
     else:
         element["option_groups"] = [
-            {"label": plain_text(f"{s} ({_source(choices, s)})"[:75]),
+            {"label": plain_text(fit(f"{s} ({_source(choices, s)})", OPTION_TEXT)),
              "options": [_option(v, picked_value(s, v)) for v in versions]}
             for s, versions in offered]
     sources = {_source(choices, s) for s, _ in offered}
@@ -74,9 +102,29 @@ def _source(choices: FormChoices, service: str) -> str:
             else "deployed lately")
 
 
-def _names(services: list[str]) -> str:
+def _names(services: list[str], most: int = 5) -> str:
+    """"api", "api and web", "api, web and worker"; past `most`, "… and 12 more"."""
+    if len(services) > most:
+        return ", ".join(services[:most]) + f" and {len(services) - most} more"
     return (services[0] if len(services) == 1
             else ", ".join(services[:-1]) + " and " + services[-1])
+
+
+def _unlisted_note(choices: FormChoices) -> dict[str, Any] | None:
+    """What the versions menu leaves out and why (None: nothing): the versions of services
+    past its 100 groups, and versions too long for an option's value."""
+    offered = dict(_offered(choices))
+    beyond = [s for s in choices.services if s not in offered and any(
+        len(picked_value(s, v)) <= OPTION_VALUE for v in choices.versions.get(s, ()))]
+    too_long = [s for s in choices.services if any(
+        len(picked_value(s, v)) > OPTION_VALUE for v in choices.versions.get(s, ()))]
+    said = ([f"the versions of {_names(beyond)} (a menu holds {MENU_OPTIONS} services)"]
+            if beyond else []) + (
+        [f"versions of {_names(too_long)} too long for a menu"] if too_long else [])
+    if not said:
+        return None
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": fit(
+        "Not listed: " + "; ".join(said) + ". Type the version instead.", 3000)}]}
 
 
 def _tags_note(choices: FormChoices) -> dict[str, Any] | None:
@@ -91,8 +139,8 @@ def _tags_note(choices: FormChoices) -> dict[str, Any] | None:
     then = ("versions deployed lately are offered instead, or type the version"
             if any(choices.versions.get(s) for s in missing) else "type the version")
     again = " (`/deploy` again in a moment may list the tags)" if late else ""
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": (
-        "; ".join(said) + f": {then}{again}.")}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": fit(
+        "; ".join(said) + f": {then}{again}.", 3000)}]}
 
 
 def deploy_form(choices: FormChoices, *, channel_id: str | None) -> dict[str, Any]:
@@ -106,9 +154,9 @@ def deploy_form(choices: FormChoices, *, channel_id: str | None) -> dict[str, An
     versions = _versions(choices)
     if versions is not None:
         blocks.append(versions)
-    note = _tags_note(choices)
-    if note is not None:
-        blocks.append(note)
+    for note in (_tags_note(choices), _unlisted_note(choices)):
+        if note is not None:
+            blocks.append(note)
     blocks += [
         {"type": "input", "block_id": ids.FORM_VERSION_TYPED, "optional": True,
          "label": plain_text("Version" if versions is None else "Or type the version"),
@@ -139,4 +187,4 @@ def deploy_form(choices: FormChoices, *, channel_id: str | None) -> dict[str, An
 def form_errors(problems: dict[str, str]) -> dict[str, Any]:
     """The `ack` of a refused submission: Slack shows each message under its block."""
     return {"response_action": "errors",
-            "errors": {BLOCKS[f]: message[:150] for f, message in problems.items()}}
+            "errors": {BLOCKS[f]: fit(message, 150) for f, message in problems.items()}}

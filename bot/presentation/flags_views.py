@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.flag_status import FlagReading, FlagStatus
 from bot.domain.flags_command import FlagsArgs
 from bot.presentation.parts import Block, Message, when
+from bot.presentation.sections import TEXT, fit
 from bot.presentation.troubleshooting_views import esc
 
 MAX_FLAGS = 45
@@ -86,7 +87,7 @@ def flags_message(args: FlagsArgs, r: FlagReading, zone: ZoneInfo) -> Message:
     blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": head}}]
     for f in r.flags[:MAX_FLAGS]:
         blocks.append({"type": "section",
-                       "text": {"type": "mrkdwn", "text": _flag_text(f, r.source)[:3000]}})
+                       "text": {"type": "mrkdwn", "text": fit(_flag_text(f, r.source), TEXT)}})
     if n > MAX_FLAGS:
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": f"and {n - MAX_FLAGS} more flags"}]})

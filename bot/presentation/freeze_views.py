@@ -20,6 +20,7 @@ from bot.domain.schedule import Schedule
 from bot.domain.text import reason_text, shown
 from bot.presentation.lock_views import locked_note
 from bot.presentation.parts import Block, Message
+from bot.presentation.sections import MESSAGE_BLOCKS, context, packed, section
 
 SOURCE_LABELS = {
     "config": "app.yaml",
@@ -65,11 +66,11 @@ class EntryView(Protocol):
 
 
 def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+    return section(text)
 
 
 def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
+    return context(text)
 
 
 def _safe(text: str) -> str:
@@ -77,20 +78,12 @@ def _safe(text: str) -> str:
     return reason_text(text, limit=3000)
 
 
-def _sections(lines: Sequence[str]) -> list[Block]:
-    """Lines grouped into sections of at most 3000 characters (Slack's limit)."""
-    blocks: list[Block] = []
-    chunk: list[str] = []
-    size = 0
-    for line in lines:
-        if chunk and size + len(line) + 1 > 2900:
-            blocks.append(_section("\n".join(chunk)))
-            chunk, size = [], 0
-        chunk.append(line)
-        size += len(line) + 1
-    if chunk:
-        blocks.append(_section("\n".join(chunk)))
-    return blocks[:45]
+def _sections(lines: Sequence[str], what: str) -> list[Block]:
+    """Lines in sections of at most ~3000 characters (Slack's limit), as many as a message
+    holds with its closing context; what does not fit is counted (`what`: "freeze(s)")."""
+    return packed(lines, most=MESSAGE_BLOCKS - 1, more=lambda left: (
+        f"…and {sum(1 for line in left if line.lstrip().startswith('• '))} more {what} not "
+        "shown here (Slack takes 50 blocks a message)."))
 
 
 def scope(f: Freeze) -> str:
@@ -172,7 +165,7 @@ def freeze_status_view(windows: Sequence[WindowView], at: datetime, zone: tzinfo
             lines += [f"    • {_freeze_line(f, zone)}" for f in w.upcoming]
         else:
             lines.append(f"    No freezes start in the next {days} days.")
-    blocks = _sections(lines)
+    blocks = _sections(lines, "freeze(s)")
     blocks.append(_context("`/freeze list` lists every freeze with its number; "
                            "`/freeze help` shows how to add and remove them."))
     return Message(text="Deploy windows", blocks=blocks)
@@ -195,7 +188,7 @@ def freeze_list_view(entries: Sequence[EntryView], at: datetime, zone: tzinfo,
     for e in entries:
         now = "🧊 *now* · " if e.active else ""
         lines.append(f"• {now}{_freeze_line(e.freeze, zone)} ({_source(e)})")
-    blocks = _sections(lines)
+    blocks = _sections(lines, "freeze(s)")
     blocks.append(_context("Remove a freeze added in Slack with "
                            "`/freeze remove &lt;number&gt;`; the others are changed in app.yaml."))
     return Message(text="Freezes", blocks=blocks)

@@ -30,9 +30,9 @@ from bot.presentation.freeze_views import WindowView, window_line
 from bot.presentation.live_views import last_known_note, version_text
 from bot.presentation.lock_views import lock_note
 from bot.presentation.parts import deployment_line
+from bot.presentation.sections import context, fit, header, section
 
 MAX_BLOCKS = 100  # Slack's limit for a view
-TEXT_LIMIT = 3000  # Slack's limit for a section's (or a context element's) text
 SECTION_CHARS = 2900  # what a section of packed lines may hold (leaves room for a note)
 MAX_PENDING = 8  # approvals shown with their buttons (two blocks each)
 NOTE_RESERVE = 1  # a block kept free for the closing "not shown" note
@@ -96,18 +96,6 @@ class HomeView(Protocol):
     def unresolved(self) -> int: ...
 
 
-def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:TEXT_LIMIT]}}
-
-
-def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:TEXT_LIMIT]}]}
-
-
-def _header(text: str) -> Block:
-    return {"type": "header", "text": {"type": "plain_text", "text": text[:150]}}
-
-
 _DIVIDER: Block = {"type": "divider"}
 
 
@@ -154,7 +142,7 @@ def _pack(lines: Sequence[tuple[str, int]]) -> list[tuple[list[str], int]]:
     chunks: list[tuple[list[str], int]] = []
     size = 0
     for line, count in lines:
-        line = line[:SECTION_CHARS]
+        line = fit(line, SECTION_CHARS)
         if chunks and size + len(line) + 1 <= SECTION_CHARS:
             chunks[-1][0].append(line)
             chunks[-1] = (chunks[-1][0], chunks[-1][1] + count)
@@ -187,7 +175,7 @@ def _share(needs: Sequence[int], room: int) -> list[int]:
 def _pending_blocks(home: HomeView, zone: ZoneInfo) -> list[Block]:
     if not home.pending:
         return []
-    blocks: list[Block] = [_section(f"*⏳ Waiting for approval* ({home.pending_total})")]
+    blocks: list[Block] = [section(f"*⏳ Waiting for approval* ({home.pending_total})")]
     for d in home.pending[:MAX_PENDING]:
         lines = [f"*{title(d)}*"]
         if d.emergency_reason is not None:
@@ -196,11 +184,11 @@ def _pending_blocks(home: HomeView, zone: ZoneInfo) -> list[Block]:
         expires = f" · expires {when(d.expires_at, zone)}" if d.expires_at else ""
         lines.append(f"Requested by {who(d.requested_by)} {when(d.requested_at, zone)} · "
                      f"{need}{expires}")
-        blocks.append(_section("\n".join(lines)))
+        blocks.append(section("\n".join(lines)))
         blocks.append(approval_actions(d, block_id=f"{ids.HOME_APPROVAL_BLOCK}.{d.id}"))
     shown = min(len(home.pending), MAX_PENDING)
     if home.pending_total > shown:
-        blocks.append(_context(f"…and {home.pending_total - shown} more waiting for approval, "
+        blocks.append(context(f"…and {home.pending_total - shown} more waiting for approval, "
                                "not shown here: their cards in the deployments channel have "
                                "the same buttons."))
     return blocks
@@ -212,15 +200,15 @@ def _recent_blocks(recent: Sequence[Deployment], zone: ZoneInfo) -> list[Block]:
         lines.append(("_None yet._", 0))
     for d in recent:
         lines.append((f"• {deployment_line(d, zone)}", 1))  # as /deploy status says it
-    return [_section("\n".join(chunk)) for chunk, _ in _pack(lines)][:2]
+    return [section("\n".join(chunk)) for chunk, _ in _pack(lines)][:2]
 
 
 def home_view(home: HomeView, zone: ZoneInfo) -> dict[str, Any]:
     """The `home` view to publish (views.publish), within Slack's limits."""
     total_services = sum(len(e.services) for e in home.environments)
     top: list[Block] = [
-        _header("Deployments"),
-        _context(f"Updated {when(home.at, zone)} · {len(home.environments)} environment(s), "
+        header("Deployments"),
+        context(f"Updated {when(home.at, zone)} · {len(home.environments)} environment(s), "
                  f"{total_services} service deployment(s) · `/deploys` for the history, "
                  "`/freeze` for the schedule and freezes"),
     ]
@@ -238,16 +226,16 @@ def home_view(home: HomeView, zone: ZoneInfo) -> dict[str, Any]:
     notes: list[str] = []
     for env, chunks, share in zip(kept_envs, packed, shares, strict=True):
         locks = [s.lock for s in env.services if s.lock is not None]
-        middle.append(_section(window_line(env.window, zone, locks)))
+        middle.append(section(window_line(env.window, zone, locks)))
         if not env.services:
-            middle.append(_context("_No services deploy here._"))
+            middle.append(context("_No services deploy here._"))
             continue
         kept = [lines for lines, _ in chunks[:share]]
         cut = sum(count for _, count in chunks[share:])
         if cut:
             kept[-1] = [*kept[-1], f"…and {cut} more service(s) not shown here"]
             notes.append(f"{cut} service(s) in {env.window.environment}")
-        middle += [_section("\n".join(lines)) for lines in kept]
+        middle += [section("\n".join(lines)) for lines in kept]
     if len(kept_envs) < len(envs):
         names = ", ".join(e.window.environment for e in envs[len(kept_envs):])
         notes.append(f"the environments {names}")
@@ -261,5 +249,5 @@ def home_view(home: HomeView, zone: ZoneInfo) -> dict[str, Any]:
         footer.append(f"{home.unresolved} running version(s) not looked up in the cluster "
                       "yet; they appear as the tab refreshes.")
     if footer:
-        blocks.append(_context(" ".join(footer)))
+        blocks.append(context(" ".join(footer)))
     return {"type": "home", "callback_id": ids.HOME_VIEW, "blocks": blocks[:MAX_BLOCKS]}

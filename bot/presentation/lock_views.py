@@ -17,14 +17,15 @@ from bot.domain.locks import LOCKED_BEFORE_START, ROLLBACK, Lock
 from bot.domain.policy import local
 from bot.domain.text import error_text, reason_text, who
 from bot.presentation.parts import Block, Message, when
+from bot.presentation.sections import MESSAGE_BLOCKS, context, packed, section
 
 
 def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+    return section(text)
 
 
 def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
+    return context(text)
 
 
 def where(lock: Lock) -> str:
@@ -154,7 +155,9 @@ def lock_list_view(locks: Sequence[Lock], at: datetime, zone: ZoneInfo) -> Messa
         lines.append("_No locks: deploys follow the usual rules._")
     for lock in locks:
         lines.append(f"• `{lock.environment}` / `{lock.service}` — {lock_note(lock, zone)}")
-    blocks = [_section("\n".join(lines[i:i + 20])) for i in range(0, len(lines), 20)][:45]
+    blocks = packed(lines, most=MESSAGE_BLOCKS - 1, more=lambda left: (
+        f"…and {sum(1 for line in left if line.startswith('• '))} more lock(s), not shown "
+        "here (Slack takes 50 blocks a message): App Home shows each on its service."))
     blocks.append(_context("`/lock production api \"reason\" for 2h` locks a service; "
                            "`/unlock production api` releases it; `/lock help` for more."))
     return Message(text=f"Locks in force: {len(locks)}", blocks=blocks)

@@ -13,6 +13,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.presentation.blocks import Block, Message, when
+from bot.presentation.sections import context, section
 
 #: At most this many lines of output are shown, and at most this many characters (a
 #: section's text is limited to 3000, the code fences and the note need the rest).
@@ -162,9 +163,6 @@ def migration_status_view(status: StatusView, zone: ZoneInfo) -> Message:
             f"{'succeeded' if s.succeeded else 'failed'} · {when(s.at, zone)}")
     database = database_line(s)
     blocks: list[Block] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": head[:3000]}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": database[:3000]}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": (note + body)[:3000]}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": meta[:3000]}]},
+        section(head), section(database), section(note + body), context(meta),
     ]
     return Message(text=f"{head}\n{database}\n{note}{body}\n{meta}", blocks=blocks)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.presentation.sections import fit
+
 
 def plain_text(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text, "emoji": True}
@@ -36,4 +38,4 @@ def reason_modal(*, callback_id: str, field: str, title: str, submit: str, intro
 def field_errors(field: str, message: str) -> dict[str, Any]:
     """The ack of a refused submission: `message` under the input `field` (Slack shows at
     most 150 characters there)."""
-    return {"response_action": "errors", "errors": {field: message[:150]}}
+    return {"response_action": "errors", "errors": {field: fit(message, 150)}}

@@ -47,7 +47,7 @@ def rollback_confirmation(plan: RollbackPlan) -> Message:
     if warning:
         blocks.append(_section(warning))
     blocks.append({"type": "actions", "block_id": ids.ROLLBACK_BLOCK, "elements": [
-        _button(f"Roll back to {plan.target}"[:75], ids.ROLLBACK_CONFIRM, plan.value,
+        _button(f"Roll back to {plan.target}", ids.ROLLBACK_CONFIRM, plan.value,
                 style="danger", confirm=confirm_dialog(
                     "Roll back now?", f"`{plan.service}` in *{plan.environment}*: "
                     f"`{plan.current}` → `{plan.target}`.", "Roll back")),

@@ -35,6 +35,7 @@ from bot.domain.troubleshooting_commands import TroubleshootArgs
 from bot.domain.workflow_runs import RunJob, icon, outcome
 from bot.domain.workloads import Condition, EventView, PodView, ReplicaSetView, RolloutView
 from bot.presentation.parts import Block, Message, when
+from bot.presentation.sections import context, fit
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -80,12 +81,12 @@ def ago(then: datetime | None, now: datetime) -> str:
 
 def _section(text: str) -> Block:
     if len(text) > MAX_SECTION:
-        text = text[:MAX_SECTION - 1] + "…"
+        text = fit(text, MAX_SECTION)
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
 def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:MAX_SECTION]}]}
+    return context(text)
 
 
 def _message(texts: Sequence[str], meta: str) -> Message:
