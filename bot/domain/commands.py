@@ -15,6 +15,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from bot.domain.text import clip, meant, shown
+from bot.domain.versions import leading_zero_problem, two_spellings
 from bot.errors import CommandUsageError
 
 MAX_TEXT = 500
@@ -323,5 +324,8 @@ def parse_deploy(
             f"{shown(version)} is not a valid version for `{service}` "
             f"(expected a match of `{pattern}`, e.g. `v1.2.3`)."
         )
+    meant_version = two_spellings(version, pattern)
+    if meant_version is not None:
+        raise UsageError(leading_zero_problem(version, meant_version))
     return DeployArgs(service=service, environment=environment, version=version,
                       emergency_reason=emergency_reason, force_reason=force_reason)

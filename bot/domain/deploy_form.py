@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from bot.domain.commands import MAX_REASON, MAX_VERSION, DeployArgs
 from bot.domain.forms import REASON, FormProblems
 from bot.domain.text import clip
+from bot.domain.versions import leading_zero_problem, two_spellings
 
 #: The most versions a form offers for one service (Slack: 100 options in a select at most).
 MAX_OFFERED = 10
@@ -127,6 +128,9 @@ def _version(form: FormInput, service: str, problems: dict[str, str],
     elif service in patterns and not re.fullmatch(patterns[service], version):
         problems[where] = (f"{_quoted(version)} is not a valid version for {service} (expected "
                            f"a match of {patterns[service]}, e.g. v1.2.3).")
+    elif service in patterns and (canonical := two_spellings(version,
+                                                             patterns[service])) is not None:
+        problems[where] = leading_zero_problem(version, canonical, quote="“")
     else:
         return version
     return None

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from bot.domain.commands import check_version_length
 from bot.domain.text import meant, shown
+from bot.domain.versions import leading_zero_problem, two_spellings
 from bot.errors import CommandUsageError
 
 MAX_TEXT = 500  # as /deploy's: a version over its own limit (128) is refused as such
@@ -128,4 +129,8 @@ def parse_rollback(
     if version is not None and not re.fullmatch(version_patterns[service], version):
         raise RollbackUsageError(f"{shown(version)} is not a valid version for `{service}` "
                                  f"(expected a match of `{version_patterns[service]}`).")
+    meant_version = (two_spellings(version, version_patterns[service])
+                     if version is not None else None)
+    if version is not None and meant_version is not None:
+        raise RollbackUsageError(leading_zero_problem(version, meant_version))
     return RollbackArgs(environment=environment, service=service, version=version)

@@ -43,6 +43,49 @@ def semver(tag: str) -> tuple[int, int, int, str | None] | None:
     return int(m[1]), int(m[2]), int(m[3]), m[4]
 
 
+_PADDED = re.compile(r"^(v?)(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(\+[0-9A-Za-z.-]+)?$")
+
+
+def _unpadded(number: str) -> str:
+    return number.lstrip("0") or "0"
+
+
+def zero_padded(version: str) -> str | None:
+    """The canonical spelling of a semantic version that writes a number with a leading
+    zero (`v01.2.3` → `v1.2.3`; `1.2.3-rc.01` → `1.2.3-rc.1`), which semver.org forbids
+    for major, minor and patch (§2) and numeric pre-release identifiers (§9); build
+    metadata may have them (§10). None when it has none, or is not a semantic version."""
+    m = _PADDED.match(version)
+    if m is None:
+        return None
+    numbers = [_unpadded(n) for n in m.group(2, 3, 4)]
+    pre = m[5]
+    if pre is not None:
+        pre = ".".join(_unpadded(i) if i.isdigit() else i for i in pre.split("."))
+    canonical = (f"{m[1]}{'.'.join(numbers)}" + (f"-{pre}" if pre is not None else "")
+                 + (m[6] or ""))
+    return canonical if canonical != version else None
+
+
+def two_spellings(version: str, pattern: str) -> str | None:
+    """The spelling of `version` without leading zeros when the service's version pattern
+    takes both: `v01.2.3` and `v1.2.3` would be two versions that compare as one. None when
+    there is none, or the pattern takes only `version` (a zero-padded scheme of its own,
+    e.g. `^\\d{4}\\.\\d{2}\\.\\d{2}$`, keeps its versions)."""
+    canonical = zero_padded(version)
+    if canonical is None or not re.fullmatch(pattern, canonical):
+        return None
+    return canonical
+
+
+def leading_zero_problem(version: str, meant: str, *, quote: str = "`") -> str:
+    """The refusal of a version spelled with a leading zero (`two_spellings`)."""
+    close = "”" if quote == "“" else quote
+    return (f"{quote}{version}{close} writes a number with a leading zero, which a semantic "
+            f"version does not (semver.org §2): did you mean {quote}{meant}{close}? Both "
+            "would name one version.")
+
+
 def nearest_tags(wanted: str, tags: Sequence[str], *, limit: int = 3) -> tuple[str, ...]:
     """The `limit` tags of `tags` closest to `wanted`, closest first.
 

@@ -142,6 +142,19 @@ def test_malformed_version_names_the_pattern(version: str) -> None:
     assert f"`{DEFAULT_VERSION_PATTERN}`" in problem
 
 
+@pytest.mark.parametrize(("version", "meant"), [
+    ("v01.2.3", "v1.2.3"), ("1.02.3", "1.2.3"), ("v1.2.03", "v1.2.3"),
+    ("v1.2.3-rc.01", "v1.2.3-rc.1")])
+def test_a_leading_zero_is_refused_naming_the_version_meant(version: str, meant: str) -> None:
+    """`v01.2.3` and `v1.2.3` would be two versions that compare as one (semver.org §2
+    forbids the leading zero): refused, naming the canonical spelling."""
+    with pytest.raises(UsageError) as info:
+        parse(f"production {version}")
+    assert info.value.problem == (
+        f"`{version}` writes a number with a leading zero, which a semantic version does "
+        f"not (semver.org §2): did you mean `{meant}`? Both would name one version.")
+
+
 def test_version_pattern_is_per_service() -> None:
     patterns = {"api": DEFAULT_VERSION_PATTERN, "web": r"^\d{8}$"}
     args = parse_deploy("web production 20261118", environments=ENVIRONMENTS,

@@ -53,6 +53,9 @@ def test_every_bad_field_is_named_at_once() -> None:
     (form(picked_version="web w1", typed_version=None), "version",
      "“w1” is a version of web; pick one of api's or type it."),
     (form(typed_version="<!channel>"), "version_typed", "is not a version"),
+    (form(typed_version="v01.2.3"), "version_typed",
+     "“v01.2.3” writes a number with a leading zero, which a semantic version does not "
+     "(semver.org §2): did you mean “v1.2.3”? Both would name one version."),
     (form(reason="x"), "reason", "tick Emergency"),
     (form(emergency=True, reason="x" * 301), "reason", "301 characters long"),
 ])

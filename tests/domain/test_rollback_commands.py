@@ -45,3 +45,11 @@ def test_a_mistyped_service_is_not_taken_for_a_version() -> None:
                                          "web": DEFAULT_VERSION_PATTERN})
     assert e.value.problem == ("Unknown service `wbe`. Did you mean `web`? Services in "
                                "`production`: `api`, `web`.")
+
+
+def test_a_version_with_a_leading_zero_names_the_version_meant() -> None:
+    with pytest.raises(RollbackUsageError) as info:
+        parse("production api v1.02.2")
+    assert info.value.problem == (
+        "`v1.02.2` writes a number with a leading zero, which a semantic version does not "
+        "(semver.org §2): did you mean `v1.2.2`? Both would name one version.")
