@@ -40,7 +40,7 @@ def fit(text: str, limit: int) -> str:
         return text
     body = clip(text, limit)[:-1]
     while True:
-        before = body
+        before = body = body.rstrip(" ,:·—-\n")
         if body.rfind("<") > body.rfind(">"):
             body = body[:body.rfind("<")]
         if body.count("```") % 2:
@@ -52,7 +52,7 @@ def fit(text: str, limit: int) -> str:
         body = _ENTITY_CUT.sub("", body)
         if body == before:
             break
-    return body.rstrip(" ,;:·—-\n") + "…"
+    return body + "…"
 
 
 def section(text: str) -> Block:
