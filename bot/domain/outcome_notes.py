@@ -62,15 +62,17 @@ def aborted(d: Deployment) -> Abort | None:
 
 def still_live(version: str, environment: str) -> str:
     """How the runner notes a failed watch left live (automatic rollback off); dropped
-    from the error once a rollback replaced it (`no_longer_live`)."""
+    from the headline once a rollback replaced it (`headline_error`)."""
     return f"{version} is still live (automatic rollback is off in {environment})"
 
 
-def no_longer_live(error: str | None, d: Deployment) -> str | None:
-    """`d`'s error without the `still_live` note: a rollback replaced it."""
-    if error is None:
-        return None
-    return error.replace("; " + still_live(d.version, d.environment), "") or None
+def headline_error(d: Deployment) -> str | None:
+    """`d`'s error as its headline (card status, `/deploys`, the summary) says it now: once
+    rolled back, without the `still_live` note, which was true when the watch failed and is
+    not now. The record's check line keeps the note: it says what was reached, then."""
+    if d.error is None or d.state is not State.ROLLED_BACK:
+        return d.error
+    return d.error.replace("; " + still_live(d.version, d.environment), "") or None
 
 
 def failed_verification(d: Deployment) -> bool:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.abort import abort_refusal, what_abort_does
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.links import Link
-from bot.domain.outcome_notes import failed_rollout
+from bot.domain.outcome_notes import failed_rollout, headline_error
 from bot.domain.previews import instance_label
 from bot.domain.states import State
 from bot.domain.text import error_text, reason_text, shown, who
@@ -165,8 +165,9 @@ def deployment_card(d: Deployment, zone: ZoneInfo, links: Sequence[Link] = (),
     status = STATE_LINE[d.state]
     if d.state is State.RUNNING and d.progress:
         status += f" — {error_text(d.progress)}"
-    if d.state in (State.FAILED, State.ROLLED_BACK) and d.error:
-        status += f" — {error_text(d.error)}"
+    error = headline_error(d)
+    if d.state in (State.FAILED, State.ROLLED_BACK) and error:
+        status += f" — {error_text(error)}"
     if d.state is State.SUCCEEDED and d.progress:  # e.g. "… is already running; nothing to do"
         status += f" — {error_text(d.progress)}"
     if d.state in (State.RUNNING, State.VERIFYING) and d.abort_requested_by is not None:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.dora import DoraStats
+from bot.domain.outcome_notes import headline_error
 from bot.domain.states import State
 from bot.domain.text import reason_text, shown, who
 from bot.presentation.blocks import STATE_LINE, Message, took, when
@@ -49,9 +50,9 @@ def cause(error: str) -> str:
 
 
 def _result(d: Deployment) -> str:
-    line = STATE_LINE[d.state]
-    if d.state in (State.FAILED, State.ROLLED_BACK, State.CANCELLED) and d.error:
-        line += f" — {cause(d.error)}"
+    line, error = STATE_LINE[d.state], headline_error(d)
+    if d.state in (State.FAILED, State.ROLLED_BACK, State.CANCELLED) and error:
+        line += f" — {cause(error)}"
     return line
 
 

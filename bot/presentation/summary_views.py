@@ -9,6 +9,7 @@ from datetime import datetime, tzinfo
 from bot.domain.alerts import DaySummary, EnvironmentDay
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.links import NO_LINKS, LinkCatalog
+from bot.domain.outcome_notes import headline_error
 from bot.presentation.alert_views import headline
 from bot.presentation.link_views import plain_lines
 
@@ -27,8 +28,9 @@ def _line(d: Deployment, zone: tzinfo) -> str:
     what = "rollback to" if d.kind is Kind.ROLLBACK else "deploy"
     text = f"  #{d.id} {when} {d.service} {what} {d.version}: {d.state.value}" \
            f" (by {d.requested_by})"
-    if d.error and d.state.value in ("failed", "rolled_back"):
-        text += f" — {d.error}"
+    error = headline_error(d)
+    if error and d.state.value in ("failed", "rolled_back"):
+        text += f" — {error}"
     return text
 
 

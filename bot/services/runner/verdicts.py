@@ -15,7 +15,7 @@ from datetime import datetime
 
 from bot.domain.abort import rolls_back_to
 from bot.domain.deployment import Deployment, Kind, Verification
-from bot.domain.outcome_notes import VERIFY_FAILED, no_longer_live, still_live
+from bot.domain.outcome_notes import VERIFY_FAILED, still_live
 from bot.domain.states import State
 from bot.domain.text import who
 from bot.ports import AlreadyRunning, Repositories, RolloutFailed, RollsBack, VerifyResult
@@ -187,7 +187,7 @@ class Verdicts(Leases):
             bad = r.deployments.get(d.rollback_of)
             if bad is None:
                 return None
-            before = no_longer_live(bad.error, bad)  # it was still live; it is not now
+            before = bad.error  # what it reached, kept (an honest record never regresses)
             if not r.deployments.transition(
                     bad.id, State.ROLLED_BACK, at=at,
                     error=f"{before + '; ' if before else ''}rolled back to {d.version} "
