@@ -277,7 +277,7 @@ def build_container(
                 for name, env in config.environments.items()},
         rollback_locks={name: env.rollbacks.lock for name, env in config.environments.items()},
         evidence=FailureEvidenceReader.of(cluster), flags=flags.stores,
-        flags_at_start=flags_set.at_start,
+        flags_at_start=flags_set.at_start, poster=notifier, zone=config.zone,
     )
     locks = LockService(config=config, store=database, access=access, clock=clock,
                         poster=notifier)

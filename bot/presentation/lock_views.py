@@ -13,7 +13,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain.lock_commands import LockArgs, LockListArgs, UnlockArgs
-from bot.domain.locks import LOCKED_BEFORE_START, ROLLBACK, Lock
+from bot.domain.locks import ABORT, AUTO_ROLLBACK, LOCKED_BEFORE_START, ROLLBACK, Lock
 from bot.domain.policy import local
 from bot.domain.text import error_text, reason_text, who
 from bot.presentation.parts import Block, Message, when
@@ -38,15 +38,28 @@ def unlock_command(lock: Lock) -> str:
 
 # -- the parts of a lock every screen words alike ------------------------------------------
 
+#: What set a lock a rollback left, with its deployment's number and without.
+_AFTER = {ROLLBACK: ("after rollback #{}", "after a rollback"),
+          ABORT: ("after the abort of #{}", "after an abort"),
+          AUTO_ROLLBACK: ("after the automatic rollback of #{}", "after an automatic rollback")}
+
+
+def _after(lock: Lock) -> str:
+    """" after rollback #5" (the rollback), " after the abort of #2" (the aborted deploy),
+    " after the automatic rollback of #3" (the failed deploy); "" for a `/lock`."""
+    forms = _AFTER.get(lock.origin)
+    if forms is None:
+        return ""
+    numbered, bare = forms
+    return " " + (numbered.format(lock.deployment_id) if lock.deployment_id else bare)
+
+
 def _who(lock: Lock, by: str | None = None) -> str:
-    """"locked by <@U0BOB>", "locked by <@U0BOB> after rollback #5"; `by` instead of the
-    holder's mention ("you"; "" leaves the holder out: "locked after rollback #5")."""
+    """"locked by <@U0BOB>", "locked by <@U0BOB> after rollback #5", "… after the abort of
+    #2"; `by` instead of the holder's mention ("you"; "" leaves the holder out: "locked
+    after rollback #5")."""
     holder = who(lock.holder) if by is None else by
-    origin = ""
-    if lock.origin == ROLLBACK:
-        origin = (f" after rollback #{lock.deployment_id}" if lock.deployment_id
-                  else " after a rollback")
-    return f"locked{' by ' + holder if holder else ''}{origin}"
+    return f"locked{' by ' + holder if holder else ''}{_after(lock)}"
 
 
 def _since(lock: Lock, zone: ZoneInfo) -> str:
@@ -61,7 +74,7 @@ def _until(lock: Lock, zone: ZoneInfo) -> str:
 def _why(lock: Lock) -> str:
     """The reason, cut at a word; a rollback's own ("… was aborted by <@U0BOB> …") keeps
     the mention deploybot wrote, a typed one mentions nobody."""
-    text = error_text if lock.origin == ROLLBACK else reason_text
+    text = error_text if lock.left_by_rollback else reason_text
     return text(lock.reason, limit=120)
 
 
@@ -198,6 +211,15 @@ def unlock_announcement(lock: Lock, by: str, zone: ZoneInfo) -> str:
     holder = "" if by == lock.holder else None
     return (f"🔓 {who(by)} unlocked {where(lock)} ({_who(lock, holder)} {_since(lock, zone)}"
             f"{_because(lock)}).")
+
+
+def replaced_announcement(old: Lock, new: Lock, zone: ZoneInfo) -> str:
+    """A rollback replaced the lock an earlier one left (bot.services.runner.verdicts):
+    what the lock says now, and what it said — "🔒 api in production is now locked by
+    <@U0BOB> after rollback #6 since …, until unlocked: v1.2.3 rolled back to v1.2.2 …. It
+    was locked by <@U0BOB> after rollback #5 since …; that lock is replaced."."""
+    now = _ended(f"{where(new)} is now {_note(new, zone)}")
+    return f"🔒 {now} It was {_who(old)} {_since(old, zone)}; that lock is replaced."
 
 
 def expiry_announcement(lock: Lock, zone: ZoneInfo) -> str:

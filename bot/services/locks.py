@@ -70,7 +70,8 @@ class LockListing:
     locks: tuple[Lock, ...]
 
 
-def _details(lock: Lock) -> dict[str, object]:
+def lock_details(lock: Lock) -> dict[str, object]:
+    """A lock as its audit events record it (`lock.locked`, `lock.released`, …)."""
     return {"lock_id": lock.id, "environment": lock.environment, "service": lock.service,
             "holder": lock.holder, "reason": lock.reason, "origin": lock.origin,
             "since": lock.created_at.isoformat(),
@@ -142,7 +143,7 @@ class LockService:
                     raise Conflict(f"The lock on {args.service} in {env} changed just now; "
                                    "nothing was done. Please try again.")
                 raise Conflict(already_locked(held, self._config.zone, user_id=user_id))
-            r.audit.record("lock.locked", actor=user_id, at=at, details=_details(lock),
+            r.audit.record("lock.locked", actor=user_id, at=at, details=lock_details(lock),
                            environment=env)
         announced = self._announce(lock_announcement(lock, self._config.zone))
         return LockChange(lock=lock, by=user_id, at=at, announced=announced)
@@ -164,7 +165,7 @@ class LockService:
                 raise Conflict(f"The lock on {where(lock)} was released just now by someone "
                                "else; nothing more was done.")
             r.audit.record("lock.released", actor=user_id, at=at,
-                           details=_details(lock) | {"held_for_seconds": int(
+                           details=lock_details(lock) | {"held_for_seconds": int(
                                lock.age(at).total_seconds())}, environment=env)
         announced = self._announce(unlock_announcement(lock, user_id, self._config.zone))
         return LockChange(lock=lock, by=user_id, at=at, announced=announced)
@@ -215,7 +216,7 @@ class LockService:
                 if not r.locks.release(lock.id, by=EXPIRY, at=at):
                     continue  # released by its holder, or by another process's job
                 r.audit.record("lock.expired", actor="deploybot", at=at,
-                               details=_details(lock), environment=lock.environment)
+                               details=lock_details(lock), environment=lock.environment)
             self._announce(expiry_announcement(lock, self._config.zone))
             released.append(lock.id)
         return released

@@ -159,7 +159,7 @@ class LockRow(Base):
     service: Mapped[str] = mapped_column(String(63))
     holder: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text, default="")
-    origin: Mapped[str] = mapped_column(String(16), default="manual")  # manual | rollback
+    origin: Mapped[str] = mapped_column(String(16), default="manual")  # bot.domain.locks
     deployment_id: Mapped[int | None] = mapped_column(BigId)  # the rollback that set it
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

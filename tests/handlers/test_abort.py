@@ -146,6 +146,27 @@ def test_deploying_the_aborted_version_again_names_who_aborted_it(bot: RunningBo
     assert '--force "reason"' in refused
 
 
+def test_the_lock_an_abort_leaves_says_it_was_an_abort(bot: RunningBot) -> None:
+    """The lock after an abort names the aborted deploy as what it was ("after the abort of
+    #1"), not as a rollback: #1 was the deploy, and no rollback deployment exists."""
+    dep = rolling_out(bot)
+    press_abort(bot, dep, APPROVER)
+    assert run_to_end(bot, dep) is State.ROLLED_BACK
+    with bot.container.database.transaction() as r:
+        lock = r.locks.get("staging", "api", at=bot.clock.now())
+    assert lock is not None and (lock.holder, lock.origin, lock.deployment_id) == (
+        APPROVER, "abort", dep)
+    reply = bot.requester.command("/lock", "list", user_id=REQUESTER)
+    (post,) = bot.requester.response_posts(reply)
+    listed = blocks_text(dict(post.args))
+    assert (f"🔒 locked by <@{APPROVER}> after the abort of #{dep} since "
+            in listed), listed
+    assert "rollback #" not in listed, listed
+    refused = command_reply(bot, "staging v1.2.4", user=REQUESTER)
+    assert refused.startswith(f"🔒 api in staging is locked by <@{APPROVER}> after the abort "
+                              f"of #{dep} since "), refused
+
+
 def test_deploy_abort_command_aborts_the_rollout(bot: RunningBot) -> None:
     dep = rolling_out(bot)
     answer = command_reply(bot, f"abort #{dep}")

@@ -45,7 +45,13 @@ def deployed(bot: RunningBot, version: str, expect: State = State.SUCCEEDED) -> 
 
 def plan(bot: RunningBot, text: str, *, user: str = REQUESTER) -> tuple[Reply, dict[str, Any]]:
     """`/rollback text`: the request and the one ephemeral answer (the plan or a refusal)."""
-    reply = bot.requester.command("/rollback", text, user_id=user)
+    return plan_of(bot, "/rollback", text, user=user)
+
+
+def plan_of(bot: RunningBot, command: str, text: str, *,
+            user: str = REQUESTER) -> tuple[Reply, dict[str, Any]]:
+    """`command text`: the request and the one ephemeral answer."""
+    reply = bot.requester.command(command, text, user_id=user)
     assert reply.status == 200, reply.body
     (post,) = bot.requester.response_posts(reply)
     assert post.args.get("response_type") == "ephemeral"
@@ -271,3 +277,89 @@ def test_leaving_a_version_that_migrated_warns_and_shows_the_migration_rollback(
 
 def details_of(bot: RunningBot, deployment_id: int, action: str) -> dict[str, Any]:
     return next(d for a, d in audit_rows(bot, deployment_id) if a == action)
+
+
+def test_a_second_rollback_replaces_the_first_rollbacks_lock_and_says_so(
+        bot: RunningBot) -> None:
+    """Rollback #4 locks api in staging ("v1.5.0 rolled back to v1.4.0"); rollback #5, by
+    someone else while that lock holds, takes v1.4.0 back to v1.3.0: the lock now says that
+    (whose, after which rollback, from and to what), the first one is released as replaced,
+    and the channel is told what the lock became and what it was."""
+    for v in ("v1.3.0", "v1.4.0", "v1.5.0"):
+        deployed(bot, v)
+    _, answer = plan(bot, "staging")
+    confirm(bot, answer)
+    wait_dm(bot, REQUESTER, count=4)
+    assert bot.container.runner.wait_idle()
+    with bot.container.database.transaction() as r:
+        first = r.locks.get("staging", "api", at=bot.clock.now())
+    assert first is not None and (first.holder, first.deployment_id) == (REQUESTER, 4)
+
+    _, again = plan(bot, "staging", user=APPROVER)
+    assert "back from `v1.4.0` to `v1.3.0`?" in blocks_text(again)
+    confirm(bot, again, user=APPROVER)
+    wait_dm(bot, APPROVER)
+    assert bot.container.runner.wait_idle()
+    assert bot.deployment(5).state is State.SUCCEEDED
+    assert running_version(bot.container.cluster, "staging", "api") == "v1.3.0"
+
+    with bot.container.database.transaction() as r:
+        lock = r.locks.get("staging", "api", at=bot.clock.now())
+    assert lock is not None and lock.id != first.id
+    assert (lock.holder, lock.origin, lock.deployment_id) == (APPROVER, "rollback", 5)
+    assert lock.reason == ("v1.4.0 rolled back to v1.3.0 (deployment #5); unlock when it "
+                           "is safe to deploy again")
+    _, answer = plan_of(bot, "/lock", "list")
+    listed = blocks_text(answer)
+    assert f"locked by <@{APPROVER}> after rollback #5 since " in listed, listed
+    assert "v1.4.0 rolled back to v1.3.0 (deployment #5)" in listed
+    assert "rollback #4" not in listed and "v1.5.0" not in listed
+
+    (note,) = [m["text"] for m in bot.slack.messages("C0DEPLOYS")
+               if m["thread_ts"] is None and str(m["text"]).startswith("🔒")]
+    assert note.startswith(f"🔒 api in staging is now locked by <@{APPROVER}> after rollback "
+                           "#5 since "), note
+    assert ("until unlocked: v1.4.0 rolled back to v1.3.0 (deployment #5); unlock when it is "
+            f"safe to deploy again. It was locked by <@{REQUESTER}> after rollback #4 since "
+            ) in note, note
+    assert note.endswith("; that lock is replaced."), note
+
+    rows = [(a, d) for a, d in audit_rows(bot, 5) if a.startswith("lock.")]
+    assert [a for a, _ in rows] == ["lock.released", "lock.locked"], rows
+    assert rows[0][1]["lock_id"] == first.id and rows[0][1]["replaced_by"] == lock.id
+    assert rows[1][1]["lock_id"] == lock.id and rows[1][1]["environment"] == "staging"
+
+
+def _auto_rollback() -> dict[str, Any]:
+    cfg = base_config()
+    cfg["simulated"]["fail_verify"] = "-flaky$"
+    cfg["environments"]["staging"] = {"verify": {"bake": "5m", "auto_rollback": True}}
+    return cfg
+
+
+@pytest.mark.parametrize("config_data", [_auto_rollback()])
+def test_the_lock_an_automatic_rollback_leaves_names_the_failed_deploy(
+        bot: RunningBot) -> None:
+    """Deploy #2 fails its watch and deploybot rolls it back by itself: the lock it leaves
+    says "after the automatic rollback of #2" (#2 is the failed deploy, no rollback
+    deployment exists); a `/rollback` later replaces that lock with its own."""
+    deployed(bot, "v1.3.0")
+    deployed(bot, "v1.4.0-flaky", expect=State.ROLLED_BACK)
+    _, answer = plan_of(bot, "/lock", "list")
+    listed = blocks_text(answer)
+    assert "🔒 locked by *deploybot* after the automatic rollback of #2 since " in listed, \
+        listed
+    assert "rollback #2" not in listed
+
+    _, again = plan(bot, "staging")
+    assert "back from `v1.3.0` to `v1.2.2`?" in blocks_text(again)
+    confirm(bot, again)
+    wait_dm(bot, REQUESTER, count=3)
+    assert bot.container.runner.wait_idle()
+    with bot.container.database.transaction() as r:
+        lock = r.locks.get("staging", "api", at=bot.clock.now())
+    assert lock is not None
+    assert (lock.holder, lock.origin, lock.deployment_id) == (REQUESTER, "rollback", 3)
+    (note,) = [m["text"] for m in bot.slack.messages("C0DEPLOYS")
+               if m["thread_ts"] is None and str(m["text"]).startswith("🔒")]
+    assert "It was locked by *deploybot* after the automatic rollback of #2 since " in note

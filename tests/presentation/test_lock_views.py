@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain.locks import MANUAL, ROLLBACK, Lock
+from bot.domain.locks import ABORT, AUTO_ROLLBACK, MANUAL, ROLLBACK, Lock
 from bot.presentation.lock_views import (
     already_locked,
     expiry_announcement,
@@ -21,6 +21,7 @@ from bot.presentation.lock_views import (
     locked_reply,
     refusal,
     refusal_at_start,
+    replaced_announcement,
     unlock_announcement,
     unlocked_reply,
 )
@@ -133,3 +134,31 @@ def test_the_announcements_say_who_did_what() -> None:
         "⌛ The lock on api in production expired Fri 2026-12-04 15:05 EST (locked by "
         "<@U0CAROL> since Fri 2026-12-04 13:05 EST: investigating &lt;!channel&gt; errors); "
         "deploys of api to production are open again.")
+
+
+def test_a_lock_says_what_set_it_a_rollback_an_abort_or_an_automatic_rollback() -> None:
+    """#5 is the rollback that set it; after an abort or an automatic rollback no rollback
+    deployment exists: the number is the aborted or failed deploy's, and said so."""
+    assert lock_note(rollback_lock(), NY).startswith(f"🔒 {BY_ROLLBACK}")
+    assert lock_note(rollback_lock(origin=ABORT, deployment_id=2), NY).startswith(
+        f"🔒 locked by <@U0BOB> after the abort of #2 {SINCE}, until unlocked: {ABORTED}")
+    assert lock_note(rollback_lock(origin=AUTO_ROLLBACK, holder="deploybot",
+                                   deployment_id=3), NY).startswith(
+        f"🔒 locked by *deploybot* after the automatic rollback of #3 {SINCE}")
+    assert lock_note(rollback_lock(origin=ABORT, deployment_id=None), NY).startswith(
+        f"🔒 locked by <@U0BOB> after an abort {SINCE}")
+    assert refusal_at_start(rollback_lock(origin=ABORT, deployment_id=2), AT).startswith(
+        "api in staging was locked by <@U0BOB> after the abort of #2 before it could start")
+
+
+def test_a_lock_a_rollback_replaced_is_announced_with_what_it_says_now_and_said() -> None:
+    old = rollback_lock(reason="v1.2.4 rolled back to v1.2.3 (deployment #5); unlock when "
+                        "it is safe to deploy again")
+    new = rollback_lock(id=3, holder="U0CAROL", deployment_id=6, created_at=AT,
+                        reason="v1.2.3 rolled back to v1.2.2 (deployment #6); unlock when "
+                        "it is safe to deploy again")
+    assert replaced_announcement(old, new, NY) == (
+        "🔒 api in staging is now locked by <@U0CAROL> after rollback #6 since Fri "
+        "2026-12-04 13:30 EST, until unlocked: v1.2.3 rolled back to v1.2.2 (deployment #6); "
+        f"unlock when it is safe to deploy again. It was {BY_ROLLBACK}; that lock is "
+        "replaced.")

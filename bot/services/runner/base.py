@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from bot.config import MigrationsConfig
 from bot.domain.abort import ABORTABLE
@@ -28,6 +29,7 @@ from bot.ports import (
     Metrics,
     NoMetrics,
     Notifier,
+    Poster,
     Repositories,
     Store,
     Verifier,
@@ -37,6 +39,7 @@ from bot.services.failure_evidence import FailureEvidenceReader
 from bot.services.live import LiveState
 
 log = logging.getLogger("bot.services.runner")
+_UTC = ZoneInfo("UTC")
 
 
 class Gate(Protocol):
@@ -92,6 +95,8 @@ class RunnerBase:
         evidence: FailureEvidenceReader | None = None,
         flags: Mapping[str, FlagStore] | None = None,
         flags_at_start: Callable[[Deployment], None] | None = None,
+        poster: Poster | None = None,
+        zone: ZoneInfo = _UTC,
     ) -> None:
         """`live`: what runs where (read when a deployment starts: what it replaces; and
         when one ends: the "Running now" of the cards still waiting).
@@ -104,7 +109,9 @@ class RunnerBase:
         events), posted in the deployment's thread before anything is rolled back.
         `flags`: environment → where its flag definitions are kept (flag changes).
         `flags_at_start`: keeps the flags a deploy's service declares as its rollout starts
-        (the record's "Feature flags set"; never raises)."""
+        (the record's "Feature flags set"; never raises). `poster`: the deployments
+        channel, told when a rollback replaced the lock an earlier one left (times in
+        `zone`, the team's)."""
         self._store = store
         self._live = live
         self._metrics = metrics or NoMetrics()
@@ -117,6 +124,8 @@ class RunnerBase:
         self._flags = dict(flags or {})
         self._flags_at_start = flags_at_start
         self._notifier = notifier
+        self._poster = poster
+        self._zone = zone
         self._clock = clock
         self._owner = owner
         self._gate = gate

@@ -48,6 +48,7 @@ class Pipeline(Verdicts, Jobs, FlagRuns):
         replacing = self._replacing(d)
         if d.state is State.QUEUED and not self._admitted_at_start(d, replacing, at=at):
             return None
+        replaced = None  # the lock an earlier rollback left, replaced by this one's
         with self._store.transaction() as r:
             d = self._get(r, d.id)
             if d.state is State.QUEUED:
@@ -58,12 +59,14 @@ class Pipeline(Verdicts, Jobs, FlagRuns):
                 r.audit.record("deploy.started", actor="deploybot", at=at, deployment_id=d.id,
                                details={"owner": self._owner})
                 if d.kind is Kind.ROLLBACK and d.previous_version is not None:
-                    self._leave(r, d, d.previous_version, by=d.requested_by, at=at,
-                                why=f"rolled back to {d.version} (deployment #{d.id})")
+                    replaced = self._leave(
+                        r, d, d.previous_version, by=d.requested_by, at=at,
+                        why=f"rolled back to {d.version} (deployment #{d.id})")
             else:
                 r.audit.record("deploy.resumed", actor="deploybot", at=at, deployment_id=d.id,
                                details={"owner": self._owner, "state": d.state.value})
             d = self._get(r, d.id)
+        self._announce_replaced(replaced)
         if self._flags_at_start is not None:
             self._flags_at_start(d)  # before it is shown: the record says what was set
         self._show(d)

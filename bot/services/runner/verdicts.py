@@ -15,11 +15,15 @@ from datetime import datetime
 
 from bot.domain.abort import rolls_back_to
 from bot.domain.deployment import Deployment, Kind, Verification
+from bot.domain.locks import ABORT, AUTO_ROLLBACK, ROLLBACK, Lock
 from bot.domain.outcome_notes import VERIFY_FAILED, still_live
 from bot.domain.states import State
 from bot.domain.text import who
+from bot.errors import DeploybotError
 from bot.ports import AlreadyRunning, Repositories, RolloutFailed, RollsBack, VerifyResult
-from bot.services.runner.base import Aborted, VerifyPlan
+from bot.presentation.lock_views import replaced_announcement
+from bot.services.locks import lock_details
+from bot.services.runner.base import Aborted, VerifyPlan, log
 from bot.services.runner.leases import Leases
 
 
@@ -87,16 +91,20 @@ class Verdicts(Leases):
 
     def _auto_roll_back(self, d: Deployment, cause: str, *, why: str,
                         progress: Callable[[str], None], by: str = "deploybot",
-                        requested_by: str = "deploybot (rollback)") -> None:
+                        requested_by: str = "deploybot (rollback)",
+                        origin: str = AUTO_ROLLBACK) -> None:
         """FAILED with `cause`, the version marked faulty (and the service locked where the
-        environment says so), the previous version rolled out again through the same
-        cluster port; ROLLED_BACK once it is live."""
+        environment says so: the lock's `origin`, an automatic rollback or an abort), the
+        previous version rolled out again through the same cluster port; ROLLED_BACK once
+        it is live."""
         previous = d.previous_version
         self._move(d.id, State.FAILED, finished=True, error=f"{cause}; rolling back to "
                    f"{previous}", progress=f"rolling back to {previous}")
         with self._store.transaction() as r:
-            self._leave(r, d, d.version, by=by, at=self._clock.now(), why=why)
+            replaced = self._leave(r, d, d.version, by=by, at=self._clock.now(), why=why,
+                                   origin=origin)
             self._show(self._get(r, d.id))
+        self._announce_replaced(replaced)
         try:
             roll = (self._cluster.roll_back if isinstance(self._cluster, RollsBack)
                     else self._cluster.deploy)
@@ -141,15 +149,19 @@ class Verdicts(Leases):
             return
         self._auto_roll_back(d, cause, why=f"was aborted by {who(e.by)}; rolled back to "
                              f"{previous}", progress=progress, by=e.by,
-                             requested_by=f"{e.by} (abort)")
+                             requested_by=f"{e.by} (abort)", origin=ABORT)
 
     # -- what a rollback leaves behind ----------------------------------------------------
     def _leave(self, r: Repositories, d: Deployment, version: str, *, by: str, at: datetime,
-               why: str) -> None:
+               why: str, origin: str = ROLLBACK) -> tuple[Lock, Lock] | None:
         """A rollback leaves `version`: mark it faulty there (a later `/deploy` of it needs
         `--force`), and lock the service there (where the environment says so) until someone
-        unlocks it, so that nothing pushes the bad version again before someone looked. A
-        lock someone holds already stays theirs."""
+        unlocks it, so that nothing pushes the bad version again before someone looked.
+        `origin` says what set the lock: rollback `d` (ROLLBACK), or deploy `d` aborted
+        (ABORT) or rolled back by itself (AUTO_ROLLBACK). A lock someone took with `/lock`
+        stays theirs; one an earlier rollback left is replaced, so that the lock says what
+        is true now (which rollback, from and to what): (the old lock, the new one) is
+        returned then, for `_announce_replaced` once the transaction committed."""
         mark = r.faulty.mark(environment=d.environment, service=d.service, version=version,
                              reason=why, by=by, at=at,
                              deployment_id=d.rollback_of if d.kind is Kind.ROLLBACK else d.id)
@@ -157,15 +169,36 @@ class Verdicts(Leases):
                        details={"version": version, "reason": mark.reason},
                        environment=d.environment)
         if not self._rollback_locks.get(d.environment, False):
-            return
+            return None
+        held = r.locks.get(d.environment, d.service, at=at)
+        if held is not None and held.left_by_rollback:
+            r.locks.release(held.id, by=by, at=at)  # in this transaction: the new one or none
         lock = r.locks.acquire(environment=d.environment, service=d.service, holder=by,
                                reason=f"{version} {why}; unlock when it is safe to deploy "
-                                      "again", at=at, expires_at=None, origin="rollback",
+                                      "again", at=at, expires_at=None, origin=origin,
                                deployment_id=d.id)
-        if lock is not None:
-            r.audit.record("lock.locked", actor=by, at=at, deployment_id=d.id,
-                           details={"service": d.service, "reason": lock.reason,
-                                    "origin": "rollback"}, environment=d.environment)
+        if lock is None:
+            return None
+        replaced = held is not None and held.left_by_rollback
+        if held is not None and replaced:
+            r.audit.record("lock.released", actor=by, at=at, deployment_id=d.id,
+                           details=lock_details(held) | {"replaced_by": lock.id},
+                           environment=d.environment)
+        r.audit.record("lock.locked", actor=by, at=at, deployment_id=d.id,
+                       details=lock_details(lock), environment=d.environment)
+        return (held, lock) if held is not None and replaced else None
+
+    def _announce_replaced(self, replaced: tuple[Lock, Lock] | None) -> None:
+        """Tell the deployments channel what the lock a rollback replaced says now (after
+        the transaction that replaced it). Best effort: the lock stands either way."""
+        if replaced is None or self._poster is None:
+            return
+        old, new = replaced
+        try:
+            self._poster.post(replaced_announcement(old, new, self._zone))
+        except DeploybotError:
+            log.warning("could not announce the lock on %s in %s", new.service,
+                        new.environment, exc_info=True)
 
     @staticmethod
     def _offers_rollback(d: Deployment, verdict: VerifyResult, plan: VerifyPlan) -> bool:
