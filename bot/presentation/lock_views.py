@@ -122,13 +122,20 @@ def locked_note(locks: Sequence[Lock]) -> str:
     return "🔒 " + ", ".join(named)
 
 
-def refusal(lock: Lock, zone: ZoneInfo) -> str:
+def refusal(lock: Lock, zone: ZoneInfo, *, faulty: str | None = None) -> str:
     """Why a deploy is refused (without the 🔒 the error renderer puts first), and the way
     on: "api in production is locked by <@U0BOB> since Fri 2026-12-04 13:30 EST, until Fri
     2026-12-04 15:30 EST: investigating checkout errors. Ask them, or `/unlock production
-    api` if you may." """
+    api` if you may." When the version asked for (`faulty`) is marked faulty there too (as
+    after an abort or a rollback), both obstacles and the way through both: "… `v1.2.4` is
+    also marked faulty there: to deploy it, ask them or `/unlock production api` if you
+    may, then `/deploy api production v1.2.4 --force "reason"`." """
     locked = _ended(f"{where(lock)} is {_note(lock, zone)}")
-    return f"{locked} Ask them, or {unlock_command(lock)} if you may."
+    if faulty is None:
+        return f"{locked} Ask them, or {unlock_command(lock)} if you may."
+    force = f'`/deploy {lock.service} {lock.environment} {faulty} --force "reason"`'
+    return (f"{locked} `{faulty}` is also marked faulty there: to deploy it, ask them or "
+            f"{unlock_command(lock)} if you may, then {force}.")
 
 
 def refusal_at_start(lock: Lock, at: datetime) -> str:

@@ -212,8 +212,11 @@ class DeploymentsBase:
             case Rule.APPROVAL if refusal.error is not None:
                 raise refusal.error
             case Rule.LOCK:
+                # A version marked faulty there too (an abort or a rollback leaves both):
+                # one answer names both obstacles and the way through both.
+                faulty = admission.refused(Rule.FAULTY) is not None
                 self._locks.refuse(refusal.lock, user_id=ask.user_id, at=self._clock.now(),
-                                   kind=ask.kind, prefix=prefix)
+                                   kind=ask.kind, prefix=prefix, faulty=v if faulty else None)
             case Rule.IN_FLIGHT:
                 raise DeploymentBusy(refusal.active, environment=env, service=svc,
                                      prefix=prefix)

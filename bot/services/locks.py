@@ -188,10 +188,12 @@ class LockService:
         self.refuse(lock, user_id=user_id, at=at, kind=kind, prefix=prefix)
 
     def refuse(self, lock: Lock | None, *, user_id: str, at: datetime,
-               kind: Kind = Kind.DEPLOY, prefix: str = "") -> None:
-        """`check` for a lock the caller loaded already (in its own transaction)."""
+               kind: Kind = Kind.DEPLOY, prefix: str = "", faulty: str | None = None) -> None:
+        """`check` for a lock the caller loaded already (in its own transaction); `faulty`:
+        the version asked for, when it is marked faulty there too (the refusal names both,
+        and the way through both)."""
         if lock is not None and lock.blocks(user_id, kind=kind):
-            reason = refusal(lock, self._config.zone)
+            reason = refusal(lock, self._config.zone, faulty=faulty)
             if kind is Kind.DEPLOY:
                 for listener in self._refusals:
                     listener.deploy_refused(lock, user_id=user_id, at=at, reason=reason)

@@ -167,6 +167,38 @@ def test_the_lock_an_abort_leaves_says_it_was_an_abort(bot: RunningBot) -> None:
                               f"of #{dep} since "), refused
 
 
+def test_the_aborted_version_refused_to_someone_else_names_the_lock_and_the_mark(
+        bot: RunningBot) -> None:
+    """After Bob aborted #1, Alice asks for v1.2.3 again: the service is locked (Bob's) and
+    the version marked faulty. One answer names both and the way through both — unlock,
+    then `--force` — not the lock now and `--force` after the unlock."""
+    dep = rolling_out(bot)
+    press_abort(bot, dep, APPROVER)
+    assert run_to_end(bot, dep) is State.ROLLED_BACK
+
+    refused = command_reply(bot, "staging v1.2.3", user=REQUESTER)
+    assert refused.startswith(f"🔒 api in staging is locked by <@{APPROVER}> after the abort "
+                              f"of #{dep} since "), refused
+    assert refused.endswith(
+        "`v1.2.3` is also marked faulty there: to deploy it, ask them or `/unlock staging "
+        "api` if you may, then `/deploy api staging v1.2.3 --force \"reason\"`."), refused
+    # With --force, the lock is what is left: its refusal as usual.
+    forced = command_reply(bot, 'staging v1.2.3 --force "fixed the config"', user=REQUESTER)
+    assert forced.endswith("Ask them, or `/unlock staging api` if you may."), forced
+    # Once unlocked, --force is what is left, as the first answer said.
+    assert "is unlocked" in command_reply_of(bot, "/unlock", "staging api", user=APPROVER)
+    again = command_reply(bot, "staging v1.2.3", user=REQUESTER)
+    assert again.startswith("⚠️ `v1.2.3` of api is marked faulty in staging"), again
+    ok = command_reply(bot, 'staging v1.2.3 --force "fixed the config"', user=REQUESTER)
+    assert "Deployment #2 started" in ok, ok
+
+
+def command_reply_of(bot: RunningBot, command: str, text_: str, user: str) -> str:
+    reply = bot.requester.command(command, text_, user_id=user)
+    assert reply.status == 200, reply.body
+    return ephemeral_text(bot, reply)
+
+
 def test_deploy_abort_command_aborts_the_rollout(bot: RunningBot) -> None:
     dep = rolling_out(bot)
     answer = command_reply(bot, f"abort #{dep}")

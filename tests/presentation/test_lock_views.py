@@ -162,3 +162,12 @@ def test_a_lock_a_rollback_replaced_is_announced_with_what_it_says_now_and_said(
         "2026-12-04 13:30 EST, until unlocked: v1.2.3 rolled back to v1.2.2 (deployment #6); "
         f"unlock when it is safe to deploy again. It was {BY_ROLLBACK}; that lock is "
         "replaced.")
+
+
+def test_a_refusal_of_a_faulty_version_names_the_lock_and_the_mark_and_both_ways() -> None:
+    lock = rollback_lock(origin=ABORT, deployment_id=2)
+    assert refusal(lock, NY, faulty="v1.2.4") == (
+        f"api in staging is locked by <@U0BOB> after the abort of #2 {SINCE}, until "
+        f"unlocked: {ABORTED}. `v1.2.4` is also marked faulty there: to deploy it, ask them "
+        "or `/unlock staging api` if you may, then `/deploy api staging v1.2.4 --force "
+        "\"reason\"`.")
