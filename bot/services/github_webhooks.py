@@ -38,6 +38,7 @@ from bot.domain.log_commands import duration_text
 from bot.domain.previews import instance_for, where
 from bot.errors import DeploybotError, UserError
 from bot.ports import Clock, Poster, Store
+from bot.presentation.cause_views import cause_line
 from bot.services.deployments import DeploymentService
 from bot.services.previews import PreviewService
 from bot.services.refusals import RunsAlready
@@ -210,7 +211,7 @@ class GitHubWebhooks:
             self._announce(
                 f":warning: Automatic deploy of {t.service} to {t.where} skipped "
                 f"({t.why} in {ev.repository}): the commit's version `{t.version}` does not "
-                f"match the service's version_pattern `{pattern}`.")
+                f"match the service's version_pattern `{pattern}`.", ev)
             return f"{head}: skipped, version does not match version_pattern", None
         args = DeployArgs(service=t.service, environment=t.environment, version=t.version,
                           instance=t.instance)
@@ -220,7 +221,7 @@ class GitHubWebhooks:
         except RunsAlready as e:  # the commit runs there already: nothing to deploy
             self._announce(
                 f":information_source: Automatic deploy of {t.service} `{t.version}` to "
-                f"{t.where} ({t.why} in {ev.repository}) skipped: {e.finding}")
+                f"{t.where} ({t.why} in {ev.repository}) skipped: {e.finding}", ev)
             return f"{head}: skipped: already running", None
         except DeploymentBusy as e:  # waits for the next poll, or is lost: say which
             return self._busy(t, ev, e, retried=retried), None
@@ -228,7 +229,7 @@ class GitHubWebhooks:
             why = e.message if isinstance(e, UserError) else str(e)
             self._announce(
                 f":no_entry: Automatic deploy of {t.service} `{t.version}` to {t.where} "
-                f"({t.why} in {ev.repository}) was not started: {why}")
+                f"({t.why} in {ev.repository}) was not started: {why}", ev)
             return f"{head}: blocked: {why}", None
         after = " after waiting" if retried else ""
         return f"{head}: deployment #{d.id} requested ({d.state.value}){after}", d.id
@@ -266,7 +267,7 @@ class GitHubWebhooks:
                 f"{t.where} ({t.why} in {ev.repository}) waits: {e.message} This commit is "
                 f"deployed when {other} has finished (deploybot looks again every "
                 f"{duration_text(self._retry_every)}), unless {moves} moves on first: then "
-                "its newest head is.")
+                "its newest head is.", ev)
             return (f"{t.service} {t.where}: waiting: "
                     + (f"deployment {ended} is in flight" if e.active is not None
                        else "another deployment is in flight"))
@@ -278,10 +279,14 @@ class GitHubWebhooks:
             f":no_entry: Automatic deploy of {t.service} `{t.version}` to {t.where} "
             f"({t.why} in {ev.repository}) was not started: {e.message} This commit is not "
             f"deployed by itself later: once {ended} has finished, the next {push} deploys "
-            f"its head{tag}.")
+            f"its head{tag}.", ev)
         return f"{t.service} {t.where}: blocked: {e.message}"
 
-    def _announce(self, text: str) -> None:
+    def _announce(self, text: str, ev: GitHubEvent) -> None:
+        """Post `text` with the change it is about, as that change's card would name it
+        ("Automatic: `main` moved to `3f2a9c1d0e4b` — 'Fix checkout totals' by octocat")."""
+        if ev.cause is not None:
+            text += f"\n{cause_line(ev.cause)}"
         try:
             self._poster.post(text)
         except DeploybotError:

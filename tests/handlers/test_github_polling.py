@@ -168,9 +168,11 @@ def test_a_merge_while_staging_deploys_is_announced_once_and_deployed_after_it(
     assert waiting.startswith(f":hourglass_flowing_sand: Automatic deploy of api "
                               f"`{NEW[:12]}` to staging (push to main in acme/api) waits:"), waiting
     assert f"Deployment #{busy} of api to staging is running now" in waiting, waiting
-    assert waiting.endswith(
+    said, cause = waiting.split("\n")
+    assert said.endswith(
         f"This commit is deployed when #{busy} has finished (deploybot looks again every "
         "30s), unless main moves on first: then its newest head is."), waiting
+    assert cause.startswith(f"Automatic: `main` moved to `{NEW[:12]}`"), waiting
     (first,) = deliveries(bot)
     assert first["delivery"] == f"github-poll:{REPO}:branch:main:{NEW}"
     assert first["outcome"] == [f"api staging: waiting: deployment #{busy} is in flight"]

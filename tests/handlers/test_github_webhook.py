@@ -243,7 +243,8 @@ def test_a_push_while_staging_is_locked_is_announced_as_blocked(bot: RunningBot)
         f":no_entry: Automatic deploy of api `{SHA[:12]}` to staging (push to main in "
         f"acme/api) was not started: api in staging is locked by <@{REQUESTER}> since Wed "
         "2026-11-18 10:00 EST, until unlocked: investigating checkout errors. Ask them, or "
-        "`/unlock staging api` if you may.")
+        "`/unlock staging api` if you may.\n"
+        f"Automatic: {CAUSE}")  # which change was not deployed, as its card would say
     (audit,) = deliveries(bot)
     assert audit["outcome"][0].startswith("api staging: blocked:")
 
@@ -266,6 +267,7 @@ def test_a_push_of_the_commit_already_running_is_skipped_and_announced(
         f":information_source: Automatic deploy of api `{SHA[:12]}` to staging (push to main "
         f"in acme/api) skipped: `{SHA[:12]}` already runs in staging (since Wed 2026-11-18 "
         "10:00 EST, read from the cluster): nothing to deploy."), skipped["text"]
+    assert skipped["text"].endswith(f"\nAutomatic: {CAUSE}"), skipped["text"]
     assert deliveries(bot)[-1]["outcome"] == ["api staging: skipped: already running"]
 
 
@@ -340,7 +342,7 @@ def test_a_push_while_staging_deploys_is_announced_as_not_deployed_later_without
     assert refused.endswith(
         f"This commit is not deployed by itself later: once #{busy} has finished, the "
         "next push to main deploys its head; to deploy this commit, `/deploy api staging "
-        "<tag>` with a tag of it."), refused
+        f"<tag>` with a tag of it.\nAutomatic: {CAUSE}"), refused
     with bot.container.database.engine.connect() as conn:  # nothing waits for a poll
         assert conn.execute(text("SELECT count(*) FROM announcements WHERE key LIKE "
                                  "'github-poll%'")).scalar() == 0
@@ -371,7 +373,7 @@ def test_a_push_while_staging_deploys_waits_for_the_poll_when_polling_is_on_too(
         assert waits.startswith(":hourglass_flowing_sand:"), waits
         assert waits.endswith(f"This commit is deployed when #{busy} has finished (deploybot "
                               "looks again every 1m), unless main moves on first: then its "
-                              "newest head is."), waits
+                              f"newest head is.\nAutomatic: {CAUSE}"), waits
         jobs.register_instance(running.container)
         try:
             assert jobs.poll_github(running.container.instance) == 1  # still busy: quiet
