@@ -332,7 +332,7 @@ def build_container(
         live=live)
     rollbacks = RollbackService(config=config, store=database, notifier=notifier,
                                 cluster=cluster, access=access, clock=clock, runner=runner,
-                                policy=policy, live=live)
+                                policy=policy, live=live, versions=versions)
     freezes = FreezeService(config=config, store=database, policy=policy, access=access,
                             clock=clock, poster=notifier)
     announcements = AnnouncementService(config=config, store=database, policy=policy,

@@ -25,8 +25,10 @@ themselves live here:
   explicit confirmation naming both versions, by the requester (or the approver, or before
   it starts), recorded on the deployment (`downgrade_from`), and the record and the
   announcement say "downgrade". Versions compare by semantic-version precedence
-  (semver.org §11); versions that are not semantic are never called a downgrade (nothing
-  can tell).
+  (semver.org §11); a commit running (an automatic deploy's version) compares as the tag
+  GitHub lists for it (`live_tag`), and when GitHub could not be asked, a semantic version
+  over it needs the same confirmation, saying the comparison could not be made; other
+  versions that are not semantic are never called a downgrade (nothing can tell).
 - A newer request for the same service and environment (main instance) *supersedes* the
   older ones still waiting — for approval, or for their window: they end cancelled, saying
   by which one, so an approval click on a stale card cannot put an old version over a
@@ -47,52 +49,48 @@ from bot.domain.live import Recorded
 from bot.domain.locks import Lock
 from bot.domain.policy import PolicyDecision
 from bot.domain.states import State
-from bot.domain.versions import TagCommit, semver
+from bot.domain.versions import CommitTag, TagCommit, older, semver
 from bot.errors import UserError
 
 #: The states a request waits in before it runs: a newer request supersedes these.
 WAITING = (State.AWAITING_APPROVAL, State.SCHEDULED)
 
 
-def _precedence_key(pre: str | None) -> tuple[int, tuple[tuple[int, int | str], ...]]:
-    """semver.org §11: a release ranks above its pre-releases; pre-release identifiers
-    compare numerically when numeric, else in ASCII order, numeric below alphanumeric."""
-    if pre is None:
-        return (1, ())
-    parts: list[tuple[int, int | str]] = []
-    for ident in pre.split("."):
-        parts.append((0, int(ident)) if ident.isdigit() else (1, ident))
-    return (0, tuple(parts))
-
-
-def older(version: str, than: str) -> bool:
-    """Whether `version` precedes `than` (both semantic versions; False otherwise)."""
-    a, b = semver(version), semver(than)
-    if a is None or b is None:
-        return False
-    if a[:3] != b[:3]:
-        return a[:3] < b[:3]
-    return _precedence_key(a[3]) < _precedence_key(b[3])
-
-
 @dataclass(frozen=True)
 class Downgrade:
-    """`version` would replace the newer `live` version."""
+    """`version` would replace the newer `live` version — known by its `tag` when `live` is
+    a commit (`github.version_from: sha`) — or, with `unknown`, may: `live` is a commit and
+    GitHub could not be asked which tag it is (why), so nothing could tell."""
 
     version: str
     live: str
+    tag: str | None = None
+    unknown: str | None = None
+
+
+def comparable(live: str, live_tag: CommitTag | None) -> str:
+    """The name `live` is compared by: its tag when it is a commit GitHub lists a tag for."""
+    if live_tag is not None and live_tag.commit == live and live_tag.tag is not None:
+        return live_tag.tag
+    return live
 
 
 def downgrade(kind: Kind, version: str, live: str | None, *,
-              confirmed_from: str | None) -> Downgrade | None:
+              confirmed_from: str | None,
+              live_tag: CommitTag | None = None) -> Downgrade | None:
     """The unconfirmed downgrade a deploy of `version` over `live` would be; None when it is
     none (not older, a rollback — going back is its purpose —, nothing known live) or when
-    the downgrade from exactly `live` was confirmed."""
-    if kind is not Kind.DEPLOY or live is None or not older(version, live):
+    the downgrade from exactly `live` was confirmed. `live_tag`: what the commit `live` is
+    known as; when GitHub could not say, a semantic `version` cannot be compared with it,
+    and that is asked to be confirmed too (never skipped in silence)."""
+    if kind is not Kind.DEPLOY or live is None or confirmed_from == live:
         return None
-    if confirmed_from == live:
-        return None
-    return Downgrade(version=version, live=live)
+    known = live_tag if live_tag is not None and live_tag.commit == live else None
+    if older(version, comparable(live, known)):
+        return Downgrade(version=version, live=live, tag=known.tag if known else None)
+    if known is not None and known.unknown is not None and semver(version) is not None:
+        return Downgrade(version=version, live=live, unknown=known.unknown)
+    return None
 
 
 def superseded(new: Deployment, others: Iterable[Deployment]) -> list[Deployment]:
@@ -164,6 +162,9 @@ class Facts:
     commit: TagCommit | None = None
     window: PolicyDecision | None = None
     live: str | None = None  # the version running there now
+    #: What `live` is known as when it is a commit (its tag, or why GitHub could not say);
+    #: None: not a commit, or not asked.
+    live_tag: CommitTag | None = None
     downgrade_confirmed_from: str | None = None
     decision: Decision | None = None  # an approval or rejection being recorded
 
@@ -231,12 +232,12 @@ def admit(ask: Ask, facts: Facts) -> Admission:
     if facts.window is not None and not facts.window.allowed:
         refusals.append(Refusal(Rule.WINDOW, window=facts.window))
     dg = (downgrade(ask.kind, ask.version, facts.live,
-                    confirmed_from=facts.downgrade_confirmed_from)
+                    confirmed_from=facts.downgrade_confirmed_from, live_tag=facts.live_tag)
           if ask.instance is None else None)
     if dg is not None:
         refusals.append(Refusal(Rule.DOWNGRADE, downgrade=dg))
     confirmed = (facts.live if deploy and ask.instance is None and facts.live is not None
-                 and older(ask.version, facts.live) else None)
+                 and older(ask.version, comparable(facts.live, facts.live_tag)) else None)
     return Admission(refusals=tuple(refusals), downgrade_from=confirmed,
                      skipped_gate=facts.promote_from if unpromoted and ask.emergency else None,
                      promoted_by=facts.promoted_by if deploy and facts.promoted else None,

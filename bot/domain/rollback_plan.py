@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.deployment import JobOutcome
+from bot.domain.versions import named
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,13 @@ class RollbackPlan:
     migrations: JobOutcome | None  # the migrations the current version ran, if it did
     migrate_hint: str | None  # the guide's migration rollback command for the service
     approvals_required: int
+    #: The tags GitHub lists for the versions above that are commits (an automatic deploy's
+    #: version): (commit, tag), for display — "`v1.2.4` (commit `3f2a9c1d0e4b`)".
+    tags: tuple[tuple[str, str], ...] = ()
+
+    def named(self, version: str) -> str:
+        """`version` as people know it: with its tag when it is a commit that has one."""
+        return named(version, dict(self.tags).get(version))
 
     @property
     def value(self) -> str:

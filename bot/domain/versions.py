@@ -32,6 +32,50 @@ class TagCommit:
         characters, `github.version_from: sha`); None when unknown."""
         return self.sha[:SHA_VERSION_LENGTH] if self.sha else None
 
+@dataclass(frozen=True)
+class CommitTag:
+    """What a version that is a commit (`commit`: its first 12 characters, as an automatic
+    deploy records it) is known as: `tag`, the tag GitHub lists for that commit (None: none
+    of its newest tags); or `unknown`, why GitHub could not be asked (its own words)."""
+
+    commit: str
+    tag: str | None = None
+    unknown: str | None = None
+
+
+_COMMIT = re.compile(rf"^[0-9a-f]{{{SHA_VERSION_LENGTH}}}$")
+
+
+def is_commit(version: str) -> bool:
+    """Whether `version` is a commit as an automatic deploy records it (12 hex digits)."""
+    return _COMMIT.match(version) is not None
+
+
+def tag_of(version: str, tagged: Sequence[tuple[str, str]]) -> str | None:
+    """The tag of `tagged` ((tag, full commit sha), newest first) that points at the commit
+    `version`; of several, the highest semantic version (a release over its pre-releases),
+    else the newest."""
+    tags = [t for t, sha in tagged if sha[:SHA_VERSION_LENGTH] == version]
+    semantic = [t for t in tags if semver(t) is not None]
+    if semantic:
+        best = semantic[0]
+        for t in semantic[1:]:
+            if _later(t, best):
+                best = t
+        return best
+    return tags[0] if tags else None
+
+
+def _later(a: str, b: str) -> bool:
+    return older(b, a)
+
+
+def named(version: str, tag: str | None) -> str:
+    """A version as people know it: "`v1.2.4` (commit `3f2a9c1d0e4b`)" for a commit with a
+    tag, else "`version`"."""
+    return f"`{tag}` (commit `{version}`)" if tag else f"`{version}`"
+
+
 _SEMVER = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
 
 
@@ -84,6 +128,27 @@ def leading_zero_problem(version: str, meant: str, *, quote: str = "`") -> str:
     return (f"{quote}{version}{close} writes a number with a leading zero, which a semantic "
             f"version does not (semver.org §2): did you mean {quote}{meant}{close}? Both "
             "would name one version.")
+
+
+def _precedence_key(pre: str | None) -> tuple[int, tuple[tuple[int, int | str], ...]]:
+    """semver.org §11: a release ranks above its pre-releases; pre-release identifiers
+    compare numerically when numeric, else in ASCII order, numeric below alphanumeric."""
+    if pre is None:
+        return (1, ())
+    parts: list[tuple[int, int | str]] = []
+    for ident in pre.split("."):
+        parts.append((0, int(ident)) if ident.isdigit() else (1, ident))
+    return (0, tuple(parts))
+
+
+def older(version: str, than: str) -> bool:
+    """Whether `version` precedes `than` (both semantic versions; False otherwise)."""
+    a, b = semver(version), semver(than)
+    if a is None or b is None:
+        return False
+    if a[:3] != b[:3]:
+        return a[:3] < b[:3]
+    return _precedence_key(a[3]) < _precedence_key(b[3])
 
 
 def nearest_tags(wanted: str, tags: Sequence[str], *, limit: int = 3) -> tuple[str, ...]:

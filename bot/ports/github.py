@@ -35,6 +35,11 @@ class SourceControl(Protocol):
         """At most `limit` tag names of `repository`, newest first (as GitHub lists them)."""
         ...
 
+    def tagged(self, repository: str, limit: int = 100) -> list[tuple[str, str]]:
+        """At most `limit` tags of `repository`, newest first, each with the full sha of the
+        commit it points at: (tag, sha), one request (the tag list gives both)."""
+        ...
+
     def release_tag(self, repository: str, name: str) -> str | None:
         """The tag of the (published) release named `name`, among its newest 100; None when
         no release has that name."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.domain.admission import Downgrade
 from bot.domain.commands import DeployArgs, request_text
+from bot.domain.versions import named
 from bot.presentation import ids
 from bot.presentation.parts import Message, _button, _section, confirm_dialog
 
@@ -13,16 +14,22 @@ def downgrade_prompt(text: str, dg: Downgrade, *, environment: str, service: str
                      request: DeployArgs | None, deployment_id: int | None) -> Message:
     """`text` (the refusal) and a "Deploy v1.2.3 over v1.2.4" button: for a request it
     repeats the request confirmed, for an approval it approves confirmed."""
+    live = dg.tag or dg.live  # a commit running is known by its tag
     if deployment_id is not None:
         action, value = ids.APPROVE_DOWNGRADE, f"{deployment_id}|{dg.live}"
-        label = f"Approve downgrade to {dg.version}"
+        label = (f"Approve {dg.version} over {live}" if dg.unknown is not None
+                 else f"Approve downgrade to {dg.version}")
     elif request is not None:
         action, value = ids.CONFIRM_DOWNGRADE, f"{dg.live}|{request_text(request)}"
-        label = f"Deploy {dg.version} over {dg.live}"
+        label = f"Deploy {dg.version} over {live}"
     else:
         return Message(text=text, blocks=[_section(text)])
+    what = (f"Replace commit `{dg.live}` of `{service}` in *{environment}* with "
+            f"`{dg.version}`, which may be older." if dg.unknown is not None
+            else f"Replace {named(dg.live, dg.tag)} of `{service}` in *{environment}* with "
+                 f"the older `{dg.version}`. The record and the announcement will say "
+                 "downgrade.")
     button = _button(label[:75], action, value[:2000], style="danger", confirm=confirm_dialog(
-        "Downgrade?", f"Replace `{dg.live}` of `{service}` in *{environment}* with the older "
-        f"`{dg.version}`. The record and the announcement will say downgrade.", "Downgrade"))
+        "Downgrade?", what, "Downgrade" if dg.unknown is None else "Deploy"))
     return Message(text=text, blocks=[_section(text), {
         "type": "actions", "block_id": ids.DOWNGRADE_BLOCK, "elements": [button]}])

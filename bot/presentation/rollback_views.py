@@ -31,13 +31,13 @@ def migration_warning(plan: RollbackPlan) -> str | None:
 
 
 def rollback_confirmation(plan: RollbackPlan) -> Message:
-    head = (f"↩️ Roll *{plan.service}* in *{plan.environment}* back from `{plan.current}` to "
-            f"`{plan.target}`?")
-    lines = [head, f"`{plan.current}` will be marked faulty there (deploying it again needs "
-                   "`--force \"reason\"`)."]
+    head = (f"↩️ Roll *{plan.service}* in *{plan.environment}* back from "
+            f"{plan.named(plan.current)} to {plan.named(plan.target)}?")
+    lines = [head, f"{plan.named(plan.current)} will be marked faulty there (deploying it "
+                   "again needs `--force \"reason\"`)."]
     others = [v for v in plan.candidates if v != plan.target][:5]
     if others:
-        lines.append("Other versions you can name: " + ", ".join(f"`{v}`" for v in others)
+        lines.append("Other versions you can name: " + ", ".join(plan.named(v) for v in others)
                      + f" (`/rollback {plan.environment} {plan.service} &lt;version&gt;`).")
     if plan.approvals_required:
         lines.append(f"Rollbacks in {plan.environment} need {plan.approvals_required} "
@@ -47,10 +47,11 @@ def rollback_confirmation(plan: RollbackPlan) -> Message:
     if warning:
         blocks.append(_section(warning))
     blocks.append({"type": "actions", "block_id": ids.ROLLBACK_BLOCK, "elements": [
-        _button(f"Roll back to {plan.target}", ids.ROLLBACK_CONFIRM, plan.value,
+        _button(f"Roll back to {dict(plan.tags).get(plan.target, plan.target)}",
+                ids.ROLLBACK_CONFIRM, plan.value,
                 style="danger", confirm=confirm_dialog(
                     "Roll back now?", f"`{plan.service}` in *{plan.environment}*: "
-                    f"`{plan.current}` → `{plan.target}`.", "Roll back")),
+                    f"{plan.named(plan.current)} → {plan.named(plan.target)}.", "Roll back")),
     ]})
     blocks.append(_context("Rollbacks are announced and audited."))
     return Message(text=head.replace("*", ""), blocks=blocks)

@@ -12,6 +12,7 @@ from bot.domain.deployment import Deployment
 from bot.domain.policy import PolicyDecision, local
 from bot.domain.states import State
 from bot.domain.text import is_slack_user
+from bot.domain.versions import semver
 from bot.errors import (
     Conflict,
     DeploybotError,
@@ -133,7 +134,13 @@ class ApprovalUseCases(DeploymentsBase):
         ask = Ask(kind=d.kind, environment=d.environment, service=d.service,
                   version=d.version, user_id=d.requested_by, instance=d.instance,
                   emergency=d.emergency, forced=True, deployment_id=d.id)
-        admission = admit(ask, Facts(lock=lock, active=active, live=live,
+        # A commit that went live since the request (its own check covered what ran then)
+        # is compared by its tag: GitHub's tag list, kept a minute, outside any transaction.
+        live_tag = (self._versions.commit_tag(d.service, live)
+                    if self._versions is not None and live is not None
+                    and live != d.previous_version and semver(d.version) is not None
+                    else None)
+        admission = admit(ask, Facts(lock=lock, active=active, live=live, live_tag=live_tag,
                                      downgrade_confirmed_from=confirmed or d.downgrade_from))
         self._refuse(admission, ask, prefix="Not approved: ")
         return admission.downgrade_from

@@ -16,13 +16,14 @@ from bot.domain.live import Live, Recorded
 from bot.domain.policy import PolicyDecision
 from bot.domain.states import State
 from bot.domain.text import shown, who
-from bot.domain.versions import TagCommit
+from bot.domain.versions import CommitTag, TagCommit, semver
 from bot.errors import (
     Conflict,
     UserError,
 )
 from bot.ports import Repositories
 from bot.services.deploy_base import DeploymentsBase
+from bot.services.live import Observation
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,16 @@ class RequestUseCases(DeploymentsBase):
             return None
         return self._versions.commit(args.service, args.version)
 
+    def _running_tag(self, args: DeployArgs, seen: Observation | None) -> CommitTag | None:
+        """What the commit the executor runs there is known as (its tag, or why GitHub
+        could not say), when a semantic version is asked for over it: the downgrade rule
+        compares the two. None otherwise (no GitHub, not a commit, a per-PR instance)."""
+        obs = seen.observed if seen is not None and seen.unreadable is None else None
+        if (self._versions is None or obs is None or obs.version is None
+                or semver(args.version) is None):
+            return None
+        return self._versions.commit_tag(args.service, obs.version)
+
     def request(self, args: DeployArgs, *, user_id: str, slack_channel: str | None = None,
                 downgrade_from: str | None = None) -> Deployment:
         """`downgrade_from`: the requester confirmed replacing this (newer) live version."""
@@ -125,6 +136,7 @@ class RequestUseCases(DeploymentsBase):
         # the deployment starts. A per-PR instance: the last version that succeeded there.
         seen = self._live.observe(env, args.service) if args.instance is None else None
         self._refuse_running(args, seen)  # that very version runs there: nothing to deploy
+        live_tag = self._running_tag(args, seen)  # asks GitHub (kept): outside the transaction
         live: Live | None = None
         d: Deployment | None = None
         try:
@@ -136,6 +148,7 @@ class RequestUseCases(DeploymentsBase):
                     previous = r.deployments.last_succeeded_version(env, args.service,
                                                                     args.instance)
                 admission = admit(ask, replace(facts, window=window, live=previous,
+                                               live_tag=live_tag,
                                                downgrade_confirmed_from=downgrade_from))
                 if admission.first is None:  # refused: nothing is written
                     d = self._record(r, args, admission, user_id=user_id, at=at,

@@ -15,6 +15,7 @@ from bot.domain.commands import DeployArgs
 from bot.domain.deployment import Deployment
 from bot.domain.live import Live
 from bot.domain.policy import PolicyDecision, local
+from bot.domain.versions import named
 from bot.errors import UserError
 from bot.presentation.replies import already_queued
 
@@ -85,7 +86,16 @@ class DowngradeUnconfirmed(UserError):
         self.environment, self.service = environment, service
         what = (f"Deployment #{deployment_id} would" if deployment_id is not None
                 else "This would")
+        if dg.unknown is not None:  # a commit runs, and GitHub could not say its tag
+            whether = (f"#{deployment_id}'s `{dg.version}`" if deployment_id is not None
+                       else f"`{dg.version}`")
+            super().__init__(
+                f"I could not tell whether {whether} would downgrade {service} in "
+                f"{environment}: it runs commit `{dg.live}`, and GitHub could not be asked "
+                f"which tag that is ({dg.unknown.rstrip('.')}). Confirm with the button to "
+                "deploy it over that commit anyway, or try again in a minute.")
+            return
         super().__init__(
             f"{what} downgrade {service} in {environment}: `{dg.version}` is older than "
-            f"`{dg.live}`, which runs there now. Confirm the downgrade by name with the "
-            "button, or deploy a newer version.")
+            f"{named(dg.live, dg.tag)}, which runs there now. Confirm the downgrade by name "
+            "with the button, or deploy a newer version.")

@@ -28,6 +28,7 @@ from bot.services.access import Access
 from bot.services.deployments import Submitter
 from bot.services.live import LiveState
 from bot.services.policy import PolicyService
+from bot.services.versions import VersionCheck
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,10 @@ class Decided:
 class RollbackService:
     def __init__(self, *, config: AppConfig, store: Store, notifier: Notifier,
                  cluster: Cluster, access: Access, clock: Clock, runner: Submitter,
-                 policy: PolicyService, live: LiveState) -> None:
+                 policy: PolicyService, live: LiveState,
+                 versions: VersionCheck | None = None) -> None:
         self._live = live
+        self._versions = versions  # a commit running is shown with its tag
         self._config = config
         self._store = store
         self._notifier = notifier
@@ -115,7 +118,17 @@ class RollbackService:
             if env_config.rollbacks.approval and env_config.approval is not None else 0
         return RollbackPlan(environment=env, service=svc, current=current, target=target,
                             candidates=candidates, migrations=migrations, migrate_hint=hint,
-                            approvals_required=required)
+                            approvals_required=required,
+                            tags=self._tags(svc, (current, *candidates[:6])))
+
+    def _tags(self, service: str, versions: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+        """The tags of the versions shown that are commits (GitHub's tag list, kept a
+        minute; outside any transaction): (commit, tag). None known when GitHub cannot say:
+        the commit is shown as it is."""
+        if self._versions is None:
+            return ()
+        known = (self._versions.commit_tag(service, v) for v in dict.fromkeys(versions))
+        return tuple((k.commit, k.tag) for k in known if k is not None and k.tag is not None)
 
     def _refuse_faulty(self, env: str, svc: str, version: str, others: str) -> None:
         """A rollback never goes to a version marked faulty: why it was marked (a

@@ -14,7 +14,9 @@ negative answers are never kept (the tag may be pushed a minute later).
 A repository's tag list (`tags`: what the `/deploy` form offers, and a refusal's nearest
 tags) is kept too, for a minute (TAGS_TTL, on the injected Clock): a tag it lists exists,
 so picking one from the form asks GitHub nothing more. A failure or an empty list is not
-kept.
+kept. The list gives each tag's commit as well (one request): so a commit running (an
+automatic deploy's version) is known by its tag (`commit_tag`), for the downgrade rule and
+for display.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from datetime import datetime, timedelta
 
 from bot.config import AppConfig
 from bot.domain.commands import MAX_VERSION
-from bot.domain.versions import TagCommit, nearest_tags
+from bot.domain.versions import CommitTag, TagCommit, is_commit, nearest_tags, tag_of
 from bot.errors import Conflict, DeploybotError
 from bot.ports import Clock, SourceControl
 
@@ -53,6 +55,8 @@ class VersionCheck:
         self._commits: dict[tuple[str, str], tuple[str, datetime]] = {}
         # repository -> (its newest tags, listed at)
         self._listed: dict[str, tuple[tuple[str, ...], datetime]] = {}
+        # repository -> its newest tags with their commits, as last listed (at: `_listed`)
+        self._tag_commits: dict[str, tuple[tuple[str, str], ...]] = {}
         self._mutex = threading.Lock()
 
     def check(self, service: str, version: str) -> str:
@@ -93,11 +97,39 @@ class VersionCheck:
         kept = self.kept_tags(repository)
         if kept is not None:
             return kept
-        listed = tuple(self._source.tags(repository, limit=TAGS_READ))
+        return tuple(t for t, _ in self._tagged(repository))
+
+    def _tagged(self, repository: str) -> tuple[tuple[str, str], ...]:
+        """The newest tags with their commits: as listed within `tags_ttl`, else asked of
+        GitHub in one request (the list gives each tag's commit), kept with the tags."""
+        now = self._clock.now()
+        with self._mutex:
+            kept = self._listed.get(repository)
+            commits = self._tag_commits.get(repository)
+        if kept is not None and commits is not None and now - kept[1] < self._tags_ttl:
+            return commits
+        listed = tuple(self._source.tagged(repository, limit=TAGS_READ))
         if listed:  # none yet is a negative answer: the first tag may come any minute
             with self._mutex:
-                self._listed[repository] = (listed, self._clock.now())
+                self._listed[repository] = (tuple(t for t, _ in listed), now)
+                self._tag_commits[repository] = listed
+                for tag, sha in listed:  # the promotion gate's answer too
+                    self._commits[(repository, tag)] = (sha, now)
         return listed
+
+    def commit_tag(self, service: str, version: str) -> CommitTag | None:
+        """What `version` is known as when it is a commit (an automatic deploy's version):
+        the tag among the repository's newest that points at it (the tag list, kept for
+        `tags_ttl`), or why GitHub could not be asked. None for a service without `github:`
+        or a version that is no commit. Never raises for GitHub. Outside any transaction."""
+        gh = self._config.services[service].github
+        if gh is None or not is_commit(version):
+            return None
+        try:
+            tagged = self._tagged(gh.repository)
+        except DeploybotError as e:  # RetryableError (rate limits too), PermanentError, …
+            return CommitTag(version, unknown=str(e))
+        return CommitTag(version, tag=tag_of(version, tagged))
 
     def kept_tags(self, repository: str) -> tuple[str, ...] | None:
         """The tags of `repository` as listed within `tags_ttl`; None when not (no request)."""

@@ -26,7 +26,7 @@ from bot.domain.faulty import FaultyMark
 from bot.domain.locks import Lock
 from bot.domain.policy import PolicyDecision
 from bot.domain.states import State
-from bot.domain.versions import TagCommit
+from bot.domain.versions import CommitTag, TagCommit, tag_of
 
 T0 = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 ASK = Ask(kind=Kind.DEPLOY, environment="production", service="api", version="v1.2.3",
@@ -73,6 +73,39 @@ def test_a_downgrade_needs_its_confirmation_of_exactly_the_live_version() -> Non
     assert downgrade(Kind.ROLLBACK, "v1.2.3", "v1.2.4", confirmed_from=None) is None
     assert downgrade(Kind.DEPLOY, "v1.2.5", "v1.2.4", confirmed_from=None) is None
     assert downgrade(Kind.DEPLOY, "v1.2.3", None, confirmed_from=None) is None
+
+
+def test_a_commit_running_compares_as_its_tag_or_asks_when_github_could_not_say() -> None:
+    sha = "3f2a9c1d0e4b"
+    tagged = CommitTag(sha, tag="v1.2.4")
+    assert downgrade(Kind.DEPLOY, "v1.2.3", sha, confirmed_from=None,
+                     live_tag=tagged) == Downgrade("v1.2.3", sha, tag="v1.2.4")
+    assert downgrade(Kind.DEPLOY, "v1.2.5", sha, confirmed_from=None, live_tag=tagged) is None
+    assert downgrade(Kind.DEPLOY, "v1.2.3", sha, confirmed_from=sha, live_tag=tagged) is None
+    # No tag points at it: nothing can tell, as before.
+    assert downgrade(Kind.DEPLOY, "v1.2.3", sha, confirmed_from=None,
+                     live_tag=CommitTag(sha)) is None
+    # GitHub could not be asked: said, and confirmed like a downgrade (never skipped).
+    unknown = CommitTag(sha, unknown="GitHub is unreachable")
+    assert downgrade(Kind.DEPLOY, "v1.2.3", sha, confirmed_from=None,
+                     live_tag=unknown) == Downgrade("v1.2.3", sha,
+                                                    unknown="GitHub is unreachable")
+    assert downgrade(Kind.DEPLOY, "v1.2.3", sha, confirmed_from=sha, live_tag=unknown) is None
+    # A tag of another commit says nothing of this one.
+    assert downgrade(Kind.DEPLOY, "v1.2.3", sha, confirmed_from=None,
+                     live_tag=CommitTag("0123456789ab", tag="v9.0.0")) is None
+    # Recorded as a downgrade from the commit, once confirmed.
+    confirmed = admit(ASK, Facts(live=sha, live_tag=tagged, downgrade_confirmed_from=sha))
+    assert confirmed.allowed and confirmed.downgrade_from == sha
+
+
+def test_of_several_tags_of_one_commit_the_highest_release_names_it() -> None:
+    full = "3f2a9c1d0e4b" + "0" * 28
+    listed = [("v1.2.4-rc.2", full), ("latest", full), ("v1.2.4", full),
+              ("v1.2.3", "1" * 40)]
+    assert tag_of("3f2a9c1d0e4b", listed) == "v1.2.4"
+    assert tag_of("3f2a9c1d0e4b", [("latest", full)]) == "latest"
+    assert tag_of("0123456789ab", listed) is None
 
 
 def test_nothing_in_the_way_admits_and_records_nothing() -> None:

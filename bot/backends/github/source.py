@@ -73,6 +73,16 @@ class GitHubSourceControl:
 
         return self._client.call(repository, ask)
 
+    def tagged(self, repository: str, limit: int = 100) -> list[tuple[str, str]]:
+        def ask() -> list[tuple[str, str]]:
+            # GET /repos/{repo}/tags: each tag's name and commit.sha, the commit it points
+            # at ("List repository tags": https://docs.github.com/rest/repos/repos
+            # #list-repository-tags), annotated tags peeled by GitHub.
+            listed = self._client.repo(repository).get_tags()
+            return [(t.name, t.commit.sha) for t in itertools.islice(listed, max(limit, 0))]
+
+        return self._client.call(repository, ask)
+
     def release_tag(self, repository: str, name: str) -> str | None:
         def ask() -> str | None:
             listed = self._client.repo(repository).get_releases()  # GET /repos/{repo}/releases

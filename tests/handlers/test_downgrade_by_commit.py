@@ -1,0 +1,129 @@
+"""A commit running where a tag is asked for: with `github.version_from: sha`, a push to main
+deploys its commit's first 12 characters to staging, and the team tags that commit. The
+commit is then known by its tag (GitHub's tag list gives each tag's commit), so
+`/deploy staging <an older tag>` asks to confirm the downgrade as it would over the tag
+itself, and `/rollback staging` names the commit with its tag; when GitHub cannot list the
+tags, the refusal says the comparison could not be made instead of skipping it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from bot.clock import ManualClock
+from bot.config import AppConfig
+from bot.domain.states import State
+from bot.scheduling import jobs
+from devtools.fake_github import TOKEN, FakeGitHub
+from devtools.fake_github.repo import RepoState
+from devtools.fake_slack import FakeSlack
+from tests.conftest import REQUESTER, RunningBot, base_config, serve_bot
+from tests.handlers.spine import blocks_text, deployment_ids, ephemeral_text, run_to_end
+
+REPO = "acme/api"
+OLD = "1111111111111111111111111111111111111111"
+MERGED = "3f2a9c1b7d4e5f60718293a4b5c6d7e8f9012345"  # main's new head, tagged v1.2.4
+OTHER = "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807"  # tagged v1.2.5
+RUNNING = f"`v1.2.4` (commit `{MERGED[:12]}`)"
+
+
+@pytest.fixture
+def fake_github(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> FakeGitHub:
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.delenv("GITHUB_API_URL", raising=False)
+    monkeypatch.delenv("GITHUB_WEBHOOK_SECRET", raising=False)  # polling, not webhooks
+    fake = FakeGitHub(httpserver, {REPO: ["v1.2.2"]})
+    fake.tag(REPO, "v1.2.3", OLD)
+    return fake
+
+
+@pytest.fixture
+def gh(fake_github: FakeGitHub) -> RepoState:
+    state = RepoState(fake_github)
+    state.set_branch(REPO, "main", OLD)
+    return state
+
+
+@pytest.fixture
+def config_data(fake_github: FakeGitHub) -> dict[str, Any]:
+    return base_config(
+        github={"api_url": fake_github.url, "poll_every": "30s"},
+        services={"api": {"executor": "simulated",
+                          "github": {"repository": REPO, "auto_deploy": {"main": "staging"}},
+                          "version_pattern": r"^(v?\d+\.\d+\.\d+|[0-9a-f]{12})$"}},
+    )
+
+
+@pytest.fixture
+def bot(config: AppConfig, database_url: str, fake_slack: FakeSlack, clock: ManualClock,
+        gh: RepoState, fake_github: FakeGitHub) -> Iterator[RunningBot]:
+    with serve_bot(config, database_url, fake_slack, clock) as running:
+        jobs.register_instance(running.container)
+        try:
+            jobs.poll_github(running.container.instance)  # the first look: a baseline
+            gh.set_branch(REPO, "main", MERGED)
+            fake_github.tag(REPO, "v1.2.4", MERGED)  # the team tags what main deployed
+            jobs.poll_github(running.container.instance)
+            assert running.container.runner.wait_idle()
+            (i,) = deployment_ids(running)
+            assert (running.deployment(i).version,
+                    running.deployment(i).state) == (MERGED[:12], State.SUCCEEDED)
+            yield running
+        finally:
+            jobs.unregister_instance(running.container.instance)
+
+
+def answer_to(bot: RunningBot, command: str, text: str) -> dict[str, Any]:
+    reply = bot.requester.command(command, text, user_id=REQUESTER)
+    assert reply.status == 200, reply.body
+    (post,) = bot.requester.response_posts(reply)
+    assert post.args.get("response_type") == "ephemeral"
+    return dict(post.args)
+
+
+def test_an_older_tag_over_the_commit_of_a_newer_tag_asks_to_confirm_the_downgrade(
+        bot: RunningBot) -> None:
+    before = deployment_ids(bot)
+    answer = answer_to(bot, "/deploy", "staging v1.2.3")
+
+    assert deployment_ids(bot) == before  # nothing requested before the confirmation
+    assert answer["text"].startswith(
+        f"⬇️ This would downgrade api in staging: `v1.2.3` is older than {RUNNING}, which "
+        "runs there now."), answer["text"]
+    assert "Deploy v1.2.3 over v1.2.4" in blocks_text(answer)
+    # An older tag still: the same confirmation, naming the commit by its tag.
+    older = ephemeral_text(bot, bot.deploy("staging v1.2.2"))
+    assert f"`v1.2.2` is older than {RUNNING}" in older, older
+
+
+def test_github_not_listing_the_tags_says_the_comparison_could_not_be_made(
+        bot: RunningBot, fake_github: FakeGitHub) -> None:
+    fake_github.route("GET", r"/tags", lambda hit: fake_github.json(
+        {"message": "Server Error"}, 502))
+    before = deployment_ids(bot)
+
+    answer = answer_to(bot, "/deploy", "staging v1.2.3")
+
+    assert deployment_ids(bot) == before
+    text = answer["text"]
+    assert (f"I could not tell whether `v1.2.3` would downgrade api in staging: it runs "
+            f"commit `{MERGED[:12]}`, and GitHub could not be asked which tag that is") \
+        in text, text
+    assert f"Deploy v1.2.3 over {MERGED[:12]}" in blocks_text(answer)
+
+
+def test_rollback_names_the_commit_by_its_tag(bot: RunningBot,
+                                              fake_github: FakeGitHub) -> None:
+    fake_github.tag(REPO, "v1.2.5", OTHER)
+    before = set(deployment_ids(bot))
+    ephemeral_text(bot, bot.deploy("staging v1.2.5"))
+    (new,) = set(deployment_ids(bot)) - before
+    assert run_to_end(bot, new) is State.SUCCEEDED
+
+    answer = answer_to(bot, "/rollback", "staging")
+
+    assert answer["text"] == (f"↩️ Roll api in staging back from `v1.2.5` to {RUNNING}?"), \
+        answer["text"]
