@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.dora import DoraStats
-from bot.domain.outcome_notes import headline_error
+from bot.domain.outcome_notes import headline_error, rollback_note
 from bot.domain.states import State
 from bot.domain.text import reason_text, shown, who
 from bot.presentation.blocks import STATE_LINE, Message, took, when
@@ -51,6 +51,12 @@ def cause(error: str) -> str:
 
 def _result(d: Deployment) -> str:
     line, error = STATE_LINE[d.state], headline_error(d)
+    rb = rollback_note(error) if d.state is State.ROLLED_BACK else None
+    if rb is not None:  # where it went back to first: the cause may be cut
+        by = f" by {cause(rb.by)}" if rb.by else ""
+        number = f" (#{rb.rollback_id})" if rb.rollback_id else ""
+        line = f"↩️ Rolled back to {shown(rb.to)}{by}{number}"
+        error = rb.reached
     if d.state in (State.FAILED, State.ROLLED_BACK, State.CANCELLED) and error:
         line += f" — {cause(error)}"
     return line

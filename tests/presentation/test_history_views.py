@@ -95,3 +95,21 @@ def test_audit_lines_escape_what_users_typed() -> None:
                       before_id=None)
     assert page.text == "Audit log: all environments"
     assert "older ones" not in page.blocks[-1]["elements"][0]["text"]
+
+
+def test_a_rolled_back_deploy_says_where_it_went_back_to_before_its_long_cause() -> None:
+    """The line is cut at 140 characters of its cause: a long verification failure used to
+    push the rollback note ('rolled back to v1.2.2 by …') off the end, and a failed watch
+    left live showed 'still live' after it was rolled back."""
+    why = ("failed verification: simulated failure: the pods of api v1.3.0-flaky restarted "
+           "3 times (version matches simulated.fail_verify `-flaky$`)")
+    bad = dep(version="v1.3.0-flaky", environment="staging", state=State.ROLLED_BACK,
+              error=f"{why}; v1.3.0-flaky is still live (automatic rollback is off in "
+                    "staging); rolled back to v1.2.2 by <@U0BOB> (deployment #8)")
+    (first, _) = history_line(bad, NY).split("\n")
+    assert first.startswith(
+        "*#7* 🚀 deploy · `api` `v1.3.0-flaky` → *staging* · ↩️ Rolled back to `v1.2.2` by "
+        "<@U0BOB> (#8) — failed verification: simulated failure:"), first
+    assert "still live" not in first, first
+    by_itself = dep(state=State.ROLLED_BACK, error="health check failed; rolled back to v1.2.3")
+    assert "↩️ Rolled back to `v1.2.3` — health check failed\n" in history_line(by_itself, NY)
