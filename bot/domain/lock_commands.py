@@ -9,8 +9,10 @@ environment; it may also come before the environment):
     /unlock production [service]
     /unlock help
 
-A duration is `for` and minutes, hours or days: `for 30m`, `for 2h`, `for 1d`, `for 1h30m`
-(at most the configured longest lock); without one, the lock holds until someone unlocks it.
+A duration is `for` and minutes, hours or days, short or in words: `for 30m`, `for 2h`, `for
+1d`, `for 1h30m`, `for 2 hours`, `for 30 minutes`, `for 1 day`, `for an hour`, `for 1 hour
+and 30 minutes` (at most the configured longest lock); without one, the lock holds until
+someone unlocks it. A time (`until 15:00`) is answered with the forms.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ USAGE = (  # `&lt;` `&gt;`: Slack reads a bare <…> as a link or mention
     "• `/lock &lt;environment&gt; [service] \"reason\"` — e.g. "
     "`/lock production api \"investigating checkout errors\"`: until someone unlocks it\n"
     "• `/lock &lt;environment&gt; [service] \"reason\" for 2h` — it expires by itself "
-    "(`for 30m`, `for 2h`, `for 1d`)\n"
+    "(`for 30m`, `for 2h`, `for 2 hours`, `for 1 day`, `for 1h30m`)\n"
     "• `/lock` or `/lock list` — the locks in force\n"
     "• `/unlock &lt;environment&gt; [service]` — e.g. `/unlock production api`\n"
     "• `/lock help` — this message\n"
@@ -43,7 +45,12 @@ USAGE = (  # `&lt;` `&gt;`: Slack reads a bare <…> as a link or mention
 )
 
 _OPEN = {'"': '"', "“": "”", "”": "”", "„": "“"}  # opening quote -> its usual closing quote
-_DURATION = re.compile(r"(?:(?P<d>\d{1,4})d)?(?:(?P<h>\d{1,5})h)?(?:(?P<m>\d{1,6})m)?")
+#: One part of a duration: a number (or "a"/"an") and its unit, together or apart ("2h",
+#: "2 hours", "an hour", "1h" of "1h30m"); parts may be joined by "and" or a comma.
+_PART = re.compile(r"\s*(?:(?<=\s)and\s+)?(?P<n>\d{1,6}|an?(?=\s))\s*(?P<unit>days?|d|hours?|"
+                   r"hrs?|h|minutes?|mins?|m)(?![a-z])\s*,?")
+_UNIT = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+FORMS = "`for 30m`, `for 2h`, `for 2 hours` or `for 1 day` (or `for 1h30m`)"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
 
@@ -174,29 +181,46 @@ def _split_reason(text: str) -> tuple[list[str], str | None, list[str]]:
     return text[:start].split(), reason, after.split()
 
 
+def _duration(text: str) -> tuple[timedelta, str] | None:
+    """The duration `text` opens with and what follows it ("2 hours please" → 2h,
+    "please"); None when it opens with none."""
+    total, pos, parts = timedelta(0), 0, 0
+    lowered = text.lower()
+    while (m := _PART.match(lowered, pos)) is not None:
+        n = 1 if m["n"] in ("a", "an") else int(m["n"])
+        total += n * _UNIT[m["unit"][0]]
+        pos, parts = m.end(), parts + 1
+    return (total, text[pos:].strip()) if parts else None
+
+
 def parse_duration_words(words: list[str], max_duration: timedelta) -> timedelta | None:
-    """`for 2h` after the reason: None when there are no words."""
+    """`for 2h` (or `for 2 hours`, …) after the reason: None when there are no words."""
     if not words:
         return None
-    forms = "`for 30m`, `for 2h` or `for 1d` (or `for 1h30m`)"
+    if words[0].lower() == "until":
+        raise LockUsageError(f"A lock lasts for a while, not until a time: say how long, "
+                             f"{FORMS}; leave it out to hold the lock until someone unlocks "
+                             "it.")
     if words[0].lower() != "for":
         raise LockUsageError(f"Unexpected {shown(' '.join(words))} after the reason. A lock's "
-                             f"duration is written {forms}; leave it out to hold the lock "
+                             f"duration is written {FORMS}; leave it out to hold the lock "
                              "until someone unlocks it.")
     if len(words) == 1:
-        raise LockUsageError(f"For how long? e.g. {forms}.")
-    if len(words) > 2:
-        raise LockUsageError(f"Too many words: {shown(' '.join(words[2:]))} was not expected "
-                             "after the duration.")
-    word = words[1].lower()
-    m = _DURATION.fullmatch(word)
-    if not word or m is None or not any(m.groupdict().values()):
-        raise LockUsageError(f"{shown(words[1])} is not a duration: use {forms}.")
-    d = timedelta(days=int(m["d"] or 0), hours=int(m["h"] or 0), minutes=int(m["m"] or 0))
+        raise LockUsageError(f"For how long? e.g. {FORMS}.")
+    written = " ".join(words[1:])
+    found = _duration(written)
+    if found is None:
+        raise LockUsageError(f"{shown(written)} is not a duration: use {FORMS}.")
+    d, rest = found
+    if rest and not rest[0].isalpha():  # "1h 30x"
+        raise LockUsageError(f"{shown(written)} is not a duration: use {FORMS}.")
+    if rest:
+        raise LockUsageError(f"Too many words: {shown(rest)} was not expected after the "
+                             "duration.")
     if d <= timedelta(0):
-        raise LockUsageError(f"{shown(words[1])} is no time at all: use {forms}.")
+        raise LockUsageError(f"{shown(written)} is no time at all: use {FORMS}.")
     if d > max_duration:
-        raise LockUsageError(f"{shown(words[1])} is longer than a lock may last "
+        raise LockUsageError(f"{shown(written)} is longer than a lock may last "
                              f"({duration_text(max_duration)}). Leave the duration out to "
                              "hold the lock until someone unlocks it.")
     return d

@@ -48,6 +48,7 @@ def problem(text: str, *, command: str = "lock") -> str:
 
 
 REASON = "investigating checkout errors"
+FORMS = "`for 30m`, `for 2h`, `for 2 hours` or `for 1 day` (or `for 1h30m`)"
 
 
 @pytest.mark.parametrize(
@@ -77,6 +78,25 @@ REASON = "investigating checkout errors"
          LockArgs("production", "api", "a reason with 'quotes' and <!channel>")),
         ('production api"no space"for 2h',
          LockArgs("production", "api", "no space", timedelta(hours=2))),
+        # durations in words, as people write them (`/lock production api "x" for 2 hours`)
+        (f'production api "{REASON}" for 2 hours',
+         LockArgs("production", "api", REASON, timedelta(hours=2))),
+        (f'production api "{REASON}" for 30 minutes',
+         LockArgs("production", "api", REASON, timedelta(minutes=30))),
+        (f'production api "{REASON}" for 1 day',
+         LockArgs("production", "api", REASON, timedelta(days=1))),
+        (f'production api "{REASON}" for an hour',
+         LockArgs("production", "api", REASON, timedelta(hours=1))),
+        (f'production api "{REASON}" for 1 hour and 30 minutes',
+         LockArgs("production", "api", REASON, timedelta(minutes=90))),
+        (f'production api "{REASON}" for 1h 30m',
+         LockArgs("production", "api", REASON, timedelta(minutes=90))),
+        (f'production api "{REASON}" for 90 mins',
+         LockArgs("production", "api", REASON, timedelta(minutes=90))),
+        (f'production api "{REASON}" for 2 hrs',
+         LockArgs("production", "api", REASON, timedelta(hours=2))),
+        (f'production api "{REASON}" for 2 Days',
+         LockArgs("production", "api", REASON, timedelta(days=2))),
     ],
 )
 def test_lock_accepted_forms(text: str, expected: object) -> None:
@@ -141,25 +161,28 @@ def test_unlock_accepted_forms(text: str, expected: object) -> None:
         ("list production", "`/lock list` takes nothing after it."),
         ("help me", "`/lock help` takes nothing after it."),
         # the duration
-        ('production api "x" for 2x', "`2x` is not a duration: use `for 30m`, `for 2h` or "
-                                      "`for 1d` (or `for 1h30m`)."),
-        ('production api "x" for two hours', "Too many words: `hours` was not expected "
-                                             "after the duration."),
-        ('production api "x" for', "For how long? e.g. `for 30m`, `for 2h` or `for 1d` "
-                                   "(or `for 1h30m`)."),
-        ('production api "x" for 0m', "`0m` is no time at all: use `for 30m`, `for 2h` or "
-                                      "`for 1d` (or `for 1h30m`)."),
-        ('production api "x" for -2h', "`-2h` is not a duration: use `for 30m`, `for 2h` "
-                                       "or `for 1d` (or `for 1h30m`)."),
+        ('production api "x" for 2x', f"`2x` is not a duration: use {FORMS}."),
+        ('production api "x" for two hours', f"`two hours` is not a duration: use {FORMS}."),
+        ('production api "x" for 2 fortnights', "`2 fortnights` is not a duration: use "
+                                                f"{FORMS}."),
+        ('production api "x" for', f"For how long? e.g. {FORMS}."),
+        ('production api "x" for 0m', f"`0m` is no time at all: use {FORMS}."),
+        ('production api "x" for 0 hours', f"`0 hours` is no time at all: use {FORMS}."),
+        ('production api "x" for -2h', f"`-2h` is not a duration: use {FORMS}."),
+        ('production api "x" for 8 days', "`8 days` is longer than a lock may last (7d). "
+                                          "Leave the duration out to hold the lock until "
+                                          "someone unlocks it."),
+        ('production api "x" until 15:00', "A lock lasts for a while, not until a time: "
+                                           f"say how long, {FORMS}; leave it out to hold "
+                                           "the lock until someone unlocks it."),
         ('production api "x" for 8d', "`8d` is longer than a lock may last (7d). Leave the "
                                       "duration out to hold the lock until someone unlocks "
                                       "it."),
         ('production api "x" for 99999999999h', "`99999999999h` is not a duration: use "
-                                                "`for 30m`, `for 2h` or `for 1d` (or "
-                                                "`for 1h30m`)."),
+                                                f"{FORMS}."),
         ('production api "x" 2h', "Unexpected `2h` after the reason. A lock's duration is "
-                                  "written `for 30m`, `for 2h` or `for 1d` (or `for 1h30m`); "
-                                  "leave it out to hold the lock until someone unlocks it."),
+                                  f"written {FORMS}; leave it out to hold the lock until "
+                                  "someone unlocks it."),
         ("x" * (MAX_TEXT + 1), f"That command is {MAX_TEXT + 1} characters long; the limit "
                                f"is {MAX_TEXT}."),
     ],

@@ -152,6 +152,19 @@ def test_a_lock_refuses_another_users_deploy_with_holder_times_and_reason(
     assert details["expires_at"] is not None
 
 
+def test_a_duration_in_words_is_taken_as_the_docs_write_it(bot: RunningBot) -> None:
+    """`/lock production api "…" for 2 hours` as typed in Slack: a two-hour lock (was
+    "Too many words: `hours`"); what is not a duration is answered with the forms."""
+    answer = lock(bot, f'production api "{REASON}" for 2 hours')
+    assert answer.startswith("🔒 You locked api in production until Wed 2026-11-18 12:00 EST"), \
+        answer
+    reply = bot.requester.command("/lock", 'staging api "x" for a fortnight', user_id=HOLDER)
+    assert reply.status == 200
+    assert str(reply.json["text"]).startswith(
+        "⚠️ `a fortnight` is not a duration: use `for 30m`, `for 2h`, `for 2 hours` or "
+        "`for 1 day` (or `for 1h30m`)."), reply.json
+
+
 def test_a_lock_until_unlocked_says_so(bot: RunningBot) -> None:
     lock(bot, f'production api "{REASON}"')
     bot.clock.advance(timedelta(hours=3, minutes=5))
