@@ -173,10 +173,12 @@ def deployment_card(d: Deployment, zone: ZoneInfo, links: Sequence[Link] = (),
     if d.state in (State.RUNNING, State.VERIFYING) and d.abort_requested_by is not None:
         asked = f" at {when(d.abort_requested_at, zone)}" if d.abort_requested_at else ""
         status += f" — 🛑 aborting: {who(d.abort_requested_by)} asked{asked}"
-    if d.state is State.SCHEDULED and d.not_before is not None:
+    if d.state is State.SCHEDULED and d.prompted_at is not None:  # released: it is open
+        since = f" since {when(d.not_before, zone)}" if d.not_before is not None else ""
+        status = (f"🟢 Deploy window open{since} — {who(d.requested_by)} was asked to "
+                  "start it")
+    elif d.state is State.SCHEDULED and d.not_before is not None:
         status += f" — opens {when(d.not_before, zone)}"
-        if d.prompted_at is not None:
-            status += f"; {who(d.requested_by)} was asked to start it"
     if d.state is State.CANCELLED and d.superseded_by is not None:
         status = f"⏭️ Superseded by #{d.superseded_by}"
     elif d.state is State.CANCELLED and d.error:
@@ -233,22 +235,28 @@ def _approved_ahead(d: Deployment) -> bool:
 
 
 def _approve_ahead_buttons(d: Deployment, zone: ZoneInfo) -> list[Block]:
-    """Approve on a deploy waiting for its window, while it lacks approvals."""
+    """Approve on a deploy waiting for its window, while it lacks approvals; its dialog
+    worded from the window as the card was last shown (the release job shows it again when
+    the window opens: `prompted_at`)."""
     if not d.needs_approval or _approved_ahead(d):
         return []
-    opens = f", {when(d.not_before, zone)}" if d.not_before and d.prompted_at is None else ""
+    if d.prompted_at is not None:  # the window is open
+        title_, then = (f"Approve this {noun(d)}?",
+                        "Its deploy window is open: with its approvals it starts at once.")
+    else:
+        opens = f", {when(d.not_before, zone)}" if d.not_before else ""
+        title_, then = (f"Approve this {noun(d)} ahead of its window?",
+                        f"With its approvals it starts by itself when the deploy window "
+                        f"opens{opens}, with nobody clicking then.")
     return [_button("Approve", ids.APPROVE_AHEAD, str(d.id), style="primary",
-                    confirm=confirm_dialog(
-                        f"Approve this {noun(d)} ahead of its window?",
-                        f"{_approve_text(d)} With its approvals it starts by itself when "
-                        f"the deploy window opens{opens}, with nobody clicking then.",
-                        "Approve"))]
+                    confirm=confirm_dialog(title_, f"{_approve_text(d)} {then}", "Approve"))]
 
 
 def ahead_line(d: Deployment, zone: ZoneInfo) -> str:
-    """What happens when the window opens to a deploy waiting for it that needs approval."""
-    opens = ("as soon as it has them (the window is open)" if d.prompted_at is not None
-             else f"when the deploy window opens, {when(d.not_before, zone)}"
+    """What happens when the window opens to a deploy waiting for it that needs approval;
+    once it opened (`prompted_at`: the release job asked the requester), what happens
+    now."""
+    opens = (f"when the deploy window opens, {when(d.not_before, zone)}"
              if d.not_before is not None else "when the deploy window opens")
     if _approved_ahead(d):
         if d.prompted_at is not None:  # the window opened, but a lock or another deploy
@@ -256,9 +264,10 @@ def ahead_line(d: Deployment, zone: ZoneInfo) -> str:
                     f"{who(d.requested_by)} starts it with the Start button I sent.")
         return f"✅ Approved ahead of its window: it starts by itself {opens}."
     missing = d.approvals_missing
-    tail = (f"Without them, {who(d.requested_by)} is asked to start it then and it goes to "
-            "approval as usual." if d.prompted_at is None else
-            f"Or {who(d.requested_by)} starts it with the Start button I sent, and it goes "
-            "to approval as usual.")
+    if d.prompted_at is not None:  # the window is open: nothing is ahead of it any more
+        return (f"It can be approved now: with {missing} more approval(s) it starts by "
+                f"itself at once (the window is open). Or {who(d.requested_by)} starts it "
+                "with the Start button I sent, and it goes to approval as usual.")
     return (f"It can be approved now, ahead of its window: with {missing} more approval(s) "
-            f"it starts by itself {opens}. {tail}")
+            f"it starts by itself {opens}. Without them, {who(d.requested_by)} is asked to "
+            "start it then and it goes to approval as usual.")

@@ -43,7 +43,8 @@ def approved_ahead_reply(d: Deployment, zone: ZoneInfo, *, started: bool) -> str
         return f"✅ You approved deployment #{d.id}; its window is open: it is starting now."
     if d.state is not State.SCHEDULED:  # e.g. moved to its next window, or under way
         return f"✅ You approved deployment #{d.id}; it is {d.state.value.replace('_', ' ')}."
-    return f"✅ You approved deployment #{d.id} ahead of its window. {ahead_line(d, zone)}"
+    ahead = " ahead of its window" if d.prompted_at is None else ""  # not once it opened
+    return f"✅ You approved deployment #{d.id}{ahead}. {ahead_line(d, zone)}"
 
 
 def verdict_reply(failed: Deployment, rollback: Deployment | None) -> str:

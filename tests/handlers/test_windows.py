@@ -360,6 +360,40 @@ def test_a_queued_deploy_is_released_when_the_window_opens_and_still_needs_appro
     assert len(prompts(bot)) == 1
 
 
+def test_once_the_window_opened_the_queued_card_says_so_and_approve_is_not_ahead(
+        bot: RunningBot) -> None:
+    """Released when its window opens (the requester asked to start it), the card no longer
+    says it waits for a window that "opens" at a time gone by, nor offers to approve it
+    "ahead of its window": the window is open, and an approval starts it at once."""
+    bot.clock.set(FRIDAY_1405)
+    i = queue(bot, "production v1.2.3")
+    before = button(bot.card(i), ids.APPROVE_AHEAD)["confirm"]
+    assert before["title"]["text"] == "Approve this deploy ahead of its window?"
+
+    bot.clock.set(MONDAY_0001)
+    assert release(bot) == 1
+    card = bot.card(i)
+    shown = blocks_text(card)
+    assert "Waiting for the deploy window" not in shown and "opens Mon" not in shown, shown
+    assert (f"🟢 Deploy window open since Mon 2026-11-23 00:00 EST — <@{REQUESTER}> was "
+            "asked to start it") in shown, shown
+    assert "ahead of its window" not in shown, shown
+    assert ("It can be approved now: with 1 more approval(s) it starts by itself at once "
+            f"(the window is open). Or <@{REQUESTER}> starts it with the Start button I sent, "
+            "and it goes to approval as usual.") in shown, shown
+    confirm = button(card, ids.APPROVE_AHEAD)["confirm"]
+    assert confirm["title"]["text"] == "Approve this deploy?"
+    assert confirm["text"]["text"].endswith(
+        "Its deploy window is open: with its approvals it starts at once."), confirm
+
+    answer = press(bot, card, ids.APPROVE_AHEAD, user=APPROVER)
+    assert answer["text"] == (f"✅ You approved deployment #{i}; its window is open: it is "
+                              "starting now."), answer
+    finish(bot)
+    assert bot.deployment(i).state is State.SUCCEEDED
+    assert "Waiting for the deploy window" not in blocks_text(bot.card(i))
+
+
 def test_queue_it_after_the_window_opened_is_a_plain_request(bot: RunningBot) -> None:
     bot.clock.set(FRIDAY_1405)
     answer = refused(bot, "production v1.2.3")
