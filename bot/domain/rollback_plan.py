@@ -25,6 +25,10 @@ class RollbackPlan:
     #: The tags GitHub lists for the versions above that are commits (an automatic deploy's
     #: version): (commit, tag), for display — "`v1.2.4` (commit `3f2a9c1d0e4b`)".
     tags: tuple[tuple[str, str], ...] = ()
+    #: The tag the requester named when `target` is the commit it points at (that commit
+    #: ran there; the tag itself did not): the rollback deploys the commit, the image that
+    #: ran, not one built for the tag.
+    named_as: str | None = None
 
     def named(self, version: str) -> str:
         """`version` as people know it: with its tag when it is a commit that has one."""

@@ -35,6 +35,10 @@ def rollback_confirmation(plan: RollbackPlan) -> Message:
             f"{plan.named(plan.current)} to {plan.named(plan.target)}?")
     lines = [head, f"{plan.named(plan.current)} will be marked faulty there (deploying it "
                    "again needs `--force \"reason\"`)."]
+    if plan.named_as is not None:  # the tag's commit ran there, not the tag itself
+        lines.append(f"You named `{plan.named_as}`: it is commit `{plan.target}`, which ran in "
+                     f"{plan.environment}; the rollback deploys that commit (the image that "
+                     "ran there), not an image built for the tag.")
     others = [v for v in plan.candidates if v != plan.target][:5]
     if others:
         lines.append("Other versions you can name: " + ", ".join(plan.named(v) for v in others)

@@ -22,6 +22,7 @@ from bot.domain.rollback_commands import RollbackArgs, RollbackHelpArgs, parse_r
 from bot.domain.rollback_plan import RollbackPlan
 from bot.domain.states import State
 from bot.domain.text import error_text, shown
+from bot.domain.versions import is_commit, named
 from bot.errors import Conflict, DeploybotError, Forbidden, NotFound
 from bot.ports import Clock, Cluster, Notifier, Repositories, Revisions, Store
 from bot.services.access import Access
@@ -86,23 +87,25 @@ class RollbackService:
         listed = ", ".join(f"`{v}`" for v in candidates[:10])
         others = (f"Versions you can roll back to: {listed}." if listed else
                   "No other version is known to roll back to.")
-        if args.version is None:
+        version, named_as = args.version, None
+        if version is not None and version not in {*ran, current, *faulty}:
+            # A tag whose commit ran there (an automatic deploy's version) names that run.
+            version = self._commit_that_ran(env, svc, version, {*ran, current, *faulty},
+                                            others)
+            named_as = args.version if version != args.version else None
+        if version is None:
             if not candidates:
                 raise Conflict(f"No earlier good version of {svc} in {env} is known (from "
                                "deploybot's history or the cluster's), so there is nothing to "
                                "roll back to.")
             target = candidates[0]
-        elif args.version == current:
-            raise Conflict(f"{shown(args.version)} is what runs in {env} now; nothing to roll "
-                           f"back. {others}")
-        elif args.version in faulty:
-            self._refuse_faulty(env, svc, args.version, others)
-        elif args.version not in ran:
-            raise Conflict(f"{shown(args.version)} has not run in {env} before (as far as "
-                           f"deploybot and the cluster know), so it is no rollback. {others} "
-                           "To deploy a new version, use `/deploy`.")
+        elif version == current:
+            label = named(version, named_as) if named_as is not None else shown(version)
+            raise Conflict(f"{label} is what runs in {env} now; nothing to roll back. {others}")
+        elif version in faulty:
+            self._refuse_faulty(env, svc, version, others)
         else:
-            target = args.version
+            target = version
         window = self._policy.check_rollback(env, svc, at=self._clock.now())
         if not window.allowed:
             raise Conflict(f"Rollbacks in {env} follow the deploy window, and it is closed "
@@ -118,17 +121,57 @@ class RollbackService:
             if env_config.rollbacks.approval and env_config.approval is not None else 0
         return RollbackPlan(environment=env, service=svc, current=current, target=target,
                             candidates=candidates, migrations=migrations, migrate_hint=hint,
-                            approvals_required=required,
-                            tags=self._tags(svc, (current, *candidates[:6])))
+                            approvals_required=required, named_as=named_as,
+                            tags=self._tags(svc, (current, target, *candidates[:6]),
+                                            named_as=named_as, target=target))
 
-    def _tags(self, service: str, versions: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    def _tags(self, service: str, versions: tuple[str, ...], *, named_as: str | None,
+              target: str) -> tuple[tuple[str, str], ...]:
         """The tags of the versions shown that are commits (GitHub's tag list, kept a
-        minute; outside any transaction): (commit, tag). None known when GitHub cannot say:
+        minute; outside any transaction): (commit, tag); the target by the tag it was
+        named by when the newest tags do not list it. None known when GitHub cannot say:
         the commit is shown as it is."""
         if self._versions is None:
             return ()
         known = (self._versions.commit_tag(service, v) for v in dict.fromkeys(versions))
-        return tuple((k.commit, k.tag) for k in known if k is not None and k.tag is not None)
+        tags = dict((k.commit, k.tag) for k in known if k is not None and k.tag is not None)
+        if named_as is not None:
+            tags.setdefault(target, named_as)
+        return tuple(tags.items())
+
+    def _commit_that_ran(self, env: str, svc: str, version: str, known: set[str],
+                         others: str) -> str:
+        """The commit the tag `version` points at, when that commit ran in `env` (or runs,
+        or is marked faulty there: `known`): a rollback to it deploys the commit, the image
+        that ran. Else Conflict: it has not run there — naming its commit and where that
+        ran, or why GitHub could not say which commit it is."""
+        found = (self._versions.commit(svc, version)
+                 if self._versions is not None and not is_commit(version) else None)
+        commit = found.version if found is not None else None
+        if commit is not None and commit in known:
+            return commit
+        tail = f"{others} To deploy a new version, use `/deploy`."
+        if commit is not None:
+            raise Conflict(f"{shown(version)} is commit `{commit}`, which has not run in {env} "
+                           "(as far as deploybot and the cluster know), so it is no rollback. "
+                           f"{self._ran_elsewhere(env, svc, commit)} {tail}")
+        why = "" if found is None or found.unknown is None else (
+            f" GitHub could not be asked which commit the tag {shown(version)} is "
+            f"({found.unknown.rstrip('.')}), so whether that commit ran there could not be "
+            "told: try again in a minute.")
+        raise Conflict(f"{shown(version)} has not run in {env} before (as far as deploybot "
+                       f"and the cluster know), so it is no rollback.{why} {tail}")
+
+    def _ran_elsewhere(self, env: str, svc: str, commit: str) -> str:
+        """Where deploybot took `commit` live (and it passed its checks) other than `env`."""
+        with self._store.transaction() as r:
+            ran = [(e, r.deployments.succeeded_there(e, svc, commit))
+                   for e in self._config.environments
+                   if e != env and svc in self._config.services_in(e)]
+        where = [f"{e} (deployment #{rec.deployment_id})" for e, rec in ran if rec is not None]
+        if not where:
+            return "It has not run in any other environment either."
+        return "It ran in " + ", ".join(where) + "."
 
     def _refuse_faulty(self, env: str, svc: str, version: str, others: str) -> None:
         """A rollback never goes to a version marked faulty: why it was marked (a

@@ -15,7 +15,9 @@ from pytest_httpserver import HTTPServer
 
 from bot.clock import ManualClock
 from bot.config import AppConfig
+from bot.domain.deployment import Kind
 from bot.domain.states import State
+from bot.presentation import ids
 from bot.scheduling import jobs
 from devtools.fake_github import TOKEN, FakeGitHub
 from devtools.fake_github.repo import RepoState
@@ -127,3 +129,81 @@ def test_rollback_names_the_commit_by_its_tag(bot: RunningBot,
 
     assert answer["text"] == (f"↩️ Roll api in staging back from `v1.2.5` to {RUNNING}?"), \
         answer["text"]
+
+
+def rollback_button(answer: dict[str, Any]) -> dict[str, Any]:
+    for block in answer.get("blocks") or []:
+        if block.get("block_id") == ids.ROLLBACK_BLOCK:
+            (button,) = block["elements"]
+            return dict(button)
+    raise AssertionError(f"no confirmation button in {answer.get('text')!r}")
+
+
+def test_rollback_to_a_tag_whose_commit_ran_there_deploys_that_commit(
+        bot: RunningBot, fake_github: FakeGitHub) -> None:
+    # /rollback offered "`v1.2.4` (commit `3f2a9c1b7d4e`)"; typing that tag was refused as
+    # "has not run": only the commit was taken.
+    fake_github.tag(REPO, "v1.2.5", OTHER)
+    before = set(deployment_ids(bot))
+    ephemeral_text(bot, bot.deploy("staging v1.2.5"))
+    (new,) = set(deployment_ids(bot)) - before
+    assert run_to_end(bot, new) is State.SUCCEEDED
+
+    answer = answer_to(bot, "/rollback", "staging api v1.2.4")
+
+    assert answer["text"] == f"↩️ Roll api in staging back from `v1.2.5` to {RUNNING}?", \
+        answer["text"]
+    text = blocks_text(answer)
+    # The executor runs the image that ran: the commit's, not one built for the tag.
+    assert (f"You named `v1.2.4`: it is commit `{MERGED[:12]}`, which ran in staging; the "
+            f"rollback deploys that commit (the image that ran there)") in text, text
+    button = rollback_button(answer)
+    assert button["text"]["text"] == "Roll back to v1.2.4"
+    assert button["value"] == f"staging api {MERGED[:12]} v1.2.5"
+
+    reply = bot.requester.click(user_id=REQUESTER, action_id=ids.ROLLBACK_CONFIRM,
+                                value=button["value"], channel_id="C0DEPLOYS")
+    assert reply.status == 200, reply.body
+    (started,) = bot.requester.response_posts(reply)  # answered once the rollback is queued
+    assert "Rollback" in started.args["text"], started.args
+    assert bot.container.runner.wait_idle()
+    (rb,) = set(deployment_ids(bot)) - before - {new}
+    d = bot.deployment(rb)
+    assert (d.kind, d.version, d.previous_version, d.state) == (
+        Kind.ROLLBACK, MERGED[:12], "v1.2.5", State.SUCCEEDED)
+
+
+def test_rollback_to_a_tag_whose_commit_never_ran_there_says_where_it_ran(
+        bot: RunningBot, fake_github: FakeGitHub) -> None:
+    # production runs v1.2.2 (the simulated cluster's first version); v1.2.4's commit ran
+    # in staging only (deployment #1, the automatic deploy).
+    answer = answer_to(bot, "/rollback", "production api v1.2.4")
+
+    text = answer["text"]
+    assert text.startswith(
+        f"⚠️ `v1.2.4` is commit `{MERGED[:12]}`, which has not run in production (as far as "
+        f"deploybot and the cluster know), so it is no rollback. It ran in staging "
+        f"(deployment #1)."), text
+    # A tag whose commit ran nowhere deploybot knows of.
+    fake_github.tag(REPO, "v1.2.5", OTHER)
+    answer = answer_to(bot, "/rollback", "staging api v1.2.5")
+    assert answer["text"].startswith(
+        f"⚠️ `v1.2.5` is commit `{OTHER[:12]}`, which has not run in staging (as far as "
+        "deploybot and the cluster know), so it is no rollback. It has not run in any other "
+        "environment either."), answer["text"]
+
+
+def test_rollback_to_a_tag_when_github_cannot_say_its_commit(
+        bot: RunningBot, fake_github: FakeGitHub) -> None:
+    fake_github.tag(REPO, "v1.2.5", OTHER)
+    for path in (r"/tags", r"/git/ref/tags/.+"):  # the tag list, and the tag's own ref
+        fake_github.route("GET", path, lambda hit: fake_github.json(
+            {"message": "Server Error"}, 502))
+
+    answer = answer_to(bot, "/rollback", "staging api v1.2.5")
+
+    text = answer["text"]
+    assert text.startswith("⚠️ `v1.2.5` has not run in staging before (as far as deploybot and "
+                           "the cluster know)"), text
+    assert ("GitHub could not be asked which commit the tag `v1.2.5` is" in text
+            and "try again in a minute" in text), text
