@@ -41,5 +41,8 @@ def register(app: App, container: Container) -> None:
 
     slash_command(app, container, ids.FLAG_COMMAND, parse=service.parse, help=FlagHelpArgs,
                   usage=FLAG_USAGE, acked=requesting, answer=change)
-    for action_id in ids.TURN_FLAG_OFF_IDS:  # one per kill switch on a card
-        on_click(app, container, action_id, kill_switch)
+    # One id per kill switch on a card (ids.TURN_FLAG_OFF_IDS), each named here: every
+    # listener's id is an `ids.` constant (tests/test_slack_manifest.py reads them).
+    on_click(app, container, ids.TURN_FLAG_OFF, kill_switch)
+    on_click(app, container, ids.TURN_FLAG_OFF_2, kill_switch)
+    on_click(app, container, ids.TURN_FLAG_OFF_3, kill_switch)

@@ -15,7 +15,9 @@ KEEP = "deploy.keep"
 TURN_FLAG_OFF = "deploy.turn_flag_off"  # the kill switch beside them: "<deployment id>:<flag>"
 #: One action_id per kill switch shown (at most 3): Slack refuses a block whose action_ids
 #: repeat (https://docs.slack.dev/reference/block-kit/block-elements/button-element).
-TURN_FLAG_OFF_IDS = (TURN_FLAG_OFF, f"{TURN_FLAG_OFF}.2", f"{TURN_FLAG_OFF}.3")
+TURN_FLAG_OFF_2 = f"{TURN_FLAG_OFF}.2"
+TURN_FLAG_OFF_3 = f"{TURN_FLAG_OFF}.3"
+TURN_FLAG_OFF_IDS = (TURN_FLAG_OFF, TURN_FLAG_OFF_2, TURN_FLAG_OFF_3)
 ABORT_BLOCK = "deploy.abort_block"  # Abort while a deploy rolls out or is watched
 ABORT = "deploy.abort"
 DOWNGRADE_BLOCK = "deploy.downgrade"  # confirm a downgrade by name
