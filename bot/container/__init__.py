@@ -258,9 +258,17 @@ def build_container(
     # status, App Home, cards, announcements, rollback targets and the runner).
     live = LiveState(config=config, store=database, cluster=cluster, clock=clock,
                      poster=notifier)
+    if source is None and any(svc.github for svc in config.services.values()):
+        from bot.backends.github import GitHubSourceControl
+
+        github = github or github_client(config, api_url=github_url, app=github_app,
+                                          token=github_token)
+        source = GitHubSourceControl(github)
+    versions = (VersionCheck(config=config, source=source, clock=clock)
+                if source is not None else None)
     runner = DeploymentRunner(
         store=database, cluster=cluster, notifier=notifier, clock=clock, owner=name,
-        metrics=metrics, live=live,
+        metrics=metrics, live=live, versions=versions,
         lease=config.runner.lease, workers=config.runner.workers, gate=policy,
         progress_every=progress_every, fibers=fibers,
         migrations={svc_name: svc.migrations for svc_name, svc in config.services.items()
@@ -281,14 +289,6 @@ def build_container(
     )
     locks = LockService(config=config, store=database, access=access, clock=clock,
                         poster=notifier)
-    if source is None and any(svc.github for svc in config.services.values()):
-        from bot.backends.github import GitHubSourceControl
-
-        github = github or github_client(config, api_url=github_url, app=github_app,
-                                          token=github_token)
-        source = GitHubSourceControl(github)
-    versions = (VersionCheck(config=config, source=source, clock=clock)
-                if source is not None else None)
     runs = None
     if github is not None:
         from bot.backends.github.runs import GitHubWorkflowRuns

@@ -1,5 +1,6 @@
 """How a downgrade asks for its confirmation: the refusal, naming both versions, with the
-button that repeats the request (or the approval) confirmed."""
+button that repeats the request (or the approval) confirmed; and why the runner did not start
+a deploy that would downgrade what went live since (`downgrade_at_start`)."""
 
 from __future__ import annotations
 
@@ -33,3 +34,16 @@ def downgrade_prompt(text: str, dg: Downgrade, *, environment: str, service: str
         "Downgrade?", what, "Downgrade" if dg.unknown is None else "Deploy"))
     return Message(text=text, blocks=[_section(text), {
         "type": "actions", "block_id": ids.DOWNGRADE_BLOCK, "elements": [button]}])
+
+
+def downgrade_at_start(dg: Downgrade) -> str:
+    """Why the runner did not start a deploy (its error, on the card): a newer version went
+    live after it was requested — a commit named by its tag — or a commit whose tag GitHub
+    could not say, so the comparison could not be made; nobody confirmed either."""
+    if dg.unknown is not None:
+        return (f"not started: it runs commit `{dg.live}` there now, and GitHub could not be "
+                f"asked which tag that is ({dg.unknown.rstrip('.')}), so whether "
+                f"`{dg.version}` would downgrade it could not be told; nobody confirmed "
+                "deploying over that commit. Request it again to confirm it.")
+    return (f"not started: {named(dg.live, dg.tag)} runs there now, and `{dg.version}` would "
+            "downgrade it; nobody confirmed that downgrade. Request it again to confirm it.")

@@ -16,7 +16,8 @@ tags) is kept too, for a minute (TAGS_TTL, on the injected Clock): a tag it list
 so picking one from the form asks GitHub nothing more. A failure or an empty list is not
 kept. The list gives each tag's commit as well (one request): so a commit running (an
 automatic deploy's version) is known by its tag (`commit_tag`), for the downgrade rule and
-for display.
+for display; `known_tag` answers from the last list alone, whatever its age, where no
+request may be made (a card, `/deploy status`, App Home).
 """
 
 from __future__ import annotations
@@ -130,6 +131,18 @@ class VersionCheck:
         except DeploybotError as e:  # RetryableError (rate limits too), PermanentError, …
             return CommitTag(version, unknown=str(e))
         return CommitTag(version, tag=tag_of(version, tagged))
+
+    def known_tag(self, service: str, version: str) -> str | None:
+        """The tag of the commit `version` as GitHub last listed the repository's tags for
+        this process, however long ago (tags seldom move; no request, never raises): for
+        display where no GitHub call may be made, and when GitHub cannot be asked now.
+        None: not a commit, no `github:`, not listed yet, or no tag for it then."""
+        gh = self._config.services[service].github
+        if gh is None or not is_commit(version):
+            return None
+        with self._mutex:
+            listed = self._tag_commits.get(gh.repository)
+        return tag_of(version, listed) if listed else None
 
     def kept_tags(self, repository: str) -> tuple[str, ...] | None:
         """The tags of `repository` as listed within `tags_ttl`; None when not (no request)."""

@@ -8,6 +8,7 @@ tags, the refusal says the comparison could not be made instead of skipping it."
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from pytest_httpserver import HTTPServer
 
 from bot.clock import ManualClock
 from bot.config import AppConfig
-from bot.domain.deployment import Kind
+from bot.domain.deployment import Kind, NewDeployment
 from bot.domain.states import State
 from bot.presentation import ids
 from bot.scheduling import jobs
@@ -23,7 +24,13 @@ from devtools.fake_github import TOKEN, FakeGitHub
 from devtools.fake_github.repo import RepoState
 from devtools.fake_slack import FakeSlack
 from tests.conftest import REQUESTER, RunningBot, base_config, serve_bot
-from tests.handlers.spine import blocks_text, deployment_ids, ephemeral_text, run_to_end
+from tests.handlers.spine import (
+    audit_actions,
+    blocks_text,
+    deployment_ids,
+    ephemeral_text,
+    run_to_end,
+)
 
 REPO = "acme/api"
 OLD = "1111111111111111111111111111111111111111"
@@ -207,3 +214,63 @@ def test_rollback_to_a_tag_when_github_cannot_say_its_commit(
                            "the cluster know)"), text
     assert ("GitHub could not be asked which commit the tag `v1.2.5` is" in text
             and "try again in a minute" in text), text
+
+
+def queued(bot: RunningBot, version: str, *, previous: str) -> int:
+    """A deploy of `version` to staging requested while `previous` ran there (no downgrade
+    then), queued and not started yet — as one approved, or released by its window, is when
+    an automatic deploy put a newer tag's commit live meanwhile; handed to the runner."""
+    with bot.container.database.transaction() as r:
+        d = r.deployments.add(NewDeployment(
+            service="api", environment="staging", version=version, previous_version=previous,
+            state=State.QUEUED, requested_by=REQUESTER, requested_at=bot.clock.now(),
+            approvals_required=0, expires_at=None))
+    bot.container.runner.submit(d.id)
+    assert bot.container.runner.wait_idle()
+    return d.id
+
+
+def test_the_start_compares_the_commit_running_by_its_tag(bot: RunningBot) -> None:
+    # staging runs 3f2a9c1b7d4e, the commit of v1.2.4 (the fixture's automatic deploy).
+    d = bot.deployment(queued(bot, "v1.2.3", previous="v1.2.2"))
+
+    assert d.state is State.CANCELLED, (d.state, d.error)
+    assert d.error == (f"not started: {RUNNING} runs there now, and `v1.2.3` would downgrade "
+                       "it; nobody confirmed that downgrade. Request it again to confirm it.")
+    assert audit_actions(bot, d.id)[-1] == "deploy.refused_downgrade"
+    # A newer tag starts over it as before.
+    assert bot.deployment(queued(bot, "v1.2.5", previous="v1.2.2")).state is State.SUCCEEDED
+
+
+def test_the_start_says_when_github_cannot_name_the_commit_running(
+        bot: RunningBot, fake_github: FakeGitHub) -> None:
+    fake_github.route("GET", r"/tags", lambda hit: fake_github.json(
+        {"message": "Server Error"}, 502))
+    bot.clock.advance(timedelta(minutes=2))  # the tag list kept a minute is gone
+
+    d = bot.deployment(queued(bot, "v1.2.3", previous="v1.2.2"))
+
+    assert d.state is State.CANCELLED, (d.state, d.error)
+    assert d.error is not None and d.error.startswith(
+        f"not started: it runs commit `{MERGED[:12]}` there now, and GitHub could not be "
+        "asked which tag that is ("), d.error
+    assert d.error.endswith("so whether `v1.2.3` would downgrade it could not be told; "
+                            "nobody confirmed deploying over that commit. Request it again to "
+                            "confirm it."), d.error
+
+
+def test_the_start_uses_the_tag_last_listed_when_github_cannot_be_asked_now(
+        bot: RunningBot, fake_github: FakeGitHub) -> None:
+    # The request's check listed the tags (and asked to confirm the downgrade)...
+    assert "would downgrade" in answer_to(bot, "/deploy", "staging v1.2.3")["text"]
+    # ... and GitHub fails after the list's minute: the last list still names the commit.
+    fake_github.route("GET", r"/tags", lambda hit: fake_github.json(
+        {"message": "Server Error"}, 502))
+    bot.clock.advance(timedelta(minutes=2))
+
+    d = bot.deployment(queued(bot, "v1.2.3", previous="v1.2.2"))
+
+    assert (d.state, d.error) == (State.CANCELLED, (
+        f"not started: {RUNNING} runs there now, and `v1.2.3` would downgrade it; nobody "
+        "confirmed that downgrade. Request it again to confirm it."))
+    assert bot.deployment(queued(bot, "v1.2.5", previous="v1.2.2")).state is State.SUCCEEDED

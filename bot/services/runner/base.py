@@ -37,6 +37,7 @@ from bot.ports import (
 from bot.ports.flags import FlagStore
 from bot.services.failure_evidence import FailureEvidenceReader
 from bot.services.live import LiveState
+from bot.services.versions import VersionCheck
 
 log = logging.getLogger("bot.services.runner")
 _UTC = ZoneInfo("UTC")
@@ -97,6 +98,7 @@ class RunnerBase:
         flags_at_start: Callable[[Deployment], None] | None = None,
         poster: Poster | None = None,
         zone: ZoneInfo = _UTC,
+        versions: VersionCheck | None = None,
     ) -> None:
         """`live`: what runs where (read when a deployment starts: what it replaces; and
         when one ends: the "Running now" of the cards still waiting).
@@ -111,7 +113,8 @@ class RunnerBase:
         `flags_at_start`: keeps the flags a deploy's service declares as its rollout starts
         (the record's "Feature flags set"; never raises). `poster`: the deployments
         channel, told when a rollback replaced the lock an earlier one left (times in
-        `zone`, the team's)."""
+        `zone`, the team's). `versions`: what a commit running is known as (its tag, from
+        GitHub's tag list kept a minute), for the downgrade check at start."""
         self._store = store
         self._live = live
         self._metrics = metrics or NoMetrics()
@@ -125,6 +128,7 @@ class RunnerBase:
         self._flags_at_start = flags_at_start
         self._notifier = notifier
         self._poster = poster
+        self._versions = versions
         self._zone = zone
         self._clock = clock
         self._owner = owner

@@ -19,8 +19,10 @@ from bot.domain.deployment import Deployment, Kind, Verification
 from bot.domain.flag_changes import acts_as
 from bot.domain.policy import PolicyDecision
 from bot.domain.states import State
+from bot.domain.versions import CommitTag, semver
 from bot.errors import DeploybotError
 from bot.ports import AlreadyRunning, RolloutFailed, RollsBack, VerifyResult
+from bot.presentation.admission_views import downgrade_at_start
 from bot.presentation.lock_views import refusal_at_start
 from bot.services.runner.base import Aborted, check_abort, log, window_for
 from bot.services.runner.flag_runs import FlagRuns
@@ -95,8 +97,9 @@ class Pipeline(Verdicts, Jobs, FlagRuns):
                   service=d.service,
                   version=d.version, user_id=d.requested_by, instance=d.instance,
                   emergency=d.emergency, forced=True, deployment_id=d.id)
+        live = replacing if d.kind is not Kind.FLAG else None
         admission = admit(ask, Facts(lock=lock, window=window_for(self._gate, d, at=at),
-                                     live=replacing if d.kind is not Kind.FLAG else None,
+                                     live=live, live_tag=self._running_tag(d, live),
                                      downgrade_confirmed_from=d.downgrade_from))
         refusal = admission.first
         if refusal is None:
@@ -111,13 +114,27 @@ class Pipeline(Verdicts, Jobs, FlagRuns):
         elif refusal.rule is Rule.DOWNGRADE and refusal.downgrade is not None:
             dg = refusal.downgrade
             self._cancel_unstarted(
-                d, f"not started: {dg.live} runs there now, and {d.version} would downgrade "
-                   "it; nobody confirmed that downgrade. Request it again to confirm it.",
-                "deploy.refused_downgrade", {"live": dg.live, "version": d.version})
+                d, downgrade_at_start(dg), "deploy.refused_downgrade",
+                {"live": dg.live, "version": d.version, "tag": dg.tag, "unknown": dg.unknown})
         else:  # a rule the runner does not expect at start: refuse, saying which
             self._cancel_unstarted(d, f"not started: refused ({refusal.rule.value})",
                                    "deploy.refused_at_start", {"rule": refusal.rule.value})
         return False
+
+    def _running_tag(self, d: Deployment, live: str | None) -> CommitTag | None:
+        """What the commit running is known as (its tag, or why GitHub could not say), when
+        a deploy of a semantic version would start over it: the downgrade rule compares the
+        two, as the request's check does (GitHub's tag list kept a minute; outside any
+        transaction). When GitHub cannot be asked now, the tag it last listed for that
+        commit, if any (a deploy checked at request time is not cancelled for a blip). None
+        otherwise (no GitHub, not a commit, a per-PR instance)."""
+        if (self._versions is None or live is None or d.instance is not None
+                or acts_as(d.kind, d.version) is not Kind.DEPLOY or semver(d.version) is None):
+            return None
+        found = self._versions.commit_tag(d.service, live)
+        kept = self._versions.known_tag(d.service, live) \
+            if found is not None and found.unknown is not None else None
+        return CommitTag(live, tag=kept) if kept is not None else found
 
     def _refuse(self, d: Deployment, window: PolicyDecision) -> None:
         error = "the deploy window closed before it could start: " + "; ".join(window.reasons)
