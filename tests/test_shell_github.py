@@ -158,3 +158,33 @@ def test_a_pattern_that_takes_commits_already_is_kept(pattern: str) -> None:
     cfg["services"]["api"]["version_pattern"] = pattern
     moved = on_fake_github(parse_config(cfg, source="test"), api_url="http://127.0.0.1:1")
     assert moved.services["api"].version_pattern == pattern
+
+
+def test_polling_only_after_a_merge_shows_exactly_what_polling_every_minute_shows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shell's timeline runs the poll of its GitHub only when it can find something
+    (devtools/shell/merges.py poll_github_due: a merge not looked at, a head waiting): a
+    session of merges, hours apart, reads the same line for line as one where every minute's
+    poll runs."""
+    from functools import partial
+
+    from devtools.shell import run as shell_run
+    from devtools.shell.timeline import Timeline
+
+    script = "\n".join(["advance 2h", "merge api v1.3.0", "advance 3h", "as U0BOB",
+                        "merge api v1.4.0 Charge tax on gift cards", "advance 1m",
+                        "merge api v1.5.0", "advance 1d"])
+    (tmp_path / "skipping").mkdir()
+    skipping = session(tmp_path / "skipping", script)
+    monkeypatch.setattr(shell_run, "Timeline", partial(Timeline, skip_quiet=False))
+    (tmp_path / "every-minute").mkdir()
+    every_minute = session(tmp_path / "every-minute", script)
+    in_order(every_minute,
+             f"✅ api `{sha_of('v1.3.0')[:12]}` is live in staging",
+             f"✅ api `{sha_of('v1.4.0')[:12]}` is live in staging",
+             f"✅ api `{sha_of('v1.5.0')[:12]}` is live in staging")
+    def same(out: str) -> str:  # the database's path and the fake GitHub's port differ
+        return re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT",
+                      out.replace("skipping/", "every-minute/"))
+
+    assert same(skipping) == same(every_minute)

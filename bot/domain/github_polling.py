@@ -76,9 +76,13 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+#: The start of every waiting key (of every look).
+WAITING_KEYS = "github-poll-wait:"
+
+
 def waiting_prefix(baseline: str) -> str:
     """The start of the waiting keys of one look (by its baseline key)."""
-    return f"github-poll-wait:{_digest(baseline)}:"
+    return f"{WAITING_KEYS}{_digest(baseline)}:"
 
 
 def waiting_key(baseline: str, seen: Seen, service: str) -> str:

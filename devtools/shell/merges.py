@@ -8,8 +8,11 @@ the merge as its cause (the commit's first line and its author).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from bot.container import Container
+from bot.domain.github_polling import WAITING_KEYS
+from bot.scheduling.jobs import NextDue
 from devtools.fake_repos import MAIN, FakeRepositories, login_of
 
 USAGE = ("Usage: merge <service> <version> [title], e.g. `merge api v1.2.3` or `merge api "
@@ -53,3 +56,25 @@ def merge(repos: FakeRepositories | None, words: list[str], *, user: str) -> lis
         lines.append(f"(nothing deploys {service} on a merge to {MAIN}: "
                      f"`/deploy {service} <environment> {merged.tag}` deploys the tag)")
     return lines
+
+
+def poll_github_due(repos: FakeRepositories, container: Container) -> NextDue:
+    """When the bot's poll of the shell's GitHub can find anything, for the shell's timeline
+    (which skips the other ticks): after a merge it has not looked at yet, and while a head
+    waits for a deployment in flight (its waiting key). A real poller cannot know when GitHub
+    changes, so it looks every `github.poll_every`; here GitHub changes only by `merge`, and
+    the session's first look (its baseline) is taken at the start. Without this, every
+    minute of a simulated week was a poll (~4,300 in the release-week demo, and each made
+    every other job ask again when it is due)."""
+    looked_at = len(repos.merges)
+
+    def due(instance: str, at: datetime) -> datetime | None:
+        nonlocal looked_at
+        with container.database.transaction() as r:
+            waiting = bool(r.announcements.keys(WAITING_KEYS))
+        if looked_at == len(repos.merges) and not waiting:
+            return None
+        looked_at = len(repos.merges)  # asked just before its tick runs: it looks now
+        return at
+
+    return due

@@ -17,10 +17,12 @@ from typing import Literal, TextIO
 from bot.clock import Clock, ManualClock, OffsetClock, SystemClock
 from bot.config import AppConfig
 from bot.container import Container, build_container
+from bot.scheduling import jobs
 from bot.store.schema import upgrade_schema
 from devtools.fake_cluster import TICK, FakeCluster, fake_kubernetes
 from devtools.fake_repos import FakeRepositories, fake_github
 from devtools.fake_slack import FakeSlack
+from devtools.shell.merges import poll_github_due
 from devtools.shell.render import USER_ID, mask_url
 from devtools.shell.session import INTERACTIVE_MAX_WAIT, SETTLE_SECONDS, Shell
 from devtools.shell.timeline import Timeline
@@ -244,7 +246,8 @@ def run_shell(
             stack.callback(container.close)
             # The real scheduler's jobs, run on the shell's clock when time is moved
             # (`advance`, `at`); stopped before the container.
-            timeline = Timeline(container, clock)
+            timeline = Timeline(container, clock, next_due=None if repos is None else {
+                jobs.poll_github: poll_github_due(repos, container)})
             stack.callback(timeline.close)
             app = build_app(container, signing_secret=None, verify_requests=False)
             quiet_bolt()

@@ -25,14 +25,16 @@ changes, so it is asked again at each move (the lines in between may have change
 and after any tick that ran — but one of a job that says a run returning 0 wrote nothing
 (`WRITES_NOTHING_WHEN_ZERO`: check-live without drift). A day moved over is then ~300 ticks
 (check-live's, and the ticks with work) instead of ~22,000, and as many times fewer reads.
-`Timeline(..., skip_quiet=False)` runs every tick.
+`Timeline(..., skip_quiet=False)` runs every tick; `next_due={job function: NextDue}` answers
+for a job in the shell's own place (the poll of the shell's fake GitHub, which changes only by
+`merge`: devtools/shell/merges.py `poll_github_due`).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -138,7 +140,8 @@ def set_clock(clock: Clock, at: datetime) -> None:
 class Timeline:
     """The scheduler's jobs, run by the shell on its clock when time moves."""
 
-    def __init__(self, container: Container, clock: Clock, *, skip_quiet: bool = True) -> None:
+    def __init__(self, container: Container, clock: Clock, *, skip_quiet: bool = True,
+                 next_due: Mapping[Callable[..., Any], NextDue] | None = None) -> None:
         self._container = container
         self._clock = clock
         self._skip_quiet = skip_quiet
@@ -153,13 +156,14 @@ class Timeline:
         finally:
             scheduler.shutdown(wait=False)
         now = clock.now()
+        due: dict[Callable[..., Any], NextDue] = {**NEXT_DUE, **(next_due or {})}
         self._jobs: list[_Job] = []
         for job in stored:
             period = job.trigger.interval
             j = _Job(id=job.id, func=job.func, args=tuple(job.args), period=period,
                      order=EXPECTED_JOBS.index(job.id) if job.id in EXPECTED_JOBS
                      else len(EXPECTED_JOBS), due=_EPOCH,
-                     next_due=NEXT_DUE.get(job.func) if skip_quiet else None)
+                     next_due=due.get(job.func) if skip_quiet else None)
             j.due = j.next_after(now)
             self._jobs.append(j)
         self._jobs.sort(key=lambda j: j.order)
