@@ -318,6 +318,7 @@ def build_container(
                                   flags=flag_reader)
     notifier.show_checklists(checklists or UncheckedChecklists(config, store=database))
     notifier.show_flags_set(flags_set.of)
+    notifier.show_tags(known_tag := versions.known_tag if versions is not None else None)
     alerts, summary = build_alerts(config, store=database, notifier=notifier, clock=clock,
                               locks=locks)
     deployments = DeploymentService(
@@ -341,8 +342,8 @@ def build_container(
     migrations = MigrationService(config=config, store=database, cluster=cluster,
                                   access=access, clock=clock,
                                   running_version=deployments.running_version)
-    home = HomeService(config=config, store=database, live=live, freezes=freezes,
-                       clock=clock, tab=notifier, changes=home_refresher)
+    home = HomeService(config=config, store=database, live=live, freezes=freezes, clock=clock,
+                       tab=notifier, changes=home_refresher, tags=known_tag)
     home_refresher.start(home.republish)
     history = HistoryService(config=config, store=database, clock=clock)
     audit = AuditService(config=config, store=database, access=access, clock=clock,

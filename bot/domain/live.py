@@ -111,6 +111,9 @@ class Live:
     drift: bool = False  # runs a version deploybot did not put there
     recorded: Recorded | None = None  # deploybot's last record there, if any
     observed: Observed | None = None  # the executor's answer, if it gave one
+    #: For display: the tag GitHub last listed for `version` when it is a commit (an
+    #: automatic deploy's version), as known without asking; None: not known, or no tag.
+    tag: str | None = None
 
     @property
     def live(self) -> bool:

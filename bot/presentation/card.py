@@ -8,7 +8,7 @@ window that needs approval.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.domain.abort import abort_refusal, what_abort_does
@@ -18,6 +18,7 @@ from bot.domain.outcome_notes import failed_rollout, headline_error
 from bot.domain.previews import instance_label
 from bot.domain.states import State
 from bot.domain.text import error_text, reason_text, shown, who
+from bot.domain.versions import named
 from bot.presentation import ids
 from bot.presentation.cause_views import cause_text
 from bot.presentation.link_views import links_line
@@ -88,7 +89,10 @@ def _abort_blocks(d: Deployment) -> list[Block]:
     ]}]
 
 
-def _what(d: Deployment) -> str:
+def _what(d: Deployment, tags: Mapping[str, str]) -> str:
+    def v(version: str | None, unknown: str = "unknown") -> str:  # a commit with its tag
+        return named(version, tags.get(version)) if version is not None else f"`{unknown}`"
+
     if d.kind is Kind.FLAG:
         return (f"*Flag:* {shown(d.target or '', limit=80)}   *Turn to:* `{d.version}`   "
                 "*Default variant now:* "
@@ -97,12 +101,12 @@ def _what(d: Deployment) -> str:
         return (f"*Migrate to:* `{d.target}`   *From the image of:* `{d.version}` "
                 "(running now)")
     if d.kind is Kind.ROLLBACK:
-        return (f"*Back to:* `{d.version}`   *Replacing:* `{d.previous_version}`"
+        return (f"*Back to:* {v(d.version)}   *Replacing:* {v(d.previous_version, 'None')}"
                 + (f" (deployment #{d.rollback_of})" if d.rollback_of else ""))
     if d.downgrade_from is not None:
-        return (f"*Version:* `{d.version}`   ⬇️ *Downgrade* from `{d.downgrade_from}` "
+        return (f"*Version:* `{d.version}`   ⬇️ *Downgrade* from {v(d.downgrade_from)} "
                 "(confirmed)")
-    return f"*Version:* `{d.version}`   *Running now:* `{d.previous_version or 'unknown'}`"
+    return f"*Version:* `{d.version}`   *Running now:* {v(d.previous_version or None)}"
 
 
 def promotion_line(d: Deployment, zone: ZoneInfo) -> str | None:
@@ -147,14 +151,17 @@ _HEAD = {Kind.DEPLOY: "Deploy ", Kind.ROLLBACK: "↩️ Rollback ", Kind.MIGRATE
 
 
 def deployment_card(d: Deployment, zone: ZoneInfo, links: Sequence[Link] = (),
-                    kill_switches: Sequence[str] = ()) -> Message:
+                    kill_switches: Sequence[str] = (),
+                    tags: Mapping[str, str] | None = None) -> Message:
     """The card; `links`: the service's in the environment at the version (dashboard,
     runbook, logs, …), shown under what it deploys; `kill_switches`: the service's flags
-    offered as "Turn <flag> off" beside Rollback / Keep after a failed watch."""
+    offered as "Turn <flag> off" beside Rollback / Keep after a failed watch; `tags`: the
+    tags of the commits it names (running now, downgraded from, rolled back to or from),
+    known without asking GitHub — "`v1.2.4` (commit `3f2a9c1b7d4e`)"."""
     lines = [
         f"*Service:* `{d.service}`   *Environment:* `{d.environment}`"
         + (f" ({instance_label(d.instance)} preview)" if d.instance is not None else ""),
-        _what(d),
+        _what(d, tags or {}),
         f"*Requested by:* {who(d.requested_by)} at {when(d.requested_at, zone)}",
     ]
     if d.cause is not None:  # an automatic deploy: what moved on GitHub

@@ -60,6 +60,9 @@ class ServiceLineView(Protocol):
     def drift(self) -> bool: ...
 
     @property
+    def tag(self) -> str | None: ...
+
+    @property
     def unsettled(self) -> Observed | None: ...
 
     @property
@@ -103,7 +106,7 @@ def _service_line(s: ServiceLineView, zone: ZoneInfo) -> str:
     if s.version is None:
         what = "version not known"
     else:  # as /deploy status says it (live_views)
-        what = version_text(s.version, s.since, s.unsettled, zone)
+        what = version_text(s.version, s.since, s.unsettled, zone, s.tag)
     if s.drift:
         what += " — ⚠️ changed outside deploybot"
     if s.version is not None and s.unreadable is not None:

@@ -11,6 +11,7 @@ from datetime import datetime, tzinfo
 from bot.domain.live import Live, Observed, Serving
 from bot.domain.policy import local
 from bot.domain.text import shown
+from bot.domain.versions import named
 
 
 def since_text(live: Live, zone: tzinfo) -> str:
@@ -27,22 +28,24 @@ def _serving_text(s: Serving) -> str:
 
 
 def version_text(version: str, since: datetime | None, observed: Observed | None,
-                 zone: tzinfo) -> str:
+                 zone: tzinfo, tag: str | None = None) -> str:
     """A version as it runs: '`v1.2.4` since Wed 2026-12-02 10:05 EST'. Not all on it (the
     executor's `observed` answer unsettled, with its counts): when it was applied, never
     "since", and who serves meanwhile:
     '`v1.2.4-bad` applied … 11:00 EST, not running (0/3 new pods available); `v1.2.3` still
     serves (3 old pods)', or mid-rollout '`v1.2.4` applied …, rolling out: 2/3 new pods
     available; `v1.2.3` still serves (1 old pod)'. An executor that gives no counts: the
-    version since when, and how far it is in its words (`unsettled_note`)."""
-    head = f"`{version}` " + (f"since {local(since, zone)}" if since is not None
-                              else "(since unknown)")
+    version since when, and how far it is in its words (`unsettled_note`). A commit with its
+    `tag` (known): "`v1.2.4` (commit `3f2a9c1b7d4e`) since …"."""
+    head = named(version, tag) + " " + (f"since {local(since, zone)}" if since is not None
+                                        else "(since unknown)")
     if observed is None or observed.settled:
         return head
     p = observed.progress
     if p is None:
         return head + unsettled_note(observed.detail)
-    text = f"`{version}` applied" + (f" {local(p.applied, zone)}" if p.applied else "")
+    text = named(version, tag) + " applied" + (f" {local(p.applied, zone)}" if p.applied
+                                               else "")
     counts = f"{p.available}/{p.desired} new pod{'s' if p.desired != 1 else ''} available"
     note = observed.detail
     if p.running:
@@ -78,7 +81,7 @@ def live_line(live: Live, zone: tzinfo) -> str:
         if obs is not None and obs.image:
             return head + f"{shown(obs.image, limit=80)} (not a version of {live.service})"
         return head + "nothing running"
-    text = head + version_text(live.version, live.since, obs, zone)
+    text = head + version_text(live.version, live.since, obs, zone, live.tag)
     if live.source == "record":
         text += last_known_note(live.unreadable)
     if live.drift:

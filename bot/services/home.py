@@ -10,7 +10,9 @@ executor), never on a listener's thread: a refresh pass asks it at most
 `home.cluster_lookups` times (those never asked first) and each answer is kept for
 `home.cluster_cache` (`ClusterVersions`), so no refresh makes one cluster call per service;
 while some are still unasked, passes follow each other (every `home.refresh_every`) until
-all are known.
+all are known. A commit running is shown with its tag when this process's last list of the
+repository's tags names it (`tags`: VersionCheck.known_tag); the tab never asks GitHub, so a
+commit whose tags no request, form or rollback listed here yet shows as the commit alone.
 
 `HomeRefresher` republishes the tab for the users who opened it within
 `home.viewers_within` when something changes (`Changes.changed`: a deployment's card was
@@ -67,6 +69,8 @@ class ServiceLine:
     unsettled: Observed | None = None
     #: Why the executor could not be read (the line is then deploybot's record); None: read.
     unreadable: str | None = None
+    #: The tag of `version` when it is a commit, as GitHub last listed it (no request).
+    tag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,11 @@ class HomeService:
 
     def __init__(self, *, config: AppConfig, store: Store, live: LiveState,
                  freezes: FreezeService, clock: Clock, tab: HomeTab,
-                 changes: Changes | None = None) -> None:
+                 changes: Changes | None = None,
+                 tags: Callable[[str, str], str | None] | None = None) -> None:
+        """`tags`: (service, version) → the tag of a commit as last listed, asking nothing
+        (VersionCheck.known_tag): a commit running is shown by its tag when known."""
+        self._tags = tags
         self._config = config
         self._store = store
         self._freezes = freezes
@@ -224,6 +232,10 @@ class HomeService:
                                              since=ours.since if ours else None,
                                              from_cluster=False, lock=locks.get(pair),
                                              unreadable=unreadable))
+            if self._tags is not None:
+                tags = self._tags
+                lines = [replace(s, tag=tags(s.service, s.version)) if s.version else s
+                         for s in lines]
             envs.append(EnvironmentHome(window=windows[env], services=tuple(lines)))
         return Home(at=at, environments=tuple(envs), pending=tuple(pending),
                     pending_total=pending_total, recent=recent, unresolved=unresolved)

@@ -1,9 +1,12 @@
 """`/deploy status`: what runs where, read live, the locks in force, the last deployments,
-and each environment's deploy window (as `/freeze` shows it)."""
+and each environment's deploy window (as `/freeze` shows it). A commit running is shown with
+its tag when this process's last list of the repository's tags names it (VersionCheck.
+known_tag); it asks GitHub nothing: the answer comes on the listener pool."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from bot.services.deploy_base import DeploymentsBase, Status
 from bot.services.freezes import LOOKAHEAD
@@ -22,6 +25,10 @@ class StatusUseCases(DeploymentsBase):
         not and why, the next change, the freezes within `/freeze`'s LOOKAHEAD)."""
         at = self._clock.now()
         running = self._live.all()
+        if self._versions is not None:  # a commit by its tag: the last list only, no request
+            tags = self._versions
+            running = [replace(v, tag=tags.known_tag(v.service, v.version))
+                       if v.version is not None else v for v in running]
         with self._store.transaction() as r:
             recent = r.deployments.recent(limit)
             locks = tuple(r.locks.active(at))

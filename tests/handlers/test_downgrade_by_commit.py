@@ -19,6 +19,7 @@ from bot.config import AppConfig
 from bot.domain.deployment import Kind, NewDeployment
 from bot.domain.states import State
 from bot.presentation import ids
+from bot.presentation.home_views import home_view
 from bot.scheduling import jobs
 from devtools.fake_github import TOKEN, FakeGitHub
 from devtools.fake_github.repo import RepoState
@@ -29,6 +30,7 @@ from tests.handlers.spine import (
     blocks_text,
     deployment_ids,
     ephemeral_text,
+    posts_to,
     run_to_end,
 )
 
@@ -274,3 +276,25 @@ def test_the_start_uses_the_tag_last_listed_when_github_cannot_be_asked_now(
         f"not started: {RUNNING} runs there now, and `v1.2.3` would downgrade it; nobody "
         "confirmed that downgrade. Request it again to confirm it."))
     assert bot.deployment(queued(bot, "v1.2.5", previous="v1.2.2")).state is State.SUCCEEDED
+
+
+def test_a_commit_running_is_shown_by_its_tag_once_its_tags_were_listed(
+        bot: RunningBot, fake_github: FakeGitHub) -> None:
+    fake_github.tag(REPO, "v1.2.5", OTHER)
+    # Nothing asked GitHub for the tags yet: the commit alone, as before (no request made
+    # to show it).
+    assert f"`staging` / `api`: `{MERGED[:12]}` since" in blocks_text(
+        answer_to(bot, "/deploy", "status"))
+    # The downgrade check listed them (the request path, off the ack): now known.
+    assert "would downgrade" in answer_to(bot, "/deploy", "staging v1.2.3")["text"]
+
+    status = blocks_text(answer_to(bot, "/deploy", "status"))
+    assert f"`staging` / `api`: {RUNNING} since" in status, status
+    home = home_view(bot.container.home.build(lookups=10), bot.container.config.zone)
+    assert f"• `api` {RUNNING} since" in blocks_text(home), blocks_text(home)
+    before = set(deployment_ids(bot))
+    ephemeral_text(bot, bot.deploy("staging v1.2.5"))
+    (new,) = set(deployment_ids(bot)) - before
+    card = next(c.args for c in posts_to(bot, "C0DEPLOYS")
+                if c.args.get("blocks") and f"#{new}" in blocks_text(c.args))
+    assert f"*Running now:* {RUNNING}" in blocks_text(card), blocks_text(card)

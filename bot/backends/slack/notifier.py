@@ -62,6 +62,8 @@ class SlackNotifier:
         self._checklists: ChecklistCards | None = None
         #: the declared feature flags as each deploy's rollout started (the record's line)
         self._flags_set: Callable[[Deployment], FlagReading | None] | None = None
+        #: (service, version) → the tag of a commit as last listed, asking nothing
+        self._tags: Callable[[str, str], str | None] | None = None
         # Serialize edits of one deployment's messages so an older state never lands last.
         self._locks: dict[int, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -97,6 +99,19 @@ class SlackNotifier:
         never raising; built after the notifier)."""
         self._flags_set = flags_set
 
+    def show_tags(self, tags: Callable[[str, str], str | None] | None) -> None:
+        """Name each commit a card shows (running now, downgraded from, rolled back to or
+        from) with its tag: `tags` answers from what GitHub last listed, asking nothing
+        (VersionCheck.known_tag; a card may be shown on any thread). None: no GitHub."""
+        self._tags = tags
+
+    def _tags_of(self, d: Deployment) -> dict[str, str]:
+        if self._tags is None:
+            return {}
+        tags = self._tags
+        shown = {v for v in (d.version, d.previous_version, d.downgrade_from) if v}
+        return {v: t for v in shown if (t := tags(d.service, v)) is not None}
+
     def permalink(self, channel: str, ts: str) -> str | None:
         """The permalink of a message (a deployment's thread); None when Slack will not say."""
         try:
@@ -111,7 +126,8 @@ class SlackNotifier:
     def _show_card(self, d: Deployment) -> MessageRefs:
         links = self._links_of(d)
         card = blocks.deployment_card(
-            d, self._zone, links, self._kill_switches.get((d.service, d.environment), ()))
+            d, self._zone, links, self._kill_switches.get((d.service, d.environment), ()),
+            self._tags_of(d))
         checklist = self._checklists.card_checklist(d) if self._checklists else None
         if checklist is not None:
             card = with_checklist(card, d, checklist)
