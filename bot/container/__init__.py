@@ -44,7 +44,7 @@ from bot.container.alerts import build_alerts
 from bot.container.checklists import build_checklists
 from bot.container.clusters import build_clusters, manual_sleep
 from bot.container.flags import Flags, build_flags
-from bot.container.github import build_polling, github_client
+from bot.container.github import build_mirror, build_polling, github_client
 from bot.container.replicas import build_acknowledged, build_slack_requests, instance_name
 from bot.fibers import Fibers
 from bot.metrics import DeploybotMetrics
@@ -300,17 +300,8 @@ def build_container(
                                              access=access, clock=clock, runs=runs)
     logs = LogService(config=config, store=database, cluster=cluster, access=access,
                       clock=clock, files=SlackFiles(slack))
-    if mirror is None and github is not None:
-        from bot.backends.github import GitHubDeploymentMirror
-
-        mirror = GitHubDeploymentMirror(github)
-    github_mirror = None
-    repositories = {name: svc.github.repository for name, svc in config.services.items()
-                    if svc.github is not None}
-    if mirror is not None and repositories:
-        github_mirror = GitHubMirror(repositories=repositories, store=database, mirror=mirror,
-                                     permalink=notifier.permalink)
-        notifier.watch(github_mirror)
+    github_mirror = build_mirror(config, store=database, notifier=notifier, mirror=mirror,
+                                 github=github)
     background = Background(workers=config.runner.listener_workers,
                             limit=config.runner.listener_queue)
     checklists = build_checklists(config, store=database, github=github, clock=clock,
@@ -318,9 +309,10 @@ def build_container(
                                   flags=flag_reader)
     notifier.show_checklists(checklists or UncheckedChecklists(config, store=database))
     notifier.show_flags_set(flags_set.of)
-    notifier.show_tags(known_tag := versions.known_tag if versions is not None else None)
+    known_tag = versions.known_tag if versions is not None else None
+    notifier.show_tags(known_tag)
     alerts, summary = build_alerts(config, store=database, notifier=notifier, clock=clock,
-                              locks=locks)
+                                   locks=locks)
     deployments = DeploymentService(
         config=config, store=database, notifier=notifier, cluster=cluster, access=access,
         clock=clock, runner=runner, policy=policy, locks=locks, versions=versions,

@@ -1,7 +1,8 @@
 """GitHub, built for the composition root (bot.container): the one client every GitHub backend
-shares (a token or the GitHub App's installation) and the polling for automatic deploys where
-webhooks cannot arrive. PyGithub is loaded only inside `github_client`, so a process whose
-config names no GitHub never loads it (tests/test_container_imports.py)."""
+shares (a token or the GitHub App's installation), the deployments mirrored on GitHub's
+Deployments API, and the polling for automatic deploys where webhooks cannot arrive.
+PyGithub is loaded only inside `github_client` and `build_mirror`, so a process whose config
+names no GitHub never loads it (tests/test_container_imports.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from typing import TYPE_CHECKING
 from bot.backends.slack import SlackNotifier
 from bot.clock import Clock
 from bot.config import AppConfig
-from bot.ports import RepositoryHeads
+from bot.ports import DeploymentMirror, RepositoryHeads
 from bot.services.deployments import DeploymentService
+from bot.services.github_mirror import GitHubMirror
 from bot.services.github_polling import GitHubPolling
 from bot.services.github_webhooks import GitHubWebhooks
 from bot.services.previews import PreviewService
@@ -36,6 +38,25 @@ def github_client(config: AppConfig, *, api_url: str | None, token: str | None,
     return GitHubClient(token=None, api_url=api_url, app_id=app.app_id,
                         private_key=app.private_key,
                         installation_id=app.installation(configured))
+
+
+def build_mirror(config: AppConfig, *, store: Database, notifier: SlackNotifier,
+                 mirror: DeploymentMirror | None, github: GitHubClient | None
+                 ) -> GitHubMirror | None:
+    """The deployments of services on GitHub mirrored there (`mirror`, else the Deployments
+    API through `github`); None when no service names a repository or there is no GitHub."""
+    if mirror is None and github is not None:
+        from bot.backends.github import GitHubDeploymentMirror
+
+        mirror = GitHubDeploymentMirror(github)
+    repositories = {name: svc.github.repository for name, svc in config.services.items()
+                    if svc.github is not None}
+    if mirror is None or not repositories:
+        return None
+    github_mirror = GitHubMirror(repositories=repositories, store=store, mirror=mirror,
+                                 permalink=notifier.permalink)
+    notifier.watch(github_mirror)
+    return github_mirror
 
 
 def build_polling(config: AppConfig, *, store: Database, webhooks: GitHubWebhooks | None,
