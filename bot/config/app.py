@@ -29,7 +29,8 @@ from bot.config.runtime import (
 )
 from bot.config.services import ServiceConfig
 from bot.domain.freezes import Freeze, slug
-from bot.domain.schedule import Schedule, parse_schedule
+from bot.domain.schedule import Schedule
+from bot.domain.schedule_parsing import parse_schedule
 
 #: The validation context's key for the injected `HolidayCheck` (see bot.config.load).
 HOLIDAY_CHECK = "holiday_check"

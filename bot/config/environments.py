@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 
 from bot.config.base import Duration, _Model
 from bot.config.links import Links, links_field
-from bot.domain.schedule import parse_schedule
+from bot.domain.schedule_parsing import parse_schedule
 
 
 class ApprovalConfig(_Model):

@@ -17,7 +17,8 @@ from bot.domain.announcements import (
     plan,
 )
 from bot.domain.freezes import Freeze, black_friday_cyber_monday, whole_days
-from bot.domain.schedule import Schedule, guide_schedule, parse_schedule
+from bot.domain.schedule import Schedule, guide_schedule
+from bot.domain.schedule_parsing import parse_schedule
 from bot.presentation import announcements as words
 
 NY = ZoneInfo("America/New_York")

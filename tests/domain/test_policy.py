@@ -11,7 +11,8 @@ import pytest
 
 from bot.domain.freezes import Freeze, black_friday_cyber_monday, whole_days
 from bot.domain.policy import PolicyDecision, closes_at, decide, freeze_reason, local
-from bot.domain.schedule import Schedule, guide_schedule, parse_day_rule
+from bot.domain.schedule import Schedule, guide_schedule
+from bot.domain.schedule_parsing import parse_day_rule
 
 NY = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")

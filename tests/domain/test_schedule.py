@@ -19,9 +19,8 @@ from bot.domain.schedule import (
     Window,
     first_instant,
     guide_schedule,
-    parse_day_rule,
-    parse_schedule,
 )
+from bot.domain.schedule_parsing import parse_day_rule, parse_schedule
 
 NY = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")
