@@ -21,7 +21,8 @@ from bot.presentation import ids
 from bot.presentation.deploy_form_views import deploy_form
 from devtools.fake_github import TOKEN, FakeGitHub
 from devtools.fake_github.review import FakeReview
-from devtools.shell.forms import FormError, fields_of, fill, view_closed_body
+from devtools.shell.form_fields import FormError, fields_of, fill
+from devtools.shell.forms import view_closed_body
 from devtools.slack_requests import view_submission_body
 from handlers.deploy_form import form_input
 from handlers.payloads.clicks import click_of
