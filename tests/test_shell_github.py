@@ -164,16 +164,16 @@ def test_polling_only_after_a_merge_shows_exactly_what_polling_every_minute_show
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The shell's timeline runs the poll of its GitHub only when it can find something
     (devtools/shell/merges.py poll_github_due: a merge not looked at, a head waiting): a
-    session of merges, hours apart, reads the same line for line as one where every minute's
+    session of merges, an hour apart, reads the same line for line as one where every minute's
     poll runs."""
     from functools import partial
 
     from devtools.shell import run as shell_run
     from devtools.shell.timeline import Timeline
 
-    script = "\n".join(["advance 2h", "merge api v1.3.0", "advance 3h", "as U0BOB",
+    script = "\n".join(["advance 1h", "merge api v1.3.0", "advance 1h", "as U0BOB",
                         "merge api v1.4.0 Charge tax on gift cards", "advance 1m",
-                        "merge api v1.5.0", "advance 1d"])
+                        "merge api v1.5.0", "advance 1h"])
     (tmp_path / "skipping").mkdir()
     skipping = session(tmp_path / "skipping", script)
     monkeypatch.setattr(shell_run, "Timeline", partial(Timeline, skip_quiet=False))
