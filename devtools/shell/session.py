@@ -6,7 +6,8 @@ What people would see in Slack of each Web API call the fake Slack reports (`on_
 of each ack is devtools.shell.slack_view's; the forms the bot opens, filled in and
 submitted, devtools.shell.forms'. Moving time runs the scheduler's jobs
 (devtools.shell.timeline); replies only one person sees are kept so their buttons can be
-clicked (devtools.shell.ephemeral).
+clicked (devtools.shell.ephemeral); which button a `click` means, devtools.shell.clicks; the
+`help` text, devtools.shell.help_text.
 """
 
 from __future__ import annotations
@@ -24,21 +25,19 @@ from bot.config import AppConfig
 from bot.container import Container
 from devtools.fake_repos import FakeRepositories
 from devtools.fake_slack import Call, FakeSlack
+from devtools.shell.clicks import HOME_VIEW, button_list, click_lines, clickable, find_button
 from devtools.shell.ephemeral import EPHEMERAL_USER, Ephemerals
 from devtools.shell.forms import Forms
+from devtools.shell.help_text import HELP
 from devtools.shell.merges import merge
 from devtools.shell.render import (
     USER_ID,
     Button,
-    buttons,
-    channel_label,
-    click_words,
     dm_channel,
-    object_text,
     render_text,
     with_prefix,
 )
-from devtools.shell.slack_view import SlackView, message_lines
+from devtools.shell.slack_view import SlackView, channel_lines
 from devtools.shell.timeline import TimeError, Timeline, parse_at, parse_duration
 from devtools.shell.transcript import Transcript
 from devtools.slack_requests import (
@@ -59,43 +58,6 @@ SETTLE_SECONDS = 0.3
 INTERACTIVE_MAX_WAIT = 5.0
 # In script mode every line waits for quiet *and* an idle runner, at most this long.
 SCRIPT_MAX_WAIT = 120.0
-
-#: Marks a button holder as the App Home view (the view itself).
-_HOME_VIEW = "_home_view"
-
-HELP = """\
-Type what you would type in Slack, plus a few shell commands:
-  /deploy production v1.2.3   any slash command, sent as the current user
-  /deploy status              (the bot's own help: /deploy help)
-  as U0BOB                    become another Slack user (the prompt shows who you are)
-  click approve               press the Approve button on the latest message that has one
-  click approve #3            ... or the button of deployment #3; `click` lists the buttons
-                              (also those of replies only you see: `click confirm`)
-  click reject #3 not yet     Reject asks why in a form: the reason follows the button
-                              (so does a checklist item's: `click na-rollback_plan #3 why`)
-  submit environment=production version=v1.2.3
-                              fill in the form that opened (`/deploy` alone opens one; its
-                              fields are listed) and submit it: fields by label or name,
-                              a choice by its text; quote values with spaces
-                              (`emergency="the checkout is down"`); a refused form stays
-                              open: `submit` what to change
-  cancel                      close the open form (its ✕)
-  messages                    show the deployments channel as it looks now
-  messages U0ALICE            show the bot's direct messages to a user
-  home                        open your App Home tab (as Slack does) and show it; its
-                              buttons: `click home approve #2`
-  wait                        wait until running deployments have finished
-  advance 2h                  move time on (30m, 1d, 1h30m): the scheduler's jobs that fall
-                              due run in order (warnings, expiry, queued deploys released)
-  at 2026-12-04 13:55         move time on to then (the team's zone); never backwards
-  merge api v1.2.3 Fix it     (with --github fake) your pull request ("Fix it", or
-                              "Release v1.2.3") merged into main, its commit tagged
-                              v1.2.3; main deploys itself to staging when the bot next
-                              polls GitHub (`advance 1m`), naming the merge as its cause
-  help                        this text
-  quit                        leave (also: exit, Ctrl-D)
-An edited message shows only the lines that changed; `messages` shows messages whole.
-Lines starting with # are comments (a --script shows them, as narration)."""
 
 
 class Shell:
@@ -239,7 +201,7 @@ class Shell:
 
     def click(self, words: list[str]) -> None:
         if not words:
-            self._list_buttons()
+            self.transcript.say(button_list(self._all_buttons()))
             return
         in_home = words[0].lower() == "home" and len(words) > 1  # `click home approve #2`
         if in_home:
@@ -252,7 +214,7 @@ class Shell:
             self.transcript.say(["Usage: click <button> [#N] [reason], e.g. `click approve` "
                                  "or `click reject #3 the migration is not reviewed`."])
             return
-        button = self._find_button(name, value, in_home=in_home)
+        button = find_button(self._all_buttons(), name, value, in_home=in_home)
         if button is None:
             where = f" for #{value}" if value else ""
             self.transcript.say([f"No message has a `{name}` button{where}. "
@@ -260,17 +222,8 @@ class Shell:
             return
         msg = button.message
         ephemeral = EPHEMERAL_USER in msg
-        view = msg.get(_HOME_VIEW)
-        title = render_text(msg.get("blocks"), msg.get("text"))[0]
-        where = "your reply" if ephemeral else "your App Home" if view is not None \
-            else channel_label(str(msg["channel"]))
-        lines = [f"(you click [ {button.label} ] on {where} “{title}”)"]
-        if button.confirm is not None:
-            c = button.confirm
-            ok = object_text(c.get("confirm")) or "Yes"
-            lines.append(f"(Slack asks: {object_text(c.get('title'))} — "
-                         f"{object_text(c.get('text'))}  [ {ok} ] → you confirm)")
-        self.transcript.say(lines)
+        view = msg.get(HOME_VIEW)
+        self.transcript.say(click_lines(button))
         key = self.fake.new_response_key("shell")
         if view is not None:  # in the App Home tab: Slack sends the view, no response_url
             body = block_actions_body(user_id=self.user, action_id=button.action_id,
@@ -296,40 +249,8 @@ class Shell:
         """The buttons on the current user's App Home (once opened: `home`), on the messages
         everyone sees, then on the current user's replies (the later, the likelier a bare
         `click approve` means it)."""
-        home: list[dict[str, Any]] = []
         view = self.fake.home_view(self.user) if self.user in self._home_opened else None
-        if view is not None:
-            home = [{"blocks": view.get("blocks"), "text": None, _HOME_VIEW: view}]
-        return [b for m in [*home, *self.fake.messages(), *self._ephemerals.of(self.user)]
-                for b in buttons(m)]
-
-    def _find_button(self, name: str, value: str | None, *,
-                     in_home: bool = False) -> Button | None:
-        for b in reversed(self._all_buttons()):
-            if in_home and _HOME_VIEW not in b.message:
-                continue
-            short, ref = click_words(b.action_id, b.value)
-            names = {b.action_id.lower(), short.lower(), b.label.lower()}
-            if name in names and (value is None or value in (b.value, ref)):
-                return b
-        return None
-
-    def _list_buttons(self) -> None:
-        buttons = self._all_buttons()
-        if not buttons:
-            self.transcript.say(["No message has buttons right now."])
-            return
-        lines = ["Buttons you can press:"]
-        for b in buttons:
-            title = render_text(b.message.get("blocks"), b.message.get("text"))[0]
-            short, number = click_words(b.action_id, b.value)
-            ref = f" #{number}" if number else ""
-            home = _HOME_VIEW in b.message
-            mine = "your reply " if EPHEMERAL_USER in b.message else \
-                "your App Home " if home else ""
-            lines.append(f"  click {'home ' if home else ''}{short}{ref}   "
-                         f"[ {b.label} ] on {mine}“{title}”")
-        self.transcript.say(lines)
+        return clickable(view, self.fake.messages(), self._ephemerals.of(self.user))
 
     # -- shell commands -------------------------------------------------------------------
     def become(self, words: list[str]) -> None:
@@ -346,22 +267,7 @@ class Shell:
         if words:
             target = words[0].upper() if USER_ID.match(words[0].upper()) else words[0]
             channel = dm_channel(target) if USER_ID.match(target) else target
-        msgs = self.fake.messages(channel)
-        if not msgs:
-            self.transcript.say([f"{channel_label(channel)} (no messages in this session yet)"])
-            return
-        replies: dict[str, list[dict[str, Any]]] = {}
-        for m in msgs:
-            if m.get("thread_ts"):
-                replies.setdefault(str(m["thread_ts"]), []).append(m)
-        lines: list[str] = []
-        for m in msgs:
-            if m.get("thread_ts"):
-                continue
-            for one in [m, *replies.get(str(m["ts"]), [])]:
-                body = render_text(one.get("blocks"), one.get("text"))
-                lines.extend(message_lines(channel, one.get("thread_ts"), body))
-        self.transcript.say(lines)
+        self.transcript.say(channel_lines(channel, self.fake.messages(channel)))
 
     def wait(self) -> None:
         runner = self.container.runner

@@ -1,7 +1,8 @@
 """What people would see in Slack, as lines (`SlackView`): of each Web API call the fake
 Slack reports (a new message, an edit showing only the lines it changed, a response_url
 answer, an ephemeral reply, a shared file's first lines) and of the bot's ack of a request
-(`ack_lines`: its text, a refused form's messages under their fields, dispatch failures).
+(`ack_lines`: its text, a refused form's messages under their fields, dispatch failures);
+and a channel's messages whole, threads under them (`channel_lines`, the shell's `messages`).
 
 It keeps the messages already shown (for threading and to show only what an edit changed)
 and whose click each response_url answers. Not thread-safe on its own: the shell holds its
@@ -49,6 +50,25 @@ def message_lines(channel: str, thread_ts: str | None, body: list[str],
     """A message's lines under its channel's label (`↳` in a thread), `note` before it."""
     prefix = channel_label(channel) + " " + ("  ↳ " if thread_ts else "")
     return with_prefix(prefix, body, first=note)
+
+
+def channel_lines(channel: str, msgs: list[dict[str, Any]]) -> list[str]:
+    """A channel's messages whole (the shell's `messages`), each followed by its thread's
+    replies."""
+    if not msgs:
+        return [f"{channel_label(channel)} (no messages in this session yet)"]
+    replies: dict[str, list[dict[str, Any]]] = {}
+    for m in msgs:
+        if m.get("thread_ts"):
+            replies.setdefault(str(m["thread_ts"]), []).append(m)
+    lines: list[str] = []
+    for m in msgs:
+        if m.get("thread_ts"):
+            continue
+        for one in [m, *replies.get(str(m["ts"]), [])]:
+            body = render_text(one.get("blocks"), one.get("text"))
+            lines.extend(message_lines(channel, one.get("thread_ts"), body))
+    return lines
 
 
 class SlackView:
