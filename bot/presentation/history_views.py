@@ -63,10 +63,18 @@ def _result(d: Deployment) -> str:
 
 
 def _decisions(d: Deployment) -> str | None:
-    if d.approvers:
-        return "approved by " + ", ".join(f"<@{a.user_id}>" for a in d.approvers)
+    """Who decided: a rejection first (it is the verdict, even after approvals), and
+    approvals short of the number required said as such, not as 'approved by'."""
+    names = ", ".join(f"<@{a.user_id}>" for a in d.approvers)
+    partial = (f"{len(d.approvers)} of {d.approvals_required} approvals given: {names}"
+               if d.approvers and d.approvals_missing > 0 else None)
     if d.rejecter is not None:
-        return f"rejected by <@{d.rejecter.user_id}>"
+        given = f" ({partial})" if partial else ""
+        return f"rejected by <@{d.rejecter.user_id}>{given}"
+    if partial:
+        return partial
+    if d.approvers:
+        return "approved by " + names
     if d.needs_approval:
         return f"no approval yet ({d.approvals_required} needed)"
     return None

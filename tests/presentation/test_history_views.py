@@ -113,3 +113,22 @@ def test_a_rolled_back_deploy_says_where_it_went_back_to_before_its_long_cause()
     assert "still live" not in first, first
     by_itself = dep(state=State.ROLLED_BACK, error="health check failed; rolled back to v1.2.3")
     assert "↩️ Rolled back to `v1.2.3` — health check failed\n" in history_line(by_itself, NY)
+
+
+def test_a_rejection_after_an_approval_names_the_rejecter_and_partial_approvals_say_so() -> None:
+    # Two approvals required: @U0CAROL approved, then @U0DAVE rejected. /deploys read
+    # '🚫 Rejected … · approved by @U0CAROL' — the rejecter gone, the approval read as the
+    # verdict. An expired request with one of two approvals read 'approved by' the same way.
+    first, then = Decision("U0CAROL", True, T0 + M), Decision("U0DAVE", False, T0 + 2 * M)
+    rejected = dep(state=State.REJECTED, approvals_required=2, started_at=None,
+                   decisions=(first, then), finished_at=T0 + 2 * M)
+    assert history_line(rejected, NY).endswith(
+        "· rejected by <@U0DAVE> (1 of 2 approvals given: <@U0CAROL>)")
+    expired = dep(state=State.EXPIRED, approvals_required=2, started_at=None,
+                  decisions=(first,), finished_at=T0 + 2 * M)
+    assert history_line(expired, NY).endswith("· 1 of 2 approvals given: <@U0CAROL>")
+    waiting = dep(state=State.AWAITING_APPROVAL, approvals_required=2, started_at=None,
+                  decisions=(first,), finished_at=None)
+    assert history_line(waiting, NY).endswith("· 1 of 2 approvals given: <@U0CAROL>")
+    done = dep(approvals_required=2, decisions=(first, Decision("U0BOB", True, T0 + M)))
+    assert history_line(done, NY).endswith("· approved by <@U0CAROL>, <@U0BOB>")
