@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.domain.admission import Ask, Facts, admit
 from bot.domain.approval import ApprovalRule, enough, request_label
@@ -25,6 +25,11 @@ from bot.services.checklist_attestations import attest_on_approval
 from bot.services.deploy_base import DecisionResult, DeploymentsBase
 
 log = logging.getLogger(__name__)
+
+#: A window that opens again less than this before the request expires is no window: times
+#: are shown to the minute, so 'approved from 12:00, before it expires at 12:00' is all a
+#: shorter one could say. The request expires at the click instead (and may be queued).
+USABLE_BEFORE_EXPIRY = timedelta(minutes=1)
 
 
 class ApprovalUseCases(DeploymentsBase):
@@ -148,15 +153,16 @@ class ApprovalUseCases(DeploymentsBase):
     def _window_closed(self, d: Deployment, window: PolicyDecision, *, user_id: str,
                        at: datetime) -> UserError:
         """An approval clicked while the deploy window is closed is not recorded. When the
-        request can still be approved before it expires (the window opens again first),
-        the approver is told from when. Otherwise it could never start: it expires now,
-        audited; its requester is told and offered to queue it for the next window (the
-        DM's button); the approver is told all that."""
+        request can still be approved before it expires (the window opens again at least
+        `USABLE_BEFORE_EXPIRY` before), the approver is told from when. Otherwise it could
+        never start: it expires now, audited; its requester is told and offered to queue it
+        for the next window (the DM's button); the approver is told all that."""
         zone, why, nxt = self._config.zone, "; ".join(window.reasons), window.next_allowed_at
         if not self._access.may_approve(user_id, d.environment, emergency=d.emergency):
             return Forbidden(f"You are not an approver for {d.environment}. Ask someone in "
                              "its approvers role.")  # and an outsider's click changes nothing
-        if nxt is not None and (d.expires_at is None or nxt < d.expires_at):
+        if nxt is not None and (d.expires_at is None
+                                or d.expires_at - nxt >= USABLE_BEFORE_EXPIRY):
             until = f", before it expires at {local(d.expires_at, zone)}" if d.expires_at else ""
             return Conflict(f"Not approved: the deploy window is closed now — {why}. It can "
                             f"be approved from {local(nxt, zone)}{until}.")

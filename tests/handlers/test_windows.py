@@ -645,6 +645,37 @@ def test_an_approval_in_a_freeze_added_since_is_refused_and_not_recorded(
     assert bot.deployment(i).state is State.REJECTED
 
 
+def test_an_approval_in_a_freeze_ending_as_the_request_expires_is_not_promised_later(
+    bot: RunningBot,
+) -> None:
+    """Requested at 10:00:30 (expires 12:00:30), then a freeze 10:05 to 12:00 was added: the
+    approver read 'It can be approved from Wed 12:00 EST, before it expires at Wed 12:00
+    EST' — thirty seconds nobody can use, said as two equal times. Less than a minute of
+    window before the expiry is no window: the request expires now, its requester is offered
+    the queue, as when the window opens only after the expiry (test_window_edges.py)."""
+    bot.clock.set(WEDNESDAY_10 + timedelta(seconds=30))
+    i = request(bot, "production v1.2.3")
+    assert bot.deployment(i).expires_at == ny(11, 18, 12) + timedelta(seconds=30)
+    bot.clock.set(ny(11, 18, 10, 5))
+    reply = bot.requester.command(
+        "/freeze", 'add "DB failover" 2026-11-18 10:05 to 2026-11-18 12:00', user_id=FREEZER)
+    assert reply.status == 200
+    settle(bot)
+    bot.clock.set(ny(11, 18, 10, 10))
+
+    text = click_reply(bot, i, APPROVER)
+
+    assert "can be approved from" not in text
+    assert text.startswith("⚠️ Not approved: the deploy window is closed now — DB failover "
+                           f"freeze until Wed 2026-11-18 12:00 EST. Deployment #{i} expired "
+                           "at Wed 2026-11-18 10:10 EST: it could not start before the window "
+                           "opens again.")
+    d = bot.deployment(i)
+    assert d.state is State.EXPIRED
+    assert d.not_before == ny(11, 18, 12)
+    assert decisions(bot, i) == []
+
+
 class Hold:
     """A simulated rollout that waits until released: keeps the runner's one worker busy
     without sleeping for real (it is the cluster's `sleep`, injected as the container
