@@ -14,6 +14,8 @@ history of what deploybot did. `reconcile` puts the two together:
   its pods are available (none: it never ran) and which versions still serve; it is
   *drift* when deploybot's last record there is of another version and no deployment is in
   flight (someone used `kubectl set image`, Helm, another tool);
+- the executor answered that nothing runs (no workload, or one scaled to zero replicas:
+  `Observed.stopped`): no version runs, whatever its template or deploybot's record names;
 - the executor could not be read: deploybot's last record, marked "last known", with why;
 - neither knows anything: version and time unknown. Never an invented time.
 
@@ -85,6 +87,15 @@ class Observed:
     #: Unsettled: how many of `version`'s pods are available and which other versions
     #: still serve; None when settled or when the executor does not count pods.
     progress: Progress | None = None
+    #: The replicas the workload asks for (a Deployment's spec.replicas); None: the
+    #: executor does not say. 0 (`kubectl scale --replicas=0`): nothing runs, whatever
+    #: version its template names (`stopped`).
+    replicas: int | None = None
+
+    @property
+    def stopped(self) -> bool:
+        """Scaled to zero: the workload exists but runs no pod, of any version."""
+        return self.replicas == 0
 
 
 @dataclass(frozen=True)
@@ -143,8 +154,9 @@ def reconcile(environment: str, service: str, *, observed: Observed | None,
             return Live(environment, service, None, None, "unknown", unreadable=unreadable)
         return Live(environment, service, recorded.version, recorded.at, "record",
                     unreadable=unreadable, recorded=recorded)
-    if observed is None:
-        return Live(environment, service, None, None, "cluster", recorded=recorded)
+    if observed is None or observed.stopped:  # no workload, or scaled to zero
+        return Live(environment, service, None, None, "cluster", recorded=recorded,
+                    observed=observed)
     since = observed.since
     ours = recorded is not None and observed.version == recorded.version
     if ours and recorded is not None and since is None:

@@ -58,6 +58,12 @@ def version_text(version: str, since: datetime | None, observed: Observed | None
     return "; ".join([text, *serving])
 
 
+def stopped_note(obs: Observed) -> str:
+    """Why nothing runs though the workload exists: scaled to zero replicas."""
+    template = f"`{obs.version}`" if obs.version else shown(obs.image or "?", limit=80)
+    return f" — its Deployment is scaled to 0 replicas (its template: {template})"
+
+
 def last_known_note(unreadable: str | None) -> str:
     """What a line says when deploybot's record stands in for an executor that could not be
     read."""
@@ -78,6 +84,8 @@ def live_line(live: Live, zone: tzinfo) -> str:
     if live.version is None:
         if live.source == "unknown":
             return head + f"unknown — could not be read: {live.unreadable}"
+        if obs is not None and obs.stopped:
+            return head + "nothing running" + stopped_note(obs)
         if obs is not None and obs.image:
             return head + f"{shown(obs.image, limit=80)} (not a version of {live.service})"
         return head + "nothing running"

@@ -248,6 +248,11 @@ class DeploymentsBase:
         obs = seen.observed if seen is not None and seen.unreadable is None else None
         if seen is None or obs is None or obs.version != args.version or not obs.settled:
             return
+        if obs.stopped:  # the template names it, no pod runs it: a deploy changes nothing
+            raise Conflict(f"Nothing runs of {args.service} in {args.environment}: its "
+                           f"Deployment names `{args.version}` but is scaled to 0 replicas, "
+                           "and a deploy of the same image changes nothing. Scale it up "
+                           "(`kubectl scale --replicas=N`) to run it again.")
         with self._store.transaction() as r:
             live = self._live.reconciled(r, seen)  # since when: the one answer
         raise RunsAlready(live, self._config.zone,

@@ -73,10 +73,17 @@ class RollbackService:
             raise Forbidden(f"You may not roll back in {env}: that needs the deployer role "
                             "there.")
         # What runs now, from the executor (deploybot's last record if it cannot be read).
-        current = self._live.version(env, svc)
+        live = self._live.of(env, svc)
+        current = live.version
         with self._store.transaction() as r:
             good = r.deployments.good_versions(env, svc)
             faulty = r.faulty.marked(env, svc)
+        if current is None and live.live:  # read: no Deployment, or scaled to zero
+            why = ("its Deployment is scaled to 0 replicas"
+                   if live.observed is not None and live.observed.stopped
+                   else "it has no Deployment there")
+            raise Conflict(f"Nothing runs of {svc} in {env} ({why}), so there is nothing to "
+                           "roll back from: deploy the version you want with `/deploy`.")
         if current is None:
             raise Conflict(f"I cannot tell which version of {svc} runs in {env}, so there is "
                            "nothing to roll back from.")

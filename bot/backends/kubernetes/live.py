@@ -75,6 +75,8 @@ def observed(w: Workload, dep: Mapping[str, Any], replica_sets: Sequence[Mapping
       is under way. Not the condition's lastTransitionTime: SetDeploymentCondition
       keeps it across True→True changes (NewReplicaSetCreated → ReplicaSetUpdated →
       NewReplicaSetAvailable), so it can be weeks older than the rollback.
+    - `replicas`: spec.replicas (1 when unset, the API's default); 0 after `kubectl scale
+      --replicas=0`: nothing runs, though the template still names a version.
     - `settled`: the controller saw the latest spec and every replica is updated and
       available with no old pod left.
     - `progress` (unsettled only): when the version was applied (its ReplicaSet's
@@ -139,7 +141,7 @@ def observed(w: Workload, dep: Mapping[str, Any], replica_sets: Sequence[Mapping
             cause = None  # deploybot's cause of an earlier change: who made this one?
     return Observed(version=version, since=since, image=image, settled=settled,
                     detail=detail, deployment_id=deployment_id, changed_by=cause,
-                    progress=progress)
+                    progress=progress, replicas=want)
 
 
 def serving(w: Workload, new: Mapping[str, Any] | None,

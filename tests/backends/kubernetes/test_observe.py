@@ -74,7 +74,7 @@ def test_after_a_deploybot_rollout_it_names_the_deployment_and_when_its_replica_
     assert seen == Observed(
         version="v1.2.3", since=stamp(rs["metadata"]["creationTimestamp"]),
         image=IMAGE.format(version="v1.2.3"), settled=True, detail=None, deployment_id=7,
-        changed_by="deploybot #7: api v1.2.3 by U0ALICE")
+        changed_by="deploybot #7: api v1.2.3 by U0ALICE", replicas=3)
     assert seen.since is not None and seen.since.tzinfo is UTC
     assert running_version(cluster, NS, "api") == "v1.2.3"
 
@@ -130,7 +130,7 @@ def test_after_kubectl_set_image_deploybots_annotations_no_longer_claim_it(
     assert seen == Observed(
         version="v1.2.9", since=stamp(rs["metadata"]["creationTimestamp"]),
         image=IMAGE.format(version="v1.2.9"), settled=True, deployment_id=None,
-        changed_by=None)
+        changed_by=None, replicas=3)
 
 
 def test_a_change_cause_someone_else_recorded_says_who_changed_it(
@@ -178,7 +178,7 @@ def test_a_rollout_stuck_past_its_progress_deadline_is_not_settled_and_says_so(
         detail="rollout stuck: ProgressDeadlineExceeded", deployment_id=8,
         changed_by="deploybot #8: api v1.2.4-bad by U0ALICE",
         progress=Progress(applied=stamp(rs["metadata"]["creationTimestamp"]), available=0,
-                          desired=3, serving=(Serving("v1.2.2", None, 3),)))
+                          desired=3, serving=(Serving("v1.2.2", None, 3),)), replicas=3)
 
 
 def test_a_failed_rollout_left_applied_never_ran_and_the_old_version_still_serves(

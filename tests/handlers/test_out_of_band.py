@@ -1,0 +1,57 @@
+"""Changes made outside deploybot on the fake Kubernetes API server (as kubectl makes them:
+through the API objects), then every screen that says "running", "previous" or "since"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from kubernetes import client as k8s
+
+from bot.domain.states import State
+from devtools.fake_k8s import FakeKubernetes
+from tests.conftest import APPROVER, RunningBot, base_config
+from tests.handlers.spine import request, run_to_end
+from tests.handlers.test_kubernetes_live import drift_events, staging_line
+from tests.handlers.test_kubernetes_rollback import IMAGE
+
+
+@pytest.fixture
+def config_data(fake_k8s: FakeKubernetes) -> dict[str, Any]:
+    return base_config(
+        services={"api": {"executor": "kubernetes", "kubernetes": {"image": IMAGE}}},
+        kubernetes={"contexts": {"staging": "fake"}},
+        environments={"staging": {}},
+    )
+
+
+def scale(kubectl: k8s.AppsV1Api, replicas: int) -> None:
+    """`kubectl scale deployment/api --replicas=N`: a patch of the scale subresource's
+    spec.replicas; here the Deployment's own spec.replicas (what the subresource writes)."""
+    kubectl.patch_namespaced_deployment("api", "staging", {"spec": {"replicas": replicas}})
+
+
+def test_a_deployment_scaled_to_zero_runs_nothing(
+    bot: RunningBot, fake_k8s: FakeKubernetes, kubectl: k8s.AppsV1Api,
+) -> None:
+    """`kubectl scale --replicas=0`: the template still names v1.2.3 but no pod runs it, so
+    status says nothing runs (and why), no drift is announced, `/deploy` of that version is
+    refused for what it is (no deploy of the same image scales it up, not "already runs")
+    and `/rollback` has nothing to go back from."""
+    request(bot, "staging v1.2.3")
+    assert run_to_end(bot, 1) is State.SUCCEEDED
+    scale(kubectl, 0)
+    fake_k8s.wait_until(lambda f: not f.pods("staging"))
+    line = staging_line(bot)
+    assert line == ("• `staging` / `api`: nothing running — its Deployment is scaled to 0 "
+                    "replicas (its template: `v1.2.3`)"), line
+    assert drift_events(bot) == 0
+    reply = bot.requester.command("/rollback", "staging", user_id=APPROVER)
+    (post,) = bot.requester.response_posts(reply)
+    text = str(post.args["text"])
+    assert "Nothing runs of api in staging" in text and "scaled to 0" in text, text
+    reply = bot.deploy("staging v1.2.3")
+    (post,) = bot.requester.response_posts(reply)
+    text = str(post.args["text"])
+    assert "Nothing runs of api in staging" in text and "already runs" not in text, text
+    assert "scaled to 0 replicas" in text, text
