@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.config import AppConfig
+from bot.domain.announcements import freeze_announcements
 from bot.domain.freeze_commands import FreezeAddArgs, FreezeParsed, parse_freeze
 from bot.domain.freezes import Freeze, RuntimeFreeze
 from bot.domain.policy import local
@@ -93,6 +94,13 @@ class FreezeService:
             rf = r.freezes.add(name=args.name, start=args.start, end=args.end,
                                reason=args.reason, environments=args.environments,
                                created_by=user_id, at=at)
+            # What was due about it before it existed (a warning whose lead has passed, its
+            # start when it began already) is let go: the add's announcement says when it
+            # starts; the job would otherwise log each as missed ('was the bot down?'), or
+            # post 'starts in 1 hour' late, within the grace.
+            for a in freeze_announcements(rf.freeze, self._config.announcements.freeze_warnings):
+                if a.due_at <= at:
+                    r.announcements.claim(a.key, due_at=a.due_at, at=at)
             r.audit.record("freeze.added", actor=user_id, at=at, details={
                 "number": rf.number, "name": args.name, "start": args.start.isoformat(),
                 "end": args.end.isoformat(), "reason": args.reason,

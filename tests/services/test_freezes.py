@@ -3,6 +3,7 @@ removing freezes (role-checked, audited, announced), the list from every source,
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from bot.config import AppConfig
 from bot.domain.freeze_commands import FreezeAddArgs
 from bot.errors import Conflict, Forbidden, NotFound, RetryableError
 from bot.services.access import Access
+from bot.services.announcements import AnnouncementService
 from bot.services.freezes import FreezeService
 from bot.services.policy import PolicyService
 from bot.store.db import Database
@@ -313,3 +315,29 @@ def test_status_when_closed_says_why_and_when_it_opens(world: World) -> None:
         "deploys to production are allowed Friday only before 14:00 (America/New_York)",)
     assert prod.next_change == prod.decision.next_allowed_at == ny(2026, 11, 23, 0, 0)
     assert not staging.decision.blocked and staging.next_change is None
+
+
+def test_a_freeze_added_less_than_a_warning_ahead_is_not_logged_as_missed(
+    world: World, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Added 30 minutes before it starts, the freeze's 24 h and 1 h warnings were due before
+    it existed: the announcement job logged each as 'skipped … (was the bot down?)' — a
+    WARNING about downtime nobody had, at every freeze added at short notice — or, added
+    within the grace after a warning's time, posted 'starts in 1 hour' 55 minutes before.
+    The add's own announcement says when it starts: what was due by then is let go, quietly;
+    what is due later (its start, its end) is posted as usual."""
+    start = WEDNESDAY + timedelta(minutes=30)
+    local_start = start.astimezone(NY)
+    end = local_start + timedelta(hours=2)
+    change = world.service.add(world.args(
+        f'"DB upgrade" {local_start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} production'),
+        user_id=MANAGER)
+    announcements = AnnouncementService(config=world.config, store=world.db,
+                                        policy=world.policy, poster=world.poster,
+                                        clock=world.clock)
+    with caplog.at_level(logging.WARNING, logger="bot.services.announcements"):
+        posted = announcements.post_due(at=WEDNESDAY + timedelta(minutes=1))
+        started = announcements.post_due(at=start)
+    assert caplog.records == []
+    assert posted == []
+    assert started == [f"freeze:{change.freeze.freeze.id}@{start:%Y-%m-%dT%H:%M:%SZ}:start"]
