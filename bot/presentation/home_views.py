@@ -27,7 +27,7 @@ from bot.domain.text import reason_text, shown, who
 from bot.presentation import ids
 from bot.presentation.blocks import Block, approval_actions, title, when
 from bot.presentation.freeze_views import WindowView, window_line
-from bot.presentation.live_views import last_known_note, version_text
+from bot.presentation.live_views import last_known_note, stopped_note, version_text
 from bot.presentation.lock_views import lock_note
 from bot.presentation.parts import deployment_line
 from bot.presentation.sections import context, fit, header, section
@@ -68,6 +68,12 @@ class ServiceLineView(Protocol):
     @property
     def unreadable(self) -> str | None: ...
 
+    @property
+    def nothing_running(self) -> bool: ...
+
+    @property
+    def stopped(self) -> Observed | None: ...
+
 
 class EnvironmentHomeView(Protocol):
     @property
@@ -103,7 +109,9 @@ _DIVIDER: Block = {"type": "divider"}
 
 
 def _service_line(s: ServiceLineView, zone: ZoneInfo) -> str:
-    if s.version is None:
+    if s.nothing_running:  # the cluster says so, as /deploy status says it
+        what = "nothing running" + (stopped_note(s.stopped) if s.stopped else "")
+    elif s.version is None:
         what = "version not known"
     else:  # as /deploy status says it (live_views)
         what = version_text(s.version, s.since, s.unsettled, zone, s.tag)
@@ -122,8 +130,10 @@ def service_lines(services: Sequence[ServiceLineView],
     """(line, how many services it shows): locked services first, then the others by name;
     the services whose version nobody knows yet are listed together on few lines."""
     locked = [s for s in services if s.lock is not None]
-    known = [s for s in services if s.lock is None and s.version is not None]
-    unknown = sorted(s.service for s in services if s.lock is None and s.version is None)
+    known = [s for s in services if s.lock is None
+             and (s.version is not None or s.nothing_running)]
+    unknown = sorted(s.service for s in services if s.lock is None and s.version is None
+                     and not s.nothing_running)
     lines = [(_service_line(s, zone), 1) for s in sorted(locked, key=lambda s: s.service)]
     lines += [(_service_line(s, zone), 1) for s in sorted(known, key=lambda s: s.service)]
     head, size = "• Version not known yet: ", 0

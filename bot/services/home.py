@@ -71,6 +71,10 @@ class ServiceLine:
     unreadable: str | None = None
     #: The tag of `version` when it is a commit, as GitHub last listed it (no request).
     tag: str | None = None
+    #: The cluster, read after deploybot's last record there, says nothing runs (no
+    #: workload, or one scaled to 0: then `stopped` is its answer); `version` is None.
+    nothing_running: bool = False
+    stopped: Observed | None = None
 
 
 @dataclass(frozen=True)
@@ -226,6 +230,13 @@ class HomeService:
                                              since=since, from_cluster=live.live,
                                              lock=locks.get(pair), drift=live.drift,
                                              unsettled=unsettled, unreadable=unreadable))
+                elif live is not None and read_at is not None and live.live \
+                        and (ours is None or ours.since < read_at):
+                    obs = live.observed  # read after the record: nothing runs there
+                    lines.append(ServiceLine(
+                        service=svc, version=None, since=None, from_cluster=True,
+                        lock=locks.get(pair), nothing_running=True,
+                        stopped=obs if obs is not None and obs.stopped else None))
                 else:  # not read yet, or deploybot changed it since: its record
                     lines.append(ServiceLine(service=svc,
                                              version=ours.version if ours else None,

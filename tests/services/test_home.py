@@ -36,12 +36,15 @@ class CountingCluster:
     def __init__(self) -> None:
         self.asked: list[tuple[str, str]] = []
         self.broken: set[tuple[str, str]] = set()
+        self.gone: set[tuple[str, str]] = set()  # no workload there (a deleted Deployment)
         self.answers: dict[tuple[str, str], Observed] = {}
 
     def observe(self, environment: str, service: str) -> Observed | None:
         self.asked.append((environment, service))
         if (environment, service) in self.broken:
             raise RetryableError("cluster unreachable")
+        if (environment, service) in self.gone:
+            return None
         return self.answers.get((environment, service), Observed(version=f"{service}-live"))
 
     def deploy(self, *a: Any, **kw: Any) -> None:  # pragma: no cover - not used here
@@ -252,6 +255,30 @@ def test_the_tab_says_when_a_version_is_not_settled_or_the_cluster_could_not_be_
     text = json.dumps(home_view(w.home.build(lookups=0), w.config.zone))
     assert "`svc-000` `v2-bad` since" in text
     assert "not running" not in text  # the kept answer is older than the record
+
+
+def test_the_tab_says_nothing_runs_when_the_cluster_says_so_not_deploybots_record(
+        make_world: Any, clock: ManualClock) -> None:
+    """Someone deleted the Deployment or scaled it to 0 replicas after deploybot's last
+    deploy: the cluster, read after that record, says nothing runs; the tab says so rather
+    than showing the record's version as running (or "version not known")."""
+    w = make_world(2)
+    w.deployed("staging", "svc-000", "v1")
+    w.deployed("staging", "svc-001", "v1")
+    clock.advance(timedelta(seconds=1))
+    w.cluster.gone.add(("staging", "svc-000"))
+    w.cluster.answers[("staging", "svc-001")] = Observed(version="v1", replicas=0)
+    text = json.dumps(home_view(w.home.build(lookups=4), w.config.zone), ensure_ascii=False)
+    assert "`svc-000` `v1` since" not in text and "`svc-001` `v1` since" not in text, text
+    assert "`svc-000` nothing running" in text, text
+    assert ("`svc-001` nothing running \u2014 its Deployment is scaled to 0 replicas (its "
+            "template: `v1`)" in text), text
+    assert "Version not known yet" not in text, text
+
+    clock.advance(timedelta(seconds=1))
+    w.deployed("staging", "svc-000", "v2")  # deploybot deployed again after that answer
+    text = json.dumps(home_view(w.home.build(lookups=0), w.config.zone))
+    assert "`svc-000` `v2` since" in text, text
 
 
 def test_republish_goes_to_recent_viewers_and_survives_one_that_fails(
