@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.dora import DoraStats
 from bot.domain.outcome_notes import headline_error, rollback_note
-from bot.domain.states import State
+from bot.domain.states import TERMINAL, State
 from bot.domain.text import reason_text, shown, who
 from bot.presentation.blocks import STATE_LINE, Message, took, when
 from bot.presentation.cause_views import cause_line
@@ -76,7 +76,8 @@ def _decisions(d: Deployment) -> str | None:
     if d.approvers:
         return "approved by " + names
     if d.needs_approval:
-        return f"no approval yet ({d.approvals_required} needed)"
+        yet = "given" if d.state in TERMINAL else "yet"  # an ended request waits no more
+        return f"no approval {yet} ({d.approvals_required} needed)"
     return None
 
 

@@ -132,3 +132,14 @@ def test_a_rejection_after_an_approval_names_the_rejecter_and_partial_approvals_
     assert history_line(waiting, NY).endswith("· 1 of 2 approvals given: <@U0CAROL>")
     done = dep(approvals_required=2, decisions=(first, Decision("U0BOB", True, T0 + M)))
     assert history_line(done, NY).endswith("· approved by <@U0CAROL>, <@U0BOB>")
+
+
+def test_an_ended_request_without_approvals_is_not_still_waiting_for_one() -> None:
+    # An expired (or cancelled) request read '⌛ Expired … · no approval yet (1 needed)':
+    # 'yet' promises one may come; it ended.
+    expired = dep(state=State.EXPIRED, approvals_required=1, started_at=None,
+                  finished_at=T0 + 2 * M)
+    assert history_line(expired, NY).endswith("· no approval given (1 needed)")
+    waiting = dep(state=State.AWAITING_APPROVAL, approvals_required=1, started_at=None,
+                  finished_at=None)
+    assert history_line(waiting, NY).endswith("· no approval yet (1 needed)")
