@@ -8,7 +8,9 @@ executor cannot be read it answers deploybot's last record, marked last known, w
 
 A version running that deploybot did not put there is drift: the first time it is seen it
 is announced in the deployments channel (once across processes: an announcement claim per
-environment, service and version) and audited.
+environment, service, version and deploybot's last deployment there — a deploy by
+deploybot ends an episode, and the same version put back by someone after it is a new one)
+and audited.
 """
 
 from __future__ import annotations
@@ -110,7 +112,8 @@ class LiveState:
         of its key); when Slack refuses the announcement, the claim is released and the next
         look tries again (audited once, with the announcement)."""
         at = self._clock.now()
-        key = f"{DRIFT_KEY}{live.environment}:{live.service}:{live.version}"[:255]
+        episode = live.recorded.deployment_id if live.recorded is not None else 0
+        key = f"{DRIFT_KEY}{live.environment}:{live.service}:{episode}:{live.version}"[:255]
         try:
             with self._store.transaction() as r:
                 if not r.announcements.claim(key, due_at=at, at=at):

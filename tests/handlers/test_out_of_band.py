@@ -11,9 +11,9 @@ from kubernetes import client as k8s
 from bot.domain.states import State
 from devtools.fake_k8s import FakeKubernetes
 from tests.conftest import APPROVER, RunningBot, base_config
-from tests.handlers.spine import request, run_to_end
+from tests.handlers.spine import announcements, blocks_text, request, run_to_end
 from tests.handlers.test_kubernetes_live import drift_events, staging_line
-from tests.handlers.test_kubernetes_rollback import IMAGE
+from tests.handlers.test_kubernetes_rollback import IMAGE, set_image
 
 
 @pytest.fixture
@@ -55,3 +55,35 @@ def test_a_deployment_scaled_to_zero_runs_nothing(
     text = str(post.args["text"])
     assert "Nothing runs of api in staging" in text and "already runs" not in text, text
     assert "scaled to 0 replicas" in text, text
+
+
+def drift_posts(bot: RunningBot) -> list[str]:
+    return [t for t in (blocks_text(a) for a in announcements(bot))
+            if "changed outside deploybot" in t]
+
+
+def test_drift_is_announced_once_per_episode_and_ends_when_deploybot_deploys_again(
+    bot: RunningBot, fake_k8s: FakeKubernetes, kubectl: k8s.AppsV1Api,
+) -> None:
+    """`kubectl set image` v1.2.6 is announced once however often it is read; deploybot's
+    v1.2.7 ends it (no drift shown); someone putting v1.2.6 back after that is a new change
+    outside deploybot, announced and audited again (not swallowed by the first's claim)."""
+    request(bot, "staging v1.2.3")
+    assert run_to_end(bot, 1) is State.SUCCEEDED
+    set_image(kubectl, fake_k8s, "v1.2.6")
+    staging_line(bot)
+    assert "changed outside deploybot" in staging_line(bot)
+    assert len(drift_posts(bot)) == 1 and drift_events(bot) == 1
+
+    request(bot, "staging v1.2.7")
+    assert run_to_end(bot, 2) is State.SUCCEEDED
+    assert "changed outside deploybot" not in staging_line(bot)
+    assert len(drift_posts(bot)) == 1
+
+    set_image(kubectl, fake_k8s, "v1.2.6")
+    line = staging_line(bot)
+    assert "changed outside deploybot" in line and "last deployed `v1.2.7`" in line, line
+    staging_line(bot)
+    posts = drift_posts(bot)
+    assert len(posts) == 2 and drift_events(bot) == 2, posts
+    assert "runs `v1.2.6`" in posts[-1] and "deployment #2" in posts[-1], posts[-1]
