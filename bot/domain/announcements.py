@@ -26,7 +26,7 @@ change is one real hour earlier, whatever the wall clock shows.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -62,7 +62,9 @@ class PlannedAnnouncement:
     """One announcement to post at `due_at` (UTC). The fields after `kind` say what about:
     a freeze (`freeze`, and `lead` for a warning) or a schedule closing (`environment`,
     `closes_at`, `lead`, and `next_window`: when a normal deploy is allowed again, None when
-    not within the horizon)."""
+    not within the horizon). `held_by`: another freeze blocking every deploy `freeze` blocks
+    — at its end (it does not reopen them), or from its warning until it starts (nothing
+    normal can ship before it)."""
 
     key: str
     due_at: datetime
@@ -72,6 +74,7 @@ class PlannedAnnouncement:
     environment: str | None = None
     closes_at: datetime | None = None
     next_window: datetime | None = None
+    held_by: Freeze | None = None
 
 
 def _require_aware(label: str, at: datetime) -> None:
@@ -95,6 +98,28 @@ def freeze_announcements(
     out.append(PlannedAnnouncement(key=f"{base}:end", due_at=freeze.end, kind="freeze_end",
                                    freeze=freeze))
     return out
+
+
+def _blocks_all_of(g: Freeze, f: Freeze) -> bool:
+    """Whether `g` blocks every deploy `f` blocks (each of its environments, every service)."""
+    if g.services is not None:
+        return False
+    return g.environments is None or (f.environments is not None
+                                      and f.environments <= g.environments)
+
+
+def _held(a: PlannedAnnouncement, freezes: Sequence[Freeze]) -> PlannedAnnouncement:
+    """`a` with `held_by` set: for a freeze's end, another freeze going on at that instant;
+    for a warning, one going on from the warning until the freeze starts (the latest-ending
+    of them). Its start is announced as usual."""
+    f = a.freeze
+    if f is None or a.kind == "freeze_start":
+        return a
+    since, until = (f.end, f.end + TICK) if a.kind == "freeze_end" else (a.due_at, f.start)
+    held = [g for g in freezes if g != f and _blocks_all_of(g, f)
+            and g.start <= since and g.end >= until]
+    holder = max(held, key=lambda g: g.end, default=None)
+    return a if holder is None else replace(a, held_by=holder)
 
 
 def closings(schedule: Schedule, start: datetime, end: datetime) -> list[datetime]:
@@ -173,7 +198,7 @@ def plan(
         lead_label(lead)  # positive, or ValueError
     candidates: list[PlannedAnnouncement] = []
     for f in freezes:
-        candidates += freeze_announcements(f, freeze_warnings)
+        candidates += [_held(a, freezes) for a in freeze_announcements(f, freeze_warnings)]
     if window_closing_warning is not None:
         lead_label(window_closing_warning)
         for environment in sorted(schedules):

@@ -55,10 +55,13 @@ def _emergency_command(f: Freeze) -> str:
 
 
 
-def freeze_warning(f: Freeze, lead: timedelta, zone: tzinfo) -> str:
+def freeze_warning(f: Freeze, lead: timedelta, zone: tzinfo,
+                   held_by: Freeze | None = None) -> str:
+    ship = ("Ship what must go out before then." if held_by is None
+            else f"Nothing normal can ship before then either: the {_label(held_by)} holds.")
     return (f"⚠️ The {_label(f)}{_why(f)} starts in {duration(lead)} "
             f"({local(f.start, zone)}) and lasts until {local(f.end, zone)}: no normal "
-            f"deploys to {scope(f)} during it. Ship what must go out before then.")
+            f"deploys to {scope(f)} during it. {ship}")
 
 
 def freeze_started(f: Freeze, zone: tzinfo) -> str:
@@ -67,7 +70,10 @@ def freeze_started(f: Freeze, zone: tzinfo) -> str:
             "(they need emergency approval).")
 
 
-def freeze_ended(f: Freeze, zone: tzinfo) -> str:
+def freeze_ended(f: Freeze, zone: tzinfo, held_by: Freeze | None = None) -> str:
+    if held_by is not None:  # back to back: nothing reopens
+        return (f"✅ The {_label(f)} is over ({local(f.end, zone)}); the {_label(held_by)}"
+                f"{_why(held_by)} keeps {scope(f)} frozen until {local(held_by.end, zone)}.")
     return (f"✅ The {_label(f)} is over ({local(f.end, zone)}): deploys to {scope(f)} "
             f"follow the regular schedule again.")
 
@@ -91,7 +97,7 @@ def text(a: PlannedAnnouncement, zone: tzinfo) -> str:
     assert f is not None, f"{a.kind} announcement without a freeze"
     if a.kind == "freeze_warning":
         assert a.lead is not None
-        return freeze_warning(f, a.lead, zone)
+        return freeze_warning(f, a.lead, zone, a.held_by)
     if a.kind == "freeze_start":
         return freeze_started(f, zone)
-    return freeze_ended(f, zone)
+    return freeze_ended(f, zone, a.held_by)

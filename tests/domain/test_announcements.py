@@ -278,3 +278,32 @@ def test_bad_input_is_refused() -> None:
     with pytest.raises(ValueError, match="aware"):
         run(datetime(2026, 12, 1), ny(2026, 12, 2))
     assert run(ny(2026, 12, 2), ny(2026, 12, 1), freezes=[OFFSITE]) == []
+
+
+def test_back_to_back_freezes_do_not_announce_a_reopening_or_a_window_that_is_not_there(
+) -> None:
+    # Thanksgiving (Thursday) then Black Friday / Cyber Monday from Friday 00:00: at 00:00
+    # the channel read '✅ The Thanksgiving Day freeze is over: deploys to production follow
+    # the regular schedule again.' — false, the next freeze began that instant — and during
+    # Thanksgiving 'Black Friday … starts in 24 hours … Ship what must go out before then.',
+    # when nothing normal could ship before then.
+    thanksgiving = whole_days("Thanksgiving Day", date(2026, 11, 26), date(2026, 11, 26), NY,
+                              reason="public holiday in US", environments=["production"],
+                              source="holiday")
+    bfcm = black_friday_cyber_monday(2026, NY, ["production"])
+    planned = {a.key.rsplit(":", 1)[-1] + "@" + (a.freeze.name if a.freeze else ""): a
+               for a in run(ny(2026, 11, 24), ny(2026, 12, 2), freezes=[thanksgiving, bfcm])}
+    ended = words.text(planned["end@Thanksgiving Day"], NY)
+    assert ended == ("✅ The *Thanksgiving Day* freeze is over (Fri 2026-11-27 00:00 EST); "
+                     "the *Black Friday / Cyber Monday* freeze (peak traffic) keeps "
+                     "production frozen until Tue 2026-12-01 00:00 EST.")
+    during = words.text(planned["24h@Black Friday / Cyber Monday"], NY)
+    assert during.endswith("no normal deploys to production during it. Nothing normal can "
+                           "ship before then either: the *Thanksgiving Day* freeze holds.")
+    assert "Ship what must go out" not in words.text(planned["1h@Black Friday / Cyber Monday"],
+                                                     NY)
+    # Before Thanksgiving its own warnings still say to ship first; BFCM's end reopens.
+    assert words.text(planned["24h@Thanksgiving Day"], NY).endswith(
+        "Ship what must go out before then.")
+    assert words.text(planned["end@Black Friday / Cyber Monday"], NY).endswith(
+        "follow the regular schedule again.")
