@@ -89,7 +89,11 @@ class RollbackService:
                            "nothing to roll back from.")
         earlier = (self._cluster.earlier_versions(env, svc)
                    if isinstance(self._cluster, Revisions) else [])
-        ran = list(dict.fromkeys([*good, *earlier]))
+        # What ran before what runs now: the cluster's revisions, newest first, win (they
+        # also see changes made outside deploybot); deploybot's history of good versions
+        # follows, for what the cluster no longer remembers (revisionHistoryLimit) or an
+        # executor without revisions. Versions marked faulty are never offered.
+        ran = list(dict.fromkeys([*earlier, *good]))
         candidates = tuple(v for v in ran if v != current and v not in faulty)
         listed = ", ".join(f"`{v}`" for v in candidates[:10])
         others = (f"Versions you can roll back to: {listed}." if listed else

@@ -87,3 +87,20 @@ def test_drift_is_announced_once_per_episode_and_ends_when_deploybot_deploys_aga
     posts = drift_posts(bot)
     assert len(posts) == 2 and drift_events(bot) == 2, posts
     assert "runs `v1.2.6`" in posts[-1] and "deployment #2" in posts[-1], posts[-1]
+
+
+def test_rollback_offers_what_ran_just_before_as_the_clusters_revisions_say(
+    bot: RunningBot, fake_k8s: FakeKubernetes, kubectl: k8s.AppsV1Api,
+) -> None:
+    """deploybot put v1.2.3 there; then someone set v1.2.5, then v1.2.6. What ran before
+    v1.2.6 is v1.2.5 (the Deployment's ReplicaSet revisions), not deploybot's last record
+    (v1.2.3): the cluster's order wins, deploybot's history comes after it."""
+    request(bot, "staging v1.2.3")
+    assert run_to_end(bot, 1) is State.SUCCEEDED
+    set_image(kubectl, fake_k8s, "v1.2.5")
+    set_image(kubectl, fake_k8s, "v1.2.6")
+    reply = bot.requester.command("/rollback", "staging", user_id=APPROVER)
+    (post,) = bot.requester.response_posts(reply)
+    text = blocks_text(dict(post.args))
+    assert "back from `v1.2.6` to `v1.2.5`?" in text, text
+    assert "`v1.2.3`" in text and "`v1.2.2`" in text, text  # still offered, after it
