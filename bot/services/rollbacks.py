@@ -79,11 +79,14 @@ class RollbackService:
             good = r.deployments.good_versions(env, svc)
             faulty = r.faulty.marked(env, svc)
         if current is None and live.live:  # read: no Deployment, or scaled to zero
-            why = ("its Deployment is scaled to 0 replicas"
-                   if live.observed is not None and live.observed.stopped
-                   else "it has no Deployment there")
+            stopped = live.observed is not None and live.observed.stopped
+            why, fix = (("its Deployment is scaled to 0 replicas",
+                         "scale it up (`kubectl scale --replicas=N`) to run it again")
+                        if stopped else
+                        ("it has no Deployment there", "create the Deployment again: deploybot "
+                         "updates a Deployment, it does not create one"))
             raise Conflict(f"Nothing runs of {svc} in {env} ({why}), so there is nothing to "
-                           "roll back from: deploy the version you want with `/deploy`.")
+                           f"roll back from; {fix}.")
         if current is None:
             raise Conflict(f"I cannot tell which version of {svc} runs in {env}, so there is "
                            "nothing to roll back from.")

@@ -50,11 +50,30 @@ def test_a_deployment_scaled_to_zero_runs_nothing(
     (post,) = bot.requester.response_posts(reply)
     text = str(post.args["text"])
     assert "Nothing runs of api in staging" in text and "scaled to 0" in text, text
+    assert "kubectl scale" in text, text
     reply = bot.deploy("staging v1.2.3")
     (post,) = bot.requester.response_posts(reply)
     text = str(post.args["text"])
     assert "Nothing runs of api in staging" in text and "already runs" not in text, text
     assert "scaled to 0 replicas" in text, text
+
+
+def test_a_deleted_deployment_runs_nothing(
+    bot: RunningBot, fake_k8s: FakeKubernetes, kubectl: k8s.AppsV1Api,
+) -> None:
+    """`kubectl delete deployment api`: status says nothing runs (not deploybot's v1.2.3),
+    and `/rollback` says why there is nothing to go back from and what would help (deploybot
+    updates a Deployment; it does not create one)."""
+    request(bot, "staging v1.2.3")
+    assert run_to_end(bot, 1) is State.SUCCEEDED
+    kubectl.delete_namespaced_deployment("api", "staging")
+    assert staging_line(bot) == "• `staging` / `api`: nothing running"
+    reply = bot.requester.command("/rollback", "staging", user_id=APPROVER)
+    (post,) = bot.requester.response_posts(reply)
+    text = str(post.args["text"])
+    assert "Nothing runs of api in staging (it has no Deployment there)" in text, text
+    assert "does not create one" in text, text
+    assert drift_events(bot) == 0
 
 
 def drift_posts(bot: RunningBot) -> list[str]:
