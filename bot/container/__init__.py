@@ -327,7 +327,7 @@ def build_container(
                                 cluster=cluster, access=access, clock=clock, runner=runner,
                                 policy=policy, live=live, versions=versions)
     freezes = FreezeService(config=config, store=database, policy=policy, access=access,
-                            clock=clock, poster=notifier)
+                            clock=clock, poster=notifier, reopened=deployments.bring_forward)
     announcements = AnnouncementService(config=config, store=database, policy=policy,
                                         poster=notifier, clock=clock)
     # The running version as live state answers it (the executor, else the last record).

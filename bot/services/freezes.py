@@ -3,7 +3,8 @@ managers, audited, announced), list every freeze from every source, and the depl
 status per environment.
 
 Each change is one transaction on the store; the announcement in the deployments channel
-is posted after it commits (a failed post is logged and reported, the change stands).
+is posted after it commits (a failed post is logged and reported, the change stands). A
+removal tells `reopened` (the deploys queued behind the freeze may go now).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot.config import AppConfig
 from bot.domain.announcements import freeze_announcements
@@ -62,9 +64,18 @@ class FreezeStatus:
     environments: tuple[WindowStatus, ...]
 
 
+class Reopened(Protocol):
+    """What is told a freeze was removed (the deploys queued behind it:
+    bot.services.scheduled `bring_forward`)."""
+
+    def __call__(self, environments: frozenset[str] | None, *, at: datetime) -> object: ...
+
+
 class FreezeService:
     def __init__(self, *, config: AppConfig, store: Store, policy: PolicyService,
-                 access: Access, clock: Clock, poster: Poster) -> None:
+                 access: Access, clock: Clock, poster: Poster,
+                 reopened: Reopened | None = None) -> None:
+        self._reopened = reopened
         self._config = config
         self._store = store
         self._policy = policy
@@ -127,6 +138,12 @@ class FreezeService:
                 "start": rf.freeze.start.isoformat(), "end": rf.freeze.end.isoformat(),
                 "created_by": rf.created_by,
             })
+        if self._reopened is not None:  # the deploys queued behind it may go now
+            try:
+                self._reopened(rf.freeze.environments, at=at)
+            except DeploybotError:
+                log.warning("freeze #%s removed; the deploys queued behind it keep their "
+                            "time", number, exc_info=True)
         text = freeze_removed_announcement(rf, user_id, self._config.zone)
         return FreezeChange(freeze=rf, by=user_id, announced=self._announce(text))
 

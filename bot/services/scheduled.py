@@ -29,6 +29,9 @@ from bot.services.deploy_requests import RequestUseCases
 
 log = logging.getLogger(__name__)
 
+#: Later than any queued deploy's window (the next window is looked for 60 days ahead).
+QUEUED_AT_MOST = timedelta(days=366)
+
 
 class ScheduledUseCases(RequestUseCases):
     """Deploys queued for their window: queue, approve ahead, release (start or prompt),
@@ -174,6 +177,37 @@ class ScheduledUseCases(RequestUseCases):
         self._safe_show(d)
         self._runner.submit(d.id)
         return d
+
+    def bring_forward(self, environments: frozenset[str] | None, *,
+                      at: datetime) -> list[int]:
+        """After a freeze of `environments` (None: all) was removed: the deploys queued
+        there for a later window whose window is open now are due now — the next release
+        tick starts them (approved ahead) or asks their requester, checking the window again
+        as always. Returns those brought forward."""
+        with self._store.transaction() as r:  # every one queued, whenever its window
+            waiting = [d for i in r.deployments.due_scheduled(at + QUEUED_AT_MOST)
+                       if (d := r.deployments.get(i)) is not None
+                       and d.not_before is not None and d.not_before > at
+                       and (environments is None or d.environment in environments)]
+        moved: list[int] = []
+        for d in waiting:
+            try:
+                if not self._window(d, at=at).allowed:
+                    continue
+            except DeploybotError:  # the freezes cannot be read now: its own time stands
+                log.warning("deployment %s: could not tell whether its window is open",
+                            d.id, exc_info=True)
+                continue
+            with self._store.transaction() as r:
+                r.deployments.reschedule(d.id, not_before=at)
+                r.audit.record("deploy.rescheduled", actor="deploybot", at=at,
+                               deployment_id=d.id, details={
+                                   "not_before": at.isoformat(),
+                                   "reasons": ["a freeze was removed: the window is open"]})
+                d = self._get(r, d.id)
+            self._safe_show(d)
+            moved.append(d.id)
+        return moved
 
     def prompt_due(self, *, at: datetime) -> list[int]:
         """Release the queued deploys whose window has opened: those approved ahead start

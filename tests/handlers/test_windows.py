@@ -394,6 +394,35 @@ def test_once_the_window_opened_the_queued_card_says_so_and_approve_is_not_ahead
     assert "Waiting for the deploy window" not in blocks_text(bot.card(i))
 
 
+def test_a_deploy_queued_behind_a_freeze_goes_when_the_freeze_is_removed(
+        bot: RunningBot) -> None:
+    """Queued for the end of an incident freeze (18:00) and approved ahead, it stayed
+    '🗓️ Waiting for the deploy window — opens Wed 18:00' after `/freeze remove`, while
+    `/freeze` said production was open: it waited hours for a window that had opened. The
+    removal brings it forward: the next release tick starts it (its window checked again
+    then, as always)."""
+    bot.clock.set(WEDNESDAY_10)
+    reply = bot.requester.command(
+        "/freeze", 'add "Incident" 2026-11-18 09:00 to 2026-11-18 18:00 production',
+        user_id=FREEZER)
+    assert reply.status == 200
+    settle(bot)
+    i = queue(bot, "production v1.2.3")
+    assert bot.deployment(i).not_before == ny(11, 18, 18)
+    answer = press(bot, bot.card(i), ids.APPROVE_AHEAD, user=APPROVER)
+    assert "ahead of its window" in answer["text"], answer
+    bot.clock.set(ny(11, 18, 10, 5))
+    reply = bot.requester.command("/freeze", "remove 1", user_id=FREEZER)
+    assert reply.status == 200
+    settle(bot)
+    assert bot.deployment(i).not_before == ny(11, 18, 10, 5)
+
+    bot.clock.set(ny(11, 18, 10, 6))
+    assert release(bot) == 1
+    finish(bot)
+    assert bot.deployment(i).state is State.SUCCEEDED
+
+
 def test_queue_it_after_the_window_opened_is_a_plain_request(bot: RunningBot) -> None:
     bot.clock.set(FRIDAY_1405)
     answer = refused(bot, "production v1.2.3")
