@@ -23,7 +23,6 @@ from bot.presentation import ids
 from bot.presentation.cause_views import cause_text
 from bot.presentation.link_views import links_line
 from bot.presentation.parts import (
-    STATE_LINE,
     Block,
     Message,
     _button,
@@ -31,6 +30,7 @@ from bot.presentation.parts import (
     _section,
     confirm_dialog,
     noun,
+    state_line,
     title,
     when,
 )
@@ -169,7 +169,7 @@ def deployment_card(d: Deployment, zone: ZoneInfo, links: Sequence[Link] = (),
     gate = promotion_line(d, zone)
     if gate is not None:
         lines.insert(2, gate)
-    status = STATE_LINE[d.state]
+    status = state_line(d)
     if d.state is State.RUNNING and d.progress:
         status += f" — {error_text(d.progress)}"
     error = headline_error(d)
@@ -233,7 +233,7 @@ def deployment_card(d: Deployment, zone: ZoneInfo, links: Sequence[Link] = (),
         why = f" ({error_text(d.error)})" if d.error else ""
         blocks.append(_context(f"Expired at {when(d.expires_at, zone)} without enough "
                                f"approvals{why}. Request it again with `/deploy`."))
-    text = f"{_HEAD[d.kind].strip()} {title(d)}: {STATE_LINE[d.state]}"
+    text = f"{_HEAD[d.kind].strip()} {title(d)}: {state_line(d)}"
     return Message(text=text, blocks=blocks)
 
 

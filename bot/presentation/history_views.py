@@ -12,8 +12,9 @@ from bot.domain.dora import DoraStats
 from bot.domain.outcome_notes import headline_error, rollback_note
 from bot.domain.states import TERMINAL, State
 from bot.domain.text import reason_text, shown, who
-from bot.presentation.blocks import STATE_LINE, Message, took, when
+from bot.presentation.blocks import Message, took, when
 from bot.presentation.cause_views import cause_line
+from bot.presentation.parts import state_line
 from bot.presentation.sections import Block, context, section
 
 KIND_LABEL = {Kind.DEPLOY: "🚀 deploy", Kind.ROLLBACK: "↩️ rollback",
@@ -50,7 +51,7 @@ def cause(error: str) -> str:
 
 
 def _result(d: Deployment) -> str:
-    line, error = STATE_LINE[d.state], headline_error(d)
+    line, error = state_line(d), headline_error(d)
     rb = rollback_note(error) if d.state is State.ROLLED_BACK else None
     if rb is not None:  # where it went back to first: the cause may be cut
         by = f" by {cause(rb.by)}" if rb.by else ""

@@ -50,6 +50,14 @@ STATE_LINE = {
 }
 
 
+def state_line(d: Deployment) -> str:
+    """`d`'s state as its card and every list say it: STATE_LINE, but a queued deployment
+    that needed no approval is "📥 Queued" (its record says approval was not required)."""
+    if d.state is State.QUEUED and d.approvals_required == 0:
+        return "📥 Queued"
+    return STATE_LINE[d.state]
+
+
 @dataclass(frozen=True)
 class Message:
     text: str
@@ -136,5 +144,5 @@ def deployment_line(d: Deployment, zone: ZoneInfo) -> str:
     """One of the last deployments (App Home, `/deploy status`): "#3 `api` back to `v1.3.0`
     in `staging` — ✅ Succeeded — <@U0ALICE>, Wed 2026-11-18 10:10 EST"; a rollback reads as
     one, never as a deploy."""
-    return f"{_what(d)} — {STATE_LINE[d.state]} — {who(d.requested_by)}, " \
+    return f"{_what(d)} — {state_line(d)} — {who(d.requested_by)}, " \
         f"{when(d.requested_at, zone)}"

@@ -143,3 +143,20 @@ def test_an_ended_request_without_approvals_is_not_still_waiting_for_one() -> No
     waiting = dep(state=State.AWAITING_APPROVAL, approvals_required=1, started_at=None,
                   finished_at=None)
     assert history_line(waiting, NY).endswith("· no approval yet (1 needed)")
+
+
+def test_a_queued_deploy_that_needed_no_approval_is_not_called_approved() -> None:
+    """Staging (no approval required) read '📥 Approved, queued' on its card and in every
+    list, while its record said '⏭️ Approval — not required in this environment'."""
+    from bot.presentation.card import deployment_card
+    from bot.presentation.parts import deployment_line
+
+    queued = dep(state=State.QUEUED, approvals_required=0, started_at=None, finished_at=None)
+    approved = dep(state=State.QUEUED, approvals_required=1, started_at=None, finished_at=None,
+                   decisions=(Decision("U0CAROL", True, T0 + M),))
+    for line in (history_line(queued, NY), deployment_line(queued, NY),
+                 str(deployment_card(queued, NY).blocks)):
+        assert "📥 Queued" in line and "Approved" not in line, line
+    for line in (history_line(approved, NY), deployment_line(approved, NY),
+                 str(deployment_card(approved, NY).blocks)):
+        assert "📥 Approved, queued" in line, line
