@@ -14,7 +14,7 @@ from bot.domain.admission import admit
 from bot.domain.approval import ApprovalRule, enough
 from bot.domain.commands import DeployArgs
 from bot.domain.deployment import Deployment, NewDeployment
-from bot.domain.policy import local
+from bot.domain.policy import PolicyDecision, local
 from bot.domain.states import State
 from bot.errors import (
     Conflict,
@@ -149,15 +149,7 @@ class ScheduledUseCases(RequestUseCases):
         its requester is asked as usual then."""
         window = self._window(d, at=at)
         if not window.allowed and window.next_allowed_at is not None:
-            with self._store.transaction() as r:
-                r.deployments.reschedule(d.id, not_before=window.next_allowed_at)
-                r.audit.record("deploy.rescheduled", actor="deploybot", at=at,
-                               deployment_id=d.id, details={
-                                   "not_before": window.next_allowed_at.isoformat(),
-                                   "reasons": list(window.reasons)})
-                d = self._get(r, d.id)
-            self._safe_show(d)
-            return d
+            return self._move_to(d, window, at=at)
         try:
             if not window.allowed:
                 raise Conflict("no window opens in the next 60 days")
@@ -209,6 +201,34 @@ class ScheduledUseCases(RequestUseCases):
             moved.append(d.id)
         return moved
 
+    def _move_to(self, d: Deployment, window: PolicyDecision, *, at: datetime) -> Deployment:
+        """`d`, due but its window closed again (a freeze added over it), moved to when the
+        window next opens; audited, its card shown again."""
+        assert window.next_allowed_at is not None
+        with self._store.transaction() as r:
+            r.deployments.reschedule(d.id, not_before=window.next_allowed_at)
+            r.audit.record("deploy.rescheduled", actor="deploybot", at=at,
+                           deployment_id=d.id, details={
+                               "not_before": window.next_allowed_at.isoformat(),
+                               "reasons": list(window.reasons)})
+            d = self._get(r, d.id)
+        self._safe_show(d)
+        return d
+
+    def _closed_again(self, d: Deployment, *, at: datetime) -> bool:
+        """Whether `d`, not approved ahead, found its window closed again when due: then it
+        is moved to the next window (its requester is asked then, not told it is open)."""
+        try:
+            window = self._window(d, at=at)
+        except DeploybotError:  # the freezes cannot be read now: ask as before
+            log.warning("deployment %s: could not tell whether its window is open", d.id,
+                        exc_info=True)
+            return False
+        if window.allowed or window.next_allowed_at is None:
+            return False
+        self._move_to(d, window, at=at)
+        return True
+
     def prompt_due(self, *, at: datetime) -> list[int]:
         """Release the queued deploys whose window has opened: those approved ahead start
         by themselves (on-call need not be awake when it opens); for the others, ask their
@@ -225,6 +245,8 @@ class ScheduledUseCases(RequestUseCases):
             if released is not None:
                 if released.state is State.QUEUED:
                     prompted.append(i)
+                continue
+            if not self._approved(d) and self._closed_again(d, at=at):
                 continue
             with self._store.transaction() as r:
                 if not r.deployments.mark_prompted(i, at=at):

@@ -423,6 +423,34 @@ def test_a_deploy_queued_behind_a_freeze_goes_when_the_freeze_is_removed(
     assert bot.deployment(i).state is State.SUCCEEDED
 
 
+def test_a_queued_deploy_whose_window_a_freeze_took_is_not_told_the_window_is_open(
+        bot: RunningBot) -> None:
+    """Queued on Friday for Monday 00:00 (not approved ahead), then a freeze Monday
+    00:00-09:00: at 00:00 the channel read '🧊 The Monday migration freeze has started' and,
+    the same minute, the requester's DM '🟢 The deploy window is open: your queued deploy …
+    can start now' and its card '🟢 Deploy window open since Mon 00:00'. As a deploy
+    approved ahead already was, it is moved to the freeze's end, and asked about then."""
+    bot.clock.set(FRIDAY_1405)
+    i = queue(bot, "production v1.2.3")
+    reply = bot.requester.command(
+        "/freeze", 'add "Monday migration" 2026-11-23 00:00 to 2026-11-23 09:00 production',
+        user_id=FREEZER)
+    assert reply.status == 200
+    settle(bot)
+
+    bot.clock.set(MONDAY_0001)
+    assert release(bot) == 0
+    assert prompts(bot) == []
+    assert bot.deployment(i).not_before == ny(11, 23, 9)
+    shown = blocks_text(bot.card(i))
+    assert "Deploy window open" not in shown, shown
+    assert "opens Mon 2026-11-23 09:00 EST" in shown, shown
+
+    bot.clock.set(ny(11, 23, 9, 1))
+    assert release(bot) == 1
+    assert len(prompts(bot)) == 1
+
+
 def test_queue_it_after_the_window_opened_is_a_plain_request(bot: RunningBot) -> None:
     bot.clock.set(FRIDAY_1405)
     answer = refused(bot, "production v1.2.3")
