@@ -13,7 +13,9 @@ history of what deploybot did. `reconcile` puts the two together:
   is the version *given* to the workload: `Progress` says when it was applied, how many of
   its pods are available (none: it never ran) and which versions still serve; it is
   *drift* when deploybot's last record there is of another version and no deployment is in
-  flight (someone used `kubectl set image`, Helm, another tool);
+  flight (someone used `kubectl set image`, Helm, another tool) — unsettled, only once
+  that rollout is stuck (`Observed.stuck`) and the executor says deploybot did not start
+  it;
 - the executor answered that nothing runs (no workload, or one scaled to zero replicas:
   `Observed.stopped`): no version runs, whatever its template or deploybot's record names;
 - the executor could not be read: deploybot's last record, marked "last known", with why;
@@ -91,6 +93,9 @@ class Observed:
     #: executor does not say. 0 (`kubectl scale --replicas=0`): nothing runs, whatever
     #: version its template names (`stopped`).
     replicas: int | None = None
+    #: Unsettled and given up on by the executor (a Deployment's ProgressDeadlineExceeded):
+    #: it will not finish by itself.
+    stuck: bool = False
 
     @property
     def stopped(self) -> bool:
@@ -164,7 +169,11 @@ def reconcile(environment: str, service: str, *, observed: Observed | None,
         # about when. Never over the executor's own time: the record's is when the
         # deployment finished, after its watch — minutes after the version began to serve.
         since = recorded.at
-    drift = (not in_flight and observed.settled and observed.version is not None
-             and recorded is not None and not ours)
+    # A workload still changing is not judged yet; one stuck half-way is, when the executor
+    # says deploybot did not start that rollout (no deployment id of ours): deploybot's own
+    # failed rollout left applied (awaiting Rollback / Keep) carries its id.
+    drift = (not in_flight and observed.version is not None and recorded is not None
+             and not ours and (observed.settled
+                               or (observed.stuck and observed.deployment_id is None)))
     return Live(environment, service, observed.version, since, "cluster", drift=drift,
                 recorded=recorded, observed=observed)

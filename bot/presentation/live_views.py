@@ -106,6 +106,8 @@ def drift_announcement(live: Live, zone: tzinfo) -> str:
     what = f" ({shown(obs.image, limit=120)})" if obs is not None and obs.image else ""
     recorded = (f" deploybot last deployed `{live.recorded.version}` there"
                 f" (deployment #{live.recorded.deployment_id})." if live.recorded else "")
+    runs = (f"it runs `{live.version}`{what} {since_text(live, zone)}" if live.settled
+            else f"its rollout is not settled: {version_text(str(live.version), None, obs, zone)}")
     return (f"⚠️ *{live.service}* in *{live.environment}* was changed outside deploybot"
-            f"{by}: it runs `{live.version}`{what} {since_text(live, zone)}.{recorded} "
+            f"{by}: {runs}.{recorded} "
             f"Rollbacks and the promotion gate now work from `{live.version}`.")

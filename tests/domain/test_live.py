@@ -55,6 +55,14 @@ def test_a_version_deploybot_did_not_put_there_is_drift_unless_its_own_rollout_i
     moving = Observed("v1.2.5", settled=False, detail="1/3 new pods available")
     assert not reconcile("production", "api", observed=moving, unreadable=None,
                          recorded=OURS, in_flight=False).drift
+    # One stuck half-way is: someone else's (no deployment id of deploybot's) is drift…
+    stuck = Observed("v1.2.5", settled=False, stuck=True, detail="rollout stuck")
+    assert reconcile("production", "api", observed=stuck, unreadable=None,
+                     recorded=OURS, in_flight=False).drift
+    # …deploybot's own failed rollout left applied (its id on the Deployment) is not.
+    ours_stuck = Observed("v1.2.5", settled=False, stuck=True, deployment_id=5)
+    assert not reconcile("production", "api", observed=ours_stuck, unreadable=None,
+                         recorded=OURS, in_flight=False).drift
 
 
 def test_nothing_recorded_is_no_drift_and_an_unknown_time_stays_unknown() -> None:

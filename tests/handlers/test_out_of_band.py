@@ -123,3 +123,32 @@ def test_rollback_offers_what_ran_just_before_as_the_clusters_revisions_say(
     text = blocks_text(dict(post.args))
     assert "back from `v1.2.6` to `v1.2.5`?" in text, text
     assert "`v1.2.3`" in text and "`v1.2.2`" in text, text  # still offered, after it
+
+
+def test_a_rollout_someone_else_started_and_left_stuck_is_drift(
+    bot: RunningBot, fake_k8s: FakeKubernetes, kubectl: k8s.AppsV1Api,
+) -> None:
+    """Someone's `kubectl set image` v1.2.9-bad stops half-way (one new pod, then
+    ProgressDeadlineExceeded): status says how far it got and that it was changed outside
+    deploybot, and it is announced once — as applied and stuck, never as running since."""
+    request(bot, "staging v1.2.3")
+    assert run_to_end(bot, 1) is State.SUCCEEDED
+    fake_k8s.fail_next_rollout("staging", "api", "deadline", healthy_first=1)
+    kubectl.patch_namespaced_deployment("api", "staging", {"spec": {"template": {"spec": {
+        "containers": [{"name": "api", "image": IMAGE.format(version="v1.2.9-bad")}]}}}})
+    fake_k8s.wait_until(stuck)
+    line = staging_line(bot)
+    assert "`v1.2.9-bad` applied" in line and "rollout stuck" in line, line
+    assert "`v1.2.3` still serves (2 old pods)" in line, line
+    assert "⚠️ changed outside deploybot; deploybot last deployed `v1.2.3`" in line, line
+    staging_line(bot)
+    (post,) = drift_posts(bot)
+    assert "`v1.2.9-bad` applied" in post and "1/3 new pods available" in post, post
+    assert "runs `v1.2.9-bad`" not in post and "since" not in post, post
+    assert drift_events(bot) == 1
+
+
+def stuck(f: FakeKubernetes) -> bool:
+    """The Deployment's Progressing condition says ProgressDeadlineExceeded."""
+    conds = (f.deployment("staging", "api").get("status") or {}).get("conditions") or []
+    return any(c.get("reason") == "ProgressDeadlineExceeded" for c in conds)

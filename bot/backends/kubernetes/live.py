@@ -77,6 +77,7 @@ def observed(w: Workload, dep: Mapping[str, Any], replica_sets: Sequence[Mapping
       NewReplicaSetAvailable), so it can be weeks older than the rollback.
     - `replicas`: spec.replicas (1 when unset, the API's default); 0 after `kubectl scale
       --replicas=0`: nothing runs, though the template still names a version.
+    - `stuck`: unsettled with ProgressDeadlineExceeded (the rollout will not finish).
     - `settled`: the controller saw the latest spec and every replica is updated and
       available with no old pod left.
     - `progress` (unsettled only): when the version was applied (its ReplicaSet's
@@ -107,12 +108,14 @@ def observed(w: Workload, dep: Mapping[str, Any], replica_sets: Sequence[Mapping
     about_rs = cond is not None and rs_name is not None and (
         named_replica_set(cond) == rs_name)
     detail = None
+    stuck = False
     if not settled:
         if not seen:
             detail = "the change is not picked up by Kubernetes yet"
         elif (cond is not None and cond.get("reason") == "ProgressDeadlineExceeded"
                 and named_replica_set(cond) in (None, rs_name)):
             detail = "rollout stuck: ProgressDeadlineExceeded"
+            stuck = True
 
     since = applied = None
     if rs is not None:
@@ -141,7 +144,7 @@ def observed(w: Workload, dep: Mapping[str, Any], replica_sets: Sequence[Mapping
             cause = None  # deploybot's cause of an earlier change: who made this one?
     return Observed(version=version, since=since, image=image, settled=settled,
                     detail=detail, deployment_id=deployment_id, changed_by=cause,
-                    progress=progress, replicas=want)
+                    progress=progress, replicas=want, stuck=stuck)
 
 
 def serving(w: Workload, new: Mapping[str, Any] | None,

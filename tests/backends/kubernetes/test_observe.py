@@ -178,7 +178,8 @@ def test_a_rollout_stuck_past_its_progress_deadline_is_not_settled_and_says_so(
         detail="rollout stuck: ProgressDeadlineExceeded", deployment_id=8,
         changed_by="deploybot #8: api v1.2.4-bad by U0ALICE",
         progress=Progress(applied=stamp(rs["metadata"]["creationTimestamp"]), available=0,
-                          desired=3, serving=(Serving("v1.2.2", None, 3),)), replicas=3)
+                          desired=3, serving=(Serving("v1.2.2", None, 3),)), replicas=3,
+        stuck=True)
 
 
 def test_a_failed_rollout_left_applied_never_ran_and_the_old_version_still_serves(
