@@ -136,6 +136,8 @@ class ApprovalUseCases(DeploymentsBase):
             active = r.deployments.active_for(d.environment, d.service, d.instance)
         live = (self._live.version(d.environment, d.service)
                 if is_approver and d.instance is None else None)
+        if live is not None and live != d.previous_version:
+            self._running_now_changed(d, live)
         ask = Ask(kind=d.kind, environment=d.environment, service=d.service,
                   version=d.version, user_id=d.requested_by, instance=d.instance,
                   emergency=d.emergency, forced=True, deployment_id=d.id)
@@ -149,6 +151,18 @@ class ApprovalUseCases(DeploymentsBase):
                                      downgrade_confirmed_from=confirmed or d.downgrade_from))
         self._refuse(admission, ask, prefix="Not approved: ")
         return admission.downgrade_from
+
+    def _running_now_changed(self, d: Deployment, live: str) -> None:
+        """The approval read another live version than the card's "Running now" (changed
+        since the request, maybe outside deploybot): record it as what the deploy replaces
+        and show it on the card, whatever the approval's outcome (as the runner's
+        `refresh_running_now` does when a deployment ends or drift is seen)."""
+        with self._store.transaction() as r:
+            if not r.deployments.lock(d.id, d.state):
+                return  # decided, superseded or expired meanwhile
+            r.deployments.record_previous_version(d.id, live)
+            d = self._get(r, d.id)
+        self._safe_show(d)
 
     def _window_closed(self, d: Deployment, window: PolicyDecision, *, user_id: str,
                        at: datetime) -> UserError:
