@@ -143,9 +143,10 @@ def announcement(d: Deployment, zone: ZoneInfo, permalink: str | None, *,
     by = f"{'Deployed' if d.kind is Kind.DEPLOY else 'Requested'} by {who(d.requested_by)}"
     if d.approvers:
         by += ", approved by " + ", ".join(f"<@{a.user_id}>" for a in d.approvers)
-    before = (f"from the image of `{d.version}`" if d.kind is Kind.MIGRATE  # replaces none
-              else f"previous `{d.previous_version or '—'}`")
-    parts.append(f"{by} · took {took(d.duration)} · {before}"
+    before = (f" · from the image of `{d.version}`" if d.kind is Kind.MIGRATE  # replaces none
+              else "" if d.kind is Kind.ROLLBACK and ok  # its headline says what it replaced
+              else f" · previous `{d.previous_version or '—'}`")
+    parts.append(f"{by} · took {took(d.duration)}{before}"
                  + (" · ⬇️ downgrade" if d.downgrade_from is not None else ""))
     thread = thread_link(permalink, "Deployment thread")
     shown = [thread] if thread else []

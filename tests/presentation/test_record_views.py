@@ -32,3 +32,18 @@ def test_a_migration_run_names_the_image_it_ran_from_not_a_previous_version() ->
         text = announcement(d, NY, None, severity=Severity.LOW).blocks[0]["text"]["text"]
         assert "Requested by <@U0BOB> · took 1s · from the image of `v1.2.3`" in text
         assert "previous `" not in text
+
+
+def test_a_rollback_done_names_what_it_replaced_once() -> None:
+    # '↩️ api is rolled back to `v1.2.3` in production (replacing `v1.2.4`, deployment #4)'
+    # went on 'Requested by @U0CAROL · took 5m 03s · previous `v1.2.4`': the same thing twice.
+    # A rollback that failed replaced nothing: its line keeps what ran before.
+    done = migration(kind=Kind.ROLLBACK, target=None, version="v1.2.3", rollback_of=4,
+                     previous_version="v1.2.4", environment="production")
+    text = announcement(done, NY, None, severity=Severity.HIGH).blocks[0]["text"]["text"]
+    assert "(replacing `v1.2.4`, deployment #4)" in text
+    assert "Requested by <@U0BOB> · took 1s\n" in text + "\n" and "previous `" not in text
+    failed = migration(kind=Kind.ROLLBACK, target=None, version="v1.2.3", rollback_of=4,
+                       previous_version="v1.2.4", state=State.FAILED, error="image pull")
+    text = announcement(failed, NY, None, severity=Severity.HIGH).blocks[0]["text"]["text"]
+    assert "took 1s · previous `v1.2.4`" in text
