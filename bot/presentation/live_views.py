@@ -110,4 +110,5 @@ def drift_announcement(live: Live, zone: tzinfo) -> str:
             else f"its rollout is not settled: {version_text(str(live.version), None, obs, zone)}")
     return (f"⚠️ *{live.service}* in *{live.environment}* was changed outside deploybot"
             f"{by}: {runs}.{recorded} "
-            f"Rollbacks and the promotion gate now work from `{live.version}`.")
+            f"Rollbacks and the downgrade check now work from `{live.version}`; the "
+            "promotion gate still counts only what deploybot deployed and verified.")

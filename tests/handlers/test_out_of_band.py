@@ -106,6 +106,10 @@ def test_drift_is_announced_once_per_episode_and_ends_when_deploybot_deploys_aga
     posts = drift_posts(bot)
     assert len(posts) == 2 and drift_events(bot) == 2, posts
     assert "runs `v1.2.6`" in posts[-1] and "deployment #2" in posts[-1], posts[-1]
+    # What the change affects, said as the code does it: the promotion gate asks deploybot's
+    # record of verified deploys (succeeded_there), not what runs.
+    assert ("Rollbacks and the downgrade check now work from `v1.2.6`; the promotion gate "
+            "still counts only what deploybot deployed and verified." in posts[-1]), posts[-1]
 
 
 def test_rollback_offers_what_ran_just_before_as_the_clusters_revisions_say(
