@@ -242,17 +242,22 @@ class DeploymentsBase:
         raise Conflict(f"{prefix}{svc} cannot go to {env} now ({refusal.rule.value}).")
 
     def _refuse_running(self, args: DeployArgs, seen: Observation | None) -> None:
-        """RunsAlready when the executor, read just now (`seen`), runs this very version
-        there, settled. Nothing when it could not be read (deploybot's record is never the
-        reason), runs something else, or is still rolling out (or stuck) on it."""
+        """Conflict when the executor, read just now (`seen`), runs nothing there because
+        its workload is scaled to 0 (any version: it would run nothing); RunsAlready when it
+        runs this very version there, settled. Nothing when it could not be read
+        (deploybot's record is never the reason), runs something else, or is still rolling
+        out (or stuck) on it."""
         obs = seen.observed if seen is not None and seen.unreadable is None else None
+        if obs is not None and obs.stopped:  # scaled to 0: a deploy would run nothing
+            what = ("and a deploy of the same image changes nothing"
+                    if obs.version == args.version else
+                    f"so a deploy of `{args.version}` would change its template and run "
+                    "nothing (and could not be verified)")
+            raise Conflict(f"Nothing runs of {args.service} in {args.environment}: its "
+                           f"Deployment is scaled to 0 replicas, {what}. Scale it up "
+                           "(`kubectl scale --replicas=N`) first.")
         if seen is None or obs is None or obs.version != args.version or not obs.settled:
             return
-        if obs.stopped:  # the template names it, no pod runs it: a deploy changes nothing
-            raise Conflict(f"Nothing runs of {args.service} in {args.environment}: its "
-                           f"Deployment names `{args.version}` but is scaled to 0 replicas, "
-                           "and a deploy of the same image changes nothing. Scale it up "
-                           "(`kubectl scale --replicas=N`) to run it again.")
         with self._store.transaction() as r:
             live = self._live.reconciled(r, seen)  # since when: the one answer
         raise RunsAlready(live, self._config.zone,

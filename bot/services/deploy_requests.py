@@ -135,7 +135,7 @@ class RequestUseCases(DeploymentsBase):
         # transaction, not two); the card's "Running now", and the runner reads it again when
         # the deployment starts. A per-PR instance: the last version that succeeded there.
         seen = self._live.observe(env, args.service) if args.instance is None else None
-        self._refuse_running(args, seen)  # that very version runs there: nothing to deploy
+        self._refuse_running(args, seen)  # runs already, or scaled to 0: nothing to deploy
         live_tag = self._running_tag(args, seen)  # asks GitHub (kept): outside the transaction
         live: Live | None = None
         d: Deployment | None = None

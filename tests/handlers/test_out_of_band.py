@@ -11,7 +11,13 @@ from kubernetes import client as k8s
 from bot.domain.states import State
 from devtools.fake_k8s import FakeKubernetes
 from tests.conftest import APPROVER, RunningBot, base_config
-from tests.handlers.spine import announcements, blocks_text, request, run_to_end
+from tests.handlers.spine import (
+    announcements,
+    blocks_text,
+    deployment_ids,
+    request,
+    run_to_end,
+)
 from tests.handlers.test_kubernetes_live import drift_events, staging_line
 from tests.handlers.test_kubernetes_rollback import IMAGE, set_image
 
@@ -56,6 +62,12 @@ def test_a_deployment_scaled_to_zero_runs_nothing(
     text = str(post.args["text"])
     assert "Nothing runs of api in staging" in text and "already runs" not in text, text
     assert "scaled to 0 replicas" in text, text
+    # Another version would change the template and run nothing either: never "is live".
+    reply = bot.deploy("staging v1.2.4")
+    (post,) = bot.requester.response_posts(reply)
+    text = str(post.args["text"])
+    assert "Nothing runs of api in staging" in text and "Scale it up" in text, text
+    assert deployment_ids(bot) == [1]
 
 
 def test_a_deleted_deployment_runs_nothing(
