@@ -90,6 +90,40 @@ def test_check_config_on_the_shipped_file(deploybot: Deploybot) -> None:
     assert "  locks: a timed lock lasts at most 7 days" in lines  # not "7 days, 0:00:00"
 
 
+def test_check_config_warns_of_too_few_approvers_on_the_shipped_file(
+        deploybot: Deploybot) -> None:
+    # U0CAROL is the only emergency approver and self-approval is off: her own emergency
+    # deploy could not be approved. Production's two approvers are enough.
+    r = deploybot("check-config", str(APP_YAML))
+    assert r.code == 0, r.err
+    warnings = [line for line in r.out.splitlines() if "warning" in line]
+    assert warnings == [
+        "  ⚠️ warning: emergency.approvers: 1 user id(s) (U0CAROL) for 1 approval(s) with "
+        "self-approval off (emergency.allow_self_approval: false): a request by one of them "
+        "cannot be approved (deploybot refuses it when it is made); add approvers to "
+        "roles.emergency_approvers"]
+
+
+def test_check_config_says_user_groups_are_not_checked_offline(
+        deploybot: Deploybot, tmp_path: Path) -> None:
+    path = tmp_path / "groups.yaml"
+    path.write_text(yaml.safe_dump(base_config(
+        roles={"deployers": ["U0ALICE"], "approvers": ["U0BOB", "S0LEADS"]},
+        environments={"production": {"approval": {"required": 2}},
+                      "staging": {"approval": {"required": 1,
+                                               "allow_self_approval": True}}})))
+    r = deploybot("check-config", str(path))
+    assert r.code == 0, r.err
+    warnings = [line for line in r.out.splitlines() if "warning" in line]
+    assert warnings == [
+        "  ⚠️ warning: environments.production.approval.approvers: 1 user id(s) (U0BOB) for "
+        "2 approval(s) with self-approval off "
+        "(environments.production.approval.allow_self_approval: false): a request by one of "
+        "them cannot be approved (deploybot refuses it when it is made); user groups S0LEADS "
+        "are resolved in Slack at run time, not checked offline; add approvers to "
+        "roles.approvers if they hold too few"]
+
+
 def test_check_config_reads_deploybot_config(deploybot: Deploybot) -> None:
     r = deploybot("check-config", DEPLOYBOT_CONFIG=str(APP_YAML))
     assert r.code == 0, r.err

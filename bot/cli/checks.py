@@ -13,6 +13,7 @@ from bot.settings import Settings
 
 def cmd_check_config(ns: argparse.Namespace) -> int:
     from bot.config import load_config
+    from bot.config.checks import approver_warnings
 
     settings = Settings.from_env()
     path = ns.path or settings.config_path
@@ -48,6 +49,8 @@ def cmd_check_config(ns: argparse.Namespace) -> int:
                                  f"{cfg.timezone}" if mail else "(off)"))
     print(f"  audit viewers (/audit): {', '.join(cfg.audit.viewers)}")
     print(f"  locks: a timed lock lasts at most {period(cfg.locks.max_duration)}")
+    for warning in approver_warnings(cfg):
+        print(f"  ⚠️ warning: {warning}")
     return 0
 
 

@@ -15,6 +15,7 @@ from bot.config.kubernetes import k8s_name_problem
 
 if TYPE_CHECKING:
     from bot.config.app import AppConfig
+    from bot.config.environments import ApprovalConfig, EmergencyConfig
 
 
 def check_references(cfg: AppConfig, *, holidays: HolidayCheck | None = None) -> None:
@@ -67,6 +68,41 @@ def check_references(cfg: AppConfig, *, holidays: HolidayCheck | None = None) ->
     _check_github(cfg)
     _check_checklist(cfg)
     check_flags(cfg)
+
+
+def approver_warnings(cfg: AppConfig) -> list[str]:
+    """What `deploybot check-config` warns about, without failing: an approval rule whose
+    approvers, counted as the user ids app.yaml lists, are fewer than the approvals it needs
+    (+1 when self-approval is off: one of them may be the requester, whose request nobody
+    else could approve; deploybot refuses such a request when it is made). User groups (S…)
+    are resolved in Slack at run time: not counted here, and the warning says so."""
+    rules: list[tuple[str, ApprovalConfig | EmergencyConfig]] = [
+        (f"environments.{n}.approval", e.approval) for n, e in cfg.environments.items()
+        if e.approval is not None]
+    em = cfg.emergency
+    if "approvers" in em.model_fields_set or any(r in cfg.roles for r in em.approvers):
+        rules.append(("emergency", em))  # the default names a role a team may not have
+    out: list[str] = []
+    for key, rule in rules:
+        ids = [i for r in rule.approvers for i in cfg.roles.get(r, [r])]
+        users = sorted({i for i in ids if not i.startswith("S")})
+        groups = sorted({i for i in ids if i.startswith("S")})
+        needed = rule.required + (0 if rule.allow_self_approval else 1)
+        if len(users) >= needed:
+            continue
+        roles = ", ".join(f"roles.{r}" if r in cfg.roles else f"{key}.approvers"
+                          for r in dict.fromkeys(rule.approvers))
+        what = (f"{key}.approvers: {len(users)} user id(s) ({', '.join(users) or 'none'}) "
+                f"for {rule.required} approval(s)")
+        why = ("" if rule.allow_self_approval else
+               f" with self-approval off ({key}.allow_self_approval: false): a request "
+               "by one of them cannot be approved (deploybot refuses it when it is made)")
+        fix = f"; add approvers to {roles}"
+        if groups:
+            fix = (f"; user groups {', '.join(groups)} are resolved in Slack at run time, "
+                   f"not checked offline{fix} if they hold too few")
+        out.append(what + why + fix)
+    return out
 
 
 def _check_freezes(cfg: AppConfig, holidays: HolidayCheck | None) -> None:
