@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.config import AppConfig
+from bot.errors import DeploybotError
 from bot.ports import Directory
 
 
@@ -26,6 +27,20 @@ class Access:
         return any(
             user_id in self._directory.group_members(i) for i in ids if i.startswith("S")
         )
+
+    def known_members(self, refs: Iterable[str]) -> frozenset[str] | None:
+        """Everyone `refs` names: user ids, and the members of its user groups as Slack
+        lists them (cached). None when a group's members cannot be read (Slack down)."""
+        out: set[str] = set()
+        for i in self._ids(refs):
+            if not i.startswith("S"):
+                out.add(i)
+                continue
+            try:
+                out |= self._directory.group_members(i)
+            except DeploybotError:
+                return None
+        return frozenset(out)
 
     def may_deploy(self, user_id: str, environment: str) -> bool:
         return self.is_member(user_id, self._config.environments[environment].deployers)

@@ -17,6 +17,7 @@ from typing import Protocol
 from bot.config import AppConfig
 from bot.domain.admission import Admission, Ask, Decision, Facts, Rule, admit
 from bot.domain.approval import ApprovalRule
+from bot.domain.approver_shortage import ApproverRule, shortage
 from bot.domain.busy import DeploymentBusy
 from bot.domain.commands import DeployArgs
 from bot.domain.deployment import Deployment, Kind
@@ -124,6 +125,24 @@ class DeploymentsBase:
             return ApprovalRule(e.required, e.allow_self_approval)
         a = self._config.environments[d.environment].approval
         return ApprovalRule(a.required, a.allow_self_approval) if a else None
+
+    def _check_approvable(self, environment: str, *, emergency: bool, user_id: str,
+                          what: str = "deploy to") -> None:
+        """Conflict when the approvers the request would wait on cannot give the approvals
+        it needs (only the requester, with self-approval off): it could only expire. Groups
+        are read in Slack (cached); when they cannot be, the request goes on."""
+        e, a = self._config.emergency, self._config.environments[environment].approval
+        rule = (ApproverRule(e.required, e.allow_self_approval, e.approvers,
+                             self._config.roles, "emergency", emergency=True) if emergency
+                else ApproverRule(a.required, a.allow_self_approval, a.approvers,
+                                  self._config.roles, f"environments.{environment}.approval",
+                                  emergency=False) if a else None)
+        members = None if rule is None else self._access.known_members(rule.refs)
+        refusal = None if rule is None or members is None else shortage(
+            rule, members, requester=user_id,
+            what=f"this {'emergency ' if emergency else ''}{what} {environment}")
+        if refusal is not None:
+            raise Conflict(refusal)
 
     def _approval_needed(self, environment: str, *, emergency: bool,
                          service: str | None = None, kind: Kind = Kind.DEPLOY,

@@ -129,6 +129,8 @@ class RequestUseCases(DeploymentsBase):
         facts, freezes = self._facts(args, at=at, commit=commit)
         # Refused on what the database says before the executor and the policy are asked.
         self._refuse(admit(ask, facts), ask, args=args)
+        # Nobody but the requester could approve it (reads user groups: off the ack path).
+        self._check_approvable(env, emergency=ask.emergency, user_id=user_id)
         window = self._window(args, at=at, freezes=freezes)
         # What runs there now: the executor's answer (outside any transaction), put together
         # with deploybot's record read in the transaction that records the request (one
@@ -273,6 +275,8 @@ class RequestUseCases(DeploymentsBase):
             raise Conflict(f"I do not know which version of {service} runs in {environment}, "
                            "so I cannot tell which image to run the migrations from. Deploy "
                            "it with deploybot first.")
+        self._check_approvable(environment, emergency=False, user_id=user_id,
+                               what="migration run in")
         required, expires_at = self._approval_needed(environment, emergency=False,
                                                      service=service, kind=Kind.MIGRATE)
         text = " ".join(target)
