@@ -34,6 +34,11 @@ class Notifier(Protocol):
 
     def notify_requester(self, d: Deployment) -> None: ...
 
+    def notify_approval_dropped(self, old: Deployment, new: Deployment, user_id: str) -> None:
+        """DM `user_id`, who had approved `old`, that `new` superseded it (their approval
+        went with it), linking to `new`'s card."""
+        ...
+
     def alert(self, d: Deployment, overrides: Sequence[str]) -> None:
         """Announce loudly (top level in the channel) an emergency deploy request."""
         ...

@@ -20,7 +20,12 @@ from bot.presentation.parts import (
     took,
     when,
 )
-from bot.presentation.record_views import announcement, deployment_record, requester_note
+from bot.presentation.record_views import (
+    announcement,
+    approval_dropped_note,
+    deployment_record,
+    requester_note,
+)
 from bot.presentation.replies import (
     approved_ahead_reply,
     decision_reply,
@@ -39,6 +44,7 @@ __all__ = [
     "Message",
     "announcement",
     "approval_actions",
+    "approval_dropped_note",
     "approved_ahead_reply",
     "confirm_dialog",
     "decision_reply",

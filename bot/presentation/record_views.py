@@ -254,3 +254,14 @@ def requester_note(d: Deployment, zone: ZoneInfo, permalink: str | None) -> Mess
         case _:
             text = f"Your {noun(d)} {title(d)} is now {d.state.value.replace('_', ' ')}."
     return Message(text=text + link, blocks=[_section(text + link)])
+
+
+def approval_dropped_note(old: Deployment, new: Deployment, permalink: str | None) -> Message:
+    """The DM to an approver who had approved `old` when `new` superseded it: the approval
+    went with it; the newer request, linked (its card), needs its own."""
+    card = thread_link(permalink, f"#{new.id}") or f"#{new.id}"
+    text = (f"⏭️ Your approval of deployment #{old.id} ({old.service} `{old.version}` to "
+            f"{old.environment}) was dropped: it was superseded by #{new.id} "
+            f"(`{new.version}`, requested by {who(new.requested_by)}) before it had all its "
+            f"approvals. The newer request needs its own: {card}.")
+    return Message(text=text, blocks=[_section(text)])

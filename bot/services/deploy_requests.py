@@ -170,6 +170,8 @@ class RequestUseCases(DeploymentsBase):
             self._metrics.deployment_finished(old.environment, State.CANCELLED.value)
             self._safe_show(old)
             self._safe_notify(old)
+            for decision in old.approvers:  # their approval went with it: told once, here
+                self._safe(self._notifier.notify_approval_dropped, old, d, decision.user_id)
         if self._checklist is not None:
             self._checklist.requested(d)
         if emergency:

@@ -180,6 +180,10 @@ class SlackNotifier:
         slack_call(self._client.chat_postMessage, channel=d.requested_by, text=msg.text,
               blocks=msg.blocks, unfurl_links=False)
 
+    def notify_approval_dropped(self, old: Deployment, new: Deployment, user_id: str) -> None:
+        msg = blocks.approval_dropped_note(old, new, self._permalink(new))
+        slack_call(self._client.chat_postMessage, channel=user_id, text=msg.text,
+                   blocks=msg.blocks, unfurl_links=False)
 
     def alert(self, d: Deployment, overrides: Sequence[str]) -> None:
         msg = blocks.emergency_alert(d, list(overrides), self._zone)
