@@ -262,6 +262,6 @@ def approval_dropped_note(old: Deployment, new: Deployment, permalink: str | Non
     card = thread_link(permalink, f"#{new.id}") or f"#{new.id}"
     text = (f"⏭️ Your approval of deployment #{old.id} ({old.service} `{old.version}` to "
             f"{old.environment}) was dropped: it was superseded by #{new.id} "
-            f"(`{new.version}`, requested by {who(new.requested_by)}) before it had all its "
-            f"approvals. The newer request needs its own: {card}.")
+            f"(`{new.version}`, requested by {who(new.requested_by)}) before it started. "
+            f"The newer request needs its own approvals: {card}.")
     return Message(text=text, blocks=[_section(text)])

@@ -42,7 +42,7 @@ def test_an_approver_whose_approval_a_newer_request_dropped_is_told_once(
                            "was dropped: it was superseded by #4"), text
     assert "v1.2.4" in text and f"<@{REQUESTER}>" in text, text
     # The newer request's card, linked (chat.getPermalink of #4's card).
-    assert re.search(r"The newer request needs its own: "
+    assert re.search(r"The newer request needs its own approvals: "
                      r"<https://example\.slack\.com/archives/C0DEPLOYS/p\d+\|#4>\.$", text), text
     # Once: nothing more for the approver, nothing for the one who had not approved.
     assert len(dms(bot, APPROVER)) == len(before) + 1
