@@ -327,9 +327,12 @@ def build_container(
                                 cluster=cluster, access=access, clock=clock, runner=runner,
                                 policy=policy, live=live, versions=versions)
     freezes = FreezeService(config=config, store=database, policy=policy, access=access,
-                            clock=clock, poster=notifier, reopened=deployments.bring_forward)
+                            clock=clock, poster=notifier, reopened=deployments.bring_forward,
+                            turned=deployments.show_awaiting)
+    notifier.show_window(deployments.card_window)  # a freeze started under a waiting request
     announcements = AnnouncementService(config=config, store=database, policy=policy,
-                                        poster=notifier, clock=clock)
+                                        poster=notifier, clock=clock,
+                                        turned=deployments.show_awaiting)
     # The running version as live state answers it (the executor, else the last record).
     migrations = MigrationService(config=config, store=database, cluster=cluster,
                                   access=access, clock=clock,

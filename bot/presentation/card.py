@@ -15,6 +15,7 @@ from bot.domain.abort import abort_refusal, what_abort_does
 from bot.domain.deployment import Deployment, Kind
 from bot.domain.links import Link
 from bot.domain.outcome_notes import failed_rollout, headline_error
+from bot.domain.policy import PolicyDecision
 from bot.domain.previews import instance_label
 from bot.domain.states import State
 from bot.domain.text import error_text, reason_text, shown, who
@@ -152,12 +153,15 @@ _HEAD = {Kind.DEPLOY: "Deploy ", Kind.ROLLBACK: "↩️ Rollback ", Kind.MIGRATE
 
 def deployment_card(d: Deployment, zone: ZoneInfo, links: Sequence[Link] = (),
                     kill_switches: Sequence[str] = (),
-                    tags: Mapping[str, str] | None = None) -> Message:
-    """The card; `links`: the service's in the environment at the version (dashboard,
-    runbook, logs, …), shown under what it deploys; `kill_switches`: the service's flags
-    offered as "Turn <flag> off" beside Rollback / Keep after a failed watch; `tags`: the
-    tags of the commits it names (running now, downgraded from, rolled back to or from),
-    known without asking GitHub — "`v1.2.4` (commit `3f2a9c1b7d4e`)"."""
+                    tags: Mapping[str, str] | None = None,
+                    window: PolicyDecision | None = None) -> Message:
+    """The card; `window`: the deploy window now, for a request awaiting approval (a
+    freeze that started under it, the schedule closing): said while it is closed, as
+    approving is refused until it opens; `links`: the service's in the environment at the
+    version (dashboard, runbook, logs, …), shown under what it deploys; `kill_switches`:
+    the service's flags offered as "Turn <flag> off" beside Rollback / Keep after a failed
+    watch; `tags`: the tags of the commits it names (running now, downgraded from, rolled
+    back to or from), known without asking GitHub — "`v1.2.4` (commit `3f2a9c1b7d4e`)"."""
     lines = [
         f"*Service:* `{d.service}`   *Environment:* `{d.environment}`"
         + (f" ({instance_label(d.instance)} preview)" if d.instance is not None else ""),
@@ -200,6 +204,9 @@ def deployment_card(d: Deployment, zone: ZoneInfo, links: Sequence[Link] = (),
     if d.emergency_reason is not None:
         blocks.append(_section(f"*Emergency reason:* {reason_text(d.emergency_reason)}"))
     blocks.append(_section(f"*Status:* {status}"))
+    if d.state is State.AWAITING_APPROVAL and window is not None and window.blocked_by \
+            and not window.allowed:
+        blocks.append(_section(closed_line(d, window, zone)))
     blocks += _verdict_blocks(d, zone, kill_switches)
     blocks += _abort_blocks(d)
     if d.state is State.SCHEDULED:
@@ -278,3 +285,20 @@ def ahead_line(d: Deployment, zone: ZoneInfo) -> str:
     return (f"It can be approved now, ahead of its window: with {missing} more approval(s) "
             f"it starts by itself {opens}. Without them, {who(d.requested_by)} is asked to "
             "start it then and it goes to approval as usual.")
+
+
+def closed_line(d: Deployment, window: PolicyDecision, zone: ZoneInfo) -> str:
+    """What a request awaiting approval says while its deploy window is closed (a freeze
+    started under it, the schedule closed): approving is refused until it opens again."""
+    mark = "🧊" if any(b.startswith("freeze:") for b in window.blocked_by) else "🔴"
+    why = "; ".join(window.reasons)
+    nxt = window.next_allowed_at
+    if nxt is None:
+        then = "No deploy window opens in the next 60 days"
+    elif d.expires_at is not None and nxt >= d.expires_at:
+        then = (f"It expires before the window opens again ({when(nxt, zone)}): request it "
+                "again then")
+    else:
+        then = f"It can be approved once that ends, {when(nxt, zone)}"
+    return (f"{mark} Not approvable now: {why}. {then}; only an emergency deploy goes "
+            "before.")

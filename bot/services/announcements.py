@@ -17,11 +17,16 @@ claim and post loses that one announcement rather than risking it twice.
 A process that begins at a time of its own choosing (`deploybot shell --at`) missed nothing:
 `skip_stale` claims what is already too late when it begins, without the warning, and
 returns it for the process to say in its own words.
+
+A freeze's start or end, once posted, is told to `turned` with the freeze's environments:
+the cards of the requests awaiting approval there are shown again, saying the freeze (their
+Approve is refused until it ends) or no longer.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -42,11 +47,16 @@ class Announcement:
     key: str
     due_at: datetime
     text: str
+    #: a freeze starting or ending (told to `turned`), and its environments (None: all)
+    turns: bool = False
+    environments: frozenset[str] | None = None
 
 
 class AnnouncementService:
     def __init__(self, *, config: AppConfig, store: Store, policy: PolicyService,
-                 poster: Poster, clock: Clock) -> None:
+                 poster: Poster, clock: Clock,
+                 turned: Callable[[frozenset[str] | None], object] | None = None) -> None:
+        self._turned = turned
         self._config = config
         self._store = store
         self._policy = policy
@@ -65,7 +75,9 @@ class AnnouncementService:
     def plan(self, *, start: datetime, end: datetime) -> list[Announcement]:
         """The announcements due in [start, end), by due time, with their text."""
         zone = self._config.zone
-        return [Announcement(key=p.key, due_at=p.due_at, text=words.text(p, zone))
+        return [Announcement(key=p.key, due_at=p.due_at, text=words.text(p, zone),
+                             turns=p.kind in ("freeze_start", "freeze_end"),
+                             environments=p.freeze.environments if p.freeze else None)
                 for p in self._planned(start, end)]
 
     def next_due(self, *, at: datetime, within: timedelta = timedelta(days=1)) -> datetime:
@@ -97,7 +109,17 @@ class AnnouncementService:
                 self._skip(a, at=at, grace=grace)
             elif self._post(a, at=at):
                 posted.append(a.key)
+                self._turn(a)
         return posted
+
+    def _turn(self, a: Announcement) -> None:
+        if self._turned is None or not a.turns:
+            return
+        try:
+            self._turned(a.environments)
+        except Exception:  # the cards say it on their next change
+            log.warning("announcement %s: could not show the waiting requests again", a.key,
+                        exc_info=True)
 
     def skip_stale(self, *, at: datetime) -> list[Announcement]:
         """Claim, without posting and without a warning, every announcement `post_due` would

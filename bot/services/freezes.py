@@ -4,12 +4,16 @@ status per environment.
 
 Each change is one transaction on the store; the announcement in the deployments channel
 is posted after it commits (a failed post is logged and reported, the change stands). A
-removal tells `reopened` (the deploys queued behind the freeze may go now).
+removal tells `reopened` (the deploys queued behind the freeze may go now). A freeze added
+already begun, or removed while on, is told to `turned` (the cards of the requests awaiting
+approval there are shown again: bot.services.deployments `show_awaiting`), as the start and
+end announcements are (bot.services.announcements).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -74,8 +78,10 @@ class Reopened(Protocol):
 class FreezeService:
     def __init__(self, *, config: AppConfig, store: Store, policy: PolicyService,
                  access: Access, clock: Clock, poster: Poster,
-                 reopened: Reopened | None = None) -> None:
+                 reopened: Reopened | None = None,
+                 turned: Callable[[frozenset[str] | None], object] | None = None) -> None:
         self._reopened = reopened
+        self._turned = turned
         self._config = config
         self._store = store
         self._policy = policy
@@ -118,7 +124,10 @@ class FreezeService:
                 "environments": list(args.environments) if args.environments else None,
             })
         text = freeze_added_announcement(rf, self._config.zone)
-        return FreezeChange(freeze=rf, by=user_id, announced=self._announce(text))
+        change = FreezeChange(freeze=rf, by=user_id, announced=self._announce(text))
+        if rf.freeze.covers(at):  # on already: the waiting requests' cards say it
+            self._turn(rf.freeze.environments)
+        return change
 
     def remove(self, number: int, user_id: str) -> FreezeChange:
         self._check_may_manage(user_id, "remove")
@@ -145,7 +154,19 @@ class FreezeService:
                 log.warning("freeze #%s removed; the deploys queued behind it keep their "
                             "time", number, exc_info=True)
         text = freeze_removed_announcement(rf, user_id, self._config.zone)
-        return FreezeChange(freeze=rf, by=user_id, announced=self._announce(text))
+        change = FreezeChange(freeze=rf, by=user_id, announced=self._announce(text))
+        if rf.freeze.covers(at):  # it was on: the waiting requests' cards no longer say it
+            self._turn(rf.freeze.environments)
+        return change
+
+    def _turn(self, environments: frozenset[str] | None) -> None:
+        if self._turned is None:
+            return
+        try:
+            self._turned(environments)
+        except DeploybotError:  # the cards say it on their next change
+            log.warning("could not show the requests awaiting approval again",
+                        exc_info=True)
 
     def _announce(self, text: str) -> bool:
         try:

@@ -19,6 +19,7 @@ from tests.conftest import APPROVER, REQUESTER, RunningBot, base_config
 from tests.handlers.spine import (
     CHANNEL,
     blocks_text,
+    click_reply,
     deployment_ids,
     ephemeral_text,
     posts_to,
@@ -283,3 +284,49 @@ def test_an_approver_is_not_a_freeze_manager(bot: RunningBot) -> None:
     said, _ = answer(bot, "add " + OFFSITE, user=APPROVER)
     assert "needs the `freeze_managers` role" in said
     assert freeze_rows(bot) == []
+
+
+def test_a_freeze_starting_under_a_waiting_request_is_said_on_its_card(
+        bot: RunningBot) -> None:
+    """A freeze that starts while a request awaits approval: its card says the freeze and
+    until when (approving is refused until it ends), from the start announcement on; when
+    the freeze ends the card drops it and the request can be approved."""
+    bot.clock.set(ny(2026, 12, 10, 8, 0))  # Thursday: the schedule is open
+    three = request(bot, "production v1.2.3")  # expires 10:00 (2h)
+    assert "freeze" not in blocks_text(bot.card(three)).lower()
+    bot.clock.set(ny(2026, 12, 10, 8, 10))
+    freeze(bot, 'add "Hotfix review" 2026-12-10 08:30 to 2026-12-10 09:00 production')
+    settle(bot)
+    assert "freeze" not in blocks_text(bot.card(three)).lower()  # not started yet
+
+    bot.clock.set(ny(2026, 12, 10, 8, 30))
+    assert bot.container.announcements.post_due(at=bot.clock.now())  # "🧊 … has started"
+    card = blocks_text(bot.card(three))
+    assert ("🧊 Not approvable now: Hotfix review freeze until Thu 2026-12-10 09:00 EST. "
+            "It can be approved once that ends, Thu 2026-12-10 09:00 EST; only an emergency "
+            "deploy goes before.") in card, card
+    refused = click_reply(bot, three, APPROVER)
+    assert refused.startswith("⚠️ Not approved: the deploy window is closed now — Hotfix "
+                              "review freeze"), refused
+
+    bot.clock.set(ny(2026, 12, 10, 9, 0))
+    assert bot.container.announcements.post_due(at=bot.clock.now())  # "… has ended"
+    assert "Not approvable now" not in blocks_text(bot.card(three))
+    assert "starting now" in click_reply(bot, three, APPROVER)
+
+
+def test_a_freeze_added_on_already_is_said_on_waiting_cards_until_removed(
+        bot: RunningBot) -> None:
+    """Added already begun (no start announcement follows), the freeze is said on the cards
+    at once; one the request cannot outlast says so; removed, the cards drop it."""
+    bot.clock.set(ny(2026, 12, 10, 8, 0))
+    three = request(bot, "production v1.2.3")  # expires 10:00 (2h)
+    bot.clock.set(ny(2026, 12, 10, 8, 10))
+    reply = freeze(bot, 'add "Hotfix review" 2026-12-10 08:10 to 2026-12-10 12:00 production')
+    assert ephemeral_text(bot, reply) == "Freeze #1 added"
+    card = blocks_text(bot.card(three))
+    assert ("🧊 Not approvable now: Hotfix review freeze until Thu 2026-12-10 12:00 EST. "
+            "It expires before the window opens again (Thu 2026-12-10 12:00 EST): request "
+            "it again then; only an emergency deploy goes before.") in card, card
+    assert ephemeral_text(bot, freeze(bot, "remove 1")) == "Freeze #1 removed"
+    assert "Not approvable now" not in blocks_text(bot.card(three))

@@ -19,6 +19,7 @@ from bot.domain.deployment import Deployment
 from bot.domain.failure_evidence import FailureEvidence
 from bot.domain.flag_status import FlagReading
 from bot.domain.links import NO_LINKS, Link, LinkCatalog
+from bot.domain.policy import PolicyDecision
 from bot.domain.severity import DEFAULT_SEVERITY, Outcome, Production, Severity, severity_of
 from bot.domain.text import is_slack_user
 from bot.errors import PermanentError, RetryableError
@@ -64,6 +65,8 @@ class SlackNotifier:
         self._flags_set: Callable[[Deployment], FlagReading | None] | None = None
         #: (service, version) → the tag of a commit as last listed, asking nothing
         self._tags: Callable[[str, str], str | None] | None = None
+        #: a request awaiting approval → its deploy window now (never raising)
+        self._window: Callable[[Deployment], PolicyDecision | None] | None = None
         # Serialize edits of one deployment's messages so an older state never lands last.
         self._locks: dict[int, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -105,6 +108,12 @@ class SlackNotifier:
         (VersionCheck.known_tag; a card may be shown on any thread). None: no GitHub."""
         self._tags = tags
 
+    def show_window(self, window: Callable[[Deployment], PolicyDecision | None]) -> None:
+        """Say on the card of a request awaiting approval that its deploy window is closed
+        (a freeze started under it): `window` answers for it now, never raising
+        (DeploymentService.card_window; built after the notifier)."""
+        self._window = window
+
     def _tags_of(self, d: Deployment) -> dict[str, str]:
         if self._tags is None:
             return {}
@@ -127,7 +136,7 @@ class SlackNotifier:
         links = self._links_of(d)
         card = blocks.deployment_card(
             d, self._zone, links, self._kill_switches.get((d.service, d.environment), ()),
-            self._tags_of(d))
+            self._tags_of(d), window=self._window(d) if self._window is not None else None)
         checklist = self._checklists.card_checklist(d) if self._checklists else None
         if checklist is not None:
             card = with_checklist(card, d, checklist)
