@@ -8,7 +8,8 @@ from bot.domain.admission import Downgrade
 from bot.domain.commands import DeployArgs, request_text
 from bot.domain.versions import named
 from bot.presentation import ids
-from bot.presentation.parts import Message, _button, _section, confirm_dialog
+from bot.presentation.parts import Message, _button, confirm_dialog
+from bot.presentation.sections import section
 
 
 def downgrade_prompt(text: str, dg: Downgrade, *, environment: str, service: str,
@@ -24,7 +25,7 @@ def downgrade_prompt(text: str, dg: Downgrade, *, environment: str, service: str
         action, value = ids.CONFIRM_DOWNGRADE, f"{dg.live}|{request_text(request)}"
         label = f"Deploy {dg.version} over {live}"
     else:
-        return Message(text=text, blocks=[_section(text)])
+        return Message(text=text, blocks=[section(text)])
     what = (f"Replace commit `{dg.live}` of `{service}` in *{environment}* with "
             f"`{dg.version}`, which may be older." if dg.unknown is not None
             else f"Replace {named(dg.live, dg.tag)} of `{service}` in *{environment}* with "
@@ -32,7 +33,7 @@ def downgrade_prompt(text: str, dg: Downgrade, *, environment: str, service: str
                  "downgrade.")
     button = _button(label[:75], action, value[:2000], style="danger", confirm=confirm_dialog(
         "Downgrade?", what, "Downgrade" if dg.unknown is None else "Deploy"))
-    return Message(text=text, blocks=[_section(text), {
+    return Message(text=text, blocks=[section(text), {
         "type": "actions", "block_id": ids.DOWNGRADE_BLOCK, "elements": [button]}])
 
 

@@ -27,15 +27,13 @@ from bot.presentation.parts import (
     Block,
     Message,
     _button,
-    _context,
-    _section,
     confirm_dialog,
     noun,
     state_line,
     title,
     when,
 )
-from bot.presentation.sections import header
+from bot.presentation.sections import context, header, section
 
 
 def _verdict_blocks(d: Deployment, zone: ZoneInfo,
@@ -51,10 +49,10 @@ def _verdict_blocks(d: Deployment, zone: ZoneInfo,
     if v.decision is not None:
         at = f" at {when(v.decided_at, zone)}" if v.decided_at else ""
         if v.decision == "rollback":
-            return [_context(f"↩️ <@{v.decided_by}> chose to roll back to "
-                             f"`{d.previous_version}`{at} (deployment #{v.rollback_id}).")]
-        return [_context(f"🟠 <@{v.decided_by}> chose to keep `{d.version}` "
-                         f"{'applied' if rollout else 'live'}{at}.")]
+            return [context(f"↩️ <@{v.decided_by}> chose to roll back to "
+                            f"`{d.previous_version}`{at} (deployment #{v.rollback_id}).")]
+        return [context(f"🟠 <@{v.decided_by}> chose to keep `{d.version}` "
+                        f"{'applied' if rollout else 'live'}{at}.")]
     if d.state is not State.FAILED:
         return []
     ask = (f"*`{d.version}` failed its rollout and is left applied:* its new pods never "
@@ -62,7 +60,7 @@ def _verdict_blocks(d: Deployment, zone: ZoneInfo,
            "or keep it?" if rollout else
            f"*`{d.version}` failed its checks and is still live.* Roll back to "
            f"`{d.previous_version}`, or keep it?")
-    return [_section(ask), {"type": "actions", "block_id": ids.VERDICT_BLOCK, "elements": [
+    return [section(ask), {"type": "actions", "block_id": ids.VERDICT_BLOCK, "elements": [
         _button(f"Roll back to {d.previous_version}", ids.ROLL_BACK, str(d.id),
                 style="danger", confirm=confirm_dialog(
                     "Roll back?", f"Roll `{d.service}` in *{d.environment}* back from "
@@ -197,16 +195,16 @@ def deployment_card(d: Deployment, zone: ZoneInfo, links: Sequence[Link] = (),
     head = ("🚨 EMERGENCY deploy " if d.emergency else _HEAD[d.kind]) + title(d)
     blocks: list[Block] = [
         header(head),
-        _section("\n".join(lines)),
+        section("\n".join(lines)),
     ]
     if links:
-        blocks.append(_context(f"🔗 {links_line(links)}") | {"block_id": ids.LINKS_BLOCK})
+        blocks.append(context(f"🔗 {links_line(links)}") | {"block_id": ids.LINKS_BLOCK})
     if d.emergency_reason is not None:
-        blocks.append(_section(f"*Emergency reason:* {reason_text(d.emergency_reason)}"))
-    blocks.append(_section(f"*Status:* {status}"))
+        blocks.append(section(f"*Emergency reason:* {reason_text(d.emergency_reason)}"))
+    blocks.append(section(f"*Status:* {status}"))
     if d.state is State.AWAITING_APPROVAL and window is not None and window.blocked_by \
             and not window.allowed:
-        blocks.append(_section(closed_line(d, window, zone)))
+        blocks.append(section(closed_line(d, window, zone)))
     blocks += _verdict_blocks(d, zone, kill_switches)
     blocks += _abort_blocks(d)
     if d.state is State.SCHEDULED:
@@ -223,23 +221,23 @@ def deployment_card(d: Deployment, zone: ZoneInfo, links: Sequence[Link] = (),
         need = f"Approvals: {len(d.approvers)}/{d.approvals_required}"
         if d.emergency:
             need += " (emergency approvers)"
-        blocks.append(_context(" · ".join([need, *decided])))
+        blocks.append(context(" · ".join([need, *decided])))
     if d.state is State.SCHEDULED and d.needs_approval:
-        blocks.append(_context(ahead_line(d, zone)))
+        blocks.append(context(ahead_line(d, zone)))
     if d.state is State.AWAITING_APPROVAL:
         if d.expires_at is not None:
-            blocks.append(_context(f"Expires {when(d.expires_at, zone)} if not approved."))
+            blocks.append(context(f"Expires {when(d.expires_at, zone)} if not approved."))
         if d.kind is Kind.DEPLOY:
-            blocks.append(_context("Pre-deployment checklist (confirm before approving): "
-                                   "tests passing · code reviewed and approved · migrations "
-                                   "reviewed · feature flags configured · monitoring alerts "
-                                   "set up · rollback plan documented")
+            blocks.append(context("Pre-deployment checklist (confirm before approving): "
+                                  "tests passing · code reviewed and approved · migrations "
+                                  "reviewed · feature flags configured · monitoring alerts "
+                                  "set up · rollback plan documented")
                           | {"block_id": ids.CHECKLIST_BLOCK})
         blocks.append(approval_actions(d))
     elif d.state is State.EXPIRED and d.expires_at is not None:
         why = f" ({error_text(d.error)})" if d.error else ""
-        blocks.append(_context(f"Expired at {when(d.expires_at, zone)} without enough "
-                               f"approvals{why}. Request it again with `/deploy`."))
+        blocks.append(context(f"Expired at {when(d.expires_at, zone)} without enough "
+                              f"approvals{why}. Request it again with `/deploy`."))
     text = f"{_HEAD[d.kind].strip()} {title(d)}: {state_line(d)}"
     return Message(text=text, blocks=blocks)
 

@@ -37,12 +37,6 @@ def _link(url: str, label: str) -> str:
     return f"<{url}|{label}>" if url.startswith(("https://", "http://")) else label
 
 
-def _section(text: str) -> Block:
-    return section(text)
-
-
-def _context(text: str) -> Block:
-    return context(text)
 
 
 def looking_up(args: CIRunsArgs | CIRerunArgs) -> str:
@@ -104,12 +98,12 @@ def ci_report_view(report: CIReport, zone: ZoneInfo) -> Message:
                 f"`{sha}`")
     else:
         head = f"*Workflow run {report.run_id}* — `{report.service}` ({repo})"
-    blocks: list[Block] = [_section(head)]
+    blocks: list[Block] = [section(head)]
     texts = [head]
     if not report.runs:
         empty = ("No workflow runs for this commit (yet): GitHub Actions has not run on it, "
                  "or its workflows do not run for tags.")
-        blocks.append(_section(empty))
+        blocks.append(section(empty))
         texts.append(empty)
     for detail in report.runs:
         if len(blocks) >= MAX_BLOCKS - 2:
@@ -117,14 +111,14 @@ def ci_report_view(report: CIReport, zone: ZoneInfo) -> Message:
         text = "\n".join(run_lines(detail))
         if len(text) > MAX_SECTION:
             text = fit(text, MAX_SECTION)
-        blocks.append(_section(text))
+        blocks.append(section(text))
         texts.append(text)
     shown = len(blocks) - 1 if report.runs else 0
     more = report.total - shown
     meta = f"{when(report.at, zone)}"
     if more > 0:
         meta = f"{more} more run(s) not shown (newest first) · " + meta
-    blocks.append(_context(meta))
+    blocks.append(context(meta))
     texts.append(meta)
     return Message(text="\n".join(texts)[:3900], blocks=blocks)
 
@@ -144,4 +138,4 @@ def rerun_view(done: CIRerun, zone: ZoneInfo) -> Message:
             f"`{done.service}` ({_esc(done.repository, 140)}) — {ended}. Follow it at {r.url}")
     meta = (f"run `{r.id}`" + (f" · job `{job.id}`" if job is not None else "")
             + f" · {when(done.at, zone)}")
-    return Message(text=text, blocks=[_section(text), _context(meta)])
+    return Message(text=text, blocks=[section(text), context(meta)])

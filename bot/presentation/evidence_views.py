@@ -10,7 +10,8 @@ from bot.domain.failure_evidence import FailureEvidence
 from bot.domain.text import clip
 from bot.domain.workloads import EventView, PodView
 from bot.presentation import ids
-from bot.presentation.parts import Block, Message, _button, _context, _section, when
+from bot.presentation.parts import Block, Message, _button, when
+from bot.presentation.sections import context, section
 
 #: Slack's limit on a section's text; the log block keeps under it with its fences.
 SECTION_LIMIT = 3000
@@ -53,7 +54,7 @@ def _log_block(lines: tuple[str, ...], previous: bool, container: str) -> Block:
     room = SECTION_LIMIT - len(head) - 8
     if len(body) > room:  # keep the last lines: the crash is at the end
         body = "…" + body[-(room - 1):]
-    return _section(f"{head}```{body}```")
+    return section(f"{head}```{body}```")
 
 
 def _event_line(e: EventView, zone: ZoneInfo) -> str:
@@ -66,17 +67,17 @@ def failure_evidence(ev: FailureEvidence, deployment_id: int, zone: ZoneInfo) ->
     """The thread message (times in `zone`); its buttons carry the deployment's id."""
     text = f"What the cluster shows about the failed {ev.service} {ev.version} in " \
            f"{ev.environment}"
-    blocks: list[Block] = [_section(f"🔍 *{text}*")]
+    blocks: list[Block] = [section(f"🔍 *{text}*")]
     if ev.pod is not None:
-        blocks.append(_section(_pod_line(ev.pod, zone)))
+        blocks.append(section(_pod_line(ev.pod, zone)))
         if ev.log_lines:
             blocks.append(_log_block(ev.log_lines, ev.log_previous, ev.pod.container))
     elif not ev.unread:
-        blocks.append(_section(f"No pod of {ev.version} looks unhealthy now."))
+        blocks.append(section(f"No pod of {ev.version} looks unhealthy now."))
     if ev.events:
-        blocks.append(_section("\n".join(_event_line(e, zone) for e in ev.events)))
+        blocks.append(section("\n".join(_event_line(e, zone) for e in ev.events)))
     if ev.unread:
-        blocks.append(_context("Could not read: " + "; ".join(_plain(u) for u in ev.unread)))
+        blocks.append(context("Could not read: " + "; ".join(_plain(u) for u in ev.unread)))
     value = str(deployment_id)
     blocks.append({"type": "actions", "block_id": ids.TROUBLESHOOT_BLOCK, "elements": [
         _button("Pods", ids.SHOW_PODS, value), _button("Logs", ids.SHOW_LOGS, value)]})

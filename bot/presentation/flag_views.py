@@ -7,7 +7,8 @@ from __future__ import annotations
 from bot.domain.deployment import Deployment
 from bot.domain.states import State
 from bot.domain.text import shown, who
-from bot.presentation.parts import Message, _section
+from bot.presentation.parts import Message
+from bot.presentation.sections import section
 
 
 def flag_thread_note(d: Deployment, permalink: str | None) -> Message:
@@ -26,4 +27,4 @@ def flag_thread_note(d: Deployment, permalink: str | None) -> Message:
         detail = d.error or d.state.value
     text = f"{head} ({link.strip()} {by}): {detail}".rstrip(": ")
     return Message(text=f"Flag {d.target} → {d.version} in {d.environment}: {d.state.value}",
-                   blocks=[_section(text)])
+                   blocks=[section(text)])

@@ -65,12 +65,6 @@ class EntryView(Protocol):
     def created_by(self) -> str | None: ...
 
 
-def _section(text: str) -> Block:
-    return section(text)
-
-
-def _context(text: str) -> Block:
-    return context(text)
 
 
 def _safe(text: str) -> str:
@@ -166,8 +160,8 @@ def freeze_status_view(windows: Sequence[WindowView], at: datetime, zone: tzinfo
         else:
             lines.append(f"    No freezes start in the next {days} days.")
     blocks = _sections(lines, "freeze(s)")
-    blocks.append(_context("`/freeze list` lists every freeze with its number; "
-                           "`/freeze help` shows how to add and remove them."))
+    blocks.append(context("`/freeze list` lists every freeze with its number; "
+                          "`/freeze help` shows how to add and remove them."))
     return Message(text="Deploy windows", blocks=blocks)
 
 
@@ -189,8 +183,8 @@ def freeze_list_view(entries: Sequence[EntryView], at: datetime, zone: tzinfo,
         now = "🧊 *now* · " if e.active else ""
         lines.append(f"• {now}{_freeze_line(e.freeze, zone)} ({_source(e)})")
     blocks = _sections(lines, "freeze(s)")
-    blocks.append(_context("Remove a freeze added in Slack with "
-                           "`/freeze remove &lt;number&gt;`; the others are changed in app.yaml."))
+    blocks.append(context("Remove a freeze added in Slack with "
+                          "`/freeze remove &lt;number&gt;`; the others are changed in app.yaml."))
     return Message(text="Freezes", blocks=blocks)
 
 
@@ -203,14 +197,14 @@ def added_reply(rf: RuntimeFreeze, zone: tzinfo, *, announced: bool) -> Message:
             "refused during it; `/freeze list` shows it.")
     if not announced:
         text += " ⚠️ I could not announce it in the deployments channel; please tell the team."
-    return Message(text=f"Freeze #{rf.number} added", blocks=[_section(text)])
+    return Message(text=f"Freeze #{rf.number} added", blocks=[section(text)])
 
 
 def removed_reply(rf: RuntimeFreeze, zone: tzinfo, *, announced: bool) -> Message:
     text = f"🔓 Freeze #{rf.number} removed: {_runtime_line(rf, zone)}."
     if not announced:
         text += " ⚠️ I could not announce it in the deployments channel; please tell the team."
-    return Message(text=f"Freeze #{rf.number} removed", blocks=[_section(text)])
+    return Message(text=f"Freeze #{rf.number} removed", blocks=[section(text)])
 
 
 def freeze_added_announcement(rf: RuntimeFreeze, zone: tzinfo) -> str:

@@ -16,16 +16,8 @@ from bot.domain.lock_commands import LockArgs, LockListArgs, UnlockArgs
 from bot.domain.locks import ABORT, AUTO_ROLLBACK, LOCKED_BEFORE_START, ROLLBACK, Lock
 from bot.domain.policy import local
 from bot.domain.text import error_text, reason_text, who
-from bot.presentation.parts import Block, Message, when
+from bot.presentation.parts import Message, when
 from bot.presentation.sections import MESSAGE_BLOCKS, context, packed, section
-
-
-def _section(text: str) -> Block:
-    return section(text)
-
-
-def _context(text: str) -> Block:
-    return context(text)
 
 
 def where(lock: Lock) -> str:
@@ -178,8 +170,8 @@ def lock_list_view(locks: Sequence[Lock], at: datetime, zone: ZoneInfo) -> Messa
     blocks = packed(lines, most=MESSAGE_BLOCKS - 1, more=lambda left: (
         f"…and {sum(1 for line in left if line.startswith('• '))} more lock(s), not shown "
         "here (Slack takes 50 blocks a message): App Home shows each on its service."))
-    blocks.append(_context("`/lock production api \"reason\" for 2h` locks a service; "
-                           "`/unlock production api` releases it; `/lock help` for more."))
+    blocks.append(context("`/lock production api \"reason\" for 2h` locks a service; "
+                          "`/unlock production api` releases it; `/lock help` for more."))
     return Message(text=f"Locks in force: {len(locks)}", blocks=blocks)
 
 
@@ -193,7 +185,7 @@ def locked_reply(lock: Lock, zone: ZoneInfo, *, announced: bool) -> Message:
     took = _ended(f"You locked {where(lock)} {_until(lock, zone)}{_because(lock)}")
     text = (f"🔒 {took} Deploys there by anyone else are refused meanwhile (rollbacks still "
             f"go through); {unlock_command(lock)} releases it." + _not_announced(announced))
-    return Message(text=text, blocks=[_section(text)])
+    return Message(text=text, blocks=[section(text)])
 
 
 def unlocked_reply(lock: Lock, zone: ZoneInfo, *, announced: bool) -> Message:
@@ -201,7 +193,7 @@ def unlocked_reply(lock: Lock, zone: ZoneInfo, *, announced: bool) -> Message:
     <@U0BOB> since …: why)."."""
     text = (f"🔓 {where(lock)} is unlocked (it was {_who(lock)} {_since(lock, zone)}"
             f"{_because(lock)})." + _not_announced(announced))
-    return Message(text=text, blocks=[_section(text)])
+    return Message(text=text, blocks=[section(text)])
 
 
 def lock_announcement(lock: Lock, zone: ZoneInfo) -> str:

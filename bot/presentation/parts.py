@@ -19,7 +19,7 @@ from bot.domain.deployment import Deployment, Kind
 from bot.domain.record import Mark
 from bot.domain.states import State
 from bot.domain.text import shown, who
-from bot.presentation.sections import BUTTON, context, fit, section
+from bot.presentation.sections import BUTTON, fit
 
 Block = dict[str, Any]
 
@@ -75,12 +75,6 @@ def took(delta: timedelta | None) -> str:
     return f"{s // 60}m {s % 60:02d}s" if s >= 60 else f"{s}s"
 
 
-def _section(text: str) -> Block:
-    return section(text)
-
-
-def _context(text: str) -> Block:
-    return context(text)
 
 
 def _button(text: str, action_id: str, value: str, *, style: str | None = None,

@@ -30,13 +30,12 @@ from bot.presentation.parts import (
     MARKS,
     Message,
     _button,
-    _context,
-    _section,
     noun,
     title,
     took,
     when,
 )
+from bot.presentation.sections import context, section
 
 
 def deployment_record(d: Deployment, zone: ZoneInfo, checklist: Checklist | None = None,
@@ -61,9 +60,9 @@ def deployment_record(d: Deployment, zone: ZoneInfo, checklist: Checklist | None
     if d.emergency_reason is not None:
         lines.append(f"*Emergency deploy:* {reason_text(d.emergency_reason)}")
     known = _people(d, checklist)
-    for section in build_record(d, checklist, flags_set):
-        lines.append(f"\n*{section.title}*")
-        for item in section.items:
+    for part in build_record(d, checklist, flags_set):
+        lines.append(f"\n*{part.title}*")
+        for item in part.items:
             detail = f" — {_escaped(item.detail, known)}" if item.detail else ""
             at = f", {when(item.at, zone)}" if item.at is not None else ""
             then = f"; {_escaped(item.then, known)}" if item.then else ""
@@ -73,7 +72,7 @@ def deployment_record(d: Deployment, zone: ZoneInfo, checklist: Checklist | None
     if d.duration is not None:
         lines.append(f"\nDuration: {took(d.duration)}")
     text = "\n".join(lines)
-    return Message(text=f"Deployment record for {title(d)}", blocks=[_section(text)])
+    return Message(text=f"Deployment record for {title(d)}", blocks=[section(text)])
 
 
 def _people(d: Deployment, checklist: Checklist | None) -> set[str]:
@@ -161,8 +160,8 @@ def announcement(d: Deployment, zone: ZoneInfo, permalink: str | None, *,
         text = f"{mention} {text}"
     if severity in (Severity.CRITICAL, Severity.HIGH):
         text = f"{severity.label}: {text}"
-    return Message(text=text, blocks=[_section("\n".join(parts)),
-                                      _context(_severity_line(d, severity, ok))])
+    return Message(text=text, blocks=[section("\n".join(parts)),
+                                      context(_severity_line(d, severity, ok))])
 
 
 def _severity_line(d: Deployment, severity: Severity, ok: bool) -> str:
@@ -245,7 +244,7 @@ def requester_note(d: Deployment, zone: ZoneInfo, permalink: str | None) -> Mess
                     "approve it ahead on its card.")
             queue = _button(f"Queue it for {when(d.not_before, zone)}", ids.QUEUE_FOR_WINDOW,
                             f"{d.service} {d.environment} {d.version}", style="primary")
-            return Message(text=text + link, blocks=[_section(text + link), {
+            return Message(text=text + link, blocks=[section(text + link), {
                 "type": "actions", "block_id": ids.WINDOW_BLOCK, "elements": [queue]}])
         case State.EXPIRED:
             text = f"⌛ Your {noun(d)} {title(d)} expired without enough approvals."
@@ -253,7 +252,7 @@ def requester_note(d: Deployment, zone: ZoneInfo, permalink: str | None) -> Mess
             text = f"✖️ Your {noun(d)} {title(d)} was cancelled: {_said(d.error)}."
         case _:
             text = f"Your {noun(d)} {title(d)} is now {d.state.value.replace('_', ' ')}."
-    return Message(text=text + link, blocks=[_section(text + link)])
+    return Message(text=text + link, blocks=[section(text + link)])
 
 
 def approval_dropped_note(old: Deployment, new: Deployment, permalink: str | None) -> Message:
@@ -264,4 +263,4 @@ def approval_dropped_note(old: Deployment, new: Deployment, permalink: str | Non
             f"{old.environment}) was dropped: it was superseded by #{new.id} "
             f"(`{new.version}`, requested by {who(new.requested_by)}) before it started. "
             f"The newer request needs its own approvals: {card}.")
-    return Message(text=text, blocks=[_section(text)])
+    return Message(text=text, blocks=[section(text)])

@@ -20,11 +20,10 @@ from bot.presentation.parts import (
     Block,
     Message,
     _button,
-    _context,
-    _section,
     title,
     when,
 )
+from bot.presentation.sections import context, section
 
 
 def decision_reply(d: Deployment, *, approve: bool, started: bool) -> str:
@@ -62,7 +61,7 @@ def verdict_reply(failed: Deployment, rollback: Deployment | None) -> str:
 
 
 def notice(text: str) -> Message:
-    return Message(text=text, blocks=[_section(text)])
+    return Message(text=text, blocks=[section(text)])
 
 
 def emergency_alert(d: Deployment, overrides: list[str], zone: ZoneInfo) -> Message:
@@ -71,7 +70,7 @@ def emergency_alert(d: Deployment, overrides: list[str], zone: ZoneInfo) -> Mess
             f"`{d.version}` → *{d.environment}*\n*Reason:* "
             f"{reason_text(d.emergency_reason or '')}{over}\n"
             f"Needs {d.approvals_required} approval(s) from the emergency approvers.")
-    return Message(text=f"EMERGENCY deploy requested: {title(d)}", blocks=[_section(text)])
+    return Message(text=f"EMERGENCY deploy requested: {title(d)}", blocks=[section(text)])
 
 
 def window_closed(reasons: tuple[str, ...], next_at: datetime | None, zone: ZoneInfo,
@@ -82,17 +81,17 @@ def window_closed(reasons: tuple[str, ...], next_at: datetime | None, zone: Zone
     blocks: list[Block] = []
     if next_at is not None:
         lines.append(f"The next window opens *{when(next_at, zone)}*.")
-        blocks = [_section("\n".join(lines)), {
+        blocks = [section("\n".join(lines)), {
             "type": "actions", "block_id": ids.WINDOW_BLOCK, "elements": [
                 _button(f"Queue it for {when(next_at, zone)}", ids.QUEUE_FOR_WINDOW,
                         request_value, style="primary"),
             ]}]
     else:
         lines.append("No window opens in the next 60 days.")
-        blocks = [_section("\n".join(lines))]
-    blocks.append(_context(f"If it cannot wait (something in {environment} is broken), "
-                           f'`/deploy {service} {environment} {version} --emergency "reason"` '
-                           "deploys it now: it needs emergency approval and is announced."))
+        blocks = [section("\n".join(lines))]
+    blocks.append(context(f"If it cannot wait (something in {environment} is broken), "
+                          f'`/deploy {service} {environment} {version} --emergency "reason"` '
+                          "deploys it now: it needs emergency approval and is announced."))
     return Message(text=f"Not now: {service} {version} cannot go to {environment}",
                    blocks=blocks)
 
@@ -100,7 +99,7 @@ def window_closed(reasons: tuple[str, ...], next_at: datetime | None, zone: Zone
 def window_open_prompt(d: Deployment, zone: ZoneInfo) -> Message:
     text = (f"🟢 The deploy window is open: your queued deploy {title(d)} can start now. "
             "It still needs its approvals.")
-    return Message(text=text, blocks=[_section(text), {
+    return Message(text=text, blocks=[section(text), {
         "type": "actions", "block_id": ids.SCHEDULED_BLOCK, "elements": [
             _button("Start it", ids.START_SCHEDULED, str(d.id), style="primary"),
             _button("Cancel", ids.CANCEL_SCHEDULED, str(d.id), style="danger"),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from bot.domain.record import short_tail
 from bot.domain.rollback_plan import RollbackPlan
 from bot.presentation import ids
-from bot.presentation.parts import Message, _button, _context, _section, confirm_dialog
+from bot.presentation.parts import Message, _button, confirm_dialog
+from bot.presentation.sections import context, section
 
 
 def _esc(text: str) -> str:
@@ -46,10 +47,10 @@ def rollback_confirmation(plan: RollbackPlan) -> Message:
     if plan.approvals_required:
         lines.append(f"Rollbacks in {plan.environment} need {plan.approvals_required} "
                      "approval(s); the request goes to the deployments channel.")
-    blocks = [_section("\n".join(lines))]
+    blocks = [section("\n".join(lines))]
     warning = migration_warning(plan)
     if warning:
-        blocks.append(_section(warning))
+        blocks.append(section(warning))
     blocks.append({"type": "actions", "block_id": ids.ROLLBACK_BLOCK, "elements": [
         _button(f"Roll back to {dict(plan.tags).get(plan.target, plan.target)}",
                 ids.ROLLBACK_CONFIRM, plan.value,
@@ -57,5 +58,5 @@ def rollback_confirmation(plan: RollbackPlan) -> Message:
                     "Roll back now?", f"`{plan.service}` in *{plan.environment}*: "
                     f"{plan.named(plan.current)} → {plan.named(plan.target)}.", "Roll back")),
     ]})
-    blocks.append(_context("Rollbacks are announced and audited."))
+    blocks.append(context("Rollbacks are announced and audited."))
     return Message(text=head.replace("*", ""), blocks=blocks)

@@ -85,14 +85,11 @@ def _section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
-def _context(text: str) -> Block:
-    return context(text)
-
 
 def _message(texts: Sequence[str], meta: str) -> Message:
     """One section per text (at most MAX_BLOCKS - 1 of them), then the context line."""
     shown = list(texts[:MAX_BLOCKS - 1])
-    blocks = [_section(t) for t in shown] + [_context(meta)]
+    blocks = [_section(t) for t in shown] + [context(meta)]
     return Message(text="\n".join([*shown, meta])[:3900], blocks=blocks)
 
 
