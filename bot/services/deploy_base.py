@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.config import AppConfig
+from bot.config.environments import ApprovalConfig, EmergencyConfig
 from bot.domain.admission import Admission, Ask, Decision, Facts, Rule, admit
 from bot.domain.approval import ApprovalRule
 from bot.domain.approver_shortage import ApproverRule, shortage
@@ -119,24 +120,28 @@ class DeploymentsBase:
         self._runner = runner
         self._policy = policy
 
+    def _approval(self, environment: str, *, emergency: bool
+                  ) -> tuple[str, ApprovalConfig | EmergencyConfig] | None:
+        """The approval rule a request waits on, with its app.yaml key: the emergency one,
+        else the environment's (None: it needs no approval)."""
+        if emergency:
+            return "emergency", self._config.emergency
+        a = self._config.environments[environment].approval
+        return (f"environments.{environment}.approval", a) if a else None
+
     def _rule(self, d: Deployment) -> ApprovalRule | None:
-        if d.emergency:
-            e = self._config.emergency
-            return ApprovalRule(e.required, e.allow_self_approval)
-        a = self._config.environments[d.environment].approval
-        return ApprovalRule(a.required, a.allow_self_approval) if a else None
+        found = self._approval(d.environment, emergency=d.emergency)
+        return ApprovalRule(found[1].required, found[1].allow_self_approval) if found else None
 
     def _check_approvable(self, environment: str, *, emergency: bool, user_id: str,
                           what: str = "deploy to") -> None:
         """Conflict when the approvers the request would wait on cannot give the approvals
         it needs (only the requester, with self-approval off): it could only expire. Groups
         are read in Slack (cached); when they cannot be, the request goes on."""
-        e, a = self._config.emergency, self._config.environments[environment].approval
-        rule = (ApproverRule(e.required, e.allow_self_approval, e.approvers,
-                             self._config.roles, "emergency", emergency=True) if emergency
-                else ApproverRule(a.required, a.allow_self_approval, a.approvers,
-                                  self._config.roles, f"environments.{environment}.approval",
-                                  emergency=False) if a else None)
+        found = self._approval(environment, emergency=emergency)
+        rule = None if found is None else ApproverRule(
+            found[1].required, found[1].allow_self_approval, found[1].approvers,
+            self._config.roles, found[0], emergency=emergency)
         members = None if rule is None else self._access.known_members(rule.refs)
         refusal = None if rule is None or members is None else shortage(
             rule, members, requester=user_id,
