@@ -21,10 +21,11 @@ from bot.domain.states import State
 from bot.presentation import ids
 from bot.presentation.home_views import home_view
 from bot.scheduling import jobs
-from devtools.fake_github import TOKEN, FakeGitHub
+from devtools.fake_github import FakeGitHub
 from devtools.fake_github.repo import RepoState
 from devtools.fake_slack import FakeSlack
 from tests.conftest import REQUESTER, RunningBot, base_config, serve_bot
+from tests.handlers.conftest import GITHUB_MAIN_HEAD, GITHUB_REPO, polled_github
 from tests.handlers.spine import (
     audit_actions,
     blocks_text,
@@ -34,8 +35,8 @@ from tests.handlers.spine import (
     run_to_end,
 )
 
-REPO = "acme/api"
-OLD = "1111111111111111111111111111111111111111"
+REPO = GITHUB_REPO
+OLD = GITHUB_MAIN_HEAD
 MERGED = "3f2a9c1b7d4e5f60718293a4b5c6d7e8f9012345"  # main's new head, tagged v1.2.4
 OTHER = "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807"  # tagged v1.2.5
 RUNNING = f"`v1.2.4` (commit `{MERGED[:12]}`)"
@@ -43,19 +44,9 @@ RUNNING = f"`v1.2.4` (commit `{MERGED[:12]}`)"
 
 @pytest.fixture
 def fake_github(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> FakeGitHub:
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    monkeypatch.delenv("GITHUB_API_URL", raising=False)
-    monkeypatch.delenv("GITHUB_WEBHOOK_SECRET", raising=False)  # polling, not webhooks
-    fake = FakeGitHub(httpserver, {REPO: ["v1.2.2"]})
+    fake = polled_github(httpserver, monkeypatch, ["v1.2.2"])
     fake.tag(REPO, "v1.2.3", OLD)
     return fake
-
-
-@pytest.fixture
-def gh(fake_github: FakeGitHub) -> RepoState:
-    state = RepoState(fake_github)
-    state.set_branch(REPO, "main", OLD)
-    return state
 
 
 @pytest.fixture

@@ -23,10 +23,11 @@ from bot.container import Container, build_container
 from bot.domain.cause import Cause
 from bot.domain.states import State
 from bot.scheduling import jobs
-from devtools.fake_github import TOKEN, FakeGitHub
+from devtools.fake_github import FakeGitHub
 from devtools.fake_github.repo import RepoState
 from devtools.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN, REQUESTER, RunningBot, base_config, serve_bot
+from tests.handlers.conftest import GITHUB_MAIN_HEAD, GITHUB_REPO, polled_github
 from tests.handlers.spine import (
     announcements,
     blocks_text,
@@ -35,26 +36,16 @@ from tests.handlers.spine import (
     in_flight_elsewhere,
 )
 
-REPO = "acme/api"
+REPO = GITHUB_REPO
 ACTOR = "deploybot (github)"
-OLD = "1111111111111111111111111111111111111111"
+OLD = GITHUB_MAIN_HEAD
 NEW = "2222222222222222222222222222222222222222"
 PR_SHA = "3333333333333333333333333333333333333333"
 
 
 @pytest.fixture
 def fake_github(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> FakeGitHub:
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    monkeypatch.delenv("GITHUB_API_URL", raising=False)
-    monkeypatch.delenv("GITHUB_WEBHOOK_SECRET", raising=False)
-    return FakeGitHub(httpserver, {REPO: []})
-
-
-@pytest.fixture
-def gh(fake_github: FakeGitHub) -> RepoState:
-    state = RepoState(fake_github)
-    state.set_branch(REPO, "main", OLD)
-    return state
+    return polled_github(httpserver, monkeypatch)
 
 
 @pytest.fixture

@@ -15,27 +15,19 @@ from pytest_httpserver import HTTPServer
 from bot.clock import ManualClock
 from bot.config import AppConfig
 from bot.scheduling import jobs
-from devtools.fake_github import TOKEN, FakeGitHub
+from devtools.fake_github import FakeGitHub
 from devtools.fake_github.repo import RepoState
 from devtools.fake_slack import FakeSlack
 from tests.conftest import RunningBot, base_config, serve_bot
+from tests.handlers.conftest import polled_github
 from tests.handlers.spine import announcements, deployment_ids
-from tests.handlers.test_github_polling import NEW, OLD, REPO, deliveries
+from tests.handlers.test_github_polling import NEW, REPO, deliveries
 from tests.handlers.test_github_webhook import SECRET, deliver, push
 
 
 @pytest.fixture
 def fake_github(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> FakeGitHub:
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    monkeypatch.delenv("GITHUB_API_URL", raising=False)
-    return FakeGitHub(httpserver, {REPO: []})
-
-
-@pytest.fixture
-def gh(fake_github: FakeGitHub) -> RepoState:
-    state = RepoState(fake_github)
-    state.set_branch(REPO, "main", OLD)
-    return state
+    return polled_github(httpserver, monkeypatch)
 
 
 @pytest.fixture
