@@ -20,7 +20,6 @@ from tests.handlers.test_github_polling import (  # noqa: F401 - fixtures
     bot,
     deliveries,
     fake_github,
-    gh,
     poll,
 )
 
